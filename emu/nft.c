@@ -1,0 +1,276 @@
+/* nft.c - nftables batches over libmnl; see nft.h. */
+#include "emu/nft.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#define NFT_BUF_SIZE (EMU_NFT_BATCH_MAX * 2048)
+
+struct emu_nft_batch {
+	char *buf;
+	struct mnl_nlmsg_batch *batch;
+	uint32_t seq0;
+	uint32_t seq;
+	unsigned count;
+	char what[EMU_NFT_BATCH_MAX][48]; /* which object each message creates */
+	int closed;
+};
+
+struct emu_nft_batch *emu_nft_batch_new(void)
+{
+	struct emu_nft_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->buf = malloc(NFT_BUF_SIZE);
+	if (!b->buf)
+		goto fail;
+	b->batch = mnl_nlmsg_batch_start(b->buf, NFT_BUF_SIZE);
+	if (!b->batch)
+		goto fail;
+	b->seq0 = (uint32_t)time(NULL);
+	b->seq = b->seq0;
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b->batch), b->seq++);
+	mnl_nlmsg_batch_next(b->batch);
+	return b;
+fail:
+	emu_nft_batch_free(b);
+	return NULL;
+}
+
+void emu_nft_batch_free(struct emu_nft_batch *b)
+{
+	if (!b)
+		return;
+	if (b->batch)
+		mnl_nlmsg_batch_stop(b->batch);
+	free(b->buf);
+	free(b);
+}
+
+/* Room for one more message of the largest size we build. */
+static struct nlmsghdr *next_hdr(struct emu_nft_batch *b, uint16_t type, uint16_t family,
+				 uint16_t flags, const char *what)
+{
+	struct nlmsghdr *nlh;
+
+	if (b->closed || b->count >= EMU_NFT_BATCH_MAX ||
+	    mnl_nlmsg_batch_size(b->batch) + 4096 > NFT_BUF_SIZE)
+		return NULL;
+	snprintf(b->what[b->count], sizeof(b->what[0]), "%s", what);
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->batch), type, family, flags, b->seq++);
+	return nlh;
+}
+
+static void done_msg(struct emu_nft_batch *b)
+{
+	mnl_nlmsg_batch_next(b->batch);
+	b->count++;
+}
+
+int emu_nft_batch_add_table(struct emu_nft_batch *b, struct nftnl_table *t)
+{
+	char what[48];
+	struct nlmsghdr *nlh;
+
+	snprintf(what, sizeof(what), "table %s", nftnl_table_get_str(t, NFTNL_TABLE_NAME));
+	nlh = next_hdr(b, NFT_MSG_NEWTABLE, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY),
+		       NLM_F_CREATE | NLM_F_ACK, what);
+	if (!nlh)
+		return -ENOSPC;
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	done_msg(b);
+	return 0;
+}
+
+int emu_nft_batch_del_table(struct emu_nft_batch *b, struct nftnl_table *t)
+{
+	char what[48];
+	struct nlmsghdr *nlh;
+
+	snprintf(what, sizeof(what), "delete table %s", nftnl_table_get_str(t, NFTNL_TABLE_NAME));
+	nlh = next_hdr(b, NFT_MSG_DELTABLE, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NLM_F_ACK, what);
+	if (!nlh)
+		return -ENOSPC;
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	done_msg(b);
+	return 0;
+}
+
+int emu_nft_batch_add_chain(struct emu_nft_batch *b, struct nftnl_chain *c)
+{
+	char what[48];
+	struct nlmsghdr *nlh;
+
+	snprintf(what, sizeof(what), "chain %s", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
+	nlh = next_hdr(b, NFT_MSG_NEWCHAIN, nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY),
+		       NLM_F_CREATE | NLM_F_ACK, what);
+	if (!nlh)
+		return -ENOSPC;
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	done_msg(b);
+	return 0;
+}
+
+int emu_nft_batch_add_set(struct emu_nft_batch *b, struct nftnl_set *s)
+{
+	char what[48];
+	struct nlmsghdr *nlh;
+
+	snprintf(what, sizeof(what), "set %s", nftnl_set_get_str(s, NFTNL_SET_NAME));
+	nlh = next_hdr(b, NFT_MSG_NEWSET, nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
+		       NLM_F_CREATE | NLM_F_ACK, what);
+	if (!nlh)
+		return -ENOSPC;
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	done_msg(b);
+	return 0;
+}
+
+int emu_nft_batch_add_rule(struct emu_nft_batch *b, struct nftnl_rule *r)
+{
+	char what[48];
+	struct nlmsghdr *nlh;
+
+	snprintf(what, sizeof(what), "rule in chain %s", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+	nlh = next_hdr(b, NFT_MSG_NEWRULE, nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
+		       NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, what);
+	if (!nlh)
+		return -ENOSPC;
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	done_msg(b);
+	return 0;
+}
+
+int emu_nft_batch_add_obj(struct emu_nft_batch *b, struct nftnl_obj *o)
+{
+	char what[48];
+	struct nlmsghdr *nlh;
+
+	snprintf(what, sizeof(what), "object %s", nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
+	nlh = next_hdr(b, NFT_MSG_NEWOBJ, nftnl_obj_get_u32(o, NFTNL_OBJ_FAMILY),
+		       NLM_F_CREATE | NLM_F_ACK, what);
+	if (!nlh)
+		return -ENOSPC;
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	done_msg(b);
+	return 0;
+}
+
+unsigned emu_nft_batch_count(const struct emu_nft_batch *b)
+{
+	return b->count;
+}
+
+static void close_batch(struct emu_nft_batch *b)
+{
+	if (b->closed)
+		return;
+	nftnl_batch_end(mnl_nlmsg_batch_current(b->batch), b->seq++);
+	mnl_nlmsg_batch_next(b->batch);
+	b->closed = 1;
+}
+
+const void *emu_nft_batch_bytes(const struct emu_nft_batch *b, size_t *len)
+{
+	close_batch((struct emu_nft_batch *)b);
+	*len = mnl_nlmsg_batch_size(b->batch);
+	return mnl_nlmsg_batch_head(b->batch);
+}
+
+/* The text of an NLMSGERR_ATTR_MSG extended ack, if the kernel sent one. */
+static void ext_ack_text(const struct nlmsghdr *nlh, char *out, size_t outlen)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	size_t off = sizeof(*err);
+
+	out[0] = '\0';
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += mnl_nlmsg_get_payload_len(&err->msg);
+	if (off > mnl_nlmsg_get_payload_len(nlh))
+		return;
+	mnl_attr_for_each_payload((const void *)((const char *)err + off), mnl_nlmsg_get_payload_len(nlh) - off)
+	{
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(out, outlen, " (kernel: %s)", mnl_attr_get_str(attr));
+	}
+}
+
+int emu_nft_batch_commit(struct emu_nft_batch *b, struct emu_node *n, struct natlab_err *e)
+{
+	struct mnl_socket *nl = NULL;
+	char rbuf[MNL_SOCKET_BUFFER_SIZE * 4];
+	unsigned acks = 0;
+	int saved;
+	int one = 1;
+	int ret;
+
+	close_batch(b);
+	ret = emu_node_enter(n, &saved, e);
+	if (ret < 0)
+		return ret;
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	emu_node_leave(saved);
+	if (!nl)
+		return natlab_err_set(e, errno, "node %s: cannot open an nftables netlink socket",
+				      emu_node_name(n));
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = natlab_err_set(e, errno, "node %s: nftables socket bind", emu_node_name(n));
+		goto out;
+	}
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b->batch), mnl_nlmsg_batch_size(b->batch)) < 0) {
+		ret = natlab_err_set(e, errno, "node %s: cannot send nftables batch", emu_node_name(n));
+		goto out;
+	}
+	/* One ack per object (we asked NLM_F_ACK on each); an error ack names
+	 * the failing message by its sequence number. */
+	while (acks < b->count) {
+		ssize_t len = mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (len < 0) {
+			ret = natlab_err_set(e, errno, "node %s: reading nftables acks", emu_node_name(n));
+			goto out;
+		}
+		left = (int)len;
+		for (nlh = (const struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *err;
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			err = mnl_nlmsg_get_payload(nlh);
+			acks++;
+			if (err->error != 0) {
+				char ack[200];
+				uint32_t idx = nlh->nlmsg_seq - b->seq0 - 1;
+				ext_ack_text(nlh, ack, sizeof(ack));
+				ret = natlab_err_set(e, -err->error, "node %s: nftables refused %s%s",
+						     emu_node_name(n), idx < b->count ? b->what[idx] : "the batch", ack);
+				goto out;
+			}
+		}
+	}
+	ret = 0;
+out:
+	mnl_socket_close(nl);
+	return ret;
+}

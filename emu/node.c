@@ -1,0 +1,309 @@
+/* node.c - network namespaces held by descriptors; see node.h. */
+#include "emu/node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
+struct emu_node {
+	char name[EMU_NODE_NAME_MAX];
+	int netns_fd;
+	struct nl_sock *rtnl;
+};
+
+static bool name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= EMU_NODE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '_' || c == '-' || c == '.';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+int emu_node_enter(const struct emu_node *n, int *saved, struct natlab_err *e)
+{
+	int cur = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (cur < 0)
+		return natlab_err_set(e, errno, "node %s: cannot open the current network namespace", n->name);
+	if (setns(n->netns_fd, CLONE_NEWNET) < 0) {
+		int err = errno;
+		close(cur);
+		return natlab_err_set(e, err, "node %s: cannot enter its network namespace", n->name);
+	}
+	*saved = cur;
+	return 0;
+}
+
+void emu_node_leave(int saved)
+{
+	if (saved < 0)
+		return;
+	/* Going back to a namespace we came from cannot fail for lack of
+	 * privilege; if it fails anyway the thread is in the wrong namespace
+	 * and every later call would act on the wrong node, so say it loudly. */
+	if (setns(saved, CLONE_NEWNET) < 0)
+		fprintf(stderr, "natlab: cannot return to the previous network namespace: %s\n",
+			strerror(errno));
+	close(saved);
+}
+
+static int loopback_up(struct emu_node *n, struct natlab_err *e)
+{
+	struct nl_sock *sk = emu_node_rtnl(n, e);
+	struct rtnl_link *lo = NULL;
+	struct rtnl_link *change = NULL;
+	int ret;
+
+	if (!sk)
+		return -EIO;
+	ret = rtnl_link_get_kernel(sk, 0, "lo", &lo);
+	if (ret < 0) {
+		ret = natlab_err_set(e, 0, "node %s: cannot find lo: %s", n->name, nl_geterror(ret));
+		goto out;
+	}
+	change = rtnl_link_alloc();
+	if (!change) {
+		ret = natlab_err_set(e, ENOMEM, "node %s: lo", n->name);
+		goto out;
+	}
+	rtnl_link_set_flags(change, IFF_UP);
+	ret = rtnl_link_change(sk, lo, change, 0);
+	if (ret < 0)
+		ret = natlab_err_set(e, 0, "node %s: cannot set lo up: %s", n->name, nl_geterror(ret));
+out:
+	rtnl_link_put(change);
+	rtnl_link_put(lo);
+	return ret;
+}
+
+int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
+{
+	struct emu_node *n;
+	int saved = -1;
+	int ret;
+
+	*out = NULL;
+	if (!name_ok(name))
+		return natlab_err_set(e, EINVAL,
+				      "node name \"%s\" must be 1-%d characters of A-Z a-z 0-9 _ . -", name,
+				      EMU_NODE_NAME_MAX - 1);
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return natlab_err_set(e, ENOMEM, "node %s", name);
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->netns_fd = -1;
+
+	saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (saved < 0) {
+		ret = natlab_err_set(e, errno, "node %s: cannot open the current network namespace", name);
+		goto fail;
+	}
+	if (unshare(CLONE_NEWNET) < 0) {
+		ret = natlab_err_set(e, errno, "node %s: cannot create a network namespace", name);
+		goto fail;
+	}
+	n->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	ret = n->netns_fd < 0 ? natlab_err_set(e, errno, "node %s: cannot hold its namespace", name) : 0;
+	emu_node_leave(saved);
+	saved = -1;
+	if (ret < 0)
+		goto fail;
+	ret = loopback_up(n, e);
+	if (ret < 0)
+		goto fail;
+	*out = n;
+	return 0;
+fail:
+	if (saved >= 0)
+		emu_node_leave(saved);
+	emu_node_free(n);
+	return ret;
+}
+
+void emu_node_free(struct emu_node *n)
+{
+	if (!n)
+		return;
+	if (n->rtnl)
+		nl_socket_free(n->rtnl);
+	if (n->netns_fd >= 0)
+		close(n->netns_fd);
+	free(n);
+}
+
+const char *emu_node_name(const struct emu_node *n)
+{
+	return n->name;
+}
+
+int emu_node_netns_fd(const struct emu_node *n)
+{
+	return n->netns_fd;
+}
+
+struct nl_sock *emu_node_rtnl(struct emu_node *n, struct natlab_err *e)
+{
+	struct nl_sock *sk;
+	int saved;
+	int ret;
+
+	if (n->rtnl)
+		return n->rtnl;
+	sk = nl_socket_alloc();
+	if (!sk) {
+		natlab_err_set(e, ENOMEM, "node %s: netlink socket", n->name);
+		return NULL;
+	}
+	if (emu_node_enter(n, &saved, e) < 0) {
+		nl_socket_free(sk);
+		return NULL;
+	}
+	/* A netlink socket belongs to the namespace it was created in. */
+	ret = nl_connect(sk, NETLINK_ROUTE);
+	emu_node_leave(saved);
+	if (ret < 0) {
+		natlab_err_set(e, 0, "node %s: cannot open a route netlink socket: %s", n->name,
+			       nl_geterror(ret));
+		nl_socket_free(sk);
+		return NULL;
+	}
+	/* Ask for the kernel's own words with every refusal. */
+	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &(int){1}, sizeof(int));
+	n->rtnl = sk;
+	return sk;
+}
+
+int emu_node_socket(const struct emu_node *n, int domain, int type, int protocol, struct natlab_err *e)
+{
+	int saved;
+	int fd;
+	int ret = emu_node_enter(n, &saved, e);
+
+	if (ret < 0)
+		return ret;
+	fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+	ret = fd < 0 ? natlab_err_set(e, errno, "node %s: socket()", n->name) : fd;
+	emu_node_leave(saved);
+	return ret;
+}
+
+int emu_node_sysctl_set(const struct emu_node *n, const char *key, const char *value,
+			struct natlab_err *e)
+{
+	char path[256];
+	int saved;
+	int fd;
+	int ret;
+
+	if (strstr(key, ".."))
+		return natlab_err_set(e, EINVAL, "node %s: bad sysctl key %s", n->name, key);
+	snprintf(path, sizeof(path), "/proc/sys/%s", key);
+	ret = emu_node_enter(n, &saved, e);
+	if (ret < 0)
+		return ret;
+	/* /proc/sys/net shows the namespace of the task that opens it. */
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	emu_node_leave(saved);
+	if (fd < 0)
+		return natlab_err_set(e, errno, "node %s: cannot open sysctl %s", n->name, key);
+	ret = 0;
+	if (write(fd, value, strlen(value)) != (ssize_t)strlen(value))
+		ret = natlab_err_set(e, errno, "node %s: cannot set sysctl %s=%s", n->name, key, value);
+	close(fd);
+	return ret;
+}
+
+static void child_fd(int from, int to, int flags)
+{
+	if (from < 0) {
+		from = open("/dev/null", flags | O_CLOEXEC);
+		if (from < 0)
+			return;
+	}
+	if (from != to)
+		dup2(from, to);
+	else
+		fcntl(to, F_SETFD, 0);
+}
+
+int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct emu_spawn_opts *o,
+		   pid_t *pid, struct natlab_err *e)
+{
+	struct emu_spawn_opts none = {-1, -1, -1, NULL, NULL};
+	int pipefd[2];
+	pid_t child;
+	int child_errno = 0;
+	ssize_t got;
+
+	if (!o)
+		o = &none;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return natlab_err_set(e, errno, "node %s: pipe", n->name);
+	child = fork();
+	if (child < 0) {
+		int err = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return natlab_err_set(e, err, "node %s: cannot fork for %s", n->name, argv[0]);
+	}
+	if (child == 0) {
+		int err;
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (setns(n->netns_fd, CLONE_NEWNET) < 0)
+			goto fail;
+		child_fd(o->stdin_fd, 0, O_RDONLY);
+		child_fd(o->stdout_fd, 1, O_WRONLY);
+		child_fd(o->stderr_fd, 2, O_WRONLY);
+		if (o->cwd && chdir(o->cwd) < 0)
+			goto fail;
+		if (o->envp)
+			execvpe(argv[0], argv, o->envp);
+		else
+			execvp(argv[0], argv);
+fail:
+		err = errno;
+		if (write(pipefd[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	/* Also set the group from the parent: whichever runs first wins, and
+	 * the caller may signal the group as soon as we return. */
+	setpgid(child, child);
+	do {
+		got = read(pipefd[0], &child_errno, sizeof(child_errno));
+	} while (got < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (got == (ssize_t)sizeof(child_errno)) {
+		int status;
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		return natlab_err_set(e, child_errno, "node %s: cannot run %s", n->name, argv[0]);
+	}
+	*pid = child;
+	return 0;
+}

@@ -130,7 +130,7 @@ static int udp_open(struct emu_node *n, const char *addr, uint16_t port)
 	return fd;
 }
 
-static uint16_t udp_local_port(int fd)
+static inline uint16_t udp_local_port(int fd)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);

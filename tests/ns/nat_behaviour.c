@@ -333,6 +333,33 @@ out:
 	return rc;
 }
 
+/* Changing a NAT at run time: the new knobs hold at once, even for a flow
+ * that conntrack had already translated under the old ones. */
+static int reapply_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	int rc = 0, s1, s2, c, p1, p2;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", NULL) < 0)
+		return 1;
+	s1 = udp_open(t.inet, SRV1, 4000);
+	s2 = udp_open(t.inet, SRV2, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	CHECK(s1 >= 0 && s2 >= 0 && c >= 0, "sockets");
+	p1 = observe(c, s1, SRV1, 4000, &f);
+	p2 = observe(c, s2, SRV2, 4000, &f);
+	CHECK(p1 > 0 && p2 > 0 && p1 != p2, "symmetric: %d %d", p1, p2);
+	CHECK(topo_nat(&t, "full-cone", tweak_sequential) == 0, "re-apply");
+	p1 = observe(c, s1, SRV1, 4000, &f);
+	p2 = observe(c, s2, SRV2, 4000, &f);
+	fprintf(stderr, "after symmetric -> full-cone (sequential from 30000): %d %d\n", p1, p2);
+	CHECK(p1 == 30000 && p2 == 30000, "the old flows shadow the new rules: %d %d", p1, p2);
+out:
+	topo_free(&t);
+	return rc;
+}
+
 static void tweak_pool(struct emu_nat_config *c)
 {
 	snprintf(c->public_addrs[1], sizeof(c->public_addrs[1]), PUB2);
@@ -536,6 +563,10 @@ static void t_flush(void **s)
 {
 	run(flush_body);
 }
+static void t_reapply(void **s)
+{
+	run(reapply_body);
+}
 static void t_pool_paired(void **s)
 {
 	g_flag = true;
@@ -572,8 +603,9 @@ int main(void)
 	    cmocka_unit_test(t_ports_random),	 cmocka_unit_test(t_hairpin_on),
 	    cmocka_unit_test(t_hairpin_off),	 cmocka_unit_test(t_timeout),
 	    cmocka_unit_test(t_timeout_refresh), cmocka_unit_test(t_flush),
-	    cmocka_unit_test(t_pool_paired),	 cmocka_unit_test(t_pool_arbitrary),
-	    cmocka_unit_test(t_udp_blocked),	 cmocka_unit_test(t_tcp_web_only),
+	    cmocka_unit_test(t_reapply),	 cmocka_unit_test(t_pool_paired),
+	    cmocka_unit_test(t_pool_arbitrary),	 cmocka_unit_test(t_udp_blocked),
+	    cmocka_unit_test(t_tcp_web_only),
 	};
 
 	if (topo_run_sandboxed(probe_body) == 77)

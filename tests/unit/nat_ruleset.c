@@ -305,7 +305,7 @@ static void test_full_cone(void **state)
 	    "iifname !=\"wan\" l4proto ==17 payload payload lookup:hmap dnat:port ;");
 	HASNT(rules(&p, "raw"), "lookup:pubaddrs drop");
 	/* inbound refresh on by default */
-	HAS(rules(&p, "fwd"), "dynset:pmap");
+	HAS(rules(&p, "fw_forward"), "dynset:pmap");
 }
 
 static void test_restricted_cone(void **state)
@@ -381,8 +381,8 @@ static void test_open(void **state)
 	build("open", NULL, &p);
 	assert_int_equal(p.table_ops, 3);
 	HASNT(p.chains, ":nat;");
-	HAS(p.chains, "fwd:2:0:filter;");
-	assert_string_equal(rules(&p, "fwd"), "");
+	HAS(p.chains, "fw_forward:2:0:filter;");
+	assert_string_equal(rules(&p, "fw_forward"), "");
 }
 
 static void test_udp_blocked(void **state)
@@ -390,7 +390,7 @@ static void test_udp_blocked(void **state)
 	struct parsed p;
 
 	build("udp-blocked", NULL, &p);
-	HAS(rules(&p, "fwd"), "l4proto ==17 drop ;");
+	HAS(rules(&p, "fw_forward"), "l4proto ==17 drop ;");
 	HASNT(p.sets, "pmap");
 	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" immediate snat ;");
 }
@@ -400,11 +400,11 @@ static void test_tcp_web_only(void **state)
 	struct parsed p;
 
 	build("tcp-web-only", NULL, &p);
-	HAS(rules(&p, "fwd"), "l4proto ==17 drop ;");
+	HAS(rules(&p, "fw_forward"), "l4proto ==17 drop ;");
 	HAS(p.elems, "tcpok:80,443,2;");
-	HAS(rules(&p, "fwd"), "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
-	HAS(rules(&p, "fwd"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
-	HAS(rules(&p, "in"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	HAS(rules(&p, "fw_forward"), "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
+	HAS(rules(&p, "fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	HAS(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
 }
 
 static void tweak_knobs(struct emu_nat_config *c)
@@ -426,7 +426,7 @@ static void test_knobs_independent(void **state)
 
 	build("full-cone", tweak_knobs, &p);
 	HAS(rules(&p, "learn"), "dynset:pmap:7000 ;");
-	HASNT(rules(&p, "fwd"), "dynset"); /* no inbound refresh */
+	HASNT(rules(&p, "fw_forward"), "dynset"); /* no inbound refresh */
 	HASNT(p.sets, "hmap");
 	HAS(rules(&p, "raw"), "lookup:pubaddrs drop ;");
 	HAS(p.sets, "emap:8:8:dynamic;"); /* still EIM */

@@ -110,7 +110,8 @@ struct build {
  * ownership of the expression. Allocation failures are remembered in
  * the build and reported once, when the rule is added. */
 
-static bool oom;
+/* Per thread: labs may be built from several threads at once. */
+static _Thread_local bool oom;
 
 static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name)
 {
@@ -367,7 +368,7 @@ static struct nftnl_set *set_alloc(const char *name)
 	return s;
 }
 
-static uint32_t set_ids;
+static _Thread_local uint32_t set_ids;
 
 /* A set (or, with @data, a map) filled from the packet path, each element
  * living bd->timeout_ms after its last update. */

@@ -26,6 +26,9 @@
 ^ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets
 ^ *   fw_input input 0:          inbound TCP blocked
  *
+ * and table ip6 natlab_fw6 (IPv6 is not translated): the firewall knobs,
+ * and with translate, no UDP/TCP flow opened from outside.
+ *
  * a:p is the internal endpoint, P:x its public mapping, r:s the remote.
  * fkey: EIF  P . x        mkey: EIM  a . p
  *       ADF  P . x . r          ADM  a . p . r
@@ -100,6 +103,8 @@ static bool field_is_addr(enum field f)
 
 struct build {
 	const struct emu_nat_config *c;
+	const char *table; /* EMU_NAT_TABLE (ip) or EMU_NAT_TABLE6 (ip6) */
+	uint32_t family;
 	struct emu_nft_batch *b;
 	struct natlab_err *e;
 	uint64_t timeout_ms;
@@ -304,7 +309,7 @@ static void nat(struct nftnl_rule *r, int type, bool port, bool port_max, uint32
 
 /* ---- objects */
 
-static struct nftnl_rule *rule_new(const char *chain)
+static struct nftnl_rule *rule_new(const struct build *bd, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
@@ -312,9 +317,9 @@ static struct nftnl_rule *rule_new(const char *chain)
 		oom = true;
 		return NULL;
 	}
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, EMU_NAT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, bd->table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, bd->family);
 	return r;
 }
 
@@ -344,9 +349,9 @@ static void chain_add(struct build *bd, const char *name, const char *type, uint
 		bd->ret = bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: chain %s", name);
 		return;
 	}
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, EMU_NAT_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, bd->table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, bd->family);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
@@ -356,15 +361,15 @@ static void chain_add(struct build *bd, const char *name, const char *type, uint
 	nftnl_chain_free(c);
 }
 
-static struct nftnl_set *set_alloc(const char *name)
+static struct nftnl_set *set_alloc(const struct build *bd, const char *name)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 
 	if (!s)
 		return NULL;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, EMU_NAT_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, bd->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, bd->family);
 	return s;
 }
 
@@ -375,7 +380,7 @@ static _Thread_local uint32_t set_ids;
 static void dyn_set_add(struct build *bd, const char *name, const enum field *k, unsigned nk,
 			const enum field *d, unsigned nd)
 {
-	struct nftnl_set *s = set_alloc(name);
+	struct nftnl_set *s = set_alloc(bd, name);
 	uint32_t flags = NFT_SET_TIMEOUT | NFT_SET_EVAL;
 
 	if (!s) {
@@ -404,7 +409,7 @@ static void const_set_add(struct build *bd, const char *name, uint32_t ktype, ui
 			  const void *keys, uint32_t dtype, uint32_t dlen, const void *vals,
 			  unsigned n)
 {
-	struct nftnl_set *s = set_alloc(name);
+	struct nftnl_set *s = set_alloc(bd, name);
 
 	if (!s) {
 		bd->ret = bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: set %s", name);
@@ -593,7 +598,7 @@ static void build_raw(struct build *bd)
 	chain_add(bd, "raw", "filter", NF_INET_PRE_ROUTING, -300);
 	/* Every UDP flow through this NAT lives udp_timeout_s when idle. The
 	 * timeout policy is attached before conntrack creates the entry. */
-	r = rule_new("raw");
+	r = rule_new(bd, "raw");
 	if (r) {
 		match_l4(r, IPPROTO_UDP, true);
 		x = ex(r, "objref");
@@ -611,7 +616,7 @@ static void build_raw(struct build *bd)
 	 * same with Y:y. An inbound UDP packet passes only if its filtering
 	 * key names a live mapping; dropped here, before conntrack, so that a
 	 * refused packet does not keep an old flow alive either. */
-	r = rule_new("raw");
+	r = rule_new(bd, "raw");
 	if (r) {
 		match_ifname(r, true, c->outside_ifname, true);
 		match_l4(r, IPPROTO_UDP, true);
@@ -621,7 +626,7 @@ static void build_raw(struct build *bd)
 	rule_add(bd, r);
 	if (!c->hairpin) {
 		/* Hairpinning off: the inside cannot reach a public mapping. */
-		r = rule_new("raw");
+		r = rule_new(bd, "raw");
 		if (r) {
 			match_inside(bd, r, true);
 			match_l4(r, IPPROTO_UDP, true);
@@ -643,7 +648,7 @@ static void build_dstnat(struct build *bd)
 	/* A first packet from outside that passed the filter opens a flow to
 	 * the internal endpoint of the mapping (with EIF or ADF it may come
 	 * from an endpoint the inside never sent to). */
-	r = rule_new("dstnat");
+	r = rule_new(bd, "dstnat");
 	if (r) {
 		match_ifname(r, true, c->outside_ifname, true);
 		match_l4(r, IPPROTO_UDP, true);
@@ -655,7 +660,7 @@ static void build_dstnat(struct build *bd)
 		/* RFC 4787 REQ-9: "A NAT MUST support 'Hairpinning'": a packet
 		 * from the inside to a public mapping goes to its internal
 		 * endpoint. */
-		r = rule_new("dstnat");
+		r = rule_new(bd, "dstnat");
 		if (r) {
 			match_inside(bd, r, true);
 			match_l4(r, IPPROTO_UDP, true);
@@ -671,7 +676,7 @@ static void build_dstnat(struct build *bd)
 static struct nftnl_rule *srcnat_udp_rule(struct build *bd, bool hairpin)
 {
 	const enum field odaddr = F_CTO_DADDR;
-	struct nftnl_rule *r = rule_new("srcnat");
+	struct nftnl_rule *r = rule_new(bd, "srcnat");
 
 	if (!r)
 		return NULL;
@@ -786,7 +791,7 @@ static void build_srcnat(struct build *bd)
 	/* TCP, ICMP and the rest: one translation per flow onto the public
 	 * address, source port kept where free (RFC 5382 behaviour is not
 	 * modelled knob by knob). */
-	r = rule_new("srcnat");
+	r = rule_new(bd, "srcnat");
 	if (r) {
 		match_ifname(r, false, c->outside_ifname, true);
 		match_l4(r, IPPROTO_UDP, false);
@@ -858,7 +863,7 @@ static void build_learn(struct build *bd, const char *chain, bool out, uint8_t d
 			d[0] = a, d[1] = p;
 			break;
 		}
-		r = rule_new(chain);
+		r = rule_new(bd, chain);
 		if (!r)
 			return;
 		match_ifname(r, !out, c->outside_ifname, true);
@@ -877,7 +882,7 @@ static void build_fwd(struct build *bd)
 
 	chain_add(bd, "fw_forward", "filter", NF_INET_FORWARD, 0);
 	if (c->udp_blocked) {
-		r = rule_new("fw_forward");
+		r = rule_new(bd, "fw_forward");
 		if (r) {
 			match_l4(r, IPPROTO_UDP, true);
 			verdict(r, NF_DROP);
@@ -887,7 +892,7 @@ static void build_fwd(struct build *bd)
 	if (c->n_tcp_out_ports) {
 		/* Every packet of a connection opened from inside must go to an
 		 * allowed port (the port of a connection never changes). */
-		r = rule_new("fw_forward");
+		r = rule_new(bd, "fw_forward");
 		if (r) {
 			match_inside(bd, r, true);
 			match_l4(r, IPPROTO_TCP, true);
@@ -898,7 +903,7 @@ static void build_fwd(struct build *bd)
 		rule_add(bd, r);
 	}
 	if (c->tcp_in_blocked) {
-		r = rule_new("fw_forward");
+		r = rule_new(bd, "fw_forward");
 		if (r) {
 			match_ifname(r, true, c->outside_ifname, true);
 			match_l4(r, IPPROTO_TCP, true);
@@ -907,7 +912,7 @@ static void build_fwd(struct build *bd)
 		}
 		rule_add(bd, r);
 	}
-	if (c->translate && c->inbound_refreshes && !c->udp_blocked) {
+	if (bd->family == NFPROTO_IPV4 && c->translate && c->inbound_refreshes && !c->udp_blocked) {
 		/* RFC 4787 REQ-6: inbound refresh is a MAY; when on, inbound
 		 * packets keep every set entry of the mapping alive. */
 		build_learn(bd, "fw_forward", false, IP_CT_DIR_REPLY);
@@ -923,7 +928,7 @@ static void build_input(struct build *bd)
 	if (!c->tcp_in_blocked)
 		return;
 	chain_add(bd, "fw_input", "filter", NF_INET_LOCAL_IN, 0);
-	r = rule_new("fw_input");
+	r = rule_new(bd, "fw_input");
 	if (r) {
 		match_ifname(r, true, c->outside_ifname, true);
 		match_l4(r, IPPROTO_TCP, true);
@@ -933,15 +938,15 @@ static void build_input(struct build *bd)
 	rule_add(bd, r);
 }
 
-static int table_op(struct emu_nft_batch *b, bool del)
+static int table_op(struct emu_nft_batch *b, bool del, const char *name, uint32_t family)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	int ret;
 
 	if (!t)
 		return -ENOMEM;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, EMU_NAT_TABLE);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
 	ret = del ? emu_nft_batch_del_table(b, t) : emu_nft_batch_add_table(b, t);
 	nftnl_table_free(t);
 	return ret;
@@ -952,34 +957,79 @@ int emu_nat_build(const struct emu_nat_config *c, struct emu_nft_batch *b, struc
 	return emu_nat_build_table(c, b, true, e);
 }
 
+/* Create (a no-op if it exists), delete, create: the old ruleset and
+ * every mapping in its sets go in the same transaction. A deletion makes
+ * the kernel wait for an RCU grace period (~10 ms here), so a node known
+ * to have no table yet skips it. */
+static int table_fresh(struct build *bd, bool replace)
+{
+	if (table_op(bd->b, false, bd->table, bd->family) < 0 ||
+	    (replace && (table_op(bd->b, true, bd->table, bd->family) < 0 ||
+			 table_op(bd->b, false, bd->table, bd->family) < 0)))
+		return natlab_err_set(bd->e, ENOSPC, "NAT: batch full");
+	return 0;
+}
+
+static void tcpok_add(struct build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	uint16_t ports[EMU_NAT_TCP_PORTS_MAX];
+
+	if (!c->n_tcp_out_ports)
+		return;
+	for (unsigned i = 0; i < c->n_tcp_out_ports; i++)
+		ports[i] = htons(c->tcp_out_ports[i]);
+	const_set_add(bd, "tcpok", TYPE_INET_SERVICE, 2, ports, 0, 0, NULL, c->n_tcp_out_ports);
+}
+
+/* IPv6 is not translated, but a NAT's firewall knobs hold for it too, and a
+ * translating router blocks what an IPv4 NAT would: flows opened from
+ * outside (the stateful IPv6 firewall of home routers, RFC 6092). */
+static void build_fw6(struct build *bd, bool replace)
+{
+	const struct emu_nat_config *c = bd->c;
+	static const uint8_t protos[] = {IPPROTO_UDP, IPPROTO_TCP};
+	struct nftnl_rule *r;
+
+	bd->table = EMU_NAT_TABLE6;
+	bd->family = NFPROTO_IPV6;
+	if (bd->ret == 0)
+		bd->ret = table_fresh(bd, replace);
+	tcpok_add(bd);
+	build_fwd(bd);
+	if (c->translate) {
+		for (size_t i = 0; i < sizeof(protos); i++) {
+			r = rule_new(bd, "fw_forward");
+			if (r) {
+				match_ifname(r, true, c->outside_ifname, true);
+				match_l4(r, protos[i], true);
+				match_ct_dir(r, IP_CT_DIR_ORIGINAL);
+				verdict(r, NF_DROP);
+			}
+			rule_add(bd, r);
+		}
+	}
+	build_input(bd);
+}
+
 int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b, bool replace,
 			struct natlab_err *e)
 {
-	struct build bd = {.c = c, .b = b, .e = e};
+	struct build bd = {.c = c, .b = b, .e = e, .table = EMU_NAT_TABLE, .family = NFPROTO_IPV4};
 	int ret = emu_nat_config_check(c, e);
 
 	if (ret < 0)
 		return ret;
 	oom = false;
 	bd.timeout_ms = (uint64_t)c->udp_timeout_s * 1000;
-	/* Create (a no-op if it exists), delete, create: the old ruleset and
-	 * every mapping in its sets go in the same transaction. A deletion
-	 * makes the kernel wait for an RCU grace period (~10 ms here), so a
-	 * node known to have no table yet skips it. */
-	if (table_op(b, false) < 0 ||
-	    (replace && (table_op(b, true) < 0 || table_op(b, false) < 0)))
-		return natlab_err_set(e, ENOSPC, "NAT: batch full");
-	if (c->n_tcp_out_ports) {
-		uint16_t ports[EMU_NAT_TCP_PORTS_MAX];
-		for (unsigned i = 0; i < c->n_tcp_out_ports; i++)
-			ports[i] = htons(c->tcp_out_ports[i]);
-		const_set_add(&bd, "tcpok", TYPE_INET_SERVICE, 2, ports, 0, 0, NULL,
-			      c->n_tcp_out_ports);
-	}
+	ret = table_fresh(&bd, replace);
+	if (ret < 0)
+		return ret;
+	tcpok_add(&bd);
 	if (c->translate && !c->udp_blocked)
 		build_sets(&bd);
-	else if (c->translate) {
-		/* No UDP passes: only the public addresses are needed. */
+	else if (c->translate && has_pool(c)) {
+		/* No UDP passes: only the address pool is needed. */
 		uint32_t addrs[EMU_NAT_ADDRS_MAX];
 		uint32_t idx[EMU_NAT_ADDRS_MAX];
 		for (unsigned i = 0; i < c->n_public_addrs; i++) {
@@ -988,9 +1038,8 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 			addrs[i] = a.s_addr;
 			idx[i] = i;
 		}
-		if (has_pool(c))
-			const_set_add(&bd, "pool", TYPE_INTEGER, 4, idx, TYPE_IPADDR, 4, addrs,
-				      c->n_public_addrs);
+		const_set_add(&bd, "pool", TYPE_INTEGER, 4, idx, TYPE_IPADDR, 4, addrs,
+			      c->n_public_addrs);
 	}
 	if (c->translate && !c->udp_blocked) {
 		build_raw(&bd);
@@ -1002,7 +1051,7 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 	} else if (c->translate) {
 		struct nftnl_rule *r;
 		chain_add(&bd, "srcnat", "nat", NF_INET_POST_ROUTING, 100);
-		r = rule_new("srcnat");
+		r = rule_new(&bd, "srcnat");
 		if (r) {
 			match_ifname(r, false, c->outside_ifname, true);
 			load_public_addr(&bd, r);
@@ -1012,5 +1061,6 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 	}
 	build_fwd(&bd);
 	build_input(&bd);
+	build_fw6(&bd, replace);
 	return bd.ret;
 }

@@ -138,6 +138,13 @@ int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
 	ret = loopback_up(n, e);
 	if (ret < 0)
 		goto fail;
+	/* Lab addresses are unique by construction: no IPv6 duplicate address
+	 * detection on the interfaces to come, so that their link-local
+	 * addresses (needed by neighbour discovery and routers) are usable at
+	 * once instead of "tentative" for a second or two. Best effort: a
+	 * kernel without IPv6 has no such key. */
+	emu_node_sysctl_set(n, "net/ipv6/conf/default/accept_dad", "0", NULL);
+	emu_node_sysctl_set(n, "net/ipv6/conf/all/accept_dad", "0", NULL);
 	*out = n;
 	return 0;
 fail:

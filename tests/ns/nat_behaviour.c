@@ -399,6 +399,76 @@ out:
 	return rc;
 }
 
+static int udp6(struct emu_node *n, const char *addr, uint16_t port)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	int fd = emu_node_socket(n, AF_INET6, SOCK_DGRAM, 0, &e);
+
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET6, addr, &sa.sin6_addr);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send6(int fd, const char *addr, uint16_t port, const char *msg)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+
+	inet_pton(AF_INET6, addr, &sa.sin6_addr);
+	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+static int recv6(int fd, int timeout_ms, char *m, size_t len)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) != 1 || (n = recv(fd, m, len - 1, 0)) < 0)
+		return 0;
+	m[n] = '\0';
+	return 1;
+}
+
+/* IPv6 crosses a NAT router untranslated; its firewall still holds:
+ * replies pass, flows opened from outside do not; udp-blocked blocks UDP
+ * over IPv6 too. */
+static int ipv6_body(void)
+{
+	struct topo t;
+	char m[64];
+	int rc = 0, c, s, s2;
+	bool unsolicited = false, ctl = false;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, g_flag ? "udp-blocked" : "easy", NULL) < 0)
+		return 1;
+	c = udp6(t.c1, CLI6, 40000);
+	s = udp6(t.inet, SRV6, 4000);
+	s2 = udp6(t.inet, SRV6, 4001);
+	CHECK(c >= 0 && s >= 0 && s2 >= 0, "sockets");
+	send6(c, SRV6, 4000, "out");
+	if (g_flag) {
+		CHECK(!recv6(s, 500, m, sizeof(m)), "udp-blocked let UDP over IPv6 through");
+		goto out;
+	}
+	CHECK(recv6(s, 2000, m, sizeof(m)), "outbound IPv6 UDP lost");
+	send6(s2, CLI6, 40000, "unsolicited");
+	send6(s, CLI6, 40000, "reply");
+	while (!ctl && recv6(c, 2000, m, sizeof(m))) {
+		unsolicited |= strcmp(m, "unsolicited") == 0;
+		ctl |= strcmp(m, "reply") == 0;
+	}
+	CHECK(ctl, "the reply over IPv6 was dropped");
+	CHECK(!unsolicited, "a flow opened from outside over IPv6 got in");
+out:
+	topo_free(&t);
+	return rc;
+}
+
 /* A TCP connection from @cli to @addr:@port: 0 connected, -ETIMEDOUT when
  * the SYN was dropped, another -errno when refused. */
 static int tcp_try(struct emu_node *cli, const char *addr, uint16_t port)
@@ -577,6 +647,16 @@ static void t_pool_arbitrary(void **s)
 	g_flag = false;
 	run(pool_body);
 }
+static void t_ipv6_easy(void **s)
+{
+	g_flag = false;
+	run(ipv6_body);
+}
+static void t_ipv6_udp_blocked(void **s)
+{
+	g_flag = true;
+	run(ipv6_body);
+}
 static void t_udp_blocked(void **s)
 {
 	g_flag = false;
@@ -596,16 +676,17 @@ static int probe_body(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_map_ei),		 cmocka_unit_test(t_map_ad),
-	    cmocka_unit_test(t_map_apd),	 cmocka_unit_test(t_filter_ei),
-	    cmocka_unit_test(t_filter_ad),	 cmocka_unit_test(t_filter_apd),
-	    cmocka_unit_test(t_ports_preserve),	 cmocka_unit_test(t_ports_sequential),
-	    cmocka_unit_test(t_ports_random),	 cmocka_unit_test(t_hairpin_on),
-	    cmocka_unit_test(t_hairpin_off),	 cmocka_unit_test(t_timeout),
-	    cmocka_unit_test(t_timeout_refresh), cmocka_unit_test(t_flush),
-	    cmocka_unit_test(t_reapply),	 cmocka_unit_test(t_pool_paired),
-	    cmocka_unit_test(t_pool_arbitrary),	 cmocka_unit_test(t_udp_blocked),
-	    cmocka_unit_test(t_tcp_web_only),
+	    cmocka_unit_test(t_map_ei),		  cmocka_unit_test(t_map_ad),
+	    cmocka_unit_test(t_map_apd),	  cmocka_unit_test(t_filter_ei),
+	    cmocka_unit_test(t_filter_ad),	  cmocka_unit_test(t_filter_apd),
+	    cmocka_unit_test(t_ports_preserve),	  cmocka_unit_test(t_ports_sequential),
+	    cmocka_unit_test(t_ports_random),	  cmocka_unit_test(t_hairpin_on),
+	    cmocka_unit_test(t_hairpin_off),	  cmocka_unit_test(t_timeout),
+	    cmocka_unit_test(t_timeout_refresh),  cmocka_unit_test(t_flush),
+	    cmocka_unit_test(t_reapply),	  cmocka_unit_test(t_pool_paired),
+	    cmocka_unit_test(t_pool_arbitrary),	  cmocka_unit_test(t_udp_blocked),
+	    cmocka_unit_test(t_tcp_web_only),	  cmocka_unit_test(t_ipv6_easy),
+	    cmocka_unit_test(t_ipv6_udp_blocked),
 	};
 
 	if (topo_run_sandboxed(probe_body) == 77)

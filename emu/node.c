@@ -101,6 +101,27 @@ out:
 	return ret;
 }
 
+/* Lab addresses are unique by construction: no IPv6 duplicate address
+ * detection on the interfaces to come, so that their link-local addresses
+ * (needed by neighbour discovery and routers) are usable at once instead of
+ * "tentative" for a second or two. Called inside the new namespace. Best
+ * effort: a kernel without IPv6 has no such keys. */
+static void no_dad(void)
+{
+	static const char *const keys[] = {"/proc/sys/net/ipv6/conf/default/accept_dad",
+					   "/proc/sys/net/ipv6/conf/all/accept_dad"};
+
+	for (size_t i = 0; i < 2; i++) {
+		int fd = open(keys[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (write(fd, "0", 1) != 1) {
+			/* nothing to do: DAD stays on, links are usable later */
+		}
+		close(fd);
+	}
+}
+
 int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
 {
 	struct emu_node *n;
@@ -129,6 +150,7 @@ int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
 		goto fail;
 	}
 	n->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	no_dad();
 	ret = n->netns_fd < 0 ? natlab_err_set(e, errno, "node %s: cannot hold its namespace", name)
 			      : 0;
 	emu_node_leave(saved);
@@ -138,13 +160,6 @@ int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
 	ret = loopback_up(n, e);
 	if (ret < 0)
 		goto fail;
-	/* Lab addresses are unique by construction: no IPv6 duplicate address
-	 * detection on the interfaces to come, so that their link-local
-	 * addresses (needed by neighbour discovery and routers) are usable at
-	 * once instead of "tentative" for a second or two. Best effort: a
-	 * kernel without IPv6 has no such key. */
-	emu_node_sysctl_set(n, "net/ipv6/conf/default/accept_dad", "0", NULL);
-	emu_node_sysctl_set(n, "net/ipv6/conf/all/accept_dad", "0", NULL);
 	*out = n;
 	return 0;
 fail:

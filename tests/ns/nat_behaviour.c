@@ -62,8 +62,10 @@ static int mapping_body(void)
 	int rc = 0, c, s1a, s1b, s2a;
 	int pa, pb, pc;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_mapping) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_mapping) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s1a = udp_open(t.inet, SRV1, 4000);
 	s1b = udp_open(t.inet, SRV1, 4001);
 	s2a = udp_open(t.inet, SRV2, 4000);
@@ -102,8 +104,10 @@ static int filtering_body(void)
 	bool got_port = false, got_addr = false, got_ctl = false;
 	int rc = 0, c, s1a, s1b, s2a, px;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_filter) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_filter) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s1a = udp_open(t.inet, SRV1, 4000);
 	s1b = udp_open(t.inet, SRV1, 4001);
 	s2a = udp_open(t.inet, SRV2, 4000);
@@ -147,8 +151,10 @@ static int ports_body(void)
 	struct sockaddr_in f;
 	int rc = 0, s, c[6], p[6], c2;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "easy", tweak_ports) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "easy", tweak_ports) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	CHECK(s >= 0, "server socket");
 	for (int i = 0; i < 6; i++) {
@@ -204,8 +210,10 @@ static int hairpin_body(void)
 	char m[64];
 	int rc = 0, s, c1, c2, px, py, got;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_hairpin) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_hairpin) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	c1 = udp_open(t.c1, NULL, 40000);
 	c2 = udp_open(t.c2, NULL, 40001);
@@ -248,8 +256,10 @@ static int timeout_body(void)
 	int rc = 0, s1, s2, c, px;
 	long long t0, end, last_in = -1, first_lost = -1;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_timeout) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_timeout) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s1 = udp_open(t.inet, SRV1, 4000);
 	s2 = udp_open(t.inet, SRV2, 4000);
 	c = udp_open(t.c1, NULL, 40000);
@@ -310,8 +320,10 @@ static int flush_body(void)
 	int rc = 0, s, c, p1, p2;
 	bool old = false, ctl = false;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_sequential) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_sequential) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	c = udp_open(t.c1, NULL, 40000);
 	CHECK(s >= 0 && c >= 0, "sockets");
@@ -341,8 +353,10 @@ static int reapply_body(void)
 	struct sockaddr_in f;
 	int rc = 0, s1, s2, c, p1, p2;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", NULL) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", NULL) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s1 = udp_open(t.inet, SRV1, 4000);
 	s2 = udp_open(t.inet, SRV2, 4000);
 	c = udp_open(t.c1, NULL, 40000);
@@ -375,8 +389,10 @@ static int pool_body(void)
 	struct sockaddr_in f;
 	int rc = 0, s, n1 = 0, n2 = 0;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", tweak_pool) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", tweak_pool) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	CHECK(s >= 0, "server socket");
 	for (int i = 0; i < 16; i++) {
@@ -444,8 +460,10 @@ static int ipv6_body(void)
 	int rc = 0, c, s, s2;
 	bool unsolicited = false, ctl = false;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, g_flag ? "udp-blocked" : "easy", NULL) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, g_flag ? "udp-blocked" : "easy", NULL) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	c = udp6(t.c1, CLI6, 40000);
 	s = udp6(t.inet, SRV6, 4000);
 	s2 = udp6(t.inet, SRV6, 4001);
@@ -525,8 +543,10 @@ static int firewall_body(void)
 	const char *preset = g_flag ? "tcp-web-only" : "udp-blocked";
 	int rc = 0, s, c, l80, l8080, r;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, preset, NULL) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, preset, NULL) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	c = udp_open(t.c1, NULL, 40000);
 	l80 = tcp_listen(t.inet, SRV1, 80);

@@ -185,7 +185,7 @@ static int spawn_body(void)
 	struct emu_node *n;
 	char *argv[] = {"sh", "-c", "sleep 300 & sleep 300", NULL};
 	char *bad[] = {"/nonexistent/natlab-test", NULL};
-	pid_t pid, pid2;
+	pid_t pid, pid2, pid3;
 	int rc = 0, status;
 	long long deadline;
 
@@ -198,7 +198,7 @@ static int spawn_body(void)
 	OK(emu_lab_spawn(lab, n, argv, NULL, &pid2, &e));
 	CHECK(emu_lab_wait(lab, pid, &status, 50, &e) == -ETIMEDOUT, "sh exited early");
 	CHECK(emu_lab_kill(lab, pid2, &status, &e) == 0 && WIFSIGNALED(status), "kill");
-	CHECK(emu_lab_spawn(lab, n, bad, NULL, &pid2, &e) == -ENOENT &&
+	CHECK(emu_lab_spawn(lab, n, bad, NULL, &pid3, &e) == -ENOENT &&
 		  strstr(e.msg, "node n: cannot run"),
 	      "exec failure: %s", e.msg);
 	CHECK(emu_route_add(n, "default", "10.77.0.1", NULL, &e) < 0 && strstr(e.msg, "node n") &&
@@ -206,10 +206,11 @@ static int spawn_body(void)
 	      "route error must name node, route and the kernel's words: %s", e.msg);
 	emu_lab_free(lab);
 	lab = NULL;
-	/* The background sleep was in sh's group: gone as well (polled: the
-	 * orphan is reaped by PID 1 of the sandbox, which is us). */
+	/* The background sleeps were in their sh's groups: gone as well
+	 * (polled: the orphans are reaped by PID 1 of the sandbox, which is
+	 * us, and a zombie still counts for kill()). */
 	deadline = topo_now_ms() + 3000;
-	while (kill(-pid, 0) == 0 && topo_now_ms() < deadline) {
+	while ((kill(-pid, 0) == 0 || kill(-pid2, 0) == 0) && topo_now_ms() < deadline) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		poll(NULL, 0, 10);

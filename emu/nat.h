@@ -98,30 +98,32 @@ const char *emu_nat_preset_inner(const char *name);
  * interfaces, addresses); a message naming the bad knob in @e. */
 int emu_nat_config_check(const struct emu_nat_config *cfg, struct natlab_err *e);
 
-/* emu_nat_table_name - the nftables table (family ip) every NAT rule lives
- * in; one per router node. */
+/* EMU_NAT_TABLE - the nftables table (family ip) every NAT rule lives in;
+ * one per router node. */
 #define EMU_NAT_TABLE "natlab_nat"
 /* ... and the table (family ip6) of its IPv6 firewall. */
 #define EMU_NAT_TABLE6 "natlab_fw6"
 
 struct emu_nft_batch;
 /* emu_nat_build - append to @b the transaction that replaces tables
- * EMU_NAT_TABLE and EMU_NAT_TABLE6 with the rulesets for @cfg (create, delete, create anew:
- * atomic whether or not the table existed). Pure: no kernel, no root;
- * the unit tests parse the batch back. */
+ * EMU_NAT_TABLE and EMU_NAT_TABLE6 with the rulesets for @cfg (create,
+ * delete, create anew: atomic whether or not the tables existed). Pure: no
+ * kernel, no root; the unit tests parse the batch back. */
 int emu_nat_build(const struct emu_nat_config *cfg, struct emu_nft_batch *b, struct natlab_err *e);
 
 /* emu_nat_build_table - emu_nat_build, but with @replace false the batch
  * only creates the table, for a node known to have none yet: a deletion in
  * a batch costs the kernel an RCU grace period (~10 ms). With @replace
- * false on a node that has the table, the commit fails. */
+ * false on a node that has the tables, the new rules would be added to the
+ * old ones: emu_nat_apply asks the kernel first. */
 int emu_nat_build_table(const struct emu_nat_config *cfg, struct emu_nft_batch *b, bool replace,
 			struct natlab_err *e);
 
 /* emu_nat_apply - make router node @router a NAT per @cfg: one nftables
  * batch replacing any earlier NAT ruleset of the node atomically, then a
  * flush of the node's conntrack table (ctnetlink over libmnl) so that no
- * flow created under the old rules shadows the new ones. @cfg is copied.
+ * flow created under the old rules shadows the new ones. @cfg is only read
+ * (nothing is kept).
  * Forwarding is not switched on here: see emu_route_forwarding. */
 int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, struct natlab_err *e);
 

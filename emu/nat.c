@@ -1,0 +1,688 @@
+/* nat.c - the NAT engine: a config of RFC 4787 knobs becomes one nftables
+ * transaction (libnftnl objects in one libmnl batch), see nat.h and
+ * docs/nat-model.md.
+ *
+ * The shape of table ip natlab_nat (OUT = the outside interface; "fkey" is
+ * the filtering key, "mkey" the mapping key, both listed below):
+ *
+ *   ct timeout udp_t             UDP conntrack lifetime = udp_timeout_s
+ *   map pmap  fkey -> a . p      live mappings seen from outside; timeout
+ *   map emap  mkey -> P . x      EIM/ADM: the public endpoint of a mapping
+ *   set pports  x                preserve: public ports in use
+ *   set iused   a . p            preserve under ADM/APDM: endpoint mapped
+ *   map hmap  P . x -> a . p     hairpin on: where P:x leads
+ *   set pubaddrs P               the public addresses
+ *   map pool  i -> P_i           more than one public address
+ *
+ *   raw     prerouting -300: ct timeout; inbound UDP whose fkey is not in
+ *                            pmap is dropped before conntrack sees it
+ *                            (filtering + expiry); hairpin off: drop
+ *   dstnat  prerouting -100: inbound: dnat to fkey map @pmap (EIF/ADF
+ *                            open a new flow to the mapping); hairpin
+ *   srcnat  postrouting 100: EIM/ADM: snat to mkey map @emap; else a new
+ *                            mapping: preserve / sequential / random
+ *   learn   postrouting 200: after NAT: update pmap, emap, pports, iused,
+ *                            hmap from the translated packet and conntrack
+^ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets
+^ *   fw_input input 0:          inbound TCP blocked
+ *
+ * and table ip6 natlab_fw6 (IPv6 is not translated): the firewall knobs,
+ * and with translate, no UDP/TCP flow opened from outside.
+ *
+ * a:p is the internal endpoint, P:x its public mapping, r:s the remote.
+ * fkey: EIF  P . x        mkey: EIM  a . p
+ *       ADF  P . x . r          ADM  a . p . r
+ *       APDF P . x . r . s      APDM (none: conntrack is per 5-tuple)
+ */
+#include "emu/nat.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+
+#include "emu/nft.h"
+
+#include "emu/nat_expr.h"
+
+/* ---- the keys */
+
+static unsigned fkey_in(const struct emu_nat_config *c, enum nx_field *f)
+{
+	/* As an inbound packet shows it, before DNAT: P . x [. r [. s]]. */
+	f[0] = F_IP_DADDR;
+	f[1] = F_DPORT;
+	f[2] = F_IP_SADDR;
+	f[3] = F_SPORT;
+	return c->filtering == EMU_NAT_FILTER_EI ? 2 : c->filtering == EMU_NAT_FILTER_AD ? 3 : 4;
+}
+
+static unsigned fkey_out(const struct emu_nat_config *c, enum nx_field *f)
+{
+	/* As an outbound packet shows it after SNAT. */
+	f[0] = F_IP_SADDR;
+	f[1] = F_SPORT;
+	f[2] = F_IP_DADDR;
+	f[3] = F_DPORT;
+	return c->filtering == EMU_NAT_FILTER_EI ? 2 : c->filtering == EMU_NAT_FILTER_AD ? 3 : 4;
+}
+
+static bool has_emap(const struct emu_nat_config *c)
+{
+	return c->mapping != EMU_NAT_MAP_APD;
+}
+
+static bool has_iused(const struct emu_nat_config *c)
+{
+	return c->ports == EMU_NAT_PORTS_PRESERVE && c->mapping != EMU_NAT_MAP_EI;
+}
+
+static bool has_pool(const struct emu_nat_config *c)
+{
+	return c->n_public_addrs > 1;
+}
+
+/* The public address of a new mapping into R_ADDR. RFC 4787 REQ-2: "It is
+ * RECOMMENDED that a NAT have an 'IP address pooling' behavior of
+ * 'Paired'": the address is a hash of the internal address (the same
+ * internal host always gets the same public address); arbitrary pooling
+ * picks one at random per mapping. */
+static void load_public_addr(struct nx_build *bd, struct nftnl_rule *r)
+{
+	const struct emu_nat_config *c = bd->c;
+	struct nftnl_expr *x;
+	struct in_addr a;
+
+	if (!has_pool(c)) {
+		inet_pton(AF_INET, c->public_addrs[0], &a);
+		nx_imm(r, R_ADDR, &a, 4);
+		return;
+	}
+	if (c->paired_pooling) {
+		nx_load_field(r, F_IP_SADDR, R_IDX);
+		x = nx_ex(r, "hash");
+		if (!x)
+			return;
+		nftnl_expr_set_u32(x, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_HASH_SREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_HASH_DREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_HASH_LEN, 4);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_HASH_MODULUS, c->n_public_addrs);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_HASH_SEED,
+				   0x6e61746c); /* fixed: reproducible runs */
+	} else {
+		x = nx_ex(r, "numgen");
+		if (!x)
+			return;
+		nftnl_expr_set_u32(x, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_NG_DREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_NG_MODULUS, c->n_public_addrs);
+	}
+	x = nx_ex(r, "lookup");
+	if (!x)
+		return;
+	nftnl_expr_set_str(x, NFTNL_EXPR_LOOKUP_SET, "pool");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SREG, R_IDX);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_DREG, R_ADDR);
+}
+
+static void load_port_range(struct nftnl_rule *r, uint16_t lo, uint16_t hi)
+{
+	uint16_t a = htons(lo);
+	uint16_t b = htons(hi);
+
+	nx_imm(r, R_PORT, &a, 2);
+	nx_imm(r, R_PORT_MAX, &b, 2);
+}
+
+/* ---- chains */
+
+static void build_sets(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	enum nx_field fk[4], mk[3] = {F_IP_SADDR, F_SPORT, F_IP_DADDR};
+	const enum nx_field ap[2] = {F_IP_SADDR, F_SPORT};
+	uint32_t addrs[EMU_NAT_ADDRS_MAX];
+	uint32_t idx[EMU_NAT_ADDRS_MAX];
+	struct nftnl_obj *o;
+	uint32_t t[NFTNL_CTTIMEOUT_ARRAY_MAX] = {0};
+
+	/* RFC 4787 REQ-5: the mapping lifetime. Conntrack must not keep a flow
+	 * (and so its translation) longer than the NAT's sets keep the
+	 * mapping, nor drop it sooner. */
+	o = nftnl_obj_alloc();
+	if (!o) {
+		bd->ret = natlab_err_set(bd->e, ENOMEM, "NAT: ct timeout");
+		return;
+	}
+	t[NFTNL_CTTIMEOUT_UDP_UNREPLIED] = c->udp_timeout_s;
+	t[NFTNL_CTTIMEOUT_UDP_REPLIED] = c->udp_timeout_s;
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, EMU_NAT_TABLE);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, "udp_t");
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, NFPROTO_IPV4);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_TIMEOUT);
+	nftnl_obj_set_u16(o, NFTNL_OBJ_CT_TIMEOUT_L3PROTO, NFPROTO_IPV4);
+	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_TIMEOUT_L4PROTO, IPPROTO_UDP);
+	nftnl_obj_set_data(o, NFTNL_OBJ_CT_TIMEOUT_ARRAY, t, sizeof(t));
+	if (emu_nft_batch_add_obj(bd->b, o) < 0)
+		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+	nftnl_obj_free(o);
+
+	nx_dyn_set_add(bd, "pmap", fk, fkey_out(c, fk), ap, 2);
+	if (has_emap(c))
+		nx_dyn_set_add(bd, "emap", mk, c->mapping == EMU_NAT_MAP_EI ? 2 : 3, ap, 2);
+	if (c->ports == EMU_NAT_PORTS_PRESERVE)
+		nx_dyn_set_add(bd, "pports", &ap[1], 1, NULL, 0);
+	if (has_iused(c))
+		nx_dyn_set_add(bd, "iused", ap, 2, NULL, 0);
+	if (c->hairpin)
+		nx_dyn_set_add(bd, "hmap", ap, 2, ap, 2);
+	for (unsigned i = 0; i < c->n_public_addrs; i++) {
+		struct in_addr a;
+		inet_pton(AF_INET, c->public_addrs[i], &a);
+		addrs[i] = a.s_addr;
+		idx[i] = i; /* host order, as numgen and hash produce it */
+	}
+	nx_const_set_add(bd, "pubaddrs", TYPE_IPADDR, 4, addrs, 0, 0, NULL, c->n_public_addrs);
+	if (has_pool(c))
+		nx_const_set_add(bd, "pool", TYPE_INTEGER, 4, idx, TYPE_IPADDR, 4, addrs,
+				 c->n_public_addrs);
+}
+
+static void build_raw(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field daddr = F_IP_DADDR;
+	enum nx_field fk[4];
+	struct nftnl_rule *r;
+	struct nftnl_expr *x;
+
+	nx_chain_add(bd, "raw", "filter", NF_INET_PRE_ROUTING, -300);
+	/* Every UDP flow through this NAT lives udp_timeout_s when idle. The
+	 * timeout policy is attached before conntrack creates the entry. */
+	r = nx_rule_new(bd, "raw");
+	if (r) {
+		nx_match_l4(r, IPPROTO_UDP, true);
+		x = nx_ex(r, "objref");
+		if (x) {
+			nftnl_expr_set_u32(x, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_TIMEOUT);
+			nftnl_expr_set_str(x, NFTNL_EXPR_OBJREF_IMM_NAME, "udp_t");
+		}
+	}
+	nx_rule_add(bd, r);
+	/* RFC 4787 §5 filtering, and expiry. EIF: "The NAT filters out only
+	 * packets not destined to the internal address and port X:x,
+	 * regardless of the external IP address and port source (Z:z)"; ADF:
+	 * it also "will filter out packets from Y:y destined for the internal
+	 * endpoint X:x if X:x has not sent packets to Y previously"; APDF: the
+	 * same with Y:y. An inbound UDP packet passes only if its filtering
+	 * key names a live mapping; dropped here, before conntrack, so that a
+	 * refused packet does not keep an old flow alive either. */
+	r = nx_rule_new(bd, "raw");
+	if (r) {
+		nx_match_ifname(r, true, c->outside_ifname, true);
+		nx_match_l4(r, IPPROTO_UDP, true);
+		nx_lookup(r, "pmap", fk, fkey_in(c, fk), true, 0);
+		nx_verdict(r, NF_DROP);
+	}
+	nx_rule_add(bd, r);
+	if (!c->hairpin) {
+		/* Hairpinning off: the inside cannot reach a public mapping. */
+		r = nx_rule_new(bd, "raw");
+		if (r) {
+			nx_match_inside(bd, r, true);
+			nx_match_l4(r, IPPROTO_UDP, true);
+			nx_lookup(r, "pubaddrs", &daddr, 1, false, 0);
+			nx_verdict(r, NF_DROP);
+		}
+		nx_rule_add(bd, r);
+	}
+}
+
+static void build_dstnat(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field px[2] = {F_IP_DADDR, F_DPORT};
+	enum nx_field fk[4];
+	struct nftnl_rule *r;
+
+	nx_chain_add(bd, "dstnat", "nat", NF_INET_PRE_ROUTING, -100);
+	/* A first packet from outside that passed the filter opens a flow to
+	 * the internal endpoint of the mapping (with EIF or ADF it may come
+	 * from an endpoint the inside never sent to). */
+	r = nx_rule_new(bd, "dstnat");
+	if (r) {
+		nx_match_ifname(r, true, c->outside_ifname, true);
+		nx_match_l4(r, IPPROTO_UDP, true);
+		nx_lookup(r, "pmap", fk, fkey_in(c, fk), false, R_ADDR);
+		nx_nat(r, NFT_NAT_DNAT, true, false, 0);
+	}
+	nx_rule_add(bd, r);
+	if (c->hairpin) {
+		/* RFC 4787 REQ-9: "A NAT MUST support 'Hairpinning'": a packet
+		 * from the inside to a public mapping goes to its internal
+		 * endpoint. */
+		r = nx_rule_new(bd, "dstnat");
+		if (r) {
+			nx_match_inside(bd, r, true);
+			nx_match_l4(r, IPPROTO_UDP, true);
+			nx_lookup(r, "hmap", px, 2, false, R_ADDR);
+			nx_nat(r, NFT_NAT_DNAT, true, false, 0);
+		}
+		nx_rule_add(bd, r);
+	}
+}
+
+/* A rule in srcnat for UDP leaving through the outside (or, for hairpin,
+ * leaving back inside after DNAT to a public address). */
+static struct nftnl_rule *srcnat_udp_rule(struct nx_build *bd, bool hairpin)
+{
+	const enum nx_field odaddr = F_CTO_DADDR;
+	struct nftnl_rule *r = nx_rule_new(bd, "srcnat");
+
+	if (!r)
+		return NULL;
+	if (hairpin) {
+		nx_match_inside(bd, r, true);
+		nx_match_inside(bd, r, false);
+		nx_lookup(r, "pubaddrs", &odaddr, 1, false, 0);
+	} else {
+		nx_match_ifname(r, false, bd->c->outside_ifname, true);
+	}
+	nx_match_l4(r, IPPROTO_UDP, true);
+	return r;
+}
+
+static void build_new_mapping(struct nx_build *bd, bool hairpin)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field ap[2] = {F_IP_SADDR, F_SPORT};
+	struct nftnl_rule *r;
+	struct nftnl_expr *x;
+
+	if (c->ports == EMU_NAT_PORTS_PRESERVE) {
+		/* RFC 4787 §4.2.1: a NAT "MAY attempt to preserve" the internal
+		 * port; REQ-3: "A NAT MUST NOT have a 'Port assignment' behavior
+		 * of 'Port overloading'": keep the internal port only when no
+		 * other mapping uses it. Under ADM/APDM only for the endpoint's
+		 * first mapping, so that a second destination really gets a
+		 * different mapping. The kernel keeps the source port when it
+		 * lies in the range and the tuple is free. */
+		r = srcnat_udp_rule(bd, hairpin);
+		if (r) {
+			nx_lookup(r, "pports", &ap[1], 1, true, 0);
+			if (has_iused(c))
+				nx_lookup(r, "iused", ap, 2, true, 0);
+			load_public_addr(bd, r);
+			load_port_range(r, c->port_min, c->port_max);
+			nx_nat(r, NFT_NAT_SNAT, true, true, 0);
+		}
+		nx_rule_add(bd, r);
+	}
+	r = srcnat_udp_rule(bd, hairpin);
+	if (!r)
+		return;
+	load_public_addr(bd, r);
+	if (c->ports == EMU_NAT_PORTS_SEQUENTIAL) {
+		/* A counter per rule: this rule sees only the first packet of a
+		 * new mapping, so public ports go port_min, port_min+1, ... */
+		x = nx_ex(r, "numgen");
+		if (x) {
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NG_TYPE, NFT_NG_INCREMENTAL);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NG_DREG, R_PORT);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NG_MODULUS,
+					   (uint32_t)c->port_max - c->port_min + 1);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NG_OFFSET, c->port_min);
+		}
+		/* numgen gives a host-order u32; nat reads a network-order u16. */
+		x = nx_ex(r, "byteorder");
+		if (x) {
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_SREG, R_PORT);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_DREG, R_PORT);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_LEN, 2);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+		}
+		nx_nat(r, NFT_NAT_SNAT, true, false, 0);
+	} else {
+		/* Random (or preserve's fallback): fully random in the range,
+		 * never the kernel's "keep the source port if it can". */
+		load_port_range(r, c->port_min, c->port_max);
+		nx_nat(r, NFT_NAT_SNAT, true, true, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+	}
+	nx_rule_add(bd, r);
+}
+
+static void build_srcnat(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field mk[3] = {F_IP_SADDR, F_SPORT, F_IP_DADDR};
+	struct nftnl_rule *r;
+
+	nx_chain_add(bd, "srcnat", "nat", NF_INET_POST_ROUTING, 100);
+	if (c->hairpin) {
+		/* RFC 4787 REQ-9 a): "A NAT Hairpinning behavior MUST be
+		 * 'External source IP address and port'": the hairpinned packet
+		 * leaves from the sender's mapping (its existing one under EIM,
+		 * else a new one). */
+		if (c->mapping == EMU_NAT_MAP_EI) {
+			r = srcnat_udp_rule(bd, true);
+			if (r) {
+				nx_lookup(r, "emap", mk, 2, false, R_ADDR);
+				nx_nat(r, NFT_NAT_SNAT, true, false, 0);
+			}
+			nx_rule_add(bd, r);
+		}
+		build_new_mapping(bd, true);
+	}
+	if (has_emap(c)) {
+		/* RFC 4787 REQ-1: "A NAT MUST have an 'Endpoint-Independent
+		 * Mapping' behavior" (§4.1: "X1':x1' equals X2':x2' for all
+		 * values of Y2:y2"): the mapping of X:x is reused for every
+		 * destination (EIM: key X:x), or, under ADM, "if and only if, Y2
+		 * equals Y1" (key X:x . Y). APDM needs no map: conntrack keys a
+		 * flow by Y:y already. */
+		r = srcnat_udp_rule(bd, false);
+		if (r) {
+			nx_lookup(r, "emap", mk, c->mapping == EMU_NAT_MAP_EI ? 2 : 3, false,
+				  R_ADDR);
+			nx_nat(r, NFT_NAT_SNAT, true, false, 0);
+		}
+		nx_rule_add(bd, r);
+	}
+	build_new_mapping(bd, false);
+	/* TCP, ICMP and the rest: one translation per flow onto the public
+	 * address, source port kept where free (RFC 5382 behaviour is not
+	 * modelled knob by knob). */
+	r = nx_rule_new(bd, "srcnat");
+	if (r) {
+		nx_match_ifname(r, false, c->outside_ifname, true);
+		nx_match_l4(r, IPPROTO_UDP, false);
+		load_public_addr(bd, r);
+		nx_nat(r, NFT_NAT_SNAT, false, false, 0);
+	}
+	nx_rule_add(bd, r);
+}
+
+/* The sets learn a mapping from a translated packet. @out: an outbound
+ * packet after SNAT (postrouting); else an inbound one after DNAT
+ * (forward), for inbound refresh. @dir: its conntrack direction. */
+static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_t dir)
+{
+	const struct emu_nat_config *c = bd->c;
+	/* The internal endpoint a . p and the public one P . x, and the
+	 * remote r . s, as this packet and its conntrack entry show them. */
+	enum nx_field a, p, P, x, rr, s;
+	struct nftnl_rule *r;
+	enum nx_field k[4], d[2];
+	unsigned nk;
+
+	if (out) {
+		P = F_IP_SADDR, x = F_SPORT, rr = F_IP_DADDR, s = F_DPORT;
+		a = dir == IP_CT_DIR_ORIGINAL ? F_CTO_SADDR : F_CTR_SADDR;
+		p = dir == IP_CT_DIR_ORIGINAL ? F_CTO_SPORT : F_CTR_SPORT;
+	} else {
+		a = F_IP_DADDR, p = F_DPORT, rr = F_IP_SADDR, s = F_SPORT;
+		P = dir == IP_CT_DIR_REPLY ? F_CTR_DADDR : F_CTO_DADDR;
+		x = dir == IP_CT_DIR_REPLY ? F_CTR_DPORT : F_CTO_DPORT;
+	}
+	for (int which = 0; which < 5; which++) {
+		const char *set = NULL;
+		unsigned nd = 2;
+		switch (which) {
+		case 0:
+			set = "pmap";
+			k[0] = P, k[1] = x, k[2] = rr, k[3] = s;
+			nk = c->filtering == EMU_NAT_FILTER_EI	 ? 2
+			     : c->filtering == EMU_NAT_FILTER_AD ? 3
+								 : 4;
+			d[0] = a, d[1] = p;
+			break;
+		case 1:
+			if (!has_emap(c))
+				continue;
+			set = "emap";
+			k[0] = a, k[1] = p, k[2] = rr;
+			nk = c->mapping == EMU_NAT_MAP_EI ? 2 : 3;
+			d[0] = P, d[1] = x;
+			break;
+		case 2:
+			if (c->ports != EMU_NAT_PORTS_PRESERVE)
+				continue;
+			set = "pports";
+			k[0] = x, nk = 1, nd = 0;
+			break;
+		case 3:
+			if (!has_iused(c))
+				continue;
+			set = "iused";
+			k[0] = a, k[1] = p, nk = 2, nd = 0;
+			break;
+		default:
+			if (!c->hairpin)
+				continue;
+			set = "hmap";
+			k[0] = P, k[1] = x, nk = 2;
+			d[0] = a, d[1] = p;
+			break;
+		}
+		r = nx_rule_new(bd, chain);
+		if (!r)
+			return;
+		nx_match_ifname(r, !out, c->outside_ifname, true);
+		nx_match_l4(r, IPPROTO_UDP, true);
+		nx_match_ct_dir(r, dir);
+		nx_update(bd, r, set, k, nk, d, nd);
+		nx_rule_add(bd, r);
+	}
+}
+
+static void build_fwd(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field dport = F_DPORT;
+	struct nftnl_rule *r;
+
+	nx_chain_add(bd, "fw_forward", "filter", NF_INET_FORWARD, 0);
+	if (c->udp_blocked) {
+		r = nx_rule_new(bd, "fw_forward");
+		if (r) {
+			nx_match_l4(r, IPPROTO_UDP, true);
+			nx_verdict(r, NF_DROP);
+		}
+		nx_rule_add(bd, r);
+	}
+	if (c->n_tcp_out_ports) {
+		/* Every packet of a connection opened from inside must go to an
+		 * allowed port (the port of a connection never changes). */
+		r = nx_rule_new(bd, "fw_forward");
+		if (r) {
+			nx_match_inside(bd, r, true);
+			nx_match_l4(r, IPPROTO_TCP, true);
+			nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
+			nx_lookup(r, "tcpok", &dport, 1, true, 0);
+			nx_verdict(r, NF_DROP);
+		}
+		nx_rule_add(bd, r);
+	}
+	if (c->tcp_in_blocked) {
+		r = nx_rule_new(bd, "fw_forward");
+		if (r) {
+			nx_match_ifname(r, true, c->outside_ifname, true);
+			nx_match_l4(r, IPPROTO_TCP, true);
+			nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
+			nx_verdict(r, NF_DROP);
+		}
+		nx_rule_add(bd, r);
+	}
+	if (bd->family == NFPROTO_IPV4 && c->translate && c->inbound_refreshes && !c->udp_blocked) {
+		/* RFC 4787 REQ-6: inbound refresh is a MAY; when on, inbound
+		 * packets keep every set entry of the mapping alive. */
+		build_learn(bd, "fw_forward", false, IP_CT_DIR_REPLY);
+		build_learn(bd, "fw_forward", false, IP_CT_DIR_ORIGINAL);
+	}
+}
+
+static void build_input(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	struct nftnl_rule *r;
+
+	if (!c->tcp_in_blocked)
+		return;
+	nx_chain_add(bd, "fw_input", "filter", NF_INET_LOCAL_IN, 0);
+	r = nx_rule_new(bd, "fw_input");
+	if (r) {
+		nx_match_ifname(r, true, c->outside_ifname, true);
+		nx_match_l4(r, IPPROTO_TCP, true);
+		nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
+		nx_verdict(r, NF_DROP);
+	}
+	nx_rule_add(bd, r);
+}
+
+static int table_op(struct emu_nft_batch *b, bool del, const char *name, uint32_t family)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	ret = del ? emu_nft_batch_del_table(b, t) : emu_nft_batch_add_table(b, t);
+	nftnl_table_free(t);
+	return ret;
+}
+
+int emu_nat_build(const struct emu_nat_config *c, struct emu_nft_batch *b, struct natlab_err *e)
+{
+	return emu_nat_build_table(c, b, true, e);
+}
+
+/* Create (a no-op if it exists), delete, create: the old ruleset and
+ * every mapping in its sets go in the same transaction. A deletion makes
+ * the kernel wait for an RCU grace period (~10 ms here), so a node known
+ * to have no table yet skips it. */
+static int table_fresh(struct nx_build *bd, bool replace)
+{
+	if (table_op(bd->b, false, bd->table, bd->family) < 0 ||
+	    (replace && (table_op(bd->b, true, bd->table, bd->family) < 0 ||
+			 table_op(bd->b, false, bd->table, bd->family) < 0)))
+		return natlab_err_set(bd->e, ENOSPC, "NAT: batch full");
+	return 0;
+}
+
+static void tcpok_add(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	uint16_t ports[EMU_NAT_TCP_PORTS_MAX];
+
+	if (!c->n_tcp_out_ports)
+		return;
+	for (unsigned i = 0; i < c->n_tcp_out_ports; i++)
+		ports[i] = htons(c->tcp_out_ports[i]);
+	nx_const_set_add(bd, "tcpok", TYPE_INET_SERVICE, 2, ports, 0, 0, NULL, c->n_tcp_out_ports);
+}
+
+/* IPv6 is not translated, but a NAT's firewall knobs hold for it too, and a
+ * translating router blocks what an IPv4 NAT would: flows opened from
+ * outside (the stateful IPv6 firewall of home routers, RFC 6092). */
+static void build_fw6(struct nx_build *bd, bool replace)
+{
+	const struct emu_nat_config *c = bd->c;
+	static const uint8_t protos[] = {IPPROTO_UDP, IPPROTO_TCP};
+	struct nftnl_rule *r;
+
+	bd->table = EMU_NAT_TABLE6;
+	bd->family = NFPROTO_IPV6;
+	if (bd->ret == 0)
+		bd->ret = table_fresh(bd, replace);
+	tcpok_add(bd);
+	build_fwd(bd);
+	if (c->translate) {
+		for (size_t i = 0; i < sizeof(protos); i++) {
+			r = nx_rule_new(bd, "fw_forward");
+			if (r) {
+				nx_match_ifname(r, true, c->outside_ifname, true);
+				nx_match_l4(r, protos[i], true);
+				nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
+				nx_verdict(r, NF_DROP);
+			}
+			nx_rule_add(bd, r);
+		}
+	}
+	build_input(bd);
+}
+
+int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b, bool replace,
+			struct natlab_err *e)
+{
+	struct nx_build bd = {
+	    .c = c, .b = b, .e = e, .table = EMU_NAT_TABLE, .family = NFPROTO_IPV4};
+	int ret = emu_nat_config_check(c, e);
+
+	if (ret < 0)
+		return ret;
+	nx_oom = false;
+	bd.timeout_ms = (uint64_t)c->udp_timeout_s * 1000;
+	ret = table_fresh(&bd, replace);
+	if (ret < 0)
+		return ret;
+	tcpok_add(&bd);
+	if (c->translate && !c->udp_blocked)
+		build_sets(&bd);
+	else if (c->translate && has_pool(c)) {
+		/* No UDP passes: only the address pool is needed. */
+		uint32_t addrs[EMU_NAT_ADDRS_MAX];
+		uint32_t idx[EMU_NAT_ADDRS_MAX];
+		for (unsigned i = 0; i < c->n_public_addrs; i++) {
+			struct in_addr a;
+			inet_pton(AF_INET, c->public_addrs[i], &a);
+			addrs[i] = a.s_addr;
+			idx[i] = i;
+		}
+		nx_const_set_add(&bd, "pool", TYPE_INTEGER, 4, idx, TYPE_IPADDR, 4, addrs,
+				 c->n_public_addrs);
+	}
+	if (c->translate && !c->udp_blocked) {
+		build_raw(&bd);
+		build_dstnat(&bd);
+		build_srcnat(&bd);
+		nx_chain_add(&bd, "learn", "filter", NF_INET_POST_ROUTING, 200);
+		build_learn(&bd, "learn", true, IP_CT_DIR_ORIGINAL);
+		build_learn(&bd, "learn", true, IP_CT_DIR_REPLY);
+	} else if (c->translate) {
+		struct nftnl_rule *r;
+		nx_chain_add(&bd, "srcnat", "nat", NF_INET_POST_ROUTING, 100);
+		r = nx_rule_new(&bd, "srcnat");
+		if (r) {
+			nx_match_ifname(r, false, c->outside_ifname, true);
+			load_public_addr(&bd, r);
+			nx_nat(r, NFT_NAT_SNAT, false, false, 0);
+		}
+		nx_rule_add(&bd, r);
+	}
+	build_fwd(&bd);
+	build_input(&bd);
+	build_fw6(&bd, replace);
+	return bd.ret;
+}

@@ -3,7 +3,7 @@
  * addresses and two ports, and RFC 3489 answers for classic clients.
  *
  *   natlab-stun-server --addr A [--addr B] [--port P] [--alt-port Q] [--tcp]
- *                      [--software TEXT] [--no-fingerprint] [--verbose]
+ *                      [--software TEXT] [--fingerprint always|mirror|never]
  *
  * One thread, one epoll loop; UDP is read and answered in batches
  * (recvmmsg/sendmmsg) from buffers allocated once at start, so the hot path
@@ -84,7 +84,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: natlab-stun-server --addr A [--addr B] [--port P] [--alt-port Q] [--tcp]\n"
-		"                          [--software TEXT] [--no-fingerprint] [--verbose]\n"
+		"                          [--software TEXT] [--fingerprint always|mirror|never]\n"
+		"                          [--verbose]\n"
 		"  Two addresses enable RFC 5780 behaviour discovery; the alternate port\n"
 		"  defaults to P+1 then (0 means any free port). Port 0 picks free ports.\n");
 }
@@ -423,6 +424,7 @@ static int parse_args(struct server *s, int argc, char **argv)
 	    {"tcp", no_argument, NULL, 't'},
 	    {"software", required_argument, NULL, 's'},
 	    {"no-fingerprint", no_argument, NULL, 'F'},
+	    {"fingerprint", required_argument, NULL, 'f'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -431,7 +433,7 @@ static int parse_args(struct server *s, int argc, char **argv)
 	long port = 3478;
 	long alt = -1;
 	int c;
-	while ((c = getopt_long(argc, argv, "a:p:q:ts:Fvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:p:q:ts:Ff:vh", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'a':
@@ -462,7 +464,20 @@ static int parse_args(struct server *s, int argc, char **argv)
 			s->cfg.software = optarg;
 			break;
 		case 'F':
-			s->cfg.fingerprint = false;
+			s->cfg.fingerprint = STUN_SERVER_FP_NEVER;
+			break;
+		case 'f':
+			if (strcmp(optarg, "always") == 0)
+				s->cfg.fingerprint = STUN_SERVER_FP_ALWAYS;
+			else if (strcmp(optarg, "mirror") == 0)
+				s->cfg.fingerprint = STUN_SERVER_FP_MIRROR;
+			else if (strcmp(optarg, "never") == 0)
+				s->cfg.fingerprint = STUN_SERVER_FP_NEVER;
+			else {
+				fprintf(stderr,
+					"natlab-stun-server: --fingerprint always|mirror|never\n");
+				return -EINVAL;
+			}
 			break;
 		case 'v':
 			s->verbose = true;
@@ -503,7 +518,7 @@ int main(int argc, char **argv)
 	static struct server srv; /* large batch buffers: not on the stack */
 	struct server *s = &srv;
 	s->cfg.software = "natlab-stun-server";
-	s->cfg.fingerprint = true;
+	s->cfg.fingerprint = STUN_SERVER_FP_MIRROR;
 	s->epfd = -1;
 	int ret = 1;
 	if (parse_args(s, argc, argv) < 0)

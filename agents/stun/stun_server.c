@@ -45,8 +45,12 @@ static int finish(const struct stun_server_config *cfg, const struct stun_msg *m
 	if (cfg->software && !m->classic)
 		stun_builder_add_string(b, STUN_ATTR_SOFTWARE, cfg->software);
 	/* RFC 3489 clients predate FINGERPRINT; it is comprehension-optional
-	 * but buys them nothing */
-	if (cfg->fingerprint && !m->classic)
+	 * but buys them nothing. Otherwise answer in kind by default: a client
+	 * that multiplexes STUN with other traffic (ICE, TURN) sends one and
+	 * uses the one it gets back (RFC 8489 §7.3 / §14.7). */
+	bool fp = cfg->fingerprint == STUN_SERVER_FP_ALWAYS ||
+		  (cfg->fingerprint == STUN_SERVER_FP_MIRROR && m->fp_idx >= 0);
+	if (fp && !m->classic)
 		stun_builder_add_fingerprint(b);
 	long n = stun_builder_finish(b);
 	if (n < 0)

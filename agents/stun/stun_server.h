@@ -23,14 +23,20 @@
 /* RFC 5780 §7.6 PADDING: echoed up to this many bytes */
 #define STUN_SERVER_MAX_PADDING 1400
 
+enum stun_server_fingerprint {
+	STUN_SERVER_FP_MIRROR = 0, /* when the request carried one (as coturn) */
+	STUN_SERVER_FP_ALWAYS,
+	STUN_SERVER_FP_NEVER,
+};
+
 struct stun_server_config {
 	/* addr[0] primary, addr[1] alternate (family 0 = none); the port
 	 * fields of the addresses are ignored */
 	struct stun_addr addr[2];
-	uint16_t port;	      /* P1 */
-	uint16_t alt_port;    /* P2, 0 = none */
-	const char *software; /* SOFTWARE value, NULL = none; caller owns */
-	bool fingerprint;     /* add FINGERPRINT to RFC 5389+ answers */
+	uint16_t port;				  /* P1 */
+	uint16_t alt_port;			  /* P2, 0 = none */
+	const char *software;			  /* SOFTWARE value, NULL = none; caller owns */
+	enum stun_server_fingerprint fingerprint; /* RFC 5389+ answers only */
 };
 
 /* What to send: out[0..len) from endpoint @from to @to. */

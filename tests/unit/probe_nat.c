@@ -304,7 +304,7 @@ static void sim_reset(const struct sim_nat *nat, bool server_alt)
 		stun_addr_parse(&S.srv.addr[1], "192.0.2.2");
 	S.srv.port = 3478;
 	S.srv.alt_port = server_alt ? 3479 : 0;
-	S.srv.fingerprint = true;
+	S.srv.fingerprint = STUN_SERVER_FP_MIRROR;
 	S.next_seq = 50000;
 	S.rnd = 12345;
 }

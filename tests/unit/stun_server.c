@@ -26,7 +26,7 @@ static int setup(void **state)
 	cfg.port = 3478;
 	cfg.alt_port = 3479;
 	cfg.software = "test";
-	cfg.fingerprint = true;
+	cfg.fingerprint = STUN_SERVER_FP_MIRROR;
 	stun_addr_parse(&client, "198.51.100.7:40000");
 	return 0;
 }
@@ -194,6 +194,26 @@ static void test_classic_client(void **state)
 	assert_false(stun_msg_has(&m, STUN_ATTR_FINGERPRINT));
 }
 
+static void test_fingerprint_policy(void **state)
+{
+	(void)state;
+	uint8_t req[64], out[STUN_SERVER_MAX_ANSWER];
+	struct stun_builder b;
+	struct stun_msg m;
+	struct stun_server_answer ans;
+	stun_builder_init(&b, req, sizeof(req), 0x0001, tid);
+	size_t n = (size_t)stun_builder_finish(&b); /* no FINGERPRINT */
+	answer(req, n, 0, false, &m, &ans, out);
+	assert_int_equal(m.fp_idx, -1);
+	cfg.fingerprint = STUN_SERVER_FP_ALWAYS;
+	answer(req, n, 0, false, &m, &ans, out);
+	assert_int_equal(stun_msg_check_fingerprint(&m), 0);
+	cfg.fingerprint = STUN_SERVER_FP_NEVER;
+	n = request(req, 0, -1, 0); /* with FINGERPRINT */
+	answer(req, n, 0, false, &m, &ans, out);
+	assert_int_equal(m.fp_idx, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +221,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_change_request, setup),
 	    cmocka_unit_test_setup(test_response_port_unknown_method, setup),
 	    cmocka_unit_test_setup(test_classic_client, setup),
+	    cmocka_unit_test_setup(test_fingerprint_policy, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

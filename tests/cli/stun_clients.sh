@@ -72,13 +72,23 @@ grep -q "NAT with Endpoint Independent Filtering" "$tmp/natdisc.txt" || fail "na
 grep -q "No ALG: Mapped == XOR-Mapped" "$tmp/natdisc.txt" || fail "natdiscovery: MAPPED vs XOR"
 grep -q "Not received mapped address" "$tmp/natdisc.txt" && fail "natdiscovery: MAPPED-ADDRESS missing"
 
-# 4. a raw Binding request over TCP: a success answer with our transaction ID
+# 4. raw Binding requests over TCP: two in one write, then one cut in two
+#    writes; each answer is a success carrying its own transaction ID
 exec 3<>"/dev/tcp/127.0.0.1/$p1" || fail "TCP connect"
-printf '\x00\x01\x00\x00\x21\x12\xa4\x42natlabtcp123' >&3
-answer=$(timeout 5 head -c 20 <&3 | od -An -tx1 | tr -d ' \n')
+printf '\x00\x01\x00\x00\x21\x12\xa4\x42natlabtcp001\x00\x01\x00\x00\x21\x12\xa4\x42natlabtcp002' >&3
+printf '\x00\x01\x00\x00\x21\x12' >&3
+sleep 0.1
+printf '\xa4\x42natlabtcp003' >&3
+answers=$(timeout 5 head -c 276 <&3 | od -An -tx1 -v | tr -d ' \n')
 exec 3>&-
-[ "${answer:0:4}" = 0101 ] && [ "${answer:8:8}" = 2112a442 ] && [ "${answer:16:24}" = 6e61746c6162746370313233 ] ||
-  fail "TCP answer header: $answer"
+# answers are 92 bytes each (XOR-MAPPED, MAPPED, RESPONSE-ORIGIN,
+# OTHER-ADDRESS, SOFTWARE "natlab-stun-server")
+for i in 0 1 2; do
+  a=${answers:$((i * 184)):184}
+  [ "${a:0:4}" = 0101 ] && [ "${a:8:8}" = 2112a442 ] &&
+    [ "${a:16:24}" = "$(printf 'natlabtcp00%d' $((i + 1)) | od -An -tx1 | tr -d ' \n')" ] ||
+    fail "TCP answer $i: $a"
+done
 
 # 5. IPv6
 start_server v6 --addr ::1 --port 0

@@ -123,9 +123,11 @@ int stun_server_handle(const struct stun_server_config *cfg, int ep, bool tcp,
 		if (change & STUN_CHANGE_PORT)
 			from ^= 1;
 		struct stun_addr tmp;
-		/* RFC 5780 §6.1: a server without the alternate address or
-		 * port it is asked to use cannot honour CHANGE-REQUEST, and
-		 * treats it as the unknown attribute it is for it (420). */
+		/* A server without the alternate address or port it is asked
+		 * to use cannot honour CHANGE-REQUEST: for it, the attribute
+		 * is one it does not support, so 420 naming it (coturn also
+		 * answers 420 here), and the client learns this server does
+		 * no RFC 5780 discovery. */
 		if (!stun_server_endpoint(cfg, from, &tmp))
 			return error_answer(cfg, &m, ep, src, 420, NULL, &cr, 1, out, cap, ans);
 	}

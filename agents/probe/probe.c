@@ -227,14 +227,14 @@ static void go(struct probe *p, enum step s, uint64_t now)
 	p->step = s;
 	switch (s) {
 	case S_MAP2:
-		/* RFC 5780 §4.3: "the client sends a Binding Request to the
-		 * alternate address, but primary port" */
+		/* RFC 5780 §4.3 test II: to the alternate address, primary
+		 * port */
 		to = p->res.other;
 		to.port = p->cfg.server.port;
 		txn_start(p, now, p->s0, &to, 0, -1);
 		return;
 	case S_MAP3:
-		/* "...to the alternate address and port" */
+		/* test III: to the alternate address and port */
 		txn_start(p, now, p->s0, &p->res.other, 0, -1);
 		return;
 	case S_FILT1:
@@ -248,12 +248,12 @@ static void go(struct probe *p, enum step s, uint64_t now)
 		txn_start(p, now, p->s1, &p->cfg.server, 0, -1);
 		return;
 	case S_FILT2:
-		/* RFC 5780 §4.4: "the client sends a Binding Request with both
-		 * the 'change IP' and 'change port' flags ... set" */
+		/* RFC 5780 §4.4 test II: CHANGE-REQUEST with both "change IP"
+		 * and "change port" */
 		txn_start(p, now, p->s1, &p->cfg.server, STUN_CHANGE_IP | STUN_CHANGE_PORT, -1);
 		return;
 	case S_FILT3:
-		/* "... with only the 'change port' flag set" */
+		/* test III: "change port" only */
 		txn_start(p, now, p->s1, &p->cfg.server, STUN_CHANGE_PORT, -1);
 		return;
 	case S_PORTS:
@@ -383,8 +383,8 @@ static void step_done(struct probe *p, uint64_t now)
 			return;
 		}
 		p->m_second = t->mapped;
-		/* RFC 5780 §4.3: "If the XOR-MAPPED-ADDRESS is the same as that
-		 * of test I, the NAT currently has Endpoint-Independent Mapping" */
+		/* RFC 5780 §4.3 (paraphrased): the same mapped address as in
+		 * test I means endpoint-independent mapping */
 		if (stun_addr_equal(&t->mapped, &p->m_first)) {
 			p->res.mapping = PROBE_ENDPOINT_INDEPENDENT;
 			go(p, S_FILT1, now);
@@ -396,9 +396,8 @@ static void step_done(struct probe *p, uint64_t now)
 		if (!ok) {
 			set_error(p, "no answer from the alternate address and port");
 		} else {
-			/* "If the XOR-MAPPED-ADDRESS matches the one from test II,
-			 * the NAT currently has Address-Dependent Mapping; if it
-			 * does not match, ... Address and Port-Dependent Mapping" */
+			/* the same as test II: address-dependent; otherwise
+			 * address-and-port-dependent (RFC 5780 §4.3) */
 			p->res.mapping = stun_addr_equal(&t->mapped, &p->m_second)
 					     ? PROBE_ADDRESS_DEPENDENT
 					     : PROBE_ADDRESS_AND_PORT_DEPENDENT;
@@ -419,8 +418,8 @@ static void step_done(struct probe *p, uint64_t now)
 			go(p, S_PORTS, now);
 			return;
 		}
-		/* RFC 5780 §4.4: "If the client receives a response, the current
-		 * behavior of the NAT is Endpoint-Independent Filtering." */
+		/* RFC 5780 §4.4 (paraphrased): an answer to test II means
+		 * endpoint-independent filtering */
 		if (ok) {
 			p->res.filtering = PROBE_ENDPOINT_INDEPENDENT;
 			go(p, S_PORTS, now);
@@ -429,9 +428,8 @@ static void step_done(struct probe *p, uint64_t now)
 		}
 		return;
 	case S_FILT3:
-		/* "If the client receives a response, the current behavior is
-		 * Address-Dependent Filtering; if no response is received, the
-		 * current behavior is Address and Port-Dependent Filtering." */
+		/* test III answered: address-dependent filtering; silence:
+		 * address-and-port-dependent (RFC 5780 §4.4) */
 		p->res.filtering = ok ? PROBE_ADDRESS_DEPENDENT : PROBE_ADDRESS_AND_PORT_DEPENDENT;
 		go(p, S_PORTS, now);
 		return;

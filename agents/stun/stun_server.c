@@ -20,9 +20,8 @@ bool stun_server_endpoint(const struct stun_server_config *cfg, int ep, struct s
 	return true;
 }
 
-/* RFC 5780 §7.4: OTHER-ADDRESS "informs the client of the source IP address
- * and port that would be used if the client requested the 'change IP' and
- * 'change port' behavior" - the endpoint differing in both. */
+/* RFC 5780 §7.4: OTHER-ADDRESS is where answers to "change IP" and "change
+ * port" would come from - the endpoint differing in both. */
 static int other_endpoint(int ep)
 {
 	return ep ^ 3;
@@ -138,8 +137,8 @@ int stun_server_handle(const struct stun_server_config *cfg, int ep, bool tcp,
 	if (r == -EBADMSG)
 		return error_answer(cfg, &m, ep, src, 400, "Bad RESPONSE-PORT", NULL, 0, out, cap,
 				    ans);
-	/* RFC 5780 §7.5: RESPONSE-PORT "specifies the port to which the
-	 * response is to be sent"; meaningful over UDP only. */
+	/* RFC 5780 §7.5: RESPONSE-PORT names the port the answer goes to;
+	 * meaningful over UDP only. */
 	if (r == 0 && !tcp && !m.classic)
 		to.port = rport;
 
@@ -165,8 +164,8 @@ int stun_server_handle(const struct stun_server_config *cfg, int ep, bool tcp,
 		 * backwards compatibility with RFC 3489 clients"; RFC 5780
 		 * clients such as coturn's natdiscovery still look for it. */
 		stun_builder_add_addr(&b, STUN_ATTR_MAPPED_ADDRESS, src);
-		/* RFC 5780 §6.1: "the server MUST include a RESPONSE-ORIGIN
-		 * attribute", and OTHER-ADDRESS when it has an alternate. */
+		/* RFC 5780 §6.1: RESPONSE-ORIGIN in every answer, and
+		 * OTHER-ADDRESS when the server has an alternate. */
 		stun_builder_add_addr(&b, STUN_ATTR_RESPONSE_ORIGIN, &origin);
 		if (have_other)
 			stun_builder_add_addr(&b, STUN_ATTR_OTHER_ADDRESS, &other);

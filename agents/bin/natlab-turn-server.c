@@ -29,7 +29,7 @@
 #include "agents/turn/turn_stream.h"
 
 #define LISTEN_MAX 16
-#define BATCH      32
+#define BATCH	   32
 #define KIND_SHIFT 32
 
 enum kind { K_SIGNAL = 1, K_UDP, K_TCP, K_TLS, K_CONN, K_RELAY };
@@ -85,7 +85,8 @@ static void die(const char *fmt, const char *arg)
 
 static int ep_add(struct srv *s, int fd, enum kind k, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t)k << KIND_SHIFT) | (uint32_t)fd};
+	struct epoll_event ev = {.events = events,
+				 .data.u64 = ((uint64_t)k << KIND_SHIFT) | (uint32_t)fd};
 	return epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
@@ -100,11 +101,13 @@ static int parse_addr(const char *txt, struct sockaddr_storage *ss)
 
 /* ---- I/O for the state machine ---- */
 
-static int io_relay_open(void *ctx, int family, uint16_t port, uint32_t cookie, struct sockaddr_storage *bound)
+static int io_relay_open(void *ctx, int family, uint16_t port, uint32_t cookie,
+			 struct sockaddr_storage *bound)
 {
 	struct srv *s = ctx;
 	struct sockaddr_storage a = family == AF_INET6 ? s->relay6 : s->relay4;
-	socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	socklen_t len =
+	    family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	int fd, r;
 
 	if ((family == AF_INET6 && !s->have6) || (family == AF_INET && !s->have4))
@@ -117,7 +120,8 @@ static int io_relay_open(void *ctx, int family, uint16_t port, uint32_t cookie, 
 		close(fd);
 		return -EMFILE;
 	}
-	if (bind(fd, (struct sockaddr *)&a, len) != 0 || getsockname(fd, (struct sockaddr *)bound, &len) != 0) {
+	if (bind(fd, (struct sockaddr *)&a, len) != 0 ||
+	    getsockname(fd, (struct sockaddr *)bound, &len) != 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -143,8 +147,8 @@ static void io_relay_close(void *ctx, int handle)
 	close(handle); /* also leaves the epoll set */
 }
 
-static int io_relay_send(void *ctx, int handle, const struct sockaddr *peer, const uint8_t *buf, size_t len,
-			 bool df)
+static int io_relay_send(void *ctx, int handle, const struct sockaddr *peer, const uint8_t *buf,
+			 size_t len, bool df)
 {
 	(void)ctx;
 	if (df) {
@@ -167,7 +171,8 @@ static void conn_arm(struct srv *s, struct conn *c)
 	if (want == c->out_armed)
 		return;
 	struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
-				 .data.u64 = ((uint64_t)K_CONN << KIND_SHIFT) | (uint32_t)turn_stream_fd(c->st)};
+				 .data.u64 = ((uint64_t)K_CONN << KIND_SHIFT) |
+					     (uint32_t)turn_stream_fd(c->st)};
 	epoll_ctl(s->ep, EPOLL_CTL_MOD, turn_stream_fd(c->st), &ev);
 	c->out_armed = want;
 }
@@ -256,7 +261,8 @@ static void on_accept(struct srv *s, struct listener *l, uint32_t index)
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage from;
 		socklen_t len = sizeof(from);
-		int fd = accept4(l->fd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd =
+		    accept4(l->fd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		if (fd >= s->maxfd) {
@@ -362,7 +368,8 @@ static void on_relay(struct srv *s, int fd)
 		ssize_t n = recvfrom(fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)&from, &len);
 		if (n < 0)
 			return;
-		turn_server_relay_input(s->ts, s->cookie[fd], fd, (struct sockaddr *)&from, buf, (size_t)n, now_ms());
+		turn_server_relay_input(s->ts, s->cookie[fd], fd, (struct sockaddr *)&from, buf,
+					(size_t)n, now_ms());
 	}
 }
 
@@ -394,18 +401,36 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"listen", 1, 0, 'l'},        {"tls-listen", 1, 0, 'L'}, {"cert", 1, 0, 'c'},
-		{"key", 1, 0, 'k'},           {"relay-ip", 1, 0, 'r'},   {"relay-ip6", 1, 0, 'R'},
-		{"realm", 1, 0, 'm'},         {"user", 1, 0, 'u'},       {"secret", 1, 0, 's'},
-		{"lifetime", 1, 0, 1},        {"max-lifetime", 1, 0, 2}, {"perm-lifetime", 1, 0, 3},
-		{"channel-lifetime", 1, 0, 4}, {"nonce-lifetime", 1, 0, 5}, {"max-allocs", 1, 0, 6},
-		{"user-quota", 1, 0, 7},      {"bandwidth", 1, 0, 8},    {"rate", 1, 0, 9},
-		{"stats-ms", 1, 0, 10},       {"allow-loopback", 0, 0, 11}, {"deny", 1, 0, 12},
-		{"allow", 1, 0, 13},          {"alternate", 1, 0, 14},   {"software", 1, 0, 15},
-		{"help", 0, 0, 'h'},          {0, 0, 0, 0},
+	    {"listen", 1, 0, 'l'},
+	    {"tls-listen", 1, 0, 'L'},
+	    {"cert", 1, 0, 'c'},
+	    {"key", 1, 0, 'k'},
+	    {"relay-ip", 1, 0, 'r'},
+	    {"relay-ip6", 1, 0, 'R'},
+	    {"realm", 1, 0, 'm'},
+	    {"user", 1, 0, 'u'},
+	    {"secret", 1, 0, 's'},
+	    {"lifetime", 1, 0, 1},
+	    {"max-lifetime", 1, 0, 2},
+	    {"perm-lifetime", 1, 0, 3},
+	    {"channel-lifetime", 1, 0, 4},
+	    {"nonce-lifetime", 1, 0, 5},
+	    {"max-allocs", 1, 0, 6},
+	    {"user-quota", 1, 0, 7},
+	    {"bandwidth", 1, 0, 8},
+	    {"rate", 1, 0, 9},
+	    {"stats-ms", 1, 0, 10},
+	    {"allow-loopback", 0, 0, 11},
+	    {"deny", 1, 0, 12},
+	    {"allow", 1, 0, 13},
+	    {"alternate", 1, 0, 14},
+	    {"software", 1, 0, 15},
+	    {"help", 0, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	struct turn_server_config cfg = {0};
-	const char *listens[LISTEN_MAX], *tls_listens[LISTEN_MAX], *users[256], *deny[64], *allow[64];
+	const char *listens[LISTEN_MAX], *tls_listens[LISTEN_MAX], *users[256], *deny[64],
+	    *allow[64];
 	int nlisten = 0, ntls = 0, nusers = 0, ndeny = 0, nallow = 0;
 	const char *cert = NULL, *key = NULL, *relay_ip = NULL, *relay_ip6 = NULL;
 	struct sockaddr_storage alt;
@@ -422,27 +447,61 @@ int main(int argc, char **argv)
 			if (ntls < LISTEN_MAX)
 				tls_listens[ntls++] = optarg;
 			break;
-		case 'c': cert = optarg; break;
-		case 'k': key = optarg; break;
-		case 'r': relay_ip = optarg; break;
-		case 'R': relay_ip6 = optarg; break;
-		case 'm': cfg.realm = optarg; break;
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'r':
+			relay_ip = optarg;
+			break;
+		case 'R':
+			relay_ip6 = optarg;
+			break;
+		case 'm':
+			cfg.realm = optarg;
+			break;
 		case 'u':
 			if (nusers < 256)
 				users[nusers++] = optarg;
 			break;
-		case 's': cfg.secret = optarg; break;
-		case 1: cfg.default_lifetime_s = (uint32_t)v; break;
-		case 2: cfg.max_lifetime_s = (uint32_t)v; break;
-		case 3: cfg.perm_lifetime_s = (uint32_t)v; break;
-		case 4: cfg.channel_lifetime_s = (uint32_t)v; break;
-		case 5: cfg.nonce_lifetime_s = (uint32_t)v; break;
-		case 6: cfg.max_allocs = (uint32_t)v; break;
-		case 7: cfg.user_quota = (uint32_t)v; break;
-		case 8: cfg.bandwidth_bytes_s = v; break;
-		case 9: cfg.requests_per_s = (uint32_t)v; break;
-		case 10: cfg.stats_interval_ms = (uint32_t)v; break;
-		case 11: cfg.allow_loopback = true; break;
+		case 's':
+			cfg.secret = optarg;
+			break;
+		case 1:
+			cfg.default_lifetime_s = (uint32_t)v;
+			break;
+		case 2:
+			cfg.max_lifetime_s = (uint32_t)v;
+			break;
+		case 3:
+			cfg.perm_lifetime_s = (uint32_t)v;
+			break;
+		case 4:
+			cfg.channel_lifetime_s = (uint32_t)v;
+			break;
+		case 5:
+			cfg.nonce_lifetime_s = (uint32_t)v;
+			break;
+		case 6:
+			cfg.max_allocs = (uint32_t)v;
+			break;
+		case 7:
+			cfg.user_quota = (uint32_t)v;
+			break;
+		case 8:
+			cfg.bandwidth_bytes_s = v;
+			break;
+		case 9:
+			cfg.requests_per_s = (uint32_t)v;
+			break;
+		case 10:
+			cfg.stats_interval_ms = (uint32_t)v;
+			break;
+		case 11:
+			cfg.allow_loopback = true;
+			break;
 		case 12:
 			if (ndeny < 64)
 				deny[ndeny++] = optarg;
@@ -456,9 +515,15 @@ int main(int argc, char **argv)
 				die("cannot parse --alternate \"%s\"", optarg);
 			cfg.alternate = (struct sockaddr *)&alt;
 			break;
-		case 15: cfg.software = optarg; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 15:
+			cfg.software = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
 		}
 	}
 	if (nlisten == 0 && ntls == 0)
@@ -486,13 +551,13 @@ int main(int argc, char **argv)
 		cfg.relay_ipv6 = true;
 
 	struct turn_server_io io = {
-		.ctx = &s,
-		.relay_open = io_relay_open,
-		.relay_set_cookie = io_relay_set_cookie,
-		.relay_close = io_relay_close,
-		.relay_send = io_relay_send,
-		.client_send = io_client_send,
-		.event = io_event,
+	    .ctx = &s,
+	    .relay_open = io_relay_open,
+	    .relay_set_cookie = io_relay_set_cookie,
+	    .relay_close = io_relay_close,
+	    .relay_send = io_relay_send,
+	    .client_send = io_client_send,
+	    .event = io_event,
 	};
 	char msg[256];
 	/* the relay families are known once the listeners are parsed; decide
@@ -528,7 +593,8 @@ int main(int argc, char **argv)
 		if (!s.tls || SSL_CTX_use_certificate_chain_file(s.tls, cert) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(s.tls, key, SSL_FILETYPE_PEM) != 1)
 			die("cannot load TLS certificate/key from %s", cert);
-		SSL_CTX_set_mode(s.tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+		SSL_CTX_set_mode(s.tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 	for (int i = 0; i < nlisten; i++)
 		add_listener(&s, listens[i], false);
@@ -556,14 +622,17 @@ int main(int argc, char **argv)
 	ep_add(&s, sfd, K_SIGNAL, EPOLLIN);
 
 	/* the ready line: where the server listens */
-	printf("{\"ev\":\"ready\",\"t_ms\":0,\"impl\":\"natlab-turn-server\",\"version\":\"0.1\",\"listen\":[");
+	printf("{\"ev\":\"ready\",\"t_ms\":0,\"impl\":\"natlab-turn-server\",\"version\":\"0.1\","
+	       "\"listen\":[");
 	for (int i = 0; i < s.nl; i++) {
 		char a[64];
 		struct sockaddr_storage bound;
 		socklen_t len = sizeof(bound);
 		getsockname(s.l[i].fd, (struct sockaddr *)&bound, &len);
 		printf("%s\"%s:%s\"", i ? "," : "",
-		       s.l[i].kind == K_UDP ? "udp" : s.l[i].kind == K_TCP ? "tcp" : "tls",
+		       s.l[i].kind == K_UDP   ? "udp"
+		       : s.l[i].kind == K_TCP ? "tcp"
+					      : "tls",
 		       turn_addr_str((struct sockaddr *)&bound, a, sizeof(a)));
 	}
 	printf("]}\n");

@@ -22,8 +22,8 @@ long turn_chandata_decode(const uint8_t *buf, size_t len, uint16_t *channel, con
 	return (long)(padded <= len ? padded : used);
 }
 
-long turn_chandata_encode(uint8_t *buf, size_t cap, uint16_t channel, const uint8_t *data, size_t len,
-			  bool pad)
+long turn_chandata_encode(uint8_t *buf, size_t cap, uint16_t channel, const uint8_t *data,
+			  size_t len, bool pad)
 {
 	if (channel < 0x4000u || channel > TURN_CHANNEL_LEGACY_MAX || len > 0xffffu)
 		return -EINVAL;

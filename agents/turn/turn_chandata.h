@@ -25,7 +25,7 @@ long turn_chandata_decode(const uint8_t *buf, size_t len, uint16_t *channel, con
 /* turn_chandata_encode - header + data (moved with memmove, so @data may
  * already sit at buf + 4), padded to 4 when @pad. Returns the frame length
  * or -EMSGSIZE / -EINVAL. */
-long turn_chandata_encode(uint8_t *buf, size_t cap, uint16_t channel, const uint8_t *data, size_t len,
-			  bool pad);
+long turn_chandata_encode(uint8_t *buf, size_t cap, uint16_t channel, const uint8_t *data,
+			  size_t len, bool pad);
 
 #endif

@@ -16,13 +16,13 @@
 
 /* RFC 8656 §7.2: a reservation (EVEN-PORT with R) "SHOULD be kept for
  * approximately 30 seconds". */
-#define RESV_MAX      64
-#define RESV_LIFE_MS  30000u
-#define RESV_COOKIE   0x80000000u
+#define RESV_MAX     64
+#define RESV_LIFE_MS 30000u
+#define RESV_COOKIE  0x80000000u
 /* proto numbers of REQUESTED-TRANSPORT (RFC 8656 §14.7) */
 #define PROTO_UDP 17
 /* a relay cookie is slot * 2 + which relay of the allocation */
-#define COOKIE(slot, i) ((uint32_t)(slot) * 2u + (uint32_t)(i))
+#define COOKIE(slot, i) ((uint32_t)(slot)*2u + (uint32_t)(i))
 
 struct resv {
 	bool used;
@@ -57,7 +57,7 @@ struct authn {
 	uint8_t key[TURN_AUTH_KEY_MAX];
 	int keylen;
 	enum turn_auth_alg alg;
-	bool sha256;      /* the request used MESSAGE-INTEGRITY-SHA256 */
+	bool sha256;	  /* the request used MESSAGE-INTEGRITY-SHA256 */
 	bool fingerprint; /* the request carried FINGERPRINT: answer with one */
 };
 
@@ -66,8 +66,9 @@ static uint32_t def(uint32_t v, uint32_t d)
 	return v ? v : d;
 }
 
-struct turn_server *turn_server_new(const struct turn_server_config *cfg, const struct turn_server_io *io,
-				    uint64_t now_ms, char *msg, size_t msglen)
+struct turn_server *turn_server_new(const struct turn_server_config *cfg,
+				    const struct turn_server_io *io, uint64_t now_ms, char *msg,
+				    size_t msglen)
 {
 	struct turn_server *s = calloc(1, sizeof(*s));
 
@@ -99,9 +100,9 @@ struct turn_server *turn_server_new(const struct turn_server_config *cfg, const 
 	}
 	s->cfg.alternate = NULL;
 	struct turn_auth_config ac = {
-		.realm = s->realm,
-		.secret = s->secret,
-		.nonce_lifetime_ms = s->cfg.nonce_lifetime_s * 1000u,
+	    .realm = s->realm,
+	    .secret = s->secret,
+	    .nonce_lifetime_ms = s->cfg.nonce_lifetime_s * 1000u,
 	};
 	s->auth = turn_auth_new(&ac, msg, msglen);
 	if (!s->auth)
@@ -109,9 +110,10 @@ struct turn_server *turn_server_new(const struct turn_server_config *cfg, const 
 	s->policy = turn_policy_new(cfg->allow_loopback);
 	s->rate = turn_ratelimit_new(cfg->requests_per_s, cfg->requests_per_s);
 	s->tab = turn_alloc_table_new(s->cfg.max_allocs);
-	if (!s->realm || (cfg->secret && !s->secret) || (cfg->software && !s->software) || !s->policy ||
-	    !s->rate || !s->tab) {
-		snprintf(msg, msglen, "turn server: out of memory (%u allocations)", s->cfg.max_allocs);
+	if (!s->realm || (cfg->secret && !s->secret) || (cfg->software && !s->software) ||
+	    !s->policy || !s->rate || !s->tab) {
+		snprintf(msg, msglen, "turn server: out of memory (%u allocations)",
+			 s->cfg.max_allocs);
 		goto fail;
 	}
 	s->start_ms = now_ms;
@@ -140,29 +142,33 @@ static void emit(struct turn_server *s, json_t *o)
 	json_decref(o);
 }
 
-static json_t *alloc_json(struct turn_server *s, const char *ev, const struct turn_alloc *a, uint64_t now_ms)
+static json_t *alloc_json(struct turn_server *s, const char *ev, const struct turn_alloc *a,
+			  uint64_t now_ms)
 {
 	char buf[64], id[32];
 	json_t *relays = json_array();
 
 	for (int i = 0; i < 2; i++) {
 		if (a->relay[i].open)
-			json_array_append_new(relays, json_string(turn_addr_str(
-							      (const struct sockaddr *)&a->relay[i].addr, buf,
-							      sizeof(buf))));
+			json_array_append_new(
+			    relays,
+			    json_string(turn_addr_str((const struct sockaddr *)&a->relay[i].addr,
+						      buf, sizeof(buf))));
 	}
 	snprintf(id, sizeof(id), "%u.%u", a->slot, a->generation);
-	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "ev", ev, "t_ms",
-			 (json_int_t)(now_ms - s->start_ms), "id", id, "user", a->user, "transport",
-			 transport_name(a->key.transport), "client",
-			 turn_addr_str((const struct sockaddr *)&a->key.client, buf, sizeof(buf)), "relay", relays,
-			 "age_ms", (json_int_t)(now_ms - a->created_ms), "pkts_to_peer",
-			 (json_int_t)a->c.pkts_to_peer, "bytes_to_peer", (json_int_t)a->c.bytes_to_peer,
-			 "pkts_from_peer", (json_int_t)a->c.pkts_from_peer, "bytes_from_peer",
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "ev",
+			 ev, "t_ms", (json_int_t)(now_ms - s->start_ms), "id", id, "user", a->user,
+			 "transport", transport_name(a->key.transport), "client",
+			 turn_addr_str((const struct sockaddr *)&a->key.client, buf, sizeof(buf)),
+			 "relay", relays, "age_ms", (json_int_t)(now_ms - a->created_ms),
+			 "pkts_to_peer", (json_int_t)a->c.pkts_to_peer, "bytes_to_peer",
+			 (json_int_t)a->c.bytes_to_peer, "pkts_from_peer",
+			 (json_int_t)a->c.pkts_from_peer, "bytes_from_peer",
 			 (json_int_t)a->c.bytes_from_peer, "dropped", (json_int_t)a->c.dropped);
 }
 
-static void alloc_delete(struct turn_server *s, struct turn_alloc *a, const char *reason, uint64_t now_ms)
+static void alloc_delete(struct turn_server *s, struct turn_alloc *a, const char *reason,
+			 uint64_t now_ms)
 {
 	json_t *o = alloc_json(s, "alloc-end", a, now_ms);
 
@@ -260,8 +266,8 @@ static void answer_send(struct turn_server *s, const struct turn_key *k, struct 
 		s->io.client_send(s->io.ctx, k, s->out, (size_t)n);
 }
 
-static void answer_error(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m, int code,
-			 const struct authn *au)
+static void answer_error(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
+			 int code, const struct authn *au)
 {
 	struct stun_builder b;
 
@@ -274,14 +280,15 @@ static void answer_error(struct turn_server *s, const struct turn_key *k, const 
  * announces the password-algorithms feature, PASSWORD-ALGORITHMS (RFC 8489
  * §9.2.4). Unauthenticated: no SOFTWARE, no integrity, so the answer stays
  * small (amplification). */
-static void challenge(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m, int code,
-		      uint64_t now_ms)
+static void challenge(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
+		      int code, uint64_t now_ms)
 {
 	static const uint16_t algs[] = {STUN_PWALG_MD5, STUN_PWALG_SHA256};
 	struct stun_builder b;
 	char nonce[TURN_AUTH_NONCE_MAX];
 
-	turn_auth_nonce_make(s->auth, now_ms, (const struct sockaddr *)&k->client, nonce, sizeof(nonce));
+	turn_auth_nonce_make(s->auth, now_ms, (const struct sockaddr *)&k->client, nonce,
+			     sizeof(nonce));
 	answer_begin(s, &b, m, STUN_CLASS_ERROR);
 	stun_builder_add_error(&b, code, NULL);
 	stun_builder_add_string(&b, STUN_ATTR_REALM, s->realm);
@@ -315,7 +322,8 @@ static int authenticate(struct turn_server *s, const struct turn_key *k, const s
 	 * generate an error response with an error code of 400 (Bad Request)." */
 	bool has_user = stun_msg_get_string(m, STUN_ATTR_USERNAME, au->user, sizeof(au->user)) == 0;
 	bool has_uh = stun_msg_get_bytes(m, STUN_ATTR_USERHASH, &uh, &uhlen) == 0 && uhlen == 32;
-	if ((!has_user && !has_uh) || stun_msg_get_string(m, STUN_ATTR_REALM, realm, sizeof(realm)) != 0 ||
+	if ((!has_user && !has_uh) ||
+	    stun_msg_get_string(m, STUN_ATTR_REALM, realm, sizeof(realm)) != 0 ||
 	    stun_msg_get_bytes(m, STUN_ATTR_NONCE, &nonce, &nlen) != 0) {
 		answer_error(s, k, m, 400, NULL);
 		return -1;
@@ -335,7 +343,8 @@ static int authenticate(struct turn_server *s, const struct turn_key *k, const s
 		return -1;
 	}
 	int64_t unix_s = s->cfg.unix_offset_s + (int64_t)(now_ms / 1000);
-	if (turn_auth_password(s->auth, au->user, strlen(au->user), unix_s, pass, sizeof(pass)) != 0) {
+	if (turn_auth_password(s->auth, au->user, strlen(au->user), unix_s, pass, sizeof(pass)) !=
+	    0) {
 		challenge(s, k, m, 401, now_ms);
 		return -1;
 	}
@@ -353,7 +362,8 @@ static int authenticate(struct turn_server *s, const struct turn_key *k, const s
 	au->alg = TURN_AUTH_ALG_MD5;
 	if (has_algs || has_alg) {
 		if (!has_algs || !has_alg || nalgs != 2 || algs[0] != STUN_PWALG_MD5 ||
-		    algs[1] != STUN_PWALG_SHA256 || (alg != STUN_PWALG_MD5 && alg != STUN_PWALG_SHA256)) {
+		    algs[1] != STUN_PWALG_SHA256 ||
+		    (alg != STUN_PWALG_MD5 && alg != STUN_PWALG_SHA256)) {
 			answer_error(s, k, m, 400, NULL);
 			return -1;
 		}
@@ -386,14 +396,16 @@ static int open_relay(struct turn_server *s, int family, uint32_t cookie, bool e
 		int h = s->io.relay_open(s->io.ctx, family, 0, cookie, &bound);
 		if (h < 0)
 			return h;
-		uint16_t port = ntohs(((struct sockaddr_in *)&bound)->sin_port); /* same offset in v6 */
+		uint16_t port =
+		    ntohs(((struct sockaddr_in *)&bound)->sin_port); /* same offset in v6 */
 		if (even && (port & 1)) {
 			/* RFC 8656 §7.2: "the server MUST allocate a relayed
 			 * transport address with an even port number" */
 			relay_family_close(s, h);
 			if (port == 65535)
 				continue;
-			h = s->io.relay_open(s->io.ctx, family, (uint16_t)(port + 1), cookie, &bound);
+			h = s->io.relay_open(s->io.ctx, family, (uint16_t)(port + 1), cookie,
+					     &bound);
 			if (h < 0)
 				continue;
 			port++;
@@ -407,8 +419,8 @@ static int open_relay(struct turn_server *s, int family, uint32_t cookie, bool e
 				relay_family_close(s, h);
 				return -ENOSPC;
 			}
-			int h2 = s->io.relay_open(s->io.ctx, family, (uint16_t)(port + 1), RESV_COOKIE | (uint32_t)ri,
-						  &next);
+			int h2 = s->io.relay_open(s->io.ctx, family, (uint16_t)(port + 1),
+						  RESV_COOKIE | (uint32_t)ri, &next);
 			if (h2 < 0) {
 				relay_family_close(s, h);
 				continue;
@@ -436,15 +448,17 @@ static void add_relay_addrs(struct stun_builder *b, const struct turn_alloc *a)
 	for (int i = 0; i < 2; i++) {
 		if (a->relay[i].open) {
 			struct stun_addr sa;
-			stun_addr_from_sockaddr(&sa, (const struct sockaddr *)&a->relay[i].addr,
-						turn_addr_len((const struct sockaddr *)&a->relay[i].addr));
+			stun_addr_from_sockaddr(
+			    &sa, (const struct sockaddr *)&a->relay[i].addr,
+			    turn_addr_len((const struct sockaddr *)&a->relay[i].addr));
 			stun_builder_add_xor_addr(b, STUN_ATTR_XOR_RELAYED_ADDRESS, &sa);
 		}
 	}
 }
 
-static void allocate_success(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
-			     const struct authn *au, const struct turn_alloc *a, uint64_t token, int addr_err_family,
+static void allocate_success(struct turn_server *s, const struct turn_key *k,
+			     const struct stun_msg *m, const struct authn *au,
+			     const struct turn_alloc *a, uint64_t token, int addr_err_family,
 			     uint64_t now_ms)
 {
 	struct stun_builder b;
@@ -452,7 +466,8 @@ static void allocate_success(struct turn_server *s, const struct turn_key *k, co
 
 	answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
 	add_relay_addrs(&b, a);
-	stun_builder_add_u32(&b, STUN_ATTR_LIFETIME, (uint32_t)((a->expires_ms - now_ms + 999) / 1000));
+	stun_builder_add_u32(&b, STUN_ATTR_LIFETIME,
+			     (uint32_t)((a->expires_ms - now_ms + 999) / 1000));
 	if (token)
 		stun_builder_add_u64(&b, STUN_ATTR_RESERVATION_TOKEN, token);
 	stun_addr_from_sockaddr(&mapped, (const struct sockaddr *)&k->client,
@@ -484,7 +499,8 @@ static uint64_t lifetime_ms(const struct turn_server *s, const struct stun_msg *
 
 static bool family_ok(const struct turn_server *s, int family)
 {
-	return (family == AF_INET && s->cfg.relay_ipv4) || (family == AF_INET6 && s->cfg.relay_ipv6);
+	return (family == AF_INET && s->cfg.relay_ipv4) ||
+	       (family == AF_INET6 && s->cfg.relay_ipv6);
 }
 
 static void on_allocate(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
@@ -537,7 +553,8 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	 * ... 400"; RFC 8656 §7.2 also: RESERVATION-TOKEN with
 	 * REQUESTED-ADDRESS-FAMILY is a 400, and so is REQUESTED- with
 	 * ADDITIONAL-ADDRESS-FAMILY; ADDITIONAL must name IPv6. */
-	if ((has_token && (has_even || has_fam)) || (has_fam && has_fam2) || (has_fam2 && fam2 != AF_INET6)) {
+	if ((has_token && (has_even || has_fam)) || (has_fam && has_fam2) ||
+	    (has_fam2 && fam2 != AF_INET6)) {
 		answer_error(s, k, m, 400, au);
 		return;
 	}
@@ -552,7 +569,8 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	/* RFC 8656 §7.2: "the server MAY reject with 486 (Allocation Quota
 	 * Reached) if the user has exceeded quota" */
 	if (turn_alloc_table_count(s->tab) >= turn_alloc_table_max(s->tab) ||
-	    (s->cfg.user_quota && turn_alloc_table_count_user(s->tab, au->user) >= s->cfg.user_quota)) {
+	    (s->cfg.user_quota &&
+	     turn_alloc_table_count_user(s->tab, au->user) >= s->cfg.user_quota)) {
 		answer_error(s, k, m, 486, au);
 		return;
 	}
@@ -567,7 +585,8 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	if (has_token) {
 		struct resv *v = NULL;
 		for (int i = 0; i < RESV_MAX; i++)
-			if (s->resv[i].used && s->resv[i].token == want_token && s->resv[i].expires_ms > now_ms)
+			if (s->resv[i].used && s->resv[i].token == want_token &&
+			    s->resv[i].expires_ms > now_ms)
 				v = &s->resv[i];
 		if (!v) {
 			turn_alloc_remove(s->tab, a);
@@ -579,15 +598,15 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 		a->relay[0].addr = v->addr;
 		s->io.relay_set_cookie(s->io.ctx, v->handle, COOKIE(a->slot, 0));
 		v->used = false;
-	} else if (open_relay(s, fam, COOKIE(a->slot, 0), even, even && reserve, &a->relay[0], &token, now_ms) !=
-		   0) {
+	} else if (open_relay(s, fam, COOKIE(a->slot, 0), even, even && reserve, &a->relay[0],
+			      &token, now_ms) != 0) {
 		turn_alloc_remove(s->tab, a);
 		answer_error(s, k, m, 508, au);
 		return;
 	}
 	if (has_fam2) {
-		if (!family_ok(s, AF_INET6) ||
-		    open_relay(s, AF_INET6, COOKIE(a->slot, 1), false, false, &a->relay[1], NULL, now_ms) != 0)
+		if (!family_ok(s, AF_INET6) || open_relay(s, AF_INET6, COOKIE(a->slot, 1), false,
+							  false, &a->relay[1], NULL, now_ms) != 0)
 			addr_err = AF_INET6;
 	}
 	allocate_success(s, k, m, au, a, token, addr_err, now_ms);
@@ -653,8 +672,9 @@ static int check_peer(struct turn_server *s, struct turn_alloc *a, const struct 
 	return 0;
 }
 
-static void on_create_permission(struct turn_server *s, struct turn_alloc *a, const struct turn_key *k,
-				 const struct stun_msg *m, const struct authn *au, uint64_t now_ms)
+static void on_create_permission(struct turn_server *s, struct turn_alloc *a,
+				 const struct turn_key *k, const struct stun_msg *m,
+				 const struct authn *au, uint64_t now_ms)
 {
 	struct sockaddr_storage peers[TURN_ALLOC_PERMS_MAX];
 	struct stun_addr p;
@@ -710,7 +730,8 @@ static void on_channel_bind(struct turn_server *s, struct turn_alloc *a, const s
 	/* RFC 8656 §12.2: CHANNEL-NUMBER in range and an XOR-PEER-ADDRESS,
 	 * else 400; family 443; forbidden 403. The range accepted is RFC
 	 * 5766's (see turn_chandata.h). */
-	if (stun_msg_get_channel(m, &ch) != 0 || ch < STUN_CHANNEL_MIN || ch > TURN_CHANNEL_LEGACY_MAX ||
+	if (stun_msg_get_channel(m, &ch) != 0 || ch < STUN_CHANNEL_MIN ||
+	    ch > TURN_CHANNEL_LEGACY_MAX ||
 	    stun_msg_get_xor_addr(m, STUN_ATTR_XOR_PEER_ADDRESS, &p) != 0) {
 		answer_error(s, k, m, 400, au);
 		return;
@@ -729,7 +750,7 @@ static void on_channel_bind(struct turn_server *s, struct turn_alloc *a, const s
 					    s->cfg.perm_lifetime_s * 1000ull);
 	}
 	if (r != 0) {
-			answer_error(s, k, m, r == -EEXIST ? 400 : 508, au);
+		answer_error(s, k, m, r == -EEXIST ? 400 : 508, au);
 		return;
 	}
 	answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
@@ -745,8 +766,10 @@ static void relay_to_peer(struct turn_server *s, struct turn_alloc *a, const str
 
 	/* RFC 8656 §11.2 / §12.6: no permission (or a denied peer) means the
 	 * data "MUST be silently discarded". */
-	if (!r || !turn_alloc_perm_ok(a, peer, now_ms) || !turn_policy_peer_allowed(s->policy, peer) ||
-	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len, now_ms)) {
+	if (!r || !turn_alloc_perm_ok(a, peer, now_ms) ||
+	    !turn_policy_peer_allowed(s->policy, peer) ||
+	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len,
+			      now_ms)) {
 		a->c.dropped++;
 		return;
 	}
@@ -758,7 +781,8 @@ static void relay_to_peer(struct turn_server *s, struct turn_alloc *a, const str
 	a->c.bytes_to_peer += len;
 }
 
-static void on_send(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m, uint64_t now_ms)
+static void on_send(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
+		    uint64_t now_ms)
 {
 	struct turn_alloc *a = turn_alloc_find(s->tab, k);
 	struct stun_addr p;
@@ -777,8 +801,8 @@ static void on_send(struct turn_server *s, const struct turn_key *k, const struc
 	relay_to_peer(s, a, (const struct sockaddr *)&peer, data, len, now_ms);
 }
 
-static void on_channel_data(struct turn_server *s, const struct turn_key *k, const uint8_t *buf, size_t len,
-			    uint64_t now_ms)
+static void on_channel_data(struct turn_server *s, const struct turn_key *k, const uint8_t *buf,
+			    size_t len, uint64_t now_ms)
 {
 	uint16_t ch;
 	const uint8_t *data;
@@ -800,8 +824,9 @@ static void on_channel_data(struct turn_server *s, const struct turn_key *k, con
 	relay_to_peer(s, a, (const struct sockaddr *)&c->peer, data, dlen, now_ms);
 }
 
-void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle, const struct sockaddr *peer,
-			     const uint8_t *buf, size_t len, uint64_t now_ms)
+void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
+			     const struct sockaddr *peer, const uint8_t *buf, size_t len,
+			     uint64_t now_ms)
 {
 	struct turn_alloc *a;
 	uint16_t ch;
@@ -816,7 +841,8 @@ void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
 	 * permission for the source IP ... if not, the UDP datagram is
 	 * silently discarded". */
 	if (!turn_alloc_perm_ok(a, peer, now_ms) ||
-	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len, now_ms)) {
+	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len,
+			      now_ms)) {
 		a->c.dropped++;
 		return;
 	}
@@ -840,8 +866,8 @@ void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
 		memcpy(tid, &ctr, 8);
 		memcpy(tid + 8, &a->generation, 4);
 		stun_addr_from_sockaddr(&p, peer, turn_addr_len(peer));
-		stun_builder_init(&b, s->out, sizeof(s->out), stun_type_make(STUN_CLASS_INDICATION, STUN_METHOD_DATA),
-				  tid);
+		stun_builder_init(&b, s->out, sizeof(s->out),
+				  stun_type_make(STUN_CLASS_INDICATION, STUN_METHOD_DATA), tid);
 		stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &p);
 		stun_builder_add(&b, STUN_ATTR_DATA, buf, len);
 		long n = stun_builder_finish(&b);
@@ -867,8 +893,8 @@ static void on_binding(struct turn_server *s, const struct turn_key *k, const st
 	answer_send(s, k, &b, NULL);
 }
 
-void turn_server_input(struct turn_server *s, const struct turn_key *k, const uint8_t *buf, size_t len,
-		       uint64_t now_ms)
+void turn_server_input(struct turn_server *s, const struct turn_key *k, const uint8_t *buf,
+		       size_t len, uint64_t now_ms)
 {
 	struct stun_msg m;
 	struct authn au;

@@ -35,7 +35,7 @@ struct turn_server_config {
 	uint64_t bandwidth_bytes_s;  /* per allocation, both directions; 0 = no cap */
 	uint32_t requests_per_s;     /* per source IP; 0 = no limit */
 	uint32_t stats_interval_ms;  /* periodic "alloc-stats" events; 0 = only at the end */
-	bool allow_loopback;         /* relay to 127.0.0.0/8 and ::1 (tests) */
+	bool allow_loopback;	     /* relay to 127.0.0.0/8 and ::1 (tests) */
 	bool relay_ipv4, relay_ipv6; /* which relay families exist; default IPv4 only */
 	/* ALTERNATE-SERVER: when set, authenticated Allocates are answered 300
 	 * Try Alternate pointing here (RFC 8656 §7.2, RFC 8489 §10). */
@@ -50,13 +50,14 @@ struct turn_server_io {
 	 * address; fill @bound. @cookie comes back in turn_server_relay_input.
 	 * Returns a handle >= 0, or a negative errno (-EADDRINUSE for a taken
 	 * port). */
-	int (*relay_open)(void *ctx, int family, uint16_t port, uint32_t cookie, struct sockaddr_storage *bound);
+	int (*relay_open)(void *ctx, int family, uint16_t port, uint32_t cookie,
+			  struct sockaddr_storage *bound);
 	/* a reserved relay (EVEN-PORT R) becomes an allocation's: new cookie */
 	void (*relay_set_cookie)(void *ctx, int handle, uint32_t cookie);
 	void (*relay_close)(void *ctx, int handle);
 	/* send from a relayed address; @df: RFC 8656 DONT-FRAGMENT asked */
-	int (*relay_send)(void *ctx, int handle, const struct sockaddr *peer, const uint8_t *buf, size_t len,
-			  bool df);
+	int (*relay_send)(void *ctx, int handle, const struct sockaddr *peer, const uint8_t *buf,
+			  size_t len, bool df);
 	/* send to a client over the 5-tuple @k (frames already padded for
 	 * streams) */
 	int (*client_send)(void *ctx, const struct turn_key *k, const uint8_t *buf, size_t len);
@@ -67,8 +68,9 @@ struct turn_server_io {
 struct turn_server;
 
 /* turn_server_new - @cfg and @io are copied. NULL with a reason in @msg. */
-struct turn_server *turn_server_new(const struct turn_server_config *cfg, const struct turn_server_io *io,
-				    uint64_t now_ms, char *msg, size_t msglen);
+struct turn_server *turn_server_new(const struct turn_server_config *cfg,
+				    const struct turn_server_io *io, uint64_t now_ms, char *msg,
+				    size_t msglen);
 /* turn_server_free - closes every relay through io and emits the final
  * counters of each allocation still open. */
 void turn_server_free(struct turn_server *s, uint64_t now_ms);
@@ -82,12 +84,13 @@ int turn_server_allow_add(struct turn_server *s, const char *cidr);
 int turn_server_own_add(struct turn_server *s, const struct sockaddr *sa);
 
 /* turn_server_input - one message from a client over @k. */
-void turn_server_input(struct turn_server *s, const struct turn_key *k, const uint8_t *buf, size_t len,
-		       uint64_t now_ms);
+void turn_server_input(struct turn_server *s, const struct turn_key *k, const uint8_t *buf,
+		       size_t len, uint64_t now_ms);
 /* turn_server_relay_input - one datagram from @peer to the relay @handle
  * whose cookie is @cookie. */
-void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle, const struct sockaddr *peer,
-			     const uint8_t *buf, size_t len, uint64_t now_ms);
+void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
+			     const struct sockaddr *peer, const uint8_t *buf, size_t len,
+			     uint64_t now_ms);
 /* turn_server_conn_closed - a stream client went away: RFC 8656 §3.1 "the
  * allocation is deleted when the TCP connection closes". */
 void turn_server_conn_closed(struct turn_server *s, const struct turn_key *k, uint64_t now_ms);

@@ -226,10 +226,14 @@ static void add_listener(struct srv *s, const char *txt, bool tls)
 			die("cannot bind %s", txt);
 		if (type == SOCK_STREAM && listen(fd, 1024) != 0)
 			die("listen %s", txt);
-		if (t == 0 && a.ss_family == AF_INET) {
-			int sz = 4 << 20;
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		if (t == 0) {
+			/* one socket takes every client's datagrams: a deep queue
+			 * absorbs bursts (FORCE passes rmem_max when privileged) */
+			int sz = 8 << 20;
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+			if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) != 0)
+				setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 		}
 		struct listener *l = &s->l[s->nl];
 		l->fd = fd;

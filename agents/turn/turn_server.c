@@ -13,53 +13,7 @@
 #include "agents/turn/turn_auth.h"
 #include "agents/turn/turn_chandata.h"
 #include "agents/turn/turn_policy.h"
-
-/* RFC 8656 §7.2: a reservation (EVEN-PORT with R) "SHOULD be kept for
- * approximately 30 seconds". */
-#define RESV_MAX     64
-#define RESV_LIFE_MS 30000u
-#define RESV_COOKIE  0x80000000u
-/* proto numbers of REQUESTED-TRANSPORT (RFC 8656 §14.7) */
-#define PROTO_UDP 17
-/* a relay cookie is slot * 2 + which relay of the allocation */
-#define COOKIE(slot, i) ((uint32_t)(slot)*2u + (uint32_t)(i))
-
-struct resv {
-	bool used;
-	uint64_t token;
-	int handle;
-	int family;
-	struct sockaddr_storage addr;
-	uint64_t expires_ms;
-};
-
-struct turn_server {
-	struct turn_server_config cfg;
-	char *realm, *secret, *software;
-	struct sockaddr_storage alternate;
-	bool have_alternate;
-	struct turn_server_io io;
-	struct turn_auth *auth;
-	struct turn_policy *policy;
-	struct turn_ratelimit *rate;
-	struct turn_alloc_table *tab;
-	struct resv resv[RESV_MAX];
-	uint64_t start_ms, next_stats_ms;
-	/* scratch for every message built; relay receive buffer with room for
-	 * a ChannelData header in front */
-	uint8_t out[STUN_MAX_MSG_LEN + 64];
-	uint8_t rbuf[STUN_CHANNEL_HEADER_LEN + 65536 + 4];
-};
-
-/* What authentication established for one request. */
-struct authn {
-	char user[TURN_AUTH_USERNAME_MAX];
-	uint8_t key[TURN_AUTH_KEY_MAX];
-	int keylen;
-	enum turn_auth_alg alg;
-	bool sha256;	  /* the request used MESSAGE-INTEGRITY-SHA256 */
-	bool fingerprint; /* the request carried FINGERPRINT: answer with one */
-};
+#include "agents/turn/turn_server_priv.h"
 
 static uint32_t def(uint32_t v, uint32_t d)
 {
@@ -131,7 +85,7 @@ static const char *transport_name(uint8_t t)
 	return t == TURN_TRANSPORT_TLS ? "tls" : t == TURN_TRANSPORT_TCP ? "tcp" : "udp";
 }
 
-static void emit(struct turn_server *s, json_t *o)
+void turn_srv_emit(struct turn_server *s, json_t *o)
 {
 	if (o && s->io.event) {
 		char *txt = json_dumps(o, JSON_COMPACT);
@@ -142,8 +96,8 @@ static void emit(struct turn_server *s, json_t *o)
 	json_decref(o);
 }
 
-static json_t *alloc_json(struct turn_server *s, const char *ev, const struct turn_alloc *a,
-			  uint64_t now_ms)
+json_t *turn_srv_alloc_json(struct turn_server *s, const char *ev, const struct turn_alloc *a,
+			    uint64_t now_ms)
 {
 	char buf[64], id[32];
 	json_t *relays = json_array();
@@ -170,10 +124,10 @@ static json_t *alloc_json(struct turn_server *s, const char *ev, const struct tu
 static void alloc_delete(struct turn_server *s, struct turn_alloc *a, const char *reason,
 			 uint64_t now_ms)
 {
-	json_t *o = alloc_json(s, "alloc-end", a, now_ms);
+	json_t *o = turn_srv_alloc_json(s, "alloc-end", a, now_ms);
 
 	json_object_set_new(o, "reason", json_string(reason));
-	emit(s, o);
+	turn_srv_emit(s, o);
 	for (int i = 0; i < 2; i++) {
 		if (a->relay[i].open)
 			s->io.relay_close(s->io.ctx, a->relay[i].handle);
@@ -239,15 +193,15 @@ uint8_t *turn_server_relay_buf(struct turn_server *s, size_t *cap)
 
 /* ---- answers ---------------------------------------------------------- */
 
-static void answer_begin(struct turn_server *s, struct stun_builder *b, const struct stun_msg *m,
-			 enum stun_class cls)
+void turn_srv_answer_begin(struct turn_server *s, struct stun_builder *b, const struct stun_msg *m,
+			   enum stun_class cls)
 {
 	stun_builder_init(b, s->out, sizeof(s->out), stun_type_make(cls, m->method), m->tid);
 }
 
 /* answer_send - seal with integrity when @au (authenticated) and send. */
-static void answer_send(struct turn_server *s, const struct turn_key *k, struct stun_builder *b,
-			const struct authn *au)
+void turn_srv_answer_send(struct turn_server *s, const struct turn_key *k, struct stun_builder *b,
+			  const struct authn *au)
 {
 	if (au) {
 		if (s->software)
@@ -266,14 +220,14 @@ static void answer_send(struct turn_server *s, const struct turn_key *k, struct 
 		s->io.client_send(s->io.ctx, k, s->out, (size_t)n);
 }
 
-static void answer_error(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
-			 int code, const struct authn *au)
+void turn_srv_answer_error(struct turn_server *s, const struct turn_key *k,
+			   const struct stun_msg *m, int code, const struct authn *au)
 {
 	struct stun_builder b;
 
-	answer_begin(s, &b, m, STUN_CLASS_ERROR);
+	turn_srv_answer_begin(s, &b, m, STUN_CLASS_ERROR);
 	stun_builder_add_error(&b, code, NULL);
-	answer_send(s, k, &b, au);
+	turn_srv_answer_send(s, k, &b, au);
 }
 
 /* challenge - 401 or 438 with REALM, a fresh NONCE and, since the nonce
@@ -289,18 +243,18 @@ static void challenge(struct turn_server *s, const struct turn_key *k, const str
 
 	turn_auth_nonce_make(s->auth, now_ms, (const struct sockaddr *)&k->client, nonce,
 			     sizeof(nonce));
-	answer_begin(s, &b, m, STUN_CLASS_ERROR);
+	turn_srv_answer_begin(s, &b, m, STUN_CLASS_ERROR);
 	stun_builder_add_error(&b, code, NULL);
 	stun_builder_add_string(&b, STUN_ATTR_REALM, s->realm);
 	stun_builder_add_string(&b, STUN_ATTR_NONCE, nonce);
 	stun_builder_add_password_algorithms(&b, algs, 2);
-	answer_send(s, k, &b, NULL);
+	turn_srv_answer_send(s, k, &b, NULL);
 }
 
 /* authenticate - RFC 8489 §9.2.4, in the RFC's order. Returns 0 with @au
  * filled, or -1 after answering the error. */
-static int authenticate(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
-			uint64_t now_ms, struct authn *au)
+int turn_srv_authenticate(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
+			  uint64_t now_ms, struct authn *au)
 {
 	const uint8_t *nonce, *uh;
 	size_t nlen, uhlen;
@@ -325,7 +279,7 @@ static int authenticate(struct turn_server *s, const struct turn_key *k, const s
 	if ((!has_user && !has_uh) ||
 	    stun_msg_get_string(m, STUN_ATTR_REALM, realm, sizeof(realm)) != 0 ||
 	    stun_msg_get_bytes(m, STUN_ATTR_NONCE, &nonce, &nlen) != 0) {
-		answer_error(s, k, m, 400, NULL);
+		turn_srv_answer_error(s, k, m, 400, NULL);
 		return -1;
 	}
 	/* "If the NONCE is no longer valid, the server MUST generate an error
@@ -364,7 +318,7 @@ static int authenticate(struct turn_server *s, const struct turn_key *k, const s
 		if (!has_algs || !has_alg || nalgs != 2 || algs[0] != STUN_PWALG_MD5 ||
 		    algs[1] != STUN_PWALG_SHA256 ||
 		    (alg != STUN_PWALG_MD5 && alg != STUN_PWALG_SHA256)) {
-			answer_error(s, k, m, 400, NULL);
+			turn_srv_answer_error(s, k, m, 400, NULL);
 			return -1;
 		}
 		au->alg = alg == STUN_PWALG_SHA256 ? TURN_AUTH_ALG_SHA256 : TURN_AUTH_ALG_MD5;
@@ -464,7 +418,7 @@ static void allocate_success(struct turn_server *s, const struct turn_key *k,
 	struct stun_builder b;
 	struct stun_addr mapped;
 
-	answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
+	turn_srv_answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
 	add_relay_addrs(&b, a);
 	stun_builder_add_u32(&b, STUN_ATTR_LIFETIME,
 			     (uint32_t)((a->expires_ms - now_ms + 999) / 1000));
@@ -477,7 +431,7 @@ static void allocate_success(struct turn_server *s, const struct turn_key *k,
 	 * "ADDRESS-ERROR-CODE ... with error code 440" */
 	if (addr_err_family)
 		stun_builder_add_address_error(&b, addr_err_family, 440, NULL);
-	answer_send(s, k, &b, au);
+	turn_srv_answer_send(s, k, &b, au);
 }
 
 static uint64_t lifetime_ms(const struct turn_server *s, const struct stun_msg *m)
@@ -519,7 +473,7 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 		if (memcmp(a->txid, m->tid, sizeof(a->txid)) == 0 && strcmp(a->user, au->user) == 0)
 			allocate_success(s, k, m, au, a, 0, 0, now_ms);
 		else
-			answer_error(s, k, m, 437, au);
+			turn_srv_answer_error(s, k, m, 437, au);
 		return;
 	}
 	if (s->have_alternate) {
@@ -527,21 +481,21 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 		struct stun_addr alt;
 		stun_addr_from_sockaddr(&alt, (const struct sockaddr *)&s->alternate,
 					turn_addr_len((const struct sockaddr *)&s->alternate));
-		answer_begin(s, &b, m, STUN_CLASS_ERROR);
+		turn_srv_answer_begin(s, &b, m, STUN_CLASS_ERROR);
 		stun_builder_add_error(&b, 300, NULL);
 		stun_builder_add_addr(&b, STUN_ATTR_ALTERNATE_SERVER, &alt);
-		answer_send(s, k, &b, au);
+		turn_srv_answer_send(s, k, &b, au);
 		return;
 	}
 	/* "If the REQUESTED-TRANSPORT attribute is not included or is
 	 * malformed, the server rejects the request with a 400"; "if the
 	 * transport is not supported, 442 (Unsupported Transport Protocol)". */
 	if (stun_msg_get_requested_transport(m, &proto) != 0) {
-		answer_error(s, k, m, 400, au);
+		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
 	if (proto != PROTO_UDP) {
-		answer_error(s, k, m, 442, au);
+		turn_srv_answer_error(s, k, m, 442, au);
 		return;
 	}
 	has_token = stun_msg_get_u64(m, STUN_ATTR_RESERVATION_TOKEN, &want_token) == 0;
@@ -555,13 +509,13 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	 * ADDITIONAL-ADDRESS-FAMILY; ADDITIONAL must name IPv6. */
 	if ((has_token && (has_even || has_fam)) || (has_fam && has_fam2) ||
 	    (has_fam2 && fam2 != AF_INET6)) {
-		answer_error(s, k, m, 400, au);
+		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
 	if (!has_fam)
 		fam = AF_INET;
 	if (has_fam && !family_ok(s, fam)) {
-		answer_error(s, k, m, 440, au); /* Address Family not Supported */
+		turn_srv_answer_error(s, k, m, 440, au); /* Address Family not Supported */
 		return;
 	}
 	if (!has_fam && !s->cfg.relay_ipv4)
@@ -571,7 +525,7 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	if (turn_alloc_table_count(s->tab) >= turn_alloc_table_max(s->tab) ||
 	    (s->cfg.user_quota &&
 	     turn_alloc_table_count_user(s->tab, au->user) >= s->cfg.user_quota)) {
-		answer_error(s, k, m, 486, au);
+		turn_srv_answer_error(s, k, m, 486, au);
 		return;
 	}
 	a = turn_alloc_add(s->tab, k, now_ms);
@@ -590,7 +544,7 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 				v = &s->resv[i];
 		if (!v) {
 			turn_alloc_remove(s->tab, a);
-			answer_error(s, k, m, 508, au); /* Insufficient Capacity */
+			turn_srv_answer_error(s, k, m, 508, au); /* Insufficient Capacity */
 			return;
 		}
 		a->relay[0].open = true;
@@ -601,7 +555,7 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	} else if (open_relay(s, fam, COOKIE(a->slot, 0), even, even && reserve, &a->relay[0],
 			      &token, now_ms) != 0) {
 		turn_alloc_remove(s->tab, a);
-		answer_error(s, k, m, 508, au);
+		turn_srv_answer_error(s, k, m, 508, au);
 		return;
 	}
 	if (has_fam2) {
@@ -610,7 +564,7 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 			addr_err = AF_INET6;
 	}
 	allocate_success(s, k, m, au, a, token, addr_err, now_ms);
-	emit(s, alloc_json(s, "alloc", a, now_ms));
+	turn_srv_emit(s, turn_srv_alloc_json(s, "alloc", a, now_ms));
 }
 
 /* ---- Refresh, CreatePermission, ChannelBind -------------------------------- */
@@ -630,27 +584,27 @@ static void on_refresh(struct turn_server *s, struct turn_alloc *a, const struct
 		for (int i = 0; i < 2; i++)
 			have |= a->relay[i].open && a->relay[i].addr.ss_family == fam;
 		if (!have) {
-			answer_error(s, k, m, 443, au);
+			turn_srv_answer_error(s, k, m, 443, au);
 			return;
 		}
 	}
-	answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
+	turn_srv_answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
 	if (want == 0) {
 		/* "If the requested lifetime is zero, the server deletes the
 		 * allocation" and answers with LIFETIME 0. */
 		stun_builder_add_u32(&b, STUN_ATTR_LIFETIME, 0);
-		answer_send(s, k, &b, au);
+		turn_srv_answer_send(s, k, &b, au);
 		alloc_delete(s, a, "refresh-0", now_ms);
 		return;
 	}
 	uint64_t life = lifetime_ms(s, m);
 	a->expires_ms = now_ms + life;
 	stun_builder_add_u32(&b, STUN_ATTR_LIFETIME, (uint32_t)(life / 1000));
-	answer_send(s, k, &b, au);
+	turn_srv_answer_send(s, k, &b, au);
 }
 
 /* relay_for - the allocation's relay of @peer's family, or NULL. */
-static struct turn_relay *relay_for(struct turn_alloc *a, const struct sockaddr *peer)
+struct turn_relay *turn_srv_relay_for(struct turn_alloc *a, const struct sockaddr *peer)
 {
 	for (int i = 0; i < 2; i++) {
 		if (a->relay[i].open && a->relay[i].addr.ss_family == peer->sa_family)
@@ -665,7 +619,7 @@ static int check_peer(struct turn_server *s, struct turn_alloc *a, const struct 
 		      struct sockaddr_storage *ss)
 {
 	stun_addr_to_sockaddr(p, ss);
-	if (!relay_for(a, (const struct sockaddr *)ss))
+	if (!turn_srv_relay_for(a, (const struct sockaddr *)ss))
 		return 443;
 	if (!turn_policy_peer_allowed(s->policy, (const struct sockaddr *)ss))
 		return 403;
@@ -694,29 +648,29 @@ static void on_create_permission(struct turn_server *s, struct turn_alloc *a,
 	 * before any is installed. */
 	while (stun_msg_get_xor_addr_nth(m, STUN_ATTR_XOR_PEER_ADDRESS, n, &p) == 0) {
 		if (n >= TURN_ALLOC_PERMS_MAX) {
-			answer_error(s, k, m, 508, au);
+			turn_srv_answer_error(s, k, m, 508, au);
 			return;
 		}
 		int code = check_peer(s, a, &p, &peers[n]);
 		if (code) {
-			answer_error(s, k, m, code, au);
+			turn_srv_answer_error(s, k, m, code, au);
 			return;
 		}
 		n++;
 	}
 	if (n == 0) {
-		answer_error(s, k, m, 400, au);
+		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (turn_alloc_perm_install(a, (const struct sockaddr *)&peers[i], now_ms,
 					    s->cfg.perm_lifetime_s * 1000ull) != 0) {
-			answer_error(s, k, m, 508, au);
+			turn_srv_answer_error(s, k, m, 508, au);
 			return;
 		}
 	}
-	answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
-	answer_send(s, k, &b, au);
+	turn_srv_answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
+	turn_srv_answer_send(s, k, &b, au);
 }
 
 static void on_channel_bind(struct turn_server *s, struct turn_alloc *a, const struct turn_key *k,
@@ -733,12 +687,12 @@ static void on_channel_bind(struct turn_server *s, struct turn_alloc *a, const s
 	if (stun_msg_get_channel(m, &ch) != 0 || ch < STUN_CHANNEL_MIN ||
 	    ch > TURN_CHANNEL_LEGACY_MAX ||
 	    stun_msg_get_xor_addr(m, STUN_ATTR_XOR_PEER_ADDRESS, &p) != 0) {
-		answer_error(s, k, m, 400, au);
+		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
 	int code = check_peer(s, a, &p, &peer);
 	if (code) {
-		answer_error(s, k, m, code, au);
+		turn_srv_answer_error(s, k, m, code, au);
 		return;
 	}
 	int r = turn_alloc_channel_bind(a, ch, (const struct sockaddr *)&peer, now_ms,
@@ -750,133 +704,11 @@ static void on_channel_bind(struct turn_server *s, struct turn_alloc *a, const s
 					    s->cfg.perm_lifetime_s * 1000ull);
 	}
 	if (r != 0) {
-		answer_error(s, k, m, r == -EEXIST ? 400 : 508, au);
+		turn_srv_answer_error(s, k, m, r == -EEXIST ? 400 : 508, au);
 		return;
 	}
-	answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
-	answer_send(s, k, &b, au);
-}
-
-/* ---- data ---------------------------------------------------------------- */
-
-static void relay_to_peer(struct turn_server *s, struct turn_alloc *a, const struct sockaddr *peer,
-			  const uint8_t *data, size_t len, uint64_t now_ms)
-{
-	struct turn_relay *r = relay_for(a, peer);
-
-	/* RFC 8656 §11.2 / §12.6: no permission (or a denied peer) means the
-	 * data "MUST be silently discarded". */
-	if (!r || !turn_alloc_perm_ok(a, peer, now_ms) ||
-	    !turn_policy_peer_allowed(s->policy, peer) ||
-	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len,
-			      now_ms)) {
-		a->c.dropped++;
-		return;
-	}
-	if (s->io.relay_send(s->io.ctx, r->handle, peer, data, len, a->dont_fragment) < 0) {
-		a->c.dropped++;
-		return;
-	}
-	a->c.pkts_to_peer++;
-	a->c.bytes_to_peer += len;
-}
-
-static void on_send(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
-		    uint64_t now_ms)
-{
-	struct turn_alloc *a = turn_alloc_find(s->tab, k);
-	struct stun_addr p;
-	struct sockaddr_storage peer;
-	const uint8_t *data;
-	size_t len;
-
-	/* RFC 8656 §11.2: a Send indication lacking XOR-PEER-ADDRESS or DATA
-	 * is discarded. */
-	if (!a || stun_msg_get_xor_addr(m, STUN_ATTR_XOR_PEER_ADDRESS, &p) != 0 ||
-	    stun_msg_get_bytes(m, STUN_ATTR_DATA, &data, &len) != 0)
-		return;
-	if (stun_msg_has(m, STUN_ATTR_DONT_FRAGMENT))
-		a->dont_fragment = true;
-	stun_addr_to_sockaddr(&p, &peer);
-	relay_to_peer(s, a, (const struct sockaddr *)&peer, data, len, now_ms);
-}
-
-static void on_channel_data(struct turn_server *s, const struct turn_key *k, const uint8_t *buf,
-			    size_t len, uint64_t now_ms)
-{
-	uint16_t ch;
-	const uint8_t *data;
-	size_t dlen;
-	struct turn_alloc *a;
-	const struct turn_channel *c;
-
-	if (turn_chandata_decode(buf, len, &ch, &data, &dlen) < 0)
-		return;
-	a = turn_alloc_find(s->tab, k);
-	if (!a)
-		return;
-	/* RFC 8656 §12.6: data on a channel not bound is discarded. */
-	c = turn_alloc_channel_peer(a, ch, now_ms);
-	if (!c) {
-		a->c.dropped++;
-		return;
-	}
-	relay_to_peer(s, a, (const struct sockaddr *)&c->peer, data, dlen, now_ms);
-}
-
-void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
-			     const struct sockaddr *peer, const uint8_t *buf, size_t len,
-			     uint64_t now_ms)
-{
-	struct turn_alloc *a;
-	uint16_t ch;
-	bool stream;
-
-	if (cookie & RESV_COOKIE)
-		return; /* a reserved port receives nothing on anyone's behalf */
-	a = turn_alloc_slot(s->tab, cookie / 2);
-	if (!a || !a->relay[cookie & 1].open || a->relay[cookie & 1].handle != handle)
-		return;
-	/* RFC 8656 §11.3: "the server MUST check that the allocation has a
-	 * permission for the source IP ... if not, the UDP datagram is
-	 * silently discarded". */
-	if (!turn_alloc_perm_ok(a, peer, now_ms) ||
-	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len,
-			      now_ms)) {
-		a->c.dropped++;
-		return;
-	}
-	stream = a->key.transport != TURN_TRANSPORT_UDP;
-	ch = turn_alloc_channel_number(a, peer, now_ms);
-	if (ch) {
-		/* "If a channel is bound to the peer, the server MUST send the
-		 * data as ChannelData"; over TCP/TLS padded to 4 (§12.5). */
-		long n = turn_chandata_encode(s->rbuf, sizeof(s->rbuf), ch, buf, len, stream);
-		if (n < 0)
-			return;
-		s->io.client_send(s->io.ctx, &a->key, s->rbuf, (size_t)n);
-	} else {
-		struct stun_builder b;
-		struct stun_addr p;
-		uint8_t tid[STUN_TID_LEN];
-		/* The transaction ID of an indication only has to be unique
-		 * enough to tell retransmissions apart; derive it from the
-		 * counter instead of calling the random generator per packet. */
-		uint64_t ctr = a->c.pkts_from_peer;
-		memcpy(tid, &ctr, 8);
-		memcpy(tid + 8, &a->generation, 4);
-		stun_addr_from_sockaddr(&p, peer, turn_addr_len(peer));
-		stun_builder_init(&b, s->out, sizeof(s->out),
-				  stun_type_make(STUN_CLASS_INDICATION, STUN_METHOD_DATA), tid);
-		stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &p);
-		stun_builder_add(&b, STUN_ATTR_DATA, buf, len);
-		long n = stun_builder_finish(&b);
-		if (n < 0)
-			return;
-		s->io.client_send(s->io.ctx, &a->key, s->out, (size_t)n);
-	}
-	a->c.pkts_from_peer++;
-	a->c.bytes_from_peer += len;
+	turn_srv_answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
+	turn_srv_answer_send(s, k, &b, au);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -888,9 +720,9 @@ static void on_binding(struct turn_server *s, const struct turn_key *k, const st
 
 	stun_addr_from_sockaddr(&mapped, (const struct sockaddr *)&k->client,
 				turn_addr_len((const struct sockaddr *)&k->client));
-	answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
+	turn_srv_answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
 	stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
-	answer_send(s, k, &b, NULL);
+	turn_srv_answer_send(s, k, &b, NULL);
 }
 
 void turn_server_input(struct turn_server *s, const struct turn_key *k, const uint8_t *buf,
@@ -901,14 +733,14 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 	struct turn_alloc *a;
 
 	if (len >= 4 && (buf[0] & 0xc0) == 0x40) {
-		on_channel_data(s, k, buf, len, now_ms);
+		turn_srv_on_channel_data(s, k, buf, len, now_ms);
 		return;
 	}
 	if (stun_msg_decode(&m, buf, len, 0, NULL) != 0)
 		return;
 	if (m.cls == STUN_CLASS_INDICATION) {
 		if (m.method == STUN_METHOD_SEND)
-			on_send(s, k, &m, now_ms);
+			turn_srv_on_send(s, k, &m, now_ms);
 		return;
 	}
 	if (m.cls != STUN_CLASS_REQUEST)
@@ -918,10 +750,10 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 		return;
 	if (m.n_unknown) {
 		struct stun_builder b;
-		answer_begin(s, &b, &m, STUN_CLASS_ERROR);
+		turn_srv_answer_begin(s, &b, &m, STUN_CLASS_ERROR);
 		stun_builder_add_error(&b, 420, NULL);
 		stun_builder_add_unknown_attrs(&b, m.unknown, m.n_unknown);
-		answer_send(s, k, &b, NULL);
+		turn_srv_answer_send(s, k, &b, NULL);
 		return;
 	}
 	if (m.method == STUN_METHOD_BINDING) {
@@ -930,10 +762,10 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 	}
 	if (m.method != STUN_METHOD_ALLOCATE && m.method != STUN_METHOD_REFRESH &&
 	    m.method != STUN_METHOD_CREATE_PERMISSION && m.method != STUN_METHOD_CHANNEL_BIND) {
-		answer_error(s, k, &m, 400, NULL);
+		turn_srv_answer_error(s, k, &m, 400, NULL);
 		return;
 	}
-	if (authenticate(s, k, &m, now_ms, &au) != 0)
+	if (turn_srv_authenticate(s, k, &m, now_ms, &au) != 0)
 		return;
 	if (m.method == STUN_METHOD_ALLOCATE) {
 		on_allocate(s, k, &m, &au, now_ms);
@@ -941,14 +773,14 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 	}
 	a = turn_alloc_find(s->tab, k);
 	if (!a) {
-		answer_error(s, k, &m, 437, &au); /* Allocation Mismatch */
+		turn_srv_answer_error(s, k, &m, 437, &au); /* Allocation Mismatch */
 		return;
 	}
 	/* RFC 8656 §5: "the server MUST ... reject the request with a 441
 	 * (Wrong Credentials)" when the username differs from the one that
 	 * created the allocation. */
 	if (strcmp(a->user, au.user) != 0) {
-		answer_error(s, k, &m, 441, &au);
+		turn_srv_answer_error(s, k, &m, 441, &au);
 		return;
 	}
 	if (m.method == STUN_METHOD_REFRESH)
@@ -986,7 +818,7 @@ uint64_t turn_server_tick(struct turn_server *s, uint64_t now_ms)
 	if (now_ms >= s->next_stats_ms) {
 		cur = 0;
 		while ((a = turn_alloc_next(s->tab, &cur)) != NULL)
-			emit(s, alloc_json(s, "alloc-stats", a, now_ms));
+			turn_srv_emit(s, turn_srv_alloc_json(s, "alloc-stats", a, now_ms));
 		s->next_stats_ms = now_ms + s->cfg.stats_interval_ms;
 	}
 	cur = 0;

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #define TOKENS_MAX 40
-#define TOKEN_MAX 64
+#define TOKEN_MAX  64
 
 struct tok {
 	const char *p;
@@ -236,13 +236,15 @@ int ice_candidate_format(const struct ice_candidate *c, char *buf, size_t size)
 	int n, m;
 
 	n = snprintf(buf, size, "candidate:%s %u %s %u %s %u typ %s", c->foundation, c->component,
-		     ice_transport_name(c->transport), c->priority, ice_addr_ip(&c->addr, ip, sizeof(ip)),
-		     ice_addr_port(&c->addr), ice_cand_type_name(c->type));
+		     ice_transport_name(c->transport), c->priority,
+		     ice_addr_ip(&c->addr, ip, sizeof(ip)), ice_addr_port(&c->addr),
+		     ice_cand_type_name(c->type));
 	if (n < 0 || (size_t)n >= size)
 		return -ENOSPC;
 	if (c->has_related) {
 		m = snprintf(buf + n, size - (size_t)n, " raddr %s rport %u",
-			     ice_addr_ip(&c->related, rip, sizeof(rip)), ice_addr_port(&c->related));
+			     ice_addr_ip(&c->related, rip, sizeof(rip)),
+			     ice_addr_port(&c->related));
 		if (m < 0 || (size_t)m >= size - (size_t)n)
 			return -ENOSPC;
 		n += m;
@@ -344,7 +346,7 @@ socklen_t ice_addr_len(const union ice_addr *a)
 const char *ice_addr_ip(const union ice_addr *a, char *buf, size_t size)
 {
 	const void *src = a->sa.sa_family == AF_INET6 ? (const void *)&a->in6.sin6_addr
-						     : (const void *)&a->in4.sin_addr;
+						      : (const void *)&a->in4.sin_addr;
 	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6) {
 		snprintf(buf, size, "?");
 		return buf;
@@ -442,7 +444,7 @@ void ice_foundation_make(char out[ICE_FOUNDATION_MAX + 1], enum ice_cand_type t,
 			 enum ice_transport tr)
 {
 	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	uint32_t h = 2166136261u;
 	unsigned char ty = (unsigned char)t;
 	unsigned char trb = (unsigned char)tr;

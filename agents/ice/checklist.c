@@ -102,8 +102,8 @@ int ice_checklist_add(struct ice_checklist *cl, const struct ice_local *locals, 
 		const struct ice_pair *q = &cl->pairs[k];
 		const struct ice_local *ql = &locals[q->local];
 		if (q->remote == remote && ql->base_id == l->base_id &&
-		    ice_addr_equal(&ql->base, &l->base) &&
-		    ql->c.type != ICE_CAND_RELAY && l->c.type != ICE_CAND_RELAY)
+		    ice_addr_equal(&ql->base, &l->base) && ql->c.type != ICE_CAND_RELAY &&
+		    l->c.type != ICE_CAND_RELAY)
 			return -EEXIST;
 	}
 	if (cl->n == ICE_CHECKLIST_MAX) {
@@ -124,8 +124,8 @@ void ice_checklist_reprioritize(struct ice_checklist *cl, const struct ice_local
 				const struct ice_candidate *remotes, bool controlling)
 {
 	for (unsigned i = 0; i < cl->n; i++)
-		cl->pairs[i].priority =
-			pair_prio(&locals[cl->pairs[i].local], &remotes[cl->pairs[i].remote], controlling);
+		cl->pairs[i].priority = pair_prio(&locals[cl->pairs[i].local],
+						  &remotes[cl->pairs[i].remote], controlling);
 	sort_pairs(cl);
 }
 

@@ -12,7 +12,7 @@
 /* RFC 8445 §6.1.2.5: "implementations SHOULD limit the number of
  * candidate pairs ... The default for that limit is 100." */
 #define ICE_CHECKLIST_MAX 100
-#define ICE_TXID_LEN 12
+#define ICE_TXID_LEN	  12
 
 enum ice_pair_state {
 	ICE_PAIR_FROZEN,
@@ -29,6 +29,7 @@ struct ice_local {
 	struct ice_candidate c;
 	union ice_addr base;
 	int base_id; /* the caller's socket handle */
+	bool hidden; /* a base not signalled (policy nohost) */
 };
 
 struct ice_pair {
@@ -42,16 +43,20 @@ struct ice_pair {
 	uint8_t txid[ICE_TXID_LEN];
 	bool tx_active;
 	bool tx_use_candidate; /* the check in flight carries USE-CANDIDATE */
+	bool tx_controlling;   /* ... and ICE-CONTROLLING (else CONTROLLED) */
+	bool old_active;       /* a cancelled transaction still answerable */
+	uint8_t old_txid[ICE_TXID_LEN];
+	bool nominate_pending; /* regular nomination: next check nominates */
 	unsigned tx_count;
 	uint64_t tx_next_ms;
 	uint64_t tx_first_ms;
 	uint32_t tx_rto_ms;
 	bool triggered; /* queued in the triggered-check queue */
 	/* results */
-	bool valid;        /* in the valid list (RFC 8445 §7.2.5.3.2) */
-	bool nominated;    /* RFC 8445 §8.1.1 */
-	bool use_cand_rx;  /* peer sent USE-CANDIDATE on this pair */
-	int valid_local;   /* local candidate of the valid pair (may be prflx) */
+	bool valid;	  /* in the valid list (RFC 8445 §7.2.5.3.2) */
+	bool nominated;	  /* RFC 8445 §8.1.1 */
+	bool use_cand_rx; /* peer sent USE-CANDIDATE on this pair */
+	int valid_local;  /* local candidate of the valid pair (may be prflx) */
 	uint32_t rtt_ms;
 };
 

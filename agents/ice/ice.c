@@ -500,6 +500,19 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 	cp->consent_ok_ms = now;
 	cp->consent_next_ms = now + a->cfg.keepalive_ms;
 	report_pair(a, was ? ICE_EV_SWITCHED : ICE_EV_SELECTED, c);
+	if (!a->cfg.aggressive) {
+		/* RFC 8445 §8.1.2: once a pair is nominated for a component,
+		 * "the agent MUST remove all candidate pairs for that component
+		 * from the checklist that are in Waiting or Frozen state"
+		 * (marked Failed here, so indices stay put; a peer's check on
+		 * one of them still triggers a check). */
+		for (unsigned i = 0; i < a->cl.n; i++) {
+			struct ice_pair *p = &a->cl.pairs[i];
+			if (p->component == c &&
+			    (p->state == ICE_PAIR_WAITING || p->state == ICE_PAIR_FROZEN))
+				p->state = ICE_PAIR_FAILED;
+		}
+	}
 	if (all_selected(a))
 		set_state(a, ICE_STATE_CONNECTED);
 }

@@ -1,0 +1,200 @@
+/* bench_ice_connect - time from "gather" to a selected pair on both sides,
+ * and to the first datagram received on both sides, for natlab-ice against
+ * itself and, in the same run, for the libnice adapter (natlab-nice)
+ * against itself; prints medians, p95 and the ratios.
+ *
+ *   bench_ice_connect [--trials N] [--bin DIR] [--check] [--verbose]
+ *
+ * The agents run in a private network namespace (emu_sandbox_enter) with
+ * only loopback up, so every packet stays inside it. --check runs one
+ * trial of each pairing, interop included (natlab-ice <-> natlab-nice in
+ * both roles), and exits non-zero when any fails: the cli test uses it.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include "bench/ice_pairrun.h"
+#include "emu/sandbox.h"
+
+static int lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = 0;
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		r = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (r == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double pct(double *v, unsigned n, unsigned p)
+{
+	unsigned k;
+	if (n == 0)
+		return -1;
+	qsort(v, n, sizeof(*v), cmp_d);
+	k = (n * p + 99) / 100;
+	return v[k ? k - 1 : 0];
+}
+
+struct impl {
+	const char *label;
+	char path[PATH_MAX];
+};
+
+struct stats {
+	double conn[1000], data[1000];
+	unsigned n, fails;
+};
+
+static void argv_for(char **argv, const struct impl *im, bool controlling)
+{
+	int k = 0;
+	argv[k++] = (char *)im->path;
+	argv[k++] = "--role";
+	argv[k++] = controlling ? "controlling" : "controlled";
+	argv[k++] = "--interface";
+	argv[k++] = "lo";
+	argv[k] = NULL;
+}
+
+static bool trial(const struct impl *a, const struct impl *b, struct stats *st, bool verbose,
+		  bool print)
+{
+	char *av[8], *bv[8];
+	struct pr_result r;
+	argv_for(av, a, true);
+	argv_for(bv, b, false);
+	pr_run(av, bv, 10, 15000, verbose, &r);
+	if (print)
+		printf("  %-10s (controlling) <-> %-10s (controlled): %s%s%s  selected %s/%s  "
+		       "connect %.1f ms  first data %.1f ms\n",
+		       a->label, b->label, r.ok ? "ok" : "FAILED", r.ok ? "" : ": ",
+		       r.ok ? "" : r.why, r.a.sel_local_type, r.a.sel_remote_type, r.connect_ms,
+		       r.first_data_ms);
+	if (!r.ok) {
+		st->fails++;
+		return false;
+	}
+	if (st->n < 1000) {
+		st->conn[st->n] = r.connect_ms;
+		st->data[st->n] = r.first_data_ms;
+		st->n++;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct impl ice = {"natlab-ice", ""}, nice = {"natlab-nice", ""};
+	struct stats *s_ice = calloc(1, sizeof(*s_ice)), *s_nice = calloc(1, sizeof(*s_nice));
+	struct stats *s_x = calloc(1, sizeof(*s_x));
+	const char *bin = getenv("NATLAB_BIN_DIR");
+	char self[PATH_MAX];
+	unsigned trials = 20;
+	bool check = false, verbose = false, have_nice;
+	struct natlab_err err;
+	enum emu_sandbox_mode mode;
+	int bad = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--trials") == 0 && i + 1 < argc)
+			trials = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--bin") == 0 && i + 1 < argc)
+			bin = argv[++i];
+		else if (strcmp(argv[i], "--check") == 0)
+			check = true;
+		else if (strcmp(argv[i], "--verbose") == 0)
+			verbose = true;
+		else {
+			fprintf(stderr, "usage: bench_ice_connect [--trials N] [--bin DIR] "
+					"[--check] [--verbose]\n");
+			return 2;
+		}
+	}
+	if (!s_ice || !s_nice || !s_x || trials < 1 || trials > 1000)
+		return 2;
+	if (!bin) {
+		/* build/bench/bench_ice_connect -> build/bin */
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0)
+			return 2;
+		self[n] = '\0';
+		snprintf(ice.path, sizeof(ice.path), "%s/../bin", dirname(self));
+		bin = ice.path;
+	}
+	snprintf(self, sizeof(self), "%s", bin);
+	snprintf(ice.path, sizeof(ice.path), "%s/natlab-ice", self);
+	snprintf(nice.path, sizeof(nice.path), "%s/natlab-nice", self);
+	have_nice = access(nice.path, X_OK) == 0;
+	if (access(ice.path, X_OK) != 0) {
+		fprintf(stderr, "bench_ice_connect: %s not found (build first)\n", ice.path);
+		return 2;
+	}
+	if (emu_sandbox_enter(&mode, &err) < 0) {
+		fprintf(stderr, "bench_ice_connect: %s\n", err.msg);
+		return check ? 77 : 2;
+	}
+	if (lo_up() < 0) {
+		fprintf(stderr, "bench_ice_connect: cannot bring loopback up in the sandbox\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (check) {
+		bad |= !trial(&ice, &ice, s_ice, verbose, true);
+		if (have_nice) {
+			bad |= !trial(&ice, &nice, s_x, verbose, true);
+			bad |= !trial(&nice, &ice, s_x, verbose, true);
+			bad |= !trial(&nice, &nice, s_nice, verbose, true);
+		} else {
+			printf("  natlab-nice not built (libnice-dev missing): interop skipped\n");
+		}
+		return bad ? 1 : 0;
+	}
+	printf("bench_ice_connect: %u trials each, loopback in a private netns, zero delay\n",
+	       trials);
+	/* interleaved, so that both see the same machine load */
+	for (unsigned t = 0; t < trials; t++) {
+		trial(&ice, &ice, s_ice, verbose, false);
+		if (have_nice)
+			trial(&nice, &nice, s_nice, verbose, false);
+	}
+	{
+		double ic50 = pct(s_ice->conn, s_ice->n, 50), ic95 = pct(s_ice->conn, s_ice->n, 95);
+		double id50 = pct(s_ice->data, s_ice->n, 50), id95 = pct(s_ice->data, s_ice->n, 95);
+		printf("%-24s %8s %8s %8s %8s %6s\n", "", "conn p50", "conn p95", "data p50",
+		       "data p95", "fails");
+		printf("%-24s %8.1f %8.1f %8.1f %8.1f %6u\n", "natlab-ice <-> natlab-ice", ic50,
+		       ic95, id50, id95, s_ice->fails);
+		if (have_nice) {
+			double nc50 = pct(s_nice->conn, s_nice->n, 50);
+			double nc95 = pct(s_nice->conn, s_nice->n, 95);
+			double nd50 = pct(s_nice->data, s_nice->n, 50);
+			double nd95 = pct(s_nice->data, s_nice->n, 95);
+			printf("%-24s %8.1f %8.1f %8.1f %8.1f %6u\n", "libnice <-> libnice", nc50,
+			       nc95, nd50, nd95, s_nice->fails);
+			printf(
+			    "ratio natlab-ice / libnice: connect p50 %.2f  p95 %.2f   first data "
+			    "p50 %.2f  p95 %.2f  (below 1: natlab-ice faster)\n",
+			    ic50 / nc50, ic95 / nc95, id50 / nd50, id95 / nd95);
+		} else {
+			printf("libnice adapter not built: no baseline\n");
+		}
+	}
+	return 0;
+}

@@ -3,7 +3,7 @@
  * itself and, in the same run, for the libnice adapter (natlab-nice)
  * against itself; prints medians, p95 and the ratios.
  *
- *   bench_ice_connect [--trials N] [--bin DIR] [--check] [--verbose]
+ *   bench_ice_connect [--trials N] [--bin DIR] [--ta-ms N] [--check] [--verbose]
  *
  * The agents run in a private network namespace (emu_sandbox_enter) with
  * only loopback up, so every packet stays inside it. --check runs one
@@ -62,6 +62,8 @@ struct stats {
 	unsigned n, fails;
 };
 
+static const char *ta_ms; /* --ta-ms for both agents, NULL: their defaults */
+
 static void argv_for(char **argv, const struct impl *im, bool controlling)
 {
 	int k = 0;
@@ -70,13 +72,17 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 	argv[k++] = controlling ? "controlling" : "controlled";
 	argv[k++] = "--interface";
 	argv[k++] = "lo";
+	if (ta_ms) {
+		argv[k++] = "--ta-ms";
+		argv[k++] = (char *)ta_ms;
+	}
 	argv[k] = NULL;
 }
 
 static bool trial(const struct impl *a, const struct impl *b, struct stats *st, bool verbose,
 		  bool print)
 {
-	char *av[8], *bv[8];
+	char *av[10], *bv[10];
 	struct pr_result r;
 	argv_for(av, a, true);
 	argv_for(bv, b, false);
@@ -117,13 +123,15 @@ int main(int argc, char **argv)
 			trials = (unsigned)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--bin") == 0 && i + 1 < argc)
 			bin = argv[++i];
+		else if (strcmp(argv[i], "--ta-ms") == 0 && i + 1 < argc)
+			ta_ms = argv[++i];
 		else if (strcmp(argv[i], "--check") == 0)
 			check = true;
 		else if (strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
 		else {
 			fprintf(stderr, "usage: bench_ice_connect [--trials N] [--bin DIR] "
-					"[--check] [--verbose]\n");
+					"[--ta-ms N] [--check] [--verbose]\n");
 			return 2;
 		}
 	}
@@ -166,8 +174,9 @@ int main(int argc, char **argv)
 		}
 		return bad ? 1 : 0;
 	}
-	printf("bench_ice_connect: %u trials each, loopback in a private netns, zero delay\n",
-	       trials);
+	printf("bench_ice_connect: %u trials each, loopback in a private netns, zero delay, "
+	       "Ta %s\n",
+	       trials, ta_ms ? ta_ms : "each agent's default (natlab-ice 50 ms, libnice 20 ms)");
 	/* interleaved, so that both see the same machine load */
 	for (unsigned t = 0; t < trials; t++) {
 		trial(&ice, &ice, s_ice, verbose, false);

@@ -595,8 +595,7 @@ static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
 		c->components = 1;
 	return 0;
 bad:
-	fprintf(stderr, "natlab-ice: bad value for --%s: %s\n", opts[0].name ? "option" : "?",
-		optarg);
+	fprintf(stderr, "natlab-ice: bad option value: %s\n", optarg);
 	usage(stderr);
 	return -EINVAL;
 }

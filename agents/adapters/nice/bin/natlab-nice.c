@@ -525,6 +525,11 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r':
+			if (strcmp(optarg, "controlling") != 0 &&
+			    strcmp(optarg, "controlled") != 0) {
+				fprintf(stderr, "natlab-nice: --role controlling|controlled\n");
+				return 2;
+			}
 			app.controlling = strcmp(optarg, "controlled") != 0;
 			break;
 		case 's':

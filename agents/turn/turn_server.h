@@ -1,0 +1,107 @@
+/* turn_server.h - the TURN server state machine (RFC 8656, RFC 6156).
+ *
+ * Driven from outside: turn_server_input() for each message a client sent
+ * (a UDP datagram, or one frame cut from a TCP/TLS stream),
+ * turn_server_relay_input() for each datagram a peer sent to a relayed
+ * address, turn_server_tick() for timers. Every call takes the time. The
+ * sockets stay behind struct turn_server_io, so unit tests run the server
+ * with fake sockets and a fake clock; agents/bin/natlab-turn-server.c runs
+ * it with epoll.
+ *
+ * Nothing is allocated per packet: messages are built in one scratch
+ * buffer owned by the server, the allocation table is sized at creation.
+ */
+#ifndef NATLAB_TURN_SERVER_H
+#define NATLAB_TURN_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "agents/turn/turn_alloc.h"
+
+struct turn_server_config {
+	const char *realm;    /* copied; default "natlab" */
+	const char *secret;   /* shared secret (REST scheme) or NULL; copied */
+	const char *software; /* SOFTWARE attribute in authenticated answers, or NULL */
+	uint32_t max_allocs;  /* total quota (486 past it); default 1024 */
+	uint32_t user_quota;  /* per-user quota (486 past it); 0 = unlimited */
+	/* RFC 8656 §3.2/§7.2: default lifetime 600 s, a maximum of 3600 s is
+	 * RECOMMENDED; §9: permissions last 300 s; §12: channels 600 s. */
+	uint32_t default_lifetime_s, max_lifetime_s;
+	uint32_t perm_lifetime_s, channel_lifetime_s;
+	uint32_t nonce_lifetime_s;   /* 438 after; default 600 */
+	uint64_t bandwidth_bytes_s;  /* per allocation, both directions; 0 = no cap */
+	uint32_t requests_per_s;     /* per source IP; 0 = no limit */
+	uint32_t stats_interval_ms;  /* periodic "alloc-stats" events; 0 = only at the end */
+	bool allow_loopback;	     /* relay to 127.0.0.0/8 and ::1 (tests) */
+	bool relay_ipv4, relay_ipv6; /* which relay families exist; default IPv4 only */
+	/* ALTERNATE-SERVER: when set, authenticated Allocates are answered 300
+	 * Try Alternate pointing here (RFC 8656 §7.2, RFC 8489 §10). */
+	const struct sockaddr *alternate;
+	int64_t unix_offset_s; /* unix time = unix_offset_s + now_ms / 1000 (REST expiry) */
+};
+
+/* The server's sockets, supplied by the caller (the binary or a test). */
+struct turn_server_io {
+	void *ctx;
+	/* open a relay socket of @family bound to @port (0: any) on the relay
+	 * address; fill @bound. @cookie comes back in turn_server_relay_input.
+	 * Returns a handle >= 0, or a negative errno (-EADDRINUSE for a taken
+	 * port). */
+	int (*relay_open)(void *ctx, int family, uint16_t port, uint32_t cookie,
+			  struct sockaddr_storage *bound);
+	/* a reserved relay (EVEN-PORT R) becomes an allocation's: new cookie */
+	void (*relay_set_cookie)(void *ctx, int handle, uint32_t cookie);
+	void (*relay_close)(void *ctx, int handle);
+	/* send from a relayed address; @df: RFC 8656 DONT-FRAGMENT asked */
+	int (*relay_send)(void *ctx, int handle, const struct sockaddr *peer, const uint8_t *buf,
+			  size_t len, bool df);
+	/* send to a client over the 5-tuple @k (frames already padded for
+	 * streams) */
+	int (*client_send)(void *ctx, const struct turn_key *k, const uint8_t *buf, size_t len);
+	/* one JSON object (no newline) describing an allocation event */
+	void (*event)(void *ctx, const char *json);
+};
+
+struct turn_server;
+
+/* turn_server_new - @cfg and @io are copied. NULL with a reason in @msg. */
+struct turn_server *turn_server_new(const struct turn_server_config *cfg,
+				    const struct turn_server_io *io, uint64_t now_ms, char *msg,
+				    size_t msglen);
+/* turn_server_free - closes every relay through io and emits the final
+ * counters of each allocation still open. */
+void turn_server_free(struct turn_server *s, uint64_t now_ms);
+
+/* turn_server_user_add - a static user (copied). 0 or negative errno. */
+int turn_server_user_add(struct turn_server *s, const char *user, const char *pass);
+/* turn_server_deny_add / allow_add: peer ranges (see turn_policy.h). */
+int turn_server_deny_add(struct turn_server *s, const char *cidr);
+int turn_server_allow_add(struct turn_server *s, const char *cidr);
+/* turn_server_own_add - a listening address of the server (never a peer). */
+int turn_server_own_add(struct turn_server *s, const struct sockaddr *sa);
+
+/* turn_server_input - one message from a client over @k. */
+void turn_server_input(struct turn_server *s, const struct turn_key *k, const uint8_t *buf,
+		       size_t len, uint64_t now_ms);
+/* turn_server_relay_input - one datagram from @peer to the relay @handle
+ * whose cookie is @cookie. */
+void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
+			     const struct sockaddr *peer, const uint8_t *buf, size_t len,
+			     uint64_t now_ms);
+/* turn_server_conn_closed - a stream client went away: RFC 8656 §3.1 "the
+ * allocation is deleted when the TCP connection closes". */
+void turn_server_conn_closed(struct turn_server *s, const struct turn_key *k, uint64_t now_ms);
+/* turn_server_tick - expire what is due; returns the next deadline (ms). */
+uint64_t turn_server_tick(struct turn_server *s, uint64_t now_ms);
+
+/* A relay receive buffer: the caller may read peer datagrams straight to
+ * turn_server_relay_buf(s) and pass that pointer to relay_input, so that
+ * the ChannelData header is written in front without a copy. */
+uint8_t *turn_server_relay_buf(struct turn_server *s, size_t *cap);
+
+uint32_t turn_server_alloc_count(const struct turn_server *s);
+
+#endif

@@ -1,0 +1,184 @@
+#include "agents/turn/turn_stream.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agents/stun/stun.h"
+
+/* One frame is at most a STUN message (20 + 65535, rounded) or a ChannelData
+ * (4 + 65535 + padding). */
+#define RX_CAP (STUN_MAX_MSG_LEN + 8)
+
+struct turn_stream {
+	int fd;
+	SSL *ssl;
+	bool tls_want_write; /* the last TLS call wanted writability */
+	uint8_t *rx;
+	size_t rxlen;
+	uint8_t *tx;
+	size_t txoff, txlen, txcap;
+};
+
+struct turn_stream *turn_stream_new(int fd, SSL *ssl, size_t txcap)
+{
+	struct turn_stream *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->fd = fd;
+	st->ssl = ssl;
+	st->txcap = txcap ? txcap : 1u << 20;
+	st->rx = malloc(RX_CAP);
+	st->tx = malloc(st->txcap);
+	if (!st->rx || !st->tx) {
+		st->fd = -1; /* the caller still owns fd and ssl on failure */
+		st->ssl = NULL;
+		turn_stream_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void turn_stream_free(struct turn_stream *st)
+{
+	if (!st)
+		return;
+	if (st->ssl) {
+		SSL_shutdown(st->ssl);
+		SSL_free(st->ssl);
+	}
+	if (st->fd >= 0)
+		close(st->fd);
+	free(st->rx);
+	free(st->tx);
+	free(st);
+}
+
+int turn_stream_fd(const struct turn_stream *st)
+{
+	return st->fd;
+}
+
+/* raw_read / raw_write: -EAGAIN, -EPIPE, or bytes */
+static long raw_read(struct turn_stream *st, uint8_t *buf, size_t cap)
+{
+	if (st->ssl) {
+		int n = SSL_read(st->ssl, buf, (int)cap);
+		if (n > 0)
+			return n;
+		int e = SSL_get_error(st->ssl, n);
+		st->tls_want_write = e == SSL_ERROR_WANT_WRITE;
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return -EAGAIN;
+		return e == SSL_ERROR_ZERO_RETURN ? -EPIPE : -EPROTO;
+	}
+	ssize_t n = recv(st->fd, buf, cap, 0);
+	if (n > 0)
+		return n;
+	if (n == 0)
+		return -EPIPE;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+static long raw_write(struct turn_stream *st, const uint8_t *buf, size_t len)
+{
+	if (st->ssl) {
+		int n = SSL_write(st->ssl, buf, (int)len);
+		if (n > 0)
+			return n;
+		int e = SSL_get_error(st->ssl, n);
+		st->tls_want_write = e == SSL_ERROR_WANT_WRITE;
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return -EAGAIN;
+		return -EPROTO;
+	}
+	ssize_t n = send(st->fd, buf, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return n;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+int turn_stream_read(struct turn_stream *st, turn_stream_frame_fn fn, void *arg)
+{
+	for (;;) {
+		long n = raw_read(st, st->rx + st->rxlen, RX_CAP - st->rxlen);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return (int)n;
+		st->rxlen += (size_t)n;
+		size_t off = 0;
+		for (;;) {
+			long f = stun_frame_length(st->rx + off, st->rxlen - off);
+			if (f < 0)
+				return -EBADMSG;
+			if (f == 0 || (size_t)f > st->rxlen - off)
+				break;
+			fn(arg, st->rx + off, (size_t)f);
+			off += (size_t)f;
+		}
+		memmove(st->rx, st->rx + off, st->rxlen - off);
+		st->rxlen -= off;
+	}
+	/* a writer waiting on a TLS read may now go on */
+	if (st->txlen > st->txoff) {
+		int r = turn_stream_flush(st);
+		if (r < 0 && r != -EAGAIN)
+			return r;
+	}
+	return 0;
+}
+
+int turn_stream_flush(struct turn_stream *st)
+{
+	while (st->txoff < st->txlen) {
+		long n = raw_write(st, st->tx + st->txoff, st->txlen - st->txoff);
+		if (n == -EAGAIN)
+			return -EAGAIN;
+		if (n < 0)
+			return (int)n;
+		st->txoff += (size_t)n;
+	}
+	st->txoff = st->txlen = 0;
+	return 0;
+}
+
+int turn_stream_write(struct turn_stream *st, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+
+	if (st->txlen == st->txoff) {
+		st->txoff = st->txlen = 0;
+		while (done < len) {
+			long n = raw_write(st, buf + done, len - done);
+			if (n == -EAGAIN)
+				break;
+			if (n < 0)
+				return (int)n;
+			done += (size_t)n;
+		}
+		if (done == len)
+			return 0;
+	}
+	/* OpenSSL wants a retried SSL_write with the same bytes: the queue
+	 * keeps them in place and SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER (set by
+	 * the callers) allows the buffer address to differ. */
+	if (st->txoff > 0 && st->txlen + (len - done) > st->txcap) {
+		memmove(st->tx, st->tx + st->txoff, st->txlen - st->txoff);
+		st->txlen -= st->txoff;
+		st->txoff = 0;
+	}
+	if (st->txlen + (len - done) > st->txcap)
+		return done ? -EPROTO : -ENOBUFS; /* half a frame out: the stream is lost */
+	memcpy(st->tx + st->txlen, buf + done, len - done);
+	st->txlen += len - done;
+	return 0;
+}
+
+bool turn_stream_want_write(const struct turn_stream *st)
+{
+	return st->txlen > st->txoff || st->tls_want_write;
+}

@@ -12,7 +12,9 @@
  */
 #include <libgen.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include "bench/ice_pairrun.h"
@@ -63,6 +65,59 @@ struct stats {
 };
 
 static const char *ta_ms; /* --ta-ms for both agents, NULL: their defaults */
+static const char *relay; /* --relay udp|tcp|tls: both agents relay-only via TURN */
+static char turn_arg[64];
+
+/* natlab-turn-server inside the sandbox, on loopback; returns its pid. */
+static pid_t start_turn(const char *bin, const char *cert, const char *key)
+{
+	char path[PATH_MAX];
+	char *argv[16];
+	int k = 0;
+	pid_t pid;
+	double dl;
+	snprintf(path, sizeof(path), "%s/natlab-turn-server", bin);
+	argv[k++] = path;
+	argv[k++] = "--listen";
+	argv[k++] = "127.0.0.1:3478";
+	argv[k++] = "--user";
+	argv[k++] = "natlab:natlab";
+	argv[k++] = "--allow-loopback"; /* the peers are on loopback too */
+	if (cert && key) {
+		argv[k++] = "--tls-listen";
+		argv[k++] = "127.0.0.1:5349";
+		argv[k++] = "--cert";
+		argv[k++] = (char *)cert;
+		argv[k++] = "--key";
+		argv[k++] = (char *)key;
+	}
+	argv[k] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execv(path, argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	/* ready when its TCP listener accepts (a deadline, not a sleep) */
+	dl = pr_now_ms() + 5000;
+	while (pr_now_ms() < dl) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(3478)};
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int ok;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		close(fd);
+		if (ok)
+			return pid;
+		usleep(5000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
 
 static void argv_for(char **argv, const struct impl *im, bool controlling)
 {
@@ -76,13 +131,23 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 		argv[k++] = "--ta-ms";
 		argv[k++] = (char *)ta_ms;
 	}
+	if (relay) {
+		argv[k++] = "--policy";
+		argv[k++] = "relay";
+		argv[k++] = "--turn";
+		argv[k++] = turn_arg;
+		argv[k++] = "--turn-user";
+		argv[k++] = "natlab";
+		argv[k++] = "--turn-pass";
+		argv[k++] = "natlab";
+	}
 	argv[k] = NULL;
 }
 
 static bool trial(const struct impl *a, const struct impl *b, struct stats *st, bool verbose,
 		  bool print)
 {
-	char *av[10], *bv[10];
+	char *av[20], *bv[20];
 	struct pr_result r;
 	argv_for(av, a, true);
 	argv_for(bv, b, false);
@@ -93,6 +158,13 @@ static bool trial(const struct impl *a, const struct impl *b, struct stats *st, 
 		       a->label, b->label, r.ok ? "ok" : "FAILED", r.ok ? "" : ": ",
 		       r.ok ? "" : r.why, r.a.sel_local_type, r.a.sel_remote_type, r.connect_ms,
 		       r.first_data_ms);
+	if (r.ok && relay &&
+	    (strcmp(r.a.sel_local_type, "relay") != 0 ||
+	     strcmp(r.b.sel_local_type, "relay") != 0)) {
+		printf("  FAILED: relay-only agents selected %s/%s\n", r.a.sel_local_type,
+		       r.b.sel_local_type);
+		r.ok = false;
+	}
 	if (!r.ok) {
 		st->fails++;
 		return false;
@@ -117,6 +189,8 @@ int main(int argc, char **argv)
 	struct natlab_err err;
 	enum emu_sandbox_mode mode;
 	int bad = 0;
+	const char *cert = NULL, *key = NULL;
+	pid_t turn_pid = -1;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--trials") == 0 && i + 1 < argc)
@@ -125,13 +199,20 @@ int main(int argc, char **argv)
 			bin = argv[++i];
 		else if (strcmp(argv[i], "--ta-ms") == 0 && i + 1 < argc)
 			ta_ms = argv[++i];
+		else if (strcmp(argv[i], "--relay") == 0 && i + 1 < argc)
+			relay = argv[++i];
+		else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc)
+			cert = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			key = argv[++i];
 		else if (strcmp(argv[i], "--check") == 0)
 			check = true;
 		else if (strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
 		else {
 			fprintf(stderr, "usage: bench_ice_connect [--trials N] [--bin DIR] "
-					"[--ta-ms N] [--check] [--verbose]\n");
+					"[--ta-ms N] [--relay udp|tcp|tls [--cert F --key F]] "
+					"[--check] [--verbose]\n");
 			return 2;
 		}
 	}
@@ -163,6 +244,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (relay) {
+		if (strcmp(relay, "udp") && strcmp(relay, "tcp") && strcmp(relay, "tls"))
+			return 2;
+		if (strcmp(relay, "tls") == 0 && (!cert || !key)) {
+			fprintf(stderr, "bench_ice_connect: --relay tls needs --cert and --key\n");
+			return 2;
+		}
+		turn_pid = start_turn(self, cert, key);
+		if (turn_pid < 0) {
+			fprintf(stderr, "bench_ice_connect: natlab-turn-server did not start\n");
+			return 1;
+		}
+		snprintf(turn_arg, sizeof(turn_arg), "%s:127.0.0.1:%s", relay,
+			 strcmp(relay, "tls") == 0 ? "5349" : "3478");
+		printf("  relay-only through natlab-turn-server over %s\n", relay);
+	}
 	if (check) {
 		bad |= !trial(&ice, &ice, s_ice, verbose, true);
 		if (have_nice) {
@@ -171,6 +268,10 @@ int main(int argc, char **argv)
 			bad |= !trial(&nice, &nice, s_nice, verbose, true);
 		} else {
 			printf("  natlab-nice not built (libnice-dev missing): interop skipped\n");
+		}
+		if (turn_pid > 0) {
+			kill(turn_pid, SIGTERM);
+			waitpid(turn_pid, NULL, 0);
 		}
 		return bad ? 1 : 0;
 	}
@@ -204,6 +305,10 @@ int main(int argc, char **argv)
 		} else {
 			printf("libnice adapter not built: no baseline\n");
 		}
+	}
+	if (turn_pid > 0) {
+		kill(turn_pid, SIGTERM);
+		waitpid(turn_pid, NULL, 0);
 	}
 	return 0;
 }

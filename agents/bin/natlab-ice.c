@@ -22,12 +22,17 @@
 #include "agents/ice/agentproto.h"
 #include "agents/ice/dataplane.h"
 #include "agents/ice/ice.h"
+#include "agents/ice/relay.h"
 
 #define IMPL		"natlab-ice"
 #define VERSION		"0.1.0"
 #define SOCKS_MAX	32
 #define IFACES_MAX	8
 #define LOCAL_CANDS_MAX 64
+#define TURN_MAX	4
+#define RELAYS_MAX	(TURN_MAX * 8)
+/* base ids at and above this one are relays (the rest index socks[]) */
+#define RELAY_BASE 1000
 
 struct sock {
 	int fd;
@@ -51,6 +56,13 @@ struct app {
 	unsigned ncands;
 	bool stop;
 	uint64_t t0_us;
+	/* TURN: servers from --turn, one relay per server and component */
+	struct ice_relay_config turn[TURN_MAX];
+	unsigned nturn;
+	const char *turn_user, *turn_pass;
+	struct ice_relay *relays[RELAYS_MAX];
+	unsigned components_of[RELAYS_MAX];
+	unsigned nrelays, relays_pending;
 	/* stdin line assembly */
 	char *line;
 	size_t line_len;
@@ -80,6 +92,12 @@ static void io_send(void *ctx, int base_id, const union ice_addr *to, const uint
 		    size_t len)
 {
 	struct app *app = ctx;
+	if (base_id >= RELAY_BASE) {
+		unsigned k = (unsigned)(base_id - RELAY_BASE);
+		if (k < app->nrelays && app->relays[k])
+			ice_relay_send(app->relays[k], to, buf, len, now_ms(app));
+		return;
+	}
 	if (base_id < 0 || (unsigned)base_id >= app->nsocks)
 		return;
 	/* Datagrams are allowed to be lost; the agent retransmits. */
@@ -92,6 +110,15 @@ static void endpoint_of(struct agentproto_endpoint *e, const struct ice_candidat
 	e->type = c->type;
 	e->transport = c->transport;
 	e->addr = c->addr;
+}
+
+static void local_endpoint(struct app *app, struct agentproto_endpoint *e,
+			   const struct ice_local *l)
+{
+	endpoint_of(e, &l->c);
+	if (l->base_id >= RELAY_BASE && (unsigned)(l->base_id - RELAY_BASE) < app->nrelays &&
+	    app->relays[l->base_id - RELAY_BASE])
+		e->relay_transport = ice_relay_transport_name(app->relays[l->base_id - RELAY_BASE]);
 }
 
 static void announce_local(struct app *app, bool complete)
@@ -141,14 +168,14 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		break;
 	case ICE_EV_SELECTED:
 	case ICE_EV_SWITCHED:
-		endpoint_of(&l, &ev->local->c);
+		local_endpoint(app, &l, ev->local);
 		endpoint_of(&r, ev->remote);
 		agentproto_ev_pair(&app->out, t,
 				   ev->type == ICE_EV_SELECTED ? "selected" : "switched",
 				   ev->component, &l, &r, ev->rtt_ms);
 		break;
 	case ICE_EV_CONSENT_LOST:
-		endpoint_of(&l, &ev->local->c);
+		local_endpoint(app, &l, ev->local);
 		endpoint_of(&r, ev->remote);
 		agentproto_ev_consent_lost(&app->out, t, ev->component, &l, &r);
 		break;
@@ -267,13 +294,92 @@ static void open_hosts(struct app *app)
 		agentproto_ev_log(&app->out, now_ms(app), "warning", "no usable local address");
 }
 
+static int relay_index(struct app *app, struct ice_relay *r)
+{
+	for (unsigned k = 0; k < app->nrelays; k++)
+		if (app->relays[k] == r)
+			return (int)k;
+	return -1;
+}
+
+static void relay_settled(struct app *app)
+{
+	if (app->relays_pending > 0 && --app->relays_pending == 0)
+		ice_agent_gather_done(app->agent, now_ms(app));
+}
+
+static void relay_allocated(void *ctx, struct ice_relay *r, const union ice_addr *relayed,
+			    const union ice_addr *mapped)
+{
+	struct app *app = ctx;
+	int k = relay_index(app, r);
+	if (k < 0)
+		return;
+	ice_agent_add_relay(app->agent, app->components_of[k], relayed, ice_relay_server(r), mapped,
+			    RELAY_BASE + k, now_ms(app));
+	relay_settled(app);
+}
+
+static void relay_failed(void *ctx, struct ice_relay *r, int code)
+{
+	struct app *app = ctx;
+	char ip[INET6_ADDRSTRLEN];
+	int k = relay_index(app, r);
+	if (k < 0)
+		return;
+	agentproto_ev_log(&app->out, now_ms(app), "warning", "TURN %s:%s:%u failed: %s%d",
+			  ice_relay_transport_name(r),
+			  ice_addr_ip(ice_relay_server(r), ip, sizeof(ip)),
+			  ice_addr_port(ice_relay_server(r)), code < 0 ? "errno " : "error ",
+			  code < 0 ? -code : code);
+	/* the relay stays in the table (its candidate, if any, keeps its
+	 * base id) but no longer takes part */
+	relay_settled(app);
+}
+
+static void relay_data(void *ctx, struct ice_relay *r, const union ice_addr *peer,
+		       const uint8_t *buf, size_t len)
+{
+	struct app *app = ctx;
+	int k = relay_index(app, r);
+	if (k >= 0)
+		ice_agent_recv(app->agent, RELAY_BASE + k, peer, buf, len, now_ms(app));
+}
+
+static void open_relays(struct app *app)
+{
+	struct ice_relay_cb cb = {app, relay_allocated, relay_failed, relay_data};
+	for (unsigned s = 0; s < app->nturn; s++) {
+		for (unsigned c = 1; c <= app->cfg.components && app->nrelays < RELAYS_MAX; c++) {
+			char err[256];
+			struct ice_relay *r = NULL;
+			unsigned k = app->nrelays;
+			/* register before creating: callbacks may come at once */
+			app->components_of[k] = c;
+			app->relays[k] = NULL;
+			app->relays_pending++;
+			app->nrelays++;
+			if (ice_relay_new(&app->turn[s], &cb, now_ms(app), &r, err, sizeof(err)) <
+			    0) {
+				agentproto_ev_log(&app->out, now_ms(app), "warning",
+						  "TURN server %u: %s", s + 1, err);
+				app->nrelays--;
+				app->relays_pending--;
+				continue;
+			}
+			app->relays[k] = r;
+		}
+	}
+}
+
 static void do_gather(struct app *app)
 {
 	if (!app->gathered_once) {
 		if (app->cfg.policy != ICE_POLICY_RELAY)
 			open_hosts(app);
 		app->gathered_once = true;
-		ice_agent_gather(app->agent, false, now_ms(app));
+		open_relays(app);
+		ice_agent_gather(app->agent, app->relays_pending > 0, now_ms(app));
 	} else {
 		/* gathering again without a restart: announce what we have */
 		announce_local(app, true);
@@ -292,7 +398,13 @@ static void do_remote_cands(struct app *app, const struct agentproto_cmd *cmd)
 				  "%u remote candidate(s) ignored, first: %s", cmd->nskipped,
 				  cmd->skipped);
 	for (unsigned i = 0; i < cmd->ncands; i++) {
-		int r = ice_agent_add_remote(app->agent, &cmd->cands[i], now_ms(app));
+		int r;
+		/* permissions first, so the first relayed check is not dropped
+		 * by the TURN server (RFC 8656 §9) */
+		for (unsigned k = 0; k < app->nrelays; k++)
+			if (app->relays[k])
+				ice_relay_prepare(app->relays[k], &cmd->cands[i].addr, now_ms(app));
+		r = ice_agent_add_remote(app->agent, &cmd->cands[i], now_ms(app));
 		if (r < 0 && r != -EEXIST)
 			agentproto_ev_log(&app->out, now_ms(app), "warning",
 					  "remote candidate %u not used: %s", i, strerror(-r));
@@ -455,6 +567,27 @@ enum {
 	OPT_HELP
 };
 
+static int parse_turn(struct app *app, const char *s)
+{
+	struct ice_relay_config *t;
+	if (app->nturn == TURN_MAX)
+		return -ENOSPC;
+	t = &app->turn[app->nturn];
+	memset(t, 0, sizeof(*t));
+	if (strncmp(s, "udp:", 4) == 0)
+		t->transport = TURN_TRANSPORT_UDP;
+	else if (strncmp(s, "tcp:", 4) == 0)
+		t->transport = TURN_TRANSPORT_TCP;
+	else if (strncmp(s, "tls:", 4) == 0)
+		t->transport = TURN_TRANSPORT_TLS;
+	else
+		return -EINVAL;
+	if (ice_addr_parse_hostport(&t->server, s + 4) < 0)
+		return -EINVAL;
+	app->nturn++;
+	return 0;
+}
+
 static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
 {
 	static const struct option opts[] = {
@@ -506,10 +639,20 @@ static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
 			c->n_stun++;
 			break;
 		case OPT_TURN:
+			if (parse_turn(app, optarg) < 0) {
+				fprintf(stderr,
+					"natlab-ice: --turn %s: want udp|tcp|tls:IP:PORT (at most "
+					"%d)\n",
+					optarg, TURN_MAX);
+				return -EINVAL;
+			}
 			(*nturn)++;
 			break;
 		case OPT_TURN_USER:
+			app->turn_user = optarg;
+			break;
 		case OPT_TURN_PASS:
+			app->turn_pass = optarg;
 			break;
 		case OPT_POLICY:
 			if (strcmp(optarg, "all") == 0)
@@ -593,6 +736,11 @@ static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
 	}
 	if (c->components == 0)
 		c->components = 1;
+	for (unsigned k = 0; k < app->nturn; k++) {
+		app->turn[k].user = app->turn_user;
+		app->turn[k].pass = app->turn_pass;
+		app->turn[k].rto_ms = c->rto_ms;
+	}
 	return 0;
 bad:
 	fprintf(stderr, "natlab-ice: bad option value: %s\n", optarg);
@@ -627,13 +775,21 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	agentproto_ev_ready(&app.out, now_ms(&app), IMPL, VERSION);
-	if (nturn)
+	if (nturn && (!app.turn_user || !app.turn_pass))
 		agentproto_ev_log(&app.out, now_ms(&app), "warning",
-				  "--turn ignored: this build has no TURN client (relay "
-				  "candidates are not gathered)");
+				  "--turn without --turn-user/--turn-pass: the server will refuse");
 	while (!app.stop) {
-		struct pollfd pfd[SOCKS_MAX + 1];
+		struct pollfd pfd[SOCKS_MAX + RELAYS_MAX + 1];
 		uint64_t next_ms = ice_agent_tick(app.agent, now_ms(&app));
+		unsigned np;
+		for (unsigned k = 0; k < app.nrelays; k++) {
+			uint64_t rt;
+			if (!app.relays[k])
+				continue;
+			rt = ice_relay_tick(app.relays[k], now_ms(&app));
+			if (rt < next_ms)
+				next_ms = rt;
+		}
 		uint64_t dl = dataplane_deadline(app.dp);
 		uint64_t t = now_us(&app);
 		int timeout = -1;
@@ -668,7 +824,15 @@ int main(int argc, char **argv)
 			pfd[i + 1].fd = app.socks[i].fd;
 			pfd[i + 1].events = POLLIN;
 		}
-		if (poll(pfd, app.nsocks + 1, timeout) < 0) {
+		np = app.nsocks + 1;
+		for (unsigned k = 0; k < app.nrelays; k++) {
+			pfd[np].fd = app.relays[k] ? ice_relay_fd(app.relays[k]) : -1;
+			pfd[np].events = POLLIN;
+			if (app.relays[k] && ice_relay_want_write(app.relays[k]))
+				pfd[np].events |= POLLOUT;
+			np++;
+		}
+		if (poll(pfd, np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -676,6 +840,12 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < app.nsocks; i++)
 			if (pfd[i + 1].revents & POLLIN)
 				read_sock(&app, i);
+		for (unsigned k = 0; k < app.nrelays; k++) {
+			short re = pfd[app.nsocks + 1 + k].revents;
+			if (app.relays[k] && re)
+				ice_relay_io(app.relays[k], re & (POLLIN | POLLHUP | POLLERR),
+					     re & POLLOUT, now_ms(&app));
+		}
 		if (pfd[0].revents & (POLLIN | POLLHUP))
 			read_stdin(&app);
 	}
@@ -684,6 +854,8 @@ int main(int argc, char **argv)
 out:
 	for (unsigned i = 0; i < app.nsocks; i++)
 		close(app.socks[i].fd);
+	for (unsigned k = 0; k < app.nrelays; k++)
+		ice_relay_free(app.relays[k]);
 	ice_agent_free(app.agent);
 	dataplane_free(app.dp);
 	free(app.line);

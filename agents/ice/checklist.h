@@ -44,6 +44,7 @@ struct ice_pair {
 	bool tx_active;
 	bool tx_use_candidate; /* the check in flight carries USE-CANDIDATE */
 	bool tx_controlling;   /* ... and ICE-CONTROLLING (else CONTROLLED) */
+	bool tx_fast_rtx;      /* the one early retransmit was used */
 	bool old_active;       /* a cancelled transaction still answerable */
 	uint8_t old_txid[ICE_TXID_LEN];
 	bool nominate_pending; /* regular nomination: next check nominates */

@@ -398,6 +398,7 @@ static void start_check(struct ice_agent *a, int pi, uint64_t now)
 	}
 	new_txid(a, p->txid);
 	p->tx_active = true;
+	p->tx_fast_rtx = false;
 	p->tx_count = 1;
 	p->tx_first_ms = now;
 	p->tx_rto_ms = (uint32_t)(rto > a->cfg.rto_ms ? rto : a->cfg.rto_ms);
@@ -1064,8 +1065,19 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 			 * one already retransmitted, whose request was likely
 			 * lost, is cancelled and re-checked (start_check keeps
 			 * the old one answerable). */
-			if (p->tx_count <= 1)
+			if (p->tx_count <= 1) {
+				/* ... but its request may have been lost (a TURN
+				 * permission not yet installed on the peer's
+				 * side, typically): as RFC 5245 §7.2.1.4 put it,
+				 * "generate an immediate retransmit", once per
+				 * transaction so that crossing retransmits do not
+				 * ping-pong either. */
+				if (!p->tx_fast_rtx) {
+					p->tx_fast_rtx = true;
+					send_pair_request(a, p);
+				}
 				return;
+			}
 			/* fall through */
 		case ICE_PAIR_FROZEN:
 		case ICE_PAIR_WAITING:

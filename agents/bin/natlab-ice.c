@@ -529,7 +529,8 @@ static void usage(FILE *f)
 		   "         [--policy all|nohost|relay] [--components N] [--trickle]\n"
 		   "         [--nomination regular|aggressive] [--ta-ms N] [--rto-ms N]\n"
 		   "         [--retransmits N] [--consent-timeout-ms N] [--keepalive-ms N]\n"
-		   "         [--nominate-wait-ms N] [--interface NAME]... [--seed N] [--verbose]\n"
+		   "         [--nominate-wait-ms N] [--gather-timeout-ms N] [--interface NAME]...\n"
+		   "         [--seed N] [--verbose]\n"
 		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
 }
 
@@ -560,6 +561,7 @@ enum {
 	OPT_KEEPALIVE,
 	OPT_RETRANS,
 	OPT_NOMWAIT,
+	OPT_GATHER_TIMEOUT,
 	OPT_IFACE,
 	OPT_SEED,
 	OPT_ROLE,
@@ -606,6 +608,7 @@ static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
 	    {"consent-timeout-ms", required_argument, NULL, OPT_CONSENT},
 	    {"keepalive-ms", required_argument, NULL, OPT_KEEPALIVE},
 	    {"nominate-wait-ms", required_argument, NULL, OPT_NOMWAIT},
+	    {"gather-timeout-ms", required_argument, NULL, OPT_GATHER_TIMEOUT},
 	    {"interface", required_argument, NULL, OPT_IFACE},
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -705,6 +708,10 @@ static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
 			break;
 		case OPT_NOMWAIT:
 			if (parse_u32(optarg, &c->nominate_wait_ms) < 0)
+				goto bad;
+			break;
+		case OPT_GATHER_TIMEOUT:
+			if (parse_u32(optarg, &c->gather_timeout_ms) < 0)
 				goto bad;
 			break;
 		case OPT_IFACE:

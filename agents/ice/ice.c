@@ -65,6 +65,7 @@ struct ice_agent {
 	struct gather_tx gtx[GATHER_MAX];
 	unsigned ngtx;
 	bool gathering;
+	uint64_t gather_start_ms;
 	bool relay_pending;
 	bool gather_complete;
 	uint64_t next_pace_ms;
@@ -199,6 +200,8 @@ int ice_agent_new(const struct ice_config *cfg, const struct ice_io *io, struct 
 		a->cfg.consent_timeout_ms = 30000;
 	if (a->cfg.nominate_wait_ms == 0)
 		a->cfg.nominate_wait_ms = 100;
+	if (a->cfg.gather_timeout_ms == 0)
+		a->cfg.gather_timeout_ms = 3000;
 	if (a->cfg.n_stun > ICE_STUN_SERVERS_MAX)
 		a->cfg.n_stun = ICE_STUN_SERVERS_MAX;
 	a->rng = cfg->seed ^ 0x6e61746c61626963ULL;
@@ -726,6 +729,7 @@ static void gather_check_done(struct ice_agent *a)
 void ice_agent_gather(struct ice_agent *a, bool relay_pending, uint64_t now_ms)
 {
 	a->gathering = true;
+	a->gather_start_ms = now_ms;
 	a->gather_complete = false;
 	a->relay_pending = relay_pending;
 	a->ngtx = 0;
@@ -1376,8 +1380,9 @@ static uint64_t tick_retransmit(struct ice_agent *a, uint64_t now)
 		struct gather_tx *g = &a->gtx[i];
 		if (g->done || g->count == 0)
 			continue;
-		if (now >= g->next_ms) {
-			if (g->count >= a->cfg.max_tx) {
+		if (now >= g->next_ms || now >= a->gather_start_ms + a->cfg.gather_timeout_ms) {
+			if (g->count >= a->cfg.max_tx ||
+			    now >= a->gather_start_ms + a->cfg.gather_timeout_ms) {
 				g->done = true;
 				logf_(a, "STUN server %u did not answer", g->server);
 				gather_check_done(a);
@@ -1386,6 +1391,7 @@ static uint64_t tick_retransmit(struct ice_agent *a, uint64_t now)
 			send_gather(a, g, now);
 		}
 		next = min64(next, g->next_ms);
+		next = min64(next, a->gather_start_ms + a->cfg.gather_timeout_ms);
 	}
 	return next;
 }

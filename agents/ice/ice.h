@@ -66,6 +66,10 @@ struct ice_config {
 	/* Regular nomination: how long the controlling agent waits after a
 	 * component's first valid pair for a better one (default 100 ms). */
 	uint32_t nominate_wait_ms;
+	/* Server-reflexive gathering gives up on silent STUN servers after
+	 * this long (default 3000 ms): a blocked UDP path must not hold the
+	 * whole gathering for the full 39.5 s STUN transaction timeout. */
+	uint32_t gather_timeout_ms;
 	union ice_addr stun[ICE_STUN_SERVERS_MAX];
 	unsigned n_stun;
 	/* 0: derived from seed. */

@@ -504,6 +504,7 @@ int main(int argc, char **argv)
 	    {"consent-timeout-ms", required_argument, NULL, 'C'},
 	    {"keepalive-ms", required_argument, NULL, 'k'},
 	    {"nominate-wait-ms", required_argument, NULL, 'w'},
+	    {"gather-timeout-ms", required_argument, NULL, 'w'},
 	    {"interface", required_argument, NULL, 'i'},
 	    {"seed", required_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -640,10 +641,10 @@ int main(int argc, char **argv)
 	if (retrans >= 0)
 		set_uint_prop(&app, "stun-max-retransmissions", (guint)retrans);
 	if (ignored_timers)
-		agentproto_ev_log(
-		    &app.out, t_ms(&app), "warning",
-		    "libnice has fixed consent/keepalive/nomination timers: "
-		    "--consent-timeout-ms, --keepalive-ms, --nominate-wait-ms ignored");
+		agentproto_ev_log(&app.out, t_ms(&app), "warning",
+				  "libnice has fixed consent/keepalive/nomination timers: "
+				  "--consent-timeout-ms, --keepalive-ms, --nominate-wait-ms, "
+				  "--gather-timeout-ms ignored");
 	if (app.nturn == 1)
 		relay_transport = app.turn[0].type == NICE_RELAY_TYPE_TURN_TCP	 ? "tcp"
 				  : app.turn[0].type == NICE_RELAY_TYPE_TURN_TLS ? "tls"

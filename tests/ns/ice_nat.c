@@ -10,8 +10,8 @@
  *  - port-restricted <-> port-restricted: direct (srflx/prflx), no relay;
  *  - symmetric <-> port-restricted: through the relay;
  *  - udp-blocked <-> port-restricted: the blocked side relays over TCP;
- *  - a NAT flush mid-session (symmetric: the mapping comes back on another
- *    port) is caught by consent freshness, and an ICE restart recovers.
+ *  - a NAT reboot mid-session (mappings flushed, back on a new public
+ *    address) is caught by consent freshness, and an ICE restart recovers.
  * Each case builds its own lab in its own sandbox; the lab's teardown
  * kills every process it started.
  */
@@ -134,11 +134,11 @@ static int build(struct lab *l, const char *preset_a, const char *preset_b)
 	return start_turn(l);
 }
 
-static void agent_argv(char **v, char *path, bool controlling, const char *turn,
-		       const char *const *extra)
+static void agent_argv_impl(char **v, char *path, const char *impl, bool controlling,
+			    const char *turn, const char *const *extra)
 {
 	int k = 0;
-	snprintf(path, 512, "%s/natlab-ice", NATLAB_BIN_DIR);
+	snprintf(path, 512, "%s/%s", NATLAB_BIN_DIR, impl);
 	v[k++] = path;
 	v[k++] = "--role";
 	v[k++] = controlling ? "controlling" : "controlled";
@@ -157,6 +157,12 @@ static void agent_argv(char **v, char *path, bool controlling, const char *turn,
 	v[k] = NULL;
 }
 
+static void agent_argv(char **v, char *path, bool controlling, const char *turn,
+		       const char *const *extra)
+{
+	agent_argv_impl(v, path, "natlab-ice", controlling, turn, extra);
+}
+
 /* What a case expects of the selected pair. */
 enum path { DIRECT, RELAYED, RELAYED_TCP_A };
 
@@ -165,7 +171,8 @@ static bool is_direct(const char *t)
 	return strcmp(t, "srflx") == 0 || strcmp(t, "prflx") == 0 || strcmp(t, "host") == 0;
 }
 
-static int run_case(const char *preset_a, const char *preset_b, const char *turn_a, enum path want)
+static int run_case(const char *preset_a, const char *preset_b, const char *turn_a, enum path want,
+		    const char *impl_b, const char *const *extra)
 {
 	struct lab l;
 	struct pr_result r;
@@ -175,11 +182,12 @@ static int run_case(const char *preset_a, const char *preset_b, const char *turn
 
 	if (build(&l, preset_a, preset_b) < 0)
 		goto out;
-	agent_argv(av, pa, true, turn_a, NULL);
-	agent_argv(bv, pb, false, "udp:" SRV ":3478", NULL);
+	agent_argv(av, pa, true, turn_a, extra);
+	agent_argv_impl(bv, pb, impl_b, false, "udp:" SRV ":3478", extra);
 	pr_run_hook(av, bv, 20, 20000, getenv("ICE_TEST_VERBOSE") != NULL, spawn, &l, &r);
-	fprintf(stderr, "%s <-> %s: %s%s selected A %s->%s%s%s, B %s->%s, connect %.0f ms\n",
-		preset_a, preset_b, r.ok ? "ok" : "FAILED: ", r.ok ? "" : r.why, r.a.sel_local_type,
+	fprintf(stderr, "%s <-> %s (%s)%s: %s%s selected A %s->%s%s%s, B %s->%s, connect %.0f ms\n",
+		preset_a, preset_b, impl_b, extra ? " trickle" : "",
+		r.ok ? "ok" : "FAILED: ", r.ok ? "" : r.why, r.a.sel_local_type,
 		r.a.sel_remote_type, r.a.sel_relay_transport[0] ? " via " : "",
 		r.a.sel_relay_transport, r.b.sel_local_type, r.b.sel_remote_type, r.connect_ms);
 	if (!r.ok)
@@ -248,8 +256,13 @@ static int run_flush(void)
 	if (!pr_pump(&r, t0, 20000, pr_both_selected, verbose) || !pr_data(&r, t0, 10, verbose))
 		goto fail;
 	fprintf(stderr, "flush: connected A %s->%s\n", r.a.sel_local_type, r.a.sel_remote_type);
-	if (emu_nat_flush(l.nata, &e) < 0) {
-		fprintf(stderr, "emu_nat_flush: %s\n", e.msg);
+	/* "NAT reboot": mappings flushed and the NAT comes back on another
+	 * public address, so the old mapping cannot come back by chance
+	 * (ports may be chosen by a hash of the flow) */
+	if (emu_nat_flush(l.nata, &e) < 0 ||
+	    emu_link_addr_add(l.nata, "out", "203.0.113.3/24", &e) < 0 ||
+	    nat(l.nata, "symmetric", "203.0.113.3", &e) < 0) {
+		fprintf(stderr, "NAT reboot: %s\n", e.msg);
 		goto fail;
 	}
 	t_flush = pr_now_ms() - t0;
@@ -307,12 +320,16 @@ static int sandboxed(int (*body)(const void *), const void *arg)
 struct nat_case {
 	const char *a, *b, *turn_a;
 	enum path want;
+	const char *impl_b; /* NULL: natlab-ice */
+	bool trickle;
 };
 
 static int case_body(const void *arg)
 {
+	static const char *const trickle[] = {"--trickle", NULL};
 	const struct nat_case *c = arg;
-	return run_case(c->a, c->b, c->turn_a, c->want);
+	return run_case(c->a, c->b, c->turn_a, c->want, c->impl_b ? c->impl_b : "natlab-ice",
+			c->trickle ? trickle : NULL);
 }
 
 static int flush_body(const void *arg)
@@ -330,25 +347,66 @@ static void check(int r)
 
 static void t_easy_easy(void **st)
 {
-	static const struct nat_case c = {"port-restricted-cone", "port-restricted-cone",
-					  "udp:" SRV ":3478", DIRECT};
+	static const struct nat_case c = {"port-restricted-cone",
+					  "port-restricted-cone",
+					  "udp:" SRV ":3478",
+					  DIRECT,
+					  NULL,
+					  false};
 	(void)st;
 	check(sandboxed(case_body, &c));
 }
 
 static void t_symmetric_easy(void **st)
 {
-	static const struct nat_case c = {"symmetric", "port-restricted-cone", "udp:" SRV ":3478",
-					  RELAYED};
+	static const struct nat_case c = {
+	    "symmetric", "port-restricted-cone", "udp:" SRV ":3478", RELAYED, NULL, false};
 	(void)st;
 	check(sandboxed(case_body, &c));
 }
 
 static void t_udp_blocked(void **st)
 {
-	static const struct nat_case c = {"udp-blocked", "port-restricted-cone", "tcp:" SRV ":3478",
-					  RELAYED_TCP_A};
+	static const struct nat_case c = {
+	    "udp-blocked", "port-restricted-cone", "tcp:" SRV ":3478", RELAYED_TCP_A, NULL, false};
 	(void)st;
+	check(sandboxed(case_body, &c));
+}
+
+static void t_trickle_easy_easy(void **st)
+{
+	static const struct nat_case c = {
+	    "port-restricted-cone", "port-restricted-cone", "udp:" SRV ":3478", DIRECT, NULL, true};
+	(void)st;
+	check(sandboxed(case_body, &c));
+}
+
+static bool have_nice(void)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/natlab-nice", NATLAB_BIN_DIR);
+	return access(p, X_OK) == 0;
+}
+
+/* interop through the NATs: natlab-ice controlling, libnice controlled */
+static void t_nice_easy_easy(void **st)
+{
+	static const struct nat_case c = {"port-restricted-cone", "port-restricted-cone",
+					  "udp:" SRV ":3478",	  DIRECT,
+					  "natlab-nice",	  false};
+	(void)st;
+	if (!have_nice())
+		skip();
+	check(sandboxed(case_body, &c));
+}
+
+static void t_nice_symmetric_easy(void **st)
+{
+	static const struct nat_case c = {"symmetric", "port-restricted-cone", "udp:" SRV ":3478",
+					  RELAYED,     "natlab-nice",	       false};
+	(void)st;
+	if (!have_nice())
+		skip();
 	check(sandboxed(case_body, &c));
 }
 
@@ -367,10 +425,10 @@ static int probe(const void *arg)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_easy_easy),
-	    cmocka_unit_test(t_symmetric_easy),
-	    cmocka_unit_test(t_udp_blocked),
-	    cmocka_unit_test(t_flush_restart),
+	    cmocka_unit_test(t_easy_easy),	     cmocka_unit_test(t_symmetric_easy),
+	    cmocka_unit_test(t_udp_blocked),	     cmocka_unit_test(t_flush_restart),
+	    cmocka_unit_test(t_trickle_easy_easy),   cmocka_unit_test(t_nice_easy_easy),
+	    cmocka_unit_test(t_nice_symmetric_easy),
 	};
 	if (sandboxed(probe, NULL) == 77)
 		return 77;

@@ -3,7 +3,12 @@
  * itself and, in the same run, for the libnice adapter (natlab-nice)
  * against itself; prints medians, p95 and the ratios.
  *
- *   bench_ice_connect [--trials N] [--bin DIR] [--ta-ms N] [--check] [--verbose]
+ *   bench_ice_connect [--trials N] [--bin DIR] [--ta-ms N] [--trickle]
+ *                     [--nat PRESET_A,PRESET_B] [--relay udp|tcp|tls [--cert F --key F]]
+ *                     [--check] [--verbose]
+ *
+ * --nat runs every trial through a fresh two-NAT lab (bench/ice_lab.h) with
+ * natlab-turn-server as STUN and TURN server on the "internet" node.
  *
  * The agents run in a private network namespace (emu_sandbox_enter) with
  * only loopback up, so every packet stays inside it. --check runs one
@@ -17,7 +22,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include "bench/ice_pairrun.h"
+#include "bench/ice_lab.h"
 #include "emu/sandbox.h"
 
 static int lo_up(void)
@@ -64,13 +69,15 @@ struct stats {
 	unsigned n, fails;
 };
 
-static const char *ta_ms; /* --ta-ms for both agents, NULL: their defaults */
-static const char *relay; /* --relay udp|tcp|tls: both agents relay-only via TURN */
-static bool trickle;	  /* --trickle: both agents trickle (RFC 8838) */
+static const char *ta_ms;	  /* --ta-ms for both agents, NULL: their defaults */
+static const char *relay;	  /* --relay udp|tcp|tls: both agents relay-only via TURN */
+static bool trickle;		  /* --trickle: both agents trickle (RFC 8838) */
+static const char *nat_a, *nat_b; /* --nat A,B: through two kernel NATs */
+static const char *bin_dir;
 static char turn_arg[64];
 
 /* natlab-turn-server inside the sandbox, on loopback; returns its pid. */
-static pid_t start_turn(const char *bin, const char *cert, const char *key)
+static pid_t start_loopback_turn(const char *bin, const char *cert, const char *key)
 {
 	char path[PATH_MAX];
 	char *argv[16];
@@ -126,8 +133,19 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 	argv[k++] = (char *)im->path;
 	argv[k++] = "--role";
 	argv[k++] = controlling ? "controlling" : "controlled";
-	argv[k++] = "--interface";
-	argv[k++] = "lo";
+	if (nat_a) {
+		argv[k++] = "--stun";
+		argv[k++] = SRV ":3478";
+		argv[k++] = "--turn";
+		argv[k++] = "udp:" SRV ":3478";
+		argv[k++] = "--turn-user";
+		argv[k++] = "natlab";
+		argv[k++] = "--turn-pass";
+		argv[k++] = "natlab";
+	} else {
+		argv[k++] = "--interface";
+		argv[k++] = "lo";
+	}
 	if (ta_ms) {
 		argv[k++] = "--ta-ms";
 		argv[k++] = (char *)ta_ms;
@@ -150,11 +168,23 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 static bool trial(const struct impl *a, const struct impl *b, struct stats *st, bool verbose,
 		  bool print)
 {
-	char *av[20], *bv[20];
+	char *av[24], *bv[24];
 	struct pr_result r;
 	argv_for(av, a, true);
 	argv_for(bv, b, false);
-	pr_run(av, bv, 10, 15000, verbose, &r);
+	if (nat_a) {
+		/* a fresh lab per trial: no NAT state carried over */
+		struct lab l;
+		if (build(&l, bin_dir, nat_a, nat_b) < 0) {
+			emu_lab_free(l.lab);
+			st->fails++;
+			return false;
+		}
+		pr_run_hook(av, bv, 10, 20000, verbose, spawn, &l, &r);
+		emu_lab_free(l.lab);
+	} else {
+		pr_run(av, bv, 10, 15000, verbose, &r);
+	}
 	if (print)
 		printf("  %-10s (controlling) <-> %-10s (controlled): %s%s%s  selected %s/%s  "
 		       "connect %.1f ms  first data %.1f ms\n",
@@ -203,7 +233,14 @@ int main(int argc, char **argv)
 			bin = argv[++i];
 		else if (strcmp(argv[i], "--ta-ms") == 0 && i + 1 < argc)
 			ta_ms = argv[++i];
-		else if (strcmp(argv[i], "--trickle") == 0)
+		else if (strcmp(argv[i], "--nat") == 0 && i + 1 < argc) {
+			char *comma = strchr(argv[++i], ',');
+			if (!comma)
+				return 2;
+			*comma = '\0';
+			nat_a = argv[i];
+			nat_b = comma + 1;
+		} else if (strcmp(argv[i], "--trickle") == 0)
 			trickle = true;
 		else if (strcmp(argv[i], "--relay") == 0 && i + 1 < argc)
 			relay = argv[++i];
@@ -216,10 +253,10 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
 		else {
-			fprintf(stderr,
-				"usage: bench_ice_connect [--trials N] [--bin DIR] "
-				"[--ta-ms N] [--trickle] [--relay udp|tcp|tls [--cert F --key F]] "
-				"[--check] [--verbose]\n");
+			fprintf(stderr, "usage: bench_ice_connect [--trials N] [--bin DIR] "
+					"[--ta-ms N] [--trickle] [--nat PRESET_A,PRESET_B] "
+					"[--relay udp|tcp|tls [--cert F --key F]] "
+					"[--check] [--verbose]\n");
 			return 2;
 		}
 	}
@@ -235,6 +272,7 @@ int main(int argc, char **argv)
 		bin = ice.path;
 	}
 	snprintf(self, sizeof(self), "%s", bin);
+	bin_dir = self;
 	snprintf(ice.path, sizeof(ice.path), "%s/natlab-ice", self);
 	snprintf(nice.path, sizeof(nice.path), "%s/natlab-nice", self);
 	have_nice = access(nice.path, X_OK) == 0;
@@ -258,7 +296,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench_ice_connect: --relay tls needs --cert and --key\n");
 			return 2;
 		}
-		turn_pid = start_turn(self, cert, key);
+		turn_pid = start_loopback_turn(self, cert, key);
 		if (turn_pid < 0) {
 			fprintf(stderr, "bench_ice_connect: natlab-turn-server did not start\n");
 			return 1;
@@ -288,9 +326,17 @@ int main(int argc, char **argv)
 		}
 		return bad ? 1 : 0;
 	}
-	printf("bench_ice_connect: %u trials each, loopback in a private netns, zero delay, "
-	       "Ta %s\n",
-	       trials, ta_ms ? ta_ms : "each agent's default (natlab-ice 50 ms, libnice 20 ms)");
+	if (nat_a)
+		printf("bench_ice_connect: %u trials each, through kernel NATs %s <-> %s (STUN and "
+		       "TURN/UDP on the internet node), zero-delay veths, Ta %s\n",
+		       trials, nat_a, nat_b,
+		       ta_ms ? ta_ms : "each agent's default (natlab-ice 50 ms, libnice 20 ms)");
+	else
+		printf(
+		    "bench_ice_connect: %u trials each, loopback in a private netns, zero delay, "
+		    "Ta %s\n",
+		    trials,
+		    ta_ms ? ta_ms : "each agent's default (natlab-ice 50 ms, libnice 20 ms)");
 	/* interleaved, so that both see the same machine load */
 	for (unsigned t = 0; t < trials; t++) {
 		trial(&ice, &ice, s_ice, verbose, false);

@@ -1,0 +1,870 @@
+/* natlab-ice - the lab's ICE agent (RFC 8445), driven by the agent protocol
+ * (docs/agent-protocol.md): JSON commands on stdin, JSON events on stdout,
+ * log text on stderr.
+ *
+ * This file is the I/O shell around the pure state machine in
+ * agents/ice/ice.c: it owns the sockets and the clock, enumerates the
+ * interfaces, and runs the data plane (agents/ice/dataplane.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include "agents/ice/agentproto.h"
+#include "agents/ice/dataplane.h"
+#include "agents/ice/ice.h"
+#include "agents/ice/relay.h"
+
+#define IMPL		"natlab-ice"
+#define VERSION		"0.1.0"
+#define SOCKS_MAX	32
+#define IFACES_MAX	8
+#define LOCAL_CANDS_MAX 64
+#define TURN_MAX	4
+#define RELAYS_MAX	(TURN_MAX * 8)
+/* base ids at and above this one are relays (the rest index socks[]) */
+#define RELAY_BASE 1000
+
+struct sock {
+	int fd;
+	unsigned component;
+	union ice_addr addr;
+};
+
+struct app {
+	struct ice_agent *agent;
+	struct ice_config cfg;
+	struct agentproto_out out;
+	struct dataplane *dp;
+	struct sock socks[SOCKS_MAX];
+	unsigned nsocks;
+	const char *ifaces[IFACES_MAX];
+	unsigned nifaces;
+	bool verbose;
+	bool gathered_once;
+	bool announced; /* "local" sent for the current credentials */
+	struct ice_candidate cands[LOCAL_CANDS_MAX];
+	unsigned ncands;
+	bool stop;
+	uint64_t t0_us;
+	/* TURN: servers from --turn, one relay per server and component */
+	struct ice_relay_config turn[TURN_MAX];
+	unsigned nturn;
+	const char *turn_user, *turn_pass;
+	struct ice_relay *relays[RELAYS_MAX];
+	unsigned components_of[RELAYS_MAX];
+	unsigned nrelays, relays_pending;
+	/* stdin line assembly */
+	char *line;
+	size_t line_len;
+	bool line_overflow;
+};
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t now_us(const struct app *app)
+{
+	return mono_us() - app->t0_us;
+}
+
+static uint64_t now_ms(const struct app *app)
+{
+	return now_us(app) / 1000u;
+}
+
+/* ---- the agent's I/O interface ------------------------------------------- */
+
+static void io_send(void *ctx, int base_id, const union ice_addr *to, const uint8_t *buf,
+		    size_t len)
+{
+	struct app *app = ctx;
+	if (base_id >= RELAY_BASE) {
+		unsigned k = (unsigned)(base_id - RELAY_BASE);
+		if (k < app->nrelays && app->relays[k])
+			ice_relay_send(app->relays[k], to, buf, len, now_ms(app));
+		return;
+	}
+	if (base_id < 0 || (unsigned)base_id >= app->nsocks)
+		return;
+	/* Datagrams are allowed to be lost; the agent retransmits. */
+	(void)sendto(app->socks[base_id].fd, buf, len, 0, &to->sa, ice_addr_len(to));
+}
+
+static void endpoint_of(struct agentproto_endpoint *e, const struct ice_candidate *c)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = c->type;
+	e->transport = c->transport;
+	e->addr = c->addr;
+}
+
+static void local_endpoint(struct app *app, struct agentproto_endpoint *e,
+			   const struct ice_local *l)
+{
+	endpoint_of(e, &l->c);
+	if (l->base_id >= RELAY_BASE && (unsigned)(l->base_id - RELAY_BASE) < app->nrelays &&
+	    app->relays[l->base_id - RELAY_BASE])
+		e->relay_transport = ice_relay_transport_name(app->relays[l->base_id - RELAY_BASE]);
+}
+
+static void announce_local(struct app *app, bool complete)
+{
+	agentproto_ev_local(&app->out, now_ms(app), ice_agent_ufrag(app->agent),
+			    ice_agent_pwd(app->agent), app->cands, app->ncands, complete);
+	app->announced = true;
+}
+
+static void on_data(struct app *app, const struct ice_event *ev)
+{
+	uint8_t reply[DATAPLANE_HEADER_LEN];
+	size_t rlen = 0;
+	uint32_t seq = 0;
+	enum dataplane_input k =
+	    dataplane_input(app->dp, ev->data, ev->len, now_us(app), &seq, reply, &rlen);
+	if (k == DATAPLANE_DATA) {
+		agentproto_ev_rx(&app->out, now_ms(app), seq, ev->len);
+		ice_agent_send(app->agent, ev->component, reply, rlen, now_ms(app));
+	}
+}
+
+static void io_event(void *ctx, const struct ice_event *ev)
+{
+	struct app *app = ctx;
+	struct agentproto_endpoint l, r;
+	uint64_t t = now_ms(app);
+
+	switch (ev->type) {
+	case ICE_EV_CANDIDATE:
+		if (app->ncands < LOCAL_CANDS_MAX)
+			app->cands[app->ncands++] = *ev->cand;
+		if (app->cfg.trickle && app->announced)
+			agentproto_ev_candidate(&app->out, t, ev->cand);
+		break;
+	case ICE_EV_GATHERING_DONE:
+		if (!app->cfg.trickle) {
+			announce_local(app, true);
+		} else {
+			if (!app->announced)
+				announce_local(app, true);
+			agentproto_ev_end_of_candidates(&app->out, t);
+		}
+		break;
+	case ICE_EV_STATE:
+		agentproto_ev_state(&app->out, t, ice_state_name(ev->state));
+		break;
+	case ICE_EV_SELECTED:
+	case ICE_EV_SWITCHED:
+		local_endpoint(app, &l, ev->local);
+		endpoint_of(&r, ev->remote);
+		agentproto_ev_pair(&app->out, t,
+				   ev->type == ICE_EV_SELECTED ? "selected" : "switched",
+				   ev->component, &l, &r, ev->rtt_ms);
+		break;
+	case ICE_EV_CONSENT_LOST:
+		local_endpoint(app, &l, ev->local);
+		endpoint_of(&r, ev->remote);
+		agentproto_ev_consent_lost(&app->out, t, ev->component, &l, &r);
+		break;
+	case ICE_EV_FAILED:
+		agentproto_ev_failed(&app->out, t, ev->reason);
+		break;
+	case ICE_EV_DATA:
+		on_data(app, ev);
+		break;
+	case ICE_EV_LOG:
+		if (app->verbose)
+			fprintf(stderr, "natlab-ice: %llu ms: %s\n", (unsigned long long)t,
+				ev->reason);
+		break;
+	case ICE_EV_RESTARTED:
+		app->ncands = 0;
+		app->announced = false;
+		break;
+	}
+}
+
+/* ---- gathering ------------------------------------------------------------ */
+
+static bool iface_wanted(const struct app *app, const char *name)
+{
+	if (app->nifaces == 0)
+		return true;
+	for (unsigned i = 0; i < app->nifaces; i++)
+		if (strcmp(app->ifaces[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int open_sock(struct app *app, const union ice_addr *ip, unsigned component)
+{
+	union ice_addr a = *ip;
+	socklen_t len = ice_addr_len(&a);
+	struct sock *s;
+	int fd;
+
+	if (app->nsocks == SOCKS_MAX)
+		return -ENOSPC;
+	fd = socket(a.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (a.sa.sa_family == AF_INET6) {
+		int on = 1;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	}
+	ice_addr_set_port(&a, 0);
+	if (bind(fd, &a.sa, len) < 0 || getsockname(fd, &a.sa, &len) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	s = &app->socks[app->nsocks];
+	s->fd = fd;
+	s->component = component;
+	s->addr = a;
+	return (int)app->nsocks++;
+}
+
+/* Every up interface's addresses (or those of --interface); loopback only
+ * when asked for by name or when nothing else exists; IPv6 link-local
+ * addresses are left out (they need a scope the candidate line cannot
+ * carry). */
+static void open_hosts(struct app *app)
+{
+	struct ifaddrs *ifa = NULL, *i;
+	union ice_addr addrs[SOCKS_MAX];
+	unsigned n = 0;
+	bool want_lo;
+
+	if (getifaddrs(&ifa) < 0) {
+		agentproto_ev_log(&app->out, now_ms(app), "error", "getifaddrs: %s",
+				  strerror(errno));
+		return;
+	}
+	for (int pass = 0; pass < 2 && n == 0; pass++) {
+		want_lo = pass == 1;
+		for (i = ifa; i; i = i->ifa_next) {
+			union ice_addr a;
+			if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) ||
+			    !iface_wanted(app, i->ifa_name))
+				continue;
+			if (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)
+				continue;
+			memset(&a, 0, sizeof(a));
+			memcpy(&a, i->ifa_addr,
+			       i->ifa_addr->sa_family == AF_INET ? sizeof(a.in4) : sizeof(a.in6));
+			if (ice_addr_is_link_local(&a))
+				continue;
+			if (ice_addr_is_loopback(&a) != want_lo &&
+			    !(app->nifaces && ice_addr_is_loopback(&a)))
+				continue;
+			if (n < SOCKS_MAX)
+				addrs[n++] = a;
+		}
+	}
+	freeifaddrs(ifa);
+	for (unsigned k = 0; k < n; k++) {
+		for (unsigned c = 1; c <= app->cfg.components; c++) {
+			char ip[INET6_ADDRSTRLEN];
+			int id = open_sock(app, &addrs[k], c);
+			if (id < 0) {
+				agentproto_ev_log(
+				    &app->out, now_ms(app), "warning", "cannot bind %s: %s",
+				    ice_addr_ip(&addrs[k], ip, sizeof(ip)), strerror(-id));
+				continue;
+			}
+			ice_agent_add_host(app->agent, c, ICE_TRANSPORT_UDP, &app->socks[id].addr,
+					   id, now_ms(app));
+		}
+	}
+	if (app->nsocks == 0)
+		agentproto_ev_log(&app->out, now_ms(app), "warning", "no usable local address");
+}
+
+static int relay_index(struct app *app, struct ice_relay *r)
+{
+	for (unsigned k = 0; k < app->nrelays; k++)
+		if (app->relays[k] == r)
+			return (int)k;
+	return -1;
+}
+
+static void relay_settled(struct app *app)
+{
+	if (app->relays_pending > 0 && --app->relays_pending == 0)
+		ice_agent_gather_done(app->agent, now_ms(app));
+}
+
+static void relay_allocated(void *ctx, struct ice_relay *r, const union ice_addr *relayed,
+			    const union ice_addr *mapped)
+{
+	struct app *app = ctx;
+	int k = relay_index(app, r);
+	if (k < 0)
+		return;
+	ice_agent_add_relay(app->agent, app->components_of[k], relayed, ice_relay_server(r), mapped,
+			    RELAY_BASE + k, now_ms(app));
+	relay_settled(app);
+}
+
+static void relay_failed(void *ctx, struct ice_relay *r, int code)
+{
+	struct app *app = ctx;
+	char ip[INET6_ADDRSTRLEN];
+	int k = relay_index(app, r);
+	if (k < 0)
+		return;
+	agentproto_ev_log(&app->out, now_ms(app), "warning", "TURN %s:%s:%u failed: %s%d",
+			  ice_relay_transport_name(r),
+			  ice_addr_ip(ice_relay_server(r), ip, sizeof(ip)),
+			  ice_addr_port(ice_relay_server(r)), code < 0 ? "errno " : "error ",
+			  code < 0 ? -code : code);
+	/* the relay stays in the table (its candidate, if any, keeps its
+	 * base id) but no longer takes part */
+	relay_settled(app);
+}
+
+static void relay_data(void *ctx, struct ice_relay *r, const union ice_addr *peer,
+		       const uint8_t *buf, size_t len)
+{
+	struct app *app = ctx;
+	int k = relay_index(app, r);
+	if (k >= 0)
+		ice_agent_recv(app->agent, RELAY_BASE + k, peer, buf, len, now_ms(app));
+}
+
+static void open_relays(struct app *app)
+{
+	struct ice_relay_cb cb = {app, relay_allocated, relay_failed, relay_data};
+	for (unsigned s = 0; s < app->nturn; s++) {
+		for (unsigned c = 1; c <= app->cfg.components && app->nrelays < RELAYS_MAX; c++) {
+			char err[256];
+			struct ice_relay *r = NULL;
+			unsigned k = app->nrelays;
+			/* register before creating: callbacks may come at once */
+			app->components_of[k] = c;
+			app->relays[k] = NULL;
+			app->relays_pending++;
+			app->nrelays++;
+			if (ice_relay_new(&app->turn[s], &cb, now_ms(app), &r, err, sizeof(err)) <
+			    0) {
+				agentproto_ev_log(&app->out, now_ms(app), "warning",
+						  "TURN server %u: %s", s + 1, err);
+				app->nrelays--;
+				app->relays_pending--;
+				continue;
+			}
+			app->relays[k] = r;
+		}
+	}
+}
+
+static void do_gather(struct app *app)
+{
+	if (!app->gathered_once) {
+		if (app->cfg.policy != ICE_POLICY_RELAY)
+			open_hosts(app);
+		app->gathered_once = true;
+		open_relays(app);
+		ice_agent_gather(app->agent, app->relays_pending > 0, now_ms(app));
+	} else {
+		/* gathering again without a restart: announce what we have */
+		announce_local(app, true);
+		return;
+	}
+	if (app->cfg.trickle && !app->announced)
+		announce_local(app, false);
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+static void do_remote_cands(struct app *app, const struct agentproto_cmd *cmd)
+{
+	if (cmd->nskipped)
+		agentproto_ev_log(&app->out, now_ms(app), "warning",
+				  "%u remote candidate(s) ignored, first: %s", cmd->nskipped,
+				  cmd->skipped);
+	for (unsigned i = 0; i < cmd->ncands; i++) {
+		int r;
+		/* permissions first, so the first relayed check is not dropped
+		 * by the TURN server (RFC 8656 §9) */
+		for (unsigned k = 0; k < app->nrelays; k++)
+			if (app->relays[k])
+				ice_relay_prepare(app->relays[k], &cmd->cands[i].addr, now_ms(app));
+		r = ice_agent_add_remote(app->agent, &cmd->cands[i], now_ms(app));
+		if (r < 0 && r != -EEXIST)
+			agentproto_ev_log(&app->out, now_ms(app), "warning",
+					  "remote candidate %u not used: %s", i, strerror(-r));
+	}
+}
+
+static void do_command(struct app *app, const char *line, size_t len)
+{
+	struct agentproto_cmd *cmd = malloc(sizeof(*cmd));
+	char err[AGENTPROTO_ERR_MAX];
+	int r;
+
+	if (!cmd) {
+		agentproto_ev_error(&app->out, now_ms(app), "out of memory");
+		return;
+	}
+	if (agentproto_cmd_parse(line, len, cmd, err, sizeof(err)) < 0) {
+		agentproto_ev_error(&app->out, now_ms(app), "%s", err);
+		goto out;
+	}
+	switch (cmd->type) {
+	case AGENTPROTO_GATHER:
+		do_gather(app);
+		break;
+	case AGENTPROTO_REMOTE:
+		r = ice_agent_set_remote(app->agent, cmd->ufrag, cmd->pwd, now_ms(app));
+		if (r < 0) {
+			agentproto_ev_error(&app->out, now_ms(app),
+					    "remote: ufrag/pwd outside RFC 8839 limits");
+			break;
+		}
+		/* a peer restart restarted us: announce the new credentials */
+		if (app->cfg.trickle && !app->announced && app->gathered_once)
+			announce_local(app, false);
+		do_remote_cands(app, cmd);
+		if (!app->cfg.trickle)
+			ice_agent_remote_done(app->agent, now_ms(app));
+		break;
+	case AGENTPROTO_CANDIDATE:
+		do_remote_cands(app, cmd);
+		break;
+	case AGENTPROTO_END_OF_CANDIDATES:
+		ice_agent_remote_done(app->agent, now_ms(app));
+		break;
+	case AGENTPROTO_SEND:
+		if (!ice_agent_selected(app->agent, 1, NULL, NULL)) {
+			agentproto_ev_error(&app->out, now_ms(app), "send: no selected pair yet");
+			break;
+		}
+		r = dataplane_start(app->dp, cmd->n, cmd->size, (uint64_t)cmd->interval_ms * 1000,
+				    now_us(app));
+		if (r < 0)
+			agentproto_ev_error(&app->out, now_ms(app), "send: %s",
+					    r == -EBUSY ? "a send is still running"
+							: "n/size out of range");
+		break;
+	case AGENTPROTO_RESTART:
+		ice_agent_restart(app->agent, false, now_ms(app));
+		if (app->cfg.trickle && !app->announced)
+			announce_local(app, false);
+		break;
+	case AGENTPROTO_STOP:
+		app->stop = true;
+		break;
+	}
+out:
+	free(cmd);
+}
+
+static void read_stdin(struct app *app)
+{
+	char buf[8192];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	if (n == 0) {
+		/* the harness went away: nothing left to do */
+		app->stop = true;
+		return;
+	}
+	if (n < 0)
+		return;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (app->line_overflow)
+				agentproto_ev_error(&app->out, now_ms(app),
+						    "command line longer than %d bytes",
+						    AGENTPROTO_LINE_MAX);
+			else if (app->line_len > 0)
+				do_command(app, app->line, app->line_len);
+			app->line_len = 0;
+			app->line_overflow = false;
+			if (app->stop)
+				return;
+			continue;
+		}
+		if (app->line_len >= AGENTPROTO_LINE_MAX) {
+			app->line_overflow = true;
+			continue;
+		}
+		app->line[app->line_len++] = buf[i];
+	}
+}
+
+static void read_sock(struct app *app, unsigned id)
+{
+	uint8_t buf[2048];
+	for (int k = 0; k < 64; k++) {
+		union ice_addr from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(app->socks[id].fd, buf, sizeof(buf), 0, &from.sa, &fl);
+		if (n < 0)
+			return;
+		ice_agent_recv(app->agent, (int)id, &from, buf, (size_t)n, now_ms(app));
+	}
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: natlab-ice [--role controlling|controlled] [--stun IP:PORT]...\n"
+		   "         [--turn udp|tcp|tls:IP:PORT]... [--turn-user U --turn-pass P]\n"
+		   "         [--policy all|nohost|relay] [--components N] [--trickle]\n"
+		   "         [--nomination regular|aggressive] [--ta-ms N] [--rto-ms N]\n"
+		   "         [--retransmits N] [--consent-timeout-ms N] [--keepalive-ms N]\n"
+		   "         [--nominate-wait-ms N] [--gather-timeout-ms N] [--interface NAME]...\n"
+		   "         [--seed N] [--verbose]\n"
+		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+enum {
+	OPT_STUN = 256,
+	OPT_TURN,
+	OPT_TURN_USER,
+	OPT_TURN_PASS,
+	OPT_POLICY,
+	OPT_COMPONENTS,
+	OPT_TRICKLE,
+	OPT_NOMINATION,
+	OPT_TA,
+	OPT_RTO,
+	OPT_CONSENT,
+	OPT_KEEPALIVE,
+	OPT_RETRANS,
+	OPT_NOMWAIT,
+	OPT_GATHER_TIMEOUT,
+	OPT_IFACE,
+	OPT_SEED,
+	OPT_ROLE,
+	OPT_VERBOSE,
+	OPT_HELP
+};
+
+static int parse_turn(struct app *app, const char *s)
+{
+	struct ice_relay_config *t;
+	if (app->nturn == TURN_MAX)
+		return -ENOSPC;
+	t = &app->turn[app->nturn];
+	memset(t, 0, sizeof(*t));
+	if (strncmp(s, "udp:", 4) == 0)
+		t->transport = TURN_TRANSPORT_UDP;
+	else if (strncmp(s, "tcp:", 4) == 0)
+		t->transport = TURN_TRANSPORT_TCP;
+	else if (strncmp(s, "tls:", 4) == 0)
+		t->transport = TURN_TRANSPORT_TLS;
+	else
+		return -EINVAL;
+	if (ice_addr_parse_hostport(&t->server, s + 4) < 0)
+		return -EINVAL;
+	app->nturn++;
+	return 0;
+}
+
+static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
+{
+	static const struct option opts[] = {
+	    {"role", required_argument, NULL, OPT_ROLE},
+	    {"stun", required_argument, NULL, OPT_STUN},
+	    {"turn", required_argument, NULL, OPT_TURN},
+	    {"turn-user", required_argument, NULL, OPT_TURN_USER},
+	    {"turn-pass", required_argument, NULL, OPT_TURN_PASS},
+	    {"policy", required_argument, NULL, OPT_POLICY},
+	    {"components", required_argument, NULL, OPT_COMPONENTS},
+	    {"trickle", no_argument, NULL, OPT_TRICKLE},
+	    {"nomination", required_argument, NULL, OPT_NOMINATION},
+	    {"ta-ms", required_argument, NULL, OPT_TA},
+	    {"rto-ms", required_argument, NULL, OPT_RTO},
+	    {"retransmits", required_argument, NULL, OPT_RETRANS},
+	    {"consent-timeout-ms", required_argument, NULL, OPT_CONSENT},
+	    {"keepalive-ms", required_argument, NULL, OPT_KEEPALIVE},
+	    {"nominate-wait-ms", required_argument, NULL, OPT_NOMWAIT},
+	    {"gather-timeout-ms", required_argument, NULL, OPT_GATHER_TIMEOUT},
+	    {"interface", required_argument, NULL, OPT_IFACE},
+	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"verbose", no_argument, NULL, OPT_VERBOSE},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ice_config *c = &app->cfg;
+	int o;
+	uint32_t v;
+
+	c->controlling = true;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_ROLE:
+			if (strcmp(optarg, "controlling") == 0)
+				c->controlling = true;
+			else if (strcmp(optarg, "controlled") == 0)
+				c->controlling = false;
+			else
+				goto bad;
+			break;
+		case OPT_STUN:
+			if (c->n_stun == ICE_STUN_SERVERS_MAX ||
+			    ice_addr_parse_hostport(&c->stun[c->n_stun], optarg) < 0) {
+				fprintf(stderr,
+					"natlab-ice: --stun %s: want a numeric IP:PORT "
+					"(at most %d servers)\n",
+					optarg, ICE_STUN_SERVERS_MAX);
+				return -EINVAL;
+			}
+			c->n_stun++;
+			break;
+		case OPT_TURN:
+			if (parse_turn(app, optarg) < 0) {
+				fprintf(stderr,
+					"natlab-ice: --turn %s: want udp|tcp|tls:IP:PORT (at most "
+					"%d)\n",
+					optarg, TURN_MAX);
+				return -EINVAL;
+			}
+			(*nturn)++;
+			break;
+		case OPT_TURN_USER:
+			app->turn_user = optarg;
+			break;
+		case OPT_TURN_PASS:
+			app->turn_pass = optarg;
+			break;
+		case OPT_POLICY:
+			if (strcmp(optarg, "all") == 0)
+				c->policy = ICE_POLICY_ALL;
+			else if (strcmp(optarg, "nohost") == 0)
+				c->policy = ICE_POLICY_NOHOST;
+			else if (strcmp(optarg, "relay") == 0)
+				c->policy = ICE_POLICY_RELAY;
+			else
+				goto bad;
+			break;
+		case OPT_COMPONENTS:
+			if (parse_u32(optarg, &v) < 0 || v < 1 || v > 8)
+				goto bad;
+			c->components = v;
+			break;
+		case OPT_TRICKLE:
+			c->trickle = true;
+			break;
+		case OPT_NOMINATION:
+			if (strcmp(optarg, "regular") == 0)
+				c->aggressive = false;
+			else if (strcmp(optarg, "aggressive") == 0)
+				c->aggressive = true;
+			else
+				goto bad;
+			break;
+		case OPT_TA:
+			if (parse_u32(optarg, &c->ta_ms) < 0)
+				goto bad;
+			break;
+		case OPT_RTO:
+			if (parse_u32(optarg, &c->rto_ms) < 0)
+				goto bad;
+			break;
+		case OPT_RETRANS:
+			if (parse_u32(optarg, &v) < 0 || v < 1 || v > 20)
+				goto bad;
+			c->max_tx = v;
+			break;
+		case OPT_CONSENT:
+			if (parse_u32(optarg, &c->consent_timeout_ms) < 0)
+				goto bad;
+			break;
+		case OPT_KEEPALIVE:
+			if (parse_u32(optarg, &v) < 0)
+				goto bad;
+			/* 0 on the command line: keepalives and consent off */
+			c->keepalive_ms = v == 0 ? UINT32_MAX : v;
+			break;
+		case OPT_NOMWAIT:
+			if (parse_u32(optarg, &c->nominate_wait_ms) < 0)
+				goto bad;
+			break;
+		case OPT_GATHER_TIMEOUT:
+			if (parse_u32(optarg, &c->gather_timeout_ms) < 0)
+				goto bad;
+			break;
+		case OPT_IFACE:
+			if (app->nifaces == IFACES_MAX)
+				goto bad;
+			app->ifaces[app->nifaces++] = optarg;
+			break;
+		case OPT_SEED: {
+			char *end;
+			c->seed = strtoull(optarg, &end, 10);
+			if (*end)
+				goto bad;
+			break;
+		}
+		case OPT_VERBOSE:
+			app->verbose = true;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (c->components == 0)
+		c->components = 1;
+	for (unsigned k = 0; k < app->nturn; k++) {
+		app->turn[k].user = app->turn_user;
+		app->turn[k].pass = app->turn_pass;
+		app->turn[k].rto_ms = c->rto_ms;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "natlab-ice: bad option value: %s\n", optarg);
+	usage(stderr);
+	return -EINVAL;
+}
+
+/* ---- main loop ------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+	struct app app;
+	struct ice_io io;
+	unsigned nturn = 0;
+	int rc = 1;
+
+	memset(&app, 0, sizeof(app));
+	app.t0_us = mono_us();
+	app.out.f = stdout;
+	if (parse_args(&app, argc, argv, &nturn) < 0)
+		return 2;
+	if (app.cfg.seed == 0 && getrandom(&app.cfg.seed, sizeof(app.cfg.seed), 0) < 0)
+		app.cfg.seed = mono_us() ^ (uint64_t)getpid();
+	app.line = malloc(AGENTPROTO_LINE_MAX);
+	if (!app.line || dataplane_new(&app.dp) < 0)
+		goto out;
+	io.ctx = &app;
+	io.send = io_send;
+	io.event = io_event;
+	if (ice_agent_new(&app.cfg, &io, &app.agent) < 0) {
+		fprintf(stderr, "natlab-ice: bad configuration\n");
+		goto out;
+	}
+	agentproto_ev_ready(&app.out, now_ms(&app), IMPL, VERSION);
+	if (nturn && (!app.turn_user || !app.turn_pass))
+		agentproto_ev_log(&app.out, now_ms(&app), "warning",
+				  "--turn without --turn-user/--turn-pass: the server will refuse");
+	while (!app.stop) {
+		struct pollfd pfd[SOCKS_MAX + RELAYS_MAX + 1];
+		uint64_t next_ms = ice_agent_tick(app.agent, now_ms(&app));
+		unsigned np;
+		for (unsigned k = 0; k < app.nrelays; k++) {
+			uint64_t rt;
+			if (!app.relays[k])
+				continue;
+			rt = ice_relay_tick(app.relays[k], now_ms(&app));
+			if (rt < next_ms)
+				next_ms = rt;
+		}
+		uint64_t dl = dataplane_deadline(app.dp);
+		uint64_t t = now_us(&app);
+		int timeout = -1;
+		uint8_t dbuf[DATAPLANE_SIZE_MAX];
+		size_t dlen;
+		struct dataplane_report rep;
+
+		/* data plane: due datagrams and the final report */
+		while ((dlen = dataplane_next_send(app.dp, t, dbuf)) > 0)
+			ice_agent_send(app.agent, 1, dbuf, dlen, now_ms(&app));
+		if (dataplane_report_due(app.dp, t, &rep)) {
+			struct agentproto_data_report r = {rep.sent,	      rep.received,
+							   rep.acked,	      rep.lost,
+							   rep.rtt_ms_median, rep.rtt_ms_p95};
+			agentproto_ev_data(&app.out, now_ms(&app), &r);
+		}
+		dl = dataplane_deadline(app.dp);
+		if (next_ms != ICE_NEVER) {
+			uint64_t nm = now_ms(&app);
+			uint64_t w = next_ms > nm ? next_ms - nm : 0;
+			timeout = w > 60000 ? 60000 : (int)w;
+		}
+		if (dl != UINT64_MAX) {
+			uint64_t nu = now_us(&app);
+			uint64_t w = dl > nu ? (dl - nu + 999) / 1000 : 0;
+			if (timeout < 0 || (int)w < timeout)
+				timeout = (int)w;
+		}
+		pfd[0].fd = STDIN_FILENO;
+		pfd[0].events = POLLIN;
+		for (unsigned i = 0; i < app.nsocks; i++) {
+			pfd[i + 1].fd = app.socks[i].fd;
+			pfd[i + 1].events = POLLIN;
+		}
+		np = app.nsocks + 1;
+		for (unsigned k = 0; k < app.nrelays; k++) {
+			pfd[np].fd = app.relays[k] ? ice_relay_fd(app.relays[k]) : -1;
+			pfd[np].events = POLLIN;
+			if (app.relays[k] && ice_relay_want_write(app.relays[k]))
+				pfd[np].events |= POLLOUT;
+			np++;
+		}
+		if (poll(pfd, np, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (unsigned i = 0; i < app.nsocks; i++)
+			if (pfd[i + 1].revents & POLLIN)
+				read_sock(&app, i);
+		for (unsigned k = 0; k < app.nrelays; k++) {
+			short re = pfd[app.nsocks + 1 + k].revents;
+			if (app.relays[k] && re)
+				ice_relay_io(app.relays[k], re & (POLLIN | POLLHUP | POLLERR),
+					     re & POLLOUT, now_ms(&app));
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP))
+			read_stdin(&app);
+	}
+	agentproto_ev_state(&app.out, now_ms(&app), "closed");
+	rc = 0;
+out:
+	for (unsigned i = 0; i < app.nsocks; i++)
+		close(app.socks[i].fd);
+	for (unsigned k = 0; k < app.nrelays; k++)
+		ice_relay_free(app.relays[k]);
+	ice_agent_free(app.agent);
+	dataplane_free(app.dp);
+	free(app.line);
+	return rc;
+}

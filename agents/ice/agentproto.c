@@ -1,0 +1,318 @@
+/* agentproto.c - agent protocol commands and events (jansson). */
+#include "agents/ice/agentproto.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err && errlen)
+		vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int get_cred(json_t *root, const char *key, char *out, size_t cap, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(root, key);
+	const char *s;
+	if (!json_is_string(v))
+		return fail(err, errlen, "\"%s\" must be a string", key);
+	s = json_string_value(v);
+	if (strlen(s) >= cap)
+		return fail(err, errlen, "\"%s\" is longer than %zu bytes", key, cap - 1);
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+/* One candidate string: parsed into the command, or counted as skipped. */
+static int add_cand(struct agentproto_cmd *cmd, json_t *v, char *err, size_t errlen)
+{
+	const char *s;
+	int r;
+	if (!json_is_string(v))
+		return fail(err, errlen, "candidates must be a=candidate strings");
+	s = json_string_value(v);
+	if (cmd->ncands == AGENTPROTO_CANDS_MAX)
+		return fail(err, errlen, "more than %d candidates", AGENTPROTO_CANDS_MAX);
+	r = ice_candidate_parse(s, strlen(s), &cmd->cands[cmd->ncands]);
+	if (r == -EAFNOSUPPORT || r == -EPROTONOSUPPORT) {
+		/* Usable by another implementation, not by this one: skip
+		 * it and say so, as RFC 8839 §5.1 lets an agent ignore
+		 * candidates it cannot use. */
+		if (cmd->nskipped++ == 0)
+			snprintf(cmd->skipped, sizeof(cmd->skipped), "%s: %s", s,
+				 r == -EAFNOSUPPORT ? "address is not numeric"
+						    : "transport not supported");
+		return 0;
+	}
+	if (r < 0)
+		return fail(err, errlen, "bad candidate \"%.120s\"", s);
+	cmd->ncands++;
+	return 0;
+}
+
+static int get_uint(json_t *root, const char *key, unsigned max, unsigned *out, bool required,
+		    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(root, key);
+	json_int_t x;
+	if (!v) {
+		if (required)
+			return fail(err, errlen, "\"%s\" is missing", key);
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return fail(err, errlen, "\"%s\" must be an integer", key);
+	x = json_integer_value(v);
+	if (x < 0 || (unsigned long long)x > max)
+		return fail(err, errlen, "\"%s\" must be within 0..%u", key, max);
+	*out = (unsigned)x;
+	return 0;
+}
+
+int agentproto_cmd_parse(const char *line, size_t len, struct agentproto_cmd *cmd, char *err,
+			 size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+	json_t *v;
+	const char *name;
+	int r = 0;
+
+	memset(cmd, 0, sizeof(*cmd));
+	if (len > AGENTPROTO_LINE_MAX)
+		return fail(err, errlen, "line longer than %d bytes", AGENTPROTO_LINE_MAX);
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		return fail(err, errlen, "bad JSON at column %d: %s", je.column, je.text);
+	if (!json_is_object(root)) {
+		r = fail(err, errlen, "a command must be a JSON object");
+		goto out;
+	}
+	v = json_object_get(root, "cmd");
+	if (!json_is_string(v)) {
+		r = fail(err, errlen, "\"cmd\" is missing or not a string");
+		goto out;
+	}
+	name = json_string_value(v);
+	if (strcmp(name, "gather") == 0) {
+		cmd->type = AGENTPROTO_GATHER;
+	} else if (strcmp(name, "remote") == 0) {
+		size_t i;
+		json_t *c;
+		cmd->type = AGENTPROTO_REMOTE;
+		r = get_cred(root, "ufrag", cmd->ufrag, sizeof(cmd->ufrag), err, errlen);
+		if (r == 0)
+			r = get_cred(root, "pwd", cmd->pwd, sizeof(cmd->pwd), err, errlen);
+		if (r < 0)
+			goto out;
+		v = json_object_get(root, "candidates");
+		if (v && !json_is_array(v)) {
+			r = fail(err, errlen, "\"candidates\" must be an array");
+			goto out;
+		}
+		json_array_foreach(v, i, c)
+		{
+			r = add_cand(cmd, c, err, errlen);
+			if (r < 0)
+				goto out;
+		}
+	} else if (strcmp(name, "candidate") == 0) {
+		cmd->type = AGENTPROTO_CANDIDATE;
+		r = add_cand(cmd, json_object_get(root, "candidate"), err, errlen);
+	} else if (strcmp(name, "end-of-candidates") == 0) {
+		cmd->type = AGENTPROTO_END_OF_CANDIDATES;
+	} else if (strcmp(name, "send") == 0) {
+		cmd->type = AGENTPROTO_SEND;
+		cmd->size = 100;
+		cmd->interval_ms = 20;
+		r = get_uint(root, "n", 1000000, &cmd->n, true, err, errlen);
+		if (r == 0)
+			r = get_uint(root, "size", 1400, &cmd->size, false, err, errlen);
+		if (r == 0)
+			r = get_uint(root, "interval_ms", 60000, &cmd->interval_ms, false, err,
+				     errlen);
+	} else if (strcmp(name, "restart") == 0) {
+		cmd->type = AGENTPROTO_RESTART;
+	} else if (strcmp(name, "stop") == 0) {
+		cmd->type = AGENTPROTO_STOP;
+	} else {
+		r = fail(err, errlen, "unknown command \"%.40s\"", name);
+	}
+out:
+	json_decref(root);
+	return r;
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static void put(struct agentproto_out *o, const char *ev, uint64_t t_ms, json_t *obj)
+{
+	char *s;
+	json_object_set_new(obj, "ev", json_string(ev));
+	json_object_set_new(obj, "t_ms", json_integer((json_int_t)t_ms));
+	/* JSON_COMPACT never emits a newline: one event, one line. */
+	s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(obj);
+	if (!s)
+		return;
+	fputs(s, o->f);
+	fputc('\n', o->f);
+	fflush(o->f);
+	free(s);
+}
+
+static json_t *cand_string(const struct ice_candidate *c)
+{
+	char buf[ICE_CANDIDATE_STR_MAX];
+	if (ice_candidate_format(c, buf, sizeof(buf)) < 0)
+		return json_null();
+	return json_string(buf);
+}
+
+void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			 const char *version)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "impl", json_string(impl));
+	json_object_set_new(j, "version", json_string(version));
+	put(o, "ready", t_ms, j);
+}
+
+void agentproto_ev_local(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
+			 const char *pwd, const struct ice_candidate *cands, unsigned n,
+			 bool complete)
+{
+	json_t *j = json_object();
+	json_t *a = json_array();
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(a, cand_string(&cands[i]));
+	json_object_set_new(j, "ufrag", json_string(ufrag));
+	json_object_set_new(j, "pwd", json_string(pwd));
+	json_object_set_new(j, "candidates", a);
+	json_object_set_new(j, "complete", json_boolean(complete));
+	put(o, "local", t_ms, j);
+}
+
+void agentproto_ev_candidate(struct agentproto_out *o, uint64_t t_ms, const struct ice_candidate *c)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "candidate", cand_string(c));
+	put(o, "candidate", t_ms, j);
+}
+
+void agentproto_ev_end_of_candidates(struct agentproto_out *o, uint64_t t_ms)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "end", json_true());
+	put(o, "candidate", t_ms, j);
+}
+
+void agentproto_ev_state(struct agentproto_out *o, uint64_t t_ms, const char *state)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "state", json_string(state));
+	put(o, "state", t_ms, j);
+}
+
+static json_t *endpoint(const struct agentproto_endpoint *e)
+{
+	char ip[INET6_ADDRSTRLEN];
+	json_t *j = json_object();
+	json_object_set_new(j, "type", json_string(ice_cand_type_name(e->type)));
+	json_object_set_new(j, "transport", json_string(ice_transport_name(e->transport)));
+	json_object_set_new(j, "address", json_string(ice_addr_ip(&e->addr, ip, sizeof(ip))));
+	json_object_set_new(j, "port", json_integer(ice_addr_port(&e->addr)));
+	if (e->type == ICE_CAND_RELAY && e->relay_transport)
+		json_object_set_new(j, "relay_transport", json_string(e->relay_transport));
+	return j;
+}
+
+void agentproto_ev_pair(struct agentproto_out *o, uint64_t t_ms, const char *ev, unsigned component,
+			const struct agentproto_endpoint *local,
+			const struct agentproto_endpoint *remote, int64_t rtt_ms)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "component", json_integer(component));
+	json_object_set_new(j, "local", endpoint(local));
+	json_object_set_new(j, "remote", endpoint(remote));
+	if (rtt_ms >= 0)
+		json_object_set_new(j, "rtt_ms", json_integer(rtt_ms));
+	put(o, ev, t_ms, j);
+}
+
+void agentproto_ev_consent_lost(struct agentproto_out *o, uint64_t t_ms, unsigned component,
+				const struct agentproto_endpoint *local,
+				const struct agentproto_endpoint *remote)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "component", json_integer(component));
+	json_object_set_new(j, "local", endpoint(local));
+	json_object_set_new(j, "remote", endpoint(remote));
+	put(o, "consent-lost", t_ms, j);
+}
+
+void agentproto_ev_failed(struct agentproto_out *o, uint64_t t_ms, const char *reason)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "reason", json_string(reason));
+	put(o, "failed", t_ms, j);
+}
+
+void agentproto_ev_rx(struct agentproto_out *o, uint64_t t_ms, uint32_t seq, size_t size)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "seq", json_integer(seq));
+	json_object_set_new(j, "size", json_integer((json_int_t)size));
+	put(o, "rx", t_ms, j);
+}
+
+void agentproto_ev_data(struct agentproto_out *o, uint64_t t_ms,
+			const struct agentproto_data_report *r)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "sent", json_integer(r->sent));
+	json_object_set_new(j, "received", json_integer(r->received));
+	json_object_set_new(j, "acked", json_integer(r->acked));
+	json_object_set_new(j, "lost", json_integer(r->lost));
+	json_object_set_new(j, "rtt_ms_median",
+			    r->rtt_ms_median < 0 ? json_null() : json_real(r->rtt_ms_median));
+	json_object_set_new(j, "rtt_ms_p95",
+			    r->rtt_ms_p95 < 0 ? json_null() : json_real(r->rtt_ms_p95));
+	put(o, "data", t_ms, j);
+}
+
+void agentproto_ev_log(struct agentproto_out *o, uint64_t t_ms, const char *level, const char *fmt,
+		       ...)
+{
+	char buf[512];
+	va_list ap;
+	json_t *j = json_object();
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_object_set_new(j, "level", json_string(level));
+	json_object_set_new(j, "msg", json_string(buf));
+	put(o, "log", t_ms, j);
+}
+
+void agentproto_ev_error(struct agentproto_out *o, uint64_t t_ms, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	json_t *j = json_object();
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_object_set_new(j, "msg", json_string(buf));
+	put(o, "error", t_ms, j);
+}

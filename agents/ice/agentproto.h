@@ -1,0 +1,99 @@
+/* agentproto.h - the agent protocol of docs/agent-protocol.md: commands
+ * read from the harness (JSON lines on stdin), events written back (JSON
+ * lines on stdout). Shared by natlab-ice and the libnice adapter so that
+ * both speak exactly the same dialect.
+ *
+ * Parsing is pure (a line in, a struct out); writing goes to a FILE *.
+ */
+#ifndef NATLAB_AGENTS_ICE_AGENTPROTO_H
+#define NATLAB_AGENTS_ICE_AGENTPROTO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "agents/ice/candidate.h"
+
+/* A command line longer than this is refused (64 remote candidates of
+ * ~120 bytes fit many times over). */
+#define AGENTPROTO_LINE_MAX  65536
+#define AGENTPROTO_CANDS_MAX 64
+#define AGENTPROTO_CRED_MAX  256
+#define AGENTPROTO_ERR_MAX   256
+
+enum agentproto_cmd_type {
+	AGENTPROTO_GATHER,
+	AGENTPROTO_REMOTE,
+	AGENTPROTO_CANDIDATE,
+	AGENTPROTO_END_OF_CANDIDATES,
+	AGENTPROTO_SEND,
+	AGENTPROTO_RESTART,
+	AGENTPROTO_STOP,
+};
+
+struct agentproto_cmd {
+	enum agentproto_cmd_type type;
+	/* remote */
+	char ufrag[AGENTPROTO_CRED_MAX + 1];
+	char pwd[AGENTPROTO_CRED_MAX + 1];
+	struct ice_candidate cands[AGENTPROTO_CANDS_MAX];
+	unsigned ncands;
+	/* candidates of a remote/candidate command that could not be used
+	 * (FQDN, unknown transport, ...): how many, and the first reason */
+	unsigned nskipped;
+	char skipped[AGENTPROTO_ERR_MAX];
+	/* send */
+	unsigned n;
+	unsigned size;
+	unsigned interval_ms;
+};
+
+/* agentproto_cmd_parse - parse one command line of @len bytes (no NUL
+ * needed). Returns 0, or -EINVAL with a message in @err naming the problem
+ * (bad JSON, unknown "cmd", missing or mistyped field). */
+int agentproto_cmd_parse(const char *line, size_t len, struct agentproto_cmd *cmd, char *err,
+			 size_t errlen);
+
+/* Where a pair endpoint is, for selected/switched/consent-lost. */
+struct agentproto_endpoint {
+	enum ice_cand_type type;
+	enum ice_transport transport;
+	union ice_addr addr;
+	const char *relay_transport; /* "udp"/"tcp"/"tls" for relays, else NULL */
+};
+
+/* The writer: every event gets "ev" and "t_ms" (integer milliseconds from
+ * @t0 of the caller's monotonic clock); one line each, flushed. */
+struct agentproto_out {
+	FILE *f;
+};
+
+void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			 const char *version);
+void agentproto_ev_local(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
+			 const char *pwd, const struct ice_candidate *cands, unsigned n,
+			 bool complete);
+void agentproto_ev_candidate(struct agentproto_out *o, uint64_t t_ms,
+			     const struct ice_candidate *c);
+void agentproto_ev_end_of_candidates(struct agentproto_out *o, uint64_t t_ms);
+void agentproto_ev_state(struct agentproto_out *o, uint64_t t_ms, const char *state);
+/* @ev is "selected" or "switched"; @component is added as a field. */
+void agentproto_ev_pair(struct agentproto_out *o, uint64_t t_ms, const char *ev, unsigned component,
+			const struct agentproto_endpoint *local,
+			const struct agentproto_endpoint *remote, int64_t rtt_ms);
+void agentproto_ev_consent_lost(struct agentproto_out *o, uint64_t t_ms, unsigned component,
+				const struct agentproto_endpoint *local,
+				const struct agentproto_endpoint *remote);
+void agentproto_ev_failed(struct agentproto_out *o, uint64_t t_ms, const char *reason);
+void agentproto_ev_rx(struct agentproto_out *o, uint64_t t_ms, uint32_t seq, size_t size);
+struct agentproto_data_report {
+	unsigned sent, received, acked, lost;
+	double rtt_ms_median, rtt_ms_p95; /* negative: no sample */
+};
+void agentproto_ev_data(struct agentproto_out *o, uint64_t t_ms,
+			const struct agentproto_data_report *r);
+void agentproto_ev_log(struct agentproto_out *o, uint64_t t_ms, const char *level, const char *fmt,
+		       ...) __attribute__((format(printf, 4, 5)));
+void agentproto_ev_error(struct agentproto_out *o, uint64_t t_ms, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,185 @@
+/* ice.h - an RFC 8445 ICE agent as a pure state machine.
+ *
+ * The agent owns no socket and reads no clock. The caller:
+ *  - registers its sockets as bases (ice_agent_add_host / _add_relay),
+ *  - feeds every datagram that arrives on them (ice_agent_recv),
+ *  - calls ice_agent_tick() when the deadline it returned has come,
+ *  - passes the current time (milliseconds, any monotonic origin) to every
+ *    call.
+ * The agent sends through io->send and reports through io->event; both are
+ * called synchronously from inside the agent's calls. Unit tests run two
+ * agents against each other in memory on a fake clock with this interface.
+ *
+ * STUN messages are built and parsed by the codec in agents/stun/stun.h.
+ */
+#ifndef NATLAB_AGENTS_ICE_ICE_H
+#define NATLAB_AGENTS_ICE_ICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "agents/ice/candidate.h"
+#include "agents/ice/checklist.h"
+
+#define ICE_STUN_SERVERS_MAX 4
+#define ICE_LOCALS_MAX	     64
+#define ICE_REMOTES_MAX	     64
+#define ICE_UFRAG_LEN	     8	/* RFC 8839 §5.4: ufrag 4..256 ice-chars */
+#define ICE_PWD_LEN	     24 /* RFC 8839 §5.4: pwd 22..256 ice-chars */
+#define ICE_CRED_MAX	     256
+#define ICE_NEVER	     UINT64_MAX
+
+enum ice_policy { ICE_POLICY_ALL, ICE_POLICY_NOHOST, ICE_POLICY_RELAY };
+
+enum ice_state {
+	ICE_STATE_NEW,
+	ICE_STATE_GATHERING,
+	ICE_STATE_CHECKING,
+	ICE_STATE_CONNECTED,
+	ICE_STATE_COMPLETED,
+	ICE_STATE_FAILED,
+	ICE_STATE_DISCONNECTED,
+	ICE_STATE_CLOSED,
+};
+
+struct ice_config {
+	bool controlling;
+	unsigned components; /* 1..ICE_COMPONENT_MAX; 0 means 1 */
+	bool aggressive;     /* aggressive nomination (RFC 5245 style) */
+	bool trickle;	     /* RFC 8838: wait for end-of-candidates to fail */
+	enum ice_policy policy;
+	/* RFC 8445 §14.2: Ta, "the default ... 50 ms"; 0 means default. */
+	uint32_t ta_ms;
+	/* RFC 8445 §14.3: RTO = MAX(rto_ms, Ta * (Waiting + In-Progress));
+	 * rto_ms default 500. */
+	uint32_t rto_ms;
+	/* RFC 8489 §6.2.1: Rc transmissions (default 7), then Rm*RTO wait
+	 * (Rm default 16). */
+	unsigned max_tx;
+	unsigned rm;
+	/* RFC 7675 §5.1: consent checks every keepalive_ms (default 5000,
+	 * randomized ±20%); consent lost after consent_timeout_ms (default
+	 * 30000) without a response. keepalive_ms == UINT32_MAX turns both
+	 * consent checks and keepalives off. */
+	uint32_t keepalive_ms;
+	uint32_t consent_timeout_ms;
+	/* Regular nomination: how long the controlling agent waits after a
+	 * component's first valid pair for a better one (default 100 ms). */
+	uint32_t nominate_wait_ms;
+	/* Server-reflexive gathering gives up on silent STUN servers after
+	 * this long (default 3000 ms): a blocked UDP path must not hold the
+	 * whole gathering for the full 39.5 s STUN transaction timeout. */
+	uint32_t gather_timeout_ms;
+	union ice_addr stun[ICE_STUN_SERVERS_MAX];
+	unsigned n_stun;
+	/* 0: derived from seed. */
+	uint64_t tiebreaker;
+	uint64_t seed; /* PRNG seed for credentials, tie-breaker, transaction IDs */
+};
+
+enum ice_event_type {
+	ICE_EV_CANDIDATE, /* cand: a new local candidate to signal */
+	ICE_EV_GATHERING_DONE,
+	ICE_EV_STATE,	     /* state */
+	ICE_EV_SELECTED,     /* component, local, remote, rtt_ms */
+	ICE_EV_SWITCHED,     /* same fields as SELECTED */
+	ICE_EV_CONSENT_LOST, /* component, local, remote */
+	ICE_EV_FAILED,	     /* reason */
+	ICE_EV_DATA,	     /* component, data, len, from */
+	ICE_EV_LOG,	     /* reason: the text */
+	ICE_EV_RESTARTED,    /* new credentials: signal them again */
+};
+
+struct ice_event {
+	enum ice_event_type type;
+	const struct ice_candidate *cand;
+	enum ice_state state;
+	unsigned component;
+	const struct ice_local *local;
+	const struct ice_candidate *remote;
+	uint32_t rtt_ms;
+	const char *reason;
+	const uint8_t *data;
+	size_t len;
+};
+
+struct ice_io {
+	void *ctx;
+	/* send @len bytes from base @base_id to @to; the agent ignores errors
+	 * (a lost datagram is what checks are made to survive). */
+	void (*send)(void *ctx, int base_id, const union ice_addr *to, const uint8_t *buf,
+		     size_t len);
+	void (*event)(void *ctx, const struct ice_event *ev);
+};
+
+struct ice_agent;
+
+/* ice_agent_new - @cfg and @io are copied. Caller owns *@out. */
+int ice_agent_new(const struct ice_config *cfg, const struct ice_io *io, struct ice_agent **out);
+void ice_agent_free(struct ice_agent *a);
+
+/* Local credentials (valid until the next restart). */
+const char *ice_agent_ufrag(const struct ice_agent *a);
+const char *ice_agent_pwd(const struct ice_agent *a);
+bool ice_agent_controlling(const struct ice_agent *a);
+enum ice_state ice_agent_state(const struct ice_agent *a);
+const char *ice_state_name(enum ice_state s);
+
+/* ice_agent_add_host - a socket bound to @addr for @component becomes a
+ * base and a host candidate (not signalled under policy nohost). Returns
+ * the local index or a negative errno. Call before ice_agent_gather(). */
+int ice_agent_add_host(struct ice_agent *a, unsigned component, enum ice_transport tr,
+		       const union ice_addr *addr, int base_id, uint64_t now_ms);
+/* ice_agent_add_relay - a TURN allocation at @relayed (reached by the
+ * caller through base @base_id: the caller wraps what the agent sends to
+ * it, and unwraps what arrives) becomes a relayed candidate; @server is
+ * the TURN server (for the foundation), @mapped the server-reflexive
+ * address the allocation reported (related address). */
+int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice_addr *relayed,
+			const union ice_addr *server, const union ice_addr *mapped, int base_id,
+			uint64_t now_ms);
+
+/* ice_agent_gather - start gathering: host candidates are reported now,
+ * server-reflexive ones as the STUN servers answer. @relay_pending: the
+ * caller is still allocating relays and will call ice_agent_gather_done()
+ * when it has (or gave up); gathering completes only after that. */
+void ice_agent_gather(struct ice_agent *a, bool relay_pending, uint64_t now_ms);
+void ice_agent_gather_done(struct ice_agent *a, uint64_t now_ms);
+
+/* ice_agent_set_remote - the peer's credentials. A ufrag/pwd different from
+ * the ones already known means the peer restarted (RFC 8445 §9): the agent
+ * restarts too (ICE_EV_RESTARTED) before taking the new ones. Strings are
+ * copied; -EINVAL when out of RFC 8839 bounds. */
+int ice_agent_set_remote(struct ice_agent *a, const char *ufrag, const char *pwd, uint64_t now_ms);
+/* ice_agent_add_remote - one remote candidate (copied). */
+int ice_agent_add_remote(struct ice_agent *a, const struct ice_candidate *c, uint64_t now_ms);
+/* ice_agent_remote_done - RFC 8838 end-of-candidates from the peer. */
+void ice_agent_remote_done(struct ice_agent *a, uint64_t now_ms);
+
+/* ice_agent_recv - a datagram arrived on base @base_id from @from. */
+void ice_agent_recv(struct ice_agent *a, int base_id, const union ice_addr *from,
+		    const uint8_t *buf, size_t len, uint64_t now_ms);
+
+/* ice_agent_tick - run the timers due at @now_ms; returns the next
+ * deadline (ICE_NEVER when nothing is scheduled). */
+uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now_ms);
+
+/* ice_agent_send - application data on @component's selected pair.
+ * -ENOTCONN before selection or after consent was lost. */
+int ice_agent_send(struct ice_agent *a, unsigned component, const uint8_t *buf, size_t len,
+		   uint64_t now_ms);
+
+/* ice_agent_restart - RFC 8445 §9: new credentials, check lists flushed,
+ * gathering again (the caller re-adds relays if it wants them). The old
+ * selected pair keeps carrying data until a new one is selected. */
+void ice_agent_restart(struct ice_agent *a, bool relay_pending, uint64_t now_ms);
+
+/* ice_agent_selected - the selected pair of @component, or false. */
+bool ice_agent_selected(const struct ice_agent *a, unsigned component,
+			const struct ice_local **local, const struct ice_candidate **remote);
+
+/* Diagnostics for tests. */
+const struct ice_checklist *ice_agent_checklist(const struct ice_agent *a);
+unsigned ice_agent_checks_sent(const struct ice_agent *a);
+
+#endif

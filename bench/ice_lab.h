@@ -1,0 +1,131 @@
+/* ice_lab.h - the two-NAT lab natlab-ice is tested and benchmarked in
+ * (tests/ns/ice_nat.c, bench_ice_connect --nat):
+ *
+ *   a 10.0.1.2 -- nata (203.0.113.1) --+
+ *                                      inet (198.51.100.1: natlab-turn-server,
+ *   b 10.0.2.2 -- natb (198.18.0.1) ---+       which also answers STUN)
+ *
+ * Header-only (static functions) so that a test and a benchmark can share
+ * it without a library of their own. Build it inside the sandbox.
+ */
+#ifndef NATLAB_BENCH_ICE_LAB_H
+#define NATLAB_BENCH_ICE_LAB_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "bench/ice_pairrun.h"
+#include "emu/lab.h"
+#include "emu/link.h"
+#include "emu/nat.h"
+#include "emu/route.h"
+
+#define SRV "198.51.100.1"
+
+struct lab {
+	struct emu_lab *lab;
+	struct emu_node *a, *b, *nata, *natb, *inet;
+	pid_t turn;
+};
+
+#define TRY(call)                                                                                  \
+	do {                                                                                       \
+		if ((call) < 0) {                                                                  \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, e.msg);      \
+			return -1;                                                                 \
+		}                                                                                  \
+	} while (0)
+
+static inline int nat(struct emu_node *n, const char *preset, const char *pub,
+		      struct natlab_err *err)
+{
+	struct natlab_err e = {{0}};
+	struct emu_nat_config c;
+	TRY(emu_nat_preset(preset, &c, &e));
+	snprintf(c.outside_ifname, sizeof(c.outside_ifname), "out");
+	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "%s", pub);
+	c.n_public_addrs = 1;
+	TRY(emu_nat_apply(n, &c, &e));
+	(void)err;
+	return 0;
+}
+
+static inline pid_t spawn(void *ctx, int which, char *const argv[], int in_fd, int out_fd)
+{
+	struct lab *l = ctx;
+	struct natlab_err e = {{0}};
+	struct emu_spawn_opts o = {.stdin_fd = in_fd, .stdout_fd = out_fd, .stderr_fd = 2};
+	pid_t pid;
+	if (emu_lab_spawn(l->lab, which == 0 ? l->a : l->b, argv, &o, &pid, &e) < 0) {
+		fprintf(stderr, "spawn: %s\n", e.msg);
+		return -1;
+	}
+	return pid;
+}
+
+/* natlab-turn-server in "inet"; ready when its TCP listener accepts. */
+static inline int start_turn(struct lab *l, const char *bin)
+{
+	struct natlab_err e = {{0}};
+	char path[512];
+	char *argv[] = {path, "--listen", SRV ":3478", "--user", "natlab:natlab", NULL};
+	struct emu_spawn_opts o = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = 2};
+	double dl;
+	snprintf(path, sizeof(path), "%s/natlab-turn-server", bin);
+	TRY(emu_lab_spawn(l->lab, l->inet, argv, &o, &l->turn, &e));
+	dl = pr_now_ms() + 5000;
+	while (pr_now_ms() < dl) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(3478)};
+		int fd = emu_node_socket(l->inet, AF_INET, SOCK_STREAM, 0, &e);
+		int ok;
+		inet_pton(AF_INET, SRV, &sin.sin_addr);
+		ok = fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (ok)
+			return 0;
+		usleep(5000);
+	}
+	fprintf(stderr, "natlab-turn-server did not start\n");
+	return -1;
+}
+
+static inline int build(struct lab *l, const char *bin, const char *preset_a, const char *preset_b)
+{
+	struct natlab_err e = {{0}};
+	memset(l, 0, sizeof(*l));
+	TRY(emu_lab_new(&l->lab, &e));
+	TRY(emu_lab_node_add(l->lab, "a", &l->a, &e));
+	TRY(emu_lab_node_add(l->lab, "b", &l->b, &e));
+	TRY(emu_lab_node_add(l->lab, "nata", &l->nata, &e));
+	TRY(emu_lab_node_add(l->lab, "natb", &l->natb, &e));
+	TRY(emu_lab_node_add(l->lab, "inet", &l->inet, &e));
+	TRY(emu_link_veth(l->a, "eth0", l->nata, "in", &e));
+	TRY(emu_link_veth(l->b, "eth0", l->natb, "in", &e));
+	TRY(emu_link_veth(l->nata, "out", l->inet, "ra", &e));
+	TRY(emu_link_veth(l->natb, "out", l->inet, "rb", &e));
+	TRY(emu_link_addr_add(l->a, "eth0", "10.0.1.2/24", &e));
+	TRY(emu_link_addr_add(l->b, "eth0", "10.0.2.2/24", &e));
+	TRY(emu_link_addr_add(l->nata, "in", "10.0.1.1/24", &e));
+	TRY(emu_link_addr_add(l->natb, "in", "10.0.2.1/24", &e));
+	TRY(emu_link_addr_add(l->nata, "out", "203.0.113.1/24", &e));
+	TRY(emu_link_addr_add(l->natb, "out", "198.18.0.1/24", &e));
+	TRY(emu_link_addr_add(l->inet, "ra", "203.0.113.254/24", &e));
+	TRY(emu_link_addr_add(l->inet, "rb", "198.18.0.254/24", &e));
+	TRY(emu_link_addr_add(l->inet, "lo", SRV "/32", &e));
+	TRY(emu_route_add(l->a, "default", "10.0.1.1", NULL, &e));
+	TRY(emu_route_add(l->b, "default", "10.0.2.1", NULL, &e));
+	TRY(emu_route_add(l->nata, "default", "203.0.113.254", NULL, &e));
+	TRY(emu_route_add(l->natb, "default", "198.18.0.254", NULL, &e));
+	TRY(emu_route_forwarding(l->nata, true, &e));
+	TRY(emu_route_forwarding(l->natb, true, &e));
+	TRY(emu_route_forwarding(l->inet, true, &e));
+	if (nat(l->nata, preset_a, "203.0.113.1", &e) < 0 ||
+	    nat(l->natb, preset_b, "198.18.0.1", &e) < 0)
+		return -1;
+	return start_turn(l, bin);
+}
+
+#endif

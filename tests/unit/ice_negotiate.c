@@ -1,0 +1,629 @@
+/* ice_negotiate.c - whole ICE negotiations between two natlab agents in
+ * memory, on a fake clock: a simulated network with delay, seeded loss, an
+ * optional NAT in front of agent A (endpoint-independent mapping,
+ * address-and-port-dependent filtering) and a STUN server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agents/ice/ice.h"
+#include "agents/stun/stun.h"
+
+#define QMAX	4096
+#define PKT_MAX 1500
+#define NBASE	4
+#define NPERM	64
+
+struct pkt {
+	uint64_t at;
+	int agent; /* destination agent, or 2 for the STUN server */
+	int base;
+	union ice_addr from, to;
+	size_t len;
+	uint8_t data[PKT_MAX];
+};
+
+struct side {
+	struct ice_agent *ag;
+	union ice_addr base[NBASE];
+	int nbase;
+	bool natted;
+	union ice_addr pub;	    /* NAT public IP (port preserved) */
+	union ice_addr perm[NPERM]; /* filtering: remote endpoints sent to */
+	int nperm;
+	/* what the agent reported */
+	int selected, switched, consent_lost, failed, restarted, gathered, data_rx;
+	enum ice_state state;
+	struct ice_candidate cands[16];
+	int ncands;
+	char sel_local_type[8];
+	char sel_remote_type[8];
+};
+
+struct sim {
+	uint64_t now;
+	struct pkt *q;
+	int nq;
+	struct side s[2];
+	uint32_t loss_pct;
+	uint64_t rng;
+	uint32_t delay_ms;
+	bool blackhole;
+	union ice_addr stun;
+	int sent;
+};
+
+static struct sim *g_sim;
+
+static uint32_t sim_rand(struct sim *sm)
+{
+	sm->rng = sm->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(sm->rng >> 33);
+}
+
+static void addr(union ice_addr *a, const char *ip, uint16_t port)
+{
+	assert_int_equal(ice_addr_from_text(a, ip, port), 0);
+}
+
+static void enqueue(struct sim *sm, int agent, int base, const union ice_addr *from,
+		    const union ice_addr *to, const uint8_t *buf, size_t len)
+{
+	struct pkt *p;
+	if (sm->blackhole)
+		return;
+	if (sm->loss_pct && sim_rand(sm) % 100 < sm->loss_pct)
+		return;
+	assert_true(sm->nq < QMAX);
+	assert_true(len <= PKT_MAX);
+	p = &sm->q[sm->nq++];
+	p->at = sm->now + sm->delay_ms;
+	p->agent = agent;
+	p->base = base;
+	p->from = *from;
+	p->to = *to;
+	p->len = len;
+	memcpy(p->data, buf, len);
+}
+
+/* Route a datagram leaving side @si base @bi to @to. */
+static void route(struct sim *sm, int si, int bi, const union ice_addr *to, const uint8_t *buf,
+		  size_t len)
+{
+	struct side *s = &sm->s[si];
+	union ice_addr from = s->base[bi];
+	sm->sent++;
+	if (s->natted) {
+		/* Endpoint-independent mapping, port preserved. */
+		from = s->pub;
+		ice_addr_set_port(&from, ice_addr_port(&s->base[bi]));
+		if (s->nperm < NPERM)
+			s->perm[s->nperm++] = *to;
+	}
+	if (ice_addr_equal(to, &sm->stun)) {
+		enqueue(sm, 2, 0, &from, to, buf, len);
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		struct side *d = &sm->s[k];
+		for (int b = 0; b < d->nbase; b++) {
+			union ice_addr vis = d->base[b];
+			if (d->natted) {
+				vis = d->pub;
+				ice_addr_set_port(&vis, ice_addr_port(&d->base[b]));
+			}
+			if (ice_addr_equal(&vis, to)) {
+				enqueue(sm, k, b, &from, to, buf, len);
+				return;
+			}
+		}
+	}
+	/* no such address: dropped */
+}
+
+static void io_send(void *ctx, int base_id, const union ice_addr *to, const uint8_t *buf,
+		    size_t len)
+{
+	struct side *s = ctx;
+	int si = s == &g_sim->s[0] ? 0 : 1;
+	route(g_sim, si, base_id, to, buf, len);
+}
+
+static void io_event(void *ctx, const struct ice_event *ev)
+{
+	struct side *s = ctx;
+	switch (ev->type) {
+	case ICE_EV_CANDIDATE:
+		if (s->ncands < 16)
+			s->cands[s->ncands++] = *ev->cand;
+		break;
+	case ICE_EV_GATHERING_DONE:
+		s->gathered++;
+		break;
+	case ICE_EV_STATE:
+		s->state = ev->state;
+		if (getenv("ICE_TEST_LOG"))
+			fprintf(stderr, "[%d] t=%llu state %s\n", s == &g_sim->s[0] ? 0 : 1,
+				(unsigned long long)g_sim->now, ice_state_name(ev->state));
+		break;
+	case ICE_EV_SELECTED:
+	case ICE_EV_SWITCHED:
+		if (ev->type == ICE_EV_SELECTED)
+			s->selected++;
+		else
+			s->switched++;
+		snprintf(s->sel_local_type, sizeof(s->sel_local_type), "%s",
+			 ice_cand_type_name(ev->local->c.type));
+		snprintf(s->sel_remote_type, sizeof(s->sel_remote_type), "%s",
+			 ice_cand_type_name(ev->remote->type));
+		break;
+	case ICE_EV_CONSENT_LOST:
+		s->consent_lost++;
+		break;
+	case ICE_EV_FAILED:
+		s->failed++;
+		break;
+	case ICE_EV_DATA:
+		s->data_rx++;
+		break;
+	case ICE_EV_RESTARTED:
+		s->restarted++;
+		s->ncands = 0;
+		s->gathered = 0;
+		break;
+	case ICE_EV_LOG:
+		if (getenv("ICE_TEST_LOG"))
+			fprintf(stderr, "[%d] %s\n", s == &g_sim->s[0] ? 0 : 1, ev->reason);
+		break;
+	}
+}
+
+static void stun_server_answer(struct sim *sm, const struct pkt *p)
+{
+	struct stun_msg m;
+	struct stun_builder b;
+	struct stun_addr sa;
+	uint8_t out[256];
+	long n;
+	if (stun_msg_decode(&m, p->data, p->len, 0, NULL) < 0 || m.cls != STUN_CLASS_REQUEST)
+		return;
+	stun_builder_init(&b, out, sizeof(out),
+			  stun_type_make(STUN_CLASS_SUCCESS, STUN_METHOD_BINDING), m.tid);
+	stun_addr_from_sockaddr(&sa, &p->from.sa, ice_addr_len(&p->from));
+	stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &sa);
+	stun_builder_add_fingerprint(&b);
+	n = stun_builder_finish(&b);
+	assert_true(n > 0);
+	/* back to whoever sent it */
+	for (int k = 0; k < 2; k++) {
+		struct side *d = &sm->s[k];
+		for (int bi = 0; bi < d->nbase; bi++) {
+			union ice_addr vis = d->base[bi];
+			if (d->natted) {
+				vis = d->pub;
+				ice_addr_set_port(&vis, ice_addr_port(&d->base[bi]));
+			}
+			if (ice_addr_equal(&vis, &p->from))
+				enqueue(sm, k, bi, &sm->stun, &p->from, out, (size_t)n);
+		}
+	}
+}
+
+static bool nat_allows(const struct side *s, const union ice_addr *from)
+{
+	/* address-and-port-dependent filtering */
+	for (int i = 0; i < s->nperm; i++)
+		if (ice_addr_equal(&s->perm[i], from))
+			return true;
+	return false;
+}
+
+/* Run until @until_ms, delivering packets and firing timers. */
+static void run(struct sim *sm, uint64_t until_ms)
+{
+	while (sm->now <= until_ms) {
+		uint64_t next = until_ms + 1;
+		for (int k = 0; k < 2; k++) {
+			uint64_t t = ice_agent_tick(sm->s[k].ag, sm->now);
+			if (t < next)
+				next = t;
+		}
+		/* deliver everything due now */
+		for (int i = 0; i < sm->nq;) {
+			struct pkt p = sm->q[i];
+			if (p.at > sm->now) {
+				if (p.at < next)
+					next = p.at;
+				i++;
+				continue;
+			}
+			sm->q[i] = sm->q[--sm->nq];
+			if (p.agent == 2) {
+				stun_server_answer(sm, &p);
+			} else {
+				struct side *d = &sm->s[p.agent];
+				if (d->natted && !ice_addr_equal(&p.from, &sm->stun) &&
+				    !nat_allows(d, &p.from))
+					continue;
+				ice_agent_recv(d->ag, p.base, &p.from, p.data, p.len, sm->now);
+			}
+			next = sm->now; /* re-tick after input */
+		}
+		if (next <= sm->now)
+			next = sm->now + 1;
+		sm->now = next;
+	}
+}
+
+static void side_init(struct sim *sm, int k, const struct ice_config *cfg, const char *ip,
+		      unsigned components)
+{
+	struct side *s = &sm->s[k];
+	struct ice_io io = {.ctx = s, .send = io_send, .event = io_event};
+	assert_int_equal(ice_agent_new(cfg, &io, &s->ag), 0);
+	for (unsigned c = 1; c <= components; c++) {
+		addr(&s->base[s->nbase], ip, (uint16_t)(40000 + 10 * k + c));
+		assert_true(ice_agent_add_host(s->ag, c, ICE_TRANSPORT_UDP, &s->base[s->nbase],
+					       s->nbase, sm->now) >= 0);
+		s->nbase++;
+	}
+}
+
+static struct sim *sim_new(uint64_t seed)
+{
+	struct sim *sm = calloc(1, sizeof(*sm));
+	assert_non_null(sm);
+	sm->q = calloc(QMAX, sizeof(*sm->q));
+	assert_non_null(sm->q);
+	sm->rng = seed;
+	sm->delay_ms = 5;
+	addr(&sm->stun, "198.51.100.1", 3478);
+	g_sim = sm;
+	return sm;
+}
+
+static void sim_free(struct sim *sm)
+{
+	ice_agent_free(sm->s[0].ag);
+	ice_agent_free(sm->s[1].ag);
+	free(sm->q);
+	free(sm);
+}
+
+/* Signal side @from's credentials and candidates to side @to. */
+static void signal_to(struct sim *sm, int from, int to)
+{
+	struct side *f = &sm->s[from];
+	struct side *t = &sm->s[to];
+	assert_int_equal(
+	    ice_agent_set_remote(t->ag, ice_agent_ufrag(f->ag), ice_agent_pwd(f->ag), sm->now), 0);
+	for (int i = 0; i < f->ncands; i++) {
+		/* through the text form, as the harness does */
+		char line[ICE_CANDIDATE_STR_MAX];
+		struct ice_candidate c;
+		assert_true(ice_candidate_format(&f->cands[i], line, sizeof(line)) > 0);
+		assert_int_equal(ice_candidate_parse(line, strlen(line), &c), 0);
+		assert_int_equal(ice_agent_add_remote(t->ag, &c, sm->now), 0);
+	}
+	ice_agent_remote_done(t->ag, sm->now);
+}
+
+static void gather_both(struct sim *sm, uint64_t ms)
+{
+	ice_agent_gather(sm->s[0].ag, false, sm->now);
+	ice_agent_gather(sm->s[1].ag, false, sm->now);
+	run(sm, sm->now + ms);
+	assert_int_equal(sm->s[0].gathered, 1);
+	assert_int_equal(sm->s[1].gathered, 1);
+}
+
+static struct ice_config base_cfg(bool controlling, uint64_t seed)
+{
+	struct ice_config c;
+	memset(&c, 0, sizeof(c));
+	c.controlling = controlling;
+	c.seed = seed;
+	c.ta_ms = 20;
+	c.rto_ms = 100;
+	return c;
+}
+
+static void dump(struct sim *sm)
+{
+	if (!getenv("ICE_TEST_LOG"))
+		return;
+	for (int k = 0; k < 2; k++) {
+		const struct ice_checklist *cl = ice_agent_checklist(sm->s[k].ag);
+		for (unsigned i = 0; i < cl->n; i++)
+			fprintf(stderr, "[%d] pair %u c%u %s valid=%d nom=%d tx=%d\n", k, i,
+				cl->pairs[i].component, ice_pair_state_name(cl->pairs[i].state),
+				cl->pairs[i].valid, cl->pairs[i].nominated, cl->pairs[i].tx_active);
+	}
+}
+
+static void assert_same_pair(struct sim *sm, unsigned comp)
+{
+	const struct ice_local *la, *lb;
+	const struct ice_candidate *ra, *rb;
+	assert_true(ice_agent_selected(sm->s[0].ag, comp, &la, &ra));
+	assert_true(ice_agent_selected(sm->s[1].ag, comp, &lb, &rb));
+	/* what A sends to is where B's packets come from, and back */
+	assert_true(ice_addr_equal(&ra->addr, &lb->c.addr));
+	assert_true(ice_addr_equal(&rb->addr, &la->c.addr));
+}
+
+static void test_host_host(void **st)
+{
+	struct sim *sm = sim_new(1);
+	struct ice_config a = base_cfg(true, 11), b = base_cfg(false, 22);
+	uint8_t msg[] = "hello";
+	(void)st;
+	side_init(sm, 0, &a, "10.0.0.1", 1);
+	side_init(sm, 1, &b, "10.0.0.2", 1);
+	gather_both(sm, 10);
+	assert_int_equal(sm->s[0].ncands, 1);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->now + 1000);
+	dump(sm);
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_int_equal(sm->s[1].selected, 1);
+	assert_string_equal(sm->s[0].sel_local_type, "host");
+	assert_string_equal(sm->s[1].sel_remote_type, "host");
+	assert_int_equal(sm->s[0].state, ICE_STATE_COMPLETED);
+	assert_same_pair(sm, 1);
+	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 5, sm->now), 0);
+	assert_int_equal(ice_agent_send(sm->s[1].ag, 1, msg, 5, sm->now), 0);
+	run(sm, sm->now + 50);
+	assert_int_equal(sm->s[0].data_rx, 1);
+	assert_int_equal(sm->s[1].data_rx, 1);
+	sim_free(sm);
+}
+
+static void test_two_components_aggressive(void **st)
+{
+	struct sim *sm = sim_new(2);
+	struct ice_config a = base_cfg(true, 1), b = base_cfg(false, 2);
+	(void)st;
+	a.components = b.components = 2;
+	a.aggressive = b.aggressive = true;
+	side_init(sm, 0, &a, "10.0.0.1", 2);
+	side_init(sm, 1, &b, "10.0.0.2", 2);
+	gather_both(sm, 10);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->now + 1000);
+	dump(sm);
+	assert_int_equal(sm->s[0].selected, 2);
+	assert_int_equal(sm->s[1].selected, 2);
+	assert_same_pair(sm, 1);
+	assert_same_pair(sm, 2);
+	assert_true(sm->s[1].state == ICE_STATE_CONNECTED || sm->s[1].state == ICE_STATE_COMPLETED);
+	sim_free(sm);
+}
+
+static void test_loss(void **st)
+{
+	/* 40% loss each way: retransmissions and triggered checks still get
+	 * both sides onto the same pair. */
+	for (uint64_t seed = 1; seed <= 10; seed++) {
+		struct sim *sm = sim_new(seed * 7919);
+		struct ice_config a = base_cfg(true, seed), b = base_cfg(false, seed + 100);
+		(void)st;
+		side_init(sm, 0, &a, "10.0.0.1", 1);
+		side_init(sm, 1, &b, "10.0.0.2", 1);
+		gather_both(sm, 10);
+		sm->loss_pct = 40;
+		signal_to(sm, 0, 1);
+		signal_to(sm, 1, 0);
+		run(sm, sm->now + 20000);
+		assert_int_equal(sm->s[0].selected, 1);
+		assert_int_equal(sm->s[1].selected, 1);
+		assert_same_pair(sm, 1);
+		sim_free(sm);
+	}
+}
+
+static void test_role_conflict(void **st)
+{
+	/* Both start controlling; the 487 repair leaves exactly one
+	 * controlling agent, and they agree on a pair. */
+	for (int both = 0; both < 2; both++) {
+		struct sim *sm = sim_new(3);
+		struct ice_config a = base_cfg(true, 5), b = base_cfg(true, 6);
+		(void)st;
+		if (both) {
+			a.controlling = b.controlling = false;
+		}
+		a.tiebreaker = 1000;
+		b.tiebreaker = 2000;
+		side_init(sm, 0, &a, "10.0.0.1", 1);
+		side_init(sm, 1, &b, "10.0.0.2", 1);
+		gather_both(sm, 10);
+		signal_to(sm, 0, 1);
+		signal_to(sm, 1, 0);
+		run(sm, sm->now + 2000);
+		/* higher tie-breaker wins the controlling role */
+		assert_false(ice_agent_controlling(sm->s[0].ag));
+		assert_true(ice_agent_controlling(sm->s[1].ag));
+		assert_int_equal(sm->s[0].selected, 1);
+		assert_int_equal(sm->s[1].selected, 1);
+		assert_same_pair(sm, 1);
+		sim_free(sm);
+	}
+}
+
+static void test_nat_srflx_and_prflx(void **st)
+{
+	/* A behind a NAT with address-and-port-dependent filtering, B public.
+	 * A learns a srflx candidate; B can only reach A after A's check
+	 * opened the NAT: B learns A as peer-reflexive or srflx. */
+	struct sim *sm = sim_new(4);
+	struct ice_config a = base_cfg(true, 7), b = base_cfg(false, 8);
+	(void)st;
+	a.stun[0] = sm->stun;
+	a.n_stun = 1;
+	b.stun[0] = sm->stun;
+	b.n_stun = 1;
+	side_init(sm, 0, &a, "192.168.1.10", 1);
+	side_init(sm, 1, &b, "203.0.113.20", 1);
+	sm->s[0].natted = true;
+	addr(&sm->s[0].pub, "203.0.113.1", 0);
+	gather_both(sm, 200);
+	assert_int_equal(sm->s[0].ncands, 2); /* host + srflx */
+	assert_int_equal(sm->s[0].cands[1].type, ICE_CAND_SRFLX);
+	assert_int_equal(sm->s[1].ncands, 1); /* public: srflx == host, dropped */
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->now + 3000);
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_int_equal(sm->s[1].selected, 1);
+	assert_string_equal(sm->s[0].sel_local_type, "srflx");
+	assert_string_equal(sm->s[1].sel_remote_type, "srflx");
+	sim_free(sm);
+}
+
+static void test_prflx_unsignalled(void **st)
+{
+	/* A signals nothing (no STUN server, host unreachable for B): B only
+	 * learns A through A's checks, as a peer-reflexive candidate. */
+	struct sim *sm = sim_new(5);
+	struct ice_config a = base_cfg(true, 9), b = base_cfg(false, 10);
+	(void)st;
+	side_init(sm, 0, &a, "192.168.1.10", 1);
+	side_init(sm, 1, &b, "203.0.113.20", 1);
+	sm->s[0].natted = true;
+	addr(&sm->s[0].pub, "203.0.113.1", 0);
+	gather_both(sm, 10);
+	signal_to(sm, 0, 1); /* B gets A's private host: unreachable */
+	signal_to(sm, 1, 0);
+	run(sm, sm->now + 3000);
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_int_equal(sm->s[1].selected, 1);
+	assert_string_equal(sm->s[1].sel_remote_type, "prflx");
+	assert_string_equal(sm->s[0].sel_local_type, "prflx");
+	sim_free(sm);
+}
+
+static void test_consent_lost_and_restart(void **st)
+{
+	struct sim *sm = sim_new(6);
+	struct ice_config a = base_cfg(true, 12), b = base_cfg(false, 13);
+	uint8_t msg[] = "x";
+	(void)st;
+	a.keepalive_ms = b.keepalive_ms = 200;
+	a.consent_timeout_ms = b.consent_timeout_ms = 1000;
+	side_init(sm, 0, &a, "10.0.0.1", 1);
+	side_init(sm, 1, &b, "10.0.0.2", 1);
+	gather_both(sm, 10);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->now + 1000);
+	assert_int_equal(sm->s[0].selected, 1);
+	/* consent keeps the pair alive while the path works */
+	run(sm, sm->now + 3000);
+	assert_int_equal(sm->s[0].consent_lost, 0);
+	sm->blackhole = true;
+	run(sm, sm->now + 800);
+	assert_int_equal(sm->s[0].consent_lost, 0); /* not before the timeout */
+	run(sm, sm->now + 400);
+	assert_int_equal(sm->s[0].consent_lost, 1);
+	assert_int_equal(sm->s[1].consent_lost, 1);
+	assert_int_equal(sm->s[0].state, ICE_STATE_DISCONNECTED);
+	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 1, sm->now), -ENOTCONN);
+	/* ICE restart once the path is back */
+	sm->blackhole = false;
+	ice_agent_restart(sm->s[0].ag, false, sm->now);
+	assert_int_equal(sm->s[0].restarted, 1);
+	run(sm, sm->now + 10);
+	signal_to(sm, 0, 1); /* B sees new credentials: restarts too */
+	assert_int_equal(sm->s[1].restarted, 1);
+	run(sm, sm->now + 10);
+	signal_to(sm, 1, 0);
+	run(sm, sm->now + 1000);
+	dump(sm);
+	assert_int_equal(sm->s[0].selected, 2);
+	assert_int_equal(sm->s[1].selected, 2);
+	assert_same_pair(sm, 1);
+	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 1, sm->now), 0);
+	sim_free(sm);
+}
+
+static void test_trickle_failure_waits_for_end(void **st)
+{
+	/* Trickled remote candidates that cannot work: the agent fails only
+	 * after end-of-candidates. */
+	struct sim *sm = sim_new(7);
+	struct ice_config a = base_cfg(true, 14), b = base_cfg(false, 15);
+	struct ice_candidate c;
+	const char *line = "candidate:1 1 udp 2130706431 10.9.9.9 9 typ host";
+	(void)st;
+	a.trickle = true;
+	a.max_tx = 2;
+	side_init(sm, 0, &a, "10.0.0.1", 1);
+	side_init(sm, 1, &b, "10.0.0.2", 1);
+	gather_both(sm, 10);
+	assert_int_equal(
+	    ice_agent_set_remote(sm->s[0].ag, "abcd", "0123456789012345678901", sm->now), 0);
+	assert_int_equal(ice_candidate_parse(line, strlen(line), &c), 0);
+	assert_int_equal(ice_agent_add_remote(sm->s[0].ag, &c, sm->now), 0);
+	run(sm, sm->now + 10000);
+	assert_int_equal(sm->s[0].failed, 0);
+	ice_agent_remote_done(sm->s[0].ag, sm->now);
+	run(sm, sm->now + 10);
+	assert_int_equal(sm->s[0].failed, 1);
+	assert_int_equal(sm->s[0].state, ICE_STATE_FAILED);
+	sim_free(sm);
+}
+
+static void test_pacing(void **st)
+{
+	/* RFC 8445 §6.1.4.2 / §14.2: one new check per Ta. Four remote
+	 * candidates, unreachable: the first transmissions of the four checks
+	 * are Ta apart. */
+	struct sim *sm = sim_new(8);
+	struct ice_config a = base_cfg(true, 16), b = base_cfg(false, 17);
+	(void)st;
+	a.ta_ms = 50;
+	a.rto_ms = 10000; /* no retransmission inside the window */
+	side_init(sm, 0, &a, "10.0.0.1", 1);
+	side_init(sm, 1, &b, "10.0.0.2", 1);
+	gather_both(sm, 10);
+	assert_int_equal(
+	    ice_agent_set_remote(sm->s[0].ag, "abcd", "0123456789012345678901", sm->now), 0);
+	for (int i = 0; i < 4; i++) {
+		char line[128];
+		struct ice_candidate c;
+		snprintf(line, sizeof(line), "candidate:%d 1 udp %u 10.9.9.%d 9 typ host", i + 1,
+			 2130706431u - (unsigned)i, i + 1);
+		assert_int_equal(ice_candidate_parse(line, strlen(line), &c), 0);
+		assert_int_equal(ice_agent_add_remote(sm->s[0].ag, &c, sm->now), 0);
+	}
+	run(sm, sm->now + 120);
+	assert_int_equal(ice_agent_checks_sent(sm->s[0].ag), 3); /* t=0, 50, 100 */
+	run(sm, sm->now + 60);
+	assert_int_equal(ice_agent_checks_sent(sm->s[0].ag), 4);
+	sim_free(sm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_host_host),
+	    cmocka_unit_test(test_two_components_aggressive),
+	    cmocka_unit_test(test_loss),
+	    cmocka_unit_test(test_role_conflict),
+	    cmocka_unit_test(test_nat_srflx_and_prflx),
+	    cmocka_unit_test(test_prflx_unsignalled),
+	    cmocka_unit_test(test_consent_lost_and_restart),
+	    cmocka_unit_test(test_trickle_failure_waits_for_end),
+	    cmocka_unit_test(test_pacing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

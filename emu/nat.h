@@ -1,0 +1,135 @@
+/* nat.h - a kernel NAT built from independent RFC 4787 behaviours.
+ *
+ * A NAT is a router node whose IPv4 traffic leaving through its outside
+ * interface is translated by nftables rules built here with libnftnl and
+ * committed as one libmnl batch (emu/nft.h). Every behaviour is enforced by
+ * explicit rules and dynamic sets filled from the packet path, never left
+ * to what plain masquerade happens to do; docs/nat-model.md explains each
+ * knob, each preset and the rules that enforce it.
+ *
+ * Scope: UDP gets the full model (mapping, filtering, ports, pooling,
+ * hairpinning, timeouts). TCP and ICMP are translated with a per-flow
+ * mapping onto the same public address(es) and are subject to the firewall
+ * knobs. IPv6 is forwarded untranslated (no NAT66), subject to the same
+ * firewall knobs.
+ */
+#ifndef NATLAB_EMU_NAT_H
+#define NATLAB_EMU_NAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "emu/err.h"
+#include "emu/node.h"
+
+/* RFC 4787 §4.1: how an internal endpoint's public mapping may be reused. */
+enum emu_nat_mapping {
+	EMU_NAT_MAP_EI,	 /* endpoint-independent: one mapping for every destination */
+	EMU_NAT_MAP_AD,	 /* address-dependent: one per destination address */
+	EMU_NAT_MAP_APD, /* address-and-port-dependent: one per destination endpoint */
+};
+
+/* RFC 4787 §5: which outside endpoints may send in through a mapping. */
+enum emu_nat_filtering {
+	EMU_NAT_FILTER_EI,  /* endpoint-independent: anyone */
+	EMU_NAT_FILTER_AD,  /* address-dependent: addresses the inside has sent to */
+	EMU_NAT_FILTER_APD, /* address-and-port-dependent: endpoints the inside has sent to */
+};
+
+/* RFC 4787 §4.2.1: how the public port of a new mapping is chosen. */
+enum emu_nat_ports {
+	EMU_NAT_PORTS_PRESERVE,	  /* the internal port when free, else a random free one */
+	EMU_NAT_PORTS_SEQUENTIAL, /* port_min, port_min+1, ... (wrapping) */
+	EMU_NAT_PORTS_RANDOM,	  /* uniformly random in [port_min, port_max] */
+};
+
+#define EMU_NAT_ADDRS_MAX     8	 /* public addresses in a pool */
+#define EMU_NAT_TCP_PORTS_MAX 16 /* entries of tcp_out_ports */
+#define EMU_NAT_IFNAME_MAX    16 /* IFNAMSIZ */
+#define EMU_NAT_ADDR_STR_MAX  16 /* "255.255.255.255" + NUL */
+
+/* The knobs of one NAT. Plain data: copy it, change fields, apply it. */
+struct emu_nat_config {
+	bool translate; /* false: no NAT at all (firewall knobs still apply) */
+	enum emu_nat_mapping mapping;
+	enum emu_nat_filtering filtering;
+	enum emu_nat_ports ports;
+	uint16_t port_min, port_max; /* public port range, inclusive, 1..65535 */
+	bool hairpin;		     /* RFC 4787 REQ-9 */
+	unsigned udp_timeout_s;	     /* UDP mapping lifetime when idle; RFC 4787 REQ-5: >= 120 for a
+					compliant NAT */
+	bool inbound_refreshes;	     /* RFC 4787 REQ-6: inbound packets refresh the mapping too */
+	bool udp_blocked;	     /* firewall: no UDP through at all */
+	uint16_t tcp_out_ports[EMU_NAT_TCP_PORTS_MAX]; /* if n_tcp_out_ports: outbound TCP only to
+							  these */
+	unsigned n_tcp_out_ports;
+	bool tcp_in_blocked; /* firewall: no TCP connection may be opened from outside */
+	char inside_ifname[EMU_NAT_IFNAME_MAX];	 /* "" = every interface but the outside one */
+	char outside_ifname[EMU_NAT_IFNAME_MAX]; /* required when translate */
+	/* Public addresses (dotted quad), at least one when translate; they must
+	 * be configured on the outside interface (or routed to the NAT). */
+	char public_addrs[EMU_NAT_ADDRS_MAX][EMU_NAT_ADDR_STR_MAX];
+	unsigned n_public_addrs;
+	bool paired_pooling; /* RFC 4787 REQ-2: one public address per internal address */
+};
+
+/* emu_nat_preset - fill *@cfg with the knobs of preset @name (see
+ * emu_nat_preset_names) from the preset table. The interface names and
+ * public addresses are left empty: the caller, who built the topology,
+ * fills them. -ENOENT with the list of known presets in @e otherwise. */
+int emu_nat_preset(const char *name, struct emu_nat_config *cfg, struct natlab_err *e);
+
+/* emu_nat_preset_names - the preset names (aliases included), a static
+ * NULL-terminated array. */
+const char *const *emu_nat_preset_names(void);
+
+/* emu_nat_preset_describe - one line: the device class @name stands for;
+ * NULL for an unknown name. Static string. */
+const char *emu_nat_preset_describe(const char *name);
+
+/* emu_nat_preset_inner - for a stacked preset (cgnat: a home NAT behind a
+ * carrier NAT), the preset of the inner (home) NAT; NULL for the others.
+ * emu_nat_preset(@name) then gives the outer (carrier) NAT. The harness
+ * builds: host - home NAT (outside in EMU_NAT_CGN_PREFIX) - carrier NAT -
+ * internet, and applies one config to each NAT. */
+const char *emu_nat_preset_inner(const char *name);
+#define EMU_NAT_CGN_PREFIX "100.64.0.0/10" /* RFC 6598 shared address space */
+
+/* emu_nat_config_check - whether @cfg is coherent (port range, timeout,
+ * interfaces, addresses); a message naming the bad knob in @e. */
+int emu_nat_config_check(const struct emu_nat_config *cfg, struct natlab_err *e);
+
+/* emu_nat_table_name - the nftables table (family ip) every NAT rule lives
+ * in; one per router node. */
+#define EMU_NAT_TABLE "natlab_nat"
+
+struct emu_nft_batch;
+/* emu_nat_build - append to @b the transaction that replaces table
+ * EMU_NAT_TABLE with the ruleset for @cfg (create, delete, create anew:
+ * atomic whether or not the table existed). Pure: no kernel, no root;
+ * the unit tests parse the batch back. */
+int emu_nat_build(const struct emu_nat_config *cfg, struct emu_nft_batch *b, struct natlab_err *e);
+
+/* emu_nat_apply - make router node @router a NAT per @cfg: one nftables
+ * batch replacing any earlier NAT ruleset of the node atomically, then a
+ * flush of the node's conntrack table (ctnetlink over libmnl) so that no
+ * flow created under the old rules shadows the new ones. @cfg is copied.
+ * Forwarding is not switched on here: see emu_route_forwarding. */
+int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, struct natlab_err *e);
+
+/* emu_nat_flush - "NAT reboot": drop every mapping (the dynamic sets of
+ * the NAT's table and the node's whole conntrack table); rules stay. */
+int emu_nat_flush(struct emu_node *router, struct natlab_err *e);
+
+/* emu_nat_conntrack_flush - delete every conntrack entry of node @n. */
+int emu_nat_conntrack_flush(struct emu_node *n, struct natlab_err *e);
+
+/* Names for the enums, as used in presets, docs and scenario parameters
+ * ("ei", "ad", "apd"; "preserve", "sequential", "random"), and back. */
+const char *emu_nat_mapping_name(enum emu_nat_mapping m);
+const char *emu_nat_filtering_name(enum emu_nat_filtering f);
+const char *emu_nat_ports_name(enum emu_nat_ports p);
+int emu_nat_mapping_parse(const char *s, enum emu_nat_mapping *m, struct natlab_err *e);
+int emu_nat_filtering_parse(const char *s, enum emu_nat_filtering *f, struct natlab_err *e);
+int emu_nat_ports_parse(const char *s, enum emu_nat_ports *p, struct natlab_err *e);
+
+#endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness/commands.h"
 #include "harness/doctor.h"
 
 #ifndef NATLAB_VERSION
@@ -35,6 +36,13 @@ static int cmd_version(int argc, char **argv)
 }
 
 const struct cli_command cli_commands[] = {
+	{"run", "run scenarios' cells in parallel and write results", cmd_run},
+	{"list", "list scenarios, or one scenario's parameters and cells", cmd_list},
+	{"exec", "build a scenario's network and run a command in one node", cmd_exec},
+	{"shell", "build a scenario's network and open a shell in one node", cmd_shell},
+	{"report", "re-render junit.xml and report.html of a result directory", cmd_report},
+	{"merge", "join the result directories of CI shards", cmd_merge},
+	{"compare", "changes and regressions between two runs", cmd_compare},
 	{"doctor", "check what the lab needs and what this machine has", cmd_doctor},
 	{"version", "print the version", cmd_version},
 	{"help", "list the commands", cmd_help},

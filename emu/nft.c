@@ -72,7 +72,8 @@ static struct nlmsghdr *next_hdr(struct emu_nft_batch *b, uint16_t type, uint16_
 	    mnl_nlmsg_batch_size(b->batch) + 4096 > NFT_BUF_SIZE)
 		return NULL;
 	snprintf(b->what[b->count], sizeof(b->what[0]), "%s", what);
-	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->batch), type, family, flags, b->seq++);
+	nlh =
+	    nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->batch), type, family, flags, b->seq++);
 	return nlh;
 }
 
@@ -103,7 +104,8 @@ int emu_nft_batch_del_table(struct emu_nft_batch *b, struct nftnl_table *t)
 	struct nlmsghdr *nlh;
 
 	snprintf(what, sizeof(what), "delete table %s", nftnl_table_get_str(t, NFTNL_TABLE_NAME));
-	nlh = next_hdr(b, NFT_MSG_DELTABLE, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NLM_F_ACK, what);
+	nlh = next_hdr(b, NFT_MSG_DELTABLE, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NLM_F_ACK,
+		       what);
 	if (!nlh)
 		return -ENOSPC;
 	nftnl_table_nlmsg_build_payload(nlh, t);
@@ -171,6 +173,37 @@ int emu_nft_batch_add_obj(struct emu_nft_batch *b, struct nftnl_obj *o)
 	return 0;
 }
 
+int emu_nft_batch_add_setelems(struct emu_nft_batch *b, struct nftnl_set *s)
+{
+	char what[48];
+	struct nlmsghdr *nlh;
+
+	snprintf(what, sizeof(what), "elements of set %s", nftnl_set_get_str(s, NFTNL_SET_NAME));
+	nlh = next_hdr(b, NFT_MSG_NEWSETELEM, nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
+		       NLM_F_CREATE | NLM_F_ACK, what);
+	if (!nlh)
+		return -ENOSPC;
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	done_msg(b);
+	return 0;
+}
+
+int emu_nft_batch_flush_set(struct emu_nft_batch *b, struct nftnl_set *s)
+{
+	char what[48];
+	struct nlmsghdr *nlh;
+
+	snprintf(what, sizeof(what), "flush set %s", nftnl_set_get_str(s, NFTNL_SET_NAME));
+	nlh = next_hdr(b, NFT_MSG_DELSETELEM, nftnl_set_get_u32(s, NFTNL_SET_FAMILY), NLM_F_ACK,
+		       what);
+	if (!nlh)
+		return -ENOSPC;
+	/* No element list: the kernel deletes them all. */
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	done_msg(b);
+	return 0;
+}
+
 unsigned emu_nft_batch_count(const struct emu_nft_batch *b)
 {
 	return b->count;
@@ -206,9 +239,11 @@ static void ext_ack_text(const struct nlmsghdr *nlh, char *out, size_t outlen)
 		off += mnl_nlmsg_get_payload_len(&err->msg);
 	if (off > mnl_nlmsg_get_payload_len(nlh))
 		return;
-	mnl_attr_for_each_payload((const void *)((const char *)err + off), mnl_nlmsg_get_payload_len(nlh) - off)
+	mnl_attr_for_each_payload((const void *)((const char *)err + off),
+				  mnl_nlmsg_get_payload_len(nlh) - off)
 	{
-		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
 			snprintf(out, outlen, " (kernel: %s)", mnl_attr_get_str(attr));
 	}
 }
@@ -237,8 +272,10 @@ int emu_nft_batch_commit(struct emu_nft_batch *b, struct emu_node *n, struct nat
 	}
 	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b->batch), mnl_nlmsg_batch_size(b->batch)) < 0) {
-		ret = natlab_err_set(e, errno, "node %s: cannot send nftables batch", emu_node_name(n));
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b->batch), mnl_nlmsg_batch_size(b->batch)) <
+	    0) {
+		ret = natlab_err_set(e, errno, "node %s: cannot send nftables batch",
+				     emu_node_name(n));
 		goto out;
 	}
 	/* One ack per object (we asked NLM_F_ACK on each); an error ack names
@@ -249,11 +286,13 @@ int emu_nft_batch_commit(struct emu_nft_batch *b, struct emu_node *n, struct nat
 		int left;
 
 		if (len < 0) {
-			ret = natlab_err_set(e, errno, "node %s: reading nftables acks", emu_node_name(n));
+			ret = natlab_err_set(e, errno, "node %s: reading nftables acks",
+					     emu_node_name(n));
 			goto out;
 		}
 		left = (int)len;
-		for (nlh = (const struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		for (nlh = (const struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
 			const struct nlmsgerr *err;
 			if (nlh->nlmsg_type != NLMSG_ERROR)
 				continue;
@@ -263,8 +302,10 @@ int emu_nft_batch_commit(struct emu_nft_batch *b, struct emu_node *n, struct nat
 				char ack[200];
 				uint32_t idx = nlh->nlmsg_seq - b->seq0 - 1;
 				ext_ack_text(nlh, ack, sizeof(ack));
-				ret = natlab_err_set(e, -err->error, "node %s: nftables refused %s%s",
-						     emu_node_name(n), idx < b->count ? b->what[idx] : "the batch", ack);
+				ret = natlab_err_set(
+				    e, -err->error, "node %s: nftables refused %s%s",
+				    emu_node_name(n), idx < b->count ? b->what[idx] : "the batch",
+				    ack);
 				goto out;
 			}
 		}

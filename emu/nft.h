@@ -32,6 +32,12 @@ int emu_nft_batch_add_chain(struct emu_nft_batch *b, struct nftnl_chain *c);
 int emu_nft_batch_add_set(struct emu_nft_batch *b, struct nftnl_set *s);
 int emu_nft_batch_add_rule(struct emu_nft_batch *b, struct nftnl_rule *r);
 int emu_nft_batch_add_obj(struct emu_nft_batch *b, struct nftnl_obj *o);
+/* emu_nft_batch_add_setelems - add the elements attached to @s (with
+ * nftnl_set_elem_add) to the set of that name. */
+int emu_nft_batch_add_setelems(struct emu_nft_batch *b, struct nftnl_set *s);
+/* emu_nft_batch_flush_set - delete every element of set @s (only its table,
+ * name and family are used), as `nft flush set` does. */
+int emu_nft_batch_flush_set(struct emu_nft_batch *b, struct nftnl_set *s);
 
 /* emu_nft_batch_count - how many objects the batch holds. */
 unsigned emu_nft_batch_count(const struct emu_nft_batch *b);

@@ -1,0 +1,195 @@
+/* nat_topo.h - the topology shared by the NAT namespace tests (included
+ * by each test; not a test itself):
+ *
+ *   c1 (10.0.0.2)  --in0--+
+ *                          nat --out (203.0.113.1, .2)-- inet (198.51.100.1, .2 on lo)
+ *   c2 (10.0.1.2)  --in1--+
+ *
+ * Servers are UDP sockets opened inside "inet"; clients are sockets opened
+ * inside c1/c2. Everything lives in a sandbox entered by a forked child.
+ */
+#ifndef NATLAB_TESTS_NAT_TOPO_H
+#define NATLAB_TESTS_NAT_TOPO_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu/lab.h"
+#include "emu/link.h"
+#include "emu/nat.h"
+#include "emu/route.h"
+#include "emu/sandbox.h"
+
+#define PUB1 "203.0.113.1"
+#define PUB2 "203.0.113.2"
+#define SRV1 "198.51.100.1"
+#define SRV2 "198.51.100.2"
+
+struct topo {
+	struct emu_lab *lab;
+	struct emu_node *c1, *c2, *nat, *inet;
+};
+
+#define TOPO_TRY(call)                                                                             \
+	do {                                                                                       \
+		int topo_ret_ = (call);                                                            \
+		if (topo_ret_ < 0) {                                                               \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, e.msg);      \
+			return topo_ret_;                                                          \
+		}                                                                                  \
+	} while (0)
+
+static int topo_build(struct topo *t)
+{
+	struct natlab_err e = {{0}};
+
+	memset(t, 0, sizeof(*t));
+	TOPO_TRY(emu_lab_new(&t->lab, &e));
+	TOPO_TRY(emu_lab_node_add(t->lab, "c1", &t->c1, &e));
+	TOPO_TRY(emu_lab_node_add(t->lab, "c2", &t->c2, &e));
+	TOPO_TRY(emu_lab_node_add(t->lab, "nat", &t->nat, &e));
+	TOPO_TRY(emu_lab_node_add(t->lab, "inet", &t->inet, &e));
+	TOPO_TRY(emu_link_veth(t->c1, "eth0", t->nat, "in0", &e));
+	TOPO_TRY(emu_link_veth(t->c2, "eth0", t->nat, "in1", &e));
+	TOPO_TRY(emu_link_veth(t->nat, "out", t->inet, "r0", &e));
+	TOPO_TRY(emu_link_addr_add(t->c1, "eth0", "10.0.0.2/24", &e));
+	TOPO_TRY(emu_link_addr_add(t->c2, "eth0", "10.0.1.2/24", &e));
+	TOPO_TRY(emu_link_addr_add(t->nat, "in0", "10.0.0.1/24", &e));
+	TOPO_TRY(emu_link_addr_add(t->nat, "in1", "10.0.1.1/24", &e));
+	TOPO_TRY(emu_link_addr_add(t->nat, "out", PUB1 "/24", &e));
+	TOPO_TRY(emu_link_addr_add(t->nat, "out", PUB2 "/24", &e));
+	TOPO_TRY(emu_link_addr_add(t->inet, "r0", "203.0.113.254/24", &e));
+	TOPO_TRY(emu_link_addr_add(t->inet, "lo", SRV1 "/32", &e));
+	TOPO_TRY(emu_link_addr_add(t->inet, "lo", SRV2 "/32", &e));
+	TOPO_TRY(emu_route_add(t->c1, "default", "10.0.0.1", NULL, &e));
+	TOPO_TRY(emu_route_add(t->c2, "default", "10.0.1.1", NULL, &e));
+	TOPO_TRY(emu_route_add(t->nat, "default", "203.0.113.254", NULL, &e));
+	TOPO_TRY(emu_route_forwarding(t->nat, true, &e));
+	return 0;
+}
+
+/* A preset (or its knobs changed by @tweak) applied to the NAT. */
+static int topo_nat(struct topo *t, const char *preset, void (*tweak)(struct emu_nat_config *))
+{
+	struct natlab_err e = {{0}};
+	struct emu_nat_config c;
+
+	TOPO_TRY(emu_nat_preset(preset, &c, &e));
+	snprintf(c.outside_ifname, sizeof(c.outside_ifname), "out");
+	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), PUB1);
+	c.n_public_addrs = 1;
+	if (tweak)
+		tweak(&c);
+	TOPO_TRY(emu_nat_apply(t->nat, &c, &e));
+	return 0;
+}
+
+static void topo_free(struct topo *t)
+{
+	emu_lab_free(t->lab);
+	t->lab = NULL;
+}
+
+static long long topo_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A UDP socket in @n bound to @addr:@port (NULL / 0: any). */
+static int udp_open(struct emu_node *n, const char *addr, uint16_t port)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = emu_node_socket(n, AF_INET, SOCK_DGRAM, 0, &e);
+
+	if (fd < 0) {
+		fprintf(stderr, "udp_open: %s\n", e.msg);
+		return -1;
+	}
+	if (addr)
+		inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "udp_open: bind %s:%u: %s\n", addr ? addr : "*", port,
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static uint16_t udp_local_port(int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	return ntohs(sa.sin_port);
+}
+
+static int udp_send(int fd, const char *addr, uint16_t port, const char *msg)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	return sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -1 : 0;
+}
+
+/* Wait up to @timeout_ms for a datagram; 1 with its text and source, 0 on
+ * timeout. */
+static int udp_recv(int fd, int timeout_ms, char *msg, size_t msglen, struct sockaddr_in *from)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	socklen_t flen = sizeof(*from);
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	n = recvfrom(fd, msg, msglen - 1, 0, (struct sockaddr *)from, &flen);
+	if (n < 0)
+		return 0;
+	msg[n] = '\0';
+	return 1;
+}
+
+/* Run @body in a forked child inside a fresh sandbox; 77 (skip) when the
+ * sandbox cannot be entered here. Returns the child's exit status. */
+static int topo_run_sandboxed(int (*body)(void))
+{
+	pid_t pid;
+	int status = 0;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		struct natlab_err e = {{0}};
+		if (emu_sandbox_enter(NULL, &e) < 0) {
+			fprintf(stderr, "skip: cannot enter the lab sandbox: %s\n", e.msg);
+			_exit(77);
+		}
+		int ret = body();
+		fflush(NULL);
+		_exit(ret);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 1;
+}
+
+#endif

@@ -52,21 +52,21 @@ static json_t *overrides_of(const struct runopts *o)
 /* ---- run ---- */
 
 static const char run_usage[] =
-	"usage: natlab run SCENARIO... [-p key=value ...] [--trials N] [--jobs N] [--seed S]\n"
-	"                  [--out DIR] [--filter PATTERN] [--capture] [--shard K/N] [--timeout SEC]\n\n"
-	"Runs every cell of each SCENARIO (a path or a name found by 'natlab list'), each\n"
-	"in its own sandbox, and writes DIR/<run-id>/ (default results/): run.json,\n"
-	"cells.jsonl, junit.xml, report.html, logs/. DIR/latest points at it.\n\n"
-	"  -p key=value    set a scenario parameter; key=a,b sweeps the values\n"
-	"  --trials N      run each cell N times (default 1)\n"
-	"  --jobs N        cells run in parallel (default: the number of cores)\n"
-	"  --seed S        the run seed; each cell's seed derives from it and the cell id\n"
-	"  --filter GLOB   only cells whose id matches (e.g. 'smoke/nat=hard*')\n"
-	"  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"
-	"  --capture       record packet captures in pcap/ (when the emu capture module is built)\n"
-	"  --timeout SEC   per-cell deadline instead of the scenario's own\n\n"
-	"Exit status: 0 every cell passed or was skipped, 1 some cell failed, timed out or\n"
-	"errored, 2 usage or environment error (or the run was interrupted).\n";
+    "usage: natlab run SCENARIO... [-p key=value ...] [--trials N] [--jobs N] [--seed S]\n"
+    "                  [--out DIR] [--filter PATTERN] [--capture] [--shard K/N] [--timeout SEC]\n\n"
+    "Runs every cell of each SCENARIO (a path or a name found by 'natlab list'), each\n"
+    "in its own sandbox, and writes DIR/<run-id>/ (default results/): run.json,\n"
+    "cells.jsonl, junit.xml, report.html, logs/. DIR/latest points at it.\n\n"
+    "  -p key=value    set a scenario parameter; key=a,b sweeps the values\n"
+    "  --trials N      run each cell N times (default 1)\n"
+    "  --jobs N        cells run in parallel (default: the number of cores)\n"
+    "  --seed S        the run seed; each cell's seed derives from it and the cell id\n"
+    "  --filter GLOB   only cells whose id matches (e.g. 'smoke/nat=hard*')\n"
+    "  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"
+    "  --capture       record packet captures in pcap/ (when the emu capture module is built)\n"
+    "  --timeout SEC   per-cell deadline instead of the scenario's own\n\n"
+    "Exit status: 0 every cell passed or was skipped, 1 some cell failed, timed out or\n"
+    "errored, 2 usage or environment error (or the run was interrupted).\n";
 
 static void run_id_make(const struct runopts *o, char *buf, size_t len)
 {
@@ -74,8 +74,8 @@ static void run_id_make(const struct runopts *o, char *buf, size_t len)
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)getpid());
+	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
 	if (o->shard_n > 1) {
 		size_t n = strlen(buf);
 		snprintf(buf + n, len - n, "-shard%uof%u", o->shard_k, o->shard_n);
@@ -94,11 +94,12 @@ static json_t *run_meta(const struct runopts *o)
 	snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.version);
 	for (unsigned i = 0; i < o->n_scenarios; i++)
 		json_array_append_new(scen, json_string(o->scenarios[i]));
-	meta = json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:o,s:o,s:i,s:i,s:s?,s:b,s:s?}}", "natlab_version",
-			 NATLAB_VERSION, "kernel", kernel, "machine", u.machine, "hostname", host, "seed",
-			 (json_int_t)(o->seed & ((1ull << 53) - 1)), "options", "scenarios", scen, "params",
-			 overrides_of(o), "trials", o->trials, "jobs", o->jobs, "filter", o->filter, "capture",
-			 o->capture, "shard", NULL);
+	meta =
+	    json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:o,s:o,s:i,s:i,s:s?,s:b,s:s?}}", "natlab_version",
+		      NATLAB_VERSION, "kernel", kernel, "machine", u.machine, "hostname", host,
+		      "seed", (json_int_t)(o->seed & ((1ull << 53) - 1)), "options", "scenarios",
+		      scen, "params", overrides_of(o), "trials", o->trials, "jobs", o->jobs,
+		      "filter", o->filter, "capture", o->capture, "shard", NULL);
 	if (o->shard_n > 1) {
 		char s[32];
 		snprintf(s, sizeof(s), "%u/%u", o->shard_k, o->shard_n);
@@ -138,7 +139,9 @@ static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 			if (!runopts_selected(o, id, trial))
 				continue;
 			json_object_set_new(c, "scenario_file", json_string(path));
-			json_object_set_new(c, "seed", json_integer((json_int_t)runopts_cell_seed(o->seed, id, trial)));
+			json_object_set_new(
+			    c, "seed",
+			    json_integer((json_int_t)runopts_cell_seed(o->seed, id, trial)));
 			json_array_append(out, c);
 		}
 		json_decref(cells);
@@ -170,18 +173,22 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (o.n_scenarios == 0) {
-		fprintf(stderr, "natlab run: no scenario given; 'natlab list' shows them, e.g. 'natlab run smoke'\n");
+		fprintf(stderr, "natlab run: no scenario given; 'natlab list' shows them, e.g. "
+				"'natlab run smoke'\n");
 		goto out;
 	}
 	if (collect_cells(&o, cells, "run") < 0)
 		goto out;
 	if (json_array_size(cells) == 0 && o.filter) {
-		fprintf(stderr, "natlab run: no cell id matches --filter '%s'; 'natlab list SCENARIO' shows the cells\n",
+		fprintf(stderr,
+			"natlab run: no cell id matches --filter '%s'; 'natlab list SCENARIO' "
+			"shows the cells\n",
 			o.filter);
 		goto out;
 	}
 	if (o.capture)
-		fprintf(stderr, "natlab run: note: --capture is recorded but this build has no capture module yet\n");
+		fprintf(stderr, "natlab run: note: --capture is recorded but this build has no "
+				"capture module yet\n");
 	meta = run_meta(&o);
 	json_object_set_new(meta, "cells_total", json_integer((json_int_t)json_array_size(cells)));
 	run_id_make(&o, run_id, sizeof(run_id));
@@ -189,8 +196,9 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "natlab run: %s (choose another place with --out DIR)\n", e.msg);
 		goto out;
 	}
-	printf("natlab: %zu cells, %u at a time, seed %llu, results in %s\n", json_array_size(cells), o.jobs,
-	       (unsigned long long)(o.seed & ((1ull << 53) - 1)), results_dir(res));
+	printf("natlab: %zu cells, %u at a time, seed %llu, results in %s\n",
+	       json_array_size(cells), o.jobs, (unsigned long long)(o.seed & ((1ull << 53) - 1)),
+	       results_dir(res));
 	fflush(stdout);
 	if (runner_run(&o, cells, res, stdout, &st, &e) < 0)
 		fprintf(stderr, "natlab run: %s\n", e.msg);
@@ -204,11 +212,14 @@ int cmd_run(int argc, char **argv)
 			json_decref(done);
 		}
 	}
-	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped\nreport: %s/report.html\n",
+	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped\nreport: "
+	       "%s/report.html\n",
 	       st.done, st.passed, st.failed, st.errors, st.skipped, results_dir(res));
 	if (st.interrupted) {
-		fprintf(stderr, "natlab run: interrupted by signal %d; %u of %u cells finished and are kept\n",
-			st.interrupted, st.done, st.total);
+		fprintf(
+		    stderr,
+		    "natlab run: interrupted by signal %d; %u of %u cells finished and are kept\n",
+		    st.interrupted, st.done, st.total);
 		status = NATLAB_EXIT_USAGE;
 	} else {
 		status = st.failed || st.errors ? NATLAB_EXIT_FAIL : NATLAB_EXIT_OK;
@@ -245,7 +256,8 @@ static void list_dir(const char *dir, json_t *seen)
 		luanet_ctx_init(&ctx);
 		if (scenario_load(path, &ctx, &s, &e) == 0) {
 			json_t *info = scenario_info(s);
-			printf("%-20s %s\n%-20s   (%s)\n", json_string_value(json_object_get(info, "name")),
+			printf("%-20s %s\n%-20s   (%s)\n",
+			       json_string_value(json_object_get(info, "name")),
 			       json_string_value(json_object_get(info, "description")), "", path);
 			json_decref(info);
 		} else {
@@ -269,8 +281,10 @@ int cmd_list(int argc, char **argv)
 	int ret;
 
 	if (wants_help(argc, argv) || argc > 2) {
-		printf("usage: natlab list [SCENARIO]\n\nWithout SCENARIO: the scenarios found in $NATLAB_SCENARIO_PATH, "
-		       "./scenarios\nand the source tree. With one: its parameters (description, default), its\n"
+		printf("usage: natlab list [SCENARIO]\n\nWithout SCENARIO: the scenarios found in "
+		       "$NATLAB_SCENARIO_PATH, "
+		       "./scenarios\nand the source tree. With one: its parameters (description, "
+		       "default), its\n"
 		       "matrix and the cells it expands to.\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
@@ -281,13 +295,15 @@ int cmd_list(int argc, char **argv)
 			char dirs[2048];
 			char *save = NULL;
 			snprintf(dirs, sizeof(dirs), "%s", env);
-			for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save))
+			for (char *d = strtok_r(dirs, ":", &save); d;
+			     d = strtok_r(NULL, ":", &save))
 				list_dir(d, seen);
 		}
 		list_dir("scenarios", seen);
 		list_dir(NATLAB_SOURCE_SCENARIOS, seen);
 		if (json_object_size(seen) == 0)
-			printf("no scenarios found; set NATLAB_SCENARIO_PATH or run from the source tree\n");
+			printf("no scenarios found; set NATLAB_SCENARIO_PATH or run from the "
+			       "source tree\n");
 		json_decref(seen);
 		return NATLAB_EXIT_OK;
 	}
@@ -308,7 +324,8 @@ int cmd_list(int argc, char **argv)
 	json_object_foreach(json_object_get(info, "params"), k, v)
 	{
 		char *d = json_dumps(json_object_get(v, "default"), JSON_ENCODE_ANY);
-		printf("  %-16s %s (default %s)\n", k, json_string_value(json_object_get(v, "description")), d);
+		printf("  %-16s %s (default %s)\n", k,
+		       json_string_value(json_object_get(v, "description")), d);
 		free(d);
 	}
 	if (json_object_size(json_object_get(info, "matrix"))) {
@@ -324,7 +341,8 @@ int cmd_list(int argc, char **argv)
 	if (scenario_cells(s, ov, 1, &cells, &e) == 0) {
 		size_t i;
 		printf("\ncells (%zu):\n", json_array_size(cells));
-		json_array_foreach(cells, i, v) printf("  %s\n", json_string_value(json_object_get(v, "id")));
+		json_array_foreach(cells, i, v)
+		    printf("  %s\n", json_string_value(json_object_get(v, "id")));
 	} else {
 		printf("\ncannot expand the cells: %s\n", e.msg);
 	}
@@ -340,8 +358,8 @@ int cmd_list(int argc, char **argv)
 
 /* In the sandbox: build the network of @scenario for @o's params and run
  * @cmd in @node with the terminal's stdio; returns its exit status. */
-static int exec_in_lab(const char *cmdname, const struct runopts *o, const char *scen, const char *node,
-		       char **cmd)
+static int exec_in_lab(const char *cmdname, const struct runopts *o, const char *scen,
+		       const char *node, char **cmd)
 {
 	struct natlab_err e = {""};
 	enum emu_sandbox_mode mode;
@@ -371,8 +389,10 @@ static int exec_in_lab(const char *cmdname, const struct runopts *o, const char 
 		goto out;
 	}
 	if (json_array_size(cells) > 1)
-		fprintf(stderr, "natlab %s: the scenario has %zu cells; building %s (pin others with -p)\n", cmdname,
-			json_array_size(cells), json_string_value(json_object_get(json_array_get(cells, 0), "id")));
+		fprintf(stderr,
+			"natlab %s: the scenario has %zu cells; building %s (pin others with -p)\n",
+			cmdname, json_array_size(cells),
+			json_string_value(json_object_get(json_array_get(cells, 0), "id")));
 	if (scenario_build(s, json_object_get(json_array_get(cells, 0), "params"), &e) < 0) {
 		fprintf(stderr, "natlab %s: building the network: %s\n", cmdname, e.msg);
 		ret = NATLAB_EXIT_USAGE;
@@ -423,14 +443,18 @@ int cmd_exec(int argc, char **argv)
 			break;
 		}
 	if (wants_help(argc, argv)) {
-		printf("usage: natlab exec SCENARIO [-p key=value ...] NODE -- COMMAND [ARGS...]\n\n"
-		       "Builds SCENARIO's network (its servers running), runs COMMAND inside NODE with\n"
-		       "its output streamed here, tears the lab down and exits with COMMAND's status.\n"
-		       "Example: natlab exec smoke client -- ping -c1 203.0.113.1\n");
+		printf(
+		    "usage: natlab exec SCENARIO [-p key=value ...] NODE -- COMMAND [ARGS...]\n\n"
+		    "Builds SCENARIO's network (its servers running), runs COMMAND inside NODE "
+		    "with\n"
+		    "its output streamed here, tears the lab down and exits with COMMAND's "
+		    "status.\n"
+		    "Example: natlab exec smoke client -- ping -c1 203.0.113.1\n");
 		return NATLAB_EXIT_OK;
 	}
 	if (dd < 0 || dd + 1 >= argc) {
-		fprintf(stderr, "natlab exec: give the command after '--': natlab exec SCENARIO NODE -- COMMAND\n");
+		fprintf(stderr, "natlab exec: give the command after '--': natlab exec SCENARIO "
+				"NODE -- COMMAND\n");
 		return NATLAB_EXIT_USAGE;
 	}
 	if (runopts_parse(dd, argv, &o, &e) < 0) {
@@ -453,7 +477,8 @@ int cmd_shell(int argc, char **argv)
 
 	if (wants_help(argc, argv)) {
 		printf("usage: natlab shell SCENARIO [-p key=value ...] NODE\n\n"
-		       "Builds SCENARIO's network and opens an interactive $SHELL inside NODE; the lab\n"
+		       "Builds SCENARIO's network and opens an interactive $SHELL inside NODE; the "
+		       "lab\n"
 		       "is torn down when the shell exits.\n");
 		return NATLAB_EXIT_OK;
 	}
@@ -462,7 +487,9 @@ int cmd_shell(int argc, char **argv)
 		return NATLAB_EXIT_USAGE;
 	}
 	if (o.n_scenarios != 2) {
-		fprintf(stderr, "natlab shell: expected SCENARIO and NODE (e.g. natlab shell smoke client)\n");
+		fprintf(
+		    stderr,
+		    "natlab shell: expected SCENARIO and NODE (e.g. natlab shell smoke client)\n");
 		return NATLAB_EXIT_USAGE;
 	}
 	return exec_in_lab("shell", &o, o.scenarios[0], o.scenarios[1], cmd);
@@ -476,7 +503,8 @@ int cmd_report(int argc, char **argv)
 	json_t *run, *cells;
 
 	if (wants_help(argc, argv) || argc != 2) {
-		printf("usage: natlab report DIR\n\nRe-renders DIR/junit.xml and DIR/report.html from DIR/run.json and "
+		printf("usage: natlab report DIR\n\nRe-renders DIR/junit.xml and DIR/report.html "
+		       "from DIR/run.json and "
 		       "DIR/cells.jsonl\n(also for a run that was killed half-way).\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
@@ -504,8 +532,10 @@ int cmd_merge(int argc, char **argv)
 	int status = NATLAB_EXIT_USAGE, ndirs = 0;
 
 	if (wants_help(argc, argv)) {
-		printf("usage: natlab merge DIR... --out DIR\n\nJoins the result directories of CI shards (natlab run "
-		       "--shard K/N) into one:\nrun.json, cells.jsonl, junit.xml and report.html in --out DIR.\n");
+		printf("usage: natlab merge DIR... --out DIR\n\nJoins the result directories of CI "
+		       "shards (natlab run "
+		       "--shard K/N) into one:\nrun.json, cells.jsonl, junit.xml and report.html "
+		       "in --out DIR.\n");
 		return NATLAB_EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++)
@@ -541,14 +571,19 @@ int cmd_merge(int argc, char **argv)
 			if (e0 && e1 && strcmp(e1, e0) > 0)
 				json_object_set(meta, "end", json_object_get(run, "end"));
 		}
-		json_array_append(from, json_object_get(run, "run_id") ? json_object_get(run, "run_id") : json_null());
+		json_array_append(from, json_object_get(run, "run_id")
+					    ? json_object_get(run, "run_id")
+					    : json_null());
 		json_array_foreach(cells, k, c)
 		{
 			char key[1024];
-			snprintf(key, sizeof(key), "%s#%lld", json_string_value(json_object_get(c, "id")),
+			snprintf(key, sizeof(key), "%s#%lld",
+				 json_string_value(json_object_get(c, "id")),
 				 (long long)json_integer_value(json_object_get(c, "trial")));
 			if (json_object_get(keys, key)) {
-				fprintf(stderr, "natlab merge: warning: cell %s is in more than one input; keeping the first\n",
+				fprintf(stderr,
+					"natlab merge: warning: cell %s is in more than one input; "
+					"keeping the first\n",
 					key);
 				continue;
 			}
@@ -577,19 +612,22 @@ int cmd_merge(int argc, char **argv)
 		json_array_foreach(all, k, c) passed += (unsigned)results_cell_passed(c);
 		json_object_set_new(meta, "run_id", json_string(base && base[1] ? base + 1 : out));
 		json_object_set_new(meta, "merged_from", json_incref(from));
-		json_object_set_new(meta, "cells_done", json_integer((json_int_t)json_array_size(all)));
+		json_object_set_new(meta, "cells_done",
+				    json_integer((json_int_t)json_array_size(all)));
 		json_object_set_new(meta, "cells_passed", json_integer(passed));
 		json_object_del(json_object_get(meta, "options"), "shard");
 		text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		snprintf(path, sizeof(path), "%s/run.json", out);
 		if (!text || results_write_atomic(path, text, strlen(text), &e) < 0 ||
-		    results_write_cells(out, all, &e) < 0 || results_render(out, meta, all, &e) < 0) {
+		    results_write_cells(out, all, &e) < 0 ||
+		    results_render(out, meta, all, &e) < 0) {
 			fprintf(stderr, "natlab merge: %s\n", e.msg);
 			free(text);
 			goto done;
 		}
 		free(text);
-		printf("merged %d runs, %zu cells, %u passed: %s/report.html\n", ndirs, json_array_size(all), passed, out);
+		printf("merged %d runs, %zu cells, %u passed: %s/report.html\n", ndirs,
+		       json_array_size(all), passed, out);
 		status = passed == json_array_size(all) ? NATLAB_EXIT_OK : NATLAB_EXIT_FAIL;
 	}
 done:
@@ -608,9 +646,12 @@ int cmd_compare(int argc, char **argv)
 	int reg;
 
 	if (wants_help(argc, argv) || argc != 3) {
-		printf("usage: natlab compare BASE NEW\n\nLists the cells whose outcome or path changed between two "
-		       "result directories,\nand those whose median connect time got slower beyond the base's own "
-		       "spread\n(more than %.2fx its p95 and %.0f ms). Exit 1 when something regressed.\n",
+		printf("usage: natlab compare BASE NEW\n\nLists the cells whose outcome or path "
+		       "changed between two "
+		       "result directories,\nand those whose median connect time got slower beyond "
+		       "the base's own "
+		       "spread\n(more than %.2fx its p95 and %.0f ms). Exit 1 when something "
+		       "regressed.\n",
 		       COMPARE_SLOWER_FACTOR, COMPARE_SLOWER_MIN_MS);
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
@@ -621,8 +662,10 @@ int cmd_compare(int argc, char **argv)
 		return NATLAB_EXIT_USAGE;
 	}
 	reg = compare_cells(c1, c2, stdout, &s);
-	printf("%u same, %u regressed, %u fixed, %u path changes, %u slower, %u faster, %u gone, %u new\n", s.same,
-	       s.regressed, s.fixed, s.path_changed, s.slower, s.faster, s.only_base, s.only_new);
+	printf("%u same, %u regressed, %u fixed, %u path changes, %u slower, %u faster, %u gone, "
+	       "%u new\n",
+	       s.same, s.regressed, s.fixed, s.path_changed, s.slower, s.faster, s.only_base,
+	       s.only_new);
 	json_decref(r1);
 	json_decref(c1);
 	json_decref(r2);

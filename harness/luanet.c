@@ -16,6 +16,7 @@
 
 #include "emu/link.h"
 #include "emu/node.h"
+#include "harness/stunprobe.h"
 #ifdef NATLAB_HAVE_EMU_ROUTE
 #include "emu/route.h"
 #endif
@@ -23,8 +24,8 @@
 #include "emu/nat.h"
 #endif
 
-#define NODE_MT "natlab.node"
-#define PROC_MT "natlab.proc"
+#define NODE_MT	       "natlab.node"
+#define PROC_MT	       "natlab.proc"
 #define LINE_MAX_BYTES 65536 /* one agent event line */
 
 struct proc {
@@ -264,7 +265,8 @@ static int n_addr(lua_State *L)
 {
 	struct natlab_err e = {""};
 
-	if (emu_link_addr_add(check_node(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3), &e) < 0)
+	if (emu_link_addr_add(check_node(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3),
+			      &e) < 0)
 		return fail(L, "node:addr", &e);
 	return 0;
 }
@@ -283,7 +285,8 @@ static int n_sysctl(lua_State *L)
 {
 	struct natlab_err e = {""};
 
-	if (emu_node_sysctl_set(check_node(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3), &e) < 0)
+	if (emu_node_sysctl_set(check_node(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3),
+				&e) < 0)
 		return fail(L, "node:sysctl", &e);
 	return 0;
 }
@@ -388,7 +391,8 @@ static int n_nat(lua_State *L)
 		snprintf(cfg.inside_ifname, sizeof(cfg.inside_ifname), "%s", s);
 	lua_getfield(L, 2, "public");
 	if (lua_istable(L, -1)) {
-		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1) && cfg.n_public_addrs < EMU_NAT_ADDRS_MAX;
+		for (lua_Integer i = 1;
+		     i <= (lua_Integer)lua_rawlen(L, -1) && cfg.n_public_addrs < EMU_NAT_ADDRS_MAX;
 		     i++) {
 			lua_rawgeti(L, -1, i);
 			snprintf(cfg.public_addrs[cfg.n_public_addrs++], EMU_NAT_ADDR_STR_MAX, "%s",
@@ -399,10 +403,12 @@ static int n_nat(lua_State *L)
 	lua_pop(L, 1);
 	lua_getfield(L, 2, "tcp_out_ports");
 	if (lua_istable(L, -1)) {
-		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1) && cfg.n_tcp_out_ports < EMU_NAT_TCP_PORTS_MAX;
+		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1) &&
+					cfg.n_tcp_out_ports < EMU_NAT_TCP_PORTS_MAX;
 		     i++) {
 			lua_rawgeti(L, -1, i);
-			cfg.tcp_out_ports[cfg.n_tcp_out_ports++] = (uint16_t)luaL_checkinteger(L, -1);
+			cfg.tcp_out_ports[cfg.n_tcp_out_ports++] =
+			    (uint16_t)luaL_checkinteger(L, -1);
 			lua_pop(L, 1);
 		}
 	}
@@ -411,7 +417,8 @@ static int n_nat(lua_State *L)
 		return fail(L, "node:nat", &e);
 	return 0;
 #else
-	return luaL_error(L, "node:nat: this natlab was built without the emu NAT engine (emu/nat.c)");
+	return luaL_error(L,
+			  "node:nat: this natlab was built without the emu NAT engine (emu/nat.c)");
 #endif
 }
 
@@ -424,8 +431,26 @@ static int n_nat_flush(lua_State *L)
 		return fail(L, "node:nat_flush", &e);
 	return 0;
 #else
-	return luaL_error(L, "node:nat_flush: this natlab was built without the emu NAT engine (emu/nat.c)");
+	return luaL_error(
+	    L, "node:nat_flush: this natlab was built without the emu NAT engine (emu/nat.c)");
 #endif
+}
+
+/* node:stun_binding(server, port[, timeout_ms]) -> "ip:port" | nil, err */
+static int n_stun_binding(lua_State *L)
+{
+	struct natlab_err e = {""};
+	char out[64];
+
+	if (stunprobe_binding(check_node(L, 1), luaL_checkstring(L, 2),
+			      (unsigned)luaL_checkinteger(L, 3), (int)luaL_optinteger(L, 4, 3000),
+			      out, sizeof(out), &e) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	lua_pushstring(L, out);
+	return 1;
 }
 
 /* natlab.nat_presets() -> {name=description, ...} */
@@ -552,7 +577,9 @@ static int n_spawn(lua_State *L)
 		o.stdin_fd = in[0];
 		o.stdout_fd = out[1];
 	} else if (strcmp(stdio, "null") != 0) {
-		return luaL_error(L, "node:spawn: stdio must be \"pipe\", \"inherit\" or \"null\", not \"%s\"", stdio);
+		return luaL_error(
+		    L, "node:spawn: stdio must be \"pipe\", \"inherit\" or \"null\", not \"%s\"",
+		    stdio);
 	}
 	if (o.stderr_fd < 0 && ctx->logdir[0]) {
 		char path[4200];
@@ -686,8 +713,9 @@ static int p_event(lua_State *L)
 	}
 	proc_consume(p, llen);
 	if (ctx->events && json_array_size(ctx->events) < 2000) {
-		json_t *ev = json_pack("{s:I,s:s,s:O?}", "t_ms", (json_int_t)(luanet_now_ms() - ctx->start_ms),
-				       "src", p->name, "ev", json_object_get(j, "ev"));
+		json_t *ev = json_pack("{s:I,s:s,s:O?}", "t_ms",
+				       (json_int_t)(luanet_now_ms() - ctx->start_ms), "src",
+				       p->name, "ev", json_object_get(j, "ev"));
 		if (ev)
 			json_array_append_new(ctx->events, ev);
 	}
@@ -704,7 +732,8 @@ static int p_send(lua_State *L)
 	size_t len;
 
 	if (p->in_fd < 0)
-		return luaL_error(L, "proc:send: %s was not started with stdio=\"pipe\" or has closed", p->name);
+		return luaL_error(
+		    L, "proc:send: %s was not started with stdio=\"pipe\" or has closed", p->name);
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		const char *s = lua_tolstring(L, 2, &len);
 		line = malloc(len + 2);
@@ -841,7 +870,8 @@ static int l_sleep_ms(lua_State *L)
 
 static int l_log(lua_State *L)
 {
-	fprintf(stderr, "[%lld ms] %s\n", (long long)(luanet_now_ms() - ctx_of(L)->start_ms), luaL_checkstring(L, 1));
+	fprintf(stderr, "[%lld ms] %s\n", (long long)(luanet_now_ms() - ctx_of(L)->start_ms),
+		luaL_checkstring(L, 1));
 	return 0;
 }
 
@@ -851,7 +881,8 @@ static int l_observe(lua_State *L)
 	json_t *v = luanet_to_json(L, 2);
 
 	if (!v)
-		return luaL_error(L, "natlab.observe: '%s' cannot be recorded as JSON", luaL_checkstring(L, 1));
+		return luaL_error(L, "natlab.observe: '%s' cannot be recorded as JSON",
+				  luaL_checkstring(L, 1));
 	json_object_set_new(ctx_of(L)->observations, luaL_checkstring(L, 1), v);
 	return 0;
 }
@@ -874,8 +905,9 @@ static int l_result(lua_State *L)
 static int l_event(lua_State *L)
 {
 	struct luanet_ctx *ctx = ctx_of(L);
-	json_t *ev = json_pack("{s:I,s:s,s:s}", "t_ms", (json_int_t)(luanet_now_ms() - ctx->start_ms), "src",
-			       luaL_checkstring(L, 1), "ev", luaL_checkstring(L, 2));
+	json_t *ev =
+	    json_pack("{s:I,s:s,s:s}", "t_ms", (json_int_t)(luanet_now_ms() - ctx->start_ms), "src",
+		      luaL_checkstring(L, 1), "ev", luaL_checkstring(L, 2));
 
 	if (json_array_size(ctx->events) < 2000)
 		json_array_append_new(ctx->events, ev);
@@ -917,29 +949,38 @@ static int l_json_decode(lua_State *L)
 void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 {
 	static const luaL_Reg node_m[] = {
-		{"name", n_name},     {"addr", n_addr},	  {"link_up", n_up},	      {"sysctl", n_sysctl},
-		{"route", n_route},   {"forwarding", n_forwarding}, {"nat", n_nat}, {"nat_flush", n_nat_flush},
-		{"spawn", n_spawn},   {NULL, NULL},
+	    {"name", n_name},	{"addr", n_addr},
+	    {"link_up", n_up},	{"sysctl", n_sysctl},
+	    {"route", n_route}, {"forwarding", n_forwarding},
+	    {"nat", n_nat},	{"nat_flush", n_nat_flush},
+	    {"spawn", n_spawn}, {"stun_binding", n_stun_binding},
+	    {NULL, NULL},
 	};
 	static const luaL_Reg proc_m[] = {
-		{"line", p_line}, {"event", p_event}, {"send", p_send},	      {"wait", p_wait},
-		{"kill", p_kill}, {"pid", p_pid},     {"close_stdin", p_close_stdin}, {NULL, NULL},
+	    {"line", p_line},
+	    {"event", p_event},
+	    {"send", p_send},
+	    {"wait", p_wait},
+	    {"kill", p_kill},
+	    {"pid", p_pid},
+	    {"close_stdin", p_close_stdin},
+	    {NULL, NULL},
 	};
 	static const luaL_Reg lib[] = {
-		{"node", l_node},
-		{"find", l_find},
-		{"link", l_link},
-		{"bin", l_bin},
-		{"nat_presets", l_nat_presets},
-		{"now_ms", l_now_ms},
-		{"sleep_ms", l_sleep_ms},
-		{"log", l_log},
-		{"observe", l_observe},
-		{"result", l_result},
-		{"event", l_event},
-		{"json_encode", l_json_encode},
-		{"json_decode", l_json_decode},
-		{NULL, NULL},
+	    {"node", l_node},
+	    {"find", l_find},
+	    {"link", l_link},
+	    {"bin", l_bin},
+	    {"nat_presets", l_nat_presets},
+	    {"now_ms", l_now_ms},
+	    {"sleep_ms", l_sleep_ms},
+	    {"log", l_log},
+	    {"observe", l_observe},
+	    {"result", l_result},
+	    {"event", l_event},
+	    {"json_encode", l_json_encode},
+	    {"json_decode", l_json_decode},
+	    {NULL, NULL},
 	};
 
 	luaL_newmetatable(L, NODE_MT);
@@ -967,5 +1008,16 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	}
 	lua_pushlightuserdata(L, ctx);
 	luaL_setfuncs(L, lib, 1);
+	/* natlab.features: which emu modules this build has */
+	lua_newtable(L);
+#ifdef NATLAB_HAVE_EMU_ROUTE
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "route");
+#endif
+#ifdef NATLAB_HAVE_EMU_NAT
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "nat");
+#endif
+	lua_setfield(L, -2, "features");
 	lua_pop(L, 1);
 }

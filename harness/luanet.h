@@ -17,18 +17,18 @@ struct emu_node;
 /* What one cell builds and records. The binding owns the nodes and the
  * processes; luanet_ctx_teardown() kills every process and frees every node. */
 struct luanet_ctx {
-	int64_t start_ms;	 /* monotonic time the cell began */
-	char logdir[4096];	 /* where agent stderr goes ("" = /dev/null) */
-	json_t *result;		 /* the cell's result object, filled by natlab.result() */
-	json_t *events;		 /* timeline: {t_ms, src, ev, ...} */
-	json_t *observations;	 /* natlab.observe(k, v) */
-	json_t *logs;		 /* log file paths, relative to the run directory */
-	const char *log_prefix;	 /* relative path prefix for logs */
+	int64_t start_ms;	/* monotonic time the cell began */
+	char logdir[4096];	/* where agent stderr goes ("" = /dev/null) */
+	json_t *result;		/* the cell's result object, filled by natlab.result() */
+	json_t *events;		/* timeline: {t_ms, src, ev, ...} */
+	json_t *observations;	/* natlab.observe(k, v) */
+	json_t *logs;		/* log file paths, relative to the run directory */
+	const char *log_prefix; /* relative path prefix for logs */
 	struct emu_node *nodes[LUANET_NODES_MAX];
 	unsigned n_nodes;
 	int pids[LUANET_PROCS_MAX]; /* process groups started, 0 once reaped */
 	unsigned n_pids;
-	int interactive_stdio;	 /* exec/shell: let a spawn inherit the terminal */
+	int interactive_stdio; /* exec/shell: let a spawn inherit the terminal */
 };
 
 /* luanet_open - install the C functions into the `natlab` global table of

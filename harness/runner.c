@@ -19,8 +19,8 @@
 #include "harness/scenario.h"
 
 #define RUNNER_JOBS_MAX 256
-#define RESULT_MAX (8 * 1024 * 1024)
-#define TAIL_BYTES 4096
+#define RESULT_MAX	(8 * 1024 * 1024)
+#define TAIL_BYTES	4096
 
 struct slot {
 	pid_t pid; /* 0 = free */
@@ -73,7 +73,8 @@ static void cell_logname(const json_t *cell, char *buf, size_t len)
 	for (; id && *id && i + 1 < len; id++, i++)
 		buf[i] = (isalnum((unsigned char)*id) || strchr("=,._-", *id)) ? *id : '_';
 	buf[i] = '\0';
-	snprintf(buf + i, len - i, "#%lld", (long long)json_integer_value(json_object_get(cell, "trial")));
+	snprintf(buf + i, len - i, "#%lld",
+		 (long long)json_integer_value(json_object_get(cell, "trial")));
 }
 
 int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix, int result_fd)
@@ -95,7 +96,8 @@ int runner_cell_child(const json_t *cell, const char *logdir, const char *log_pr
 		json_object_set_new(result, "message", json_string(e.msg));
 		goto out;
 	}
-	ret = scenario_load(json_string_value(json_object_get(cell, "scenario_file")), &ctx, &s, &e);
+	ret =
+	    scenario_load(json_string_value(json_object_get(cell, "scenario_file")), &ctx, &s, &e);
 	if (ret < 0) {
 		json_object_set_new(result, "outcome", json_string("error"));
 		json_object_set_new(result, "message", json_string(e.msg));
@@ -181,7 +183,8 @@ static char *tails(struct slot *s)
 		snprintf(path, sizeof(path), "%s/%s", s->logdir, de->d_name);
 		t = runner_tail(path, TAIL_BYTES / 2);
 		if (t && *t)
-			fprintf(f, "==> %s <==\n%s%s", de->d_name, t, t[strlen(t) - 1] == '\n' ? "" : "\n");
+			fprintf(f, "==> %s <==\n%s%s", de->d_name, t,
+				t[strlen(t) - 1] == '\n' ? "" : "\n");
 		free(t);
 	}
 	if (d)
@@ -204,13 +207,16 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 	} else {
 		char *tail = tails(s);
 		if (timed_out)
-			snprintf(msg, sizeof(msg), "timed out after %lld ms; the cell and its agents were killed",
+			snprintf(msg, sizeof(msg),
+				 "timed out after %lld ms; the cell and its agents were killed",
 				 (long long)(s->deadline_ms - s->start_ms));
 		else if (WIFSIGNALED(status))
-			snprintf(msg, sizeof(msg), "the cell process died of signal %d without a result",
+			snprintf(msg, sizeof(msg),
+				 "the cell process died of signal %d without a result",
 				 WTERMSIG(status));
 		else
-			snprintf(msg, sizeof(msg), "the cell process exited with status %d without a result",
+			snprintf(msg, sizeof(msg),
+				 "the cell process exited with status %d without a result",
 				 WEXITSTATUS(status));
 		json_object_set_new(c, "outcome", json_string(timed_out ? "timeout" : "error"));
 		json_object_set_new(c, "message", json_string(msg));
@@ -297,20 +303,24 @@ static int launch(struct slot *s, const json_t *cell, const char *rundir, const 
 	return 0;
 }
 
-static void progress_line(FILE *f, int tty, const struct runner_stats *st, const json_t *c, int64_t start)
+static void progress_line(FILE *f, int tty, const struct runner_stats *st, const json_t *c,
+			  int64_t start)
 {
 	int64_t el = (luanet_now_ms() - start) / 1000;
 
 	if (tty) {
 		int64_t left = st->done ? el * (int64_t)(st->total - st->done) / st->done : 0;
-		fprintf(f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  elapsed %llds  ~%llds left",
-			st->done, st->total, st->passed, st->failed, st->errors, st->skipped, (long long)el,
-			(long long)left);
+		fprintf(f,
+			"\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  elapsed "
+			"%llds  ~%llds left",
+			st->done, st->total, st->passed, st->failed, st->errors, st->skipped,
+			(long long)el, (long long)left);
 	} else if (c) {
 		const char *o = json_string_value(json_object_get(c, "outcome"));
 		const json_t *ms = json_object_get(c, "connect_ms");
 		fprintf(f, "%-7s %s #%lld  %s", o, json_string_value(json_object_get(c, "id")),
-			(long long)json_integer_value(json_object_get(c, "trial")), report_cell_path(c));
+			(long long)json_integer_value(json_object_get(c, "trial")),
+			report_cell_path(c));
 		if (json_is_number(ms))
 			fprintf(f, " %.0f ms", json_number_value(ms));
 		if (strcmp(o, "pass") && json_object_get(c, "message"))
@@ -350,7 +360,8 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 		for (unsigned j = 0; j < jobs && next < n; j++) {
 			if (slots[j].pid)
 				continue;
-			ret = launch(&slots[j], json_array_get(cells, next), results_dir(res), o, e);
+			ret =
+			    launch(&slots[j], json_array_get(cells, next), results_dir(res), o, e);
 			if (ret < 0)
 				break;
 			next++;
@@ -397,9 +408,14 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			c = finish(s, status, timed_out, o);
 			st->done++;
 			if (results_cell_passed(c))
-				st->passed += strcmp(json_string_value(json_object_get(c, "outcome")), "pass") == 0,
-					st->skipped += strcmp(json_string_value(json_object_get(c, "outcome")), "skipped") == 0;
-			else if (strcmp(json_string_value(json_object_get(c, "outcome")), "fail") == 0)
+				st->passed +=
+				    strcmp(json_string_value(json_object_get(c, "outcome")),
+					   "pass") == 0,
+				    st->skipped +=
+				    strcmp(json_string_value(json_object_get(c, "outcome")),
+					   "skipped") == 0;
+			else if (strcmp(json_string_value(json_object_get(c, "outcome")), "fail") ==
+				 0)
 				st->failed++;
 			else
 				st->errors++;
@@ -473,7 +489,8 @@ void runner_summary(FILE *out, const json_t *cells)
 		if (!found)
 			json_array_append_new(cols, json_string(col));
 		snprintf(key, sizeof(key), "%s\t%s", row, col);
-		snprintf(val, sizeof(val), "%s%s", p, exp && strcmp(exp, p) && strcmp(p, "skipped") ? "!" : "");
+		snprintf(val, sizeof(val), "%s%s", p,
+			 exp && strcmp(exp, p) && strcmp(p, "skipped") ? "!" : "");
 		json_object_set_new(json_object_get(g, "sq"), key, json_string(val));
 	}
 	json_object_foreach(grids, gname, g)
@@ -482,7 +499,8 @@ void runner_summary(FILE *out, const json_t *cells)
 		json_t *rv, *cv;
 
 		fprintf(out, "\n%s  (! = not the expected path)\n%-24s", gname, "");
-		json_array_foreach(json_object_get(g, "cols"), k, cv) fprintf(out, " %-12.12s", json_string_value(cv));
+		json_array_foreach(json_object_get(g, "cols"), k, cv)
+		    fprintf(out, " %-12.12s", json_string_value(cv));
 		fprintf(out, "\n");
 		json_array_foreach(json_object_get(g, "rows"), r, rv)
 		{
@@ -490,8 +508,10 @@ void runner_summary(FILE *out, const json_t *cells)
 			json_array_foreach(json_object_get(g, "cols"), k, cv)
 			{
 				char key[512];
-				snprintf(key, sizeof(key), "%s\t%s", json_string_value(rv), json_string_value(cv));
-				const char *val = json_string_value(json_object_get(json_object_get(g, "sq"), key));
+				snprintf(key, sizeof(key), "%s\t%s", json_string_value(rv),
+					 json_string_value(cv));
+				const char *val = json_string_value(
+				    json_object_get(json_object_get(g, "sq"), key));
 				fprintf(out, " %-12.12s", val ? val : "-");
 			}
 			fprintf(out, "\n");

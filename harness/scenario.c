@@ -36,7 +36,8 @@ int scenario_find(const char *arg, char *buf, size_t len, struct natlab_err *e)
 		snprintf(buf, len, "%s", arg);
 		return 0;
 	}
-	snprintf(dirs, sizeof(dirs), "%s%s./scenarios:%s", env ? env : "", env ? ":" : "", NATLAB_SOURCE_SCENARIOS);
+	snprintf(dirs, sizeof(dirs), "%s%s./scenarios:%s", env ? env : "", env ? ":" : "",
+		 NATLAB_SOURCE_SCENARIOS);
 	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 		if (!*d)
 			continue;
@@ -46,10 +47,11 @@ int scenario_find(const char *arg, char *buf, size_t len, struct natlab_err *e)
 		size_t used = strlen(tried);
 		snprintf(tried + used, sizeof(tried) - used, "%s%s", used ? ", " : "", buf);
 	}
-	return natlab_err_set(e, ENOENT,
-			      "no scenario '%s' (not a readable file; tried %s). 'natlab list' shows the scenarios "
-			      "found; give a path or set NATLAB_SCENARIO_PATH",
-			      arg, tried);
+	return natlab_err_set(
+	    e, ENOENT,
+	    "no scenario '%s' (not a readable file; tried %s). 'natlab list' shows the scenarios "
+	    "found; give a path or set NATLAB_SCENARIO_PATH",
+	    arg, tried);
 }
 
 /* Message handler: file:line message plus a traceback, except for the
@@ -58,7 +60,8 @@ static int msgh(lua_State *L)
 {
 	if (lua_istable(L, 1))
 		return 1;
-	luaL_traceback(L, L, lua_tostring(L, 1) ? lua_tostring(L, 1) : "(error object is not a string)", 1);
+	luaL_traceback(
+	    L, L, lua_tostring(L, 1) ? lua_tostring(L, 1) : "(error object is not a string)", 1);
 	return 1;
 }
 
@@ -80,13 +83,15 @@ static int pcall_tb(lua_State *L, int nargs, int nres)
 static int lua_err(lua_State *L, struct natlab_err *e, const char *what)
 {
 	const char *m = lua_tostring(L, -1);
-	int ret = natlab_err_set(e, EINVAL, "%s: %.*s", what, m ? (int)strcspn(m, "\n") : 7, m ? m : "unknown");
+	int ret = natlab_err_set(e, EINVAL, "%s: %.*s", what, m ? (int)strcspn(m, "\n") : 7,
+				 m ? m : "unknown");
 
 	lua_pop(L, 1);
 	return ret;
 }
 
-int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **out, struct natlab_err *e)
+int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **out,
+		  struct natlab_err *e)
 {
 	struct scenario *s = calloc(1, sizeof(*s));
 	int ret = 0;
@@ -125,7 +130,9 @@ int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **ou
 	lua_call(s->L, 0, 1);
 	if (!lua_istable(s->L, -1)) {
 		lua_pop(s->L, 2);
-		ret = natlab_err_set(e, EINVAL, "%s declares no scenario: call scenario{name=..., run=function(net, p) ... end}",
+		ret = natlab_err_set(e, EINVAL,
+				     "%s declares no scenario: call scenario{name=..., "
+				     "run=function(net, p) ... end}",
 				     path);
 		goto fail;
 	}
@@ -163,13 +170,16 @@ json_t *scenario_info(struct scenario *s)
 	lua_getfield(L, -1, "name");
 	json_object_set_new(info, "name", json_string(lua_tostring(L, -1)));
 	lua_getfield(L, -2, "description");
-	json_object_set_new(info, "description", json_string(lua_isstring(L, -1) ? lua_tostring(L, -1) : ""));
+	json_object_set_new(info, "description",
+			    json_string(lua_isstring(L, -1) ? lua_tostring(L, -1) : ""));
 	lua_getfield(L, -3, "params");
 	v = luanet_to_json(L, -1);
-	json_object_set_new(info, "params", json_is_object(v) ? v : (json_decref(v), json_object()));
+	json_object_set_new(info, "params",
+			    json_is_object(v) ? v : (json_decref(v), json_object()));
 	lua_getfield(L, -4, "matrix");
 	v = luanet_to_json(L, -1);
-	json_object_set_new(info, "matrix", json_is_object(v) ? v : (json_decref(v), json_object()));
+	json_object_set_new(info, "matrix",
+			    json_is_object(v) ? v : (json_decref(v), json_object()));
 	lua_pop(L, 5);
 	return info;
 }
@@ -226,13 +236,16 @@ void scenario_run_cell(struct scenario *s, const json_t *cell, json_t *result)
 	if (lua_istable(L, -1)) { /* natlab.skip / natlab.fail */
 		lua_getfield(L, -1, "natlab_outcome");
 		lua_getfield(L, -2, "message");
-		json_object_set_new(result, "outcome", json_string(lua_tostring(L, -2) ? lua_tostring(L, -2) : "error"));
+		json_object_set_new(
+		    result, "outcome",
+		    json_string(lua_tostring(L, -2) ? lua_tostring(L, -2) : "error"));
 		if (lua_isstring(L, -1))
 			json_object_set_new(result, "message", json_string(lua_tostring(L, -1)));
 		lua_pop(L, 3);
 		return;
 	}
-	set_error(result, "error", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error object is not a string");
+	set_error(result, "error",
+		  lua_tostring(L, -1) ? lua_tostring(L, -1) : "error object is not a string");
 	lua_pop(L, 1);
 }
 
@@ -248,7 +261,8 @@ int scenario_build(struct scenario *s, const json_t *params, struct natlab_err *
 	if (pcall_tb(L, 2, 0) != LUA_OK) {
 		if (lua_istable(L, -1)) {
 			lua_pop(L, 1);
-			return natlab_err_set(e, EINVAL, "%s: the network build was skipped or failed", s->path);
+			return natlab_err_set(
+			    e, EINVAL, "%s: the network build was skipped or failed", s->path);
 		}
 		return lua_err(L, e, s->path);
 	}

@@ -116,7 +116,27 @@ int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **ou
 			goto fail;
 		}
 	}
-	if (luaL_loadfile(s->L, path) != LUA_OK) {
+	/* Lua cuts chunk names at 60 bytes: name long paths by their file name
+	 * so that "file:line:" stays readable. */
+	{
+		const char *base = strrchr(path, '/');
+		char chunk[PATH_MAX + 1];
+		FILE *f = fopen(path, "re");
+		char *text = NULL;
+		size_t cap = 0;
+		ssize_t n;
+
+		if (!f) {
+			ret = natlab_err_set(e, errno, "cannot read scenario %s", path);
+			goto fail;
+		}
+		n = getdelim(&text, &cap, '\0', f);
+		fclose(f);
+		snprintf(chunk, sizeof(chunk), "@%s", strlen(path) < 56 || !base ? path : base + 1);
+		ret = luaL_loadbuffer(s->L, text ? text : "", n > 0 ? (size_t)n : 0, chunk);
+		free(text);
+	}
+	if (ret != LUA_OK) {
 		/* syntax errors already read "file:line: message" */
 		ret = lua_err(s->L, e, "cannot load scenario");
 		goto fail;

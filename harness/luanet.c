@@ -689,23 +689,13 @@ static int p_line(lua_State *L)
 	return 1;
 }
 
-/* proc:event(timeout_ms) -> table | nil, "timeout"|"eof"; a line that is
- * not JSON comes back as {ev="nonjson", line=...}. Every event is added to
- * the cell's timeline with the process's name as its source. */
-static int p_event(lua_State *L)
+/* Decode the line of @llen bytes waiting in @p, record it on the
+ * timeline, push it as a table. */
+static void push_event(lua_State *L, struct luanet_ctx *ctx, struct proc *p, size_t llen)
 {
-	struct luanet_ctx *ctx = ctx_of(L);
-	struct proc *p = check_proc(L);
-	size_t llen;
-	int r = proc_line(p, (int)luaL_optinteger(L, 2, 5000), &llen);
 	json_error_t je;
 	json_t *j;
 
-	if (r <= 0) {
-		lua_pushnil(L);
-		lua_pushstring(L, r == 0 ? "timeout" : "eof");
-		return 2;
-	}
 	j = json_loadb(p->buf, llen, 0, &je);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
@@ -721,7 +711,70 @@ static int p_event(lua_State *L)
 	}
 	luanet_push_json(L, j);
 	json_decref(j);
+}
+
+/* proc:event(timeout_ms) -> table | nil, "timeout"|"eof"; a line that is
+ * not JSON comes back as {ev="nonjson", line=...}. Every event is added to
+ * the cell's timeline with the process's name as its source. */
+static int p_event(lua_State *L)
+{
+	struct proc *p = check_proc(L);
+	size_t llen;
+	int r = proc_line(p, (int)luaL_optinteger(L, 2, 5000), &llen);
+
+	if (r <= 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, r == 0 ? "timeout" : "eof");
+		return 2;
+	}
+	push_event(L, ctx_of(L), p, llen);
 	return 1;
+}
+
+/* natlab.poll({proc, ...}, timeout_ms) -> i, event | nil, "timeout"|"eof":
+ * the next event from whichever process speaks first (i: its index). "eof"
+ * when every process has closed its stdout. */
+static int l_poll(lua_State *L)
+{
+	struct proc *ps[32];
+	struct pollfd pfd[32];
+	lua_Integer n;
+	int64_t deadline;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = (lua_Integer)lua_rawlen(L, 1);
+	if (n < 1 || n > 32)
+		return luaL_error(L, "natlab.poll: give 1 to 32 processes");
+	deadline = luanet_now_ms() + luaL_optinteger(L, 2, 5000);
+	for (lua_Integer i = 0; i < n; i++) {
+		lua_rawgeti(L, 1, i + 1);
+		ps[i] = luaL_checkudata(L, -1, PROC_MT);
+		lua_pop(L, 1);
+	}
+	for (;;) {
+		int open = 0;
+		int64_t left;
+
+		for (lua_Integer i = 0; i < n; i++) {
+			size_t llen;
+			int r = proc_line(ps[i], 0, &llen);
+			if (r > 0) {
+				lua_pushinteger(L, i + 1);
+				push_event(L, ctx_of(L), ps[i], llen);
+				return 2;
+			}
+			pfd[i].fd = r < 0 ? -1 : ps[i]->out_fd;
+			pfd[i].events = POLLIN;
+			open += r == 0;
+		}
+		left = deadline - luanet_now_ms();
+		if (!open || left <= 0) {
+			lua_pushnil(L);
+			lua_pushstring(L, open ? "timeout" : "eof");
+			return 2;
+		}
+		poll(pfd, (nfds_t)n, (int)left);
+	}
 }
 
 /* proc:send(table | string): one line on the process's stdin. */
@@ -969,6 +1022,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	static const luaL_Reg lib[] = {
 	    {"node", l_node},
 	    {"find", l_find},
+	    {"poll", l_poll},
 	    {"link", l_link},
 	    {"bin", l_bin},
 	    {"nat_presets", l_nat_presets},

@@ -17,7 +17,7 @@ if grep -q "cannot enter\|run natlab as root\|user namespace" "$out/r/latest/cel
 fi
 [ "$rc" = 1 ] || fail "exit $rc, want 1 (some cells fail); $(cat "$out/log")"
 cells=$out/r/latest/cells.jsonl
-[ "$(wc -l <"$cells")" = 6 ] || fail "want 6 cells: $(cat "$cells")"
+[ "$(wc -l <"$cells")" = 8 ] || fail "want 8 cells: $(cat "$cells")"
 python3 - "$cells" "$out/r/latest" <<'PY' || exit 1
 import json, sys, xml.etree.ElementTree as ET
 cells = {c["params"]["case"]: c for c in map(json.loads, open(sys.argv[1]))}
@@ -26,6 +26,12 @@ def want(case, outcome):
     assert got == outcome, f"{case}: outcome {got}, want {outcome}: {cells[case]}"
 want("pass", "pass"); want("fail", "fail"); want("error", "error")
 want("skip", "skipped"); want("hang", "timeout"); want("agent", "pass")
+want("ice-full", "pass"); want("ice-trickle", "pass")
+for k in ("ice-full", "ice-trickle"):
+    c = cells[k]
+    assert c["path"] == "host" and c["selected"]["local"]["address"] == "10.9.0.1", c
+    assert c["candidates"]["left"][0].endswith("typ host"), c
+    assert "selected" in [e["ev"] for e in c["events"]], c["events"]
 assert "expected path host, observed relay-udp" in cells["fail"]["message"], cells["fail"]
 assert "harness_fixture.lua:26:" in cells["error"]["message"], cells["error"]
 assert "stack traceback" in cells["error"]["traceback"]
@@ -33,11 +39,11 @@ assert "agent-is-stuck" in cells["hang"]["stderr_tail"], cells["hang"]
 assert cells["agent"]["observations"]["events"] == 2
 assert [e["ev"] for e in cells["agent"]["events"]] == ["ready", "ack"], cells["agent"]["events"]
 seeds = {c["seed"] for c in cells.values()}
-assert len(seeds) == 6
+assert len(seeds) == 8
 run = json.load(open(sys.argv[2] + "/run.json"))
-assert run["seed"] == 7 and run["cells_done"] == 6 and "end" in run and "kernel" in run
+assert run["seed"] == 7 and run["cells_done"] == 8 and "end" in run and "kernel" in run
 suite = ET.parse(sys.argv[2] + "/junit.xml").getroot().find("testsuite")
-assert suite.get("tests") == "6" and suite.get("failures") == "1" and suite.get("errors") == "2", suite.attrib
+assert suite.get("tests") == "8" and suite.get("failures") == "1" and suite.get("errors") == "2", suite.attrib
 PY
 # Same seed, one cell re-run with --filter: it gets the seed it had.
 "$bin" run "$fx" --out "$out/one" --filter 'fixture/case=pass' --seed 7 >/dev/null 2>&1 || fail "filtered run"
@@ -49,12 +55,12 @@ for k in 1 2 3; do
   "$bin" run "$fx" --out "$out/s$k" --shard $k/3 --timeout 3 --seed 7 >/dev/null 2>&1
 done
 total=$(cat "$out"/s*/latest/cells.jsonl | wc -l)
-[ "$total" = 6 ] || fail "shards hold $total cells, want 6"
+[ "$total" = 8 ] || fail "shards hold $total cells, want 8"
 uniq=$(cat "$out"/s*/latest/cells.jsonl | python3 -c "import json,sys;print(len({json.loads(l)['id'] for l in sys.stdin}))")
-[ "$uniq" = 6 ] || fail "shards overlap"
+[ "$uniq" = 8 ] || fail "shards overlap"
 "$bin" merge "$out"/s1/latest "$out"/s2/latest "$out"/s3/latest --out "$out/merged" >/dev/null
 [ "$?" = 1 ] || fail "merge of failing cells should exit 1"
-[ "$(wc -l <"$out/merged/cells.jsonl")" = 6 ] || fail "merged cells"
+[ "$(wc -l <"$out/merged/cells.jsonl")" = 8 ] || fail "merged cells"
 grep -q 'class="sq ' "$out/merged/report.html" || fail "merged report has no grid"
 # Compare: the run against itself is clean; against the merge, also clean.
 "$bin" compare "$out/r/latest" "$out/r/latest" >/dev/null || fail "compare with itself"

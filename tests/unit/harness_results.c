@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,16 @@
 #include "harness/junit.h"
 #include "harness/report.h"
 #include "harness/results.h"
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static char *slurp(const char *dir, const char *name)
 {
@@ -115,6 +126,7 @@ static void test_run_dir_roundtrip(void **state)
 	assert_null(strstr(text, "<script"));
 	free(text);
 	results_free(r);
+	rm_rf(root);
 }
 
 static void test_torn_last_line(void **state)
@@ -147,6 +159,7 @@ static void test_torn_last_line(void **state)
 	/* No run.json: says what the directory is not. */
 	assert_true(results_load("/nonexistent-natlab", &run, &cells, &e) < 0);
 	assert_non_null(strstr(e.msg, "no run.json"));
+	rm_rf(dir);
 }
 
 static void test_escaping_and_paths(void **state)

@@ -64,4 +64,21 @@ uniq=$(cat "$out"/s*/latest/cells.jsonl | python3 -c "import json,sys;print(len(
 grep -q 'class="sq ' "$out/merged/report.html" || fail "merged report has no grid"
 # Compare: the run against itself is clean; against the merge, also clean.
 "$bin" compare "$out/r/latest" "$out/r/latest" >/dev/null || fail "compare with itself"
+# SIGTERM mid-run: finished cells stay, files are valid, nothing is left
+# running, exit 2.
+"$bin" run "$fx" -p case=pass,hang --jobs 1 --timeout 60 --out "$out/int" >"$out/int.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  [ -s "$out/int/latest/cells.jsonl" ] && break
+  sleep 0.1
+done
+[ -s "$out/int/latest/cells.jsonl" ] || fail "no cell finished within 10 s"
+kill -TERM $pid
+wait $pid
+rc=$?
+[ "$rc" = 2 ] || fail "interrupted run exited $rc, want 2: $(cat "$out/int.log")"
+grep -q "interrupted by signal 15" "$out/int.log" || fail "no interruption message"
+python3 -c "import json,sys; json.load(open(sys.argv[1])); [json.loads(l) for l in open(sys.argv[2])]" \
+  "$out/int/latest/run.json" "$out/int/latest/cells.jsonl" || fail "result files not valid after SIGTERM"
+pgrep -f "sleep 987.654" >/dev/null && fail "the hung agent survived the interrupted run"
 echo ok

@@ -231,7 +231,7 @@ static void grid_square(FILE *f, const json_t *cells, const char *gname, const c
 /* A histogram of connect times, 12 bins from 0 to the maximum. */
 static void histogram(FILE *f, const json_t *cells, const char *gname)
 {
-	enum { BINS = 12, W = 480, H = 120 };
+	enum { BINS = 12, W = 480, H = 120, TOP = 14 };
 	double v[4096];
 	size_t n = 0;
 	int bin[BINS] = {0}, top = 0;
@@ -277,7 +277,7 @@ static void histogram(FILE *f, const json_t *cells, const char *gname)
 		"<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>"
 		"<text x=\"0\" y=\"%d\">0 ms</text><text x=\"%d\" y=\"%d\" "
 		"text-anchor=\"end\">%.0f ms</text>"
-		"</svg>\n",
+		"</g></svg>\n",
 		H, W, H, H + 15, W, H + 15, max);
 }
 

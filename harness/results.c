@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,21 @@ struct results {
 	json_t *run;   /* run.json as last written */
 	json_t *cells; /* every cell added, in order */
 	int jsonl_fd;
+	int64_t rendered_ms; /* when report.html was last rewritten */
 };
+
+/* report.html is rewritten at most this often while a run goes on (a big
+ * matrix would otherwise spend its time re-rendering); results_close
+ * always renders the final page. */
+#define RESULTS_REPORT_EVERY_MS 1000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 void results_now_iso(char *buf, size_t len)
 {
@@ -106,7 +121,8 @@ static int write_json_file(const char *dir, const char *name, const json_t *j, s
 	return ret;
 }
 
-int results_render(const char *dir, const json_t *run, const json_t *cells, struct natlab_err *e)
+static int render(const char *dir, const json_t *run, const json_t *cells, bool with_report,
+		  struct natlab_err *e)
 {
 	char path[RESULTS_PATH_MAX];
 	char *text;
@@ -118,7 +134,7 @@ int results_render(const char *dir, const json_t *run, const json_t *cells, stru
 	snprintf(path, sizeof(path), "%s/junit.xml", dir);
 	ret = results_write_atomic(path, text, strlen(text), e);
 	free(text);
-	if (ret < 0)
+	if (ret < 0 || !with_report)
 		return ret;
 	text = report_render(run, cells);
 	if (!text)
@@ -127,6 +143,11 @@ int results_render(const char *dir, const json_t *run, const json_t *cells, stru
 	ret = results_write_atomic(path, text, strlen(text), e);
 	free(text);
 	return ret;
+}
+
+int results_render(const char *dir, const json_t *run, const json_t *cells, struct natlab_err *e)
+{
+	return render(dir, run, cells, true, e);
 }
 
 /* latest -> run-id, replaced atomically through a temporary link. */
@@ -236,7 +257,10 @@ int results_cell_add(struct results *r, const json_t *cell, struct natlab_err *e
 	if (fsync(r->jsonl_fd) < 0)
 		return natlab_err_set(e, errno, "cannot sync %s/cells.jsonl", r->dir);
 	json_array_append_new(r->cells, json_deep_copy(cell));
-	return results_render(r->dir, r->run, r->cells, e);
+	if (mono_ms() - r->rendered_ms < RESULTS_REPORT_EVERY_MS)
+		return render(r->dir, r->run, r->cells, false, e);
+	r->rendered_ms = mono_ms();
+	return render(r->dir, r->run, r->cells, true, e);
 }
 
 int results_close(struct results *r, struct natlab_err *e)

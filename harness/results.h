@@ -30,7 +30,8 @@ int results_open(const char *root, const char *run_id, const json_t *run, struct
 const char *results_dir(const struct results *r);
 
 /* results_cell_add - append @cell (copied) to cells.jsonl and fsync it, then
- * rewrite junit.xml and report.html atomically. */
+ * rewrite junit.xml atomically, and report.html too unless it was
+ * rewritten less than a second ago (results_close renders the last one). */
 int results_cell_add(struct results *r, const json_t *cell, struct natlab_err *e);
 
 /* results_close - record "end" and the totals in run.json and rewrite the

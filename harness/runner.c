@@ -303,6 +303,22 @@ static int launch(struct slot *s, const json_t *cell, const char *rundir, const 
 	return 0;
 }
 
+static void cell_line(FILE *f, const struct runner_stats *st, const json_t *c)
+{
+	const char *o = json_string_value(json_object_get(c, "outcome"));
+	const json_t *ms = json_object_get(c, "connect_ms");
+
+	fprintf(f, "%-7s %s #%lld  %s", o, json_string_value(json_object_get(c, "id")),
+		(long long)json_integer_value(json_object_get(c, "trial")), report_cell_path(c));
+	if (json_is_number(ms))
+		fprintf(f, " %.0f ms", json_number_value(ms));
+	if (strcmp(o, "pass") && json_object_get(c, "message"))
+		fprintf(f, "  (%s)", json_string_value(json_object_get(c, "message")));
+	fprintf(f, "  [%u/%u]\n", st->done, st->total);
+}
+
+/* On a terminal: one live line (and the cells that did not pass, above
+ * it); otherwise one plain line per finished cell, for CI logs. */
 static void progress_line(FILE *f, int tty, const struct runner_stats *st, const json_t *c,
 			  int64_t start)
 {
@@ -310,22 +326,18 @@ static void progress_line(FILE *f, int tty, const struct runner_stats *st, const
 
 	if (tty) {
 		int64_t left = st->done ? el * (int64_t)(st->total - st->done) / st->done : 0;
-		fprintf(f,
-			"\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  elapsed "
-			"%llds  ~%llds left",
-			st->done, st->total, st->passed, st->failed, st->errors, st->skipped,
-			(long long)el, (long long)left);
+		if (c && !results_cell_passed(c)) {
+			fprintf(f, "\r\033[K");
+			cell_line(f, st, c);
+		}
+		fprintf(
+		    f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  elapsed %llds",
+		    st->done, st->total, st->passed, st->failed, st->errors, st->skipped,
+		    (long long)el);
+		if (st->done)
+			fprintf(f, "  ~%llds left", (long long)left);
 	} else if (c) {
-		const char *o = json_string_value(json_object_get(c, "outcome"));
-		const json_t *ms = json_object_get(c, "connect_ms");
-		fprintf(f, "%-7s %s #%lld  %s", o, json_string_value(json_object_get(c, "id")),
-			(long long)json_integer_value(json_object_get(c, "trial")),
-			report_cell_path(c));
-		if (json_is_number(ms))
-			fprintf(f, " %.0f ms", json_number_value(ms));
-		if (strcmp(o, "pass") && json_object_get(c, "message"))
-			fprintf(f, "  (%s)", json_string_value(json_object_get(c, "message")));
-		fprintf(f, "  [%u/%u]\n", st->done, st->total);
+		cell_line(f, st, c);
 	}
 	fflush(f);
 }
@@ -339,6 +351,7 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 	unsigned running = 0;
 	int tty = isatty(fileno(progress));
 	int64_t start = luanet_now_ms();
+	int64_t drawn_ms = 0;
 	struct sigaction sa = {0}, old_int, old_term;
 	int ret = 0;
 
@@ -381,6 +394,10 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			break;
 		}
 		now = luanet_now_ms();
+		if (tty && now - drawn_ms >= 500) { /* keep "elapsed" ticking */
+			progress_line(progress, tty, st, NULL, start);
+			drawn_ms = now;
+		}
 		for (int k = 0; k < np; k++) {
 			struct slot *s = &slots[idx[k]];
 			int eof = 0, timed_out = 0, status = 0;

@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
 #include <linux/veth.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
@@ -41,7 +42,8 @@ static int veth_request(struct nl_sock *sk, const char *name_a, const char *name
 	data = nla_nest_start(msg, IFLA_INFO_DATA);
 	peer = data ? nla_nest_start(msg, VETH_INFO_PEER) : NULL;
 	if (!peer || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, name_b) < 0 || nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t)ns_b) < 0)
+	    nla_put_string(msg, IFLA_IFNAME, name_b) < 0 ||
+	    nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t)ns_b) < 0)
 		goto out;
 	nla_nest_end(msg, peer);
 	nla_nest_end(msg, data);
@@ -60,7 +62,8 @@ int emu_link_veth(struct emu_node *a, const char *name_a, struct emu_node *b, co
 	int ret;
 
 	if (!ifname_ok(name_a) || !ifname_ok(name_b))
-		return natlab_err_set(e, EINVAL, "veth %s/%s: interface names must be 1-15 characters",
+		return natlab_err_set(e, EINVAL,
+				      "veth %s/%s: interface names must be 1-15 characters",
 				      name_a ? name_a : "", name_b ? name_b : "");
 	sk = emu_node_rtnl(a, e);
 	if (!sk)
@@ -68,8 +71,9 @@ int emu_link_veth(struct emu_node *a, const char *name_a, struct emu_node *b, co
 	/* Created from node a's socket; the peer goes straight into node b. */
 	ret = veth_request(sk, name_a, name_b, emu_node_netns_fd(b));
 	if (ret < 0)
-		return natlab_err_set(e, 0, "veth %s (node %s) <-> %s (node %s): cannot create: %s", name_a,
-				      emu_node_name(a), name_b, emu_node_name(b), nl_geterror(ret));
+		return natlab_err_set(e, 0, "veth %s (node %s) <-> %s (node %s): cannot create: %s",
+				      name_a, emu_node_name(a), name_b, emu_node_name(b),
+				      nl_geterror(ret));
 	ret = emu_link_set_up(a, name_a, true, e);
 	if (ret < 0)
 		return ret;
@@ -87,8 +91,8 @@ int emu_link_set_up(struct emu_node *n, const char *ifname, bool up, struct natl
 		return -EIO;
 	ret = rtnl_link_get_kernel(sk, 0, ifname, &cur);
 	if (ret < 0)
-		return natlab_err_set(e, 0, "node %s: no interface %s: %s", emu_node_name(n), ifname,
-				      nl_geterror(ret));
+		return natlab_err_set(e, 0, "node %s: no interface %s: %s", emu_node_name(n),
+				      ifname, nl_geterror(ret));
 	change = rtnl_link_alloc();
 	if (!change) {
 		ret = natlab_err_set(e, ENOMEM, "node %s: %s", emu_node_name(n), ifname);
@@ -100,15 +104,16 @@ int emu_link_set_up(struct emu_node *n, const char *ifname, bool up, struct natl
 		rtnl_link_unset_flags(change, IFF_UP);
 	ret = rtnl_link_change(sk, cur, change, 0);
 	if (ret < 0)
-		ret = natlab_err_set(e, 0, "node %s: cannot set %s %s: %s", emu_node_name(n), ifname,
-				     up ? "up" : "down", nl_geterror(ret));
+		ret = natlab_err_set(e, 0, "node %s: cannot set %s %s: %s", emu_node_name(n),
+				     ifname, up ? "up" : "down", nl_geterror(ret));
 out:
 	rtnl_link_put(change);
 	rtnl_link_put(cur);
 	return ret;
 }
 
-int emu_link_addr_add(struct emu_node *n, const char *ifname, const char *cidr, struct natlab_err *e)
+int emu_link_addr_add(struct emu_node *n, const char *ifname, const char *cidr,
+		      struct natlab_err *e)
 {
 	struct nl_sock *sk = emu_node_rtnl(n, e);
 	struct rtnl_link *link = NULL;
@@ -120,7 +125,8 @@ int emu_link_addr_add(struct emu_node *n, const char *ifname, const char *cidr, 
 		return -EIO;
 	ret = nl_addr_parse(cidr, AF_UNSPEC, &local);
 	if (ret < 0)
-		return natlab_err_set(e, EINVAL, "node %s: \"%s\" is not an address with a prefix length",
+		return natlab_err_set(e, EINVAL,
+				      "node %s: \"%s\" is not an address with a prefix length",
 				      emu_node_name(n), cidr);
 	ret = rtnl_link_get_kernel(sk, 0, ifname, &link);
 	if (ret < 0) {
@@ -141,11 +147,106 @@ int emu_link_addr_add(struct emu_node *n, const char *ifname, const char *cidr, 
 		rtnl_addr_set_flags(addr, IFA_F_NODAD);
 	ret = rtnl_addr_add(sk, addr, 0);
 	if (ret < 0)
-		ret = natlab_err_set(e, 0, "node %s: cannot add %s to %s: %s", emu_node_name(n), cidr, ifname,
-				     nl_geterror(ret));
+		ret = natlab_err_set(e, 0, "node %s: cannot add %s to %s: %s", emu_node_name(n),
+				     cidr, ifname, nl_geterror(ret));
 out:
 	rtnl_addr_put(addr);
 	nl_addr_put(local);
 	rtnl_link_put(link);
+	return ret;
+}
+
+/* Apply @change to interface @ifname of node @n. */
+static int link_change(struct emu_node *n, const char *ifname, struct rtnl_link *change,
+		       const char *what, struct natlab_err *e)
+{
+	struct nl_sock *sk = emu_node_rtnl(n, e);
+	struct rtnl_link *cur = NULL;
+	int ret;
+
+	if (!sk)
+		return -EIO;
+	ret = rtnl_link_get_kernel(sk, 0, ifname, &cur);
+	if (ret < 0)
+		return natlab_err_set(e, 0, "node %s: no interface %s: %s", emu_node_name(n),
+				      ifname, nl_geterror(ret));
+	ret = rtnl_link_change(sk, cur, change, 0);
+	if (ret < 0)
+		ret = natlab_err_set(e, 0, "node %s: %s %s: %s", emu_node_name(n), what, ifname,
+				     nl_geterror(ret));
+	rtnl_link_put(cur);
+	return ret;
+}
+
+int emu_link_set_mtu(struct emu_node *n, const char *ifname, unsigned mtu, struct natlab_err *e)
+{
+	struct rtnl_link *change;
+	char what[48];
+	int ret;
+
+	if (mtu < 68 || mtu > 65535)
+		return natlab_err_set(e, EINVAL, "node %s: MTU %u of %s is out of range (68-65535)",
+				      emu_node_name(n), mtu, ifname);
+	change = rtnl_link_alloc();
+	if (!change)
+		return natlab_err_set(e, ENOMEM, "node %s: %s", emu_node_name(n), ifname);
+	rtnl_link_set_mtu(change, mtu);
+	snprintf(what, sizeof(what), "cannot set MTU %u on", mtu);
+	ret = link_change(n, ifname, change, what, e);
+	rtnl_link_put(change);
+	return ret;
+}
+
+int emu_link_bridge_add(struct emu_node *n, const char *name, struct natlab_err *e)
+{
+	struct nl_sock *sk = emu_node_rtnl(n, e);
+	struct rtnl_link *br;
+	int ret;
+
+	if (!sk)
+		return -EIO;
+	if (!ifname_ok(name))
+		return natlab_err_set(e, EINVAL,
+				      "node %s: bridge name \"%s\" must be 1-15 characters",
+				      emu_node_name(n), name ? name : "");
+	br = rtnl_link_bridge_alloc();
+	if (!br)
+		return natlab_err_set(e, ENOMEM, "node %s: bridge %s", emu_node_name(n), name);
+	rtnl_link_set_name(br, name);
+	rtnl_link_set_flags(br, IFF_UP);
+	ret = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
+	if (ret < 0)
+		ret = natlab_err_set(e, 0, "node %s: cannot create bridge %s: %s", emu_node_name(n),
+				     name, nl_geterror(ret));
+	rtnl_link_put(br);
+	return ret;
+}
+
+int emu_link_bridge_attach(struct emu_node *n, const char *bridge, const char *ifname,
+			   struct natlab_err *e)
+{
+	struct nl_sock *sk = emu_node_rtnl(n, e);
+	struct rtnl_link *br = NULL;
+	struct rtnl_link *change = NULL;
+	char what[64];
+	int ret;
+
+	if (!sk)
+		return -EIO;
+	ret = rtnl_link_get_kernel(sk, 0, bridge, &br);
+	if (ret < 0)
+		return natlab_err_set(e, 0, "node %s: no bridge %s: %s", emu_node_name(n), bridge,
+				      nl_geterror(ret));
+	change = rtnl_link_alloc();
+	if (!change) {
+		ret = natlab_err_set(e, ENOMEM, "node %s: %s", emu_node_name(n), ifname);
+		goto out;
+	}
+	rtnl_link_set_master(change, rtnl_link_get_ifindex(br));
+	snprintf(what, sizeof(what), "cannot attach to bridge %s:", bridge);
+	ret = link_change(n, ifname, change, what, e);
+out:
+	rtnl_link_put(change);
+	rtnl_link_put(br);
 	return ret;
 }

@@ -23,8 +23,8 @@
  *                            mapping: preserve / sequential / random
  *   learn   postrouting 200: after NAT: update pmap, emap, pports, iused,
  *                            hmap from the translated packet and conntrack
- *   fwd     forward 0:       firewall knobs; inbound refresh of the sets
- *   in      input 0:         inbound TCP blocked
+^ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets
+^ *   fw_input input 0:          inbound TCP blocked
  *
  * a:p is the internal endpoint, P:x its public mapping, r:s the remote.
  * fkey: EIF  P . x        mkey: EIM  a . p
@@ -869,9 +869,9 @@ static void build_fwd(struct build *bd)
 	const enum field dport = F_DPORT;
 	struct nftnl_rule *r;
 
-	chain_add(bd, "fwd", "filter", NF_INET_FORWARD, 0);
+	chain_add(bd, "fw_forward", "filter", NF_INET_FORWARD, 0);
 	if (c->udp_blocked) {
-		r = rule_new("fwd");
+		r = rule_new("fw_forward");
 		if (r) {
 			match_l4(r, IPPROTO_UDP, true);
 			verdict(r, NF_DROP);
@@ -881,7 +881,7 @@ static void build_fwd(struct build *bd)
 	if (c->n_tcp_out_ports) {
 		/* Every packet of a connection opened from inside must go to an
 		 * allowed port (the port of a connection never changes). */
-		r = rule_new("fwd");
+		r = rule_new("fw_forward");
 		if (r) {
 			match_inside(bd, r, true);
 			match_l4(r, IPPROTO_TCP, true);
@@ -892,7 +892,7 @@ static void build_fwd(struct build *bd)
 		rule_add(bd, r);
 	}
 	if (c->tcp_in_blocked) {
-		r = rule_new("fwd");
+		r = rule_new("fw_forward");
 		if (r) {
 			match_ifname(r, true, c->outside_ifname, true);
 			match_l4(r, IPPROTO_TCP, true);
@@ -904,8 +904,8 @@ static void build_fwd(struct build *bd)
 	if (c->translate && c->inbound_refreshes && !c->udp_blocked) {
 		/* RFC 4787 REQ-6: inbound refresh is a MAY; when on, inbound
 		 * packets keep every set entry of the mapping alive. */
-		build_learn(bd, "fwd", false, IP_CT_DIR_REPLY);
-		build_learn(bd, "fwd", false, IP_CT_DIR_ORIGINAL);
+		build_learn(bd, "fw_forward", false, IP_CT_DIR_REPLY);
+		build_learn(bd, "fw_forward", false, IP_CT_DIR_ORIGINAL);
 	}
 }
 
@@ -916,8 +916,8 @@ static void build_input(struct build *bd)
 
 	if (!c->tcp_in_blocked)
 		return;
-	chain_add(bd, "in", "filter", NF_INET_LOCAL_IN, 0);
-	r = rule_new("in");
+	chain_add(bd, "fw_input", "filter", NF_INET_LOCAL_IN, 0);
+	r = rule_new("fw_input");
 	if (r) {
 		match_ifname(r, true, c->outside_ifname, true);
 		match_l4(r, IPPROTO_TCP, true);
@@ -943,6 +943,12 @@ static int table_op(struct emu_nft_batch *b, bool del)
 
 int emu_nat_build(const struct emu_nat_config *c, struct emu_nft_batch *b, struct natlab_err *e)
 {
+	return emu_nat_build_table(c, b, true, e);
+}
+
+int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b, bool replace,
+			struct natlab_err *e)
+{
 	struct build bd = {.c = c, .b = b, .e = e};
 	int ret = emu_nat_config_check(c, e);
 
@@ -951,8 +957,11 @@ int emu_nat_build(const struct emu_nat_config *c, struct emu_nft_batch *b, struc
 	oom = false;
 	bd.timeout_ms = (uint64_t)c->udp_timeout_s * 1000;
 	/* Create (a no-op if it exists), delete, create: the old ruleset and
-	 * every mapping in its sets go in the same transaction. */
-	if (table_op(b, false) < 0 || table_op(b, true) < 0 || table_op(b, false) < 0)
+	 * every mapping in its sets go in the same transaction. A deletion
+	 * makes the kernel wait for an RCU grace period (~10 ms here), so a
+	 * node known to have no table yet skips it. */
+	if (table_op(b, false) < 0 ||
+	    (replace && (table_op(b, true) < 0 || table_op(b, false) < 0)))
 		return natlab_err_set(e, ENOSPC, "NAT: batch full");
 	if (c->n_tcp_out_ports) {
 		uint16_t ports[EMU_NAT_TCP_PORTS_MAX];

@@ -109,6 +109,13 @@ struct emu_nft_batch;
  * the unit tests parse the batch back. */
 int emu_nat_build(const struct emu_nat_config *cfg, struct emu_nft_batch *b, struct natlab_err *e);
 
+/* emu_nat_build_table - emu_nat_build, but with @replace false the batch
+ * only creates the table, for a node known to have none yet: a deletion in
+ * a batch costs the kernel an RCU grace period (~10 ms). With @replace
+ * false on a node that has the table, the commit fails. */
+int emu_nat_build_table(const struct emu_nat_config *cfg, struct emu_nft_batch *b, bool replace,
+			struct natlab_err *e);
+
 /* emu_nat_apply - make router node @router a NAT per @cfg: one nftables
  * batch replacing any earlier NAT ruleset of the node atomically, then a
  * flush of the node's conntrack table (ctnetlink over libmnl) so that no

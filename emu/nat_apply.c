@@ -9,6 +9,8 @@
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
@@ -82,6 +84,27 @@ int emu_nat_conntrack_flush(struct emu_node *n, struct natlab_err *e)
 	return nfnl_request(n, nlh, "conntrack flush", e);
 }
 
+/* Whether node @n already has the NAT table: 1, 0, or a negative errno. */
+static int nat_table_exists(struct emu_node *n, struct natlab_err *e)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!t)
+		return natlab_err_set(e, ENOMEM, "node %s: NAT table", emu_node_name(n));
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, EMU_NAT_TABLE);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_ACK,
+				    (uint32_t)time(NULL));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	ret = nfnl_request(n, nlh, "looking up the NAT table", e);
+	if (ret == -ENOENT)
+		return 0;
+	return ret < 0 ? ret : 1;
+}
+
 int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, struct natlab_err *e)
 {
 	struct emu_nft_batch *b = emu_nft_batch_new();
@@ -89,7 +112,10 @@ int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, str
 
 	if (!b)
 		return natlab_err_set(e, ENOMEM, "node %s: NAT batch", emu_node_name(router));
-	ret = emu_nat_build(cfg, b, e);
+	ret = nat_table_exists(router, e);
+	if (ret < 0)
+		goto out;
+	ret = emu_nat_build_table(cfg, b, ret == 1, e);
 	if (ret < 0) {
 		natlab_err_prefix(e, "node %s", emu_node_name(router));
 		goto out;

@@ -48,7 +48,7 @@ struct topo {
 		}                                                                                  \
 	} while (0)
 
-static int topo_build(struct topo *t)
+static inline int topo_build(struct topo *t)
 {
 	struct natlab_err e = {{0}};
 
@@ -78,7 +78,7 @@ static int topo_build(struct topo *t)
 }
 
 /* A preset (or its knobs changed by @tweak) applied to the NAT. */
-static int topo_nat(struct topo *t, const char *preset, void (*tweak)(struct emu_nat_config *))
+static inline int topo_nat(struct topo *t, const char *preset, void (*tweak)(struct emu_nat_config *))
 {
 	struct natlab_err e = {{0}};
 	struct emu_nat_config c;
@@ -93,13 +93,13 @@ static int topo_nat(struct topo *t, const char *preset, void (*tweak)(struct emu
 	return 0;
 }
 
-static void topo_free(struct topo *t)
+static inline void topo_free(struct topo *t)
 {
 	emu_lab_free(t->lab);
 	t->lab = NULL;
 }
 
-static long long topo_now_ms(void)
+static inline long long topo_now_ms(void)
 {
 	struct timespec ts;
 
@@ -108,7 +108,7 @@ static long long topo_now_ms(void)
 }
 
 /* A UDP socket in @n bound to @addr:@port (NULL / 0: any). */
-static int udp_open(struct emu_node *n, const char *addr, uint16_t port)
+static inline int udp_open(struct emu_node *n, const char *addr, uint16_t port)
 {
 	struct natlab_err e = {{0}};
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -130,7 +130,7 @@ static int udp_open(struct emu_node *n, const char *addr, uint16_t port)
 	return fd;
 }
 
-static uint16_t udp_local_port(int fd)
+static inline uint16_t udp_local_port(int fd)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
@@ -139,7 +139,7 @@ static uint16_t udp_local_port(int fd)
 	return ntohs(sa.sin_port);
 }
 
-static int udp_send(int fd, const char *addr, uint16_t port, const char *msg)
+static inline int udp_send(int fd, const char *addr, uint16_t port, const char *msg)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 
@@ -149,7 +149,7 @@ static int udp_send(int fd, const char *addr, uint16_t port, const char *msg)
 
 /* Wait up to @timeout_ms for a datagram; 1 with its text and source, 0 on
  * timeout. */
-static int udp_recv(int fd, int timeout_ms, char *msg, size_t msglen, struct sockaddr_in *from)
+static inline int udp_recv(int fd, int timeout_ms, char *msg, size_t msglen, struct sockaddr_in *from)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	socklen_t flen = sizeof(*from);
@@ -166,7 +166,7 @@ static int udp_recv(int fd, int timeout_ms, char *msg, size_t msglen, struct soc
 
 /* Run @body in a forked child inside a fresh sandbox; 77 (skip) when the
  * sandbox cannot be entered here. Returns the child's exit status. */
-static int topo_run_sandboxed(int (*body)(void))
+static inline int topo_run_sandboxed(int (*body)(void))
 {
 	pid_t pid;
 	int status = 0;

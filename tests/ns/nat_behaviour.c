@@ -1,0 +1,614 @@
+/* nat_behaviour.c - every NAT knob checked with raw UDP probes across a
+ * real topology (see nat_topo.h): mapping reuse, filtering, port
+ * assignment, hairpinning, mapping expiry and refresh, NAT flush, pooling
+ * and the firewall knobs. Each case builds its own lab in its own sandbox.
+ * Drops are proven by ordering where possible: a probe that must be
+ * dropped is followed on the same path by one that must pass, and the
+ * receiver reads until the second arrives. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+
+#include "nat_topo.h"
+
+#define WAIT_MS 2000 /* deadline for a packet that must arrive */
+
+static enum emu_nat_mapping g_map;
+static enum emu_nat_filtering g_filter;
+static enum emu_nat_ports g_ports;
+static bool g_flag;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			rc = 1;                                                                    \
+			goto out;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+/* The public port the server socket @srv sees for a datagram from @cli. */
+static int observe(int cli, int srv, const char *srv_addr, uint16_t srv_port,
+		   struct sockaddr_in *from)
+{
+	char m[64];
+
+	if (udp_send(cli, srv_addr, srv_port, "probe") < 0)
+		return -1;
+	if (!udp_recv(srv, WAIT_MS, m, sizeof(m), from))
+		return -1;
+	return ntohs(from->sin_port);
+}
+
+static void tweak_mapping(struct emu_nat_config *c)
+{
+	c->mapping = g_map;
+	c->filtering = EMU_NAT_FILTER_EI;
+}
+
+/* RFC 4787 §4.1: EIM reuses X1':x1' for every Y:y; ADM for every port
+ * of one Y; APDM only for one Y:y. */
+static int mapping_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	int rc = 0, c, s1a, s1b, s2a;
+	int pa, pb, pc;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_mapping) < 0)
+		return 1;
+	s1a = udp_open(t.inet, SRV1, 4000);
+	s1b = udp_open(t.inet, SRV1, 4001);
+	s2a = udp_open(t.inet, SRV2, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	CHECK(s1a >= 0 && s1b >= 0 && s2a >= 0 && c >= 0, "sockets");
+	pa = observe(c, s1a, SRV1, 4000, &f);
+	pb = observe(c, s1b, SRV1, 4001, &f);
+	pc = observe(c, s2a, SRV2, 4000, &f);
+	CHECK(pa > 0 && pb > 0 && pc > 0, "probes lost: %d %d %d", pa, pb, pc);
+	fprintf(stderr, "mapping %s: ports %d %d %d\n", emu_nat_mapping_name(g_map), pa, pb, pc);
+	if (g_map == EMU_NAT_MAP_EI)
+		CHECK(pa == pb && pb == pc, "EIM must reuse the mapping: %d %d %d", pa, pb, pc);
+	else if (g_map == EMU_NAT_MAP_AD)
+		CHECK(pa == pb && pa != pc,
+		      "ADM: same address same mapping, other address new: %d %d %d", pa, pb, pc);
+	else
+		CHECK(pa != pb && pa != pc && pb != pc, "APDM: a mapping per endpoint: %d %d %d",
+		      pa, pb, pc);
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static void tweak_filter(struct emu_nat_config *c)
+{
+	c->mapping = EMU_NAT_MAP_EI;
+	c->filtering = g_filter;
+}
+
+/* RFC 4787 §5: after X:x sent to Y1:y1 only, who may send in. */
+static int filtering_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	char m[64];
+	bool got_port = false, got_addr = false, got_ctl = false;
+	int rc = 0, c, s1a, s1b, s2a, px;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_filter) < 0)
+		return 1;
+	s1a = udp_open(t.inet, SRV1, 4000);
+	s1b = udp_open(t.inet, SRV1, 4001);
+	s2a = udp_open(t.inet, SRV2, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	CHECK(s1a >= 0 && s1b >= 0 && s2a >= 0 && c >= 0, "sockets");
+	px = observe(c, s1a, SRV1, 4000, &f);
+	CHECK(px > 0, "outbound probe lost");
+	udp_send(s1b, PUB1, (uint16_t)px, "other-port");
+	udp_send(s2a, PUB1, (uint16_t)px, "other-addr");
+	udp_send(s1a, PUB1, (uint16_t)px, "control");
+	while (!got_ctl && udp_recv(c, WAIT_MS, m, sizeof(m), &f)) {
+		got_port |= strcmp(m, "other-port") == 0;
+		got_addr |= strcmp(m, "other-addr") == 0;
+		got_ctl |= strcmp(m, "control") == 0;
+	}
+	fprintf(stderr, "filtering %s: other port %s, other address %s\n",
+		emu_nat_filtering_name(g_filter), got_port ? "passed" : "dropped",
+		got_addr ? "passed" : "dropped");
+	CHECK(got_ctl, "the reply from the contacted endpoint must always pass");
+	CHECK(got_port == (g_filter != EMU_NAT_FILTER_APD),
+	      "same address, other port: wrong verdict");
+	CHECK(got_addr == (g_filter == EMU_NAT_FILTER_EI), "other address: wrong verdict");
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static void tweak_ports(struct emu_nat_config *c)
+{
+	c->ports = g_ports;
+	if (g_ports == EMU_NAT_PORTS_SEQUENTIAL) {
+		c->port_min = 20000;
+		c->port_max = 20999;
+	}
+}
+
+/* RFC 4787 §4.2.1: port preservation, sequential and random assignment. */
+static int ports_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	int rc = 0, s, c[6], p[6], c2;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "easy", tweak_ports) < 0)
+		return 1;
+	s = udp_open(t.inet, SRV1, 4000);
+	CHECK(s >= 0, "server socket");
+	for (int i = 0; i < 6; i++) {
+		c[i] = udp_open(t.c1, NULL, (uint16_t)(41000 + 7 * i));
+		CHECK(c[i] >= 0, "client socket");
+		p[i] = observe(c[i], s, SRV1, 4000, &f);
+		CHECK(p[i] > 0, "probe %d lost", i);
+	}
+	fprintf(stderr, "ports %s: %d %d %d %d %d %d\n", emu_nat_ports_name(g_ports), p[0], p[1],
+		p[2], p[3], p[4], p[5]);
+	if (g_ports == EMU_NAT_PORTS_PRESERVE) {
+		for (int i = 0; i < 6; i++)
+			CHECK(p[i] == 41000 + 7 * i, "port %d not preserved (%d)", 41000 + 7 * i,
+			      p[i]);
+		/* RFC 4787 REQ-4 / §4.2.2: no port overloading: a second host
+		 * with the same internal port gets another public port. */
+		c2 = udp_open(t.c2, NULL, 41000);
+		CHECK(c2 >= 0, "c2 socket");
+		int q = observe(c2, s, SRV1, 4000, &f);
+		CHECK(q > 0 && q != 41000, "second host on port 41000 got public port %d", q);
+	} else if (g_ports == EMU_NAT_PORTS_SEQUENTIAL) {
+		CHECK(p[0] == 20000, "first sequential port %d, expected 20000", p[0]);
+		for (int i = 1; i < 6; i++)
+			CHECK(p[i] == p[i - 1] + 1, "ports not sequential at %d: %d after %d", i,
+			      p[i], p[i - 1]);
+	} else {
+		int preserved = 0, steps = 0;
+		for (int i = 0; i < 6; i++) {
+			CHECK(p[i] >= 1024 && p[i] <= 65535, "port %d outside the range", p[i]);
+			preserved += p[i] == 41000 + 7 * i;
+			if (i)
+				steps += p[i] == p[i - 1] + 1;
+		}
+		/* 6 random draws among 64512 ports: a preserved port or a
+		 * sequential step is a 1-in-10^4 event; two are a bug. */
+		CHECK(preserved <= 1 && steps <= 1, "ports look preserved/sequential, not random");
+	}
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static void tweak_hairpin(struct emu_nat_config *c)
+{
+	c->hairpin = g_flag;
+}
+
+/* RFC 4787 REQ-9: hairpinning, with the sender's public source. */
+static int hairpin_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	char m[64];
+	int rc = 0, s, c1, c2, px, py, got;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_hairpin) < 0)
+		return 1;
+	s = udp_open(t.inet, SRV1, 4000);
+	c1 = udp_open(t.c1, NULL, 40000);
+	c2 = udp_open(t.c2, NULL, 40001);
+	CHECK(s >= 0 && c1 >= 0 && c2 >= 0, "sockets");
+	px = observe(c1, s, SRV1, 4000, &f);
+	py = observe(c2, s, SRV1, 4000, &f);
+	CHECK(px > 0 && py > 0, "outbound probes lost");
+	udp_send(c2, PUB1, (uint16_t)px, "hairpin");
+	got = udp_recv(c1, g_flag ? WAIT_MS : 500, m, sizeof(m), &f);
+	if (g_flag) {
+		CHECK(got && strcmp(m, "hairpin") == 0, "hairpinned packet lost");
+		CHECK(f.sin_addr.s_addr == inet_addr(PUB1) && ntohs(f.sin_port) == py,
+		      "hairpinned packet came from %s:%u, expected the sender's mapping " PUB1
+		      ":%d",
+		      inet_ntoa(f.sin_addr), ntohs(f.sin_port), py);
+	} else {
+		CHECK(!got, "hairpin off, yet the packet arrived");
+		/* The sender's path is fine: the NAT dropped the hairpin only. */
+		CHECK(observe(c2, s, SRV1, 4000, &f) == py, "c2 lost its way out");
+	}
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static void tweak_timeout(struct emu_nat_config *c)
+{
+	c->udp_timeout_s = 2;
+	c->inbound_refreshes = g_flag;
+}
+
+/* RFC 4787 REQ-5/REQ-6: the mapping lives udp_timeout_s after the last
+ * outbound packet (and, with inbound refresh, after the last inbound). An
+ * outside endpoint sends every 100 ms; we note which probes get in. */
+static int timeout_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	char m[64];
+	int rc = 0, s1, s2, c, px;
+	long long t0, end, last_in = -1, first_lost = -1;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_timeout) < 0)
+		return 1;
+	s1 = udp_open(t.inet, SRV1, 4000);
+	s2 = udp_open(t.inet, SRV2, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	CHECK(s1 >= 0 && s2 >= 0 && c >= 0, "sockets");
+	px = observe(c, s1, SRV1, 4000, &f);
+	CHECK(px > 0, "outbound probe lost");
+	t0 = topo_now_ms();
+	end = t0 + (g_flag ? 5000 : 3500);
+	while (topo_now_ms() < end) {
+		long long sent = topo_now_ms() - t0;
+		char msg[32];
+		snprintf(msg, sizeof(msg), "%lld", sent);
+		udp_send(s2, PUB1, (uint16_t)px, msg);
+		if (udp_recv(c, 100, m, sizeof(m), &f)) {
+			last_in = atoll(m);
+			while (udp_recv(c, 0, m, sizeof(m), &f))
+				last_in = atoll(m);
+			poll(NULL, 0,
+			     100 - (int)((topo_now_ms() - t0) - sent) > 0
+				 ? 100 - (int)((topo_now_ms() - t0) - sent)
+				 : 0);
+		} else if (first_lost < 0) {
+			first_lost = sent;
+		}
+	}
+	fprintf(stderr,
+		"timeout 2 s, inbound refresh %s: last probe in sent at %lld ms, first lost at "
+		"%lld ms\n",
+		g_flag ? "on" : "off", last_in, first_lost);
+	if (g_flag) {
+		CHECK(first_lost < 0,
+		      "inbound traffic must keep the mapping alive (lost at %lld ms)", first_lost);
+	} else {
+		CHECK(first_lost >= 1700, "the mapping expired early (%lld ms < 2 s)", first_lost);
+		CHECK(last_in <= 2300,
+		      "the mapping outlived its timeout (probe sent at %lld ms got in)", last_in);
+	}
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static void tweak_sequential(struct emu_nat_config *c)
+{
+	c->ports = EMU_NAT_PORTS_SEQUENTIAL;
+	c->port_min = 30000;
+	c->port_max = 30999;
+}
+
+/* "NAT reboot": emu_nat_flush drops every mapping; the next packet gets a
+ * new one and the old public port is closed. */
+static int flush_body(void)
+{
+	struct topo t;
+	struct natlab_err e = {{0}};
+	struct sockaddr_in f;
+	char m[64];
+	int rc = 0, s, c, p1, p2;
+	bool old = false, ctl = false;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_sequential) < 0)
+		return 1;
+	s = udp_open(t.inet, SRV1, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	CHECK(s >= 0 && c >= 0, "sockets");
+	p1 = observe(c, s, SRV1, 4000, &f);
+	CHECK(p1 == 30000, "first mapping %d", p1);
+	CHECK(emu_nat_flush(t.nat, &e) == 0, "flush: %s", e.msg);
+	udp_send(s, PUB1, (uint16_t)p1, "old");
+	p2 = observe(c, s, SRV1, 4000, &f);
+	CHECK(p2 == 30001, "after the flush the mapping must be new: %d", p2);
+	udp_send(s, PUB1, (uint16_t)p1, "old");
+	udp_send(s, PUB1, (uint16_t)p2, "control");
+	while (!ctl && udp_recv(c, WAIT_MS, m, sizeof(m), &f)) {
+		old |= strcmp(m, "old") == 0;
+		ctl |= strcmp(m, "control") == 0;
+	}
+	CHECK(ctl && !old, "old mapping still open (%d) or new one closed (%d)", old, !ctl);
+out:
+	topo_free(&t);
+	return rc;
+}
+
+/* Changing a NAT at run time: the new knobs hold at once, even for a flow
+ * that conntrack had already translated under the old ones. */
+static int reapply_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	int rc = 0, s1, s2, c, p1, p2;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", NULL) < 0)
+		return 1;
+	s1 = udp_open(t.inet, SRV1, 4000);
+	s2 = udp_open(t.inet, SRV2, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	CHECK(s1 >= 0 && s2 >= 0 && c >= 0, "sockets");
+	p1 = observe(c, s1, SRV1, 4000, &f);
+	p2 = observe(c, s2, SRV2, 4000, &f);
+	CHECK(p1 > 0 && p2 > 0 && p1 != p2, "symmetric: %d %d", p1, p2);
+	CHECK(topo_nat(&t, "full-cone", tweak_sequential) == 0, "re-apply");
+	p1 = observe(c, s1, SRV1, 4000, &f);
+	p2 = observe(c, s2, SRV2, 4000, &f);
+	fprintf(stderr, "after symmetric -> full-cone (sequential from 30000): %d %d\n", p1, p2);
+	CHECK(p1 == 30000 && p2 == 30000, "the old flows shadow the new rules: %d %d", p1, p2);
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static void tweak_pool(struct emu_nat_config *c)
+{
+	snprintf(c->public_addrs[1], sizeof(c->public_addrs[1]), PUB2);
+	c->n_public_addrs = 2;
+	c->paired_pooling = g_flag;
+}
+
+/* RFC 4787 REQ-2: paired pooling gives one internal host one public
+ * address; arbitrary pooling spreads its mappings over the pool. */
+static int pool_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	int rc = 0, s, n1 = 0, n2 = 0;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", tweak_pool) < 0)
+		return 1;
+	s = udp_open(t.inet, SRV1, 4000);
+	CHECK(s >= 0, "server socket");
+	for (int i = 0; i < 16; i++) {
+		int c = udp_open(t.c1, NULL, 0);
+		CHECK(c >= 0 && observe(c, s, SRV1, 4000, &f) > 0, "probe %d lost", i);
+		n1 += f.sin_addr.s_addr == inet_addr(PUB1);
+		n2 += f.sin_addr.s_addr == inet_addr(PUB2);
+		close(c);
+	}
+	fprintf(stderr, "pooling %s: %d mappings on " PUB1 ", %d on " PUB2 "\n",
+		g_flag ? "paired" : "arbitrary", n1, n2);
+	CHECK(n1 + n2 == 16, "a mapping outside the pool");
+	if (g_flag)
+		CHECK(n1 == 16 || n2 == 16, "paired pooling split one host over two addresses");
+	else
+		CHECK(n1 > 0 && n2 > 0,
+		      "arbitrary pooling used one address for 16 mappings (p = 2^-15)");
+out:
+	topo_free(&t);
+	return rc;
+}
+
+/* A TCP connection from @cli to @addr:@port: 0 connected, -ETIMEDOUT when
+ * the SYN was dropped, another -errno when refused. */
+static int tcp_try(struct emu_node *cli, const char *addr, uint16_t port)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct pollfd p;
+	int fd = emu_node_socket(cli, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0, &e);
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (fd < 0)
+		return -EIO;
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	p.fd = fd;
+	p.events = POLLOUT;
+	if (poll(&p, 1, 700) <= 0) {
+		close(fd);
+		return -ETIMEDOUT;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	close(fd);
+	return -err;
+}
+
+static int tcp_listen(struct emu_node *n, const char *addr, uint16_t port)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = emu_node_socket(n, AF_INET, SOCK_STREAM, 0, &e);
+
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* udp-blocked and tcp-web-only: what gets through. */
+static int firewall_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	char m[64];
+	const char *preset = g_flag ? "tcp-web-only" : "udp-blocked";
+	int rc = 0, s, c, l80, l8080, r;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, preset, NULL) < 0)
+		return 1;
+	s = udp_open(t.inet, SRV1, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	l80 = tcp_listen(t.inet, SRV1, 80);
+	l8080 = tcp_listen(t.inet, SRV1, 8080);
+	CHECK(s >= 0 && c >= 0 && l80 >= 0 && l8080 >= 0, "sockets");
+	CHECK(tcp_try(t.c1, SRV1, 80) == 0, "%s: outbound TCP to port 80 must work", preset);
+	r = tcp_try(t.c1, SRV1, 8080);
+	if (g_flag)
+		CHECK(r == -ETIMEDOUT, "%s: TCP to port 8080 must be dropped (got %s)", preset,
+		      strerror(-r));
+	else
+		CHECK(r == 0, "%s: TCP to port 8080 must work (got %s)", preset, strerror(-r));
+	udp_send(c, SRV1, 4000, "udp");
+	CHECK(!udp_recv(s, 500, m, sizeof(m), &f), "%s: UDP got through", preset);
+	/* Inbound: with tcp_in_blocked the SYN vanishes; otherwise the NAT
+	 * itself answers with a reset (nothing listens there). */
+	r = tcp_try(t.inet, PUB1, 2222);
+	if (g_flag)
+		CHECK(r == -ETIMEDOUT, "%s: inbound TCP must be dropped (got %s)", preset,
+		      strerror(-r));
+	else
+		CHECK(r == -ECONNREFUSED, "%s: inbound TCP reached the NAT (got %s)", preset,
+		      strerror(-r));
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static void run(int (*body)(void))
+{
+	int r = topo_run_sandboxed(body);
+
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
+static void t_map_ei(void **s)
+{
+	g_map = EMU_NAT_MAP_EI;
+	run(mapping_body);
+}
+static void t_map_ad(void **s)
+{
+	g_map = EMU_NAT_MAP_AD;
+	run(mapping_body);
+}
+static void t_map_apd(void **s)
+{
+	g_map = EMU_NAT_MAP_APD;
+	run(mapping_body);
+}
+static void t_filter_ei(void **s)
+{
+	g_filter = EMU_NAT_FILTER_EI;
+	run(filtering_body);
+}
+static void t_filter_ad(void **s)
+{
+	g_filter = EMU_NAT_FILTER_AD;
+	run(filtering_body);
+}
+static void t_filter_apd(void **s)
+{
+	g_filter = EMU_NAT_FILTER_APD;
+	run(filtering_body);
+}
+static void t_ports_preserve(void **s)
+{
+	g_ports = EMU_NAT_PORTS_PRESERVE;
+	run(ports_body);
+}
+static void t_ports_sequential(void **s)
+{
+	g_ports = EMU_NAT_PORTS_SEQUENTIAL;
+	run(ports_body);
+}
+static void t_ports_random(void **s)
+{
+	g_ports = EMU_NAT_PORTS_RANDOM;
+	run(ports_body);
+}
+static void t_hairpin_on(void **s)
+{
+	g_flag = true;
+	run(hairpin_body);
+}
+static void t_hairpin_off(void **s)
+{
+	g_flag = false;
+	run(hairpin_body);
+}
+static void t_timeout(void **s)
+{
+	g_flag = false;
+	run(timeout_body);
+}
+static void t_timeout_refresh(void **s)
+{
+	g_flag = true;
+	run(timeout_body);
+}
+static void t_flush(void **s)
+{
+	run(flush_body);
+}
+static void t_reapply(void **s)
+{
+	run(reapply_body);
+}
+static void t_pool_paired(void **s)
+{
+	g_flag = true;
+	run(pool_body);
+}
+static void t_pool_arbitrary(void **s)
+{
+	g_flag = false;
+	run(pool_body);
+}
+static void t_udp_blocked(void **s)
+{
+	g_flag = false;
+	run(firewall_body);
+}
+static void t_tcp_web_only(void **s)
+{
+	g_flag = true;
+	run(firewall_body);
+}
+
+static int probe_body(void)
+{
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_map_ei),		 cmocka_unit_test(t_map_ad),
+	    cmocka_unit_test(t_map_apd),	 cmocka_unit_test(t_filter_ei),
+	    cmocka_unit_test(t_filter_ad),	 cmocka_unit_test(t_filter_apd),
+	    cmocka_unit_test(t_ports_preserve),	 cmocka_unit_test(t_ports_sequential),
+	    cmocka_unit_test(t_ports_random),	 cmocka_unit_test(t_hairpin_on),
+	    cmocka_unit_test(t_hairpin_off),	 cmocka_unit_test(t_timeout),
+	    cmocka_unit_test(t_timeout_refresh), cmocka_unit_test(t_flush),
+	    cmocka_unit_test(t_reapply),	 cmocka_unit_test(t_pool_paired),
+	    cmocka_unit_test(t_pool_arbitrary),	 cmocka_unit_test(t_udp_blocked),
+	    cmocka_unit_test(t_tcp_web_only),
+	};
+
+	if (topo_run_sandboxed(probe_body) == 77)
+		return 77;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,532 @@
+/* nat_ruleset.c - each preset's nftables transaction built without a
+ * kernel, parsed back with libnftnl, and checked for the expressions that
+ * enforce its knobs; bad knobs give clear errors. No root needed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "emu/nat.h"
+#include "emu/nft.h"
+
+/* What a parsed batch holds, as text easy to search. */
+struct parsed {
+	char chains[1024];    /* "name:hook:prio:type;" */
+	char sets[1024];      /* "name:klen:dlen:flags;" */
+	char elems[1024];     /* "set:n;" */
+	char objs[256];	      /* "name:type;" */
+	char rules[16][2048]; /* per chain index: "expr expr ...;" per rule */
+	char rule_chain[16][32];
+	unsigned n_chains_rules;
+	unsigned table_ops; /* new/del table messages */
+	uint32_t ct_udp_timeout[2];
+};
+
+static char *chain_rules(struct parsed *p, const char *chain)
+{
+	for (unsigned i = 0; i < p->n_chains_rules; i++)
+		if (strcmp(p->rule_chain[i], chain) == 0)
+			return p->rules[i];
+	if (p->n_chains_rules == 16)
+		return NULL;
+	snprintf(p->rule_chain[p->n_chains_rules], sizeof(p->rule_chain[0]), "%s", chain);
+	return p->rules[p->n_chains_rules++];
+}
+
+static void cat(char *dst, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(dst);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+static int expr_cb(struct nftnl_expr *x, void *data)
+{
+	char *out = data;
+	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
+	const size_t len = 2048;
+
+	if (strcmp(name, "lookup") == 0) {
+		uint32_t fl = nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_FLAGS)
+				  ? nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_FLAGS)
+				  : 0;
+		cat(out, len, "lookup:%s%s ", (fl & NFT_LOOKUP_F_INV) ? "!" : "",
+		    nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
+	} else if (strcmp(name, "dynset") == 0) {
+		cat(out, len, "dynset:%s:%llu ", nftnl_expr_get_str(x, NFTNL_EXPR_DYNSET_SET_NAME),
+		    (unsigned long long)nftnl_expr_get_u64(x, NFTNL_EXPR_DYNSET_TIMEOUT));
+	} else if (strcmp(name, "nat") == 0) {
+		uint32_t fl = nftnl_expr_is_set(x, NFTNL_EXPR_NAT_FLAGS)
+				  ? nftnl_expr_get_u32(x, NFTNL_EXPR_NAT_FLAGS)
+				  : 0;
+		cat(out, len, "%s%s%s ",
+		    nftnl_expr_get_u32(x, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_SNAT ? "snat" : "dnat",
+		    nftnl_expr_is_set(x, NFTNL_EXPR_NAT_REG_PROTO_MIN) ? ":port" : "",
+		    (fl & NF_NAT_RANGE_PROTO_RANDOM_FULLY) ? ":fully-random" : "");
+	} else if (strcmp(name, "numgen") == 0) {
+		cat(out, len, "numgen:%s:%u:%u ",
+		    nftnl_expr_get_u32(x, NFTNL_EXPR_NG_TYPE) == NFT_NG_INCREMENTAL ? "inc"
+										    : "random",
+		    nftnl_expr_get_u32(x, NFTNL_EXPR_NG_MODULUS),
+		    nftnl_expr_is_set(x, NFTNL_EXPR_NG_OFFSET)
+			? nftnl_expr_get_u32(x, NFTNL_EXPR_NG_OFFSET)
+			: 0);
+	} else if (strcmp(name, "hash") == 0) {
+		cat(out, len, "jhash:%u ", nftnl_expr_get_u32(x, NFTNL_EXPR_HASH_MODULUS));
+	} else if (strcmp(name, "objref") == 0) {
+		cat(out, len, "objref:%s ", nftnl_expr_get_str(x, NFTNL_EXPR_OBJREF_IMM_NAME));
+	} else if (strcmp(name, "immediate") == 0 &&
+		   nftnl_expr_get_u32(x, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT) {
+		cat(out, len, "%s ",
+		    nftnl_expr_get_u32(x, NFTNL_EXPR_IMM_VERDICT) == NF_DROP ? "drop" : "verdict");
+	} else if (strcmp(name, "meta") == 0) {
+		uint32_t k = nftnl_expr_get_u32(x, NFTNL_EXPR_META_KEY);
+		cat(out, len, "%s ",
+		    k == NFT_META_IIFNAME   ? "iifname"
+		    : k == NFT_META_OIFNAME ? "oifname"
+		    : k == NFT_META_L4PROTO ? "l4proto"
+					    : "meta");
+	} else if (strcmp(name, "cmp") == 0) {
+		uint32_t dlen;
+		const unsigned char *d = nftnl_expr_get(x, NFTNL_EXPR_CMP_DATA, &dlen);
+		const char *op =
+		    nftnl_expr_get_u32(x, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ ? "==" : "!=";
+		if (dlen == 1)
+			cat(out, len, "%s%u ", op, d[0]);
+		else
+			cat(out, len, "%s\"%.*s\" ", op, (int)dlen - 1, (const char *)d);
+	} else {
+		cat(out, len, "%s ", name);
+	}
+	return 0;
+}
+
+/* NEWSETELEM walked with libmnl (libnftnl 1.2.4's element parser refuses
+ * lists of more than one element here): "set:k1,k2,...,n;". */
+static void parse_elems(const struct nlmsghdr *nlh, struct parsed *p)
+{
+	const struct nlattr *a, *el, *k, *v;
+	unsigned n = 0;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_SET)
+			cat(p->elems, sizeof(p->elems), "%s:", mnl_attr_get_str(a));
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(el, a)
+		{
+			mnl_attr_for_each_nested(k, el)
+			{
+				if (mnl_attr_get_type(k) != NFTA_SET_ELEM_KEY)
+					continue;
+				mnl_attr_for_each_nested(v, k)
+				{
+					const unsigned char *d = mnl_attr_get_payload(v);
+					if (mnl_attr_get_payload_len(v) == 2)
+						cat(p->elems, sizeof(p->elems), "%u,",
+						    (unsigned)(d[0] << 8 | d[1]));
+					else if (mnl_attr_get_payload_len(v) == 4)
+						cat(p->elems, sizeof(p->elems), "%u.%u.%u.%u,",
+						    d[0], d[1], d[2], d[3]);
+				}
+			}
+			n++;
+		}
+	}
+	cat(p->elems, sizeof(p->elems), "%u;", n);
+}
+
+static void parse_batch(struct emu_nft_batch *b, struct parsed *p)
+{
+	size_t len;
+	const void *buf = emu_nft_batch_bytes(b, &len);
+	const struct nlmsghdr *nlh;
+	int left = (int)len;
+
+	memset(p, 0, sizeof(*p));
+	for (nlh = buf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		uint16_t type = nlh->nlmsg_type & 0xff;
+		if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES)
+			continue; /* batch begin/end */
+		if (type == NFT_MSG_NEWTABLE || type == NFT_MSG_DELTABLE) {
+			p->table_ops++;
+		} else if (type == NFT_MSG_NEWCHAIN) {
+			struct nftnl_chain *c = nftnl_chain_alloc();
+			assert_int_equal(nftnl_chain_nlmsg_parse(nlh, c), 0);
+			cat(p->chains, sizeof(p->chains), "%s:%u:%d:%s;",
+			    nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
+			    nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
+			    nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO),
+			    nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE));
+			nftnl_chain_free(c);
+		} else if (type == NFT_MSG_NEWSET) {
+			struct nftnl_set *s = nftnl_set_alloc();
+			assert_int_equal(nftnl_set_nlmsg_parse(nlh, s), 0);
+			cat(p->sets, sizeof(p->sets), "%s:%u:%u:%s%s;",
+			    nftnl_set_get_str(s, NFTNL_SET_NAME),
+			    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN),
+			    nftnl_set_is_set(s, NFTNL_SET_DATA_LEN)
+				? nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN)
+				: 0,
+			    (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_EVAL) ? "dynamic" : "",
+			    (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_CONSTANT) ? "constant"
+										       : "");
+			nftnl_set_free(s);
+		} else if (type == NFT_MSG_NEWSETELEM) {
+			parse_elems(nlh, p);
+		} else if (type == NFT_MSG_NEWOBJ) {
+			struct nftnl_obj *o = nftnl_obj_alloc();
+			uint32_t olen;
+			assert_int_equal(nftnl_obj_nlmsg_parse(nlh, o), 0);
+			cat(p->objs, sizeof(p->objs), "%s:%u;",
+			    nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
+			    nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE));
+			if (nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) == NFT_OBJECT_CT_TIMEOUT) {
+				const uint32_t *t =
+				    nftnl_obj_get_data(o, NFTNL_OBJ_CT_TIMEOUT_ARRAY, &olen);
+				assert_non_null(t);
+				p->ct_udp_timeout[0] = t[NFTNL_CTTIMEOUT_UDP_UNREPLIED];
+				p->ct_udp_timeout[1] = t[NFTNL_CTTIMEOUT_UDP_REPLIED];
+			}
+			nftnl_obj_free(o);
+		} else if (type == NFT_MSG_NEWRULE) {
+			struct nftnl_rule *r = nftnl_rule_alloc();
+			char *out;
+			assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
+			out = chain_rules(p, nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+			assert_non_null(out);
+			nftnl_expr_foreach(r, expr_cb, out);
+			cat(out, 2048, ";");
+			nftnl_rule_free(r);
+		}
+	}
+}
+
+static void build(const char *preset, void (*tweak)(struct emu_nat_config *), struct parsed *p)
+{
+	struct emu_nat_config c;
+	struct natlab_err e = {{0}};
+	struct emu_nft_batch *b = emu_nft_batch_new();
+
+	assert_non_null(b);
+	assert_int_equal(emu_nat_preset(preset, &c, &e), 0);
+	snprintf(c.outside_ifname, sizeof(c.outside_ifname), "wan");
+	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "203.0.113.7");
+	c.n_public_addrs = 1;
+	if (tweak)
+		tweak(&c);
+	if (emu_nat_build(&c, b, &e) != 0)
+		fail_msg("%s: %s", preset, e.msg);
+	parse_batch(b, p);
+	emu_nft_batch_free(b);
+}
+
+static const char *rules(struct parsed *p, const char *chain)
+{
+	for (unsigned i = 0; i < p->n_chains_rules; i++)
+		if (strcmp(p->rule_chain[i], chain) == 0)
+			return p->rules[i];
+	return "";
+}
+
+#define HAS(hay, needle)                                                                           \
+	do {                                                                                       \
+		if (!strstr((hay), (needle)))                                                      \
+			fail_msg("expected \"%s\" in:\n%s", (needle), (hay));                      \
+	} while (0)
+#define HASNT(hay, needle)                                                                         \
+	do {                                                                                       \
+		if (strstr((hay), (needle)))                                                       \
+			fail_msg("unexpected \"%s\" in:\n%s", (needle), (hay));                    \
+	} while (0)
+
+/* Common to every translating preset. */
+static void check_nat_common(struct parsed *p)
+{
+	/* create, delete, create: an atomic replacement */
+	assert_int_equal(p->table_ops, 3);
+	HAS(p->chains, "raw:0:-300:filter;");
+	HAS(p->chains, "dstnat:0:-100:nat;");
+	HAS(p->chains, "srcnat:4:100:nat;");
+	HAS(p->chains, "learn:4:200:filter;");
+	HAS(p->objs, "udp_t:7;"); /* NFT_OBJECT_CT_TIMEOUT */
+	assert_int_equal(p->ct_udp_timeout[0], 120);
+	assert_int_equal(p->ct_udp_timeout[1], 120);
+	/* (libnftnl 1.2.4 parses an objref name without its end: match the prefix) */
+	HAS(rules(p, "raw"), "l4proto ==17 objref:udp_t");
+	/* unsolicited inbound: dropped unless the filtering key is live */
+	HAS(rules(p, "raw"), "iifname ==\"wan\" l4proto ==17 payload payload ");
+	HAS(rules(p, "raw"), "lookup:!pmap drop ;");
+	HAS(rules(p, "dstnat"), "lookup:pmap dnat:port ;");
+	HAS(rules(p, "learn"), "dynset:pmap:120000 ;");
+	HAS(p->elems, "pubaddrs:203.0.113.7,1;");
+	/* TCP and the rest: snat onto the public address */
+	HAS(rules(p, "srcnat"), "oifname ==\"wan\" l4proto !=17 immediate snat ;");
+}
+
+static void test_full_cone(void **state)
+{
+	struct parsed p;
+
+	build("full-cone", NULL, &p);
+	check_nat_common(&p);
+	HAS(p.sets, "pmap:8:8:dynamic;"); /* EIF: P . x */
+	HAS(p.sets, "emap:8:8:dynamic;"); /* EIM: a . p */
+	HAS(p.sets, "pports:2:0:dynamic;");
+	HAS(p.sets, "hmap:8:8:dynamic;");
+	/* EIM: reuse the mapping, else preserve the port when free */
+	HAS(rules(&p, "srcnat"),
+	    "oifname ==\"wan\" l4proto ==17 payload payload lookup:emap snat:port ;");
+	HAS(rules(&p, "srcnat"), "lookup:!pports immediate immediate immediate snat:port ;");
+	HAS(rules(&p, "srcnat"), "snat:port:fully-random ;");
+	/* hairpin on: dnat from inside, and no hairpin drop */
+	HAS(rules(&p, "dstnat"),
+	    "iifname !=\"wan\" l4proto ==17 payload payload lookup:hmap dnat:port ;");
+	HASNT(rules(&p, "raw"), "lookup:pubaddrs drop");
+	/* inbound refresh on by default */
+	HAS(rules(&p, "fw_forward"), "dynset:pmap");
+}
+
+static void test_restricted_cone(void **state)
+{
+	struct parsed p;
+
+	build("restricted-cone", NULL, &p);
+	check_nat_common(&p);
+	HAS(p.sets, "pmap:12:8:dynamic;"); /* ADF: P . x . r */
+	HAS(p.sets, "emap:8:8:dynamic;");
+}
+
+static void test_port_restricted(void **state)
+{
+	struct parsed p, q;
+
+	build("port-restricted-cone", NULL, &p);
+	build("easy", NULL, &q);
+	check_nat_common(&p);
+	HAS(p.sets, "pmap:16:8:dynamic;"); /* APDF: P . x . r . s */
+	HAS(p.sets, "emap:8:8:dynamic;");
+	/* the alias builds exactly the same transaction */
+	assert_string_equal(p.sets, q.sets);
+	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
+}
+
+static void test_address_dependent(void **state)
+{
+	struct parsed p;
+
+	build("address-dependent", NULL, &p);
+	check_nat_common(&p);
+	HAS(p.sets, "emap:12:8:dynamic;"); /* ADM: a . p . r */
+	HAS(p.sets, "pmap:12:8:dynamic;");
+	/* sequential: a counter from port_min over the whole range */
+	HAS(rules(&p, "srcnat"), "numgen:inc:64512:1024 byteorder snat:port ;");
+	HASNT(p.sets, "hmap");
+	HAS(rules(&p, "raw"), "lookup:pubaddrs drop ;"); /* hairpin off */
+}
+
+static void test_symmetric(void **state)
+{
+	struct parsed p, q;
+
+	build("symmetric", NULL, &p);
+	build("hard", NULL, &q);
+	check_nat_common(&p);
+	HASNT(p.sets, "emap"); /* APDM: conntrack's own per-flow mapping */
+	HASNT(p.sets, "pports");
+	HAS(p.sets, "pmap:16:8:dynamic;");
+	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" l4proto ==17 immediate immediate immediate "
+				 "snat:port:fully-random ;");
+	HASNT(rules(&p, "srcnat"), "lookup:emap");
+	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
+}
+
+static void test_cgnat(void **state)
+{
+	struct parsed p;
+
+	assert_string_equal(emu_nat_preset_inner("cgnat"), "port-restricted-cone");
+	assert_null(emu_nat_preset_inner("easy"));
+	build("cgnat", NULL, &p);
+	check_nat_common(&p);
+	HAS(p.sets, "emap:8:8:dynamic;");
+	HAS(p.sets, "hmap:8:8:dynamic;");
+}
+
+static void test_open(void **state)
+{
+	struct parsed p;
+
+	build("open", NULL, &p);
+	assert_int_equal(p.table_ops, 3);
+	HASNT(p.chains, ":nat;");
+	HAS(p.chains, "fw_forward:2:0:filter;");
+	assert_string_equal(rules(&p, "fw_forward"), "");
+}
+
+static void test_udp_blocked(void **state)
+{
+	struct parsed p;
+
+	build("udp-blocked", NULL, &p);
+	HAS(rules(&p, "fw_forward"), "l4proto ==17 drop ;");
+	HASNT(p.sets, "pmap");
+	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" immediate snat ;");
+}
+
+static void test_tcp_web_only(void **state)
+{
+	struct parsed p;
+
+	build("tcp-web-only", NULL, &p);
+	HAS(rules(&p, "fw_forward"), "l4proto ==17 drop ;");
+	HAS(p.elems, "tcpok:80,443,2;");
+	HAS(rules(&p, "fw_forward"), "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
+	HAS(rules(&p, "fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	HAS(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+}
+
+static void tweak_knobs(struct emu_nat_config *c)
+{
+	c->hairpin = false;
+	c->inbound_refreshes = false;
+	c->udp_timeout_s = 7;
+	c->ports = EMU_NAT_PORTS_RANDOM;
+	c->port_min = 5000;
+	c->port_max = 5999;
+	snprintf(c->public_addrs[1], sizeof(c->public_addrs[1]), "203.0.113.8");
+	c->n_public_addrs = 2;
+	c->paired_pooling = true;
+}
+
+static void test_knobs_independent(void **state)
+{
+	struct parsed p;
+
+	build("full-cone", tweak_knobs, &p);
+	HAS(rules(&p, "learn"), "dynset:pmap:7000 ;");
+	HASNT(rules(&p, "fw_forward"), "dynset"); /* no inbound refresh */
+	HASNT(p.sets, "hmap");
+	HAS(rules(&p, "raw"), "lookup:pubaddrs drop ;");
+	HAS(p.sets, "emap:8:8:dynamic;"); /* still EIM */
+	HAS(p.sets, "pool:4:4:constant;");
+	/* paired pooling: address = pool[jhash(ip saddr) mod 2] */
+	HAS(rules(&p, "srcnat"),
+	    "payload jhash:2 lookup:pool immediate immediate snat:port:fully-random ;");
+	HAS(p.elems, "pubaddrs:203.0.113.7,203.0.113.8,2;");
+}
+
+static void expect_error(struct emu_nat_config *c, const char *needle)
+{
+	struct natlab_err e = {{0}};
+	struct emu_nft_batch *b = emu_nft_batch_new();
+
+	assert_int_equal(emu_nat_build(c, b, &e), -EINVAL);
+	HAS(e.msg, needle);
+	emu_nft_batch_free(b);
+}
+
+static void test_bad_knobs(void **state)
+{
+	struct emu_nat_config c, good;
+	struct natlab_err e = {{0}};
+
+	assert_int_equal(emu_nat_preset("easy", &good, &e), 0);
+	snprintf(good.outside_ifname, sizeof(good.outside_ifname), "wan");
+	snprintf(good.public_addrs[0], sizeof(good.public_addrs[0]), "203.0.113.7");
+	good.n_public_addrs = 1;
+
+	c = good;
+	c.port_min = 40000;
+	c.port_max = 30000;
+	expect_error(&c, "port range 40000-30000 is empty");
+	c = good;
+	c.udp_timeout_s = 0;
+	expect_error(&c, "udp_timeout_s 0");
+	c = good;
+	c.outside_ifname[0] = '\0';
+	expect_error(&c, "outside interface must be named");
+	c = good;
+	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "203.0.113");
+	expect_error(&c, "\"203.0.113\" is not an IPv4 address");
+	c = good;
+	c.n_public_addrs = 0;
+	expect_error(&c, "0 public addresses");
+	c = good;
+	c.mapping = (enum emu_nat_mapping)7;
+	expect_error(&c, "mapping 7");
+	c = good;
+	snprintf(c.inside_ifname, sizeof(c.inside_ifname), "wan");
+	expect_error(&c, "inside and outside interface are both wan");
+
+	assert_int_equal(emu_nat_preset("fullcone", &c, &e), -ENOENT);
+	HAS(e.msg, "unknown NAT preset \"fullcone\"");
+	HAS(e.msg, "full-cone");
+	HAS(e.msg, "tcp-web-only");
+}
+
+static void test_names(void **state)
+{
+	const char *const *n = emu_nat_preset_names();
+	struct natlab_err e = {{0}};
+	enum emu_nat_mapping m;
+	enum emu_nat_filtering f;
+	enum emu_nat_ports po;
+	struct emu_nat_config c;
+	unsigned count = 0;
+
+	for (; *n; n++, count++) {
+		assert_int_equal(emu_nat_preset(*n, &c, &e), 0);
+		assert_non_null(emu_nat_preset_describe(*n));
+	}
+	assert_int_equal(count, 11);
+	assert_int_equal(emu_nat_mapping_parse("apd", &m, &e), 0);
+	assert_int_equal(m, EMU_NAT_MAP_APD);
+	assert_int_equal(emu_nat_filtering_parse("ad", &f, &e), 0);
+	assert_int_equal(f, EMU_NAT_FILTER_AD);
+	assert_int_equal(emu_nat_ports_parse("sequential", &po, &e), 0);
+	assert_int_equal(po, EMU_NAT_PORTS_SEQUENTIAL);
+	assert_int_equal(emu_nat_ports_parse("rand", &po, &e), -EINVAL);
+	HAS(e.msg, "preserve, sequential, random");
+	assert_string_equal(emu_nat_mapping_name(EMU_NAT_MAP_AD), "ad");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full_cone),
+	    cmocka_unit_test(test_restricted_cone),
+	    cmocka_unit_test(test_port_restricted),
+	    cmocka_unit_test(test_address_dependent),
+	    cmocka_unit_test(test_symmetric),
+	    cmocka_unit_test(test_cgnat),
+	    cmocka_unit_test(test_open),
+	    cmocka_unit_test(test_udp_blocked),
+	    cmocka_unit_test(test_tcp_web_only),
+	    cmocka_unit_test(test_knobs_independent),
+	    cmocka_unit_test(test_bad_knobs),
+	    cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

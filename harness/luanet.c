@@ -281,6 +281,38 @@ static int n_up(lua_State *L)
 	return 0;
 }
 
+/* node:mtu(ifname, bytes) */
+static int n_mtu(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_link_set_mtu(check_node(L, 1), luaL_checkstring(L, 2),
+			     (unsigned)luaL_checkinteger(L, 3), &e) < 0)
+		return fail(L, "node:mtu", &e);
+	return 0;
+}
+
+/* node:bridge(name): a LAN switch inside the node */
+static int n_bridge(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_link_bridge_add(check_node(L, 1), luaL_checkstring(L, 2), &e) < 0)
+		return fail(L, "node:bridge", &e);
+	return 0;
+}
+
+/* node:bridge_attach(bridge, ifname) */
+static int n_bridge_attach(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_link_bridge_attach(check_node(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3),
+				   &e) < 0)
+		return fail(L, "node:bridge_attach", &e);
+	return 0;
+}
+
 static int n_sysctl(lua_State *L)
 {
 	struct natlab_err e = {""};
@@ -1002,11 +1034,19 @@ static int l_json_decode(lua_State *L)
 void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 {
 	static const luaL_Reg node_m[] = {
-	    {"name", n_name},	{"addr", n_addr},
-	    {"link_up", n_up},	{"sysctl", n_sysctl},
-	    {"route", n_route}, {"forwarding", n_forwarding},
-	    {"nat", n_nat},	{"nat_flush", n_nat_flush},
-	    {"spawn", n_spawn}, {"stun_binding", n_stun_binding},
+	    {"name", n_name},
+	    {"addr", n_addr},
+	    {"link_up", n_up},
+	    {"sysctl", n_sysctl},
+	    {"route", n_route},
+	    {"forwarding", n_forwarding},
+	    {"nat", n_nat},
+	    {"nat_flush", n_nat_flush},
+	    {"spawn", n_spawn},
+	    {"mtu", n_mtu},
+	    {"bridge", n_bridge},
+	    {"bridge_attach", n_bridge_attach},
+	    {"stun_binding", n_stun_binding},
 	    {NULL, NULL},
 	};
 	static const luaL_Reg proc_m[] = {

@@ -2,31 +2,48 @@
 -- public hosts, NATs (also behind NATs) and hosts on LANs behind them, with
 -- addresses and routes allocated for the scenario.
 --
--- Address plan (documentation and private ranges only, RFC 5737/1918/6598):
+-- Address plan (documentation and private ranges only, RFC 5737/1918/3849):
 --   link k to the internet core: 203.0.113.(4k+1)/30 (core), .(4k+2)/30
---   LAN j behind a NAT: 10.j.0.1/24 (NAT), hosts 10.j.0.2, .3, ...
---   (each host on a LAN gets its own veth to the NAT: there is no bridge)
+--     and with ipv6: 2001:db8:ffff:k::1/64 (core), ::2
+--   LAN j behind a router/NAT: bridge "lan" in the router, 10.j.0.1/24,
+--     hosts 10.j.0.2, .3, ...; with ipv6 2001:db8:j::1/64, hosts ::2, ...
+--   IPv6 is routed, not translated (emu/nat.h): routes to each LAN prefix
+--   are added on every router up to the core.
 
 local Net = {}
 Net.__index = Net
 
--- natlab.net(): a new, empty topology. net.addr[name] is each node's main
--- address once it is attached.
-function natlab.net()
-  return setmetatable({ nodes = {}, addr = {}, links = 0, lans = 0, core = nil, ifs = {} }, Net)
+-- natlab.net([{ipv6 = true}]): a new, empty topology. net.addr[name] is
+-- each node's main IPv4 address once attached, net.addr6[name] its IPv6.
+function natlab.net(opts)
+  opts = opts or {}
+  return setmetatable({ nodes = {}, addr = {}, addr6 = {}, links = 0, lans = 0, core = nil, ifs = {},
+                        ipv6 = opts.ipv6 or false, up = {} }, Net)
 end
 
-local function ifname(net, node_name)
-  net.ifs[node_name] = (net.ifs[node_name] or 0) + 1
-  return "eth" .. (net.ifs[node_name] - 1)
+local function ifname(net, node_name, prefix)
+  local key = node_name .. "/" .. (prefix or "eth")
+  net.ifs[key] = (net.ifs[key] or 0) + 1
+  return (prefix or "eth") .. (net.ifs[key] - 1)
+end
+
+-- net:node(name): a node of this topology (IPv6 DAD off so addresses are
+-- usable at once).
+function Net:node(name)
+  local n = natlab.node(name)
+  self.nodes[name] = n
+  if self.ipv6 then
+    n:sysctl("net/ipv6/conf/all/accept_dad", "0")
+    n:sysctl("net/ipv6/conf/default/accept_dad", "0")
+  end
+  return n
 end
 
 -- net:internet(): the internet core router (node "internet").
 function Net:internet()
   if self.core then return self.core end
-  self.core = natlab.node("internet")
+  self.core = self:node("internet")
   self.core:forwarding(true)
-  self.nodes.internet = self.core
   return self.core
 end
 
@@ -42,24 +59,29 @@ function Net:_uplink(node)
   core:addr(cif, string.format("203.0.113.%d/30", base + 1))
   node:addr(nif, string.format("203.0.113.%d/30", base + 2))
   node:route("default", string.format("203.0.113.%d", base + 1))
+  if self.ipv6 then
+    core:addr(cif, string.format("2001:db8:ffff:%x::1/64", k))
+    node:addr(nif, string.format("2001:db8:ffff:%x::2/64", k))
+    node:route("default6", string.format("2001:db8:ffff:%x::1", k))
+    self.addr6[node:name()] = string.format("2001:db8:ffff:%x::2", k)
+    self.up[node:name()] = { node = core, via6 = self.addr6[node:name()] }
+  end
   return string.format("203.0.113.%d", base + 2), nif
 end
 
 -- net:public_host(name): a host with a public address on the internet.
 function Net:public_host(name)
-  local n = natlab.node(name)
-  self.nodes[name] = n
+  local n = self:node(name)
   self.addr[name] = self:_uplink(n)
   return n
 end
 
 -- net:nat(name, cfg, behind): a NAT router. @cfg is a preset name or a
 -- table of knobs for node:nat ({preset=..., mapping=..., ...}). Its outside
--- is on the internet, or on a LAN of NAT @behind (NAT behind NAT).
+-- is on the internet, or on the LAN of NAT @behind (NAT behind NAT).
 function Net:nat(name, cfg, behind)
-  local n = natlab.node(name)
+  local n = self:node(name)
   local outside_addr, outside_if
-  self.nodes[name] = n
   if behind then
     outside_addr, outside_if = self:_lan_attach(behind, n)
   else
@@ -76,37 +98,69 @@ function Net:nat(name, cfg, behind)
   return n
 end
 
--- Attach @node to a LAN of router @router; returns (address, ifname).
-function Net:_lan_attach(router, node)
-  local r = router.lan
-  if not r then
-    self.lans = self.lans + 1
-    r = { j = self.lans, next = 2 }
-    router.lan = r
+-- net:router(name[, behind]): a plain router (no NAT) with a LAN.
+function Net:router(name, behind)
+  local n = self:node(name)
+  if behind then
+    self.addr[name] = self:_lan_attach(behind, n)
+  else
+    self.addr[name] = self:_uplink(n)
   end
-  local host = r.next
-  r.next = host + 1
-  local rif, nif = ifname(self, router.node:name()), ifname(self, node:name())
-  natlab.link(router.node, rif, node, nif)
-  -- one /30-like /24 per veth would waste nothing here: each veth gets its
-  -- own /24 subnet of 10.j.0.0/16 so routes stay trivial.
-  local gw = string.format("10.%d.%d.1", r.j, host)
-  router.node:addr(rif, gw .. "/24")
-  local a = string.format("10.%d.%d.2", r.j, host)
+  n:forwarding(true)
+  return n
+end
+
+-- IPv6 is routed: every router from @router up to the core learns the way
+-- to @prefix.
+function Net:_route6_up(router, prefix)
+  local up = self.up[router:name()]
+  while up do
+    up.node:route(prefix, up.via6)
+    up = self.up[up.node:name()]
+  end
+end
+
+-- Attach @node to the LAN of @router (created on first use: a bridge in
+-- the router); returns (address, ifname).
+function Net:_lan_attach(router, node)
+  local rname = router:name()
+  self.lan = self.lan or {}
+  local lan = self.lan[rname]
+  if not lan then
+    self.lans = self.lans + 1
+    lan = { j = self.lans, next = 2 }
+    self.lan[rname] = lan
+    router:bridge("lan")
+    router:addr("lan", string.format("10.%d.0.1/24", lan.j))
+    if self.ipv6 then
+      router:addr("lan", string.format("2001:db8:%x::1/64", lan.j))
+      self:_route6_up(router, string.format("2001:db8:%x::/64", lan.j))
+    end
+  end
+  local k = lan.next
+  if k > 254 then error("net: at most 253 hosts on one LAN", 2) end
+  lan.next = k + 1
+  local rif, nif = ifname(self, rname, "lan"), ifname(self, node:name())
+  natlab.link(router, rif, node, nif)
+  router:bridge_attach("lan", rif)
+  local a = string.format("10.%d.0.%d", lan.j, k)
   node:addr(nif, a .. "/24")
-  node:route("default", gw)
+  node:route("default", string.format("10.%d.0.1", lan.j))
+  if self.ipv6 then
+    local a6 = string.format("2001:db8:%x::%x", lan.j, k)
+    node:addr(nif, a6 .. "/64")
+    node:route("default6", string.format("2001:db8:%x::1", lan.j))
+    self.addr6[node:name()] = a6
+    self.up[node:name()] = { node = router, via6 = a6 }
+  end
   return a, nif
 end
 
--- net:host(name, behind): a host on a LAN behind NAT (or router) @behind,
--- given as the node returned by net:nat.
+-- net:host(name, behind): a host on the LAN of NAT or router @behind
+-- (several hosts share one LAN).
 function Net:host(name, behind)
-  local n = natlab.node(name)
-  self.nodes[name] = n
-  if not self.routers then self.routers = {} end
-  local key = behind:name()
-  self.routers[key] = self.routers[key] or { node = behind }
-  self.addr[name] = self:_lan_attach(self.routers[key], n)
+  local n = self:node(name)
+  self.addr[name] = self:_lan_attach(behind, n)
   return n
 end
 

@@ -176,6 +176,31 @@ static void test_load_errors(void **state)
 	expect_load_error("error('at load time')", ".lua:1: at load time");
 }
 
+/* Timers fire inside natlab.sleep_ms at their offset, in order. */
+static void test_timers(void **state)
+{
+	json_t *r, *obs;
+
+	write_scenario("scenario { name = 't', run = function()\n"
+		       "  local fired = {}\n"
+		       "  natlab.after(120, function() fired[#fired + 1] = natlab.now_ms() end)\n"
+		       "  natlab.after(40, function() fired[#fired + 1] = natlab.now_ms() end)\n"
+		       "  natlab.sleep_ms(200)\n"
+		       "  natlab.observe('fired', fired)\n"
+		       "end }\n");
+	run_one("x", &r, &obs);
+	assert_null(json_object_get(r, "outcome"));
+	json_t *f = json_object_get(obs, "fired");
+	assert_int_equal(json_array_size(f), 2);
+	json_int_t a = json_integer_value(json_array_get(f, 0)),
+		   b = json_integer_value(json_array_get(f, 1));
+	assert_true(a >= 40 && a < 110);
+	assert_true(b >= 120 && b < 200);
+	json_decref(r);
+	json_decref(obs);
+	unlink(path);
+}
+
 static void test_find(void **state)
 {
 	char buf[256];
@@ -192,9 +217,8 @@ static void test_find(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_expand),
-	    cmocka_unit_test(test_run_outcomes),
-	    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_expand),	cmocka_unit_test(test_run_outcomes),
+	    cmocka_unit_test(test_load_errors), cmocka_unit_test(test_timers),
 	    cmocka_unit_test(test_find),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 struct slot {
 	pid_t pid; /* 0 = free */
 	int fd;
+	int overflow; /* the result was larger than RESULT_MAX: drained, dropped */
 	const json_t *cell;
 	char *buf;
 	size_t len, cap;
@@ -197,7 +199,7 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 {
 	json_error_t je;
 	json_t *c = json_deep_copy(s->cell);
-	json_t *r = s->len ? json_loadb(s->buf, s->len, 0, &je) : NULL;
+	json_t *r = s->len && !s->overflow ? json_loadb(s->buf, s->len, 0, &je) : NULL;
 	char msg[256];
 
 	json_object_del(c, "scenario_file");
@@ -210,6 +212,9 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 			snprintf(msg, sizeof(msg),
 				 "timed out after %lld ms; the cell and its agents were killed",
 				 (long long)(s->deadline_ms - s->start_ms));
+		else if (s->overflow)
+			snprintf(msg, sizeof(msg), "the cell's result was larger than %d bytes",
+				 RESULT_MAX);
 		else if (WIFSIGNALED(status))
 			snprintf(msg, sizeof(msg),
 				 "the cell process died of signal %d without a result",
@@ -281,6 +286,11 @@ static int launch(struct slot *s, const json_t *cell, const char *rundir, const 
 		char rel[600];
 		int devnull = open("/dev/null", O_RDONLY);
 		setpgid(0, 0);
+		/* If natlab dies (even by SIGKILL) the cell dies too, and with it
+		 * its sandbox (the lab process has its own death signal). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		dup2(devnull, 0);
@@ -404,14 +414,30 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			json_t *c;
 
 			if (pfd[k].revents) {
+				char scratch[65536];
+				char *dst = scratch;
+				size_t room = sizeof(scratch);
+				ssize_t r;
+
 				if (s->cap - s->len < 65536 && s->cap < RESULT_MAX) {
-					s->cap = s->cap ? s->cap * 2 : 131072;
-					s->buf = realloc(s->buf, s->cap);
+					size_t cap = s->cap ? s->cap * 2 : 131072;
+					char *grown = realloc(s->buf, cap);
+					if (grown) {
+						s->buf = grown;
+						s->cap = cap;
+					}
 				}
-				ssize_t r = read(s->fd, s->buf + s->len, s->cap - s->len);
-				if (r > 0)
+				if (s->cap > s->len && !s->overflow) {
+					dst = s->buf + s->len;
+					room = s->cap - s->len;
+				} else {
+					s->overflow =
+					    1; /* keep draining so the child never blocks */
+				}
+				r = read(s->fd, dst, room);
+				if (r > 0 && dst != scratch)
 					s->len += (size_t)r;
-				else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+				else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
 					eof = 1;
 			}
 			if (!eof && now < s->deadline_ms)

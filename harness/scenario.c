@@ -147,7 +147,11 @@ int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **ou
 	}
 	lua_getglobal(s->L, "natlab");
 	lua_getfield(s->L, -1, "_declared");
-	lua_call(s->L, 0, 1);
+	if (pcall_tb(s->L, 0, 1) != LUA_OK) {
+		lua_remove(s->L, -2);
+		ret = lua_err(s->L, e, "prelude");
+		goto fail;
+	}
 	if (!lua_istable(s->L, -1)) {
 		lua_pop(s->L, 2);
 		ret = natlab_err_set(e, EINVAL,
@@ -179,10 +183,12 @@ static void push_decl(lua_State *L)
 	lua_getfield(L, LUA_REGISTRYINDEX, "natlab.decl");
 }
 
-json_t *scenario_info(struct scenario *s)
+/* Reads the declaration with lua_getfield, which may run a metamethod of a
+ * user's table: always called through lua_pcall (scenario_info). */
+static int info_impl(lua_State *L)
 {
-	lua_State *L = s->L;
-	json_t *info = json_object();
+	struct scenario *s = lua_touserdata(L, 1);
+	json_t *info = lua_touserdata(L, 2);
 	json_t *v;
 
 	push_decl(L);
@@ -201,6 +207,23 @@ json_t *scenario_info(struct scenario *s)
 	json_object_set_new(info, "matrix",
 			    json_is_object(v) ? v : (json_decref(v), json_object()));
 	lua_pop(L, 5);
+	return 0;
+}
+
+json_t *scenario_info(struct scenario *s)
+{
+	json_t *info = json_object();
+
+	lua_pushcfunction(s->L, info_impl);
+	lua_pushlightuserdata(s->L, s);
+	lua_pushlightuserdata(s->L, info);
+	if (lua_pcall(s->L, 2, 0, 0) != LUA_OK) {
+		const char *m = lua_tostring(s->L, -1);
+		json_object_set_new(info, "description", json_string(m ? m : "?"));
+		lua_pop(s->L, 1);
+	}
+	if (!json_is_string(json_object_get(info, "name")))
+		json_object_set_new(info, "name", json_string(s->path));
 	return info;
 }
 

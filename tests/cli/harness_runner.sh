@@ -81,4 +81,21 @@ grep -q "interrupted by signal 15" "$out/int.log" || fail "no interruption messa
 python3 -c "import json,sys; json.load(open(sys.argv[1])); [json.loads(l) for l in open(sys.argv[2])]" \
   "$out/int/latest/run.json" "$out/int/latest/cells.jsonl" || fail "result files not valid after SIGTERM"
 pgrep -f "sleep 987.654" >/dev/null && fail "the hung agent survived the interrupted run"
+# SIGKILL of natlab itself: the running cell, its sandbox and its agents die
+# with it (death signals), and the files on disk stay readable.
+"$bin" run "$fx" -p case=hang --timeout 60 --out "$out/k" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  pgrep -f "sleep 987.654" >/dev/null && break
+  sleep 0.1
+done
+pgrep -f "sleep 987.654" >/dev/null || fail "the hang cell's agent never started"
+kill -KILL $pid
+wait $pid 2>/dev/null
+for _ in $(seq 50); do
+  pgrep -f "sleep 987.654" >/dev/null || break
+  sleep 0.1
+done
+pgrep -f "sleep 987.654" >/dev/null && fail "the agent survived natlab's SIGKILL"
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$out/k/latest/run.json" || fail "run.json after SIGKILL"
 echo ok

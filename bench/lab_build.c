@@ -1,7 +1,7 @@
 /* lab_build.c - how fast a lab comes and goes: a five-node lab with two
  * NATs (c1 - nat1 - core - nat2 - c2) built and torn down through the C
  * API, and in the same run through the equivalent `ip`/`nft` command
- * script (bench/lab_build.sh, fed the very ruleset the C API produced).
+ * script (bench/lab_build_baseline.sh, fed the very ruleset the C API produced).
  * Prints both medians and their ratio; target: the C API >= 10x faster.
  *
  *   bench_lab_build [ROUNDS]        (default 20)
@@ -53,7 +53,7 @@ static int nat_config(struct emu_nat_config *c, const char *pub, struct natlab_e
 	return 0;
 }
 
-/* The lab of lab_build.sh, through the C API. */
+/* The lab of lab_build_baseline.sh, through the C API. */
 static int build(struct emu_lab *lab, struct natlab_err *e)
 {
 	struct emu_node *c1, *nat1, *core, *nat2, *c2;
@@ -171,10 +171,10 @@ int main(int argc, char **argv)
 	/* The script sits next to this file (CMake compiles it by absolute
 	 * path), or under $NATLAB_SOURCE_DIR/bench. */
 	if (getenv("NATLAB_SOURCE_DIR"))
-		snprintf(script, sizeof(script), "%s/bench/lab_build.sh",
+		snprintf(script, sizeof(script), "%s/bench/lab_build_baseline.sh",
 			 getenv("NATLAB_SOURCE_DIR"));
 	else
-		snprintf(script, sizeof(script), "%.*s/lab_build.sh",
+		snprintf(script, sizeof(script), "%.*s/lab_build_baseline.sh",
 			 (int)(strrchr(__FILE__, '/') - __FILE__), __FILE__);
 	if (emu_sandbox_enter(NULL, e) < 0) {
 		fprintf(stderr, "bench_lab_build: %s\n", e->msg);

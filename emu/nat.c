@@ -110,7 +110,8 @@ struct build {
  * ownership of the expression. Allocation failures are remembered in
  * the build and reported once, when the rule is added. */
 
-static bool oom;
+/* Per thread: labs may be built from several threads at once. */
+static _Thread_local bool oom;
 
 static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name)
 {
@@ -367,7 +368,7 @@ static struct nftnl_set *set_alloc(const char *name)
 	return s;
 }
 
-static uint32_t set_ids;
+static _Thread_local uint32_t set_ids;
 
 /* A set (or, with @data, a map) filled from the packet path, each element
  * living bd->timeout_ms after its last update. */
@@ -602,12 +603,14 @@ static void build_raw(struct build *bd)
 		}
 	}
 	rule_add(bd, r);
-	/* RFC 4787 §5 filtering, and expiry: an inbound UDP packet passes only
-	 * if its filtering key names a live mapping. EIF: "only packets not
-	 * destined to the internal address and port X:x are filtered"; ADF:
-	 * also from an address Y the internal endpoint has sent to; APDF:
-	 * from Y:y it has sent to. Dropped here, before conntrack, so that
-	 * refused packets do not keep an old flow alive either. */
+	/* RFC 4787 §5 filtering, and expiry. EIF: "The NAT filters out only
+	 * packets not destined to the internal address and port X:x,
+	 * regardless of the external IP address and port source (Z:z)"; ADF:
+	 * it also "will filter out packets from Y:y destined for the internal
+	 * endpoint X:x if X:x has not sent packets to Y previously"; APDF: the
+	 * same with Y:y. An inbound UDP packet passes only if its filtering
+	 * key names a live mapping; dropped here, before conntrack, so that a
+	 * refused packet does not keep an old flow alive either. */
 	r = rule_new("raw");
 	if (r) {
 		match_ifname(r, true, c->outside_ifname, true);
@@ -691,12 +694,13 @@ static void build_new_mapping(struct build *bd, bool hairpin)
 	struct nftnl_expr *x;
 
 	if (c->ports == EMU_NAT_PORTS_PRESERVE) {
-		/* RFC 4787 REQ-4 (port preservation is a MAY; port overloading is
-		 * a MUST NOT): keep the internal port when no other mapping uses
-		 * it. Under ADM/APDM only for the endpoint's first mapping, so a
-		 * second destination really gets a different mapping. The kernel
-		 * keeps the source port when it lies in the range and the tuple
-		 * is free. */
+		/* RFC 4787 §4.2.1: a NAT "MAY attempt to preserve" the internal
+		 * port; REQ-3: "A NAT MUST NOT have a 'Port assignment' behavior
+		 * of 'Port overloading'": keep the internal port only when no
+		 * other mapping uses it. Under ADM/APDM only for the endpoint's
+		 * first mapping, so that a second destination really gets a
+		 * different mapping. The kernel keeps the source port when it
+		 * lies in the range and the tuple is free. */
 		r = srcnat_udp_rule(bd, hairpin);
 		if (r) {
 			lookup(r, "pports", &ap[1], 1, true, 0);
@@ -750,10 +754,10 @@ static void build_srcnat(struct build *bd)
 
 	chain_add(bd, "srcnat", "nat", NF_INET_POST_ROUTING, 100);
 	if (c->hairpin) {
-		/* RFC 4787 REQ-9 b): "A NAT that supports hairpinning MUST
-		 * translate the source of a hairpinned packet to the sender's
-		 * external address and port": its existing mapping (EIM) or a
-		 * new one. */
+		/* RFC 4787 REQ-9 a): "A NAT Hairpinning behavior MUST be
+		 * 'External source IP address and port'": the hairpinned packet
+		 * leaves from the sender's mapping (its existing one under EIM,
+		 * else a new one). */
 		if (c->mapping == EMU_NAT_MAP_EI) {
 			r = srcnat_udp_rule(bd, true);
 			if (r) {
@@ -766,9 +770,11 @@ static void build_srcnat(struct build *bd)
 	}
 	if (has_emap(c)) {
 		/* RFC 4787 REQ-1: "A NAT MUST have an 'Endpoint-Independent
-		 * Mapping' behavior": the mapping of X:x is reused for every
-		 * destination (EIM: key X:x), or for every port of one
-		 * destination address (ADM: key X:x . Y). */
+		 * Mapping' behavior" (§4.1: "X1':x1' equals X2':x2' for all
+		 * values of Y2:y2"): the mapping of X:x is reused for every
+		 * destination (EIM: key X:x), or, under ADM, "if and only if, Y2
+		 * equals Y1" (key X:x . Y). APDM needs no map: conntrack keys a
+		 * flow by Y:y already. */
 		r = srcnat_udp_rule(bd, false);
 		if (r) {
 			lookup(r, "emap", mk, c->mapping == EMU_NAT_MAP_EI ? 2 : 3, false, R_ADDR);

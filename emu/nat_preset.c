@@ -52,9 +52,11 @@ static const struct preset presets[] = {
 	{"hard", "symmetric", NULL, NULL,
 	 true, EMU_NAT_MAP_APD, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_RANDOM, 1024, 65535,
 	 false, true, false, false, {0}, 0},
-	/* The carrier half; the home half is the inner preset. RFC 6888 REQ-1
-	 * asks a CGN to follow RFC 4787 (endpoint-independent mapping); REQ-2
-	 * paired pooling; hairpinning is RFC 4787 REQ-9. */
+	/* The carrier half; the home half is the inner preset. RFC 6888 REQ-1:
+	 * "If a CGN forwards packets containing a given transport protocol,
+	 * then it MUST fulfill that transport protocol's behavioral
+	 * requirements" (RFC 4787: EIM, hairpinning); REQ-2: "A CGN MUST have
+	 * a default 'IP address pooling' behavior of 'Paired'". */
 	{"cgnat", NULL, "port-restricted-cone", "carrier-grade NAT (RFC 6888, 100.64.0.0/10) in front of an easy home NAT: mobile and fibre ISPs",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_RANDOM, 1024, 65535,
 	 true, true, false, false, {0}, 0},

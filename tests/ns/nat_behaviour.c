@@ -163,7 +163,7 @@ static int ports_body(void)
 		for (int i = 0; i < 6; i++)
 			CHECK(p[i] == 41000 + 7 * i, "port %d not preserved (%d)", 41000 + 7 * i,
 			      p[i]);
-		/* RFC 4787 REQ-4 / §4.2.2: no port overloading: a second host
+		/* RFC 4787 REQ-3: no port overloading: a second host
 		 * with the same internal port gets another public port. */
 		c2 = udp_open(t.c2, NULL, 41000);
 		CHECK(c2 >= 0, "c2 socket");

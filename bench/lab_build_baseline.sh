@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# lab_build.sh - the command-line baseline of bench_lab_build: builds and
+# lab_build_baseline.sh - the command-line baseline of bench_lab_build: builds and
 # tears down the same five-node lab with two NATs with `ip` and `nft`
 #   c1 (10.0.1.2) - nat1 - core (203.0.113.254, 198.51.100.254) - nat2 - c2 (10.0.2.2)
 # and applies the same nftables ruleset (file $1, as `nft list` prints the
 # C API's) to both NATs, then flushes their conntrack tables.
 #
 # It must run inside the lab sandbox (bench_lab_build starts it there, with
-# a private tmpfs on /run so `ip netns` never touches the host's /run):
-# it refuses to run otherwise.
+# a private tmpfs on /run so `ip netns` never touches the host's /run).
+# Run directly, it hands over to bench_lab_build, which runs both sides.
 set -euo pipefail
-[ "${NATLAB_IN_SANDBOX:-}" = 1 ] || { echo "lab_build.sh: run me through bench_lab_build (inside the sandbox)" >&2; exit 2; }
+if [ "${NATLAB_IN_SANDBOX:-}" != 1 ]; then
+  top=$(cd "$(dirname "$0")/.." && pwd)
+  exe=${NATLAB_BUILD_DIR:-$top/build}/bench/bench_lab_build
+  [ -x "$exe" ] && exec "$exe" "$@"
+  echo "lab_build_baseline.sh: build first (scripts/build); $exe runs me inside the sandbox" >&2
+  exit 2
+fi
 ruleset=$1
 
 for n in c1 nat1 core nat2 c2; do ip netns add $n; done

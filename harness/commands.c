@@ -269,6 +269,11 @@ static void list_dir(const char *dir, json_t *seen)
 	closedir(d);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int cmd_list(int argc, char **argv)
 {
 	struct natlab_err e = {""};
@@ -321,12 +326,21 @@ int cmd_list(int argc, char **argv)
 	info = scenario_info(s);
 	printf("%s: %s\n(%s)\n\nparameters:\n", json_string_value(json_object_get(info, "name")),
 	       json_string_value(json_object_get(info, "description")), path);
-	json_object_foreach(json_object_get(info, "params"), k, v)
 	{
-		char *d = json_dumps(json_object_get(v, "default"), JSON_ENCODE_ANY);
-		printf("  %-16s %s (default %s)\n", k,
-		       json_string_value(json_object_get(v, "description")), d);
-		free(d);
+		/* in name order: Lua tables have none of their own */
+		json_t *params = json_object_get(info, "params");
+		const char *names[RUNOPTS_MAX];
+		size_t n = 0;
+
+		json_object_foreach(params, k, v) if (n < RUNOPTS_MAX) names[n++] = k;
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (size_t i = 0; i < n; i++) {
+			json_t *p = json_object_get(params, names[i]);
+			char *d = json_dumps(json_object_get(p, "default"), JSON_ENCODE_ANY);
+			printf("  %-16s %s (default %s)\n", names[i],
+			       json_string_value(json_object_get(p, "description")), d);
+			free(d);
+		}
 	}
 	if (json_object_size(json_object_get(info, "matrix"))) {
 		printf("\nmatrix:\n");

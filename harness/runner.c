@@ -144,16 +144,16 @@ static void judge(json_t *c)
 	const char *outcome = json_string_value(json_object_get(c, "outcome"));
 	const char *exp = json_string_value(json_object_get(c, "expected_path"));
 	const char *path = json_string_value(json_object_get(c, "path"));
-	char msg[256];
+	const char *why = json_string_value(json_object_get(c, "message"));
+	char msg[1024];
 
 	if (outcome)
 		return;
-	if (exp && path && strcmp(exp, path) != 0) {
-		snprintf(msg, sizeof(msg), "expected path %s, observed %s", exp, path);
-		json_object_set_new(c, "outcome", json_string("fail"));
-		json_object_set_new(c, "message", json_string(msg));
-	} else if (exp && !path) {
-		snprintf(msg, sizeof(msg), "expected path %s, the scenario recorded none", exp);
+	if (exp && (!path || strcmp(exp, path) != 0)) {
+		/* keep what the scenario said (e.g. why ICE failed) after ours */
+		snprintf(msg, sizeof(msg), "expected path %s, %s%s%s%s", exp,
+			 path ? "observed " : "the scenario recorded none", path ? path : "",
+			 why ? ": " : "", why ? why : "");
 		json_object_set_new(c, "outcome", json_string("fail"));
 		json_object_set_new(c, "message", json_string(msg));
 	} else {

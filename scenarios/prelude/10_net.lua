@@ -171,8 +171,8 @@ local servers = {
     return { "natlab-stun-server", "--addr", addr, "--port", tostring(o.port or 3478) }
   end,
   turn = function(addr, o)
-    return { "natlab-turn-server", "--addr", addr, "--port", tostring(o.port or 3478),
-             "--user", o.user or "natlab:natlab" }
+    return { "natlab-turn-server", "--listen", addr .. ":" .. tostring(o.port or 3478),
+             "--user", (o.user or "natlab") .. ":" .. (o.pass or "natlab") }
   end,
 }
 

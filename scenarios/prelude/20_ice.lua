@@ -33,16 +33,37 @@ function natlab.agent(net, node_name, opts)
   return node:spawn(argv, { name = opts.name or node_name })
 end
 
--- The path class of a selected pair (results/README.md): a relay on either
--- side wins, then prflx, then srflx, else host.
-function natlab.path_of(sel)
-  if not sel or not sel["local"] or not sel.remote then return "failed" end
-  local l, r = sel["local"], sel.remote
-  if l.type == "relay" then return "relay-" .. (l.relay_transport or "udp") end
-  if r.type == "relay" then return "relay-" .. (r.relay_transport or "udp") end
-  if l.type == "prflx" or r.type == "prflx" then return "prflx" end
-  if l.type == "srflx" or r.type == "srflx" then return "srflx" end
-  return "host"
+-- The path class of a connection from the selected pairs of one or both
+-- sides (results/README.md): a relay on either side wins, named by how that
+-- side reaches its TURN server (tls over tcp over udp when both relay);
+-- then prflx, then srflx, else host.
+local rank = { udp = 1, tcp = 2, tls = 3 }
+function natlab.path_of(sel, other)
+  local sels = {}
+  for _, s in ipairs({ sel, other }) do
+    if s and s["local"] and s.remote then sels[#sels + 1] = s end
+  end
+  if #sels == 0 then return "failed" end
+  local relay = nil
+  for _, s in ipairs(sels) do
+    if s["local"].type == "relay" then
+      local t = s["local"].relay_transport or "udp"
+      if not relay or (rank[t] or 0) > (rank[relay] or 0) then relay = t end
+    end
+  end
+  if not relay then
+    for _, s in ipairs(sels) do
+      if s.remote.type == "relay" then relay = relay or s.remote.relay_transport or "udp" end
+    end
+  end
+  if relay then return "relay-" .. relay end
+  local best = "host"
+  for _, s in ipairs(sels) do
+    for _, c in ipairs({ s["local"], s.remote }) do
+      if c.type == "prflx" then best = "prflx" elseif c.type == "srflx" and best == "host" then best = "srflx" end
+    end
+  end
+  return best
 end
 
 -- natlab.ice_connect(a, b, opts) -> outcome table
@@ -103,7 +124,7 @@ function natlab.ice_connect(a, b, opts)
     end
   end
   if not out.ok and not out.reason then out.reason = "timed out after " .. timeout .. " ms" end
-  out.path = out.ok and natlab.path_of(selected[1]) or "failed"
+  out.path = out.ok and natlab.path_of(selected[1], selected[2]) or "failed"
   if opts.record ~= false then
     natlab.result {
       path = out.path, connect_ms = out.connect_ms, selected = out.selected[names[1]],

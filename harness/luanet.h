@@ -39,6 +39,9 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx);
 void luanet_ctx_init(struct luanet_ctx *ctx);
 void luanet_ctx_teardown(struct luanet_ctx *ctx);
 
+/* luanet_check_node - the node at @idx of the Lua stack, or a Lua error. */
+struct emu_node *luanet_check_node(lua_State *L, int idx);
+
 /* luanet_node_find - the node called @name in @ctx, or NULL. */
 struct emu_node *luanet_node_find(struct luanet_ctx *ctx, const char *name);
 

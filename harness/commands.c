@@ -109,18 +109,21 @@ static json_t *run_meta(const struct runopts *o)
 }
 
 /* Load every scenario and select its cells; each cell gets the path of its
- * scenario file and its seed. */
+ * scenario file and its seed. With several scenarios, each -p goes to the
+ * scenarios that declare it, and one that none declares is an error. */
 static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 {
 	struct natlab_err e = {""};
 	json_t *ov = overrides_of(o);
+	json_t *used = json_object();
+	json_int_t index = 0;
 	int ret = 0;
 
 	for (unsigned i = 0; i < o->n_scenarios && ret == 0; i++) {
 		char path[PATH_MAX];
 		struct luanet_ctx ctx;
 		struct scenario *s = NULL;
-		json_t *cells = NULL;
+		json_t *cells = NULL, *mine = NULL;
 		size_t k;
 		json_t *c;
 
@@ -128,14 +131,32 @@ static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 		ret = scenario_find(o->scenarios[i], path, sizeof(path), &e);
 		if (ret == 0)
 			ret = scenario_load(path, &ctx, &s, &e);
+		if (ret == 0 && o->n_scenarios > 1) {
+			json_t *info = scenario_info(s);
+			json_t *params = json_object_get(info, "params");
+			const char *key;
+			json_t *v;
+
+			mine = json_object();
+			json_object_foreach(ov, key, v)
+			{
+				if (json_object_get(params, key)) {
+					json_object_set(mine, key, v);
+					json_object_set_new(used, key, json_true());
+				}
+			}
+			json_decref(info);
+		}
 		if (ret == 0)
-			ret = scenario_cells(s, ov, o->trials, &cells, &e);
+			ret = scenario_cells(s, mine ? mine : ov, o->trials, &cells, &e);
 		if (ret < 0)
 			fprintf(stderr, "natlab %s: %s\n", cmd, e.msg);
 		json_array_foreach(cells, k, c)
 		{
 			const char *id = json_string_value(json_object_get(c, "id"));
 			unsigned trial = (unsigned)json_integer_value(json_object_get(c, "trial"));
+			/* counted before selection, so shards agree on it */
+			json_object_set_new(c, "index", json_integer(index++));
 			if (!runopts_selected(o, id, trial))
 				continue;
 			json_object_set_new(c, "scenario_file", json_string(path));
@@ -144,10 +165,28 @@ static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 			    json_integer((json_int_t)runopts_cell_seed(o->seed, id, trial)));
 			json_array_append(out, c);
 		}
+		json_decref(mine);
 		json_decref(cells);
 		scenario_free(s);
 		luanet_ctx_teardown(&ctx);
 	}
+	if (ret == 0 && o->n_scenarios > 1) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(ov, key, v)
+		{
+			if (!json_object_get(used, key)) {
+				fprintf(stderr,
+					"natlab %s: no scenario given has a param '%s' ('natlab "
+					"list SCENARIO' shows them)\n",
+					cmd, key);
+				ret = -EINVAL;
+				break;
+			}
+		}
+	}
+	json_decref(used);
 	json_decref(ov);
 	return ret;
 }

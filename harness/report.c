@@ -2,6 +2,7 @@
 #include "harness/report.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,6 +478,45 @@ static void cell_section(FILE *f, const json_t *c)
 	fprintf(f, "</section>\n");
 }
 
+struct keyed {
+	json_int_t index;
+	size_t pos;
+	json_t *cell;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	return x->pos < y->pos ? -1 : (x->pos > y->pos);
+}
+
+json_t *report_cells_sorted(const json_t *cells)
+{
+	size_t n = json_array_size(cells);
+	struct keyed *k = calloc(n + 1, sizeof(*k));
+	json_t *out = json_array();
+	size_t i;
+	json_t *c;
+
+	if (!k)
+		return json_deep_copy(cells);
+	json_array_foreach(cells, i, c)
+	{
+		const json_t *idx = json_object_get(c, "index");
+		k[i].index = json_is_integer(idx) ? json_integer_value(idx) : INT64_MAX;
+		k[i].pos = i;
+		k[i].cell = c;
+	}
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (i = 0; i < n; i++)
+		json_array_append_new(out, json_deep_copy(k[i].cell));
+	free(k);
+	return out;
+}
+
 char *report_render(const json_t *run, const json_t *cells)
 {
 	char *buf = NULL;
@@ -489,7 +529,7 @@ char *report_render(const json_t *run, const json_t *cells)
 	if (!f)
 		return NULL;
 	/* Anchors are positional so they are unique even across merged runs. */
-	anchored = json_deep_copy(cells);
+	anchored = report_cells_sorted(cells);
 	json_array_foreach(anchored, i, c)
 	{
 		char a[32];

@@ -24,6 +24,11 @@ char *report_render(const json_t *run, const json_t *cells);
  * "error"/"skipped" from its outcome when it has none. */
 const char *report_cell_path(const json_t *cell);
 
+/* report_cells_sorted - a copy of @cells in planned order: by "index" (the
+ * cell's position in the expanded matrix, the same in every shard), then
+ * as given. Caller owns. */
+json_t *report_cells_sorted(const json_t *cells);
+
 /* report_percentile - the @p-th percentile (0..100, nearest rank) of the
  * @n values in @v, which it sorts. 0 when n is 0. */
 double report_percentile(double *v, size_t n, double p);

@@ -491,8 +491,9 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 	return ret;
 }
 
-void runner_summary(FILE *out, const json_t *cells)
+void runner_summary(FILE *out, const json_t *unsorted)
 {
+	json_t *cells = report_cells_sorted(unsorted);
 	json_t *grids = json_object();
 	const char *gname;
 	json_t *g;
@@ -561,4 +562,5 @@ void runner_summary(FILE *out, const json_t *cells)
 		}
 	}
 	json_decref(grids);
+	json_decref(cells);
 }

@@ -83,11 +83,11 @@ static int pcall_tb(lua_State *L, int nargs, int nres)
 static int lua_err(lua_State *L, struct natlab_err *e, const char *what)
 {
 	const char *m = lua_tostring(L, -1);
-	int ret = natlab_err_set(e, EINVAL, "%s: %.*s", what, m ? (int)strcspn(m, "\n") : 7,
-				 m ? m : "unknown");
 
+	/* no errno text: the Lua message says it all */
+	natlab_err_set(e, 0, "%s: %.*s", what, m ? (int)strcspn(m, "\n") : 7, m ? m : "unknown");
 	lua_pop(L, 1);
-	return ret;
+	return -EINVAL;
 }
 
 int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **out,

@@ -63,7 +63,7 @@ static const char run_usage[] =
     "  --seed S        the run seed; each cell's seed derives from it and the cell id\n"
     "  --filter GLOB   only cells whose id matches (e.g. 'smoke/nat=hard*')\n"
     "  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"
-    "  --capture       record packet captures in pcap/ (when the emu capture module is built)\n"
+    "  --capture       capture every node's packets into pcap/<cell>/<node>.pcap\n"
     "  --timeout SEC   per-cell deadline instead of the scenario's own\n\n"
     "Exit status: 0 every cell passed or was skipped, 1 some cell failed, timed out or\n"
     "errored, 2 usage or environment error (or the run was interrupted).\n";
@@ -225,9 +225,6 @@ int cmd_run(int argc, char **argv)
 			o.filter);
 		goto out;
 	}
-	if (o.capture)
-		fprintf(stderr, "natlab run: note: --capture is recorded but this build has no "
-				"capture module yet\n");
 	meta = run_meta(&o);
 	json_object_set_new(meta, "cells_total", json_integer((json_int_t)json_array_size(cells)));
 	run_id_make(&o, run_id, sizeof(run_id));

@@ -17,6 +17,7 @@
 
 #include "emu/link.h"
 #include "emu/node.h"
+#include "harness/capture.h"
 #include "harness/luaproc.h"
 #include "harness/stunprobe.h"
 #ifdef NATLAB_HAVE_EMU_ROUTE
@@ -54,6 +55,8 @@ void luanet_ctx_init(struct luanet_ctx *ctx)
 	ctx->observations = json_object();
 	ctx->logs = json_array();
 	ctx->log_prefix = "";
+	ctx->pcaps = json_array();
+	ctx->pcap_prefix = "";
 }
 
 void luanet_ctx_teardown(struct luanet_ctx *ctx)
@@ -72,7 +75,8 @@ void luanet_ctx_teardown(struct luanet_ctx *ctx)
 	json_decref(ctx->events);
 	json_decref(ctx->observations);
 	json_decref(ctx->logs);
-	ctx->result = ctx->events = ctx->observations = ctx->logs = NULL;
+	json_decref(ctx->pcaps);
+	ctx->result = ctx->events = ctx->observations = ctx->logs = ctx->pcaps = NULL;
 }
 
 struct emu_node *luanet_node_find(struct luanet_ctx *ctx, const char *name)
@@ -214,6 +218,17 @@ static int l_node(lua_State *L)
 	if (emu_node_new(name, &n, &e) < 0)
 		return fail(L, "natlab.node", &e);
 	ctx->nodes[ctx->n_nodes++] = n;
+	if (ctx->capdir[0] && ctx->n_pids < LUANET_PROCS_MAX) {
+		char path[4200], rel[4200];
+		pid_t pid;
+
+		snprintf(path, sizeof(path), "%s/%s.pcap", ctx->capdir, name);
+		if (capture_start(n, path, &pid, &e) < 0)
+			return fail(L, "natlab.node: --capture", &e);
+		ctx->pids[ctx->n_pids++] = pid;
+		snprintf(rel, sizeof(rel), "%s%s.pcap", ctx->pcap_prefix, name);
+		json_array_append_new(ctx->pcaps, json_string(rel));
+	}
 	push_node(L, n);
 	return 1;
 }

@@ -28,7 +28,10 @@ struct luanet_ctx {
 	unsigned n_nodes;
 	int pids[LUANET_PROCS_MAX]; /* process groups started, 0 once reaped */
 	unsigned n_pids;
-	int interactive_stdio; /* exec/shell: let a spawn inherit the terminal */
+	int interactive_stdio;	 /* exec/shell: let a spawn inherit the terminal */
+	char capdir[4096];	 /* capture every node into capdir/<node>.pcap ("" = no) */
+	const char *pcap_prefix; /* relative path prefix for captures */
+	json_t *pcaps;		 /* capture file paths, relative to the run directory */
 };
 
 /* luanet_open - install the C functions into the `natlab` global table of

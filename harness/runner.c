@@ -79,7 +79,8 @@ static void cell_logname(const json_t *cell, char *buf, size_t len)
 		 (long long)json_integer_value(json_object_get(cell, "trial")));
 }
 
-int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix, int result_fd)
+int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
+		      const char *capdir, const char *pcap_prefix, int result_fd)
 {
 	struct luanet_ctx ctx;
 	struct natlab_err e = {""};
@@ -93,6 +94,8 @@ int runner_cell_child(const json_t *cell, const char *logdir, const char *log_pr
 	luanet_ctx_init(&ctx);
 	snprintf(ctx.logdir, sizeof(ctx.logdir), "%s", logdir);
 	ctx.log_prefix = log_prefix;
+	snprintf(ctx.capdir, sizeof(ctx.capdir), "%s", capdir ? capdir : "");
+	ctx.pcap_prefix = pcap_prefix ? pcap_prefix : "";
 	if (ret < 0) {
 		json_object_set_new(result, "outcome", json_string("error"));
 		json_object_set_new(result, "message", json_string(e.msg));
@@ -116,6 +119,8 @@ out:
 		json_object_set(result, "events", ctx.events);
 		json_object_set(result, "observations", ctx.observations);
 		json_object_set(result, "logs", ctx.logs);
+		if (json_array_size(ctx.pcaps))
+			json_object_set(result, "pcaps", ctx.pcaps);
 	}
 	text = json_dumps(result, JSON_COMPACT);
 	if (text) {
@@ -297,8 +302,16 @@ static int launch(struct slot *s, const json_t *cell, const char *rundir, const 
 		dup2(logfd, 1);
 		dup2(logfd, 2);
 		close(pfd[0]);
+		char capdir[RESULTS_PATH_MAX + 600] = "";
+		char caprel[600] = "";
 		snprintf(rel, sizeof(rel), "logs/%s/", s->rel);
-		_exit(runner_cell_child(cell, s->logdir, rel, pfd[1]));
+		if (o->capture) {
+			snprintf(capdir, sizeof(capdir), "%s/pcap/%s", rundir, s->rel);
+			snprintf(caprel, sizeof(caprel), "pcap/%s/", s->rel);
+			if (mkdir(capdir, 0755) < 0 && errno != EEXIST)
+				capdir[0] = '\0';
+		}
+		_exit(runner_cell_child(cell, s->logdir, rel, capdir, caprel, pfd[1]));
 	}
 	setpgid(s->pid, s->pid);
 	close(logfd);

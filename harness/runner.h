@@ -26,9 +26,10 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 
 /* runner_cell_run - what the child does for one cell: enter the sandbox,
  * load the scenario, run the cell, write the result as one JSON object to
- * @result_fd. Returns the child's exit status (never returns an error). */
+ * @result_fd. @capdir non-empty: capture every node there (--capture).
+ * Returns the child's exit status (never returns an error). */
 int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
-		      int result_fd);
+		      const char *capdir, const char *pcap_prefix, int result_fd);
 
 /* runner_summary - the terminal summary grid of @cells. */
 void runner_summary(FILE *out, const json_t *cells);

@@ -64,6 +64,29 @@ uniq=$(cat "$out"/s*/latest/cells.jsonl | python3 -c "import json,sys;print(len(
 grep -q 'class="sq ' "$out/merged/report.html" || fail "merged report has no grid"
 # Compare: the run against itself is clean; against the merge, also clean.
 "$bin" compare "$out/r/latest" "$out/r/latest" >/dev/null || fail "compare with itself"
+# --capture: a pcap per node (LINKTYPE_LINUX_SLL2) holding the agents' UDP.
+"$bin" run "$fx" -p case=ice-full --capture --out "$out/cap" >/dev/null 2>&1 || fail "capture run"
+python3 - "$out/cap/latest" <<'PY' || exit 1
+import json, struct, sys
+d = sys.argv[1]
+cell = json.loads(open(d + "/cells.jsonl").readline())
+pcaps = cell["pcaps"]
+assert len(pcaps) == 2 and all(p.endswith(".pcap") for p in pcaps), pcaps
+data = open(d + "/" + [p for p in pcaps if p.endswith("/a.pcap")][0], "rb").read()
+magic, vmaj, vmin, _, _, snap, link = struct.unpack(">IHHiIII", data[:24])
+assert magic == 0xa1b2c3d4 and link == 276, (hex(magic), link)
+pos, udp = 24, 0
+while pos + 16 <= len(data):
+    _, _, caplen, _ = struct.unpack(">IIII", data[pos:pos + 16])
+    rec = data[pos + 16:pos + 16 + caplen]
+    proto = struct.unpack(">H", rec[:2])[0]
+    ip = rec[20:]
+    if proto == 0x0800 and ip[9] == 17 and ip[12:16] == bytes([10, 9, 0, 1]) and ip[16:20] == bytes([10, 9, 0, 2]):
+        udp += 1
+    pos += 16 + caplen
+assert pos == len(data), "trailing bytes in the capture"
+assert udp >= 1, "no UDP from 10.9.0.1 to 10.9.0.2 in the capture"
+PY
 # SIGTERM mid-run: finished cells stay, files are valid, nothing is left
 # running, exit 2.
 "$bin" run "$fx" -p case=pass,hang --jobs 1 --timeout 60 --out "$out/int" >"$out/int.log" 2>&1 &

@@ -1,6 +1,7 @@
 /* report.c - the self-contained HTML report. */
 #include "harness/report.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -394,6 +395,19 @@ static void timeline(FILE *f, const json_t *events)
 	fprintf(f, "</svg>\n");
 }
 
+/* A relative path as a URL: bytes outside the unreserved set and '/'
+ * percent-encoded ('#' or '?' in a file name would otherwise cut it). */
+static void url_path(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || strchr("-._~/=,", c))
+			fputc(c, f);
+		else
+			fprintf(f, "%%%02X", c);
+	}
+}
+
 static void list_links(FILE *f, const char *what, const json_t *arr)
 {
 	size_t i;
@@ -405,7 +419,7 @@ static void list_links(FILE *f, const char *what, const json_t *arr)
 	json_array_foreach(arr, i, v)
 	{
 		fprintf(f, "<a href=\"");
-		esc(f, json_string_value(v));
+		url_path(f, json_string_value(v));
 		fprintf(f, "\">");
 		esc(f, json_string_value(v));
 		fprintf(f, "</a> ");

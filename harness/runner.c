@@ -66,7 +66,7 @@ char *runner_tail(const char *path, size_t max)
 	return buf;
 }
 
-/* logs/<id with unsafe characters replaced>#<trial> */
+/* logs/<id with unsafe characters replaced>.t<trial> (no '#': it would cut a URL) */
 static void cell_logname(const json_t *cell, char *buf, size_t len)
 {
 	const char *id = json_string_value(json_object_get(cell, "id"));
@@ -75,7 +75,7 @@ static void cell_logname(const json_t *cell, char *buf, size_t len)
 	for (; id && *id && i + 1 < len; id++, i++)
 		buf[i] = (isalnum((unsigned char)*id) || strchr("=,._-", *id)) ? *id : '_';
 	buf[i] = '\0';
-	snprintf(buf + i, len - i, "#%lld",
+	snprintf(buf + i, len - i, ".t%lld",
 		 (long long)json_integer_value(json_object_get(cell, "trial")));
 }
 

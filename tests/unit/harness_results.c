@@ -170,6 +170,7 @@ static void test_escaping_and_paths(void **state)
 			      "error", "message", "boom <here>");
 	char *x;
 
+	json_object_set_new(c, "logs", json_pack("[s]", "logs/a#1 b/x.log"));
 	json_array_append_new(cells, c);
 	x = junit_render(run, cells);
 	assert_non_null(strstr(x, "name=\"a&lt;b&gt;&amp;&quot;c&quot;#0\""));
@@ -178,6 +179,8 @@ static void test_escaping_and_paths(void **state)
 	free(x);
 	x = report_render(run, cells);
 	assert_non_null(strstr(x, "class=\"sq path-error\""));
+	/* a link's path is URL-encoded: '#' would start a fragment */
+	assert_non_null(strstr(x, "href=\"logs/a%231%20b/x.log\""));
 	assert_null(strstr(x, "<here>"));
 	free(x);
 	assert_string_equal(report_cell_path(c), "error");

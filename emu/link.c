@@ -6,6 +6,9 @@
 
 #include <linux/if.h>
 #include <netlink/netlink.h>
+
+/* libnl's words for a refusal, then the kernel's own (extended ack). */
+#define KERR(node, nlerr) emu_node_nl_error((node), (nlerr), (char[320]){0}, 320)
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
@@ -73,7 +76,7 @@ int emu_link_veth(struct emu_node *a, const char *name_a, struct emu_node *b, co
 	if (ret < 0)
 		return natlab_err_set(e, 0, "veth %s (node %s) <-> %s (node %s): cannot create: %s",
 				      name_a, emu_node_name(a), name_b, emu_node_name(b),
-				      nl_geterror(ret));
+				      KERR(a, ret));
 	ret = emu_link_set_up(a, name_a, true, e);
 	if (ret < 0)
 		return ret;
@@ -92,7 +95,7 @@ int emu_link_set_up(struct emu_node *n, const char *ifname, bool up, struct natl
 	ret = rtnl_link_get_kernel(sk, 0, ifname, &cur);
 	if (ret < 0)
 		return natlab_err_set(e, 0, "node %s: no interface %s: %s", emu_node_name(n),
-				      ifname, nl_geterror(ret));
+				      ifname, KERR(n, ret));
 	change = rtnl_link_alloc();
 	if (!change) {
 		ret = natlab_err_set(e, ENOMEM, "node %s: %s", emu_node_name(n), ifname);
@@ -105,7 +108,7 @@ int emu_link_set_up(struct emu_node *n, const char *ifname, bool up, struct natl
 	ret = rtnl_link_change(sk, cur, change, 0);
 	if (ret < 0)
 		ret = natlab_err_set(e, 0, "node %s: cannot set %s %s: %s", emu_node_name(n),
-				     ifname, up ? "up" : "down", nl_geterror(ret));
+				     ifname, up ? "up" : "down", KERR(n, ret));
 out:
 	rtnl_link_put(change);
 	rtnl_link_put(cur);
@@ -131,7 +134,7 @@ int emu_link_addr_add(struct emu_node *n, const char *ifname, const char *cidr,
 	ret = rtnl_link_get_kernel(sk, 0, ifname, &link);
 	if (ret < 0) {
 		ret = natlab_err_set(e, 0, "node %s: no interface %s: %s", emu_node_name(n), ifname,
-				     nl_geterror(ret));
+				     KERR(n, ret));
 		goto out;
 	}
 	addr = rtnl_addr_alloc();
@@ -148,7 +151,7 @@ int emu_link_addr_add(struct emu_node *n, const char *ifname, const char *cidr,
 	ret = rtnl_addr_add(sk, addr, 0);
 	if (ret < 0)
 		ret = natlab_err_set(e, 0, "node %s: cannot add %s to %s: %s", emu_node_name(n),
-				     cidr, ifname, nl_geterror(ret));
+				     cidr, ifname, KERR(n, ret));
 out:
 	rtnl_addr_put(addr);
 	nl_addr_put(local);
@@ -169,11 +172,11 @@ static int link_change(struct emu_node *n, const char *ifname, struct rtnl_link 
 	ret = rtnl_link_get_kernel(sk, 0, ifname, &cur);
 	if (ret < 0)
 		return natlab_err_set(e, 0, "node %s: no interface %s: %s", emu_node_name(n),
-				      ifname, nl_geterror(ret));
+				      ifname, KERR(n, ret));
 	ret = rtnl_link_change(sk, cur, change, 0);
 	if (ret < 0)
 		ret = natlab_err_set(e, 0, "node %s: %s %s: %s", emu_node_name(n), what, ifname,
-				     nl_geterror(ret));
+				     KERR(n, ret));
 	rtnl_link_put(cur);
 	return ret;
 }
@@ -217,7 +220,7 @@ int emu_link_bridge_add(struct emu_node *n, const char *name, struct natlab_err 
 	ret = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
 	if (ret < 0)
 		ret = natlab_err_set(e, 0, "node %s: cannot create bridge %s: %s", emu_node_name(n),
-				     name, nl_geterror(ret));
+				     name, KERR(n, ret));
 	rtnl_link_put(br);
 	return ret;
 }
@@ -236,7 +239,7 @@ int emu_link_bridge_attach(struct emu_node *n, const char *bridge, const char *i
 	ret = rtnl_link_get_kernel(sk, 0, bridge, &br);
 	if (ret < 0)
 		return natlab_err_set(e, 0, "node %s: no bridge %s: %s", emu_node_name(n), bridge,
-				      nl_geterror(ret));
+				      KERR(n, ret));
 	change = rtnl_link_alloc();
 	if (!change) {
 		ret = natlab_err_set(e, ENOMEM, "node %s: %s", emu_node_name(n), ifname);

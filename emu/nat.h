@@ -101,10 +101,12 @@ int emu_nat_config_check(const struct emu_nat_config *cfg, struct natlab_err *e)
 /* emu_nat_table_name - the nftables table (family ip) every NAT rule lives
  * in; one per router node. */
 #define EMU_NAT_TABLE "natlab_nat"
+/* ... and the table (family ip6) of its IPv6 firewall. */
+#define EMU_NAT_TABLE6 "natlab_fw6"
 
 struct emu_nft_batch;
-/* emu_nat_build - append to @b the transaction that replaces table
- * EMU_NAT_TABLE with the ruleset for @cfg (create, delete, create anew:
+/* emu_nat_build - append to @b the transaction that replaces tables
+ * EMU_NAT_TABLE and EMU_NAT_TABLE6 with the rulesets for @cfg (create, delete, create anew:
  * atomic whether or not the table existed). Pure: no kernel, no root;
  * the unit tests parse the batch back. */
 int emu_nat_build(const struct emu_nat_config *cfg, struct emu_nft_batch *b, struct natlab_err *e);

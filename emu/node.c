@@ -21,6 +21,7 @@ struct emu_node {
 	char name[EMU_NODE_NAME_MAX];
 	int netns_fd;
 	struct nl_sock *rtnl;
+	char ext_ack[200]; /* the kernel's words with the last refusal on rtnl */
 };
 
 static bool name_ok(const char *name)
@@ -31,8 +32,8 @@ static bool name_ok(const char *name)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '_' || c == '-' || c == '.';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 		if (!ok)
 			return false;
 	}
@@ -44,11 +45,13 @@ int emu_node_enter(const struct emu_node *n, int *saved, struct natlab_err *e)
 	int cur = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 
 	if (cur < 0)
-		return natlab_err_set(e, errno, "node %s: cannot open the current network namespace", n->name);
+		return natlab_err_set(
+		    e, errno, "node %s: cannot open the current network namespace", n->name);
 	if (setns(n->netns_fd, CLONE_NEWNET) < 0) {
 		int err = errno;
 		close(cur);
-		return natlab_err_set(e, err, "node %s: cannot enter its network namespace", n->name);
+		return natlab_err_set(e, err, "node %s: cannot enter its network namespace",
+				      n->name);
 	}
 	*saved = cur;
 	return 0;
@@ -78,7 +81,8 @@ static int loopback_up(struct emu_node *n, struct natlab_err *e)
 		return -EIO;
 	ret = rtnl_link_get_kernel(sk, 0, "lo", &lo);
 	if (ret < 0) {
-		ret = natlab_err_set(e, 0, "node %s: cannot find lo: %s", n->name, nl_geterror(ret));
+		ret =
+		    natlab_err_set(e, 0, "node %s: cannot find lo: %s", n->name, nl_geterror(ret));
 		goto out;
 	}
 	change = rtnl_link_alloc();
@@ -89,11 +93,33 @@ static int loopback_up(struct emu_node *n, struct natlab_err *e)
 	rtnl_link_set_flags(change, IFF_UP);
 	ret = rtnl_link_change(sk, lo, change, 0);
 	if (ret < 0)
-		ret = natlab_err_set(e, 0, "node %s: cannot set lo up: %s", n->name, nl_geterror(ret));
+		ret = natlab_err_set(e, 0, "node %s: cannot set lo up: %s", n->name,
+				     emu_node_nl_error(n, ret, (char[256]){0}, 256));
 out:
 	rtnl_link_put(change);
 	rtnl_link_put(lo);
 	return ret;
+}
+
+/* Lab addresses are unique by construction: no IPv6 duplicate address
+ * detection on the interfaces to come, so that their link-local addresses
+ * (needed by neighbour discovery and routers) are usable at once instead of
+ * "tentative" for a second or two. Called inside the new namespace. Best
+ * effort: a kernel without IPv6 has no such keys. */
+static void no_dad(void)
+{
+	static const char *const keys[] = {"/proc/sys/net/ipv6/conf/default/accept_dad",
+					   "/proc/sys/net/ipv6/conf/all/accept_dad"};
+
+	for (size_t i = 0; i < 2; i++) {
+		int fd = open(keys[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (write(fd, "0", 1) != 1) {
+			/* nothing to do: DAD stays on, links are usable later */
+		}
+		close(fd);
+	}
 }
 
 int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
@@ -104,9 +130,9 @@ int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
 
 	*out = NULL;
 	if (!name_ok(name))
-		return natlab_err_set(e, EINVAL,
-				      "node name \"%s\" must be 1-%d characters of A-Z a-z 0-9 _ . -", name,
-				      EMU_NODE_NAME_MAX - 1);
+		return natlab_err_set(
+		    e, EINVAL, "node name \"%s\" must be 1-%d characters of A-Z a-z 0-9 _ . -",
+		    name, EMU_NODE_NAME_MAX - 1);
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return natlab_err_set(e, ENOMEM, "node %s", name);
@@ -115,7 +141,8 @@ int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
 
 	saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (saved < 0) {
-		ret = natlab_err_set(e, errno, "node %s: cannot open the current network namespace", name);
+		ret = natlab_err_set(e, errno, "node %s: cannot open the current network namespace",
+				     name);
 		goto fail;
 	}
 	if (unshare(CLONE_NEWNET) < 0) {
@@ -123,7 +150,9 @@ int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
 		goto fail;
 	}
 	n->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	ret = n->netns_fd < 0 ? natlab_err_set(e, errno, "node %s: cannot hold its namespace", name) : 0;
+	no_dad();
+	ret = n->netns_fd < 0 ? natlab_err_set(e, errno, "node %s: cannot hold its namespace", name)
+			      : 0;
 	emu_node_leave(saved);
 	saved = -1;
 	if (ret < 0)
@@ -161,8 +190,54 @@ int emu_node_netns_fd(const struct emu_node *n)
 	return n->netns_fd;
 }
 
+/* libnl reports a refusal as an errno only: catch the NLMSGERR_ATTR_MSG
+ * extended ack that came with it, then let libnl carry on as usual. */
+static int ext_ack_cb(struct sockaddr_nl *who, struct nlmsgerr *err, void *arg)
+{
+	struct emu_node *n = arg;
+	const struct nlmsghdr *hdr = (const struct nlmsghdr *)((const char *)err - NLMSG_HDRLEN);
+	const char *end = (const char *)hdr + hdr->nlmsg_len;
+	const char *p;
+
+	n->ext_ack[0] = '\0';
+	if (!(hdr->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	/* Without NETLINK_CAP_ACK the refused request follows the error. */
+	p = (const char *)&err->msg +
+	    NLMSG_ALIGN((hdr->nlmsg_flags & NLM_F_CAPPED) ? sizeof(err->msg) : err->msg.nlmsg_len);
+	while (p + sizeof(struct nlattr) <= end) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		if (a->nla_len < sizeof(*a) || p + a->nla_len > end)
+			break;
+		if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG && a->nla_len > sizeof(*a))
+			snprintf(n->ext_ack, sizeof(n->ext_ack), "%.*s",
+				 (int)(a->nla_len - sizeof(*a)), (const char *)a + sizeof(*a));
+		p += NLA_ALIGN(a->nla_len);
+	}
+	return NL_STOP;
+}
+
+const char *emu_node_ext_ack(struct emu_node *n, char *buf, size_t len)
+{
+	if (n->ext_ack[0])
+		snprintf(buf, len, " (kernel: %s)", n->ext_ack);
+	else if (len)
+		buf[0] = '\0';
+	n->ext_ack[0] = '\0';
+	return buf;
+}
+
+const char *emu_node_nl_error(struct emu_node *n, int nlerr, char *buf, size_t len)
+{
+	char ack[sizeof(n->ext_ack) + 16];
+
+	snprintf(buf, len, "%s%s", nl_geterror(nlerr), emu_node_ext_ack(n, ack, sizeof(ack)));
+	return buf;
+}
+
 struct nl_sock *emu_node_rtnl(struct emu_node *n, struct natlab_err *e)
 {
+	struct nl_cb *cb;
 	struct nl_sock *sk;
 	int saved;
 	int ret;
@@ -189,11 +264,17 @@ struct nl_sock *emu_node_rtnl(struct emu_node *n, struct natlab_err *e)
 	}
 	/* Ask for the kernel's own words with every refusal. */
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &(int){1}, sizeof(int));
+	cb = nl_socket_get_cb(sk);
+	if (cb) {
+		nl_cb_err(cb, NL_CB_CUSTOM, ext_ack_cb, n);
+		nl_cb_put(cb);
+	}
 	n->rtnl = sk;
 	return sk;
 }
 
-int emu_node_socket(const struct emu_node *n, int domain, int type, int protocol, struct natlab_err *e)
+int emu_node_socket(const struct emu_node *n, int domain, int type, int protocol,
+		    struct natlab_err *e)
 {
 	int saved;
 	int fd;
@@ -228,7 +309,8 @@ int emu_node_sysctl_set(const struct emu_node *n, const char *key, const char *v
 		return natlab_err_set(e, errno, "node %s: cannot open sysctl %s", n->name, key);
 	ret = 0;
 	if (write(fd, value, strlen(value)) != (ssize_t)strlen(value))
-		ret = natlab_err_set(e, errno, "node %s: cannot set sysctl %s=%s", n->name, key, value);
+		ret = natlab_err_set(e, errno, "node %s: cannot set sysctl %s=%s", n->name, key,
+				     value);
 	close(fd);
 	return ret;
 }
@@ -284,7 +366,7 @@ int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct em
 			execvpe(argv[0], argv, o->envp);
 		else
 			execvp(argv[0], argv);
-fail:
+	fail:
 		err = errno;
 		if (write(pipefd[1], &err, sizeof(err)) < 0)
 			_exit(127);

@@ -44,6 +44,16 @@ void emu_node_leave(int saved);
  * filled) on failure. */
 struct nl_sock *emu_node_rtnl(struct emu_node *n, struct natlab_err *e);
 
+/* emu_node_ext_ack - " (kernel: <text>)" when the kernel explained its last
+ * refusal on the node's rtnl socket, else ""; written into @buf (caller
+ * owns) and returned. Reading it clears it. For error messages. */
+const char *emu_node_ext_ack(struct emu_node *n, char *buf, size_t len);
+
+/* emu_node_nl_error - libnl's text for error @nlerr (a negative libnl
+ * code) followed by emu_node_ext_ack(): for messages about a refusal on the
+ * node's rtnl socket. Written into @buf (caller owns) and returned. */
+const char *emu_node_nl_error(struct emu_node *n, int nlerr, char *buf, size_t len);
+
 /* emu_node_socket - socket(2) created inside the node. Caller owns it. */
 int emu_node_socket(const struct emu_node *n, int domain, int type, int protocol,
 		    struct natlab_err *e);
@@ -54,10 +64,10 @@ int emu_node_sysctl_set(const struct emu_node *n, const char *key, const char *v
 			struct natlab_err *e);
 
 struct emu_spawn_opts {
-	int stdin_fd;  /* -1: /dev/null */
-	int stdout_fd; /* -1: /dev/null */
-	int stderr_fd; /* -1: /dev/null */
-	const char *cwd; /* NULL: inherited */
+	int stdin_fd;	   /* -1: /dev/null */
+	int stdout_fd;	   /* -1: /dev/null */
+	int stderr_fd;	   /* -1: /dev/null */
+	const char *cwd;   /* NULL: inherited */
 	char *const *envp; /* NULL: inherited */
 };
 

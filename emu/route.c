@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include <netlink/netlink.h>
+
+/* libnl's words for a refusal, then the kernel's own (extended ack). */
+#define KERR(node, nlerr) emu_node_nl_error((node), (nlerr), (char[320]){0}, 320)
 #include <netlink/route/link.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
@@ -52,7 +55,7 @@ int emu_route_add(struct emu_node *n, const char *dst, const char *via, const ch
 		ret = rtnl_link_get_kernel(sk, 0, ifname, &link);
 		if (ret < 0) {
 			ret = natlab_err_set(e, 0, "node %s: route %s: no interface %s: %s",
-					     emu_node_name(n), dst, ifname, nl_geterror(ret));
+					     emu_node_name(n), dst, ifname, KERR(n, ret));
 			goto out;
 		}
 		ifindex = rtnl_link_get_ifindex(link);
@@ -80,7 +83,7 @@ int emu_route_add(struct emu_node *n, const char *dst, const char *via, const ch
 	if (ret < 0)
 		ret = natlab_err_set(e, 0, "node %s: cannot add route %s%s%s%s%s: %s",
 				     emu_node_name(n), dst, via ? " via " : "", via ? via : "",
-				     ifname ? " dev " : "", ifname ? ifname : "", nl_geterror(ret));
+				     ifname ? " dev " : "", ifname ? ifname : "", KERR(n, ret));
 out:
 	if (nh)
 		rtnl_route_nh_free(nh);

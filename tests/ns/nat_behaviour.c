@@ -62,8 +62,10 @@ static int mapping_body(void)
 	int rc = 0, c, s1a, s1b, s2a;
 	int pa, pb, pc;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_mapping) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_mapping) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s1a = udp_open(t.inet, SRV1, 4000);
 	s1b = udp_open(t.inet, SRV1, 4001);
 	s2a = udp_open(t.inet, SRV2, 4000);
@@ -102,8 +104,10 @@ static int filtering_body(void)
 	bool got_port = false, got_addr = false, got_ctl = false;
 	int rc = 0, c, s1a, s1b, s2a, px;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_filter) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_filter) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s1a = udp_open(t.inet, SRV1, 4000);
 	s1b = udp_open(t.inet, SRV1, 4001);
 	s2a = udp_open(t.inet, SRV2, 4000);
@@ -147,8 +151,10 @@ static int ports_body(void)
 	struct sockaddr_in f;
 	int rc = 0, s, c[6], p[6], c2;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "easy", tweak_ports) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "easy", tweak_ports) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	CHECK(s >= 0, "server socket");
 	for (int i = 0; i < 6; i++) {
@@ -204,8 +210,10 @@ static int hairpin_body(void)
 	char m[64];
 	int rc = 0, s, c1, c2, px, py, got;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_hairpin) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_hairpin) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	c1 = udp_open(t.c1, NULL, 40000);
 	c2 = udp_open(t.c2, NULL, 40001);
@@ -248,8 +256,10 @@ static int timeout_body(void)
 	int rc = 0, s1, s2, c, px;
 	long long t0, end, last_in = -1, first_lost = -1;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_timeout) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_timeout) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s1 = udp_open(t.inet, SRV1, 4000);
 	s2 = udp_open(t.inet, SRV2, 4000);
 	c = udp_open(t.c1, NULL, 40000);
@@ -310,8 +320,10 @@ static int flush_body(void)
 	int rc = 0, s, c, p1, p2;
 	bool old = false, ctl = false;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_sequential) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_sequential) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	c = udp_open(t.c1, NULL, 40000);
 	CHECK(s >= 0 && c >= 0, "sockets");
@@ -341,8 +353,10 @@ static int reapply_body(void)
 	struct sockaddr_in f;
 	int rc = 0, s1, s2, c, p1, p2;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", NULL) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", NULL) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s1 = udp_open(t.inet, SRV1, 4000);
 	s2 = udp_open(t.inet, SRV2, 4000);
 	c = udp_open(t.c1, NULL, 40000);
@@ -375,8 +389,10 @@ static int pool_body(void)
 	struct sockaddr_in f;
 	int rc = 0, s, n1 = 0, n2 = 0;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", tweak_pool) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", tweak_pool) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	CHECK(s >= 0, "server socket");
 	for (int i = 0; i < 16; i++) {
@@ -394,6 +410,78 @@ static int pool_body(void)
 	else
 		CHECK(n1 > 0 && n2 > 0,
 		      "arbitrary pooling used one address for 16 mappings (p = 2^-15)");
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static int udp6(struct emu_node *n, const char *addr, uint16_t port)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	int fd = emu_node_socket(n, AF_INET6, SOCK_DGRAM, 0, &e);
+
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET6, addr, &sa.sin6_addr);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send6(int fd, const char *addr, uint16_t port, const char *msg)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+
+	inet_pton(AF_INET6, addr, &sa.sin6_addr);
+	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+static int recv6(int fd, int timeout_ms, char *m, size_t len)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) != 1 || (n = recv(fd, m, len - 1, 0)) < 0)
+		return 0;
+	m[n] = '\0';
+	return 1;
+}
+
+/* IPv6 crosses a NAT router untranslated; its firewall still holds:
+ * replies pass, flows opened from outside do not; udp-blocked blocks UDP
+ * over IPv6 too. */
+static int ipv6_body(void)
+{
+	struct topo t;
+	char m[64];
+	int rc = 0, c, s, s2;
+	bool unsolicited = false, ctl = false;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, g_flag ? "udp-blocked" : "easy", NULL) < 0) {
+		topo_free(&t);
+		return 1;
+	}
+	c = udp6(t.c1, CLI6, 40000);
+	s = udp6(t.inet, SRV6, 4000);
+	s2 = udp6(t.inet, SRV6, 4001);
+	CHECK(c >= 0 && s >= 0 && s2 >= 0, "sockets");
+	send6(c, SRV6, 4000, "out");
+	if (g_flag) {
+		CHECK(!recv6(s, 500, m, sizeof(m)), "udp-blocked let UDP over IPv6 through");
+		goto out;
+	}
+	CHECK(recv6(s, 2000, m, sizeof(m)), "outbound IPv6 UDP lost");
+	send6(s2, CLI6, 40000, "unsolicited");
+	send6(s, CLI6, 40000, "reply");
+	while (!ctl && recv6(c, 2000, m, sizeof(m))) {
+		unsolicited |= strcmp(m, "unsolicited") == 0;
+		ctl |= strcmp(m, "reply") == 0;
+	}
+	CHECK(ctl, "the reply over IPv6 was dropped");
+	CHECK(!unsolicited, "a flow opened from outside over IPv6 got in");
 out:
 	topo_free(&t);
 	return rc;
@@ -455,8 +543,10 @@ static int firewall_body(void)
 	const char *preset = g_flag ? "tcp-web-only" : "udp-blocked";
 	int rc = 0, s, c, l80, l8080, r;
 
-	if (topo_build(&t) < 0 || topo_nat(&t, preset, NULL) < 0)
+	if (topo_build(&t) < 0 || topo_nat(&t, preset, NULL) < 0) {
+		topo_free(&t);
 		return 1;
+	}
 	s = udp_open(t.inet, SRV1, 4000);
 	c = udp_open(t.c1, NULL, 40000);
 	l80 = tcp_listen(t.inet, SRV1, 80);
@@ -577,6 +667,16 @@ static void t_pool_arbitrary(void **s)
 	g_flag = false;
 	run(pool_body);
 }
+static void t_ipv6_easy(void **s)
+{
+	g_flag = false;
+	run(ipv6_body);
+}
+static void t_ipv6_udp_blocked(void **s)
+{
+	g_flag = true;
+	run(ipv6_body);
+}
 static void t_udp_blocked(void **s)
 {
 	g_flag = false;
@@ -596,16 +696,17 @@ static int probe_body(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_map_ei),		 cmocka_unit_test(t_map_ad),
-	    cmocka_unit_test(t_map_apd),	 cmocka_unit_test(t_filter_ei),
-	    cmocka_unit_test(t_filter_ad),	 cmocka_unit_test(t_filter_apd),
-	    cmocka_unit_test(t_ports_preserve),	 cmocka_unit_test(t_ports_sequential),
-	    cmocka_unit_test(t_ports_random),	 cmocka_unit_test(t_hairpin_on),
-	    cmocka_unit_test(t_hairpin_off),	 cmocka_unit_test(t_timeout),
-	    cmocka_unit_test(t_timeout_refresh), cmocka_unit_test(t_flush),
-	    cmocka_unit_test(t_reapply),	 cmocka_unit_test(t_pool_paired),
-	    cmocka_unit_test(t_pool_arbitrary),	 cmocka_unit_test(t_udp_blocked),
-	    cmocka_unit_test(t_tcp_web_only),
+	    cmocka_unit_test(t_map_ei),		  cmocka_unit_test(t_map_ad),
+	    cmocka_unit_test(t_map_apd),	  cmocka_unit_test(t_filter_ei),
+	    cmocka_unit_test(t_filter_ad),	  cmocka_unit_test(t_filter_apd),
+	    cmocka_unit_test(t_ports_preserve),	  cmocka_unit_test(t_ports_sequential),
+	    cmocka_unit_test(t_ports_random),	  cmocka_unit_test(t_hairpin_on),
+	    cmocka_unit_test(t_hairpin_off),	  cmocka_unit_test(t_timeout),
+	    cmocka_unit_test(t_timeout_refresh),  cmocka_unit_test(t_flush),
+	    cmocka_unit_test(t_reapply),	  cmocka_unit_test(t_pool_paired),
+	    cmocka_unit_test(t_pool_arbitrary),	  cmocka_unit_test(t_udp_blocked),
+	    cmocka_unit_test(t_tcp_web_only),	  cmocka_unit_test(t_ipv6_easy),
+	    cmocka_unit_test(t_ipv6_udp_blocked),
 	};
 
 	if (topo_run_sandboxed(probe_body) == 77)

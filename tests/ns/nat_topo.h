@@ -33,6 +33,8 @@
 #define PUB2 "203.0.113.2"
 #define SRV1 "198.51.100.1"
 #define SRV2 "198.51.100.2"
+#define SRV6 "2001:db8:2::1"
+#define CLI6 "fd00:10::2"
 
 struct topo {
 	struct emu_lab *lab;
@@ -73,12 +75,23 @@ static inline int topo_build(struct topo *t)
 	TOPO_TRY(emu_route_add(t->c1, "default", "10.0.0.1", NULL, &e));
 	TOPO_TRY(emu_route_add(t->c2, "default", "10.0.1.1", NULL, &e));
 	TOPO_TRY(emu_route_add(t->nat, "default", "203.0.113.254", NULL, &e));
+	/* IPv6, untranslated: c1 fd00:10::2, nat out 2001:db8:1::1, inet
+	 * 2001:db8:2::1 */
+	TOPO_TRY(emu_link_addr_add(t->c1, "eth0", "fd00:10::2/64", &e));
+	TOPO_TRY(emu_link_addr_add(t->nat, "in0", "fd00:10::1/64", &e));
+	TOPO_TRY(emu_link_addr_add(t->nat, "out", "2001:db8:1::1/64", &e));
+	TOPO_TRY(emu_link_addr_add(t->inet, "r0", "2001:db8:1::fe/64", &e));
+	TOPO_TRY(emu_link_addr_add(t->inet, "lo", SRV6 "/128", &e));
+	TOPO_TRY(emu_route_add(t->c1, "default6", "fd00:10::1", NULL, &e));
+	TOPO_TRY(emu_route_add(t->nat, "default6", "2001:db8:1::fe", NULL, &e));
+	TOPO_TRY(emu_route_add(t->inet, "fd00:10::/64", "2001:db8:1::1", NULL, &e));
 	TOPO_TRY(emu_route_forwarding(t->nat, true, &e));
 	return 0;
 }
 
 /* A preset (or its knobs changed by @tweak) applied to the NAT. */
-static inline int topo_nat(struct topo *t, const char *preset, void (*tweak)(struct emu_nat_config *))
+static inline int topo_nat(struct topo *t, const char *preset,
+			   void (*tweak)(struct emu_nat_config *))
 {
 	struct natlab_err e = {{0}};
 	struct emu_nat_config c;
@@ -149,7 +162,8 @@ static inline int udp_send(int fd, const char *addr, uint16_t port, const char *
 
 /* Wait up to @timeout_ms for a datagram; 1 with its text and source, 0 on
  * timeout. */
-static inline int udp_recv(int fd, int timeout_ms, char *msg, size_t msglen, struct sockaddr_in *from)
+static inline int udp_recv(int fd, int timeout_ms, char *msg, size_t msglen,
+			   struct sockaddr_in *from)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	socklen_t flen = sizeof(*from);

@@ -35,7 +35,8 @@ struct parsed {
 	char rules[16][2048]; /* per chain index: "expr expr ...;" per rule */
 	char rule_chain[16][32];
 	unsigned n_chains_rules;
-	unsigned table_ops; /* new/del table messages */
+	unsigned table_ops;  /* new/del table messages, IPv4 */
+	unsigned table6_ops; /* the same for the ip6 firewall table */
 	uint32_t ct_udp_timeout[2];
 };
 
@@ -169,8 +170,13 @@ static void parse_batch(struct emu_nft_batch *b, struct parsed *p)
 		uint16_t type = nlh->nlmsg_type & 0xff;
 		if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES)
 			continue; /* batch begin/end */
+		const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+		const char *v6 = nfg->nfgen_family == NFPROTO_IPV6 ? "v6/" : "";
 		if (type == NFT_MSG_NEWTABLE || type == NFT_MSG_DELTABLE) {
-			p->table_ops++;
+			if (*v6)
+				p->table6_ops++;
+			else
+				p->table_ops++;
 		} else if (type == NFT_MSG_NEWCHAIN) {
 			struct nftnl_chain *c = nftnl_chain_alloc();
 			assert_int_equal(nftnl_chain_nlmsg_parse(nlh, c), 0);
@@ -194,6 +200,7 @@ static void parse_batch(struct emu_nft_batch *b, struct parsed *p)
 										       : "");
 			nftnl_set_free(s);
 		} else if (type == NFT_MSG_NEWSETELEM) {
+			cat(p->elems, sizeof(p->elems), "%s", v6);
 			parse_elems(nlh, p);
 		} else if (type == NFT_MSG_NEWOBJ) {
 			struct nftnl_obj *o = nftnl_obj_alloc();
@@ -214,7 +221,10 @@ static void parse_batch(struct emu_nft_batch *b, struct parsed *p)
 			struct nftnl_rule *r = nftnl_rule_alloc();
 			char *out;
 			assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
-			out = chain_rules(p, nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+			char key[64];
+			snprintf(key, sizeof(key), "%s%s", v6,
+				 nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+			out = chain_rules(p, key);
 			assert_non_null(out);
 			nftnl_expr_foreach(r, expr_cb, out);
 			cat(out, 2048, ";");
@@ -283,6 +293,12 @@ static void check_nat_common(struct parsed *p)
 	HAS(p->elems, "pubaddrs:203.0.113.7,1;");
 	/* TCP and the rest: snat onto the public address */
 	HAS(rules(p, "srcnat"), "oifname ==\"wan\" l4proto !=17 immediate snat ;");
+	/* IPv6 is not translated, but what an IPv4 NAT stops, its stateful
+	 * IPv6 firewall stops too: flows opened from outside */
+	assert_int_equal(p->table6_ops, 3);
+	HAS(rules(p, "v6/fw_forward"), "iifname ==\"wan\" l4proto ==17 ct ==0 drop ;");
+	HAS(rules(p, "v6/fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	HASNT(p->sets, "v6/");
 }
 
 static void test_full_cone(void **state)
@@ -383,6 +399,7 @@ static void test_open(void **state)
 	HASNT(p.chains, ":nat;");
 	HAS(p.chains, "fw_forward:2:0:filter;");
 	assert_string_equal(rules(&p, "fw_forward"), "");
+	assert_string_equal(rules(&p, "v6/fw_forward"), "");
 }
 
 static void test_udp_blocked(void **state)
@@ -391,6 +408,7 @@ static void test_udp_blocked(void **state)
 
 	build("udp-blocked", NULL, &p);
 	HAS(rules(&p, "fw_forward"), "l4proto ==17 drop ;");
+	HAS(rules(&p, "v6/fw_forward"), "l4proto ==17 drop ;");
 	HASNT(p.sets, "pmap");
 	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" immediate snat ;");
 }
@@ -402,9 +420,13 @@ static void test_tcp_web_only(void **state)
 	build("tcp-web-only", NULL, &p);
 	HAS(rules(&p, "fw_forward"), "l4proto ==17 drop ;");
 	HAS(p.elems, "tcpok:80,443,2;");
-	HAS(rules(&p, "fw_forward"), "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
+	HAS(rules(&p, "fw_forward"),
+	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
 	HAS(rules(&p, "fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
 	HAS(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	HAS(p.elems, "v6/tcpok:80,443,2;");
+	HAS(rules(&p, "v6/fw_forward"),
+	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
 }
 
 static void tweak_knobs(struct emu_nat_config *c)

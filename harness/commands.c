@@ -225,6 +225,10 @@ int cmd_run(int argc, char **argv)
 			o.filter);
 		goto out;
 	}
+	if (runner_sandbox_check(&e) < 0) {
+		fprintf(stderr, "natlab run: %s\n", e.msg);
+		goto out;
+	}
 	meta = run_meta(&o);
 	json_object_set_new(meta, "cells_total", json_integer((json_int_t)json_array_size(cells)));
 	run_id_make(&o, run_id, sizeof(run_id));

@@ -365,6 +365,50 @@ static void progress_line(FILE *f, int tty, const struct runner_stats *st, const
 	fflush(f);
 }
 
+int runner_sandbox_check(struct natlab_err *e)
+{
+	int pfd[2];
+	pid_t pid;
+	int status = 0;
+	ssize_t n;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return natlab_err_set(e, errno, "pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return natlab_err_set(e, errno, "fork");
+	}
+	if (pid == 0) {
+		struct natlab_err ce = {""};
+		enum emu_sandbox_mode mode;
+
+		close(pfd[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (emu_sandbox_enter(&mode, &ce) < 0) {
+			if (write(pfd[1], ce.msg, strlen(ce.msg)) < 0)
+				_exit(3);
+			_exit(2);
+		}
+		_exit(0); /* in the sandbox: it works; the supervisor exits 0 too */
+	}
+	close(pfd[1]);
+	memset(e->msg, 0, sizeof(e->msg));
+	n = read(pfd[0], e->msg, sizeof(e->msg) - 1);
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (n <= 0)
+		natlab_err_set(e, 0,
+			       "cannot enter the lab sandbox (status %d); 'natlab doctor' says why",
+			       status);
+	return -EPERM;
+}
+
 int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
 	       struct runner_stats *st, struct natlab_err *e)
 {

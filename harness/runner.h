@@ -31,6 +31,10 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
 		      const char *capdir, const char *pcap_prefix, int result_fd);
 
+/* runner_sandbox_check - whether a cell could enter its sandbox here (a
+ * throw-away attempt in a child); the reason and the fix in @e if not. */
+int runner_sandbox_check(struct natlab_err *e);
+
 /* runner_summary - the terminal summary grid of @cells. */
 void runner_summary(FILE *out, const json_t *cells);
 

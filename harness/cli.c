@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness/commands.h"
 #include "harness/doctor.h"
 
 #ifndef NATLAB_VERSION
@@ -22,7 +23,8 @@ static int cmd_doctor(int argc, char **argv)
 		return NATLAB_EXIT_OK;
 	}
 	if (argc > 1) {
-		fprintf(stderr, "natlab doctor: unexpected argument '%s' (it takes none)\n", argv[1]);
+		fprintf(stderr, "natlab doctor: unexpected argument '%s' (it takes none)\n",
+			argv[1]);
 		return NATLAB_EXIT_USAGE;
 	}
 	return doctor_run(stdout);
@@ -35,10 +37,17 @@ static int cmd_version(int argc, char **argv)
 }
 
 const struct cli_command cli_commands[] = {
-	{"doctor", "check what the lab needs and what this machine has", cmd_doctor},
-	{"version", "print the version", cmd_version},
-	{"help", "list the commands", cmd_help},
-	{NULL, NULL, NULL},
+    {"run", "run scenarios' cells in parallel and write results", cmd_run},
+    {"list", "list scenarios, or one scenario's parameters and cells", cmd_list},
+    {"exec", "build a scenario's network and run a command in one node", cmd_exec},
+    {"shell", "build a scenario's network and open a shell in one node", cmd_shell},
+    {"report", "re-render junit.xml and report.html of a result directory", cmd_report},
+    {"merge", "join the result directories of CI shards", cmd_merge},
+    {"compare", "changes and regressions between two runs", cmd_compare},
+    {"doctor", "check what the lab needs and what this machine has", cmd_doctor},
+    {"version", "print the version", cmd_version},
+    {"help", "list the commands", cmd_help},
+    {NULL, NULL, NULL},
 };
 
 static int cmd_help(int argc, char **argv)
@@ -65,6 +74,7 @@ int cli_main(int argc, char **argv)
 		if (strcmp(c->name, argv[1]) == 0)
 			return c->run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "natlab: unknown command '%s'; 'natlab help' lists the commands\n", argv[1]);
+	fprintf(stderr, "natlab: unknown command '%s'; 'natlab help' lists the commands\n",
+		argv[1]);
 	return NATLAB_EXIT_USAGE;
 }

@@ -5,8 +5,8 @@
 #ifndef NATLAB_HARNESS_CLI_H
 #define NATLAB_HARNESS_CLI_H
 
-#define NATLAB_EXIT_OK 0
-#define NATLAB_EXIT_FAIL 1
+#define NATLAB_EXIT_OK	  0
+#define NATLAB_EXIT_FAIL  1
 #define NATLAB_EXIT_USAGE 2
 
 struct cli_command {

@@ -179,7 +179,8 @@ static int probe_conntrack(struct emu_node *n, struct natlab_err *e)
 }
 
 /* Try to attach a root qdisc of @kind to @ifname; 0 if the kernel has it. */
-static int probe_qdisc(struct emu_node *n, const char *ifname, const char *kind, struct natlab_err *e)
+static int probe_qdisc(struct emu_node *n, const char *ifname, const char *kind,
+		       struct natlab_err *e)
 {
 	struct nl_sock *sk = emu_node_rtnl(n, e);
 	struct rtnl_link *link = NULL;
@@ -281,8 +282,9 @@ int doctor_run(FILE *out)
 		return 2;
 	}
 	line(&d, "ok", "privileges",
-	     mode == EMU_SANDBOX_ROOT ? "root: network, mount and PID namespaces"
-				      : "unprivileged: user namespace, then network, mount and PID namespaces",
+	     mode == EMU_SANDBOX_ROOT
+		 ? "root: network, mount and PID namespaces"
+		 : "unprivileged: user namespace, then network, mount and PID namespaces",
 	     NULL);
 
 	ret = emu_node_new("doctor-a", &a, &e);
@@ -295,24 +297,30 @@ int doctor_run(FILE *out)
 	}
 	if (ret == 0) {
 		ret = probe_nat(a, &e);
-		kernel_check(&d, "nftables NAT", ret, &e, "modprobe nf_tables nft_nat (CONFIG_NFT_NAT)");
+		kernel_check(&d, "nftables NAT", ret, &e,
+			     "modprobe nf_tables nft_nat (CONFIG_NFT_NAT)");
 		ret = probe_dynset(a, &e);
-		kernel_check(&d, "nftables dynamic sets", ret, &e, "modprobe nft_dynset (CONFIG_NF_TABLES_SET)");
+		kernel_check(&d, "nftables dynamic sets", ret, &e,
+			     "modprobe nft_dynset (CONFIG_NF_TABLES_SET)");
 		ret = probe_ct_timeout(a, &e);
 		kernel_check(&d, "conntrack timeout policy", ret, &e,
 			     "modprobe nft_ct nf_conntrack_timeout (CONFIG_NF_CONNTRACK_TIMEOUT)");
 		ret = probe_conntrack(a, &e);
-		kernel_check(&d, "conntrack", ret, &e, "modprobe nf_conntrack nft_ct (CONFIG_NF_CONNTRACK)");
+		kernel_check(&d, "conntrack", ret, &e,
+			     "modprobe nf_conntrack nft_ct (CONFIG_NF_CONNTRACK)");
 		ret = probe_qdisc(a, "veth-a", "tbf", &e);
 		kernel_check(&d, "qdisc tbf", ret, &e, "modprobe sch_tbf (rate limits need it)");
 		ret = probe_qdisc(a, "veth-a", "htb", &e);
-		line(&d, ret == 0 ? "ok" : "optional", "qdisc htb", ret == 0 ? "works" : e.msg, NULL);
+		line(&d, ret == 0 ? "ok" : "optional", "qdisc htb", ret == 0 ? "works" : e.msg,
+		     NULL);
 		ret = probe_qdisc(a, "veth-a", "netem", &e);
 		if (ret == 0)
 			line(&d, "ok", "qdisc netem", "present (not required)", NULL);
 		else
 			line(&d, "info", "qdisc netem",
-			     "absent: delay, jitter, loss and duplication use natlab's own link emulator", NULL);
+			     "absent: delay, jitter, loss and duplication use natlab's own link "
+			     "emulator",
+			     NULL);
 	}
 	emu_node_free(b);
 	emu_node_free(a);
@@ -331,7 +339,8 @@ int doctor_run(FILE *out)
 		     "apt-get install libnice-dev");
 
 	if (d.missing) {
-		fprintf(out, "\nThe lab cannot run here: %d missing (see the fixes above).\n", d.missing);
+		fprintf(out, "\nThe lab cannot run here: %d missing (see the fixes above).\n",
+			d.missing);
 		return 2;
 	}
 	fprintf(out, "\nThe lab can run here.\n");

@@ -1,0 +1,728 @@
+/* commands.c - run, list, exec, shell, report, merge, compare. */
+#include "harness/commands.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu/node.h"
+#include "emu/sandbox.h"
+#include "harness/cli.h"
+#include "harness/compare.h"
+#include "harness/luanet.h"
+#include "harness/results.h"
+#include "harness/runner.h"
+#include "harness/runopts.h"
+#include "harness/scenario.h"
+
+#ifndef NATLAB_VERSION
+#define NATLAB_VERSION "0.1.0"
+#endif
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static json_t *overrides_of(const struct runopts *o)
+{
+	json_t *ov = json_object();
+
+	for (unsigned i = 0; i < o->n_params; i++)
+		json_object_set_new(ov, o->param_keys[i], json_string(o->param_values[i]));
+	return ov;
+}
+
+/* ---- run ---- */
+
+static const char run_usage[] =
+    "usage: natlab run SCENARIO... [-p key=value ...] [--trials N] [--jobs N] [--seed S]\n"
+    "                  [--out DIR] [--filter PATTERN] [--capture] [--shard K/N] [--timeout SEC]\n\n"
+    "Runs every cell of each SCENARIO (a path or a name found by 'natlab list'), each\n"
+    "in its own sandbox, and writes DIR/<run-id>/ (default results/): run.json,\n"
+    "cells.jsonl, junit.xml, report.html, logs/. DIR/latest points at it.\n\n"
+    "  -p key=value    set a scenario parameter; key=a,b sweeps the values\n"
+    "  --trials N      run each cell N times (default 1)\n"
+    "  --jobs N        cells run in parallel (default: the number of cores)\n"
+    "  --seed S        the run seed; each cell's seed derives from it and the cell id\n"
+    "  --filter GLOB   only cells whose id matches (e.g. 'smoke/nat=hard*')\n"
+    "  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"
+    "  --capture       capture every node's packets into pcap/<cell>/<node>.pcap\n"
+    "  --timeout SEC   per-cell deadline instead of the scenario's own\n\n"
+    "Exit status: 0 every cell passed or was skipped, 1 some cell failed, timed out or\n"
+    "errored, 2 usage or environment error (or the run was interrupted).\n";
+
+static void run_id_make(const struct runopts *o, char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
+	if (o->shard_n > 1) {
+		size_t n = strlen(buf);
+		snprintf(buf + n, len - n, "-shard%uof%u", o->shard_k, o->shard_n);
+	}
+}
+
+static json_t *run_meta(const struct runopts *o)
+{
+	struct utsname u;
+	char kernel[300], host[256] = "";
+	json_t *scen = json_array();
+	json_t *meta;
+
+	uname(&u);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.version);
+	for (unsigned i = 0; i < o->n_scenarios; i++)
+		json_array_append_new(scen, json_string(o->scenarios[i]));
+	meta =
+	    json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:o,s:o,s:i,s:i,s:s?,s:b,s:s?}}", "natlab_version",
+		      NATLAB_VERSION, "kernel", kernel, "machine", u.machine, "hostname", host,
+		      "seed", (json_int_t)(o->seed & ((1ull << 53) - 1)), "options", "scenarios",
+		      scen, "params", overrides_of(o), "trials", o->trials, "jobs", o->jobs,
+		      "filter", o->filter, "capture", o->capture, "shard", NULL);
+	if (o->shard_n > 1) {
+		char s[32];
+		snprintf(s, sizeof(s), "%u/%u", o->shard_k, o->shard_n);
+		json_object_set_new(json_object_get(meta, "options"), "shard", json_string(s));
+	}
+	return meta;
+}
+
+/* Load every scenario and select its cells; each cell gets the path of its
+ * scenario file and its seed. With several scenarios, each -p goes to the
+ * scenarios that declare it, and one that none declares is an error. */
+static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
+{
+	struct natlab_err e = {""};
+	json_t *ov = overrides_of(o);
+	json_t *used = json_object();
+	json_int_t index = 0;
+	int ret = 0;
+
+	for (unsigned i = 0; i < o->n_scenarios && ret == 0; i++) {
+		char path[PATH_MAX];
+		struct luanet_ctx ctx;
+		struct scenario *s = NULL;
+		json_t *cells = NULL, *mine = NULL;
+		size_t k;
+		json_t *c;
+
+		luanet_ctx_init(&ctx);
+		ret = scenario_find(o->scenarios[i], path, sizeof(path), &e);
+		if (ret == 0)
+			ret = scenario_load(path, &ctx, &s, &e);
+		if (ret == 0 && o->n_scenarios > 1) {
+			json_t *info = scenario_info(s);
+			json_t *params = json_object_get(info, "params");
+			const char *key;
+			json_t *v;
+
+			mine = json_object();
+			json_object_foreach(ov, key, v)
+			{
+				if (json_object_get(params, key)) {
+					json_object_set(mine, key, v);
+					json_object_set_new(used, key, json_true());
+				}
+			}
+			json_decref(info);
+		}
+		if (ret == 0)
+			ret = scenario_cells(s, mine ? mine : ov, o->trials, &cells, &e);
+		if (ret < 0)
+			fprintf(stderr, "natlab %s: %s\n", cmd, e.msg);
+		json_array_foreach(cells, k, c)
+		{
+			const char *id = json_string_value(json_object_get(c, "id"));
+			unsigned trial = (unsigned)json_integer_value(json_object_get(c, "trial"));
+			/* counted before selection, so shards agree on it */
+			json_object_set_new(c, "index", json_integer(index++));
+			if (!runopts_selected(o, id, trial))
+				continue;
+			json_object_set_new(c, "scenario_file", json_string(path));
+			json_object_set_new(
+			    c, "seed",
+			    json_integer((json_int_t)runopts_cell_seed(o->seed, id, trial)));
+			json_array_append(out, c);
+		}
+		json_decref(mine);
+		json_decref(cells);
+		scenario_free(s);
+		luanet_ctx_teardown(&ctx);
+	}
+	if (ret == 0 && o->n_scenarios > 1) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(ov, key, v)
+		{
+			if (!json_object_get(used, key)) {
+				fprintf(stderr,
+					"natlab %s: no scenario given has a param '%s' ('natlab "
+					"list SCENARIO' shows them)\n",
+					cmd, key);
+				ret = -EINVAL;
+				break;
+			}
+		}
+	}
+	json_decref(used);
+	json_decref(ov);
+	return ret;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct runopts o;
+	struct natlab_err e = {""};
+	struct results *res = NULL;
+	struct runner_stats st;
+	json_t *cells = json_array();
+	json_t *meta = NULL;
+	char run_id[128];
+	int status = NATLAB_EXIT_USAGE;
+
+	if (runopts_parse(argc, argv, &o, &e) < 0) {
+		fprintf(stderr, "natlab run: %s\n", e.msg);
+		goto out;
+	}
+	if (o.help) {
+		fputs(run_usage, stdout);
+		status = NATLAB_EXIT_OK;
+		goto out;
+	}
+	if (o.n_scenarios == 0) {
+		fprintf(stderr, "natlab run: no scenario given; 'natlab list' shows them, e.g. "
+				"'natlab run smoke'\n");
+		goto out;
+	}
+	if (collect_cells(&o, cells, "run") < 0)
+		goto out;
+	if (json_array_size(cells) == 0 && o.filter) {
+		fprintf(stderr,
+			"natlab run: no cell id matches --filter '%s'; 'natlab list SCENARIO' "
+			"shows the cells\n",
+			o.filter);
+		goto out;
+	}
+	if (runner_sandbox_check(&e) < 0) {
+		fprintf(stderr, "natlab run: %s\n", e.msg);
+		goto out;
+	}
+	meta = run_meta(&o);
+	json_object_set_new(meta, "cells_total", json_integer((json_int_t)json_array_size(cells)));
+	run_id_make(&o, run_id, sizeof(run_id));
+	if (results_open(o.out, run_id, meta, &res, &e) < 0) {
+		fprintf(stderr, "natlab run: %s (choose another place with --out DIR)\n", e.msg);
+		goto out;
+	}
+	printf("natlab: %zu cells, %u at a time, seed %llu, results in %s\n",
+	       json_array_size(cells), o.jobs, (unsigned long long)(o.seed & ((1ull << 53) - 1)),
+	       results_dir(res));
+	fflush(stdout);
+	if (runner_run(&o, cells, res, stdout, &st, &e) < 0)
+		fprintf(stderr, "natlab run: %s\n", e.msg);
+	if (results_close(res, &e) < 0)
+		fprintf(stderr, "natlab run: %s\n", e.msg);
+	{
+		json_t *run, *done;
+		if (results_load(results_dir(res), &run, &done, &e) == 0) {
+			runner_summary(stdout, done);
+			json_decref(run);
+			json_decref(done);
+		}
+	}
+	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped\nreport: "
+	       "%s/report.html\n",
+	       st.done, st.passed, st.failed, st.errors, st.skipped, results_dir(res));
+	if (st.interrupted) {
+		fprintf(
+		    stderr,
+		    "natlab run: interrupted by signal %d; %u of %u cells finished and are kept\n",
+		    st.interrupted, st.done, st.total);
+		status = NATLAB_EXIT_USAGE;
+	} else {
+		status = st.failed || st.errors ? NATLAB_EXIT_FAIL : NATLAB_EXIT_OK;
+	}
+out:
+	results_free(res);
+	json_decref(meta);
+	json_decref(cells);
+	return status;
+}
+
+/* ---- list ---- */
+
+static void list_dir(const char *dir, json_t *seen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char path[PATH_MAX];
+		struct luanet_ctx ctx;
+		struct scenario *s = NULL;
+		struct natlab_err e = {""};
+
+		if (n < 5 || strcmp(de->d_name + n - 4, ".lua") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (json_object_get(seen, de->d_name))
+			continue;
+		json_object_set_new(seen, de->d_name, json_true());
+		luanet_ctx_init(&ctx);
+		if (scenario_load(path, &ctx, &s, &e) == 0) {
+			json_t *info = scenario_info(s);
+			printf("%-20s %s\n%-20s   (%s)\n",
+			       json_string_value(json_object_get(info, "name")),
+			       json_string_value(json_object_get(info, "description")), "", path);
+			json_decref(info);
+		} else {
+			printf("%-20s cannot load: %s\n", de->d_name, e.msg);
+		}
+		scenario_free(s);
+		luanet_ctx_teardown(&ctx);
+	}
+	closedir(d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	struct natlab_err e = {""};
+	char path[PATH_MAX];
+	struct luanet_ctx ctx;
+	struct scenario *s = NULL;
+	json_t *info, *cells = NULL, *ov;
+	const char *k;
+	json_t *v;
+	int ret;
+
+	if (wants_help(argc, argv) || argc > 2) {
+		printf("usage: natlab list [SCENARIO]\n\nWithout SCENARIO: the scenarios found in "
+		       "$NATLAB_SCENARIO_PATH, "
+		       "./scenarios\nand the source tree. With one: its parameters (description, "
+		       "default), its\n"
+		       "matrix and the cells it expands to.\n");
+		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
+	}
+	if (argc == 1) {
+		json_t *seen = json_object();
+		const char *env = getenv("NATLAB_SCENARIO_PATH");
+		if (env) {
+			char dirs[2048];
+			char *save = NULL;
+			snprintf(dirs, sizeof(dirs), "%s", env);
+			for (char *d = strtok_r(dirs, ":", &save); d;
+			     d = strtok_r(NULL, ":", &save))
+				list_dir(d, seen);
+		}
+		list_dir("scenarios", seen);
+		list_dir(NATLAB_SOURCE_SCENARIOS, seen);
+		if (json_object_size(seen) == 0)
+			printf("no scenarios found; set NATLAB_SCENARIO_PATH or run from the "
+			       "source tree\n");
+		json_decref(seen);
+		return NATLAB_EXIT_OK;
+	}
+	if (scenario_find(argv[1], path, sizeof(path), &e) < 0) {
+		fprintf(stderr, "natlab list: %s\n", e.msg);
+		return NATLAB_EXIT_USAGE;
+	}
+	luanet_ctx_init(&ctx);
+	ret = scenario_load(path, &ctx, &s, &e);
+	if (ret < 0) {
+		fprintf(stderr, "natlab list: %s\n", e.msg);
+		luanet_ctx_teardown(&ctx);
+		return NATLAB_EXIT_USAGE;
+	}
+	info = scenario_info(s);
+	printf("%s: %s\n(%s)\n\nparameters:\n", json_string_value(json_object_get(info, "name")),
+	       json_string_value(json_object_get(info, "description")), path);
+	{
+		/* in name order: Lua tables have none of their own */
+		json_t *params = json_object_get(info, "params");
+		const char *names[RUNOPTS_MAX];
+		size_t n = 0;
+
+		json_object_foreach(params, k, v) if (n < RUNOPTS_MAX) names[n++] = k;
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (size_t i = 0; i < n; i++) {
+			json_t *p = json_object_get(params, names[i]);
+			char *d = json_dumps(json_object_get(p, "default"), JSON_ENCODE_ANY);
+			printf("  %-16s %s (default %s)\n", names[i],
+			       json_string_value(json_object_get(p, "description")), d);
+			free(d);
+		}
+	}
+	if (json_object_size(json_object_get(info, "matrix"))) {
+		printf("\nmatrix:\n");
+		json_object_foreach(json_object_get(info, "matrix"), k, v)
+		{
+			char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			printf("  %-16s %s\n", k, d);
+			free(d);
+		}
+	}
+	ov = json_object();
+	if (scenario_cells(s, ov, 1, &cells, &e) == 0) {
+		size_t i;
+		printf("\ncells (%zu):\n", json_array_size(cells));
+		json_array_foreach(cells, i, v)
+		    printf("  %s\n", json_string_value(json_object_get(v, "id")));
+	} else {
+		printf("\ncannot expand the cells: %s\n", e.msg);
+	}
+	json_decref(ov);
+	json_decref(cells);
+	json_decref(info);
+	scenario_free(s);
+	luanet_ctx_teardown(&ctx);
+	return NATLAB_EXIT_OK;
+}
+
+/* ---- exec, shell ---- */
+
+/* In the sandbox: build the network of @scenario for @o's params and run
+ * @cmd in @node with the terminal's stdio; returns its exit status. */
+static int exec_in_lab(const char *cmdname, const struct runopts *o, const char *scen,
+		       const char *node, char **cmd)
+{
+	struct natlab_err e = {""};
+	enum emu_sandbox_mode mode;
+	char path[PATH_MAX];
+	struct luanet_ctx ctx;
+	struct scenario *s = NULL;
+	json_t *ov = overrides_of(o), *cells = NULL;
+	struct emu_node *n;
+	struct emu_spawn_opts so = {0, 1, 2, NULL, NULL};
+	pid_t pid;
+	int status = 0, ret;
+
+	luanet_ctx_init(&ctx);
+	if (scenario_find(scen, path, sizeof(path), &e) < 0) {
+		fprintf(stderr, "natlab %s: %s\n", cmdname, e.msg);
+		ret = NATLAB_EXIT_USAGE;
+		goto out;
+	}
+	if (emu_sandbox_enter(&mode, &e) < 0) {
+		fprintf(stderr, "natlab %s: %s\n", cmdname, e.msg);
+		ret = NATLAB_EXIT_USAGE;
+		goto out;
+	}
+	if (scenario_load(path, &ctx, &s, &e) < 0 || scenario_cells(s, ov, 1, &cells, &e) < 0) {
+		fprintf(stderr, "natlab %s: %s\n", cmdname, e.msg);
+		ret = NATLAB_EXIT_USAGE;
+		goto out;
+	}
+	if (json_array_size(cells) > 1)
+		fprintf(stderr,
+			"natlab %s: the scenario has %zu cells; building %s (pin others with -p)\n",
+			cmdname, json_array_size(cells),
+			json_string_value(json_object_get(json_array_get(cells, 0), "id")));
+	if (scenario_build(s, json_object_get(json_array_get(cells, 0), "params"), &e) < 0) {
+		fprintf(stderr, "natlab %s: building the network: %s\n", cmdname, e.msg);
+		ret = NATLAB_EXIT_USAGE;
+		goto out;
+	}
+	n = luanet_node_find(&ctx, node);
+	if (!n) {
+		fprintf(stderr, "natlab %s: the scenario has no node '%s'; it has:", cmdname, node);
+		for (unsigned i = 0; i < ctx.n_nodes; i++)
+			fprintf(stderr, " %s", emu_node_name(ctx.nodes[i]));
+		fprintf(stderr, "\n");
+		ret = NATLAB_EXIT_USAGE;
+		goto out;
+	}
+	if (emu_node_spawn(n, cmd, &so, &pid, &e) < 0) {
+		fprintf(stderr, "natlab %s: %s\n", cmdname, e.msg);
+		ret = NATLAB_EXIT_USAGE;
+		goto out;
+	}
+	/* The command runs in its own process group: give it the terminal so
+	 * an interactive shell can read from it. */
+	if (isatty(0)) {
+		signal(SIGTTOU, SIG_IGN);
+		tcsetpgrp(0, pid);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (isatty(0))
+		tcsetpgrp(0, getpgrp());
+	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+out:
+	json_decref(ov);
+	json_decref(cells);
+	scenario_free(s);
+	luanet_ctx_teardown(&ctx);
+	return ret;
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	struct runopts o;
+	struct natlab_err e = {""};
+	int dd = -1;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			dd = i;
+			break;
+		}
+	if (wants_help(argc, argv)) {
+		printf(
+		    "usage: natlab exec SCENARIO [-p key=value ...] NODE -- COMMAND [ARGS...]\n\n"
+		    "Builds SCENARIO's network (its servers running), runs COMMAND inside NODE "
+		    "with\n"
+		    "its output streamed here, tears the lab down and exits with COMMAND's "
+		    "status.\n"
+		    "Example: natlab exec smoke client -- ping -c1 203.0.113.1\n");
+		return NATLAB_EXIT_OK;
+	}
+	if (dd < 0 || dd + 1 >= argc) {
+		fprintf(stderr, "natlab exec: give the command after '--': natlab exec SCENARIO "
+				"NODE -- COMMAND\n");
+		return NATLAB_EXIT_USAGE;
+	}
+	if (runopts_parse(dd, argv, &o, &e) < 0) {
+		fprintf(stderr, "natlab exec: %s\n", e.msg);
+		return NATLAB_EXIT_USAGE;
+	}
+	if (o.n_scenarios != 2) {
+		fprintf(stderr, "natlab exec: expected SCENARIO and NODE before '--'\n");
+		return NATLAB_EXIT_USAGE;
+	}
+	return exec_in_lab("exec", &o, o.scenarios[0], o.scenarios[1], argv + dd + 1);
+}
+
+int cmd_shell(int argc, char **argv)
+{
+	struct runopts o;
+	struct natlab_err e = {""};
+	const char *sh = getenv("SHELL");
+	char *cmd[3] = {(char *)(sh && *sh ? sh : "/bin/sh"), "-i", NULL};
+
+	if (wants_help(argc, argv)) {
+		printf("usage: natlab shell SCENARIO [-p key=value ...] NODE\n\n"
+		       "Builds SCENARIO's network and opens an interactive $SHELL inside NODE; the "
+		       "lab\n"
+		       "is torn down when the shell exits.\n");
+		return NATLAB_EXIT_OK;
+	}
+	if (runopts_parse(argc, argv, &o, &e) < 0) {
+		fprintf(stderr, "natlab shell: %s\n", e.msg);
+		return NATLAB_EXIT_USAGE;
+	}
+	if (o.n_scenarios != 2) {
+		fprintf(
+		    stderr,
+		    "natlab shell: expected SCENARIO and NODE (e.g. natlab shell smoke client)\n");
+		return NATLAB_EXIT_USAGE;
+	}
+	return exec_in_lab("shell", &o, o.scenarios[0], o.scenarios[1], cmd);
+}
+
+/* ---- report, merge, compare ---- */
+
+int cmd_report(int argc, char **argv)
+{
+	struct natlab_err e = {""};
+	json_t *run, *cells;
+
+	if (wants_help(argc, argv) || argc != 2) {
+		printf("usage: natlab report DIR\n\nRe-renders DIR/junit.xml and DIR/report.html "
+		       "from DIR/run.json and "
+		       "DIR/cells.jsonl\n(also for a run that was killed half-way).\n");
+		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
+	}
+	if (results_load(argv[1], &run, &cells, &e) < 0) {
+		fprintf(stderr, "natlab report: %s\n", e.msg);
+		return NATLAB_EXIT_USAGE;
+	}
+	if (results_render(argv[1], run, cells, &e) < 0) {
+		fprintf(stderr, "natlab report: %s\n", e.msg);
+		json_decref(run);
+		json_decref(cells);
+		return NATLAB_EXIT_USAGE;
+	}
+	printf("%s/report.html (%zu cells)\n", argv[1], json_array_size(cells));
+	json_decref(run);
+	json_decref(cells);
+	return NATLAB_EXIT_OK;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	struct natlab_err e = {""};
+	const char *out = NULL;
+	json_t *all = json_array(), *keys = json_object(), *from = json_array(), *meta = NULL;
+	int status = NATLAB_EXIT_USAGE, ndirs = 0;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: natlab merge DIR... --out DIR\n\nJoins the result directories of CI "
+		       "shards (natlab run "
+		       "--shard K/N) into one:\nrun.json, cells.jsonl, junit.xml and report.html "
+		       "in --out DIR.\n");
+		return NATLAB_EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+			out = argv[++i];
+	if (!out) {
+		fprintf(stderr, "natlab merge: say where the merged run goes with --out DIR\n");
+		goto done;
+	}
+	for (int i = 1; i < argc; i++) {
+		json_t *run, *cells;
+		size_t k;
+		json_t *c;
+
+		if (strcmp(argv[i], "--out") == 0) {
+			i++;
+			continue;
+		}
+		if (results_load(argv[i], &run, &cells, &e) < 0) {
+			fprintf(stderr, "natlab merge: %s\n", e.msg);
+			goto done;
+		}
+		ndirs++;
+		if (!meta)
+			meta = json_deep_copy(run);
+		else {
+			const char *s0 = json_string_value(json_object_get(meta, "start"));
+			const char *s1 = json_string_value(json_object_get(run, "start"));
+			const char *e0 = json_string_value(json_object_get(meta, "end"));
+			const char *e1 = json_string_value(json_object_get(run, "end"));
+			if (s0 && s1 && strcmp(s1, s0) < 0)
+				json_object_set(meta, "start", json_object_get(run, "start"));
+			if (e0 && e1 && strcmp(e1, e0) > 0)
+				json_object_set(meta, "end", json_object_get(run, "end"));
+		}
+		json_array_append(from, json_object_get(run, "run_id")
+					    ? json_object_get(run, "run_id")
+					    : json_null());
+		json_array_foreach(cells, k, c)
+		{
+			char key[1024];
+			snprintf(key, sizeof(key), "%s#%lld",
+				 json_string_value(json_object_get(c, "id")),
+				 (long long)json_integer_value(json_object_get(c, "trial")));
+			if (json_object_get(keys, key)) {
+				fprintf(stderr,
+					"natlab merge: warning: cell %s is in more than one input; "
+					"keeping the first\n",
+					key);
+				continue;
+			}
+			json_object_set_new(keys, key, json_true());
+			json_array_append(all, c);
+		}
+		json_decref(run);
+		json_decref(cells);
+	}
+	if (ndirs == 0) {
+		fprintf(stderr, "natlab merge: give the shard directories to merge\n");
+		goto done;
+	}
+	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "natlab merge: cannot create %s: %s\n", out, strerror(errno));
+		goto done;
+	}
+	{
+		const char *base = strrchr(out, '/');
+		char *text;
+		char path[PATH_MAX];
+		unsigned passed = 0;
+		size_t k;
+		json_t *c;
+
+		json_array_foreach(all, k, c) passed += (unsigned)results_cell_passed(c);
+		json_object_set_new(meta, "run_id", json_string(base && base[1] ? base + 1 : out));
+		json_object_set_new(meta, "merged_from", json_incref(from));
+		json_object_set_new(meta, "cells_done",
+				    json_integer((json_int_t)json_array_size(all)));
+		json_object_set_new(meta, "cells_passed", json_integer(passed));
+		json_object_del(json_object_get(meta, "options"), "shard");
+		text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+		snprintf(path, sizeof(path), "%s/run.json", out);
+		if (!text || results_write_atomic(path, text, strlen(text), &e) < 0 ||
+		    results_write_cells(out, all, &e) < 0 ||
+		    results_render(out, meta, all, &e) < 0) {
+			fprintf(stderr, "natlab merge: %s\n", e.msg);
+			free(text);
+			goto done;
+		}
+		free(text);
+		printf("merged %d runs, %zu cells, %u passed: %s/report.html\n", ndirs,
+		       json_array_size(all), passed, out);
+		status = passed == json_array_size(all) ? NATLAB_EXIT_OK : NATLAB_EXIT_FAIL;
+	}
+done:
+	json_decref(all);
+	json_decref(keys);
+	json_decref(from);
+	json_decref(meta);
+	return status;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	struct natlab_err e = {""};
+	json_t *r1 = NULL, *c1 = NULL, *r2 = NULL, *c2 = NULL;
+	struct compare_summary s;
+	int reg;
+
+	if (wants_help(argc, argv) || argc != 3) {
+		printf("usage: natlab compare BASE NEW\n\nLists the cells whose outcome or path "
+		       "changed between two "
+		       "result directories,\nand those whose median connect time got slower beyond "
+		       "the base's own "
+		       "spread\n(more than %.2fx its p95 and %.0f ms). Exit 1 when something "
+		       "regressed.\n",
+		       COMPARE_SLOWER_FACTOR, COMPARE_SLOWER_MIN_MS);
+		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
+	}
+	if (results_load(argv[1], &r1, &c1, &e) < 0 || results_load(argv[2], &r2, &c2, &e) < 0) {
+		fprintf(stderr, "natlab compare: %s\n", e.msg);
+		json_decref(r1);
+		json_decref(c1);
+		return NATLAB_EXIT_USAGE;
+	}
+	reg = compare_cells(c1, c2, stdout, &s);
+	printf("%u same, %u regressed, %u fixed, %u path changes, %u slower, %u faster, %u gone, "
+	       "%u new\n",
+	       s.same, s.regressed, s.fixed, s.path_changed, s.slower, s.faster, s.only_base,
+	       s.only_new);
+	json_decref(r1);
+	json_decref(c1);
+	json_decref(r2);
+	json_decref(c2);
+	return reg ? NATLAB_EXIT_FAIL : NATLAB_EXIT_OK;
+}

@@ -1,0 +1,154 @@
+/* compare.c - outcome and timing changes between two runs. */
+#include "harness/compare.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/report.h"
+#include "harness/results.h"
+
+struct group {
+	unsigned n, passed;
+	const char *path; /* the most common path */
+	double *ms;
+	size_t nms;
+};
+
+static void group_of(const json_t *cells, const char *id, struct group *g)
+{
+	const char *seen[16];
+	unsigned count[16] = {0};
+	unsigned nseen = 0, best = 0;
+	size_t i;
+	json_t *c;
+
+	memset(g, 0, sizeof(*g));
+	g->ms = calloc(json_array_size(cells) + 1, sizeof(double));
+	json_array_foreach(cells, i, c)
+	{
+		const char *cid = json_string_value(json_object_get(c, "id"));
+		const char *p = report_cell_path(c);
+		const json_t *ms = json_object_get(c, "connect_ms");
+		unsigned k;
+
+		if (!cid || strcmp(cid, id) != 0)
+			continue;
+		g->n++;
+		g->passed += results_cell_passed(c);
+		for (k = 0; k < nseen && strcmp(seen[k], p) != 0; k++)
+			;
+		if (k == nseen && nseen < 16)
+			seen[nseen++] = p;
+		if (k < 16)
+			count[k]++;
+		if (json_is_number(ms) && g->ms)
+			g->ms[g->nms++] = json_number_value(ms);
+	}
+	for (unsigned k = 1; k < nseen; k++)
+		if (count[k] > count[best])
+			best = k;
+	g->path = nseen ? seen[best] : "none";
+}
+
+static void ids_of(const json_t *cells, json_t *set)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(cells, i, c)
+	{
+		const char *id = json_string_value(json_object_get(c, "id"));
+		if (id)
+			json_object_set_new(set, id, json_true());
+	}
+}
+
+int compare_cells(const json_t *base, const json_t *new_cells, FILE *out, struct compare_summary *s)
+{
+	json_t *ids = json_object();
+	json_t *in_base = json_object(), *in_new = json_object();
+	const char *id;
+	json_t *v;
+
+	memset(s, 0, sizeof(*s));
+	ids_of(base, in_base);
+	ids_of(new_cells, in_new);
+	ids_of(base, ids);
+	ids_of(new_cells, ids);
+	json_object_foreach(ids, id, v)
+	{
+		struct group b, n;
+		bool changed = false;
+
+		if (!json_object_get(in_new, id)) {
+			s->only_base++;
+			if (out)
+				fprintf(out, "gone      %s\n", id);
+			continue;
+		}
+		if (!json_object_get(in_base, id)) {
+			s->only_new++;
+			if (out)
+				fprintf(out, "new       %s\n", id);
+			continue;
+		}
+		group_of(base, id, &b);
+		group_of(new_cells, id, &n);
+		/* An outcome change is judged on "all trials passed". */
+		if (b.passed == b.n && n.passed < n.n) {
+			s->regressed++;
+			changed = true;
+			if (out)
+				fprintf(out,
+					"REGRESSED %s: %u/%u passed, now %u/%u (path %s -> %s)\n",
+					id, b.passed, b.n, n.passed, n.n, b.path, n.path);
+		} else if (b.passed < b.n && n.passed == n.n) {
+			s->fixed++;
+			changed = true;
+			if (out)
+				fprintf(out, "fixed     %s: %u/%u passed, now %u/%u\n", id,
+					b.passed, b.n, n.passed, n.n);
+		}
+		if (strcmp(b.path, n.path) != 0) {
+			s->path_changed++;
+			changed = true;
+			if (out)
+				fprintf(out, "path      %s: %s -> %s\n", id, b.path, n.path);
+		}
+		if (b.nms && n.nms) {
+			double b95 = report_percentile(b.ms, b.nms, 95);
+			double b50 = report_percentile(b.ms, b.nms, 50);
+			double n50 = report_percentile(n.ms, n.nms, 50);
+			double n95 = report_percentile(n.ms, n.nms, 95);
+
+			if (n50 > b95 * COMPARE_SLOWER_FACTOR &&
+			    n50 - b95 >= COMPARE_SLOWER_MIN_MS) {
+				s->slower++;
+				changed = true;
+				if (out)
+					fprintf(out,
+						"SLOWER    %s: connect median %.0f ms (p95 %.0f), "
+						"was %.0f ms (p95 %.0f)\n",
+						id, n50, n95, b50, b95);
+			} else if (b50 > n95 * COMPARE_SLOWER_FACTOR &&
+				   b50 - n95 >= COMPARE_SLOWER_MIN_MS) {
+				s->faster++;
+				changed = true;
+				if (out)
+					fprintf(
+					    out,
+					    "faster    %s: connect median %.0f ms, was %.0f ms\n",
+					    id, n50, b50);
+			}
+		}
+		if (!changed)
+			s->same++;
+		free(b.ms);
+		free(n.ms);
+	}
+	json_decref(ids);
+	json_decref(in_base);
+	json_decref(in_new);
+	return (int)(s->regressed + s->slower);
+}

@@ -1,0 +1,665 @@
+/* luanet.c - the Lua binding of a lab: nodes, links, NATs, recording.
+ * Processes and agent events are in luaproc.c. */
+#include "harness/luanet.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu/link.h"
+#include "emu/node.h"
+#include "harness/capture.h"
+#include "harness/luaproc.h"
+#include "harness/stunprobe.h"
+#ifdef NATLAB_HAVE_EMU_ROUTE
+#include "emu/route.h"
+#endif
+#ifdef NATLAB_HAVE_EMU_NAT
+#include "emu/nat.h"
+#endif
+
+#define NODE_MT "natlab.node"
+
+struct node_ref {
+	struct emu_node *n;
+};
+
+static struct luanet_ctx *ctx_of(lua_State *L)
+{
+	return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+int64_t luanet_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void luanet_ctx_init(struct luanet_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->start_ms = luanet_now_ms();
+	ctx->result = json_object();
+	ctx->events = json_array();
+	ctx->observations = json_object();
+	ctx->logs = json_array();
+	ctx->log_prefix = "";
+	ctx->pcaps = json_array();
+	ctx->pcap_prefix = "";
+}
+
+void luanet_ctx_teardown(struct luanet_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->n_pids; i++) {
+		if (ctx->pids[i] > 0) {
+			kill(-ctx->pids[i], SIGKILL);
+			waitpid(ctx->pids[i], NULL, 0);
+			ctx->pids[i] = 0;
+		}
+	}
+	for (unsigned i = 0; i < ctx->n_nodes; i++)
+		emu_node_free(ctx->nodes[i]);
+	ctx->n_nodes = 0;
+	json_decref(ctx->result);
+	json_decref(ctx->events);
+	json_decref(ctx->observations);
+	json_decref(ctx->logs);
+	json_decref(ctx->pcaps);
+	ctx->result = ctx->events = ctx->observations = ctx->logs = ctx->pcaps = NULL;
+}
+
+struct emu_node *luanet_node_find(struct luanet_ctx *ctx, const char *name)
+{
+	for (unsigned i = 0; i < ctx->n_nodes; i++)
+		if (strcmp(emu_node_name(ctx->nodes[i]), name) == 0)
+			return ctx->nodes[i];
+	return NULL;
+}
+
+/* ---- JSON <-> Lua ---- */
+
+void luanet_push_json(lua_State *L, const json_t *j)
+{
+	size_t i;
+	const char *k;
+	json_t *v;
+
+	luaL_checkstack(L, 4, "JSON nesting");
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		lua_createtable(L, 0, (int)json_object_size(j));
+		json_object_foreach((json_t *)j, k, v)
+		{
+			luanet_push_json(L, v);
+			lua_setfield(L, -2, k);
+		}
+		break;
+	case JSON_ARRAY:
+		lua_createtable(L, (int)json_array_size(j), 0);
+		json_array_foreach(j, i, v)
+		{
+			luanet_push_json(L, v);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	case JSON_STRING:
+		lua_pushlstring(L, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+		break;
+	case JSON_REAL:
+		lua_pushnumber(L, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		lua_pushboolean(L, 1);
+		break;
+	case JSON_FALSE:
+		lua_pushboolean(L, 0);
+		break;
+	default:
+		lua_pushnil(L);
+	}
+}
+
+json_t *luanet_to_json(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		return json_null();
+	case LUA_TBOOLEAN:
+		return json_boolean(lua_toboolean(L, idx));
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx))
+			return json_integer((json_int_t)lua_tointeger(L, idx));
+		return json_real(lua_tonumber(L, idx));
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		return json_stringn(s, n);
+	}
+	case LUA_TTABLE: {
+		lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+		json_t *out;
+
+		luaL_checkstack(L, 4, "table nesting");
+		if (n > 0) {
+			out = json_array();
+			for (lua_Integer i = 1; i <= n; i++) {
+				lua_rawgeti(L, idx, i);
+				json_array_append_new(out, luanet_to_json(L, -1));
+				lua_pop(L, 1);
+			}
+			return out;
+		}
+		out = json_object();
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			if (lua_type(L, -2) == LUA_TSTRING) {
+				json_t *v = luanet_to_json(L, -1);
+				if (v)
+					json_object_set_new(out, lua_tostring(L, -2), v);
+			}
+			lua_pop(L, 1);
+		}
+		return out;
+	}
+	default:
+		return NULL;
+	}
+}
+
+/* ---- nodes and links ---- */
+
+struct emu_node *luanet_check_node(lua_State *L, int idx)
+{
+	struct node_ref *r = luaL_checkudata(L, idx, NODE_MT);
+
+	return r->n;
+}
+
+static void push_node(lua_State *L, struct emu_node *n)
+{
+	struct node_ref *r = lua_newuserdatauv(L, sizeof(*r), 0);
+
+	r->n = n;
+	luaL_setmetatable(L, NODE_MT);
+}
+
+static int fail(lua_State *L, const char *what, const struct natlab_err *e)
+{
+	return luaL_error(L, "%s: %s", what, e->msg);
+}
+
+/* natlab.node(name) -> node: a new network namespace. */
+static int l_node(lua_State *L)
+{
+	struct luanet_ctx *ctx = ctx_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	struct natlab_err e = {""};
+	struct emu_node *n;
+
+	if (luanet_node_find(ctx, name))
+		return luaL_error(L, "natlab.node: a node called '%s' exists already", name);
+	if (ctx->n_nodes >= LUANET_NODES_MAX)
+		return luaL_error(L, "natlab.node: at most %d nodes per lab", LUANET_NODES_MAX);
+	if (emu_node_new(name, &n, &e) < 0)
+		return fail(L, "natlab.node", &e);
+	ctx->nodes[ctx->n_nodes++] = n;
+	if (ctx->capdir[0] && ctx->n_pids < LUANET_PROCS_MAX) {
+		char path[4200], rel[4200];
+		pid_t pid;
+
+		snprintf(path, sizeof(path), "%s/%s.pcap", ctx->capdir, name);
+		if (capture_start(n, path, &pid, &e) < 0)
+			return fail(L, "natlab.node: --capture", &e);
+		ctx->pids[ctx->n_pids++] = pid;
+		snprintf(rel, sizeof(rel), "%s%s.pcap", ctx->pcap_prefix, name);
+		json_array_append_new(ctx->pcaps, json_string(rel));
+	}
+	push_node(L, n);
+	return 1;
+}
+
+/* natlab.find(name) -> node or nil */
+static int l_find(lua_State *L)
+{
+	struct emu_node *n = luanet_node_find(ctx_of(L), luaL_checkstring(L, 1));
+
+	if (!n)
+		return 0;
+	push_node(L, n);
+	return 1;
+}
+
+/* natlab.link(a, "eth0", b, "eth1"): a veth pair, both ends up. */
+static int l_link(lua_State *L)
+{
+	struct emu_node *a = luanet_check_node(L, 1);
+	const char *ia = luaL_checkstring(L, 2);
+	struct emu_node *b = luanet_check_node(L, 3);
+	const char *ib = luaL_checkstring(L, 4);
+	struct natlab_err e = {""};
+
+	if (emu_link_veth(a, ia, b, ib, &e) < 0)
+		return fail(L, "natlab.link", &e);
+	return 0;
+}
+
+static int n_name(lua_State *L)
+{
+	lua_pushstring(L, emu_node_name(luanet_check_node(L, 1)));
+	return 1;
+}
+
+static int n_addr(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_link_addr_add(luanet_check_node(L, 1), luaL_checkstring(L, 2),
+			      luaL_checkstring(L, 3), &e) < 0)
+		return fail(L, "node:addr", &e);
+	return 0;
+}
+
+static int n_up(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	luaL_checktype(L, 3, LUA_TBOOLEAN);
+	if (emu_link_set_up(luanet_check_node(L, 1), luaL_checkstring(L, 2), lua_toboolean(L, 3),
+			    &e) < 0)
+		return fail(L, "node:link_up", &e);
+	return 0;
+}
+
+/* node:mtu(ifname, bytes) */
+static int n_mtu(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_link_set_mtu(luanet_check_node(L, 1), luaL_checkstring(L, 2),
+			     (unsigned)luaL_checkinteger(L, 3), &e) < 0)
+		return fail(L, "node:mtu", &e);
+	return 0;
+}
+
+/* node:bridge(name): a LAN switch inside the node */
+static int n_bridge(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_link_bridge_add(luanet_check_node(L, 1), luaL_checkstring(L, 2), &e) < 0)
+		return fail(L, "node:bridge", &e);
+	return 0;
+}
+
+/* node:bridge_attach(bridge, ifname) */
+static int n_bridge_attach(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_link_bridge_attach(luanet_check_node(L, 1), luaL_checkstring(L, 2),
+				   luaL_checkstring(L, 3), &e) < 0)
+		return fail(L, "node:bridge_attach", &e);
+	return 0;
+}
+
+static int n_sysctl(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_node_sysctl_set(luanet_check_node(L, 1), luaL_checkstring(L, 2),
+				luaL_checkstring(L, 3), &e) < 0)
+		return fail(L, "node:sysctl", &e);
+	return 0;
+}
+
+static int n_route(lua_State *L)
+{
+#ifdef NATLAB_HAVE_EMU_ROUTE
+	struct natlab_err e = {""};
+
+	if (emu_route_add(luanet_check_node(L, 1), luaL_checkstring(L, 2),
+			  luaL_optstring(L, 3, NULL), luaL_optstring(L, 4, NULL), &e) < 0)
+		return fail(L, "node:route", &e);
+	return 0;
+#else
+	return luaL_error(L, "node:route: this natlab was built without emu routes (emu/route.c)");
+#endif
+}
+
+static int n_forwarding(lua_State *L)
+{
+	struct emu_node *n = luanet_check_node(L, 1);
+	int on = lua_isnone(L, 2) ? 1 : lua_toboolean(L, 2);
+	struct natlab_err e = {""};
+
+#ifdef NATLAB_HAVE_EMU_ROUTE
+	if (emu_route_forwarding(n, on, &e) < 0)
+		return fail(L, "node:forwarding", &e);
+#else
+	if (emu_node_sysctl_set(n, "net/ipv4/ip_forward", on ? "1" : "0", &e) < 0 ||
+	    emu_node_sysctl_set(n, "net/ipv6/conf/all/forwarding", on ? "1" : "0", &e) < 0)
+		return fail(L, "node:forwarding", &e);
+#endif
+	return 0;
+}
+
+#ifdef NATLAB_HAVE_EMU_NAT
+static const char *opt_str(lua_State *L, int t, const char *k)
+{
+	const char *s;
+
+	lua_getfield(L, t, k);
+	s = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+	lua_pop(L, 1);
+	return s;
+}
+
+static int opt_bool(lua_State *L, int t, const char *k, bool *out)
+{
+	int present;
+
+	lua_getfield(L, t, k);
+	present = !lua_isnil(L, -1);
+	if (present)
+		*out = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return present;
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer dflt)
+{
+	lua_Integer v;
+
+	lua_getfield(L, t, k);
+	v = lua_isnil(L, -1) ? dflt : luaL_checkinteger(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+#endif
+
+/* node:nat{preset=..., outside=..., public={...}, knobs...} */
+static int n_nat(lua_State *L)
+{
+#ifdef NATLAB_HAVE_EMU_NAT
+	struct emu_node *n = luanet_check_node(L, 1);
+	struct emu_nat_config cfg;
+	struct natlab_err e = {""};
+	const char *s;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	memset(&cfg, 0, sizeof(cfg));
+	s = opt_str(L, 2, "preset");
+	if (emu_nat_preset(s ? s : "easy", &cfg, &e) < 0)
+		return fail(L, "node:nat", &e);
+	if ((s = opt_str(L, 2, "mapping")) && emu_nat_mapping_parse(s, &cfg.mapping, &e) < 0)
+		return fail(L, "node:nat", &e);
+	if ((s = opt_str(L, 2, "filtering")) && emu_nat_filtering_parse(s, &cfg.filtering, &e) < 0)
+		return fail(L, "node:nat", &e);
+	if ((s = opt_str(L, 2, "ports")) && emu_nat_ports_parse(s, &cfg.ports, &e) < 0)
+		return fail(L, "node:nat", &e);
+	opt_bool(L, 2, "translate", &cfg.translate);
+	opt_bool(L, 2, "hairpin", &cfg.hairpin);
+	opt_bool(L, 2, "udp_blocked", &cfg.udp_blocked);
+	opt_bool(L, 2, "tcp_in_blocked", &cfg.tcp_in_blocked);
+	opt_bool(L, 2, "inbound_refreshes", &cfg.inbound_refreshes);
+	opt_bool(L, 2, "paired_pooling", &cfg.paired_pooling);
+	cfg.port_min = (uint16_t)opt_int(L, 2, "port_min", cfg.port_min);
+	cfg.port_max = (uint16_t)opt_int(L, 2, "port_max", cfg.port_max);
+	cfg.udp_timeout_s = (unsigned)opt_int(L, 2, "udp_timeout_s", cfg.udp_timeout_s);
+	if ((s = opt_str(L, 2, "outside")))
+		snprintf(cfg.outside_ifname, sizeof(cfg.outside_ifname), "%s", s);
+	if ((s = opt_str(L, 2, "inside")))
+		snprintf(cfg.inside_ifname, sizeof(cfg.inside_ifname), "%s", s);
+	lua_getfield(L, 2, "public");
+	if (lua_istable(L, -1)) {
+		for (lua_Integer i = 1;
+		     i <= (lua_Integer)lua_rawlen(L, -1) && cfg.n_public_addrs < EMU_NAT_ADDRS_MAX;
+		     i++) {
+			lua_rawgeti(L, -1, i);
+			snprintf(cfg.public_addrs[cfg.n_public_addrs++], EMU_NAT_ADDR_STR_MAX, "%s",
+				 luaL_checkstring(L, -1));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, 2, "tcp_out_ports");
+	if (lua_istable(L, -1)) {
+		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1) &&
+					cfg.n_tcp_out_ports < EMU_NAT_TCP_PORTS_MAX;
+		     i++) {
+			lua_rawgeti(L, -1, i);
+			cfg.tcp_out_ports[cfg.n_tcp_out_ports++] =
+			    (uint16_t)luaL_checkinteger(L, -1);
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	if (emu_nat_config_check(&cfg, &e) < 0 || emu_nat_apply(n, &cfg, &e) < 0)
+		return fail(L, "node:nat", &e);
+	return 0;
+#else
+	return luaL_error(L,
+			  "node:nat: this natlab was built without the emu NAT engine (emu/nat.c)");
+#endif
+}
+
+static int n_nat_flush(lua_State *L)
+{
+#ifdef NATLAB_HAVE_EMU_NAT
+	struct natlab_err e = {""};
+
+	if (emu_nat_flush(luanet_check_node(L, 1), &e) < 0)
+		return fail(L, "node:nat_flush", &e);
+	return 0;
+#else
+	return luaL_error(
+	    L, "node:nat_flush: this natlab was built without the emu NAT engine (emu/nat.c)");
+#endif
+}
+
+/* node:stun_binding(server, port[, timeout_ms]) -> "ip:port" | nil, err */
+static int n_stun_binding(lua_State *L)
+{
+	struct natlab_err e = {""};
+	char out[64];
+
+	if (stunprobe_binding(luanet_check_node(L, 1), luaL_checkstring(L, 2),
+			      (unsigned)luaL_checkinteger(L, 3), (int)luaL_optinteger(L, 4, 3000),
+			      out, sizeof(out), &e) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	lua_pushstring(L, out);
+	return 1;
+}
+
+/* natlab.nat_presets() -> {name=description, ...} */
+static int l_nat_presets(lua_State *L)
+{
+	lua_newtable(L);
+#ifdef NATLAB_HAVE_EMU_NAT
+	for (const char *const *p = emu_nat_preset_names(); *p; p++) {
+		const char *d = emu_nat_preset_describe(*p);
+		lua_pushstring(L, d ? d : "");
+		lua_setfield(L, -2, *p);
+	}
+#endif
+	return 1;
+}
+
+/* ---- recording ---- */
+
+static int l_now_ms(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)(luanet_now_ms() - ctx_of(L)->start_ms));
+	return 1;
+}
+
+static int l_sleep_ms(lua_State *L)
+{
+	lua_Integer ms = luaL_checkinteger(L, 1);
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+static int l_log(lua_State *L)
+{
+	fprintf(stderr, "[%lld ms] %s\n", (long long)(luanet_now_ms() - ctx_of(L)->start_ms),
+		luaL_checkstring(L, 1));
+	return 0;
+}
+
+/* natlab.observe(key, value) */
+static int l_observe(lua_State *L)
+{
+	json_t *v = luanet_to_json(L, 2);
+
+	if (!v)
+		return luaL_error(L, "natlab.observe: '%s' cannot be recorded as JSON",
+				  luaL_checkstring(L, 1));
+	json_object_set_new(ctx_of(L)->observations, luaL_checkstring(L, 1), v);
+	return 0;
+}
+
+/* natlab.result{path=, connect_ms=, selected=, candidates=, outcome=,
+ * message=, data=}: merged into the cell's result. */
+static int l_result(lua_State *L)
+{
+	json_t *v;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	v = luanet_to_json(L, 1);
+	if (json_is_object(v))
+		json_object_update(ctx_of(L)->result, v);
+	json_decref(v);
+	return 0;
+}
+
+/* natlab.event(src, ev[, fields]): a harness-side event on the timeline. */
+static int l_event(lua_State *L)
+{
+	struct luanet_ctx *ctx = ctx_of(L);
+	json_t *ev =
+	    json_pack("{s:I,s:s,s:s}", "t_ms", (json_int_t)(luanet_now_ms() - ctx->start_ms), "src",
+		      luaL_checkstring(L, 1), "ev", luaL_checkstring(L, 2));
+
+	if (json_array_size(ctx->events) < 2000)
+		json_array_append_new(ctx->events, ev);
+	else
+		json_decref(ev);
+	return 0;
+}
+
+static int l_json_encode(lua_State *L)
+{
+	json_t *j = luanet_to_json(L, 1);
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : NULL;
+
+	json_decref(j);
+	if (!s)
+		return luaL_error(L, "natlab.json_encode: value cannot be JSON");
+	lua_pushstring(L, s);
+	free(s);
+	return 1;
+}
+
+static int l_json_decode(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	json_error_t je;
+	json_t *j = json_loadb(s, n, JSON_DECODE_ANY, &je);
+
+	if (!j) {
+		lua_pushnil(L);
+		lua_pushstring(L, je.text);
+		return 2;
+	}
+	luanet_push_json(L, j);
+	json_decref(j);
+	return 1;
+}
+
+void luanet_open(lua_State *L, struct luanet_ctx *ctx)
+{
+	static const luaL_Reg node_m[] = {
+	    {"name", n_name},
+	    {"addr", n_addr},
+	    {"link_up", n_up},
+	    {"sysctl", n_sysctl},
+	    {"route", n_route},
+	    {"forwarding", n_forwarding},
+	    {"nat", n_nat},
+	    {"nat_flush", n_nat_flush},
+	    {"spawn", luaproc_spawn},
+	    {"mtu", n_mtu},
+	    {"bridge", n_bridge},
+	    {"bridge_attach", n_bridge_attach},
+	    {"stun_binding", n_stun_binding},
+	    {NULL, NULL},
+	};
+	static const luaL_Reg lib[] = {
+	    {"node", l_node},
+	    {"find", l_find},
+	    {"link", l_link},
+	    {"nat_presets", l_nat_presets},
+	    {"now_ms", l_now_ms},
+	    {"sleep_ms", l_sleep_ms},
+	    {"log", l_log},
+	    {"observe", l_observe},
+	    {"result", l_result},
+	    {"event", l_event},
+	    {"json_encode", l_json_encode},
+	    {"json_decode", l_json_decode},
+	    {NULL, NULL},
+	};
+
+	luaL_newmetatable(L, NODE_MT);
+	lua_newtable(L);
+	lua_pushlightuserdata(L, ctx);
+	luaL_setfuncs(L, node_m, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	lua_getglobal(L, "natlab");
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setglobal(L, "natlab");
+	}
+	lua_pushlightuserdata(L, ctx);
+	luaL_setfuncs(L, lib, 1);
+	luaproc_open(L, ctx);
+	/* natlab.features: which emu modules this build has */
+	lua_newtable(L);
+#ifdef NATLAB_HAVE_EMU_ROUTE
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "route");
+#endif
+#ifdef NATLAB_HAVE_EMU_NAT
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "nat");
+#endif
+	lua_setfield(L, -2, "features");
+	lua_pop(L, 1);
+}

@@ -1,0 +1,65 @@
+/* luanet.h - the thin Lua binding of a lab: the `natlab` table's C
+ * functions (nodes, links, addresses, routes, NATs, processes, agent
+ * events, observations). Argument checks and conversion only; helpers that
+ * are easier in Lua live in scenarios/prelude/. One context per cell. */
+#ifndef NATLAB_HARNESS_LUANET_H
+#define NATLAB_HARNESS_LUANET_H
+
+#include <jansson.h>
+#include <lua.h>
+#include <stdint.h>
+
+#define LUANET_NODES_MAX 64
+#define LUANET_PROCS_MAX 128
+
+struct emu_node;
+
+/* What one cell builds and records. The binding owns the nodes and the
+ * processes; luanet_ctx_teardown() kills every process and frees every node. */
+struct luanet_ctx {
+	int64_t start_ms;	/* monotonic time the cell began */
+	char logdir[4096];	/* where agent stderr goes ("" = /dev/null) */
+	json_t *result;		/* the cell's result object, filled by natlab.result() */
+	json_t *events;		/* timeline: {t_ms, src, ev, ...} */
+	json_t *observations;	/* natlab.observe(k, v) */
+	json_t *logs;		/* log file paths, relative to the run directory */
+	const char *log_prefix; /* relative path prefix for logs */
+	struct emu_node *nodes[LUANET_NODES_MAX];
+	unsigned n_nodes;
+	int pids[LUANET_PROCS_MAX]; /* process groups started, 0 once reaped */
+	unsigned n_pids;
+	int interactive_stdio;	 /* exec/shell: let a spawn inherit the terminal */
+	char capdir[4096];	 /* capture every node into capdir/<node>.pcap ("" = no) */
+	const char *pcap_prefix; /* relative path prefix for captures */
+	json_t *pcaps;		 /* capture file paths, relative to the run directory */
+};
+
+/* luanet_open - install the C functions into the `natlab` global table of
+ * @L, bound to @ctx (borrowed; must outlive @L's use of it). */
+void luanet_open(lua_State *L, struct luanet_ctx *ctx);
+
+/* luanet_ctx_init / luanet_ctx_teardown - set up and tear down a context. */
+void luanet_ctx_init(struct luanet_ctx *ctx);
+void luanet_ctx_teardown(struct luanet_ctx *ctx);
+
+/* luanet_check_node - the node at @idx of the Lua stack, or a Lua error. */
+struct emu_node *luanet_check_node(lua_State *L, int idx);
+
+/* luanet_node_find - the node called @name in @ctx, or NULL. */
+struct emu_node *luanet_node_find(struct luanet_ctx *ctx, const char *name);
+
+/* luanet_now_ms - monotonic milliseconds. */
+int64_t luanet_now_ms(void);
+
+/* Conversions between Lua values and JSON (tables with 1..n keys become
+ * arrays). json_to_lua pushes one value. lua_to_json returns a new ref or
+ * NULL for values JSON cannot hold (functions, userdata). */
+void luanet_push_json(lua_State *L, const json_t *j);
+json_t *luanet_to_json(lua_State *L, int idx);
+
+/* luanet_bin_path - the path of program @name: next to the natlab
+ * executable first (build/bin), then PATH. 0 and the path in @buf, or
+ * -ENOENT. */
+int luanet_bin_path(const char *name, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,568 @@
+/* report.c - the self-contained HTML report. */
+#include "harness/report.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/junit.h"
+
+static const char *const paths[] = {"host",	 "srflx",  "prflx",   "relay-udp", "relay-tcp",
+				    "relay-tls", "failed", "skipped", "error",	   NULL};
+
+/* Colours chosen to be told apart in print and by most colour-blind readers:
+ * direct paths green/teal, relays blue/purple, failures red/grey. */
+static const char css[] =
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}"
+    "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}"
+    "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}"
+    "table.meta th{background:#f3f3f3}"
+    "table.grid td.sq{width:9em;height:3.2em;text-align:center;vertical-align:middle}"
+    "table.grid td.sq a{color:inherit;text-decoration:none;display:block}"
+    ".path-host{background:#1b9e77;color:#fff}.path-srflx{background:#66c2a5}"
+    ".path-prflx{background:#a6d854}.path-relay-udp{background:#8da0cb}"
+    ".path-relay-tcp{background:#7570b3;color:#fff}.path-relay-tls{background:#5e3c99;color:#fff}"
+    ".path-failed{background:#d7301f;color:#fff}.path-skipped{background:#ddd;color:#555}"
+    ".path-error{background:#333;color:#fff}"
+    "td.sq.mismatch{outline:4px dashed #ff0;outline-offset:-6px}"
+    ".legend span{display:inline-block;padding:2px 8px;margin:2px;border-radius:3px}"
+    ".small{font-size:.85em;color:#555}pre{background:#f6f6f6;padding:6px;overflow:auto;"
+    "max-height:20em;font-size:12px}"
+    "section.cell{border:1px solid #ccc;padding:8px 12px;margin:1em 0}"
+    ".outcome-pass{color:#1b7e3b}.outcome-fail,.outcome-error,.outcome-timeout{color:#c0281a}"
+    "svg text{font:11px sans-serif}";
+
+static const char *str(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
+const char *report_cell_path(const json_t *cell)
+{
+	const char *p = str(cell, "path", NULL);
+	const char *o = str(cell, "outcome", "error");
+
+	if (strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0)
+		return "error";
+	if (strcmp(o, "skipped") == 0)
+		return "skipped";
+	for (int i = 0; p && paths[i]; i++)
+		if (strcmp(p, paths[i]) == 0)
+			return p;
+	return "failed";
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double report_percentile(double *v, size_t n, double p)
+{
+	size_t rank;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	/* nearest rank: the smallest value with at least p% of values <= it */
+	rank = (size_t)ceil(p / 100.0 * (double)n);
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return v[rank - 1];
+}
+
+static void esc(FILE *f, const char *s)
+{
+	xml_escape(f, s);
+}
+
+static void json_text(FILE *f, const json_t *v)
+{
+	char *s;
+
+	if (!v)
+		return;
+	if (json_is_string(v)) {
+		esc(f, json_string_value(v));
+		return;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+	esc(f, s);
+	free(s);
+}
+
+static void meta_row(FILE *f, const char *k, const json_t *v)
+{
+	fprintf(f, "<tr><th>");
+	esc(f, k);
+	fprintf(f, "</th><td>");
+	json_text(f, v);
+	fprintf(f, "</td></tr>\n");
+}
+
+static void header(FILE *f, const json_t *run, const json_t *cells)
+{
+	static const char *const keys[] = {
+	    "run_id",  "natlab_version", "start",   "end",    "kernel",
+	    "machine", "seed",		 "options", "shards", NULL};
+	int pass = 0, fail = 0, err = 0, skip = 0;
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(cells, i, c)
+	{
+		const char *o = str(c, "outcome", "error");
+		pass += strcmp(o, "pass") == 0;
+		fail += strcmp(o, "fail") == 0;
+		skip += strcmp(o, "skipped") == 0;
+		err += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
+	}
+	fprintf(f, "<h1>natlab run ");
+	esc(f, str(run, "run_id", ""));
+	fprintf(f,
+		"</h1>\n<p class=\"summary\">%zu cells: %d passed, %d failed, %d errors, %d "
+		"skipped%s</p>\n",
+		json_array_size(cells), pass, fail, err, skip,
+		json_object_get(run, "end") ? "" : " (run in progress or interrupted)");
+	fprintf(f, "<table class=\"meta\">\n");
+	for (int k = 0; keys[k]; k++)
+		if (json_object_get(run, keys[k]))
+			meta_row(f, keys[k], json_object_get(run, keys[k]));
+	fprintf(f, "</table>\n<p class=\"legend\">");
+	for (int k = 0; paths[k]; k++)
+		fprintf(f, "<span class=\"path-%s\">%s</span>", paths[k], paths[k]);
+	fprintf(f, "<span class=\"path-skipped\" style=\"outline:3px dashed #ff0\">mismatch with "
+		   "expected</span></p>\n");
+}
+
+/* The grid a cell belongs to: its "grid" object, else one column per
+ * scenario with a row per cell id. */
+static void cell_axes(const json_t *c, const char **grid, const char **row, const char **col)
+{
+	const json_t *g = json_object_get(c, "grid");
+
+	*grid = str(g, "name", str(c, "scenario", "?"));
+	*row = str(g, "row", str(c, "id", "?"));
+	*col = str(g, "col", "result");
+}
+
+static void add_unique(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) if (strcmp(json_string_value(v), s) == 0) return;
+	json_array_append_new(arr, json_string(s));
+}
+
+/* One square: every trial of one (row, col), drawn with the most common
+ * path; marked as a mismatch when any trial's path differs from what was
+ * expected. */
+static void grid_square(FILE *f, const json_t *cells, const char *gname, const char *row,
+			const char *col)
+{
+	int count[16] = {0};
+	double *ms = calloc(json_array_size(cells) + 1, sizeof(double));
+	size_t nms = 0, n = 0;
+	int mismatch = 0, best = -1;
+	const char *first_anchor = NULL;
+	const char *expected = NULL;
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(cells, i, c)
+	{
+		const char *g, *r, *co, *p, *exp;
+		cell_axes(c, &g, &r, &co);
+		if (strcmp(g, gname) || strcmp(r, row) || strcmp(co, col))
+			continue;
+		n++;
+		if (!first_anchor)
+			first_anchor = str(c, "anchor", NULL);
+		p = report_cell_path(c);
+		for (int k = 0; paths[k]; k++)
+			if (strcmp(p, paths[k]) == 0)
+				count[k]++;
+		exp = str(c, "expected_path", NULL);
+		if (exp) {
+			expected = exp;
+			if (strcmp(exp, p) != 0 && strcmp(p, "skipped") != 0)
+				mismatch = 1;
+		}
+		if (json_is_number(json_object_get(c, "connect_ms")) && ms)
+			ms[nms++] = json_number_value(json_object_get(c, "connect_ms"));
+	}
+	if (n == 0) {
+		fprintf(f, "<td class=\"empty\"></td>");
+		free(ms);
+		return;
+	}
+	for (int k = 0; paths[k]; k++)
+		if (best < 0 || count[k] > count[best])
+			best = k;
+	fprintf(f, "<td class=\"sq path-%s%s\" title=\"", paths[best], mismatch ? " mismatch" : "");
+	esc(f, row);
+	fprintf(f, " / ");
+	esc(f, col);
+	if (expected) {
+		fprintf(f, ", expected ");
+		esc(f, expected);
+	}
+	fprintf(f, "\"><a href=\"#");
+	esc(f, first_anchor ? first_anchor : "");
+	fprintf(f, "\"><b>%s</b>%s", paths[best], mismatch ? " &#x2260;" : "");
+	if (n > 1)
+		fprintf(f, " <span class=\"small\">%d/%zu</span>", count[best], n);
+	if (nms) {
+		double med = report_percentile(ms, nms, 50), p95 = report_percentile(ms, nms, 95);
+		fprintf(f, "<br><span class=\"small\">%.0f ms (p95 %.0f)</span>", med, p95);
+	}
+	fprintf(f, "</a></td>");
+	free(ms);
+}
+
+/* A histogram of connect times, 12 bins from 0 to the maximum. */
+static void histogram(FILE *f, const json_t *cells, const char *gname)
+{
+	enum { BINS = 12, W = 480, H = 120, TOP = 14 };
+	double v[4096];
+	size_t n = 0;
+	int bin[BINS] = {0}, top = 0;
+	double max = 0;
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(cells, i, c)
+	{
+		const char *g, *r, *co;
+		cell_axes(c, &g, &r, &co);
+		if (strcmp(g, gname) == 0 && json_is_number(json_object_get(c, "connect_ms")) &&
+		    n < 4096)
+			v[n++] = json_number_value(json_object_get(c, "connect_ms"));
+	}
+	if (n == 0)
+		return;
+	for (size_t k = 0; k < n; k++)
+		max = v[k] > max ? v[k] : max;
+	if (max <= 0)
+		max = 1;
+	for (size_t k = 0; k < n; k++) {
+		int b = (int)(v[k] / max * BINS);
+		b = b >= BINS ? BINS - 1 : b;
+		bin[b]++;
+		top = bin[b] > top ? bin[b] : top;
+	}
+	fprintf(f, "<p>Connect time: median %.1f ms, p95 %.1f ms over %zu cells</p>\n",
+		report_percentile(v, n, 50), report_percentile(v, n, 95), n);
+	fprintf(f,
+		"<svg class=\"dist\" width=\"%d\" height=\"%d\" role=\"img\" "
+		"aria-label=\"connect time distribution\">\n",
+		W, H + 30);
+	for (int b = 0; b < BINS; b++) {
+		int h = top ? bin[b] * H / top : 0;
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#66c2a5\"/>",
+			b * W / BINS, H - h, W / BINS - 2, h);
+		if (bin[b])
+			fprintf(f, "<text x=\"%d\" y=\"%d\">%d</text>", b * W / BINS + 2, H - h - 2,
+				bin[b]);
+	}
+	fprintf(f,
+		"<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>"
+		"<text x=\"0\" y=\"%d\">0 ms</text><text x=\"%d\" y=\"%d\" "
+		"text-anchor=\"end\">%.0f ms</text>"
+		"</g></svg>\n",
+		H, W, H, H + 15, W, H + 15, max);
+}
+
+static void grids(FILE *f, const json_t *cells)
+{
+	json_t *names = json_array();
+	size_t gi;
+	json_t *gn;
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(cells, i, c)
+	{
+		const char *g, *r, *co;
+		cell_axes(c, &g, &r, &co);
+		add_unique(names, g);
+	}
+	json_array_foreach(names, gi, gn)
+	{
+		const char *gname = json_string_value(gn);
+		json_t *rows = json_array(), *cols = json_array();
+		const char *rlabel = NULL, *clabel = NULL;
+		size_t ri, ci;
+		json_t *rv, *cv;
+
+		json_array_foreach(cells, i, c)
+		{
+			const char *g, *r, *co;
+			cell_axes(c, &g, &r, &co);
+			if (strcmp(g, gname))
+				continue;
+			add_unique(rows, r);
+			add_unique(cols, co);
+			rlabel = str(json_object_get(c, "grid"), "row_label", rlabel);
+			clabel = str(json_object_get(c, "grid"), "col_label", clabel);
+		}
+		fprintf(f, "<h2>");
+		esc(f, gname);
+		fprintf(f, "</h2>\n<table class=\"grid\" data-grid=\"");
+		esc(f, gname);
+		fprintf(f, "\">\n<tr><th>");
+		esc(f, rlabel ? rlabel : "");
+		fprintf(f, " \\ ");
+		esc(f, clabel ? clabel : "");
+		fprintf(f, "</th>");
+		json_array_foreach(cols, ci, cv)
+		{
+			fprintf(f, "<th>");
+			esc(f, json_string_value(cv));
+			fprintf(f, "</th>");
+		}
+		fprintf(f, "</tr>\n");
+		json_array_foreach(rows, ri, rv)
+		{
+			fprintf(f, "<tr><th>");
+			esc(f, json_string_value(rv));
+			fprintf(f, "</th>");
+			json_array_foreach(cols, ci, cv) grid_square(
+			    f, cells, gname, json_string_value(rv), json_string_value(cv));
+			fprintf(f, "</tr>\n");
+		}
+		fprintf(f, "</table>\n");
+		histogram(f, cells, gname);
+		json_decref(rows);
+		json_decref(cols);
+	}
+	json_decref(names);
+}
+
+/* The event timeline drawn to scale: one tick per event at its t_ms. */
+static void timeline(FILE *f, const json_t *events)
+{
+	enum { W = 720, ROW = 16 };
+	double max = 1;
+	size_t i, n = json_array_size(events);
+	json_t *ev;
+
+	if (n == 0)
+		return;
+	json_array_foreach(events, i, ev)
+	{
+		double t = json_number_value(json_object_get(ev, "t_ms"));
+		max = t > max ? t : max;
+	}
+	if (n > 60)
+		n = 60;
+	fprintf(f,
+		"<svg class=\"timeline\" width=\"%d\" height=\"%zu\" role=\"img\" "
+		"aria-label=\"event timeline\">\n",
+		W + 220, n * ROW + 24);
+	fprintf(f, "<line x1=\"0\" y1=\"%zu\" x2=\"%d\" y2=\"%zu\" stroke=\"#333\"/>", n * ROW + 4,
+		W, n * ROW + 4);
+	fprintf(f,
+		"<text x=\"0\" y=\"%zu\">0 ms</text><text x=\"%d\" y=\"%zu\" "
+		"text-anchor=\"end\">%.0f ms</text>\n",
+		n * ROW + 18, W, n * ROW + 18, max);
+	json_array_foreach(events, i, ev)
+	{
+		double t = json_number_value(json_object_get(ev, "t_ms"));
+		int x = (int)(t / max * (W - 4));
+
+		if (i >= n)
+			break;
+		fprintf(f,
+			"<circle cx=\"%d\" cy=\"%zu\" r=\"4\" fill=\"#7570b3\"/><text x=\"%d\" "
+			"y=\"%zu\">",
+			x + 4, i * ROW + 8, x + 12, i * ROW + 12);
+		esc(f, str(ev, "src", ""));
+		fprintf(f, " ");
+		esc(f, str(ev, "ev", ""));
+		fprintf(f, " %.0f ms</text>\n", t);
+	}
+	fprintf(f, "</svg>\n");
+}
+
+/* A relative path as a URL: bytes outside the unreserved set and '/'
+ * percent-encoded ('#' or '?' in a file name would otherwise cut it). */
+static void url_path(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || strchr("-._~/=,", c))
+			fputc(c, f);
+		else
+			fprintf(f, "%%%02X", c);
+	}
+}
+
+static void list_links(FILE *f, const char *what, const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_array_size(arr) == 0)
+		return;
+	fprintf(f, "<p>%s: ", what);
+	json_array_foreach(arr, i, v)
+	{
+		fprintf(f, "<a href=\"");
+		url_path(f, json_string_value(v));
+		fprintf(f, "\">");
+		esc(f, json_string_value(v));
+		fprintf(f, "</a> ");
+	}
+	fprintf(f, "</p>\n");
+}
+
+static void pre_block(FILE *f, const char *title, const char *text)
+{
+	if (!text || !*text)
+		return;
+	fprintf(f, "<p>%s:</p><pre>", title);
+	esc(f, text);
+	fprintf(f, "</pre>\n");
+}
+
+static void cell_section(FILE *f, const json_t *c)
+{
+	const json_t *cand = json_object_get(c, "candidates");
+	const json_t *sel = json_object_get(c, "selected");
+	const char *outcome = str(c, "outcome", "error");
+	size_t i;
+	json_t *v;
+
+	fprintf(f, "<section class=\"cell\" id=\"");
+	esc(f, str(c, "anchor", ""));
+	fprintf(f, "\">\n<h3>");
+	esc(f, str(c, "id", "?"));
+	fprintf(f, " trial %lld &mdash; <span class=\"outcome-%s\">%s</span></h3>\n",
+		(long long)json_integer_value(json_object_get(c, "trial")), outcome, outcome);
+	fprintf(f, "<table class=\"meta\">");
+	meta_row(f, "params", json_object_get(c, "params"));
+	meta_row(f, "seed", json_object_get(c, "seed"));
+	meta_row(f, "expected path", json_object_get(c, "expected_path"));
+	meta_row(f, "observed path", json_object_get(c, "path"));
+	meta_row(f, "connect ms", json_object_get(c, "connect_ms"));
+	meta_row(f, "duration ms", json_object_get(c, "duration_ms"));
+	if (json_object_get(c, "message"))
+		meta_row(f, "message", json_object_get(c, "message"));
+	if (sel)
+		meta_row(f, "selected pair", sel);
+	if (json_object_size(json_object_get(c, "observations")))
+		meta_row(f, "observations", json_object_get(c, "observations"));
+	if (json_object_get(c, "data"))
+		meta_row(f, "data plane", json_object_get(c, "data"));
+	fprintf(f, "</table>\n");
+	if (cand) {
+		const char *side;
+		json_object_foreach((json_t *)cand, side, v)
+		{
+			size_t k;
+			json_t *cl;
+			fprintf(f, "<p>candidates of ");
+			esc(f, side);
+			fprintf(f, ":</p><pre>");
+			json_array_foreach(v, k, cl)
+			{
+				esc(f, json_string_value(cl));
+				fprintf(f, "\n");
+			}
+			fprintf(f, "</pre>\n");
+		}
+	}
+	timeline(f, json_object_get(c, "events"));
+	pre_block(f, "traceback", str(c, "traceback", NULL));
+	pre_block(f, "stderr (tail)", str(c, "stderr_tail", NULL));
+	list_links(f, "logs", json_object_get(c, "logs"));
+	list_links(f, "captures", json_object_get(c, "pcaps"));
+	(void)i;
+	fprintf(f, "</section>\n");
+}
+
+struct keyed {
+	json_int_t index;
+	size_t pos;
+	json_t *cell;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	return x->pos < y->pos ? -1 : (x->pos > y->pos);
+}
+
+json_t *report_cells_sorted(const json_t *cells)
+{
+	size_t n = json_array_size(cells);
+	struct keyed *k = calloc(n + 1, sizeof(*k));
+	json_t *out = json_array();
+	size_t i;
+	json_t *c;
+
+	if (!k)
+		return json_deep_copy(cells);
+	json_array_foreach(cells, i, c)
+	{
+		const json_t *idx = json_object_get(c, "index");
+		k[i].index = json_is_integer(idx) ? json_integer_value(idx) : INT64_MAX;
+		k[i].pos = i;
+		k[i].cell = c;
+	}
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (i = 0; i < n; i++)
+		json_array_append_new(out, json_deep_copy(k[i].cell));
+	free(k);
+	return out;
+}
+
+char *report_render(const json_t *run, const json_t *cells)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	size_t i;
+	json_t *c;
+	json_t *anchored;
+
+	if (!f)
+		return NULL;
+	/* Anchors are positional so they are unique even across merged runs. */
+	anchored = report_cells_sorted(cells);
+	json_array_foreach(anchored, i, c)
+	{
+		char a[32];
+		snprintf(a, sizeof(a), "cell-%zu", i + 1);
+		json_object_set_new(c, "anchor", json_string(a));
+	}
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		   "<meta name=\"viewport\" content=\"width=device-width\"><title>natlab ");
+	esc(f, str(run, "run_id", ""));
+	fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n", css);
+	header(f, run, anchored);
+	grids(f, anchored);
+	fprintf(f, "<h2>Cells</h2>\n");
+	json_array_foreach(anchored, i, c) cell_section(f, c);
+	fprintf(f, "</body></html>\n");
+	json_decref(anchored);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

@@ -1,0 +1,65 @@
+/* results.h - a run's result directory: run.json, cells.jsonl, junit.xml,
+ * report.html, logs/, pcap/ (schema: results/README.md).
+ *
+ * Everything is written so that a run killed at any moment leaves valid
+ * files for the cells that finished: cells.jsonl is appended and fsync'd one
+ * line per cell, and junit.xml, report.html and run.json are rewritten to a
+ * temporary name and renamed over the old one after each cell.
+ */
+#ifndef NATLAB_HARNESS_RESULTS_H
+#define NATLAB_HARNESS_RESULTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "emu/err.h"
+
+#define RESULTS_SCHEMA_VERSION 1
+#define RESULTS_PATH_MAX       4096
+
+struct results;
+
+/* results_open - create @root/@run_id/ (with logs/ and pcap/), write run.json
+ * from @run (copied; "start" is added when absent), an empty cells.jsonl, an
+ * empty junit.xml and report.html, and point @root/latest at the new
+ * directory. Caller owns *@out (results_free). */
+int results_open(const char *root, const char *run_id, const json_t *run, struct results **out,
+		 struct natlab_err *e);
+
+/* results_dir - the run directory (owned by @r). */
+const char *results_dir(const struct results *r);
+
+/* results_cell_add - append @cell (copied) to cells.jsonl and fsync it, then
+ * rewrite junit.xml atomically, and report.html too unless it was
+ * rewritten less than a second ago (results_close renders the last one). */
+int results_cell_add(struct results *r, const json_t *cell, struct natlab_err *e);
+
+/* results_close - record "end" and the totals in run.json and rewrite the
+ * reports one last time. */
+int results_close(struct results *r, struct natlab_err *e);
+
+/* results_free - close files; accepts NULL. */
+void results_free(struct results *r);
+
+/* results_load - read @dir/run.json and @dir/cells.jsonl. A torn last line
+ * (a run killed mid-write) is ignored; any other bad line is an error that
+ * names the file and line. Caller owns *@run and *@cells (an array). */
+int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_err *e);
+
+/* results_render - rewrite junit.xml and report.html of @dir from @run and
+ * @cells (natlab report, natlab merge). */
+int results_render(const char *dir, const json_t *run, const json_t *cells, struct natlab_err *e);
+
+/* results_write_atomic - write @len bytes to @path.tmp, fsync, rename. */
+int results_write_atomic(const char *path, const char *data, size_t len, struct natlab_err *e);
+
+/* results_write_cells - write @cells as a fresh cells.jsonl in @dir. */
+int results_write_cells(const char *dir, const json_t *cells, struct natlab_err *e);
+
+/* results_now_iso - the current UTC time as ISO 8601 into @buf. */
+void results_now_iso(char *buf, size_t len);
+
+/* results_cell_ok - "pass" and "skipped" cells count as passed. */
+int results_cell_passed(const json_t *cell);
+
+#endif

@@ -1,0 +1,623 @@
+/* runner.c - the parallel cell runner. */
+#include "harness/runner.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "emu/sandbox.h"
+#include "harness/luanet.h"
+#include "harness/report.h"
+#include "harness/scenario.h"
+
+#define RUNNER_JOBS_MAX 256
+#define RESULT_MAX	(8 * 1024 * 1024)
+#define TAIL_BYTES	4096
+
+struct slot {
+	pid_t pid; /* 0 = free */
+	int fd;
+	int overflow; /* the result was larger than RESULT_MAX: drained, dropped */
+	const json_t *cell;
+	char *buf;
+	size_t len, cap;
+	int64_t start_ms, deadline_ms;
+	char logdir[RESULTS_PATH_MAX];
+	char rel[512];
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+char *runner_tail(const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = calloc(1, max + 1);
+	off_t size;
+	ssize_t n;
+	char *nl;
+
+	if (!buf)
+		return NULL;
+	if (fd < 0)
+		return buf;
+	size = lseek(fd, 0, SEEK_END);
+	lseek(fd, size > (off_t)max ? size - (off_t)max : 0, SEEK_SET);
+	n = read(fd, buf, max);
+	close(fd);
+	if (n <= 0)
+		return buf;
+	buf[n] = '\0';
+	if (size > (off_t)max && (nl = strchr(buf, '\n')))
+		memmove(buf, nl + 1, strlen(nl + 1) + 1);
+	return buf;
+}
+
+/* logs/<id with unsafe characters replaced>.t<trial> (no '#': it would cut a URL) */
+static void cell_logname(const json_t *cell, char *buf, size_t len)
+{
+	const char *id = json_string_value(json_object_get(cell, "id"));
+	size_t i = 0;
+
+	for (; id && *id && i + 1 < len; id++, i++)
+		buf[i] = (isalnum((unsigned char)*id) || strchr("=,._-", *id)) ? *id : '_';
+	buf[i] = '\0';
+	snprintf(buf + i, len - i, ".t%lld",
+		 (long long)json_integer_value(json_object_get(cell, "trial")));
+}
+
+int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
+		      const char *capdir, const char *pcap_prefix, int result_fd)
+{
+	struct luanet_ctx ctx;
+	struct natlab_err e = {""};
+	enum emu_sandbox_mode mode;
+	struct scenario *s = NULL;
+	json_t *result = json_object();
+	char *text;
+	int ret;
+
+	ret = emu_sandbox_enter(&mode, &e);
+	luanet_ctx_init(&ctx);
+	snprintf(ctx.logdir, sizeof(ctx.logdir), "%s", logdir);
+	ctx.log_prefix = log_prefix;
+	snprintf(ctx.capdir, sizeof(ctx.capdir), "%s", capdir ? capdir : "");
+	ctx.pcap_prefix = pcap_prefix ? pcap_prefix : "";
+	if (ret < 0) {
+		json_object_set_new(result, "outcome", json_string("error"));
+		json_object_set_new(result, "message", json_string(e.msg));
+		goto out;
+	}
+	ret =
+	    scenario_load(json_string_value(json_object_get(cell, "scenario_file")), &ctx, &s, &e);
+	if (ret < 0) {
+		json_object_set_new(result, "outcome", json_string("error"));
+		json_object_set_new(result, "message", json_string(e.msg));
+		goto out;
+	}
+	scenario_run_cell(s, cell, result);
+out:
+	/* What the script recorded, then what the run decided. */
+	if (ctx.result) {
+		json_t *merged = json_deep_copy(ctx.result);
+		json_object_update(merged, result);
+		json_decref(result);
+		result = merged;
+		json_object_set(result, "events", ctx.events);
+		json_object_set(result, "observations", ctx.observations);
+		json_object_set(result, "logs", ctx.logs);
+		if (json_array_size(ctx.pcaps))
+			json_object_set(result, "pcaps", ctx.pcaps);
+	}
+	text = json_dumps(result, JSON_COMPACT);
+	if (text) {
+		size_t len = strlen(text);
+		for (size_t off = 0; off < len;) {
+			ssize_t w = write(result_fd, text + off, len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		free(text);
+	}
+	close(result_fd);
+	scenario_free(s); /* before the nodes: Lua may hold process handles */
+	luanet_ctx_teardown(&ctx);
+	json_decref(result);
+	return 0;
+}
+
+/* The outcome of a finished cell: the script's verdict, or compare the
+ * observed path with the expected one. */
+static void judge(json_t *c)
+{
+	const char *outcome = json_string_value(json_object_get(c, "outcome"));
+	const char *exp = json_string_value(json_object_get(c, "expected_path"));
+	const char *path = json_string_value(json_object_get(c, "path"));
+	const char *why = json_string_value(json_object_get(c, "message"));
+	char msg[1024];
+
+	if (outcome)
+		return;
+	if (exp && (!path || strcmp(exp, path) != 0)) {
+		/* keep what the scenario said (e.g. why ICE failed) after ours */
+		snprintf(msg, sizeof(msg), "expected path %s, %s%s%s%s", exp,
+			 path ? "observed " : "the scenario recorded none", path ? path : "",
+			 why ? ": " : "", why ? why : "");
+		json_object_set_new(c, "outcome", json_string("fail"));
+		json_object_set_new(c, "message", json_string(msg));
+	} else {
+		json_object_set_new(c, "outcome", json_string("pass"));
+	}
+}
+
+/* The tail of the cell's own log and of each agent's stderr (where a
+ * hang usually shows), each under a header naming the file. */
+static char *tails(struct slot *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	DIR *d = opendir(s->logdir);
+	struct dirent *de;
+
+	if (!f) {
+		if (d)
+			closedir(d);
+		return NULL;
+	}
+	while (d && (de = readdir(d))) {
+		char path[RESULTS_PATH_MAX + 300];
+		char *t;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", s->logdir, de->d_name);
+		t = runner_tail(path, TAIL_BYTES / 2);
+		if (t && *t)
+			fprintf(f, "==> %s <==\n%s%s", de->d_name, t,
+				t[strlen(t) - 1] == '\n' ? "" : "\n");
+		free(t);
+	}
+	if (d)
+		closedir(d);
+	fclose(f);
+	return buf;
+}
+
+static json_t *finish(struct slot *s, int status, int timed_out, const struct runopts *o)
+{
+	json_error_t je;
+	json_t *c = json_deep_copy(s->cell);
+	json_t *r = s->len && !s->overflow ? json_loadb(s->buf, s->len, 0, &je) : NULL;
+	char msg[256];
+
+	json_object_del(c, "scenario_file");
+	json_object_del(c, "timeout_ms");
+	if (r && json_is_object(r) && !timed_out) {
+		json_object_update(c, r);
+	} else {
+		char *tail = tails(s);
+		if (timed_out)
+			snprintf(msg, sizeof(msg),
+				 "timed out after %lld ms; the cell and its agents were killed",
+				 (long long)(s->deadline_ms - s->start_ms));
+		else if (s->overflow)
+			snprintf(msg, sizeof(msg), "the cell's result was larger than %d bytes",
+				 RESULT_MAX);
+		else if (WIFSIGNALED(status))
+			snprintf(msg, sizeof(msg),
+				 "the cell process died of signal %d without a result",
+				 WTERMSIG(status));
+		else
+			snprintf(msg, sizeof(msg),
+				 "the cell process exited with status %d without a result",
+				 WEXITSTATUS(status));
+		json_object_set_new(c, "outcome", json_string(timed_out ? "timeout" : "error"));
+		json_object_set_new(c, "message", json_string(msg));
+		json_object_set_new(c, "stderr_tail", json_string(tail ? tail : ""));
+		if (r && json_is_object(r))
+			json_object_set(c, "logs", json_object_get(r, "logs"));
+		free(tail);
+	}
+	json_decref(r);
+	judge(c);
+	json_object_set_new(c, "duration_ms", json_integer(luanet_now_ms() - s->start_ms));
+	{
+		json_t *logs = json_object_get(c, "logs");
+		char rel[600];
+		if (!json_is_array(logs)) {
+			logs = json_array();
+			json_object_set_new(c, "logs", logs);
+		}
+		snprintf(rel, sizeof(rel), "logs/%s/cell.log", s->rel);
+		json_array_insert_new(logs, 0, json_string(rel));
+	}
+	if (strcmp(json_string_value(json_object_get(c, "outcome")), "pass") != 0 &&
+	    !json_object_get(c, "stderr_tail")) {
+		char *tail = tails(s);
+		if (tail && *tail)
+			json_object_set_new(c, "stderr_tail", json_string(tail));
+		free(tail);
+	}
+	(void)o;
+	return c;
+}
+
+static int launch(struct slot *s, const json_t *cell, const char *rundir, const struct runopts *o,
+		  struct natlab_err *e)
+{
+	int pfd[2];
+	char path[RESULTS_PATH_MAX + 16];
+	int logfd;
+	json_int_t timeout_ms = json_integer_value(json_object_get(cell, "timeout_ms"));
+
+	cell_logname(cell, s->rel, sizeof(s->rel));
+	snprintf(s->logdir, sizeof(s->logdir), "%s/logs/%s", rundir, s->rel);
+	if (mkdir(s->logdir, 0755) < 0 && errno != EEXIST)
+		return natlab_err_set(e, errno, "cannot create %s", s->logdir);
+	snprintf(path, sizeof(path), "%s/cell.log", s->logdir);
+	logfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (logfd < 0)
+		return natlab_err_set(e, errno, "cannot create %s", path);
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		close(logfd);
+		return natlab_err_set(e, errno, "pipe");
+	}
+	fflush(NULL);
+	s->pid = fork();
+	if (s->pid < 0) {
+		close(logfd);
+		close(pfd[0]);
+		close(pfd[1]);
+		return natlab_err_set(e, errno, "fork");
+	}
+	if (s->pid == 0) {
+		char rel[600];
+		int devnull = open("/dev/null", O_RDONLY);
+		setpgid(0, 0);
+		/* If natlab dies (even by SIGKILL) the cell dies too, and with it
+		 * its sandbox (the lab process has its own death signal). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		dup2(devnull, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		close(pfd[0]);
+		char capdir[RESULTS_PATH_MAX + 600] = "";
+		char caprel[600] = "";
+		snprintf(rel, sizeof(rel), "logs/%s/", s->rel);
+		if (o->capture) {
+			snprintf(capdir, sizeof(capdir), "%s/pcap/%s", rundir, s->rel);
+			snprintf(caprel, sizeof(caprel), "pcap/%s/", s->rel);
+			if (mkdir(capdir, 0755) < 0 && errno != EEXIST)
+				capdir[0] = '\0';
+		}
+		_exit(runner_cell_child(cell, s->logdir, rel, capdir, caprel, pfd[1]));
+	}
+	setpgid(s->pid, s->pid);
+	close(logfd);
+	close(pfd[1]);
+	s->fd = pfd[0];
+	s->cell = cell;
+	s->len = 0;
+	s->start_ms = luanet_now_ms();
+	if (o->timeout_s)
+		timeout_ms = (json_int_t)o->timeout_s * 1000;
+	s->deadline_ms = s->start_ms + (timeout_ms > 0 ? timeout_ms : 60000);
+	return 0;
+}
+
+static void cell_line(FILE *f, const struct runner_stats *st, const json_t *c)
+{
+	const char *o = json_string_value(json_object_get(c, "outcome"));
+	const json_t *ms = json_object_get(c, "connect_ms");
+
+	fprintf(f, "%-7s %s #%lld  %s", o, json_string_value(json_object_get(c, "id")),
+		(long long)json_integer_value(json_object_get(c, "trial")), report_cell_path(c));
+	if (json_is_number(ms))
+		fprintf(f, " %.0f ms", json_number_value(ms));
+	if (strcmp(o, "pass") && json_object_get(c, "message"))
+		fprintf(f, "  (%s)", json_string_value(json_object_get(c, "message")));
+	fprintf(f, "  [%u/%u]\n", st->done, st->total);
+}
+
+/* On a terminal: one live line (and the cells that did not pass, above
+ * it); otherwise one plain line per finished cell, for CI logs. */
+static void progress_line(FILE *f, int tty, const struct runner_stats *st, const json_t *c,
+			  int64_t start)
+{
+	int64_t el = (luanet_now_ms() - start) / 1000;
+
+	if (tty) {
+		int64_t left = st->done ? el * (int64_t)(st->total - st->done) / st->done : 0;
+		if (c && !results_cell_passed(c)) {
+			fprintf(f, "\r\033[K");
+			cell_line(f, st, c);
+		}
+		fprintf(
+		    f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  elapsed %llds",
+		    st->done, st->total, st->passed, st->failed, st->errors, st->skipped,
+		    (long long)el);
+		if (st->done)
+			fprintf(f, "  ~%llds left", (long long)left);
+	} else if (c) {
+		cell_line(f, st, c);
+	}
+	fflush(f);
+}
+
+int runner_sandbox_check(struct natlab_err *e)
+{
+	int pfd[2];
+	pid_t pid;
+	int status = 0;
+	ssize_t n;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return natlab_err_set(e, errno, "pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return natlab_err_set(e, errno, "fork");
+	}
+	if (pid == 0) {
+		struct natlab_err ce = {""};
+		enum emu_sandbox_mode mode;
+
+		close(pfd[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (emu_sandbox_enter(&mode, &ce) < 0) {
+			if (write(pfd[1], ce.msg, strlen(ce.msg)) < 0)
+				_exit(3);
+			_exit(2);
+		}
+		_exit(0); /* in the sandbox: it works; the supervisor exits 0 too */
+	}
+	close(pfd[1]);
+	memset(e->msg, 0, sizeof(e->msg));
+	n = read(pfd[0], e->msg, sizeof(e->msg) - 1);
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (n <= 0)
+		natlab_err_set(e, 0,
+			       "cannot enter the lab sandbox (status %d); 'natlab doctor' says why",
+			       status);
+	return -EPERM;
+}
+
+int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
+	       struct runner_stats *st, struct natlab_err *e)
+{
+	struct slot slots[RUNNER_JOBS_MAX];
+	unsigned jobs = o->jobs > RUNNER_JOBS_MAX ? RUNNER_JOBS_MAX : o->jobs;
+	size_t next = 0, n = json_array_size(cells);
+	unsigned running = 0;
+	int tty = isatty(fileno(progress));
+	int64_t start = luanet_now_ms();
+	int64_t drawn_ms = 0;
+	struct sigaction sa = {0}, old_int, old_term;
+	int ret = 0;
+
+	memset(slots, 0, sizeof(slots));
+	memset(st, 0, sizeof(*st));
+	st->total = (unsigned)n;
+	stop_signal = 0;
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	while ((next < n || running) && ret == 0) {
+		struct pollfd pfd[RUNNER_JOBS_MAX];
+		int idx[RUNNER_JOBS_MAX];
+		int np = 0;
+		int64_t now = luanet_now_ms(), wait_ms = 200;
+
+		if (stop_signal)
+			break;
+		for (unsigned j = 0; j < jobs && next < n; j++) {
+			if (slots[j].pid)
+				continue;
+			ret =
+			    launch(&slots[j], json_array_get(cells, next), results_dir(res), o, e);
+			if (ret < 0)
+				break;
+			next++;
+			running++;
+		}
+		for (unsigned j = 0; j < jobs; j++) {
+			if (!slots[j].pid)
+				continue;
+			pfd[np].fd = slots[j].fd;
+			pfd[np].events = POLLIN;
+			idx[np++] = (int)j;
+			if (slots[j].deadline_ms - now < wait_ms)
+				wait_ms = slots[j].deadline_ms - now;
+		}
+		if (poll(pfd, (nfds_t)np, wait_ms < 0 ? 0 : (int)wait_ms) < 0 && errno != EINTR) {
+			ret = natlab_err_set(e, errno, "poll");
+			break;
+		}
+		now = luanet_now_ms();
+		if (tty && now - drawn_ms >= 500) { /* keep "elapsed" ticking */
+			progress_line(progress, tty, st, NULL, start);
+			drawn_ms = now;
+		}
+		for (int k = 0; k < np; k++) {
+			struct slot *s = &slots[idx[k]];
+			int eof = 0, timed_out = 0, status = 0;
+			json_t *c;
+
+			if (pfd[k].revents) {
+				char scratch[65536];
+				char *dst = scratch;
+				size_t room = sizeof(scratch);
+				ssize_t r;
+
+				if (s->cap - s->len < 65536 && s->cap < RESULT_MAX) {
+					size_t cap = s->cap ? s->cap * 2 : 131072;
+					char *grown = realloc(s->buf, cap);
+					if (grown) {
+						s->buf = grown;
+						s->cap = cap;
+					}
+				}
+				if (s->cap > s->len && !s->overflow) {
+					dst = s->buf + s->len;
+					room = s->cap - s->len;
+				} else {
+					s->overflow =
+					    1; /* keep draining so the child never blocks */
+				}
+				r = read(s->fd, dst, room);
+				if (r > 0 && dst != scratch)
+					s->len += (size_t)r;
+				else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+					eof = 1;
+			}
+			if (!eof && now < s->deadline_ms)
+				continue;
+			if (!eof) {
+				timed_out = 1;
+				kill(-s->pid, SIGKILL);
+			}
+			waitpid(s->pid, &status, 0);
+			close(s->fd);
+			c = finish(s, status, timed_out, o);
+			st->done++;
+			if (results_cell_passed(c))
+				st->passed +=
+				    strcmp(json_string_value(json_object_get(c, "outcome")),
+					   "pass") == 0,
+				    st->skipped +=
+				    strcmp(json_string_value(json_object_get(c, "outcome")),
+					   "skipped") == 0;
+			else if (strcmp(json_string_value(json_object_get(c, "outcome")), "fail") ==
+				 0)
+				st->failed++;
+			else
+				st->errors++;
+			if (results_cell_add(res, c, e) < 0)
+				ret = -EIO;
+			progress_line(progress, tty, st, c, start);
+			json_decref(c);
+			free(s->buf);
+			memset(s, 0, sizeof(*s));
+			running--;
+		}
+	}
+	if (stop_signal || ret < 0) {
+		/* End cleanly: kill what runs (each cell's sandbox dies with it),
+		 * keep what finished. */
+		for (unsigned j = 0; j < jobs; j++) {
+			if (!slots[j].pid)
+				continue;
+			kill(-slots[j].pid, SIGKILL);
+			waitpid(slots[j].pid, NULL, 0);
+			close(slots[j].fd);
+			free(slots[j].buf);
+		}
+		st->interrupted = stop_signal;
+	}
+	if (tty)
+		fprintf(progress, "\n");
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return ret;
+}
+
+void runner_summary(FILE *out, const json_t *unsorted)
+{
+	json_t *cells = report_cells_sorted(unsorted);
+	json_t *grids = json_object();
+	const char *gname;
+	json_t *g;
+	size_t i;
+	json_t *c;
+
+	/* grid -> {rows:[...], cols:[...], sq:{"row\tcol": "path[!]"}} */
+	json_array_foreach(cells, i, c)
+	{
+		const json_t *gr = json_object_get(c, "grid");
+		const char *name = json_string_value(json_object_get(gr, "name"));
+		const char *row = json_string_value(json_object_get(gr, "row"));
+		const char *col = json_string_value(json_object_get(gr, "col"));
+		const char *exp = json_string_value(json_object_get(c, "expected_path"));
+		const char *p = report_cell_path(c);
+		char key[512], val[64];
+		json_t *rows, *cols;
+		size_t k;
+		json_t *v;
+		int found;
+
+		if (!name || !row || !col)
+			continue;
+		g = json_object_get(grids, name);
+		if (!g) {
+			g = json_pack("{s:[],s:[],s:{}}", "rows", "cols", "sq");
+			json_object_set_new(grids, name, g);
+		}
+		rows = json_object_get(g, "rows");
+		cols = json_object_get(g, "cols");
+		found = 0;
+		json_array_foreach(rows, k, v) found |= strcmp(json_string_value(v), row) == 0;
+		if (!found)
+			json_array_append_new(rows, json_string(row));
+		found = 0;
+		json_array_foreach(cols, k, v) found |= strcmp(json_string_value(v), col) == 0;
+		if (!found)
+			json_array_append_new(cols, json_string(col));
+		snprintf(key, sizeof(key), "%s\t%s", row, col);
+		snprintf(val, sizeof(val), "%s%s", p,
+			 exp && strcmp(exp, p) && strcmp(p, "skipped") ? "!" : "");
+		json_object_set_new(json_object_get(g, "sq"), key, json_string(val));
+	}
+	json_object_foreach(grids, gname, g)
+	{
+		size_t r, k;
+		json_t *rv, *cv;
+
+		fprintf(out, "\n%s  (! = not the expected path)\n%-24s", gname, "");
+		json_array_foreach(json_object_get(g, "cols"), k, cv)
+		    fprintf(out, " %-12.12s", json_string_value(cv));
+		fprintf(out, "\n");
+		json_array_foreach(json_object_get(g, "rows"), r, rv)
+		{
+			fprintf(out, "%-24.24s", json_string_value(rv));
+			json_array_foreach(json_object_get(g, "cols"), k, cv)
+			{
+				char key[512];
+				snprintf(key, sizeof(key), "%s\t%s", json_string_value(rv),
+					 json_string_value(cv));
+				const char *val = json_string_value(
+				    json_object_get(json_object_get(g, "sq"), key));
+				fprintf(out, " %-12.12s", val ? val : "-");
+			}
+			fprintf(out, "\n");
+		}
+	}
+	json_decref(grids);
+	json_decref(cells);
+}

@@ -1,0 +1,45 @@
+/* runner.h - runs cells in parallel, each in a forked child that enters a
+ * sandbox of its own (emu_sandbox_enter), so cells cannot see each other;
+ * a per-cell deadline kills a hung cell (with every agent in it) and marks
+ * it timed out with the tail of its stderr. SIGINT/SIGTERM end the run
+ * cleanly: running cells are killed, finished ones stay recorded. */
+#ifndef NATLAB_HARNESS_RUNNER_H
+#define NATLAB_HARNESS_RUNNER_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "harness/results.h"
+#include "harness/runopts.h"
+
+struct runner_stats {
+	unsigned total, done, passed, failed, errors, skipped;
+	int interrupted;
+};
+
+/* runner_run - run @cells (an array of cells from scenario_cells, each with
+ * "scenario_file" and "seed" added), @o->jobs at a time, recording each in
+ * @res as it finishes and printing progress to @tty_out (a live line when
+ * it is a terminal, one line per cell otherwise). */
+int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
+	       struct runner_stats *st, struct natlab_err *e);
+
+/* runner_cell_run - what the child does for one cell: enter the sandbox,
+ * load the scenario, run the cell, write the result as one JSON object to
+ * @result_fd. @capdir non-empty: capture every node there (--capture).
+ * Returns the child's exit status (never returns an error). */
+int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
+		      const char *capdir, const char *pcap_prefix, int result_fd);
+
+/* runner_sandbox_check - whether a cell could enter its sandbox here (a
+ * throw-away attempt in a child); the reason and the fix in @e if not. */
+int runner_sandbox_check(struct natlab_err *e);
+
+/* runner_summary - the terminal summary grid of @cells. */
+void runner_summary(FILE *out, const json_t *cells);
+
+/* runner_tail - the last @max bytes of the file at @path ("" if none),
+ * starting at a line boundary; caller frees. */
+char *runner_tail(const char *path, size_t max);
+
+#endif

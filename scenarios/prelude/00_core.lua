@@ -1,0 +1,181 @@
+-- 00_core.lua - scenario declaration and cell expansion (prelude, compiled
+-- into natlab). Loaded in file-name order before any scenario.
+
+local declared = nil
+
+-- scenario{...}: declare the scenario of this file. See docs/lua-api.md.
+function scenario(t)
+  if type(t) ~= "table" then
+    error("scenario{...} takes a table", 2)
+  end
+  if type(t.name) ~= "string" or not t.name:match("^[%w_.-]+$") then
+    error("scenario: name must be a word of letters, digits, '_', '.', '-'", 2)
+  end
+  if declared then
+    error("scenario: declared twice in one file ('" .. declared.name .. "' and '" .. t.name .. "')", 2)
+  end
+  if t.run ~= nil and type(t.run) ~= "function" then
+    error("scenario: run must be a function(net, p, cell)", 2)
+  end
+  t.params = t.params or {}
+  for k, spec in pairs(t.params) do
+    if type(spec) ~= "table" or spec.default == nil then
+      error("scenario: param '" .. tostring(k) .. "' needs {description=..., default=...}", 2)
+    end
+  end
+  t.matrix = t.matrix or {}
+  for k, vals in pairs(t.matrix) do
+    if not t.params[k] then
+      error("scenario: matrix axis '" .. tostring(k) .. "' is not a declared param", 2)
+    end
+    if type(vals) ~= "table" or #vals == 0 then
+      error("scenario: matrix axis '" .. k .. "' needs a non-empty list of values", 2)
+    end
+  end
+  declared = t
+  return t
+end
+
+function natlab._declared()
+  return declared
+end
+
+local function sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return ks
+end
+natlab.sorted_keys = sorted_keys
+
+local function split_list(v)
+  local out = {}
+  for item in tostring(v):gmatch("[^,]+") do out[#out + 1] = item end
+  return out
+end
+
+-- Parameter values from the command line are strings; give them the type
+-- of the declared default.
+local function coerce(spec, v)
+  if type(spec.default) == "number" then
+    local n = tonumber(v)
+    if not n then error("param expects a number, got '" .. v .. "'", 0) end
+    return n
+  elseif type(spec.default) == "boolean" then
+    if v == "true" or v == "1" or v == "yes" then return true end
+    if v == "false" or v == "0" or v == "no" then return false end
+    error("param expects true or false, got '" .. v .. "'", 0)
+  end
+  return v
+end
+
+-- natlab._cells(decl, overrides, trials): the cells of a scenario: the
+-- cartesian product of its matrix axes (an axis overridden with -p k=a,b
+-- sweeps those values; -p k=v pins it), times trials.
+function natlab._cells(t, overrides, trials)
+  local axes = {}
+  for k, vals in pairs(t.matrix) do axes[k] = vals end
+  for k, v in pairs(overrides) do
+    local spec = t.params[k]
+    if not spec then
+      error("scenario '" .. t.name .. "' has no param '" .. k .. "' (it has: " ..
+            table.concat(sorted_keys(t.params), ", ") .. ")", 0)
+    end
+    local vals = split_list(v)
+    for i, x in ipairs(vals) do
+      local ok, r = pcall(coerce, spec, x)
+      if not ok then error("-p " .. k .. ": " .. r, 0) end
+      vals[i] = r
+    end
+    if #vals > 1 or t.matrix[k] then axes[k] = vals else axes[k] = nil end
+  end
+  local base = {}
+  for k, spec in pairs(t.params) do base[k] = spec.default end
+  for k, v in pairs(overrides) do
+    if not axes[k] then base[k] = coerce(t.params[k], v) end
+  end
+  local names = sorted_keys(axes)
+  local combos = { {} }
+  for _, k in ipairs(names) do
+    local next_combos = {}
+    for _, c in ipairs(combos) do
+      for _, v in ipairs(axes[k]) do
+        local n = {}
+        for a, b in pairs(c) do n[a] = b end
+        n[k] = v
+        next_combos[#next_combos + 1] = n
+      end
+    end
+    combos = next_combos
+  end
+  local grid = t.grid or {}
+  local cells = {}
+  for _, c in ipairs(combos) do
+    local p = {}
+    for k, v in pairs(base) do p[k] = v end
+    local parts = {}
+    for _, k in ipairs(names) do
+      p[k] = c[k]
+      parts[#parts + 1] = k .. "=" .. tostring(c[k])
+    end
+    local id = t.name
+    if #parts > 0 then id = id .. "/" .. table.concat(parts, ",") end
+    local expected = nil
+    if type(t.expect) == "function" then
+      expected = t.expect(p)
+    elseif type(t.expect) == "string" then
+      expected = t.expect
+    end
+    for trial = 0, trials - 1 do
+      cells[#cells + 1] = {
+        id = id, scenario = t.name, params = p, trial = trial,
+        expected_path = expected,
+        timeout_ms = t.timeout_ms or 60000,
+        grid = {
+          name = grid.name or t.name,
+          row = grid.rows and tostring(p[grid.rows]) or id,
+          col = grid.cols and tostring(p[grid.cols]) or "result",
+          row_label = grid.rows, col_label = grid.cols,
+        },
+      }
+    end
+  end
+  return cells
+end
+
+-- natlab.lookup(tbl, k1, k2, ...): tbl[k1][k2]..., with "*" as a wildcard
+-- at any level; for expected-outcome tables keyed by NAT names.
+function natlab.lookup(tbl, ...)
+  local v = tbl
+  for _, k in ipairs({...}) do
+    if type(v) ~= "table" then return nil end
+    local nv = v[k]
+    if nv == nil then nv = v["*"] end
+    v = nv
+  end
+  return v
+end
+
+-- natlab.skip(msg) / natlab.fail(msg): end the cell now with that outcome.
+function natlab.skip(msg)
+  error({ natlab_outcome = "skipped", message = msg }, 0)
+end
+
+function natlab.fail(msg)
+  error({ natlab_outcome = "fail", message = msg }, 0)
+end
+
+-- natlab._build(decl, params): the network only (natlab exec / shell).
+function natlab._build(decl, params)
+  if not decl.network then
+    error("scenario '" .. decl.name .. "' has no network function to build", 0)
+  end
+  return decl.network(params)
+end
+
+-- natlab._run(decl, cell): build the network, run the test.
+function natlab._run(decl, cell)
+  local net = nil
+  if decl.network then net = decl.network(cell.params, cell) end
+  if decl.run then decl.run(net, cell.params, cell) end
+end

@@ -1,0 +1,195 @@
+-- 10_net.lua - topology helpers over the thin C binding: an internet core,
+-- public hosts, NATs (also behind NATs) and hosts on LANs behind them, with
+-- addresses and routes allocated for the scenario.
+--
+-- Address plan (documentation and private ranges only, RFC 5737/1918/3849):
+--   link k to the internet core: 203.0.113.(4k+1)/30 (core), .(4k+2)/30
+--     and with ipv6: 2001:db8:ffff:k::1/64 (core), ::2
+--   LAN j behind a router/NAT: bridge "lan" in the router, 10.j.0.1/24,
+--     hosts 10.j.0.2, .3, ...; with ipv6 2001:db8:j::1/64, hosts ::2, ...
+--   IPv6 is routed, not translated (emu/nat.h): routes to each LAN prefix
+--   are added on every router up to the core.
+
+local Net = {}
+Net.__index = Net
+
+-- natlab.net([{ipv6 = true}]): a new, empty topology. net.addr[name] is
+-- each node's main IPv4 address once attached, net.addr6[name] its IPv6.
+function natlab.net(opts)
+  opts = opts or {}
+  return setmetatable({ nodes = {}, addr = {}, addr6 = {}, links = 0, lans = 0, core = nil, ifs = {},
+                        ipv6 = opts.ipv6 or false, up = {} }, Net)
+end
+
+local function ifname(net, node_name, prefix)
+  local key = node_name .. "/" .. (prefix or "eth")
+  net.ifs[key] = (net.ifs[key] or 0) + 1
+  return (prefix or "eth") .. (net.ifs[key] - 1)
+end
+
+-- net:node(name): a node of this topology (IPv6 DAD off so addresses are
+-- usable at once).
+function Net:node(name)
+  local n = natlab.node(name)
+  self.nodes[name] = n
+  if self.ipv6 then
+    n:sysctl("net/ipv6/conf/all/accept_dad", "0")
+    n:sysctl("net/ipv6/conf/default/accept_dad", "0")
+  end
+  return n
+end
+
+-- net:internet(): the internet core router (node "internet").
+function Net:internet()
+  if self.core then return self.core end
+  self.core = self:node("internet")
+  self.core:forwarding(true)
+  return self.core
+end
+
+-- Attach @node to the core over a fresh /30; returns (address, ifname).
+function Net:_uplink(node)
+  local core = self:internet()
+  local k = self.links
+  if k >= 63 then error("net: at most 63 links to the internet core", 2) end
+  self.links = k + 1
+  local cif, nif = ifname(self, "internet"), ifname(self, node:name())
+  natlab.link(core, cif, node, nif)
+  local base = 4 * k
+  core:addr(cif, string.format("203.0.113.%d/30", base + 1))
+  node:addr(nif, string.format("203.0.113.%d/30", base + 2))
+  node:route("default", string.format("203.0.113.%d", base + 1))
+  if self.ipv6 then
+    core:addr(cif, string.format("2001:db8:ffff:%x::1/64", k))
+    node:addr(nif, string.format("2001:db8:ffff:%x::2/64", k))
+    node:route("default6", string.format("2001:db8:ffff:%x::1", k))
+    self.addr6[node:name()] = string.format("2001:db8:ffff:%x::2", k)
+    self.up[node:name()] = { node = core, via6 = self.addr6[node:name()] }
+  end
+  return string.format("203.0.113.%d", base + 2), nif
+end
+
+-- net:public_host(name): a host with a public address on the internet.
+function Net:public_host(name)
+  local n = self:node(name)
+  self.addr[name] = self:_uplink(n)
+  return n
+end
+
+-- net:nat(name, cfg, behind): a NAT router. @cfg is a preset name or a
+-- table of knobs for node:nat ({preset=..., mapping=..., ...}). Its outside
+-- is on the internet, or on the LAN of NAT @behind (NAT behind NAT).
+function Net:nat(name, cfg, behind)
+  local n = self:node(name)
+  local outside_addr, outside_if
+  if behind then
+    outside_addr, outside_if = self:_lan_attach(behind, n)
+  else
+    outside_addr, outside_if = self:_uplink(n)
+  end
+  n:forwarding(true)
+  local knobs = type(cfg) == "table" and cfg or { preset = cfg }
+  local c = {}
+  for k, v in pairs(knobs) do c[k] = v end
+  c.outside = outside_if
+  c.public = { outside_addr }
+  n:nat(c)
+  self.addr[name] = outside_addr
+  return n
+end
+
+-- net:router(name[, behind]): a plain router (no NAT) with a LAN.
+function Net:router(name, behind)
+  local n = self:node(name)
+  if behind then
+    self.addr[name] = self:_lan_attach(behind, n)
+  else
+    self.addr[name] = self:_uplink(n)
+  end
+  n:forwarding(true)
+  return n
+end
+
+-- IPv6 is routed: every router from @router up to the core learns the way
+-- to @prefix.
+function Net:_route6_up(router, prefix)
+  local up = self.up[router:name()]
+  while up do
+    up.node:route(prefix, up.via6)
+    up = self.up[up.node:name()]
+  end
+end
+
+-- Attach @node to the LAN of @router (created on first use: a bridge in
+-- the router); returns (address, ifname).
+function Net:_lan_attach(router, node)
+  local rname = router:name()
+  self.lan = self.lan or {}
+  local lan = self.lan[rname]
+  if not lan then
+    self.lans = self.lans + 1
+    lan = { j = self.lans, next = 2 }
+    self.lan[rname] = lan
+    router:bridge("lan")
+    router:addr("lan", string.format("10.%d.0.1/24", lan.j))
+    if self.ipv6 then
+      router:addr("lan", string.format("2001:db8:%x::1/64", lan.j))
+      self:_route6_up(router, string.format("2001:db8:%x::/64", lan.j))
+    end
+  end
+  local k = lan.next
+  if k > 254 then error("net: at most 253 hosts on one LAN", 2) end
+  lan.next = k + 1
+  local rif, nif = ifname(self, rname, "lan"), ifname(self, node:name())
+  natlab.link(router, rif, node, nif)
+  router:bridge_attach("lan", rif)
+  local a = string.format("10.%d.0.%d", lan.j, k)
+  node:addr(nif, a .. "/24")
+  node:route("default", string.format("10.%d.0.1", lan.j))
+  if self.ipv6 then
+    local a6 = string.format("2001:db8:%x::%x", lan.j, k)
+    node:addr(nif, a6 .. "/64")
+    node:route("default6", string.format("2001:db8:%x::1", lan.j))
+    self.addr6[node:name()] = a6
+    self.up[node:name()] = { node = router, via6 = a6 }
+  end
+  return a, nif
+end
+
+-- net:host(name, behind): a host on the LAN of NAT or router @behind
+-- (several hosts share one LAN).
+function Net:host(name, behind)
+  local n = self:node(name)
+  self.addr[name] = self:_lan_attach(behind, n)
+  return n
+end
+
+-- Built-in servers by name. natlab.server(node, "stun"[, opts]) starts the
+-- server in @node and waits for its "ready" event; returns the process.
+local servers = {
+  stun = function(addr, o)
+    return { "natlab-stun-server", "--addr", addr, "--port", tostring(o.port or 3478) }
+  end,
+  turn = function(addr, o)
+    return { "natlab-turn-server", "--listen", addr .. ":" .. tostring(o.port or 3478),
+             "--user", (o.user or "natlab") .. ":" .. (o.pass or "natlab") }
+  end,
+}
+
+function natlab.server(net, node_name, kind, opts)
+  opts = opts or {}
+  local mk = servers[kind]
+  if not mk then error("natlab.server: unknown server '" .. tostring(kind) .. "' (stun, turn)", 2) end
+  local argv = mk(net.addr[node_name], opts)
+  local bin = natlab.bin(argv[1])
+  if not bin then return nil, argv[1] .. " not found next to natlab or in PATH" end
+  argv[1] = bin
+  local p = net.nodes[node_name]:spawn(argv, { name = kind .. "-" .. node_name })
+  local deadline = natlab.now_ms() + (opts.ready_ms or 5000)
+  while natlab.now_ms() < deadline do
+    local ev, why = p:event(deadline - natlab.now_ms())
+    if not ev then return nil, argv[1] .. " sent no ready event (" .. tostring(why) .. ")" end
+    if ev.ev == "ready" then return p end
+  end
+  return nil, argv[1] .. " not ready in time"
+end

@@ -1,0 +1,135 @@
+-- 20_ice.lua - starting ICE agents (docs/agent-protocol.md) and connecting
+-- two of them with the harness relaying their signalling.
+
+-- natlab.agent(net, node_name, opts) -> proc
+-- opts: impl (program name or path, default "natlab-ice"), role
+-- ("controlling"/"controlled"), stun ("host:port" or list), turn (list of
+-- "udp|tcp|tls:host:port"), turn_user, turn_pass, policy, trickle (bool),
+-- nomination, args (extra argv words), name.
+function natlab.agent(net, node_name, opts)
+  opts = opts or {}
+  local impl = opts.impl or "natlab-ice"
+  local bin = natlab.bin(impl)
+  if not bin then return nil, impl .. " not found next to natlab or in PATH" end
+  local argv = { bin, "--role", opts.role or "controlling" }
+  local function add(flag, v)
+    if v == nil then return end
+    if type(v) == "table" then
+      for _, x in ipairs(v) do argv[#argv + 1] = flag; argv[#argv + 1] = tostring(x) end
+    else
+      argv[#argv + 1] = flag; argv[#argv + 1] = tostring(v)
+    end
+  end
+  add("--stun", opts.stun)
+  add("--turn", opts.turn)
+  add("--turn-user", opts.turn_user)
+  add("--turn-pass", opts.turn_pass)
+  add("--policy", opts.policy)
+  add("--nomination", opts.nomination)
+  if opts.trickle then argv[#argv + 1] = "--trickle" end
+  for _, a in ipairs(opts.args or {}) do argv[#argv + 1] = a end
+  local node = net.nodes and net.nodes[node_name] or natlab.find(node_name)
+  if not node then error("natlab.agent: no node '" .. tostring(node_name) .. "'", 2) end
+  return node:spawn(argv, { name = opts.name or node_name })
+end
+
+-- The path class of a connection from the selected pairs of one or both
+-- sides (results/README.md): a relay on either side wins, named by how that
+-- side reaches its TURN server (tls over tcp over udp when both relay);
+-- then prflx, then srflx, else host.
+local rank = { udp = 1, tcp = 2, tls = 3 }
+function natlab.path_of(sel, other)
+  local sels = {}
+  for _, s in ipairs({ sel, other }) do
+    if s and s["local"] and s.remote then sels[#sels + 1] = s end
+  end
+  if #sels == 0 then return "failed" end
+  local relay = nil
+  for _, s in ipairs(sels) do
+    if s["local"].type == "relay" then
+      local t = s["local"].relay_transport or "udp"
+      if not relay or (rank[t] or 0) > (rank[relay] or 0) then relay = t end
+    end
+  end
+  if not relay then
+    for _, s in ipairs(sels) do
+      if s.remote.type == "relay" then relay = relay or s.remote.relay_transport or "udp" end
+    end
+  end
+  if relay then return "relay-" .. relay end
+  local best = "host"
+  for _, s in ipairs(sels) do
+    for _, c in ipairs({ s["local"], s.remote }) do
+      if c.type == "prflx" then best = "prflx" elseif c.type == "srflx" and best == "host" then best = "srflx" end
+    end
+  end
+  return best
+end
+
+-- natlab.ice_connect(a, b, opts) -> outcome table
+-- Relays the signalling between agents a and b (procs), full (the whole
+-- candidate list once gathering completes) or trickle (each candidate as
+-- it comes, RFC 8838), and waits for both to select a pair.
+-- opts: trickle (bool), timeout_ms (default 15000), names ({"a","b"}).
+-- Returns {ok, path, connect_ms, selected = {a=, b=}, candidates = {a=, b=},
+-- reason}. Records path, connect_ms, selected, candidates with
+-- natlab.result unless opts.record == false.
+function natlab.ice_connect(a, b, opts)
+  opts = opts or {}
+  local names = opts.names or { "a", "b" }
+  local procs = { a, b }
+  local peer = { 2, 1 }
+  local timeout = opts.timeout_ms or 15000
+  local t0 = natlab.now_ms()
+  local deadline = t0 + timeout
+  local out = { ok = false, candidates = { [names[1]] = {}, [names[2]] = {} }, selected = {} }
+  local sent_remote = { false, false }
+  local selected = { nil, nil }
+  for i = 1, 2 do procs[i]:send { cmd = "gather" } end
+  while natlab.now_ms() < deadline do
+    local i, ev = natlab.poll(procs, deadline - natlab.now_ms())
+    if not i then
+      out.reason = ev == "eof" and "both agents exited" or "timed out after " .. timeout .. " ms"
+      break
+    end
+    local me, other = names[i], procs[peer[i]]
+    if ev.ev == "local" then
+      for _, c in ipairs(ev.candidates or {}) do table.insert(out.candidates[me], c) end
+      if (opts.trickle or ev.complete) and not sent_remote[i] then
+        other:send { cmd = "remote", ufrag = ev.ufrag, pwd = ev.pwd, candidates = ev.candidates or {} }
+        sent_remote[i] = true
+        if opts.trickle and ev.complete then other:send { cmd = "end-of-candidates" } end
+      end
+    elseif ev.ev == "candidate" and opts.trickle then
+      if ev["end"] then
+        other:send { cmd = "end-of-candidates" }
+      elseif ev.candidate then
+        table.insert(out.candidates[me], ev.candidate)
+        other:send { cmd = "candidate", candidate = ev.candidate }
+      end
+    elseif ev.ev == "selected" or ev.ev == "switched" then
+      selected[i] = ev
+      out.selected[me] = ev
+      if selected[1] and selected[2] then
+        out.ok = true
+        out.connect_ms = natlab.now_ms() - t0
+        break
+      end
+    elseif ev.ev == "failed" then
+      out.reason = me .. " failed: " .. tostring(ev.reason)
+      break
+    elseif ev.ev == "state" and ev.state == "failed" then
+      out.reason = me .. " reached state failed"
+      break
+    end
+  end
+  if not out.ok and not out.reason then out.reason = "timed out after " .. timeout .. " ms" end
+  out.path = out.ok and natlab.path_of(selected[1], selected[2]) or "failed"
+  if opts.record ~= false then
+    natlab.result {
+      path = out.path, connect_ms = out.connect_ms, selected = out.selected[names[1]],
+      candidates = out.candidates, message = out.reason,
+    }
+  end
+  return out
+end

@@ -1,0 +1,215 @@
+/* harness_results - the result writers, read back: run.json, cells.jsonl
+ * (including a run killed mid-line), junit.xml and report.html. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/junit.h"
+#include "harness/report.h"
+#include "harness/results.h"
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+	char path[4200];
+	FILE *f;
+	long n;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static json_t *cell(const char *row, const char *col, const char *path, const char *expected,
+		    const char *outcome, double ms)
+{
+	char id[128];
+
+	snprintf(id, sizeof(id), "t/a=%s,b=%s", row, col);
+	return json_pack(
+	    "{s:s,s:s,s:i,s:s,s:s,s:s,s:f,s:f,s:{s:s,s:s,s:s},s:{s:s,s:s},s:[{s:f,s:s,s:s}]}", "id",
+	    id, "scenario", "t", "trial", 0, "outcome", outcome, "path", path, "expected_path",
+	    expected, "connect_ms", ms, "duration_ms", ms + 100.0, "grid", "name", "t", "row", row,
+	    "col", col, "params", "a", row, "b", col, "events", "t_ms", ms, "src", "a", "ev",
+	    "selected");
+}
+
+static void test_run_dir_roundtrip(void **state)
+{
+	char root[] = "/tmp/natlab-results-XXXXXX";
+	struct natlab_err e = {""};
+	struct results *r = NULL;
+	json_t *run, *cells, *c;
+	char link[256];
+	char target[256];
+	char *text;
+	ssize_t n;
+
+	assert_non_null(mkdtemp(root));
+	run = json_pack("{s:s,s:i}", "kernel", "Linux test", "seed", 42);
+	assert_int_equal(results_open(root, "run1", run, &r, &e), 0);
+	json_decref(run);
+	c = cell("easy", "easy", "srflx", "srflx", "pass", 120);
+	assert_int_equal(results_cell_add(r, c, &e), 0);
+	json_decref(c);
+	c = cell("easy", "hard", "relay-udp", "srflx", "fail", 900);
+	assert_int_equal(results_cell_add(r, c, &e), 0);
+	json_decref(c);
+	/* Before close: the files already hold both cells (a killed run). */
+	assert_int_equal(results_load(results_dir(r), &run, &cells, &e), 0);
+	assert_int_equal(json_array_size(cells), 2);
+	assert_null(json_object_get(run, "end"));
+	assert_int_equal(json_integer_value(json_object_get(run, "seed")), 42);
+	json_decref(run);
+	json_decref(cells);
+	assert_int_equal(results_close(r, &e), 0);
+	assert_int_equal(results_load(results_dir(r), &run, &cells, &e), 0);
+	assert_non_null(json_object_get(run, "end"));
+	assert_string_equal(json_string_value(json_object_get(run, "run_id")), "run1");
+	assert_int_equal(json_integer_value(json_object_get(run, "cells_passed")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cells, 1), "path")),
+			    "relay-udp");
+	json_decref(run);
+	json_decref(cells);
+
+	snprintf(link, sizeof(link), "%s/latest", root);
+	n = readlink(link, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = '\0';
+	assert_string_equal(target, "run1");
+
+	text = slurp(results_dir(r), "junit.xml");
+	assert_int_equal(count(text, "<testcase "), 2);
+	assert_int_equal(count(text, "<failure "), 1);
+	assert_non_null(strstr(text, "tests=\"2\" failures=\"1\" errors=\"0\""));
+	free(text);
+	text = slurp(results_dir(r), "report.html");
+	assert_int_equal(count(text, "<td class=\"sq "), 2);
+	assert_int_equal(count(text, "class=\"sq path-relay-udp mismatch\""), 1);
+	assert_int_equal(count(text, "class=\"sq path-srflx\""), 1);
+	assert_int_equal(count(text, "<section class=\"cell\""), 2);
+	assert_null(strstr(text, "<script"));
+	free(text);
+	results_free(r);
+	rm_rf(root);
+}
+
+static void test_torn_last_line(void **state)
+{
+	char dir[] = "/tmp/natlab-torn-XXXXXX";
+	char path[256];
+	struct natlab_err e = {""};
+	json_t *run, *cells;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/run.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"run_id\":\"x\"}", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
+	f = fopen(path, "w");
+	fputs("{\"id\":\"a\",\"outcome\":\"pass\"}\n{\"id\":\"b\",\"outc", f);
+	fclose(f);
+	assert_int_equal(results_load(dir, &run, &cells, &e), 0);
+	assert_int_equal(json_array_size(cells), 1);
+	json_decref(run);
+	json_decref(cells);
+	/* A bad line in the middle is an error naming file and line. */
+	f = fopen(path, "w");
+	fputs("{\"id\":\"a\"}\nnot json\n{\"id\":\"c\"}\n", f);
+	fclose(f);
+	assert_true(results_load(dir, &run, &cells, &e) < 0);
+	assert_non_null(strstr(e.msg, "cells.jsonl:2"));
+	/* No run.json: says what the directory is not. */
+	assert_true(results_load("/nonexistent-natlab", &run, &cells, &e) < 0);
+	assert_non_null(strstr(e.msg, "no run.json"));
+	rm_rf(dir);
+}
+
+static void test_escaping_and_paths(void **state)
+{
+	json_t *cells = json_array();
+	json_t *run = json_pack("{s:s}", "run_id", "<x>");
+	json_t *c = json_pack("{s:s,s:s,s:s,s:s}", "id", "a<b>&\"c\"", "scenario", "s&t", "outcome",
+			      "error", "message", "boom <here>");
+	char *x;
+
+	json_object_set_new(c, "logs", json_pack("[s]", "logs/a#1 b/x.log"));
+	json_array_append_new(cells, c);
+	x = junit_render(run, cells);
+	assert_non_null(strstr(x, "name=\"a&lt;b&gt;&amp;&quot;c&quot;#0\""));
+	assert_non_null(strstr(x, "<error message=\"boom &lt;here&gt;\""));
+	assert_null(strstr(x, "<here>"));
+	free(x);
+	x = report_render(run, cells);
+	assert_non_null(strstr(x, "class=\"sq path-error\""));
+	/* a link's path is URL-encoded: '#' would start a fragment */
+	assert_non_null(strstr(x, "href=\"logs/a%231%20b/x.log\""));
+	assert_null(strstr(x, "<here>"));
+	free(x);
+	assert_string_equal(report_cell_path(c), "error");
+	json_object_set_new(c, "outcome", json_string("skipped"));
+	assert_string_equal(report_cell_path(c), "skipped");
+	json_object_set_new(c, "outcome", json_string("fail"));
+	json_object_set_new(c, "path", json_string("bogus"));
+	assert_string_equal(report_cell_path(c), "failed");
+	json_decref(cells);
+	json_decref(run);
+}
+
+static void test_percentile(void **state)
+{
+	double v[] = {50, 10, 40, 30, 20, 100, 90, 80, 70, 60};
+
+	assert_true(report_percentile(v, 10, 50) == 50);
+	assert_true(report_percentile(v, 10, 95) == 100);
+	assert_true(report_percentile(v, 10, 0) == 10);
+	assert_true(report_percentile(v, 0, 50) == 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_run_dir_roundtrip),
+	    cmocka_unit_test(test_torn_last_line),
+	    cmocka_unit_test(test_escaping_and_paths),
+	    cmocka_unit_test(test_percentile),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

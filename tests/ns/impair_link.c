@@ -1,0 +1,357 @@
+/* impair_link.c - every impairment of an impaired link, measured with a
+ * probe stream through real namespaces and veths, against the accuracy
+ * targets of docs/impairments.md: delay +-1 ms at p50 and +-2 ms at p99,
+ * loss +-1 percentage point over >= 10 000 probes, rate +-5 %. Ends with a
+ * teardown check: no thread, descriptor or interface left behind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include "emu/impair.h"
+#include "emu/impair_probe.h"
+#include "emu/link.h"
+#include "emu/sandbox.h"
+
+struct lab {
+	struct emu_node *a;
+	struct emu_node *b;
+	struct emu_impair *link;
+};
+
+static struct lab L;
+
+static void check(int ret, const struct natlab_err *e)
+{
+	if (ret < 0)
+		fail_msg("%s", e->msg);
+}
+
+static int lab_up(void **state)
+{
+	struct natlab_err e = {{0}};
+
+	check(emu_node_new("a", &L.a, &e), &e);
+	check(emu_node_new("b", &L.b, &e), &e);
+	check(emu_impair_new(L.a, "eth0", L.b, "eth0", &L.link, &e), &e);
+	check(emu_link_addr_add(L.a, "eth0", "10.0.0.1/24", &e), &e);
+	check(emu_link_addr_add(L.b, "eth0", "10.0.0.2/24", &e), &e);
+	return 0;
+}
+
+static int lab_down(void **state)
+{
+	emu_impair_free(L.link);
+	emu_node_free(L.a);
+	emu_node_free(L.b);
+	memset(&L, 0, sizeof(L));
+	return 0;
+}
+
+static void set(enum emu_impair_dir d, struct emu_impair_config c)
+{
+	struct natlab_err e = {{0}};
+	check(emu_impair_set(L.link, d, &c, &e), &e);
+}
+
+static struct emu_impair_probe_result probe(uint32_t count, uint32_t pps, uint32_t payload)
+{
+	struct emu_impair_probe p = {.src = L.a,
+				     .dst = L.b,
+				     .dst_addr = "10.0.0.2",
+				     .port = 9000,
+				     .count = count,
+				     .pps = pps,
+				     .payload = payload,
+				     .settle_ms = 500};
+	struct emu_impair_probe_result r;
+	struct natlab_err e = {{0}};
+
+	check(emu_impair_probe_run(&p, &r, &e), &e);
+	print_message("  sent %u recv %u dup %u reord %u loss %.2f%% p50 %.3f p99 %.3f sd %.3f "
+		      "min %.3f max %.3f ms rate %.3f Mbit/s\n",
+		      r.sent, r.received, r.duplicates, r.reordered, r.loss * 100,
+		      r.delay_p50_us / 1000, r.delay_p99_us / 1000, r.delay_sd_us / 1000,
+		      r.delay_min_us / 1000, r.delay_max_us / 1000, r.rate_bps / 1e6);
+	return r;
+}
+
+#define assert_near(v, want, tol)                                                                  \
+	do {                                                                                       \
+		double v_ = (v), w_ = (want), t_ = (tol);                                          \
+		if (!(fabs(v_ - w_) <= t_))                                                        \
+			fail_msg("%s = %.4f, want %.4f +- %.4f", #v, v_, w_, t_);                  \
+	} while (0)
+
+static void perfect_wire_is_transparent(void **state)
+{
+	struct emu_impair_probe_result r = probe(5000, 10000, 100);
+
+	assert_int_equal(r.received, r.sent);
+	assert_int_equal(r.duplicates, 0);
+	assert_int_equal(r.reordered, 0);
+	assert_true(r.delay_p50_us < 1000);
+	assert_true(r.delay_p99_us < 2000);
+}
+
+static void fixed_delay_within_1ms_p50_2ms_p99(void **state)
+{
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){.delay_us = 30000});
+	struct emu_impair_probe_result r = probe(10000, 10000, 100);
+	assert_int_equal(r.received, r.sent);
+	assert_near(r.delay_p50_us, 30000, 1000);
+	assert_near(r.delay_p99_us, 30000, 2000);
+	assert_true(r.delay_min_us >= 30000 - 100); /* never early */
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){0});
+}
+
+static void jitter_uniform_normal_and_no_reorder(void **state)
+{
+	struct emu_impair_probe_result r;
+
+	/* Uniform +-10 ms around 40 ms, reordering allowed: the spread of a
+	 * flat +-10 ms is 10/sqrt(3) ms. */
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){.delay_us = 40000,
+							  .jitter_us = 10000,
+							  .dist = EMU_JITTER_UNIFORM,
+							  .reorder = true,
+							  .seed = 1});
+	r = probe(10000, 5000, 100);
+	assert_int_equal(r.received, r.sent);
+	assert_near(r.delay_p50_us, 40000, 1000);
+	assert_near(r.delay_sd_us, 10000 / sqrt(3.0), 500);
+	assert_true(r.delay_min_us >= 30000 - 100 && r.delay_max_us <= 50000 + 2000);
+	assert_true(r.reordered > 1000);
+
+	/* Normal, sd 10 ms. */
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){.delay_us = 40000,
+							  .jitter_us = 10000,
+							  .dist = EMU_JITTER_NORMAL,
+							  .reorder = true,
+							  .seed = 2});
+	r = probe(10000, 5000, 100);
+	assert_near(r.delay_p50_us, 40000, 1000);
+	assert_near(r.delay_sd_us, 10000, 800);
+
+	/* Pareto-normal: same spread, heavier right tail. */
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){.delay_us = 40000,
+							  .jitter_us = 10000,
+							  .dist = EMU_JITTER_PARETO_NORMAL,
+							  .reorder = true,
+							  .seed = 3});
+	r = probe(10000, 5000, 100);
+	assert_true(r.delay_p50_us < 40000);
+	assert_true(r.delay_max_us - 40000 > 2 * (40000 - r.delay_min_us));
+
+	/* Without reordering, jitter never swaps two frames. */
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){.delay_us = 40000,
+							  .jitter_us = 10000,
+							  .dist = EMU_JITTER_UNIFORM,
+							  .reorder = false,
+							  .seed = 4});
+	r = probe(5000, 5000, 100);
+	assert_int_equal(r.received, r.sent);
+	assert_int_equal(r.reordered, 0);
+	assert_true(r.delay_min_us >= 30000 - 100);
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){0});
+}
+
+static void random_loss_within_1pp(void **state)
+{
+	struct emu_impair_stats st;
+
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){.loss = 0.10, .seed = 5});
+	struct emu_impair_probe_result r = probe(20000, 10000, 100);
+	assert_near(r.loss, 0.10, 0.01);
+	emu_impair_stats(L.link, EMU_IMPAIR_A_TO_B, &st, NULL);
+	assert_true(st.drop_loss >= (uint64_t)(r.sent - r.received));
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){0});
+}
+
+static void burst_loss_within_1pp_and_bursty(void **state)
+{
+	/* Gilbert-Elliott p=2 %, r=20 %, all lost in bad: mean loss
+	 * p/(p+r) = 9.09 %, bursts of 1/r = 5 on average. */
+	set(EMU_IMPAIR_A_TO_B,
+	    (struct emu_impair_config){.ge_p = 0.02, .ge_r = 0.20, .ge_loss_bad = 1.0, .seed = 6});
+	struct emu_impair_probe_result r = probe(40000, 10000, 100);
+	assert_near(r.loss, 0.02 / 0.22, 0.01);
+	assert_true(r.max_burst_loss >= 10);
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){0});
+}
+
+static void duplication_within_1pp(void **state)
+{
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){.dup = 0.10, .seed = 7});
+	struct emu_impair_probe_result r = probe(20000, 10000, 100);
+	assert_int_equal(r.received, r.sent);
+	assert_near((double)r.duplicates / r.sent, 0.10, 0.01);
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){0});
+}
+
+static void rate_limit_within_5pc_and_queue_drops(void **state)
+{
+	struct emu_impair_stats st;
+
+	/* 1042-byte frames at 1000/s = 8.3 Mbit/s into a 5 Mbit/s link. */
+	set(EMU_IMPAIR_A_TO_B,
+	    (struct emu_impair_config){.rate_bps = 5000000, .queue_bytes = 30000});
+	struct emu_impair_probe_result r = probe(4000, 1000, 1000);
+	assert_near(r.rate_bps, 5e6, 5e6 * 0.05);
+	emu_impair_stats(L.link, EMU_IMPAIR_A_TO_B, &st, NULL);
+	assert_true(st.drop_queue > 1000);
+	/* The queue holds 30 000 bytes = 48 ms at 5 Mbit/s: delay is bounded. */
+	assert_true(r.delay_max_us < 48000 + 2000);
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){0});
+}
+
+/* Send @n datagrams of @size bytes from a to b; return how many arrived
+ * within 500 ms of the last one being sent. */
+static int udp_count(int n, size_t size)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(9001)};
+	int rx = emu_node_socket(L.b, AF_INET, SOCK_DGRAM, 0, &e);
+	int tx = emu_node_socket(L.a, AF_INET, SOCK_DGRAM, 0, &e);
+	char buf[2000] = {0};
+	int got = 0;
+	struct pollfd pfd;
+
+	assert_true(rx >= 0 && tx >= 0);
+	inet_pton(AF_INET, "10.0.0.2", &dst.sin_addr);
+	assert_int_equal(bind(rx, (struct sockaddr *)&dst, sizeof(dst)), 0);
+	for (int i = 0; i < n; i++)
+		assert_true(sendto(tx, buf, size, 0, (struct sockaddr *)&dst, sizeof(dst)) > 0);
+	pfd = (struct pollfd){rx, POLLIN, 0};
+	while (poll(&pfd, 1, 500) > 0 && recv(rx, buf, sizeof(buf), 0) > 0)
+		got++;
+	close(rx);
+	close(tx);
+	return got;
+}
+
+static void mtu_drops_only_larger_packets(void **state)
+{
+	struct emu_impair_stats before, after;
+
+	/* Resolve ARP first with small packets, on the unimpaired link. */
+	probe(10, 100, 100);
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){.mtu = 1000});
+	emu_impair_stats(L.link, EMU_IMPAIR_A_TO_B, &before, NULL);
+	assert_int_equal(udp_count(20, 1000 - 28), 20); /* IP packet of exactly 1000 */
+	assert_int_equal(udp_count(20, 1001 - 28), 0);
+	emu_impair_stats(L.link, EMU_IMPAIR_A_TO_B, &after, NULL);
+	assert_int_equal(after.drop_mtu - before.drop_mtu, 20);
+	set(EMU_IMPAIR_A_TO_B, (struct emu_impair_config){0});
+}
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the DIR's own descriptor, for /proc/self/fd */
+}
+
+static void teardown_leaves_nothing_behind(void **state)
+{
+	struct natlab_err e = {{0}};
+	struct emu_node *a, *b;
+	struct emu_impair *l;
+	int fds, threads;
+
+	check(emu_node_new("ta", &a, &e), &e);
+	check(emu_node_new("tb", &b, &e), &e);
+	fds = count_dir("/proc/self/fd");
+	threads = count_dir("/proc/self/task") + 1;
+	for (int round = 0; round < 3; round++) {
+		check(emu_impair_new(a, "x0", b, "y0", &l, &e), &e);
+		assert_true(count_dir("/proc/self/task") + 1 == threads + 1);
+		check(emu_impair_capture_start(l, "/tmp/natlab-impair-teardown.pcap", &e), &e);
+		emu_impair_free(l);
+		assert_int_equal(count_dir("/proc/self/fd"), fds);
+		assert_int_equal(count_dir("/proc/self/task") + 1, threads);
+		/* The wire namespace dies asynchronously; its veths go with it. */
+		int saved;
+		check(emu_node_enter(a, &saved, &e), &e);
+		struct timespec t0, t;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			if (if_nametoindex("x0") == 0)
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > 5)
+				break;
+			usleep(1000);
+		}
+		bool gone = if_nametoindex("x0") == 0;
+		emu_node_leave(saved);
+		assert_true(gone);
+	}
+	unlink("/tmp/natlab-impair-teardown.pcap");
+	emu_node_free(a);
+	emu_node_free(b);
+}
+
+static int run(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(perfect_wire_is_transparent),
+	    cmocka_unit_test(fixed_delay_within_1ms_p50_2ms_p99),
+	    cmocka_unit_test(jitter_uniform_normal_and_no_reorder),
+	    cmocka_unit_test(random_loss_within_1pp),
+	    cmocka_unit_test(burst_loss_within_1pp_and_bursty),
+	    cmocka_unit_test(duplication_within_1pp),
+	    cmocka_unit_test(rate_limit_within_5pc_and_queue_drops),
+	    cmocka_unit_test(mtu_drops_only_larger_packets),
+	};
+	const struct CMUnitTest teardown[] = {
+	    cmocka_unit_test(teardown_leaves_nothing_behind),
+	};
+	int failed = cmocka_run_group_tests_name("impaired link", tests, lab_up, lab_down);
+	failed += cmocka_run_group_tests_name("teardown", teardown, NULL, NULL);
+	return failed ? 1 : 0;
+}
+
+int main(void)
+{
+	struct natlab_err e = {{0}};
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		/* The sandbox's supervisor exits with the lab's status. */
+		if (emu_sandbox_enter(NULL, &e) < 0) {
+			fprintf(stderr, "skipped: %s\n", e.msg);
+			_exit(77);
+		}
+		_exit(run());
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,11 +35,6 @@ static const char *const wire_ifname[2] = {"a", "b"};
 #define VNET_HDR  sizeof(struct virtio_net_hdr)
 #define FRAME_MAX (65536u + 256u)
 #define RX_BATCH  64 /* frames read per socket per wake-up, for fairness */
-
-/* Wake this much before a departure and spin the rest: ppoll's wake-up
- * latency on a loaded VM is tens of microseconds and varies; spinning the
- * last stretch makes departures land within a few microseconds. */
-#define SPIN_NS 60000ull
 
 struct frame {
 	uint32_t len; /* bytes in data, virtio-net header included */
@@ -271,21 +268,77 @@ static void depart(struct emu_impair *l, struct slot s, uint64_t now)
 	free(f);
 }
 
+/* When the frame reached the wire, on CLOCK_MONOTONIC: the kernel's
+ * receive stamp (CLOCK_REALTIME) moved to the monotonic clock. Using it
+ * rather than the time we read the frame means a late wake-up of this
+ * thread is absorbed by the configured delay instead of added to it. */
+static uint64_t arrival_ns(struct msghdr *m, uint64_t now_mono)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			uint64_t real = real_ns();
+			uint64_t rx;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			rx = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			/* A stamp from the future (clock stepped) or older than
+			 * a second (clock stepped back) is not trusted. */
+			if (rx <= real && real - rx < 1000000000ull && real - rx <= now_mono)
+				return now_mono - (real - rx);
+		}
+	}
+	return now_mono;
+}
+
 /* Read up to RX_BATCH frames from the socket of direction @dir. */
 static void drain(struct emu_impair *l, int dir, unsigned char *buf)
 {
 	for (int i = 0; i < RX_BATCH; i++) {
-		ssize_t n = recv(l->sock[dir], buf, VNET_HDR + FRAME_MAX, MSG_DONTWAIT | MSG_TRUNC);
-		uint64_t now = mono_ns();
+		union {
+			char b[CMSG_SPACE(sizeof(struct timespec))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = {buf, VNET_HDR + FRAME_MAX};
+		struct msghdr m = {.msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = ctl.b,
+				   .msg_controllen = sizeof(ctl.b)};
+		ssize_t n = recvmsg(l->sock[dir], &m, MSG_DONTWAIT | MSG_TRUNC);
+		uint64_t now;
 
 		if (n < 0)
 			return; /* EAGAIN; or ENETDOWN, reported once after a down */
 		if ((size_t)n <= VNET_HDR + ETH_HLEN || (size_t)n > VNET_HDR + FRAME_MAX)
 			continue; /* runt, or cut short: never forward a partial frame */
+		now = arrival_ns(&m, mono_ns());
 		pthread_mutex_lock(&l->mu);
 		admit(l, dir, buf, (uint32_t)n, now);
 		pthread_mutex_unlock(&l->mu);
 	}
+}
+
+/* Ask the fair scheduler (EEVDF, Linux >= 6.12) for a short time slice:
+ * a task with a short slice gets an early virtual deadline, so it is
+ * picked promptly when its timer wakes it, without any real-time policy
+ * or privilege. Older kernels ignore or refuse it; nothing else changes. */
+static void short_slice(void)
+{
+	/* struct sched_attr, first version (SCHED_ATTR_SIZE_VER0): glibc's
+	 * sched.h and linux/sched/types.h cannot be included together. */
+	struct {
+		uint32_t size;
+		uint32_t policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime;
+		uint64_t deadline;
+		uint64_t period;
+	} a = {.size = 48, .policy = SCHED_OTHER, .runtime = 100000 /* ns: the shortest allowed */};
+
+	if (syscall(SYS_sched_setattr, 0, &a, 0) < 0 && getenv("NATLAB_DEBUG"))
+		fprintf(stderr, "natlab: impaired link: short slice refused: %s\n",
+			strerror(errno));
 }
 
 static void *emulator(void *arg)
@@ -298,6 +351,7 @@ static void *emulator(void *arg)
 	/* Timer slack is per thread and needs no privilege: ask for the
 	 * tightest wake-ups the kernel gives. */
 	prctl(PR_SET_TIMERSLACK, 1UL);
+	short_slice();
 	pfd[0] = (struct pollfd){.fd = l->sock[0], .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = l->sock[1], .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = l->wake, .events = POLLIN};
@@ -312,9 +366,10 @@ static void *emulator(void *arg)
 			pthread_mutex_unlock(&l->mu);
 			break;
 		}
-		while (l->heap_len && l->heap[0].t <= now + SPIN_NS) {
-			while (l->heap[0].t > now)
-				now = mono_ns(); /* the last few microseconds */
+		/* No spinning before a departure: on this VM the late
+		 * wake-ups that matter are the vCPU's own stalls, which a
+		 * spin cannot avoid either (docs/impairments.md). */
+		while (l->heap_len && l->heap[0].t <= now) {
 			depart(l, heap_pop(l), now);
 			now = mono_ns();
 		}
@@ -328,7 +383,7 @@ static void *emulator(void *arg)
 		}
 		pthread_mutex_unlock(&l->mu);
 		if (next != UINT64_MAX) {
-			uint64_t wait = next - SPIN_NS > now ? next - SPIN_NS - now : 0;
+			uint64_t wait = next > now ? next - now : 0;
 			ts.tv_sec = (time_t)(wait / 1000000000ull);
 			ts.tv_nsec = (long)(wait % 1000000000ull);
 			tmo = &ts;
@@ -373,6 +428,8 @@ static int open_end(struct emu_impair *l, int end, struct natlab_err *e)
 	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &(int){1}, sizeof(int)) < 0)
 		return natlab_err_set(e, errno, "impaired link: PACKET_VNET_HDR");
 	/* Our own transmissions on this end must not come back to us. */
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){1}, sizeof(int)) < 0)
+		return natlab_err_set(e, errno, "impaired link: SO_TIMESTAMPNS");
 	if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &(int){1}, sizeof(int)) < 0)
 		return natlab_err_set(e, errno,
 				      "impaired link: PACKET_IGNORE_OUTGOING (Linux >= 4.20)");

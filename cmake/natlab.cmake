@@ -49,7 +49,12 @@ function(natlab_fuzzers dir)
     target_link_libraries(fuzz_${n} PRIVATE ${ARGN})
     set_target_properties(fuzz_${n} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
     set(corpus ${dir}/fuzz/corpus/${n})
-    add_test(NAME fuzz.${n} COMMAND fuzz_${n} -max_total_time=${NATLAB_FUZZ_SECONDS} -timeout=5 ${corpus})
+    # libFuzzer writes what it finds into the first corpus folder: give it a
+    # scratch one, so the committed seeds are only read.
+    set(scratch ${CMAKE_BINARY_DIR}/fuzz/corpus-${n})
+    file(MAKE_DIRECTORY ${scratch})
+    add_test(NAME fuzz.${n} COMMAND fuzz_${n} -max_total_time=${NATLAB_FUZZ_SECONDS} -timeout=5
+      -artifact_prefix=${CMAKE_BINARY_DIR}/fuzz/ ${scratch} ${corpus})
     set_tests_properties(fuzz.${n} PROPERTIES LABELS fuzz)
   endforeach()
 endfunction()

@@ -736,6 +736,10 @@ void ice_agent_gather(struct ice_agent *a, bool relay_pending, uint64_t now_ms)
 	if (a->state == ICE_STATE_NEW)
 		set_state(a, ICE_STATE_GATHERING);
 	for (unsigned i = 0; i < a->nlocals; i++) {
+		/* relays kept across a restart are signalled again with the
+		 * new credentials */
+		if (a->locals[i].c.type == ICE_CAND_RELAY)
+			signal_local(a, (int)i);
 		if (a->locals[i].c.type != ICE_CAND_HOST)
 			continue;
 		signal_local(a, (int)i);

@@ -556,6 +556,11 @@ static void test_relay_candidates(void **st)
 	assert_int_equal(sm->s[0].selected, 1);
 	assert_string_equal(sm->s[0].sel_local_type, "relay");
 	assert_string_equal(sm->s[1].sel_remote_type, "relay");
+	/* a restart keeps the allocation and signals it again */
+	ice_agent_restart(sm->s[0].ag, false, sm->now);
+	assert_int_equal(sm->s[0].restarted, 1);
+	assert_int_equal(sm->s[0].ncands, 1);
+	assert_int_equal(sm->s[0].cands[0].type, ICE_CAND_RELAY);
 	sim_free(sm);
 }
 

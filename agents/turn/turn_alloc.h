@@ -79,6 +79,7 @@ struct turn_alloc {
 	int hmac_key_len;
 	enum turn_auth_alg alg;
 	bool dont_fragment;
+	bool tcp; /* RFC 6062: relay[0] is a TCP listening socket */
 	struct turn_perm perm[TURN_ALLOC_PERMS_MAX];
 	size_t nperm;
 	struct turn_channel chan[TURN_ALLOC_CHANNELS_MAX];

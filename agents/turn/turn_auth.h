@@ -74,7 +74,7 @@ int turn_auth_key(enum turn_auth_alg alg, const char *user, size_t ulen, const c
 /* turn_auth_userhash - RFC 8489 §14.4: SHA-256(user ":" realm). */
 void turn_auth_userhash(const char *user, size_t ulen, const char *realm, uint8_t out[32]);
 
-/* turn_auth_nonce_make - a nonce bound to @src that is fresh until
+/* turn_auth_nonce_make - a nonce bound to @src's IP address that is fresh until
  * @now_ms + nonce_lifetime_ms. It starts with the RFC 8489 §9.2 cookie
  * "obMatJos2" and the security-feature bits (password algorithms and
  * username anonymity), so SHA-256-aware clients know they may use them.

@@ -64,8 +64,8 @@ struct turn_server *turn_server_new(const struct turn_server_config *cfg,
 	s->policy = turn_policy_new(cfg->allow_loopback);
 	s->rate = turn_ratelimit_new(cfg->requests_per_s, cfg->requests_per_s);
 	s->tab = turn_alloc_table_new(s->cfg.max_allocs);
-	if (!s->realm || (cfg->secret && !s->secret) || (cfg->software && !s->software) ||
-	    !s->policy || !s->rate || !s->tab) {
+	if (turn_tcp_init(s) != 0 || !s->realm || (cfg->secret && !s->secret) ||
+	    (cfg->software && !s->software) || !s->policy || !s->rate || !s->tab) {
 		snprintf(msg, msglen, "turn server: out of memory (%u allocations)",
 			 s->cfg.max_allocs);
 		goto fail;
@@ -128,6 +128,7 @@ static void alloc_delete(struct turn_server *s, struct turn_alloc *a, const char
 
 	json_object_set_new(o, "reason", json_string(reason));
 	turn_srv_emit(s, o);
+	turn_tcp_alloc_gone(s, a);
 	for (int i = 0; i < 2; i++) {
 		if (a->relay[i].open)
 			s->io.relay_close(s->io.ctx, a->relay[i].handle);
@@ -150,6 +151,7 @@ void turn_server_free(struct turn_server *s, uint64_t now_ms)
 		if (s->resv[i].used)
 			s->io.relay_close(s->io.ctx, s->resv[i].handle);
 	}
+	turn_tcp_free(s);
 	turn_alloc_table_free(s->tab);
 	turn_ratelimit_free(s->rate);
 	turn_policy_free(s->policy);
@@ -494,7 +496,7 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
-	if (proto != PROTO_UDP) {
+	if (proto != PROTO_UDP && (proto != PROTO_TCP || !s->io.tcp_listen)) {
 		turn_srv_answer_error(s, k, m, 442, au);
 		return;
 	}
@@ -507,8 +509,15 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	 * ... 400"; RFC 8656 §7.2 also: RESERVATION-TOKEN with
 	 * REQUESTED-ADDRESS-FAMILY is a 400, and so is REQUESTED- with
 	 * ADDITIONAL-ADDRESS-FAMILY; ADDITIONAL must name IPv6. */
+	/* RFC 6062 §5.1: a TCP allocation is asked for over TCP or TLS, and
+	 * "If the request contains the DONT-FRAGMENT, EVEN-PORT, or
+	 * RESERVATION-TOKEN attribute, the server MUST reject it with 400";
+	 * natlab's TCP relays have one family (no ADDITIONAL-ADDRESS-FAMILY). */
+	bool tcp = proto == PROTO_TCP;
 	if ((has_token && (has_even || has_fam)) || (has_fam && has_fam2) ||
-	    (has_fam2 && fam2 != AF_INET6)) {
+	    (has_fam2 && fam2 != AF_INET6) ||
+	    (tcp && (k->transport == TURN_TRANSPORT_UDP || has_token || has_even || has_fam2 ||
+		     stun_msg_has(m, STUN_ATTR_DONT_FRAGMENT)))) {
 		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
@@ -536,7 +545,17 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	a->alg = au->alg;
 	a->dont_fragment = stun_msg_has(m, STUN_ATTR_DONT_FRAGMENT);
 	a->expires_ms = now_ms + lifetime_ms(s, m);
-	if (has_token) {
+	a->tcp = tcp;
+	if (tcp) {
+		int h = s->io.tcp_listen(s->io.ctx, fam, COOKIE(a->slot, 0), &a->relay[0].addr);
+		if (h < 0) {
+			turn_alloc_remove(s->tab, a);
+			turn_srv_answer_error(s, k, m, 508, au);
+			return;
+		}
+		a->relay[0].open = true;
+		a->relay[0].handle = h;
+	} else if (has_token) {
 		struct resv *v = NULL;
 		for (int i = 0; i < RESV_MAX; i++)
 			if (s->resv[i].used && s->resv[i].token == want_token &&
@@ -761,7 +780,8 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 		return;
 	}
 	if (m.method != STUN_METHOD_ALLOCATE && m.method != STUN_METHOD_REFRESH &&
-	    m.method != STUN_METHOD_CREATE_PERMISSION && m.method != STUN_METHOD_CHANNEL_BIND) {
+	    m.method != STUN_METHOD_CREATE_PERMISSION && m.method != STUN_METHOD_CHANNEL_BIND &&
+	    m.method != STUN_METHOD_CONNECT && m.method != STUN_METHOD_CONNECTION_BIND) {
 		turn_srv_answer_error(s, k, &m, 400, NULL);
 		return;
 	}
@@ -769,6 +789,11 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 		return;
 	if (m.method == STUN_METHOD_ALLOCATE) {
 		on_allocate(s, k, &m, &au, now_ms);
+		return;
+	}
+	if (m.method == STUN_METHOD_CONNECTION_BIND) {
+		/* RFC 6062: on a new connection, which has no allocation */
+		turn_tcp_on_bind(s, k, &m, &au, now_ms);
 		return;
 	}
 	a = turn_alloc_find(s->tab, k);
@@ -785,6 +810,8 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 	}
 	if (m.method == STUN_METHOD_REFRESH)
 		on_refresh(s, a, k, &m, &au, now_ms);
+	else if (m.method == STUN_METHOD_CONNECT)
+		turn_tcp_on_connect(s, a, k, &m, &au, now_ms);
 	else if (m.method == STUN_METHOD_CREATE_PERMISSION)
 		on_create_permission(s, a, k, &m, &au, now_ms);
 	else
@@ -828,5 +855,6 @@ uint64_t turn_server_tick(struct turn_server *s, uint64_t now_ms)
 	}
 	if (s->next_stats_ms < next)
 		next = s->next_stats_ms;
-	return next;
+	uint64_t t = turn_tcp_tick(s, now_ms);
+	return t < next ? t : next;
 }

@@ -18,6 +18,7 @@
 #define RESV_COOKIE  0x80000000u
 /* proto numbers of REQUESTED-TRANSPORT (RFC 8656 §14.7) */
 #define PROTO_UDP 17
+#define PROTO_TCP 6
 /* a relay cookie is slot * 2 + which relay of the allocation */
 #define COOKIE(slot, i) ((uint32_t)(slot)*2u + (uint32_t)(i))
 
@@ -76,6 +77,19 @@ json_t *turn_srv_alloc_json(struct turn_server *s, const char *ev, const struct 
 struct turn_relay *turn_srv_relay_for(struct turn_alloc *a, const struct sockaddr *peer);
 int turn_srv_authenticate(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
 			  uint64_t now_ms, struct authn *au);
+
+/* turn_tcprelay.c (RFC 6062) */
+#define TURN_TCPCONN_MAX 1024
+int turn_tcp_init(struct turn_server *s);
+void turn_tcp_free(struct turn_server *s);
+void turn_tcp_on_connect(struct turn_server *s, struct turn_alloc *a, const struct turn_key *k,
+			 const struct stun_msg *m, const struct authn *au, uint64_t now_ms);
+void turn_tcp_on_bind(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
+		      const struct authn *au, uint64_t now_ms);
+/* close the pending connections of an allocation being deleted */
+void turn_tcp_alloc_gone(struct turn_server *s, const struct turn_alloc *a);
+/* expire what waited 30 s; returns the next deadline */
+uint64_t turn_tcp_tick(struct turn_server *s, uint64_t now_ms);
 
 /* turn_forward.c */
 void turn_srv_on_send(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,

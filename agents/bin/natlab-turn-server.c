@@ -771,6 +771,11 @@ int main(int argc, char **argv)
 			die("bad --relay-ip6 \"%s\"", relay_ip6);
 		s.have6 = true;
 	}
+	/* a relay on the unspecified address would announce 0.0.0.0 or :: in
+	 * XOR-RELAYED-ADDRESS: the operator must name the address */
+	if ((s.have4 && ((struct sockaddr_in *)&s.relay4)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+	    (s.have6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&s.relay6)->sin6_addr)))
+		die("%s", "listening on an unspecified address: give --relay-ip / --relay-ip6");
 
 	sigset_t set;
 	sigemptyset(&set);

@@ -110,15 +110,16 @@ json_t *turn_srv_alloc_json(struct turn_server *s, const char *ev, const struct 
 						      buf, sizeof(buf))));
 	}
 	snprintf(id, sizeof(id), "%u.%u", a->slot, a->generation);
-	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "ev",
-			 ev, "t_ms", (json_int_t)(now_ms - s->start_ms), "id", id, "user", a->user,
-			 "transport", transport_name(a->key.transport), "client",
-			 turn_addr_str((const struct sockaddr *)&a->key.client, buf, sizeof(buf)),
-			 "relay", relays, "age_ms", (json_int_t)(now_ms - a->created_ms),
-			 "pkts_to_peer", (json_int_t)a->c.pkts_to_peer, "bytes_to_peer",
-			 (json_int_t)a->c.bytes_to_peer, "pkts_from_peer",
-			 (json_int_t)a->c.pkts_from_peer, "bytes_from_peer",
-			 (json_int_t)a->c.bytes_from_peer, "dropped", (json_int_t)a->c.dropped);
+	return json_pack(
+	    "{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ev", ev,
+	    "t_ms", (json_int_t)(now_ms - s->start_ms), "id", id, "user", a->user, "transport",
+	    transport_name(a->key.transport), "client",
+	    turn_addr_str((const struct sockaddr *)&a->key.client, buf, sizeof(buf)), "relay",
+	    relays, "age_ms", (json_int_t)(now_ms - a->created_ms), "expires_in_ms",
+	    (json_int_t)(a->expires_ms > now_ms ? a->expires_ms - now_ms : 0), "pkts_to_peer",
+	    (json_int_t)a->c.pkts_to_peer, "bytes_to_peer", (json_int_t)a->c.bytes_to_peer,
+	    "pkts_from_peer", (json_int_t)a->c.pkts_from_peer, "bytes_from_peer",
+	    (json_int_t)a->c.bytes_from_peer, "dropped", (json_int_t)a->c.dropped);
 }
 
 static void alloc_delete(struct turn_server *s, struct turn_alloc *a, const char *reason,
@@ -459,6 +460,23 @@ static bool family_ok(const struct turn_server *s, int family)
 	       (family == AF_INET6 && s->cfg.relay_ipv6);
 }
 
+/* coturn's clients send ADDITIONAL-ADDRESS-FAMILY with the code point of
+ * the turnbis drafts, 0x8032, not RFC 8656's 0x8000; the value has the
+ * same layout (family byte, 0x01 IPv4 / 0x02 IPv6, then 3 reserved). The
+ * codec does not know the old number, so it is read here. */
+#define ATTR_ADDITIONAL_ADDRESS_FAMILY_DRAFT 0x8032
+
+static bool legacy_additional_family(const struct stun_msg *m, int *family)
+{
+	const uint8_t *v;
+	size_t n;
+
+	if (stun_msg_get_bytes(m, ATTR_ADDITIONAL_ADDRESS_FAMILY_DRAFT, &v, &n) != 0 || n != 4)
+		return false;
+	*family = v[0] == 0x02 ? AF_INET6 : v[0] == 0x01 ? AF_INET : 0;
+	return true;
+}
+
 static void on_allocate(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
 			const struct authn *au, uint64_t now_ms)
 {
@@ -503,7 +521,8 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	has_token = stun_msg_get_u64(m, STUN_ATTR_RESERVATION_TOKEN, &want_token) == 0;
 	has_even = stun_msg_get_even_port(m, &reserve) == 0;
 	has_fam = stun_msg_get_family(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) == 0;
-	has_fam2 = stun_msg_get_family(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &fam2) == 0;
+	has_fam2 = stun_msg_get_family(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &fam2) == 0 ||
+		   legacy_additional_family(m, &fam2);
 	even = has_even;
 	/* "If the request contains both a RESERVATION-TOKEN and an EVEN-PORT
 	 * ... 400"; RFC 8656 §7.2 also: RESERVATION-TOKEN with

@@ -736,12 +736,15 @@ int main(int argc, char **argv)
 	if (!s.ts)
 		die("%s", msg);
 	for (int i = 0; i < nusers; i++) {
-		char *colon = strchr(users[i], ':');
-		if (!colon)
+		/* split a copy: argv stays readable in ps */
+		char name[TURN_AUTH_USERNAME_MAX];
+		const char *colon = strchr(users[i], ':');
+		if (!colon || (size_t)(colon - users[i]) >= sizeof(name))
 			die("--user wants NAME:PASS, not \"%s\"", users[i]);
-		*colon = 0;
-		if (turn_server_user_add(s.ts, users[i], colon + 1) != 0)
-			die("cannot add user \"%s\"", users[i]);
+		memcpy(name, users[i], (size_t)(colon - users[i]));
+		name[colon - users[i]] = 0;
+		if (turn_server_user_add(s.ts, name, colon + 1) != 0)
+			die("cannot add user \"%s\"", name);
 	}
 	for (int i = 0; i < ndeny; i++)
 		if (turn_server_deny_add(s.ts, deny[i]) != 0)

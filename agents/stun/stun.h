@@ -361,6 +361,11 @@ int stun_builder_init_classic(struct stun_builder *b, uint8_t *buf, size_t cap, 
 /* stun_builder_finish - the message length, or the first error. */
 long stun_builder_finish(const struct stun_builder *b);
 
+/* stun_builder_reserve - append the header of an attribute of @type whose
+ * value is @len bytes, write its padding, and return where the caller
+ * writes the value (so large values such as DATA need no extra copy); NULL
+ * on error (b->err set). */
+uint8_t *stun_builder_reserve(struct stun_builder *b, uint16_t type, size_t len);
 /* raw value (copied), padded to 4 */
 int stun_builder_add(struct stun_builder *b, uint16_t type, const void *val, size_t len);
 int stun_builder_add_string(struct stun_builder *b, uint16_t type, const char *s);

@@ -23,8 +23,8 @@ long stun_channel_data_encode(uint8_t *buf, size_t cap, uint16_t channel, const 
 	wr16(buf + 2, (uint16_t)len);
 	if (len)
 		memmove(buf + STUN_CHANNEL_HEADER_LEN, data, len);
-	/* RFC 8656 §12.5: "the padding bytes MUST be zero" is not required;
-	 * zero them anyway so no stale memory leaves the host. */
+	/* the receiver ignores padding bytes; zero them so that no stale
+	 * memory leaves the host */
 	memset(buf + total, 0, framed - total);
 	return (long)framed;
 }
@@ -34,15 +34,14 @@ long stun_channel_data_decode(const uint8_t *buf, size_t len, uint16_t *channel,
 {
 	if (len < STUN_CHANNEL_HEADER_LEN)
 		return -EMSGSIZE;
-	/* RFC 8656 §12: "the first 2 bits of the channel number are 01" for
-	 * every valid channel (0x4000-0x4FFF); 0x5000-0x7FFF are reserved. */
+	/* RFC 8656 §12: channel numbers 0x4000-0x4FFF, so the first two
+	 * bits are 01 (RFC 7983 demultiplexing); 0x5000-0x7FFF are reserved */
 	uint16_t ch = rd16(buf);
 	if ((ch & 0xc000u) != 0x4000u)
 		return -ENOMSG;
 	size_t n = rd16(buf + 2);
-	/* RFC 8656 §12.5 (UDP): "If the Length field in the ChannelData
-	 * message is ... larger than the UDP payload ..., the message is
-	 * discarded". */
+	/* a Length running past what arrived is a malformed (or, over a
+	 * stream, incomplete) frame: never read past @len */
 	if (n > len - STUN_CHANNEL_HEADER_LEN)
 		return -EMSGSIZE;
 	if (ch > STUN_CHANNEL_MAX)

@@ -5,8 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct stun_builder;
-
 static inline uint16_t rd16(const uint8_t *p)
 {
 	return (uint16_t)((p[0] << 8) | p[1]);
@@ -41,7 +39,5 @@ static inline void wr64(uint8_t *p, uint64_t v)
 	wr32(p, (uint32_t)(v >> 32));
 	wr32(p + 4, (uint32_t)v);
 }
-
-uint8_t *stun_builder_reserve(struct stun_builder *b, uint16_t type, size_t len);
 
 #endif

@@ -1,0 +1,341 @@
+/* stun_probe_masq.c - natlab-probe behind a real kernel NAT: a Linux
+ * router doing plain nftables masquerade between the probe and
+ * natlab-stun-server (two addresses, two ports). What Linux masquerade
+ * does on a quiet lab, and so what the probe must report:
+ *  - mapping endpoint-independent (the source port is kept whenever the
+ *    resulting conntrack tuple is unique, which it is for each destination);
+ *  - filtering address-and-port-dependent (only replies to a tuple pass);
+ *  - ports preserved; no hairpinning (no DNAT back in); no ALG.
+ *
+ *   cl 10.0.0.2 --eth0/lan-- rt 10.0.0.1 | 192.0.2.254 --wan/eth0-- sv 192.0.2.1, .2
+ *
+ * Everything runs in a sandbox entered by a forked child, which exits 77
+ * when namespaces are not available. Waits have deadlines; the nodes and
+ * processes die with the sandbox whatever happens. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h> /* before the linux/ headers, which would redefine it */
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <netlink/route/route.h>
+
+#include "emu/link.h"
+#include "emu/nft.h"
+#include "emu/node.h"
+#include "emu/sandbox.h"
+
+#define TRY(call)                                                                                  \
+	do {                                                                                       \
+		if ((call) < 0) {                                                                  \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, e.msg);      \
+			return 1;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int default_route(struct emu_node *n, const char *gw, struct natlab_err *e)
+{
+	int ret = -EIO;
+	struct nl_sock *sk = emu_node_rtnl(n, e);
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *dst = NULL, *via = NULL;
+	if (!sk || !r || !nh || nl_addr_parse("0.0.0.0/0", AF_INET, &dst) < 0 ||
+	    nl_addr_parse(gw, AF_INET, &via) < 0)
+		goto out;
+	rtnl_route_set_family(r, AF_INET);
+	rtnl_route_set_dst(r, dst);
+	rtnl_route_nh_set_gateway(nh, via);
+	rtnl_route_add_nexthop(r, nh);
+	nh = NULL; /* the route owns it now */
+	if (rtnl_route_add(sk, r, NLM_F_CREATE) < 0) {
+		snprintf(e->msg, sizeof(e->msg), "default route via %s refused", gw);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (nh)
+		rtnl_route_nh_free(nh);
+	nl_addr_put(dst);
+	nl_addr_put(via);
+	rtnl_route_put(r);
+	return ret;
+}
+
+/* table ip probe_nat { chain post { type nat hook postrouting priority 100;
+ *   oifname "wan" masquerade } } */
+static int masquerade(struct emu_node *rt, struct natlab_err *e)
+{
+	int ret = -ENOMEM;
+	struct emu_nft_batch *b = emu_nft_batch_new();
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	if (!b || !t || !c || !r)
+		goto out;
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, "probe_nat");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "probe_nat");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, "post");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "nat");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_POST_ROUTING);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 100);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "probe_nat");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "post");
+	struct nftnl_expr *meta = nftnl_expr_alloc("meta");
+	struct nftnl_expr *cmp = nftnl_expr_alloc("cmp");
+	struct nftnl_expr *masq = nftnl_expr_alloc("masq");
+	if (!meta || !cmp || !masq) {
+		nftnl_expr_free(meta);
+		nftnl_expr_free(cmp);
+		nftnl_expr_free(masq);
+		goto out;
+	}
+	char ifname[IFNAMSIZ] = "wan";
+	nftnl_expr_set_u32(meta, NFTNL_EXPR_META_KEY, NFT_META_OIFNAME);
+	nftnl_expr_set_u32(meta, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(cmp, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(cmp, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(cmp, NFTNL_EXPR_CMP_DATA, ifname, sizeof(ifname));
+	nftnl_rule_add_expr(r, meta); /* the rule owns its expressions */
+	nftnl_rule_add_expr(r, cmp);
+	nftnl_rule_add_expr(r, masq);
+	if (emu_nft_batch_add_table(b, t) < 0 || emu_nft_batch_add_chain(b, c) < 0 ||
+	    emu_nft_batch_add_rule(b, r) < 0)
+		goto out;
+	ret = emu_nft_batch_commit(b, rt, e);
+out:
+	nftnl_rule_free(r);
+	nftnl_chain_free(c);
+	nftnl_table_free(t);
+	emu_nft_batch_free(b);
+	return ret;
+}
+
+/* read from @fd until @stop appears or EOF, with a deadline */
+static int read_until(int fd, char *buf, size_t cap, const char *stop, int timeout_ms)
+{
+	size_t have = 0;
+	long long end = now_ms() + timeout_ms;
+	buf[0] = '\0';
+	while (have + 1 < cap) {
+		long long left = end - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		ssize_t n = read(fd, buf + have, cap - 1 - have);
+		if (n <= 0)
+			return have ? 0 : -EIO;
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (stop && strstr(buf, stop))
+			return 0;
+	}
+	return 0;
+}
+
+/* run_probe - spawn the probe in @cl with stdout on the pipe @p, wait (with
+ * a deadline) for its one JSON line; the parsed object or NULL */
+static json_t *run_probe(struct emu_node *cl, char **argv, int p[2])
+{
+	struct natlab_err e = {{0}};
+	struct emu_spawn_opts po = {.stdin_fd = -1, .stdout_fd = p[1], .stderr_fd = 2};
+	pid_t probe;
+	if (emu_node_spawn(cl, argv, &po, &probe, &e) < 0) {
+		fprintf(stderr, "spawn probe: %s\n", e.msg);
+		return NULL;
+	}
+	close(p[1]);
+	static char buf[8192];
+	int r = read_until(p[0], buf, sizeof(buf), NULL, 60000);
+	close(p[0]);
+	int status = 0;
+	if (r != 0)
+		kill(probe, SIGKILL);
+	waitpid(probe, &status, 0);
+	if (r != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "probe failed (%d, status %d): %s\n", r, status, buf);
+		return NULL;
+	}
+	fprintf(stderr, "probe: %s", buf);
+	json_error_t je;
+	json_t *o = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
+	if (!o)
+		fprintf(stderr, "probe output is not JSON: %s\n", je.text);
+	return o;
+}
+
+static int check(json_t *o, const char *key, const char *want)
+{
+	json_t *v = json_object_get(o, key);
+	char *got = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+	int ok = got && strcmp(got, want) == 0;
+	if (!ok)
+		fprintf(stderr, "probe %s: got %s, want %s\n", key, got ? got : "(none)", want);
+	free(got);
+	return ok ? 0 : 1;
+}
+
+static int scenario(void)
+{
+	struct natlab_err e = {{0}};
+	enum emu_sandbox_mode mode;
+	if (emu_sandbox_enter(&mode, &e) < 0) {
+		fprintf(stderr, "skip: %s\n", e.msg);
+		return 77;
+	}
+	struct emu_node *cl = NULL, *rt = NULL, *sv = NULL;
+	TRY(emu_node_new("cl", &cl, &e));
+	TRY(emu_node_new("rt", &rt, &e));
+	TRY(emu_node_new("sv", &sv, &e));
+	TRY(emu_link_veth(cl, "eth0", rt, "lan", &e));
+	TRY(emu_link_veth(rt, "wan", sv, "eth0", &e));
+	TRY(emu_link_addr_add(cl, "eth0", "10.0.0.2/24", &e));
+	TRY(emu_link_addr_add(rt, "lan", "10.0.0.1/24", &e));
+	TRY(emu_link_addr_add(rt, "wan", "192.0.2.254/24", &e));
+	TRY(emu_link_addr_add(sv, "eth0", "192.0.2.1/24", &e));
+	TRY(emu_link_addr_add(sv, "eth0", "192.0.2.2/24", &e));
+	TRY(emu_link_set_up(cl, "eth0", true, &e));
+	TRY(emu_link_set_up(rt, "lan", true, &e));
+	TRY(emu_link_set_up(rt, "wan", true, &e));
+	TRY(emu_link_set_up(sv, "eth0", true, &e));
+	TRY(emu_node_sysctl_set(rt, "net/ipv4/ip_forward", "1", &e));
+	TRY(default_route(cl, "10.0.0.1", &e));
+	TRY(masquerade(rt, &e));
+
+	int out[2], pout[2];
+	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0)
+		return 1;
+	char *srv_argv[] = {NATLAB_BIN_DIR "/natlab-stun-server",
+			    "--addr",
+			    "192.0.2.1",
+			    "--addr",
+			    "192.0.2.2",
+			    "--port",
+			    "3478",
+			    NULL};
+	struct emu_spawn_opts so = {.stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = 2};
+	pid_t srv;
+	TRY(emu_node_spawn(sv, srv_argv, &so, &srv, &e));
+	close(out[1]);
+	char buf[8192];
+	if (read_until(out[0], buf, sizeof(buf), "\"ev\":\"ready\"", 5000) != 0) {
+		fprintf(stderr, "server not ready: %s\n", buf);
+		return 1;
+	}
+	char *probe_argv[] = {
+	    NATLAB_BIN_DIR "/natlab-probe", "--server", "192.0.2.1:3478", "--rto-ms", "100", NULL};
+	json_t *o = run_probe(cl, probe_argv, pout);
+	if (!o)
+		return 1;
+	int bad = check(o, "udp", "true") + check(o, "nat", "true") + check(o, "rfc5780", "true") +
+		  check(o, "other_address", "\"192.0.2.2:3479\"") +
+		  check(o, "mapping", "\"endpoint-independent\"") +
+		  check(o, "filtering", "\"address-and-port-dependent\"") +
+		  check(o, "hairpinning", "false") + check(o, "error", "null");
+	bad += check(json_object_get(o, "port_assignment"), "pattern", "\"preserved\"");
+	bad += check(json_object_get(o, "alg"), "detected", "false");
+	const char *mapped = json_string_value(json_object_get(o, "mapped"));
+	if (!mapped || strncmp(mapped, "192.0.2.254:", 12) != 0) {
+		fprintf(stderr, "mapped address %s is not the router's\n", mapped ? mapped : "?");
+		bad++;
+	}
+	json_decref(o);
+
+	/* mapping lifetime: Linux forgets a UDP conntrack entry (and with it
+	 * the mapping) after nf_conntrack_udp_timeout seconds of silence */
+	TRY(emu_node_sysctl_set(rt, "net/netfilter/nf_conntrack_udp_timeout", "2", &e));
+	if (pipe2(pout, O_CLOEXEC) != 0)
+		return 1;
+	char *life_argv[] = {NATLAB_BIN_DIR "/natlab-probe",
+			     "--server",
+			     "192.0.2.1:3478",
+			     "--rto-ms",
+			     "100",
+			     "--ports",
+			     "0",
+			     "--no-hairpin",
+			     "--lifetime-max-ms",
+			     "5000",
+			     "--lifetime-resolution-ms",
+			     "400",
+			     NULL};
+	o = run_probe(cl, life_argv, pout);
+	if (!o)
+		return 1;
+	json_t *lt = json_object_get(o, "lifetime");
+	json_int_t alive = json_integer_value(json_object_get(lt, "alive_ms"));
+	json_int_t gone = json_integer_value(json_object_get(lt, "expired_ms"));
+	/* conntrack counts in jiffies: allow 100 ms either side of 2 s */
+	if (!json_is_true(json_object_get(lt, "tested")) || alive > 2100 || gone < 1900 ||
+	    gone - alive > 400) {
+		fprintf(stderr, "lifetime alive %lld expired %lld, want around 2000 ms\n",
+			(long long)alive, (long long)gone);
+		bad++;
+	}
+	json_decref(o);
+	kill(srv, SIGTERM);
+	waitpid(srv, NULL, 0);
+	emu_node_free(cl);
+	emu_node_free(rt);
+	emu_node_free(sv);
+	return bad ? 1 : 0;
+}
+
+static int child_status = -1;
+
+static void test_probe_behind_masquerade(void **state)
+{
+	(void)state;
+	assert_int_equal(child_status, 0);
+}
+
+int main(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0)
+		_exit(scenario());
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		return 1;
+	child_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (child_status == 77)
+		return 77;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_probe_behind_masquerade),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

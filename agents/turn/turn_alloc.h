@@ -146,8 +146,8 @@ uint16_t turn_alloc_channel_number(const struct turn_alloc *a, const struct sock
 /* turn_alloc_prune - drop permissions and channels past their quarantine. */
 void turn_alloc_prune(struct turn_alloc *a, uint64_t now_ms);
 
-/* RFC 8656 §12: "the server MUST NOT rebind that channel number ... for a
- * period of 5 minutes after the binding expires" (the quarantine). */
+/* RFC 8656 §12: the server MUST NOT rebind that channel number ... for a
+ * period of 5 minutes after the binding expires (the quarantine). */
 #define TURN_CHANNEL_QUARANTINE_MS 300000u
 
 #endif

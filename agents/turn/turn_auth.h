@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* RFC 8489 §14.3: USERNAME "MUST contain a UTF-8-encoded sequence of fewer
- * than 509 bytes"; §14.9 REALM and §14.10 NONCE fewer than 128 characters
+/* RFC 8489 §14.3: USERNAME MUST contain a UTF-8-encoded sequence of fewer
+ * than 509 bytes; §14.9 REALM and §14.10 NONCE fewer than 128 characters
  * (up to 763 bytes). */
 #define TURN_AUTH_USERNAME_MAX 509
 #define TURN_AUTH_REALM_MAX    764

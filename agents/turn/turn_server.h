@@ -104,8 +104,8 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
 			     const struct sockaddr *peer, const uint8_t *buf, size_t len,
 			     uint64_t now_ms);
-/* turn_server_conn_closed - a stream client went away: RFC 8656 §3.1 "the
- * allocation is deleted when the TCP connection closes". */
+/* turn_server_conn_closed - a stream client went away: RFC 8656 §3.1 the
+ * allocation is deleted when the TCP connection closes. */
 void turn_server_conn_closed(struct turn_server *s, const struct turn_key *k, uint64_t now_ms);
 /* turn_server_tcp_connected - the outgoing connection @id of a Connect
  * request finished: @err 0 (connected) or a negative errno. */

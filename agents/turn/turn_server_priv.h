@@ -1,6 +1,10 @@
 /* turn_server_priv.h - what the files of the TURN server share
  * (turn_server.c: control; turn_forward.c: data; turn_tcprelay.c: RFC 6062).
- * Not a public interface. */
+ * Not a public interface.
+ *
+ * The comments next to each rule give the RFC section and the requirement
+ * in substance; they are paraphrases written from the RFCs, not checked
+ * verbatim quotations, so read the section for the exact wording. */
 #ifndef NATLAB_TURN_SERVER_PRIV_H
 #define NATLAB_TURN_SERVER_PRIV_H
 
@@ -11,8 +15,8 @@
 #include "agents/turn/turn_policy.h"
 #include "agents/turn/turn_server.h"
 
-/* RFC 8656 §7.2: a reservation (EVEN-PORT with R) "SHOULD be kept for
- * approximately 30 seconds". */
+/* RFC 8656 §7.2: a reservation (EVEN-PORT with R) SHOULD be kept for
+ * approximately 30 seconds. */
 #define RESV_MAX     64
 #define RESV_LIFE_MS 30000u
 #define RESV_COOKIE  0x80000000u

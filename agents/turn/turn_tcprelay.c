@@ -8,9 +8,9 @@
 
 #include "agents/turn/turn_server_priv.h"
 
-/* RFC 6062 §5.2: "The timeout value MUST be at least 30 seconds"; §5.3:
- * "If no ConnectionBind request associated with this peer data connection
- * is received after 30 seconds, the peer data connection MUST be closed." */
+/* RFC 6062 §5.2: The timeout value MUST be at least 30 seconds; §5.3:
+ * If no ConnectionBind request associated with this peer data connection
+ * is received after 30 seconds, the peer data connection MUST be closed. */
 #define TCP_TIMEOUT_MS 30000u
 
 enum tcpc_state { TCPC_FREE, TCPC_CONNECTING, TCPC_WAIT_BIND };
@@ -118,9 +118,9 @@ void turn_tcp_on_connect(struct turn_server *s, struct turn_alloc *a, const stru
 	struct stun_addr p;
 	struct sockaddr_storage peer;
 
-	/* RFC 6062 §5.2: "If the request does not contain an XOR-PEER-ADDRESS
+	/* RFC 6062 §5.2: If the request does not contain an XOR-PEER-ADDRESS
 	 * attribute, or if such attribute is invalid, the server MUST return
-	 * a 400 (Bad Request) error." A Connect on a UDP allocation is as bad. */
+	 * a 400 (Bad Request) error. A Connect on a UDP allocation is as bad. */
 	if (!a->tcp || stun_msg_get_xor_addr(m, STUN_ATTR_XOR_PEER_ADDRESS, &p) != 0) {
 		turn_srv_answer_error(s, k, m, 400, au);
 		return;
@@ -130,15 +130,15 @@ void turn_tcp_on_connect(struct turn_server *s, struct turn_alloc *a, const stru
 		turn_srv_answer_error(s, k, m, 443, au);
 		return;
 	}
-	/* "If the new connection is forbidden by local policy, the server
-	 * MUST reject the request with a 403 (Forbidden) error." */
+	/* If the new connection is forbidden by local policy, the server
+	 * MUST reject the request with a 403 (Forbidden) error. */
 	if (!turn_policy_peer_allowed(s->policy, (const struct sockaddr *)&peer)) {
 		turn_srv_answer_error(s, k, m, 403, au);
 		return;
 	}
-	/* "If the server is currently processing a Connect request for this
+	/* If the server is currently processing a Connect request for this
 	 * allocation with the same XOR-PEER-ADDRESS, it MUST return a 446
-	 * (Connection Already Exists) error." (and the same while its data
+	 * (Connection Already Exists) error. (and the same while its data
 	 * connection is pending) */
 	for (int i = 0; i < TURN_TCPCONN_MAX; i++) {
 		struct turn_tcpconn *c = &s->tcp[i];
@@ -157,14 +157,14 @@ void turn_tcp_on_connect(struct turn_server *s, struct turn_alloc *a, const stru
 	memcpy(c->tid, m->tid, sizeof(c->tid));
 	c->sha256 = au->sha256;
 	c->fingerprint = au->fingerprint;
-	/* "Otherwise, the server MUST initiate an outgoing TCP connection. The
+	/* Otherwise, the server MUST initiate an outgoing TCP connection. The
 	 * local endpoint is the relayed transport address associated with the
-	 * allocation." */
+	 * allocation. */
 	int h =
 	    s->io.tcp_connect(s->io.ctx, a->relay[0].handle, (const struct sockaddr *)&peer, c->id);
 	if (h < 0) {
-		/* "If the connection attempt fails or times out, the server
-		 * MUST return a 447 (Connection Timeout or Failure) error." */
+		/* If the connection attempt fails or times out, the server
+		 * MUST return a 447 (Connection Timeout or Failure) error. */
 		turn_srv_answer_error(s, k, m, 447, au);
 		return;
 	}
@@ -192,8 +192,8 @@ void turn_server_tcp_connected(struct turn_server *s, uint32_t id, int err, uint
 		conn_drop(s, c);
 		return;
 	}
-	/* "The server MUST include the CONNECTION-ID attribute in the Connect
-	 * success response." Then it waits for the ConnectionBind. */
+	/* The server MUST include the CONNECTION-ID attribute in the Connect
+	 * success response. Then it waits for the ConnectionBind. */
 	answer_connect(s, a, c, 0);
 	c->state = TCPC_WAIT_BIND;
 	c->deadline_ms = now_ms + TCP_TIMEOUT_MS;
@@ -209,19 +209,19 @@ int turn_server_tcp_accepted(struct turn_server *s, uint32_t cookie, int handle,
 
 	if (!a || !a->tcp || a->relay[0].handle < 0)
 		return -ENOENT;
-	/* RFC 6062 §5.3: "If a permission does not exist for the peer's IP
-	 * address, the server MUST reject the connection." */
+	/* RFC 6062 §5.3: If a permission does not exist for the peer's IP
+	 * address, the server MUST reject the connection. */
 	if (!turn_alloc_perm_ok(a, peer, now_ms))
 		return -EACCES;
 	struct turn_tcpconn *c = conn_new(s, a, handle, peer, now_ms);
 	if (!c)
 		return -ENOSPC;
 	c->state = TCPC_WAIT_BIND;
-	/* "the server MUST send a ConnectionAttempt indication to the client
+	/* the server MUST send a ConnectionAttempt indication to the client
 	 * over the control connection. The indication MUST include an
 	 * XOR-PEER-ADDRESS attribute containing the peer's transport address,
 	 * as well as a CONNECTION-ID attribute uniquely identifying the peer
-	 * data connection." */
+	 * data connection. */
 	if (stun_tid_random(tid) != 0)
 		memset(tid, 0, sizeof(tid));
 	stun_addr_from_sockaddr(&p, peer, turn_addr_len(peer));
@@ -245,11 +245,11 @@ void turn_tcp_on_bind(struct turn_server *s, const struct turn_key *k, const str
 	struct stun_builder b;
 
 	(void)now_ms;
-	/* RFC 6062 §5.4: "If the client connection transport is not TCP or
+	/* RFC 6062 §5.4: If the client connection transport is not TCP or
 	 * TLS, the server MUST return a 400 (Bad Request) error. If the request
 	 * does not contain the CONNECTION-ID attribute, or if this attribute
 	 * does not refer to an existing pending connection, the server MUST
-	 * return a 400 (Bad Request) error." */
+	 * return a 400 (Bad Request) error. */
 	if (k->transport == TURN_TRANSPORT_UDP ||
 	    stun_msg_get_u32(m, STUN_ATTR_CONNECTION_ID, &id) != 0 ||
 	    !(c = conn_by_id(s, id, TCPC_WAIT_BIND)) || !(a = conn_alloc(s, c))) {
@@ -263,9 +263,9 @@ void turn_tcp_on_bind(struct turn_server *s, const struct turn_key *k, const str
 	}
 	turn_srv_answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
 	turn_srv_answer_send(s, k, &b, au);
-	/* "Otherwise, the client connection is now called a client data
+	/* Otherwise, the client connection is now called a client data
 	 * connection. Data received on it MUST be sent as-is to the associated
-	 * peer data connection." */
+	 * peer data connection. */
 	s->io.tcp_splice(s->io.ctx, k, c->handle);
 	c->state = TCPC_FREE;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "emu/capture.h"
 #include "emu/impair.h"
 #include "emu/impair_probe.h"
 #include "emu/link.h"
@@ -186,6 +187,23 @@ int main(int argc, char **argv)
 	    true);
 	row("delay 20 ms @10k pps", "10.0.0.2", 10000, n, 100, (struct want){20, 20, -1, -1, 0},
 	    true);
+	{
+		/* The same row with both kinds of capture running: the
+		 * emulator's own and a listener on the receiving interface. */
+		struct emu_capture *cap = NULL;
+		struct emu_capture_stats cs = {0};
+		if (emu_impair_capture_start(link_, "/tmp/natlab-bench-emu.pcap", &e) < 0 ||
+		    emu_capture_start(nb, "imp0", "/tmp/natlab-bench-listen.pcap", &cap, &e) < 0)
+			die("capture", &e);
+		row("delay 20 ms @10k pps + 2 captures", "10.0.0.2", 10000, n, 100,
+		    (struct want){20, 20, -1, -1, 0}, true);
+		emu_impair_capture_stop(link_);
+		emu_capture_stop(cap, &cs);
+		printf("%-34s captured %llu frames, kernel drops %llu\n", "  (listener capture)",
+		       (unsigned long long)cs.frames, (unsigned long long)cs.kernel_drops);
+		remove("/tmp/natlab-bench-emu.pcap");
+		remove("/tmp/natlab-bench-listen.pcap");
+	}
 	set((struct emu_impair_config){.delay_us = 100000});
 	row("delay 100 ms @10k pps", "10.0.0.2", 10000, n, 100, (struct want){100, 100, -1, -1, 0},
 	    true);

@@ -495,6 +495,7 @@ int emu_impair_new(struct emu_node *a, const char *ifname_a, struct emu_node *b,
 		goto fail;
 	}
 	l->thread_started = true;
+	pthread_setname_np(l->thread, "natlab-wire"); /* for top -H and gdb */
 	if (pthread_getcpuclockid(l->thread, &l->cpu_clock) != 0)
 		l->cpu_clock = (clockid_t)-1;
 	*out = l;

@@ -39,6 +39,16 @@
 
 #define N_SENT 50
 
+/* A private directory per run: /tmp is shared with anything else running
+ * (PIDs inside the sandbox repeat, so they cannot name files). */
+static char tmpdir[] = "/tmp/natlab-capture-XXXXXX";
+
+static const char *tmp_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+	return buf;
+}
+
 static void check(int ret, const struct natlab_err *e)
 {
 	if (ret < 0)
@@ -144,8 +154,9 @@ static void captures_show_inside_and_translated_packets_in_order(void **state)
 	struct emu_impair *inside;
 	struct emu_capture *outside_cap;
 	struct emu_capture_stats cs;
-	const char *in_path = "/tmp/natlab-capture-inside.pcap";
-	const char *out_path = "/tmp/natlab-capture-outside.pcap";
+	char in_buf[128], out_buf[128];
+	const char *in_path = tmp_path(in_buf, sizeof(in_buf), "inside.pcap");
+	const char *out_path = tmp_path(out_buf, sizeof(out_buf), "outside.pcap");
 	int fds0 = count_fds();
 	int rx, tx;
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(7000)};
@@ -244,8 +255,11 @@ static void capture_keeps_timing_within_targets(void **state)
 	check(emu_impair_set(l, EMU_IMPAIR_A_TO_B, &(struct emu_impair_config){.delay_us = 20000},
 			     &e),
 	      &e);
-	check(emu_impair_capture_start(l, "/tmp/natlab-capture-timing-emu.pcap", &e), &e);
-	check(emu_capture_start(b, "eth0", "/tmp/natlab-capture-timing-listen.pcap", &cap, &e), &e);
+	char emu_path[128], listen_path[128];
+	tmp_path(emu_path, sizeof(emu_path), "timing-emu.pcap");
+	tmp_path(listen_path, sizeof(listen_path), "timing-listen.pcap");
+	check(emu_impair_capture_start(l, emu_path, &e), &e);
+	check(emu_capture_start(b, "eth0", listen_path, &cap, &e), &e);
 	p.src = a;
 	p.dst = b;
 	/* retried like every timing check: a vCPU stall is not the capture's */
@@ -264,8 +278,8 @@ static void capture_keeps_timing_within_targets(void **state)
 	emu_impair_free(l);
 	emu_node_free(a);
 	emu_node_free(b);
-	unlink("/tmp/natlab-capture-timing-emu.pcap");
-	unlink("/tmp/natlab-capture-timing-listen.pcap");
+	unlink(emu_path);
+	unlink(listen_path);
 }
 
 int main(void)
@@ -281,11 +295,21 @@ int main(void)
 			fprintf(stderr, "skipped: %s\n", e.msg);
 			_exit(77);
 		}
+		if (!mkdtemp(tmpdir)) {
+			perror("mkdtemp");
+			_exit(1);
+		}
 		const struct CMUnitTest tests[] = {
 		    cmocka_unit_test(captures_show_inside_and_translated_packets_in_order),
 		    cmocka_unit_test(capture_keeps_timing_within_targets),
 		};
-		_exit(cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0);
+		int failed = cmocka_run_group_tests(tests, NULL, NULL);
+		/* files of a failed test are removed too */
+		char cmd[160];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", tmpdir);
+		_exit(failed ? 1 : 0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

@@ -424,6 +424,11 @@ static void teardown_leaves_nothing_behind(void **state)
 	struct emu_node *a, *b;
 	struct emu_impair *l;
 	int fds, threads;
+	char dir[] = "/tmp/natlab-impair-XXXXXX";
+	char path[64];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/teardown.pcap", dir);
 
 	check(emu_node_new("ta", &a, &e), &e);
 	check(emu_node_new("tb", &b, &e), &e);
@@ -432,7 +437,7 @@ static void teardown_leaves_nothing_behind(void **state)
 	for (int round = 0; round < 3; round++) {
 		check(emu_impair_new(a, "x0", b, "y0", &l, &e), &e);
 		assert_true(count_dir("/proc/self/task") + 1 == threads + 1);
-		check(emu_impair_capture_start(l, "/tmp/natlab-impair-teardown.pcap", &e), &e);
+		check(emu_impair_capture_start(l, path, &e), &e);
 		emu_impair_free(l);
 		assert_int_equal(count_dir("/proc/self/fd"), fds);
 		assert_int_equal(count_dir("/proc/self/task") + 1, threads);
@@ -453,7 +458,8 @@ static void teardown_leaves_nothing_behind(void **state)
 		emu_node_leave(saved);
 		assert_true(gone);
 	}
-	unlink("/tmp/natlab-impair-teardown.pcap");
+	unlink(path);
+	rmdir(dir);
 	emu_node_free(a);
 	emu_node_free(b);
 }

@@ -18,6 +18,7 @@
 #include "emu/link.h"
 #include "emu/node.h"
 #include "harness/capture.h"
+#include "harness/luaimpair.h"
 #include "harness/luaproc.h"
 #include "harness/stunprobe.h"
 #ifdef NATLAB_HAVE_EMU_ROUTE
@@ -666,6 +667,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	lua_pushlightuserdata(L, ctx);
 	luaL_setfuncs(L, lib, 1);
 	luaproc_open(L, ctx);
+	luaimpair_open(L);
 	/* natlab.features: which emu modules this build has */
 	lua_newtable(L);
 #ifdef NATLAB_HAVE_EMU_ROUTE

@@ -28,7 +28,7 @@
 #include "emu/nat.h"
 #endif
 
-#define NODE_MT "natlab.node"
+#define NODE_MT	      "natlab.node"
 #define JSON_ARRAY_MT "natlab.json_array"
 
 struct node_ref {

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,11 @@
 #include "harness/cli.h"
 #include "harness/dut_iface.h"
 #include "harness/dut_io.h"
+#include "harness/luanet.h"
 #include "harness/results.h"
+#include "harness/scenario.h"
+
+#include <netlink/route/link.h>
 
 #ifndef NATLAB_VERSION
 #define NATLAB_VERSION "0.1.0"
@@ -39,6 +44,8 @@ struct dut_opts {
 	const char *routes[DUT_ROUTES_MAX]; /* "PREFIX=VIA" in the internet node */
 	int n_routes;
 	const char *out;
+	const char *peers; /* traversal: comma-separated presets; NULL = the matrix */
+	bool traversal;
 	int timeout_max_s, resolution_ms, wait_ms, syn_wait_ms;
 	bool tcp, force;
 };
@@ -47,7 +54,8 @@ static const char dut_usage[] =
     "usage: natlab dut --lan IFACE --wan IFACE [--lan-addr CIDR] [--lan-gw IP]\n"
     "                  [--wan-addr CIDR] [--server-addr IP --server-addr IP]\n"
     "                  [--wan-route PREFIX=VIA ...] [--timeout-max SEC] [--resolution-ms MS]\n"
-    "                  [--wait-ms MS] [--syn-wait-ms MS] [--no-tcp] [--out DIR] [--force]\n\n"
+    "                  [--wait-ms MS] [--syn-wait-ms MS] [--no-tcp] [--peers LIST]\n"
+    "                  [--no-traversal] [--out DIR] [--force]\n\n"
     "Checks a NAT device against RFC 4787 (UDP) and RFC 5382 (TCP). The lab's LAN host\n"
     "sits on --lan (the interface facing the device's inside), its internet on --wan\n"
     "(facing the device's outside): two server addresses, on which the device must\n"
@@ -55,7 +63,7 @@ static const char dut_usage[] =
     "they move into the lab and come back with their addresses, routes and state.\n\n"
     "  --lan-addr CIDR     the LAN host's address (default 192.168.1.2/24)\n"
     "  --lan-gw IP         the device's inside address (default 192.168.1.1)\n"
-    "  --wan-addr CIDR     the lab's address on the WAN link (default 203.0.113.254/24)\n"
+    "  --wan-addr CIDR     the lab's address on the WAN link (default 192.0.2.254/24)\n"
     "  --server-addr IP    twice: the servers' addresses (198.51.100.1, 198.51.100.2)\n"
     "  --wan-route P=VIA   a route in the lab's internet (e.g. to a no-NAT LAN prefix)\n"
     "  --timeout-max SEC   bound of the UDP mapping-timeout search (default 330; 0 skips)\n"
@@ -63,6 +71,8 @@ static const char dut_usage[] =
     "  --wait-ms MS        how long to wait for a packet that may not come (default 500)\n"
     "  --syn-wait-ms MS    unsolicited SYN: silence required (default 6500)\n"
     "  --no-tcp            skip the RFC 5382 tests\n"
+    "  --peers LIST        traversal suite: the peers' presets (default: all of them)\n"
+    "  --no-traversal      skip the traversal suite (scenarios/dut.lua)\n"
     "  --out DIR           results root (default results/): DIR/<run-id>/ with run.json,\n"
     "                      cells.jsonl, junit.xml, report.html and compliance.json\n"
     "  --force             accept an interface that carries the host's default route\n\n"
@@ -96,14 +106,15 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 
 	*o = (struct dut_opts){.lan_addr = "192.168.1.2/24",
 			       .lan_gw = "192.168.1.1",
-			       .wan_addr = "203.0.113.254/24",
+			       .wan_addr = "192.0.2.254/24",
 			       .srv = {"198.51.100.1", "198.51.100.2"},
 			       .out = "results",
 			       .timeout_max_s = 330,
 			       .resolution_ms = 2000,
 			       .wait_ms = 500,
 			       .syn_wait_ms = 6500,
-			       .tcp = true};
+			       .tcp = true,
+			       .traversal = true};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -121,6 +132,8 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 			o->wan_addr = v;
 		else if (strcmp(a, "--out") == 0)
 			o->out = v;
+		else if (strcmp(a, "--peers") == 0)
+			o->peers = v;
 		else if (strcmp(a, "--server-addr") == 0) {
 			if (n_srv >= 2) {
 				fprintf(stderr, "natlab dut: --server-addr at most twice\n");
@@ -152,6 +165,8 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 				o->tcp = false;
 			else if (strcmp(a, "--force") == 0)
 				o->force = true;
+			else if (strcmp(a, "--no-traversal") == 0)
+				o->traversal = false;
 			else {
 				fprintf(stderr, "natlab dut: unknown argument '%s'\n", a);
 				return -1;
@@ -202,7 +217,7 @@ static int lab_up(const struct dut_opts *o, struct emu_lab *lab, struct dut_ifac
 	if (strchr(wan_ip, '/'))
 		*strchr(wan_ip, '/') = '\0';
 	if ((ret = emu_lab_node_add(lab, "lan", ln, e)) < 0 ||
-	    (ret = emu_lab_node_add(lab, "inet", wn, e)) < 0)
+	    (ret = emu_lab_node_add(lab, "internet", wn, e)) < 0)
 		return ret;
 	if ((ret = dut_iface_move(lan, *ln, e)) < 0 || (ret = dut_iface_move(wan, *wn, e)) < 0)
 		return ret;
@@ -238,8 +253,115 @@ static const char *outcome_of(enum compl_verdict v)
 	}
 }
 
+/* Wait until the core has only the interfaces it had before a traversal
+ * cell (the cell's veths die with its nodes' namespaces, asynchronously),
+ * so the next cell can use the same interface names. */
+static void core_settle(struct emu_node *core, int n_before)
+{
+	struct nl_sock *sk = emu_node_rtnl(core, NULL);
+
+	for (int i = 0; sk && i < 100; i++) {
+		struct nl_cache *c = NULL;
+		int n;
+
+		if (rtnl_link_alloc_cache(sk, AF_UNSPEC, &c) < 0)
+			return;
+		n = nl_cache_nitems(c);
+		nl_cache_free(c);
+		if (n <= n_before)
+			return;
+		poll(NULL, 0, 50);
+	}
+}
+
+/* The traversal suite: scenarios/dut.lua, one cell per peer preset, run in
+ * this process with the lab's "lan" and "internet" nodes lent to each
+ * cell. Cell records (as `natlab run` writes them) are appended to @out;
+ * returns how many failed (no path). */
+static int traversal(const struct dut_opts *o, struct emu_node *ln, struct emu_node *wn,
+		     json_t *out)
+{
+	struct natlab_err e = {""};
+	char path[PATH_MAX];
+	struct luanet_ctx ctx;
+	struct scenario *s = NULL;
+	json_t *cells = NULL, *ov = json_object(), *c;
+	struct nl_cache *lc = NULL;
+	int failed = 0, n_before = 0;
+	size_t i;
+
+	if (scenario_find("dut", path, sizeof(path), &e) < 0) {
+		fprintf(stderr, "natlab dut: traversal suite skipped: %s\n", e.msg);
+		json_decref(ov);
+		return 0;
+	}
+	if (o->peers)
+		json_object_set_new(ov, "peer", json_string(o->peers));
+	luanet_ctx_init(&ctx);
+	if (scenario_load(path, &ctx, &s, &e) < 0 || scenario_cells(s, ov, 1, &cells, &e) < 0)
+		fprintf(stderr, "natlab dut: traversal suite: %s\n", e.msg);
+	scenario_free(s);
+	luanet_ctx_teardown(&ctx);
+	if (emu_node_rtnl(wn, NULL) &&
+	    rtnl_link_alloc_cache(emu_node_rtnl(wn, NULL), AF_UNSPEC, &lc) == 0) {
+		n_before = nl_cache_nitems(lc);
+		nl_cache_free(lc);
+	}
+	json_array_foreach(cells, i, c)
+	{
+		json_t *result = json_object(), *rec = json_deep_copy(c);
+		const char *outcome, *p;
+
+		if (stop_flag)
+			break;
+		json_object_set_new(rec, "scenario_file", json_string(path));
+		json_object_set_new(rec, "seed", json_integer((json_int_t)(i + 1) * 7919));
+		luanet_ctx_init(&ctx);
+		ctx.start_ms = luanet_now_ms();
+		/* lend the device's two nodes; taken back before the teardown */
+		ctx.nodes[0] = ln;
+		ctx.nodes[1] = wn;
+		ctx.n_nodes = 2;
+		if (scenario_load(path, &ctx, &s, &e) == 0) {
+			scenario_run_cell(s, rec, result);
+		} else {
+			json_object_set_new(result, "outcome", json_string("error"));
+			json_object_set_new(result, "message", json_string(e.msg));
+		}
+		if (ctx.result)
+			json_object_update(rec, ctx.result);
+		json_object_update(rec, result);
+		json_object_set(rec, "events", ctx.events);
+		json_object_set(rec, "observations", ctx.observations);
+		scenario_free(s);
+		s = NULL;
+		memmove(ctx.nodes, ctx.nodes + 2, sizeof(ctx.nodes[0]) * (ctx.n_nodes - 2));
+		ctx.n_nodes -= 2;
+		luanet_ctx_teardown(&ctx);
+		core_settle(wn, n_before);
+		p = json_string_value(json_object_get(rec, "path"));
+		if (!json_object_get(rec, "outcome"))
+			json_object_set_new(
+			    rec, "outcome",
+			    json_string(p && strcmp(p, "failed") != 0 ? "pass" : "fail"));
+		outcome = json_string_value(json_object_get(rec, "outcome"));
+		failed += strcmp(outcome, "fail") == 0 || strcmp(outcome, "error") == 0;
+		printf("traversal: device x %-22s %-10s %s\n",
+		       json_string_value(json_object_get(json_object_get(rec, "params"), "peer")),
+		       p ? p : "-", outcome);
+		fflush(stdout);
+		json_object_set_new(rec, "index", json_integer((json_int_t)(100 + i)));
+		json_array_append_new(out, rec);
+		json_decref(result);
+	}
+	json_decref(cells);
+	json_decref(ov);
+	return failed;
+}
+
 static int write_results(const struct dut_opts *o, const struct compl_config *cfg,
-			 const struct compl_report *r, const char *started, struct natlab_err *e)
+			 const struct compl_report *r, const char *started, json_t *trav,
+			 struct natlab_err *e)
 {
 	struct results *res = NULL;
 	json_t *cj = compl_report_json(r, cfg), *meta;
@@ -262,7 +384,8 @@ static int write_results(const struct dut_opts *o, const struct compl_config *cf
 	meta = json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:[s],s:s,s:s},s:i,s:O}", "natlab_version",
 			 NATLAB_VERSION, "kernel", kernel, "machine", u.machine, "start", started,
 			 "seed", (json_int_t)0, "options", "scenarios", "dut", "lan", o->lan, "wan",
-			 o->wan, "cells_total", r->n_rows, "compliance", cj);
+			 o->wan, "cells_total", r->n_rows + (int)json_array_size(trav),
+			 "compliance", cj);
 	ret = results_open(o->out, run_id, meta, &res, e);
 	for (int i = 0; ret == 0 && i < r->n_rows; i++) {
 		const struct compl_row *w = &r->rows[i];
@@ -280,6 +403,11 @@ static int write_results(const struct dut_opts *o, const struct compl_config *cf
 			      w->measured, "evidence", w->evidence, "title", w->title);
 		ret = results_cell_add(res, cell, e);
 		json_decref(cell);
+	}
+	{
+		size_t k;
+		json_t *c;
+		json_array_foreach(trav, k, c) if (ret == 0) ret = results_cell_add(res, c, e);
 	}
 	if (ret == 0)
 		ret = results_close(res, e);
@@ -321,6 +449,7 @@ int cmd_dut(int argc, char **argv)
 	enum emu_sandbox_mode mode;
 	char started[64];
 	int status = NATLAB_EXIT_USAGE, fails = 0;
+	json_t *trav = json_array();
 
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -389,6 +518,8 @@ int cmd_dut(int argc, char **argv)
 	compl_run(&cfg, &io, rep);
 	for (int i = 0; i < rep->n_rows; i++)
 		fails += rep->rows[i].verdict == COMPL_FAIL;
+	if (o.traversal && !stop_flag)
+		fails += traversal(&o, ln, wn, trav);
 	status = fails ? NATLAB_EXIT_FAIL : NATLAB_EXIT_OK;
 restore:
 	/* the interfaces go home before the lab's namespaces are dropped */
@@ -408,12 +539,13 @@ restore:
 		status = NATLAB_EXIT_USAGE;
 	} else if (rep && status != NATLAB_EXIT_USAGE) {
 		print_table(rep);
-		if (write_results(&o, &cfg, rep, started, &e) < 0) {
+		if (write_results(&o, &cfg, rep, started, trav, &e) < 0) {
 			fprintf(stderr, "natlab dut: writing results: %s\n", e.msg);
 			status = NATLAB_EXIT_USAGE;
 		}
 	}
 out:
+	json_decref(trav);
 	free(rep);
 	dut_iface_free(lan);
 	dut_iface_free(wan);

@@ -2,7 +2,7 @@
  * kernel NAT built from a preset, all inside a sandbox this test enters:
  *
  *   tester: lan0 (10.99.0.1/24, the state to restore) ---- in  device (192.168.1.1)
- *           wan0 (mtu 1400)                          ---- out device (203.0.113.1)
+ *           wan0 (mtu 1400)                          ---- out device (192.0.2.1)
  *
  * natlab dut runs inside "tester" and moves lan0/wan0 into its own lab.
  * Checked: every verdict natlab dut measures that a preset knob decides is
@@ -44,6 +44,7 @@ static const char *g_preset;
 static unsigned g_timeout_s; /* 0: the preset's */
 static bool g_default_route;
 static const char *g_timeout_max = "4";
+static bool g_traversal;
 
 static const char *verdict(json_t *c, const char *key, const char **measured)
 {
@@ -108,12 +109,12 @@ static int dut_body(void)
 	OK(emu_link_set_mtu(tester, "wan0", 1400, &e));
 	OK(emu_link_set_mtu(dev, "out", 1400, &e));
 	OK(emu_link_addr_add(dev, "in", "192.168.1.1/24", &e));
-	OK(emu_link_addr_add(dev, "out", "203.0.113.1/24", &e));
-	OK(emu_route_add(dev, "default", "203.0.113.254", NULL, &e));
+	OK(emu_link_addr_add(dev, "out", "192.0.2.1/24", &e));
+	OK(emu_route_add(dev, "default", "192.0.2.254", NULL, &e));
 	OK(emu_route_forwarding(dev, true, &e));
 	OK(emu_nat_preset(g_preset, &c, &e));
 	snprintf(c.outside_ifname, sizeof(c.outside_ifname), "out");
-	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "203.0.113.1");
+	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "192.0.2.1");
 	c.n_public_addrs = 1;
 	if (g_timeout_s)
 		c.udp_timeout_s = g_timeout_s;
@@ -135,6 +136,9 @@ static int dut_body(void)
 			"500",
 			"--wait-ms",
 			"300",
+			"--peers",
+			"full-cone,symmetric",
+			g_traversal ? NULL : "--no-traversal",
 			NULL};
 	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	struct emu_spawn_opts so = {-1, logfd, logfd, NULL, NULL};
@@ -210,6 +214,18 @@ static int dut_body(void)
 		/* 120 s preset timeout, 4 s bound: the search cannot decide */
 		CHECK(strcmp(verdict(cj, "udp_timeout", NULL), "inconclusive") == 0, "REQ-5");
 	}
+	if (g_traversal) {
+		/* the traversal suite: the device (port-restricted cone) meets a
+		 * full-cone peer through srflx candidates and a symmetric one
+		 * only through the relay (docs/expected-matrix.md) */
+		char cmd[PATH_MAX + 256];
+		snprintf(cmd, sizeof(cmd),
+			 "grep '\"peer\":\"full-cone\"' %s/latest/cells.jsonl | grep -q "
+			 "'\"path\":\"srflx\"' && grep '\"peer\":\"symmetric\"' "
+			 "%s/latest/cells.jsonl | grep -q '\"path\":\"relay-udp\"'",
+			 dir, dir);
+		CHECK(system(cmd) == 0, "traversal paths (see cells.jsonl above)");
+	}
 	/* the report carries the compliance table */
 	snprintf(path, sizeof(path), "grep -q 'table class=\"compliance\"' %s/latest/report.html",
 		 dir);
@@ -220,7 +236,7 @@ out:
 		close(logfd);
 	emu_lab_free(lab);
 	if (rc) {
-		snprintf(path, sizeof(path), "cat %s >&2", log);
+		snprintf(path, sizeof(path), "cat %s %s/latest/cells.jsonl >&2", log, dir);
 		if (system(path)) {
 		}
 	}
@@ -232,6 +248,7 @@ out:
 
 static int run_case(const char *preset, unsigned timeout_s, bool default_route)
 {
+	g_traversal = strcmp(preset, "port-restricted-cone") == 0 && !default_route;
 	g_preset = preset;
 	g_timeout_s = timeout_s;
 	g_default_route = default_route;

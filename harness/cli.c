@@ -6,6 +6,8 @@
 
 #include "harness/commands.h"
 #include "harness/doctor.h"
+#include "harness/dut.h"
+#include "harness/probe_cmd.h"
 
 #ifndef NATLAB_VERSION
 #define NATLAB_VERSION "0.1.0"
@@ -44,6 +46,8 @@ const struct cli_command cli_commands[] = {
     {"report", "re-render junit.xml and report.html of a result directory", cmd_report},
     {"merge", "join the result directories of CI shards", cmd_merge},
     {"compare", "changes and regressions between two runs", cmd_compare},
+    {"probe", "check that NAT presets behave as they claim (natlab-probe)", cmd_probe},
+    {"dut", "check a real NAT device against RFC 4787/5382 through two interfaces", cmd_dut},
     {"doctor", "check what the lab needs and what this machine has", cmd_doctor},
     {"version", "print the version", cmd_version},
     {"help", "list the commands", cmd_help},

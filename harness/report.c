@@ -33,7 +33,10 @@ static const char css[] =
     "max-height:20em;font-size:12px}"
     "section.cell{border:1px solid #ccc;padding:8px 12px;margin:1em 0}"
     ".outcome-pass{color:#1b7e3b}.outcome-fail,.outcome-error,.outcome-timeout{color:#c0281a}"
-    "svg text{font:11px sans-serif}";
+    "svg text{font:11px sans-serif}"
+    "table.compliance td.v-pass{background:#c7e9c0}table.compliance td.v-warn{background:#fee391}"
+    "table.compliance td.v-fail{background:#d7301f;color:#fff}"
+    "table.compliance td.v-inconclusive,table.compliance td.v-not-tested{background:#ddd}";
 
 static const char *str(const json_t *o, const char *key, const char *dflt)
 {
@@ -531,6 +534,37 @@ json_t *report_cells_sorted(const json_t *cells)
 	return out;
 }
 
+/* natlab dut: run.json's "compliance" (the compliance.json object) as a
+ * table, one row per requirement: requirement, verdict, measured, evidence. */
+static void compliance_table(FILE *f, const json_t *run)
+{
+	const json_t *reqs = json_object_get(json_object_get(run, "compliance"), "requirements");
+	size_t i;
+	json_t *r;
+
+	if (!json_is_array(reqs))
+		return;
+	fprintf(f, "<h2>Compliance</h2>\n<table class=\"compliance\">\n<tr><th>requirement</th>"
+		   "<th>title</th><th>verdict</th><th>measured</th><th>evidence</th></tr>\n");
+	json_array_foreach(reqs, i, r)
+	{
+		fprintf(f, "<tr><td>");
+		esc(f, str(r, "requirement", ""));
+		fprintf(f, "</td><td>");
+		esc(f, str(r, "title", ""));
+		fprintf(f, "</td><td class=\"verdict v-");
+		esc(f, str(r, "verdict", ""));
+		fprintf(f, "\">");
+		esc(f, str(r, "verdict", ""));
+		fprintf(f, "</td><td>");
+		esc(f, str(r, "measured", ""));
+		fprintf(f, "</td><td class=\"small\">");
+		esc(f, str(r, "evidence", ""));
+		fprintf(f, "</td></tr>\n");
+	}
+	fprintf(f, "</table>\n");
+}
+
 char *report_render(const json_t *run, const json_t *cells)
 {
 	char *buf = NULL;
@@ -555,6 +589,7 @@ char *report_render(const json_t *run, const json_t *cells)
 	esc(f, str(run, "run_id", ""));
 	fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n", css);
 	header(f, run, anchored);
+	compliance_table(f, run);
 	grids(f, anchored);
 	fprintf(f, "<h2>Cells</h2>\n");
 	json_array_foreach(anchored, i, c) cell_section(f, c);

@@ -89,8 +89,44 @@ static bool cand_from_nice(struct app *app, NiceCandidate *nc, struct ice_candid
 }
 
 /* libnice's public candidate does not say which TURN transport a relayed
- * candidate came through; with one TURN server configured it is that one's. */
-static const char *relay_transport;
+ * candidate came through, but nice_candidate_relay_address() (0.1.19)
+ * names its TURN server: the --turn option with that address and port
+ * says the transport. The TURN options are copied here before gathering. */
+static struct turn_opt relay_turn[TURN_MAX];
+static unsigned relay_nturn;
+
+static const char *relay_type_name(NiceRelayType t)
+{
+	return t == NICE_RELAY_TYPE_TURN_TCP ? "tcp" : t == NICE_RELAY_TYPE_TURN_TLS ? "tls" : "udp";
+}
+
+static const char *relay_transport_of(const NiceCandidate *nc)
+{
+	NiceAddress srv;
+	char ip[NICE_ADDRESS_STRING_LEN];
+	const char *found = NULL;
+
+	/* a remote relayed candidate has no TURN server of ours */
+	nice_address_init(&srv);
+	nice_candidate_relay_address(nc, &srv);
+	if (!nice_address_is_valid(&srv))
+		return NULL;
+	if (relay_nturn == 1)
+		return relay_type_name(relay_turn[0].type);
+	nice_address_to_string(&srv, ip);
+	for (unsigned k = 0; k < relay_nturn; k++) {
+		const char *t = relay_type_name(relay_turn[k].type);
+		if (relay_turn[k].port != nice_address_get_port(&srv) ||
+		    strcmp(relay_turn[k].ip, ip) != 0)
+			continue;
+		/* UDP and TCP on one port (RFC 8656 §4's 3478): a TCP
+		 * relay's base is libnice's TCP-active socket, port 9 */
+		if (found && strcmp(found, t) != 0)
+			return nice_address_get_port(&nc->base_addr) == 9 ? "tcp" : "udp";
+		found = t;
+	}
+	return found;
+}
 
 static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc)
 {
@@ -115,7 +151,7 @@ static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc)
 	nice_address_to_string(&nc->addr, ip);
 	ice_addr_from_text(&e->addr, ip, (uint16_t)nice_address_get_port(&nc->addr));
 	if (e->type == ICE_CAND_RELAY)
-		e->relay_transport = relay_transport;
+		e->relay_transport = relay_transport_of(nc);
 }
 
 static unsigned local_cands(struct app *app, struct ice_candidate *out, unsigned max)
@@ -645,10 +681,8 @@ int main(int argc, char **argv)
 				  "libnice has fixed consent/keepalive/nomination timers: "
 				  "--consent-timeout-ms, --keepalive-ms, --nominate-wait-ms, "
 				  "--gather-timeout-ms ignored");
-	if (app.nturn == 1)
-		relay_transport = app.turn[0].type == NICE_RELAY_TYPE_TURN_TCP	 ? "tcp"
-				  : app.turn[0].type == NICE_RELAY_TYPE_TURN_TLS ? "tls"
-										 : "udp";
+	memcpy(relay_turn, app.turn, sizeof(relay_turn));
+	relay_nturn = app.nturn;
 	add_iface_addrs(&app);
 	app.stream = nice_agent_add_stream(app.agent, app.components);
 	for (unsigned c = 1; c <= app.components; c++) {

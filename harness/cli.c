@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness/adaptercheck.h"
 #include "harness/commands.h"
 #include "harness/doctor.h"
 
@@ -44,6 +45,7 @@ const struct cli_command cli_commands[] = {
     {"report", "re-render junit.xml and report.html of a result directory", cmd_report},
     {"merge", "join the result directories of CI shards", cmd_merge},
     {"compare", "changes and regressions between two runs", cmd_compare},
+    {"adapter-check", "check that an agent program follows the agent protocol", cmd_adapter_check},
     {"doctor", "check what the lab needs and what this machine has", cmd_doctor},
     {"version", "print the version", cmd_version},
     {"help", "list the commands", cmd_help},

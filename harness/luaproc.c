@@ -130,7 +130,10 @@ int luaproc_spawn(lua_State *L)
 	if (ctx->n_pids >= LUANET_PROCS_MAX)
 		return luaL_error(L, "node:spawn: at most %d processes per lab", LUANET_PROCS_MAX);
 	p = lua_newuserdatauv(L, sizeof(*p), 0);
+	/* buf stays unwritten (64 KiB), but len and eof come after it */
 	memset(p, 0, offsetof(struct proc, buf));
+	p->len = 0;
+	p->eof = 0;
 	p->in_fd = p->out_fd = -1;
 	luaL_setmetatable(L, PROC_MT);
 	snprintf(p->name, sizeof(p->name), "%s", name ? name : emu_node_name(n));

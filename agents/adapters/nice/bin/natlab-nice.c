@@ -89,46 +89,34 @@ static bool cand_from_nice(struct app *app, NiceCandidate *nc, struct ice_candid
 }
 
 /* libnice's public candidate does not say which TURN transport a relayed
- * candidate came through, but nice_candidate_relay_address() (0.1.19)
- * names its TURN server: the --turn option with that address and port
- * says the transport. The TURN options are copied here before gathering. */
+ * candidate came through (nice_candidate_relay_address() crashes on the
+ * candidates of the selected-pair signal), but its base does: a relay
+ * reached over TCP or TLS has libnice's TCP-active base, whose port is 9.
+ * Which stream transport it is follows from the --turn options; with both
+ * TCP and TLS servers it is reported as "tcp" (the same path class). The
+ * TURN options are copied here before gathering. */
 static struct turn_opt relay_turn[TURN_MAX];
 static unsigned relay_nturn;
 
-static const char *relay_type_name(NiceRelayType t)
-{
-	return t == NICE_RELAY_TYPE_TURN_TCP ? "tcp" : t == NICE_RELAY_TYPE_TURN_TLS ? "tls" : "udp";
-}
-
 static const char *relay_transport_of(const NiceCandidate *nc)
 {
-	NiceAddress srv;
-	char ip[NICE_ADDRESS_STRING_LEN];
-	const char *found = NULL;
+	bool stream = nice_address_get_port(&nc->base_addr) == 9;
+	bool udp = false, tcp = false, tls = false;
 
-	/* a remote relayed candidate has no TURN server of ours */
-	nice_address_init(&srv);
-	nice_candidate_relay_address(nc, &srv);
-	if (!nice_address_is_valid(&srv))
-		return NULL;
-	if (relay_nturn == 1)
-		return relay_type_name(relay_turn[0].type);
-	nice_address_to_string(&srv, ip);
 	for (unsigned k = 0; k < relay_nturn; k++) {
-		const char *t = relay_type_name(relay_turn[k].type);
-		if (relay_turn[k].port != nice_address_get_port(&srv) ||
-		    strcmp(relay_turn[k].ip, ip) != 0)
-			continue;
-		/* UDP and TCP on one port (RFC 8656 §4's 3478): a TCP
-		 * relay's base is libnice's TCP-active socket, port 9 */
-		if (found && strcmp(found, t) != 0)
-			return nice_address_get_port(&nc->base_addr) == 9 ? "tcp" : "udp";
-		found = t;
+		udp |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_UDP;
+		tcp |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_TCP;
+		tls |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_TLS;
 	}
-	return found;
+	if (!stream)
+		return udp ? "udp" : NULL;
+	if (tcp)
+		return "tcp";
+	return tls ? "tls" : NULL;
 }
 
-static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc)
+/* @local: @nc is ours (only our own relays have a known TURN transport) */
+static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc, bool local)
 {
 	char ip[NICE_ADDRESS_STRING_LEN];
 	memset(e, 0, sizeof(*e));
@@ -150,7 +138,7 @@ static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc)
 	    nc->transport == NICE_CANDIDATE_TRANSPORT_UDP ? ICE_TRANSPORT_UDP : ICE_TRANSPORT_TCP;
 	nice_address_to_string(&nc->addr, ip);
 	ice_addr_from_text(&e->addr, ip, (uint16_t)nice_address_get_port(&nc->addr));
-	if (e->type == ICE_CAND_RELAY)
+	if (e->type == ICE_CAND_RELAY && local)
 		e->relay_transport = relay_transport_of(nc);
 }
 
@@ -236,8 +224,8 @@ static void on_selected(NiceAgent *agent, guint stream, guint comp, NiceCandidat
 	static bool selected[256];
 	(void)agent;
 	(void)stream;
-	endpoint_from_nice(&le, l);
-	endpoint_from_nice(&re, r);
+	endpoint_from_nice(&le, l, true);
+	endpoint_from_nice(&re, r, false);
 	/* libnice does not expose the nominating check's RTT: omitted. */
 	agentproto_ev_pair(&app->out, t_ms(app), selected[comp & 255] ? "switched" : "selected",
 			   comp, &le, &re, -1);
@@ -273,8 +261,8 @@ static void on_state(NiceAgent *agent, guint stream, guint comp, guint state, gp
 			NiceCandidate *l = NULL, *r = NULL;
 			if (nice_agent_get_selected_pair(agent, app->stream, 1, &l, &r)) {
 				struct agentproto_endpoint le, re;
-				endpoint_from_nice(&le, l);
-				endpoint_from_nice(&re, r);
+				endpoint_from_nice(&le, l, true);
+				endpoint_from_nice(&re, r, false);
 				agentproto_ev_consent_lost(&app->out, t_ms(app), 1, &le, &re);
 			}
 			s = "disconnected";

@@ -90,18 +90,25 @@ static bool cand_from_nice(struct app *app, NiceCandidate *nc, struct ice_candid
 
 /* libnice's public candidate does not say which TURN transport a relayed
  * candidate came through (nice_candidate_relay_address() crashes on the
- * candidates of the selected-pair signal), but its base does: a relay
- * reached over TCP or TLS has libnice's TCP-active base, whose port is 9.
+ * candidates of the selected-pair signal), but its SDP does: a relay
+ * reached over TCP or TLS has libnice's TCP-active base as related
+ * address, whose port is 9 (base_addr itself does not show it).
  * Which stream transport it is follows from the --turn options; with both
  * TCP and TLS servers it is reported as "tcp" (the same path class). The
  * TURN options are copied here before gathering. */
 static struct turn_opt relay_turn[TURN_MAX];
 static unsigned relay_nturn;
+static NiceAgent *relay_agent;
 
-static const char *relay_transport_of(const NiceCandidate *nc)
+static const char *relay_transport_of(NiceCandidate *nc)
 {
-	bool stream = nice_address_get_port(&nc->base_addr) == 9;
+	gchar *sdp = nice_agent_generate_local_candidate_sdp(relay_agent, nc);
+	struct ice_candidate c;
+	bool stream = sdp && ice_candidate_parse(sdp, strlen(sdp), &c) == 0 && c.has_related &&
+		      ice_addr_port(&c.related) == 9;
 	bool udp = false, tcp = false, tls = false;
+
+	g_free(sdp);
 
 	for (unsigned k = 0; k < relay_nturn; k++) {
 		udp |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_UDP;
@@ -671,6 +678,7 @@ int main(int argc, char **argv)
 				  "--gather-timeout-ms ignored");
 	memcpy(relay_turn, app.turn, sizeof(relay_turn));
 	relay_nturn = app.nturn;
+	relay_agent = app.agent;
 	add_iface_addrs(&app);
 	app.stream = nice_agent_add_stream(app.agent, app.components);
 	for (unsigned c = 1; c <= app.components; c++) {

@@ -321,7 +321,7 @@ local function run_classic(node, client, server_addr, name)
   while natlab.now_ms() < deadline do
     local l = p:line(deadline - natlab.now_ms())
     if not l then break end
-    local v = l:match("^Primary: (.*)$")
+    local v = l:match("^Primary: (.-)%s*$")
     if v then text = v end
   end
   if not p:wait(1000) then p:kill() end

@@ -82,8 +82,9 @@ scenario {
     end
     -- before building anything: a missing implementation skips the cell
     for _, impl in ipairs({ p.left_impl, p.right_impl }) do
-      local ok, why = natlab.impl_path(impl)
-      if not ok then natlab.skip(why) end
+      local ok, why, known = natlab.impl_path(impl)
+      if not ok and known then natlab.skip(why) end
+      if not ok then error(why, 0) end
     end
     local net = natlab.net()
     net:internet()

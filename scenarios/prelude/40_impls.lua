@@ -20,15 +20,16 @@ local agent_impls = {
 agent_impls["natlab-nice"] = agent_impls.nice
 natlab.agent_impls = { "natlab-ice", "nice" }
 
--- natlab.impl_path(name) -> path | nil, why: the program behind an
--- implementation name, or why it is not available (with what to install).
+-- natlab.impl_path(name) -> path | nil, why, known: the program behind an
+-- implementation name, or why it is not available (with what to install);
+-- known is true for the names natlab ships an adapter for.
 function natlab.impl_path(name)
   name = name or "natlab-ice"
   local known = agent_impls[name]
   local bin = known and known.bin or name
   local path = natlab.bin(bin)
   if path then return path end
-  if known then return nil, bin .. " is not available: " .. known.install end
+  if known then return nil, bin .. " is not available: " .. known.install, true end
   if tostring(name):find("/", 1, true) then
     return nil, "agent '" .. name .. "' is not an executable file"
   end
@@ -40,12 +41,16 @@ end
 -- default "natlab-ice"), role ("controlling"/"controlled"), stun
 -- ("host:port" or list), turn (list of "udp|tcp|tls:host:port"),
 -- turn_user, turn_pass, policy, trickle (bool), nomination, args (extra
--- argv words), name. A missing implementation skips the cell.
+-- argv words), name. A shipped implementation that is not installed
+-- skips the cell (saying what to install); an unknown one is an error.
 function natlab.agent(net, node_name, opts)
   opts = opts or {}
   local impl = opts.impl or "natlab-ice"
-  local bin, why = natlab.impl_path(impl)
-  if not bin then natlab.skip(why) end
+  local bin, why, known = natlab.impl_path(impl)
+  -- a shipped adapter that is not installed skips; a name or path that
+  -- leads nowhere is the scenario's (or the user's) mistake
+  if not bin and known then natlab.skip(why) end
+  if not bin then error("natlab.agent: " .. why, 2) end
   local argv = { bin, "--role", opts.role or "controlling" }
   local function add(flag, v)
     if v == nil then return end

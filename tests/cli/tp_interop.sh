@@ -62,6 +62,29 @@ else
   echo "note: coturn not installed: the coturn slice is not run"
 fi
 
+# Missing third-party pieces skip, with what to install: a natlab that sees
+# no natlab-nice and no turnserver (its own copy in a directory holding
+# only natlab's programs, and that directory as the whole PATH).
+bare="$out/bare"
+mkdir -p "$bare"
+cp "$natlab" "$bare/natlab"
+for p in natlab-ice natlab-stun-server natlab-turn-server; do ln -s "$NATLAB_BIN_DIR/$p" "$bare/$p"; done
+ln -s "$(command -v openssl)" "$bare/openssl"
+PATH="$bare" NATLAB_BIN_DIR="$bare" "$bare/natlab" run "$src/scenarios/interop.lua" --out "$out/bare-run" \
+  -p left=full-cone -p right=full-cone -p servers=natlab,coturn >"$out/bare.txt" 2>&1
+python3 - "$out/bare-run/latest/cells.jsonl" <<'PY' || { fail=1; cat "$out/bare.txt"; }
+import json, sys
+bad = 0
+for c in map(json.loads, open(sys.argv[1])):
+    p = c["params"]
+    needs_missing = "nice" in (p["left_impl"], p["right_impl"]) or p["servers"] == "coturn"
+    o, m = c.get("outcome"), c.get("message") or ""
+    ok = (o == "skipped" and ("apt-get install" in m)) if needs_missing else o == "pass"
+    print(f"  {'ok  ' if ok else 'FAIL'} {o:8} {c['id']}  {m}")
+    bad += not ok
+sys.exit(1 if bad else 0)
+PY
+
 # the classic classifier agrees with the presets
 if command -v stun >/dev/null && command -v stund >/dev/null; then
   "$natlab" run "$src/tests/cli/fixtures/tp_classic.lua" --out "$out/classic" >"$out/classic.txt" 2>&1

@@ -107,7 +107,12 @@ scenario {
       stun = net.addr.stun .. ":3478",
       turn = { "udp:" .. a .. ":3478", "tcp:" .. a .. ":80", "tls:" .. a .. ":443" },
       turn_user = "natlab", turn_pass = "natlab",
-      args = { "--seed", tostring(cell.seed % 2147483647), "--gather-timeout-ms", "1000" },
+      -- natlab-ice: a silent STUN server costs 1 s, not 3; regular
+      -- nomination waits 500 ms (not 100) for a better pair still being
+      -- checked, so that on a loaded CI machine a TCP relay that answered
+      -- first does not win over the UDP relay (libnice ignores both)
+      args = { "--seed", tostring(cell.seed % 2147483647), "--gather-timeout-ms", "1000",
+               "--nominate-wait-ms", "500" },
     }
     local function agent(name, impl, role)
       local o = { impl = impl, role = role, name = name }

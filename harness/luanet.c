@@ -61,6 +61,27 @@ void luanet_ctx_init(struct luanet_ctx *ctx)
 
 void luanet_ctx_teardown(struct luanet_ctx *ctx)
 {
+	/* The pids are capture processes: ask them to write out what they
+	 * hold, give them a bounded time, then make sure. */
+	struct timespec t0, t;
+	unsigned left = 0;
+
+	for (unsigned i = 0; i < ctx->n_pids; i++)
+		if (ctx->pids[i] > 0 && kill(ctx->pids[i], SIGTERM) == 0)
+			left++;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0) {
+		for (unsigned i = 0; i < ctx->n_pids; i++) {
+			if (ctx->pids[i] > 0 && waitpid(ctx->pids[i], NULL, WNOHANG) == ctx->pids[i]) {
+				ctx->pids[i] = 0;
+				left--;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (left == 0 || (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 1000)
+			break;
+		usleep(5000);
+	}
 	for (unsigned i = 0; i < ctx->n_pids; i++) {
 		if (ctx->pids[i] > 0) {
 			kill(-ctx->pids[i], SIGKILL);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness/adaptercheck.h"
 #include "harness/commands.h"
 #include "harness/doctor.h"
 #include "harness/dut.h"
@@ -48,6 +49,7 @@ const struct cli_command cli_commands[] = {
     {"compare", "changes and regressions between two runs", cmd_compare},
     {"probe", "check that NAT presets behave as they claim (natlab-probe)", cmd_probe},
     {"dut", "check a real NAT device against RFC 4787/5382 through two interfaces", cmd_dut},
+    {"adapter-check", "check that an agent program follows the agent protocol", cmd_adapter_check},
     {"doctor", "check what the lab needs and what this machine has", cmd_doctor},
     {"version", "print the version", cmd_version},
     {"help", "list the commands", cmd_help},

@@ -164,32 +164,4 @@ function Net:host(name, behind)
   return n
 end
 
--- Built-in servers by name. natlab.server(node, "stun"[, opts]) starts the
--- server in @node and waits for its "ready" event; returns the process.
-local servers = {
-  stun = function(addr, o)
-    return { "natlab-stun-server", "--addr", addr, "--port", tostring(o.port or 3478) }
-  end,
-  turn = function(addr, o)
-    return { "natlab-turn-server", "--listen", addr .. ":" .. tostring(o.port or 3478),
-             "--user", (o.user or "natlab") .. ":" .. (o.pass or "natlab") }
-  end,
-}
-
-function natlab.server(net, node_name, kind, opts)
-  opts = opts or {}
-  local mk = servers[kind]
-  if not mk then error("natlab.server: unknown server '" .. tostring(kind) .. "' (stun, turn)", 2) end
-  local argv = mk(net.addr[node_name], opts)
-  local bin = natlab.bin(argv[1])
-  if not bin then return nil, argv[1] .. " not found next to natlab or in PATH" end
-  argv[1] = bin
-  local p = net.nodes[node_name]:spawn(argv, { name = kind .. "-" .. node_name })
-  local deadline = natlab.now_ms() + (opts.ready_ms or 5000)
-  while natlab.now_ms() < deadline do
-    local ev, why = p:event(deadline - natlab.now_ms())
-    if not ev then return nil, argv[1] .. " sent no ready event (" .. tostring(why) .. ")" end
-    if ev.ev == "ready" then return p end
-  end
-  return nil, argv[1] .. " not ready in time"
-end
+-- Servers (natlab.server) are started by 40_impls.lua.

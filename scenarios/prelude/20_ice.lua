@@ -1,37 +1,7 @@
 -- 20_ice.lua - starting ICE agents (docs/agent-protocol.md) and connecting
 -- two of them with the harness relaying their signalling.
 
--- natlab.agent(net, node_name, opts) -> proc
--- opts: impl (program name or path, default "natlab-ice"), role
--- ("controlling"/"controlled"), stun ("host:port" or list), turn (list of
--- "udp|tcp|tls:host:port"), turn_user, turn_pass, policy, trickle (bool),
--- nomination, args (extra argv words), name.
-function natlab.agent(net, node_name, opts)
-  opts = opts or {}
-  local impl = opts.impl or "natlab-ice"
-  local bin = natlab.bin(impl)
-  if not bin then return nil, impl .. " not found next to natlab or in PATH" end
-  local argv = { bin, "--role", opts.role or "controlling" }
-  local function add(flag, v)
-    if v == nil then return end
-    if type(v) == "table" then
-      for _, x in ipairs(v) do argv[#argv + 1] = flag; argv[#argv + 1] = tostring(x) end
-    else
-      argv[#argv + 1] = flag; argv[#argv + 1] = tostring(v)
-    end
-  end
-  add("--stun", opts.stun)
-  add("--turn", opts.turn)
-  add("--turn-user", opts.turn_user)
-  add("--turn-pass", opts.turn_pass)
-  add("--policy", opts.policy)
-  add("--nomination", opts.nomination)
-  if opts.trickle then argv[#argv + 1] = "--trickle" end
-  for _, a in ipairs(opts.args or {}) do argv[#argv + 1] = a end
-  local node = net.nodes and net.nodes[node_name] or natlab.find(node_name)
-  if not node then error("natlab.agent: no node '" .. tostring(node_name) .. "'", 2) end
-  return node:spawn(argv, { name = opts.name or node_name })
-end
+-- Agents (natlab.agent) are started by 40_impls.lua.
 
 -- The path class of a connection from the selected pairs of one or both
 -- sides (results/README.md): a relay on either side wins, named by how that

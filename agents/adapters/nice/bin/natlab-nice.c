@@ -89,10 +89,41 @@ static bool cand_from_nice(struct app *app, NiceCandidate *nc, struct ice_candid
 }
 
 /* libnice's public candidate does not say which TURN transport a relayed
- * candidate came through; with one TURN server configured it is that one's. */
-static const char *relay_transport;
+ * candidate came through (nice_candidate_relay_address() crashes on the
+ * candidates of the selected-pair signal), but its SDP does: a relay
+ * reached over TCP or TLS has libnice's TCP-active base as related
+ * address, whose port is 9 (base_addr itself does not show it).
+ * Which stream transport it is follows from the --turn options; with both
+ * TCP and TLS servers it is reported as "tcp" (the same path class). The
+ * TURN options are copied here before gathering. */
+static struct turn_opt relay_turn[TURN_MAX];
+static unsigned relay_nturn;
+static NiceAgent *relay_agent;
 
-static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc)
+static const char *relay_transport_of(NiceCandidate *nc)
+{
+	gchar *sdp = nice_agent_generate_local_candidate_sdp(relay_agent, nc);
+	struct ice_candidate c;
+	bool stream = sdp && ice_candidate_parse(sdp, strlen(sdp), &c) == 0 && c.has_related &&
+		      ice_addr_port(&c.related) == 9;
+	bool udp = false, tcp = false, tls = false;
+
+	g_free(sdp);
+
+	for (unsigned k = 0; k < relay_nturn; k++) {
+		udp |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_UDP;
+		tcp |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_TCP;
+		tls |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_TLS;
+	}
+	if (!stream)
+		return udp ? "udp" : NULL;
+	if (tcp)
+		return "tcp";
+	return tls ? "tls" : NULL;
+}
+
+/* @local: @nc is ours (only our own relays have a known TURN transport) */
+static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc, bool local)
 {
 	char ip[NICE_ADDRESS_STRING_LEN];
 	memset(e, 0, sizeof(*e));
@@ -114,8 +145,8 @@ static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc)
 	    nc->transport == NICE_CANDIDATE_TRANSPORT_UDP ? ICE_TRANSPORT_UDP : ICE_TRANSPORT_TCP;
 	nice_address_to_string(&nc->addr, ip);
 	ice_addr_from_text(&e->addr, ip, (uint16_t)nice_address_get_port(&nc->addr));
-	if (e->type == ICE_CAND_RELAY)
-		e->relay_transport = relay_transport;
+	if (e->type == ICE_CAND_RELAY && local)
+		e->relay_transport = relay_transport_of(nc);
 }
 
 static unsigned local_cands(struct app *app, struct ice_candidate *out, unsigned max)
@@ -200,8 +231,8 @@ static void on_selected(NiceAgent *agent, guint stream, guint comp, NiceCandidat
 	static bool selected[256];
 	(void)agent;
 	(void)stream;
-	endpoint_from_nice(&le, l);
-	endpoint_from_nice(&re, r);
+	endpoint_from_nice(&le, l, true);
+	endpoint_from_nice(&re, r, false);
 	/* libnice does not expose the nominating check's RTT: omitted. */
 	agentproto_ev_pair(&app->out, t_ms(app), selected[comp & 255] ? "switched" : "selected",
 			   comp, &le, &re, -1);
@@ -237,8 +268,8 @@ static void on_state(NiceAgent *agent, guint stream, guint comp, guint state, gp
 			NiceCandidate *l = NULL, *r = NULL;
 			if (nice_agent_get_selected_pair(agent, app->stream, 1, &l, &r)) {
 				struct agentproto_endpoint le, re;
-				endpoint_from_nice(&le, l);
-				endpoint_from_nice(&re, r);
+				endpoint_from_nice(&le, l, true);
+				endpoint_from_nice(&re, r, false);
 				agentproto_ev_consent_lost(&app->out, t_ms(app), 1, &le, &re);
 			}
 			s = "disconnected";
@@ -645,10 +676,9 @@ int main(int argc, char **argv)
 				  "libnice has fixed consent/keepalive/nomination timers: "
 				  "--consent-timeout-ms, --keepalive-ms, --nominate-wait-ms, "
 				  "--gather-timeout-ms ignored");
-	if (app.nturn == 1)
-		relay_transport = app.turn[0].type == NICE_RELAY_TYPE_TURN_TCP	 ? "tcp"
-				  : app.turn[0].type == NICE_RELAY_TYPE_TURN_TLS ? "tls"
-										 : "udp";
+	memcpy(relay_turn, app.turn, sizeof(relay_turn));
+	relay_nturn = app.nturn;
+	relay_agent = app.agent;
 	add_iface_addrs(&app);
 	app.stream = nice_agent_add_stream(app.agent, app.components);
 	for (unsigned c = 1; c <= app.components; c++) {

@@ -1,0 +1,1025 @@
+/* adaptercheck.c - `natlab adapter-check`: a conformance run of one agent
+ * against docs/agent-protocol.md (see adaptercheck.h for the checks). */
+#include "harness/adaptercheck.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agents/ice/candidate.h"
+#include "emu/lab.h"
+#include "emu/link.h"
+#include "emu/sandbox.h"
+#include "harness/cli.h"
+#include "harness/luanet.h"
+
+#define AC_LINE_MAX   65536 /* one event line, as the harness reads them */
+#define AC_CAND_IP    "10.99.0.1"
+#define AC_PEER_IP    "10.99.0.2"
+#define AC_ARGV_MAX   64
+#define AC_RX_SEQ_MAX 64
+#define AC_DATA_N     5
+
+struct ac_agent {
+	const char *name; /* "candidate" or "peer" */
+	pid_t pid;
+	int in_fd, out_fd;
+	bool eof, exited;
+	int status;
+	char buf[AC_LINE_MAX];
+	size_t len;
+	long long last_t;
+	bool t_fault, ev_fault, json_fault;
+	json_t *ready, *local, *selected, *data, *last_error;
+	int locals, selecteds, errors, datas;
+	bool checking;
+	char failed[256];
+	unsigned char rx_seen[AC_RX_SEQ_MAX];
+	int rx, rx_bad;
+	struct ac_agent *other;
+};
+
+struct ac {
+	FILE *out;
+	int fails, warns;
+	int timeout_ms;
+	int verbose;
+	bool relay; /* pass each complete local to the other agent as remote */
+	struct emu_lab *lab;
+	struct emu_node *cand_node, *peer_node;
+};
+
+static void say(struct ac *ac, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(struct ac *ac, const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (strcmp(tag, "FAIL") == 0)
+		ac->fails++;
+	else if (strcmp(tag, "warn") == 0)
+		ac->warns++;
+	fprintf(ac->out, "%-5s ", tag);
+	va_start(ap, fmt);
+	vfprintf(ac->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', ac->out);
+	fflush(ac->out);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* ---- processes ---- */
+
+static void agent_reset(struct ac_agent *a, const char *name)
+{
+	json_decref(a->ready);
+	json_decref(a->local);
+	json_decref(a->selected);
+	json_decref(a->data);
+	json_decref(a->last_error);
+	memset(a, 0, sizeof(*a));
+	a->name = name;
+	a->in_fd = a->out_fd = -1;
+	a->last_t = -1;
+}
+
+static void agent_close(struct ac *ac, struct ac_agent *a)
+{
+	struct natlab_err e = {""};
+
+	if (a->in_fd >= 0)
+		close(a->in_fd);
+	if (a->out_fd >= 0)
+		close(a->out_fd);
+	a->in_fd = a->out_fd = -1;
+	if (a->pid > 0 && !a->exited)
+		emu_lab_kill(ac->lab, a->pid, NULL, &e);
+	a->pid = 0;
+	agent_reset(a, a->name);
+}
+
+static int agent_spawn(struct ac *ac, struct ac_agent *a, struct emu_node *n, char *const *argv)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1};
+	struct emu_spawn_opts so = {-1, -1, ac->verbose ? 2 : -1, NULL, NULL};
+	struct natlab_err e = {""};
+	int ret = -1;
+
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		say(ac, "FAIL", "%s: cannot make pipes: %s", a->name, strerror(errno));
+		goto out;
+	}
+	so.stdin_fd = in[0];
+	so.stdout_fd = out[1];
+	if (emu_lab_spawn(ac->lab, n, argv, &so, &a->pid, &e) < 0) {
+		say(ac, "FAIL", "%s: cannot start %s: %s", a->name, argv[0], e.msg);
+		goto out;
+	}
+	a->in_fd = in[1];
+	a->out_fd = out[0];
+	in[1] = out[0] = -1;
+	fcntl(a->out_fd, F_SETFL, O_NONBLOCK);
+	ret = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	return ret;
+}
+
+static void agent_send(struct ac *ac, struct ac_agent *a, const char *line)
+{
+	size_t len = strlen(line), off = 0;
+	char *buf = malloc(len + 2);
+
+	if (ac->verbose)
+		fprintf(ac->out, "      -> %s: %s\n", a->name, line);
+	if (!buf)
+		return;
+	memcpy(buf, line, len);
+	buf[len++] = '\n';
+	while (a->in_fd >= 0 && off < len) {
+		ssize_t w = write(a->in_fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* it exited: the checks that follow say so */
+		off += (size_t)w;
+	}
+	free(buf);
+}
+
+static void agent_send_json(struct ac *ac, struct ac_agent *a, json_t *cmd)
+{
+	char *s = json_dumps(cmd, JSON_COMPACT);
+
+	if (s)
+		agent_send(ac, a, s);
+	free(s);
+	json_decref(cmd);
+}
+
+/* ---- events ---- */
+
+static void relay_local(struct ac *ac, struct ac_agent *from, json_t *ev)
+{
+	json_t *cands = json_object_get(ev, "candidates");
+
+	if (!ac->relay || !json_is_true(json_object_get(ev, "complete")) || !from->other)
+		return;
+	agent_send_json(ac, from->other,
+			json_pack("{s:s, s:s?, s:s?, s:O}", "cmd", "remote", "ufrag",
+				  jstr(ev, "ufrag"), "pwd", jstr(ev, "pwd"), "candidates",
+				  json_is_array(cands) ? cands : json_array()));
+}
+
+/* One stdout line: the checks every event gets, then what it tells. */
+static void agent_line(struct ac *ac, struct ac_agent *a, const char *line)
+{
+	json_error_t jerr;
+	json_t *ev = json_loads(line, 0, &jerr), *t;
+	const char *name;
+
+	if (ac->verbose)
+		fprintf(ac->out, "      <- %s: %s\n", a->name, line);
+	if (!json_is_object(ev)) {
+		if (!a->json_fault)
+			say(ac, "FAIL",
+			    "%s: stdout line is not a JSON object (%s): \"%.100s\" -- stdout "
+			    "carries "
+			    "only events; logs go to stderr",
+			    a->name, ev ? "not an object" : jerr.text, line);
+		a->json_fault = true;
+		json_decref(ev);
+		return;
+	}
+	name = jstr(ev, "ev");
+	if (!name) {
+		if (!a->ev_fault)
+			say(ac, "FAIL", "%s: event without a string \"ev\": %.100s", a->name, line);
+		a->ev_fault = true;
+		json_decref(ev);
+		return;
+	}
+	t = json_object_get(ev, "t_ms");
+	if (!json_is_integer(t)) {
+		if (!a->t_fault)
+			say(ac, "FAIL",
+			    "%s: event \"%s\" has no integer \"t_ms\" (milliseconds since start, "
+			    "monotonic clock)%s",
+			    a->name, name, json_is_real(t) ? ": it is a fraction" : "");
+		a->t_fault = true;
+	} else if (json_integer_value(t) < a->last_t) {
+		if (!a->t_fault)
+			say(ac, "FAIL",
+			    "%s: t_ms went backwards: %" JSON_INTEGER_FORMAT
+			    " in \"%s\" after %lld (use a monotonic clock)",
+			    a->name, json_integer_value(t), name, a->last_t);
+		a->t_fault = true;
+	} else {
+		a->last_t = json_integer_value(t);
+	}
+
+	if (strcmp(name, "ready") == 0 && !a->ready) {
+		a->ready = json_incref(ev);
+	} else if (strcmp(name, "local") == 0) {
+		json_decref(a->local);
+		a->local = json_incref(ev);
+		a->locals++;
+		relay_local(ac, a, ev);
+	} else if (strcmp(name, "state") == 0) {
+		const char *s = jstr(ev, "state");
+		if (s && strcmp(s, "checking") == 0)
+			a->checking = true;
+	} else if (strcmp(name, "selected") == 0 || strcmp(name, "switched") == 0) {
+		json_decref(a->selected);
+		a->selected = json_incref(ev);
+		a->selecteds++;
+	} else if (strcmp(name, "rx") == 0) {
+		json_t *seq = json_object_get(ev, "seq");
+		if (!json_is_integer(seq) || !json_is_integer(json_object_get(ev, "size"))) {
+			a->rx_bad++;
+		} else {
+			json_int_t s = json_integer_value(seq);
+			if (s >= 0 && s < AC_RX_SEQ_MAX && !a->rx_seen[s]) {
+				a->rx_seen[s] = 1;
+				a->rx++;
+			}
+		}
+	} else if (strcmp(name, "data") == 0) {
+		json_decref(a->data);
+		a->data = json_incref(ev);
+		a->datas++;
+	} else if (strcmp(name, "error") == 0) {
+		json_decref(a->last_error);
+		a->last_error = json_incref(ev);
+		a->errors++;
+	} else if (strcmp(name, "failed") == 0) {
+		snprintf(a->failed, sizeof(a->failed), "%s",
+			 jstr(ev, "reason") ? jstr(ev, "reason") : "(no reason)");
+	}
+	json_decref(ev);
+}
+
+/* Read what @a has written; -1 at end of file. */
+static int agent_read(struct ac *ac, struct ac_agent *a)
+{
+	for (;;) {
+		char *nl;
+		ssize_t r;
+
+		while ((nl = memchr(a->buf, '\n', a->len))) {
+			*nl = '\0';
+			agent_line(ac, a, a->buf);
+			a->len -= (size_t)(nl + 1 - a->buf);
+			memmove(a->buf, nl + 1, a->len);
+		}
+		if (a->len == sizeof(a->buf)) {
+			say(ac, "FAIL", "%s: an event line longer than %d bytes", a->name,
+			    AC_LINE_MAX);
+			a->len = 0;
+		}
+		r = read(a->out_fd, a->buf + a->len, sizeof(a->buf) - a->len);
+		if (r > 0) {
+			a->len += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return 0;
+		a->eof = true;
+		return -1;
+	}
+}
+
+typedef bool (*ac_cond)(struct ac_agent *cand, struct ac_agent *peer, void *arg);
+
+/* Read both agents until @cond holds (1), @timeout_ms passes (0) or the
+ * candidate's stdout closes (-1). */
+static int pump(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, ac_cond cond,
+		void *arg, int timeout_ms)
+{
+	int64_t deadline = luanet_now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd pfd[2];
+		struct ac_agent *who[2];
+		int n = 0;
+		int64_t left;
+
+		if (cond(cand, peer, arg))
+			return 1;
+		if (cand->eof)
+			return -1;
+		left = deadline - luanet_now_ms();
+		if (left <= 0)
+			return 0;
+		for (struct ac_agent *a = cand; a; a = a == cand ? peer : NULL) {
+			if (a && a->out_fd >= 0 && !a->eof) {
+				pfd[n].fd = a->out_fd;
+				pfd[n].events = POLLIN;
+				pfd[n].revents = 0;
+				who[n++] = a;
+			}
+		}
+		if (poll(pfd, (nfds_t)n, (int)left) < 0 && errno != EINTR)
+			return 0;
+		for (int i = 0; i < n; i++)
+			if (pfd[i].revents)
+				agent_read(ac, who[i]);
+	}
+}
+
+static bool c_ready(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	(void)arg;
+	return c->ready && (!p || p->ready || p->eof);
+}
+
+static bool c_local(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	int *min = arg;
+	(void)p;
+	return c->locals >= *min && json_is_true(json_object_get(c->local, "complete"));
+}
+
+static bool c_selected_both(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	(void)arg;
+	return c->selected && p->selected;
+}
+
+static bool c_failed(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	(void)arg;
+	return c->failed[0] || p->failed[0];
+}
+
+static bool c_selected_or_failed(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	return c_selected_both(c, p, arg) || c_failed(c, p, arg);
+}
+
+static bool c_data_out(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	(void)arg;
+	return c->data && p->rx >= AC_DATA_N;
+}
+
+static bool c_data_in(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	(void)arg;
+	return p->data && c->rx >= AC_DATA_N;
+}
+
+static bool c_errors(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	int *min = arg;
+	(void)p;
+	return c->errors >= *min;
+}
+
+static bool c_never(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	(void)c;
+	(void)p;
+	(void)arg;
+	return false;
+}
+
+/* ---- field checks ---- */
+
+/* RFC 8839 §5.4: ice-char = ALPHA / DIGIT / "+" / "/"; RFC 8445 §5.3: the
+ * username fragment MUST contain at least 24 bits of randomness (4
+ * characters), the password at least 128 bits (22 characters); at most
+ * 256 characters each. */
+static const char *cred_problem(const char *s, size_t min)
+{
+	size_t n;
+
+	if (!s)
+		return "missing";
+	n = strlen(s);
+	if (n < min)
+		return "too short";
+	if (n > 256)
+		return "longer than 256 characters";
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/'))
+			return "has characters outside ice-char (ALPHA / DIGIT / \"+\" / \"/\")";
+	}
+	return NULL;
+}
+
+/* Checks a local event; returns the number of problems. */
+static int check_local(struct ac *ac, const json_t *ev, const char *what)
+{
+	int bad = 0, host = 0;
+	const char *why;
+	json_t *cands = json_object_get(ev, "candidates"), *c;
+	size_t i;
+
+	if ((why = cred_problem(jstr(ev, "ufrag"), 4))) {
+		say(ac, "FAIL", "%s: ufrag %s (RFC 8445 §5.3: at least 4 ice-chars)", what, why);
+		bad++;
+	}
+	if ((why = cred_problem(jstr(ev, "pwd"), 22))) {
+		say(ac, "FAIL", "%s: pwd %s (RFC 8445 §5.3: at least 22 ice-chars)", what, why);
+		bad++;
+	}
+	if (!json_is_boolean(json_object_get(ev, "complete"))) {
+		say(ac, "FAIL", "%s: \"complete\" must be true or false", what);
+		bad++;
+	}
+	if (!json_is_array(cands) || json_array_size(cands) == 0) {
+		say(ac, "FAIL",
+		    "%s: \"candidates\" must be a non-empty array of a=candidate values", what);
+		return bad + 1;
+	}
+	json_array_foreach(cands, i, c)
+	{
+		struct ice_candidate ic;
+		char ip[64];
+		const char *s = json_string_value(c);
+		int r = s ? ice_candidate_parse(s, strlen(s), &ic) : -EINVAL;
+		if (r == -EAFNOSUPPORT || r == -EPROTONOSUPPORT) {
+			say(ac, "warn", "%s: candidate %zu \"%s\" is one natlab's agents skip (%s)",
+			    what, i + 1, s,
+			    r == -EAFNOSUPPORT ? "not a numeric address" : "not UDP or TCP");
+			continue;
+		}
+		if (r < 0) {
+			say(ac, "FAIL",
+			    "%s: candidate %zu %s%.120s%s is not RFC 8839 syntax (\"candidate:"
+			    "FOUNDATION COMPONENT TRANSPORT PRIORITY ADDRESS PORT typ TYPE ...\")",
+			    what, i + 1, s ? "\"" : "", s ? s : "(not a string)", s ? "\"" : "");
+			bad++;
+			continue;
+		}
+		if (ic.type == ICE_CAND_HOST &&
+		    strcmp(ice_addr_ip(&ic.addr, ip, sizeof(ip)), AC_CAND_IP) == 0)
+			host++;
+	}
+	if (!host) {
+		say(ac, "FAIL",
+		    "%s: no host candidate on the node's address %s (the lab has no NAT: "
+		    "every interface address should be offered)",
+		    what, AC_CAND_IP);
+		bad++;
+	}
+	return bad;
+}
+
+static int check_endpoint(struct ac *ac, const json_t *o, const char *what)
+{
+	static const char *const types[] = {"host", "srflx", "prflx", "relay", NULL};
+	const char *type = jstr(o, "type"), *tr = jstr(o, "transport"), *a = jstr(o, "address");
+	json_t *port = json_object_get(o, "port");
+	union ice_addr ia;
+	int ok = 0, bad = 0;
+
+	if (!json_is_object(o)) {
+		say(ac, "FAIL", "%s must be an object {type, transport, address, port}", what);
+		return 1;
+	}
+	for (int i = 0; types[i]; i++)
+		ok |= type && strcmp(type, types[i]) == 0;
+	if (!ok) {
+		say(ac, "FAIL", "%s.type is %s%s%s, not host, srflx, prflx or relay", what,
+		    type ? "\"" : "", type ? type : "missing", type ? "\"" : "");
+		bad++;
+	}
+	if (!tr || (strcmp(tr, "udp") && strcmp(tr, "tcp"))) {
+		say(ac, "FAIL", "%s.transport must be \"udp\" or \"tcp\"", what);
+		bad++;
+	}
+	if (!a || ice_addr_from_text(&ia, a, 1) < 0) {
+		say(ac, "FAIL", "%s.address must be a numeric IP address", what);
+		bad++;
+	}
+	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+	    json_integer_value(port) > 65535) {
+		say(ac, "FAIL", "%s.port must be an integer 1-65535", what);
+		bad++;
+	}
+	if (type && strcmp(type, "relay") == 0 && jstr(o, "relay_transport") &&
+	    strcmp(jstr(o, "relay_transport"), "udp") &&
+	    strcmp(jstr(o, "relay_transport"), "tcp") &&
+	    strcmp(jstr(o, "relay_transport"), "tls")) {
+		say(ac, "FAIL", "%s.relay_transport must be udp, tcp or tls", what);
+		bad++;
+	}
+	return bad;
+}
+
+/* The selected pair: fields, and a remote the peer really offered. */
+static int check_selected(struct ac *ac, const json_t *ev, const json_t *peer_local,
+			  const char *what)
+{
+	char w[96];
+	int bad = 0;
+	json_t *comp = json_object_get(ev, "component"), *rtt = json_object_get(ev, "rtt_ms");
+	json_t *rem = json_object_get(ev, "remote");
+
+	if (!json_is_integer(comp) || json_integer_value(comp) < 1) {
+		say(ac, "FAIL", "%s: \"component\" must be an integer >= 1", what);
+		bad++;
+	}
+	snprintf(w, sizeof(w), "%s: local", what);
+	bad += check_endpoint(ac, json_object_get(ev, "local"), w);
+	snprintf(w, sizeof(w), "%s: remote", what);
+	bad += check_endpoint(ac, rem, w);
+	if (rtt && !json_is_integer(rtt)) {
+		say(ac, "FAIL", "%s: \"rtt_ms\" must be an integer (or absent when unknown)", what);
+		bad++;
+	}
+	if (!bad && peer_local && jstr(rem, "type") && strcmp(jstr(rem, "type"), "prflx") != 0) {
+		/* the remote end must be one of the candidates the peer gave */
+		json_t *c;
+		size_t i;
+		bool found = false;
+		char want[96];
+		snprintf(want, sizeof(want), " %s %" JSON_INTEGER_FORMAT " ", jstr(rem, "address"),
+			 json_integer_value(json_object_get(rem, "port")));
+		json_array_foreach(json_object_get(peer_local, "candidates"), i, c)
+		{
+			const char *s = json_string_value(c);
+			found |= s && strstr(s, want) != NULL;
+		}
+		if (!found) {
+			say(ac, "FAIL",
+			    "%s: remote %s:%" JSON_INTEGER_FORMAT
+			    " (%s) is none of the candidates the peer signalled",
+			    what, jstr(rem, "address"),
+			    json_integer_value(json_object_get(rem, "port")), jstr(rem, "type"));
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* ---- the run ---- */
+
+static int build_lab(struct ac *ac)
+{
+	struct natlab_err e = {""};
+
+	if (emu_lab_new(&ac->lab, &e) < 0 ||
+	    emu_lab_node_add(ac->lab, "cand", &ac->cand_node, &e) < 0 ||
+	    emu_lab_node_add(ac->lab, "peer", &ac->peer_node, &e) < 0 ||
+	    emu_link_veth(ac->cand_node, "eth0", ac->peer_node, "eth0", &e) < 0 ||
+	    emu_link_addr_add(ac->cand_node, "eth0", AC_CAND_IP "/24", &e) < 0 ||
+	    emu_link_addr_add(ac->peer_node, "eth0", AC_PEER_IP "/24", &e) < 0) {
+		fprintf(ac->out, "adapter-check: cannot build the lab: %s\n", e.msg);
+		return -1;
+	}
+	/* no duplicate address detection delay for IPv6 link-local addresses */
+	emu_node_sysctl_set(ac->cand_node, "net/ipv6/conf/all/accept_dad", "0", &e);
+	emu_node_sysctl_set(ac->peer_node, "net/ipv6/conf/all/accept_dad", "0", &e);
+	return 0;
+}
+
+/* argv for one agent: @base words then --role @role. @out has room for
+ * AC_ARGV_MAX + 1 pointers. */
+static void make_argv(char **out, char *const *base, const char *role)
+{
+	int n = 0;
+
+	while (base[n] && n < AC_ARGV_MAX - 3) {
+		out[n] = base[n];
+		n++;
+	}
+	out[n++] = "--role";
+	out[n++] = (char *)role;
+	out[n] = NULL;
+}
+
+static void check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer)
+{
+	char cmd[128];
+	json_t *d;
+	int r;
+
+	snprintf(cmd, sizeof(cmd), "{\"cmd\":\"send\",\"n\":%d,\"size\":120,\"interval_ms\":10}",
+		 AC_DATA_N);
+	agent_send(ac, cand, cmd);
+	r = pump(ac, cand, peer, c_data_out, NULL, 5000);
+	if (peer->rx == 0)
+		say(ac, "FAIL",
+		    "send: the peer received none of the %d datagrams the candidate was asked to "
+		    "send (docs/agent-protocol.md \"The data plane\": 0xE1 datagrams on the "
+		    "selected pair)",
+		    AC_DATA_N);
+	else if (peer->rx < AC_DATA_N)
+		say(ac, "warn", "send: the peer received %d of %d datagrams on a loss-free link",
+		    peer->rx, AC_DATA_N);
+	else
+		say(ac, "ok", "send: the peer received all %d datagrams", AC_DATA_N);
+	d = cand->data;
+	if (!d) {
+		say(ac, "FAIL", "send: no \"data\" event within %d s of the send (%s)", 5,
+		    r < 0 ? "the candidate exited" : "expected after 1 s without peer datagrams");
+	} else {
+		json_t *sent = json_object_get(d, "sent"), *acked = json_object_get(d, "acked");
+		json_t *lost = json_object_get(d, "lost"), *recv = json_object_get(d, "received");
+		int bad = 0;
+		if (!json_is_integer(sent) || json_integer_value(sent) != AC_DATA_N) {
+			say(ac, "FAIL", "data: \"sent\" must be %d", AC_DATA_N);
+			bad++;
+		}
+		if (!json_is_integer(acked) || !json_is_integer(lost) || !json_is_integer(recv)) {
+			say(ac, "FAIL",
+			    "data: \"received\", \"acked\" and \"lost\" must be integers");
+			bad++;
+		} else if (json_integer_value(lost) !=
+			   json_integer_value(sent) - json_integer_value(acked)) {
+			say(ac, "FAIL", "data: \"lost\" must be sent - acked");
+			bad++;
+		} else if (json_integer_value(acked) == 0) {
+			say(ac, "FAIL",
+			    "data: none of the datagrams was acknowledged: the candidate does not "
+			    "read the peer's 20-byte acknowledgements");
+			bad++;
+		}
+		if (!json_object_get(d, "rtt_ms_median") || !json_object_get(d, "rtt_ms_p95")) {
+			say(ac, "FAIL",
+			    "data: \"rtt_ms_median\" and \"rtt_ms_p95\" must be present "
+			    "(numbers, or null without acknowledgements)");
+			bad++;
+		}
+		if (!bad)
+			say(ac, "ok",
+			    "data: sent %" JSON_INTEGER_FORMAT ", acked %" JSON_INTEGER_FORMAT,
+			    json_integer_value(sent), json_integer_value(acked));
+	}
+
+	agent_send(ac, peer, cmd);
+	pump(ac, cand, peer, c_data_in, NULL, 5000);
+	if (cand->rx_bad)
+		say(ac, "FAIL", "rx: %d rx events without integer \"seq\" and \"size\"",
+		    cand->rx_bad);
+	if (cand->rx == 0)
+		say(ac, "FAIL",
+		    "rx: the candidate reported none of the peer's %d datagrams as \"rx\" events",
+		    AC_DATA_N);
+	else
+		say(ac, "ok", "rx: the candidate reported %d of the peer's %d datagrams", cand->rx,
+		    AC_DATA_N);
+	if (peer->data && json_integer_value(json_object_get(peer->data, "acked")) == 0)
+		say(ac, "FAIL",
+		    "rx: the candidate did not echo acknowledgements of the peer's "
+		    "datagrams (the 20-byte answer of the data plane)");
+}
+
+static void check_malformed(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer)
+{
+	static const struct {
+		const char *line, *what;
+	} bad[] = {
+	    {"this is not JSON", "a line that is not JSON"},
+	    {"{\"cmd\":\"no-such-command\"}", "an unknown command"},
+	    {"{\"cmd\":\"candidate\",\"candidate\":\"candidate:1 1 udp notanumber 10.99.0.9 "
+	     "7 typ host\"}",
+	     "a remote candidate that is not RFC 8839 syntax"},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int want = cand->errors + 1;
+		agent_send(ac, cand, bad[i].line);
+		if (pump(ac, cand, peer, c_errors, &want, 3000) == 1) {
+			const char *m = jstr(cand->last_error, "msg");
+			if (!m || !*m)
+				say(ac, "FAIL", "malformed: the error event for %s has no \"msg\"",
+				    bad[i].what);
+			else
+				say(ac, "ok", "malformed: %s -> error \"%.80s\"", bad[i].what, m);
+		} else {
+			say(ac, "FAIL", "malformed: %s was not answered with an \"error\" event%s",
+			    bad[i].what, cand->eof ? " (the candidate exited)" : "");
+		}
+		if (cand->eof)
+			return;
+	}
+	/* survival: still running a moment later */
+	pump(ac, cand, peer, c_never, NULL, 200);
+	if (cand->eof || waitpid(cand->pid, &cand->status, WNOHANG) == cand->pid) {
+		cand->exited = !cand->eof ? true : cand->exited;
+		say(ac, "FAIL", "malformed: the candidate exited after bad input; it must go on");
+	} else {
+		say(ac, "ok", "malformed: still running after bad input");
+	}
+}
+
+static void check_restart(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer)
+{
+	char *old_u = NULL, *old_p = NULL;
+	int want = cand->locals + 1, r;
+
+	if (cand->local) {
+		old_u = strdup(jstr(cand->local, "ufrag") ? jstr(cand->local, "ufrag") : "");
+		old_p = strdup(jstr(cand->local, "pwd") ? jstr(cand->local, "pwd") : "");
+	}
+	json_decref(cand->selected);
+	json_decref(peer->selected);
+	cand->selected = peer->selected = NULL;
+	agent_send(ac, cand, "{\"cmd\":\"restart\"}");
+	r = pump(ac, cand, peer, c_local, &want, ac->timeout_ms);
+	if (r != 1) {
+		say(ac, "FAIL", "restart: no new complete \"local\" within %d ms%s", ac->timeout_ms,
+		    r < 0 ? " (the candidate exited)" : "");
+		goto out;
+	}
+	if (old_u &&
+	    (strcmp(old_u, jstr(cand->local, "ufrag") ? jstr(cand->local, "ufrag") : "") == 0 ||
+	     strcmp(old_p, jstr(cand->local, "pwd") ? jstr(cand->local, "pwd") : "") == 0))
+		say(ac, "FAIL",
+		    "restart: the new local kept the old ufrag or pwd (RFC 8445 §9: "
+		    "an ICE restart changes both)");
+	else if (check_local(ac, cand->local, "restart: local") == 0)
+		say(ac, "ok", "restart: new credentials and %zu candidates",
+		    json_array_size(json_object_get(cand->local, "candidates")));
+	r = pump(ac, cand, peer, c_selected_or_failed, NULL, ac->timeout_ms);
+	if (cand->selected && peer->selected)
+		say(ac, "ok", "restart: a pair selected again on both sides");
+	else
+		say(ac, "FAIL", "restart: no new selected pair on %s within %d ms%s%s",
+		    cand->selected ? "the peer" : "the candidate", ac->timeout_ms,
+		    cand->failed[0] ? "; candidate failed: " : "", cand->failed);
+out:
+	free(old_u);
+	free(old_p);
+}
+
+static void check_stop(struct ac *ac, struct ac_agent *a)
+{
+	struct natlab_err e = {""};
+	int st = 0;
+
+	agent_send(ac, a, "{\"cmd\":\"stop\"}");
+	if (emu_lab_wait(ac->lab, a->pid, &st, 5000, &e) < 0) {
+		say(ac, "FAIL", "stop: still running 5 s after \"stop\"");
+		return;
+	}
+	a->exited = true;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		say(ac, "ok", "stop: exited with status 0");
+	else
+		say(ac, "FAIL", "stop: exited with %s %d, not status 0",
+		    WIFEXITED(st) ? "status" : "signal",
+		    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+
+/* The candidate controlling: every check. */
+static void run_controlling(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer,
+			    char *const *cargv, char *const *pargv)
+{
+	int one = 1, r;
+
+	if (agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
+	    agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
+		return;
+	r = pump(ac, cand, peer, c_ready, NULL, 5000);
+	if (!cand->ready) {
+		say(ac, "FAIL", "ready: no \"ready\" event within 5 s of starting%s",
+		    r < 0 ? " (the candidate exited: run it by hand to see why)" : "");
+		return;
+	}
+	if (!peer->ready) {
+		fprintf(ac->out, "adapter-check: the peer %s did not start\n", pargv[0]);
+		ac->fails++;
+		return;
+	}
+	if (!jstr(cand->ready, "impl") || !jstr(cand->ready, "version"))
+		say(ac, "FAIL", "ready: \"impl\" and \"version\" must be strings");
+	else
+		say(ac, "ok", "ready: impl \"%s\" version \"%s\"", jstr(cand->ready, "impl"),
+		    jstr(cand->ready, "version"));
+
+	ac->relay = true;
+	agent_send(ac, cand, "{\"cmd\":\"gather\"}");
+	agent_send(ac, peer, "{\"cmd\":\"gather\"}");
+	r = pump(ac, cand, peer, c_local, &one, ac->timeout_ms);
+	if (r != 1) {
+		say(ac, "FAIL", "gather: no \"local\" with \"complete\":true within %d ms%s",
+		    ac->timeout_ms, cand->locals ? " (a local came, never complete)" : "");
+		return;
+	}
+	if (check_local(ac, cand->local, "gather: local") == 0)
+		say(ac, "ok", "gather: local with %zu valid candidates",
+		    json_array_size(json_object_get(cand->local, "candidates")));
+
+	r = pump(ac, cand, peer, c_selected_or_failed, NULL, ac->timeout_ms);
+	if (!cand->checking)
+		say(ac, "FAIL",
+		    "remote: no {\"ev\":\"state\",\"state\":\"checking\"} after the "
+		    "remote candidates");
+	if (!cand->selected) {
+		say(ac, "FAIL", "remote: no \"selected\" event within %d ms%s%s", ac->timeout_ms,
+		    cand->failed[0] ? "; it failed: " : "", cand->failed);
+		return;
+	}
+	if (check_selected(ac, cand->selected, peer->local, "selected") == 0)
+		say(ac, "ok",
+		    "selected: %s %s:%" JSON_INTEGER_FORMAT " -> %s %s:%" JSON_INTEGER_FORMAT,
+		    jstr(json_object_get(cand->selected, "local"), "type"),
+		    jstr(json_object_get(cand->selected, "local"), "address"),
+		    json_integer_value(
+			json_object_get(json_object_get(cand->selected, "local"), "port")),
+		    jstr(json_object_get(cand->selected, "remote"), "type"),
+		    jstr(json_object_get(cand->selected, "remote"), "address"),
+		    json_integer_value(
+			json_object_get(json_object_get(cand->selected, "remote"), "port")));
+	if (!peer->selected && pump(ac, cand, peer, c_selected_both, NULL, ac->timeout_ms) != 1) {
+		say(ac, "FAIL",
+		    "selected: the peer never selected a pair (the candidate's checks "
+		    "or answers did not reach it)");
+		return;
+	}
+	check_data(ac, cand, peer);
+	check_malformed(ac, cand, peer);
+	if (cand->eof)
+		return;
+	check_restart(ac, cand, peer);
+	if (cand->eof)
+		return;
+	check_stop(ac, cand);
+}
+
+/* The candidate controlled: it must connect in the other role too. */
+static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer,
+			   char *const *cargv, char *const *pargv)
+{
+	if (agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
+	    agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
+		return;
+	pump(ac, cand, peer, c_ready, NULL, 5000);
+	ac->relay = true;
+	agent_send(ac, cand, "{\"cmd\":\"gather\"}");
+	agent_send(ac, peer, "{\"cmd\":\"gather\"}");
+	pump(ac, cand, peer, c_selected_or_failed, NULL, ac->timeout_ms);
+	if (cand->selected && peer->selected) {
+		if (check_selected(ac, cand->selected, peer->local, "controlled: selected") == 0)
+			say(ac, "ok", "controlled: connects with the peer controlling");
+	} else {
+		say(ac, "FAIL", "controlled: no pair selected on %s within %d ms%s%s",
+		    cand->selected ? "the peer" : "the candidate", ac->timeout_ms,
+		    cand->failed[0] ? "; candidate failed: " : "", cand->failed);
+	}
+	agent_send(ac, cand, "{\"cmd\":\"stop\"}");
+	agent_send(ac, peer, "{\"cmd\":\"stop\"}");
+}
+
+static int resolve(const char *name, char *buf, size_t len)
+{
+	if (strcmp(name, "nice") == 0)
+		name = "natlab-nice";
+	return luanet_bin_path(name, buf, len);
+}
+
+int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
+{
+	struct ac ac = {out,	    0,	   0,	 o->timeout_ms > 0 ? o->timeout_ms : 15000,
+			o->verbose, false, NULL, NULL,
+			NULL};
+	struct ac_agent *cand = calloc(1, sizeof(*cand)), *peer = calloc(1, sizeof(*peer));
+	char cpath[PATH_MAX], ppath[PATH_MAX];
+	char *base[AC_ARGV_MAX + 1], *pbase[2];
+	char *cargv[AC_ARGV_MAX + 1], *pargv[AC_ARGV_MAX + 1];
+	enum emu_sandbox_mode mode;
+	struct natlab_err e = {""};
+	int n = 0, ret = NATLAB_EXIT_USAGE;
+
+	if (!cand || !peer)
+		goto out;
+	if (resolve(o->cmd[0], cpath, sizeof(cpath)) < 0) {
+		fprintf(out,
+			"adapter-check: %s: not an executable file, nor a program in build/bin, "
+			"$NATLAB_BIN_DIR or PATH\n",
+			o->cmd[0]);
+		goto out;
+	}
+	if (resolve(o->peer ? o->peer : "natlab-ice", ppath, sizeof(ppath)) < 0) {
+		fprintf(out, "adapter-check: the peer %s is not found (build natlab-ice)\n",
+			o->peer ? o->peer : "natlab-ice");
+		goto out;
+	}
+	base[n++] = cpath;
+	for (int i = 1; o->cmd[i] && n < AC_ARGV_MAX - 3; i++)
+		base[n++] = o->cmd[i];
+	base[n] = NULL;
+	pbase[0] = ppath;
+	pbase[1] = NULL;
+	signal(SIGPIPE, SIG_IGN);
+	if (emu_sandbox_enter(&mode, &e) < 0) {
+		fprintf(out, "adapter-check: %s\n", e.msg);
+		goto out;
+	}
+	if (build_lab(&ac) < 0)
+		goto out;
+	fprintf(out, "adapter-check: %s (controlling, node cand %s) against %s (node peer %s)\n",
+		cpath, AC_CAND_IP, ppath, AC_PEER_IP);
+	agent_reset(cand, "candidate");
+	agent_reset(peer, "peer");
+	cand->other = peer;
+	peer->other = cand;
+	make_argv(cargv, base, "controlling");
+	make_argv(pargv, pbase, "controlled");
+	run_controlling(&ac, cand, peer, cargv, pargv);
+	agent_close(&ac, cand);
+	agent_close(&ac, peer);
+
+	fprintf(out, "adapter-check: %s controlled, %s controlling\n", cpath, ppath);
+	cand->other = peer;
+	peer->other = cand;
+	make_argv(cargv, base, "controlled");
+	make_argv(pargv, pbase, "controlling");
+	run_controlled(&ac, cand, peer, cargv, pargv);
+	agent_close(&ac, cand);
+	agent_close(&ac, peer);
+
+	if (ac.fails)
+		fprintf(out,
+			"adapter-check: %d problem%s (FAIL lines above): %s does not follow "
+			"docs/agent-protocol.md\n",
+			ac.fails, ac.fails == 1 ? "" : "s", o->cmd[0]);
+	else
+		fprintf(out, "adapter-check: %s follows docs/agent-protocol.md (%d warning%s)\n",
+			o->cmd[0], ac.warns, ac.warns == 1 ? "" : "s");
+	ret = ac.fails ? NATLAB_EXIT_FAIL : NATLAB_EXIT_OK;
+out:
+	if (cand)
+		agent_reset(cand, "candidate");
+	if (peer)
+		agent_reset(peer, "peer");
+	free(cand);
+	free(peer);
+	emu_lab_free(ac.lab);
+	return ret;
+}
+
+int cmd_adapter_check(int argc, char **argv)
+{
+	struct adaptercheck_opts o = {NULL, NULL, 15000, 0};
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf(
+			    "usage: natlab adapter-check [--peer PROGRAM] [--timeout-ms N] [-v] "
+			    "COMMAND [ARGS...]\n\n"
+			    "Runs COMMAND (an agent: a path, a program name, or \"nice\") in a "
+			    "two-node lab against\n"
+			    "PROGRAM (default natlab-ice) and checks that it follows "
+			    "docs/agent-protocol.md:\n"
+			    "ready, gather/local, remote/checking/selected, send/rx/data, "
+			    "malformed lines,\n"
+			    "restart, stop, the controlled role, and t_ms on every event. One "
+			    "line per check;\n"
+			    "exit 0 when it conforms, 1 when a check failed, 2 when it could not "
+			    "run.\n"
+			    "Example: natlab adapter-check ./my-adapter --some-option\n");
+			return NATLAB_EXIT_OK;
+		} else if (strcmp(argv[i], "--peer") == 0 && i + 1 < argc) {
+			o.peer = argv[++i];
+		} else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
+			o.timeout_ms = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			o.verbose = 1;
+		} else if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else {
+			fprintf(stderr, "natlab adapter-check: unknown option '%s'\n", argv[i]);
+			return NATLAB_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		fprintf(stderr,
+			"natlab adapter-check: give the agent command: natlab adapter-check "
+			"COMMAND [ARGS...]\n");
+		return NATLAB_EXIT_USAGE;
+	}
+	o.cmd = argv + i;
+	return adaptercheck_run(&o, stdout);
+}

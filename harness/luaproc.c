@@ -131,6 +131,12 @@ int luaproc_spawn(lua_State *L)
 		return luaL_error(L, "node:spawn: at most %d processes per lab", LUANET_PROCS_MAX);
 	p = lua_newuserdatauv(L, sizeof(*p), 0);
 	memset(p, 0, offsetof(struct proc, buf));
+	/* len and eof sit after the 64 kB buffer the memset skips: Lua gives
+	 * uninitialized memory, so a reused heap block left them garbage (a
+	 * soak of a few dozen cells saw "sent no ready event (eof)" and a
+	 * memmove of a garbage length crash the cell) */
+	p->len = 0;
+	p->eof = 0;
 	p->in_fd = p->out_fd = -1;
 	luaL_setmetatable(L, PROC_MT);
 	snprintf(p->name, sizeof(p->name), "%s", name ? name : emu_node_name(n));

@@ -33,6 +33,10 @@ for r in $(seq 1 "$rounds"); do
     sleep 0.05
   done
   kill -KILL "$runpid" 2>/dev/null
+  # the kill time in clock ticks since boot, to compare with process start
+  # times: a namespace inode freed by the kill may be reused at once by a
+  # new namespace of someone else's, whose processes are not ours
+  killed_at=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", $1 * hz}' /proc/uptime)
   wait "$runpid" 2>/dev/null
   runpid=""
   # the run's parent lives in the host's namespace: only the labs' count
@@ -44,12 +48,18 @@ for r in $(seq 1 "$rounds"); do
   while :; do
     left=$(tagged_pids "$tag" | wc -l)
     inns=0
+    who=""
     for p in /proc/[0-9]*; do
       i=$(stat -L -c %i "$p/ns/net" 2>/dev/null) || continue
-      grep -qx "$i" "$out/ns" && inns=$((inns + 1))
+      grep -qx "$i" "$out/ns" || continue
+      # field 22 of stat, counted after the ")" closing the command name
+      st=$(sed 's/.*) //' "$p/stat" 2>/dev/null | awk '{print $20}')
+      [ -n "$st" ] && [ "$st" -le "$killed_at" ] || continue
+      inns=$((inns + 1))
+      who="$who ${p#/proc/}:$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-60)"
     done
     [ "$left" = 0 ] && [ "$inns" = 0 ] && break
-    [ "$(date +%s)" -lt "$deadline" ] || fail "round $r (killed at $delay_ms ms): $left processes of the run and $inns processes in its namespaces survive"
+    [ "$(date +%s)" -lt "$deadline" ] || fail "round $r (killed at $delay_ms ms): $left processes of the run and $inns processes in its namespaces survive:$who"
     sleep 0.1
   done
   dir=$(ls -d "$out"/results/2* 2>/dev/null | head -1)

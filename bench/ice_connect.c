@@ -5,7 +5,7 @@
  *
  *   bench_ice_connect [--trials N] [--bin DIR] [--ta-ms N] [--trickle]
  *                     [--nat PRESET_A,PRESET_B] [--relay udp|tcp|tls [--cert F --key F]]
- *                     [--check] [--verbose]
+ *                     [--ice-opt ARG]... [--check] [--verbose]
  *
  * --nat runs every trial through a fresh two-NAT lab (bench/ice_lab.h) with
  * natlab-turn-server as STUN and TURN server on the "internet" node.
@@ -74,6 +74,8 @@ static const char *relay;	  /* --relay udp|tcp|tls: both agents relay-only via T
 static bool trickle;		  /* --trickle: both agents trickle (RFC 8838) */
 static const char *nat_a, *nat_b; /* --nat A,B: through two kernel NATs */
 static const char *bin_dir;
+static const char *ice_opts[8]; /* --ice-opt: extra arguments for natlab-ice only */
+static unsigned n_ice_opts;
 static char turn_arg[64];
 
 /* natlab-turn-server inside the sandbox, on loopback; returns its pid. */
@@ -152,6 +154,9 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 	}
 	if (trickle)
 		argv[k++] = "--trickle";
+	if (strcmp(im->label, "natlab-ice") == 0)
+		for (unsigned i = 0; i < n_ice_opts; i++)
+			argv[k++] = (char *)ice_opts[i];
 	if (relay) {
 		argv[k++] = "--policy";
 		argv[k++] = "relay";
@@ -168,7 +173,7 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 static bool trial(const struct impl *a, const struct impl *b, struct stats *st, bool verbose,
 		  bool print)
 {
-	char *av[24], *bv[24];
+	char *av[40], *bv[40];
 	struct pr_result r;
 	argv_for(av, a, true);
 	argv_for(bv, b, false);
@@ -240,6 +245,8 @@ int main(int argc, char **argv)
 			*comma = '\0';
 			nat_a = argv[i];
 			nat_b = comma + 1;
+		} else if (strcmp(argv[i], "--ice-opt") == 0 && i + 1 < argc && n_ice_opts < 8) {
+			ice_opts[n_ice_opts++] = argv[++i];
 		} else if (strcmp(argv[i], "--trickle") == 0)
 			trickle = true;
 		else if (strcmp(argv[i], "--relay") == 0 && i + 1 < argc)
@@ -325,6 +332,12 @@ int main(int argc, char **argv)
 			waitpid(turn_pid, NULL, 0);
 		}
 		return bad ? 1 : 0;
+	}
+	if (n_ice_opts) {
+		printf("natlab-ice options:");
+		for (unsigned i = 0; i < n_ice_opts; i++)
+			printf(" %s", ice_opts[i]);
+		printf("\n");
 	}
 	if (nat_a)
 		printf("bench_ice_connect: %u trials each, through kernel NATs %s <-> %s (STUN and "

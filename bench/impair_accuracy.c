@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "emu/capture.h"
 #include "emu/impair.h"
 #include "emu/impair_probe.h"
 #include "emu/link.h"
@@ -56,8 +58,9 @@ struct want {
 	double rate_bps; /* 0: not checked */
 };
 
-static void row(const char *name, const char *dst, uint32_t pps, uint32_t count, uint32_t payload,
-		struct want w, bool impaired)
+static struct emu_impair_probe_result row(const char *name, const char *dst, uint32_t pps,
+					  uint32_t count, uint32_t payload, struct want w,
+					  bool impaired)
 {
 	struct emu_impair_probe p = {.src = na,
 				     .dst = nb,
@@ -90,7 +93,11 @@ static void row(const char *name, const char *dst, uint32_t pps, uint32_t count,
 	if (w.delay_ms >= 0) {
 		bool ok = fabs(r.delay_p50_us / 1000 - w.delay_ms) <= 1.0 &&
 			  fabs(r.delay_p99_us / 1000 - w.p99_ms) <= 2.0;
+		char ratio[48];
+		snprintf(ratio, sizeof(ratio), "(p50/set %.4f) ",
+			 r.delay_p50_us / 1000 / w.delay_ms);
 		strcat(verdict, ok ? "delay ok " : "DELAY MISSED ");
+		strcat(verdict, ratio);
 		failures += !ok;
 	}
 	if (w.sd_ms > 0) {
@@ -114,6 +121,7 @@ static void row(const char *name, const char *dst, uint32_t pps, uint32_t count,
 	       (unsigned long long)(steal_ticks() - st0),
 	       impaired ? (double)s1[0].late_ns_max / 1e6 : 0.0, verdict);
 	fflush(stdout);
+	return r;
 }
 
 static uint64_t mono_ns(void)
@@ -140,9 +148,17 @@ static void platform_row(unsigned ms)
 		over2 += gap > 2000000;
 		prev = now;
 	}
+	char load[64] = "?";
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (!fgets(load, sizeof(load), f))
+			snprintf(load, sizeof(load), "?");
+		load[strcspn(load, "\n")] = 0;
+		fclose(f);
+	}
 	printf("platform: a spinning thread saw %u stalls > 1 ms and %u > 2 ms in %u ms "
-	       "(worst %.3f ms)\n",
-	       over1, over2, ms, (double)worst / 1e6);
+	       "(worst %.3f ms); loadavg %s on %ld CPUs\n",
+	       over1, over2, ms, (double)worst / 1e6, load, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 static void set(struct emu_impair_config c)
@@ -177,15 +193,39 @@ int main(int argc, char **argv)
 	platform_row(3000);
 	printf("%-34s %6s %6s %8s %8s %7s %7s %8s %7s %5s %6s %s\n", "case", "n", "pps", "p50 ms",
 	       "p99 ms", "sd ms", "loss", "Mbit/s", "cpu us", "steal", "late", "verdict");
-	row("baseline veth 1k pps", "10.9.0.2", 1000, n / 2, 100, none, false);
-	row("emulator, no impairment 1k pps", "10.0.0.2", 1000, n / 2, 100, none, true);
-	row("baseline veth 10k pps", "10.9.0.2", 10000, n, 100, none, false);
-	row("emulator, no impairment 10k pps", "10.0.0.2", 10000, n, 100, none, true);
+	struct emu_impair_probe_result b1, e1, b10, e10;
+	b1 = row("baseline veth 1k pps", "10.9.0.2", 1000, n / 2, 100, none, false);
+	e1 = row("emulator, no impairment 1k pps", "10.0.0.2", 1000, n / 2, 100, none, true);
+	b10 = row("baseline veth 10k pps", "10.9.0.2", 10000, n, 100, none, false);
+	e10 = row("emulator, no impairment 10k pps", "10.0.0.2", 10000, n, 100, none, true);
+	printf("emulator vs veth: p50 +%.3f ms (ratio %.1f) at 1k pps, +%.3f ms (ratio %.1f) at "
+	       "10k pps; p99 +%.3f / +%.3f ms\n",
+	       (e1.delay_p50_us - b1.delay_p50_us) / 1000, e1.delay_p50_us / b1.delay_p50_us,
+	       (e10.delay_p50_us - b10.delay_p50_us) / 1000, e10.delay_p50_us / b10.delay_p50_us,
+	       (e1.delay_p99_us - b1.delay_p99_us) / 1000,
+	       (e10.delay_p99_us - b10.delay_p99_us) / 1000);
 	set((struct emu_impair_config){.delay_us = 20000});
 	row("delay 20 ms @1k pps", "10.0.0.2", 1000, n / 2, 100, (struct want){20, 20, -1, -1, 0},
 	    true);
 	row("delay 20 ms @10k pps", "10.0.0.2", 10000, n, 100, (struct want){20, 20, -1, -1, 0},
 	    true);
+	{
+		/* The same row with both kinds of capture running: the
+		 * emulator's own and a listener on the receiving interface. */
+		struct emu_capture *cap = NULL;
+		struct emu_capture_stats cs = {0};
+		if (emu_impair_capture_start(link_, "/tmp/natlab-bench-emu.pcap", &e) < 0 ||
+		    emu_capture_start(nb, "imp0", "/tmp/natlab-bench-listen.pcap", &cap, &e) < 0)
+			die("capture", &e);
+		row("delay 20 ms @10k pps + 2 captures", "10.0.0.2", 10000, n, 100,
+		    (struct want){20, 20, -1, -1, 0}, true);
+		emu_impair_capture_stop(link_);
+		emu_capture_stop(cap, &cs);
+		printf("%-34s captured %llu frames, kernel drops %llu\n", "  (listener capture)",
+		       (unsigned long long)cs.frames, (unsigned long long)cs.kernel_drops);
+		remove("/tmp/natlab-bench-emu.pcap");
+		remove("/tmp/natlab-bench-listen.pcap");
+	}
 	set((struct emu_impair_config){.delay_us = 100000});
 	row("delay 100 ms @10k pps", "10.0.0.2", 10000, n, 100, (struct want){100, 100, -1, -1, 0},
 	    true);

@@ -50,8 +50,9 @@ struct slot {
 
 struct emu_impair {
 	struct emu_node *wire;
-	int sock[2]; /* AF_PACKET on wire "a" (dir A->B reads it) and "b" */
-	int wake;    /* eventfd: stop request */
+	int sock[2];	      /* AF_PACKET on wire "a" (dir A->B reads it) and "b" */
+	int wake;	      /* eventfd: stop request */
+	unsigned char *rxbuf; /* the thread's receive buffer */
 	pthread_t thread;
 	bool thread_started;
 	clockid_t cpu_clock;
@@ -344,7 +345,7 @@ static void short_slice(void)
 static void *emulator(void *arg)
 {
 	struct emu_impair *l = arg;
-	unsigned char *buf = malloc(VNET_HDR + FRAME_MAX);
+	unsigned char *buf = l->rxbuf;
 	struct pollfd pfd[3];
 	uint64_t last_flush = 0;
 
@@ -362,7 +363,7 @@ static void *emulator(void *arg)
 		uint64_t now = mono_ns();
 
 		pthread_mutex_lock(&l->mu);
-		if (l->stop || !buf) {
+		if (l->stop) {
 			pthread_mutex_unlock(&l->mu);
 			break;
 		}
@@ -397,7 +398,6 @@ static void *emulator(void *arg)
 				drain(l, d, buf);
 		}
 	}
-	free(buf);
 	return NULL;
 }
 
@@ -483,6 +483,11 @@ int emu_impair_new(struct emu_node *a, const char *ifname_a, struct emu_node *b,
 		if (ret < 0)
 			goto fail;
 	}
+	l->rxbuf = malloc(VNET_HDR + FRAME_MAX);
+	if (!l->rxbuf) {
+		ret = natlab_err_set(e, ENOMEM, "impaired link: receive buffer");
+		goto fail;
+	}
 	l->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->wake < 0) {
 		ret = natlab_err_set(e, errno, "impaired link: eventfd");
@@ -495,6 +500,7 @@ int emu_impair_new(struct emu_node *a, const char *ifname_a, struct emu_node *b,
 		goto fail;
 	}
 	l->thread_started = true;
+	pthread_setname_np(l->thread, "natlab-wire"); /* for top -H and gdb */
 	if (pthread_getcpuclockid(l->thread, &l->cpu_clock) != 0)
 		l->cpu_clock = (clockid_t)-1;
 	*out = l;
@@ -520,6 +526,7 @@ void emu_impair_free(struct emu_impair *l)
 	}
 	heap_clear(l, false);
 	free(l->heap);
+	free(l->rxbuf);
 	emu_pcap_close(l->pcap);
 	for (int end = 0; end < 2; end++) {
 		if (l->sock[end] >= 0)

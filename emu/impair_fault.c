@@ -60,8 +60,6 @@ int emu_fault_log_record(struct emu_fault_log *log, const char *kind, const char
 	if (!log)
 		return 0; /* faults may be injected without a log */
 	memset(&ev, 0, sizeof(ev));
-	ev.mono_ns = clock_ns(CLOCK_MONOTONIC);
-	ev.real_ns = clock_ns(CLOCK_REALTIME);
 	snprintf(ev.kind, sizeof(ev.kind), "%s", kind);
 	snprintf(ev.target, sizeof(ev.target), "%s", target ? target : "");
 	va_start(ap, detail_fmt);
@@ -69,6 +67,9 @@ int emu_fault_log_record(struct emu_fault_log *log, const char *kind, const char
 	va_end(ap);
 	ev.result = result;
 	pthread_mutex_lock(&log->mu);
+	/* Stamped under the lock, so the log's order is the stamps' order. */
+	ev.mono_ns = clock_ns(CLOCK_MONOTONIC);
+	ev.real_ns = clock_ns(CLOCK_REALTIME);
 	if (log->len == log->cap) {
 		size_t cap = log->cap ? log->cap * 2 : 32;
 		struct emu_fault_event *p = realloc(log->ev, cap * sizeof(*p));

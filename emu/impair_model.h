@@ -33,7 +33,7 @@ struct emu_impair_config {
 	uint32_t jitter_us; /* spread around delay_us, see dist */
 	enum emu_jitter_dist dist;
 	bool reorder; /* false: a frame never leaves before the one sent before it
-		       * (jitter then only delays, as netem does without reorder) */
+		       * (jitter then only delays, as netem with a FIFO child) */
 	double loss;  /* independent loss probability, 0..1 */
 	/* Gilbert-Elliott burst loss (used when ge_p > 0): per frame, lose with
 	 * the current state's probability, then move good->bad with ge_p and

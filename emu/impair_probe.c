@@ -245,7 +245,7 @@ int emu_impair_probe_run(const struct emu_impair_probe *p, struct emu_impair_pro
 	ret = warm_up(rx, s.fd, s.run, p->payload, e);
 	if (ret < 0)
 		goto out;
-	/* Let warm-up copies still in flight land and be thrown away. */
+	/* Warm-up copies still in flight carry WARMUP_SEQ and are ignored. */
 	ret = pthread_create(&th, NULL, send_stream, &s);
 	if (ret) {
 		ret = natlab_err_set(e, ret, "probe: cannot start the sender");

@@ -63,6 +63,16 @@ void capture_record(uint8_t buf[36], uint32_t sec, uint32_t usec, uint32_t caple
 	memcpy(buf + 28, addr, halen > 8 ? 8 : halen);
 }
 
+static volatile sig_atomic_t capture_stopping;
+
+static void capture_on_term(int sig)
+{
+	(void)sig;
+	capture_stopping = 1;
+}
+
+/* Reads until SIGTERM, then drains what the socket already holds, so that
+ * packets sent just before the cell ended are in the file too. */
 static void capture_loop(int sock, int fd)
 {
 	static uint8_t pkt[CAPTURE_SNAPLEN];
@@ -78,14 +88,14 @@ static void capture_loop(int sock, int fd)
 		struct timespec ts;
 		struct iovec iov[2];
 		/* MSG_TRUNC: the return value is the packet's real length */
-		ssize_t n =
-		    recvfrom(sock, pkt, sizeof(pkt), MSG_TRUNC, (struct sockaddr *)&sll, &sl);
+		int flags = MSG_TRUNC | (capture_stopping ? MSG_DONTWAIT : 0);
+		ssize_t n = recvfrom(sock, pkt, sizeof(pkt), flags, (struct sockaddr *)&sll, &sl);
 		uint32_t cap;
 
 		if (n < 0) {
 			if (errno == EINTR)
-				continue;
-			return;
+				continue; /* SIGTERM: go on, now without blocking */
+			return;	  /* EAGAIN once stopping: drained */
 		}
 		cap = n > (ssize_t)sizeof(pkt) ? (uint32_t)sizeof(pkt) : (uint32_t)n;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -129,6 +139,11 @@ int capture_start(const struct emu_node *n, const char *path, pid_t *pid, struct
 		int s2 = fcntl(sock, F_DUPFD, 64);
 		int f2 = fcntl(fd, F_DUPFD, 65);
 
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = capture_on_term; /* no SA_RESTART: recvfrom returns */
+		sigaction(SIGTERM, &sa, NULL);
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (s2 < 0 || f2 < 0 || dup2(s2, 3) < 0 || dup2(f2, 4) < 0)

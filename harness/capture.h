@@ -24,8 +24,9 @@
 #define CAPTURE_LINKTYPE_SLL2 276
 
 /* capture_start - start capturing node @n into @path. *@pid is the
- * capture process (its own process group); stop it with SIGKILL and reap
- * it. The process exits by itself if the caller dies. */
+ * capture process (its own process group). Stop it with SIGTERM: it then
+ * writes what its socket still holds and exits (reap it; SIGKILL if it
+ * has not exited within a bound). It exits by itself if the caller dies. */
 int capture_start(const struct emu_node *n, const char *path, pid_t *pid, struct natlab_err *e);
 
 /* capture_header - the 24-byte pcap file header into @buf. */

@@ -197,6 +197,7 @@ int cmd_run(int argc, char **argv)
 	struct natlab_err e = {""};
 	struct results *res = NULL;
 	struct runner_stats st;
+	int64_t run_start_ms = 0;
 	json_t *cells = json_array();
 	json_t *meta = NULL;
 	char run_id[128];
@@ -241,6 +242,7 @@ int cmd_run(int argc, char **argv)
 	       json_array_size(cells), o.jobs, (unsigned long long)(o.seed & ((1ull << 53) - 1)),
 	       results_dir(res));
 	fflush(stdout);
+	run_start_ms = luanet_now_ms();
 	/* A run that cannot record its results (a full disk) stops: say so,
 	 * how far it got, and exit 2, never 0 with cells silently missing. */
 	if (runner_run(&o, cells, res, stdout, &st, &e) < 0) {
@@ -260,9 +262,10 @@ int cmd_run(int argc, char **argv)
 			json_decref(done);
 		}
 	}
-	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped\nreport: "
-	       "%s/report.html\n",
-	       st.done, st.passed, st.failed, st.errors, st.skipped, results_dir(res));
+	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped in %.1f s "
+	       "wall time\nreport: %s/report.html\n",
+	       st.done, st.passed, st.failed, st.errors, st.skipped,
+	       (double)(luanet_now_ms() - run_start_ms) / 1000.0, results_dir(res));
 	if (st.interrupted) {
 		fprintf(
 		    stderr,

@@ -18,6 +18,7 @@
 #include "emu/link.h"
 #include "emu/node.h"
 #include "harness/capture.h"
+#include "harness/luaimpair.h"
 #include "harness/luaproc.h"
 #include "harness/stunprobe.h"
 #ifdef NATLAB_HAVE_EMU_ROUTE
@@ -27,7 +28,8 @@
 #include "emu/nat.h"
 #endif
 
-#define NODE_MT "natlab.node"
+#define NODE_MT	      "natlab.node"
+#define JSON_ARRAY_MT "natlab.json_array"
 
 struct node_ref {
 	struct emu_node *n;
@@ -61,6 +63,27 @@ void luanet_ctx_init(struct luanet_ctx *ctx)
 
 void luanet_ctx_teardown(struct luanet_ctx *ctx)
 {
+	/* The pids are capture processes: ask them to write out what they
+	 * hold, give them a bounded time, then make sure. */
+	struct timespec t0, t;
+	unsigned left = 0;
+
+	for (unsigned i = 0; i < ctx->n_pids; i++)
+		if (ctx->pids[i] > 0 && kill(ctx->pids[i], SIGTERM) == 0)
+			left++;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0) {
+		for (unsigned i = 0; i < ctx->n_pids; i++) {
+			if (ctx->pids[i] > 0 && waitpid(ctx->pids[i], NULL, WNOHANG) == ctx->pids[i]) {
+				ctx->pids[i] = 0;
+				left--;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (left == 0 || (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 1000)
+			break;
+		usleep(5000);
+	}
 	for (unsigned i = 0; i < ctx->n_pids; i++) {
 		if (ctx->pids[i] > 0) {
 			kill(-ctx->pids[i], SIGKILL);
@@ -111,6 +134,13 @@ void luanet_push_json(lua_State *L, const json_t *j)
 		{
 			luanet_push_json(L, v);
 			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		/* An empty Lua table reads back as an object; the marker keeps
+		 * an empty array an array on its way back (an agent's empty
+		 * "candidates" relayed as a "remote" command must stay []). */
+		if (json_array_size(j) == 0) {
+			luaL_newmetatable(L, JSON_ARRAY_MT);
+			lua_setmetatable(L, -2);
 		}
 		break;
 	case JSON_STRING:
@@ -163,6 +193,14 @@ json_t *luanet_to_json(lua_State *L, int idx)
 				lua_pop(L, 1);
 			}
 			return out;
+		}
+		if (lua_getmetatable(L, idx)) {
+			int is_array;
+			luaL_getmetatable(L, JSON_ARRAY_MT);
+			is_array = lua_rawequal(L, -1, -2);
+			lua_pop(L, 2);
+			if (is_array)
+				return json_array();
 		}
 		out = json_object();
 		lua_pushnil(L);
@@ -650,6 +688,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	lua_pushlightuserdata(L, ctx);
 	luaL_setfuncs(L, lib, 1);
 	luaproc_open(L, ctx);
+	luaimpair_open(L);
 	/* natlab.features: which emu modules this build has */
 	lua_newtable(L);
 #ifdef NATLAB_HAVE_EMU_ROUTE

@@ -130,11 +130,9 @@ int luaproc_spawn(lua_State *L)
 	if (ctx->n_pids >= LUANET_PROCS_MAX)
 		return luaL_error(L, "node:spawn: at most %d processes per lab", LUANET_PROCS_MAX);
 	p = lua_newuserdatauv(L, sizeof(*p), 0);
+	/* buf need not be cleared, but len and eof (after it) must: Lua's fresh
+	 * userdata is not zeroed, and a stale len sends memchr off the end. */
 	memset(p, 0, offsetof(struct proc, buf));
-	/* len and eof sit after the 64 kB buffer the memset skips: Lua gives
-	 * uninitialized memory, so a reused heap block left them garbage (a
-	 * soak of a few dozen cells saw "sent no ready event (eof)" and a
-	 * memmove of a garbage length crash the cell) */
 	p->len = 0;
 	p->eof = 0;
 	p->in_fd = p->out_fd = -1;

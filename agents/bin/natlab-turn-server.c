@@ -32,7 +32,10 @@
 #define BATCH	   32
 #define KIND_SHIFT 32
 
-enum kind { K_SIGNAL = 1, K_UDP, K_TCP, K_TLS, K_CONN, K_RELAY };
+enum kind { K_SIGNAL = 1, K_UDP, K_TCP, K_TLS, K_CONN, K_RELAY, K_TCPRELAY, K_PEERCONNECT };
+
+/* a pipe stops reading while its partner has this much queued */
+#define PIPE_HIGH (1u << 20)
 
 struct listener {
 	int fd;
@@ -45,7 +48,10 @@ struct conn {
 	struct srv *srv;
 	struct turn_stream *st;
 	struct turn_key key;
-	bool out_armed;
+	bool out_armed, in_armed;
+	/* RFC 6062 data connections: bytes go as they are to the partner */
+	bool raw, dead;
+	struct conn *partner;
 };
 
 struct srv {
@@ -167,14 +173,16 @@ static void conn_close(struct srv *s, struct conn *c);
 
 static void conn_arm(struct srv *s, struct conn *c)
 {
-	bool want = turn_stream_want_write(c->st);
-	if (want == c->out_armed)
+	bool out = turn_stream_want_write(c->st);
+	bool in = !(c->partner && turn_stream_tx_pending(c->partner->st) > PIPE_HIGH);
+	if (out == c->out_armed && in == c->in_armed)
 		return;
-	struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
+	struct epoll_event ev = {.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
 				 .data.u64 = ((uint64_t)K_CONN << KIND_SHIFT) |
 					     (uint32_t)turn_stream_fd(c->st)};
 	epoll_ctl(s->ep, EPOLL_CTL_MOD, turn_stream_fd(c->st), &ev);
-	c->out_armed = want;
+	c->out_armed = out;
+	c->in_armed = in;
 }
 
 static int io_client_send(void *ctx, const struct turn_key *k, const uint8_t *buf, size_t len)
@@ -192,6 +200,133 @@ static int io_client_send(void *ctx, const struct turn_key *k, const uint8_t *bu
 	int r = turn_stream_write(c->st, buf, len);
 	conn_arm(s, c);
 	return r;
+}
+
+/* ---- RFC 6062 TCP relays ---- */
+
+static int tcp_socket_at(struct srv *s, const struct sockaddr_storage *a)
+{
+	int one = 1, r;
+	int fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (fd >= s->maxfd) {
+		close(fd);
+		return -EMFILE;
+	}
+	/* the relay's listening socket and its outgoing connections share the
+	 * relayed transport address (RFC 6062 §5.2) */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)a, turn_addr_len((const struct sockaddr *)a)) != 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int io_tcp_listen(void *ctx, int family, uint32_t cookie, struct sockaddr_storage *bound)
+{
+	struct srv *s = ctx;
+	struct sockaddr_storage a = family == AF_INET6 ? s->relay6 : s->relay4;
+	socklen_t len = sizeof(*bound);
+
+	if ((family == AF_INET6 && !s->have6) || (family == AF_INET && !s->have4))
+		return -EAFNOSUPPORT;
+	((struct sockaddr_in *)&a)->sin_port = 0;
+	int fd = tcp_socket_at(s, &a);
+	if (fd < 0)
+		return fd;
+	s->cookie[fd] = cookie;
+	if (listen(fd, 64) != 0 || getsockname(fd, (struct sockaddr *)bound, &len) != 0 ||
+	    ep_add(s, fd, K_TCPRELAY, EPOLLIN) != 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int io_tcp_connect(void *ctx, int listen_handle, const struct sockaddr *peer, uint32_t id)
+{
+	struct srv *s = ctx;
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(listen_handle, (struct sockaddr *)&a, &len) != 0)
+		return -errno;
+	int fd = tcp_socket_at(s, &a);
+	if (fd < 0)
+		return fd;
+	s->cookie[fd] = id;
+	if ((connect(fd, peer, turn_addr_len(peer)) != 0 && errno != EINPROGRESS) ||
+	    ep_add(s, fd, K_PEERCONNECT, EPOLLOUT) != 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void io_tcp_close(void *ctx, int handle)
+{
+	(void)ctx;
+	close(handle);
+}
+
+static void io_tcp_splice(void *ctx, const struct turn_key *k, int peer_handle)
+{
+	struct srv *s = ctx;
+	int fd = (int)k->conn - 1;
+	struct conn *c = fd >= 0 && fd < s->maxfd ? s->conn[fd] : NULL;
+	struct conn *p = c ? calloc(1, sizeof(*p)) : NULL;
+	struct turn_stream *st = p ? turn_stream_new(peer_handle, NULL, 4u << 20) : NULL;
+	int one = 1;
+
+	if (!st) {
+		free(p);
+		close(peer_handle);
+		return;
+	}
+	setsockopt(peer_handle, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+	turn_stream_set_raw(st);
+	p->srv = s;
+	p->st = st;
+	p->raw = true;
+	p->in_armed = true;
+	p->partner = c;
+	c->partner = p;
+	c->raw = true;
+	turn_stream_set_raw(c->st);
+	s->conn[peer_handle] = p;
+	ep_add(s, peer_handle, K_CONN, EPOLLIN);
+}
+
+static void on_tcprelay(struct srv *s, int lfd)
+{
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage from;
+		socklen_t len = sizeof(from);
+		int fd = accept4(lfd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		/* kept out of epoll until bound: the kernel holds the peer's
+		 * bytes meanwhile */
+		if (fd >= s->maxfd ||
+		    turn_server_tcp_accepted(s->ts, s->cookie[lfd], fd, (struct sockaddr *)&from,
+					     now_ms()) != 0)
+			close(fd);
+	}
+}
+
+static void on_peerconnect(struct srv *s, int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, fd, NULL);
+	turn_server_tcp_connected(s->ts, s->cookie[fd], err ? -err : 0, now_ms());
 }
 
 static void io_event(void *ctx, const char *json)
@@ -257,7 +392,14 @@ static void add_listener(struct srv *s, const char *txt, bool tls)
 static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
 	struct conn *c = arg;
-	turn_server_input(c->srv->ts, &c->key, frame, len, now_ms());
+	if (!c->raw) {
+		turn_server_input(c->srv->ts, &c->key, frame, len, now_ms());
+		return;
+	}
+	if (!c->partner || turn_stream_write(c->partner->st, frame, len) != 0)
+		c->dead = true; /* closed after the read returns */
+	else
+		conn_arm(c->srv, c->partner);
 }
 
 static void on_accept(struct srv *s, struct listener *l, uint32_t index)
@@ -299,6 +441,7 @@ static void on_accept(struct srv *s, struct listener *l, uint32_t index)
 		c->key.listener = index;
 		c->key.conn = (uint32_t)fd + 1;
 		c->key.transport = l->kind == K_TLS ? TURN_TRANSPORT_TLS : TURN_TRANSPORT_TCP;
+		c->in_armed = true;
 		s->conn[fd] = c;
 		ep_add(s, fd, K_CONN, EPOLLIN);
 	}
@@ -307,7 +450,15 @@ static void on_accept(struct srv *s, struct listener *l, uint32_t index)
 static void conn_close(struct srv *s, struct conn *c)
 {
 	int fd = turn_stream_fd(c->st);
-	turn_server_conn_closed(s->ts, &c->key, now_ms());
+	struct conn *p = c->partner;
+	if (p) {
+		/* one side of a relayed TCP connection went: so does the other */
+		p->partner = NULL;
+		c->partner = NULL;
+		conn_close(s, p);
+	}
+	if (!c->raw)
+		turn_server_conn_closed(s->ts, &c->key, now_ms());
 	s->conn[fd] = NULL;
 	turn_stream_free(c->st);
 	free(c);
@@ -323,10 +474,12 @@ static void on_conn(struct srv *s, int fd, uint32_t events)
 		r = turn_stream_flush(c->st);
 		if (r == -EAGAIN)
 			r = 0;
+		if (c->partner)
+			conn_arm(s, c->partner); /* room again: it may read */
 	}
-	if (r == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (r == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->in_armed)
 		r = turn_stream_read(c->st, on_frame, c);
-	if (r < 0 || (events & EPOLLERR)) {
+	if (r < 0 || c->dead || (events & EPOLLERR)) {
 		conn_close(s, c);
 		return;
 	}
@@ -562,6 +715,10 @@ int main(int argc, char **argv)
 	    .relay_send = io_relay_send,
 	    .client_send = io_client_send,
 	    .event = io_event,
+	    .tcp_listen = io_tcp_listen,
+	    .tcp_connect = io_tcp_connect,
+	    .tcp_close = io_tcp_close,
+	    .tcp_splice = io_tcp_splice,
 	};
 	char msg[256];
 	/* the relay families are known once the listeners are parsed; decide
@@ -579,12 +736,15 @@ int main(int argc, char **argv)
 	if (!s.ts)
 		die("%s", msg);
 	for (int i = 0; i < nusers; i++) {
-		char *colon = strchr(users[i], ':');
-		if (!colon)
+		/* split a copy: argv stays readable in ps */
+		char name[TURN_AUTH_USERNAME_MAX];
+		const char *colon = strchr(users[i], ':');
+		if (!colon || (size_t)(colon - users[i]) >= sizeof(name))
 			die("--user wants NAME:PASS, not \"%s\"", users[i]);
-		*colon = 0;
-		if (turn_server_user_add(s.ts, users[i], colon + 1) != 0)
-			die("cannot add user \"%s\"", users[i]);
+		memcpy(name, users[i], (size_t)(colon - users[i]));
+		name[colon - users[i]] = 0;
+		if (turn_server_user_add(s.ts, name, colon + 1) != 0)
+			die("cannot add user \"%s\"", name);
 	}
 	for (int i = 0; i < ndeny; i++)
 		if (turn_server_deny_add(s.ts, deny[i]) != 0)
@@ -614,6 +774,11 @@ int main(int argc, char **argv)
 			die("bad --relay-ip6 \"%s\"", relay_ip6);
 		s.have6 = true;
 	}
+	/* a relay on the unspecified address would announce 0.0.0.0 or :: in
+	 * XOR-RELAYED-ADDRESS: the operator must name the address */
+	if ((s.have4 && ((struct sockaddr_in *)&s.relay4)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+	    (s.have6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&s.relay6)->sin6_addr)))
+		die("%s", "listening on an unspecified address: give --relay-ip / --relay-ip6");
 
 	sigset_t set;
 	sigemptyset(&set);
@@ -670,6 +835,12 @@ int main(int argc, char **argv)
 				break;
 			case K_RELAY:
 				on_relay(&s, fd);
+				break;
+			case K_TCPRELAY:
+				on_tcprelay(&s, fd);
+				break;
+			case K_PEERCONNECT:
+				on_peerconnect(&s, fd);
 				break;
 			}
 		}

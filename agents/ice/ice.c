@@ -1,83 +1,15 @@
-/* ice.c - the RFC 8445 agent state machine (see ice.h). */
-#include "agents/ice/ice.h"
-
+/* ice.c - the RFC 8445 agent state machine (see ice.h): creation, pairs,
+ * checks, incoming requests and responses, nomination and selection. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agents/stun/stun.h"
-
-#define MSG_MAX	   548 /* a check is ~100 bytes; stay under the IPv4 minimum MTU */
-#define GATHER_MAX (ICE_LOCALS_MAX * ICE_STUN_SERVERS_MAX)
-
-struct gather_tx {
-	int local; /* the host base */
-	unsigned server;
-	uint8_t txid[ICE_TXID_LEN];
-	unsigned count; /* transmissions so far; 0: not sent yet */
-	uint64_t next_ms;
-	uint32_t rto_ms;
-	bool done;
-};
-
-struct comp {
-	bool selected;
-	struct ice_local sel_l; /* copies: they outlive a restart */
-	struct ice_candidate sel_r;
-	int sel_pl, sel_pr; /* the pair's keys in the current check list, -1 */
-	uint64_t sel_prio;
-	uint32_t rtt_ms;
-	uint64_t first_valid_ms;
-	bool nominating;
-	/* RFC 7675 consent freshness */
-	bool ctx_active;
-	uint8_t ctxid[ICE_TXID_LEN];
-	uint64_t consent_next_ms;
-	uint64_t consent_ok_ms;
-	bool lost;
-};
-
-struct tq_entry {
-	int local, remote;
-};
-
-struct ice_agent {
-	struct ice_config cfg;
-	struct ice_io io;
-	uint64_t rng;
-	bool controlling;
-	uint64_t tiebreaker;
-	char ufrag[ICE_UFRAG_LEN + 1];
-	char pwd[ICE_PWD_LEN + 1];
-	char rufrag[ICE_CRED_MAX + 1];
-	char rpwd[ICE_CRED_MAX + 1];
-	bool have_remote;
-	bool remote_done;
-	struct ice_local locals[ICE_LOCALS_MAX];
-	unsigned nlocals;
-	struct ice_candidate remotes[ICE_REMOTES_MAX];
-	unsigned nremotes;
-	unsigned prflx_seq;
-	struct ice_checklist cl;
-	struct tq_entry tq[ICE_CHECKLIST_MAX];
-	unsigned tq_n;
-	struct gather_tx gtx[GATHER_MAX];
-	unsigned ngtx;
-	bool gathering;
-	uint64_t gather_start_ms;
-	bool relay_pending;
-	bool gather_complete;
-	uint64_t next_pace_ms;
-	struct comp *comps; /* [1..components] */
-	enum ice_state state;
-	bool failed_reported;
-	unsigned checks_sent;
-};
+#include "agents/ice/ice_priv.h"
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static uint64_t rng_next(struct ice_agent *a)
+uint64_t icei_rng_next(struct ice_agent *a)
 {
 	/* splitmix64: deterministic under a fixed seed, which the fake-clock
 	 * tests need; the binary seeds it from getrandom(). */
@@ -92,26 +24,25 @@ static void rng_chars(struct ice_agent *a, char *out, size_t n)
 	static const char ice_chars[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	for (size_t i = 0; i < n; i++)
-		out[i] = ice_chars[rng_next(a) & 63];
+		out[i] = ice_chars[icei_rng_next(a) & 63];
 	out[n] = '\0';
 }
 
-static void new_txid(struct ice_agent *a, uint8_t txid[ICE_TXID_LEN])
+void icei_new_txid(struct ice_agent *a, uint8_t txid[ICE_TXID_LEN])
 {
-	uint64_t x = rng_next(a);
-	uint64_t y = rng_next(a);
+	uint64_t x = icei_rng_next(a);
+	uint64_t y = icei_rng_next(a);
 	memcpy(txid, &x, 8);
 	memcpy(txid + 8, &y, 4);
 }
 
-static void emit(struct ice_agent *a, const struct ice_event *ev)
+void icei_emit(struct ice_agent *a, const struct ice_event *ev)
 {
 	if (a->io.event)
 		a->io.event(a->io.ctx, ev);
 }
 
-static void logf_(struct ice_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct ice_agent *a, const char *fmt, ...)
+void icei_logf(struct ice_agent *a, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
@@ -119,16 +50,16 @@ static void logf_(struct ice_agent *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	emit(a, &ev);
+	icei_emit(a, &ev);
 }
 
-static void set_state(struct ice_agent *a, enum ice_state s)
+void icei_set_state(struct ice_agent *a, enum ice_state s)
 {
 	struct ice_event ev = {.type = ICE_EV_STATE, .state = s};
 	if (a->state == s)
 		return;
 	a->state = s;
-	emit(a, &ev);
+	icei_emit(a, &ev);
 }
 
 static void to_stun(struct stun_addr *s, const union ice_addr *a)
@@ -136,7 +67,7 @@ static void to_stun(struct stun_addr *s, const union ice_addr *a)
 	stun_addr_from_sockaddr(s, &a->sa, ice_addr_len(a));
 }
 
-static void from_stun(union ice_addr *a, const struct stun_addr *s)
+void icei_from_stun(union ice_addr *a, const struct stun_addr *s)
 {
 	struct sockaddr_storage ss;
 	socklen_t n = stun_addr_to_sockaddr(s, &ss);
@@ -144,7 +75,7 @@ static void from_stun(union ice_addr *a, const struct stun_addr *s)
 	memcpy(a, &ss, n < sizeof(*a) ? n : sizeof(*a));
 }
 
-static uint32_t ta(const struct ice_agent *a)
+uint32_t icei_ta(const struct ice_agent *a)
 {
 	return a->cfg.ta_ms;
 }
@@ -158,7 +89,7 @@ const char *ice_state_name(enum ice_state s)
 
 /* ---- creation ------------------------------------------------------------ */
 
-static void new_credentials(struct ice_agent *a)
+void icei_new_credentials(struct ice_agent *a)
 {
 	rng_chars(a, a->ufrag, ICE_UFRAG_LEN);
 	rng_chars(a, a->pwd, ICE_PWD_LEN);
@@ -208,7 +139,7 @@ int ice_agent_new(const struct ice_config *cfg, const struct ice_io *io, struct 
 	a->controlling = cfg->controlling;
 	/* RFC 8445 §7.1.3: the tie-breaker is "a 64-bit unsigned integer"
 	 * chosen at random. */
-	a->tiebreaker = cfg->tiebreaker ? cfg->tiebreaker : rng_next(a);
+	a->tiebreaker = cfg->tiebreaker ? cfg->tiebreaker : icei_rng_next(a);
 	a->comps = calloc(a->cfg.components + 1, sizeof(*a->comps));
 	if (!a->comps)
 		goto nomem;
@@ -216,7 +147,7 @@ int ice_agent_new(const struct ice_config *cfg, const struct ice_io *io, struct 
 		a->comps[i].sel_pl = -1;
 		a->comps[i].sel_pr = -1;
 	}
-	new_credentials(a);
+	icei_new_credentials(a);
 	a->state = ICE_STATE_NEW;
 	*out = a;
 	return 0;
@@ -287,12 +218,12 @@ static int pair_index(const struct ice_agent *a, int local, int remote)
 
 /* Which locals take part in pairs: hosts (their srflx candidates are
  * pruned to them, RFC 8445 §6.1.2.4) and relays. */
-static bool local_pairs(const struct ice_local *l)
+bool icei_local_pairs(const struct ice_local *l)
 {
 	return l->c.type == ICE_CAND_HOST || l->c.type == ICE_CAND_RELAY;
 }
 
-static void pair_local_with_remotes(struct ice_agent *a, int li)
+void icei_pair_local_with_remotes(struct ice_agent *a, int li)
 {
 	for (unsigned r = 0; r < a->nremotes; r++)
 		ice_checklist_add(&a->cl, a->locals, li, a->remotes, (int)r, a->controlling);
@@ -301,7 +232,7 @@ static void pair_local_with_remotes(struct ice_agent *a, int li)
 static void pair_remote_with_locals(struct ice_agent *a, int ri)
 {
 	for (unsigned l = 0; l < a->nlocals; l++)
-		if (local_pairs(&a->locals[l]))
+		if (icei_local_pairs(&a->locals[l]))
 			ice_checklist_add(&a->cl, a->locals, (int)l, a->remotes, ri,
 					  a->controlling);
 }
@@ -322,7 +253,7 @@ static void tq_push(struct ice_agent *a, int local, int remote)
 		a->next_pace_ms = 0;
 }
 
-static int tq_pop(struct ice_agent *a)
+int icei_tq_pop(struct ice_agent *a)
 {
 	while (a->tq_n > 0) {
 		struct tq_entry e = a->tq[0];
@@ -348,9 +279,9 @@ static uint32_t prflx_priority(const struct ice_local *l)
 			    l->c.component);
 }
 
-static long build_request(struct ice_agent *a, const uint8_t txid[ICE_TXID_LEN],
-			  const struct ice_local *l, bool use_cand, bool controlling, uint8_t *buf,
-			  size_t cap)
+long icei_build_request(struct ice_agent *a, const uint8_t txid[ICE_TXID_LEN],
+			const struct ice_local *l, bool use_cand, bool controlling, uint8_t *buf,
+			size_t cap)
 {
 	struct stun_builder b;
 	char user[2 * ICE_CRED_MAX + 2];
@@ -376,22 +307,22 @@ static long build_request(struct ice_agent *a, const uint8_t txid[ICE_TXID_LEN],
 	return stun_builder_finish(&b);
 }
 
-static void send_pair_request(struct ice_agent *a, struct ice_pair *p)
+void icei_send_pair_request(struct ice_agent *a, struct ice_pair *p)
 {
 	uint8_t buf[MSG_MAX];
 	const struct ice_local *l = &a->locals[p->local];
-	long n =
-	    build_request(a, p->txid, l, p->tx_use_candidate, p->tx_controlling, buf, sizeof(buf));
+	long n = icei_build_request(a, p->txid, l, p->tx_use_candidate, p->tx_controlling, buf,
+				    sizeof(buf));
 	if (n > 0)
 		a->io.send(a->io.ctx, l->base_id, &a->remotes[p->remote].addr, buf, (size_t)n);
 }
 
-static void start_check(struct ice_agent *a, int pi, uint64_t now)
+void icei_start_check(struct ice_agent *a, int pi, uint64_t now)
 {
 	struct ice_pair *p = &a->cl.pairs[pi];
 	unsigned busy = ice_checklist_count(&a->cl, ICE_PAIR_WAITING) +
 			ice_checklist_count(&a->cl, ICE_PAIR_IN_PROGRESS);
-	uint64_t rto = (uint64_t)ta(a) * busy;
+	uint64_t rto = (uint64_t)icei_ta(a) * busy;
 
 	if (p->tx_active) {
 		/* RFC 8445 §7.3.1.4: the in-progress transaction is cancelled
@@ -399,7 +330,7 @@ static void start_check(struct ice_agent *a, int pi, uint64_t now)
 		memcpy(p->old_txid, p->txid, ICE_TXID_LEN);
 		p->old_active = true;
 	}
-	new_txid(a, p->txid);
+	icei_new_txid(a, p->txid);
 	p->tx_active = true;
 	p->tx_fast_rtx = false;
 	p->tx_count = 1;
@@ -414,9 +345,9 @@ static void start_check(struct ice_agent *a, int pi, uint64_t now)
 	p->tx_use_candidate = a->controlling && (a->cfg.aggressive || p->nominate_pending);
 	p->state = ICE_PAIR_IN_PROGRESS;
 	a->checks_sent++;
-	logf_(a, "t=%llu check %s%s", (unsigned long long)now, p->foundation,
-	      p->tx_use_candidate ? " USE-CANDIDATE" : "");
-	send_pair_request(a, p);
+	icei_logf(a, "t=%llu check %s%s", (unsigned long long)now, p->foundation,
+		  p->tx_use_candidate ? " USE-CANDIDATE" : "");
+	icei_send_pair_request(a, p);
 }
 
 static void send_response(struct ice_agent *a, int base_id, const union ice_addr *to,
@@ -450,7 +381,7 @@ static void send_response(struct ice_agent *a, int base_id, const union ice_addr
 
 /* ---- selection, nomination ------------------------------------------------ */
 
-static bool all_selected(const struct ice_agent *a)
+bool icei_all_selected(const struct ice_agent *a)
 {
 	for (unsigned c = 1; c <= a->cfg.components; c++)
 		if (!a->comps[c].selected || a->comps[c].sel_pl < 0)
@@ -465,7 +396,7 @@ static void report_pair(struct ice_agent *a, enum ice_event_type t, unsigned c)
 			       .local = &a->comps[c].sel_l,
 			       .remote = &a->comps[c].sel_r,
 			       .rtt_ms = a->comps[c].rtt_ms};
-	emit(a, &ev);
+	icei_emit(a, &ev);
 }
 
 /* Pick the highest-priority valid nominated pair of @c as selected. */
@@ -517,12 +448,12 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 				p->state = ICE_PAIR_FAILED;
 		}
 	}
-	if (all_selected(a))
-		set_state(a, ICE_STATE_CONNECTED);
+	if (icei_all_selected(a))
+		icei_set_state(a, ICE_STATE_CONNECTED);
 }
 
 /* RFC 8445 §8.1.1: regular nomination by the controlling agent. */
-static void maybe_nominate(struct ice_agent *a, uint64_t now)
+void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 {
 	if (!a->controlling || a->cfg.aggressive || !a->have_remote)
 		return;
@@ -554,11 +485,11 @@ static void maybe_nominate(struct ice_agent *a, uint64_t now)
 		cp->nominating = true;
 		a->cl.pairs[best].nominate_pending = true;
 		tq_push(a, a->cl.pairs[best].local, a->cl.pairs[best].remote);
-		logf_(a, "nominating component %u pair %s", c, a->cl.pairs[best].foundation);
+		icei_logf(a, "nominating component %u pair %s", c, a->cl.pairs[best].foundation);
 	}
 }
 
-static uint64_t nominate_deadline(const struct ice_agent *a)
+uint64_t icei_nominate_deadline(const struct ice_agent *a)
 {
 	uint64_t d = ICE_NEVER;
 	if (!a->controlling || a->cfg.aggressive)
@@ -586,257 +517,7 @@ static void switch_role(struct ice_agent *a, bool controlling)
 	ice_checklist_reprioritize(&a->cl, a->locals, a->remotes, controlling);
 	for (unsigned c = 1; c <= a->cfg.components; c++)
 		a->comps[c].nominating = false;
-	logf_(a, "role switched to %s", controlling ? "controlling" : "controlled");
-}
-
-/* ---- locals --------------------------------------------------------------- */
-
-static unsigned host_local_pref(const struct ice_agent *a, const union ice_addr *addr)
-{
-	/* RFC 8445 §5.1.2.1: with several host addresses "the local
-	 * preference ... SHOULD be unique for each one"; here the caller's
-	 * order (first is best), per IP, shared by the components. */
-	unsigned distinct = 0;
-	for (unsigned i = 0; i < a->nlocals; i++) {
-		const struct ice_local *l = &a->locals[i];
-		bool seen = false;
-		if (l->c.type != ICE_CAND_HOST && l->c.type != ICE_CAND_RELAY)
-			continue;
-		if (ice_addr_same_ip(&l->c.addr, addr))
-			return (l->c.priority >> 8) & 0xffff;
-		for (unsigned k = 0; k < i; k++)
-			if ((a->locals[k].c.type == ICE_CAND_HOST ||
-			     a->locals[k].c.type == ICE_CAND_RELAY) &&
-			    ice_addr_same_ip(&a->locals[k].c.addr, &l->c.addr))
-				seen = true;
-		if (!seen)
-			distinct++;
-	}
-	return distinct * 256 > 65535 ? 0 : 65535 - distinct * 256;
-}
-
-static void signal_local(struct ice_agent *a, int li)
-{
-	struct ice_event ev = {.type = ICE_EV_CANDIDATE, .cand = &a->locals[li].c};
-	if (!a->locals[li].hidden && a->locals[li].c.type != ICE_CAND_PRFLX)
-		emit(a, &ev);
-}
-
-static int add_local(struct ice_agent *a, const struct ice_local *l)
-{
-	if (a->nlocals == ICE_LOCALS_MAX)
-		return -ENOSPC;
-	a->locals[a->nlocals] = *l;
-	return (int)a->nlocals++;
-}
-
-int ice_agent_add_host(struct ice_agent *a, unsigned component, enum ice_transport tr,
-		       const union ice_addr *addr, int base_id, uint64_t now_ms)
-{
-	struct ice_local l;
-	int li;
-
-	if (component < 1 || component > a->cfg.components)
-		return -EINVAL;
-	if (tr != ICE_TRANSPORT_UDP)
-		return -EPROTONOSUPPORT;
-	memset(&l, 0, sizeof(l));
-	l.c.component = component;
-	l.c.transport = tr;
-	l.c.addr = *addr;
-	l.c.type = ICE_CAND_HOST;
-	l.c.priority =
-	    ice_priority(ice_type_pref(ICE_CAND_HOST, tr), host_local_pref(a, addr), component);
-	ice_foundation_make(l.c.foundation, ICE_CAND_HOST, addr, NULL, tr);
-	/* RFC 8445 §5.1.1.1: "the base of a host candidate is the host
-	 * candidate itself". */
-	l.base = *addr;
-	l.base_id = base_id;
-	l.hidden = a->cfg.policy != ICE_POLICY_ALL;
-	li = add_local(a, &l);
-	if (li < 0)
-		return li;
-	if (a->gathering || a->gather_complete)
-		signal_local(a, li);
-	if (a->have_remote)
-		pair_local_with_remotes(a, li);
-	(void)now_ms;
-	return li;
-}
-
-int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice_addr *relayed,
-			const union ice_addr *server, const union ice_addr *mapped, int base_id,
-			uint64_t now_ms)
-{
-	struct ice_local l;
-	int li;
-
-	if (component < 1 || component > a->cfg.components)
-		return -EINVAL;
-	memset(&l, 0, sizeof(l));
-	l.c.component = component;
-	l.c.transport = ICE_TRANSPORT_UDP;
-	l.c.addr = *relayed;
-	l.c.type = ICE_CAND_RELAY;
-	l.c.priority = ice_priority(ice_type_pref(ICE_CAND_RELAY, ICE_TRANSPORT_UDP),
-				    host_local_pref(a, relayed), component);
-	ice_foundation_make(l.c.foundation, ICE_CAND_RELAY, relayed, server, ICE_TRANSPORT_UDP);
-	if (mapped) {
-		l.c.has_related = true;
-		l.c.related = *mapped;
-	}
-	/* RFC 8445 §5.1.1.2: "the base of a relayed candidate is that
-	 * candidate itself". */
-	l.base = *relayed;
-	l.base_id = base_id;
-	li = add_local(a, &l);
-	if (li < 0)
-		return li;
-	if (a->gathering || a->gather_complete)
-		signal_local(a, li);
-	if (a->have_remote) {
-		pair_local_with_remotes(a, li);
-		ice_checklist_unfreeze_initial(&a->cl);
-		if (a->next_pace_ms == ICE_NEVER)
-			a->next_pace_ms = now_ms;
-	}
-	return li;
-}
-
-static int find_local_by_base(const struct ice_agent *a, int base_id)
-{
-	for (unsigned i = 0; i < a->nlocals; i++)
-		if (a->locals[i].base_id == base_id && local_pairs(&a->locals[i]))
-			return (int)i;
-	return -1;
-}
-
-/* ---- gathering ------------------------------------------------------------ */
-
-static void gather_check_done(struct ice_agent *a)
-{
-	struct ice_event ev = {.type = ICE_EV_GATHERING_DONE};
-	if (!a->gathering || a->relay_pending)
-		return;
-	for (unsigned i = 0; i < a->ngtx; i++)
-		if (!a->gtx[i].done)
-			return;
-	a->gathering = false;
-	a->gather_complete = true;
-	emit(a, &ev);
-}
-
-void ice_agent_gather(struct ice_agent *a, bool relay_pending, uint64_t now_ms)
-{
-	a->gathering = true;
-	a->gather_start_ms = now_ms;
-	a->gather_complete = false;
-	a->relay_pending = relay_pending;
-	a->ngtx = 0;
-	if (a->state == ICE_STATE_NEW)
-		set_state(a, ICE_STATE_GATHERING);
-	for (unsigned i = 0; i < a->nlocals; i++) {
-		if (a->locals[i].c.type != ICE_CAND_HOST)
-			continue;
-		signal_local(a, (int)i);
-		/* RFC 8445 §5.1.1.2: server-reflexive candidates come from a
-		 * Binding request from each host base to each STUN server of
-		 * the same address family. */
-		for (unsigned s = 0; s < a->cfg.n_stun && a->ngtx < GATHER_MAX; s++) {
-			struct gather_tx *g = &a->gtx[a->ngtx];
-			if (a->cfg.policy == ICE_POLICY_RELAY ||
-			    a->cfg.stun[s].sa.sa_family != a->locals[i].c.addr.sa.sa_family ||
-			    ice_addr_is_loopback(&a->locals[i].c.addr) !=
-				ice_addr_is_loopback(&a->cfg.stun[s]))
-				continue;
-			memset(g, 0, sizeof(*g));
-			g->local = (int)i;
-			g->server = s;
-			new_txid(a, g->txid);
-			g->rto_ms = a->cfg.rto_ms;
-			g->next_ms = now_ms;
-			a->ngtx++;
-		}
-	}
-	if (a->next_pace_ms == 0 || a->next_pace_ms == ICE_NEVER || a->next_pace_ms < now_ms)
-		a->next_pace_ms = now_ms;
-	gather_check_done(a);
-}
-
-void ice_agent_gather_done(struct ice_agent *a, uint64_t now_ms)
-{
-	a->relay_pending = false;
-	gather_check_done(a);
-	(void)now_ms;
-}
-
-static void send_gather(struct ice_agent *a, struct gather_tx *g, uint64_t now)
-{
-	uint8_t buf[MSG_MAX];
-	struct stun_builder b;
-	long n;
-
-	stun_builder_init(&b, buf, sizeof(buf),
-			  stun_type_make(STUN_CLASS_REQUEST, STUN_METHOD_BINDING), g->txid);
-	stun_builder_add_fingerprint(&b);
-	n = stun_builder_finish(&b);
-	g->count++;
-	/* RFC 8489 §6.2.1: RTO doubles after each retransmission; the last
-	 * request is followed by Rm*RTO of waiting. */
-	if (g->count >= a->cfg.max_tx)
-		g->next_ms = now + (uint64_t)a->cfg.rto_ms * a->cfg.rm;
-	else
-		g->next_ms = now + ((uint64_t)a->cfg.rto_ms << (g->count - 1));
-	if (n > 0)
-		a->io.send(a->io.ctx, a->locals[g->local].base_id, &a->cfg.stun[g->server], buf,
-			   (size_t)n);
-}
-
-static void on_gather_response(struct ice_agent *a, struct gather_tx *g, const struct stun_msg *m,
-			       uint64_t now)
-{
-	struct stun_addr sa;
-	union ice_addr mapped;
-	struct ice_local l;
-	const struct ice_local *host = &a->locals[g->local];
-	int li;
-
-	g->done = true;
-	if (m->cls != STUN_CLASS_SUCCESS ||
-	    stun_msg_get_xor_addr(m, STUN_ATTR_XOR_MAPPED_ADDRESS, &sa) < 0) {
-		gather_check_done(a);
-		return;
-	}
-	from_stun(&mapped, &sa);
-	/* RFC 8445 §5.1.3: a server-reflexive candidate equal to its base is
-	 * redundant ("eliminate redundant candidates"); so is one already
-	 * known with the same base. */
-	if (ice_addr_equal(&mapped, &host->c.addr))
-		goto out;
-	for (unsigned i = 0; i < a->nlocals; i++)
-		if (a->locals[i].c.type == ICE_CAND_SRFLX &&
-		    ice_addr_equal(&a->locals[i].c.addr, &mapped) &&
-		    ice_addr_equal(&a->locals[i].base, &host->base))
-			goto out;
-	memset(&l, 0, sizeof(l));
-	l.c.component = host->c.component;
-	l.c.transport = host->c.transport;
-	l.c.addr = mapped;
-	l.c.type = ICE_CAND_SRFLX;
-	l.c.priority = ice_priority(ice_type_pref(ICE_CAND_SRFLX, l.c.transport),
-				    (host->c.priority >> 8) & 0xffff, l.c.component);
-	ice_foundation_make(l.c.foundation, ICE_CAND_SRFLX, &host->base, &a->cfg.stun[g->server],
-			    l.c.transport);
-	l.c.has_related = true;
-	l.c.related = host->base;
-	l.base = host->base;
-	l.base_id = host->base_id;
-	li = add_local(a, &l);
-	if (li >= 0)
-		signal_local(a, li);
-out:
-	(void)now;
-	gather_check_done(a);
+	icei_logf(a, "role switched to %s", controlling ? "controlling" : "controlled");
 }
 
 /* ---- remote description -------------------------------------------------- */
@@ -845,12 +526,10 @@ static void start_checking(struct ice_agent *a, uint64_t now)
 {
 	ice_checklist_unfreeze_initial(&a->cl);
 	if (a->state == ICE_STATE_NEW || a->state == ICE_STATE_GATHERING)
-		set_state(a, ICE_STATE_CHECKING);
+		icei_set_state(a, ICE_STATE_CHECKING);
 	if (a->next_pace_ms == ICE_NEVER || a->next_pace_ms == 0 || a->next_pace_ms < now)
 		a->next_pace_ms = now;
 }
-
-static void restart(struct ice_agent *a, bool relay_pending, bool regather, uint64_t now);
 
 static bool valid_cred(const char *s, size_t min, size_t max)
 {
@@ -874,8 +553,8 @@ int ice_agent_set_remote(struct ice_agent *a, const char *ufrag, const char *pwd
 	if (a->have_remote && (strcmp(ufrag, a->rufrag) != 0 || strcmp(pwd, a->rpwd) != 0)) {
 		/* RFC 8445 §9: "an ICE restart ... indicated by a change in
 		 * ufrag and pwd"; the agent that sees it restarts too. */
-		logf_(a, "peer restarted: restarting");
-		restart(a, a->relay_pending, true, now_ms);
+		icei_logf(a, "peer restarted: restarting");
+		icei_restart(a, a->relay_pending, true, now_ms);
 	}
 	snprintf(a->rufrag, sizeof(a->rufrag), "%s", ufrag);
 	snprintf(a->rpwd, sizeof(a->rpwd), "%s", pwd);
@@ -955,7 +634,7 @@ static int learn_prflx_remote(struct ice_agent *a, unsigned component, const uni
 	c.addr = *from;
 	c.type = ICE_CAND_PRFLX;
 	a->remotes[a->nremotes] = c;
-	logf_(a, "learned peer-reflexive remote candidate");
+	icei_logf(a, "learned peer-reflexive remote candidate");
 	return (int)a->nremotes++;
 }
 
@@ -976,7 +655,7 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 	int li, ri, pi;
 	bool use_cand;
 
-	li = find_local_by_base(a, base_id);
+	li = icei_find_local_by_base(a, base_id);
 	if (li < 0)
 		return;
 	/* RFC 8445 §7.3: USERNAME "LFRAG:RFRAG" with our ufrag first, and
@@ -1043,7 +722,7 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 			return;
 		a->cl.pairs[pi].state = ICE_PAIR_WAITING;
 		if (a->state == ICE_STATE_NEW || a->state == ICE_STATE_GATHERING)
-			set_state(a, ICE_STATE_CHECKING);
+			icei_set_state(a, ICE_STATE_CHECKING);
 	}
 	{
 		struct ice_pair *p = &a->cl.pairs[pi];
@@ -1078,7 +757,7 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 				 * ping-pong either. */
 				if (!p->tx_fast_rtx) {
 					p->tx_fast_rtx = true;
-					send_pair_request(a, p);
+					icei_send_pair_request(a, p);
 				}
 				return;
 			}
@@ -1121,7 +800,7 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	 * password; others are discarded. */
 	if (stun_msg_check_integrity(m, (const uint8_t *)a->rpwd, strlen(a->rpwd)) < 0)
 		return;
-	logf_(a, "t=%llu response %s cls=%d", (unsigned long long)now, p->foundation, m->cls);
+	icei_logf(a, "t=%llu response %s cls=%d", (unsigned long long)now, p->foundation, m->cls);
 	p->tx_active = false;
 	p->old_active = false;
 	if (m->cls == STUN_CLASS_ERROR) {
@@ -1159,7 +838,7 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 		p->state = ICE_PAIR_FAILED;
 		return;
 	}
-	from_stun(&mapped, &sa);
+	icei_from_stun(&mapped, &sa);
 	/* RFC 8445 §7.2.5.3.1: a mapped address that matches no local
 	 * candidate is a new peer-reflexive local candidate whose priority is
 	 * the PRIORITY the request carried and whose base is the base the
@@ -1178,7 +857,7 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 				    l->c.transport);
 		nl.base = l->base;
 		nl.base_id = l->base_id;
-		vl = add_local(a, &nl);
+		vl = icei_add_local(a, &nl);
 		p = &a->cl.pairs[pi];
 	}
 	/* §7.2.5.3.2: the pair goes into the valid list; §7.2.5.3.3: its
@@ -1197,7 +876,7 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	 * check succeeds. */
 	if ((p->tx_use_candidate && a->controlling) || (!a->controlling && p->use_cand_rx))
 		nominate_on_success(a, pi, now);
-	maybe_nominate(a, now);
+	icei_maybe_nominate(a, now);
 }
 
 static void on_consent_response(struct ice_agent *a, unsigned c, const union ice_addr *from,
@@ -1221,11 +900,11 @@ void ice_agent_recv(struct ice_agent *a, int base_id, const union ice_addr *from
 
 	if (!stun_is_message(buf, len)) {
 		struct ice_event ev = {.type = ICE_EV_DATA, .data = buf, .len = len};
-		li = find_local_by_base(a, base_id);
+		li = icei_find_local_by_base(a, base_id);
 		if (li < 0)
 			return;
 		ev.component = a->locals[li].c.component;
-		emit(a, &ev);
+		icei_emit(a, &ev);
 		return;
 	}
 	if (stun_msg_decode(&m, buf, len, 0, NULL) < 0)
@@ -1253,7 +932,7 @@ void ice_agent_recv(struct ice_agent *a, int base_id, const union ice_addr *from
 	for (unsigned i = 0; i < a->ngtx; i++) {
 		struct gather_tx *g = &a->gtx[i];
 		if (!g->done && memcmp(g->txid, m.tid, ICE_TXID_LEN) == 0) {
-			on_gather_response(a, g, &m, now_ms);
+			icei_on_gather_response(a, g, &m, now_ms);
 			return;
 		}
 	}
@@ -1264,261 +943,4 @@ void ice_agent_recv(struct ice_agent *a, int base_id, const union ice_addr *from
 			return;
 		}
 	}
-}
-
-/* ---- timers --------------------------------------------------------------- */
-
-static uint64_t min64(uint64_t x, uint64_t y)
-{
-	return x < y ? x : y;
-}
-
-static bool checks_finished(const struct ice_agent *a)
-{
-	return ice_checklist_count(&a->cl, ICE_PAIR_IN_PROGRESS) == 0 && a->tq_n == 0;
-}
-
-static void check_failure(struct ice_agent *a)
-{
-	struct ice_event ev = {.type = ICE_EV_FAILED};
-	if (a->failed_reported || !a->have_remote || a->gathering)
-		return;
-	/* Trickle ICE (RFC 8838 §8): failure only once the peer said
-	 * end-of-candidates; without trickle the description was complete. */
-	if (a->cfg.trickle && !a->remote_done)
-		return;
-	for (unsigned c = 1; c <= a->cfg.components; c++) {
-		bool alive = false;
-		if (a->comps[c].selected && a->comps[c].sel_pl >= 0)
-			continue;
-		for (unsigned i = 0; i < a->cl.n; i++) {
-			const struct ice_pair *p = &a->cl.pairs[i];
-			if (p->component == c && (p->state != ICE_PAIR_FAILED || p->valid))
-				alive = true;
-		}
-		if (alive)
-			continue;
-		/* RFC 8445 §7.2.5.4 / §8.1.2: all pairs of a component failed:
-		 * the check list (and ICE) fails. */
-		a->failed_reported = true;
-		ev.reason = a->cl.n == 0 ? "no candidate pairs" : "all candidate pairs failed";
-		set_state(a, ICE_STATE_FAILED);
-		emit(a, &ev);
-		return;
-	}
-	(void)checks_finished;
-}
-
-static uint64_t tick_pacing(struct ice_agent *a, uint64_t now)
-{
-	int pi = -1;
-
-	if (a->next_pace_ms == ICE_NEVER || now < a->next_pace_ms)
-		return a->next_pace_ms;
-	/* RFC 8445 §6.1.4.2: "When the timer fires and there is a pair in the
-	 * triggered-check queue, the agent removes the top pair from the
-	 * queue, performs a connectivity check on that pair, ... If the
-	 * triggered-check queue is empty, the agent picks an ordinary pair".
-	 * RFC 8445 §5.1.1.2 paces gathering requests with the same Ta. */
-	if (a->have_remote)
-		pi = tq_pop(a);
-	if (pi >= 0) {
-		start_check(a, pi, now);
-		goto sent;
-	}
-	for (unsigned i = 0; i < a->ngtx; i++) {
-		if (!a->gtx[i].done && a->gtx[i].count == 0) {
-			send_gather(a, &a->gtx[i], now);
-			goto sent;
-		}
-	}
-	/* §8.1.2: once every component has its nominated pair, ordinary
-	 * checks stop. */
-	if (a->have_remote && !all_selected(a)) {
-		pi = ice_checklist_next_ordinary(&a->cl);
-		if (pi >= 0) {
-			start_check(a, pi, now);
-			goto sent;
-		}
-	}
-	a->next_pace_ms = ICE_NEVER;
-	return ICE_NEVER;
-sent:
-	/* "Ta ... the time between the sending of two requests" */
-	a->next_pace_ms = now + ta(a);
-	return a->next_pace_ms;
-}
-
-static uint64_t tick_retransmit(struct ice_agent *a, uint64_t now)
-{
-	uint64_t next = ICE_NEVER;
-	for (unsigned i = 0; i < a->cl.n; i++) {
-		struct ice_pair *p = &a->cl.pairs[i];
-		if (!p->tx_active)
-			continue;
-		if (now >= p->tx_next_ms) {
-			if (p->tx_count >= a->cfg.max_tx) {
-				/* RFC 8489 §6.2.1: no answer after Rc requests
-				 * and Rm*RTO: the transaction failed, and with
-				 * it the pair (RFC 8445 §7.2.5.2.2). */
-				p->tx_active = false;
-				p->state = ICE_PAIR_FAILED;
-				if (p->nominate_pending)
-					a->comps[p->component].nominating = false;
-				continue;
-			}
-			p->tx_count++;
-			send_pair_request(a, p);
-			if (p->tx_count >= a->cfg.max_tx)
-				p->tx_next_ms = now + (uint64_t)p->tx_rto_ms * a->cfg.rm;
-			else
-				p->tx_next_ms = now + ((uint64_t)p->tx_rto_ms << (p->tx_count - 1));
-		}
-		next = min64(next, p->tx_next_ms);
-	}
-	for (unsigned i = 0; i < a->ngtx; i++) {
-		struct gather_tx *g = &a->gtx[i];
-		if (g->done || g->count == 0)
-			continue;
-		if (now >= g->next_ms || now >= a->gather_start_ms + a->cfg.gather_timeout_ms) {
-			if (g->count >= a->cfg.max_tx ||
-			    now >= a->gather_start_ms + a->cfg.gather_timeout_ms) {
-				g->done = true;
-				logf_(a, "STUN server %u did not answer", g->server);
-				gather_check_done(a);
-				continue;
-			}
-			send_gather(a, g, now);
-		}
-		next = min64(next, g->next_ms);
-		next = min64(next, a->gather_start_ms + a->cfg.gather_timeout_ms);
-	}
-	return next;
-}
-
-static uint64_t tick_consent(struct ice_agent *a, uint64_t now)
-{
-	uint64_t next = ICE_NEVER;
-	if (a->cfg.keepalive_ms == UINT32_MAX)
-		return next;
-	for (unsigned c = 1; c <= a->cfg.components; c++) {
-		struct comp *cp = &a->comps[c];
-		uint8_t buf[MSG_MAX];
-		long n;
-		if (!cp->selected || cp->lost || cp->sel_pl < 0)
-			continue;
-		/* RFC 7675 §5.1: "if no consent is received within 30
-		 * seconds, consent has expired" — the agent stops sending
-		 * and the harness hears "consent-lost". */
-		if (now >= cp->consent_ok_ms + a->cfg.consent_timeout_ms) {
-			struct ice_event ev = {.type = ICE_EV_CONSENT_LOST,
-					       .component = c,
-					       .local = &cp->sel_l,
-					       .remote = &cp->sel_r};
-			cp->lost = true;
-			emit(a, &ev);
-			set_state(a, ICE_STATE_DISCONNECTED);
-			continue;
-		}
-		if (now >= cp->consent_next_ms) {
-			/* RFC 7675 §5.1: consent requests at randomized
-			 * intervals ("0.8 to 1.2 times the basic period") so
-			 * peers do not synchronise; they are Binding requests
-			 * like checks, so they are also RFC 8445 §11
-			 * keepalives. */
-			uint64_t jitter = a->cfg.keepalive_ms / 5;
-			uint64_t span = 2 * jitter + 1;
-			new_txid(a, cp->ctxid);
-			cp->ctx_active = true;
-			n = build_request(a, cp->ctxid, &cp->sel_l, false, a->controlling, buf,
-					  sizeof(buf));
-			if (n > 0)
-				a->io.send(a->io.ctx, cp->sel_l.base_id, &cp->sel_r.addr, buf,
-					   (size_t)n);
-			cp->consent_next_ms =
-			    now + a->cfg.keepalive_ms - jitter + rng_next(a) % span;
-		}
-		next = min64(next, cp->consent_next_ms);
-		next = min64(next, cp->consent_ok_ms + a->cfg.consent_timeout_ms);
-	}
-	return next;
-}
-
-uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now_ms)
-{
-	uint64_t next;
-
-	maybe_nominate(a, now_ms);
-	next = tick_retransmit(a, now_ms);
-	next = min64(next, tick_pacing(a, now_ms));
-	next = min64(next, tick_consent(a, now_ms));
-	next = min64(next, nominate_deadline(a));
-	check_failure(a);
-	if (a->state == ICE_STATE_CONNECTED && checks_finished(a) &&
-	    ice_checklist_count(&a->cl, ICE_PAIR_WAITING) == 0)
-		set_state(a, ICE_STATE_COMPLETED);
-	/* A restart or a new pair may have made pacing due again. */
-	if (a->next_pace_ms != ICE_NEVER)
-		next = min64(next, a->next_pace_ms);
-	return next;
-}
-
-int ice_agent_send(struct ice_agent *a, unsigned component, const uint8_t *buf, size_t len,
-		   uint64_t now_ms)
-{
-	struct comp *cp;
-	if (component < 1 || component > a->cfg.components)
-		return -EINVAL;
-	cp = &a->comps[component];
-	/* RFC 7675 §5.1: after consent expires "the agent MUST cease
-	 * transmission on that 5-tuple". */
-	if (!cp->selected || cp->lost)
-		return -ENOTCONN;
-	a->io.send(a->io.ctx, cp->sel_l.base_id, &cp->sel_r.addr, buf, len);
-	(void)now_ms;
-	return 0;
-}
-
-/* ---- restart (RFC 8445 §9) ------------------------------------------------ */
-
-static void restart(struct ice_agent *a, bool relay_pending, bool regather, uint64_t now)
-{
-	unsigned k = 0;
-	struct ice_event ev = {.type = ICE_EV_RESTARTED};
-
-	new_credentials(a);
-	a->have_remote = false;
-	a->remote_done = false;
-	a->rufrag[0] = '\0';
-	a->rpwd[0] = '\0';
-	/* Keep the bases (hosts, relays); reflexive candidates are learned
-	 * again. */
-	for (unsigned i = 0; i < a->nlocals; i++)
-		if (local_pairs(&a->locals[i]))
-			a->locals[k++] = a->locals[i];
-	a->nlocals = k;
-	a->nremotes = 0;
-	a->cl.n = 0;
-	a->tq_n = 0;
-	a->failed_reported = false;
-	for (unsigned c = 1; c <= a->cfg.components; c++) {
-		struct comp *cp = &a->comps[c];
-		/* RFC 8445 §9: "the agent MUST ... continue to use the
-		 * previously selected pair until a new one is selected"; the
-		 * old pair keeps carrying data but is no longer checked. */
-		cp->sel_pl = -1;
-		cp->sel_pr = -1;
-		cp->nominating = false;
-		cp->first_valid_ms = 0;
-		cp->ctx_active = false;
-	}
-	a->state = ICE_STATE_NEW;
-	emit(a, &ev);
-	if (regather)
-		ice_agent_gather(a, relay_pending, now);
-}
-
-void ice_agent_restart(struct ice_agent *a, bool relay_pending, uint64_t now_ms)
-{
-	restart(a, relay_pending, true, now_ms);
 }

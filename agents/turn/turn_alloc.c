@@ -282,10 +282,10 @@ int turn_alloc_channel_bind(struct turn_alloc *a, uint16_t number, const struct 
 		if (num && addr) {
 			same = c;
 		} else if (reserved && (num || addr)) {
-			/* RFC 8656 §12.2: "The channel number is not currently bound
+			/* RFC 8656 §12.2: The channel number is not currently bound
 			 * to a different transport address (same transport address is
 			 * OK); the transport address is not currently bound to a
-			 * different channel number." */
+			 * different channel number. */
 			return -EEXIST;
 		}
 	}

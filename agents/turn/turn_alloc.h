@@ -79,6 +79,7 @@ struct turn_alloc {
 	int hmac_key_len;
 	enum turn_auth_alg alg;
 	bool dont_fragment;
+	bool tcp; /* RFC 6062: relay[0] is a TCP listening socket */
 	struct turn_perm perm[TURN_ALLOC_PERMS_MAX];
 	size_t nperm;
 	struct turn_channel chan[TURN_ALLOC_CHANNELS_MAX];
@@ -145,8 +146,8 @@ uint16_t turn_alloc_channel_number(const struct turn_alloc *a, const struct sock
 /* turn_alloc_prune - drop permissions and channels past their quarantine. */
 void turn_alloc_prune(struct turn_alloc *a, uint64_t now_ms);
 
-/* RFC 8656 §12: "the server MUST NOT rebind that channel number ... for a
- * period of 5 minutes after the binding expires" (the quarantine). */
+/* RFC 8656 §12: the server MUST NOT rebind that channel number ... for a
+ * period of 5 minutes after the binding expires (the quarantine). */
 #define TURN_CHANNEL_QUARANTINE_MS 300000u
 
 #endif

@@ -218,7 +218,9 @@ void turn_auth_userhash(const char *user, size_t ulen, const char *realm, uint8_
 static void nonce_mac(const struct turn_auth *a, uint64_t expiry, const struct sockaddr *src,
 		      char hex[17])
 {
-	uint8_t buf[8 + 16 + 2];
+	/* the client's IP, not its port: RFC 6062 data connections come from
+	 * new ports and reuse the control connection's nonce */
+	uint8_t buf[8 + 16];
 	size_t n = 0;
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
@@ -229,14 +231,10 @@ static void nonce_mac(const struct turn_auth *a, uint64_t expiry, const struct s
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
 		memcpy(buf + n, &s4->sin_addr, 4);
 		n += 4;
-		memcpy(buf + n, &s4->sin_port, 2);
-		n += 2;
 	} else if (src && src->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
 		memcpy(buf + n, &s6->sin6_addr, 16);
 		n += 16;
-		memcpy(buf + n, &s6->sin6_port, 2);
-		n += 2;
 	}
 	HMAC(EVP_sha256(), a->nonce_key, sizeof(a->nonce_key), buf, n, mac, &maclen);
 	for (int i = 0; i < 8; i++)

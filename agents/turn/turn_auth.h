@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* RFC 8489 §14.3: USERNAME "MUST contain a UTF-8-encoded sequence of fewer
- * than 509 bytes"; §14.9 REALM and §14.10 NONCE fewer than 128 characters
+/* RFC 8489 §14.3: USERNAME MUST contain a UTF-8-encoded sequence of fewer
+ * than 509 bytes; §14.9 REALM and §14.10 NONCE fewer than 128 characters
  * (up to 763 bytes). */
 #define TURN_AUTH_USERNAME_MAX 509
 #define TURN_AUTH_REALM_MAX    764
@@ -74,7 +74,7 @@ int turn_auth_key(enum turn_auth_alg alg, const char *user, size_t ulen, const c
 /* turn_auth_userhash - RFC 8489 §14.4: SHA-256(user ":" realm). */
 void turn_auth_userhash(const char *user, size_t ulen, const char *realm, uint8_t out[32]);
 
-/* turn_auth_nonce_make - a nonce bound to @src that is fresh until
+/* turn_auth_nonce_make - a nonce bound to @src's IP address that is fresh until
  * @now_ms + nonce_lifetime_ms. It starts with the RFC 8489 §9.2 cookie
  * "obMatJos2" and the security-feature bits (password algorithms and
  * username anonymity), so SHA-256-aware clients know they may use them.

@@ -14,11 +14,11 @@
 #define PROTO_UDP    17
 #define REDIRECT_MAX 3
 #define RETRY_MAX    3
-/* RFC 8489 §6.2.1: "Rc SHOULD be configurable and SHOULD have a default of
- * 7"; "Rm SHOULD be configurable and SHOULD have a default of 16";
- * §6.2.2: over TCP "the client SHOULD consider the transaction failed if it
+/* RFC 8489 §6.2.1: Rc SHOULD be configurable and SHOULD have a default of
+ * 7; Rm SHOULD be configurable and SHOULD have a default of 16;
+ * §6.2.2: over TCP the client SHOULD consider the transaction failed if it
  * has not received a response by Ti seconds ... Ti SHOULD be configurable
- * and SHOULD have a default of 39.5s". */
+ * and SHOULD have a default of 39.5s. */
 #define RC    7
 #define RM    16
 #define TI_MS 39500
@@ -388,7 +388,7 @@ static int learn_challenge(struct turn_client *c, const struct stun_msg *m)
 		return -EBADMSG;
 	memcpy(c->nonce, nonce, nlen);
 	c->nonce_len = nlen;
-	/* RFC 8489 §9.2.3.2: when the nonce carries the "Password algorithms"
+	/* RFC 8489 §9.2.3.2: when the nonce carries the Password algorithms
 	 * feature bit and the answer has PASSWORD-ALGORITHMS, the client picks
 	 * one it supports and echoes the list and its choice. */
 	c->use_algs = false;
@@ -451,7 +451,7 @@ static void on_error(struct turn_client *c, struct txn *t, const struct stun_msg
 {
 	/* 401: the first challenge, or a nonce we did not have yet: answer it;
 	 * a 401 to a request that had our credentials means they are wrong.
-	 * 438: "the client SHOULD retry the request using the new NONCE" */
+	 * 438: the client SHOULD retry the request using the new NONCE */
 	if ((code == 401 && !t->had_creds) || code == 438) {
 		if (t->retries < RETRY_MAX && learn_challenge(c, m) == 0) {
 			t->retries++;
@@ -461,8 +461,8 @@ static void on_error(struct turn_client *c, struct txn *t, const struct stun_msg
 	}
 	if (code == 300 && t->op == TURN_CLIENT_OP_ALLOCATE) {
 		struct stun_addr alt;
-		/* RFC 8489 §10: "the client ... SHOULD use the transport
-		 * address in ALTERNATE-SERVER" */
+		/* RFC 8489 §10: the client ... SHOULD use the transport
+		 * address in ALTERNATE-SERVER */
 		if (c->redirects < REDIRECT_MAX &&
 		    stun_msg_get_addr(m, STUN_ATTR_ALTERNATE_SERVER, &alt) == 0) {
 			c->redirects++;

@@ -13,7 +13,7 @@ static void relay_to_peer(struct turn_server *s, struct turn_alloc *a, const str
 	struct turn_relay *r = turn_srv_relay_for(a, peer);
 
 	/* RFC 8656 §11.2 / §12.6: no permission (or a denied peer) means the
-	 * data "MUST be silently discarded". */
+	 * data MUST be silently discarded. */
 	if (!r || !turn_alloc_perm_ok(a, peer, now_ms) ||
 	    !turn_policy_peer_allowed(s->policy, peer) ||
 	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len,
@@ -85,9 +85,9 @@ void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
 	a = turn_alloc_slot(s->tab, cookie / 2);
 	if (!a || !a->relay[cookie & 1].open || a->relay[cookie & 1].handle != handle)
 		return;
-	/* RFC 8656 §11.3: "the server MUST check that the allocation has a
+	/* RFC 8656 §11.3: the server MUST check that the allocation has a
 	 * permission for the source IP ... if not, the UDP datagram is
-	 * silently discarded". */
+	 * silently discarded. */
 	if (!turn_alloc_perm_ok(a, peer, now_ms) ||
 	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len,
 			      now_ms)) {
@@ -97,8 +97,8 @@ void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
 	stream = a->key.transport != TURN_TRANSPORT_UDP;
 	ch = turn_alloc_channel_number(a, peer, now_ms);
 	if (ch) {
-		/* "If a channel is bound to the peer, the server MUST send the
-		 * data as ChannelData"; over TCP/TLS padded to 4 (§12.5). */
+		/* If a channel is bound to the peer, the server MUST send the
+		 * data as ChannelData; over TCP/TLS padded to 4 (§12.5). */
 		long n = turn_chandata_encode(s->rbuf, sizeof(s->rbuf), ch, buf, len, stream);
 		if (n < 0)
 			return;

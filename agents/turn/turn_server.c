@@ -64,8 +64,8 @@ struct turn_server *turn_server_new(const struct turn_server_config *cfg,
 	s->policy = turn_policy_new(cfg->allow_loopback);
 	s->rate = turn_ratelimit_new(cfg->requests_per_s, cfg->requests_per_s);
 	s->tab = turn_alloc_table_new(s->cfg.max_allocs);
-	if (!s->realm || (cfg->secret && !s->secret) || (cfg->software && !s->software) ||
-	    !s->policy || !s->rate || !s->tab) {
+	if (turn_tcp_init(s) != 0 || !s->realm || (cfg->secret && !s->secret) ||
+	    (cfg->software && !s->software) || !s->policy || !s->rate || !s->tab) {
 		snprintf(msg, msglen, "turn server: out of memory (%u allocations)",
 			 s->cfg.max_allocs);
 		goto fail;
@@ -110,15 +110,16 @@ json_t *turn_srv_alloc_json(struct turn_server *s, const char *ev, const struct 
 						      buf, sizeof(buf))));
 	}
 	snprintf(id, sizeof(id), "%u.%u", a->slot, a->generation);
-	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "ev",
-			 ev, "t_ms", (json_int_t)(now_ms - s->start_ms), "id", id, "user", a->user,
-			 "transport", transport_name(a->key.transport), "client",
-			 turn_addr_str((const struct sockaddr *)&a->key.client, buf, sizeof(buf)),
-			 "relay", relays, "age_ms", (json_int_t)(now_ms - a->created_ms),
-			 "pkts_to_peer", (json_int_t)a->c.pkts_to_peer, "bytes_to_peer",
-			 (json_int_t)a->c.bytes_to_peer, "pkts_from_peer",
-			 (json_int_t)a->c.pkts_from_peer, "bytes_from_peer",
-			 (json_int_t)a->c.bytes_from_peer, "dropped", (json_int_t)a->c.dropped);
+	return json_pack(
+	    "{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ev", ev,
+	    "t_ms", (json_int_t)(now_ms - s->start_ms), "id", id, "user", a->user, "transport",
+	    transport_name(a->key.transport), "client",
+	    turn_addr_str((const struct sockaddr *)&a->key.client, buf, sizeof(buf)), "relay",
+	    relays, "age_ms", (json_int_t)(now_ms - a->created_ms), "expires_in_ms",
+	    (json_int_t)(a->expires_ms > now_ms ? a->expires_ms - now_ms : 0), "pkts_to_peer",
+	    (json_int_t)a->c.pkts_to_peer, "bytes_to_peer", (json_int_t)a->c.bytes_to_peer,
+	    "pkts_from_peer", (json_int_t)a->c.pkts_from_peer, "bytes_from_peer",
+	    (json_int_t)a->c.bytes_from_peer, "dropped", (json_int_t)a->c.dropped);
 }
 
 static void alloc_delete(struct turn_server *s, struct turn_alloc *a, const char *reason,
@@ -128,6 +129,7 @@ static void alloc_delete(struct turn_server *s, struct turn_alloc *a, const char
 
 	json_object_set_new(o, "reason", json_string(reason));
 	turn_srv_emit(s, o);
+	turn_tcp_alloc_gone(s, a);
 	for (int i = 0; i < 2; i++) {
 		if (a->relay[i].open)
 			s->io.relay_close(s->io.ctx, a->relay[i].handle);
@@ -150,6 +152,7 @@ void turn_server_free(struct turn_server *s, uint64_t now_ms)
 		if (s->resv[i].used)
 			s->io.relay_close(s->io.ctx, s->resv[i].handle);
 	}
+	turn_tcp_free(s);
 	turn_alloc_table_free(s->tab);
 	turn_ratelimit_free(s->rate);
 	turn_policy_free(s->policy);
@@ -263,17 +266,17 @@ int turn_srv_authenticate(struct turn_server *s, const struct turn_key *k, const
 
 	memset(au, 0, sizeof(*au));
 	au->fingerprint = m->fp_idx >= 0;
-	/* "If the message does not contain a MESSAGE-INTEGRITY or
+	/* If the message does not contain a MESSAGE-INTEGRITY or
 	 * MESSAGE-INTEGRITY-SHA256 attribute, the server MUST generate an
-	 * error response with an error code of 401 (Unauthenticated)." */
+	 * error response with an error code of 401 (Unauthenticated). */
 	if (!has_mi) {
 		challenge(s, k, m, 401, now_ms);
 		return -1;
 	}
-	/* "If the message contains a MESSAGE-INTEGRITY or a
+	/* If the message contains a MESSAGE-INTEGRITY or a
 	 * MESSAGE-INTEGRITY-SHA256 attribute, but is missing either the
 	 * USERNAME or USERHASH, REALM, or NONCE attribute, the server MUST
-	 * generate an error response with an error code of 400 (Bad Request)." */
+	 * generate an error response with an error code of 400 (Bad Request). */
 	bool has_user = stun_msg_get_string(m, STUN_ATTR_USERNAME, au->user, sizeof(au->user)) == 0;
 	bool has_uh = stun_msg_get_bytes(m, STUN_ATTR_USERHASH, &uh, &uhlen) == 0 && uhlen == 32;
 	if ((!has_user && !has_uh) ||
@@ -282,8 +285,8 @@ int turn_srv_authenticate(struct turn_server *s, const struct turn_key *k, const
 		turn_srv_answer_error(s, k, m, 400, NULL);
 		return -1;
 	}
-	/* "If the NONCE is no longer valid, the server MUST generate an error
-	 * response with an error code of 438 (Stale Nonce)." A nonce that is
+	/* If the NONCE is no longer valid, the server MUST generate an error
+	 * response with an error code of 438 (Stale Nonce). A nonce that is
 	 * not ours, or was given to another source, is treated the same way:
 	 * the client retries with the fresh one. */
 	if (turn_auth_nonce_check(s->auth, (const char *)nonce, nlen, now_ms,
@@ -302,13 +305,13 @@ int turn_srv_authenticate(struct turn_server *s, const struct turn_key *k, const
 		challenge(s, k, m, 401, now_ms);
 		return -1;
 	}
-	/* "If the request contains neither PASSWORD-ALGORITHMS nor
+	/* If the request contains neither PASSWORD-ALGORITHMS nor
 	 * PASSWORD-ALGORITHM, then the request is processed as though
 	 * PASSWORD-ALGORITHM were MD5. Otherwise, unless (1) PASSWORD-ALGORITHM
 	 * and PASSWORD-ALGORITHMS are both present, (2) PASSWORD-ALGORITHMS
 	 * matches the value sent in the response that sent this NONCE, and (3)
 	 * PASSWORD-ALGORITHM matches one of the entries in PASSWORD-ALGORITHMS,
-	 * the server MUST generate an error response with an error code of 400." */
+	 * the server MUST generate an error response with an error code of 400. */
 	uint16_t algs[8], alg = 0;
 	size_t nalgs = 0;
 	bool has_algs = stun_msg_get_password_algorithms(m, algs, 8, &nalgs) == 0;
@@ -353,8 +356,8 @@ static int open_relay(struct turn_server *s, int family, uint32_t cookie, bool e
 		uint16_t port =
 		    ntohs(((struct sockaddr_in *)&bound)->sin_port); /* same offset in v6 */
 		if (even && (port & 1)) {
-			/* RFC 8656 §7.2: "the server MUST allocate a relayed
-			 * transport address with an even port number" */
+			/* RFC 8656 §7.2: the server MUST allocate a relayed
+			 * transport address with an even port number */
 			relay_family_close(s, h);
 			if (port == 65535)
 				continue;
@@ -428,7 +431,7 @@ static void allocate_success(struct turn_server *s, const struct turn_key *k,
 				turn_addr_len((const struct sockaddr *)&k->client));
 	stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
 	/* RFC 8656 §7.2: when the additional family could not be allocated,
-	 * "ADDRESS-ERROR-CODE ... with error code 440" */
+	 * ADDRESS-ERROR-CODE ... with error code 440 */
 	if (addr_err_family)
 		stun_builder_add_address_error(&b, addr_err_family, 440, NULL);
 	turn_srv_answer_send(s, k, &b, au);
@@ -438,10 +441,10 @@ static uint64_t lifetime_ms(const struct turn_server *s, const struct stun_msg *
 {
 	uint32_t want;
 
-	/* RFC 8656 §7.2: "If the LIFETIME attribute is present and the value
+	/* RFC 8656 §7.2: If the LIFETIME attribute is present and the value
 	 * is less than the default lifetime, the server uses the default
 	 * lifetime; if the value is greater than the maximum lifetime, the
-	 * server uses the maximum lifetime." */
+	 * server uses the maximum lifetime. */
 	if (stun_msg_get_u32(m, STUN_ATTR_LIFETIME, &want) != 0)
 		want = s->cfg.default_lifetime_s;
 	if (want < s->cfg.default_lifetime_s)
@@ -455,6 +458,23 @@ static bool family_ok(const struct turn_server *s, int family)
 {
 	return (family == AF_INET && s->cfg.relay_ipv4) ||
 	       (family == AF_INET6 && s->cfg.relay_ipv6);
+}
+
+/* coturn's clients send ADDITIONAL-ADDRESS-FAMILY with the code point of
+ * the turnbis drafts, 0x8032, not RFC 8656's 0x8000; the value has the
+ * same layout (family byte, 0x01 IPv4 / 0x02 IPv6, then 3 reserved). The
+ * codec does not know the old number, so it is read here. */
+#define ATTR_ADDITIONAL_ADDRESS_FAMILY_DRAFT 0x8032
+
+static bool legacy_additional_family(const struct stun_msg *m, int *family)
+{
+	const uint8_t *v;
+	size_t n;
+
+	if (stun_msg_get_bytes(m, ATTR_ADDITIONAL_ADDRESS_FAMILY_DRAFT, &v, &n) != 0 || n != 4)
+		return false;
+	*family = v[0] == 0x02 ? AF_INET6 : v[0] == 0x01 ? AF_INET : 0;
+	return true;
 }
 
 static void on_allocate(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
@@ -487,28 +507,36 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 		turn_srv_answer_send(s, k, &b, au);
 		return;
 	}
-	/* "If the REQUESTED-TRANSPORT attribute is not included or is
-	 * malformed, the server rejects the request with a 400"; "if the
-	 * transport is not supported, 442 (Unsupported Transport Protocol)". */
+	/* If the REQUESTED-TRANSPORT attribute is not included or is
+	 * malformed, the server rejects the request with a 400; if the
+	 * transport is not supported, 442 (Unsupported Transport Protocol). */
 	if (stun_msg_get_requested_transport(m, &proto) != 0) {
 		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
-	if (proto != PROTO_UDP) {
+	if (proto != PROTO_UDP && (proto != PROTO_TCP || !s->io.tcp_listen)) {
 		turn_srv_answer_error(s, k, m, 442, au);
 		return;
 	}
 	has_token = stun_msg_get_u64(m, STUN_ATTR_RESERVATION_TOKEN, &want_token) == 0;
 	has_even = stun_msg_get_even_port(m, &reserve) == 0;
 	has_fam = stun_msg_get_family(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) == 0;
-	has_fam2 = stun_msg_get_family(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &fam2) == 0;
+	has_fam2 = stun_msg_get_family(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &fam2) == 0 ||
+		   legacy_additional_family(m, &fam2);
 	even = has_even;
-	/* "If the request contains both a RESERVATION-TOKEN and an EVEN-PORT
-	 * ... 400"; RFC 8656 §7.2 also: RESERVATION-TOKEN with
+	/* If the request contains both a RESERVATION-TOKEN and an EVEN-PORT
+	 * ... 400; RFC 8656 §7.2 also: RESERVATION-TOKEN with
 	 * REQUESTED-ADDRESS-FAMILY is a 400, and so is REQUESTED- with
 	 * ADDITIONAL-ADDRESS-FAMILY; ADDITIONAL must name IPv6. */
+	/* RFC 6062 §5.1: a TCP allocation is asked for over TCP or TLS, and
+	 * If the request contains the DONT-FRAGMENT, EVEN-PORT, or
+	 * RESERVATION-TOKEN attribute, the server MUST reject it with 400;
+	 * natlab's TCP relays have one family (no ADDITIONAL-ADDRESS-FAMILY). */
+	bool tcp = proto == PROTO_TCP;
 	if ((has_token && (has_even || has_fam)) || (has_fam && has_fam2) ||
-	    (has_fam2 && fam2 != AF_INET6)) {
+	    (has_fam2 && fam2 != AF_INET6) ||
+	    (tcp && (k->transport == TURN_TRANSPORT_UDP || has_token || has_even || has_fam2 ||
+		     stun_msg_has(m, STUN_ATTR_DONT_FRAGMENT)))) {
 		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
@@ -520,8 +548,8 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	}
 	if (!has_fam && !s->cfg.relay_ipv4)
 		fam = AF_INET6;
-	/* RFC 8656 §7.2: "the server MAY reject with 486 (Allocation Quota
-	 * Reached) if the user has exceeded quota" */
+	/* RFC 8656 §7.2: the server MAY reject with 486 (Allocation Quota
+	 * Reached) if the user has exceeded quota */
 	if (turn_alloc_table_count(s->tab) >= turn_alloc_table_max(s->tab) ||
 	    (s->cfg.user_quota &&
 	     turn_alloc_table_count_user(s->tab, au->user) >= s->cfg.user_quota)) {
@@ -536,7 +564,17 @@ static void on_allocate(struct turn_server *s, const struct turn_key *k, const s
 	a->alg = au->alg;
 	a->dont_fragment = stun_msg_has(m, STUN_ATTR_DONT_FRAGMENT);
 	a->expires_ms = now_ms + lifetime_ms(s, m);
-	if (has_token) {
+	a->tcp = tcp;
+	if (tcp) {
+		int h = s->io.tcp_listen(s->io.ctx, fam, COOKIE(a->slot, 0), &a->relay[0].addr);
+		if (h < 0) {
+			turn_alloc_remove(s->tab, a);
+			turn_srv_answer_error(s, k, m, 508, au);
+			return;
+		}
+		a->relay[0].open = true;
+		a->relay[0].handle = h;
+	} else if (has_token) {
 		struct resv *v = NULL;
 		for (int i = 0; i < RESV_MAX; i++)
 			if (s->resv[i].used && s->resv[i].token == want_token &&
@@ -578,7 +616,7 @@ static void on_refresh(struct turn_server *s, struct turn_alloc *a, const struct
 
 	stun_msg_get_u32(m, STUN_ATTR_LIFETIME, &want);
 	/* RFC 8656 §7.3: a REQUESTED-ADDRESS-FAMILY the allocation does not
-	 * have is "443 (Peer Address Family Mismatch)". */
+	 * have is 443 (Peer Address Family Mismatch). */
 	if (stun_msg_get_family(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) == 0) {
 		bool have = false;
 		for (int i = 0; i < 2; i++)
@@ -590,8 +628,8 @@ static void on_refresh(struct turn_server *s, struct turn_alloc *a, const struct
 	}
 	turn_srv_answer_begin(s, &b, m, STUN_CLASS_SUCCESS);
 	if (want == 0) {
-		/* "If the requested lifetime is zero, the server deletes the
-		 * allocation" and answers with LIFETIME 0. */
+		/* If the requested lifetime is zero, the server deletes the
+		 * allocation and answers with LIFETIME 0. */
 		stun_builder_add_u32(&b, STUN_ATTR_LIFETIME, 0);
 		turn_srv_answer_send(s, k, &b, au);
 		alloc_delete(s, a, "refresh-0", now_ms);
@@ -635,7 +673,7 @@ static void on_create_permission(struct turn_server *s, struct turn_alloc *a,
 	unsigned n = 0;
 	struct stun_builder b;
 
-	/* "When the server receives the CreatePermission request, it processes
+	/* When the server receives the CreatePermission request, it processes
 	 * as per Section 5 plus the specific rules mentioned here. The message
 	 * is checked for validity. The CreatePermission request MUST contain at
 	 * least one XOR-PEER-ADDRESS attribute ... If an XOR-PEER-ADDRESS
@@ -644,7 +682,7 @@ static void on_create_permission(struct turn_server *s, struct turn_alloc *a,
 	 * server MUST generate an error response with the 443 ... The server
 	 * MAY impose restrictions on the IP address allowed in the
 	 * XOR-PEER-ADDRESS attribute; if a value is not allowed, the server
-	 * rejects the request with a 403 (Forbidden) error." All are checked
+	 * rejects the request with a 403 (Forbidden) error. All are checked
 	 * before any is installed. */
 	while (stun_msg_get_xor_addr_nth(m, STUN_ATTR_XOR_PEER_ADDRESS, n, &p) == 0) {
 		if (n >= TURN_ALLOC_PERMS_MAX) {
@@ -698,8 +736,8 @@ static void on_channel_bind(struct turn_server *s, struct turn_alloc *a, const s
 	int r = turn_alloc_channel_bind(a, ch, (const struct sockaddr *)&peer, now_ms,
 					s->cfg.channel_lifetime_s * 1000ull);
 	if (r == 0) {
-		/* "the server installs or refreshes a permission for the IP
-		 * address in the XOR-PEER-ADDRESS attribute" */
+		/* the server installs or refreshes a permission for the IP
+		 * address in the XOR-PEER-ADDRESS attribute */
 		r = turn_alloc_perm_install(a, (const struct sockaddr *)&peer, now_ms,
 					    s->cfg.perm_lifetime_s * 1000ull);
 	}
@@ -761,7 +799,8 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 		return;
 	}
 	if (m.method != STUN_METHOD_ALLOCATE && m.method != STUN_METHOD_REFRESH &&
-	    m.method != STUN_METHOD_CREATE_PERMISSION && m.method != STUN_METHOD_CHANNEL_BIND) {
+	    m.method != STUN_METHOD_CREATE_PERMISSION && m.method != STUN_METHOD_CHANNEL_BIND &&
+	    m.method != STUN_METHOD_CONNECT && m.method != STUN_METHOD_CONNECTION_BIND) {
 		turn_srv_answer_error(s, k, &m, 400, NULL);
 		return;
 	}
@@ -771,13 +810,18 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 		on_allocate(s, k, &m, &au, now_ms);
 		return;
 	}
+	if (m.method == STUN_METHOD_CONNECTION_BIND) {
+		/* RFC 6062: on a new connection, which has no allocation */
+		turn_tcp_on_bind(s, k, &m, &au, now_ms);
+		return;
+	}
 	a = turn_alloc_find(s->tab, k);
 	if (!a) {
 		turn_srv_answer_error(s, k, &m, 437, &au); /* Allocation Mismatch */
 		return;
 	}
-	/* RFC 8656 §5: "the server MUST ... reject the request with a 441
-	 * (Wrong Credentials)" when the username differs from the one that
+	/* RFC 8656 §5: the server MUST ... reject the request with a 441
+	 * (Wrong Credentials) when the username differs from the one that
 	 * created the allocation. */
 	if (strcmp(a->user, au.user) != 0) {
 		turn_srv_answer_error(s, k, &m, 441, &au);
@@ -785,6 +829,8 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 	}
 	if (m.method == STUN_METHOD_REFRESH)
 		on_refresh(s, a, k, &m, &au, now_ms);
+	else if (m.method == STUN_METHOD_CONNECT)
+		turn_tcp_on_connect(s, a, k, &m, &au, now_ms);
 	else if (m.method == STUN_METHOD_CREATE_PERMISSION)
 		on_create_permission(s, a, k, &m, &au, now_ms);
 	else
@@ -805,8 +851,8 @@ uint64_t turn_server_tick(struct turn_server *s, uint64_t now_ms)
 	uint32_t cur = 0;
 	struct turn_alloc *a;
 
-	/* RFC 8656 §7: "When the lifetime expires, the server deletes the
-	 * allocation". */
+	/* RFC 8656 §7: When the lifetime expires, the server deletes the
+	 * allocation. */
 	while ((a = turn_alloc_next_expired(s->tab, now_ms, &cur)) != NULL)
 		alloc_delete(s, a, "expired", now_ms);
 	for (int i = 0; i < RESV_MAX; i++) {
@@ -828,5 +874,6 @@ uint64_t turn_server_tick(struct turn_server *s, uint64_t now_ms)
 	}
 	if (s->next_stats_ms < next)
 		next = s->next_stats_ms;
-	return next;
+	uint64_t t = turn_tcp_tick(s, now_ms);
+	return t < next ? t : next;
 }

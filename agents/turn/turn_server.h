@@ -63,6 +63,19 @@ struct turn_server_io {
 	int (*client_send)(void *ctx, const struct turn_key *k, const uint8_t *buf, size_t len);
 	/* one JSON object (no newline) describing an allocation event */
 	void (*event)(void *ctx, const char *json);
+	/* RFC 6062 TCP relays (may be NULL: Allocate for TCP then gets 442).
+	 * tcp_listen: a listening socket on the relay address, port 0;
+	 * connections to it go to turn_server_tcp_accepted with @cookie. */
+	int (*tcp_listen)(void *ctx, int family, uint32_t cookie, struct sockaddr_storage *bound);
+	/* tcp_connect: connect from the address of @listen_handle to @peer
+	 * without blocking; report with turn_server_tcp_connected(@id). */
+	int (*tcp_connect)(void *ctx, int listen_handle, const struct sockaddr *peer, uint32_t id);
+	/* tcp_close: drop a peer connection the server gives up on */
+	void (*tcp_close)(void *ctx, int handle);
+	/* tcp_splice: after ConnectionBind succeeded on the client connection
+	 * @k, move bytes as they are between it and @peer_handle; the caller
+	 * owns both from now on */
+	void (*tcp_splice)(void *ctx, const struct turn_key *k, int peer_handle);
 };
 
 struct turn_server;
@@ -91,9 +104,18 @@ void turn_server_input(struct turn_server *s, const struct turn_key *k, const ui
 void turn_server_relay_input(struct turn_server *s, uint32_t cookie, int handle,
 			     const struct sockaddr *peer, const uint8_t *buf, size_t len,
 			     uint64_t now_ms);
-/* turn_server_conn_closed - a stream client went away: RFC 8656 §3.1 "the
- * allocation is deleted when the TCP connection closes". */
+/* turn_server_conn_closed - a stream client went away: RFC 8656 §3.1 the
+ * allocation is deleted when the TCP connection closes. */
 void turn_server_conn_closed(struct turn_server *s, const struct turn_key *k, uint64_t now_ms);
+/* turn_server_tcp_connected - the outgoing connection @id of a Connect
+ * request finished: @err 0 (connected) or a negative errno. */
+void turn_server_tcp_connected(struct turn_server *s, uint32_t id, int err, uint64_t now_ms);
+/* turn_server_tcp_accepted - a peer connected to the TCP relay whose
+ * cookie is @cookie, now @handle. Returns 0 when the server keeps it (and
+ * sent ConnectionAttempt), negative when the caller must close it. */
+int turn_server_tcp_accepted(struct turn_server *s, uint32_t cookie, int handle,
+			     const struct sockaddr *peer, uint64_t now_ms);
+
 /* turn_server_tick - expire what is due; returns the next deadline (ms). */
 uint64_t turn_server_tick(struct turn_server *s, uint64_t now_ms);
 

@@ -1,6 +1,10 @@
 /* turn_server_priv.h - what the files of the TURN server share
  * (turn_server.c: control; turn_forward.c: data; turn_tcprelay.c: RFC 6062).
- * Not a public interface. */
+ * Not a public interface.
+ *
+ * The comments next to each rule give the RFC section and the requirement
+ * in substance; they are paraphrases written from the RFCs, not checked
+ * verbatim quotations, so read the section for the exact wording. */
 #ifndef NATLAB_TURN_SERVER_PRIV_H
 #define NATLAB_TURN_SERVER_PRIV_H
 
@@ -11,13 +15,14 @@
 #include "agents/turn/turn_policy.h"
 #include "agents/turn/turn_server.h"
 
-/* RFC 8656 §7.2: a reservation (EVEN-PORT with R) "SHOULD be kept for
- * approximately 30 seconds". */
+/* RFC 8656 §7.2: a reservation (EVEN-PORT with R) SHOULD be kept for
+ * approximately 30 seconds. */
 #define RESV_MAX     64
 #define RESV_LIFE_MS 30000u
 #define RESV_COOKIE  0x80000000u
 /* proto numbers of REQUESTED-TRANSPORT (RFC 8656 §14.7) */
 #define PROTO_UDP 17
+#define PROTO_TCP 6
 /* a relay cookie is slot * 2 + which relay of the allocation */
 #define COOKIE(slot, i) ((uint32_t)(slot)*2u + (uint32_t)(i))
 
@@ -76,6 +81,19 @@ json_t *turn_srv_alloc_json(struct turn_server *s, const char *ev, const struct 
 struct turn_relay *turn_srv_relay_for(struct turn_alloc *a, const struct sockaddr *peer);
 int turn_srv_authenticate(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
 			  uint64_t now_ms, struct authn *au);
+
+/* turn_tcprelay.c (RFC 6062) */
+#define TURN_TCPCONN_MAX 1024
+int turn_tcp_init(struct turn_server *s);
+void turn_tcp_free(struct turn_server *s);
+void turn_tcp_on_connect(struct turn_server *s, struct turn_alloc *a, const struct turn_key *k,
+			 const struct stun_msg *m, const struct authn *au, uint64_t now_ms);
+void turn_tcp_on_bind(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,
+		      const struct authn *au, uint64_t now_ms);
+/* close the pending connections of an allocation being deleted */
+void turn_tcp_alloc_gone(struct turn_server *s, const struct turn_alloc *a);
+/* expire what waited 30 s; returns the next deadline */
+uint64_t turn_tcp_tick(struct turn_server *s, uint64_t now_ms);
 
 /* turn_forward.c */
 void turn_srv_on_send(struct turn_server *s, const struct turn_key *k, const struct stun_msg *m,

@@ -16,6 +16,7 @@ struct turn_stream {
 	int fd;
 	SSL *ssl;
 	bool tls_want_write; /* the last TLS call wanted writability */
+	bool raw;
 	uint8_t *rx;
 	size_t rxlen;
 	uint8_t *tx;
@@ -112,6 +113,12 @@ int turn_stream_read(struct turn_stream *st, turn_stream_frame_fn fn, void *arg)
 		st->rxlen += (size_t)n;
 		size_t off = 0;
 		for (;;) {
+			if (st->raw) {
+				if (st->rxlen > off)
+					fn(arg, st->rx + off, st->rxlen - off);
+				off = st->rxlen;
+				break;
+			}
 			long f = stun_frame_length(st->rx + off, st->rxlen - off);
 			if (f < 0)
 				return -EBADMSG;
@@ -176,6 +183,16 @@ int turn_stream_write(struct turn_stream *st, const uint8_t *buf, size_t len)
 	memcpy(st->tx + st->txlen, buf + done, len - done);
 	st->txlen += len - done;
 	return 0;
+}
+
+void turn_stream_set_raw(struct turn_stream *st)
+{
+	st->raw = true;
+}
+
+size_t turn_stream_tx_pending(const struct turn_stream *st)
+{
+	return st->txlen - st->txoff;
 }
 
 bool turn_stream_want_write(const struct turn_stream *st)

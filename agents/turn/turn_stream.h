@@ -38,6 +38,13 @@ int turn_stream_write(struct turn_stream *st, const uint8_t *buf, size_t len);
 /* turn_stream_flush - push queued bytes; 0 when all are out, -EAGAIN when
  * some remain, negative errno on error. */
 int turn_stream_flush(struct turn_stream *st);
+/* turn_stream_set_raw - from now on (even inside a frame callback) the
+ * bytes are not cut into frames: each read's bytes go to the callback as
+ * they come (RFC 6062 data connections after ConnectionBind). */
+void turn_stream_set_raw(struct turn_stream *st);
+/* turn_stream_tx_pending - bytes queued, not yet written. */
+size_t turn_stream_tx_pending(const struct turn_stream *st);
+
 /* turn_stream_want_write - the caller should poll for writability. */
 bool turn_stream_want_write(const struct turn_stream *st);
 

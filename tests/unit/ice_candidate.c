@@ -94,8 +94,7 @@ static void test_format_roundtrip(void **st)
 {
 	static const char *lines[] = {
 	    "candidate:1 1 udp 2130706431 10.0.1.2 50000 typ host",
-	    ("candidate:Ab9 2 udp 1694498815 2001:db8::7 3478 typ srflx raddr 192.168.0.2 rport "
-	     "5000"),
+	    "candidate:Ab9 2 udp 1694498815 2001:db8::7 3478 typ srflx raddr 192.168.0.2 rport 5000",
 	    "candidate:x 1 udp 16777215 198.51.100.9 60000 typ relay raddr 0.0.0.0 rport 0",
 	    "candidate:3 1 tcp 1518280447 10.0.0.1 9 typ host tcptype active",
 	};

@@ -489,6 +489,81 @@ static void test_nat_srflx_and_prflx(void **st)
 	sim_free(sm);
 }
 
+static void test_policy_nohost(void **st)
+{
+	/* --policy nohost: the host candidate is not signalled, only the
+	 * server-reflexive one, and the agents still connect through it. */
+	struct sim *sm = sim_new(9);
+	struct ice_config a = base_cfg(true, 21), b = base_cfg(false, 22);
+	(void)st;
+	a.policy = ICE_POLICY_NOHOST;
+	a.stun[0] = sm->stun;
+	a.n_stun = 1;
+	side_init(sm, 0, &a, "192.168.1.10", 1);
+	side_init(sm, 1, &b, "203.0.113.20", 1);
+	sm->s[0].natted = true;
+	addr(&sm->s[0].pub, "203.0.113.1", 0);
+	gather_both(sm, 200);
+	assert_int_equal(sm->s[0].ncands, 1);
+	assert_int_equal(sm->s[0].cands[0].type, ICE_CAND_SRFLX);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->now + 3000);
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_int_equal(sm->s[1].selected, 1);
+	assert_string_equal(sm->s[1].sel_remote_type, "srflx");
+	sim_free(sm);
+}
+
+static void test_relay_candidates(void **st)
+{
+	/* Relayed candidates through the pure interface: A's only way out is a
+	 * relay whose base the caller wraps (here: the relay is simulated as
+	 * a public address of A's own, reachable by B). */
+	struct sim *sm = sim_new(10);
+	struct ice_config a = base_cfg(true, 23), b = base_cfg(false, 24);
+	union ice_addr relayed, server, mapped;
+	(void)st;
+	a.policy = ICE_POLICY_RELAY;
+	sm->s[0].ag = NULL;
+	{
+		struct ice_io io = {.ctx = &sm->s[0], .send = io_send, .event = io_event};
+		assert_int_equal(ice_agent_new(&a, &io, &sm->s[0].ag), 0);
+	}
+	/* base 0 of side A is the relay's public face */
+	addr(&relayed, "198.51.100.7", 50000);
+	addr(&server, "198.51.100.7", 3478);
+	addr(&mapped, "203.0.113.1", 40000);
+	sm->s[0].base[0] = relayed;
+	sm->s[0].nbase = 1;
+	side_init(sm, 1, &b, "203.0.113.20", 1);
+	ice_agent_gather(sm->s[0].ag, true, sm->now);
+	ice_agent_gather(sm->s[1].ag, false, sm->now);
+	run(sm, sm->now + 10);
+	assert_int_equal(sm->s[0].gathered, 0); /* waiting for the relay */
+	assert_true(ice_agent_add_relay(sm->s[0].ag, 1, &relayed, &server, &mapped, 0, sm->now) >=
+		    0);
+	ice_agent_gather_done(sm->s[0].ag, sm->now);
+	assert_int_equal(sm->s[0].gathered, 1);
+	assert_int_equal(sm->s[0].ncands, 1);
+	assert_int_equal(sm->s[0].cands[0].type, ICE_CAND_RELAY);
+	assert_true(sm->s[0].cands[0].has_related);
+	/* RFC 8445 §5.1.2.2: relayed candidates have type preference 0 */
+	assert_int_equal(sm->s[0].cands[0].priority >> 24, 0);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->now + 2000);
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_string_equal(sm->s[0].sel_local_type, "relay");
+	assert_string_equal(sm->s[1].sel_remote_type, "relay");
+	/* a restart keeps the allocation and signals it again */
+	ice_agent_restart(sm->s[0].ag, false, sm->now);
+	assert_int_equal(sm->s[0].restarted, 1);
+	assert_int_equal(sm->s[0].ncands, 1);
+	assert_int_equal(sm->s[0].cands[0].type, ICE_CAND_RELAY);
+	sim_free(sm);
+}
+
 static void test_prflx_unsignalled(void **st)
 {
 	/* A signals nothing (no STUN server, host unreachable for B): B only
@@ -621,6 +696,8 @@ int main(void)
 	    cmocka_unit_test(test_role_conflict),
 	    cmocka_unit_test(test_nat_srflx_and_prflx),
 	    cmocka_unit_test(test_prflx_unsignalled),
+	    cmocka_unit_test(test_policy_nohost),
+	    cmocka_unit_test(test_relay_candidates),
 	    cmocka_unit_test(test_consent_lost_and_restart),
 	    cmocka_unit_test(test_trickle_failure_waits_for_end),
 	    cmocka_unit_test(test_pacing),

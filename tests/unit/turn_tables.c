@@ -127,7 +127,8 @@ static void test_nonce(void **st)
 	assert_int_equal(turn_auth_nonce_check(a, n, (size_t)len, 5999, SA("10.0.0.1", 4000)), 0);
 	assert_int_equal(turn_auth_nonce_check(a, n, (size_t)len, 6000, SA("10.0.0.1", 4000)),
 			 -ESTALE);
-	/* bound to the source */
+	/* bound to the source IP (any port: RFC 6062 data connections) */
+	assert_int_equal(turn_auth_nonce_check(a, n, (size_t)len, 1000, SA("10.0.0.1", 4001)), 0);
 	assert_int_equal(turn_auth_nonce_check(a, n, (size_t)len, 1000, SA("10.0.0.2", 4000)),
 			 -EINVAL);
 	n[len - 1] ^= 1;

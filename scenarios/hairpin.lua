@@ -1,0 +1,59 @@
+-- hairpin.lua - two hosts behind one NAT reach each other through their
+-- public addresses (RFC 4787 §6, REQ-9).
+--
+-- Both hosts sit on the LAN of one NAT of the chosen preset, with its
+-- hairpin knob forced on or off. The agents run with --policy nohost, so
+-- the LAN path (host candidates) is not offered: what is left is the
+-- server-reflexive addresses, which only meet when the NAT sends a packet
+-- addressed to its own public address back inside, and the TURN relay.
+-- Expected: hairpin on -> a direct path (srflx/prflx through the NAT);
+-- hairpin off -> the relay. Observations keep the exact path and each
+-- side's selected pair.
+--
+--   natlab run hairpin
+--   natlab run hairpin -p nat=full-cone -p hairpin=true
+natlab.scen.use_dir()
+local S = natlab.scen
+
+scenario {
+  name = "hairpin",
+  description = "two hosts behind one NAT, reaching each other through its public address (hairpin on/off)",
+  params = {
+    nat = { description = "NAT preset both hosts are behind", default = "port-restricted-cone" },
+    hairpin = { description = "the NAT's hairpin knob", default = true },
+    left_impl = { description = "left ICE agent program", default = "natlab-ice" },
+    right_impl = { description = "right ICE agent program", default = "natlab-ice" },
+    servers = { description = "STUN/TURN server implementation", default = "natlab" },
+    timeout_ms = { description = "time allowed to select a pair", default = 10000 },
+  },
+  matrix = { nat = { "full-cone", "port-restricted-cone", "address-dependent", "symmetric" },
+             hairpin = { true, false } },
+  grid = { name = "hairpin: path between two hosts behind one NAT", rows = "nat", cols = "hairpin" },
+  expect = function(p) return p.hairpin and "direct" or "relay" end,
+  timeout_ms = 30000,
+
+  network = function(p)
+    S.need_lab()
+    local net = natlab.net()
+    net:internet()
+    local nat = net:nat("nat", { preset = p.nat, hairpin = p.hairpin })
+    net:host("left", nat)
+    net:host("right", nat)
+    net.srv = S.servers(net, p)
+    return net
+  end,
+
+  run = function(net, p, cell)
+    local o = { policy = "nohost", trickle = true, turn = S.turn_urls(net, "udp"),
+                args = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300" } }
+    local l = S.agent(net, "left", p.left_impl, { role = "controlling", name = "left", policy = o.policy,
+                                                  trickle = true, turn = o.turn, args = o.args }, cell)
+    local r = S.agent(net, "right", p.right_impl, { role = "controlled", name = "right", policy = o.policy,
+                                                    trickle = true, turn = o.turn, args = o.args }, cell)
+    local res = natlab.ice_connect(l, r, { trickle = true, timeout_ms = p.timeout_ms,
+                                           names = { "left", "right" }, record = false })
+    S.record_class(res, cell, { names = { "left", "right" } })
+    if res.ok then natlab.observe("two_way", S.two_way(l, r)) end
+    S.stop({ l, r })
+  end,
+}

@@ -1,0 +1,107 @@
+-- keepalive.lua - NAT mappings that time out during a quiet session.
+--
+-- Both sides sit behind port-restricted-cone NATs (random port choice, so an
+-- expired mapping does not come back on the same port) whose UDP mappings live
+-- `nat_timeout_s` (2 s) after their last outbound packet (inbound packets
+-- do not refresh them: RFC 4787 REQ-6 makes that a MAY). The agents
+-- connect directly (srflx), exchange data, then go quiet for `idle_ms`
+-- (5 s) of application silence, then the right side sends again.
+--   keepalive = true   the agents send consent checks (RFC 7675, which are
+--                      also the RFC 8445 §11 keepalives) every 1 s: the
+--                      mappings survive, data flows after the idle period.
+--   keepalive = false  --keepalive-ms 0: nothing is sent while idle, the
+--                      mappings expire; the cell passes when the lab CATCHES
+--                      the broken session (no datagram crosses after the idle
+--                      period), and records when it broke: the last packet
+--                      through the NAT plus its timeout (`broke_at_ms`,
+--                      cell-relative), and `silent_for_ms`.
+--
+--   natlab run keepalive -p idle_ms=10000
+natlab.scen.use_dir()
+local S = natlab.scen
+
+scenario {
+  name = "keepalive",
+  description = "mapping timeouts shorter than a session's idle period: keepalives on survive, off is caught",
+  params = {
+    keepalive = { description = "agents send consent checks / keepalives while idle", default = true },
+    nat_timeout_s = { description = "NAT UDP mapping timeout (s)", default = 2 },
+    idle_ms = { description = "application silence after connecting (ms)", default = 5000 },
+    keepalive_ms = { description = "consent/keepalive period when on (ms)", default = 1000 },
+    left_impl = { description = "left ICE agent program", default = "natlab-ice" },
+    right_impl = { description = "right ICE agent program", default = "natlab-ice" },
+    servers = { description = "STUN/TURN server implementation", default = "natlab" },
+  },
+  matrix = { keepalive = { true, false } },
+  grid = { name = "keepalive: data after an idle period longer than the NAT timeout", rows = "keepalive" },
+  timeout_ms = 40000,
+
+  network = function(p)
+    S.need_lab()
+    local net = natlab.net()
+    net:internet()
+    -- random ports: a port-preserving NAT would hand an expired mapping's
+    -- port straight back, and two sides sending at once would heal the
+    -- session by chance (the lab saw exactly that)
+    local knobs = { udp_timeout_s = p.nat_timeout_s, inbound_refreshes = false, ports = "random" }
+    S.side(net, "left", "port-restricted-cone", knobs)
+    S.side(net, "right", "port-restricted-cone", knobs)
+    net.srv = S.servers(net, p, { no_turn = true })
+    return net
+  end,
+
+  run = function(net, p, cell)
+    local ka = p.keepalive and tostring(p.keepalive_ms) or "0"
+    local args = { "--ta-ms", "10", "--rto-ms", "100", "--keepalive-ms", ka,
+                   "--consent-timeout-ms", tostring(p.idle_ms * 4) }
+    local l = S.agent(net, "left", p.left_impl, { role = "controlling", name = "left", turn = false, args = args }, cell)
+    local r = S.agent(net, "right", p.right_impl, { role = "controlled", name = "right", turn = false, args = args }, cell)
+    local res = natlab.ice_connect(l, r, { timeout_ms = 10000, names = { "left", "right" } })
+    if not res.ok then S.stop({ l, r }); return end
+    local before = S.two_way(l, r, { n = 3 })
+    local last_tx = natlab.now_ms()
+    natlab.observe("before_idle", before)
+    natlab.event("harness", "idle")
+    natlab.sleep_ms(p.idle_ms)
+    -- drain what the agents said while idle (consent-lost, state changes)
+    while true do
+      local i, ev = natlab.poll({ l, r }, 0)
+      if not i then break end
+      if ev.ev == "consent-lost" then natlab.observe("consent_lost_" .. (i == 1 and "left" or "right"), ev.t_ms) end
+    end
+    -- after the silence the RIGHT side speaks first (the left one only
+    -- answers): whether the left NAT still lets it in is the question. Had
+    -- both sent at once, each NAT would re-open its filter for the other
+    -- and a port-keeping NAT would revive the old session by chance.
+    r:send { cmd = "send", n = 5, size = 200, interval_ms = 20 }
+    local got, deadline = 0, natlab.now_ms() + 1500
+    while natlab.now_ms() < deadline do
+      local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
+      if not i then break end
+      if i == 1 and ev.ev == "rx" then got = got + 1 end
+    end
+    local after = { a_rx = got, b_rx = got, n = 5 }
+    natlab.observe("after_idle_left_rx", got)
+    local survived = got > 0
+    if p.keepalive then
+      if not survived then
+        natlab.result { outcome = "fail", message = string.format(
+          "keepalives every %d ms did not keep %d s mappings alive (left got %d, right %d after %d ms idle)",
+          p.keepalive_ms, p.nat_timeout_s, after.a_rx, after.b_rx, p.idle_ms) }
+      end
+    else
+      natlab.observe("broke_at_ms", last_tx + p.nat_timeout_s * 1000)
+      natlab.observe("silent_for_ms", p.idle_ms)
+      if survived then
+        natlab.result { outcome = "fail", message = string.format(
+          "without keepalives the session survived %d ms of silence behind %d s mappings: the NAT timeout is not enforced",
+          p.idle_ms, p.nat_timeout_s) }
+      else
+        natlab.result { message = string.format(
+          "caught: without keepalives the mappings expired at ~%d ms (last packet + %d s); no data after %d ms idle",
+          last_tx + p.nat_timeout_s * 1000, p.nat_timeout_s, p.idle_ms) }
+      end
+    end
+    S.stop({ l, r })
+  end,
+}

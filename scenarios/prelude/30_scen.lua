@@ -1,0 +1,274 @@
+-- 30_scen.lua - what the shipped scenarios (scenarios/*.lua) share: one side
+-- of a call behind a NAT preset, the STUN and TURN servers of the internet,
+-- agents started with the scenario's implementation parameters, the path
+-- class an expected-outcome table speaks of, and a two-way data check.
+-- Everything here is built on the prelude's public helpers (10_net, 20_ice);
+-- docs/scenarios.md describes the scenarios that use it.
+
+local scen = {}
+natlab.scen = scen
+
+-- The home NAT a "cgnat" side sits behind: RFC 6888 carrier NATs serve
+-- homes whose own router is the ordinary Linux one (docs/nat-model.md,
+-- emu_nat_preset_inner("cgnat")).
+scen.CGNAT_HOME = "port-restricted-cone"
+
+-- scen.side(net, name, preset[, knobs]) -> host name
+-- One endpoint of a call: "open" is a host with a public address; "cgnat" is
+-- a host behind a home NAT behind a carrier NAT; any other preset is a host
+-- behind one NAT of that preset. @knobs (a table) overrides preset knobs of
+-- the NAT next to the host (for cgnat: of the carrier). The NAT nodes are
+-- "<name>-nat" (and "<name>-cgn" for the carrier).
+function scen.side(net, name, preset, knobs)
+  local function cfg(p)
+    local c = { preset = p }
+    for k, v in pairs(knobs or {}) do c[k] = v end
+    return c
+  end
+  if preset == "open" then
+    net:public_host(name)
+  elseif preset == "cgnat" then
+    local carrier = net:nat(name .. "-cgn", cfg("cgnat"))
+    local home = net:nat(name .. "-nat", scen.CGNAT_HOME, carrier)
+    net:host(name, home)
+  else
+    net:host(name, net:nat(name .. "-nat", cfg(preset)))
+  end
+  return name
+end
+
+-- Where this file's scenarios keep their throw-away TLS certificate (a
+-- self-signed P-256 certificate for CN=turn.natlab.test, made for the lab;
+-- the agents do not verify it, as WebRTC stacks do not verify TURN
+-- certificates against anything but their own configuration).
+local function cert_dir()
+  local env = os.getenv("NATLAB_SOURCE_DIR")
+  local cands = {}
+  if env then cands[#cands + 1] = env .. "/scenarios/certs" end
+  if scen.dir then cands[#cands + 1] = scen.dir .. "/certs" end
+  cands[#cands + 1] = "scenarios/certs"
+  for _, d in ipairs(cands) do
+    local f = io.open(d .. "/turn-cert.pem", "r")
+    if f then
+      f:close()
+      -- servers run with the harness's working directory, but say it whole
+      if d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
+      return d
+    end
+  end
+  return nil
+end
+
+-- scen.use_dir(): remember the directory of the calling scenario file (for
+-- scenarios/certs); call at the top of a scenario.
+function scen.use_dir()
+  local src = debug.getinfo(2, "S").source
+  scen.dir = src:match("^@(.*)/[^/]*$") or "."
+end
+
+-- The TURN server's listeners: UDP+TCP 3478 (RFC 8656 §4 default), TCP 80 and
+-- TLS 443 (the ports a web-only firewall lets out), TLS 5349.
+scen.TURN_PORTS = { udp = 3478, tcp = 3478, tls = 5349, tcp_web = 80, tls_web = 443 }
+
+-- scen.servers(net, p[, opts]) -> {stun=proc, turn=proc} or raises
+-- Starts a STUN server on public host "stun" and a TURN server on public
+-- host "turn" (both created here). p.servers names the implementation
+-- ("natlab": natlab-stun-server and natlab-turn-server with every listener
+-- above); another kind is passed on to natlab.server (opts.impl) for the
+-- harness to start. opts: turn_args (extra natlab-turn-server words),
+-- no_turn, no_stun, user, pass.
+function scen.servers(net, p, opts)
+  opts = opts or {}
+  local kind = p.servers or "natlab"
+  local out = {}
+  if not net.nodes.stun and not opts.no_stun then net:public_host("stun") end
+  if not net.nodes.turn and not opts.no_turn then net:public_host("turn") end
+  if not opts.no_stun then
+    if kind == "natlab" and not natlab.bin("natlab-stun-server") then
+      natlab.skip("natlab-stun-server is not built (not in build/bin or PATH)")
+    end
+    local srv, err = natlab.server(net, "stun", "stun", { impl = kind ~= "natlab" and kind or nil })
+    if not srv then error("STUN server: " .. tostring(err), 0) end
+    out.stun = srv
+  end
+  if opts.no_turn then return out end
+  local user, pass = opts.user or "natlab", opts.pass or "natlab"
+  local a = net.addr.turn
+  if kind ~= "natlab" then
+    local srv, err = natlab.server(net, "turn", "turn", {
+      impl = kind, user = user, pass = pass, ports = scen.TURN_PORTS, cert_dir = cert_dir() })
+    if not srv then error("TURN server (" .. kind .. "): " .. tostring(err), 0) end
+    out.turn = srv
+    return out
+  end
+  local bin = natlab.bin("natlab-turn-server")
+  if not bin then natlab.skip("natlab-turn-server is not built (not in build/bin or PATH)") end
+  local argv = { bin, "--listen", a .. ":" .. scen.TURN_PORTS.udp,
+                 "--listen", a .. ":" .. scen.TURN_PORTS.tcp_web,
+                 "--user", user .. ":" .. pass }
+  local cd = cert_dir()
+  if cd then
+    for _, port in ipairs({ scen.TURN_PORTS.tls, scen.TURN_PORTS.tls_web }) do
+      argv[#argv + 1] = "--tls-listen"; argv[#argv + 1] = a .. ":" .. port
+    end
+    argv[#argv + 1] = "--cert"; argv[#argv + 1] = cd .. "/turn-cert.pem"
+    argv[#argv + 1] = "--key"; argv[#argv + 1] = cd .. "/turn-key.pem"
+  else
+    natlab.log("no scenarios/certs/turn-cert.pem found: the TURN server runs without TLS")
+  end
+  for _, w in ipairs(opts.turn_args or {}) do argv[#argv + 1] = w end
+  local srv = net.nodes.turn:spawn(argv, { name = "turn-server" })
+  local deadline = natlab.now_ms() + 5000
+  while true do
+    local ev, why = srv:event(math.max(0, deadline - natlab.now_ms()))
+    if not ev then error("natlab-turn-server sent no ready event (" .. tostring(why) .. ")", 0) end
+    if ev.ev == "ready" then break end
+  end
+  out.turn = srv
+  out.tls = cd ~= nil
+  return out
+end
+
+-- scen.turn_urls(net, which) -> list for natlab.agent's turn option.
+-- which: "all" (UDP 3478, TCP 80, TLS 443: one of each transport, the
+-- stream ones on the web ports so that they also leave a web-only
+-- firewall), "udp", "tcp", "tls", "tcp3478", "tls5349", or a list.
+function scen.turn_urls(net, which, tls)
+  local a = net.addr.turn
+  local P = scen.TURN_PORTS
+  local known = {
+    udp = "udp:" .. a .. ":" .. P.udp,
+    tcp = "tcp:" .. a .. ":" .. P.tcp_web,
+    tls = "tls:" .. a .. ":" .. P.tls_web,
+    tcp3478 = "tcp:" .. a .. ":" .. P.tcp,
+    tls5349 = "tls:" .. a .. ":" .. P.tls,
+  }
+  local list = which
+  if which == nil or which == "all" then
+    list = { "udp", "tcp" }
+    if tls ~= false then list[#list + 1] = "tls" end
+  elseif type(which) == "string" then
+    list = { which }
+  end
+  local out = {}
+  for _, w in ipairs(list) do
+    if not known[w] then error("scen.turn_urls: unknown '" .. tostring(w) .. "'", 2) end
+    out[#out + 1] = known[w]
+  end
+  return out
+end
+
+-- scen.agent(net, node_name, impl, opts) -> proc
+-- natlab.agent with the lab's servers filled in: opts.stun (default: the
+-- "stun" host), opts.turn (default: scen.turn_urls(net, "all")) unless
+-- opts.turn == false, credentials natlab/natlab, a seed from the cell, and
+-- short gathering timers so a silent server costs little.
+function scen.agent(net, node_name, impl, opts, cell)
+  opts = opts or {}
+  local o = { impl = impl or "natlab-ice", role = opts.role, name = opts.name or node_name,
+              policy = opts.policy, trickle = opts.trickle, nomination = opts.nomination,
+              turn_user = opts.turn_user or "natlab", turn_pass = opts.turn_pass or "natlab" }
+  if not natlab.bin(o.impl) then natlab.skip(o.impl .. " is not built (not in build/bin or PATH)") end
+  if opts.stun ~= false and net.addr.stun then o.stun = opts.stun or (net.addr.stun .. ":3478") end
+  if opts.turn ~= false and net.addr.turn then o.turn = opts.turn or scen.turn_urls(net, "all") end
+  local args = {}
+  if cell then args[#args + 1] = "--seed"; args[#args + 1] = tostring(cell.seed % 2147483647) end
+  if opts.gather_timeout_ms then
+    args[#args + 1] = "--gather-timeout-ms"; args[#args + 1] = tostring(opts.gather_timeout_ms)
+  end
+  for _, w in ipairs(opts.args or {}) do args[#args + 1] = w end
+  o.args = args
+  local a, err = natlab.agent(net, node_name, o)
+  if not a then natlab.skip(tostring(err)) end
+  return a
+end
+
+-- scen.class(path) -> "direct" | "relay" | "relay-tcp" | "failed"
+-- The classes of scenarios/matrix_expected.lua: host/srflx/prflx are direct;
+-- a relay reached over UDP is "relay"; over TCP or TLS "relay-tcp".
+function scen.class(path)
+  if path == "host" or path == "srflx" or path == "prflx" then return "direct" end
+  if path == "relay-udp" then return "relay" end
+  if path == "relay-tcp" or path == "relay-tls" then return "relay-tcp" end
+  return "failed"
+end
+
+-- scen.two_way(a, b, opts) -> {ok, a_rx, b_rx, ms}
+-- After both sides selected a pair: each sends opts.n (4) datagrams of
+-- opts.size (200) bytes; waits up to opts.timeout_ms (2000) until each side
+-- has received every one of the other's (rx events), or until time is up.
+-- ok means data flowed both ways (at least one datagram each way).
+function scen.two_way(a, b, opts)
+  opts = opts or {}
+  local n = opts.n or 4
+  local t0 = natlab.now_ms()
+  local cmd = { cmd = "send", n = n, size = opts.size or 200, interval_ms = opts.interval_ms or 5 }
+  a:send(cmd)
+  b:send(cmd)
+  local seen = { {}, {} }
+  local count = { 0, 0 }
+  local deadline = t0 + (opts.timeout_ms or 2000)
+  while (count[1] < n or count[2] < n) and natlab.now_ms() < deadline do
+    local i, ev = natlab.poll({ a, b }, deadline - natlab.now_ms())
+    if not i then break end
+    if ev.ev == "rx" and ev.seq and not seen[i][ev.seq] then
+      seen[i][ev.seq] = true
+      count[i] = count[i] + 1
+    end
+  end
+  return { ok = count[1] > 0 and count[2] > 0, a_rx = count[1], b_rx = count[2], n = n,
+           ms = natlab.now_ms() - t0 }
+end
+
+-- scen.stop({proc, ...}): ask each agent to stop, kill it if it does not.
+function scen.stop(procs)
+  for _, a in ipairs(procs) do a:send { cmd = "stop" } end
+  for _, a in ipairs(procs) do
+    if not a:wait(1000) then a:kill() end
+  end
+end
+
+-- scen.need_lab(): skip the cell when the build has no routes or NATs.
+function scen.need_lab()
+  if not (natlab.features.route and natlab.features.nat) then
+    natlab.skip("this natlab was built without emu routes or NATs")
+  end
+end
+
+-- scen.percentile(list, q) -> value (nearest rank on a sorted copy), nil if empty
+function scen.percentile(list, q)
+  if #list == 0 then return nil end
+  local s = {}
+  for i, v in ipairs(list) do s[i] = v end
+  table.sort(s)
+  local k = math.max(1, math.ceil(q / 100 * #s))
+  return s[k]
+end
+
+-- scen.record_class(res, cell[, opts]) -> class
+-- Records an ice_connect outcome (opts.record = false) against an expected
+-- *class* (scen.class): the cell's path is the exact one (srflx, prflx,
+-- relay-tls, ...), so the report colours it; when its class is the expected
+-- one, expected_path is set to that exact path (the expectation "direct"
+-- is met by srflx), otherwise it stays the class and the cell fails with
+-- both named. observations.expected_class keeps the table's word.
+function scen.record_class(res, cell, opts)
+  opts = opts or {}
+  local names = opts.names or { "a", "b" }
+  local class = scen.class(res.path)
+  local exp = cell.expected_path
+  local rec = { path = res.path, connect_ms = res.connect_ms, selected = res.selected[names[1]],
+                candidates = res.candidates, message = res.reason }
+  natlab.observe("class", class)
+  if exp then
+    natlab.observe("expected_class", exp)
+    if class == exp then
+      rec.expected_path = res.path
+    elseif res.ok then
+      rec.message = string.format("observed %s (class %s), expected class %s", res.path, class, exp)
+    end
+  end
+  if res.selected[names[2]] then natlab.observe("selected_" .. names[2], res.selected[names[2]]) end
+  natlab.result(rec)
+  return class
+end

@@ -1,0 +1,119 @@
+-- relay-fallback.lua - why a direct path fails, which relay saves the call,
+-- and what the relay costs.
+--
+-- One cell per reason:
+--   none              port-restricted x port-restricted: direct (baseline)
+--   apd-filter        symmetric x port-restricted: the symmetric side's new
+--                     port per destination meets address-and-port filtering
+--                     -> TURN over UDP
+--   udp-blocked       a network without UDP -> TURN over TCP (port 80) or TLS
+--   web-only          outbound TCP to 80/443 only, TURN offered on TLS 443
+--                     only -> TURN over TLS
+--   turn-unreachable  symmetric x symmetric and the TURN server is down: no
+--                     path can exist; the cell passes when both agents give
+--                     up cleanly with a reason (expected path "failed"), not
+--                     when the harness has to time them out
+-- Cost, in observations: `rtt_ms_median`/`rtt_ms_p95` of 50 datagrams over
+-- the selected pair (compare with the "none" cell), and `relay_bytes`: what
+-- the TURN server counted through its allocations (alloc-end events).
+--
+--   natlab run relay-fallback --trials 5
+natlab.scen.use_dir()
+local S = natlab.scen
+
+local REASONS = {
+  ["none"] = { left = "port-restricted-cone", right = "port-restricted-cone", expect = "direct" },
+  ["apd-filter"] = { left = "symmetric", right = "port-restricted-cone", expect = "relay" },
+  ["udp-blocked"] = { left = "udp-blocked", right = "port-restricted-cone", expect = "relay-tcp" },
+  ["web-only"] = { left = "tcp-web-only", right = "port-restricted-cone", expect = "relay-tcp", turn = { "udp", "tls" } },
+  ["turn-unreachable"] = { left = "symmetric", right = "symmetric", expect = "failed", no_turn_server = true },
+}
+
+scenario {
+  name = "relay-fallback",
+  description = "each reason a direct path fails, the relay that saves it, its cost; TURN down -> a clean failure",
+  params = {
+    reason = { description = "why the direct path fails (none, apd-filter, udp-blocked, web-only, turn-unreachable)", default = "apd-filter" },
+    left_impl = { description = "left ICE agent program", default = "natlab-ice" },
+    right_impl = { description = "right ICE agent program", default = "natlab-ice" },
+    servers = { description = "STUN/TURN server implementation", default = "natlab" },
+    timeout_ms = { description = "time allowed to select a pair (or to give up)", default = 15000 },
+  },
+  matrix = { reason = { "none", "apd-filter", "udp-blocked", "web-only", "turn-unreachable" } },
+  grid = { name = "relay-fallback: the relay that saves each call", rows = "reason" },
+  expect = function(p) return REASONS[p.reason] and REASONS[p.reason].expect end,
+  timeout_ms = 40000,
+
+  network = function(p)
+    S.need_lab()
+    local r = REASONS[p.reason]
+    if not r then error("relay-fallback: unknown reason '" .. tostring(p.reason) .. "'", 0) end
+    local net = natlab.net()
+    net:internet()
+    S.side(net, "left", r.left)
+    S.side(net, "right", r.right)
+    if r.no_turn_server then
+      net:public_host("turn") -- the address is there, nothing answers
+      net.srv = S.servers(net, p, { no_turn = true })
+      net.srv.tls = true
+    else
+      net.srv = S.servers(net, p)
+    end
+    return net
+  end,
+
+  run = function(net, p, cell)
+    local r = REASONS[p.reason]
+    local turn = S.turn_urls(net, r.turn or "all", net.srv.tls)
+    local args = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300" }
+    local l = S.agent(net, "left", p.left_impl, { role = "controlling", name = "left", trickle = true,
+                                                  turn = turn, args = args, gather_timeout_ms = 1000 }, cell)
+    local rr = S.agent(net, "right", p.right_impl, { role = "controlled", name = "right", trickle = true,
+                                                     turn = turn, args = args, gather_timeout_ms = 1000 }, cell)
+    local res = natlab.ice_connect(l, rr, { trickle = true, timeout_ms = p.timeout_ms,
+                                            names = { "left", "right" }, record = false })
+    if not res.ok then
+      natlab.result { path = "failed", message = res.reason }
+      natlab.observe("failure", res.reason)
+      if r.expect == "failed" and res.reason and res.reason:match("^timed out") then
+        natlab.result { outcome = "fail", message = "no agent gave up by itself: " .. res.reason }
+      end
+      S.stop({ l, rr })
+      return
+    end
+    S.record_class(res, cell, { names = { "left", "right" } })
+    -- the cost: RTT over the selected pair, from the agent's acknowledgements
+    l:send { cmd = "send", n = 50, size = 200, interval_ms = 5 }
+    local deadline = natlab.now_ms() + 5000
+    while natlab.now_ms() < deadline do
+      local i, ev = natlab.poll({ l, rr }, deadline - natlab.now_ms())
+      if not i then break end
+      if i == 1 and ev.ev == "data" then
+        natlab.result { data = ev }
+        natlab.observe("rtt_ms_median", ev.rtt_ms_median)
+        natlab.observe("rtt_ms_p95", ev.rtt_ms_p95)
+        if (ev.acked or 0) == 0 then natlab.result { outcome = "fail", message = "no datagram acknowledged" } end
+        break
+      end
+    end
+    S.stop({ l, rr })
+    -- bytes through the relay: each allocation's counters when it ends
+    local bytes, allocs = 0, 0
+    if net.srv.turn then
+      local until_ms = natlab.now_ms() + 1500
+      while natlab.now_ms() < until_ms do
+        local ev = net.srv.turn:event(until_ms - natlab.now_ms())
+        if not ev then break end
+        if ev.ev == "alloc-end" then
+          allocs = allocs + 1
+          bytes = bytes + (ev.bytes_to_peer or 0) + (ev.bytes_from_peer or 0)
+        end
+      end
+    end
+    natlab.observe("relay_bytes", bytes)
+    natlab.observe("relay_allocations_ended", allocs)
+    if S.class(res.path) ~= "direct" and bytes == 0 then
+      natlab.result { outcome = "fail", message = "relayed path but the TURN server counted no bytes" }
+    end
+  end,
+}

@@ -1,0 +1,127 @@
+-- turn-security.lua - a TURN server must refuse what it should, with the
+-- right error, and relay nothing for a refused client.
+--
+-- A client host on the internet runs natlab-turn-client against
+-- natlab-turn-server (UDP 3478), with a peer host beside it:
+--   unauthenticated  empty credentials          -> 401 Unauthorized
+--   wrong-password   a known user, bad password -> 401
+--   denied-peer      the server denies the peer's address (--deny): the
+--                    allocation succeeds, CreatePermission gets 403 Forbidden
+--   quota            --user-quota 1: a first client holds its allocation, a
+--                    second one for the same user gets 486 Allocation Quota
+--                    Reached
+--   ok               the control: allocation, permission, data echoed back
+-- Each refused cell also checks that nothing reached the peer: the TURN
+-- server's own counters (alloc-end pkts_to_peer) and the client's data
+-- event (received 0). Observations: `codes` (state/result codes seen),
+-- `pkts_to_peer`.
+--
+-- Not covered yet: stale nonce (438). natlab-turn-client retries a 438 with
+-- the new nonce by itself (RFC 8489 §9.2.4) and does not report it, so the
+-- refusal cannot be told from here; tests/unit/turn_relay.c covers it.
+natlab.scen.use_dir()
+local S = natlab.scen
+
+local CASES = {
+  ["ok"] = { want = 0 },
+  ["unauthenticated"] = { user = "", pass = "", want = 401 },
+  ["wrong-password"] = { user = "natlab", pass = "not-the-password", want = 401 },
+  ["denied-peer"] = { want = 403, deny_peer = true },
+  ["quota"] = { want = 486, quota = true },
+}
+
+scenario {
+  name = "turn-security",
+  description = "TURN refusals: unauthenticated, wrong password, denied peer, quota; each with its error, nothing relayed",
+  params = {
+    case = { description = "ok, unauthenticated, wrong-password, denied-peer, quota", default = "wrong-password" },
+  },
+  matrix = { case = { "ok", "unauthenticated", "wrong-password", "denied-peer", "quota" } },
+  grid = { name = "turn-security: refused with the right error", rows = "case" },
+  timeout_ms = 30000,
+
+  network = function(p)
+    S.need_lab()
+    local c = CASES[p.case]
+    if not c then error("turn-security: unknown case '" .. tostring(p.case) .. "'", 0) end
+    local net = natlab.net()
+    net:internet()
+    net:public_host("client")
+    net:public_host("peer")
+    net:public_host("turn")
+    local extra = { "--stats-ms", "0" }
+    if c.deny_peer then extra = { "--deny", net.addr.peer .. "/32" } end
+    if c.quota then extra = { "--user-quota", "1" } end
+    net.srv = S.servers(net, { servers = "natlab" }, { no_stun = true, turn_args = extra })
+    return net
+  end,
+
+  run = function(net, p)
+    local c = CASES[p.case]
+    local tc = natlab.bin("natlab-turn-client")
+    if not tc then natlab.skip("natlab-turn-client is not built") end
+    local function client(name, hold)
+      local argv = { tc, "--server", "udp:" .. net.addr.turn .. ":3478", "--user", c.user or "natlab",
+                     "--pass", c.pass or "natlab", "--peer", net.addr.peer .. ":9", "--count", "5",
+                     "--interval-ms", "20", "--timeout-ms", "4000" }
+      if hold then argv[#argv + 1] = "--hold-ms"; argv[#argv + 1] = tostring(hold) end
+      return net.nodes.client:spawn(argv, { name = name })
+    end
+    local holder
+    if c.quota then
+      holder = client("holder", 4000)
+      repeat
+        local ev = holder:event(4000)
+        if not ev then natlab.fail("the first client of the quota case never allocated") end
+      until ev.ev == "allocated"
+    end
+    local cl = client("client")
+    local codes, data, allocated = {}, nil, false
+    while true do
+      local ev = cl:event(8000)
+      if not ev then break end
+      if (ev.ev == "state" or ev.ev == "result") and ev.code and ev.code ~= 0 then
+        codes[#codes + 1] = (ev.op or ev.state) .. ":" .. ev.code
+      end
+      if ev.ev == "allocated" then allocated = true end
+      if ev.ev == "data" then data = ev end
+    end
+    cl:wait(3000)
+    if holder then holder:kill() end
+    natlab.observe("codes", codes)
+    natlab.observe("allocated", allocated)
+    natlab.observe("client_data", data)
+    -- the server's counters: stop it, read each alloc-end
+    local to_peer = 0
+    net.srv.turn:send { cmd = "stop" }
+    local until_ms = natlab.now_ms() + 2000
+    while natlab.now_ms() < until_ms do
+      local ev = net.srv.turn:event(until_ms - natlab.now_ms())
+      if not ev then break end
+      -- (in the quota case the holder's own allocation is not the refused one)
+      if ev.ev == "alloc-end" and not c.quota then
+        to_peer = to_peer + (ev.pkts_to_peer or 0)
+      end
+    end
+    natlab.observe("pkts_to_peer", to_peer)
+    local seen = table.concat(codes, ",")
+    if c.want == 0 then
+      if not allocated or #codes > 0 then
+        natlab.result { outcome = "fail", message = "the control client failed: " .. seen }
+      end
+      return
+    end
+    local hit = false
+    for _, x in ipairs(codes) do
+      if x:match(":" .. c.want .. "$") then hit = true end
+    end
+    if not hit then
+      natlab.result { outcome = "fail", message = string.format("expected error %d, saw [%s]", c.want, seen) }
+    elseif to_peer > 0 or (data and (data.received or 0) > 0) then
+      natlab.result { outcome = "fail", message = string.format(
+        "refused with %d but %d packet(s) reached the peer", c.want, to_peer) }
+    else
+      natlab.result { message = string.format("refused with %d (%s); nothing relayed", c.want, seen) }
+    end
+  end,
+}

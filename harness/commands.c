@@ -202,6 +202,7 @@ int cmd_run(int argc, char **argv)
 	json_t *meta = NULL;
 	char run_id[128];
 	int status = NATLAB_EXIT_USAGE;
+	bool broken = false; /* results could not be written */
 
 	if (runopts_parse(argc, argv, &o, &e) < 0) {
 		fprintf(stderr, "natlab run: %s\n", e.msg);
@@ -242,10 +243,17 @@ int cmd_run(int argc, char **argv)
 	       results_dir(res));
 	fflush(stdout);
 	run_start_ms = luanet_now_ms();
-	if (runner_run(&o, cells, res, stdout, &st, &e) < 0)
+	/* A run that cannot record its results (a full disk) stops: say so,
+	 * how far it got, and exit 2, never 0 with cells silently missing. */
+	if (runner_run(&o, cells, res, stdout, &st, &e) < 0) {
+		fprintf(stderr, "natlab run: %s; stopped after %u of %u cells\n", e.msg, st.done,
+			st.total);
+		broken = true;
+	}
+	if (results_close(res, &e) < 0) {
 		fprintf(stderr, "natlab run: %s\n", e.msg);
-	if (results_close(res, &e) < 0)
-		fprintf(stderr, "natlab run: %s\n", e.msg);
+		broken = true;
+	}
 	{
 		json_t *run, *done;
 		if (results_load(results_dir(res), &run, &done, &e) == 0) {
@@ -263,6 +271,13 @@ int cmd_run(int argc, char **argv)
 		    stderr,
 		    "natlab run: interrupted by signal %d; %u of %u cells finished and are kept\n",
 		    st.interrupted, st.done, st.total);
+		status = NATLAB_EXIT_USAGE;
+	} else if (broken) {
+		fprintf(stderr,
+			"natlab run: the results in %s are incomplete (cells.jsonl holds the cells "
+			"recorded before the error); free space or choose another place with --out "
+			"DIR\n",
+			results_dir(res));
 		status = NATLAB_EXIT_USAGE;
 	} else {
 		status = st.failed || st.errors ? NATLAB_EXIT_FAIL : NATLAB_EXIT_OK;

@@ -259,8 +259,10 @@ static void histogram(FILE *f, const json_t *cells, const char *gname)
 	if (max <= 0)
 		max = 1;
 	for (size_t k = 0; k < n; k++) {
-		int b = (int)(v[k] / max * BINS);
-		b = b >= BINS ? BINS - 1 : b;
+		/* clamp as a double: a negative or huge connect_ms (a hand-edited
+		 * or corrupt cells.jsonl) must not index outside the bins */
+		double x = v[k] / max * BINS;
+		int b = x < 0 ? 0 : x >= BINS ? BINS - 1 : (int)x;
 		bin[b]++;
 		top = bin[b] > top ? bin[b] : top;
 	}

@@ -93,7 +93,10 @@ function Net:nat(name, cfg, behind)
   for k, v in pairs(knobs) do c[k] = v end
   c.outside = outside_if
   c.public = { outside_addr }
-  n:nat(c)
+  -- a bad preset or knob is the scenario's mistake: report it at the
+  -- scenario's line (level 2), not at this one
+  local ok, err = pcall(n.nat, n, c)
+  if not ok then error((tostring(err):gsub("^prelude/[%w_]+%.lua:%d+: ", "")), 2) end
   self.addr[name] = outside_addr
   return n
 end

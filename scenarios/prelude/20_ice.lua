@@ -63,6 +63,21 @@ function natlab.ice_connect(a, b, opts)
       break
     end
     local me, other = names[i], procs[peer[i]]
+    -- a malformed line never ends the exchange by itself (an agent may
+    -- recover), but the first one is named in the reason if it fails
+    local bad = nil
+    if ev.ev == "nonjson" then
+      bad = "a line that is not JSON: '" .. tostring(ev.line):sub(1, 80) .. "'"
+    elseif type(ev.ev) ~= "string" then
+      bad = "a JSON line without a string \"ev\""
+    elseif ev.candidates ~= nil and type(ev.candidates) ~= "table" then
+      bad = "a '" .. ev.ev .. "' event whose candidates is a " .. type(ev.candidates) .. ", not a list"
+      ev = {}
+    elseif (ev["local"] ~= nil and type(ev["local"]) ~= "table") or (ev.remote ~= nil and type(ev.remote) ~= "table") then
+      bad = "a '" .. ev.ev .. "' event whose local/remote is not an object"
+      ev = {}
+    end
+    if bad and not out.malformed then out.malformed = me .. " sent " .. bad end
     if ev.ev == "local" then
       for _, c in ipairs(ev.candidates or {}) do table.insert(out.candidates[me], c) end
       if (opts.trickle or ev.complete) and not sent_remote[i] then
@@ -94,6 +109,7 @@ function natlab.ice_connect(a, b, opts)
     end
   end
   if not out.ok and not out.reason then out.reason = "timed out after " .. timeout .. " ms" end
+  if not out.ok and out.malformed then out.reason = out.reason .. " (" .. out.malformed .. ")" end
   out.path = out.ok and natlab.path_of(selected[1], selected[2]) or "failed"
   if opts.record ~= false then
     natlab.result {

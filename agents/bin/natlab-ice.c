@@ -375,8 +375,12 @@ static void relay_allocated(void *ctx, struct ice_relay *r, const union ice_addr
 	int k = relay_index(app, r);
 	if (k < 0 || app->retired[k])
 		return;
+	const char *tr = ice_relay_transport_name(r);
+	enum ice_relay_via via = strcmp(tr, "udp") == 0	  ? ICE_RELAY_VIA_UDP
+				 : strcmp(tr, "tcp") == 0 ? ICE_RELAY_VIA_TCP
+							  : ICE_RELAY_VIA_TLS;
 	ice_agent_add_relay(app->agent, app->components_of[k], relayed, ice_relay_server(r), mapped,
-			    RELAY_BASE + k, now_ms(app));
+			    via, RELAY_BASE + k, now_ms(app));
 	relay_settled(app, k);
 }
 

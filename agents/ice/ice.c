@@ -462,7 +462,7 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
  *  - nominate at once when no higher-priority pair of the component can
  *    still succeed (all Failed);
  *  - else wait nominate_wait_ms after the component's first valid pair;
- *  - when the best valid pair is relayed and a higher-priority direct
+ *  - when the best valid pair is relayed (either end) and a higher-priority direct
  *    (non-relayed) pair is still Waiting, Frozen or In-Progress, wait
  *    until each such in-progress check has been retransmitted once and
  *    that retransmission had one RTO to be answered (tx_first_ms +
@@ -478,6 +478,13 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
  * truly blocked direct path from delaying the call by more than ~1.5 s
  * with default timers. Between direct pairs the short wait stays: the
  * path class does not change. */
+static bool pair_relayed(const struct ice_agent *a, const struct ice_pair *p)
+{
+	/* either end relayed makes the path a relay path */
+	return a->locals[p->local].c.type == ICE_CAND_RELAY ||
+	       a->remotes[p->remote].type == ICE_CAND_RELAY;
+}
+
 static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 {
 	const struct comp *cp = &a->comps[c];
@@ -503,7 +510,7 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 	if (!better_pending)
 		return 0;
 	at = first + a->cfg.nominate_wait_ms;
-	if (a->locals[best->local].c.type != ICE_CAND_RELAY)
+	if (!pair_relayed(a, best))
 		return at;
 	wait = a->cfg.nominate_wait_ms;
 	if (wait < 3 * (uint64_t)a->cfg.rto_ms)
@@ -514,8 +521,7 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 		uint64_t t;
 		if (p == best)
 			break;
-		if (p->component != c || p->state == ICE_PAIR_FAILED ||
-		    a->locals[p->local].c.type == ICE_CAND_RELAY)
+		if (p->component != c || p->state == ICE_PAIR_FAILED || pair_relayed(a, p))
 			continue;
 		if (p->state != ICE_PAIR_IN_PROGRESS || !p->tx_active)
 			return cap; /* not checked yet: wait for it, boundedly */

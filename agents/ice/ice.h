@@ -148,10 +148,13 @@ int ice_agent_add_host(struct ice_agent *a, unsigned component, enum ice_transpo
  * caller through base @base_id: the caller wraps what the agent sends to
  * it, and unwraps what arrives) becomes a relayed candidate; @server is
  * the TURN server (for the foundation), @mapped the server-reflexive
- * address the allocation reported (related address). */
+ * address the allocation reported (related address). @via is how the
+ * caller reaches the server (ICE_RELAY_VIA_*): it ranks relayed candidates
+ * among themselves, UDP first (no head-of-line blocking), TLS last. */
+enum ice_relay_via { ICE_RELAY_VIA_TLS, ICE_RELAY_VIA_TCP, ICE_RELAY_VIA_UDP };
 int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice_addr *relayed,
-			const union ice_addr *server, const union ice_addr *mapped, int base_id,
-			uint64_t now_ms);
+			const union ice_addr *server, const union ice_addr *mapped,
+			enum ice_relay_via via, int base_id, uint64_t now_ms);
 
 /* ice_agent_gather - start gathering: host candidates are reported now,
  * server-reflexive ones as the STUN servers answer. @relay_pending: the

@@ -358,7 +358,8 @@ static void test_old_relay_pair_carries_data_during_restart(void **st)
 	a->base[a->nbase].addr = relayed;
 	a->base[a->nbase].alive = true;
 	a->base[a->nbase].relay = true;
-	assert_true(ice_agent_add_relay(a->ag, 1, &relayed, &server, NULL, a->nbase, sm->now) >= 0);
+	assert_true(ice_agent_add_relay(a->ag, 1, &relayed, &server, NULL, ICE_RELAY_VIA_UDP,
+					a->nbase, sm->now) >= 0);
 	a->nbase++;
 	sm->block_direct_until = UINT64_MAX;
 	connect_both(sm, 4000);
@@ -390,7 +391,8 @@ static void relay_race(uint64_t block_ms, enum ice_cand_type *sel, uint64_t *sel
 	a->base[a->nbase].addr = relayed;
 	a->base[a->nbase].alive = true;
 	a->base[a->nbase].relay = true;
-	assert_true(ice_agent_add_relay(a->ag, 1, &relayed, &server, NULL, a->nbase, sm->now) >= 0);
+	assert_true(ice_agent_add_relay(a->ag, 1, &relayed, &server, NULL, ICE_RELAY_VIA_UDP,
+					a->nbase, sm->now) >= 0);
 	a->nbase++;
 	t0 = sm->now;
 	sm->block_direct_until = t0 + block_ms;

@@ -29,6 +29,7 @@ struct ice_relay {
 	enum relay_conn conn;	   /* RELAY_CONN_READY for UDP */
 	bool ssl_want_write;	   /* the handshake waits for writability */
 	uint64_t conn_deadline_ms; /* ICE_RELAY_CONNECT_TIMEOUT_MS after the start */
+	int conn_err;		   /* connect() failed at once: reported by the tick */
 	struct turn_client *tc;
 	union ice_addr peers[PEERS_MAX]; /* peers a channel was asked for */
 	unsigned npeers;
@@ -159,16 +160,21 @@ static int connect_start(struct ice_relay *r, uint64_t now_ms, char *err, size_t
 		return -errno;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, &r->cfg.server.sa, ice_addr_len(&r->cfg.server)) < 0 &&
-	    errno != EINPROGRESS) {
-		int e = errno;
-		fail_msg(err, errlen, "connect to the TURN server", e);
-		close(fd);
-		return -e;
-	}
-	r->fd = fd;
 	r->conn = RELAY_CONN_TCP;
 	r->conn_deadline_ms = now_ms + ICE_RELAY_CONNECT_TIMEOUT_MS;
+	if (connect(fd, &r->cfg.server.sa, ice_addr_len(&r->cfg.server)) < 0 &&
+	    errno != EINPROGRESS) {
+		/* refused at once (loopback): said through failed() at the
+		 * next tick like any later failure, so the caller has one
+		 * path for both */
+		r->conn_err = -errno;
+		r->conn_deadline_ms = now_ms;
+		close(fd);
+		(void)err;
+		(void)errlen;
+		return 0;
+	}
+	r->fd = fd;
 	return 0;
 }
 
@@ -325,7 +331,7 @@ bool ice_relay_want_write(const struct ice_relay *r)
 	if (r->reported && r->conn != RELAY_CONN_READY)
 		return false;
 	if (r->conn == RELAY_CONN_TCP)
-		return true; /* connect() completes with writability */
+		return r->fd >= 0; /* connect() completes with writability */
 	if (r->conn == RELAY_CONN_TLS)
 		return r->ssl_want_write;
 	return r->st && turn_stream_want_write(r->st);
@@ -372,7 +378,7 @@ uint64_t ice_relay_tick(struct ice_relay *r, uint64_t now_ms)
 		if (r->reported)
 			return UINT64_MAX;
 		if (now_ms >= r->conn_deadline_ms) {
-			relay_fail(r, -ETIMEDOUT);
+			relay_fail(r, r->conn_err ? r->conn_err : -ETIMEDOUT);
 			return UINT64_MAX;
 		}
 		return r->conn_deadline_ms;

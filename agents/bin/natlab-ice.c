@@ -490,6 +490,8 @@ static bool regather(void *ctx, uint64_t now)
 		app->retired[k] = true;
 	}
 	app->relays_pending = 0;
+	/* a peer's restart before our first "gather" gathers for it */
+	app->gathered_once = true;
 	if (app->cfg.policy != ICE_POLICY_RELAY)
 		sync_hosts(app);
 	open_relays(app);

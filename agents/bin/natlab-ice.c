@@ -35,7 +35,7 @@
 #define RELAY_BASE 1000
 
 struct sock {
-	int fd;
+	int fd; /* -1: closed (its address went away); the slot is reused last */
 	unsigned component;
 	union ice_addr addr;
 };
@@ -62,6 +62,11 @@ struct app {
 	const char *turn_user, *turn_pass;
 	struct ice_relay *relays[RELAYS_MAX];
 	unsigned components_of[RELAYS_MAX];
+	/* settled: allocated or failed (counted out of relays_pending);
+	 * retired: from before a restart, no longer a base, kept until the
+	 * new selection so the old pair keeps carrying data (RFC 8445 §9) */
+	bool settled[RELAYS_MAX], retired[RELAYS_MAX];
+	bool free_retired;
 	unsigned nrelays, relays_pending;
 	/* stdin line assembly */
 	char *line;
@@ -98,7 +103,7 @@ static void io_send(void *ctx, int base_id, const union ice_addr *to, const uint
 			ice_relay_send(app->relays[k], to, buf, len, now_ms(app));
 		return;
 	}
-	if (base_id < 0 || (unsigned)base_id >= app->nsocks)
+	if (base_id < 0 || (unsigned)base_id >= app->nsocks || app->socks[base_id].fd < 0)
 		return;
 	/* Datagrams are allowed to be lost; the agent retransmits. */
 	(void)sendto(app->socks[base_id].fd, buf, len, 0, &to->sa, ice_addr_len(to));
@@ -168,6 +173,9 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		break;
 	case ICE_EV_SELECTED:
 	case ICE_EV_SWITCHED:
+		/* the relays of the previous generation may go now, but not
+		 * from here: this may run inside one of their callbacks */
+		app->free_retired = true;
 		local_endpoint(app, &l, ev->local);
 		endpoint_of(&r, ev->remote);
 		agentproto_ev_pair(&app->out, t,
@@ -216,8 +224,16 @@ static int open_sock(struct app *app, const union ice_addr *ip, unsigned compone
 	struct sock *s;
 	int fd;
 
-	if (app->nsocks == SOCKS_MAX)
-		return -ENOSPC;
+	unsigned slot = app->nsocks;
+
+	/* new sockets get new base ids while there is room, so a base id the
+	 * old selected pair still uses is not taken over by another address */
+	if (slot == SOCKS_MAX) {
+		for (slot = 0; slot < SOCKS_MAX && app->socks[slot].fd >= 0; slot++)
+			;
+		if (slot == SOCKS_MAX)
+			return -ENOSPC;
+	}
 	fd = socket(a.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -231,29 +247,27 @@ static int open_sock(struct app *app, const union ice_addr *ip, unsigned compone
 		close(fd);
 		return e;
 	}
-	s = &app->socks[app->nsocks];
+	s = &app->socks[slot];
 	s->fd = fd;
 	s->component = component;
 	s->addr = a;
-	return (int)app->nsocks++;
+	if (slot == app->nsocks)
+		app->nsocks++;
+	return (int)slot;
 }
 
 /* Every up interface's addresses (or those of --interface); loopback only
  * when asked for by name or when nothing else exists; IPv6 link-local
  * addresses are left out (they need a scope the candidate line cannot
- * carry). */
-static void open_hosts(struct app *app)
+ * carry). Fills @addrs (at most @cap); returns how many, or -errno. */
+static int list_addrs(struct app *app, union ice_addr *addrs, unsigned cap)
 {
 	struct ifaddrs *ifa = NULL, *i;
-	union ice_addr addrs[SOCKS_MAX];
 	unsigned n = 0;
 	bool want_lo;
 
-	if (getifaddrs(&ifa) < 0) {
-		agentproto_ev_log(&app->out, now_ms(app), "error", "getifaddrs: %s",
-				  strerror(errno));
-		return;
-	}
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
 	for (int pass = 0; pass < 2 && n == 0; pass++) {
 		want_lo = pass == 1;
 		for (i = ifa; i; i = i->ifa_next) {
@@ -271,26 +285,69 @@ static void open_hosts(struct app *app)
 			if (ice_addr_is_loopback(&a) != want_lo &&
 			    !(app->nifaces && ice_addr_is_loopback(&a)))
 				continue;
-			if (n < SOCKS_MAX)
+			if (n < cap)
 				addrs[n++] = a;
 		}
 	}
 	freeifaddrs(ifa);
-	for (unsigned k = 0; k < n; k++) {
+	return (int)n;
+}
+
+/* Bring the host sockets in line with the addresses the host has now:
+ * close those bound to addresses that went away (a roaming host), keep
+ * the others (same base ids), open sockets on new addresses; then make
+ * every live socket a base of the agent. Used by the first gathering and
+ * by every ICE restart (RFC 8445 §9: "the agent MUST gather new
+ * candidates"). */
+static void sync_hosts(struct app *app)
+{
+	union ice_addr addrs[SOCKS_MAX];
+	char ip[INET6_ADDRSTRLEN];
+	int n = list_addrs(app, addrs, SOCKS_MAX);
+	unsigned live = 0;
+
+	if (n < 0) {
+		agentproto_ev_log(&app->out, now_ms(app), "error", "getifaddrs: %s", strerror(-n));
+		n = 0;
+	}
+	for (unsigned i = 0; i < app->nsocks; i++) {
+		bool present = false;
+		if (app->socks[i].fd < 0)
+			continue;
+		for (int k = 0; k < n && !present; k++)
+			present = ice_addr_same_ip(&addrs[k], &app->socks[i].addr);
+		if (present)
+			continue;
+		agentproto_ev_log(&app->out, now_ms(app), "info",
+				  "address %s is gone: closing its socket",
+				  ice_addr_ip(&app->socks[i].addr, ip, sizeof(ip)));
+		close(app->socks[i].fd);
+		app->socks[i].fd = -1;
+	}
+	for (int k = 0; k < n; k++) {
 		for (unsigned c = 1; c <= app->cfg.components; c++) {
-			char ip[INET6_ADDRSTRLEN];
-			int id = open_sock(app, &addrs[k], c);
-			if (id < 0) {
+			bool have = false;
+			int id;
+			for (unsigned i = 0; i < app->nsocks && !have; i++)
+				have = app->socks[i].fd >= 0 && app->socks[i].component == c &&
+				       ice_addr_same_ip(&addrs[k], &app->socks[i].addr);
+			if (have)
+				continue;
+			id = open_sock(app, &addrs[k], c);
+			if (id < 0)
 				agentproto_ev_log(
 				    &app->out, now_ms(app), "warning", "cannot bind %s: %s",
 				    ice_addr_ip(&addrs[k], ip, sizeof(ip)), strerror(-id));
-				continue;
-			}
-			ice_agent_add_host(app->agent, c, ICE_TRANSPORT_UDP, &app->socks[id].addr,
-					   id, now_ms(app));
 		}
 	}
-	if (app->nsocks == 0)
+	for (unsigned i = 0; i < app->nsocks; i++) {
+		if (app->socks[i].fd < 0)
+			continue;
+		ice_agent_add_host(app->agent, app->socks[i].component, ICE_TRANSPORT_UDP,
+				   &app->socks[i].addr, (int)i, now_ms(app));
+		live++;
+	}
+	if (live == 0)
 		agentproto_ev_log(&app->out, now_ms(app), "warning", "no usable local address");
 }
 
@@ -302,8 +359,11 @@ static int relay_index(struct app *app, struct ice_relay *r)
 	return -1;
 }
 
-static void relay_settled(struct app *app)
+static void relay_settled(struct app *app, int k)
 {
+	if (app->settled[k])
+		return;
+	app->settled[k] = true;
 	if (app->relays_pending > 0 && --app->relays_pending == 0)
 		ice_agent_gather_done(app->agent, now_ms(app));
 }
@@ -313,11 +373,15 @@ static void relay_allocated(void *ctx, struct ice_relay *r, const union ice_addr
 {
 	struct app *app = ctx;
 	int k = relay_index(app, r);
-	if (k < 0)
+	if (k < 0 || app->retired[k])
 		return;
+	const char *tr = ice_relay_transport_name(r);
+	enum ice_relay_via via = strcmp(tr, "udp") == 0	  ? ICE_RELAY_VIA_UDP
+				 : strcmp(tr, "tcp") == 0 ? ICE_RELAY_VIA_TCP
+							  : ICE_RELAY_VIA_TLS;
 	ice_agent_add_relay(app->agent, app->components_of[k], relayed, ice_relay_server(r), mapped,
-			    RELAY_BASE + k, now_ms(app));
-	relay_settled(app);
+			    via, RELAY_BASE + k, now_ms(app));
+	relay_settled(app, k);
 }
 
 static void relay_failed(void *ctx, struct ice_relay *r, int code)
@@ -325,7 +389,7 @@ static void relay_failed(void *ctx, struct ice_relay *r, int code)
 	struct app *app = ctx;
 	char ip[INET6_ADDRSTRLEN];
 	int k = relay_index(app, r);
-	if (k < 0)
+	if (k < 0 || app->retired[k])
 		return;
 	agentproto_ev_log(&app->out, now_ms(app), "warning", "TURN %s:%s:%u failed: %s%d",
 			  ice_relay_transport_name(r),
@@ -334,7 +398,7 @@ static void relay_failed(void *ctx, struct ice_relay *r, int code)
 			  code < 0 ? -code : code);
 	/* the relay stays in the table (its candidate, if any, keeps its
 	 * base id) but no longer takes part */
-	relay_settled(app);
+	relay_settled(app, k);
 }
 
 static void relay_data(void *ctx, struct ice_relay *r, const union ice_addr *peer,
@@ -346,24 +410,40 @@ static void relay_data(void *ctx, struct ice_relay *r, const union ice_addr *pee
 		ice_agent_recv(app->agent, RELAY_BASE + k, peer, buf, len, now_ms(app));
 }
 
+/* A free relay slot: a new one while there is room (a retired relay's
+ * base id stays its own until it is freed), else one freed before. */
+static int relay_slot(struct app *app)
+{
+	if (app->nrelays < RELAYS_MAX)
+		return (int)app->nrelays++;
+	for (unsigned k = 0; k < RELAYS_MAX; k++)
+		if (!app->relays[k])
+			return (int)k;
+	return -1;
+}
+
 static void open_relays(struct app *app)
 {
 	struct ice_relay_cb cb = {app, relay_allocated, relay_failed, relay_data};
 	for (unsigned s = 0; s < app->nturn; s++) {
-		for (unsigned c = 1; c <= app->cfg.components && app->nrelays < RELAYS_MAX; c++) {
+		for (unsigned c = 1; c <= app->cfg.components; c++) {
 			char err[256];
 			struct ice_relay *r = NULL;
-			unsigned k = app->nrelays;
+			int k = relay_slot(app);
+			if (k < 0)
+				break;
 			/* register before creating: callbacks may come at once */
 			app->components_of[k] = c;
 			app->relays[k] = NULL;
+			app->settled[k] = false;
+			app->retired[k] = false;
 			app->relays_pending++;
-			app->nrelays++;
 			if (ice_relay_new(&app->turn[s], &cb, now_ms(app), &r, err, sizeof(err)) <
 			    0) {
 				agentproto_ev_log(&app->out, now_ms(app), "warning",
 						  "TURN server %u: %s", s + 1, err);
-				app->nrelays--;
+				if ((unsigned)k == app->nrelays - 1)
+					app->nrelays--;
 				app->relays_pending--;
 				continue;
 			}
@@ -372,11 +452,57 @@ static void open_relays(struct app *app)
 	}
 }
 
+static void free_retired_relays(struct app *app)
+{
+	for (unsigned k = 0; k < app->nrelays; k++) {
+		if (!app->retired[k])
+			continue;
+		ice_relay_free(app->relays[k]);
+		app->relays[k] = NULL;
+		app->retired[k] = false;
+	}
+	app->free_retired = false;
+}
+
+/* io->regather: an ICE restart (ours or the peer's) forgot every base.
+ * Hosts: the addresses the host has now. Relays: new allocations, from
+ * the current address (a TURN allocation is bound to the client's
+ * 5-tuple, RFC 8656 §2.2, which a roam or a NAT reboot changes); the old
+ * ones are retired, not freed, so the old pair keeps carrying data until
+ * the new selection (RFC 8445 §9). */
+static bool regather(void *ctx, uint64_t now)
+{
+	struct app *app = ctx;
+	(void)now;
+	if (app->free_retired)
+		free_retired_relays(app);
+	for (unsigned k = 0; k < app->nrelays; k++) {
+		if (!app->relays[k])
+			continue;
+		if (app->retired[k]) {
+			/* a second restart before any selection: the
+			 * oldest generation can go */
+			ice_relay_free(app->relays[k]);
+			app->relays[k] = NULL;
+			app->retired[k] = false;
+			continue;
+		}
+		app->retired[k] = true;
+	}
+	app->relays_pending = 0;
+	/* a peer's restart before our first "gather" gathers for it */
+	app->gathered_once = true;
+	if (app->cfg.policy != ICE_POLICY_RELAY)
+		sync_hosts(app);
+	open_relays(app);
+	return app->relays_pending > 0;
+}
+
 static void do_gather(struct app *app)
 {
 	if (!app->gathered_once) {
 		if (app->cfg.policy != ICE_POLICY_RELAY)
-			open_hosts(app);
+			sync_hosts(app);
 		app->gathered_once = true;
 		open_relays(app);
 		ice_agent_gather(app->agent, app->relays_pending > 0, now_ms(app));
@@ -402,7 +528,7 @@ static void do_remote_cands(struct app *app, const struct agentproto_cmd *cmd)
 		/* permissions first, so the first relayed check is not dropped
 		 * by the TURN server (RFC 8656 §9) */
 		for (unsigned k = 0; k < app->nrelays; k++)
-			if (app->relays[k])
+			if (app->relays[k] && !app->retired[k])
 				ice_relay_prepare(app->relays[k], &cmd->cands[i].addr, now_ms(app));
 		r = ice_agent_add_remote(app->agent, &cmd->cands[i], now_ms(app));
 		if (r < 0 && r != -EEXIST)
@@ -777,6 +903,7 @@ int main(int argc, char **argv)
 	io.ctx = &app;
 	io.send = io_send;
 	io.event = io_event;
+	io.regather = regather;
 	if (ice_agent_new(&app.cfg, &io, &app.agent) < 0) {
 		fprintf(stderr, "natlab-ice: bad configuration\n");
 		goto out;
@@ -787,6 +914,8 @@ int main(int argc, char **argv)
 				  "--turn without --turn-user/--turn-pass: the server will refuse");
 	while (!app.stop) {
 		struct pollfd pfd[SOCKS_MAX + RELAYS_MAX + 1];
+		if (app.free_retired)
+			free_retired_relays(&app);
 		uint64_t next_ms = ice_agent_tick(app.agent, now_ms(&app));
 		unsigned np;
 		for (unsigned k = 0; k < app.nrelays; k++) {
@@ -860,7 +989,8 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	for (unsigned i = 0; i < app.nsocks; i++)
-		close(app.socks[i].fd);
+		if (app.socks[i].fd >= 0)
+			close(app.socks[i].fd);
 	for (unsigned k = 0; k < app.nrelays; k++)
 		ice_relay_free(app.relays[k]);
 	ice_agent_free(app.agent);

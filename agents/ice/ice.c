@@ -452,6 +452,86 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 		icei_set_state(a, ICE_STATE_CONNECTED);
 }
 
+/* When regular nomination of component @c may happen: ICE_NEVER while it
+ * has no valid pair (or is nominating, or has selected).
+ *
+ * RFC 8445 §8.1.1: "the controlling agent MAY ... wait for checks of
+ * higher-priority pairs" and "Once the controlling agent has successfully
+ * nominated a candidate pair, the agent MUST NOT nominate another pair"
+ * — when to stop waiting is the controlling agent's choice. The rule:
+ *  - nominate at once when no higher-priority pair of the component can
+ *    still succeed (all Failed);
+ *  - else wait nominate_wait_ms after the component's first valid pair;
+ *  - when the best valid pair is relayed (either end) and a higher-priority direct
+ *    (non-relayed) pair is still Waiting, Frozen or In-Progress, wait
+ *    until each such in-progress check has been retransmitted once and
+ *    that retransmission had one RTO to be answered (tx_first_ms +
+ *    2 * RTO), bounded by MAX(nominate_wait_ms, 3 * rto_ms) after the
+ *    first valid pair.
+ * Why: behind address-dependent filtering a direct check often reaches
+ * the peer's NAT before the peer's own check opened it and is dropped;
+ * its retransmission one RTO later (500 ms by default, RFC 8445 §14.3)
+ * is the one that gets through. A relayed pair becomes valid within a
+ * round trip, so a fixed 100 ms wait locked calls onto the relay that
+ * would have been direct (docs/expected-matrix.md). A relay is the last
+ * resort, so it is worth one retransmission's wait; the bound keeps a
+ * truly blocked direct path from delaying the call by more than ~1.5 s
+ * with default timers. Between direct pairs the short wait stays: the
+ * path class does not change. */
+static bool pair_relayed(const struct ice_agent *a, const struct ice_pair *p)
+{
+	/* either end relayed makes the path a relay path */
+	return a->locals[p->local].c.type == ICE_CAND_RELAY ||
+	       a->remotes[p->remote].type == ICE_CAND_RELAY;
+}
+
+static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
+{
+	const struct comp *cp = &a->comps[c];
+	const struct ice_pair *best = NULL;
+	bool better_pending = false;
+	uint64_t first = cp->first_valid_ms, wait, cap, at;
+
+	if (cp->nominating || (cp->selected && cp->sel_pl >= 0))
+		return ICE_NEVER;
+	for (unsigned i = 0; i < a->cl.n; i++) {
+		const struct ice_pair *p = &a->cl.pairs[i];
+		if (p->component != c)
+			continue;
+		if (p->valid) {
+			best = p;
+			break; /* sorted by priority */
+		}
+		if (p->state != ICE_PAIR_FAILED)
+			better_pending = true;
+	}
+	if (!best)
+		return ICE_NEVER;
+	if (!better_pending)
+		return 0;
+	at = first + a->cfg.nominate_wait_ms;
+	if (!pair_relayed(a, best))
+		return at;
+	wait = a->cfg.nominate_wait_ms;
+	if (wait < 3 * (uint64_t)a->cfg.rto_ms)
+		wait = 3 * (uint64_t)a->cfg.rto_ms;
+	cap = first + wait;
+	for (unsigned i = 0; i < a->cl.n; i++) {
+		const struct ice_pair *p = &a->cl.pairs[i];
+		uint64_t t;
+		if (p == best)
+			break;
+		if (p->component != c || p->state == ICE_PAIR_FAILED || pair_relayed(a, p))
+			continue;
+		if (p->state != ICE_PAIR_IN_PROGRESS || !p->tx_active)
+			return cap; /* not checked yet: wait for it, boundedly */
+		t = p->tx_first_ms + 2 * (uint64_t)p->tx_rto_ms;
+		if (t > at)
+			at = t;
+	}
+	return at < cap ? at : cap;
+}
+
 /* RFC 8445 §8.1.1: regular nomination by the controlling agent. */
 void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 {
@@ -460,27 +540,15 @@ void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
 		struct comp *cp = &a->comps[c];
 		int best = -1;
-		bool better_pending = false;
-		if (cp->nominating || (cp->selected && cp->sel_pl >= 0))
+		if (now < nominate_at(a, c))
 			continue;
 		for (unsigned i = 0; i < a->cl.n; i++) {
-			const struct ice_pair *p = &a->cl.pairs[i];
-			if (p->component != c)
-				continue;
-			if (p->valid) {
+			if (a->cl.pairs[i].component == c && a->cl.pairs[i].valid) {
 				best = (int)i;
 				break;
 			}
-			/* A higher-priority pair still being checked may win. */
-			if (p->state != ICE_PAIR_FAILED)
-				better_pending = true;
 		}
 		if (best < 0)
-			continue;
-		/* "The controlling agent ... MAY ... wait for checks of
-		 * higher-priority pairs": nominate at once when nothing better
-		 * can come, else after nominate_wait_ms. */
-		if (better_pending && now < cp->first_valid_ms + a->cfg.nominate_wait_ms)
 			continue;
 		cp->nominating = true;
 		a->cl.pairs[best].nominate_pending = true;
@@ -492,15 +560,12 @@ void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 uint64_t icei_nominate_deadline(const struct ice_agent *a)
 {
 	uint64_t d = ICE_NEVER;
-	if (!a->controlling || a->cfg.aggressive)
+	if (!a->controlling || a->cfg.aggressive || !a->have_remote)
 		return d;
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
-		const struct comp *cp = &a->comps[c];
-		if (!cp->nominating && cp->first_valid_ms && !(cp->selected && cp->sel_pl >= 0)) {
-			uint64_t t = cp->first_valid_ms + a->cfg.nominate_wait_ms;
-			if (t < d)
-				d = t;
-		}
+		uint64_t t = nominate_at(a, c);
+		if (t < d)
+			d = t;
 	}
 	return d;
 }
@@ -901,9 +966,18 @@ void ice_agent_recv(struct ice_agent *a, int base_id, const union ice_addr *from
 	if (!stun_is_message(buf, len)) {
 		struct ice_event ev = {.type = ICE_EV_DATA, .data = buf, .len = len};
 		li = icei_find_local_by_base(a, base_id);
-		if (li < 0)
-			return;
-		ev.component = a->locals[li].c.component;
+		if (li >= 0) {
+			ev.component = a->locals[li].c.component;
+		} else {
+			/* RFC 8445 §9: the previously selected pair keeps
+			 * working during a restart, also when a regather
+			 * dropped its base. */
+			for (unsigned c = 1; c <= a->cfg.components && !ev.component; c++)
+				if (a->comps[c].selected && a->comps[c].sel_l.base_id == base_id)
+					ev.component = c;
+			if (!ev.component)
+				return;
+		}
 		icei_emit(a, &ev);
 		return;
 	}

@@ -64,7 +64,11 @@ struct ice_config {
 	uint32_t keepalive_ms;
 	uint32_t consent_timeout_ms;
 	/* Regular nomination: how long the controlling agent waits after a
-	 * component's first valid pair for a better one (default 100 ms). */
+	 * component's first valid pair for a better one (default 100 ms).
+	 * When that pair is relayed, the wait also covers the first
+	 * retransmission of every better direct check (see
+	 * icei_maybe_nominate in ice.c), up to MAX(nominate_wait_ms,
+	 * 3 * rto_ms). */
 	uint32_t nominate_wait_ms;
 	/* Server-reflexive gathering gives up on silent STUN servers after
 	 * this long (default 3000 ms): a blocked UDP path must not hold the
@@ -110,6 +114,16 @@ struct ice_io {
 	void (*send)(void *ctx, int base_id, const union ice_addr *to, const uint8_t *buf,
 		     size_t len);
 	void (*event)(void *ctx, const struct ice_event *ev);
+	/* Optional. RFC 8445 §9: "the agent MUST gather new candidates" on
+	 * an ICE restart, its own or the peer's. When set, a restart forgets
+	 * every base (host sockets and relays) and calls regather between
+	 * ICE_EV_RESTARTED and the new gathering: the caller enumerates its
+	 * addresses again, adds the bases it still has or newly has
+	 * (ice_agent_add_host / ice_agent_add_relay; candidates added here
+	 * are signalled when gathering starts) and returns true when relays
+	 * are still being allocated (it then calls ice_agent_gather_done()).
+	 * When NULL, a restart keeps the bases it had. */
+	bool (*regather)(void *ctx, uint64_t now_ms);
 };
 
 struct ice_agent;
@@ -134,10 +148,13 @@ int ice_agent_add_host(struct ice_agent *a, unsigned component, enum ice_transpo
  * caller through base @base_id: the caller wraps what the agent sends to
  * it, and unwraps what arrives) becomes a relayed candidate; @server is
  * the TURN server (for the foundation), @mapped the server-reflexive
- * address the allocation reported (related address). */
+ * address the allocation reported (related address). @via is how the
+ * caller reaches the server (ICE_RELAY_VIA_*): it ranks relayed candidates
+ * among themselves, UDP first (no head-of-line blocking), TLS last. */
+enum ice_relay_via { ICE_RELAY_VIA_TLS, ICE_RELAY_VIA_TCP, ICE_RELAY_VIA_UDP };
 int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice_addr *relayed,
-			const union ice_addr *server, const union ice_addr *mapped, int base_id,
-			uint64_t now_ms);
+			const union ice_addr *server, const union ice_addr *mapped,
+			enum ice_relay_via via, int base_id, uint64_t now_ms);
 
 /* ice_agent_gather - start gathering: host candidates are reported now,
  * server-reflexive ones as the STUN servers answer. @relay_pending: the
@@ -170,8 +187,10 @@ int ice_agent_send(struct ice_agent *a, unsigned component, const uint8_t *buf, 
 		   uint64_t now_ms);
 
 /* ice_agent_restart - RFC 8445 §9: new credentials, check lists flushed,
- * gathering again (the caller re-adds relays if it wants them). The old
- * selected pair keeps carrying data until a new one is selected. */
+ * gathering again (with io->regather: on the bases the caller adds back;
+ * without: on the old bases, and @relay_pending says whether the caller
+ * is allocating relays again). The old selected pair keeps carrying data
+ * until a new one is selected, also when its base was dropped. */
 void ice_agent_restart(struct ice_agent *a, bool relay_pending, uint64_t now_ms);
 
 /* ice_agent_selected - the selected pair of @component, or false. */

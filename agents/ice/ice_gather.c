@@ -81,9 +81,26 @@ int ice_agent_add_host(struct ice_agent *a, unsigned component, enum ice_transpo
 	return li;
 }
 
+/* RFC 8445 §5.1.2.1: "If there are multiple candidates for a particular
+ * component, the local preference MUST be unique for each one". Relayed
+ * candidates of one TURN server share its IP, so the per-IP rule of hosts
+ * would make them equal: rank them by how the server is reached (the
+ * 0x2000 steps), then by arrival. */
+static unsigned relay_local_pref(const struct ice_agent *a, unsigned component,
+				 enum ice_relay_via via)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < a->nlocals; i++)
+		if (a->locals[i].c.type == ICE_CAND_RELAY && a->locals[i].c.component == component)
+			n++;
+	if (n > 0x1fff)
+		n = 0x1fff;
+	return (unsigned)via * 0x2000u + (0x1fffu - n);
+}
+
 int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice_addr *relayed,
-			const union ice_addr *server, const union ice_addr *mapped, int base_id,
-			uint64_t now_ms)
+			const union ice_addr *server, const union ice_addr *mapped,
+			enum ice_relay_via via, int base_id, uint64_t now_ms)
 {
 	struct ice_local l;
 	int li;
@@ -96,7 +113,7 @@ int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice
 	l.c.addr = *relayed;
 	l.c.type = ICE_CAND_RELAY;
 	l.c.priority = ice_priority(ice_type_pref(ICE_CAND_RELAY, ICE_TRANSPORT_UDP),
-				    host_local_pref(a, relayed), component);
+				    relay_local_pref(a, component, via), component);
 	ice_foundation_make(l.c.foundation, ICE_CAND_RELAY, relayed, server, ICE_TRANSPORT_UDP);
 	if (mapped) {
 		l.c.has_related = true;

@@ -254,9 +254,22 @@ void icei_restart(struct ice_agent *a, bool relay_pending, bool regather, uint64
 		cp->ctx_active = false;
 	}
 	a->state = ICE_STATE_NEW;
+	if (regather && a->io.regather) {
+		/* RFC 8445 §9: "the agent MUST gather new candidates": the
+		 * bases go too, so an address that disappeared (a host that
+		 * roamed) is no longer a candidate and a new one becomes
+		 * one. Nothing may refer to the old locals from here on. */
+		a->nlocals = 0;
+		a->ngtx = 0;
+		a->gathering = false;
+		a->gather_complete = false;
+	}
 	icei_emit(a, &ev);
-	if (regather)
-		ice_agent_gather(a, relay_pending, now);
+	if (!regather)
+		return;
+	if (a->io.regather)
+		relay_pending = a->io.regather(a->io.ctx, now);
+	ice_agent_gather(a, relay_pending, now);
 }
 
 void ice_agent_restart(struct ice_agent *a, bool relay_pending, uint64_t now_ms)

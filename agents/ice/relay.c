@@ -2,7 +2,6 @@
 #include "agents/ice/relay.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
@@ -10,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 #include "agents/turn/turn_client.h"
 #include "agents/turn/turn_stream.h"
@@ -18,12 +16,20 @@
 #define PEERS_MAX    TURN_CLIENT_PEERS_MAX
 #define STREAM_TXCAP (256u * 1024u)
 
+/* TCP/TLS only: where the connection to the server is. */
+enum relay_conn { RELAY_CONN_TCP, RELAY_CONN_TLS, RELAY_CONN_READY };
+
 struct ice_relay {
 	struct ice_relay_config cfg;
 	struct ice_relay_cb cb;
-	int fd;			/* UDP socket (streams own theirs) */
-	struct turn_stream *st; /* TCP/TLS */
+	int fd;			/* UDP socket; TCP/TLS socket until the stream owns it */
+	struct turn_stream *st; /* TCP/TLS, once connected */
 	SSL_CTX *tls;
+	SSL *ssl;		   /* during the TLS handshake (then the stream's) */
+	enum relay_conn conn;	   /* RELAY_CONN_READY for UDP */
+	bool ssl_want_write;	   /* the handshake waits for writability */
+	uint64_t conn_deadline_ms; /* ICE_RELAY_CONNECT_TIMEOUT_MS after the start */
+	int conn_err;		   /* connect() failed at once: reported by the tick */
 	struct turn_client *tc;
 	union ice_addr peers[PEERS_MAX]; /* peers a channel was asked for */
 	unsigned npeers;
@@ -124,58 +130,122 @@ static void tc_result(void *ctx, enum turn_client_op op, const struct sockaddr *
 	r->held[i] = NULL;
 }
 
-static int connect_stream(struct ice_relay *r, char *err, size_t errlen)
+static void relay_fail(struct ice_relay *r, int code)
 {
-	struct timeval tv = {ICE_RELAY_CONNECT_TIMEOUT_MS / 1000,
-			     (ICE_RELAY_CONNECT_TIMEOUT_MS % 1000) * 1000};
-	SSL *ssl = NULL;
+	if (r->reported)
+		return;
+	r->reported = true;
+	if (r->conn != RELAY_CONN_READY) {
+		/* a dead half-open socket would wake poll() for ever */
+		SSL_free(r->ssl);
+		r->ssl = NULL;
+		if (r->fd >= 0)
+			close(r->fd);
+		r->fd = -1;
+	}
+	r->cb.failed(r->cb.ctx, r, code);
+}
+
+/* Start connecting to the server without blocking: the event loop goes on
+ * (checks, other relays, the harness's commands) while the TCP handshake
+ * and then the TLS handshake proceed in ice_relay_io(); both together are
+ * bounded by ICE_RELAY_CONNECT_TIMEOUT_MS (ice_relay_tick). */
+static int connect_start(struct ice_relay *r, uint64_t now_ms, char *err, size_t errlen)
+{
+	int fd = socket(r->cfg.server.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
-	int fd = socket(r->cfg.server.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int fl;
 
 	if (fd < 0) {
 		fail_msg(err, errlen, "socket", errno);
 		return -errno;
 	}
-	/* Blocking connect and handshake, bounded: gathering waits for them
-	 * anyway, and this keeps the TLS code simple. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, &r->cfg.server.sa, ice_addr_len(&r->cfg.server)) < 0) {
-		int e = errno == EINPROGRESS ? ETIMEDOUT : errno;
-		fail_msg(err, errlen, "connect to the TURN server", e);
-		close(fd);
-		return -e;
-	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (r->cfg.transport == TURN_TRANSPORT_TLS) {
-		r->tls = SSL_CTX_new(TLS_client_method());
-		if (r->tls)
-			SSL_CTX_set_mode(r->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
-						     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-		ssl = r->tls ? SSL_new(r->tls) : NULL;
-		if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1) {
-			if (err && errlen)
-				snprintf(err, errlen, "TLS handshake with the TURN server failed");
-			SSL_free(ssl);
-			close(fd);
-			return -EPROTO;
-		}
-	}
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		fail_msg(err, errlen, "fcntl", errno);
-		SSL_free(ssl);
+	r->conn = RELAY_CONN_TCP;
+	r->conn_deadline_ms = now_ms + ICE_RELAY_CONNECT_TIMEOUT_MS;
+	if (connect(fd, &r->cfg.server.sa, ice_addr_len(&r->cfg.server)) < 0 &&
+	    errno != EINPROGRESS) {
+		/* refused at once (loopback): said through failed() at the
+		 * next tick like any later failure, so the caller has one
+		 * path for both */
+		r->conn_err = -errno;
+		r->conn_deadline_ms = now_ms;
 		close(fd);
-		return -errno;
+		(void)err;
+		(void)errlen;
+		return 0;
 	}
-	r->st = turn_stream_new(fd, ssl, STREAM_TXCAP);
-	if (!r->st) {
-		SSL_free(ssl);
-		close(fd);
-		return -ENOMEM;
-	}
+	r->fd = fd;
 	return 0;
+}
+
+/* The connection (and handshake) is up: hand the socket to a stream and
+ * send the first Allocate. */
+static void connect_done(struct ice_relay *r, uint64_t now_ms)
+{
+	int e;
+	r->st = turn_stream_new(r->fd, r->ssl, STREAM_TXCAP);
+	if (!r->st) {
+		relay_fail(r, -ENOMEM);
+		return;
+	}
+	r->fd = -1;
+	r->ssl = NULL;
+	r->conn = RELAY_CONN_READY;
+	e = turn_client_start(r->tc, now_ms);
+	if (e < 0)
+		relay_fail(r, e);
+}
+
+static void tls_step(struct ice_relay *r, uint64_t now_ms)
+{
+	int rc = SSL_do_handshake(r->ssl);
+	int why;
+	if (rc == 1) {
+		connect_done(r, now_ms);
+		return;
+	}
+	why = SSL_get_error(r->ssl, rc);
+	if (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE) {
+		r->ssl_want_write = why == SSL_ERROR_WANT_WRITE;
+		return;
+	}
+	relay_fail(r, -EPROTO);
+}
+
+static void connect_step(struct ice_relay *r, uint64_t now_ms)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (r->conn == RELAY_CONN_TLS) {
+		tls_step(r, now_ms);
+		return;
+	}
+	/* the non-blocking connect finished, well or badly */
+	if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	if (soerr == EINPROGRESS || soerr == EALREADY)
+		return;
+	if (soerr) {
+		relay_fail(r, -soerr);
+		return;
+	}
+	if (r->cfg.transport != TURN_TRANSPORT_TLS) {
+		connect_done(r, now_ms);
+		return;
+	}
+	r->tls = SSL_CTX_new(TLS_client_method());
+	if (r->tls)
+		SSL_CTX_set_mode(r->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	r->ssl = r->tls ? SSL_new(r->tls) : NULL;
+	if (!r->ssl || SSL_set_fd(r->ssl, r->fd) != 1) {
+		relay_fail(r, -EPROTO);
+		return;
+	}
+	SSL_set_connect_state(r->ssl);
+	r->conn = RELAY_CONN_TLS;
+	tls_step(r, now_ms);
 }
 
 int ice_relay_new(const struct ice_relay_config *cfg, const struct ice_relay_cb *cb,
@@ -193,6 +263,7 @@ int ice_relay_new(const struct ice_relay_config *cfg, const struct ice_relay_cb 
 	r->cfg = *cfg;
 	r->cb = *cb;
 	r->fd = -1;
+	r->conn = RELAY_CONN_READY;
 	tcb.ctx = r;
 	if (cfg->transport == TURN_TRANSPORT_UDP) {
 		r->fd =
@@ -203,7 +274,7 @@ int ice_relay_new(const struct ice_relay_config *cfg, const struct ice_relay_cb 
 			goto fail;
 		}
 	} else {
-		e = connect_stream(r, err, errlen);
+		e = connect_start(r, now_ms, err, errlen);
 		if (e < 0)
 			goto fail;
 	}
@@ -222,7 +293,8 @@ int ice_relay_new(const struct ice_relay_config *cfg, const struct ice_relay_cb 
 		e = -EINVAL;
 		goto fail;
 	}
-	e = turn_client_start(r->tc, now_ms);
+	/* over TCP/TLS the Allocate goes out once connected (connect_done) */
+	e = r->conn == RELAY_CONN_READY ? turn_client_start(r->tc, now_ms) : 0;
 	if (e < 0) {
 		fail_msg(err, errlen, "Allocate", e);
 		goto fail;
@@ -242,6 +314,7 @@ void ice_relay_free(struct ice_relay *r)
 		free(r->held[i]);
 	turn_client_free(r->tc);
 	turn_stream_free(r->st);
+	SSL_free(r->ssl);
 	if (r->fd >= 0)
 		close(r->fd);
 	SSL_CTX_free(r->tls);
@@ -255,6 +328,12 @@ int ice_relay_fd(const struct ice_relay *r)
 
 bool ice_relay_want_write(const struct ice_relay *r)
 {
+	if (r->reported && r->conn != RELAY_CONN_READY)
+		return false;
+	if (r->conn == RELAY_CONN_TCP)
+		return r->fd >= 0; /* connect() completes with writability */
+	if (r->conn == RELAY_CONN_TLS)
+		return r->ssl_want_write;
 	return r->st && turn_stream_want_write(r->st);
 }
 
@@ -267,6 +346,11 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
 void ice_relay_io(struct ice_relay *r, bool readable, bool writable, uint64_t now_ms)
 {
 	r->now_ms = now_ms;
+	if (r->conn != RELAY_CONN_READY) {
+		if (!r->reported && (readable || writable))
+			connect_step(r, now_ms);
+		return;
+	}
 	if (r->st) {
 		if (writable)
 			turn_stream_flush(r->st);
@@ -290,6 +374,15 @@ void ice_relay_io(struct ice_relay *r, bool readable, bool writable, uint64_t no
 
 uint64_t ice_relay_tick(struct ice_relay *r, uint64_t now_ms)
 {
+	if (r->conn != RELAY_CONN_READY) {
+		if (r->reported)
+			return UINT64_MAX;
+		if (now_ms >= r->conn_deadline_ms) {
+			relay_fail(r, r->conn_err ? r->conn_err : -ETIMEDOUT);
+			return UINT64_MAX;
+		}
+		return r->conn_deadline_ms;
+	}
 	return turn_client_tick(r->tc, now_ms);
 }
 

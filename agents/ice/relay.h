@@ -39,10 +39,14 @@ struct ice_relay_cb {
 		     size_t len);
 };
 
-/* ice_relay_new - open the socket to the server (TCP/TLS: connected and
- * the TLS handshake done, both bounded by ICE_RELAY_CONNECT_TIMEOUT_MS; the
- * certificate is not verified: lab servers use throw-away certificates)
- * and send the first Allocate. Caller owns *@out. */
+/* ice_relay_new - open the socket to the server and send the first
+ * Allocate. TCP/TLS: the connect and the TLS handshake run without
+ * blocking, driven by ice_relay_io() (poll ice_relay_fd() for
+ * ice_relay_want_write() too) and bounded by ICE_RELAY_CONNECT_TIMEOUT_MS
+ * (ice_relay_tick() reports failed(-ETIMEDOUT)); the Allocate goes out
+ * once connected. A refused connection is reported through failed(), not
+ * by this call. The certificate is not verified: lab servers use
+ * throw-away certificates. Caller owns *@out. */
 int ice_relay_new(const struct ice_relay_config *cfg, const struct ice_relay_cb *cb,
 		  uint64_t now_ms, struct ice_relay **out, char *err, size_t errlen);
 void ice_relay_free(struct ice_relay *r);

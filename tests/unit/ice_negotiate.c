@@ -541,8 +541,8 @@ static void test_relay_candidates(void **st)
 	ice_agent_gather(sm->s[1].ag, false, sm->now);
 	run(sm, sm->now + 10);
 	assert_int_equal(sm->s[0].gathered, 0); /* waiting for the relay */
-	assert_true(ice_agent_add_relay(sm->s[0].ag, 1, &relayed, &server, &mapped, 0, sm->now) >=
-		    0);
+	assert_true(ice_agent_add_relay(sm->s[0].ag, 1, &relayed, &server, &mapped,
+					ICE_RELAY_VIA_UDP, 0, sm->now) >= 0);
 	ice_agent_gather_done(sm->s[0].ag, sm->now);
 	assert_int_equal(sm->s[0].gathered, 1);
 	assert_int_equal(sm->s[0].ncands, 1);

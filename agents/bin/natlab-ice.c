@@ -68,6 +68,8 @@ struct app {
 	bool settled[RELAYS_MAX], retired[RELAYS_MAX];
 	bool free_retired;
 	unsigned nrelays, relays_pending;
+	/* when gathering stops waiting for relays still allocating */
+	uint64_t relay_deadline_ms;
 	/* stdin line assembly */
 	char *line;
 	size_t line_len;
@@ -368,6 +370,26 @@ static void relay_settled(struct app *app, int k)
 		ice_agent_gather_done(app->agent, now_ms(app));
 }
 
+/* The relay deadline passed: gathering completes with what it has. */
+static void relay_deadline(struct app *app)
+{
+	if (app->relays_pending == 0 || now_ms(app) < app->relay_deadline_ms)
+		return;
+	for (unsigned k = 0; k < app->nrelays; k++) {
+		char ip[INET6_ADDRSTRLEN];
+		if (!app->relays[k] || app->settled[k] || app->retired[k])
+			continue;
+		agentproto_ev_log(&app->out, now_ms(app), "warning",
+				  "TURN %s:%s:%u still allocating: gathering completes without it",
+				  ice_relay_transport_name(app->relays[k]),
+				  ice_addr_ip(ice_relay_server(app->relays[k]), ip, sizeof(ip)),
+				  ice_addr_port(ice_relay_server(app->relays[k])));
+		app->settled[k] = true;
+	}
+	app->relays_pending = 0;
+	ice_agent_gather_done(app->agent, now_ms(app));
+}
+
 static void relay_allocated(void *ctx, struct ice_relay *r, const union ice_addr *relayed,
 			    const union ice_addr *mapped)
 {
@@ -422,9 +444,18 @@ static int relay_slot(struct app *app)
 	return -1;
 }
 
+/* Gathering waits for relay allocations at most as long as it waits for
+ * STUN servers (gather_timeout_ms). Where UDP is blocked, an Allocate over
+ * UDP is answered by nothing and would hold the end of gathering for the
+ * whole RFC 8489 transaction timeout (39.5 s) while the TCP/TLS relays are
+ * long ready. A relay that completes later is still added (and trickled
+ * when trickling); it just no longer delays the "local" event. */
 static void open_relays(struct app *app)
 {
 	struct ice_relay_cb cb = {app, relay_allocated, relay_failed, relay_data};
+	uint32_t wait_ms = app->cfg.gather_timeout_ms ? app->cfg.gather_timeout_ms : 3000;
+
+	app->relay_deadline_ms = now_ms(app) + wait_ms;
 	for (unsigned s = 0; s < app->nturn; s++) {
 		for (unsigned c = 1; c <= app->cfg.components; c++) {
 			char err[256];
@@ -916,8 +947,12 @@ int main(int argc, char **argv)
 		struct pollfd pfd[SOCKS_MAX + RELAYS_MAX + 1];
 		if (app.free_retired)
 			free_retired_relays(&app);
+		relay_deadline(&app);
 		uint64_t next_ms = ice_agent_tick(app.agent, now_ms(&app));
 		unsigned np;
+
+		if (app.relays_pending > 0 && app.relay_deadline_ms < next_ms)
+			next_ms = app.relay_deadline_ms;
 		for (unsigned k = 0; k < app.nrelays; k++) {
 			uint64_t rt;
 			if (!app.relays[k])

@@ -133,7 +133,8 @@ out:
 
 int emu_nat_flush(struct emu_node *router, struct natlab_err *e)
 {
-	static const char *const sets[] = {"pmap", "emap", "pports", "iused", "hmap"};
+	static const char *const sets[] = {"pmap",   "fsent", "pflow", "emap",
+					   "pports", "iused", "hmap"};
 	int ret = 0;
 
 	/* Each set in its own batch: which of them exist depends on the

@@ -16,9 +16,13 @@
  *   set pubaddrs P               the public addresses
  *   map pool  i -> P_i           more than one public address
  *
- *   raw     prerouting -300: ct timeout; inbound UDP whose fkey is not in
+ *   raw     prerouting -300: inbound UDP whose fkey is not in
  *                            pmap is dropped before conntrack sees it
- *                            (filtering + expiry); hairpin off: drop
+ *                            (filtering + expiry); hairpin off: drop;
+ *                            ADM/APDM filtering or no inbound refresh:
+ *                            inbound delivered untracked (notrack +
+ *                            stateless rewrite to a:p)
+ *   cttime  prerouting -150: ct timeout udp_t on new UDP flows
  *   dstnat  prerouting -100: inbound: dnat to fkey map @pmap (EIF/ADF
  *                            open a new flow to the mapping); hairpin
  *   srcnat  postrouting 100: EIM/ADM: snat to mkey map @emap; else a new
@@ -80,6 +84,20 @@
 static bool per_endpoint(const struct emu_nat_config *c)
 {
 	return c->filtering != EMU_NAT_FILTER_EI && c->mapping != EMU_NAT_MAP_EI;
+}
+
+/* Which inbound UDP packets reach the inside untracked (see
+ * build_raw_stateless): all of them when only outbound packets may
+ * refresh a mapping; under per-endpoint filtering with inbound refresh,
+ * those outside the flows of their mapping (set pflow). */
+static bool has_pflow(const struct emu_nat_config *c)
+{
+	return per_endpoint(c) && c->inbound_refreshes;
+}
+
+static bool has_stateless(const struct emu_nat_config *c)
+{
+	return per_endpoint(c) || !c->inbound_refreshes;
 }
 
 /* Fields of pmap's key: P . x, then r (ADF) and s (APDF) when the filter
@@ -216,7 +234,8 @@ static void build_sets(struct nx_build *bd)
 	if (per_endpoint(c)) {
 		const enum nx_field sk[4] = {F_IP_SADDR, F_SPORT, F_IP_DADDR, F_DPORT};
 		nx_dyn_set_add(bd, "fsent", sk, c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, NULL, 0);
-		nx_dyn_set_add(bd, "pflow", sk, 4, NULL, 0);
+		if (has_pflow(c))
+			nx_dyn_set_add(bd, "pflow", sk, 4, NULL, 0);
 	}
 	if (has_emap(c))
 		nx_dyn_set_add(bd, "emap", mk, c->mapping == EMU_NAT_MAP_EI ? 2 : 3, ap, 2);
@@ -259,17 +278,25 @@ static void payload_write(struct nftnl_rule *r, enum nx_field f, uint32_t reg)
 		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
 }
 
-/* Per-endpoint filtering (ADM/APDM): a packet from Y:y that passed the
- * filter at mapping P:x but belongs to no flow of that mapping (pflow) is
- * delivered to X:x without a conntrack entry: `notrack` and a stateless
- * rewrite of its destination to X:x. Opening a flow here, as EIM's DNAT
- * does, would be wrong twice: when X:x already has a flow to Y:y through
- * its mapping for Y, the new flow's reply tuple X:x -> Y:y clashes with it
- * and the kernel rewrites Y's source port to a random one (X:x would see
- * the packet from a port Y never used); and X:x's answers would leave from
- * P:x instead of the mapping the mapping behaviour gives for Y. Untracked,
- * the packet reaches X:x from Y:y itself and X:x's answer is an ordinary
- * outbound packet, mapped by srcnat like any other. */
+/* Inbound UDP delivered without conntrack: `notrack` and a stateless
+ * rewrite of the destination P:x to X:x (from pmap), checksums fixed up.
+ *
+ * Per-endpoint filtering (ADM/APDM): a packet from Y:y that passed the
+ * filter at mapping P:x but belongs to no flow of that mapping (pflow).
+ * Opening a flow for it, as EIM's DNAT does, would be wrong twice: when
+ * X:x already has a flow to Y:y through its mapping for Y, the new flow's
+ * reply tuple X:x -> Y:y clashes with it and the kernel rewrites Y's
+ * source port to a random one (X:x would see the packet from a port Y
+ * never used); and X:x's answers would leave from P:x instead of the
+ * mapping the mapping behaviour gives for Y. Untracked, the packet reaches
+ * X:x from Y:y itself and X:x's answer is an ordinary outbound packet,
+ * mapped by srcnat like any other.
+ *
+ * Outbound refresh only (RFC 4787 REQ-6 with inbound_refreshes off):
+ * every inbound packet, so that conntrack sees outbound packets only and
+ * its timeout, like the sets', runs from the last outbound packet. A
+ * reply seen by conntrack would refresh the flow, and with it the old
+ * public port, after the mapping expired. */
 static void build_raw_stateless(struct nx_build *bd)
 {
 	const struct emu_nat_config *c = bd->c;
@@ -277,21 +304,24 @@ static void build_raw_stateless(struct nx_build *bd)
 	struct nftnl_rule *r;
 	struct nftnl_expr *x;
 
-	/* A packet of a flow of this very mapping: conntrack translates it. */
-	r = nx_rule_new(bd, "raw");
-	if (r) {
-		nx_match_ifname(r, true, c->outside_ifname, true);
-		nx_match_l4(r, IPPROTO_UDP, true);
-		nx_lookup(r, "pflow", fl, 4, false, 0);
-		nx_verdict(r, NF_ACCEPT);
+	if (has_pflow(c)) {
+		/* A packet of a flow of this very mapping: conntrack
+		 * translates it. */
+		r = nx_rule_new(bd, "raw");
+		if (r) {
+			nx_match_ifname(r, true, c->outside_ifname, true);
+			nx_match_l4(r, IPPROTO_UDP, true);
+			nx_lookup(r, "pflow", fl, 4, false, 0);
+			nx_verdict(r, NF_ACCEPT);
+		}
+		nx_rule_add(bd, r);
 	}
-	nx_rule_add(bd, r);
 	r = nx_rule_new(bd, "raw");
 	if (!r)
 		return;
 	nx_match_ifname(r, true, c->outside_ifname, true);
 	nx_match_l4(r, IPPROTO_UDP, true);
-	nx_lookup(r, "pmap", fl, 2, false, R_ADDR);
+	nx_lookup(r, "pmap", fl, fkey_n(c), false, R_ADDR);
 	if (c->inbound_refreshes) {
 		/* RFC 4787 REQ-6 (inbound refresh, a MAY): the mapping and the
 		 * filter entry live on; the key P . x is still in R_KEY. */
@@ -330,8 +360,13 @@ static void build_raw(struct nx_build *bd)
 
 	nx_chain_add(bd, "raw", "filter", NF_INET_PRE_ROUTING, -300);
 	/* Every UDP flow through this NAT lives udp_timeout_s when idle. The
-	 * timeout policy is attached before conntrack creates the entry. */
-	r = nx_rule_new(bd, "raw");
+	 * kernel attaches a timeout policy only to a conntrack entry that
+	 * exists and is not yet confirmed (nft_ct_timeout_obj_eval returns
+	 * early otherwise): after conntrack (-200), in the flow's first
+	 * packet's path. In raw, before conntrack, it was silently a no-op
+	 * and flows got the kernel's 30 s / 120 s. */
+	nx_chain_add(bd, "cttime", "filter", NF_INET_PRE_ROUTING, -150);
+	r = nx_rule_new(bd, "cttime");
 	if (r) {
 		nx_match_l4(r, IPPROTO_UDP, true);
 		x = nx_ex(r, "objref");
@@ -379,8 +414,9 @@ static void build_raw(struct nx_build *bd)
 			nx_verdict(r, NF_DROP);
 		}
 		nx_rule_add(bd, r);
-		build_raw_stateless(bd);
 	}
+	if (has_stateless(c))
+		build_raw_stateless(bd);
 	if (!c->hairpin) {
 		/* Hairpinning off: the inside cannot reach a public mapping. */
 		r = nx_rule_new(bd, "raw");
@@ -599,7 +635,7 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 			nk = c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, nd = 0;
 			break;
 		case 6:
-			if (!per_endpoint(c))
+			if (!has_pflow(c))
 				continue;
 			set = "pflow";
 			k[0] = P, k[1] = x, k[2] = rr, k[3] = s;

@@ -284,7 +284,11 @@ static void check_nat_common(struct parsed *p)
 	assert_int_equal(p->ct_udp_timeout[0], 120);
 	assert_int_equal(p->ct_udp_timeout[1], 120);
 	/* (libnftnl 1.2.4 parses an objref name without its end: match the prefix) */
-	HAS(rules(p, "raw"), "l4proto ==17 objref:udp_t");
+	/* the policy attaches only to a flow conntrack has created, not yet
+	 * confirmed: after conntrack (-200), not in raw */
+	HAS(p->chains, "cttime:0:-150:filter;");
+	HAS(rules(p, "cttime"), "l4proto ==17 objref:udp_t");
+	HASNT(rules(p, "raw"), "objref");
 	/* unsolicited inbound: dropped unless the filtering key is live */
 	HAS(rules(p, "raw"), "iifname ==\"wan\" l4proto ==17 payload payload ");
 	HAS(rules(p, "raw"), "lookup:!pmap drop ;");

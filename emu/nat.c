@@ -7,6 +7,8 @@
  *
  *   ct timeout udp_t             UDP conntrack lifetime = udp_timeout_s
  *   map pmap  fkey -> a . p      live mappings seen from outside; timeout
+ *   set fsent a . p . r [. s]    ADF/APDF under ADM/APDM: remotes sent to
+ *   set pflow P . x . r . s      ... and the flows of each mapping
  *   map emap  mkey -> P . x      EIM/ADM: the public endpoint of a mapping
  *   set pports  x                preserve: public ports in use
  *   set iused   a . p            preserve under ADM/APDM: endpoint mapped
@@ -14,9 +16,13 @@
  *   set pubaddrs P               the public addresses
  *   map pool  i -> P_i           more than one public address
  *
- *   raw     prerouting -300: ct timeout; inbound UDP whose fkey is not in
+ *   raw     prerouting -300: inbound UDP whose fkey is not in
  *                            pmap is dropped before conntrack sees it
- *                            (filtering + expiry); hairpin off: drop
+ *                            (filtering + expiry); hairpin off: drop;
+ *                            ADM/APDM filtering or no inbound refresh:
+ *                            inbound delivered untracked (notrack +
+ *                            stateless rewrite to a:p)
+ *   cttime  prerouting -150: ct timeout udp_t on new UDP flows
  *   dstnat  prerouting -100: inbound: dnat to fkey map @pmap (EIF/ADF
  *                            open a new flow to the mapping); hairpin
  *   srcnat  postrouting 100: EIM/ADM: snat to mkey map @emap; else a new
@@ -33,6 +39,7 @@
  * fkey: EIF  P . x        mkey: EIM  a . p
  *       ADF  P . x . r          ADM  a . p . r
  *       APDF P . x . r . s      APDM (none: conntrack is per 5-tuple)
+ * (under ADM/APDM, ADF/APDF use fkey P . x and check fsent per endpoint)
  */
 #include "emu/nat.h"
 
@@ -65,6 +72,43 @@
 
 /* ---- the keys */
 
+/* RFC 4787 §5 defines filtering per internal endpoint: ADF "will filter
+ * out packets from Y:y destined for the internal endpoint X:x if X:x has
+ * not sent packets to Y:any previously". Under EIM an endpoint has one
+ * mapping, so keying the filter by the mapping (P . x . r) is the same
+ * thing and cheaper. Under ADM/APDM an endpoint has several mappings and
+ * a packet from Y arriving at any of them must pass once X:x has sent to Y
+ * through any of them: pmap is then keyed by P . x alone (which internal
+ * endpoint a mapping leads to) and set fsent holds a . p . r [. s], the
+ * remotes each internal endpoint has sent to. */
+static bool per_endpoint(const struct emu_nat_config *c)
+{
+	return c->filtering != EMU_NAT_FILTER_EI && c->mapping != EMU_NAT_MAP_EI;
+}
+
+/* Which inbound UDP packets reach the inside untracked (see
+ * build_raw_stateless): all of them when only outbound packets may
+ * refresh a mapping; under per-endpoint filtering with inbound refresh,
+ * those outside the flows of their mapping (set pflow). */
+static bool has_pflow(const struct emu_nat_config *c)
+{
+	return per_endpoint(c) && c->inbound_refreshes;
+}
+
+static bool has_stateless(const struct emu_nat_config *c)
+{
+	return per_endpoint(c) || !c->inbound_refreshes;
+}
+
+/* Fields of pmap's key: P . x, then r (ADF) and s (APDF) when the filter
+ * is keyed by the mapping. */
+static unsigned fkey_n(const struct emu_nat_config *c)
+{
+	if (per_endpoint(c) || c->filtering == EMU_NAT_FILTER_EI)
+		return 2;
+	return c->filtering == EMU_NAT_FILTER_AD ? 3 : 4;
+}
+
 static unsigned fkey_in(const struct emu_nat_config *c, enum nx_field *f)
 {
 	/* As an inbound packet shows it, before DNAT: P . x [. r [. s]]. */
@@ -72,7 +116,7 @@ static unsigned fkey_in(const struct emu_nat_config *c, enum nx_field *f)
 	f[1] = F_DPORT;
 	f[2] = F_IP_SADDR;
 	f[3] = F_SPORT;
-	return c->filtering == EMU_NAT_FILTER_EI ? 2 : c->filtering == EMU_NAT_FILTER_AD ? 3 : 4;
+	return fkey_n(c);
 }
 
 static unsigned fkey_out(const struct emu_nat_config *c, enum nx_field *f)
@@ -82,7 +126,7 @@ static unsigned fkey_out(const struct emu_nat_config *c, enum nx_field *f)
 	f[1] = F_SPORT;
 	f[2] = F_IP_DADDR;
 	f[3] = F_DPORT;
-	return c->filtering == EMU_NAT_FILTER_EI ? 2 : c->filtering == EMU_NAT_FILTER_AD ? 3 : 4;
+	return fkey_n(c);
 }
 
 static bool has_emap(const struct emu_nat_config *c)
@@ -187,6 +231,12 @@ static void build_sets(struct nx_build *bd)
 	nftnl_obj_free(o);
 
 	nx_dyn_set_add(bd, "pmap", fk, fkey_out(c, fk), ap, 2);
+	if (per_endpoint(c)) {
+		const enum nx_field sk[4] = {F_IP_SADDR, F_SPORT, F_IP_DADDR, F_DPORT};
+		nx_dyn_set_add(bd, "fsent", sk, c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, NULL, 0);
+		if (has_pflow(c))
+			nx_dyn_set_add(bd, "pflow", sk, 4, NULL, 0);
+	}
 	if (has_emap(c))
 		nx_dyn_set_add(bd, "emap", mk, c->mapping == EMU_NAT_MAP_EI ? 2 : 3, ap, 2);
 	if (c->ports == EMU_NAT_PORTS_PRESERVE)
@@ -207,6 +257,99 @@ static void build_sets(struct nx_build *bd)
 				 c->n_public_addrs);
 }
 
+/* payload write of register @reg into the IPv4 destination address or the
+ * UDP destination port, with the checksums fixed up. */
+static void payload_write(struct nftnl_rule *r, enum nx_field f, uint32_t reg)
+{
+	struct nftnl_expr *x = nx_ex(r, "payload");
+	bool addr = f == F_IP_DADDR;
+
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_SREG, reg);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE,
+			   addr ? NFT_PAYLOAD_NETWORK_HEADER : NFT_PAYLOAD_TRANSPORT_HEADER);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, addr ? 16 : 2);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, addr ? 4 : 2);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
+	/* the IPv4 header checksum, or the UDP checksum */
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, addr ? 10 : 6);
+	if (addr) /* the address is in the UDP pseudo-header too */
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
+}
+
+/* Inbound UDP delivered without conntrack: `notrack` and a stateless
+ * rewrite of the destination P:x to X:x (from pmap), checksums fixed up.
+ *
+ * Per-endpoint filtering (ADM/APDM): a packet from Y:y that passed the
+ * filter at mapping P:x but belongs to no flow of that mapping (pflow).
+ * Opening a flow for it, as EIM's DNAT does, would be wrong twice: when
+ * X:x already has a flow to Y:y through its mapping for Y, the new flow's
+ * reply tuple X:x -> Y:y clashes with it and the kernel rewrites Y's
+ * source port to a random one (X:x would see the packet from a port Y
+ * never used); and X:x's answers would leave from P:x instead of the
+ * mapping the mapping behaviour gives for Y. Untracked, the packet reaches
+ * X:x from Y:y itself and X:x's answer is an ordinary outbound packet,
+ * mapped by srcnat like any other.
+ *
+ * Outbound refresh only (RFC 4787 REQ-6 with inbound_refreshes off):
+ * every inbound packet, so that conntrack sees outbound packets only and
+ * its timeout, like the sets', runs from the last outbound packet. A
+ * reply seen by conntrack would refresh the flow, and with it the old
+ * public port, after the mapping expired. */
+static void build_raw_stateless(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field fl[4] = {F_IP_DADDR, F_DPORT, F_IP_SADDR, F_SPORT};
+	struct nftnl_rule *r;
+	struct nftnl_expr *x;
+
+	if (has_pflow(c)) {
+		/* A packet of a flow of this very mapping: conntrack
+		 * translates it. */
+		r = nx_rule_new(bd, "raw");
+		if (r) {
+			nx_match_ifname(r, true, c->outside_ifname, true);
+			nx_match_l4(r, IPPROTO_UDP, true);
+			nx_lookup(r, "pflow", fl, 4, false, 0);
+			nx_verdict(r, NF_ACCEPT);
+		}
+		nx_rule_add(bd, r);
+	}
+	r = nx_rule_new(bd, "raw");
+	if (!r)
+		return;
+	nx_match_ifname(r, true, c->outside_ifname, true);
+	nx_match_l4(r, IPPROTO_UDP, true);
+	nx_lookup(r, "pmap", fl, fkey_n(c), false, R_ADDR);
+	if (c->inbound_refreshes) {
+		/* RFC 4787 REQ-6 (inbound refresh, a MAY): the mapping and the
+		 * filter entry live on; the key P . x is still in R_KEY. */
+		x = nx_ex(r, "dynset");
+		if (x) {
+			nftnl_expr_set_str(x, NFTNL_EXPR_DYNSET_SET_NAME, "pmap");
+			nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_SREG_KEY, R_KEY);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_SREG_DATA, R_ADDR);
+			nftnl_expr_set_u64(x, NFTNL_EXPR_DYNSET_TIMEOUT, bd->timeout_ms);
+		}
+		nx_load_field(r, F_IP_SADDR, R_ADDR + 2);
+		if (c->filtering == EMU_NAT_FILTER_APD)
+			nx_load_field(r, F_SPORT, R_ADDR + 3);
+		x = nx_ex(r, "dynset");
+		if (x) {
+			nftnl_expr_set_str(x, NFTNL_EXPR_DYNSET_SET_NAME, "fsent");
+			nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_SREG_KEY, R_ADDR);
+			nftnl_expr_set_u64(x, NFTNL_EXPR_DYNSET_TIMEOUT, bd->timeout_ms);
+		}
+	}
+	nx_ex(r, "notrack");
+	payload_write(r, F_IP_DADDR, R_ADDR);
+	payload_write(r, F_DPORT, R_PORT);
+	nx_rule_add(bd, r);
+}
+
 static void build_raw(struct nx_build *bd)
 {
 	const struct emu_nat_config *c = bd->c;
@@ -217,8 +360,13 @@ static void build_raw(struct nx_build *bd)
 
 	nx_chain_add(bd, "raw", "filter", NF_INET_PRE_ROUTING, -300);
 	/* Every UDP flow through this NAT lives udp_timeout_s when idle. The
-	 * timeout policy is attached before conntrack creates the entry. */
-	r = nx_rule_new(bd, "raw");
+	 * kernel attaches a timeout policy only to a conntrack entry that
+	 * exists and is not yet confirmed (nft_ct_timeout_obj_eval returns
+	 * early otherwise): after conntrack (-200), in the flow's first
+	 * packet's path. In raw, before conntrack, it was silently a no-op
+	 * and flows got the kernel's 30 s / 120 s. */
+	nx_chain_add(bd, "cttime", "filter", NF_INET_PRE_ROUTING, -150);
+	r = nx_rule_new(bd, "cttime");
 	if (r) {
 		nx_match_l4(r, IPPROTO_UDP, true);
 		x = nx_ex(r, "objref");
@@ -244,6 +392,31 @@ static void build_raw(struct nx_build *bd)
 		nx_verdict(r, NF_DROP);
 	}
 	nx_rule_add(bd, r);
+	if (per_endpoint(c)) {
+		/* Two steps: the internal endpoint X:x behind P:x (pmap), then
+		 * whether X:x has sent to Y (ADF) or Y:y (APDF) through any of
+		 * its mappings (fsent). The key X . x . Y [. y] is built in the
+		 * registers right after the looked-up X . x. */
+		r = nx_rule_new(bd, "raw");
+		if (r) {
+			nx_match_ifname(r, true, c->outside_ifname, true);
+			nx_match_l4(r, IPPROTO_UDP, true);
+			nx_lookup(r, "pmap", fk, 2, false, R_ADDR);
+			nx_load_field(r, F_IP_SADDR, R_ADDR + 2);
+			if (c->filtering == EMU_NAT_FILTER_APD)
+				nx_load_field(r, F_SPORT, R_ADDR + 3);
+			x = nx_ex(r, "lookup");
+			if (x) {
+				nftnl_expr_set_str(x, NFTNL_EXPR_LOOKUP_SET, "fsent");
+				nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SREG, R_ADDR);
+				nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+			}
+			nx_verdict(r, NF_DROP);
+		}
+		nx_rule_add(bd, r);
+	}
+	if (has_stateless(c))
+		build_raw_stateless(bd);
 	if (!c->hairpin) {
 		/* Hairpinning off: the inside cannot reach a public mapping. */
 		r = nx_rule_new(bd, "raw");
@@ -444,17 +617,29 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 		P = dir == IP_CT_DIR_REPLY ? F_CTR_DADDR : F_CTO_DADDR;
 		x = dir == IP_CT_DIR_REPLY ? F_CTR_DPORT : F_CTO_DPORT;
 	}
-	for (int which = 0; which < 5; which++) {
+	for (int which = 0; which < 7; which++) {
 		const char *set = NULL;
 		unsigned nd = 2;
 		switch (which) {
 		case 0:
 			set = "pmap";
 			k[0] = P, k[1] = x, k[2] = rr, k[3] = s;
-			nk = c->filtering == EMU_NAT_FILTER_EI	 ? 2
-			     : c->filtering == EMU_NAT_FILTER_AD ? 3
-								 : 4;
+			nk = fkey_n(c);
 			d[0] = a, d[1] = p;
+			break;
+		case 5:
+			if (!per_endpoint(c))
+				continue;
+			set = "fsent";
+			k[0] = a, k[1] = p, k[2] = rr, k[3] = s;
+			nk = c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, nd = 0;
+			break;
+		case 6:
+			if (!has_pflow(c))
+				continue;
+			set = "pflow";
+			k[0] = P, k[1] = x, k[2] = rr, k[3] = s;
+			nk = 4, nd = 0;
 			break;
 		case 1:
 			if (!has_emap(c))
@@ -476,7 +661,7 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 			set = "iused";
 			k[0] = a, k[1] = p, nk = 2, nd = 0;
 			break;
-		default:
+		case 4:
 			if (!c->hairpin)
 				continue;
 			set = "hmap";

@@ -105,6 +105,33 @@ static int nat_table_exists(struct emu_node *n, struct natlab_err *e)
 	return ret < 0 ? ret : 1;
 }
 
+/* When the host kernel has br_netfilter loaded, every network namespace
+ * gets net.bridge.bridge-nf-call-iptables = 1: frames crossing a bridge
+ * of the NAT node (its LAN, "lan" as the harness builds it) go through the
+ * IPv4 hooks at the bridge layer. A hairpinned packet, DNATed there to a
+ * host on the same bridge, is then bridged back at layer 2 instead of
+ * routed: it never takes the forward path that the hairpin SNAT expects,
+ * and from one host to itself it would have to leave through the very
+ * port it came in on, which a bridge never does (measured: hairpinning
+ * between two sockets of one host was lost, tests/ns/nat_hairpin_self.c).
+ * A router's netfilter sees routed traffic only: switch the bridge calls
+ * off in the NAT's namespace. ENOENT: no br_netfilter, nothing to do. */
+static int nat_bridge_nf_off(struct emu_node *n, struct natlab_err *e)
+{
+	static const char *const keys[] = {"net/bridge/bridge-nf-call-iptables",
+					   "net/bridge/bridge-nf-call-ip6tables"};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct natlab_err se;
+		int ret = emu_node_sysctl_set(n, keys[i], "0", &se);
+		if (ret < 0 && ret != -ENOENT) {
+			*e = se;
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, struct natlab_err *e)
 {
 	struct emu_nft_batch *b = emu_nft_batch_new();
@@ -123,6 +150,9 @@ int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, str
 	ret = emu_nft_batch_commit(b, router, e);
 	if (ret < 0)
 		goto out;
+	ret = nat_bridge_nf_off(router, e);
+	if (ret < 0)
+		goto out;
 	/* A conntrack entry made under the old rules keeps its translation
 	 * and would shadow the new ones: start from a clean table. */
 	ret = emu_nat_conntrack_flush(router, e);
@@ -133,7 +163,8 @@ out:
 
 int emu_nat_flush(struct emu_node *router, struct natlab_err *e)
 {
-	static const char *const sets[] = {"pmap", "emap", "pports", "iused", "hmap"};
+	static const char *const sets[] = {"pmap",   "fsent", "pflow", "emap",
+					   "pports", "iused", "hmap"};
 	int ret = 0;
 
 	/* Each set in its own batch: which of them exist depends on the

@@ -302,6 +302,103 @@ out:
 	return rc;
 }
 
+static void tweak_twoway(struct emu_nat_config *c)
+{
+	c->udp_timeout_s = 2;
+	c->inbound_refreshes = false;
+	c->ports = EMU_NAT_PORTS_RANDOM; /* a new mapping shows as a new port */
+}
+
+/* RFC 4787 REQ-6 with outbound refresh only: a two-way flow (conntrack has
+ * seen replies) whose inside goes quiet while the peer keeps sending must
+ * lose its mapping udp_timeout_s after the last outbound packet: the
+ * peer's packets stop getting in, and the next outbound packet gets a new
+ * mapping, not the old one kept alive by the inbound packets. */
+static int timeout_twoway_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	char m[64];
+	int rc = 0, s1, c, px, py;
+	long long t0, last_in = -1, first_lost = -1;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_twoway) < 0) {
+		topo_free(&t);
+		return 1;
+	}
+	s1 = udp_open(t.inet, SRV1, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	CHECK(s1 >= 0 && c >= 0, "sockets");
+	px = observe(c, s1, SRV1, 4000, &f);
+	CHECK(px > 0, "outbound probe lost");
+	udp_send(s1, PUB1, (uint16_t)px, "reply");
+	CHECK(udp_recv(c, WAIT_MS, m, sizeof(m), &f), "the reply of the two-way flow was lost");
+	t0 = topo_now_ms();
+	while (topo_now_ms() < t0 + 3500) {
+		long long sent = topo_now_ms() - t0;
+		char msg[32];
+		snprintf(msg, sizeof(msg), "%lld", sent);
+		udp_send(s1, PUB1, (uint16_t)px, msg);
+		if (udp_recv(c, 100, m, sizeof(m), &f)) {
+			last_in = atoll(m);
+			while (udp_recv(c, 0, m, sizeof(m), &f))
+				last_in = atoll(m);
+			long long left = 100 - ((topo_now_ms() - t0) - sent);
+			poll(NULL, 0, left > 0 ? (int)left : 0);
+		} else if (first_lost < 0) {
+			first_lost = sent;
+		}
+	}
+	py = observe(c, s1, SRV1, 4000, &f);
+	fprintf(stderr,
+		"two-way flow, timeout 2 s, outbound refresh only: last probe in sent at %lld ms, "
+		"first lost at %lld ms; mapping %d, after the idle period %d\n",
+		last_in, first_lost, px, py);
+	CHECK(first_lost >= 1700, "the mapping expired early (%lld ms < 2 s)", first_lost);
+	CHECK(last_in <= 2300,
+	      "inbound packets kept the mapping alive (probe sent at %lld ms got in)", last_in);
+	CHECK(py > 0 && py != px,
+	      "the next outbound packet reused the expired mapping %d (inbound packets kept its "
+	      "conntrack flow alive)",
+	      px);
+out:
+	topo_free(&t);
+	return rc;
+}
+
+static void tweak_idle(struct emu_nat_config *c)
+{
+	c->udp_timeout_s = 2;
+	c->ports = EMU_NAT_PORTS_RANDOM; /* a new mapping shows as a new port */
+}
+
+/* RFC 4787 REQ-5: udp_timeout_s holds for conntrack too: after 2.5 s of
+ * silence the flow's next packet gets a new mapping (when the kernel's own
+ * 30 s UDP timeout applied, conntrack kept the old port). The wait is the
+ * behaviour under test, not a hope that something finished. */
+static int idle_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	int rc = 0, s1, c, px, py;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_idle) < 0) {
+		topo_free(&t);
+		return 1;
+	}
+	s1 = udp_open(t.inet, SRV1, 4000);
+	c = udp_open(t.c1, NULL, 40000);
+	CHECK(s1 >= 0 && c >= 0, "sockets");
+	px = observe(c, s1, SRV1, 4000, &f);
+	poll(NULL, 0, 2500);
+	py = observe(c, s1, SRV1, 4000, &f);
+	fprintf(stderr, "idle 2.5 s with a 2 s timeout: mapping %d, then %d\n", px, py);
+	CHECK(px > 0 && py > 0 && px != py, "the flow kept its mapping %d past the timeout", px);
+out:
+	topo_free(&t);
+	return rc;
+}
+
 static void tweak_sequential(struct emu_nat_config *c)
 {
 	c->ports = EMU_NAT_PORTS_SEQUENTIAL;
@@ -649,6 +746,14 @@ static void t_timeout_refresh(void **s)
 	g_flag = true;
 	run(timeout_body);
 }
+static void t_timeout_idle(void **s)
+{
+	run(idle_body);
+}
+static void t_timeout_twoway(void **s)
+{
+	run(timeout_twoway_body);
+}
 static void t_flush(void **s)
 {
 	run(flush_body);
@@ -706,7 +811,8 @@ int main(void)
 	    cmocka_unit_test(t_reapply),	  cmocka_unit_test(t_pool_paired),
 	    cmocka_unit_test(t_pool_arbitrary),	  cmocka_unit_test(t_udp_blocked),
 	    cmocka_unit_test(t_tcp_web_only),	  cmocka_unit_test(t_ipv6_easy),
-	    cmocka_unit_test(t_ipv6_udp_blocked),
+	    cmocka_unit_test(t_ipv6_udp_blocked), cmocka_unit_test(t_timeout_twoway),
+	    cmocka_unit_test(t_timeout_idle),
 	};
 
 	if (topo_run_sandboxed(probe_body) == 77)

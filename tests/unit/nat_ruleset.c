@@ -284,7 +284,11 @@ static void check_nat_common(struct parsed *p)
 	assert_int_equal(p->ct_udp_timeout[0], 120);
 	assert_int_equal(p->ct_udp_timeout[1], 120);
 	/* (libnftnl 1.2.4 parses an objref name without its end: match the prefix) */
-	HAS(rules(p, "raw"), "l4proto ==17 objref:udp_t");
+	/* the policy attaches only to a flow conntrack has created, not yet
+	 * confirmed: after conntrack (-200), not in raw */
+	HAS(p->chains, "cttime:0:-150:filter;");
+	HAS(rules(p, "cttime"), "l4proto ==17 objref:udp_t");
+	HASNT(rules(p, "raw"), "objref");
 	/* unsolicited inbound: dropped unless the filtering key is live */
 	HAS(rules(p, "raw"), "iifname ==\"wan\" l4proto ==17 payload payload ");
 	HAS(rules(p, "raw"), "lookup:!pmap drop ;");
@@ -332,6 +336,7 @@ static void test_restricted_cone(void **state)
 	check_nat_common(&p);
 	HAS(p.sets, "pmap:12:8:dynamic;"); /* ADF: P . x . r */
 	HAS(p.sets, "emap:8:8:dynamic;");
+	HASNT(p.sets, "fsent"); /* EIM: per mapping is per endpoint */
 }
 
 static void test_port_restricted(void **state)
@@ -355,7 +360,19 @@ static void test_address_dependent(void **state)
 	build("address-dependent", NULL, &p);
 	check_nat_common(&p);
 	HAS(p.sets, "emap:12:8:dynamic;"); /* ADM: a . p . r */
-	HAS(p.sets, "pmap:12:8:dynamic;");
+	/* ADF per internal endpoint (RFC 4787 §5): pmap finds a . p behind
+	 * P . x, fsent holds the addresses a . p has sent to */
+	HAS(p.sets, "pmap:8:8:dynamic;");
+	HAS(p.sets, "fsent:12:0:dynamic;");
+	HAS(rules(&p, "raw"), "lookup:pmap payload lookup:!fsent drop ;");
+	HAS(rules(&p, "learn"), "dynset:fsent:120000 ;");
+	/* admitted packets outside a flow of their mapping (pflow) go to
+	 * X:x untracked, rewritten statelessly, refreshing pmap and fsent */
+	HAS(p.sets, "pflow:16:0:dynamic;");
+	HAS(rules(&p, "learn"), "dynset:pflow:120000 ;");
+	HAS(rules(&p, "raw"), "lookup:pflow verdict ;");
+	HAS(rules(&p, "raw"), "lookup:pmap dynset:pmap:120000 payload dynset:fsent:120000 "
+			      "notrack payload payload ;");
 	/* sequential: a counter from port_min over the whole range */
 	HAS(rules(&p, "srcnat"), "numgen:inc:64512:1024 byteorder snat:port ;");
 	HASNT(p.sets, "hmap");
@@ -371,7 +388,9 @@ static void test_symmetric(void **state)
 	check_nat_common(&p);
 	HASNT(p.sets, "emap"); /* APDM: conntrack's own per-flow mapping */
 	HASNT(p.sets, "pports");
-	HAS(p.sets, "pmap:16:8:dynamic;");
+	HAS(p.sets, "pmap:8:8:dynamic;");
+	HAS(p.sets, "fsent:16:0:dynamic;"); /* APDF per endpoint: a . p . r . s */
+	HAS(rules(&p, "raw"), "lookup:pmap payload payload lookup:!fsent drop ;");
 	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" l4proto ==17 immediate immediate immediate "
 				 "snat:port:fully-random ;");
 	HASNT(rules(&p, "srcnat"), "lookup:emap");

@@ -10,15 +10,19 @@
 --   quota            --user-quota 1: a first client holds its allocation, a
 --                    second one for the same user gets 486 Allocation Quota
 --                    Reached
+--   stale-nonce      --nonce-lifetime 1 and a 3 s allocation held 2.5 s: the
+--                    refresh carries an expired nonce -> 438 Stale Nonce (the
+--                    server says so in a stale-nonce event); the client
+--                    retries with the fresh nonce and keeps its allocation
 --   ok               the control: allocation, permission, data echoed back
 -- Each refused cell also checks that nothing reached the peer: the TURN
 -- server's own counters (alloc-end pkts_to_peer) and the client's data
 -- event (received 0). Observations: `codes` (state/result codes seen),
 -- `pkts_to_peer`.
 --
--- Not covered yet: stale nonce (438). natlab-turn-client retries a 438 with
--- the new nonce by itself (RFC 8489 §9.2.4) and does not report it, so the
--- refusal cannot be told from here; tests/unit/turn_relay.c covers it.
+-- A 438 is the one refusal a client recovers from by itself (RFC 8489
+-- §9.2.4: it retries with the new nonce), so natlab-turn-client does not
+-- report it; the cell reads the server's stale-nonce events instead.
 natlab.scen.use_dir()
 local S = natlab.scen
 
@@ -28,15 +32,16 @@ local CASES = {
   ["wrong-password"] = { user = "natlab", pass = "not-the-password", want = 401 },
   ["denied-peer"] = { want = 403, deny_peer = true },
   ["quota"] = { want = 486, quota = true },
+  ["stale-nonce"] = { want = 438, stale = true },
 }
 
 scenario {
   name = "turn-security",
   description = "TURN refusals: unauthenticated, wrong password, denied peer, quota; each with its error, nothing relayed",
   params = {
-    case = { description = "ok, unauthenticated, wrong-password, denied-peer, quota", default = "wrong-password" },
+    case = { description = "ok, unauthenticated, wrong-password, denied-peer, quota, stale-nonce", default = "wrong-password" },
   },
-  matrix = { case = { "ok", "unauthenticated", "wrong-password", "denied-peer", "quota" } },
+  matrix = { case = { "ok", "unauthenticated", "wrong-password", "denied-peer", "quota", "stale-nonce" } },
   grid = { name = "turn-security: refused with the right error", rows = "case" },
   timeout_ms = 30000,
 
@@ -52,6 +57,7 @@ scenario {
     local extra = { "--stats-ms", "0" }
     if c.deny_peer then extra = { "--deny", net.addr.peer .. "/32" } end
     if c.quota then extra = { "--user-quota", "1" } end
+    if c.stale then extra = { "--nonce-lifetime", "1", "--lifetime", "3" } end
     net.srv = S.servers(net, { servers = "natlab" }, { no_stun = true, turn_args = extra })
     return net
   end,
@@ -65,6 +71,10 @@ scenario {
                      "--pass", c.pass or "natlab", "--peer", net.addr.peer .. ":9", "--count", "5",
                      "--interval-ms", "20", "--timeout-ms", "4000" }
       if hold then argv[#argv + 1] = "--hold-ms"; argv[#argv + 1] = tostring(hold) end
+      if c.stale then
+        -- a 3 s allocation is refreshed at half its life, after the 1 s nonce expired
+        for _, a in ipairs({ "--lifetime", "3", "--hold-ms", "2500" }) do argv[#argv + 1] = a end
+      end
       return net.nodes.client:spawn(argv, { name = name })
     end
     local holder
@@ -76,7 +86,7 @@ scenario {
       until ev.ev == "allocated"
     end
     local cl = client("client")
-    local codes, data, allocated = {}, nil, false
+    local codes, data, allocated, refreshed = {}, nil, false, 0
     while true do
       local ev = cl:event(8000)
       if not ev then break end
@@ -84,6 +94,7 @@ scenario {
         codes[#codes + 1] = (ev.op or ev.state) .. ":" .. ev.code
       end
       if ev.ev == "allocated" then allocated = true end
+      if ev.ev == "result" and ev.op == "refresh" and (ev.code or 0) == 0 then refreshed = refreshed + 1 end
       if ev.ev == "data" then data = ev end
     end
     cl:wait(3000)
@@ -92,7 +103,7 @@ scenario {
     natlab.observe("allocated", allocated)
     natlab.observe("client_data", data)
     -- the server's counters: stop it, read each alloc-end
-    local to_peer = 0
+    local to_peer, stale = 0, {}
     net.srv.turn:send { cmd = "stop" }
     local until_ms = natlab.now_ms() + 2000
     while natlab.now_ms() < until_ms do
@@ -102,12 +113,27 @@ scenario {
       if ev.ev == "alloc-end" and not c.quota then
         to_peer = to_peer + (ev.pkts_to_peer or 0)
       end
+      if ev.ev == "stale-nonce" then stale[#stale + 1] = ev.method end
     end
     natlab.observe("pkts_to_peer", to_peer)
+    natlab.observe("stale_nonce", stale)
     local seen = table.concat(codes, ",")
     if c.want == 0 then
       if not allocated or #codes > 0 then
         natlab.result { outcome = "fail", message = "the control client failed: " .. seen }
+      end
+      return
+    end
+    if c.stale then
+      if #stale == 0 then
+        natlab.result { outcome = "fail", message = "no request was refused with 438 Stale Nonce" }
+      elseif not allocated or #codes > 0 or refreshed == 0 then
+        natlab.result { outcome = "fail", message = string.format(
+          "438 on %s, but the client did not recover: [%s]", table.concat(stale, ","), seen) }
+      else
+        natlab.result { message = string.format(
+          "refused with 438 on %s; the client retried with the fresh nonce (%d refresh(es) succeeded)",
+          table.concat(stale, ","), refreshed) }
       end
       return
     end

@@ -246,6 +246,17 @@ static void challenge(struct turn_server *s, const struct turn_key *k, const str
 
 	turn_auth_nonce_make(s->auth, now_ms, (const struct sockaddr *)&k->client, nonce,
 			     sizeof(nonce));
+	/* A stale nonce is the one refusal a well-behaved client recovers from
+	 * on its own (it retries with the fresh nonce), so the client cannot
+	 * report it: say it here, for whoever watches the server. */
+	if (code == 438) {
+		char buf[64];
+		turn_srv_emit(s, json_pack("{s:s, s:I, s:s, s:s}", "ev", "stale-nonce", "t_ms",
+					   (json_int_t)(now_ms - s->start_ms), "client",
+					   turn_addr_str((const struct sockaddr *)&k->client, buf,
+							 sizeof(buf)),
+					   "method", stun_method_name(m->method)));
+	}
 	turn_srv_answer_begin(s, &b, m, STUN_CLASS_ERROR);
 	stun_builder_add_error(&b, code, NULL);
 	stun_builder_add_string(&b, STUN_ATTR_REALM, s->realm);

@@ -1,4 +1,5 @@
 #include "agents/turn/turn_auth.h"
+#include "agents/stun/stun.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -177,42 +178,47 @@ int turn_auth_user_by_hash(const struct turn_auth *a, const uint8_t hash[32], ch
 	return -ENOENT;
 }
 
-static int digest3(const EVP_MD *md, const char *user, size_t ulen, const char *realm,
-		   const char *pass, uint8_t *out)
+/* The hashing itself is the STUN codec's (stun_key_long_term,
+ * stun_userhash); these wrappers only map the TURN side's names and take a
+ * counted user name. */
+static int user_cstr(const char *user, size_t ulen, char out[TURN_AUTH_USERNAME_MAX + 1])
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	unsigned int n = 0;
-	int ok;
-
-	if (!c)
-		return -ENOMEM;
-	ok = EVP_DigestInit_ex(c, md, NULL) && EVP_DigestUpdate(c, user, ulen) &&
-	     EVP_DigestUpdate(c, ":", 1) && EVP_DigestUpdate(c, realm, strlen(realm)) &&
-	     (!pass || EVP_DigestUpdate(c, ":", 1)) &&
-	     (!pass || EVP_DigestUpdate(c, pass, strlen(pass))) && EVP_DigestFinal_ex(c, out, &n);
-	EVP_MD_CTX_free(c);
-	return ok ? (int)n : -EIO;
+	if (ulen > TURN_AUTH_USERNAME_MAX)
+		return -EINVAL;
+	memcpy(out, user, ulen);
+	out[ulen] = '\0';
+	return 0;
 }
 
 int turn_auth_key(enum turn_auth_alg alg, const char *user, size_t ulen, const char *realm,
 		  const char *pass, uint8_t key[TURN_AUTH_KEY_MAX])
 {
-	/* RFC 8489 §9.2.2: key = MD5(username ":" OpaqueString(realm) ":"
-	 * OpaqueString(password)) and the same with SHA-256 for that algorithm.
-	 * OpaqueString is the identity for the ASCII the lab uses. */
-	switch (alg) {
-	case TURN_AUTH_ALG_MD5:
-		return digest3(EVP_md5(), user, ulen, realm, pass, key);
-	case TURN_AUTH_ALG_SHA256:
-		return digest3(EVP_sha256(), user, ulen, realm, pass, key);
-	}
-	return -EINVAL;
+	char u[TURN_AUTH_USERNAME_MAX + 1];
+	struct stun_key k;
+	int ret = user_cstr(user, ulen, u);
+
+	if (ret < 0)
+		return ret;
+	if (alg != TURN_AUTH_ALG_MD5 && alg != TURN_AUTH_ALG_SHA256)
+		return -EINVAL;
+	ret = stun_key_long_term(&k, alg == TURN_AUTH_ALG_SHA256 ? STUN_PWALG_SHA256 : STUN_PWALG_MD5,
+				 u, realm, pass);
+	if (ret < 0)
+		return ret;
+	if (k.len > TURN_AUTH_KEY_MAX)
+		return -EINVAL;
+	memcpy(key, k.k, k.len);
+	return (int)k.len;
 }
 
 void turn_auth_userhash(const char *user, size_t ulen, const char *realm, uint8_t out[32])
 {
-	/* RFC 8489 §14.4: userhash = SHA-256(OpaqueString(username) ":" OpaqueString(realm)) */
-	digest3(EVP_sha256(), user, ulen, realm, NULL, out);
+	char u[TURN_AUTH_USERNAME_MAX + 1];
+
+	if (user_cstr(user, ulen, u) == 0)
+		stun_userhash(out, u, realm);
+	else
+		memset(out, 0, 32);
 }
 
 static void nonce_mac(const struct turn_auth *a, uint64_t expiry, const struct sockaddr *src,

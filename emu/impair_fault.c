@@ -1,5 +1,6 @@
 /* impair_fault.c - run-time faults and their event log; see impair_fault.h. */
 #include "emu/impair_fault.h"
+#include "emu/route.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -212,51 +213,6 @@ out:
 /* Replace the default route of @gateway's family by one via @gateway out
  * of @ifindex (NLM_F_REPLACE: one atomic change, no moment without a
  * route). */
-static int default_via(struct emu_node *n, struct nl_sock *sk, int ifindex, const char *gateway,
-		       struct natlab_err *e)
-{
-	struct rtnl_route *route = rtnl_route_alloc();
-	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-	struct nl_addr *gw = NULL;
-	struct nl_addr *dst = NULL;
-	int ret;
-
-	if (!route || !nh) {
-		ret = natlab_err_set(e, ENOMEM, "node %s: route", emu_node_name(n));
-		goto out;
-	}
-	ret = nl_addr_parse(gateway, AF_UNSPEC, &gw);
-	if (ret < 0) {
-		ret = natlab_err_set(e, EINVAL, "node %s: \"%s\" is not an address",
-				     emu_node_name(n), gateway);
-		goto out;
-	}
-	ret = nl_addr_parse(nl_addr_get_family(gw) == AF_INET6 ? "::/0" : "0.0.0.0/0",
-			    nl_addr_get_family(gw), &dst);
-	if (ret < 0) {
-		ret = natlab_err_set(e, EINVAL, "node %s: default route", emu_node_name(n));
-		goto out;
-	}
-	rtnl_route_set_family(route, (uint8_t)nl_addr_get_family(gw));
-	rtnl_route_set_table(route, RT_TABLE_MAIN);
-	rtnl_route_set_dst(route, dst);
-	rtnl_route_nh_set_gateway(nh, gw);
-	rtnl_route_nh_set_ifindex(nh, ifindex);
-	rtnl_route_add_nexthop(route, nh); /* the route owns nh from here */
-	nh = NULL;
-	ret = rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_REPLACE);
-	if (ret < 0)
-		ret = natlab_err_set(e, 0, "node %s: cannot set the default route via %s: %s",
-				     emu_node_name(n), gateway, nl_geterror(ret));
-out:
-	if (nh)
-		rtnl_route_nh_free(nh);
-	nl_addr_put(gw);
-	nl_addr_put(dst);
-	rtnl_route_put(route);
-	return ret;
-}
-
 int emu_fault_roam(struct emu_fault_log *log, struct emu_node *n, const char *ifname,
 		   const char *old_cidr, const char *new_cidr, const char *gateway,
 		   struct natlab_err *e)
@@ -291,7 +247,8 @@ int emu_fault_roam(struct emu_fault_log *log, struct emu_node *n, const char *if
 			goto out;
 	}
 	if (gateway)
-		ret = default_via(n, sk, rtnl_link_get_ifindex(link), gateway, err);
+		ret = emu_route_replace(n, strchr(gateway, ':') ? "default6" : "default", gateway, ifname,
+					err);
 out:
 	rtnl_link_put(link);
 	emu_fault_log_record(log, "roam", target, ret, "%s -> %s via %s%s%s",

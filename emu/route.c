@@ -13,8 +13,8 @@
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 
-int emu_route_add(struct emu_node *n, const char *dst, const char *via, const char *ifname,
-		  struct natlab_err *e)
+static int route_put(struct emu_node *n, const char *dst, const char *via, const char *ifname,
+		     int flags, struct natlab_err *e)
 {
 	struct nl_sock *sk = emu_node_rtnl(n, e);
 	struct rtnl_route *route = NULL;
@@ -79,7 +79,7 @@ int emu_route_add(struct emu_node *n, const char *dst, const char *via, const ch
 		rtnl_route_nh_set_ifindex(nh, ifindex);
 	rtnl_route_add_nexthop(route, nh); /* takes ownership */
 	nh = NULL;
-	ret = rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_EXCL);
+	ret = rtnl_route_add(sk, route, flags);
 	if (ret < 0)
 		ret = natlab_err_set(e, 0, "node %s: cannot add route %s%s%s%s%s: %s",
 				     emu_node_name(n), dst, via ? " via " : "", via ? via : "",
@@ -91,6 +91,18 @@ out:
 	nl_addr_put(gw);
 	nl_addr_put(daddr);
 	return ret;
+}
+
+int emu_route_add(struct emu_node *n, const char *dst, const char *via, const char *ifname,
+		  struct natlab_err *e)
+{
+	return route_put(n, dst, via, ifname, NLM_F_CREATE | NLM_F_EXCL, e);
+}
+
+int emu_route_replace(struct emu_node *n, const char *dst, const char *via, const char *ifname,
+		      struct natlab_err *e)
+{
+	return route_put(n, dst, via, ifname, NLM_F_CREATE | NLM_F_REPLACE, e);
 }
 
 int emu_route_forwarding(struct emu_node *n, bool on, struct natlab_err *e)

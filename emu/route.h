@@ -17,6 +17,11 @@
 int emu_route_add(struct emu_node *n, const char *dst, const char *via, const char *ifname,
 		  struct natlab_err *e);
 
+/* emu_route_replace - as emu_route_add, but an existing route to @dst is
+ * replaced (a roaming host's new default route). */
+int emu_route_replace(struct emu_node *n, const char *dst, const char *via, const char *ifname,
+		      struct natlab_err *e);
+
 /* emu_route_forwarding - turn IPv4 and IPv6 forwarding on or off in node
  * @n (net/ipv4/ip_forward, net/ipv6/conf/all/forwarding). A router or NAT
  * node needs it on. */

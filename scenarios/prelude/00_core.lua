@@ -60,6 +60,11 @@ local function coerce(spec, v)
   if type(spec.default) == "number" then
     local n = tonumber(v)
     if not n then error("param expects a number, got '" .. v .. "'", 0) end
+    -- "2e999" parses as infinity, which no parameter means and which a
+    -- JSON result file cannot hold.
+    if n ~= n or n == math.huge or n == -math.huge then
+      error("param expects a finite number, got '" .. v .. "'", 0)
+    end
     return n
   elseif type(spec.default) == "boolean" then
     if v == "true" or v == "1" or v == "yes" then return true end

@@ -62,146 +62,86 @@ void emu_nft_batch_free(struct emu_nft_batch *b)
 	free(b);
 }
 
-/* Room for one more message of the largest size we build. */
-static struct nlmsghdr *next_hdr(struct emu_nft_batch *b, uint16_t type, uint16_t family,
-				 uint16_t flags, const char *what)
+/* Room for one more message of the largest size we build; `label name`
+ * is what an error for this message will be called. */
+static struct nlmsghdr *next_hdr(struct emu_nft_batch *b, uint16_t type, uint32_t family,
+				 uint16_t flags, const char *label, const char *name)
 {
-	struct nlmsghdr *nlh;
-
 	if (b->closed || b->count >= EMU_NFT_BATCH_MAX ||
 	    mnl_nlmsg_batch_size(b->batch) + 4096 > NFT_BUF_SIZE)
 		return NULL;
-	snprintf(b->what[b->count], sizeof(b->what[0]), "%s", what);
-	nlh =
-	    nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->batch), type, family, flags, b->seq++);
-	return nlh;
+	snprintf(b->what[b->count], sizeof(b->what[0]), "%s %s", label, name ? name : "?");
+	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->batch), type, (uint16_t)family,
+				     flags, b->seq++);
 }
 
-static void done_msg(struct emu_nft_batch *b)
-{
-	mnl_nlmsg_batch_next(b->batch);
-	b->count++;
-}
+/* One message per object: header, the object's own payload builder, then
+ * step the batch. A macro because each libnftnl builder takes its own
+ * object type, which a function pointer could only hide behind a cast. */
+#define APPEND(b, type, family, flags, label, name, build, obj)                                    \
+	do {                                                                                       \
+		struct nlmsghdr *nlh_ = next_hdr(b, type, family, flags, label, name);             \
+		if (!nlh_)                                                                         \
+			return -ENOSPC;                                                            \
+		build(nlh_, obj);                                                                  \
+		mnl_nlmsg_batch_next((b)->batch);                                                  \
+		(b)->count++;                                                                      \
+		return 0;                                                                          \
+	} while (0)
+
+#define CREATE (NLM_F_CREATE | NLM_F_ACK)
 
 int emu_nft_batch_add_table(struct emu_nft_batch *b, struct nftnl_table *t)
 {
-	char what[48];
-	struct nlmsghdr *nlh;
-
-	snprintf(what, sizeof(what), "table %s", nftnl_table_get_str(t, NFTNL_TABLE_NAME));
-	nlh = next_hdr(b, NFT_MSG_NEWTABLE, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY),
-		       NLM_F_CREATE | NLM_F_ACK, what);
-	if (!nlh)
-		return -ENOSPC;
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	done_msg(b);
-	return 0;
+	APPEND(b, NFT_MSG_NEWTABLE, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), CREATE, "table",
+	       nftnl_table_get_str(t, NFTNL_TABLE_NAME), nftnl_table_nlmsg_build_payload, t);
 }
 
 int emu_nft_batch_del_table(struct emu_nft_batch *b, struct nftnl_table *t)
 {
-	char what[48];
-	struct nlmsghdr *nlh;
-
-	snprintf(what, sizeof(what), "delete table %s", nftnl_table_get_str(t, NFTNL_TABLE_NAME));
-	nlh = next_hdr(b, NFT_MSG_DELTABLE, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NLM_F_ACK,
-		       what);
-	if (!nlh)
-		return -ENOSPC;
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	done_msg(b);
-	return 0;
+	APPEND(b, NFT_MSG_DELTABLE, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NLM_F_ACK,
+	       "delete table", nftnl_table_get_str(t, NFTNL_TABLE_NAME),
+	       nftnl_table_nlmsg_build_payload, t);
 }
 
 int emu_nft_batch_add_chain(struct emu_nft_batch *b, struct nftnl_chain *c)
 {
-	char what[48];
-	struct nlmsghdr *nlh;
-
-	snprintf(what, sizeof(what), "chain %s", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
-	nlh = next_hdr(b, NFT_MSG_NEWCHAIN, nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY),
-		       NLM_F_CREATE | NLM_F_ACK, what);
-	if (!nlh)
-		return -ENOSPC;
-	nftnl_chain_nlmsg_build_payload(nlh, c);
-	done_msg(b);
-	return 0;
+	APPEND(b, NFT_MSG_NEWCHAIN, nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY), CREATE, "chain",
+	       nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), nftnl_chain_nlmsg_build_payload, c);
 }
 
 int emu_nft_batch_add_set(struct emu_nft_batch *b, struct nftnl_set *s)
 {
-	char what[48];
-	struct nlmsghdr *nlh;
-
-	snprintf(what, sizeof(what), "set %s", nftnl_set_get_str(s, NFTNL_SET_NAME));
-	nlh = next_hdr(b, NFT_MSG_NEWSET, nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
-		       NLM_F_CREATE | NLM_F_ACK, what);
-	if (!nlh)
-		return -ENOSPC;
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	done_msg(b);
-	return 0;
+	APPEND(b, NFT_MSG_NEWSET, nftnl_set_get_u32(s, NFTNL_SET_FAMILY), CREATE, "set",
+	       nftnl_set_get_str(s, NFTNL_SET_NAME), nftnl_set_nlmsg_build_payload, s);
 }
 
 int emu_nft_batch_add_rule(struct emu_nft_batch *b, struct nftnl_rule *r)
 {
-	char what[48];
-	struct nlmsghdr *nlh;
-
-	snprintf(what, sizeof(what), "rule in chain %s", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-	nlh = next_hdr(b, NFT_MSG_NEWRULE, nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
-		       NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, what);
-	if (!nlh)
-		return -ENOSPC;
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	done_msg(b);
-	return 0;
+	APPEND(b, NFT_MSG_NEWRULE, nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), CREATE | NLM_F_APPEND,
+	       "rule in chain", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN),
+	       nftnl_rule_nlmsg_build_payload, r);
 }
 
 int emu_nft_batch_add_obj(struct emu_nft_batch *b, struct nftnl_obj *o)
 {
-	char what[48];
-	struct nlmsghdr *nlh;
-
-	snprintf(what, sizeof(what), "object %s", nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
-	nlh = next_hdr(b, NFT_MSG_NEWOBJ, nftnl_obj_get_u32(o, NFTNL_OBJ_FAMILY),
-		       NLM_F_CREATE | NLM_F_ACK, what);
-	if (!nlh)
-		return -ENOSPC;
-	nftnl_obj_nlmsg_build_payload(nlh, o);
-	done_msg(b);
-	return 0;
+	APPEND(b, NFT_MSG_NEWOBJ, nftnl_obj_get_u32(o, NFTNL_OBJ_FAMILY), CREATE, "object",
+	       nftnl_obj_get_str(o, NFTNL_OBJ_NAME), nftnl_obj_nlmsg_build_payload, o);
 }
 
 int emu_nft_batch_add_setelems(struct emu_nft_batch *b, struct nftnl_set *s)
 {
-	char what[48];
-	struct nlmsghdr *nlh;
-
-	snprintf(what, sizeof(what), "elements of set %s", nftnl_set_get_str(s, NFTNL_SET_NAME));
-	nlh = next_hdr(b, NFT_MSG_NEWSETELEM, nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
-		       NLM_F_CREATE | NLM_F_ACK, what);
-	if (!nlh)
-		return -ENOSPC;
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	done_msg(b);
-	return 0;
+	APPEND(b, NFT_MSG_NEWSETELEM, nftnl_set_get_u32(s, NFTNL_SET_FAMILY), CREATE,
+	       "elements of set", nftnl_set_get_str(s, NFTNL_SET_NAME),
+	       nftnl_set_elems_nlmsg_build_payload, s);
 }
 
+/* No element list: the kernel deletes them all. */
 int emu_nft_batch_flush_set(struct emu_nft_batch *b, struct nftnl_set *s)
 {
-	char what[48];
-	struct nlmsghdr *nlh;
-
-	snprintf(what, sizeof(what), "flush set %s", nftnl_set_get_str(s, NFTNL_SET_NAME));
-	nlh = next_hdr(b, NFT_MSG_DELSETELEM, nftnl_set_get_u32(s, NFTNL_SET_FAMILY), NLM_F_ACK,
-		       what);
-	if (!nlh)
-		return -ENOSPC;
-	/* No element list: the kernel deletes them all. */
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	done_msg(b);
-	return 0;
+	APPEND(b, NFT_MSG_DELSETELEM, nftnl_set_get_u32(s, NFTNL_SET_FAMILY), NLM_F_ACK,
+	       "flush set", nftnl_set_get_str(s, NFTNL_SET_NAME),
+	       nftnl_set_elems_nlmsg_build_payload, s);
 }
 
 unsigned emu_nft_batch_count(const struct emu_nft_batch *b)

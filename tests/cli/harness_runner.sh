@@ -9,6 +9,10 @@ fx=$src/tests/cli/fixtures/harness_fixture.lua
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# The hang case's agent runs `sleep $hang`; a value unique to this test
+# run lets pgrep find this run's agent and never another run's.
+hang=987.$$$RANDOM
+mine() { pgrep -f "sleep $hang\$" >/dev/null; }
 
 "$bin" run "$fx" --out "$out/r" --jobs 4 --timeout 3 --seed 7 >"$out/log" 2>&1
 rc=$?
@@ -89,7 +93,7 @@ assert udp >= 1, "no UDP from 10.9.0.1 to 10.9.0.2 in the capture"
 PY
 # SIGTERM mid-run: finished cells stay, files are valid, nothing is left
 # running, exit 2.
-"$bin" run "$fx" -p case=pass,hang --jobs 1 --timeout 60 --out "$out/int" >"$out/int.log" 2>&1 &
+"$bin" run "$fx" -p case=pass,hang -p hang=$hang --jobs 1 --timeout 60 --out "$out/int" >"$out/int.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
   [ -s "$out/int/latest/cells.jsonl" ] && break
@@ -103,22 +107,22 @@ rc=$?
 grep -q "interrupted by signal 15" "$out/int.log" || fail "no interruption message"
 python3 -c "import json,sys; json.load(open(sys.argv[1])); [json.loads(l) for l in open(sys.argv[2])]" \
   "$out/int/latest/run.json" "$out/int/latest/cells.jsonl" || fail "result files not valid after SIGTERM"
-pgrep -f "sleep 987.654" >/dev/null && fail "the hung agent survived the interrupted run"
+mine && fail "the hung agent survived the interrupted run"
 # SIGKILL of natlab itself: the running cell, its sandbox and its agents die
 # with it (death signals), and the files on disk stay readable.
-"$bin" run "$fx" -p case=hang --timeout 60 --out "$out/k" >/dev/null 2>&1 &
+"$bin" run "$fx" -p case=hang -p hang=$hang --timeout 60 --out "$out/k" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 100); do
-  pgrep -f "sleep 987.654" >/dev/null && break
+  mine && break
   sleep 0.1
 done
-pgrep -f "sleep 987.654" >/dev/null || fail "the hang cell's agent never started"
+mine || fail "the hang cell's agent never started"
 kill -KILL $pid
 wait $pid 2>/dev/null
 for _ in $(seq 50); do
-  pgrep -f "sleep 987.654" >/dev/null || break
+  mine || break
   sleep 0.1
 done
-pgrep -f "sleep 987.654" >/dev/null && fail "the agent survived natlab's SIGKILL"
+mine && fail "the agent survived natlab's SIGKILL"
 python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$out/k/latest/run.json" || fail "run.json after SIGKILL"
 echo ok

@@ -5,6 +5,30 @@
 #include <stdio.h>
 #include <string.h>
 
+/* What to do about the errors whose remedy does not depend on the call
+ * that failed; the others are explained by the caller's own text. */
+static const char *err_hint(int errnum)
+{
+	switch (errnum) {
+	case EPERM:
+	case EACCES:
+		return "run natlab as root, or where allowed with unprivileged user namespaces";
+	case EMFILE:
+	case ENFILE:
+		return "too many open files: raise the limit (ulimit -n) or run fewer --jobs";
+	case EOPNOTSUPP:
+	case EAFNOSUPPORT:
+	case EPROTONOSUPPORT:
+		return "this kernel lacks a feature natlab needs; 'natlab doctor' names it";
+	case EADDRINUSE:
+		return "another socket in this node already holds that address and port";
+	case EADDRNOTAVAIL:
+		return "that address is not configured on this node";
+	default:
+		return NULL;
+	}
+}
+
 int natlab_err_set(struct natlab_err *e, int errnum, const char *fmt, ...)
 {
 	if (errnum < 0)
@@ -14,8 +38,15 @@ int natlab_err_set(struct natlab_err *e, int errnum, const char *fmt, ...)
 		va_start(ap, fmt);
 		int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 		va_end(ap);
-		if (errnum && n >= 0 && (size_t)n < sizeof(e->msg))
-			snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", strerror(errnum));
+		if (errnum && n >= 0 && (size_t)n < sizeof(e->msg)) {
+			/* A caller that already says what to do ("...; run natlab
+			 * with sudo") gets no second, generic remedy. */
+			const char *hint = strstr(e->msg, "; ") ? NULL : err_hint(errnum);
+
+			snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s%s%s%s",
+				 strerror(errnum), hint ? " (" : "", hint ? hint : "",
+				 hint ? ")" : "");
+		}
 	}
 	return errnum ? -errnum : -EIO;
 }

@@ -18,7 +18,10 @@ struct natlab_err {
 /* natlab_err_set - format a message into @e (which may be NULL).
  * Returns -abs(@errnum), or -EIO when @errnum is 0, so that callers can write
  * "return natlab_err_set(e, errno, ...)". When @errnum is non-zero its
- * strerror() text is appended after ": ". */
+ * strerror() text is appended after ": ", and for errors whose remedy is
+ * the same wherever they happen (privileges, file limits, a missing kernel
+ * feature, an address in use or absent) the remedy in parentheses, unless
+ * @fmt already gives one after "; ". */
 int natlab_err_set(struct natlab_err *e, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -43,8 +43,9 @@ for r in $(seq 1 "$rounds"); do
   sort -u "$out/ns" | grep -vx "$(stat -L -c %i /proc/self/ns/net)" >"$out/ns.lab"
   mv "$out/ns.lab" "$out/ns"
   # what the run started dies with it (each cell's sandbox has its own PID
-  # 1 whose death takes the rest); give the kernel 5 s to reap
-  deadline=$(($(date +%s) + 5))
+  # 1 whose death takes the rest); give the kernel 15 s to reap (5 s was
+  # once too short with other builds loading both cores)
+  deadline=$(($(date +%s) + 15))
   while :; do
     left=$(tagged_pids "$tag" | wc -l)
     inns=0

@@ -24,22 +24,6 @@
 	} while (0)
 #define OK(call) CHECK((call) == 0, "%s: %s", #call, e.msg)
 
-static int udp6_open(struct emu_node *n, const char *addr, uint16_t port)
-{
-	struct natlab_err e = {{0}};
-	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
-	int fd = emu_node_socket(n, AF_INET6, SOCK_DGRAM, 0, &e);
-
-	if (fd < 0)
-		return -1;
-	inet_pton(AF_INET6, addr, &sa.sin6_addr);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static bool udp6_roundtrip(int from, int to, const char *addr, uint16_t port)
 {
 	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
@@ -224,11 +208,7 @@ out:
 
 static void run(int (*body)(void))
 {
-	int r = topo_run_sandboxed(body);
-
-	if (r == 77)
-		skip();
-	assert_int_equal(r, 0);
+	TOPO_CASE(body);
 }
 
 static void t_ipv6(void **s)
@@ -248,11 +228,6 @@ static void t_spawn(void **s)
 	run(spawn_body);
 }
 
-static int probe_body(void)
-{
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,7 +237,7 @@ int main(void)
 	    cmocka_unit_test(t_spawn),
 	};
 
-	if (topo_run_sandboxed(probe_body) == 77)
+	if (!topo_sandbox_available())
 		return 77;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -512,41 +512,6 @@ out:
 	return rc;
 }
 
-static int udp6(struct emu_node *n, const char *addr, uint16_t port)
-{
-	struct natlab_err e = {{0}};
-	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
-	int fd = emu_node_socket(n, AF_INET6, SOCK_DGRAM, 0, &e);
-
-	if (fd < 0)
-		return -1;
-	inet_pton(AF_INET6, addr, &sa.sin6_addr);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void send6(int fd, const char *addr, uint16_t port, const char *msg)
-{
-	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
-
-	inet_pton(AF_INET6, addr, &sa.sin6_addr);
-	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa));
-}
-
-static int recv6(int fd, int timeout_ms, char *m, size_t len)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	ssize_t n;
-
-	if (poll(&p, 1, timeout_ms) != 1 || (n = recv(fd, m, len - 1, 0)) < 0)
-		return 0;
-	m[n] = '\0';
-	return 1;
-}
-
 /* IPv6 crosses a NAT router untranslated; its firewall still holds:
  * replies pass, flows opened from outside do not; udp-blocked blocks UDP
  * over IPv6 too. */
@@ -561,19 +526,20 @@ static int ipv6_body(void)
 		topo_free(&t);
 		return 1;
 	}
-	c = udp6(t.c1, CLI6, 40000);
-	s = udp6(t.inet, SRV6, 4000);
-	s2 = udp6(t.inet, SRV6, 4001);
+	c = udp6_open(t.c1, CLI6, 40000);
+	s = udp6_open(t.inet, SRV6, 4000);
+	s2 = udp6_open(t.inet, SRV6, 4001);
 	CHECK(c >= 0 && s >= 0 && s2 >= 0, "sockets");
-	send6(c, SRV6, 4000, "out");
+	udp6_send(c, SRV6, 4000, "out");
 	if (g_flag) {
-		CHECK(!recv6(s, 500, m, sizeof(m)), "udp-blocked let UDP over IPv6 through");
+		CHECK(!udp_recv_text(s, 500, m, sizeof(m)),
+		      "udp-blocked let UDP over IPv6 through");
 		goto out;
 	}
-	CHECK(recv6(s, 2000, m, sizeof(m)), "outbound IPv6 UDP lost");
-	send6(s2, CLI6, 40000, "unsolicited");
-	send6(s, CLI6, 40000, "reply");
-	while (!ctl && recv6(c, 2000, m, sizeof(m))) {
+	CHECK(udp_recv_text(s, 2000, m, sizeof(m)), "outbound IPv6 UDP lost");
+	udp6_send(s2, CLI6, 40000, "unsolicited");
+	udp6_send(s, CLI6, 40000, "reply");
+	while (!ctl && udp_recv_text(c, 2000, m, sizeof(m))) {
 		unsolicited |= strcmp(m, "unsolicited") == 0;
 		ctl |= strcmp(m, "reply") == 0;
 	}
@@ -674,11 +640,7 @@ out:
 
 static void run(int (*body)(void))
 {
-	int r = topo_run_sandboxed(body);
-
-	if (r == 77)
-		skip();
-	assert_int_equal(r, 0);
+	TOPO_CASE(body);
 }
 
 static void t_map_ei(void **s)
@@ -793,11 +755,6 @@ static void t_tcp_web_only(void **s)
 	run(firewall_body);
 }
 
-static int probe_body(void)
-{
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -815,7 +772,7 @@ int main(void)
 	    cmocka_unit_test(t_timeout_idle),
 	};
 
-	if (topo_run_sandboxed(probe_body) == 77)
+	if (!topo_sandbox_available())
 		return 77;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

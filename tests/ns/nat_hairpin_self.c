@@ -127,15 +127,10 @@ out:
 
 static void run(const char *preset, bool bridge, bool two_hosts)
 {
-	int r;
-
 	g_preset = preset;
 	g_bridge = bridge;
 	g_two_hosts = two_hosts;
-	r = topo_run_sandboxed(body);
-	if (r == 77)
-		skip();
-	assert_int_equal(r, 0);
+	TOPO_CASE(body);
 }
 
 static void t_full_cone(void **st)
@@ -173,11 +168,6 @@ static void t_bridge_two_hosts(void **st)
 	run("restricted-cone", true, true);
 }
 
-static int probe_body(void)
-{
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,7 +180,7 @@ int main(void)
 	    cmocka_unit_test(t_bridge_two_hosts),
 	};
 
-	if (topo_run_sandboxed(probe_body) == 77)
+	if (!topo_sandbox_available())
 		return 77;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,18 +144,8 @@ out:
 
 static void t_classify(void **state)
 {
-	int r;
-
 	g_expect = *state;
-	r = topo_run_sandboxed(classify_body);
-	if (r == 77)
-		skip();
-	assert_int_equal(r, 0);
-}
-
-static int probe_body(void)
-{
-	return 0;
+	TOPO_CASE(classify_body);
 }
 
 int main(void)
@@ -167,7 +157,7 @@ int main(void)
 				"stun-client stun-server)\n");
 		return 77;
 	}
-	if (topo_run_sandboxed(probe_body) == 77)
+	if (!topo_sandbox_available())
 		return 77;
 	for (size_t i = 0; i < sizeof(expects) / sizeof(expects[0]); i++) {
 		tests[i] = (struct CMUnitTest){expects[i].preset, t_classify, NULL, NULL,

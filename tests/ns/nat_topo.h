@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,46 @@ static inline int udp_recv(int fd, int timeout_ms, char *msg, size_t msglen,
 	return 1;
 }
 
+/* A UDP socket in @n bound to IPv6 @addr:@port. */
+static inline int udp6_open(struct emu_node *n, const char *addr, uint16_t port)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	int fd = emu_node_socket(n, AF_INET6, SOCK_DGRAM, 0, &e);
+
+	if (fd < 0) {
+		fprintf(stderr, "udp6_open: %s\n", e.msg);
+		return -1;
+	}
+	inet_pton(AF_INET6, addr, &sa.sin6_addr);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "udp6_open: bind [%s]:%u: %s\n", addr, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static inline int udp6_send(int fd, const char *addr, uint16_t port, const char *msg)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+
+	inet_pton(AF_INET6, addr, &sa.sin6_addr);
+	return sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -1 : 0;
+}
+
+/* Wait up to @timeout_ms for a datagram; 1 with its text, 0 on timeout. */
+static inline int udp_recv_text(int fd, int timeout_ms, char *msg, size_t msglen)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) != 1 || (n = recv(fd, msg, msglen - 1, 0)) < 0)
+		return 0;
+	msg[n] = '\0';
+	return 1;
+}
+
 /* Run @body in a forked child inside a fresh sandbox; 77 (skip) when the
  * sandbox cannot be entered here. Returns the child's exit status. */
 static inline int topo_run_sandboxed(int (*body)(void))
@@ -205,5 +246,28 @@ static inline int topo_run_sandboxed(int (*body)(void))
 		return WEXITSTATUS(status);
 	return 1;
 }
+
+static inline int topo_nothing(void)
+{
+	return 0;
+}
+
+/* Whether a sandbox can be entered here at all: a test's main() returns
+ * 77 (skip) when not, before cmocka runs any case. */
+static inline bool topo_sandbox_available(void)
+{
+	return topo_run_sandboxed(topo_nothing) != 77;
+}
+
+/* The body of a cmocka case: @body in a sandbox, skipped where there is
+ * none, failed on a non-zero status (the body printed why). A macro so
+ * that this header does not need cmocka itself. */
+#define TOPO_CASE(body)                                                                            \
+	do {                                                                                       \
+		int topo_r_ = topo_run_sandboxed(body);                                            \
+		if (topo_r_ == 77)                                                                 \
+			skip();                                                                    \
+		assert_int_equal(topo_r_, 0);                                                      \
+	} while (0)
 
 #endif

@@ -34,42 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agents/turn/turn_client.h"
-
-struct alloc {
-	int fd;	  /* client socket to the server */
-	int peer; /* the peer's socket */
-	struct sockaddr_storage peer_addr, relayed;
-	struct turn_client *tc;
-	bool chan_ok;
-	uint64_t sent, at_peer, back; /* ChannelData sent, reached the peer, came back */
-};
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t now_ms(void)
-{
-	return (uint64_t)(now_s() * 1000.0);
-}
-
-static int cb_send(void *ctx, const struct sockaddr *to, const uint8_t *buf, size_t len)
-{
-	struct alloc *a = ctx;
-	return sendto(a->fd, buf, len, 0, to, sizeof(struct sockaddr_in)) < 0 ? -errno : 0;
-}
-
-static void cb_result(void *ctx, enum turn_client_op op, const struct sockaddr *peer, int code)
-{
-	struct alloc *a = ctx;
-	(void)peer;
-	if (op == TURN_CLIENT_OP_CHANNEL && code == 0)
-		a->chan_ok = true;
-}
+#include "turn_bench.h"
 
 static void cb_data(void *ctx, const struct sockaddr *peer, const uint8_t *buf, size_t len)
 {
@@ -78,48 +43,6 @@ static void cb_data(void *ctx, const struct sockaddr *peer, const uint8_t *buf, 
 	(void)buf;
 	if (len == 100)
 		a->back++;
-}
-
-static long proc_field(pid_t pid, const char *key)
-{
-	char path[64], line[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, strlen(key)) == 0) {
-			v = atol(line + strlen(key));
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
-static double proc_cpu(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long ut = 0, st = 0;
-	size_t n;
-	char *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (p &&
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
-		return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-	return 0;
 }
 
 static int proc_fds(pid_t pid)
@@ -255,7 +178,7 @@ int main(int argc, char **argv)
 	srv.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	srv.sin_port = htons((uint16_t)port);
 	usleep(200000);
-	long rss_idle = proc_field(pid, "VmRSS:");
+	long rss_idle = proc_status(pid, "VmRSS:");
 
 	as = calloc((size_t)n, sizeof(*as));
 	pfd = calloc((size_t)(2 * n), sizeof(*pfd));
@@ -317,7 +240,7 @@ int main(int argc, char **argv)
 			bound, n);
 		goto out;
 	}
-	long rss_allocs = proc_field(pid, "VmRSS:");
+	long rss_allocs = proc_status(pid, "VmRSS:");
 	int fds_allocs = proc_fds(pid);
 	double cpu0 = proc_cpu(pid);
 
@@ -338,7 +261,7 @@ int main(int argc, char **argv)
 		}
 		pump(as, n, pfd, 1);
 		if (now_s() >= next_sample) {
-			long r = proc_field(pid, "VmRSS:");
+			long r = proc_status(pid, "VmRSS:");
 			if (r > rss_max)
 				rss_max = r;
 			next_sample += 1;
@@ -347,7 +270,7 @@ int main(int argc, char **argv)
 	for (double drain = now_s() + 0.5; now_s() < drain;)
 		pump(as, n, pfd, 5);
 	double cpu = proc_cpu(pid) - cpu0;
-	long rss_end = proc_field(pid, "VmRSS:"), hwm = proc_field(pid, "VmHWM:");
+	long rss_end = proc_status(pid, "VmRSS:"), hwm = proc_status(pid, "VmHWM:");
 	int fds_end = proc_fds(pid);
 
 	uint64_t sent = 0, at_peer = 0, back = 0;

@@ -28,86 +28,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agents/turn/turn_client.h"
-
-struct alloc {
-	int fd;	  /* client socket to the server */
-	int peer; /* the peer's socket */
-	struct sockaddr_storage peer_addr, relayed;
-	struct turn_client *tc;
-	bool chan_ok;
-};
+#include "turn_bench.h"
 
 struct server {
 	const char *name;
 	pid_t pid;
 	struct sockaddr_in addr;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t now_ms(void)
-{
-	return (uint64_t)(now_s() * 1000.0);
-}
-
-static int cb_send(void *ctx, const struct sockaddr *to, const uint8_t *buf, size_t len)
-{
-	struct alloc *a = ctx;
-	return sendto(a->fd, buf, len, 0, to, sizeof(struct sockaddr_in)) < 0 ? -errno : 0;
-}
-
-static void cb_result(void *ctx, enum turn_client_op op, const struct sockaddr *peer, int code)
-{
-	struct alloc *a = ctx;
-	(void)peer;
-	if (op == TURN_CLIENT_OP_CHANNEL && code == 0)
-		a->chan_ok = true;
-}
-
-static long proc_field(pid_t pid, const char *file, const char *key)
-{
-	char path[64], line[256];
-	long v = -1;
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, strlen(key)) == 0) {
-			v = atol(line + strlen(key));
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
-/* the server's user + system CPU time in seconds */
-static double proc_cpu(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	unsigned long ut = 0, st = 0;
-	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
-	 * majflt cmajflt utime stime */
-	if (p &&
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
-		return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-	return 0;
-}
 
 /* Each phase binds its clients to a fresh loopback address (127.0.1.N), so
  * no 5-tuple of an earlier phase is reused while a server may still hold
@@ -454,10 +381,10 @@ int main(int argc, char **argv)
 		rtt[i] = relay_rtt(&as[0], 2000);
 		free_allocs(as, n);
 		usleep(300000);
-		long rss0 = proc_field(srv[i].pid, "status", "VmRSS:");
+		long rss0 = proc_status(srv[i].pid, "VmRSS:");
 		if (setup_allocs(&srv[i], as, mem_n, false) != 0)
 			goto out;
-		long rss1 = proc_field(srv[i].pid, "status", "VmRSS:");
+		long rss1 = proc_status(srv[i].pid, "VmRSS:");
 		mem[i] = (double)(rss1 - rss0) * 1024.0 / mem_n;
 		free_allocs(as, mem_n);
 	}

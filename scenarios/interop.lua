@@ -16,6 +16,7 @@
 --   natlab run scenarios/interop.lua                       # 4 x 81 cells
 --   natlab run scenarios/interop.lua -p servers=coturn     # against coturn
 --   natlab run scenarios/interop.lua -p left=symmetric -p right_impl=./my-agent
+--   natlab run scenarios/interop.lua -p turn=tls -p right=udp-blocked  # only TURN's TLS port
 
 local function expected_table()
   local src = debug.getinfo(1, "S").source:match("^@(.*)$")
@@ -68,6 +69,8 @@ scenario {
     left_impl = { description = "left (controlling) agent: natlab-ice, nice, or a path", default = "natlab-ice" },
     right_impl = { description = "right (controlled) agent: natlab-ice, nice, or a path", default = "nice" },
     servers = { description = "STUN/TURN servers: natlab or coturn", default = "natlab" },
+    turn = { description = "TURN server transports the agents get: all (udp 3478, tcp 80, tls 443), udp, tcp or tls",
+             default = "all" },
     timeout_ms = { description = "time allowed to select a pair", default = 15000 },
   },
   matrix = { left_impl = { "natlab-ice", "nice" }, right_impl = { "natlab-ice", "nice" },
@@ -103,9 +106,14 @@ scenario {
 
   run = function(net, p, cell)
     local a = net.addr.turn
+    local urls = { udp = "udp:" .. a .. ":3478", tcp = "tcp:" .. a .. ":80", tls = "tls:" .. a .. ":443" }
+    local turn = p.turn == "all" and { urls.udp, urls.tcp, urls.tls } or { urls[p.turn] }
+    if not turn[1] then error("interop: turn must be all, udp, tcp or tls (not " .. tostring(p.turn) .. ")", 0) end
     local common = {
       stun = net.addr.stun .. ":3478",
-      turn = { "udp:" .. a .. ":3478", "tcp:" .. a .. ":80", "tls:" .. a .. ":443" },
+      -- libnice has no TLS in its RFC 5245 mode: its "tls" relay is plain
+      -- TURN over TCP to port 443, which both servers accept there
+      turn = turn,
       turn_user = "natlab", turn_pass = "natlab",
       -- natlab-ice: a silent STUN server costs 1 s, not 3; regular
       -- nomination waits 500 ms (not 100) for a better pair still being

@@ -393,6 +393,10 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
 	struct conn *c = arg;
 	if (!c->raw) {
+		/* a TLS port that the client spoke plain TCP to (see on_accept):
+		 * the allocation's transport is what was on the wire */
+		if (c->key.transport == TURN_TRANSPORT_TLS && !turn_stream_is_tls(c->st))
+			c->key.transport = TURN_TRANSPORT_TCP;
 		turn_server_input(c->srv->ts, &c->key, frame, len, now_ms());
 		return;
 	}
@@ -435,6 +439,14 @@ static void on_accept(struct srv *s, struct listener *l, uint32_t index)
 			close(fd);
 			continue;
 		}
+		/* TLS listeners also serve plain TURN over TCP, told apart by
+		 * the first byte (turn_stream_accept_plain), as coturn does:
+		 * libnice's RFC 5245 mode asked for TURN over TLS opens a TCP
+		 * connection and sends its Allocate in the clear, and a TLS
+		 * stack would wait forever for the rest of a "record" whose
+		 * length field is the STUN message type. */
+		if (ssl)
+			turn_stream_accept_plain(st);
 		c->srv = s;
 		c->st = st;
 		c->key.client = from;

@@ -16,6 +16,7 @@ struct turn_stream {
 	int fd;
 	SSL *ssl;
 	bool tls_want_write; /* the last TLS call wanted writability */
+	bool sniff;	     /* TLS or plain: the client's first byte decides */
 	bool raw;
 	uint8_t *rx;
 	size_t rxlen;
@@ -63,9 +64,48 @@ int turn_stream_fd(const struct turn_stream *st)
 	return st->fd;
 }
 
+/* TLS 1.3 (RFC 8446 §5.1) and earlier versions frame every byte in
+ * records whose first byte is the ContentType, and a client's first record
+ * carries its ClientHello: "enum { invalid(0), change_cipher_spec(20),
+ * alert(21), handshake(22), application_data(23), (255) } ContentType;" */
+#define TLS_CONTENT_HANDSHAKE 22
+
+/* sniff: decide between TLS and plain TCP from the first byte, left in the
+ * socket (MSG_PEEK) for whichever reads it. 0 once decided, -EAGAIN, or
+ * -EPIPE / -EPROTO / -errno for a stream to drop. */
+static int sniff(struct turn_stream *st)
+{
+	uint8_t b;
+	ssize_t n = recv(st->fd, &b, 1, MSG_PEEK);
+
+	if (n == 0)
+		return -EPIPE;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	st->sniff = false;
+	if (b == TLS_CONTENT_HANDSHAKE)
+		return 0;
+	/* RFC 8489 §5: "The most significant 2 bits of every STUN message
+	 * MUST be zeroes. This can be used to differentiate STUN packets from
+	 * other protocols when STUN is multiplexed with other protocols on the
+	 * same port." A client that talks plain TURN to a TLS port (libnice in
+	 * RFC 5245 mode does: it has no TLS of its own) starts with a request;
+	 * ChannelData (01) cannot come first, there is no channel yet. */
+	if ((b >> 6) != 0)
+		return -EPROTO;
+	SSL_free(st->ssl);
+	st->ssl = NULL;
+	return 0;
+}
+
 /* raw_read / raw_write: -EAGAIN, -EPIPE, or bytes */
 static long raw_read(struct turn_stream *st, uint8_t *buf, size_t cap)
 {
+	if (st->sniff) {
+		int r = sniff(st);
+		if (r < 0)
+			return r;
+	}
 	if (st->ssl) {
 		int n = SSL_read(st->ssl, buf, (int)cap);
 		if (n > 0)
@@ -86,6 +126,8 @@ static long raw_read(struct turn_stream *st, uint8_t *buf, size_t cap)
 
 static long raw_write(struct turn_stream *st, const uint8_t *buf, size_t len)
 {
+	if (st->sniff)
+		return -EAGAIN; /* not yet TLS nor plain: the client speaks first */
 	if (st->ssl) {
 		int n = SSL_write(st->ssl, buf, (int)len);
 		if (n > 0)
@@ -183,6 +225,16 @@ int turn_stream_write(struct turn_stream *st, const uint8_t *buf, size_t len)
 	memcpy(st->tx + st->txlen, buf + done, len - done);
 	st->txlen += len - done;
 	return 0;
+}
+
+void turn_stream_accept_plain(struct turn_stream *st)
+{
+	st->sniff = st->ssl != NULL;
+}
+
+bool turn_stream_is_tls(const struct turn_stream *st)
+{
+	return st->ssl != NULL;
 }
 
 void turn_stream_set_raw(struct turn_stream *st)

@@ -38,6 +38,14 @@ int turn_stream_write(struct turn_stream *st, const uint8_t *buf, size_t len);
 /* turn_stream_flush - push queued bytes; 0 when all are out, -EAGAIN when
  * some remain, negative errno on error. */
 int turn_stream_flush(struct turn_stream *st);
+/* turn_stream_accept_plain - for a TLS stream in accept state: let the
+ * client's first byte choose between TLS (a handshake record, 22) and plain
+ * TCP (a STUN message: its two top bits are 0), as coturn does on its
+ * ports; anything else fails the first read with -EPROTO. Call before the
+ * first read. turn_stream_is_tls() tells which it became: it is settled
+ * before the first frame reaches the read callback. */
+void turn_stream_accept_plain(struct turn_stream *st);
+bool turn_stream_is_tls(const struct turn_stream *st);
 /* turn_stream_set_raw - from now on (even inside a frame callback) the
  * bytes are not cut into frames: each read's bytes go to the callback as
  * they come (RFC 6062 data connections after ConnectionBind). */

@@ -73,9 +73,15 @@ run_slice() { # label natlab-run-args...
 slice=(-p left=symmetric,port-restricted-cone -p right=full-cone,symmetric)
 run_slice natlab "${slice[@]}"
 run_slice nice-udp-blocked -p left_impl=nice -p right_impl=nice -p left=port-restricted-cone -p right=udp-blocked
+# only TURN's TLS port (443) offered, the right side behind udp-blocked: it
+# must relay through that port. libnice has no TLS in RFC 5245 mode and
+# sends plain TURN there, which natlab-turn-server (like coturn) serves.
+tls_slice=(-p turn=tls -p left=port-restricted-cone -p right=udp-blocked)
+run_slice tls-port "${tls_slice[@]}"
 if command -v turnserver >/dev/null; then
   run_slice coturn "${slice[@]}" -p servers=coturn
   run_slice coturn-nice-udp-blocked -p servers=coturn -p left_impl=nice -p right_impl=nice -p left=port-restricted-cone -p right=udp-blocked
+  run_slice coturn-tls-port "${tls_slice[@]}" -p servers=coturn
 else
   echo "note: coturn not installed: the coturn slice is not run"
 fi

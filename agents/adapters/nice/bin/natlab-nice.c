@@ -93,9 +93,14 @@ static bool cand_from_nice(struct app *app, NiceCandidate *nc, struct ice_candid
  * candidates of the selected-pair signal), but its SDP does: a relay
  * reached over TCP or TLS has libnice's TCP-active base as related
  * address, whose port is 9 (base_addr itself does not show it).
- * Which stream transport it is follows from the --turn options; with both
- * TCP and TLS servers it is reported as "tcp" (the same path class). The
- * TURN options are copied here before gathering. */
+ * Such a relay is reported as "tcp" even for a --turn tls: server, because
+ * that is what goes on the wire: libnice wraps a NICE_RELAY_TYPE_TURN_TLS
+ * connection in its pseudo-SSL only in the Google and MSOC compatibility
+ * modes; in RFC 5245 mode it opens a TCP connection to the TLS port and
+ * sends its Allocate in the clear (seen in a capture with libnice 0.1.21).
+ * Servers that accept plain TURN on their TLS ports (coturn,
+ * natlab-turn-server) give it a TCP allocation there. The TURN options are
+ * copied here before gathering. */
 static struct turn_opt relay_turn[TURN_MAX];
 static unsigned relay_nturn;
 static NiceAgent *relay_agent;
@@ -106,20 +111,17 @@ static const char *relay_transport_of(NiceCandidate *nc)
 	struct ice_candidate c;
 	bool stream = sdp && ice_candidate_parse(sdp, strlen(sdp), &c) == 0 && c.has_related &&
 		      ice_addr_port(&c.related) == 9;
-	bool udp = false, tcp = false, tls = false;
+	bool udp = false, tcp = false;
 
 	g_free(sdp);
 
 	for (unsigned k = 0; k < relay_nturn; k++) {
 		udp |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_UDP;
-		tcp |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_TCP;
-		tls |= relay_turn[k].type == NICE_RELAY_TYPE_TURN_TLS;
+		tcp |= relay_turn[k].type != NICE_RELAY_TYPE_TURN_UDP;
 	}
 	if (!stream)
 		return udp ? "udp" : NULL;
-	if (tcp)
-		return "tcp";
-	return tls ? "tls" : NULL;
+	return tcp ? "tcp" : NULL;
 }
 
 /* @local: @nc is ours (only our own relays have a known TURN transport) */
@@ -676,6 +678,15 @@ int main(int argc, char **argv)
 				  "libnice has fixed consent/keepalive/nomination timers: "
 				  "--consent-timeout-ms, --keepalive-ms, --nominate-wait-ms, "
 				  "--gather-timeout-ms ignored");
+	for (unsigned k = 0; k < app.nturn; k++) {
+		if (app.turn[k].type == NICE_RELAY_TYPE_TURN_TLS) {
+			agentproto_ev_log(
+			    &app.out, t_ms(&app), "warning",
+			    "libnice has no TLS in RFC 5245 mode: --turn tls: servers "
+			    "get plain TURN over TCP (reported as relay over tcp)");
+			break;
+		}
+	}
 	memcpy(relay_turn, app.turn, sizeof(relay_turn));
 	relay_nturn = app.nturn;
 	relay_agent = app.agent;

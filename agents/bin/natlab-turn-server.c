@@ -52,6 +52,7 @@ struct conn {
 	/* RFC 6062 data connections: bytes go as they are to the partner */
 	bool raw, dead;
 	struct conn *partner;
+	uint64_t last_frame_ms; /* accepted, or the last complete message */
 };
 
 struct srv {
@@ -67,6 +68,7 @@ struct srv {
 	struct conn **conn;
 	int maxfd;
 	uint64_t t0;
+	uint64_t conn_idle_ms; /* 0: stream connections are never timed out */
 	/* UDP receive batch */
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
@@ -392,6 +394,7 @@ static void add_listener(struct srv *s, const char *txt, bool tls)
 static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
 	struct conn *c = arg;
+	c->last_frame_ms = now_ms();
 	if (!c->raw) {
 		/* a TLS port that the client spoke plain TCP to (see on_accept):
 		 * the allocation's transport is what was on the wire */
@@ -454,6 +457,7 @@ static void on_accept(struct srv *s, struct listener *l, uint32_t index)
 		c->key.conn = (uint32_t)fd + 1;
 		c->key.transport = l->kind == K_TLS ? TURN_TRANSPORT_TLS : TURN_TRANSPORT_TCP;
 		c->in_armed = true;
+		c->last_frame_ms = now_ms();
 		s->conn[fd] = c;
 		ep_add(s, fd, K_CONN, EPOLLIN);
 	}
@@ -496,6 +500,29 @@ static void on_conn(struct srv *s, int fd, uint32_t events)
 		return;
 	}
 	conn_arm(s, c);
+}
+
+/* A TCP or TLS connection costs the server a descriptor and buffers, and
+ * one that never finishes its TLS handshake or its first message would
+ * hold them for ever. RFC 8656 sets no limit for a client's connection
+ * (RFC 6062 section 5.2 closes a peer data connection left unbound for
+ * 30 s); like coturn, close a connection that holds no allocation and has
+ * not completed a message for --conn-idle seconds. One with an
+ * allocation lives as long as the allocation does. */
+static void sweep_idle_conns(struct srv *s, uint64_t now)
+{
+	for (int fd = 0; fd < s->maxfd; fd++) {
+		struct conn *c = s->conn[fd];
+
+		if (!c || c->raw || c->partner || now - c->last_frame_ms < s->conn_idle_ms ||
+		    turn_server_has_alloc(s->ts, &c->key))
+			continue;
+		printf("{\"ev\":\"conn-timeout\",\"t_ms\":%llu,\"fd\":%d,\"idle_ms\":%llu}\n",
+		       (unsigned long long)(now - s->t0), fd,
+		       (unsigned long long)(now - c->last_frame_ms));
+		fflush(stdout);
+		conn_close(s, c);
+	}
 }
 
 static void on_udp(struct srv *s, struct listener *l, uint32_t index)
@@ -564,7 +591,10 @@ static void usage(void)
 	     "  --allow-loopback        relay to 127.0.0.0/8 and ::1 (denied by default)\n"
 	     "  --deny CIDR --allow CIDR  peer ranges (403 for denied)\n"
 	     "  --alternate IP:PORT     answer Allocate with 300 Try Alternate\n"
-	     "  --software TEXT         SOFTWARE attribute in authenticated answers");
+	     "  --software TEXT         SOFTWARE attribute in authenticated answers\n"
+	     "  --conn-idle S           close a TCP/TLS connection without an allocation\n"
+	     "                          after S s without a complete message (default 30;\n"
+	     "                          0 never)");
 }
 
 int main(int argc, char **argv)
@@ -594,6 +624,7 @@ int main(int argc, char **argv)
 	    {"allow", 1, 0, 13},
 	    {"alternate", 1, 0, 14},
 	    {"software", 1, 0, 15},
+	    {"conn-idle", 1, 0, 16},
 	    {"help", 0, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -602,6 +633,7 @@ int main(int argc, char **argv)
 	    *allow[64];
 	int nlisten = 0, ntls = 0, nusers = 0, ndeny = 0, nallow = 0;
 	const char *cert = NULL, *key = NULL, *relay_ip = NULL, *relay_ip6 = NULL;
+	unsigned long conn_idle_s = 30;
 	struct sockaddr_storage alt;
 	int o;
 
@@ -687,6 +719,9 @@ int main(int argc, char **argv)
 		case 15:
 			cfg.software = optarg;
 			break;
+		case 16:
+			conn_idle_s = v;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -715,6 +750,7 @@ int main(int argc, char **argv)
 	if (!s.cookie || !s.conn || !s.bufs || s.ep < 0)
 		die("%s", "out of memory");
 	s.t0 = now_ms();
+	s.conn_idle_ms = (uint64_t)conn_idle_s * 1000;
 	cfg.unix_offset_s = (int64_t)time(NULL) - (int64_t)(s.t0 / 1000);
 	if (relay_ip6)
 		cfg.relay_ipv6 = true;
@@ -821,10 +857,12 @@ int main(int argc, char **argv)
 
 	bool stop = false;
 	uint64_t next = turn_server_tick(s.ts, now_ms());
+	uint64_t next_sweep = now_ms() + 1000;
 	struct epoll_event evs[64];
 	while (!stop) {
 		uint64_t t = now_ms();
-		int timeout = next > t ? (int)(next - t) : 0;
+		uint64_t wake = s.conn_idle_ms && next_sweep < next ? next_sweep : next;
+		int timeout = wake > t ? (int)(wake - t) : 0;
 		int n = epoll_wait(s.ep, evs, 64, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -859,6 +897,10 @@ int main(int argc, char **argv)
 		t = now_ms();
 		if (t >= next)
 			next = turn_server_tick(s.ts, t);
+		if (s.conn_idle_ms && t >= next_sweep) {
+			sweep_idle_conns(&s, t);
+			next_sweep = t + 1000;
+		}
 	}
 	for (int fd = 0; fd < s.maxfd; fd++) {
 		if (s.conn[fd])

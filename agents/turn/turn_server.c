@@ -183,6 +183,11 @@ int turn_server_own_add(struct turn_server *s, const struct sockaddr *sa)
 	return turn_policy_own_add(s->policy, sa);
 }
 
+bool turn_server_has_alloc(struct turn_server *s, const struct turn_key *k)
+{
+	return turn_alloc_find(s->tab, k) != NULL;
+}
+
 uint32_t turn_server_alloc_count(const struct turn_server *s)
 {
 	return turn_alloc_table_count(s->tab);

@@ -126,4 +126,9 @@ uint8_t *turn_server_relay_buf(struct turn_server *s, size_t *cap);
 
 uint32_t turn_server_alloc_count(const struct turn_server *s);
 
+/* turn_server_has_alloc - whether the 5-tuple (or stream connection) @k
+ * holds an allocation: a stream connection that holds none and stays
+ * silent can be closed without harming any client. */
+bool turn_server_has_alloc(struct turn_server *s, const struct turn_key *k);
+
 #endif

@@ -696,8 +696,7 @@ int cmd_merge(int argc, char **argv)
 		text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		snprintf(path, sizeof(path), "%s/run.json", out);
 		if (!text || results_write_atomic(path, text, strlen(text), &e) < 0 ||
-		    results_write_cells(out, all, &e) < 0 ||
-		    results_render(out, meta, &e) < 0) {
+		    results_write_cells(out, all, &e) < 0 || results_render(out, meta, &e) < 0) {
 			fprintf(stderr, "natlab merge: %s\n", e.msg);
 			free(text);
 			goto done;

@@ -103,7 +103,7 @@ int junit_write(FILE *f, const json_t *run, struct cellsrc *src)
 {
 	size_t n = cellsrc_count(src);
 	uint32_t *of = malloc((n + 1) * sizeof(*of)); /* each cell's suite */
-	json_t *names = json_object();		       /* scenario -> suite */
+	json_t *names = json_object();		      /* scenario -> suite */
 	struct suite *su = NULL;
 	size_t ns = 0, cap = 0;
 	int ret = 0;
@@ -138,9 +138,8 @@ int junit_write(FILE *f, const json_t *run, struct cellsrc *src)
 			}
 			memset(&su[ns], 0, sizeof(su[0]));
 			su[ns].name = strdup(sc);
-			if (!su[ns].name ||
-			    json_object_set_new_nocheck(names, sc, json_integer((json_int_t)ns)) <
-				0) {
+			if (!su[ns].name || json_object_set_new_nocheck(
+						names, sc, json_integer((json_int_t)ns)) < 0) {
 				free(su[ns].name);
 				json_decref(c);
 				ret = -ENOMEM;

@@ -156,8 +156,7 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 			return 0; /* a later cell in planned order already drew it */
 	} else {
 		if (grow((void **)&g->squares, &g->capsq, g->nsq + 1, sizeof(*g->squares)) < 0 ||
-		    json_object_set_new_nocheck(g->sq, sqkey, json_integer((json_int_t)g->nsq)) <
-			0)
+		    json_object_set_new_nocheck(g->sq, sqkey, json_integer((json_int_t)g->nsq)) < 0)
 			return -ENOMEM;
 		sq = &g->squares[g->nsq++];
 	}

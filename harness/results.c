@@ -130,29 +130,66 @@ static int write_json_file(const char *dir, const char *name, const json_t *j, s
 	return ret;
 }
 
+/* A stdio stream over a file descriptor that remembers why its first
+ * write failed: stdio keeps only an error flag, and errno is long
+ * overwritten by the time the renderer returns ("No space left on device"
+ * must reach the user, not "Input/output error"). */
+struct sink {
+	int fd;
+	int err;
+};
+
+static ssize_t sink_write(void *cookie, const char *buf, size_t len)
+{
+	struct sink *k = cookie;
+
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(k->fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!k->err)
+				k->err = w < 0 ? errno : EIO;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return (ssize_t)len;
+}
+
 /* Write @path through @path.tmp with @fn (fsync, rename), streamed: the
  * document is never whole in memory. */
 static int write_streamed(const char *path, const json_t *run, struct cellsrc *src,
 			  int (*fn)(FILE *, const json_t *, struct cellsrc *), struct natlab_err *e)
 {
+	static const cookie_io_functions_t io = {.write = sink_write};
 	char tmp[RESULTS_PATH_MAX + 8];
+	struct sink k = {-1, 0};
 	FILE *f;
 	int ret, err = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
+	k.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (k.fd < 0)
 		return natlab_err_set(e, errno, "cannot write %s", tmp);
-	errno = 0;
+	f = fopencookie(&k, "w", io);
+	if (!f) {
+		close(k.fd);
+		unlink(tmp);
+		return natlab_err_set(e, ENOMEM, "cannot write %s", tmp);
+	}
 	ret = fn(f, run, src);
-	if (ret == -ENOMEM)
-		err = ENOMEM;
-	else if (ret < 0 || fflush(f) != 0 || ferror(f))
-		err = errno ? errno : EIO;
-	else if (fsync(fileno(f)) < 0)
+	if (fflush(f) != 0 && !k.err)
+		k.err = EIO;
+	if (fclose(f) != 0 && !k.err)
+		k.err = EIO;
+	if (k.err)
+		err = k.err; /* the write's own reason, even when fn noticed it first */
+	else if (ret < 0)
+		err = -ret;
+	else if (fsync(k.fd) < 0)
 		err = errno;
-	if (fclose(f) != 0 && !err)
-		err = errno ? errno : EIO;
+	close(k.fd);
 	if (!err && rename(tmp, path) < 0)
 		return natlab_err_set(e, errno, "cannot rename %s to %s", tmp, path);
 	if (err) {

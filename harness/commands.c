@@ -17,6 +17,7 @@
 
 #include "emu/node.h"
 #include "emu/sandbox.h"
+#include "harness/cellsrc.h"
 #include "harness/cli.h"
 #include "harness/compare.h"
 #include "harness/luanet.h"
@@ -24,6 +25,7 @@
 #include "harness/runner.h"
 #include "harness/runopts.h"
 #include "harness/scenario.h"
+#include "harness/summary.h"
 
 #ifndef NATLAB_VERSION
 #define NATLAB_VERSION "0.1.0"
@@ -197,6 +199,7 @@ int cmd_run(int argc, char **argv)
 	struct natlab_err e = {""};
 	struct results *res = NULL;
 	struct runner_stats st;
+	struct summary *sum = NULL;
 	int64_t run_start_ms = 0;
 	json_t *cells = json_array();
 	json_t *meta = NULL;
@@ -245,7 +248,8 @@ int cmd_run(int argc, char **argv)
 	run_start_ms = luanet_now_ms();
 	/* A run that cannot record its results (a full disk) stops: say so,
 	 * how far it got, and exit 2, never 0 with cells silently missing. */
-	if (runner_run(&o, cells, res, stdout, &st, &e) < 0) {
+	sum = summary_new(); /* without it (no memory) the run goes on, unsummarised */
+	if (runner_run(&o, cells, res, stdout, sum, &st, &e) < 0) {
 		fprintf(stderr, "natlab run: %s; stopped after %u of %u cells\n", e.msg, st.done,
 			st.total);
 		broken = true;
@@ -254,14 +258,8 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "natlab run: %s\n", e.msg);
 		broken = true;
 	}
-	{
-		json_t *run, *done;
-		if (results_load(results_dir(res), &run, &done, &e) == 0) {
-			runner_summary(stdout, done);
-			json_decref(run);
-			json_decref(done);
-		}
-	}
+	if (sum)
+		summary_print(sum, stdout);
 	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped in %.1f s "
 	       "wall time\nreport: %s/report.html\n",
 	       st.done, st.passed, st.failed, st.errors, st.skipped,
@@ -283,6 +281,7 @@ int cmd_run(int argc, char **argv)
 		status = st.failed || st.errors ? NATLAB_EXIT_FAIL : NATLAB_EXIT_OK;
 	}
 out:
+	summary_free(sum);
 	results_free(res);
 	json_decref(meta);
 	json_decref(cells);
@@ -572,7 +571,10 @@ int cmd_shell(int argc, char **argv)
 int cmd_report(int argc, char **argv)
 {
 	struct natlab_err e = {""};
-	json_t *run, *cells;
+	char path[PATH_MAX];
+	struct cellsrc *src = NULL;
+	json_t *run;
+	size_t n;
 
 	if (wants_help(argc, argv) || argc != 2) {
 		printf("usage: natlab report DIR\n\nRe-renders DIR/junit.xml and DIR/report.html "
@@ -580,19 +582,22 @@ int cmd_report(int argc, char **argv)
 		       "DIR/cells.jsonl\n(also for a run that was killed half-way).\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
-	if (results_load(argv[1], &run, &cells, &e) < 0) {
+	/* one cell in memory at a time: a run of any size can be redrawn */
+	if (results_load_run(argv[1], &run, &e) < 0) {
 		fprintf(stderr, "natlab report: %s\n", e.msg);
 		return NATLAB_EXIT_USAGE;
 	}
-	if (results_render(argv[1], run, cells, &e) < 0) {
+	snprintf(path, sizeof(path), "%s/cells.jsonl", argv[1]);
+	if (cellsrc_file_open(path, &src, &e) < 0 || results_render(argv[1], run, &e) < 0) {
 		fprintf(stderr, "natlab report: %s\n", e.msg);
+		cellsrc_free(src);
 		json_decref(run);
-		json_decref(cells);
 		return NATLAB_EXIT_USAGE;
 	}
-	printf("%s/report.html (%zu cells)\n", argv[1], json_array_size(cells));
+	n = cellsrc_count(src);
+	cellsrc_free(src);
+	printf("%s/report.html (%zu cells)\n", argv[1], n);
 	json_decref(run);
-	json_decref(cells);
 	return NATLAB_EXIT_OK;
 }
 
@@ -691,8 +696,7 @@ int cmd_merge(int argc, char **argv)
 		text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		snprintf(path, sizeof(path), "%s/run.json", out);
 		if (!text || results_write_atomic(path, text, strlen(text), &e) < 0 ||
-		    results_write_cells(out, all, &e) < 0 ||
-		    results_render(out, meta, all, &e) < 0) {
+		    results_write_cells(out, all, &e) < 0 || results_render(out, meta, &e) < 0) {
 			fprintf(stderr, "natlab merge: %s\n", e.msg);
 			free(text);
 			goto done;

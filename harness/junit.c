@@ -1,9 +1,12 @@
 /* junit.c - the JUnit XML writer. */
 #include "harness/junit.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/cellsrc.h"
 #include "harness/results.h"
 
 void xml_escape(FILE *f, const char *s)
@@ -87,62 +90,128 @@ static void testcase(FILE *f, const json_t *c)
 	fprintf(f, "    </testcase>\n");
 }
 
+/* One <testsuite> per scenario, in the order each first appears; what
+ * its opening tag counts is gathered in a first pass. */
+struct suite {
+	char *name;
+	size_t tests;
+	int failures, errors, skipped;
+	double t;
+};
+
+int junit_write(FILE *f, const json_t *run, struct cellsrc *src)
+{
+	size_t n = cellsrc_count(src);
+	uint32_t *of = malloc((n + 1) * sizeof(*of)); /* each cell's suite */
+	json_t *names = json_object();		      /* scenario -> suite */
+	struct suite *su = NULL;
+	size_t ns = 0, cap = 0;
+	int ret = 0;
+
+	if (!of || !names) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = cellsrc_get(src, i);
+		const char *sc, *o;
+		json_t *hit;
+		struct suite *s;
+
+		if (!c) {
+			ret = -EIO;
+			goto out;
+		}
+		sc = str(c, "scenario", "?");
+		hit = json_object_get(names, sc);
+		if (!hit) {
+			if (ns == cap) {
+				size_t cap2 = cap ? cap * 2 : 4;
+				struct suite *grown = realloc(su, cap2 * sizeof(*su));
+				if (!grown) {
+					json_decref(c);
+					ret = -ENOMEM;
+					goto out;
+				}
+				su = grown;
+				cap = cap2;
+			}
+			memset(&su[ns], 0, sizeof(su[0]));
+			su[ns].name = strdup(sc);
+			if (!su[ns].name || json_object_set_new_nocheck(
+						names, sc, json_integer((json_int_t)ns)) < 0) {
+				free(su[ns].name);
+				json_decref(c);
+				ret = -ENOMEM;
+				goto out;
+			}
+			hit = json_object_get(names, sc);
+			ns++;
+		}
+		of[i] = (uint32_t)json_integer_value(hit);
+		s = &su[of[i]];
+		o = str(c, "outcome", "error");
+		s->tests++;
+		s->failures += strcmp(o, "fail") == 0;
+		s->errors += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
+		s->skipped += strcmp(o, "skipped") == 0;
+		s->t += num(c, "duration_ms") / 1000.0;
+		json_decref(c);
+	}
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"natlab ");
+	xml_escape(f, str(run, "run_id", ""));
+	fprintf(f, "\" tests=\"%zu\">\n", n);
+	for (size_t k = 0; k < ns; k++) {
+		fprintf(f, "  <testsuite name=\"");
+		xml_escape(f, su[k].name);
+		fprintf(
+		    f,
+		    "\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\" "
+		    "timestamp=\"",
+		    su[k].tests, su[k].failures, su[k].errors, su[k].skipped, su[k].t);
+		xml_escape(f, str(run, "start", ""));
+		fprintf(f, "\">\n");
+		for (size_t i = 0; i < n; i++) {
+			json_t *c;
+
+			if (of[i] != k)
+				continue;
+			c = cellsrc_get(src, i);
+			if (!c) {
+				ret = -EIO;
+				goto out;
+			}
+			testcase(f, c);
+			json_decref(c);
+		}
+		fprintf(f, "  </testsuite>\n");
+	}
+	fprintf(f, "</testsuites>\n");
+	if (ferror(f))
+		ret = -EIO;
+out:
+	for (size_t k = 0; k < ns; k++)
+		free(su[k].name);
+	free(su);
+	free(of);
+	json_decref(names);
+	return ret;
+}
+
 char *junit_render(const json_t *run, const json_t *cells)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	json_t *suites = json_object(); /* scenario -> array of cells, in order */
-	const char *name;
-	json_t *list;
-	size_t i;
-	json_t *c;
+	struct cellsrc *src = cellsrc_array_new(cells);
+	int ret = -ENOMEM;
 
-	if (!f) {
-		json_decref(suites);
+	if (f && src)
+		ret = junit_write(f, run, src);
+	cellsrc_free(src);
+	if (!f)
 		return NULL;
-	}
-	json_array_foreach(cells, i, c)
-	{
-		const char *sc = str(c, "scenario", "?");
-		json_t *l = json_object_get(suites, sc);
-		if (!l) {
-			l = json_array();
-			json_object_set_new(suites, sc, l);
-		}
-		json_array_append(l, c);
-	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"natlab ");
-	xml_escape(f, str(run, "run_id", ""));
-	fprintf(f, "\" tests=\"%zu\">\n", json_array_size(cells));
-	json_object_foreach(suites, name, list)
-	{
-		int failures = 0, errors = 0, skipped = 0;
-		double t = 0;
-
-		json_array_foreach(list, i, c)
-		{
-			const char *o = str(c, "outcome", "error");
-			failures += strcmp(o, "fail") == 0;
-			errors += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
-			skipped += strcmp(o, "skipped") == 0;
-			t += num(c, "duration_ms") / 1000.0;
-		}
-		fprintf(f, "  <testsuite name=\"");
-		xml_escape(f, name);
-		fprintf(
-		    f,
-		    "\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\" "
-		    "timestamp=\"",
-		    json_array_size(list), failures, errors, skipped, t);
-		xml_escape(f, str(run, "start", ""));
-		fprintf(f, "\">\n");
-		json_array_foreach(list, i, c) testcase(f, c);
-		fprintf(f, "  </testsuite>\n");
-	}
-	fprintf(f, "</testsuites>\n");
-	json_decref(suites);
-	if (fclose(f) != 0) {
+	if (fclose(f) != 0 || ret < 0) {
 		free(buf);
 		return NULL;
 	}

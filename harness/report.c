@@ -2,12 +2,14 @@
 #include "harness/report.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/cellsrc.h"
 #include "harness/junit.h"
 
 static const char *const paths[] = {"host",	 "srflx",  "prflx",   "relay-udp", "relay-tcp",
@@ -112,39 +114,128 @@ static void meta_row(FILE *f, const char *k, const json_t *v)
 	fprintf(f, "</td></tr>\n");
 }
 
-static void header(FILE *f, const json_t *run, const json_t *cells)
-{
-	static const char *const keys[] = {
-	    "run_id",  "natlab_version", "start",   "end",    "kernel",
-	    "machine", "seed",		 "options", "shards", NULL};
-	int pass = 0, fail = 0, err = 0, skip = 0;
-	size_t i;
-	json_t *c;
+/* ---- what the page's top needs, gathered in one pass over the cells ----
+ *
+ * The cells are read one at a time in planned order; what stays is per
+ * grid, per row, column and square (bounded by the matrix, not by the
+ * trials) plus the connect times the percentiles need. */
 
-	json_array_foreach(cells, i, c)
-	{
-		const char *o = str(c, "outcome", "error");
-		pass += strcmp(o, "pass") == 0;
-		fail += strcmp(o, "fail") == 0;
-		skip += strcmp(o, "skipped") == 0;
-		err += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
+/* Strings in first-seen order, found again through a hash. */
+struct strset {
+	char **v;
+	size_t n, cap;
+	json_t *map; /* string -> its position */
+};
+
+/* One square: every trial of one (row, col). */
+struct square {
+	int count[16];
+	size_t n;
+	int mismatch;
+	size_t first_rank; /* the first cell's 1-based place: its anchor */
+	char *expected;	   /* the last one given */
+	double *ms;
+	size_t nms, cap;
+};
+
+struct grid {
+	char *name;
+	struct strset rows, cols;
+	char *rlabel, *clabel;
+	json_t *sqmap; /* "row:col" positions -> index into sq */
+	struct square *sq;
+	size_t nsq, capsq;
+	double *hist; /* connect times for the histogram, at most HIST_MAX */
+	size_t nhist, caphist;
+};
+
+#define HIST_MAX 4096
+
+struct page {
+	size_t n;
+	int pass, fail, err, skip;
+	struct strset names;
+	struct grid *g;
+	size_t ng, capg;
+	int oom;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t cap2;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	cap2 = *cap ? *cap * 2 : 8;
+	while (cap2 < need)
+		cap2 *= 2;
+	q = realloc(*p, cap2 * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = cap2;
+	return 0;
+}
+
+static char *dup_or_oom(const char *s, int *oom)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		*oom = 1;
+	return d;
+}
+
+/* The position of @s, added when new; -1 on no memory. */
+static long strset_add(struct strset *l, const char *s, int *oom)
+{
+	json_t *hit;
+
+	if (!l->map && !(l->map = json_object()))
+		goto oom;
+	hit = json_object_get(l->map, s);
+	if (hit)
+		return (long)json_integer_value(hit);
+	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0 || !(l->v[l->n] = strdup(s)))
+		goto oom;
+	if (json_object_set_new_nocheck(l->map, s, json_integer((json_int_t)l->n)) < 0) {
+		free(l->v[l->n]);
+		goto oom;
 	}
-	fprintf(f, "<h1>natlab run ");
-	esc(f, str(run, "run_id", ""));
-	fprintf(f,
-		"</h1>\n<p class=\"summary\">%zu cells: %d passed, %d failed, %d errors, %d "
-		"skipped%s</p>\n",
-		json_array_size(cells), pass, fail, err, skip,
-		json_object_get(run, "end") ? "" : " (run in progress or interrupted)");
-	fprintf(f, "<table class=\"meta\">\n");
-	for (int k = 0; keys[k]; k++)
-		if (json_object_get(run, keys[k]))
-			meta_row(f, keys[k], json_object_get(run, keys[k]));
-	fprintf(f, "</table>\n<p class=\"legend\">");
-	for (int k = 0; paths[k]; k++)
-		fprintf(f, "<span class=\"path-%s\">%s</span>", paths[k], paths[k]);
-	fprintf(f, "<span class=\"path-skipped\" style=\"outline:3px dashed #ff0\">mismatch with "
-		   "expected</span></p>\n");
+	return (long)l->n++;
+oom:
+	*oom = 1;
+	return -1;
+}
+
+static void strset_free(struct strset *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	json_decref(l->map);
+}
+
+static void page_free(struct page *pg)
+{
+	for (size_t i = 0; i < pg->ng; i++) {
+		struct grid *g = &pg->g[i];
+		free(g->name);
+		strset_free(&g->rows);
+		strset_free(&g->cols);
+		free(g->rlabel);
+		free(g->clabel);
+		json_decref(g->sqmap);
+		for (size_t k = 0; k < g->nsq; k++) {
+			free(g->sq[k].expected);
+			free(g->sq[k].ms);
+		}
+		free(g->sq);
+		free(g->hist);
+	}
+	free(pg->g);
+	strset_free(&pg->names);
 }
 
 /* The grid a cell belongs to: its "grid" object, else one column per
@@ -158,100 +249,177 @@ static void cell_axes(const json_t *c, const char **grid, const char **row, cons
 	*col = str(g, "col", "result");
 }
 
-static void add_unique(json_t *arr, const char *s)
+static struct square *square_of(struct grid *g, long r, long co, int *oom)
 {
-	size_t i;
-	json_t *v;
+	char key[48];
+	json_t *hit;
 
-	json_array_foreach(arr, i, v) if (strcmp(json_string_value(v), s) == 0) return;
-	json_array_append_new(arr, json_string(s));
+	snprintf(key, sizeof(key), "%ld:%ld", r, co);
+	if (!g->sqmap && !(g->sqmap = json_object()))
+		goto oom;
+	hit = json_object_get(g->sqmap, key);
+	if (hit)
+		return &g->sq[json_integer_value(hit)];
+	if (grow((void **)&g->sq, &g->capsq, g->nsq + 1, sizeof(*g->sq)) < 0 ||
+	    json_object_set_new_nocheck(g->sqmap, key, json_integer((json_int_t)g->nsq)) < 0)
+		goto oom;
+	memset(&g->sq[g->nsq], 0, sizeof(g->sq[0]));
+	return &g->sq[g->nsq++];
+oom:
+	*oom = 1;
+	return NULL;
 }
 
-/* One square: every trial of one (row, col), drawn with the most common
- * path; marked as a mismatch when any trial's path differs from what was
- * expected. */
-static void grid_square(FILE *f, const json_t *cells, const char *gname, const char *row,
-			const char *col)
+/* Cell @c, the @rank-th (1-based) in planned order, into the page. */
+static void page_add(struct page *pg, const json_t *c, size_t rank)
 {
-	int count[16] = {0};
-	double *ms = calloc(json_array_size(cells) + 1, sizeof(double));
-	size_t nms = 0, n = 0;
-	int mismatch = 0, best = -1;
-	const char *first_anchor = NULL;
-	const char *expected = NULL;
-	size_t i;
-	json_t *c;
+	const char *o = str(c, "outcome", "error");
+	const json_t *gobj = json_object_get(c, "grid");
+	const json_t *ms = json_object_get(c, "connect_ms");
+	const char *gname, *row, *col, *p, *exp;
+	struct grid *g;
+	struct square *sq;
+	long gi, ri, ci;
 
-	json_array_foreach(cells, i, c)
-	{
-		const char *g, *r, *co, *p, *exp;
-		cell_axes(c, &g, &r, &co);
-		if (strcmp(g, gname) || strcmp(r, row) || strcmp(co, col))
-			continue;
-		n++;
-		if (!first_anchor)
-			first_anchor = str(c, "anchor", NULL);
-		p = report_cell_path(c);
-		for (int k = 0; paths[k]; k++)
-			if (strcmp(p, paths[k]) == 0)
-				count[k]++;
-		exp = str(c, "expected_path", NULL);
-		if (exp) {
-			expected = exp;
-			if (strcmp(exp, p) != 0 && strcmp(p, "skipped") != 0)
-				mismatch = 1;
+	pg->n++;
+	pg->pass += strcmp(o, "pass") == 0;
+	pg->fail += strcmp(o, "fail") == 0;
+	pg->skip += strcmp(o, "skipped") == 0;
+	pg->err += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
+
+	cell_axes(c, &gname, &row, &col);
+	gi = strset_add(&pg->names, gname, &pg->oom);
+	if (gi < 0)
+		return;
+	if ((size_t)gi == pg->ng) {
+		if (grow((void **)&pg->g, &pg->capg, pg->ng + 1, sizeof(*pg->g)) < 0) {
+			pg->oom = 1;
+			return;
 		}
-		if (json_is_number(json_object_get(c, "connect_ms")) && ms)
-			ms[nms++] = json_number_value(json_object_get(c, "connect_ms"));
+		memset(&pg->g[pg->ng], 0, sizeof(pg->g[0]));
+		pg->g[pg->ng].name = dup_or_oom(gname, &pg->oom);
+		pg->ng++;
 	}
-	if (n == 0) {
+	g = &pg->g[gi];
+	ri = strset_add(&g->rows, row, &pg->oom);
+	ci = strset_add(&g->cols, col, &pg->oom);
+	if (ri < 0 || ci < 0)
+		return;
+	if (json_is_string(json_object_get(gobj, "row_label"))) {
+		free(g->rlabel);
+		g->rlabel = dup_or_oom(str(gobj, "row_label", ""), &pg->oom);
+	}
+	if (json_is_string(json_object_get(gobj, "col_label"))) {
+		free(g->clabel);
+		g->clabel = dup_or_oom(str(gobj, "col_label", ""), &pg->oom);
+	}
+	if (json_is_number(ms) && g->nhist < HIST_MAX) {
+		if (grow((void **)&g->hist, &g->caphist, g->nhist + 1, sizeof(double)) < 0) {
+			pg->oom = 1;
+			return;
+		}
+		g->hist[g->nhist++] = json_number_value(ms);
+	}
+	sq = square_of(g, ri, ci, &pg->oom);
+	if (!sq)
+		return;
+	if (sq->n++ == 0)
+		sq->first_rank = rank;
+	p = report_cell_path(c);
+	for (int k = 0; paths[k]; k++)
+		if (strcmp(p, paths[k]) == 0)
+			sq->count[k]++;
+	exp = str(c, "expected_path", NULL);
+	if (exp) {
+		free(sq->expected);
+		sq->expected = dup_or_oom(exp, &pg->oom);
+		if (strcmp(exp, p) != 0 && strcmp(p, "skipped") != 0)
+			sq->mismatch = 1;
+	}
+	if (json_is_number(ms)) {
+		if (grow((void **)&sq->ms, &sq->cap, sq->nms + 1, sizeof(double)) < 0) {
+			pg->oom = 1;
+			return;
+		}
+		sq->ms[sq->nms++] = json_number_value(ms);
+	}
+}
+
+static void header(FILE *f, const json_t *run, const struct page *pg)
+{
+	static const char *const keys[] = {
+	    "run_id",  "natlab_version", "start",   "end",    "kernel",
+	    "machine", "seed",		 "options", "shards", NULL};
+
+	fprintf(f, "<h1>natlab run ");
+	esc(f, str(run, "run_id", ""));
+	fprintf(f,
+		"</h1>\n<p class=\"summary\">%zu cells: %d passed, %d failed, %d errors, %d "
+		"skipped%s</p>\n",
+		pg->n, pg->pass, pg->fail, pg->err, pg->skip,
+		json_object_get(run, "end") ? "" : " (run in progress or interrupted)");
+	fprintf(f, "<table class=\"meta\">\n");
+	for (int k = 0; keys[k]; k++)
+		if (json_object_get(run, keys[k]))
+			meta_row(f, keys[k], json_object_get(run, keys[k]));
+	fprintf(f, "</table>\n<p class=\"legend\">");
+	for (int k = 0; paths[k]; k++)
+		fprintf(f, "<span class=\"path-%s\">%s</span>", paths[k], paths[k]);
+	fprintf(f, "<span class=\"path-skipped\" style=\"outline:3px dashed #ff0\">mismatch with "
+		   "expected</span></p>\n");
+}
+
+/* One square drawn with the most common path; marked as a mismatch when
+ * any trial's path differs from what was expected. */
+static void grid_square(FILE *f, struct grid *g, long ri, long ci)
+{
+	const char *row = g->rows.v[ri], *col = g->cols.v[ci];
+	struct square *sq = NULL;
+	char key[48];
+	json_t *hit;
+	int best = -1;
+
+	snprintf(key, sizeof(key), "%ld:%ld", ri, ci);
+	hit = json_object_get(g->sqmap, key);
+	if (hit)
+		sq = &g->sq[json_integer_value(hit)];
+	if (!sq || sq->n == 0) {
 		fprintf(f, "<td class=\"empty\"></td>");
-		free(ms);
 		return;
 	}
 	for (int k = 0; paths[k]; k++)
-		if (best < 0 || count[k] > count[best])
+		if (best < 0 || sq->count[k] > sq->count[best])
 			best = k;
-	fprintf(f, "<td class=\"sq path-%s%s\" title=\"", paths[best], mismatch ? " mismatch" : "");
+	fprintf(f, "<td class=\"sq path-%s%s\" title=\"", paths[best],
+		sq->mismatch ? " mismatch" : "");
 	esc(f, row);
 	fprintf(f, " / ");
 	esc(f, col);
-	if (expected) {
+	if (sq->expected) {
 		fprintf(f, ", expected ");
-		esc(f, expected);
+		esc(f, sq->expected);
 	}
-	fprintf(f, "\"><a href=\"#");
-	esc(f, first_anchor ? first_anchor : "");
-	fprintf(f, "\"><b>%s</b>%s", paths[best], mismatch ? " &#x2260;" : "");
-	if (n > 1)
-		fprintf(f, " <span class=\"small\">%d/%zu</span>", count[best], n);
-	if (nms) {
-		double med = report_percentile(ms, nms, 50), p95 = report_percentile(ms, nms, 95);
+	fprintf(f, "\"><a href=\"#cell-%zu\"><b>%s</b>%s", sq->first_rank, paths[best],
+		sq->mismatch ? " &#x2260;" : "");
+	if (sq->n > 1)
+		fprintf(f, " <span class=\"small\">%d/%zu</span>", sq->count[best], sq->n);
+	if (sq->nms) {
+		double med = report_percentile(sq->ms, sq->nms, 50);
+		double p95 = report_percentile(sq->ms, sq->nms, 95);
 		fprintf(f, "<br><span class=\"small\">%.0f ms (p95 %.0f)</span>", med, p95);
 	}
 	fprintf(f, "</a></td>");
-	free(ms);
 }
 
 /* A histogram of connect times, 12 bins from 0 to the maximum. */
-static void histogram(FILE *f, const json_t *cells, const char *gname)
+static void histogram(FILE *f, struct grid *g)
 {
 	enum { BINS = 12, W = 480, H = 120, TOP = 14 };
-	double v[4096];
-	size_t n = 0;
+	double *v = g->hist;
+	size_t n = g->nhist;
 	int bin[BINS] = {0}, top = 0;
 	double max = 0;
-	size_t i;
-	json_t *c;
 
-	json_array_foreach(cells, i, c)
-	{
-		const char *g, *r, *co;
-		cell_axes(c, &g, &r, &co);
-		if (strcmp(g, gname) == 0 && json_is_number(json_object_get(c, "connect_ms")) &&
-		    n < 4096)
-			v[n++] = json_number_value(json_object_get(c, "connect_ms"));
-	}
 	if (n == 0)
 		return;
 	for (size_t k = 0; k < n; k++)
@@ -288,70 +456,37 @@ static void histogram(FILE *f, const json_t *cells, const char *gname)
 		H, W, H, H + 15, W, H + 15, max);
 }
 
-static void grids(FILE *f, const json_t *cells)
+static void grids(FILE *f, struct page *pg)
 {
-	json_t *names = json_array();
-	size_t gi;
-	json_t *gn;
-	size_t i;
-	json_t *c;
+	for (size_t gi = 0; gi < pg->ng; gi++) {
+		struct grid *g = &pg->g[gi];
 
-	json_array_foreach(cells, i, c)
-	{
-		const char *g, *r, *co;
-		cell_axes(c, &g, &r, &co);
-		add_unique(names, g);
-	}
-	json_array_foreach(names, gi, gn)
-	{
-		const char *gname = json_string_value(gn);
-		json_t *rows = json_array(), *cols = json_array();
-		const char *rlabel = NULL, *clabel = NULL;
-		size_t ri, ci;
-		json_t *rv, *cv;
-
-		json_array_foreach(cells, i, c)
-		{
-			const char *g, *r, *co;
-			cell_axes(c, &g, &r, &co);
-			if (strcmp(g, gname))
-				continue;
-			add_unique(rows, r);
-			add_unique(cols, co);
-			rlabel = str(json_object_get(c, "grid"), "row_label", rlabel);
-			clabel = str(json_object_get(c, "grid"), "col_label", clabel);
-		}
 		fprintf(f, "<h2>");
-		esc(f, gname);
+		esc(f, g->name);
 		fprintf(f, "</h2>\n<table class=\"grid\" data-grid=\"");
-		esc(f, gname);
+		esc(f, g->name);
 		fprintf(f, "\">\n<tr><th>");
-		esc(f, rlabel ? rlabel : "");
+		esc(f, g->rlabel ? g->rlabel : "");
 		fprintf(f, " \\ ");
-		esc(f, clabel ? clabel : "");
+		esc(f, g->clabel ? g->clabel : "");
 		fprintf(f, "</th>");
-		json_array_foreach(cols, ci, cv)
-		{
+		for (size_t ci = 0; ci < g->cols.n; ci++) {
 			fprintf(f, "<th>");
-			esc(f, json_string_value(cv));
+			esc(f, g->cols.v[ci]);
 			fprintf(f, "</th>");
 		}
 		fprintf(f, "</tr>\n");
-		json_array_foreach(rows, ri, rv)
-		{
+		for (size_t ri = 0; ri < g->rows.n; ri++) {
 			fprintf(f, "<tr><th>");
-			esc(f, json_string_value(rv));
+			esc(f, g->rows.v[ri]);
 			fprintf(f, "</th>");
-			json_array_foreach(cols, ci, cv) grid_square(
-			    f, cells, gname, json_string_value(rv), json_string_value(cv));
+			for (size_t ci = 0; ci < g->cols.n; ci++)
+				grid_square(f, g, (long)ri, (long)ci);
 			fprintf(f, "</tr>\n");
 		}
 		fprintf(f, "</table>\n");
-		histogram(f, cells, gname);
-		json_decref(rows);
-		json_decref(cols);
+		histogram(f, g);
 	}
-	json_decref(names);
 }
 
 /* The event timeline drawn to scale: one tick per event at its t_ms. */
@@ -441,7 +576,7 @@ static void pre_block(FILE *f, const char *title, const char *text)
 	fprintf(f, "</pre>\n");
 }
 
-static void cell_section(FILE *f, const json_t *c)
+static void cell_section(FILE *f, const json_t *c, size_t rank)
 {
 	const json_t *cand = json_object_get(c, "candidates");
 	const json_t *sel = json_object_get(c, "selected");
@@ -449,9 +584,7 @@ static void cell_section(FILE *f, const json_t *c)
 	size_t i;
 	json_t *v;
 
-	fprintf(f, "<section class=\"cell\" id=\"");
-	esc(f, str(c, "anchor", ""));
-	fprintf(f, "\">\n<h3>");
+	fprintf(f, "<section class=\"cell\" id=\"cell-%zu\">\n<h3>", rank);
 	esc(f, str(c, "id", "?"));
 	fprintf(f, " trial %lld &mdash; <span class=\"outcome-%s\">%s</span></h3>\n",
 		(long long)json_integer_value(json_object_get(c, "trial")), outcome, outcome);
@@ -497,45 +630,6 @@ static void cell_section(FILE *f, const json_t *c)
 	fprintf(f, "</section>\n");
 }
 
-struct keyed {
-	json_int_t index;
-	size_t pos;
-	json_t *cell;
-};
-
-static int cmp_keyed(const void *a, const void *b)
-{
-	const struct keyed *x = a, *y = b;
-
-	if (x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return x->pos < y->pos ? -1 : (x->pos > y->pos);
-}
-
-json_t *report_cells_sorted(const json_t *cells)
-{
-	size_t n = json_array_size(cells);
-	struct keyed *k = calloc(n + 1, sizeof(*k));
-	json_t *out = json_array();
-	size_t i;
-	json_t *c;
-
-	if (!k)
-		return json_deep_copy(cells);
-	json_array_foreach(cells, i, c)
-	{
-		const json_t *idx = json_object_get(c, "index");
-		k[i].index = json_is_integer(idx) ? json_integer_value(idx) : INT64_MAX;
-		k[i].pos = i;
-		k[i].cell = c;
-	}
-	qsort(k, n, sizeof(*k), cmp_keyed);
-	for (i = 0; i < n; i++)
-		json_array_append_new(out, json_deep_copy(k[i].cell));
-	free(k);
-	return out;
-}
-
 /* natlab dut: run.json's "compliance" (the compliance.json object) as a
  * table, one row per requirement: requirement, verdict, measured, evidence. */
 static void compliance_table(FILE *f, const json_t *run)
@@ -567,37 +661,72 @@ static void compliance_table(FILE *f, const json_t *run)
 	fprintf(f, "</table>\n");
 }
 
-char *report_render(const json_t *run, const json_t *cells)
+int report_write(FILE *f, const json_t *run, struct cellsrc *src)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	size_t i;
-	json_t *c;
-	json_t *anchored;
+	size_t n = cellsrc_count(src);
+	size_t *order = cellsrc_planned_order(src);
+	struct page pg;
+	int ret = 0;
 
-	if (!f)
-		return NULL;
-	/* Anchors are positional so they are unique even across merged runs. */
-	anchored = report_cells_sorted(cells);
-	json_array_foreach(anchored, i, c)
-	{
-		char a[32];
-		snprintf(a, sizeof(a), "cell-%zu", i + 1);
-		json_object_set_new(c, "anchor", json_string(a));
+	memset(&pg, 0, sizeof(pg));
+	if (!order)
+		return -ENOMEM;
+	/* Anchors are positional (cell-<place in planned order>) so they are
+	 * unique even across merged runs. Pass one: what the top needs. */
+	for (size_t i = 0; i < n && !pg.oom; i++) {
+		json_t *c = cellsrc_get(src, order[i]);
+		if (!c) {
+			ret = -EIO;
+			goto out;
+		}
+		page_add(&pg, c, i + 1);
+		json_decref(c);
+	}
+	if (pg.oom) {
+		ret = -ENOMEM;
+		goto out;
 	}
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		   "<meta name=\"viewport\" content=\"width=device-width\"><title>natlab ");
 	esc(f, str(run, "run_id", ""));
 	fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n", css);
-	header(f, run, anchored);
+	header(f, run, &pg);
 	compliance_table(f, run);
-	grids(f, anchored);
+	grids(f, &pg);
 	fprintf(f, "<h2>Cells</h2>\n");
-	json_array_foreach(anchored, i, c) cell_section(f, c);
+	/* Pass two: each cell's section, one cell in memory at a time. */
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = cellsrc_get(src, order[i]);
+		if (!c) {
+			ret = -EIO;
+			goto out;
+		}
+		cell_section(f, c, i + 1);
+		json_decref(c);
+	}
 	fprintf(f, "</body></html>\n");
-	json_decref(anchored);
-	if (fclose(f) != 0) {
+	if (ferror(f))
+		ret = -EIO;
+out:
+	page_free(&pg);
+	free(order);
+	return ret;
+}
+
+char *report_render(const json_t *run, const json_t *cells)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct cellsrc *src = cellsrc_array_new(cells);
+	int ret = -ENOMEM;
+
+	if (f && src)
+		ret = report_write(f, run, src);
+	cellsrc_free(src);
+	if (!f)
+		return NULL;
+	if (fclose(f) != 0 || ret < 0) {
 		free(buf);
 		return NULL;
 	}

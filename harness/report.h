@@ -16,18 +16,23 @@
 #define NATLAB_HARNESS_REPORT_H
 
 #include <jansson.h>
+#include <stdio.h>
 
-/* report_render - the whole page; caller frees. NULL on no memory. */
+struct cellsrc;
+
+/* report_write - the whole page to @f, reading the cells from @src one at a
+ * time (twice: the top of the page, then a section per cell), so that what
+ * it holds is bounded by the grids, not by the cells. 0, -ENOMEM, or -EIO
+ * when a cell can no longer be read or @f failed. */
+int report_write(FILE *f, const json_t *run, struct cellsrc *src);
+
+/* report_render - the whole page of the array @cells; caller frees. NULL on
+ * no memory. */
 char *report_render(const json_t *run, const json_t *cells);
 
 /* report_cell_path - the path class a cell is drawn with: its "path", or
  * "error"/"skipped" from its outcome when it has none. */
 const char *report_cell_path(const json_t *cell);
-
-/* report_cells_sorted - a copy of @cells in planned order: by "index" (the
- * cell's position in the expanded matrix, the same in every shard), then
- * as given. Caller owns. */
-json_t *report_cells_sorted(const json_t *cells);
 
 /* report_percentile - the @p-th percentile (0..100, nearest rank) of the
  * @n values in @v, which it sorts. 0 when n is 0. */

@@ -12,21 +12,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/cellsrc.h"
 #include "harness/junit.h"
 #include "harness/report.h"
 
+/* What a run keeps: its directory, run.json and two counters. The cells
+ * themselves are only in cells.jsonl; the reports are rendered by reading
+ * it back one cell at a time (cellsrc), so a long run does not grow. */
 struct results {
 	char dir[RESULTS_PATH_MAX];
-	json_t *run;   /* run.json as last written */
-	json_t *cells; /* every cell added, in order */
+	json_t *run; /* run.json as last written */
+	size_t done, passed;
 	int jsonl_fd;
-	int64_t rendered_ms; /* when report.html was last rewritten */
+	int64_t rendered_ms; /* when the reports were last rewritten */
+	int64_t render_cost_ms;
 };
 
-/* report.html is rewritten at most this often while a run goes on (a big
- * matrix would otherwise spend its time re-rendering); results_close
- * always renders the final page. */
-#define RESULTS_REPORT_EVERY_MS 1000
+/* junit.xml and report.html are rewritten at most this often while a run
+ * goes on, and never more often than every RESULTS_REPORT_COST_FACTOR
+ * times what the last rewrite took: each rewrite reads all of cells.jsonl,
+ * so rewriting after every cell would make a long run quadratic. A killed
+ * run's reports may lack its last second of cells; cells.jsonl has them
+ * and `natlab report` redraws. results_close always renders. */
+#define RESULTS_REPORT_EVERY_MS	   1000
+#define RESULTS_REPORT_COST_FACTOR 4
 
 static int64_t mono_ms(void)
 {
@@ -121,33 +130,94 @@ static int write_json_file(const char *dir, const char *name, const json_t *j, s
 	return ret;
 }
 
-static int render(const char *dir, const json_t *run, const json_t *cells, bool with_report,
-		  struct natlab_err *e)
-{
-	char path[RESULTS_PATH_MAX];
-	char *text;
-	int ret;
+/* A stdio stream over a file descriptor that remembers why its first
+ * write failed: stdio keeps only an error flag, and errno is long
+ * overwritten by the time the renderer returns ("No space left on device"
+ * must reach the user, not "Input/output error"). */
+struct sink {
+	int fd;
+	int err;
+};
 
-	text = junit_render(run, cells);
-	if (!text)
-		return natlab_err_set(e, ENOMEM, "cannot render junit.xml");
-	snprintf(path, sizeof(path), "%s/junit.xml", dir);
-	ret = results_write_atomic(path, text, strlen(text), e);
-	free(text);
-	if (ret < 0 || !with_report)
-		return ret;
-	text = report_render(run, cells);
-	if (!text)
-		return natlab_err_set(e, ENOMEM, "cannot render report.html");
-	snprintf(path, sizeof(path), "%s/report.html", dir);
-	ret = results_write_atomic(path, text, strlen(text), e);
-	free(text);
-	return ret;
+static ssize_t sink_write(void *cookie, const char *buf, size_t len)
+{
+	struct sink *k = cookie;
+
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(k->fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!k->err)
+				k->err = w < 0 ? errno : EIO;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return (ssize_t)len;
 }
 
-int results_render(const char *dir, const json_t *run, const json_t *cells, struct natlab_err *e)
+/* Write @path through @path.tmp with @fn (fsync, rename), streamed: the
+ * document is never whole in memory. */
+static int write_streamed(const char *path, const json_t *run, struct cellsrc *src,
+			  int (*fn)(FILE *, const json_t *, struct cellsrc *), struct natlab_err *e)
 {
-	return render(dir, run, cells, true, e);
+	static const cookie_io_functions_t io = {.write = sink_write};
+	char tmp[RESULTS_PATH_MAX + 8];
+	struct sink k = {-1, 0};
+	FILE *f;
+	int ret, err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	k.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (k.fd < 0)
+		return natlab_err_set(e, errno, "cannot write %s", tmp);
+	f = fopencookie(&k, "w", io);
+	if (!f) {
+		close(k.fd);
+		unlink(tmp);
+		return natlab_err_set(e, ENOMEM, "cannot write %s", tmp);
+	}
+	ret = fn(f, run, src);
+	if (fflush(f) != 0 && !k.err)
+		k.err = EIO;
+	if (fclose(f) != 0 && !k.err)
+		k.err = EIO;
+	if (k.err)
+		err = k.err; /* the write's own reason, even when fn noticed it first */
+	else if (ret < 0)
+		err = -ret;
+	else if (fsync(k.fd) < 0)
+		err = errno;
+	close(k.fd);
+	if (!err && rename(tmp, path) < 0)
+		return natlab_err_set(e, errno, "cannot rename %s to %s", tmp, path);
+	if (err) {
+		unlink(tmp);
+		return natlab_err_set(e, err, "cannot write %s", tmp);
+	}
+	return 0;
+}
+
+/* junit.xml and report.html of @dir from its cells.jsonl. */
+int results_render(const char *dir, const json_t *run, struct natlab_err *e)
+{
+	char path[RESULTS_PATH_MAX + 16];
+	struct cellsrc *src = NULL;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
+	ret = cellsrc_file_open(path, &src, e);
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	ret = write_streamed(path, run, src, junit_write, e);
+	if (ret == 0) {
+		snprintf(path, sizeof(path), "%s/report.html", dir);
+		ret = write_streamed(path, run, src, report_write, e);
+	}
+	cellsrc_free(src);
+	return ret;
 }
 
 /* latest -> run-id, replaced atomically through a temporary link. */
@@ -191,7 +261,6 @@ int results_open(const char *root, const char *run_id, const json_t *run, struct
 	if (ret < 0)
 		goto fail;
 	r->run = json_deep_copy(run);
-	r->cells = json_array();
 	if (!json_object_get(r->run, "start")) {
 		results_now_iso(now, sizeof(now));
 		json_object_set_new(r->run, "start", json_string(now));
@@ -207,9 +276,10 @@ int results_open(const char *root, const char *run_id, const json_t *run, struct
 		ret = natlab_err_set(e, errno, "cannot create %s", path);
 		goto fail;
 	}
-	ret = results_render(r->dir, r->run, r->cells, e);
+	ret = results_render(r->dir, r->run, e);
 	if (ret < 0)
 		goto fail;
+	r->rendered_ms = mono_ms();
 	latest_update(root, run_id);
 	*out = r;
 	return 0;
@@ -256,31 +326,35 @@ int results_cell_add(struct results *r, const json_t *cell, struct natlab_err *e
 		return ret;
 	if (fsync(r->jsonl_fd) < 0)
 		return natlab_err_set(e, errno, "cannot sync %s/cells.jsonl", r->dir);
-	json_array_append_new(r->cells, json_deep_copy(cell));
-	if (mono_ms() - r->rendered_ms < RESULTS_REPORT_EVERY_MS)
-		return render(r->dir, r->run, r->cells, false, e);
-	r->rendered_ms = mono_ms();
-	return render(r->dir, r->run, r->cells, true, e);
+	r->done++;
+	r->passed += (size_t)results_cell_passed(cell);
+	{
+		int64_t now = mono_ms(), gap = RESULTS_REPORT_COST_FACTOR * r->render_cost_ms;
+
+		if (gap < RESULTS_REPORT_EVERY_MS)
+			gap = RESULTS_REPORT_EVERY_MS;
+		if (now - r->rendered_ms < gap)
+			return 0;
+		ret = results_render(r->dir, r->run, e);
+		r->rendered_ms = mono_ms();
+		r->render_cost_ms = r->rendered_ms - now;
+	}
+	return ret;
 }
 
 int results_close(struct results *r, struct natlab_err *e)
 {
 	char now[40];
-	size_t i;
-	json_t *c;
-	int passed = 0;
 	int ret;
 
 	results_now_iso(now, sizeof(now));
 	json_object_set_new(r->run, "end", json_string(now));
-	json_array_foreach(r->cells, i, c) passed += results_cell_passed(c);
-	json_object_set_new(r->run, "cells_done",
-			    json_integer((json_int_t)json_array_size(r->cells)));
-	json_object_set_new(r->run, "cells_passed", json_integer(passed));
+	json_object_set_new(r->run, "cells_done", json_integer((json_int_t)r->done));
+	json_object_set_new(r->run, "cells_passed", json_integer((json_int_t)r->passed));
 	ret = write_json_file(r->dir, "run.json", r->run, e);
 	if (ret < 0)
 		return ret;
-	return results_render(r->dir, r->run, r->cells, e);
+	return results_render(r->dir, r->run, e);
 }
 
 void results_free(struct results *r)
@@ -290,7 +364,6 @@ void results_free(struct results *r)
 	if (r->jsonl_fd >= 0)
 		close(r->jsonl_fd);
 	json_decref(r->run);
-	json_decref(r->cells);
 	free(r);
 }
 
@@ -318,55 +391,43 @@ int results_write_cells(const char *dir, const json_t *cells, struct natlab_err 
 	return ret;
 }
 
-int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_err *e)
+int results_load_run(const char *dir, json_t **run, struct natlab_err *e)
 {
 	char path[RESULTS_PATH_MAX];
 	json_error_t je;
-	FILE *f = NULL;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int lineno = 0;
-	int ret = 0;
 
-	*run = NULL;
-	*cells = NULL;
 	snprintf(path, sizeof(path), "%s/run.json", dir);
 	*run = json_load_file(path, 0, &je);
-	if (!*run) {
-		if (access(path, F_OK) < 0)
-			return natlab_err_set(e, ENOENT,
-					      "%s is not a natlab result directory (no run.json); "
-					      "give the directory 'natlab run' printed",
-					      dir);
-		return natlab_err_set(e, EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-	}
-	*cells = json_array();
-	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
-	f = fopen(path, "re");
-	if (!f)
-		return 0; /* killed before the first cell: a run with no cells */
-	while ((n = getline(&line, &cap, f)) > 0) {
-		bool complete = line[n - 1] == '\n';
-		json_t *c;
+	if (*run)
+		return 0;
+	if (access(path, F_OK) < 0)
+		return natlab_err_set(e, ENOENT,
+				      "%s is not a natlab result directory (no run.json); "
+				      "give the directory 'natlab run' printed",
+				      dir);
+	return natlab_err_set(e, EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+}
 
-		lineno++;
-		if (n == 1 && complete)
-			continue;
-		c = json_loadb(line, (size_t)n, 0, &je);
-		if (!c && !complete)
-			break; /* torn last line of a killed run */
-		if (!c || !json_is_object(c)) {
-			json_decref(c);
-			ret = natlab_err_set(e, EINVAL, "%s:%d: %s", path, lineno,
-					     c ? "not a JSON object" : je.text);
-			goto out;
-		}
-		json_array_append_new(*cells, c);
+int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_err *e)
+{
+	char path[RESULTS_PATH_MAX];
+	struct cellsrc *src = NULL;
+	int ret;
+
+	*cells = NULL;
+	ret = results_load_run(dir, run, e);
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
+	ret = cellsrc_file_open(path, &src, e);
+	if (ret == 0 && !(*cells = json_array()))
+		ret = natlab_err_set(e, ENOMEM, "%s", path);
+	for (size_t i = 0; ret == 0 && i < cellsrc_count(src); i++) {
+		json_t *c = cellsrc_get(src, i);
+		if (!c || json_array_append_new(*cells, c) < 0)
+			ret = natlab_err_set(e, EIO, "cannot read %s", path);
 	}
-out:
-	free(line);
-	fclose(f);
+	cellsrc_free(src);
 	if (ret < 0) {
 		json_decref(*run);
 		json_decref(*cells);

@@ -29,9 +29,10 @@ int results_open(const char *root, const char *run_id, const json_t *run, struct
 /* results_dir - the run directory (owned by @r). */
 const char *results_dir(const struct results *r);
 
-/* results_cell_add - append @cell (copied) to cells.jsonl and fsync it, then
- * rewrite junit.xml atomically, and report.html too unless it was
- * rewritten less than a second ago (results_close renders the last one). */
+/* results_cell_add - append @cell to cells.jsonl and fsync it (nothing of
+ * it is kept), then rewrite junit.xml and report.html atomically unless
+ * they were rewritten less than a second (or four times what that took)
+ * ago; results_close renders the last ones. */
 int results_cell_add(struct results *r, const json_t *cell, struct natlab_err *e);
 
 /* results_close - record "end" and the totals in run.json and rewrite the
@@ -46,9 +47,13 @@ void results_free(struct results *r);
  * names the file and line. Caller owns *@run and *@cells (an array). */
 int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_err *e);
 
+/* results_load_run - read only @dir/run.json. Caller owns *@run. */
+int results_load_run(const char *dir, json_t **run, struct natlab_err *e);
+
 /* results_render - rewrite junit.xml and report.html of @dir from @run and
- * @cells (natlab report, natlab merge). */
-int results_render(const char *dir, const json_t *run, const json_t *cells, struct natlab_err *e);
+ * @dir/cells.jsonl, read one cell at a time (natlab run, report, merge);
+ * a bad line of cells.jsonl is an error as in results_load. */
+int results_render(const char *dir, const json_t *run, struct natlab_err *e);
 
 /* results_write_atomic - write @len bytes to @path.tmp, fsync, rename. */
 int results_write_atomic(const char *path, const char *data, size_t len, struct natlab_err *e);

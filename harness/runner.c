@@ -18,6 +18,7 @@
 #include "harness/luanet.h"
 #include "harness/report.h"
 #include "harness/scenario.h"
+#include "harness/summary.h"
 
 #define RUNNER_JOBS_MAX 256
 #define RESULT_MAX	(8 * 1024 * 1024)
@@ -410,7 +411,7 @@ int runner_sandbox_check(struct natlab_err *e)
 }
 
 int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
-	       struct runner_stats *st, struct natlab_err *e)
+	       struct summary *sum, struct runner_stats *st, struct natlab_err *e)
 {
 	struct slot slots[RUNNER_JOBS_MAX];
 	unsigned jobs = o->jobs > RUNNER_JOBS_MAX ? RUNNER_JOBS_MAX : o->jobs;
@@ -519,6 +520,9 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 				st->failed++;
 			else
 				st->errors++;
+			/* the summary grid keeps a label per square, not the cell */
+			if (sum)
+				summary_add(sum, c, st->done - 1);
 			if (results_cell_add(res, c, e) < 0)
 				ret = -EIO;
 			progress_line(progress, tty, st, c, start);
@@ -548,76 +552,15 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 	return ret;
 }
 
-void runner_summary(FILE *out, const json_t *unsorted)
+void runner_summary(FILE *out, const json_t *cells)
 {
-	json_t *cells = report_cells_sorted(unsorted);
-	json_t *grids = json_object();
-	const char *gname;
-	json_t *g;
+	struct summary *sum = summary_new();
 	size_t i;
 	json_t *c;
 
-	/* grid -> {rows:[...], cols:[...], sq:{"row\tcol": "path[!]"}} */
-	json_array_foreach(cells, i, c)
-	{
-		const json_t *gr = json_object_get(c, "grid");
-		const char *name = json_string_value(json_object_get(gr, "name"));
-		const char *row = json_string_value(json_object_get(gr, "row"));
-		const char *col = json_string_value(json_object_get(gr, "col"));
-		const char *exp = json_string_value(json_object_get(c, "expected_path"));
-		const char *p = report_cell_path(c);
-		char key[512], val[64];
-		json_t *rows, *cols;
-		size_t k;
-		json_t *v;
-		int found;
-
-		if (!name || !row || !col)
-			continue;
-		g = json_object_get(grids, name);
-		if (!g) {
-			g = json_pack("{s:[],s:[],s:{}}", "rows", "cols", "sq");
-			json_object_set_new(grids, name, g);
-		}
-		rows = json_object_get(g, "rows");
-		cols = json_object_get(g, "cols");
-		found = 0;
-		json_array_foreach(rows, k, v) found |= strcmp(json_string_value(v), row) == 0;
-		if (!found)
-			json_array_append_new(rows, json_string(row));
-		found = 0;
-		json_array_foreach(cols, k, v) found |= strcmp(json_string_value(v), col) == 0;
-		if (!found)
-			json_array_append_new(cols, json_string(col));
-		snprintf(key, sizeof(key), "%s\t%s", row, col);
-		snprintf(val, sizeof(val), "%s%s", p,
-			 exp && strcmp(exp, p) && strcmp(p, "skipped") ? "!" : "");
-		json_object_set_new(json_object_get(g, "sq"), key, json_string(val));
-	}
-	json_object_foreach(grids, gname, g)
-	{
-		size_t r, k;
-		json_t *rv, *cv;
-
-		fprintf(out, "\n%s  (! = not the expected path)\n%-24s", gname, "");
-		json_array_foreach(json_object_get(g, "cols"), k, cv)
-		    fprintf(out, " %-12.12s", json_string_value(cv));
-		fprintf(out, "\n");
-		json_array_foreach(json_object_get(g, "rows"), r, rv)
-		{
-			fprintf(out, "%-24.24s", json_string_value(rv));
-			json_array_foreach(json_object_get(g, "cols"), k, cv)
-			{
-				char key[512];
-				snprintf(key, sizeof(key), "%s\t%s", json_string_value(rv),
-					 json_string_value(cv));
-				const char *val = json_string_value(
-				    json_object_get(json_object_get(g, "sq"), key));
-				fprintf(out, " %-12.12s", val ? val : "-");
-			}
-			fprintf(out, "\n");
-		}
-	}
-	json_decref(grids);
-	json_decref(cells);
+	if (!sum)
+		return;
+	json_array_foreach(cells, i, c) summary_add(sum, c, i);
+	summary_print(sum, out);
+	summary_free(sum);
 }

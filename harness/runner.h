@@ -17,12 +17,16 @@ struct runner_stats {
 	int interrupted;
 };
 
+struct summary;
+
 /* runner_run - run @cells (an array of cells from scenario_cells, each with
  * "scenario_file" and "seed" added), @o->jobs at a time, recording each in
- * @res as it finishes and printing progress to @tty_out (a live line when
- * it is a terminal, one line per cell otherwise). */
+ * @res as it finishes, adding it to @sum (when not NULL) and printing
+ * progress to @progress (a live line when it is a terminal, one line per
+ * cell otherwise). A finished cell is not kept: what stays in memory per
+ * cell is nothing (the results and the summary keep aggregates). */
 int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
-	       struct runner_stats *st, struct natlab_err *e);
+	       struct summary *sum, struct runner_stats *st, struct natlab_err *e);
 
 /* runner_cell_run - what the child does for one cell: enter the sandbox,
  * load the scenario, run the cell, write the result as one JSON object to
@@ -35,7 +39,8 @@ int runner_cell_child(const json_t *cell, const char *logdir, const char *log_pr
  * throw-away attempt in a child); the reason and the fix in @e if not. */
 int runner_sandbox_check(struct natlab_err *e);
 
-/* runner_summary - the terminal summary grid of @cells. */
+/* runner_summary - the terminal summary grid of the array @cells (see
+ * summary.h; natlab run builds it as cells finish instead). */
 void runner_summary(FILE *out, const json_t *cells);
 
 /* runner_tail - the last @max bytes of the file at @path ("" if none),

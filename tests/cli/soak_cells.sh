@@ -3,7 +3,8 @@
 # lab: client, NAT with nftables rules, STUN server agent, one Binding)
 # must not make the harness grow: its open file descriptors and RSS, and
 # the namespaces, veth devices and processes on the host, are measured
-# after a warm-up and at the end of the run and printed, and must not grow.
+# after the first cell, after a warm-up of 20% of the cells and at the end
+# of the run, printed, and must not grow from the warm-up to the end.
 #
 #   NATLAB_SOAK_CELLS=1000 bash tests/cli/soak_cells.sh    # the full soak
 #
@@ -45,14 +46,16 @@ t0=$SECONDS
   --jobs "$jobs" --out "$work/results") >"$out" 2>&1 &
 runpid=$!
 
-# the first sample after a warm-up of 10% of the cells (allocator pools,
-# Lua states and caches reach their working size), the last one as close
-# to the end as polling gets: the last cells are being run
-warm=$((cells / 10 > 10 ? cells / 10 : 10))
-first="" last="" prev=""
+# a sample after the first cell (printed only), one after a warm-up of 20%
+# of the cells (allocator arenas and the result buffers reach their working
+# size: 200 of 1000 cells), the last one as close to the end as polling
+# gets: the last cells are being run
+warm=$((cells / 5 > 10 ? cells / 5 : 10))
+begin="" first="" last="" prev=""
 while kill -0 "$runpid" 2>/dev/null; do
   n=$(grep -c '^\(pass\|fail\|error\|timeout\|skipped\) ' "$out")
-  if [ -z "$first" ] && [ "$n" -ge "$warm" ]; then first=$(sample start); echo "$first"; fi
+  if [ -z "$begin" ] && [ "$n" -ge 1 ]; then begin=$(sample first); echo "$begin"; fi
+  if [ -z "$first" ] && [ "$n" -ge "$warm" ]; then first=$(sample warm); echo "$first"; fi
   if [ -n "$first" ] && [ "$n" -lt "$cells" ]; then s=$(sample end); [ -n "$s" ] && prev=$s; fi
   sleep 0.2
 done
@@ -77,12 +80,19 @@ p0=$(val "$first" tagged_procs) p1=$(val "$last" tagged_procs)
 # fds: a running cell holds a few (its pipe, its pidfd); at most --jobs of
 # them run at each sample, so allow 8 per job, never steady growth
 [ "$fd1" -le $((fd0 + 8 * jobs)) ] || fail "harness fds grew from $fd0 to $fd1"
-# RSS: the run keeps every finished cell in memory (jansson objects, for
-# the summary grid and the report it re-renders), measured at 11-14 kB per
-# smoke cell; LeakSanitizer finds no leak at exit. So RSS grows linearly
-# with the cells recorded: allow 16 kB per cell plus 4 MB, and print it
-[ "$rss1" -le $((rss0 + 16 * cells + 4096)) ] || fail "harness RSS grew from $rss0 kB to $rss1 kB"
-echo "harness RSS growth: $(( (rss1 - rss0) * 1024 / (cells - warm > 0 ? cells - warm : 1) )) bytes per cell after the warm-up"
+# RSS: the run keeps no finished cell in memory (cells.jsonl is read back
+# one cell at a time for the reports; the summary keeps a label per grid
+# square), so from the warm-up to the end it must not grow. The bound is
+# allocator noise, not a per-cell allowance: RSS counts 4 kB pages, and
+# glibc keeps free memory at the top of its heap up to its trim threshold
+# (twice the dynamic mmap threshold, which the 128 kB result buffers raise
+# to ~128 kB) instead of returning it, so up to 256 kB of transient buffers
+# (two jobs' result buffers, a render's 40-odd bytes of keys per cell) may
+# stay resident. Measured: 0 kB over 800 cells; the old per-cell copies
+# grew 14 kB a cell, 11 MB over the same 800.
+rss_noise_kB=256
+echo "harness RSS: $(val "$begin" harness_rss_kB) kB after the first cell, $rss0 kB after $(val "$first" cells_done) cells, $rss1 kB after $(val "$last" cells_done): growth $((rss1 - rss0)) kB ($(( (rss1 - rss0) * 1024 / (cells - warm > 0 ? cells - warm : 1) )) bytes per cell), bound $rss_noise_kB kB"
+[ "$rss1" -le $((rss0 + rss_noise_kB)) ] || fail "harness RSS grew from $rss0 kB to $rss1 kB (more than $rss_noise_kB kB of allocator noise)"
 [ "$p1" -le $((p0 + 6 * jobs)) ] || fail "processes grew from $p0 to $p1"
 
 # after the run: nothing of it is left on the host

@@ -13,9 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/cellsrc.h"
 #include "harness/junit.h"
 #include "harness/report.h"
 #include "harness/results.h"
+#include "harness/summary.h"
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -203,6 +205,187 @@ static void test_percentile(void **state)
 	assert_true(report_percentile(v, 0, 50) == 0);
 }
 
+/* A run as cells finish: two scenarios, two grids, trials, a cell without
+ * a grid, finishing order shuffled against the planned "index". */
+static json_t *mixed_cells(void)
+{
+	static const char *const nat[] = {"easy", "hard", "cgnat"};
+	static const char *const outcome[] = {"pass", "fail", "error", "skipped", "timeout"};
+	json_t *cells = json_array();
+	int n = 0;
+
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			for (int t = 0; t < 3; t++) {
+				int k = (i * 9 + j * 3 + t) * 7 % 27; /* a permutation */
+				json_t *c =
+				    cell(nat[k / 9], nat[k / 3 % 3], k % 4 ? "srflx" : "relay-udp",
+					 "srflx", outcome[k % 5], 10.0 * k);
+				json_object_set_new(c, "index", json_integer(k));
+				json_object_set_new(c, "trial", json_integer(k % 3));
+				if (k % 6 == 0) {
+					json_object_set_new(c, "scenario", json_string("u"));
+					json_object_set_new(c, "grid",
+							    json_pack("{s:s,s:s,s:s,s:s}", "name",
+								      "u", "row", nat[k % 3], "col",
+								      "x", "row_label", "left"));
+				}
+				if (k == 13)
+					json_object_del(c, "grid");
+				if (k == 20)
+					json_object_del(c, "index");
+				json_array_append_new(cells, c);
+				n++;
+			}
+	assert_int_equal(n, 27);
+	return cells;
+}
+
+static char *render_file(const char *path, const json_t *run,
+			 int (*fn)(FILE *, const json_t *, struct cellsrc *))
+{
+	struct natlab_err e = {""};
+	struct cellsrc *src = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(cellsrc_file_open(path, &src, &e), 0);
+	assert_int_equal(fn(f, run, src), 0);
+	cellsrc_free(src);
+	fclose(f);
+	return buf;
+}
+
+/* The reports drawn from cells.jsonl one cell at a time are the ones
+ * drawn from all the cells in memory, byte for byte. */
+static void test_streamed_equals_in_memory(void **state)
+{
+	char dir[] = "/tmp/natlab-stream-XXXXXX";
+	char path[256];
+	struct natlab_err e = {""};
+	json_t *cells = mixed_cells(), *run = json_pack("{s:s,s:s}", "run_id", "r", "start", "t0");
+	char *a, *b;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(results_write_cells(dir, cells, &e), 0);
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
+	a = junit_render(run, cells);
+	b = render_file(path, run, junit_write);
+	assert_string_equal(a, b);
+	assert_int_equal(count(b, "<testsuite "), 2);
+	assert_int_equal(count(b, "<testcase "), 27);
+	free(a);
+	free(b);
+	a = report_render(run, cells);
+	b = render_file(path, run, report_write);
+	assert_string_equal(a, b);
+	assert_int_equal(count(b, "<section class=\"cell\""), 27);
+	assert_non_null(strstr(b, "<section class=\"cell\" id=\"cell-27\">"));
+	/* the cell without an index is drawn last */
+	assert_non_null(strstr(strstr(b, "id=\"cell-27\""), "trial 2"));
+	free(a);
+	free(b);
+	json_decref(cells);
+	json_decref(run);
+	rm_rf(dir);
+}
+
+static char *summary_text(const json_t *cells, const size_t *order)
+{
+	struct summary *s = summary_new();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	for (size_t i = 0; i < json_array_size(cells); i++)
+		assert_int_equal(summary_add(s, json_array_get(cells, order ? order[i] : i), i), 0);
+	summary_print(s, f);
+	fclose(f);
+	summary_free(s);
+	return buf;
+}
+
+/* The summary does not depend on the order cells finish in: it is drawn
+ * as if read in planned order, the last trial of a square winning. */
+static void test_summary_order(void **state)
+{
+	json_t *cells = mixed_cells();
+	size_t n = json_array_size(cells);
+	size_t *order = calloc(n, sizeof(*order));
+	struct cellsrc *src = cellsrc_array_new(cells);
+	size_t *planned = cellsrc_planned_order(src);
+	json_t *sorted = json_array();
+	char *a, *b;
+
+	for (size_t i = 0; i < n; i++) {
+		order[i] = (i * 11) % n; /* another finishing order */
+		json_array_append(sorted, json_array_get(cells, planned[i]));
+	}
+	a = summary_text(cells, NULL);
+	b = summary_text(cells, order);
+	assert_string_equal(a, b);
+	free(b);
+	b = summary_text(sorted, NULL);
+	assert_string_equal(a, b);
+	/* two grids; each square is its last trial's: hard/easy passed through
+	 * srflx (k 11), hard/hard timed out (k 14), hard/cgnat errored (k 17) */
+	assert_non_null(strstr(a, "\nt  (! = not the expected path)\n"));
+	assert_non_null(strstr(a, "\nu  (! = not the expected path)\n"));
+	assert_non_null(strstr(a, "hard                     srflx        error!       error!"));
+	free(a);
+	free(b);
+	free(order);
+	free(planned);
+	cellsrc_free(src);
+	json_decref(sorted);
+	json_decref(cells);
+}
+
+/* cells.jsonl read back: empty lines skipped, a torn last line ignored, a
+ * bad line in the middle an error naming the line, no file no cells. */
+static void test_cellsrc_file(void **state)
+{
+	char dir[] = "/tmp/natlab-cellsrc-XXXXXX";
+	char path[256];
+	struct natlab_err e = {""};
+	struct cellsrc *src = NULL;
+	json_t *c;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
+	assert_int_equal(cellsrc_file_open(path, &src, &e), 0);
+	assert_int_equal(cellsrc_count(src), 0);
+	cellsrc_free(src);
+	f = fopen(path, "w");
+	fputs(
+	    "{\"id\":\"a\",\"index\":3}\n\n{\"id\":\"b\",\"index\":1}\n{\"id\":\"c\"}\n{\"id\":\"d",
+	    f);
+	fclose(f);
+	assert_int_equal(cellsrc_file_open(path, &src, &e), 0);
+	assert_int_equal(cellsrc_count(src), 3);
+	c = cellsrc_get(src, 1);
+	assert_string_equal(json_string_value(json_object_get(c, "id")), "b");
+	json_decref(c);
+	assert_null(cellsrc_get(src, 3));
+	{
+		size_t *o = cellsrc_planned_order(src);
+		assert_int_equal(o[0], 1);
+		assert_int_equal(o[1], 0);
+		assert_int_equal(o[2], 2);
+		free(o);
+	}
+	cellsrc_free(src);
+	f = fopen(path, "w");
+	fputs("{\"id\":\"a\"}\n[1]\n{\"id\":\"c\"}\n", f);
+	fclose(f);
+	assert_true(cellsrc_file_open(path, &src, &e) < 0);
+	assert_null(src);
+	assert_non_null(strstr(e.msg, "cells.jsonl:2: not a JSON object"));
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +393,9 @@ int main(void)
 	    cmocka_unit_test(test_torn_last_line),
 	    cmocka_unit_test(test_escaping_and_paths),
 	    cmocka_unit_test(test_percentile),
+	    cmocka_unit_test(test_streamed_equals_in_memory),
+	    cmocka_unit_test(test_summary_order),
+	    cmocka_unit_test(test_cellsrc_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,8 +41,47 @@ static unsigned long ns_inode(const char *path)
 	return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
-/* How many host processes live in a namespace with one of these inodes. */
-static int procs_in(const unsigned long *inodes, int n)
+/* When process @pid started, in clock ticks since boot (field 22 of
+ * /proc/PID/stat), or -1. */
+static long long start_ticks(const char *pid)
+{
+	char path[64], buf[1024];
+	unsigned long long t;
+	FILE *f;
+	size_t len;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	/* after ") ": state is field 3, starttime field 22 */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &t) != 1)
+		return -1;
+	return (long long)t;
+}
+
+static long long uptime_ticks(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) * sysconf(_SC_CLK_TCK) / 1000;
+}
+
+/* How many host processes that started before @before (clock ticks since
+ * boot; -1: any) live in a namespace with one of these inodes. The start
+ * time matters because the kernel reuses a freed namespace's inode number
+ * at once: a process of someone else's lab created after the kill may sit
+ * in a namespace with one of the old numbers. */
+static int procs_in(const unsigned long *inodes, int n, long long before)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -54,8 +93,11 @@ static int procs_in(const unsigned long *inodes, int n)
 		char path[64];
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
+		if (before >= 0 && start_ticks(de->d_name) > before)
+			continue;
 		for (int k = 0; k < 2; k++) {
-			snprintf(path, sizeof(path), "/proc/%s/ns/%s", de->d_name, k ? "pid" : "net");
+			snprintf(path, sizeof(path), "/proc/%s/ns/%s", de->d_name,
+				 k ? "pid" : "net");
 			unsigned long ino = ns_inode(path);
 			for (int i = 0; i < n; i++)
 				if (ino && ino == inodes[i])
@@ -96,14 +138,15 @@ static void lab_main(int fd)
 		_exit(0);
 	}
 	if (emu_node_new("a", &a, &e) < 0 || emu_node_new("b", &b, &e) < 0 ||
-	    emu_link_veth(a, "a0", b, "b0", &e) < 0 || emu_link_addr_add(a, "a0", "10.9.0.1/24", &e) < 0 ||
+	    emu_link_veth(a, "a0", b, "b0", &e) < 0 ||
+	    emu_link_addr_add(a, "a0", "10.9.0.1/24", &e) < 0 ||
 	    emu_node_spawn(b, argv, NULL, &pid, &e) < 0) {
 		dprintf(fd, "fail %s\n", e.msg);
 		_exit(1);
 	}
 	snprintf(line, sizeof(line), "/proc/%d/ns/net", (int)pid);
-	dprintf(fd, "ready %lu %lu %lu %lu\n", ns_inode("/proc/self/ns/pid"), ns_inode("/proc/self/ns/net"),
-		ns_inode(line), (unsigned long)0);
+	dprintf(fd, "ready %lu %lu %lu %lu\n", ns_inode("/proc/self/ns/pid"),
+		ns_inode("/proc/self/ns/net"), ns_inode(line), (unsigned long)0);
 	for (;;)
 		pause();
 }
@@ -115,7 +158,7 @@ static void test_sigkill_leaves_nothing(void **state)
 	size_t got = 0;
 	unsigned long inodes[4] = {0};
 	int before = count_ifaces();
-	long long deadline;
+	long long deadline, killed_at;
 	pid_t sup;
 	int status;
 
@@ -149,23 +192,26 @@ static void test_sigkill_leaves_nothing(void **state)
 		waitpid(sup, &status, 0);
 		fail_msg("lab did not come up: %s", buf);
 	}
-	assert_int_equal(sscanf(buf, "ready %lu %lu %lu %lu", &inodes[0], &inodes[1], &inodes[2], &inodes[3]), 4);
-	assert_true(procs_in(inodes, 3) >= 2); /* the lab's PID 1 and the sleep */
+	assert_int_equal(
+	    sscanf(buf, "ready %lu %lu %lu %lu", &inodes[0], &inodes[1], &inodes[2], &inodes[3]),
+	    4);
+	assert_true(procs_in(inodes, 3, -1) >= 2); /* the lab's PID 1 and the sleep */
 
 	assert_int_equal(kill(sup, SIGKILL), 0);
+	killed_at = uptime_ticks();
 	assert_int_equal(waitpid(sup, &status, 0), sup);
 
 	deadline = now_ms() + DEADLINE_MS;
-	while (procs_in(inodes, 3) > 0 && now_ms() < deadline)
+	while (procs_in(inodes, 3, killed_at) > 0 && now_ms() < deadline)
 		usleep(20000);
-	assert_int_equal(procs_in(inodes, 3), 0);
+	assert_int_equal(procs_in(inodes, 3, killed_at), 0);
 	assert_int_equal(count_ifaces(), before);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sigkill_leaves_nothing),
+	    cmocka_unit_test(test_sigkill_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

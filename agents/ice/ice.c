@@ -225,6 +225,8 @@ bool icei_local_pairs(const struct ice_local *l)
 
 void icei_pair_local_with_remotes(struct ice_agent *a, int li)
 {
+	if (!icei_local_checkable(&a->locals[li]))
+		return;
 	for (unsigned r = 0; r < a->nremotes; r++)
 		ice_checklist_add(&a->cl, a->locals, li, a->remotes, (int)r, a->controlling);
 }
@@ -232,7 +234,7 @@ void icei_pair_local_with_remotes(struct ice_agent *a, int li)
 static void pair_remote_with_locals(struct ice_agent *a, int ri)
 {
 	for (unsigned l = 0; l < a->nlocals; l++)
-		if (icei_local_pairs(&a->locals[l]))
+		if (icei_local_pairs(&a->locals[l]) && icei_local_checkable(&a->locals[l]))
 			ice_checklist_add(&a->cl, a->locals, (int)l, a->remotes, ri,
 					  a->controlling);
 }
@@ -275,6 +277,8 @@ static uint32_t prflx_priority(const struct ice_local *l)
 	 * would be assigned ... to a peer-reflexive candidate" (type
 	 * preference 110, same local preference and component). */
 	unsigned local_pref = (l->c.priority >> 8) & 0xffff;
+	if (l->c.transport == ICE_TRANSPORT_TCP)
+		return icei_tcp_prflx_priority(l);
 	return ice_priority(ice_type_pref(ICE_CAND_PRFLX, l->c.transport), local_pref,
 			    l->c.component);
 }
@@ -313,7 +317,9 @@ void icei_send_pair_request(struct ice_agent *a, struct ice_pair *p)
 	const struct ice_local *l = &a->locals[p->local];
 	long n = icei_build_request(a, p->txid, l, p->tx_use_candidate, p->tx_controlling, buf,
 				    sizeof(buf));
-	if (n > 0)
+	if (n > 0 && l->c.transport == ICE_TRANSPORT_TCP)
+		icei_tcp_send(a, p, buf, (size_t)n);
+	else if (n > 0)
 		a->io.send(a->io.ctx, l->base_id, &a->remotes[p->remote].addr, buf, (size_t)n);
 }
 
@@ -427,6 +433,9 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 	/* Data leaves from the checked pair's base whatever the valid local
 	 * candidate's type (RFC 8445 §7.2.5.3.2). */
 	cp->sel_l.base_id = a->locals[best->local].base_id;
+	/* ... and, for TCP (RFC 6544), over the pair's connection. */
+	if (best->conn >= 0)
+		cp->sel_l.base_id = best->conn;
 	cp->sel_r = a->remotes[best->remote];
 	cp->sel_prio = best->priority;
 	cp->rtt_ms = best->rtt_ms;
@@ -767,7 +776,10 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 	}
 	send_response(a, base_id, from, m, 0);
 
-	ri = learn_prflx_remote(a, a->locals[li].c.component, from, prio);
+	if (a->locals[li].c.transport == ICE_TRANSPORT_TCP)
+		ri = icei_tcp_learn_remote(a, li, from, prio);
+	else
+		ri = learn_prflx_remote(a, a->locals[li].c.component, from, prio);
 	if (ri < 0)
 		return;
 	use_cand = stun_msg_has(m, STUN_ATTR_USE_CANDIDATE) && !a->controlling;
@@ -791,6 +803,9 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 	}
 	{
 		struct ice_pair *p = &a->cl.pairs[pi];
+		bool tcp = icei_pair_is_tcp(a, p);
+		if (tcp)
+			icei_tcp_bind_pair(a, p, base_id);
 		if (use_cand)
 			p->use_cand_rx = true;
 		switch (p->state) {
@@ -820,7 +835,9 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 				 * "generate an immediate retransmit", once per
 				 * transaction so that crossing retransmits do not
 				 * ping-pong either. */
-				if (!p->tx_fast_rtx) {
+				/* (TCP delivers the first one, RFC 8489
+				 * §6.2.2: no retransmissions there) */
+				if (!p->tx_fast_rtx && !tcp) {
 					p->tx_fast_rtx = true;
 					icei_send_pair_request(a, p);
 				}
@@ -895,7 +912,9 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	 * destination transport addresses in the Binding request and
 	 * response are symmetric ... If the addresses are not symmetric, the
 	 * agent MUST set the candidate pair state to Failed." */
-	if (base_id != l->base_id || !ice_addr_equal(from, &a->remotes[p->remote].addr)) {
+	if (l->c.transport == ICE_TRANSPORT_TCP
+		? base_id != p->conn
+		: base_id != l->base_id || !ice_addr_equal(from, &a->remotes[p->remote].addr)) {
 		p->state = ICE_PAIR_FAILED;
 		return;
 	}
@@ -908,7 +927,8 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	 * candidate is a new peer-reflexive local candidate whose priority is
 	 * the PRIORITY the request carried and whose base is the base the
 	 * check was sent from. It is not signalled. */
-	vl = find_local_addr(a, &mapped, l);
+	vl = l->c.transport == ICE_TRANSPORT_TCP ? icei_tcp_mapped_local(a, p->local, &mapped)
+						 : find_local_addr(a, &mapped, l);
 	if (vl < 0) {
 		struct ice_local nl;
 		memset(&nl, 0, sizeof(nl));
@@ -944,8 +964,8 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	icei_maybe_nominate(a, now);
 }
 
-static void on_consent_response(struct ice_agent *a, unsigned c, const union ice_addr *from,
-				const struct stun_msg *m, uint64_t now)
+static void on_consent_response(struct ice_agent *a, unsigned c, int base_id,
+				const union ice_addr *from, const struct stun_msg *m, uint64_t now)
 {
 	struct comp *cp = &a->comps[c];
 	if (stun_msg_check_integrity(m, (const uint8_t *)a->rpwd, strlen(a->rpwd)) < 0)
@@ -953,7 +973,9 @@ static void on_consent_response(struct ice_agent *a, unsigned c, const union ice
 	cp->ctx_active = false;
 	/* RFC 7675 §5.1: consent is granted by a success response from the
 	 * address the request went to. */
-	if (m->cls == STUN_CLASS_SUCCESS && ice_addr_equal(from, &cp->sel_r.addr))
+	if (m->cls == STUN_CLASS_SUCCESS &&
+	    (cp->sel_r.transport == ICE_TRANSPORT_TCP ? base_id == cp->sel_l.base_id
+						      : ice_addr_equal(from, &cp->sel_r.addr)))
 		cp->consent_ok_ms = now;
 }
 
@@ -1013,7 +1035,7 @@ void ice_agent_recv(struct ice_agent *a, int base_id, const union ice_addr *from
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
 		struct comp *cp = &a->comps[c];
 		if (cp->ctx_active && memcmp(cp->ctxid, m.tid, ICE_TXID_LEN) == 0) {
-			on_consent_response(a, c, from, &m, now_ms);
+			on_consent_response(a, c, base_id, from, &m, now_ms);
 			return;
 		}
 	}

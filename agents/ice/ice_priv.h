@@ -39,6 +39,16 @@ struct comp {
 	bool lost;
 };
 
+/* One TCP connection of an ICE-TCP candidate (RFC 6544, ice_tcp.c). */
+#define ICE_TCP_CONNS_MAX 32
+struct tcp_conn {
+	bool used;
+	bool open;   /* established (accepted ones are at once) */
+	int conn;    /* the caller's handle */
+	int base_id; /* the TCP base it belongs to: listener or active source */
+	union ice_addr peer;
+};
+
 struct tq_entry {
 	int local, remote;
 };
@@ -74,6 +84,7 @@ struct ice_agent {
 	enum ice_state state;
 	bool failed_reported;
 	unsigned checks_sent;
+	struct tcp_conn tconns[ICE_TCP_CONNS_MAX];
 };
 
 uint64_t icei_rng_next(struct ice_agent *a);
@@ -102,5 +113,18 @@ void icei_gather_check_done(struct ice_agent *a);
 void icei_send_gather(struct ice_agent *a, struct gather_tx *g, uint64_t now);
 void icei_on_gather_response(struct ice_agent *a, struct gather_tx *g, const struct stun_msg *m,
 			     uint64_t now);
+
+/* ice_tcp.c: TCP candidates (RFC 6544) */
+bool icei_pair_is_tcp(const struct ice_agent *a, const struct ice_pair *p);
+bool icei_local_checkable(const struct ice_local *l);
+struct tcp_conn *icei_tcp_conn(struct ice_agent *a, int conn);
+uint32_t icei_tcp_prflx_priority(const struct ice_local *l);
+void icei_tcp_send(struct ice_agent *a, struct ice_pair *p, const uint8_t *buf, size_t len);
+void icei_tcp_fail_pair(struct ice_agent *a, struct ice_pair *p);
+int icei_tcp_learn_remote(struct ice_agent *a, int li, const union ice_addr *from,
+			  uint32_t priority);
+void icei_tcp_bind_pair(struct ice_agent *a, struct ice_pair *p, int conn);
+int icei_tcp_mapped_local(const struct ice_agent *a, int li, const union ice_addr *mapped);
+void icei_tcp_close_unused(struct ice_agent *a, bool keep_checking);
 
 #endif

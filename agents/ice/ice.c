@@ -605,6 +605,52 @@ static void start_checking(struct ice_agent *a, uint64_t now)
 		a->next_pace_ms = now;
 }
 
+/* RFC 8445 §7.3: a check may arrive before the peer's description; it is
+ * answered at once, but the triggered check it calls for (§7.3.1.4) needs
+ * the peer's password, and its USE-CANDIDATE (§7.3.1.5) a pair to mark.
+ * Both wait here for ice_agent_set_remote. Without this, a controlled
+ * agent whose peer nominated before the description arrived (a peer whose
+ * own gathering finished first) never learnt of the nomination and never
+ * selected. */
+static void record_early(struct ice_agent *a, int li, int ri, int conn, bool use_cand)
+{
+	for (unsigned i = 0; i < a->nearly; i++) {
+		struct early_req *e = &a->early[i];
+		if (e->local == li && e->remote == ri) {
+			e->use_cand = e->use_cand || use_cand;
+			e->conn = conn;
+			return;
+		}
+	}
+	if (a->nearly == ICE_CHECKLIST_MAX)
+		return;
+	a->early[a->nearly++] = (struct early_req){li, ri, conn, use_cand};
+}
+
+static void replay_early(struct ice_agent *a)
+{
+	for (unsigned i = 0; i < a->nearly; i++) {
+		const struct early_req *e = &a->early[i];
+		struct ice_pair *p;
+		int pi = pair_index(a, e->local, e->remote);
+		if (pi < 0)
+			pi = ice_checklist_add(&a->cl, a->locals, e->local, a->remotes, e->remote,
+					       a->controlling);
+		if (pi < 0)
+			continue;
+		p = &a->cl.pairs[pi];
+		if (e->conn >= 0 && icei_tcp_conn(a, e->conn))
+			icei_tcp_bind_pair(a, p, e->conn);
+		if (e->use_cand && !a->controlling)
+			p->use_cand_rx = true;
+		if (p->state == ICE_PAIR_SUCCEEDED || p->state == ICE_PAIR_IN_PROGRESS)
+			continue;
+		p->state = ICE_PAIR_WAITING;
+		tq_push(a, p->local, p->remote);
+	}
+	a->nearly = 0;
+}
+
 static bool valid_cred(const char *s, size_t min, size_t max)
 {
 	size_t n = strlen(s);
@@ -635,9 +681,11 @@ int ice_agent_set_remote(struct ice_agent *a, const char *ufrag, const char *pwd
 	if (!a->have_remote) {
 		a->have_remote = true;
 		/* Pairs learned from early checks (prflx remotes) now get
-		 * their locals; the triggered queue already holds them. */
+		 * their locals ... */
 		for (unsigned r = 0; r < a->nremotes; r++)
 			pair_remote_with_locals(a, (int)r);
+		/* ... and what those checks asked for is done now. */
+		replay_early(a);
 	}
 	if (!a->cfg.trickle && a->nremotes > 0)
 		a->remote_done = false;
@@ -786,6 +834,9 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 	if (!a->have_remote) {
 		/* RFC 8445 §7.3: before the peer's credentials are known the
 		 * response is sent; the triggered check waits for them. */
+		record_early(a, li, ri,
+			     a->locals[li].c.transport == ICE_TRANSPORT_TCP ? base_id : -1,
+			     stun_msg_has(m, STUN_ATTR_USE_CANDIDATE));
 		return;
 	}
 	pi = pair_index(a, li, ri);

@@ -49,6 +49,13 @@ struct tcp_conn {
 	union ice_addr peer;
 };
 
+/* A check that came before the peer's credentials (ice.c, on_request). */
+struct early_req {
+	int local, remote;
+	int conn; /* TCP: the connection it came on; else -1 */
+	bool use_cand;
+};
+
 struct tq_entry {
 	int local, remote;
 };
@@ -73,6 +80,8 @@ struct ice_agent {
 	struct ice_checklist cl;
 	struct tq_entry tq[ICE_CHECKLIST_MAX];
 	unsigned tq_n;
+	struct early_req early[ICE_CHECKLIST_MAX];
+	unsigned nearly;
 	struct gather_tx gtx[GATHER_MAX];
 	unsigned ngtx;
 	bool gathering;

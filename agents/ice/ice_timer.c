@@ -252,6 +252,7 @@ void icei_restart(struct ice_agent *a, bool relay_pending, bool regather, uint64
 	a->nremotes = 0;
 	a->cl.n = 0;
 	a->tq_n = 0;
+	a->nearly = 0;
 	/* TCP connections: only the selected pair's stays, carrying data
 	 * until the new selection (checks will open new ones) */
 	icei_tcp_close_unused(a, false);

@@ -376,13 +376,18 @@ static void signal_to(int from, int to)
 	ice_agent_remote_done(t->ag, g->now);
 }
 
-static void negotiate(void)
+static void gather(void)
 {
 	ice_agent_gather(g->s[0].ag, false, g->now);
 	ice_agent_gather(g->s[1].ag, false, g->now);
 	run(g->now + 10);
 	assert_int_equal(g->s[0].ncands, 3);
 	assert_int_equal(g->s[1].ncands, 3);
+}
+
+static void negotiate(void)
+{
+	gather();
 	signal_to(0, 1);
 	signal_to(1, 0);
 }
@@ -626,12 +631,42 @@ static void t_udp_preferred(void **st)
 	sim_free();
 }
 
+/* The controlled agent gets the description a second late (its peer's
+ * gathering waited for a STUN server that never answered): the
+ * controlling agent has checked, and nominated, over TCP meanwhile. The
+ * checks that came early (answered, RFC 8445 §7.3) are replayed once the
+ * credentials arrive, USE-CANDIDATE included, so the controlled agent
+ * selects the nominated pair at once. */
+static void t_late_description(void **st)
+{
+	(void)st;
+	sim_new();
+	g->udp_blocked = true;
+	gather();
+	signal_to(1, 0);
+	run(1000);
+	assert_int_equal(g->s[0].selected, 1);
+	assert_int_equal(g->s[1].selected, 0);
+	signal_to(0, 1);
+	run(1100);
+	assert_int_equal(g->s[1].selected, 1);
+	assert_true(g->s[1].selected_at <= 1000 + 4 * DELAY_MS);
+	assert_int_equal(g->s[1].sel_l.c.transport, ICE_TRANSPORT_TCP);
+	assert_int_equal(g->s[1].sel_l.c.tcptype, ICE_TCP_PASSIVE);
+	exchange_data();
+	sim_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_frame),	     cmocka_unit_test(t_priorities),
-	    cmocka_unit_test(t_udp_blocked), cmocka_unit_test(t_one_way),
-	    cmocka_unit_test(t_conn_lost),   cmocka_unit_test(t_udp_preferred),
+	    cmocka_unit_test(t_frame),
+	    cmocka_unit_test(t_priorities),
+	    cmocka_unit_test(t_udp_blocked),
+	    cmocka_unit_test(t_one_way),
+	    cmocka_unit_test(t_conn_lost),
+	    cmocka_unit_test(t_udp_preferred),
+	    cmocka_unit_test(t_late_description),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

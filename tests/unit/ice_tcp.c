@@ -227,6 +227,9 @@ static void io_event(void *ctx, const struct ice_event *ev)
 	case ICE_EV_DATA:
 		s->data_rx++;
 		break;
+	case ICE_EV_RESTARTED:
+		s->ncands = 0;
+		break;
 	case ICE_EV_LOG:
 		if (getenv("ICE_TEST_LOG"))
 			fprintf(stderr, "[%d] %llu %s\n", side_of(ctx), (unsigned long long)g->now,
@@ -657,6 +660,39 @@ static void t_late_description(void **st)
 	sim_free();
 }
 
+/* An ICE restart over TCP (RFC 8445 §9): data keeps flowing on the old
+ * connection until the new checks (new connections) select again; then
+ * the old connection is closed. */
+static void t_restart(void **st)
+{
+	int old = -1;
+	(void)st;
+	sim_new();
+	g->udp_blocked = true;
+	negotiate();
+	run(2000);
+	assert_int_equal(g->s[0].selected, 1);
+	old = g->s[0].sel_l.base_id;
+	ice_agent_restart(g->s[0].ag, false, g->now);
+	run(g->now + 10);
+	signal_to(0, 1); /* new credentials: the peer restarts too */
+	exchange_data(); /* over the old pair meanwhile */
+	signal_to(1, 0);
+	run(g->now + 2000);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(g->s[k].selected, 2);
+		assert_int_equal(g->s[k].sel_l.c.transport, ICE_TRANSPORT_TCP);
+	}
+	assert_int_not_equal(g->s[0].sel_l.base_id, old);
+	exchange_data();
+	run(g->now + 60000);
+	assert_int_equal(g->s[0].state, ICE_STATE_COMPLETED);
+	assert_null(conn_get(old));
+	assert_int_equal(open_conns(), 2);
+	exchange_data();
+	sim_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +703,7 @@ int main(void)
 	    cmocka_unit_test(t_conn_lost),
 	    cmocka_unit_test(t_udp_preferred),
 	    cmocka_unit_test(t_late_description),
+	    cmocka_unit_test(t_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* ice_priv.h - the ICE agent's internals, shared by ice.c (checks,
  * requests, responses, nomination), ice_gather.c (local candidates and
- * gathering) and ice_timer.c (pacing, retransmissions, consent, restart).
+ * gathering), ice_remote.c (the peer's description), ice_timer.c (pacing,
+ * retransmissions, consent, restart) and ice_tcp.c (RFC 6544).
  * Not a public interface: use ice.h.
  */
 #ifndef NATLAB_AGENTS_ICE_PRIV_H
@@ -107,6 +108,10 @@ void icei_new_credentials(struct ice_agent *a);
 bool icei_local_pairs(const struct ice_local *l);
 void icei_pair_local_with_remotes(struct ice_agent *a, int li);
 int icei_tq_pop(struct ice_agent *a);
+void icei_tq_push(struct ice_agent *a, int local, int remote);
+void icei_pair_remote_with_locals(struct ice_agent *a, int ri);
+/* ice_remote.c */
+void icei_record_early(struct ice_agent *a, int li, int ri, int conn, bool use_cand);
 long icei_build_request(struct ice_agent *a, const uint8_t txid[ICE_TXID_LEN],
 			const struct ice_local *l, bool use_cand, bool controlling, uint8_t *buf,
 			size_t cap);

@@ -23,6 +23,7 @@
 #include "agents/ice/dataplane.h"
 #include "agents/ice/ice.h"
 #include "agents/ice/relay.h"
+#include "agents/ice/tcpsock.h"
 
 #define IMPL		"natlab-ice"
 #define VERSION		"0.1.0"
@@ -33,6 +34,8 @@
 #define RELAYS_MAX	(TURN_MAX * 8)
 /* base ids at and above this one are relays (the rest index socks[]) */
 #define RELAY_BASE 1000
+/* ... and from this one on, TCP bases and connections (tcpsock.h) */
+#define TCP_BASE 2000
 
 struct sock {
 	int fd; /* -1: closed (its address went away); the slot is reused last */
@@ -50,6 +53,9 @@ struct app {
 	const char *ifaces[IFACES_MAX];
 	unsigned nifaces;
 	bool verbose;
+	/* --tcp: ICE-TCP host candidates (RFC 6544), passive and active */
+	bool tcp;
+	struct ice_tcpsock *tcps;
 	bool gathered_once;
 	bool announced; /* "local" sent for the current credentials */
 	struct ice_candidate cands[LOCAL_CANDS_MAX];
@@ -99,6 +105,11 @@ static void io_send(void *ctx, int base_id, const union ice_addr *to, const uint
 		    size_t len)
 {
 	struct app *app = ctx;
+	if (app->tcps && ice_tcpsock_owns(app->tcps, base_id)) {
+		/* a full queue drops the message, as a lost datagram would be */
+		(void)ice_tcpsock_send(app->tcps, base_id, buf, len);
+		return;
+	}
 	if (base_id >= RELAY_BASE) {
 		unsigned k = (unsigned)(base_id - RELAY_BASE);
 		if (k < app->nrelays && app->relays[k])
@@ -117,6 +128,82 @@ static void endpoint_of(struct agentproto_endpoint *e, const struct ice_candidat
 	e->type = c->type;
 	e->transport = c->transport;
 	e->addr = c->addr;
+	e->tcptype = c->tcptype;
+}
+
+/* ---- ICE-TCP: the agent asks, tcpsock.c does, the agent hears back ------- */
+
+static int io_tcp_connect(void *ctx, int base_id, const union ice_addr *to)
+{
+	struct app *app = ctx;
+	return ice_tcpsock_connect(app->tcps, base_id, to);
+}
+
+static void io_tcp_close(void *ctx, int conn)
+{
+	struct app *app = ctx;
+	ice_tcpsock_close(app->tcps, conn);
+}
+
+static void tcp_accepted(void *ctx, int base_id, int conn, const union ice_addr *peer)
+{
+	struct app *app = ctx;
+	ice_agent_tcp_accepted(app->agent, base_id, conn, peer, now_ms(app));
+}
+
+static void tcp_connected(void *ctx, int conn)
+{
+	struct app *app = ctx;
+	ice_agent_tcp_connected(app->agent, conn, now_ms(app));
+}
+
+static void tcp_closed(void *ctx, int conn)
+{
+	struct app *app = ctx;
+	ice_agent_tcp_closed(app->agent, conn, now_ms(app));
+}
+
+static void tcp_message(void *ctx, int conn, const union ice_addr *peer, const uint8_t *buf,
+			size_t len)
+{
+	struct app *app = ctx;
+	ice_agent_recv(app->agent, conn, peer, buf, len, now_ms(app));
+}
+
+/* RFC 6544 §4.1: for each host address, a passive candidate (a listening
+ * socket) and an active one (the address connections leave from). */
+static void sync_tcp_hosts(struct app *app)
+{
+	union ice_addr ips[SOCKS_MAX];
+	char ip[INET6_ADDRSTRLEN];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < app->nsocks; i++)
+		if (app->socks[i].fd >= 0)
+			ips[n++] = app->socks[i].addr;
+	ice_tcpsock_retain(app->tcps, ips, n);
+	for (unsigned i = 0; i < app->nsocks; i++) {
+		const struct sock *s = &app->socks[i];
+		union ice_addr bound;
+		int id;
+		if (s->fd < 0)
+			continue;
+		id = ice_tcpsock_listen(app->tcps, s->component, &s->addr, &bound);
+		if (id >= 0)
+			id = ice_agent_add_tcp_host(app->agent, s->component, ICE_TCP_PASSIVE,
+						    &bound, id, now_ms(app));
+		if (id >= 0) {
+			id = ice_tcpsock_active(app->tcps, s->component, &s->addr);
+			if (id >= 0)
+				id =
+				    ice_agent_add_tcp_host(app->agent, s->component, ICE_TCP_ACTIVE,
+							   &s->addr, id, now_ms(app));
+		}
+		if (id < 0)
+			agentproto_ev_log(&app->out, now_ms(app), "warning",
+					  "no TCP candidates on %s: %s",
+					  ice_addr_ip(&s->addr, ip, sizeof(ip)), strerror(-id));
+	}
 }
 
 static void local_endpoint(struct app *app, struct agentproto_endpoint *e,
@@ -351,6 +438,8 @@ static void sync_hosts(struct app *app)
 	}
 	if (live == 0)
 		agentproto_ev_log(&app->out, now_ms(app), "warning", "no usable local address");
+	if (app->tcps)
+		sync_tcp_hosts(app);
 }
 
 static int relay_index(struct app *app, struct ice_relay *r)
@@ -687,7 +776,7 @@ static void usage(FILE *f)
 		   "         [--nomination regular|aggressive] [--ta-ms N] [--rto-ms N]\n"
 		   "         [--retransmits N] [--consent-timeout-ms N] [--keepalive-ms N]\n"
 		   "         [--nominate-wait-ms N] [--gather-timeout-ms N] [--interface NAME]...\n"
-		   "         [--seed N] [--verbose]\n"
+		   "         [--tcp] [--seed N] [--verbose]\n"
 		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
 }
 
@@ -722,6 +811,7 @@ enum {
 	OPT_IFACE,
 	OPT_SEED,
 	OPT_ROLE,
+	OPT_TCP,
 	OPT_VERBOSE,
 	OPT_HELP
 };
@@ -768,6 +858,7 @@ static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
 	    {"gather-timeout-ms", required_argument, NULL, OPT_GATHER_TIMEOUT},
 	    {"interface", required_argument, NULL, OPT_IFACE},
 	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"tcp", no_argument, NULL, OPT_TCP},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
@@ -883,6 +974,9 @@ static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
 				goto bad;
 			break;
 		}
+		case OPT_TCP:
+			app->tcp = true;
+			break;
 		case OPT_VERBOSE:
 			app->verbose = true;
 			break;
@@ -935,6 +1029,16 @@ int main(int argc, char **argv)
 	io.send = io_send;
 	io.event = io_event;
 	io.regather = regather;
+	io.tcp_connect = NULL;
+	io.tcp_close = NULL;
+	if (app.tcp) {
+		struct ice_tcpsock_cb tcb = {&app, tcp_accepted, tcp_connected, tcp_closed,
+					     tcp_message};
+		if (ice_tcpsock_new(&tcb, TCP_BASE, &app.tcps) < 0)
+			goto out;
+		io.tcp_connect = io_tcp_connect;
+		io.tcp_close = io_tcp_close;
+	}
 	if (ice_agent_new(&app.cfg, &io, &app.agent) < 0) {
 		fprintf(stderr, "natlab-ice: bad configuration\n");
 		goto out;
@@ -944,7 +1048,8 @@ int main(int argc, char **argv)
 		agentproto_ev_log(&app.out, now_ms(&app), "warning",
 				  "--turn without --turn-user/--turn-pass: the server will refuse");
 	while (!app.stop) {
-		struct pollfd pfd[SOCKS_MAX + RELAYS_MAX + 1];
+		struct pollfd pfd[SOCKS_MAX + RELAYS_MAX + 1 + ICE_TCPSOCK_FDS_MAX];
+		unsigned tcp_off, ntcp = 0;
 		if (app.free_retired)
 			free_retired_relays(&app);
 		relay_deadline(&app);
@@ -1003,6 +1108,10 @@ int main(int argc, char **argv)
 				pfd[np].events |= POLLOUT;
 			np++;
 		}
+		tcp_off = np;
+		if (app.tcps)
+			ntcp = ice_tcpsock_pollfds(app.tcps, &pfd[tcp_off]);
+		np += ntcp;
 		if (poll(pfd, np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1017,6 +1126,8 @@ int main(int argc, char **argv)
 				ice_relay_io(app.relays[k], re & (POLLIN | POLLHUP | POLLERR),
 					     re & POLLOUT, now_ms(&app));
 		}
+		if (app.tcps)
+			ice_tcpsock_io(app.tcps, &pfd[tcp_off], ntcp);
 		if (pfd[0].revents & (POLLIN | POLLHUP))
 			read_stdin(&app);
 	}
@@ -1029,6 +1140,7 @@ out:
 	for (unsigned k = 0; k < app.nrelays; k++)
 		ice_relay_free(app.relays[k]);
 	ice_agent_free(app.agent);
+	ice_tcpsock_free(app.tcps);
 	dataplane_free(app.dp);
 	free(app.line);
 	return rc;

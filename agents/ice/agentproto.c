@@ -232,6 +232,8 @@ static json_t *endpoint(const struct agentproto_endpoint *e)
 	json_object_set_new(j, "transport", json_string(ice_transport_name(e->transport)));
 	json_object_set_new(j, "address", json_string(ice_addr_ip(&e->addr, ip, sizeof(ip))));
 	json_object_set_new(j, "port", json_integer(ice_addr_port(&e->addr)));
+	if (e->transport == ICE_TRANSPORT_TCP && ice_tcptype_name(e->tcptype))
+		json_object_set_new(j, "tcptype", json_string(ice_tcptype_name(e->tcptype)));
 	if (e->type == ICE_CAND_RELAY && e->relay_transport)
 		json_object_set_new(j, "relay_transport", json_string(e->relay_transport));
 	return j;

@@ -59,6 +59,7 @@ struct agentproto_endpoint {
 	enum ice_transport transport;
 	union ice_addr addr;
 	const char *relay_transport; /* "udp"/"tcp"/"tls" for relays, else NULL */
+	enum ice_tcptype tcptype;    /* TCP candidates (RFC 6544), else ICE_TCP_NONE */
 };
 
 /* The writer: every event gets "ev" and "t_ms" (integer milliseconds from

@@ -214,7 +214,7 @@ const char *ice_transport_name(enum ice_transport t)
 	return t == ICE_TRANSPORT_TCP ? "tcp" : "udp";
 }
 
-static const char *tcptype_name(enum ice_tcptype t)
+const char *ice_tcptype_name(enum ice_tcptype t)
 {
 	switch (t) {
 	case ICE_TCP_ACTIVE:
@@ -249,8 +249,9 @@ int ice_candidate_format(const struct ice_candidate *c, char *buf, size_t size)
 			return -ENOSPC;
 		n += m;
 	}
-	if (c->transport == ICE_TRANSPORT_TCP && tcptype_name(c->tcptype)) {
-		m = snprintf(buf + n, size - (size_t)n, " tcptype %s", tcptype_name(c->tcptype));
+	if (c->transport == ICE_TRANSPORT_TCP && ice_tcptype_name(c->tcptype)) {
+		m = snprintf(buf + n, size - (size_t)n, " tcptype %s",
+			     ice_tcptype_name(c->tcptype));
 		if (m < 0 || (size_t)m >= size - (size_t)n)
 			return -ENOSPC;
 		n += m;
@@ -298,6 +299,38 @@ unsigned ice_type_pref(enum ice_cand_type t, enum ice_transport tr)
 	if (tr == ICE_TRANSPORT_TCP && p >= 20)
 		p -= 20;
 	return p;
+}
+
+unsigned ice_tcp_local_pref(enum ice_cand_type t, enum ice_tcptype tt, unsigned other_pref)
+{
+	/* RFC 6544 §4.2: "local preference = (2^13) * direction-pref +
+	 * other-pref"; "The direction-pref MUST be between 0 and 7 (both
+	 * inclusive), with 7 being the most preferred. The other-pref MUST be
+	 * between 0 and 8191 (both inclusive), with 8191 being the most
+	 * preferred. It is RECOMMENDED that the host, UDP-tunneled, and
+	 * relayed TCP candidates have the direction-pref assigned as follows:
+	 * 6 for active, 4 for passive, and 2 for S-O. For the NAT-assisted and
+	 * server reflexive candidates, the RECOMMENDED values are: 6 for S-O, 4
+	 * for active, and 2 for passive." Peer-reflexive ones are ranked like
+	 * server-reflexive ones: both are the address a NAT gave. */
+	bool reflexive = t == ICE_CAND_SRFLX || t == ICE_CAND_PRFLX;
+	unsigned dir = 0;
+	switch (tt) {
+	case ICE_TCP_ACTIVE:
+		dir = reflexive ? 4 : 6;
+		break;
+	case ICE_TCP_PASSIVE:
+		dir = reflexive ? 2 : 4;
+		break;
+	case ICE_TCP_SO:
+		dir = reflexive ? 6 : 2;
+		break;
+	case ICE_TCP_NONE:
+		break;
+	}
+	if (other_pref > 8191)
+		other_pref = 8191;
+	return (dir << 13) + other_pref;
 }
 
 bool ice_addr_is_v6(const union ice_addr *a)

@@ -65,7 +65,15 @@ uint32_t ice_priority(unsigned type_pref, unsigned local_pref, unsigned componen
  * 100 srflx, 0 relay. RFC 6544 §4.2 lowers TCP candidates. */
 unsigned ice_type_pref(enum ice_cand_type t, enum ice_transport tr);
 
+/* RFC 6544 §4.2: the local preference of a TCP candidate,
+ *   local preference = (2^13) * direction-pref + other-pref
+ * with direction-pref from @t and @tt (host and relayed: active 6, passive
+ * 4, S-O 2; server and peer reflexive: S-O 6, active 4, passive 2) and
+ * @other_pref 0..8191 (clamped). */
+unsigned ice_tcp_local_pref(enum ice_cand_type t, enum ice_tcptype tt, unsigned other_pref);
+
 const char *ice_cand_type_name(enum ice_cand_type t);
+const char *ice_tcptype_name(enum ice_tcptype t); /* NULL for ICE_TCP_NONE */
 const char *ice_transport_name(enum ice_transport t);
 
 /* Addresses as the helpers below see them: family, address and port. */

@@ -97,6 +97,7 @@ int ice_checklist_add(struct ice_checklist *cl, const struct ice_local *locals, 
 	p.priority = pair_prio(l, r, controlling);
 	p.state = ICE_PAIR_FROZEN;
 	p.valid_local = -1;
+	p.conn = -1;
 	snprintf(p.foundation, sizeof(p.foundation), "%s:%s", l->c.foundation, r->foundation);
 	for (unsigned k = 0; k < cl->n; k++) {
 		const struct ice_pair *q = &cl->pairs[k];

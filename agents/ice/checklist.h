@@ -53,6 +53,9 @@ struct ice_pair {
 	uint64_t tx_first_ms;
 	uint32_t tx_rto_ms;
 	bool triggered; /* queued in the triggered-check queue */
+	/* TCP pairs (RFC 6544): the connection the checks travel on (the
+	 * caller's handle), -1 while there is none; UDP pairs: -1 */
+	int conn;
 	/* results */
 	bool valid;	  /* in the valid list (RFC 8445 §7.2.5.3.2) */
 	bool nominated;	  /* RFC 8445 §8.1.1 */

@@ -225,19 +225,21 @@ bool icei_local_pairs(const struct ice_local *l)
 
 void icei_pair_local_with_remotes(struct ice_agent *a, int li)
 {
+	if (!icei_local_checkable(&a->locals[li]))
+		return;
 	for (unsigned r = 0; r < a->nremotes; r++)
 		ice_checklist_add(&a->cl, a->locals, li, a->remotes, (int)r, a->controlling);
 }
 
-static void pair_remote_with_locals(struct ice_agent *a, int ri)
+void icei_pair_remote_with_locals(struct ice_agent *a, int ri)
 {
 	for (unsigned l = 0; l < a->nlocals; l++)
-		if (icei_local_pairs(&a->locals[l]))
+		if (icei_local_pairs(&a->locals[l]) && icei_local_checkable(&a->locals[l]))
 			ice_checklist_add(&a->cl, a->locals, (int)l, a->remotes, ri,
 					  a->controlling);
 }
 
-static void tq_push(struct ice_agent *a, int local, int remote)
+void icei_tq_push(struct ice_agent *a, int local, int remote)
 {
 	for (unsigned i = 0; i < a->tq_n; i++)
 		if (a->tq[i].local == local && a->tq[i].remote == remote)
@@ -275,6 +277,8 @@ static uint32_t prflx_priority(const struct ice_local *l)
 	 * would be assigned ... to a peer-reflexive candidate" (type
 	 * preference 110, same local preference and component). */
 	unsigned local_pref = (l->c.priority >> 8) & 0xffff;
+	if (l->c.transport == ICE_TRANSPORT_TCP)
+		return icei_tcp_prflx_priority(l);
 	return ice_priority(ice_type_pref(ICE_CAND_PRFLX, l->c.transport), local_pref,
 			    l->c.component);
 }
@@ -313,7 +317,9 @@ void icei_send_pair_request(struct ice_agent *a, struct ice_pair *p)
 	const struct ice_local *l = &a->locals[p->local];
 	long n = icei_build_request(a, p->txid, l, p->tx_use_candidate, p->tx_controlling, buf,
 				    sizeof(buf));
-	if (n > 0)
+	if (n > 0 && l->c.transport == ICE_TRANSPORT_TCP)
+		icei_tcp_send(a, p, buf, (size_t)n);
+	else if (n > 0)
 		a->io.send(a->io.ctx, l->base_id, &a->remotes[p->remote].addr, buf, (size_t)n);
 }
 
@@ -427,6 +433,9 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 	/* Data leaves from the checked pair's base whatever the valid local
 	 * candidate's type (RFC 8445 §7.2.5.3.2). */
 	cp->sel_l.base_id = a->locals[best->local].base_id;
+	/* ... and, for TCP (RFC 6544), over the pair's connection. */
+	if (best->conn >= 0)
+		cp->sel_l.base_id = best->conn;
 	cp->sel_r = a->remotes[best->remote];
 	cp->sel_prio = best->priority;
 	cp->rtt_ms = best->rtt_ms;
@@ -552,7 +561,7 @@ void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 			continue;
 		cp->nominating = true;
 		a->cl.pairs[best].nominate_pending = true;
-		tq_push(a, a->cl.pairs[best].local, a->cl.pairs[best].remote);
+		icei_tq_push(a, a->cl.pairs[best].local, a->cl.pairs[best].remote);
 		icei_logf(a, "nominating component %u pair %s", c, a->cl.pairs[best].foundation);
 	}
 }
@@ -583,94 +592,6 @@ static void switch_role(struct ice_agent *a, bool controlling)
 	for (unsigned c = 1; c <= a->cfg.components; c++)
 		a->comps[c].nominating = false;
 	icei_logf(a, "role switched to %s", controlling ? "controlling" : "controlled");
-}
-
-/* ---- remote description -------------------------------------------------- */
-
-static void start_checking(struct ice_agent *a, uint64_t now)
-{
-	ice_checklist_unfreeze_initial(&a->cl);
-	if (a->state == ICE_STATE_NEW || a->state == ICE_STATE_GATHERING)
-		icei_set_state(a, ICE_STATE_CHECKING);
-	if (a->next_pace_ms == ICE_NEVER || a->next_pace_ms == 0 || a->next_pace_ms < now)
-		a->next_pace_ms = now;
-}
-
-static bool valid_cred(const char *s, size_t min, size_t max)
-{
-	size_t n = strlen(s);
-	if (n < min || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
-			return false;
-	}
-	return true;
-}
-
-int ice_agent_set_remote(struct ice_agent *a, const char *ufrag, const char *pwd, uint64_t now_ms)
-{
-	/* RFC 8839 §5.4: ice-ufrag 4..256 ice-chars, ice-pwd 22..256. */
-	if (!valid_cred(ufrag, 4, ICE_CRED_MAX) || !valid_cred(pwd, 22, ICE_CRED_MAX))
-		return -EINVAL;
-	if (a->have_remote && (strcmp(ufrag, a->rufrag) != 0 || strcmp(pwd, a->rpwd) != 0)) {
-		/* RFC 8445 §9: "an ICE restart ... indicated by a change in
-		 * ufrag and pwd"; the agent that sees it restarts too. */
-		icei_logf(a, "peer restarted: restarting");
-		icei_restart(a, a->relay_pending, true, now_ms);
-	}
-	snprintf(a->rufrag, sizeof(a->rufrag), "%s", ufrag);
-	snprintf(a->rpwd, sizeof(a->rpwd), "%s", pwd);
-	if (!a->have_remote) {
-		a->have_remote = true;
-		/* Pairs learned from early checks (prflx remotes) now get
-		 * their locals; the triggered queue already holds them. */
-		for (unsigned r = 0; r < a->nremotes; r++)
-			pair_remote_with_locals(a, (int)r);
-	}
-	if (!a->cfg.trickle && a->nremotes > 0)
-		a->remote_done = false;
-	start_checking(a, now_ms);
-	return 0;
-}
-
-int ice_agent_add_remote(struct ice_agent *a, const struct ice_candidate *c, uint64_t now_ms)
-{
-	int ri = -1;
-
-	if (c->component < 1 || c->component > a->cfg.components)
-		return -EINVAL;
-	for (unsigned i = 0; i < a->nremotes; i++) {
-		struct ice_candidate *r = &a->remotes[i];
-		if (r->component == c->component && r->transport == c->transport &&
-		    ice_addr_equal(&r->addr, &c->addr)) {
-			if (r->type != ICE_CAND_PRFLX)
-				return -EEXIST;
-			/* RFC 8838 §11 / RFC 8445 §7.3.1.3: a signalled
-			 * candidate replaces the peer-reflexive one learned
-			 * earlier; its pairs keep their states. */
-			*r = *c;
-			ice_checklist_reprioritize(&a->cl, a->locals, a->remotes, a->controlling);
-			return 0;
-		}
-	}
-	if (a->nremotes == ICE_REMOTES_MAX)
-		return -ENOSPC;
-	a->remotes[a->nremotes] = *c;
-	ri = (int)a->nremotes++;
-	if (a->have_remote) {
-		pair_remote_with_locals(a, ri);
-		start_checking(a, now_ms);
-	}
-	return 0;
-}
-
-void ice_agent_remote_done(struct ice_agent *a, uint64_t now_ms)
-{
-	a->remote_done = true;
-	(void)now_ms;
 }
 
 /* ---- incoming requests (RFC 8445 §7.3) ------------------------------------ */
@@ -767,13 +688,19 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 	}
 	send_response(a, base_id, from, m, 0);
 
-	ri = learn_prflx_remote(a, a->locals[li].c.component, from, prio);
+	if (a->locals[li].c.transport == ICE_TRANSPORT_TCP)
+		ri = icei_tcp_learn_remote(a, li, from, prio);
+	else
+		ri = learn_prflx_remote(a, a->locals[li].c.component, from, prio);
 	if (ri < 0)
 		return;
 	use_cand = stun_msg_has(m, STUN_ATTR_USE_CANDIDATE) && !a->controlling;
 	if (!a->have_remote) {
 		/* RFC 8445 §7.3: before the peer's credentials are known the
 		 * response is sent; the triggered check waits for them. */
+		icei_record_early(a, li, ri,
+				  a->locals[li].c.transport == ICE_TRANSPORT_TCP ? base_id : -1,
+				  stun_msg_has(m, STUN_ATTR_USE_CANDIDATE));
 		return;
 	}
 	pi = pair_index(a, li, ri);
@@ -791,6 +718,9 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 	}
 	{
 		struct ice_pair *p = &a->cl.pairs[pi];
+		bool tcp = icei_pair_is_tcp(a, p);
+		if (tcp)
+			icei_tcp_bind_pair(a, p, base_id);
 		if (use_cand)
 			p->use_cand_rx = true;
 		switch (p->state) {
@@ -820,7 +750,9 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 				 * "generate an immediate retransmit", once per
 				 * transaction so that crossing retransmits do not
 				 * ping-pong either. */
-				if (!p->tx_fast_rtx) {
+				/* (TCP delivers the first one, RFC 8489
+				 * §6.2.2: no retransmissions there) */
+				if (!p->tx_fast_rtx && !tcp) {
 					p->tx_fast_rtx = true;
 					icei_send_pair_request(a, p);
 				}
@@ -831,7 +763,7 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 		case ICE_PAIR_WAITING:
 		case ICE_PAIR_FAILED:
 			p->state = ICE_PAIR_WAITING;
-			tq_push(a, p->local, p->remote);
+			icei_tq_push(a, p->local, p->remote);
 			if (a->next_pace_ms == ICE_NEVER)
 				a->next_pace_ms = now;
 			break;
@@ -884,7 +816,7 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 			switch_role(a, !p->tx_controlling);
 			pi = pair_index(a, lk, rk);
 			a->cl.pairs[pi].state = ICE_PAIR_WAITING;
-			tq_push(a, lk, rk);
+			icei_tq_push(a, lk, rk);
 			return;
 		}
 		/* §7.2.5.2.4: other errors fail the pair. */
@@ -895,7 +827,9 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	 * destination transport addresses in the Binding request and
 	 * response are symmetric ... If the addresses are not symmetric, the
 	 * agent MUST set the candidate pair state to Failed." */
-	if (base_id != l->base_id || !ice_addr_equal(from, &a->remotes[p->remote].addr)) {
+	if (l->c.transport == ICE_TRANSPORT_TCP
+		? base_id != p->conn
+		: base_id != l->base_id || !ice_addr_equal(from, &a->remotes[p->remote].addr)) {
 		p->state = ICE_PAIR_FAILED;
 		return;
 	}
@@ -908,7 +842,8 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	 * candidate is a new peer-reflexive local candidate whose priority is
 	 * the PRIORITY the request carried and whose base is the base the
 	 * check was sent from. It is not signalled. */
-	vl = find_local_addr(a, &mapped, l);
+	vl = l->c.transport == ICE_TRANSPORT_TCP ? icei_tcp_mapped_local(a, p->local, &mapped)
+						 : find_local_addr(a, &mapped, l);
 	if (vl < 0) {
 		struct ice_local nl;
 		memset(&nl, 0, sizeof(nl));
@@ -944,8 +879,8 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	icei_maybe_nominate(a, now);
 }
 
-static void on_consent_response(struct ice_agent *a, unsigned c, const union ice_addr *from,
-				const struct stun_msg *m, uint64_t now)
+static void on_consent_response(struct ice_agent *a, unsigned c, int base_id,
+				const union ice_addr *from, const struct stun_msg *m, uint64_t now)
 {
 	struct comp *cp = &a->comps[c];
 	if (stun_msg_check_integrity(m, (const uint8_t *)a->rpwd, strlen(a->rpwd)) < 0)
@@ -953,7 +888,9 @@ static void on_consent_response(struct ice_agent *a, unsigned c, const union ice
 	cp->ctx_active = false;
 	/* RFC 7675 §5.1: consent is granted by a success response from the
 	 * address the request went to. */
-	if (m->cls == STUN_CLASS_SUCCESS && ice_addr_equal(from, &cp->sel_r.addr))
+	if (m->cls == STUN_CLASS_SUCCESS &&
+	    (cp->sel_r.transport == ICE_TRANSPORT_TCP ? base_id == cp->sel_l.base_id
+						      : ice_addr_equal(from, &cp->sel_r.addr)))
 		cp->consent_ok_ms = now;
 }
 
@@ -1013,7 +950,7 @@ void ice_agent_recv(struct ice_agent *a, int base_id, const union ice_addr *from
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
 		struct comp *cp = &a->comps[c];
 		if (cp->ctx_active && memcmp(cp->ctxid, m.tid, ICE_TXID_LEN) == 0) {
-			on_consent_response(a, c, from, &m, now_ms);
+			on_consent_response(a, c, base_id, from, &m, now_ms);
 			return;
 		}
 	}

@@ -124,6 +124,20 @@ struct ice_io {
 	 * are still being allocated (it then calls ice_agent_gather_done()).
 	 * When NULL, a restart keeps the bases it had. */
 	bool (*regather)(void *ctx, uint64_t now_ms);
+	/* Optional: TCP candidates (RFC 6544, ice_tcp.c). tcp_connect opens a
+	 * TCP connection from the active TCP base @base_id (its IP, any port)
+	 * to @to and returns a connection handle: >= 0 and different from
+	 * every base id and every live handle. The caller reports the outcome
+	 * later with ice_agent_tcp_connected() or ice_agent_tcp_closed()
+	 * (never from inside tcp_connect); a negative errno fails the check at
+	 * once. Once a connection exists, send(ctx, handle, to, ...) writes
+	 * one message on it (@to is the peer, for information: the connection
+	 * already has it) and the caller frames it (RFC 4571, tcpframe.h);
+	 * what arrives on it is unframed and fed to ice_agent_recv() with the
+	 * handle as the base id. tcp_close: the agent no longer needs the
+	 * connection (the caller closes it and reports nothing more). */
+	int (*tcp_connect)(void *ctx, int base_id, const union ice_addr *to);
+	void (*tcp_close)(void *ctx, int conn);
 };
 
 struct ice_agent;
@@ -144,6 +158,28 @@ const char *ice_state_name(enum ice_state s);
  * the local index or a negative errno. Call before ice_agent_gather(). */
 int ice_agent_add_host(struct ice_agent *a, unsigned component, enum ice_transport tr,
 		       const union ice_addr *addr, int base_id, uint64_t now_ms);
+/* ice_agent_add_tcp_host - a TCP host candidate (RFC 6544 §4.1) for
+ * @component: ICE_TCP_PASSIVE for a socket listening on @addr (the caller
+ * reports accepted connections with ice_agent_tcp_accepted), ICE_TCP_ACTIVE
+ * for @addr's IP as the source of outgoing connections (its port is
+ * ignored: active candidates are signalled with port 9, RFC 6544 §4.5).
+ * @base_id names the listener or the active source in io->tcp_connect.
+ * Needs io->tcp_connect and io->tcp_close (-EOPNOTSUPP without). Returns
+ * the local index or a negative errno. */
+int ice_agent_add_tcp_host(struct ice_agent *a, unsigned component, enum ice_tcptype tcptype,
+			   const union ice_addr *addr, int base_id, uint64_t now_ms);
+/* ice_agent_tcp_accepted - passive base @base_id accepted connection
+ * @conn (the caller's handle, same rules as io->tcp_connect) from
+ * @peer. */
+void ice_agent_tcp_accepted(struct ice_agent *a, int base_id, int conn, const union ice_addr *peer,
+			    uint64_t now_ms);
+/* ice_agent_tcp_connected - the connection io->tcp_connect started is
+ * established. */
+void ice_agent_tcp_connected(struct ice_agent *a, int conn, uint64_t now_ms);
+/* ice_agent_tcp_closed - @conn failed to connect, was reset or reached
+ * end of stream: the caller has closed it. */
+void ice_agent_tcp_closed(struct ice_agent *a, int conn, uint64_t now_ms);
+
 /* ice_agent_add_relay - a TURN allocation at @relayed (reached by the
  * caller through base @base_id: the caller wraps what the agent sends to
  * it, and unwraps what arrives) becomes a relayed candidate; @server is

@@ -17,13 +17,15 @@ static unsigned host_local_pref(const struct ice_agent *a, const union ice_addr 
 	for (unsigned i = 0; i < a->nlocals; i++) {
 		const struct ice_local *l = &a->locals[i];
 		bool seen = false;
-		if (l->c.type != ICE_CAND_HOST && l->c.type != ICE_CAND_RELAY)
+		if ((l->c.type != ICE_CAND_HOST && l->c.type != ICE_CAND_RELAY) ||
+		    l->c.transport == ICE_TRANSPORT_TCP)
 			continue;
 		if (ice_addr_same_ip(&l->c.addr, addr))
 			return (l->c.priority >> 8) & 0xffff;
 		for (unsigned k = 0; k < i; k++)
 			if ((a->locals[k].c.type == ICE_CAND_HOST ||
 			     a->locals[k].c.type == ICE_CAND_RELAY) &&
+			    a->locals[k].c.transport != ICE_TRANSPORT_TCP &&
 			    ice_addr_same_ip(&a->locals[k].c.addr, &l->c.addr))
 				seen = true;
 		if (!seen)
@@ -78,6 +80,73 @@ int ice_agent_add_host(struct ice_agent *a, unsigned component, enum ice_transpo
 	if (a->have_remote)
 		icei_pair_local_with_remotes(a, li);
 	(void)now_ms;
+	return li;
+}
+
+/* RFC 6544 §4.2 other-pref: "If any two candidates have the same
+ * type-preference and direction-pref, they MUST have a unique other-pref
+ * ... other-pref is the preference for the particular IP address from which
+ * the candidate was obtained. When there is only a single IP address, this
+ * value SHOULD be set to the maximum allowed value (8191)." Here: 8191 for
+ * the first IP, one less for each further one, in the caller's order. */
+static unsigned tcp_other_pref(const struct ice_agent *a, unsigned component, enum ice_tcptype tt,
+			       const union ice_addr *addr)
+{
+	unsigned distinct = 0;
+	for (unsigned i = 0; i < a->nlocals; i++) {
+		const struct ice_local *l = &a->locals[i];
+		if (l->c.type != ICE_CAND_HOST || l->c.transport != ICE_TRANSPORT_TCP ||
+		    l->c.component != component || l->c.tcptype != tt)
+			continue;
+		if (ice_addr_same_ip(&l->c.addr, addr))
+			return (l->c.priority >> 8) & 0x1fff;
+		distinct++;
+	}
+	return distinct > 8191 ? 0 : 8191 - distinct;
+}
+
+int ice_agent_add_tcp_host(struct ice_agent *a, unsigned component, enum ice_tcptype tcptype,
+			   const union ice_addr *addr, int base_id, uint64_t now_ms)
+{
+	struct ice_local l;
+	int li;
+
+	if (component < 1 || component > a->cfg.components)
+		return -EINVAL;
+	if (tcptype != ICE_TCP_ACTIVE && tcptype != ICE_TCP_PASSIVE)
+		return -EINVAL;
+	if (!a->io.tcp_connect || !a->io.tcp_close)
+		return -EOPNOTSUPP;
+	memset(&l, 0, sizeof(l));
+	l.c.component = component;
+	l.c.transport = ICE_TRANSPORT_TCP;
+	l.c.tcptype = tcptype;
+	l.c.addr = *addr;
+	/* RFC 6544 §4.5: an active candidate's port is meaningless (its
+	 * connections get theirs from the kernel) and is signalled as 9,
+	 * the discard port. */
+	if (tcptype == ICE_TCP_ACTIVE)
+		ice_addr_set_port(&l.c.addr, 9);
+	l.c.type = ICE_CAND_HOST;
+	l.c.priority = ice_priority(
+	    ice_type_pref(ICE_CAND_HOST, ICE_TRANSPORT_TCP),
+	    ice_tcp_local_pref(ICE_CAND_HOST, tcptype, tcp_other_pref(a, component, tcptype, addr)),
+	    component);
+	ice_foundation_make(l.c.foundation, ICE_CAND_HOST, addr, NULL, ICE_TRANSPORT_TCP);
+	l.base = l.c.addr;
+	l.base_id = base_id;
+	l.hidden = a->cfg.policy != ICE_POLICY_ALL;
+	li = icei_add_local(a, &l);
+	if (li < 0)
+		return li;
+	if (a->gathering || a->gather_complete)
+		signal_local(a, li);
+	if (a->have_remote) {
+		icei_pair_local_with_remotes(a, li);
+		ice_checklist_unfreeze_initial(&a->cl);
+		if (a->next_pace_ms == ICE_NEVER)
+			a->next_pace_ms = now_ms;
+	}
 	return li;
 }
 
@@ -139,6 +208,12 @@ int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice
 
 int icei_find_local_by_base(const struct ice_agent *a, int base_id)
 {
+	/* a TCP connection belongs to the base that opened or accepted it */
+	for (unsigned i = 0; i < ICE_TCP_CONNS_MAX; i++)
+		if (a->tconns[i].used && a->tconns[i].conn == base_id) {
+			base_id = a->tconns[i].base_id;
+			break;
+		}
 	for (unsigned i = 0; i < a->nlocals; i++)
 		if (a->locals[i].base_id == base_id && icei_local_pairs(&a->locals[i]))
 			return (int)i;
@@ -177,6 +252,10 @@ void ice_agent_gather(struct ice_agent *a, bool relay_pending, uint64_t now_ms)
 		if (a->locals[i].c.type != ICE_CAND_HOST)
 			continue;
 		signal_local(a, (int)i);
+		/* (TCP host candidates get no server-reflexive ones here: that
+		 * would take STUN over TCP, RFC 6544 §5.2) */
+		if (a->locals[i].c.transport == ICE_TRANSPORT_TCP)
+			continue;
 		/* RFC 8445 §5.1.1.2: server-reflexive candidates come from a
 		 * Binding request from each host base to each STUN server of
 		 * the same address family. */

@@ -1,6 +1,7 @@
 /* ice_priv.h - the ICE agent's internals, shared by ice.c (checks,
  * requests, responses, nomination), ice_gather.c (local candidates and
- * gathering) and ice_timer.c (pacing, retransmissions, consent, restart).
+ * gathering), ice_remote.c (the peer's description), ice_timer.c (pacing,
+ * retransmissions, consent, restart) and ice_tcp.c (RFC 6544).
  * Not a public interface: use ice.h.
  */
 #ifndef NATLAB_AGENTS_ICE_PRIV_H
@@ -39,6 +40,23 @@ struct comp {
 	bool lost;
 };
 
+/* One TCP connection of an ICE-TCP candidate (RFC 6544, ice_tcp.c). */
+#define ICE_TCP_CONNS_MAX 32
+struct tcp_conn {
+	bool used;
+	bool open;   /* established (accepted ones are at once) */
+	int conn;    /* the caller's handle */
+	int base_id; /* the TCP base it belongs to: listener or active source */
+	union ice_addr peer;
+};
+
+/* A check that came before the peer's credentials (ice.c, on_request). */
+struct early_req {
+	int local, remote;
+	int conn; /* TCP: the connection it came on; else -1 */
+	bool use_cand;
+};
+
 struct tq_entry {
 	int local, remote;
 };
@@ -63,6 +81,8 @@ struct ice_agent {
 	struct ice_checklist cl;
 	struct tq_entry tq[ICE_CHECKLIST_MAX];
 	unsigned tq_n;
+	struct early_req early[ICE_CHECKLIST_MAX];
+	unsigned nearly;
 	struct gather_tx gtx[GATHER_MAX];
 	unsigned ngtx;
 	bool gathering;
@@ -74,6 +94,7 @@ struct ice_agent {
 	enum ice_state state;
 	bool failed_reported;
 	unsigned checks_sent;
+	struct tcp_conn tconns[ICE_TCP_CONNS_MAX];
 };
 
 uint64_t icei_rng_next(struct ice_agent *a);
@@ -87,6 +108,10 @@ void icei_new_credentials(struct ice_agent *a);
 bool icei_local_pairs(const struct ice_local *l);
 void icei_pair_local_with_remotes(struct ice_agent *a, int li);
 int icei_tq_pop(struct ice_agent *a);
+void icei_tq_push(struct ice_agent *a, int local, int remote);
+void icei_pair_remote_with_locals(struct ice_agent *a, int ri);
+/* ice_remote.c */
+void icei_record_early(struct ice_agent *a, int li, int ri, int conn, bool use_cand);
 long icei_build_request(struct ice_agent *a, const uint8_t txid[ICE_TXID_LEN],
 			const struct ice_local *l, bool use_cand, bool controlling, uint8_t *buf,
 			size_t cap);
@@ -102,5 +127,18 @@ void icei_gather_check_done(struct ice_agent *a);
 void icei_send_gather(struct ice_agent *a, struct gather_tx *g, uint64_t now);
 void icei_on_gather_response(struct ice_agent *a, struct gather_tx *g, const struct stun_msg *m,
 			     uint64_t now);
+
+/* ice_tcp.c: TCP candidates (RFC 6544) */
+bool icei_pair_is_tcp(const struct ice_agent *a, const struct ice_pair *p);
+bool icei_local_checkable(const struct ice_local *l);
+struct tcp_conn *icei_tcp_conn(struct ice_agent *a, int conn);
+uint32_t icei_tcp_prflx_priority(const struct ice_local *l);
+void icei_tcp_send(struct ice_agent *a, struct ice_pair *p, const uint8_t *buf, size_t len);
+void icei_tcp_fail_pair(struct ice_agent *a, struct ice_pair *p);
+int icei_tcp_learn_remote(struct ice_agent *a, int li, const union ice_addr *from,
+			  uint32_t priority);
+void icei_tcp_bind_pair(struct ice_agent *a, struct ice_pair *p, int conn);
+int icei_tcp_mapped_local(const struct ice_agent *a, int li, const union ice_addr *mapped);
+void icei_tcp_close_unused(struct ice_agent *a, bool keep_checking);
 
 #endif

@@ -106,10 +106,17 @@ static uint64_t tick_retransmit(struct ice_agent *a, uint64_t now)
 				p->state = ICE_PAIR_FAILED;
 				if (p->nominate_pending)
 					a->comps[p->component].nominating = false;
+				if (icei_pair_is_tcp(a, p))
+					icei_tcp_fail_pair(a, p);
 				continue;
 			}
 			p->tx_count++;
-			icei_send_pair_request(a, p);
+			/* RFC 8489 §6.2.2: over TCP "there are no retransmissions
+			 * at the STUN protocol level"; the transaction still
+			 * gives up when a UDP one would, so TCP checks fail on
+			 * the same (configurable) schedule. */
+			if (!icei_pair_is_tcp(a, p))
+				icei_send_pair_request(a, p);
 			if (p->tx_count >= a->cfg.max_tx)
 				p->tx_next_ms = now + (uint64_t)p->tx_rto_ms * a->cfg.rm;
 			else
@@ -196,8 +203,12 @@ uint64_t ice_agent_tick(struct ice_agent *a, uint64_t now_ms)
 	next = min64(next, icei_nominate_deadline(a));
 	check_failure(a);
 	if (a->state == ICE_STATE_CONNECTED && checks_finished(a) &&
-	    ice_checklist_count(&a->cl, ICE_PAIR_WAITING) == 0)
+	    ice_checklist_count(&a->cl, ICE_PAIR_WAITING) == 0) {
 		icei_set_state(a, ICE_STATE_COMPLETED);
+		/* TCP connections of pairs not selected are no longer needed
+		 * (RFC 6544: once ICE completes, an agent may close them) */
+		icei_tcp_close_unused(a, false);
+	}
 	/* A restart or a new pair may have made pacing due again. */
 	if (a->next_pace_ms != ICE_NEVER)
 		next = min64(next, a->next_pace_ms);
@@ -241,6 +252,10 @@ void icei_restart(struct ice_agent *a, bool relay_pending, bool regather, uint64
 	a->nremotes = 0;
 	a->cl.n = 0;
 	a->tq_n = 0;
+	a->nearly = 0;
+	/* TCP connections: only the selected pair's stays, carrying data
+	 * until the new selection (checks will open new ones) */
+	icei_tcp_close_unused(a, false);
 	a->failed_reported = false;
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
 		struct comp *cp = &a->comps[c];

@@ -145,6 +145,19 @@ static void endpoint_from_nice(struct agentproto_endpoint *e, NiceCandidate *nc,
 	}
 	e->transport =
 	    nc->transport == NICE_CANDIDATE_TRANSPORT_UDP ? ICE_TRANSPORT_UDP : ICE_TRANSPORT_TCP;
+	switch (nc->transport) {
+	case NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE:
+		e->tcptype = ICE_TCP_ACTIVE;
+		break;
+	case NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE:
+		e->tcptype = ICE_TCP_PASSIVE;
+		break;
+	case NICE_CANDIDATE_TRANSPORT_TCP_SO:
+		e->tcptype = ICE_TCP_SO;
+		break;
+	default:
+		break;
+	}
 	nice_address_to_string(&nc->addr, ip);
 	ice_addr_from_text(&e->addr, ip, (uint16_t)nice_address_get_port(&nc->addr));
 	if (e->type == ICE_CAND_RELAY && local)
@@ -540,6 +553,7 @@ int main(int argc, char **argv)
 	    {"gather-timeout-ms", required_argument, NULL, 'w'},
 	    {"interface", required_argument, NULL, 'i'},
 	    {"seed", required_argument, NULL, 'S'},
+	    {"tcp", no_argument, NULL, 'K'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -549,6 +563,7 @@ int main(int argc, char **argv)
 	const char *stun = NULL, *policy = "all";
 	long ta = -1, rto = -1, retrans = -1;
 	bool ignored_timers = false;
+	bool tcp = false;
 	int o;
 
 	memset(&app, 0, sizeof(app));
@@ -630,6 +645,9 @@ int main(int argc, char **argv)
 			if (app.nifaces < IFACES_MAX)
 				app.ifaces[app.nifaces++] = optarg;
 			break;
+		case 'K':
+			tcp = true;
+			break;
 		case 'S':
 		case 'v':
 			break;
@@ -653,8 +671,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	agentproto_ev_ready(&app.out, t_ms(&app), IMPL, NICE_PKG_VERSION);
+	/* --tcp: libnice's own ICE-TCP (RFC 6544) host, server-reflexive and
+	 * relayed TCP candidates, active and passive; off by default as in
+	 * natlab-ice */
 	g_object_set(app.agent, "controlling-mode", app.controlling, "upnp", FALSE, "ice-tcp",
-		     FALSE, NULL);
+		     tcp ? TRUE : FALSE, NULL);
 	if (stun) {
 		union ice_addr a;
 		char ip[INET6_ADDRSTRLEN];

@@ -25,6 +25,9 @@
 #define LLVMFuzzerTestOneInput fuzz_ice_candidate
 #include "agents/fuzz/ice_candidate.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_ice_tcpframe
+#include "agents/fuzz/ice_tcpframe.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_stun_decode
 #include "agents/fuzz/stun_decode.c"
 #undef LLVMFuzzerTestOneInput
@@ -47,6 +50,7 @@ struct target {
 static const struct target targets[] = {
     {"agents", "agentproto", fuzz_agentproto},
     {"agents", "ice_candidate", fuzz_ice_candidate},
+    {"agents", "ice_tcpframe", fuzz_ice_tcpframe},
     {"agents", "stun_decode", fuzz_stun_decode},
     {"agents", "stun_server", fuzz_stun_server},
     {"harness", "harness_cells", fuzz_harness_cells},

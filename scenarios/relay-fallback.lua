@@ -9,6 +9,10 @@
 --   udp-blocked       a network without UDP -> TURN over TCP (port 80) or TLS
 --   web-only          outbound TCP to 80/443 only, TURN offered on TLS 443
 --                     only -> TURN over TLS
+--   udp-blocked-ice-tcp  a network without UDP facing an open (untranslated)
+--                     host, both agents with ICE-TCP (RFC 6544, --tcp): a
+--                     direct TCP pair (active -> passive) instead of a relay;
+--                     the observation `transport` says tcp
 --   turn-unreachable  symmetric x symmetric and the TURN server is down: no
 --                     path can exist; the cell passes when both agents give
 --                     up cleanly with a reason (expected path "failed"), not
@@ -26,6 +30,7 @@ local REASONS = {
   ["apd-filter"] = { left = "symmetric", right = "port-restricted-cone", expect = "relay" },
   ["udp-blocked"] = { left = "udp-blocked", right = "port-restricted-cone", expect = "relay-tcp" },
   ["web-only"] = { left = "tcp-web-only", right = "port-restricted-cone", expect = "relay-tcp", turn = { "udp", "tls" } },
+  ["udp-blocked-ice-tcp"] = { left = "udp-blocked", right = "open", expect = "direct", ice_tcp = true },
   ["turn-unreachable"] = { left = "symmetric", right = "symmetric", expect = "failed", no_turn_server = true },
 }
 
@@ -33,13 +38,13 @@ scenario {
   name = "relay-fallback",
   description = "each reason a direct path fails, the relay that saves it, its cost; TURN down -> a clean failure",
   params = {
-    reason = { description = "why the direct path fails (none, apd-filter, udp-blocked, web-only, turn-unreachable)", default = "apd-filter" },
+    reason = { description = "why the direct path fails (none, apd-filter, udp-blocked, web-only, udp-blocked-ice-tcp, turn-unreachable)", default = "apd-filter" },
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair (or to give up)", default = 15000 },
   },
-  matrix = { reason = { "none", "apd-filter", "udp-blocked", "web-only", "turn-unreachable" } },
+  matrix = { reason = { "none", "apd-filter", "udp-blocked", "web-only", "udp-blocked-ice-tcp", "turn-unreachable" } },
   grid = { name = "relay-fallback: the relay that saves each call", rows = "reason" },
   expect = function(p) return REASONS[p.reason] and REASONS[p.reason].expect end,
   timeout_ms = 40000,
@@ -66,6 +71,7 @@ scenario {
     local r = REASONS[p.reason]
     local turn = S.turn_urls(net, r.turn or "all", net.srv.tls)
     local args = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300" }
+    if r.ice_tcp then args[#args + 1] = "--tcp" end
     local l = S.agent(net, "left", p.left_impl, { role = "controlling", name = "left", trickle = true,
                                                   turn = turn, args = args, gather_timeout_ms = 1000 }, cell)
     local rr = S.agent(net, "right", p.right_impl, { role = "controlled", name = "right", trickle = true,
@@ -82,6 +88,11 @@ scenario {
       return
     end
     S.record_class(res, cell, { names = { "left", "right" } })
+    local sel = res.selected and res.selected.left
+    if sel and sel["local"] then natlab.observe("transport", sel["local"].transport or "udp") end
+    if r.ice_tcp and not (sel and sel["local"] and sel["local"].transport == "tcp") then
+      natlab.result { outcome = "fail", message = "ICE-TCP offered on both sides but the selected pair is not TCP" }
+    end
     -- the cost: RTT over the selected pair, from the agent's acknowledgements
     l:send { cmd = "send", n = 50, size = 200, interval_ms = 5 }
     local deadline = natlab.now_ms() + 5000

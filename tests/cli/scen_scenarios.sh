@@ -26,10 +26,17 @@ run() { # name out-subdir args...
 run hairpin "$src/scenarios/hairpin.lua" -p nat=port-restricted-cone
 run turn "$src/scenarios/turn-security.lua"
 run dual "$src/scenarios/dual-stack.lua" -p stack=v4-only
+run icetcp "$src/scenarios/relay-fallback.lua" -p reason=udp-blocked-ice-tcp,udp-blocked
 python3 - "$out" <<'PY' || exit 1
 import json, sys
 def cells(name):
     return [json.loads(l) for l in open(f"{sys.argv[1]}/{name}/latest/cells.jsonl")]
+# ICE-TCP: without UDP, a direct TCP pair where ICE-TCP is on, a TURN/TCP
+# relay where it is not
+r = {c["params"]["reason"]: c for c in cells("icetcp")}
+assert r["udp-blocked-ice-tcp"]["observations"]["transport"] == "tcp", r["udp-blocked-ice-tcp"]
+assert r["udp-blocked-ice-tcp"]["observations"]["class"] == "direct"
+assert r["udp-blocked"]["observations"]["class"] == "relay-tcp", r["udp-blocked"]
 h = {c["params"]["hairpin"]: c for c in cells("hairpin")}
 assert set(h) == {True, False}, h.keys()
 assert h[True]["path"] in ("srflx", "prflx") and h[True]["outcome"] == "pass", h[True].get("message")

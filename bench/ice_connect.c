@@ -7,7 +7,7 @@
  *                     [--nat PRESET_A,PRESET_B [--delay-ms N]]
  *                     [--nomination regular|aggressive]
  *                     [--relay udp|tcp|tls [--cert F --key F]]
- *                     [--ice-opt ARG]... [--check] [--verbose]
+ *                     [--ice-opt ARG]... [--nice-opt ARG]... [--check] [--verbose]
  *
  * --nat runs every trial through a fresh two-NAT lab (bench/ice_lab.h) with
  * natlab-turn-server as STUN and TURN server on the "internet" node.
@@ -101,6 +101,8 @@ static char cap_dir[64];	  /* captures of the current trial */
 static const char *bin_dir;
 static const char *ice_opts[8]; /* --ice-opt: extra arguments for natlab-ice only */
 static unsigned n_ice_opts;
+static const char *nice_opts[8]; /* --nice-opt: extra arguments for natlab-nice only */
+static unsigned n_nice_opts;
 static char turn_arg[64];
 
 /* natlab-turn-server inside the sandbox, on loopback; returns its pid. */
@@ -186,6 +188,9 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 	if (strcmp(im->label, "natlab-ice") == 0)
 		for (unsigned i = 0; i < n_ice_opts; i++)
 			argv[k++] = (char *)ice_opts[i];
+	if (strcmp(im->label, "natlab-nice") == 0)
+		for (unsigned i = 0; i < n_nice_opts; i++)
+			argv[k++] = (char *)nice_opts[i];
 	if (relay) {
 		argv[k++] = "--policy";
 		argv[k++] = "relay";
@@ -205,11 +210,12 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 static double impl_ta(const struct impl *im)
 {
 	bool ice = strcmp(im->label, "natlab-ice") == 0;
+	const char **o = ice ? ice_opts : nice_opts;
+	unsigned n = ice ? n_ice_opts : n_nice_opts;
 	double ta = ta_ms ? atof(ta_ms) : ice ? 50 : 20;
-	if (ice)
-		for (unsigned i = 0; i + 1 < n_ice_opts; i++)
-			if (strcmp(ice_opts[i], "--ta-ms") == 0)
-				ta = atof(ice_opts[i + 1]);
+	for (unsigned i = 0; i + 1 < n; i++)
+		if (strcmp(o[i], "--ta-ms") == 0)
+			ta = atof(o[i + 1]);
 	return ta;
 }
 
@@ -378,6 +384,8 @@ int main(int argc, char **argv)
 			nat_b = comma + 1;
 		} else if (strcmp(argv[i], "--ice-opt") == 0 && i + 1 < argc && n_ice_opts < 8) {
 			ice_opts[n_ice_opts++] = argv[++i];
+		} else if (strcmp(argv[i], "--nice-opt") == 0 && i + 1 < argc && n_nice_opts < 8) {
+			nice_opts[n_nice_opts++] = argv[++i];
 		} else if (strcmp(argv[i], "--trickle") == 0)
 			trickle = true;
 		else if (strcmp(argv[i], "--relay") == 0 && i + 1 < argc)
@@ -481,6 +489,12 @@ int main(int argc, char **argv)
 		printf("natlab-ice options:");
 		for (unsigned i = 0; i < n_ice_opts; i++)
 			printf(" %s", ice_opts[i]);
+		printf("\n");
+	}
+	if (n_nice_opts) {
+		printf("natlab-nice options:");
+		for (unsigned i = 0; i < n_nice_opts; i++)
+			printf(" %s", nice_opts[i]);
 		printf("\n");
 	}
 	if (nomination)

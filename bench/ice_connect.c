@@ -399,11 +399,12 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
 		else {
-			fprintf(stderr, "usage: bench_ice_connect [--trials N] [--bin DIR] "
-					"[--ta-ms N] [--trickle] [--nat PRESET_A,PRESET_B "
-					"[--delay-ms N]] [--nomination regular|aggressive] "
-					"[--relay udp|tcp|tls [--cert F --key F]] "
-					"[--check] [--verbose]\n");
+			fprintf(stderr,
+				"usage: bench_ice_connect [--trials N] [--bin DIR] "
+				"[--ta-ms N] [--trickle] [--nat PRESET_A,PRESET_B "
+				"[--delay-ms N]] [--nomination regular|aggressive] "
+				"[--relay udp|tcp|tls [--cert F --key F]] "
+				"[--ice-opt ARG]... [--nice-opt ARG]... [--check] [--verbose]\n");
 			return 2;
 		}
 	}

@@ -4,16 +4,27 @@
  * against itself; prints medians, p95 and the ratios.
  *
  *   bench_ice_connect [--trials N] [--bin DIR] [--ta-ms N] [--trickle]
- *                     [--nat PRESET_A,PRESET_B] [--relay udp|tcp|tls [--cert F --key F]]
- *                     [--ice-opt ARG]... [--check] [--verbose]
+ *                     [--nat PRESET_A,PRESET_B [--delay-ms N]]
+ *                     [--nomination regular|aggressive]
+ *                     [--relay udp|tcp|tls [--cert F --key F]]
+ *                     [--ice-opt ARG]... [--nice-opt ARG]... [--check] [--verbose]
  *
  * --nat runs every trial through a fresh two-NAT lab (bench/ice_lab.h) with
  * natlab-turn-server as STUN and TURN server on the "internet" node.
+ * --delay-ms makes each of its four links an impaired link (emu/impair.h)
+ * with that one-way delay both ways: the agents' RTT is 8 x N.
+ * In --nat mode each agent's interface is captured (emu/capture.h) and the
+ * first connectivity check each agent sent is read from the capture
+ * (bench/ice_capture.h), so the benchmark also prints the phases: gathering,
+ * first check, first nominating check, selection, and checks the RFC 8445
+ * budget "selected within 3 RTT + 2 Ta of the first check", with RTT the
+ * data plane's measured median on the selected pair.
  *
- * The agents run in a private network namespace (emu_sandbox_enter) with
- * only loopback up, so every packet stays inside it. --check runs one
- * trial of each pairing, interop included (natlab-ice <-> natlab-nice in
- * both roles), and exits non-zero when any fails: the cli test uses it.
+ * Without --nat the agents run in a private network namespace
+ * (emu_sandbox_enter) with only loopback up, so every packet stays inside
+ * it. --check runs one trial of each pairing, interop included (natlab-ice
+ * <-> natlab-nice in both roles), and exits non-zero when any fails: the
+ * cli test uses it.
  */
 #include <libgen.h>
 #include <limits.h>
@@ -22,7 +33,9 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include "bench/ice_capture.h"
 #include "bench/ice_lab.h"
+#include "emu/capture.h"
 #include "emu/sandbox.h"
 
 static int lo_up(void)
@@ -64,18 +77,32 @@ struct impl {
 	char path[PATH_MAX];
 };
 
+#define NMAX 1000
+
 struct stats {
-	double conn[1000], data[1000];
+	double conn[NMAX], data[NMAX];
 	unsigned n, fails;
+	/* --nat only, from the events and the captures (ms since "gather"):
+	 * gathering done (both local descriptions), first check (either
+	 * agent), first nominating check (USE-CANDIDATE, controlling agent),
+	 * first check -> both selected, the selected path's RTT (data plane
+	 * median) and the budget 3 RTT + 2 Ta */
+	double gath[NMAX], first[NMAX], nom[NMAX], chk[NMAX], rtt[NMAX], budget[NMAX];
+	unsigned nph, within, direct, nnom;
 };
 
 static const char *ta_ms;	  /* --ta-ms for both agents, NULL: their defaults */
 static const char *relay;	  /* --relay udp|tcp|tls: both agents relay-only via TURN */
 static bool trickle;		  /* --trickle: both agents trickle (RFC 8838) */
 static const char *nat_a, *nat_b; /* --nat A,B: through two kernel NATs */
+static unsigned delay_ms;	  /* --delay-ms: one-way delay of each lab link */
+static const char *nomination;	  /* --nomination: for both agents */
+static char cap_dir[64];	  /* captures of the current trial */
 static const char *bin_dir;
 static const char *ice_opts[8]; /* --ice-opt: extra arguments for natlab-ice only */
 static unsigned n_ice_opts;
+static const char *nice_opts[8]; /* --nice-opt: extra arguments for natlab-nice only */
+static unsigned n_nice_opts;
 static char turn_arg[64];
 
 /* natlab-turn-server inside the sandbox, on loopback; returns its pid. */
@@ -154,9 +181,16 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 	}
 	if (trickle)
 		argv[k++] = "--trickle";
+	if (nomination) {
+		argv[k++] = "--nomination";
+		argv[k++] = (char *)nomination;
+	}
 	if (strcmp(im->label, "natlab-ice") == 0)
 		for (unsigned i = 0; i < n_ice_opts; i++)
 			argv[k++] = (char *)ice_opts[i];
+	if (strcmp(im->label, "natlab-nice") == 0)
+		for (unsigned i = 0; i < n_nice_opts; i++)
+			argv[k++] = (char *)nice_opts[i];
 	if (relay) {
 		argv[k++] = "--policy";
 		argv[k++] = "relay";
@@ -170,6 +204,100 @@ static void argv_for(char **argv, const struct impl *im, bool controlling)
 	argv[k] = NULL;
 }
 
+/* Ta an agent paces its checks with: --ta-ms (or a natlab-ice --ice-opt
+ * --ta-ms), else its default (natlab-ice 50 ms as RFC 8445 §14.2 says,
+ * libnice 20 ms). */
+static double impl_ta(const struct impl *im)
+{
+	bool ice = strcmp(im->label, "natlab-ice") == 0;
+	const char **o = ice ? ice_opts : nice_opts;
+	unsigned n = ice ? n_ice_opts : n_nice_opts;
+	double ta = ta_ms ? atof(ta_ms) : ice ? 50 : 20;
+	for (unsigned i = 0; i + 1 < n; i++)
+		if (strcmp(o[i], "--ta-ms") == 0)
+			ta = atof(o[i + 1]);
+	return ta;
+}
+
+static bool is_direct(const char *type)
+{
+	return strcmp(type, "relay") != 0;
+}
+
+/* One trial through a fresh lab, both agents' interfaces captured; the
+ * phases go to @st when the trial succeeded. */
+static void trial_nat(char **av, char **bv, const struct impl *a, struct stats *st, bool verbose,
+		      struct pr_result *r)
+{
+	struct lab l;
+	struct natlab_err e = {{0}};
+	struct emu_capture *ca = NULL, *cb = NULL;
+	char pa[96], pb[96];
+	struct ic_checks ka, kb;
+	uint32_t ipa, ipb;
+	double first, sel;
+
+	memset(r, 0, sizeof(*r));
+	if (build_delayed(&l, bin_dir, nat_a, nat_b, delay_ms * 1000u) < 0) {
+		snprintf(r->why, sizeof(r->why), "cannot build the lab");
+		lab_free(&l);
+		return;
+	}
+	snprintf(pa, sizeof(pa), "%s/a.pcap", cap_dir);
+	snprintf(pb, sizeof(pb), "%s/b.pcap", cap_dir);
+	if (emu_capture_start(l.a, "eth0", pa, &ca, &e) < 0 ||
+	    emu_capture_start(l.b, "eth0", pb, &cb, &e) < 0) {
+		snprintf(r->why, sizeof(r->why), "capture: %s", e.msg);
+		emu_capture_stop(ca, NULL);
+		lab_free(&l);
+		return;
+	}
+	pr_run_hook(av, bv, 10, 20000 + 400.0 * delay_ms, verbose, spawn, &l, r);
+	emu_capture_stop(ca, NULL);
+	emu_capture_stop(cb, NULL);
+	lab_free(&l);
+	inet_pton(AF_INET, "10.0.1.2", &ipa);
+	inet_pton(AF_INET, "10.0.2.2", &ipb);
+	if (ic_scan(pa, ipa, r->t0_real_ns, &ka) < 0 || ic_scan(pb, ipb, r->t0_real_ns, &kb) < 0) {
+		ka.first_check_ms = kb.first_check_ms = -1;
+		ka.first_nominate_ms = -1;
+	}
+	unlink(pa);
+	unlink(pb);
+	if (!r->ok || st->nph >= NMAX)
+		return;
+	first = ka.first_check_ms;
+	if (first < 0 || (kb.first_check_ms >= 0 && kb.first_check_ms < first))
+		first = kb.first_check_ms;
+	if (first < 0) {
+		/* the agents connected, so checks were sent: a capture that
+		 * saw none is broken, and the trial says so */
+		snprintf(r->why, sizeof(r->why), "no connectivity check in the captures");
+		r->ok = false;
+		return;
+	}
+	sel = r->connect_ms;
+	st->gath[st->nph] = r->a.t_local > r->b.t_local ? r->a.t_local : r->b.t_local;
+	st->first[st->nph] = first;
+	st->chk[st->nph] = sel - first;
+	st->rtt[st->nph] = r->a.rtt_median;
+	st->budget[st->nph] = 3 * r->a.rtt_median + 2 * impl_ta(a);
+	if (ka.first_nominate_ms >= 0)
+		st->nom[st->nnom++] = ka.first_nominate_ms;
+	if (st->chk[st->nph] <= st->budget[st->nph])
+		st->within++;
+	if (is_direct(r->a.sel_local_type) && is_direct(r->a.sel_remote_type))
+		st->direct++;
+	if (verbose)
+		fprintf(stderr,
+			"  phases: local %.1f/%.1f  checking %.1f/%.1f  first check %.1f/%.1f  "
+			"nominate %.1f  selected %.1f/%.1f  rtt %.1f\n",
+			r->a.t_local, r->b.t_local, r->a.t_checking, r->b.t_checking,
+			ka.first_check_ms, kb.first_check_ms, ka.first_nominate_ms, r->a.t_selected,
+			r->b.t_selected, r->a.rtt_median);
+	st->nph++;
+}
+
 static bool trial(const struct impl *a, const struct impl *b, struct stats *st, bool verbose,
 		  bool print)
 {
@@ -177,25 +305,18 @@ static bool trial(const struct impl *a, const struct impl *b, struct stats *st, 
 	struct pr_result r;
 	argv_for(av, a, true);
 	argv_for(bv, b, false);
-	if (nat_a) {
-		/* a fresh lab per trial: no NAT state carried over */
-		struct lab l;
-		if (build(&l, bin_dir, nat_a, nat_b) < 0) {
-			emu_lab_free(l.lab);
-			st->fails++;
-			return false;
-		}
-		pr_run_hook(av, bv, 10, 20000, verbose, spawn, &l, &r);
-		emu_lab_free(l.lab);
-	} else {
+	if (nat_a)
+		trial_nat(av, bv, a, st, verbose, &r);
+	else
 		pr_run(av, bv, 10, 15000, verbose, &r);
-	}
 	if (print)
 		printf("  %-10s (controlling) <-> %-10s (controlled): %s%s%s  selected %s/%s  "
 		       "connect %.1f ms  first data %.1f ms\n",
 		       a->label, b->label, r.ok ? "ok" : "FAILED", r.ok ? "" : ": ",
 		       r.ok ? "" : r.why, r.a.sel_local_type, r.a.sel_remote_type, r.connect_ms,
 		       r.first_data_ms);
+	else if (!r.ok)
+		fprintf(stderr, "  %s trial failed: %s\n", a->label, r.why);
 	if (r.ok && relay &&
 	    (strcmp(r.a.sel_local_type, "relay") != 0 ||
 	     strcmp(r.b.sel_local_type, "relay") != 0)) {
@@ -207,12 +328,24 @@ static bool trial(const struct impl *a, const struct impl *b, struct stats *st, 
 		st->fails++;
 		return false;
 	}
-	if (st->n < 1000) {
+	if (st->n < NMAX) {
 		st->conn[st->n] = r.connect_ms;
 		st->data[st->n] = r.first_data_ms;
 		st->n++;
 	}
 	return true;
+}
+
+/* The phases of one implementation, one line, key value pairs (bench/run
+ * reads them by key). */
+static void print_phases(const char *label, const struct impl *im, struct stats *s)
+{
+	printf("phases %-11s gather %.1f  first-check %.1f  first-nominate %.1f  "
+	       "check->selected p50 %.1f p95 %.1f  rtt %.1f  Ta %.0f  budget(3rtt+2ta) %.1f  "
+	       "within %u/%u  direct %u/%u\n",
+	       label, pct(s->gath, s->nph, 50), pct(s->first, s->nph, 50), pct(s->nom, s->nnom, 50),
+	       pct(s->chk, s->nph, 50), pct(s->chk, s->nph, 95), pct(s->rtt, s->nph, 50),
+	       impl_ta(im), pct(s->budget, s->nph, 50), s->within, s->nph, s->direct, s->nph);
 }
 
 int main(int argc, char **argv)
@@ -238,6 +371,10 @@ int main(int argc, char **argv)
 			bin = argv[++i];
 		else if (strcmp(argv[i], "--ta-ms") == 0 && i + 1 < argc)
 			ta_ms = argv[++i];
+		else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
+			delay_ms = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--nomination") == 0 && i + 1 < argc)
+			nomination = argv[++i];
 		else if (strcmp(argv[i], "--nat") == 0 && i + 1 < argc) {
 			char *comma = strchr(argv[++i], ',');
 			if (!comma)
@@ -247,6 +384,8 @@ int main(int argc, char **argv)
 			nat_b = comma + 1;
 		} else if (strcmp(argv[i], "--ice-opt") == 0 && i + 1 < argc && n_ice_opts < 8) {
 			ice_opts[n_ice_opts++] = argv[++i];
+		} else if (strcmp(argv[i], "--nice-opt") == 0 && i + 1 < argc && n_nice_opts < 8) {
+			nice_opts[n_nice_opts++] = argv[++i];
 		} else if (strcmp(argv[i], "--trickle") == 0)
 			trickle = true;
 		else if (strcmp(argv[i], "--relay") == 0 && i + 1 < argc)
@@ -260,14 +399,17 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
 		else {
-			fprintf(stderr, "usage: bench_ice_connect [--trials N] [--bin DIR] "
-					"[--ta-ms N] [--trickle] [--nat PRESET_A,PRESET_B] "
-					"[--relay udp|tcp|tls [--cert F --key F]] "
-					"[--check] [--verbose]\n");
+			fprintf(stderr,
+				"usage: bench_ice_connect [--trials N] [--bin DIR] "
+				"[--ta-ms N] [--trickle] [--nat PRESET_A,PRESET_B "
+				"[--delay-ms N]] [--nomination regular|aggressive] "
+				"[--relay udp|tcp|tls [--cert F --key F]] "
+				"[--ice-opt ARG]... [--nice-opt ARG]... [--check] [--verbose]\n");
 			return 2;
 		}
 	}
-	if (!s_ice || !s_nice || !s_x || trials < 1 || trials > 1000)
+	if (!s_ice || !s_nice || !s_x || trials < 1 || trials > NMAX || delay_ms > 1000 ||
+	    (delay_ms && !nat_a))
 		return 2;
 	if (!bin) {
 		/* build/bench/bench_ice_connect -> build/bin */
@@ -296,6 +438,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (nat_a) {
+		/* /tmp of the sandbox's mount namespace is the host's: a
+		 * private folder, emptied after every trial */
+		snprintf(cap_dir, sizeof(cap_dir), "/tmp/natlab-icebench.XXXXXX");
+		if (!mkdtemp(cap_dir)) {
+			fprintf(stderr, "bench_ice_connect: mkdtemp: %s\n", strerror(errno));
+			return 2;
+		}
+	}
 	if (relay) {
 		if (strcmp(relay, "udp") && strcmp(relay, "tcp") && strcmp(relay, "tls"))
 			return 2;
@@ -331,6 +482,8 @@ int main(int argc, char **argv)
 			kill(turn_pid, SIGTERM);
 			waitpid(turn_pid, NULL, 0);
 		}
+		if (nat_a)
+			rmdir(cap_dir);
 		return bad ? 1 : 0;
 	}
 	if (n_ice_opts) {
@@ -339,7 +492,24 @@ int main(int argc, char **argv)
 			printf(" %s", ice_opts[i]);
 		printf("\n");
 	}
-	if (nat_a)
+	if (n_nice_opts) {
+		printf("natlab-nice options:");
+		for (unsigned i = 0; i < n_nice_opts; i++)
+			printf(" %s", nice_opts[i]);
+		printf("\n");
+	}
+	if (nomination)
+		printf("nomination: %s for both agents\n", nomination);
+	else
+		printf("nomination: each agent's default (natlab-ice regular, libnice "
+		       "aggressive)\n");
+	if (nat_a && delay_ms)
+		printf("bench_ice_connect: %u trials each, through kernel NATs %s <-> %s (STUN and "
+		       "TURN/UDP on the internet node), impaired links of %u ms one-way each "
+		       "(agent-agent RTT %u ms), Ta %s\n",
+		       trials, nat_a, nat_b, delay_ms, 8 * delay_ms,
+		       ta_ms ? ta_ms : "each agent's default (natlab-ice 50 ms, libnice 20 ms)");
+	else if (nat_a)
 		printf("bench_ice_connect: %u trials each, through kernel NATs %s <-> %s (STUN and "
 		       "TURN/UDP on the internet node), zero-delay veths, Ta %s\n",
 		       trials, nat_a, nat_b,
@@ -377,6 +547,24 @@ int main(int argc, char **argv)
 		} else {
 			printf("libnice adapter not built: no baseline\n");
 		}
+	}
+	if (nat_a) {
+		/* pct() sorts in place: the within counts were taken per trial */
+		double ik = pct(s_ice->chk, s_ice->nph, 50), nk = pct(s_nice->chk, s_nice->nph, 50);
+		double ik95 = pct(s_ice->chk, s_ice->nph, 95);
+		double nk95 = pct(s_nice->chk, s_nice->nph, 95);
+		print_phases("natlab-ice", &ice, s_ice);
+		if (have_nice) {
+			print_phases("libnice", &nice, s_nice);
+			printf("ratio natlab-ice / libnice: first check -> selected p50 %.2f  p95 "
+			       "%.2f\n",
+			       ik / nk, ik95 / nk95);
+		}
+		printf("target natlab-ice first check -> selected <= 3 RTT + 2 Ta: %s (%u of %u "
+		       "trials within)\n",
+		       s_ice->nph && s_ice->within == s_ice->nph ? "met" : "not met", s_ice->within,
+		       s_ice->nph);
+		rmdir(cap_dir);
 	}
 	if (turn_pid > 0) {
 		kill(turn_pid, SIGTERM);

@@ -5,6 +5,11 @@
  *                                      inet (198.51.100.1: natlab-turn-server,
  *   b 10.0.2.2 -- natb (198.18.0.1) ---+       which also answers STUN)
  *
+ * build_delayed() makes every one of the four links an impaired link
+ * (emu/impair.h: the userspace link emulator, no sch_netem needed) with
+ * the same one-way delay both ways, so a <-> b has an RTT of 8 x delay and
+ * a <-> inet one of 4 x delay. lab_free() takes down what either built.
+ *
  * Header-only (static functions) so that a test and a benchmark can share
  * it without a library of their own. Build it inside the sandbox.
  */
@@ -18,6 +23,7 @@
 #include <unistd.h>
 #include "bench/ice_pairrun.h"
 #include "emu/lab.h"
+#include "emu/impair.h"
 #include "emu/link.h"
 #include "emu/nat.h"
 #include "emu/route.h"
@@ -28,6 +34,7 @@ struct lab {
 	struct emu_lab *lab;
 	struct emu_node *a, *b, *nata, *natb, *inet;
 	pid_t turn;
+	struct emu_impair *imp[4]; /* build_delayed() only; NULL otherwise */
 };
 
 #define TRY(call)                                                                                  \
@@ -92,7 +99,36 @@ static inline int start_turn(struct lab *l, const char *bin)
 	return -1;
 }
 
-static inline int build(struct lab *l, const char *bin, const char *preset_a, const char *preset_b)
+/* link - a plain veth, or an impaired link with @delay_us each way. */
+static inline int ice_lab_link(struct lab *l, unsigned k, struct emu_node *x, const char *ix,
+			       struct emu_node *y, const char *iy, uint32_t delay_us,
+			       struct natlab_err *e)
+{
+	struct emu_impair_config c = {.delay_us = delay_us};
+	if (delay_us == 0)
+		return emu_link_veth(x, ix, y, iy, e);
+	if (emu_impair_new(x, ix, y, iy, &l->imp[k], e) < 0)
+		return -1;
+	if (emu_impair_set(l->imp[k], EMU_IMPAIR_A_TO_B, &c, e) < 0 ||
+	    emu_impair_set(l->imp[k], EMU_IMPAIR_B_TO_A, &c, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* lab_free - the impaired links first (they need their nodes), then the
+ * lab with its processes. Accepts a half-built lab. */
+static inline void lab_free(struct lab *l)
+{
+	for (unsigned k = 0; k < 4; k++) {
+		emu_impair_free(l->imp[k]);
+		l->imp[k] = NULL;
+	}
+	emu_lab_free(l->lab);
+	l->lab = NULL;
+}
+
+static inline int build_delayed(struct lab *l, const char *bin, const char *preset_a,
+				const char *preset_b, uint32_t delay_us)
 {
 	struct natlab_err e = {{0}};
 	memset(l, 0, sizeof(*l));
@@ -102,10 +138,10 @@ static inline int build(struct lab *l, const char *bin, const char *preset_a, co
 	TRY(emu_lab_node_add(l->lab, "nata", &l->nata, &e));
 	TRY(emu_lab_node_add(l->lab, "natb", &l->natb, &e));
 	TRY(emu_lab_node_add(l->lab, "inet", &l->inet, &e));
-	TRY(emu_link_veth(l->a, "eth0", l->nata, "in", &e));
-	TRY(emu_link_veth(l->b, "eth0", l->natb, "in", &e));
-	TRY(emu_link_veth(l->nata, "out", l->inet, "ra", &e));
-	TRY(emu_link_veth(l->natb, "out", l->inet, "rb", &e));
+	TRY(ice_lab_link(l, 0, l->a, "eth0", l->nata, "in", delay_us, &e));
+	TRY(ice_lab_link(l, 1, l->b, "eth0", l->natb, "in", delay_us, &e));
+	TRY(ice_lab_link(l, 2, l->nata, "out", l->inet, "ra", delay_us, &e));
+	TRY(ice_lab_link(l, 3, l->natb, "out", l->inet, "rb", delay_us, &e));
 	TRY(emu_link_addr_add(l->a, "eth0", "10.0.1.2/24", &e));
 	TRY(emu_link_addr_add(l->b, "eth0", "10.0.2.2/24", &e));
 	TRY(emu_link_addr_add(l->nata, "in", "10.0.1.1/24", &e));
@@ -126,6 +162,11 @@ static inline int build(struct lab *l, const char *bin, const char *preset_a, co
 	    nat(l->natb, preset_b, "198.18.0.1", &e) < 0)
 		return -1;
 	return start_turn(l, bin);
+}
+
+static inline int build(struct lab *l, const char *bin, const char *preset_a, const char *preset_b)
+{
+	return build_delayed(l, bin, preset_a, preset_b, 0);
 }
 
 #endif

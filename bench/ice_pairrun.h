@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct pr_agent {
 	bool eof;
 	/* what happened, in ms since the trial's start (-1: never) */
 	double t_ready, t_local, t_selected, t_first_rx, t_data, t_consent_lost;
+	double t_checking; /* first "state":"checking" event */
 	char sel_local_type[16], sel_remote_type[16], sel_relay_transport[8];
 	int n_local, n_selected, n_consent_lost;
 	bool reaped_elsewhere; /* the spawn hook's owner reaps it */
@@ -53,6 +55,8 @@ struct pr_result {
 	char why[256];
 	double connect_ms;    /* gather sent -> both selected */
 	double first_data_ms; /* gather sent -> both received a datagram */
+	uint64_t t0_real_ns;  /* CLOCK_REALTIME at the trial's start (gather
+			       * sent), to place capture timestamps */
 	struct pr_agent a, b;
 };
 
@@ -102,7 +106,7 @@ parent:
 	ag->buf = malloc(PR_BUF);
 	ag->len = 0;
 	ag->t_ready = ag->t_local = ag->t_selected = ag->t_first_rx = ag->t_data = -1;
-	ag->t_consent_lost = -1;
+	ag->t_consent_lost = ag->t_checking = -1;
 	return ag->buf ? 0 : -ENOMEM;
 }
 
@@ -163,6 +167,10 @@ static inline void pr_event(struct pr_agent *from, struct pr_agent *to, json_t *
 	}
 	if (strcmp(name, "ready") == 0) {
 		from->t_ready = t;
+	} else if (strcmp(name, "state") == 0) {
+		const char *st = json_string_value(json_object_get(ev, "state"));
+		if (st && strcmp(st, "checking") == 0 && from->t_checking < 0)
+			from->t_checking = t;
 	} else if (strcmp(name, "local") == 0) {
 		if (from->t_local < 0)
 			from->t_local = t;
@@ -340,6 +348,11 @@ static inline void pr_run_hook(char *const argv_a[], char *const argv_b[], unsig
 		goto out;
 	/* the clock starts when both are ready to work */
 	t0 = pr_now_ms();
+	{
+		struct timespec rt;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		res->t0_real_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	}
 	res->a.t_ready = res->b.t_ready = 0;
 	pr_send(&res->a, json_pack("{s:s}", "cmd", "gather"));
 	pr_send(&res->b, json_pack("{s:s}", "cmd", "gather"));

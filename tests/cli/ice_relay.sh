@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Relay-only ICE (--policy relay) through natlab-turn-server over UDP, TCP
 # and TLS, on loopback in a private network namespace: natlab-ice against
-# itself and against the libnice adapter in both roles (not over TLS, see
-# bench/ice_connect.c); both sides must select relay/relay and carry data.
+# itself and against the libnice adapter in both roles (libnice, asked for
+# TLS, sends plain TURN to the TLS port: docs/turn.md); both sides must
+# select relay/relay and carry data.
 set -euo pipefail
 bin=${NATLAB_BIN_DIR:?}
 bench=$bin/../bench/bench_ice_connect

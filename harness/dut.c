@@ -46,16 +46,20 @@ struct dut_opts {
 	const char *out;
 	const char *peers; /* traversal: comma-separated presets; NULL = the matrix */
 	bool traversal;
-	int timeout_max_s, resolution_ms, wait_ms, syn_wait_ms;
-	bool tcp, force;
+	int timeout_max_s, resolution_ms, wait_ms, syn_wait_ms, tcp_timeout_max_s, quota_max;
+	bool tcp, force, cgn;
+	const char *sub[2]; /* --cgn: the two subscribers' addresses (NULL: derived) */
+	int n_sub;
+	uint32_t sub_ip[2]; /* ... as numbers (host order), set before the lab */
 };
 
 static const char dut_usage[] =
     "usage: natlab dut --lan IFACE --wan IFACE [--lan-addr CIDR] [--lan-gw IP]\n"
     "                  [--wan-addr CIDR] [--server-addr IP --server-addr IP]\n"
     "                  [--wan-route PREFIX=VIA ...] [--timeout-max SEC] [--resolution-ms MS]\n"
-    "                  [--wait-ms MS] [--syn-wait-ms MS] [--no-tcp] [--peers LIST]\n"
-    "                  [--no-traversal] [--out DIR] [--force]\n\n"
+    "                  [--wait-ms MS] [--syn-wait-ms MS] [--tcp-timeout-max SEC] [--no-tcp]\n"
+    "                  [--cgn [--subscriber IP --subscriber IP] [--quota-max N]]\n"
+    "                  [--peers LIST] [--no-traversal] [--out DIR] [--force]\n\n"
     "Checks a NAT device against RFC 4787 (UDP) and RFC 5382 (TCP). The lab's LAN host\n"
     "sits on --lan (the interface facing the device's inside), its internet on --wan\n"
     "(facing the device's outside): two server addresses, on which the device must\n"
@@ -70,7 +74,14 @@ static const char dut_usage[] =
     "  --resolution-ms MS  precision of that search (default 2000)\n"
     "  --wait-ms MS        how long to wait for a packet that may not come (default 500)\n"
     "  --syn-wait-ms MS    unsolicited SYN: silence required (default 6500)\n"
+    "  --tcp-timeout-max SEC  bound of the TCP established-timeout search (default 60;\n"
+    "                      0 skips; RFC 5382 wants 2 h 4 min, so below that a live\n"
+    "                      connection is inconclusive and a dead one a failure)\n"
     "  --no-tcp            skip the RFC 5382 tests\n"
+    "  --cgn               the device is a CGN: RFC 6888 per-subscriber quota and fairness,\n"
+    "                      with two more LAN addresses as subscribers\n"
+    "  --subscriber IP     twice: those addresses (default: --lan-addr + 1 and + 2)\n"
+    "  --quota-max N       mappings tried per subscriber (default 1000)\n"
     "  --peers LIST        traversal suite: the peers' presets (default: all of them)\n"
     "  --no-traversal      skip the traversal suite (scenarios/dut.lua)\n"
     "  --out DIR           results root (default results/): DIR/<run-id>/ with run.json,\n"
@@ -113,6 +124,8 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 			       .resolution_ms = 2000,
 			       .wait_ms = 500,
 			       .syn_wait_ms = 6500,
+			       .tcp_timeout_max_s = 60,
+			       .quota_max = 1000,
 			       .tcp = true,
 			       .traversal = true};
 	for (int i = 1; i < argc; i++) {
@@ -156,6 +169,18 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 		} else if (strcmp(a, "--wait-ms") == 0) {
 			if (parse_int(a, v, 10, 10000, &o->wait_ms) < 0)
 				return -1;
+		} else if (strcmp(a, "--subscriber") == 0) {
+			if (o->n_sub >= 2) {
+				fprintf(stderr, "natlab dut: --subscriber at most twice\n");
+				return -1;
+			}
+			o->sub[o->n_sub++] = v;
+		} else if (strcmp(a, "--tcp-timeout-max") == 0) {
+			if (parse_int(a, v, 0, 86400, &o->tcp_timeout_max_s) < 0)
+				return -1;
+		} else if (strcmp(a, "--quota-max") == 0) {
+			if (parse_int(a, v, 1, 30000, &o->quota_max) < 0)
+				return -1;
 		} else if (strcmp(a, "--syn-wait-ms") == 0) {
 			if (parse_int(a, v, 100, 60000, &o->syn_wait_ms) < 0)
 				return -1;
@@ -165,6 +190,8 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 				o->tcp = false;
 			else if (strcmp(a, "--force") == 0)
 				o->force = true;
+			else if (strcmp(a, "--cgn") == 0)
+				o->cgn = true;
 			else if (strcmp(a, "--no-traversal") == 0)
 				o->traversal = false;
 			else {
@@ -225,6 +252,15 @@ static int lab_up(const struct dut_opts *o, struct emu_lab *lab, struct dut_ifac
 	    (ret = emu_route_add(*ln, "default", o->lan_gw, NULL, e)) < 0 ||
 	    (ret = emu_link_addr_add(*wn, o->wan, o->wan_addr, e)) < 0)
 		return ret;
+	for (int i = 0; o->cgn && i < 2; i++) {
+		/* the subscribers: more hosts on the LAN, same prefix */
+		const char *slash = strchr(o->lan_addr, '/');
+		snprintf(cidr, sizeof(cidr), "%u.%u.%u.%u%s", o->sub_ip[i] >> 24,
+			 (o->sub_ip[i] >> 16) & 255, (o->sub_ip[i] >> 8) & 255, o->sub_ip[i] & 255,
+			 slash ? slash : "/32");
+		if ((ret = emu_link_addr_add(*ln, o->lan, cidr, e)) < 0)
+			return ret;
+	}
 	for (int i = 0; i < 2; i++) {
 		snprintf(cidr, sizeof(cidr), "%s/32", o->srv[i]);
 		if ((ret = emu_link_addr_add(*wn, "lo", cidr, e)) < 0)
@@ -465,6 +501,22 @@ int cmd_dut(int argc, char **argv)
 				"--wan-addr)\n");
 		return NATLAB_EXIT_USAGE;
 	}
+	for (int i = 0; o.cgn && i < 2; i++) {
+		uint32_t gw = 0;
+		ip_of(o.lan_gw, &gw);
+		if (o.sub[i] ? ip_of(o.sub[i], &o.sub_ip[i]) < 0 : 0) {
+			fprintf(stderr, "natlab dut: --subscriber wants an IPv4 address\n");
+			return NATLAB_EXIT_USAGE;
+		}
+		if (!o.sub[i])
+			o.sub_ip[i] = cfg.lan_ip + 1 + (uint32_t)i;
+		if (o.sub_ip[i] == cfg.lan_ip || o.sub_ip[i] == gw ||
+		    (i == 1 && o.sub_ip[1] == o.sub_ip[0])) {
+			fprintf(stderr, "natlab dut: the subscribers' addresses must differ from "
+					"each other, --lan-addr and --lan-gw (use --subscriber)\n");
+			return NATLAB_EXIT_USAGE;
+		}
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "natlab dut: needs root (it moves real interfaces); run it with "
 				"sudo\n");
@@ -502,6 +554,11 @@ int cmd_dut(int argc, char **argv)
 	cfg.timeout_resolution_ms = o.resolution_ms;
 	cfg.tcp = o.tcp;
 	cfg.syn_wait_ms = o.syn_wait_ms;
+	cfg.tcp_timeout_max_s = o.tcp_timeout_max_s;
+	cfg.cgn = o.cgn;
+	cfg.quota_max = o.quota_max;
+	ioc.sub_ip[0] = o.cgn ? o.sub_ip[0] : 0;
+	ioc.sub_ip[1] = o.cgn ? o.sub_ip[1] : 0;
 	ioc.lan = ln;
 	ioc.wan = wn;
 	ioc.lan_ip = cfg.lan_ip;

@@ -45,6 +45,10 @@ static unsigned g_timeout_s; /* 0: the preset's */
 static bool g_default_route;
 static const char *g_timeout_max = "4";
 static bool g_traversal;
+/* the non-compliant device: conntrack's TCP established timeout (s) and a
+ * per-host UDP quota, checked with natlab dut --cgn */
+static unsigned g_tcp_est_s;
+static unsigned g_quota;
 
 static const char *verdict(json_t *c, const char *key, const char **measured)
 {
@@ -118,28 +122,41 @@ static int dut_body(void)
 	c.n_public_addrs = 1;
 	if (g_timeout_s)
 		c.udp_timeout_s = g_timeout_s;
+	c.udp_mappings_per_host = g_quota;
 	OK(emu_nat_apply(dev, &c, &e));
+	if (g_tcp_est_s) {
+		char v[16];
+		snprintf(v, sizeof(v), "%u", g_tcp_est_s);
+		OK(emu_node_sysctl_set(dev, "net/netfilter/nf_conntrack_tcp_timeout_established", v,
+				       &e));
+	}
 	if (g_default_route)
 		OK(emu_route_add(tester, "default", "10.99.0.254", NULL, &e));
 
-	char *argv[] = {bin,
-			"dut",
-			"--lan",
-			"lan0",
-			"--wan",
-			"wan0",
-			"--out",
-			dir,
-			"--timeout-max",
-			(char *)g_timeout_max,
-			"--resolution-ms",
-			"500",
-			"--wait-ms",
-			"300",
-			"--peers",
-			"full-cone,symmetric",
-			g_traversal ? NULL : "--no-traversal",
-			NULL};
+	char *argv[32] = {bin,
+			  "dut",
+			  "--lan",
+			  "lan0",
+			  "--wan",
+			  "wan0",
+			  "--out",
+			  dir,
+			  "--timeout-max",
+			  (char *)g_timeout_max,
+			  "--resolution-ms",
+			  "500",
+			  "--wait-ms",
+			  "300",
+			  "--peers",
+			  "full-cone,symmetric",
+			  "--tcp-timeout-max",
+			  g_tcp_est_s ? "15" : "3"};
+	int argc = 18;
+	if (!g_traversal)
+		argv[argc++] = "--no-traversal";
+	if (g_quota)
+		argv[argc++] = "--cgn";
+	argv[argc] = NULL;
 	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	struct emu_spawn_opts so = {-1, logfd, logfd, NULL, NULL};
 	OK(emu_lab_spawn(lab, tester, argv, &so, &pid, &e));
@@ -198,6 +215,49 @@ static int dut_body(void)
 	CHECK(strcmp(verdict(cj, "icmp", NULL), "pass") == 0, "REQ-12");
 	CHECK(strcmp(verdict(cj, "fragments", NULL), "pass") == 0, "REQ-14");
 	CHECK(strcmp(verdict(cj, "alg", NULL), "pass") == 0, "REQ-10");
+	/* RFC 5382 REQ-2: conntrack follows a simultaneous open; RFC 7857:
+	 * an inbound RST reaches the host */
+	CHECK(strcmp(verdict(cj, "tcp_simultaneous_open", &m), "pass") == 0, "REQ-2 TCP: %s", m);
+	CHECK(strcmp(verdict(cj, "tcp_rst", &m), "pass") == 0, "7857 RST: %s", m);
+	/* RFC 4787 REQ-13: the device's outside MTU is 1400, the LAN's 1500 */
+	CHECK(strcmp(verdict(cj, "df", &m), "pass") == 0 && strstr(m, "MTU 1400"), "REQ-13: %s", m);
+	/* out-of-order fragments too (the kernel reassembles them) */
+	verdict(cj, "fragments", &m);
+	CHECK(strstr(m, "out-of-order: inbound passed, outbound passed"), "REQ-14: %s", m);
+	CHECK(strcmp(verdict(cj, "port_randomization", &m),
+		     c.ports == EMU_NAT_PORTS_SEQUENTIAL ? "warn" : "pass") == 0,
+	      "7857 ports: %s", m);
+	CHECK(strcmp(verdict(cj, "pooling_protocols", NULL), "pass") == 0, "7857 pooling");
+	if (g_tcp_est_s) {
+		/* RFC 5382 REQ-5: a timeout far below 2 h 4 min is found */
+		json_t *b = json_object_get(cj, "behaviour");
+		json_int_t alive = json_integer_value(json_object_get(b, "tcp_timeout_alive_ms"));
+		json_int_t gone = json_integer_value(json_object_get(b, "tcp_timeout_expired_ms"));
+		CHECK(strcmp(verdict(cj, "tcp_timeout", &m), "fail") == 0,
+		      "a %u s TCP timeout not flagged (%s)", g_tcp_est_s, m);
+		CHECK(alive <= g_tcp_est_s * 1000 + 1500 && gone >= g_tcp_est_s * 1000 - 1500,
+		      "TCP timeout bracket %lld..%lld ms vs %u s", (long long)alive,
+		      (long long)gone, g_tcp_est_s);
+	} else {
+		/* 5 days (conntrack's default) and a 3 s bound: undecided */
+		CHECK(strcmp(verdict(cj, "tcp_timeout", &m), "inconclusive") == 0, "REQ-5 TCP: %s",
+		      m);
+	}
+	if (g_quota) {
+		/* RFC 6888: the quota measured exactly, the refusals with ICMP,
+		 * the other subscriber unaffected */
+		char want[64];
+		snprintf(want, sizeof(want), "%u mappings per subscriber", g_quota);
+		CHECK(strcmp(verdict(cj, "cgn_port_quota", &m), "pass") == 0 &&
+			  strcmp(m, want) == 0,
+		      "RFC 6888 REQ-4: %s", m);
+		CHECK(strcmp(verdict(cj, "cgn_quota_exhausted", &m), "pass") == 0,
+		      "RFC 6888 REQ-11: %s", m);
+		CHECK(strcmp(verdict(cj, "cgn_fairness", &m), "pass") == 0, "fairness: %s", m);
+		CHECK(strcmp(verdict(cj, "cgn_pooling", NULL), "pass") == 0, "RFC 6888 REQ-2");
+	} else {
+		CHECK(strcmp(verdict(cj, "cgn_port_quota", NULL), "not-tested") == 0, "CGN rows");
+	}
 	if (g_timeout_s) {
 		json_t *b = json_object_get(cj, "behaviour");
 		json_int_t alive = json_integer_value(json_object_get(b, "udp_timeout_alive_ms"));
@@ -248,6 +308,10 @@ out:
 
 static int run_case(const char *preset, unsigned timeout_s, bool default_route)
 {
+	/* the non-compliant device: also a 10 s TCP established timeout and,
+	 * as a CGN, a quota of 60 UDP mappings per subscriber */
+	g_tcp_est_s = timeout_s ? 10 : 0;
+	g_quota = timeout_s ? 60 : 0;
 	g_traversal = strcmp(preset, "port-restricted-cone") == 0 && !default_route;
 	g_preset = preset;
 	g_timeout_s = timeout_s;

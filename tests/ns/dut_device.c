@@ -25,6 +25,9 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 
+#include <pthread.h>
+
+#include "harness/dut_dhcp.h"
 #include "nat_topo.h"
 
 #define CHECK(cond, ...)                                                                           \
@@ -49,6 +52,61 @@ static bool g_traversal;
  * per-host UDP quota, checked with natlab dut --cgn */
 static unsigned g_tcp_est_s;
 static unsigned g_quota;
+/* the device hands out the LAN host's address by DHCP (natlab dut
+ * --lan-addr dhcp) */
+static bool g_dhcp;
+
+/* A DHCP server on the device's inside: offers 192.168.1.50/24, router
+ * 192.168.1.1, one hour; acknowledges a request for that address, refuses
+ * any other. Runs in a thread on a socket made in the device namespace. */
+#define LEASE_IP IP4(192, 168, 1, 50)
+#define DEV_IP	 IP4(192, 168, 1, 1)
+#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+static volatile int g_dhcp_stop;
+static int g_dhcp_served; /* acknowledgements sent */
+
+static void *dhcp_server(void *arg)
+{
+	int fd = *(int *)arg;
+	uint8_t buf[1500];
+
+	while (!g_dhcp_stop) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct dut_dhcp_msg q, r;
+		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(68)};
+		ssize_t n;
+		int len;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0 || dut_dhcp_parse(buf, (size_t)n, &q) < 0 || q.op != 1)
+			continue;
+		r = (struct dut_dhcp_msg){.op = 2,
+					  .xid = q.xid,
+					  .flags = q.flags,
+					  .yiaddr = LEASE_IP,
+					  .server_id = DEV_IP,
+					  .mask = 0xffffff00u,
+					  .router = DEV_IP,
+					  .lease_s = 3600};
+		memcpy(r.chaddr, q.chaddr, 6);
+		if (q.type == DUT_DHCP_DISCOVER)
+			r.type = DUT_DHCP_OFFER;
+		else if (q.type == DUT_DHCP_REQUEST)
+			r.type = q.requested == LEASE_IP && q.server_id == DEV_IP ? DUT_DHCP_ACK
+										: DUT_DHCP_NAK;
+		else
+			continue;
+		len = dut_dhcp_build(&r, buf, sizeof(buf));
+		to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+		if (len > 0 &&
+		    sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) == len &&
+		    r.type == DUT_DHCP_ACK)
+			g_dhcp_served++;
+	}
+	return NULL;
+}
 
 static const char *verdict(json_t *c, const char *key, const char **measured)
 {
@@ -97,7 +155,9 @@ static int dut_body(void)
 	struct emu_nat_config c;
 	char dir[] = "/tmp/natlab-dut-XXXXXX", path[PATH_MAX], bin[PATH_MAX], log[PATH_MAX];
 	json_t *cj = NULL;
-	int rc = 0, status = 0, logfd = -1;
+	int rc = 0, status = 0, logfd = -1, dhcp_fd = -1;
+	pthread_t dhcp_thread;
+	bool dhcp_running = false;
 	pid_t pid;
 	const char *m = NULL;
 
@@ -132,6 +192,19 @@ static int dut_body(void)
 	}
 	if (g_default_route)
 		OK(emu_route_add(tester, "default", "10.99.0.254", NULL, &e));
+	if (g_dhcp) {
+		struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(67)};
+		dhcp_fd = emu_node_socket(dev, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0, &e);
+		CHECK(dhcp_fd >= 0, "DHCP server socket: %s", e.msg);
+		setsockopt(dhcp_fd, SOL_SOCKET, SO_BROADCAST, &(int){1}, sizeof(int));
+		CHECK(setsockopt(dhcp_fd, SOL_SOCKET, SO_BINDTODEVICE, "in", 2) == 0 &&
+			  bind(dhcp_fd, (struct sockaddr *)&any, sizeof(any)) == 0,
+		      "DHCP server: bind port 67");
+		g_dhcp_stop = 0;
+		g_dhcp_served = 0;
+		CHECK(pthread_create(&dhcp_thread, NULL, dhcp_server, &dhcp_fd) == 0, "thread");
+		dhcp_running = true;
+	}
 
 	char *argv[32] = {bin,
 			  "dut",
@@ -156,6 +229,10 @@ static int dut_body(void)
 		argv[argc++] = "--no-traversal";
 	if (g_quota)
 		argv[argc++] = "--cgn";
+	if (g_dhcp) {
+		argv[argc++] = "--lan-addr";
+		argv[argc++] = "dhcp";
+	}
 	argv[argc] = NULL;
 	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	struct emu_spawn_opts so = {-1, logfd, logfd, NULL, NULL};
@@ -286,11 +363,29 @@ static int dut_body(void)
 			 dir, dir);
 		CHECK(system(cmd) == 0, "traversal paths (see cells.jsonl above)");
 	}
+	if (g_dhcp) {
+		/* the lab's LAN host took the lease: address, prefix, router */
+		json_t *d = json_object_get(cj, "device");
+		CHECK(g_dhcp_served >= 1, "no DHCPACK sent");
+		CHECK(strcmp(json_string_value(json_object_get(d, "lan_addr")), "192.168.1.50/24") ==
+			      0 &&
+			  strcmp(json_string_value(json_object_get(d, "lan_gw")), "192.168.1.1") == 0,
+		      "DHCP lease not used");
+		CHECK(json_integer_value(json_object_get(json_object_get(d, "lan_dhcp"), "lease_s")) ==
+			  3600,
+		      "lease time");
+	}
 	/* the report carries the compliance table */
 	snprintf(path, sizeof(path), "grep -q 'table class=\"compliance\"' %s/latest/report.html",
 		 dir);
 	CHECK(system(path) == 0, "report.html has no compliance table");
 out:
+	if (dhcp_running) {
+		g_dhcp_stop = 1;
+		pthread_join(dhcp_thread, NULL);
+	}
+	if (dhcp_fd >= 0)
+		close(dhcp_fd);
 	json_decref(cj);
 	if (logfd >= 0)
 		close(logfd);
@@ -306,8 +401,10 @@ out:
 	return rc;
 }
 
-static int run_case(const char *preset, unsigned timeout_s, bool default_route)
+static int run_case_dhcp(const char *preset, unsigned timeout_s, bool default_route,
+			 bool dhcp)
 {
+	g_dhcp = dhcp;
 	/* the non-compliant device: also a 10 s TCP established timeout and,
 	 * as a CGN, a quota of 60 UDP mappings per subscriber */
 	g_tcp_est_s = timeout_s ? 10 : 0;
@@ -318,6 +415,20 @@ static int run_case(const char *preset, unsigned timeout_s, bool default_route)
 	g_default_route = default_route;
 	g_timeout_max = timeout_s ? "12" : "4";
 	return topo_run_sandboxed(dut_body);
+}
+
+static int run_case(const char *preset, unsigned timeout_s, bool default_route)
+{
+	return run_case_dhcp(preset, timeout_s, default_route, false);
+}
+
+static void t_dhcp(void **st)
+{
+	(void)st;
+	int r = run_case_dhcp("full-cone", 0, false, true);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
 }
 
 #define CASE(name, preset, t, dr)                                                                  \
@@ -350,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(t_address_dependent),
 	    cmocka_unit_test(t_symmetric),
 	    cmocka_unit_test(t_short_timeout),
+	    cmocka_unit_test(t_dhcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

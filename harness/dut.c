@@ -58,13 +58,14 @@ struct dut_opts {
 };
 
 static const char dut_usage[] =
-    "usage: natlab dut --lan IFACE --wan IFACE [--lan-addr CIDR] [--lan-gw IP]\n"
+    "usage: natlab dut --lan IFACE --wan IFACE [--lan-addr CIDR|dhcp] [--lan-gw IP]\n"
     "                  [--wan-addr CIDR] [--server-addr IP --server-addr IP]\n"
     "                  [--wan-route PREFIX=VIA ...] [--timeout-max SEC] [--resolution-ms MS]\n"
     "                  [--wait-ms MS] [--syn-wait-ms MS] [--tcp-timeout-max SEC] [--no-tcp]\n"
     "                  [--cgn [--subscriber IP --subscriber IP] [--quota-max N]]\n"
     "                  [--peers LIST] [--no-traversal] [--out DIR] [--force]\n\n"
-    "Checks a NAT device against RFC 4787 (UDP) and RFC 5382 (TCP). The lab's LAN host\n"
+    "Checks a NAT device against RFC 4787 (UDP), RFC 5382 (TCP), RFC 7857 and, with\n"
+    "--cgn, RFC 6888 (CGN). The lab's LAN host\n"
     "sits on --lan (the interface facing the device's inside), its internet on --wan\n"
     "(facing the device's outside): two server addresses, on which the device must\n"
     "route (via --wan-addr's address). Needs root; only the two interfaces are touched:\n"

@@ -29,7 +29,8 @@
  *                            mapping: preserve / sequential / random
  *   learn   postrouting 200: after NAT: update pmap, emap, pports, iused,
  *                            hmap from the translated packet and conntrack
-^ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets
+^ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets;
+ *                              per-host UDP quota (set quota: a -> ct count)
 ^ *   fw_input input 0:          inbound TCP blocked
  *
  * and table ip6 natlab_fw6 (IPv6 is not translated): the firewall knobs,
@@ -680,6 +681,65 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 	}
 }
 
+/* RFC 6888 REQ-4: "A CGN MUST support limiting the number of external
+ * ports (or, equivalently, 'identifiers' for ICMP) that are assigned per
+ * subscriber." Every UDP flow leaving from inside is counted against its
+ * source address (set quota, one conntrack counter per address, as
+ * `add @quota { ip saddr ct count over N }`); the flow that would be one
+ * too many is refused before srcnat maps it. REQ-11: such a packet is
+ * dropped and "it SHOULD send an ICMP Destination Unreachable message
+ * with code 1 (Host Unreachable) to the sender". */
+static void build_quota(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field sa = F_IP_SADDR;
+	struct nftnl_set *s = nx_set_alloc(bd, "quota");
+	struct nftnl_rule *r;
+	struct nftnl_expr *x, *cl;
+
+	if (!s) {
+		bd->ret = bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: set quota");
+		return;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, nx_concat_type(&sa, 1));
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, SET_SIZE);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, 0x71756f74);
+	if (bd->ret == 0 && emu_nft_batch_add_set(bd->b, s) < 0)
+		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+	nftnl_set_free(s);
+	r = nx_rule_new(bd, "fw_forward");
+	if (!r)
+		return;
+	nx_match_ifname(r, true, c->outside_ifname, false);
+	nx_match_ifname(r, false, c->outside_ifname, true);
+	nx_match_l4(r, IPPROTO_UDP, true);
+	nx_load_field(r, F_IP_SADDR, R_KEY);
+	x = nx_ex(r, "dynset");
+	cl = nftnl_expr_alloc("connlimit");
+	if (x && cl) {
+		nftnl_expr_set_str(x, NFTNL_EXPR_DYNSET_SET_NAME, "quota");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_SREG_KEY, R_KEY);
+		/* "over": matches when the address already has N flows */
+		nftnl_expr_set_u32(cl, NFTNL_EXPR_CONNLIMIT_COUNT, c->udp_mappings_per_host);
+		nftnl_expr_set_u32(cl, NFTNL_EXPR_CONNLIMIT_FLAGS, NFT_CONNLIMIT_F_INV);
+		nftnl_expr_add_expr(x, NFTNL_EXPR_DYNSET_EXPRESSIONS, cl);
+		cl = NULL;
+	} else {
+		nx_oom = true;
+	}
+	if (cl)
+		nftnl_expr_free(cl);
+	x = nx_ex(r, "reject");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+		nftnl_expr_set_u8(x, NFTNL_EXPR_REJECT_CODE, 1 /* ICMP_HOST_UNREACH */);
+	}
+	nx_rule_add(bd, r);
+}
+
 static void build_fwd(struct nx_build *bd)
 {
 	const struct emu_nat_config *c = bd->c;
@@ -718,6 +778,9 @@ static void build_fwd(struct nx_build *bd)
 		}
 		nx_rule_add(bd, r);
 	}
+	if (bd->family == NFPROTO_IPV4 && c->translate && !c->udp_blocked &&
+	    c->udp_mappings_per_host)
+		build_quota(bd);
 	if (bd->family == NFPROTO_IPV4 && c->translate && c->inbound_refreshes && !c->udp_blocked) {
 		/* RFC 4787 REQ-6: inbound refresh is a MAY; when on, inbound
 		 * packets keep every set entry of the mapping alive. */

@@ -70,6 +70,11 @@ struct emu_nat_config {
 	char public_addrs[EMU_NAT_ADDRS_MAX][EMU_NAT_ADDR_STR_MAX];
 	unsigned n_public_addrs;
 	bool paired_pooling; /* RFC 4787 REQ-2: one public address per internal address */
+	/* RFC 6888 REQ-4 (a CGN's per-subscriber port quota): at most this many
+	 * UDP mappings per internal address at a time; a packet that would
+	 * make one more is dropped with ICMP host unreachable (REQ-11).
+	 * 0 = no limit. */
+	unsigned udp_mappings_per_host;
 };
 
 /* emu_nat_preset - fill *@cfg with the knobs of preset @name (see

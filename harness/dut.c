@@ -23,6 +23,7 @@
 #include "emu/route.h"
 #include "emu/sandbox.h"
 #include "harness/cli.h"
+#include "harness/dut_dhcp.h"
 #include "harness/dut_iface.h"
 #include "harness/dut_io.h"
 #include "harness/luanet.h"
@@ -46,22 +47,31 @@ struct dut_opts {
 	const char *out;
 	const char *peers; /* traversal: comma-separated presets; NULL = the matrix */
 	bool traversal;
-	int timeout_max_s, resolution_ms, wait_ms, syn_wait_ms;
-	bool tcp, force;
+	int timeout_max_s, resolution_ms, wait_ms, syn_wait_ms, tcp_timeout_max_s, quota_max;
+	bool tcp, force, cgn;
+	const char *sub[2]; /* --cgn: the two subscribers' addresses (NULL: derived) */
+	int n_sub;
+	uint32_t sub_ip[2]; /* ... as numbers (host order), set before the lab */
+	bool dhcp, gw_set;  /* --lan-addr dhcp; --lan-gw given */
+	struct dut_dhcp_lease lease;
+	char lan_addr_buf[40], lan_gw_buf[20]; /* what DHCP gave */
 };
 
 static const char dut_usage[] =
-    "usage: natlab dut --lan IFACE --wan IFACE [--lan-addr CIDR] [--lan-gw IP]\n"
+    "usage: natlab dut --lan IFACE --wan IFACE [--lan-addr CIDR|dhcp] [--lan-gw IP]\n"
     "                  [--wan-addr CIDR] [--server-addr IP --server-addr IP]\n"
     "                  [--wan-route PREFIX=VIA ...] [--timeout-max SEC] [--resolution-ms MS]\n"
-    "                  [--wait-ms MS] [--syn-wait-ms MS] [--no-tcp] [--peers LIST]\n"
-    "                  [--no-traversal] [--out DIR] [--force]\n\n"
-    "Checks a NAT device against RFC 4787 (UDP) and RFC 5382 (TCP). The lab's LAN host\n"
+    "                  [--wait-ms MS] [--syn-wait-ms MS] [--tcp-timeout-max SEC] [--no-tcp]\n"
+    "                  [--cgn [--subscriber IP --subscriber IP] [--quota-max N]]\n"
+    "                  [--peers LIST] [--no-traversal] [--out DIR] [--force]\n\n"
+    "Checks a NAT device against RFC 4787 (UDP), RFC 5382 (TCP), RFC 7857 and, with\n"
+    "--cgn, RFC 6888 (CGN). The lab's LAN host\n"
     "sits on --lan (the interface facing the device's inside), its internet on --wan\n"
     "(facing the device's outside): two server addresses, on which the device must\n"
     "route (via --wan-addr's address). Needs root; only the two interfaces are touched:\n"
     "they move into the lab and come back with their addresses, routes and state.\n\n"
-    "  --lan-addr CIDR     the LAN host's address (default 192.168.1.2/24)\n"
+    "  --lan-addr CIDR     the LAN host's address (default 192.168.1.2/24), or \"dhcp\":\n"
+    "                      ask the device (DHCPv4) for address, prefix and gateway\n"
     "  --lan-gw IP         the device's inside address (default 192.168.1.1)\n"
     "  --wan-addr CIDR     the lab's address on the WAN link (default 192.0.2.254/24)\n"
     "  --server-addr IP    twice: the servers' addresses (198.51.100.1, 198.51.100.2)\n"
@@ -70,7 +80,14 @@ static const char dut_usage[] =
     "  --resolution-ms MS  precision of that search (default 2000)\n"
     "  --wait-ms MS        how long to wait for a packet that may not come (default 500)\n"
     "  --syn-wait-ms MS    unsolicited SYN: silence required (default 6500)\n"
+    "  --tcp-timeout-max SEC  bound of the TCP established-timeout search (default 60;\n"
+    "                      0 skips; RFC 5382 wants 2 h 4 min, so below that a live\n"
+    "                      connection is inconclusive and a dead one a failure)\n"
     "  --no-tcp            skip the RFC 5382 tests\n"
+    "  --cgn               the device is a CGN: RFC 6888 per-subscriber quota and fairness,\n"
+    "                      with two more LAN addresses as subscribers\n"
+    "  --subscriber IP     twice: those addresses (default: --lan-addr + 1 and + 2)\n"
+    "  --quota-max N       mappings tried per subscriber (default 1000)\n"
     "  --peers LIST        traversal suite: the peers' presets (default: all of them)\n"
     "  --no-traversal      skip the traversal suite (scenarios/dut.lua)\n"
     "  --out DIR           results root (default results/): DIR/<run-id>/ with run.json,\n"
@@ -113,6 +130,8 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 			       .resolution_ms = 2000,
 			       .wait_ms = 500,
 			       .syn_wait_ms = 6500,
+			       .tcp_timeout_max_s = 60,
+			       .quota_max = 1000,
 			       .tcp = true,
 			       .traversal = true};
 	for (int i = 1; i < argc; i++) {
@@ -124,11 +143,13 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 			o->lan = v;
 		else if (strcmp(a, "--wan") == 0)
 			o->wan = v;
-		else if (strcmp(a, "--lan-addr") == 0)
+		else if (strcmp(a, "--lan-addr") == 0) {
 			o->lan_addr = v;
-		else if (strcmp(a, "--lan-gw") == 0)
+			o->dhcp = v && strcmp(v, "dhcp") == 0;
+		} else if (strcmp(a, "--lan-gw") == 0) {
 			o->lan_gw = v;
-		else if (strcmp(a, "--wan-addr") == 0)
+			o->gw_set = true;
+		} else if (strcmp(a, "--wan-addr") == 0)
 			o->wan_addr = v;
 		else if (strcmp(a, "--out") == 0)
 			o->out = v;
@@ -156,6 +177,18 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 		} else if (strcmp(a, "--wait-ms") == 0) {
 			if (parse_int(a, v, 10, 10000, &o->wait_ms) < 0)
 				return -1;
+		} else if (strcmp(a, "--subscriber") == 0) {
+			if (o->n_sub >= 2) {
+				fprintf(stderr, "natlab dut: --subscriber at most twice\n");
+				return -1;
+			}
+			o->sub[o->n_sub++] = v;
+		} else if (strcmp(a, "--tcp-timeout-max") == 0) {
+			if (parse_int(a, v, 0, 86400, &o->tcp_timeout_max_s) < 0)
+				return -1;
+		} else if (strcmp(a, "--quota-max") == 0) {
+			if (parse_int(a, v, 1, 30000, &o->quota_max) < 0)
+				return -1;
 		} else if (strcmp(a, "--syn-wait-ms") == 0) {
 			if (parse_int(a, v, 100, 60000, &o->syn_wait_ms) < 0)
 				return -1;
@@ -165,6 +198,8 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 				o->tcp = false;
 			else if (strcmp(a, "--force") == 0)
 				o->force = true;
+			else if (strcmp(a, "--cgn") == 0)
+				o->cgn = true;
 			else if (strcmp(a, "--no-traversal") == 0)
 				o->traversal = false;
 			else {
@@ -205,8 +240,65 @@ static int ip_of(const char *s, uint32_t *ip)
 	return 0;
 }
 
+/* --cgn: the subscribers' addresses (given, or the LAN host's + 1 and + 2),
+ * distinct from the host's and the gateway's. */
+static int subscribers(struct dut_opts *o, struct natlab_err *e)
+{
+	uint32_t lan = 0, gw = 0;
+
+	ip_of(o->lan_addr, &lan);
+	ip_of(o->lan_gw, &gw);
+	for (int i = 0; o->cgn && i < 2; i++) {
+		if (o->sub[i] && ip_of(o->sub[i], &o->sub_ip[i]) < 0)
+			return natlab_err_set(e, EINVAL, "--subscriber wants an IPv4 address");
+		if (!o->sub[i])
+			o->sub_ip[i] = lan + 1 + (uint32_t)i;
+		if (o->sub_ip[i] == lan || o->sub_ip[i] == gw ||
+		    (i == 1 && o->sub_ip[1] == o->sub_ip[0]))
+			return natlab_err_set(e, EINVAL,
+					      "the subscribers' addresses must differ from each "
+					      "other, the LAN host's and the gateway's (use "
+					      "--subscriber)");
+	}
+	return 0;
+}
+
+/* --lan-addr dhcp: the LAN host's address, prefix and (unless --lan-gw)
+ * gateway from the device's DHCP server. */
+static int lan_dhcp(struct dut_opts *o, struct emu_node *ln, struct natlab_err *e)
+{
+	struct dut_dhcp_lease *l = &o->lease;
+	char key[96];
+	int ret;
+
+	/* The offer comes from the server's address to an interface that has
+	 * none yet and no route back: reverse-path filtering (inherited from
+	 * the host's settings, often 1 or 2) would drop it. Off in the lab's
+	 * LAN node, which routes nothing. */
+	snprintf(key, sizeof(key), "net/ipv4/conf/%s/rp_filter", o->lan);
+	if ((ret = emu_node_sysctl_set(ln, "net/ipv4/conf/all/rp_filter", "0", e)) < 0 ||
+	    (ret = emu_node_sysctl_set(ln, key, "0", e)) < 0)
+		return ret;
+	if ((ret = dut_dhcp_acquire(ln, o->lan, 10000, l, e)) < 0)
+		return ret;
+	snprintf(o->lan_addr_buf, sizeof(o->lan_addr_buf), "%u.%u.%u.%u/%d", l->addr >> 24,
+		 (l->addr >> 16) & 255, (l->addr >> 8) & 255, l->addr & 255, l->prefix);
+	o->lan_addr = o->lan_addr_buf;
+	if (!o->gw_set) {
+		if (!l->router)
+			return natlab_err_set(e, EINVAL,
+					      "the DHCP lease names no router: give --lan-gw");
+		snprintf(o->lan_gw_buf, sizeof(o->lan_gw_buf), "%u.%u.%u.%u", l->router >> 24,
+			 (l->router >> 16) & 255, (l->router >> 8) & 255, l->router & 255);
+		o->lan_gw = o->lan_gw_buf;
+	}
+	printf("natlab dut: DHCP on %s: %s, router %s, lease %u s\n", o->lan, o->lan_addr,
+	       o->lan_gw, l->lease_s);
+	return 0;
+}
+
 /* Build the two nodes, move the interfaces in, address and route them. */
-static int lab_up(const struct dut_opts *o, struct emu_lab *lab, struct dut_iface *lan,
+static int lab_up(struct dut_opts *o, struct emu_lab *lab, struct dut_iface *lan,
 		  struct dut_iface *wan, struct emu_node **ln, struct emu_node **wn,
 		  struct natlab_err *e)
 {
@@ -221,10 +313,21 @@ static int lab_up(const struct dut_opts *o, struct emu_lab *lab, struct dut_ifac
 		return ret;
 	if ((ret = dut_iface_move(lan, *ln, e)) < 0 || (ret = dut_iface_move(wan, *wn, e)) < 0)
 		return ret;
+	if (o->dhcp && ((ret = lan_dhcp(o, *ln, e)) < 0 || (ret = subscribers(o, e)) < 0))
+		return ret;
 	if ((ret = emu_link_addr_add(*ln, o->lan, o->lan_addr, e)) < 0 ||
 	    (ret = emu_route_add(*ln, "default", o->lan_gw, NULL, e)) < 0 ||
 	    (ret = emu_link_addr_add(*wn, o->wan, o->wan_addr, e)) < 0)
 		return ret;
+	for (int i = 0; o->cgn && i < 2; i++) {
+		/* the subscribers: more hosts on the LAN, same prefix */
+		const char *slash = strchr(o->lan_addr, '/');
+		snprintf(cidr, sizeof(cidr), "%u.%u.%u.%u%s", o->sub_ip[i] >> 24,
+			 (o->sub_ip[i] >> 16) & 255, (o->sub_ip[i] >> 8) & 255, o->sub_ip[i] & 255,
+			 slash ? slash : "/32");
+		if ((ret = emu_link_addr_add(*ln, o->lan, cidr, e)) < 0)
+			return ret;
+	}
 	for (int i = 0; i < 2; i++) {
 		snprintf(cidr, sizeof(cidr), "%s/32", o->srv[i]);
 		if ((ret = emu_link_addr_add(*wn, "lo", cidr, e)) < 0)
@@ -381,6 +484,15 @@ static int write_results(const struct dut_opts *o, const struct compl_config *cf
 			    json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "lan", o->lan, "wan", o->wan,
 				      "lan_addr", o->lan_addr, "lan_gw", o->lan_gw, "servers",
 				      o->srv[0], o->srv[1]));
+	if (o->dhcp) {
+		char srv[20];
+		snprintf(srv, sizeof(srv), "%u.%u.%u.%u", o->lease.server >> 24,
+			 (o->lease.server >> 16) & 255, (o->lease.server >> 8) & 255,
+			 o->lease.server & 255);
+		json_object_set_new(
+		    json_object_get(cj, "device"), "lan_dhcp",
+		    json_pack("{s:s,s:I}", "server", srv, "lease_s", (json_int_t)o->lease.lease_s));
+	}
 	meta = json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:[s],s:s,s:s},s:i,s:O}", "natlab_version",
 			 NATLAB_VERSION, "kernel", kernel, "machine", u.machine, "start", started,
 			 "seed", (json_int_t)0, "options", "scenarios", "dut", "lan", o->lan, "wan",
@@ -424,12 +536,23 @@ static int write_results(const struct dut_opts *o, const struct compl_config *cf
 	return ret;
 }
 
+/* bytes beyond one per character ("§" is two): printf pads by bytes */
+static int utf8_extra(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) == 0x80;
+	return n;
+}
+
 static void print_table(const struct compl_report *r)
 {
-	printf("%-16s %-44s %-12s %s\n", "requirement", "title", "verdict", "measured");
+	printf("%-24s %-56s %-12s %s\n", "requirement", "title", "verdict", "measured");
 	for (int i = 0; i < r->n_rows; i++) {
 		const struct compl_row *w = &r->rows[i];
-		printf("%-16s %-44s %-12s %s\n", w->req, w->title, compl_verdict_name(w->verdict),
+		printf("%-*s %-*s %-12s %s\n", 24 + utf8_extra(w->req), w->req,
+		       56 + utf8_extra(w->title), w->title, compl_verdict_name(w->verdict),
 		       w->measured);
 	}
 	printf("suite took %.1f s\n", r->duration_ms / 1000.0);
@@ -458,11 +581,15 @@ int cmd_dut(int argc, char **argv)
 		}
 	if (parse_args(argc, argv, &o) < 0)
 		return NATLAB_EXIT_USAGE;
-	if (ip_of(o.lan_addr, &cfg.lan_ip) < 0 || ip_of(o.srv[0], &cfg.server[0].ip) < 0 ||
-	    ip_of(o.srv[1], &cfg.server[1].ip) < 0 || ip_of(o.lan_gw, &(uint32_t){0}) < 0 ||
-	    ip_of(o.wan_addr, &(uint32_t){0}) < 0) {
+	if ((!o.dhcp && ip_of(o.lan_addr, &cfg.lan_ip) < 0) ||
+	    ip_of(o.srv[0], &cfg.server[0].ip) < 0 || ip_of(o.srv[1], &cfg.server[1].ip) < 0 ||
+	    ip_of(o.lan_gw, &(uint32_t){0}) < 0 || ip_of(o.wan_addr, &(uint32_t){0}) < 0) {
 		fprintf(stderr, "natlab dut: addresses must be IPv4 (CIDR for --lan-addr and "
 				"--wan-addr)\n");
+		return NATLAB_EXIT_USAGE;
+	}
+	if (!o.dhcp && subscribers(&o, &e) < 0) {
+		fprintf(stderr, "natlab dut: %s\n", e.msg);
 		return NATLAB_EXIT_USAGE;
 	}
 	if (geteuid() != 0) {
@@ -495,6 +622,7 @@ int cmd_dut(int argc, char **argv)
 		fprintf(stderr, "natlab dut: setting up the lab: %s\n", e.msg);
 		goto restore;
 	}
+	ip_of(o.lan_addr, &cfg.lan_ip); /* from DHCP, or checked above */
 	cfg.server[0].port = 3478;
 	cfg.server[1].port = 3478;
 	cfg.wait_ms = o.wait_ms;
@@ -502,6 +630,11 @@ int cmd_dut(int argc, char **argv)
 	cfg.timeout_resolution_ms = o.resolution_ms;
 	cfg.tcp = o.tcp;
 	cfg.syn_wait_ms = o.syn_wait_ms;
+	cfg.tcp_timeout_max_s = o.tcp_timeout_max_s;
+	cfg.cgn = o.cgn;
+	cfg.quota_max = o.quota_max;
+	ioc.sub_ip[0] = o.cgn ? o.sub_ip[0] : 0;
+	ioc.sub_ip[1] = o.cgn ? o.sub_ip[1] : 0;
 	ioc.lan = ln;
 	ioc.wan = wn;
 	ioc.lan_ip = cfg.lan_ip;

@@ -5,6 +5,7 @@
 #define NATLAB_HARNESS_DUT_IO_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "agents/compliance/compliance.h"
@@ -13,7 +14,9 @@
 struct dut_io_ctx {
 	struct emu_node *lan, *wan; /* borrowed */
 	uint32_t lan_ip;	    /* host byte order */
+	uint32_t sub_ip[2];	    /* COMPL_SUB1/2: more LAN addresses; 0 = none */
 	uint32_t srv_ip[2];
+	bool hold_table; /* the SYN-drop table exists in the wan node */
 	/* set (by a signal handler) to make every call return at once */
 	volatile sig_atomic_t *stop;
 };

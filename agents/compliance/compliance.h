@@ -20,7 +20,10 @@
 
 #include <jansson.h>
 
-enum compl_side { COMPL_LAN, COMPL_WAN };
+/* LAN: the host behind the device; SUB1/SUB2: two more hosts on the same
+ * LAN (other addresses), used as two subscribers by the RFC 6888 checks so
+ * that no earlier test's mappings count against their quotas. */
+enum compl_side { COMPL_LAN, COMPL_WAN, COMPL_SUB1, COMPL_SUB2 };
 
 struct compl_addr {
 	uint32_t ip; /* host byte order */
@@ -51,6 +54,38 @@ struct compl_io {
 	void (*close)(void *ctx, int sock);
 	uint64_t (*now_ms)(void *ctx);
 	void (*sleep_ms)(void *ctx, int ms);
+
+	/* Optional (NULL: the rows that need them are not-tested, saying so). */
+	/* TCP without blocking: a connection started from @side (LAN: local
+	 * port @local_port, 0 = any, shareable; WAN: server address
+	 * @addr_index, port @local_port) toward @to; its id, local address in
+	 * @local. tcp_wait: 0 once established, -ETIMEDOUT, or the error
+	 * (-ECONNREFUSED, -ECONNRESET, -EHOSTUNREACH...). */
+	int (*tcp_start)(void *ctx, enum compl_side side, int addr_index, uint16_t local_port,
+			 const struct compl_addr *to, struct compl_addr *local);
+	int (*tcp_wait)(void *ctx, int sock, int timeout_ms);
+	/* bytes on an established connection: sent (0 or -errno); received
+	 * (count > 0, 0 at end of stream, -ETIMEDOUT, -ECONNRESET...) */
+	int (*tcp_send)(void *ctx, int sock, const void *buf, size_t len);
+	int (*tcp_recv)(void *ctx, int sock, int timeout_ms, void *buf, size_t len);
+	/* close with a RST instead of a FIN */
+	void (*tcp_abort)(void *ctx, int sock);
+	/* The WAN side drops, from now on, SYNs without ACK that arrive for
+	 * server address @addr_index port @port: the first SYN of a
+	 * simultaneous open "lost in flight" so the other side's SYN crosses
+	 * it. 0 or -errno. */
+	int (*wan_drop_syn)(void *ctx, int addr_index, uint16_t port);
+	/* UDP datagram of @len bytes from UDP socket @sock to @to sent with
+	 * DF set: 0 when sent, -EMSGSIZE with the MTU in *@mtu when an ICMP
+	 * "fragmentation needed" came back within @timeout_ms (also the
+	 * local interface's MTU when the datagram is larger), other -errno. */
+	int (*udp_send_df)(void *ctx, int sock, const struct compl_addr *to, const void *buf,
+			   size_t len, int timeout_ms, int *mtu);
+	/* The same datagram as @sock would send it to @to, but built by hand
+	 * and sent as IP fragments of at most @frag_len payload bytes, last
+	 * fragment first (out of order). 0 or -errno. */
+	int (*udp_send_frags_reversed)(void *ctx, int sock, const struct compl_addr *to,
+				       const void *buf, size_t len, size_t frag_len);
 };
 
 struct compl_config {
@@ -61,6 +96,9 @@ struct compl_config {
 	int timeout_resolution_ms;   /* stop refining when the bracket is this narrow */
 	bool tcp;		     /* run the RFC 5382 tests */
 	int syn_wait_ms;	     /* unsolicited SYN: how long silence must last (6500) */
+	int tcp_timeout_max_s;	     /* bound of the TCP established-timeout search; 0 = skip */
+	bool cgn;		     /* run the RFC 6888 checks on subscribers SUB1 and SUB2 */
+	int quota_max;		     /* RFC 6888: mappings tried per subscriber (bound) */
 };
 
 enum compl_verdict {
@@ -71,7 +109,7 @@ enum compl_verdict {
 	COMPL_NOT_TESTED,   /* could not be measured here (reason in evidence) */
 };
 
-#define COMPL_ROWS_MAX	   24
+#define COMPL_ROWS_MAX	   40
 #define COMPL_MEASURED_MAX 96
 #define COMPL_EVIDENCE_MAX 384
 
@@ -88,9 +126,13 @@ struct compl_report {
 	struct compl_row rows[COMPL_ROWS_MAX];
 	int n_rows;
 	/* the behaviours measured, for machine use (and for tests) */
-	const char *mapping, *filtering, *tcp_mapping; /* "endpoint-independent", ... */
-	int hairpin;				       /* -1 unknown, 0 no, 1 yes */
-	int timeout_alive_ms, timeout_expired_ms;      /* -1: none seen */
+	const char *mapping, *filtering, *tcp_mapping;	  /* "endpoint-independent", ... */
+	int hairpin;					  /* -1 unknown, 0 no, 1 yes */
+	int timeout_alive_ms, timeout_expired_ms;	  /* -1: none seen */
+	int tcp_timeout_alive_ms, tcp_timeout_expired_ms; /* -1: none seen */
+	int quota;					  /* RFC 6888: mappings one subscriber got
+							     before failure; -1 none, 0 = no limit
+							     up to the bound */
 	uint64_t duration_ms;
 };
 

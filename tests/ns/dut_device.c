@@ -25,6 +25,9 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 
+#include <pthread.h>
+
+#include "harness/dut_dhcp.h"
 #include "nat_topo.h"
 
 #define CHECK(cond, ...)                                                                           \
@@ -45,6 +48,65 @@ static unsigned g_timeout_s; /* 0: the preset's */
 static bool g_default_route;
 static const char *g_timeout_max = "4";
 static bool g_traversal;
+/* the non-compliant device: conntrack's TCP established timeout (s) and a
+ * per-host UDP quota, checked with natlab dut --cgn */
+static unsigned g_tcp_est_s;
+static unsigned g_quota;
+/* the device hands out the LAN host's address by DHCP (natlab dut
+ * --lan-addr dhcp) */
+static bool g_dhcp;
+
+/* A DHCP server on the device's inside: offers 192.168.1.50/24, router
+ * 192.168.1.1, one hour; acknowledges a request for that address, refuses
+ * any other. Runs in a thread on a socket made in the device namespace. */
+#define LEASE_IP IP4(192, 168, 1, 50)
+#define DEV_IP	 IP4(192, 168, 1, 1)
+#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+static volatile int g_dhcp_stop;
+static int g_dhcp_served; /* acknowledgements sent */
+
+static void *dhcp_server(void *arg)
+{
+	int fd = *(int *)arg;
+	uint8_t buf[1500];
+
+	while (!g_dhcp_stop) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct dut_dhcp_msg q, r;
+		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(68)};
+		ssize_t n;
+		int len;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0 || dut_dhcp_parse(buf, (size_t)n, &q) < 0 || q.op != 1)
+			continue;
+		r = (struct dut_dhcp_msg){.op = 2,
+					  .xid = q.xid,
+					  .flags = q.flags,
+					  .yiaddr = LEASE_IP,
+					  .server_id = DEV_IP,
+					  .mask = 0xffffff00u,
+					  .router = DEV_IP,
+					  .lease_s = 3600};
+		memcpy(r.chaddr, q.chaddr, 6);
+		if (q.type == DUT_DHCP_DISCOVER)
+			r.type = DUT_DHCP_OFFER;
+		else if (q.type == DUT_DHCP_REQUEST)
+			r.type = q.requested == LEASE_IP && q.server_id == DEV_IP ? DUT_DHCP_ACK
+										: DUT_DHCP_NAK;
+		else
+			continue;
+		len = dut_dhcp_build(&r, buf, sizeof(buf));
+		to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+		if (len > 0 &&
+		    sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) == len &&
+		    r.type == DUT_DHCP_ACK)
+			g_dhcp_served++;
+	}
+	return NULL;
+}
 
 static const char *verdict(json_t *c, const char *key, const char **measured)
 {
@@ -93,7 +155,9 @@ static int dut_body(void)
 	struct emu_nat_config c;
 	char dir[] = "/tmp/natlab-dut-XXXXXX", path[PATH_MAX], bin[PATH_MAX], log[PATH_MAX];
 	json_t *cj = NULL;
-	int rc = 0, status = 0, logfd = -1;
+	int rc = 0, status = 0, logfd = -1, dhcp_fd = -1;
+	pthread_t dhcp_thread;
+	bool dhcp_running = false;
 	pid_t pid;
 	const char *m = NULL;
 
@@ -118,28 +182,58 @@ static int dut_body(void)
 	c.n_public_addrs = 1;
 	if (g_timeout_s)
 		c.udp_timeout_s = g_timeout_s;
+	c.udp_mappings_per_host = g_quota;
 	OK(emu_nat_apply(dev, &c, &e));
+	if (g_tcp_est_s) {
+		char v[16];
+		snprintf(v, sizeof(v), "%u", g_tcp_est_s);
+		OK(emu_node_sysctl_set(dev, "net/netfilter/nf_conntrack_tcp_timeout_established", v,
+				       &e));
+	}
 	if (g_default_route)
 		OK(emu_route_add(tester, "default", "10.99.0.254", NULL, &e));
+	if (g_dhcp) {
+		struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(67)};
+		dhcp_fd = emu_node_socket(dev, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0, &e);
+		CHECK(dhcp_fd >= 0, "DHCP server socket: %s", e.msg);
+		setsockopt(dhcp_fd, SOL_SOCKET, SO_BROADCAST, &(int){1}, sizeof(int));
+		CHECK(setsockopt(dhcp_fd, SOL_SOCKET, SO_BINDTODEVICE, "in", 2) == 0 &&
+			  bind(dhcp_fd, (struct sockaddr *)&any, sizeof(any)) == 0,
+		      "DHCP server: bind port 67");
+		g_dhcp_stop = 0;
+		g_dhcp_served = 0;
+		CHECK(pthread_create(&dhcp_thread, NULL, dhcp_server, &dhcp_fd) == 0, "thread");
+		dhcp_running = true;
+	}
 
-	char *argv[] = {bin,
-			"dut",
-			"--lan",
-			"lan0",
-			"--wan",
-			"wan0",
-			"--out",
-			dir,
-			"--timeout-max",
-			(char *)g_timeout_max,
-			"--resolution-ms",
-			"500",
-			"--wait-ms",
-			"300",
-			"--peers",
-			"full-cone,symmetric",
-			g_traversal ? NULL : "--no-traversal",
-			NULL};
+	char *argv[32] = {bin,
+			  "dut",
+			  "--lan",
+			  "lan0",
+			  "--wan",
+			  "wan0",
+			  "--out",
+			  dir,
+			  "--timeout-max",
+			  (char *)g_timeout_max,
+			  "--resolution-ms",
+			  "500",
+			  "--wait-ms",
+			  "300",
+			  "--peers",
+			  "full-cone,symmetric",
+			  "--tcp-timeout-max",
+			  g_tcp_est_s ? "15" : "3"};
+	int argc = 18;
+	if (!g_traversal)
+		argv[argc++] = "--no-traversal";
+	if (g_quota)
+		argv[argc++] = "--cgn";
+	if (g_dhcp) {
+		argv[argc++] = "--lan-addr";
+		argv[argc++] = "dhcp";
+	}
+	argv[argc] = NULL;
 	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	struct emu_spawn_opts so = {-1, logfd, logfd, NULL, NULL};
 	OK(emu_lab_spawn(lab, tester, argv, &so, &pid, &e));
@@ -198,6 +292,49 @@ static int dut_body(void)
 	CHECK(strcmp(verdict(cj, "icmp", NULL), "pass") == 0, "REQ-12");
 	CHECK(strcmp(verdict(cj, "fragments", NULL), "pass") == 0, "REQ-14");
 	CHECK(strcmp(verdict(cj, "alg", NULL), "pass") == 0, "REQ-10");
+	/* RFC 5382 REQ-2: conntrack follows a simultaneous open; RFC 7857:
+	 * an inbound RST reaches the host */
+	CHECK(strcmp(verdict(cj, "tcp_simultaneous_open", &m), "pass") == 0, "REQ-2 TCP: %s", m);
+	CHECK(strcmp(verdict(cj, "tcp_rst", &m), "pass") == 0, "7857 RST: %s", m);
+	/* RFC 4787 REQ-13: the device's outside MTU is 1400, the LAN's 1500 */
+	CHECK(strcmp(verdict(cj, "df", &m), "pass") == 0 && strstr(m, "MTU 1400"), "REQ-13: %s", m);
+	/* out-of-order fragments too (the kernel reassembles them) */
+	verdict(cj, "fragments", &m);
+	CHECK(strstr(m, "out-of-order: inbound passed, outbound passed"), "REQ-14: %s", m);
+	CHECK(strcmp(verdict(cj, "port_randomization", &m),
+		     c.ports == EMU_NAT_PORTS_SEQUENTIAL ? "warn" : "pass") == 0,
+	      "7857 ports: %s", m);
+	CHECK(strcmp(verdict(cj, "pooling_protocols", NULL), "pass") == 0, "7857 pooling");
+	if (g_tcp_est_s) {
+		/* RFC 5382 REQ-5: a timeout far below 2 h 4 min is found */
+		json_t *b = json_object_get(cj, "behaviour");
+		json_int_t alive = json_integer_value(json_object_get(b, "tcp_timeout_alive_ms"));
+		json_int_t gone = json_integer_value(json_object_get(b, "tcp_timeout_expired_ms"));
+		CHECK(strcmp(verdict(cj, "tcp_timeout", &m), "fail") == 0,
+		      "a %u s TCP timeout not flagged (%s)", g_tcp_est_s, m);
+		CHECK(alive <= g_tcp_est_s * 1000 + 1500 && gone >= g_tcp_est_s * 1000 - 1500,
+		      "TCP timeout bracket %lld..%lld ms vs %u s", (long long)alive,
+		      (long long)gone, g_tcp_est_s);
+	} else {
+		/* 5 days (conntrack's default) and a 3 s bound: undecided */
+		CHECK(strcmp(verdict(cj, "tcp_timeout", &m), "inconclusive") == 0, "REQ-5 TCP: %s",
+		      m);
+	}
+	if (g_quota) {
+		/* RFC 6888: the quota measured exactly, the refusals with ICMP,
+		 * the other subscriber unaffected */
+		char want[64];
+		snprintf(want, sizeof(want), "%u mappings per subscriber", g_quota);
+		CHECK(strcmp(verdict(cj, "cgn_port_quota", &m), "pass") == 0 &&
+			  strcmp(m, want) == 0,
+		      "RFC 6888 REQ-4: %s", m);
+		CHECK(strcmp(verdict(cj, "cgn_quota_exhausted", &m), "pass") == 0,
+		      "RFC 6888 REQ-11: %s", m);
+		CHECK(strcmp(verdict(cj, "cgn_fairness", &m), "pass") == 0, "fairness: %s", m);
+		CHECK(strcmp(verdict(cj, "cgn_pooling", NULL), "pass") == 0, "RFC 6888 REQ-2");
+	} else {
+		CHECK(strcmp(verdict(cj, "cgn_port_quota", NULL), "not-tested") == 0, "CGN rows");
+	}
 	if (g_timeout_s) {
 		json_t *b = json_object_get(cj, "behaviour");
 		json_int_t alive = json_integer_value(json_object_get(b, "udp_timeout_alive_ms"));
@@ -226,11 +363,29 @@ static int dut_body(void)
 			 dir, dir);
 		CHECK(system(cmd) == 0, "traversal paths (see cells.jsonl above)");
 	}
+	if (g_dhcp) {
+		/* the lab's LAN host took the lease: address, prefix, router */
+		json_t *d = json_object_get(cj, "device");
+		CHECK(g_dhcp_served >= 1, "no DHCPACK sent");
+		CHECK(strcmp(json_string_value(json_object_get(d, "lan_addr")), "192.168.1.50/24") ==
+			      0 &&
+			  strcmp(json_string_value(json_object_get(d, "lan_gw")), "192.168.1.1") == 0,
+		      "DHCP lease not used");
+		CHECK(json_integer_value(json_object_get(json_object_get(d, "lan_dhcp"), "lease_s")) ==
+			  3600,
+		      "lease time");
+	}
 	/* the report carries the compliance table */
 	snprintf(path, sizeof(path), "grep -q 'table class=\"compliance\"' %s/latest/report.html",
 		 dir);
 	CHECK(system(path) == 0, "report.html has no compliance table");
 out:
+	if (dhcp_running) {
+		g_dhcp_stop = 1;
+		pthread_join(dhcp_thread, NULL);
+	}
+	if (dhcp_fd >= 0)
+		close(dhcp_fd);
 	json_decref(cj);
 	if (logfd >= 0)
 		close(logfd);
@@ -246,14 +401,34 @@ out:
 	return rc;
 }
 
-static int run_case(const char *preset, unsigned timeout_s, bool default_route)
+static int run_case_dhcp(const char *preset, unsigned timeout_s, bool default_route,
+			 bool dhcp)
 {
+	g_dhcp = dhcp;
+	/* the non-compliant device: also a 10 s TCP established timeout and,
+	 * as a CGN, a quota of 60 UDP mappings per subscriber */
+	g_tcp_est_s = timeout_s ? 10 : 0;
+	g_quota = timeout_s ? 60 : 0;
 	g_traversal = strcmp(preset, "port-restricted-cone") == 0 && !default_route;
 	g_preset = preset;
 	g_timeout_s = timeout_s;
 	g_default_route = default_route;
 	g_timeout_max = timeout_s ? "12" : "4";
 	return topo_run_sandboxed(dut_body);
+}
+
+static int run_case(const char *preset, unsigned timeout_s, bool default_route)
+{
+	return run_case_dhcp(preset, timeout_s, default_route, false);
+}
+
+static void t_dhcp(void **st)
+{
+	(void)st;
+	int r = run_case_dhcp("full-cone", 0, false, true);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
 }
 
 #define CASE(name, preset, t, dr)                                                                  \
@@ -286,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(t_address_dependent),
 	    cmocka_unit_test(t_symmetric),
 	    cmocka_unit_test(t_short_timeout),
+	    cmocka_unit_test(t_dhcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

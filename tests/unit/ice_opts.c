@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -244,6 +246,22 @@ static void test_usage_text(void **st)
 			fail_msg("usage text lacks %s", names[i]);
 }
 
+/* whether "lo" is up with an IPv4 address (not so in a fresh network
+ * namespace, where the address list has nothing to find) */
+static bool lo_up(void)
+{
+	struct ifaddrs *ifa = NULL;
+	bool up = false;
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
+		if (strcmp(i->ifa_name, "lo") == 0 && (i->ifa_flags & IFF_UP) && i->ifa_addr &&
+		    i->ifa_addr->sa_family == AF_INET)
+			up = true;
+	freeifaddrs(ifa);
+	return up;
+}
+
 static void test_hostaddr(void **st)
 {
 	const char *lo[] = {"lo"};
@@ -252,6 +270,8 @@ static void test_hostaddr(void **st)
 	int n;
 	(void)st;
 
+	if (!lo_up())
+		skip();
 	/* named, loopback is taken: 127.0.0.1 (and ::1 where it exists) */
 	n = ice_hostaddr_list(lo, 1, a, 8);
 	assert_true(n >= 1);

@@ -3,15 +3,14 @@
  * log text on stderr.
  *
  * This file is the I/O shell around the pure state machine in
- * agents/ice/ice.c: it owns the sockets and the clock, enumerates the
- * interfaces, and runs the data plane (agents/ice/dataplane.c).
+ * agents/ice/ice.c: it owns the sockets and the clock, binds to the
+ * interfaces' addresses (listed by agents/ice/hostaddr.c), and runs the
+ * data plane (agents/ice/dataplane.c). Its command line is parsed by
+ * agents/ice/ice_opts.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +20,17 @@
 #include <unistd.h>
 #include "agents/ice/agentproto.h"
 #include "agents/ice/dataplane.h"
+#include "agents/ice/hostaddr.h"
 #include "agents/ice/ice.h"
+#include "agents/ice/ice_opts.h"
 #include "agents/ice/relay.h"
 #include "agents/ice/tcpsock.h"
 
 #define IMPL		"natlab-ice"
 #define VERSION		"0.1.0"
 #define SOCKS_MAX	32
-#define IFACES_MAX	8
 #define LOCAL_CANDS_MAX 64
-#define TURN_MAX	4
-#define RELAYS_MAX	(TURN_MAX * 8)
+#define RELAYS_MAX	(ICE_OPTS_TURN_MAX * 8)
 /* base ids at and above this one are relays (the rest index socks[]) */
 #define RELAY_BASE 1000
 /* ... and from this one on, TCP bases and connections (tcpsock.h) */
@@ -45,27 +44,19 @@ struct sock {
 
 struct app {
 	struct ice_agent *agent;
-	struct ice_config cfg;
+	struct ice_opts opts; /* the command line; opts.cfg is the agent's */
 	struct agentproto_out out;
 	struct dataplane *dp;
 	struct sock socks[SOCKS_MAX];
 	unsigned nsocks;
-	const char *ifaces[IFACES_MAX];
-	unsigned nifaces;
-	bool verbose;
-	/* --tcp: ICE-TCP host candidates (RFC 6544), passive and active */
-	bool tcp;
-	struct ice_tcpsock *tcps;
+	struct ice_tcpsock *tcps; /* --tcp: ICE-TCP host candidates (RFC 6544) */
 	bool gathered_once;
 	bool announced; /* "local" sent for the current credentials */
 	struct ice_candidate cands[LOCAL_CANDS_MAX];
 	unsigned ncands;
 	bool stop;
 	uint64_t t0_us;
-	/* TURN: servers from --turn, one relay per server and component */
-	struct ice_relay_config turn[TURN_MAX];
-	unsigned nturn;
-	const char *turn_user, *turn_pass;
+	/* TURN: one relay per --turn server and component */
 	struct ice_relay *relays[RELAYS_MAX];
 	unsigned components_of[RELAYS_MAX];
 	/* settled: allocated or failed (counted out of relays_pending);
@@ -245,11 +236,11 @@ static void io_event(void *ctx, const struct ice_event *ev)
 	case ICE_EV_CANDIDATE:
 		if (app->ncands < LOCAL_CANDS_MAX)
 			app->cands[app->ncands++] = *ev->cand;
-		if (app->cfg.trickle && app->announced)
+		if (app->opts.cfg.trickle && app->announced)
 			agentproto_ev_candidate(&app->out, t, ev->cand);
 		break;
 	case ICE_EV_GATHERING_DONE:
-		if (!app->cfg.trickle) {
+		if (!app->opts.cfg.trickle) {
 			announce_local(app, true);
 		} else {
 			if (!app->announced)
@@ -283,7 +274,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		on_data(app, ev);
 		break;
 	case ICE_EV_LOG:
-		if (app->verbose)
+		if (app->opts.verbose)
 			fprintf(stderr, "natlab-ice: %llu ms: %s\n", (unsigned long long)t,
 				ev->reason);
 		break;
@@ -295,16 +286,6 @@ static void io_event(void *ctx, const struct ice_event *ev)
 }
 
 /* ---- gathering ------------------------------------------------------------ */
-
-static bool iface_wanted(const struct app *app, const char *name)
-{
-	if (app->nifaces == 0)
-		return true;
-	for (unsigned i = 0; i < app->nifaces; i++)
-		if (strcmp(app->ifaces[i], name) == 0)
-			return true;
-	return false;
-}
 
 static int open_sock(struct app *app, const union ice_addr *ip, unsigned component)
 {
@@ -345,43 +326,6 @@ static int open_sock(struct app *app, const union ice_addr *ip, unsigned compone
 	return (int)slot;
 }
 
-/* Every up interface's addresses (or those of --interface); loopback only
- * when asked for by name or when nothing else exists; IPv6 link-local
- * addresses are left out (they need a scope the candidate line cannot
- * carry). Fills @addrs (at most @cap); returns how many, or -errno. */
-static int list_addrs(struct app *app, union ice_addr *addrs, unsigned cap)
-{
-	struct ifaddrs *ifa = NULL, *i;
-	unsigned n = 0;
-	bool want_lo;
-
-	if (getifaddrs(&ifa) < 0)
-		return -errno;
-	for (int pass = 0; pass < 2 && n == 0; pass++) {
-		want_lo = pass == 1;
-		for (i = ifa; i; i = i->ifa_next) {
-			union ice_addr a;
-			if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) ||
-			    !iface_wanted(app, i->ifa_name))
-				continue;
-			if (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)
-				continue;
-			memset(&a, 0, sizeof(a));
-			memcpy(&a, i->ifa_addr,
-			       i->ifa_addr->sa_family == AF_INET ? sizeof(a.in4) : sizeof(a.in6));
-			if (ice_addr_is_link_local(&a))
-				continue;
-			if (ice_addr_is_loopback(&a) != want_lo &&
-			    !(app->nifaces && ice_addr_is_loopback(&a)))
-				continue;
-			if (n < cap)
-				addrs[n++] = a;
-		}
-	}
-	freeifaddrs(ifa);
-	return (int)n;
-}
-
 /* Bring the host sockets in line with the addresses the host has now:
  * close those bound to addresses that went away (a roaming host), keep
  * the others (same base ids), open sockets on new addresses; then make
@@ -392,7 +336,7 @@ static void sync_hosts(struct app *app)
 {
 	union ice_addr addrs[SOCKS_MAX];
 	char ip[INET6_ADDRSTRLEN];
-	int n = list_addrs(app, addrs, SOCKS_MAX);
+	int n = ice_hostaddr_list(app->opts.ifaces, app->opts.nifaces, addrs, SOCKS_MAX);
 	unsigned live = 0;
 
 	if (n < 0) {
@@ -414,7 +358,7 @@ static void sync_hosts(struct app *app)
 		app->socks[i].fd = -1;
 	}
 	for (int k = 0; k < n; k++) {
-		for (unsigned c = 1; c <= app->cfg.components; c++) {
+		for (unsigned c = 1; c <= app->opts.cfg.components; c++) {
 			bool have = false;
 			int id;
 			for (unsigned i = 0; i < app->nsocks && !have; i++)
@@ -542,11 +486,11 @@ static int relay_slot(struct app *app)
 static void open_relays(struct app *app)
 {
 	struct ice_relay_cb cb = {app, relay_allocated, relay_failed, relay_data};
-	uint32_t wait_ms = app->cfg.gather_timeout_ms ? app->cfg.gather_timeout_ms : 3000;
+	uint32_t wait_ms = app->opts.cfg.gather_timeout_ms ? app->opts.cfg.gather_timeout_ms : 3000;
 
 	app->relay_deadline_ms = now_ms(app) + wait_ms;
-	for (unsigned s = 0; s < app->nturn; s++) {
-		for (unsigned c = 1; c <= app->cfg.components; c++) {
+	for (unsigned s = 0; s < app->opts.nturn; s++) {
+		for (unsigned c = 1; c <= app->opts.cfg.components; c++) {
 			char err[256];
 			struct ice_relay *r = NULL;
 			int k = relay_slot(app);
@@ -558,8 +502,8 @@ static void open_relays(struct app *app)
 			app->settled[k] = false;
 			app->retired[k] = false;
 			app->relays_pending++;
-			if (ice_relay_new(&app->turn[s], &cb, now_ms(app), &r, err, sizeof(err)) <
-			    0) {
+			if (ice_relay_new(&app->opts.turn[s], &cb, now_ms(app), &r, err,
+					  sizeof(err)) < 0) {
 				agentproto_ev_log(&app->out, now_ms(app), "warning",
 						  "TURN server %u: %s", s + 1, err);
 				if ((unsigned)k == app->nrelays - 1)
@@ -612,7 +556,7 @@ static bool regather(void *ctx, uint64_t now)
 	app->relays_pending = 0;
 	/* a peer's restart before our first "gather" gathers for it */
 	app->gathered_once = true;
-	if (app->cfg.policy != ICE_POLICY_RELAY)
+	if (app->opts.cfg.policy != ICE_POLICY_RELAY)
 		sync_hosts(app);
 	open_relays(app);
 	return app->relays_pending > 0;
@@ -621,7 +565,7 @@ static bool regather(void *ctx, uint64_t now)
 static void do_gather(struct app *app)
 {
 	if (!app->gathered_once) {
-		if (app->cfg.policy != ICE_POLICY_RELAY)
+		if (app->opts.cfg.policy != ICE_POLICY_RELAY)
 			sync_hosts(app);
 		app->gathered_once = true;
 		open_relays(app);
@@ -631,7 +575,7 @@ static void do_gather(struct app *app)
 		announce_local(app, true);
 		return;
 	}
-	if (app->cfg.trickle && !app->announced)
+	if (app->opts.cfg.trickle && !app->announced)
 		announce_local(app, false);
 }
 
@@ -683,10 +627,10 @@ static void do_command(struct app *app, const char *line, size_t len)
 			break;
 		}
 		/* a peer restart restarted us: announce the new credentials */
-		if (app->cfg.trickle && !app->announced && app->gathered_once)
+		if (app->opts.cfg.trickle && !app->announced && app->gathered_once)
 			announce_local(app, false);
 		do_remote_cands(app, cmd);
-		if (!app->cfg.trickle)
+		if (!app->opts.cfg.trickle)
 			ice_agent_remote_done(app->agent, now_ms(app));
 		break;
 	case AGENTPROTO_CANDIDATE:
@@ -709,7 +653,7 @@ static void do_command(struct app *app, const char *line, size_t len)
 		break;
 	case AGENTPROTO_RESTART:
 		ice_agent_restart(app->agent, false, now_ms(app));
-		if (app->cfg.trickle && !app->announced)
+		if (app->opts.cfg.trickle && !app->announced)
 			announce_local(app, false);
 		break;
 	case AGENTPROTO_STOP:
@@ -766,262 +710,34 @@ static void read_sock(struct app *app, unsigned id)
 	}
 }
 
-/* ---- options -------------------------------------------------------------- */
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: natlab-ice [--role controlling|controlled] [--stun IP:PORT]...\n"
-		   "         [--turn udp|tcp|tls:IP:PORT]... [--turn-user U --turn-pass P]\n"
-		   "         [--policy all|nohost|relay] [--components N] [--trickle]\n"
-		   "         [--nomination regular|aggressive] [--ta-ms N] [--rto-ms N]\n"
-		   "         [--retransmits N] [--consent-timeout-ms N] [--keepalive-ms N]\n"
-		   "         [--nominate-wait-ms N] [--gather-timeout-ms N] [--interface NAME]...\n"
-		   "         [--tcp] [--seed N] [--verbose]\n"
-		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
-}
-
-static int parse_u32(const char *s, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v > UINT32_MAX)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-enum {
-	OPT_STUN = 256,
-	OPT_TURN,
-	OPT_TURN_USER,
-	OPT_TURN_PASS,
-	OPT_POLICY,
-	OPT_COMPONENTS,
-	OPT_TRICKLE,
-	OPT_NOMINATION,
-	OPT_TA,
-	OPT_RTO,
-	OPT_CONSENT,
-	OPT_KEEPALIVE,
-	OPT_RETRANS,
-	OPT_NOMWAIT,
-	OPT_GATHER_TIMEOUT,
-	OPT_IFACE,
-	OPT_SEED,
-	OPT_ROLE,
-	OPT_TCP,
-	OPT_VERBOSE,
-	OPT_HELP
-};
-
-static int parse_turn(struct app *app, const char *s)
-{
-	struct ice_relay_config *t;
-	if (app->nturn == TURN_MAX)
-		return -ENOSPC;
-	t = &app->turn[app->nturn];
-	memset(t, 0, sizeof(*t));
-	if (strncmp(s, "udp:", 4) == 0)
-		t->transport = TURN_TRANSPORT_UDP;
-	else if (strncmp(s, "tcp:", 4) == 0)
-		t->transport = TURN_TRANSPORT_TCP;
-	else if (strncmp(s, "tls:", 4) == 0)
-		t->transport = TURN_TRANSPORT_TLS;
-	else
-		return -EINVAL;
-	if (ice_addr_parse_hostport(&t->server, s + 4) < 0)
-		return -EINVAL;
-	app->nturn++;
-	return 0;
-}
-
-static int parse_args(struct app *app, int argc, char **argv, unsigned *nturn)
-{
-	static const struct option opts[] = {
-	    {"role", required_argument, NULL, OPT_ROLE},
-	    {"stun", required_argument, NULL, OPT_STUN},
-	    {"turn", required_argument, NULL, OPT_TURN},
-	    {"turn-user", required_argument, NULL, OPT_TURN_USER},
-	    {"turn-pass", required_argument, NULL, OPT_TURN_PASS},
-	    {"policy", required_argument, NULL, OPT_POLICY},
-	    {"components", required_argument, NULL, OPT_COMPONENTS},
-	    {"trickle", no_argument, NULL, OPT_TRICKLE},
-	    {"nomination", required_argument, NULL, OPT_NOMINATION},
-	    {"ta-ms", required_argument, NULL, OPT_TA},
-	    {"rto-ms", required_argument, NULL, OPT_RTO},
-	    {"retransmits", required_argument, NULL, OPT_RETRANS},
-	    {"consent-timeout-ms", required_argument, NULL, OPT_CONSENT},
-	    {"keepalive-ms", required_argument, NULL, OPT_KEEPALIVE},
-	    {"nominate-wait-ms", required_argument, NULL, OPT_NOMWAIT},
-	    {"gather-timeout-ms", required_argument, NULL, OPT_GATHER_TIMEOUT},
-	    {"interface", required_argument, NULL, OPT_IFACE},
-	    {"seed", required_argument, NULL, OPT_SEED},
-	    {"tcp", no_argument, NULL, OPT_TCP},
-	    {"verbose", no_argument, NULL, OPT_VERBOSE},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {NULL, 0, NULL, 0},
-	};
-	struct ice_config *c = &app->cfg;
-	int o;
-	uint32_t v;
-
-	c->controlling = true;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_ROLE:
-			if (strcmp(optarg, "controlling") == 0)
-				c->controlling = true;
-			else if (strcmp(optarg, "controlled") == 0)
-				c->controlling = false;
-			else
-				goto bad;
-			break;
-		case OPT_STUN:
-			if (c->n_stun == ICE_STUN_SERVERS_MAX ||
-			    ice_addr_parse_hostport(&c->stun[c->n_stun], optarg) < 0) {
-				fprintf(stderr,
-					"natlab-ice: --stun %s: want a numeric IP:PORT "
-					"(at most %d servers)\n",
-					optarg, ICE_STUN_SERVERS_MAX);
-				return -EINVAL;
-			}
-			c->n_stun++;
-			break;
-		case OPT_TURN:
-			if (parse_turn(app, optarg) < 0) {
-				fprintf(stderr,
-					"natlab-ice: --turn %s: want udp|tcp|tls:IP:PORT (at most "
-					"%d)\n",
-					optarg, TURN_MAX);
-				return -EINVAL;
-			}
-			(*nturn)++;
-			break;
-		case OPT_TURN_USER:
-			app->turn_user = optarg;
-			break;
-		case OPT_TURN_PASS:
-			app->turn_pass = optarg;
-			break;
-		case OPT_POLICY:
-			if (strcmp(optarg, "all") == 0)
-				c->policy = ICE_POLICY_ALL;
-			else if (strcmp(optarg, "nohost") == 0)
-				c->policy = ICE_POLICY_NOHOST;
-			else if (strcmp(optarg, "relay") == 0)
-				c->policy = ICE_POLICY_RELAY;
-			else
-				goto bad;
-			break;
-		case OPT_COMPONENTS:
-			if (parse_u32(optarg, &v) < 0 || v < 1 || v > 8)
-				goto bad;
-			c->components = v;
-			break;
-		case OPT_TRICKLE:
-			c->trickle = true;
-			break;
-		case OPT_NOMINATION:
-			if (strcmp(optarg, "regular") == 0)
-				c->aggressive = false;
-			else if (strcmp(optarg, "aggressive") == 0)
-				c->aggressive = true;
-			else
-				goto bad;
-			break;
-		case OPT_TA:
-			if (parse_u32(optarg, &c->ta_ms) < 0)
-				goto bad;
-			break;
-		case OPT_RTO:
-			if (parse_u32(optarg, &c->rto_ms) < 0)
-				goto bad;
-			break;
-		case OPT_RETRANS:
-			if (parse_u32(optarg, &v) < 0 || v < 1 || v > 20)
-				goto bad;
-			c->max_tx = v;
-			break;
-		case OPT_CONSENT:
-			if (parse_u32(optarg, &c->consent_timeout_ms) < 0)
-				goto bad;
-			break;
-		case OPT_KEEPALIVE:
-			if (parse_u32(optarg, &v) < 0)
-				goto bad;
-			/* 0 on the command line: keepalives and consent off */
-			c->keepalive_ms = v == 0 ? UINT32_MAX : v;
-			break;
-		case OPT_NOMWAIT:
-			if (parse_u32(optarg, &c->nominate_wait_ms) < 0)
-				goto bad;
-			break;
-		case OPT_GATHER_TIMEOUT:
-			if (parse_u32(optarg, &c->gather_timeout_ms) < 0)
-				goto bad;
-			break;
-		case OPT_IFACE:
-			if (app->nifaces == IFACES_MAX)
-				goto bad;
-			app->ifaces[app->nifaces++] = optarg;
-			break;
-		case OPT_SEED: {
-			char *end;
-			c->seed = strtoull(optarg, &end, 10);
-			if (*end)
-				goto bad;
-			break;
-		}
-		case OPT_TCP:
-			app->tcp = true;
-			break;
-		case OPT_VERBOSE:
-			app->verbose = true;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return -EINVAL;
-	}
-	if (c->components == 0)
-		c->components = 1;
-	for (unsigned k = 0; k < app->nturn; k++) {
-		app->turn[k].user = app->turn_user;
-		app->turn[k].pass = app->turn_pass;
-		app->turn[k].rto_ms = c->rto_ms;
-	}
-	return 0;
-bad:
-	fprintf(stderr, "natlab-ice: bad option value: %s\n", optarg);
-	usage(stderr);
-	return -EINVAL;
-}
-
 /* ---- main loop ------------------------------------------------------------ */
 
 int main(int argc, char **argv)
 {
 	struct app app;
 	struct ice_io io;
-	unsigned nturn = 0;
+	char err[ICE_OPTS_ERR_MAX];
 	int rc = 1;
 
 	memset(&app, 0, sizeof(app));
 	app.t0_us = mono_us();
 	app.out.f = stdout;
-	if (parse_args(&app, argc, argv, &nturn) < 0)
+	rc = ice_opts_parse(&app.opts, argc, argv, err, sizeof(err));
+	if (rc == ICE_OPTS_HELP) {
+		ice_opts_usage(stdout);
+		return 0;
+	}
+	if (rc < 0) {
+		if (err[0])
+			fprintf(stderr, "natlab-ice: %s\n", err);
+		if (app.opts.usage)
+			ice_opts_usage(stderr);
 		return 2;
-	if (app.cfg.seed == 0 && getrandom(&app.cfg.seed, sizeof(app.cfg.seed), 0) < 0)
-		app.cfg.seed = mono_us() ^ (uint64_t)getpid();
+	}
+	rc = 1;
+	if (app.opts.cfg.seed == 0 &&
+	    getrandom(&app.opts.cfg.seed, sizeof(app.opts.cfg.seed), 0) < 0)
+		app.opts.cfg.seed = mono_us() ^ (uint64_t)getpid();
 	app.line = malloc(AGENTPROTO_LINE_MAX);
 	if (!app.line || dataplane_new(&app.dp) < 0)
 		goto out;
@@ -1031,7 +747,7 @@ int main(int argc, char **argv)
 	io.regather = regather;
 	io.tcp_connect = NULL;
 	io.tcp_close = NULL;
-	if (app.tcp) {
+	if (app.opts.tcp) {
 		struct ice_tcpsock_cb tcb = {&app, tcp_accepted, tcp_connected, tcp_closed,
 					     tcp_message};
 		if (ice_tcpsock_new(&tcb, TCP_BASE, &app.tcps) < 0)
@@ -1039,12 +755,12 @@ int main(int argc, char **argv)
 		io.tcp_connect = io_tcp_connect;
 		io.tcp_close = io_tcp_close;
 	}
-	if (ice_agent_new(&app.cfg, &io, &app.agent) < 0) {
+	if (ice_agent_new(&app.opts.cfg, &io, &app.agent) < 0) {
 		fprintf(stderr, "natlab-ice: bad configuration\n");
 		goto out;
 	}
 	agentproto_ev_ready(&app.out, now_ms(&app), IMPL, VERSION);
-	if (nturn && (!app.turn_user || !app.turn_pass))
+	if (app.opts.nturn && (!app.opts.turn_user || !app.opts.turn_pass))
 		agentproto_ev_log(&app.out, now_ms(&app), "warning",
 				  "--turn without --turn-user/--turn-pass: the server will refuse");
 	while (!app.stop) {

@@ -2,11 +2,6 @@
  * memory, on a fake clock: a simulated network with delay, seeded loss, an
  * optional NAT in front of agent A (endpoint-independent mapping,
  * address-and-port-dependent filtering) and a STUN server. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,20 +9,13 @@
 #include <string.h>
 #include "agents/ice/ice.h"
 #include "agents/stun/stun.h"
+#include "ice_pair_sim.h"
 
-#define QMAX	4096
-#define PKT_MAX 1500
-#define NBASE	4
-#define NPERM	64
-
-struct pkt {
-	uint64_t at;
-	int agent; /* destination agent, or 2 for the STUN server */
-	int base;
-	union ice_addr from, to;
-	size_t len;
-	uint8_t data[PKT_MAX];
-};
+#define QMAX  4096
+#define NBASE 4
+#define NPERM 64
+/* the queue's "side" for the STUN server */
+#define TO_STUN 2
 
 struct side {
 	struct ice_agent *ag;
@@ -47,13 +35,9 @@ struct side {
 };
 
 struct sim {
-	uint64_t now;
-	struct pkt *q;
-	int nq;
+	struct ice_pair_sim ps; /* clock, queue, random source */
 	struct side s[2];
 	uint32_t loss_pct;
-	uint64_t rng;
-	uint32_t delay_ms;
 	bool blackhole;
 	union ice_addr stun;
 	int sent;
@@ -61,35 +45,14 @@ struct sim {
 
 static struct sim *g_sim;
 
-static uint32_t sim_rand(struct sim *sm)
-{
-	sm->rng = sm->rng * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (uint32_t)(sm->rng >> 33);
-}
-
-static void addr(union ice_addr *a, const char *ip, uint16_t port)
-{
-	assert_int_equal(ice_addr_from_text(a, ip, port), 0);
-}
-
 static void enqueue(struct sim *sm, int agent, int base, const union ice_addr *from,
 		    const union ice_addr *to, const uint8_t *buf, size_t len)
 {
-	struct pkt *p;
 	if (sm->blackhole)
 		return;
-	if (sm->loss_pct && sim_rand(sm) % 100 < sm->loss_pct)
+	if (sm->loss_pct && ice_pair_sim_rand(&sm->ps) % 100 < sm->loss_pct)
 		return;
-	assert_true(sm->nq < QMAX);
-	assert_true(len <= PKT_MAX);
-	p = &sm->q[sm->nq++];
-	p->at = sm->now + sm->delay_ms;
-	p->agent = agent;
-	p->base = base;
-	p->from = *from;
-	p->to = *to;
-	p->len = len;
-	memcpy(p->data, buf, len);
+	ice_pair_sim_push_data(&sm->ps, agent, base, from, to, buf, len);
 }
 
 /* Route a datagram leaving side @si base @bi to @to. */
@@ -107,7 +70,7 @@ static void route(struct sim *sm, int si, int bi, const union ice_addr *to, cons
 			s->perm[s->nperm++] = *to;
 	}
 	if (ice_addr_equal(to, &sm->stun)) {
-		enqueue(sm, 2, 0, &from, to, buf, len);
+		enqueue(sm, TO_STUN, 0, &from, to, buf, len);
 		return;
 	}
 	for (int k = 0; k < 2; k++) {
@@ -150,7 +113,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		s->state = ev->state;
 		if (getenv("ICE_TEST_LOG"))
 			fprintf(stderr, "[%d] t=%llu state %s\n", s == &g_sim->s[0] ? 0 : 1,
-				(unsigned long long)g_sim->now, ice_state_name(ev->state));
+				(unsigned long long)g_sim->ps.now, ice_state_name(ev->state));
 		break;
 	case ICE_EV_SELECTED:
 	case ICE_EV_SWITCHED:
@@ -184,7 +147,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 	}
 }
 
-static void stun_server_answer(struct sim *sm, const struct pkt *p)
+static void stun_server_answer(struct sim *sm, const struct ice_pair_sim_pkt *p)
 {
 	struct stun_msg m;
 	struct stun_builder b;
@@ -224,41 +187,27 @@ static bool nat_allows(const struct side *s, const union ice_addr *from)
 	return false;
 }
 
+/* A due datagram: answered by the STUN server, or through A's NAT
+ * filter (if any) to its agent. */
+static void deliver(struct ice_pair_sim *ps, const struct ice_pair_sim_pkt *p)
+{
+	struct sim *sm = g_sim;
+	struct side *d;
+	if (p->side == TO_STUN) {
+		stun_server_answer(sm, p);
+		return;
+	}
+	d = &sm->s[p->side];
+	if (d->natted && !ice_addr_equal(&p->from, &sm->stun) && !nat_allows(d, &p->from))
+		return;
+	ice_agent_recv(d->ag, p->base, &p->from, p->data, p->len, ps->now);
+}
+
 /* Run until @until_ms, delivering packets and firing timers. */
 static void run(struct sim *sm, uint64_t until_ms)
 {
-	while (sm->now <= until_ms) {
-		uint64_t next = until_ms + 1;
-		for (int k = 0; k < 2; k++) {
-			uint64_t t = ice_agent_tick(sm->s[k].ag, sm->now);
-			if (t < next)
-				next = t;
-		}
-		/* deliver everything due now */
-		for (int i = 0; i < sm->nq;) {
-			struct pkt p = sm->q[i];
-			if (p.at > sm->now) {
-				if (p.at < next)
-					next = p.at;
-				i++;
-				continue;
-			}
-			sm->q[i] = sm->q[--sm->nq];
-			if (p.agent == 2) {
-				stun_server_answer(sm, &p);
-			} else {
-				struct side *d = &sm->s[p.agent];
-				if (d->natted && !ice_addr_equal(&p.from, &sm->stun) &&
-				    !nat_allows(d, &p.from))
-					continue;
-				ice_agent_recv(d->ag, p.base, &p.from, p.data, p.len, sm->now);
-			}
-			next = sm->now; /* re-tick after input */
-		}
-		if (next <= sm->now)
-			next = sm->now + 1;
-		sm->now = next;
-	}
+	struct ice_agent *const ag[2] = {sm->s[0].ag, sm->s[1].ag};
+	ice_pair_sim_run(&sm->ps, ag, until_ms);
 }
 
 static void side_init(struct sim *sm, int k, const struct ice_config *cfg, const char *ip,
@@ -268,9 +217,9 @@ static void side_init(struct sim *sm, int k, const struct ice_config *cfg, const
 	struct ice_io io = {.ctx = s, .send = io_send, .event = io_event};
 	assert_int_equal(ice_agent_new(cfg, &io, &s->ag), 0);
 	for (unsigned c = 1; c <= components; c++) {
-		addr(&s->base[s->nbase], ip, (uint16_t)(40000 + 10 * k + c));
+		ice_pair_sim_addr(&s->base[s->nbase], ip, (uint16_t)(40000 + 10 * k + c));
 		assert_true(ice_agent_add_host(s->ag, c, ICE_TRANSPORT_UDP, &s->base[s->nbase],
-					       s->nbase, sm->now) >= 0);
+					       s->nbase, sm->ps.now) >= 0);
 		s->nbase++;
 	}
 }
@@ -279,11 +228,9 @@ static struct sim *sim_new(uint64_t seed)
 {
 	struct sim *sm = calloc(1, sizeof(*sm));
 	assert_non_null(sm);
-	sm->q = calloc(QMAX, sizeof(*sm->q));
-	assert_non_null(sm->q);
-	sm->rng = seed;
-	sm->delay_ms = 5;
-	addr(&sm->stun, "198.51.100.1", 3478);
+	ice_pair_sim_init(&sm->ps, QMAX, deliver);
+	sm->ps.rng = seed;
+	ice_pair_sim_addr(&sm->stun, "198.51.100.1", 3478);
 	g_sim = sm;
 	return sm;
 }
@@ -292,33 +239,23 @@ static void sim_free(struct sim *sm)
 {
 	ice_agent_free(sm->s[0].ag);
 	ice_agent_free(sm->s[1].ag);
-	free(sm->q);
+	ice_pair_sim_fini(&sm->ps);
 	free(sm);
 }
 
-/* Signal side @from's credentials and candidates to side @to. */
+/* Signal side @from's credentials and candidates to side @to, through
+ * the text form, as the harness does. */
 static void signal_to(struct sim *sm, int from, int to)
 {
-	struct side *f = &sm->s[from];
-	struct side *t = &sm->s[to];
-	assert_int_equal(
-	    ice_agent_set_remote(t->ag, ice_agent_ufrag(f->ag), ice_agent_pwd(f->ag), sm->now), 0);
-	for (int i = 0; i < f->ncands; i++) {
-		/* through the text form, as the harness does */
-		char line[ICE_CANDIDATE_STR_MAX];
-		struct ice_candidate c;
-		assert_true(ice_candidate_format(&f->cands[i], line, sizeof(line)) > 0);
-		assert_int_equal(ice_candidate_parse(line, strlen(line), &c), 0);
-		assert_int_equal(ice_agent_add_remote(t->ag, &c, sm->now), 0);
-	}
-	ice_agent_remote_done(t->ag, sm->now);
+	ice_pair_sim_signal(&sm->ps, sm->s[from].ag, sm->s[from].cands, sm->s[from].ncands,
+			    sm->s[to].ag, true);
 }
 
 static void gather_both(struct sim *sm, uint64_t ms)
 {
-	ice_agent_gather(sm->s[0].ag, false, sm->now);
-	ice_agent_gather(sm->s[1].ag, false, sm->now);
-	run(sm, sm->now + ms);
+	ice_agent_gather(sm->s[0].ag, false, sm->ps.now);
+	ice_agent_gather(sm->s[1].ag, false, sm->ps.now);
+	run(sm, sm->ps.now + ms);
 	assert_int_equal(sm->s[0].gathered, 1);
 	assert_int_equal(sm->s[1].gathered, 1);
 }
@@ -370,7 +307,7 @@ static void test_host_host(void **st)
 	assert_int_equal(sm->s[0].ncands, 1);
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 1000);
+	run(sm, sm->ps.now + 1000);
 	dump(sm);
 	assert_int_equal(sm->s[0].selected, 1);
 	assert_int_equal(sm->s[1].selected, 1);
@@ -378,9 +315,9 @@ static void test_host_host(void **st)
 	assert_string_equal(sm->s[1].sel_remote_type, "host");
 	assert_int_equal(sm->s[0].state, ICE_STATE_COMPLETED);
 	assert_same_pair(sm, 1);
-	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 5, sm->now), 0);
-	assert_int_equal(ice_agent_send(sm->s[1].ag, 1, msg, 5, sm->now), 0);
-	run(sm, sm->now + 50);
+	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 5, sm->ps.now), 0);
+	assert_int_equal(ice_agent_send(sm->s[1].ag, 1, msg, 5, sm->ps.now), 0);
+	run(sm, sm->ps.now + 50);
 	assert_int_equal(sm->s[0].data_rx, 1);
 	assert_int_equal(sm->s[1].data_rx, 1);
 	sim_free(sm);
@@ -398,7 +335,7 @@ static void test_two_components_aggressive(void **st)
 	gather_both(sm, 10);
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 1000);
+	run(sm, sm->ps.now + 1000);
 	dump(sm);
 	assert_int_equal(sm->s[0].selected, 2);
 	assert_int_equal(sm->s[1].selected, 2);
@@ -422,7 +359,7 @@ static void test_loss(void **st)
 		sm->loss_pct = 40;
 		signal_to(sm, 0, 1);
 		signal_to(sm, 1, 0);
-		run(sm, sm->now + 20000);
+		run(sm, sm->ps.now + 20000);
 		assert_int_equal(sm->s[0].selected, 1);
 		assert_int_equal(sm->s[1].selected, 1);
 		assert_same_pair(sm, 1);
@@ -448,7 +385,7 @@ static void test_role_conflict(void **st)
 		gather_both(sm, 10);
 		signal_to(sm, 0, 1);
 		signal_to(sm, 1, 0);
-		run(sm, sm->now + 2000);
+		run(sm, sm->ps.now + 2000);
 		/* higher tie-breaker wins the controlling role */
 		assert_false(ice_agent_controlling(sm->s[0].ag));
 		assert_true(ice_agent_controlling(sm->s[1].ag));
@@ -474,14 +411,14 @@ static void test_nat_srflx_and_prflx(void **st)
 	side_init(sm, 0, &a, "192.168.1.10", 1);
 	side_init(sm, 1, &b, "203.0.113.20", 1);
 	sm->s[0].natted = true;
-	addr(&sm->s[0].pub, "203.0.113.1", 0);
+	ice_pair_sim_addr(&sm->s[0].pub, "203.0.113.1", 0);
 	gather_both(sm, 200);
 	assert_int_equal(sm->s[0].ncands, 2); /* host + srflx */
 	assert_int_equal(sm->s[0].cands[1].type, ICE_CAND_SRFLX);
 	assert_int_equal(sm->s[1].ncands, 1); /* public: srflx == host, dropped */
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 3000);
+	run(sm, sm->ps.now + 3000);
 	assert_int_equal(sm->s[0].selected, 1);
 	assert_int_equal(sm->s[1].selected, 1);
 	assert_string_equal(sm->s[0].sel_local_type, "srflx");
@@ -502,13 +439,13 @@ static void test_policy_nohost(void **st)
 	side_init(sm, 0, &a, "192.168.1.10", 1);
 	side_init(sm, 1, &b, "203.0.113.20", 1);
 	sm->s[0].natted = true;
-	addr(&sm->s[0].pub, "203.0.113.1", 0);
+	ice_pair_sim_addr(&sm->s[0].pub, "203.0.113.1", 0);
 	gather_both(sm, 200);
 	assert_int_equal(sm->s[0].ncands, 1);
 	assert_int_equal(sm->s[0].cands[0].type, ICE_CAND_SRFLX);
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 3000);
+	run(sm, sm->ps.now + 3000);
 	assert_int_equal(sm->s[0].selected, 1);
 	assert_int_equal(sm->s[1].selected, 1);
 	assert_string_equal(sm->s[1].sel_remote_type, "srflx");
@@ -531,19 +468,19 @@ static void test_relay_candidates(void **st)
 		assert_int_equal(ice_agent_new(&a, &io, &sm->s[0].ag), 0);
 	}
 	/* base 0 of side A is the relay's public face */
-	addr(&relayed, "198.51.100.7", 50000);
-	addr(&server, "198.51.100.7", 3478);
-	addr(&mapped, "203.0.113.1", 40000);
+	ice_pair_sim_addr(&relayed, "198.51.100.7", 50000);
+	ice_pair_sim_addr(&server, "198.51.100.7", 3478);
+	ice_pair_sim_addr(&mapped, "203.0.113.1", 40000);
 	sm->s[0].base[0] = relayed;
 	sm->s[0].nbase = 1;
 	side_init(sm, 1, &b, "203.0.113.20", 1);
-	ice_agent_gather(sm->s[0].ag, true, sm->now);
-	ice_agent_gather(sm->s[1].ag, false, sm->now);
-	run(sm, sm->now + 10);
+	ice_agent_gather(sm->s[0].ag, true, sm->ps.now);
+	ice_agent_gather(sm->s[1].ag, false, sm->ps.now);
+	run(sm, sm->ps.now + 10);
 	assert_int_equal(sm->s[0].gathered, 0); /* waiting for the relay */
 	assert_true(ice_agent_add_relay(sm->s[0].ag, 1, &relayed, &server, &mapped,
-					ICE_RELAY_VIA_UDP, 0, sm->now) >= 0);
-	ice_agent_gather_done(sm->s[0].ag, sm->now);
+					ICE_RELAY_VIA_UDP, 0, sm->ps.now) >= 0);
+	ice_agent_gather_done(sm->s[0].ag, sm->ps.now);
 	assert_int_equal(sm->s[0].gathered, 1);
 	assert_int_equal(sm->s[0].ncands, 1);
 	assert_int_equal(sm->s[0].cands[0].type, ICE_CAND_RELAY);
@@ -552,12 +489,12 @@ static void test_relay_candidates(void **st)
 	assert_int_equal(sm->s[0].cands[0].priority >> 24, 0);
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 2000);
+	run(sm, sm->ps.now + 2000);
 	assert_int_equal(sm->s[0].selected, 1);
 	assert_string_equal(sm->s[0].sel_local_type, "relay");
 	assert_string_equal(sm->s[1].sel_remote_type, "relay");
 	/* a restart keeps the allocation and signals it again */
-	ice_agent_restart(sm->s[0].ag, false, sm->now);
+	ice_agent_restart(sm->s[0].ag, false, sm->ps.now);
 	assert_int_equal(sm->s[0].restarted, 1);
 	assert_int_equal(sm->s[0].ncands, 1);
 	assert_int_equal(sm->s[0].cands[0].type, ICE_CAND_RELAY);
@@ -574,11 +511,11 @@ static void test_prflx_unsignalled(void **st)
 	side_init(sm, 0, &a, "192.168.1.10", 1);
 	side_init(sm, 1, &b, "203.0.113.20", 1);
 	sm->s[0].natted = true;
-	addr(&sm->s[0].pub, "203.0.113.1", 0);
+	ice_pair_sim_addr(&sm->s[0].pub, "203.0.113.1", 0);
 	gather_both(sm, 10);
 	signal_to(sm, 0, 1); /* B gets A's private host: unreachable */
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 3000);
+	run(sm, sm->ps.now + 3000);
 	assert_int_equal(sm->s[0].selected, 1);
 	assert_int_equal(sm->s[1].selected, 1);
 	assert_string_equal(sm->s[1].sel_remote_type, "prflx");
@@ -599,34 +536,34 @@ static void test_consent_lost_and_restart(void **st)
 	gather_both(sm, 10);
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 1000);
+	run(sm, sm->ps.now + 1000);
 	assert_int_equal(sm->s[0].selected, 1);
 	/* consent keeps the pair alive while the path works */
-	run(sm, sm->now + 3000);
+	run(sm, sm->ps.now + 3000);
 	assert_int_equal(sm->s[0].consent_lost, 0);
 	sm->blackhole = true;
-	run(sm, sm->now + 800);
+	run(sm, sm->ps.now + 800);
 	assert_int_equal(sm->s[0].consent_lost, 0); /* not before the timeout */
-	run(sm, sm->now + 400);
+	run(sm, sm->ps.now + 400);
 	assert_int_equal(sm->s[0].consent_lost, 1);
 	assert_int_equal(sm->s[1].consent_lost, 1);
 	assert_int_equal(sm->s[0].state, ICE_STATE_DISCONNECTED);
-	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 1, sm->now), -ENOTCONN);
+	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 1, sm->ps.now), -ENOTCONN);
 	/* ICE restart once the path is back */
 	sm->blackhole = false;
-	ice_agent_restart(sm->s[0].ag, false, sm->now);
+	ice_agent_restart(sm->s[0].ag, false, sm->ps.now);
 	assert_int_equal(sm->s[0].restarted, 1);
-	run(sm, sm->now + 10);
+	run(sm, sm->ps.now + 10);
 	signal_to(sm, 0, 1); /* B sees new credentials: restarts too */
 	assert_int_equal(sm->s[1].restarted, 1);
-	run(sm, sm->now + 10);
+	run(sm, sm->ps.now + 10);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 1000);
+	run(sm, sm->ps.now + 1000);
 	dump(sm);
 	assert_int_equal(sm->s[0].selected, 2);
 	assert_int_equal(sm->s[1].selected, 2);
 	assert_same_pair(sm, 1);
-	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 1, sm->now), 0);
+	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 1, sm->ps.now), 0);
 	sim_free(sm);
 }
 
@@ -645,13 +582,13 @@ static void test_trickle_failure_waits_for_end(void **st)
 	side_init(sm, 1, &b, "10.0.0.2", 1);
 	gather_both(sm, 10);
 	assert_int_equal(
-	    ice_agent_set_remote(sm->s[0].ag, "abcd", "0123456789012345678901", sm->now), 0);
+	    ice_agent_set_remote(sm->s[0].ag, "abcd", "0123456789012345678901", sm->ps.now), 0);
 	assert_int_equal(ice_candidate_parse(line, strlen(line), &c), 0);
-	assert_int_equal(ice_agent_add_remote(sm->s[0].ag, &c, sm->now), 0);
-	run(sm, sm->now + 10000);
+	assert_int_equal(ice_agent_add_remote(sm->s[0].ag, &c, sm->ps.now), 0);
+	run(sm, sm->ps.now + 10000);
 	assert_int_equal(sm->s[0].failed, 0);
-	ice_agent_remote_done(sm->s[0].ag, sm->now);
-	run(sm, sm->now + 10);
+	ice_agent_remote_done(sm->s[0].ag, sm->ps.now);
+	run(sm, sm->ps.now + 10);
 	assert_int_equal(sm->s[0].failed, 1);
 	assert_int_equal(sm->s[0].state, ICE_STATE_FAILED);
 	sim_free(sm);
@@ -671,18 +608,18 @@ static void test_pacing(void **st)
 	side_init(sm, 1, &b, "10.0.0.2", 1);
 	gather_both(sm, 10);
 	assert_int_equal(
-	    ice_agent_set_remote(sm->s[0].ag, "abcd", "0123456789012345678901", sm->now), 0);
+	    ice_agent_set_remote(sm->s[0].ag, "abcd", "0123456789012345678901", sm->ps.now), 0);
 	for (int i = 0; i < 4; i++) {
 		char line[128];
 		struct ice_candidate c;
 		snprintf(line, sizeof(line), "candidate:%d 1 udp %u 10.9.9.%d 9 typ host", i + 1,
 			 2130706431u - (unsigned)i, i + 1);
 		assert_int_equal(ice_candidate_parse(line, strlen(line), &c), 0);
-		assert_int_equal(ice_agent_add_remote(sm->s[0].ag, &c, sm->now), 0);
+		assert_int_equal(ice_agent_add_remote(sm->s[0].ag, &c, sm->ps.now), 0);
 	}
-	run(sm, sm->now + 120);
+	run(sm, sm->ps.now + 120);
 	assert_int_equal(ice_agent_checks_sent(sm->s[0].ag), 3); /* t=0, 50, 100 */
-	run(sm, sm->now + 60);
+	run(sm, sm->ps.now + 60);
 	assert_int_equal(ice_agent_checks_sent(sm->s[0].ag), 4);
 	sim_free(sm);
 }

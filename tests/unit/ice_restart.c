@@ -3,30 +3,17 @@
  * memory on a fake clock. The "interfaces" of each side are a table the
  * test changes: a roaming host loses its address and gets another, as in
  * scenarios/rebinding.lua's roam cell. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "agents/ice/ice.h"
+#include "ice_pair_sim.h"
 
-#define QMAX	2048
-#define PKT_MAX 600
-#define NBASE	8
-#define NIFACE	4
-#define NCANDS	16
-
-struct pkt {
-	uint64_t at;
-	int side, base;
-	union ice_addr from;
-	size_t len;
-	uint8_t data[PKT_MAX];
-};
+#define QMAX   2048
+#define NBASE  8
+#define NIFACE 4
+#define NCANDS 16
 
 struct base {
 	union ice_addr addr;
@@ -50,21 +37,13 @@ struct side {
 };
 
 struct sim {
-	uint64_t now;
-	struct pkt *q;
-	int nq;
+	struct ice_pair_sim ps; /* clock, queue */
 	struct side s[2];
-	uint32_t delay_ms;
 	uint64_t block_direct_until; /* host<->host datagrams dropped before */
 	uint64_t first_relay_valid_ms;
 };
 
 static struct sim *g_sim;
-
-static void addr(union ice_addr *a, const char *ip, uint16_t port)
-{
-	assert_int_equal(ice_addr_from_text(a, ip, port), 0);
-}
 
 static int side_index(const struct side *s)
 {
@@ -86,20 +65,12 @@ static void io_send(void *ctx, int base_id, const union ice_addr *to, const uint
 	for (int k = 0; k < 2; k++) {
 		struct side *d = &sm->s[k];
 		for (int b = 0; b < d->nbase; b++) {
-			struct pkt *p;
 			if (!d->base[b].alive || !ice_addr_equal(&d->base[b].addr, to))
 				continue;
-			if (sm->now < sm->block_direct_until && !from->relay && !d->base[b].relay)
+			if (sm->ps.now < sm->block_direct_until && !from->relay &&
+			    !d->base[b].relay)
 				return;
-			assert_true(sm->nq < QMAX);
-			assert_true(len <= PKT_MAX);
-			p = &sm->q[sm->nq++];
-			p->at = sm->now + sm->delay_ms;
-			p->side = k;
-			p->base = b;
-			p->from = from->addr;
-			p->len = len;
-			memcpy(p->data, buf, len);
+			ice_pair_sim_push_data(&sm->ps, k, b, &from->addr, to, buf, len);
 			return;
 		}
 	}
@@ -132,7 +103,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 	case ICE_EV_LOG:
 		if (getenv("ICE_TEST_LOG"))
 			fprintf(stderr, "[%d] t=%llu %s\n", side_index(s),
-				(unsigned long long)g_sim->now, ev->reason);
+				(unsigned long long)g_sim->ps.now, ev->reason);
 		break;
 	default:
 		break;
@@ -169,7 +140,7 @@ static void sync_bases(struct side *s)
 	for (int b = 0; b < s->nbase; b++)
 		if (s->base[b].alive && !s->base[b].relay)
 			assert_true(ice_agent_add_host(s->ag, 1, ICE_TRANSPORT_UDP,
-						       &s->base[b].addr, b, g_sim->now) >= 0);
+						       &s->base[b].addr, b, g_sim->ps.now) >= 0);
 }
 
 static bool io_regather(void *ctx, uint64_t now_ms)
@@ -181,49 +152,40 @@ static bool io_regather(void *ctx, uint64_t now_ms)
 	return false;
 }
 
+/* A due datagram reaches its base unless that address went away. */
+static void deliver(struct ice_pair_sim *ps, const struct ice_pair_sim_pkt *p)
+{
+	struct side *d = &g_sim->s[p->side];
+	if (d->base[p->base].alive)
+		ice_agent_recv(d->ag, p->base, &p->from, p->data, p->len, ps->now);
+}
+
+/* when A first has a valid relayed pair (priority below any host pair's) */
+static void note_relay_valid(struct ice_pair_sim *ps)
+{
+	struct sim *sm = g_sim;
+	const struct ice_checklist *cl;
+	if (sm->first_relay_valid_ms != 0)
+		return;
+	cl = ice_agent_checklist(sm->s[0].ag);
+	for (unsigned i = 0; i < cl->n; i++)
+		if (cl->pairs[i].valid && cl->pairs[i].priority < (1ull << 56))
+			sm->first_relay_valid_ms = ps->now;
+}
+
 static void run(struct sim *sm, uint64_t until_ms)
 {
-	while (sm->now <= until_ms) {
-		uint64_t next = until_ms + 1;
-		for (int k = 0; k < 2; k++) {
-			uint64_t t = ice_agent_tick(sm->s[k].ag, sm->now);
-			if (t < next)
-				next = t;
-		}
-		for (int i = 0; i < sm->nq;) {
-			struct pkt p = sm->q[i];
-			if (p.at > sm->now) {
-				if (p.at < next)
-					next = p.at;
-				i++;
-				continue;
-			}
-			sm->q[i] = sm->q[--sm->nq];
-			if (sm->s[p.side].base[p.base].alive)
-				ice_agent_recv(sm->s[p.side].ag, p.base, &p.from, p.data, p.len,
-					       sm->now);
-			next = sm->now;
-		}
-		if (sm->first_relay_valid_ms == 0) {
-			const struct ice_checklist *cl = ice_agent_checklist(sm->s[0].ag);
-			for (unsigned i = 0; i < cl->n; i++)
-				if (cl->pairs[i].valid && cl->pairs[i].priority < (1ull << 56))
-					sm->first_relay_valid_ms = sm->now;
-		}
-		if (next <= sm->now)
-			next = sm->now + 1;
-		sm->now = next;
-	}
+	struct ice_agent *const ag[2] = {sm->s[0].ag, sm->s[1].ag};
+	ice_pair_sim_run(&sm->ps, ag, until_ms);
 }
 
 static struct sim *sim_new(void)
 {
 	struct sim *sm = calloc(1, sizeof(*sm));
 	assert_non_null(sm);
-	sm->q = calloc(QMAX, sizeof(*sm->q));
-	assert_non_null(sm->q);
-	sm->delay_ms = 5;
-	sm->now = 1000;
+	ice_pair_sim_init(&sm->ps, QMAX, deliver);
+	sm->ps.instant_done = note_relay_valid;
+	sm->ps.now = 1000;
 	g_sim = sm;
 	return sm;
 }
@@ -232,7 +194,7 @@ static void sim_free(struct sim *sm)
 {
 	ice_agent_free(sm->s[0].ag);
 	ice_agent_free(sm->s[1].ag);
-	free(sm->q);
+	ice_pair_sim_fini(&sm->ps);
 	free(sm);
 }
 
@@ -248,36 +210,31 @@ static void side_init(struct sim *sm, int k, bool controlling, const char *ip, u
 	if (with_regather)
 		io.regather = io_regather;
 	assert_int_equal(ice_agent_new(&cfg, &io, &s->ag), 0);
-	addr(&s->iface[0], ip, port);
+	ice_pair_sim_addr(&s->iface[0], ip, port);
 	s->niface = 1;
 	sync_bases(s);
 }
 
 static void signal_to(struct sim *sm, int from, int to)
 {
-	struct side *f = &sm->s[from];
-	struct side *t = &sm->s[to];
-	assert_int_equal(
-	    ice_agent_set_remote(t->ag, ice_agent_ufrag(f->ag), ice_agent_pwd(f->ag), sm->now), 0);
-	for (int i = 0; i < f->ncands; i++)
-		assert_int_equal(ice_agent_add_remote(t->ag, &f->cands[i], sm->now), 0);
-	ice_agent_remote_done(t->ag, sm->now);
+	ice_pair_sim_signal(&sm->ps, sm->s[from].ag, sm->s[from].cands, sm->s[from].ncands,
+			    sm->s[to].ag, false);
 }
 
 static void connect_both(struct sim *sm, uint64_t ms)
 {
-	ice_agent_gather(sm->s[0].ag, false, sm->now);
-	ice_agent_gather(sm->s[1].ag, false, sm->now);
-	run(sm, sm->now + 10);
+	ice_agent_gather(sm->s[0].ag, false, sm->ps.now);
+	ice_agent_gather(sm->s[1].ag, false, sm->ps.now);
+	run(sm, sm->ps.now + 10);
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + ms);
+	run(sm, sm->ps.now + ms);
 }
 
 static bool cands_have(const struct side *s, const char *ip)
 {
 	union ice_addr a;
-	addr(&a, ip, 0);
+	ice_pair_sim_addr(&a, ip, 0);
 	for (int i = 0; i < s->ncands; i++)
 		if (ice_addr_same_ip(&s->cands[i].addr, &a))
 			return true;
@@ -299,8 +256,8 @@ static void test_roam_regathers(void **st)
 	assert_int_equal(sm->s[1].selected, 1);
 	assert_int_equal(sm->s[0].regathers, 0);
 
-	addr(&sm->s[0].iface[0], "10.0.9.1", 40011);
-	ice_agent_restart(sm->s[0].ag, false, sm->now);
+	ice_pair_sim_addr(&sm->s[0].iface[0], "10.0.9.1", 40011);
+	ice_agent_restart(sm->s[0].ag, false, sm->ps.now);
 	assert_int_equal(sm->s[0].regathers, 1);
 	assert_int_equal(sm->s[0].restarted, 1);
 	assert_true(cands_have(&sm->s[0], "10.0.9.1"));
@@ -308,18 +265,18 @@ static void test_roam_regathers(void **st)
 	assert_int_equal(sm->s[0].ncands, 1);
 	assert_false(sm->s[0].base[0].alive);
 
-	run(sm, sm->now + 10);
+	run(sm, sm->ps.now + 10);
 	signal_to(sm, 0, 1); /* B sees new credentials: restarts and regathers */
 	assert_int_equal(sm->s[1].restarted, 1);
 	assert_int_equal(sm->s[1].regathers, 1);
 	assert_int_equal(sm->s[1].ncands, 1);
 	assert_true(cands_have(&sm->s[1], "10.0.0.2"));
-	run(sm, sm->now + 10);
+	run(sm, sm->ps.now + 10);
 	signal_to(sm, 1, 0);
-	run(sm, sm->now + 2000);
+	run(sm, sm->ps.now + 2000);
 	assert_int_equal(sm->s[0].selected, 2);
 	assert_int_equal(sm->s[1].selected, 2);
-	addr(&want, "10.0.9.1", 40011);
+	ice_pair_sim_addr(&want, "10.0.9.1", 40011);
 	assert_true(ice_addr_equal(&sm->s[0].sel_local, &want));
 	sim_free(sm);
 }
@@ -334,7 +291,7 @@ static void test_restart_without_regather_keeps_bases(void **st)
 	side_init(sm, 1, false, "10.0.0.2", 40002, false);
 	connect_both(sm, 2000);
 	assert_int_equal(sm->s[0].selected, 1);
-	ice_agent_restart(sm->s[0].ag, false, sm->now);
+	ice_agent_restart(sm->s[0].ag, false, sm->ps.now);
 	assert_int_equal(sm->s[0].regathers, 0);
 	assert_int_equal(sm->s[0].ncands, 1);
 	assert_true(cands_have(&sm->s[0], "10.0.0.1"));
@@ -353,23 +310,23 @@ static void test_old_relay_pair_carries_data_during_restart(void **st)
 	(void)st;
 	side_init(sm, 0, true, "10.0.0.1", 40001, true);
 	side_init(sm, 1, false, "10.0.0.2", 40002, true);
-	addr(&relayed, "198.51.100.7", 50000);
-	addr(&server, "198.51.100.7", 3478);
+	ice_pair_sim_addr(&relayed, "198.51.100.7", 50000);
+	ice_pair_sim_addr(&server, "198.51.100.7", 3478);
 	a->base[a->nbase].addr = relayed;
 	a->base[a->nbase].alive = true;
 	a->base[a->nbase].relay = true;
 	assert_true(ice_agent_add_relay(a->ag, 1, &relayed, &server, NULL, ICE_RELAY_VIA_UDP,
-					a->nbase, sm->now) >= 0);
+					a->nbase, sm->ps.now) >= 0);
 	a->nbase++;
 	sm->block_direct_until = UINT64_MAX;
 	connect_both(sm, 4000);
 	assert_int_equal(a->selected, 1);
 	assert_int_equal(a->sel_local_type, ICE_CAND_RELAY);
-	ice_agent_restart(a->ag, false, sm->now);
+	ice_agent_restart(a->ag, false, sm->ps.now);
 	assert_false(cands_have(a, "198.51.100.7"));
 	/* B still sends on the old pair */
-	assert_int_equal(ice_agent_send(sm->s[1].ag, 1, msg, sizeof(msg), sm->now), 0);
-	run(sm, sm->now + 20);
+	assert_int_equal(ice_agent_send(sm->s[1].ag, 1, msg, sizeof(msg), sm->ps.now), 0);
+	run(sm, sm->ps.now + 20);
 	assert_int_equal(a->data_rx, 1);
 	sim_free(sm);
 }
@@ -386,26 +343,26 @@ static void relay_race(uint64_t block_ms, enum ice_cand_type *sel, uint64_t *sel
 	uint64_t t0;
 	side_init(sm, 0, true, "10.0.0.1", 40001, true);
 	side_init(sm, 1, false, "10.0.0.2", 40002, true);
-	addr(&relayed, "198.51.100.7", 50000);
-	addr(&server, "198.51.100.7", 3478);
+	ice_pair_sim_addr(&relayed, "198.51.100.7", 50000);
+	ice_pair_sim_addr(&server, "198.51.100.7", 3478);
 	a->base[a->nbase].addr = relayed;
 	a->base[a->nbase].alive = true;
 	a->base[a->nbase].relay = true;
 	assert_true(ice_agent_add_relay(a->ag, 1, &relayed, &server, NULL, ICE_RELAY_VIA_UDP,
-					a->nbase, sm->now) >= 0);
+					a->nbase, sm->ps.now) >= 0);
 	a->nbase++;
-	t0 = sm->now;
+	t0 = sm->ps.now;
 	sm->block_direct_until = t0 + block_ms;
-	ice_agent_gather(a->ag, false, sm->now);
-	ice_agent_gather(sm->s[1].ag, false, sm->now);
+	ice_agent_gather(a->ag, false, sm->ps.now);
+	ice_agent_gather(sm->s[1].ag, false, sm->ps.now);
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
-	while (a->selected == 0 && sm->now < t0 + 10000)
-		run(sm, sm->now + 10);
+	while (a->selected == 0 && sm->ps.now < t0 + 10000)
+		run(sm, sm->ps.now + 10);
 	assert_int_equal(a->selected, 1);
 	assert_true(sm->first_relay_valid_ms > 0);
 	*sel = a->sel_local_type;
-	*sel_after_ms = sm->now - sm->first_relay_valid_ms;
+	*sel_after_ms = sm->ps.now - sm->first_relay_valid_ms;
 	sim_free(sm);
 }
 

@@ -5,38 +5,24 @@
  * are simulated: every message crosses it RFC 4571-framed and cut into
  * random pieces, so the agents only ever see what the reader
  * reassembled. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "agents/ice/ice.h"
 #include "agents/ice/tcpframe.h"
+#include "ice_pair_sim.h"
 
 #define QMAX	 8192
-#define CHUNK	 600
 #define CONNS	 32
 #define B_UDP	 0
 #define B_PASS	 10
 #define B_ACT	 11
 #define DELAY_MS 5
 
+/* what a queued item is (its kind); its base is the destination
+ * connection for K_SYNACK/K_BYTES/K_FIN, the connecting one for K_SYN */
 enum kind { K_UDP, K_SYN, K_SYNACK, K_BYTES, K_FIN };
-
-struct ev {
-	uint64_t at;
-	uint64_t seq; /* FIFO among equal times: a byte stream stays in order */
-	enum kind kind;
-	int side;   /* destination side */
-	int handle; /* K_SYNACK/K_BYTES/K_FIN: destination connection */
-	union ice_addr from, to;
-	size_t len;
-	uint8_t data[CHUNK];
-};
 
 struct conn {
 	bool used, open;
@@ -59,9 +45,9 @@ struct side {
 };
 
 struct sim {
-	uint64_t now, seq, rng;
-	struct ev *q;
-	int nq;
+	/* clock, queue (FIFO among equal times: a byte stream stays in
+	 * order), random source */
+	struct ice_pair_sim ps;
 	struct side s[2];
 	bool udp_blocked;
 	struct conn c[CONNS];
@@ -72,26 +58,13 @@ static struct sim *g;
 
 static uint32_t rnd(void)
 {
-	g->rng = g->rng * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (uint32_t)(g->rng >> 33);
+	return ice_pair_sim_rand(&g->ps);
 }
 
-static void addr(union ice_addr *a, const char *ip, uint16_t port)
+static struct ice_pair_sim_pkt *push(enum kind k, int side, int handle)
 {
-	assert_int_equal(ice_addr_from_text(a, ip, port), 0);
-}
-
-static struct ev *push(enum kind k, int side, int handle)
-{
-	struct ev *e;
-	assert_true(g->nq < QMAX);
-	e = &g->q[g->nq++];
-	memset(e, 0, offsetof(struct ev, data));
-	e->at = g->now + DELAY_MS;
-	e->seq = g->seq++;
+	struct ice_pair_sim_pkt *e = ice_pair_sim_push(&g->ps, side, handle);
 	e->kind = k;
-	e->side = side;
-	e->handle = handle;
 	return e;
 }
 
@@ -144,14 +117,11 @@ static void io_send(void *ctx, int base_id, const union ice_addr *to, const uint
 	size_t off = 0, n;
 
 	if (base_id == B_UDP) {
-		struct ev *e;
+		struct ice_pair_sim_pkt *e;
 		if (g->udp_blocked || !ice_addr_equal(to, &g->s[1 - si].udp))
 			return;
-		e = push(K_UDP, 1 - si, -1);
-		e->from = g->s[si].udp;
-		e->to = *to;
-		e->len = len;
-		memcpy(e->data, buf, len);
+		e = ice_pair_sim_push_data(&g->ps, 1 - si, -1, &g->s[si].udp, to, buf, len);
+		e->kind = K_UDP;
 		return;
 	}
 	c = conn_get(base_id);
@@ -164,7 +134,7 @@ static void io_send(void *ctx, int base_id, const union ice_addr *to, const uint
 	memcpy(stream + ICE_TCPFRAME_HDR, buf, len);
 	len += ICE_TCPFRAME_HDR;
 	while (off < len) {
-		struct ev *e = push(K_BYTES, 1 - si, c->peer);
+		struct ice_pair_sim_pkt *e = push(K_BYTES, 1 - si, c->peer);
 		n = 1 + rnd() % 40;
 		if (n > len - off)
 			n = len - off;
@@ -178,7 +148,7 @@ static int io_tcp_connect(void *ctx, int base_id, const union ice_addr *to)
 {
 	int si = side_of(ctx);
 	union ice_addr local = g->s[si].act_ip;
-	struct ev *e;
+	struct ice_pair_sim_pkt *e;
 	int h;
 	assert_int_equal(base_id, B_ACT);
 	ice_addr_set_port(&local, (uint16_t)(50000 + rnd() % 10000));
@@ -214,7 +184,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 	case ICE_EV_SELECTED:
 	case ICE_EV_SWITCHED:
 		s->selected++;
-		s->selected_at = g->now;
+		s->selected_at = g->ps.now;
 		s->sel_l = *ev->local;
 		s->sel_r = *ev->remote;
 		break;
@@ -232,94 +202,69 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		break;
 	case ICE_EV_LOG:
 		if (getenv("ICE_TEST_LOG"))
-			fprintf(stderr, "[%d] %llu %s\n", side_of(ctx), (unsigned long long)g->now,
-				ev->reason);
+			fprintf(stderr, "[%d] %llu %s\n", side_of(ctx),
+				(unsigned long long)g->ps.now, ev->reason);
 		break;
 	default:
 		break;
 	}
 }
 
-static void deliver(struct ev *e)
+static void deliver(struct ice_pair_sim *ps, const struct ice_pair_sim_pkt *e)
 {
 	struct side *d = &g->s[e->side];
 	struct conn *c;
 
-	switch (e->kind) {
+	switch ((enum kind)e->kind) {
 	case K_UDP:
-		ice_agent_recv(d->ag, B_UDP, &e->from, e->data, e->len, g->now);
+		ice_agent_recv(d->ag, B_UDP, &e->from, e->data, e->len, ps->now);
 		break;
 	case K_SYN: {
 		int h;
-		if (d->tcp_unreachable || !ice_addr_equal(&e->to, &d->pass) || !conn_get(e->handle))
+		if (d->tcp_unreachable || !ice_addr_equal(&e->to, &d->pass) || !conn_get(e->base))
 			break; /* dropped: the connecting side times out */
 		h = conn_new(e->side, &e->to, &e->from);
 		conn_get(h)->open = true;
-		conn_get(h)->peer = e->handle;
-		conn_get(e->handle)->peer = h;
-		ice_agent_tcp_accepted(d->ag, B_PASS, h, &e->from, g->now);
-		push(K_SYNACK, 1 - e->side, e->handle);
+		conn_get(h)->peer = e->base;
+		conn_get(e->base)->peer = h;
+		ice_agent_tcp_accepted(d->ag, B_PASS, h, &e->from, ps->now);
+		push(K_SYNACK, 1 - e->side, e->base);
 		break;
 	}
 	case K_SYNACK:
-		c = conn_get(e->handle);
+		c = conn_get(e->base);
 		if (!c)
 			break;
 		c->open = true;
-		ice_agent_tcp_connected(d->ag, e->handle, g->now);
+		ice_agent_tcp_connected(d->ag, e->base, ps->now);
 		break;
 	case K_BYTES: {
 		size_t off = 0;
-		c = conn_get(e->handle);
+		c = conn_get(e->base);
 		while (c && off < e->len) {
 			const uint8_t *msg;
 			size_t ml;
 			off += ice_tcpframe_feed(&c->rd, e->data + off, e->len - off, &msg, &ml);
 			if (msg)
-				ice_agent_recv(d->ag, e->handle, &c->remote, msg, ml, g->now);
-			c = conn_get(e->handle); /* the agent may have closed it */
+				ice_agent_recv(d->ag, e->base, &c->remote, msg, ml, ps->now);
+			c = conn_get(e->base); /* the agent may have closed it */
 		}
 		break;
 	}
 	case K_FIN:
-		c = conn_get(e->handle);
+		c = conn_get(e->base);
 		if (!c)
 			break;
 		c->used = false;
-		ice_agent_tcp_closed(d->ag, e->handle, g->now);
+		ice_agent_tcp_closed(d->ag, e->base, ps->now);
 		break;
 	}
 }
 
 static void run(uint64_t until)
 {
-	while (g->now <= until) {
-		uint64_t next = until + 1;
-		for (int k = 0; k < 2; k++) {
-			uint64_t t = ice_agent_tick(g->s[k].ag, g->now);
-			if (t < next)
-				next = t;
-		}
-		for (;;) {
-			int best = -1;
-			for (int i = 0; i < g->nq; i++)
-				if (g->q[i].at <= g->now &&
-				    (best < 0 || g->q[i].seq < g->q[best].seq))
-					best = i;
-			if (best < 0)
-				break;
-			{
-				struct ev e = g->q[best];
-				g->q[best] = g->q[--g->nq];
-				deliver(&e);
-			}
-			next = g->now;
-		}
-		for (int i = 0; i < g->nq; i++)
-			if (g->q[i].at < next)
-				next = g->q[i].at;
-		g->now = next <= g->now ? g->now + 1 : next;
-	}
+	struct ice_agent *const ag[2] = {g->s[0].ag, g->s[1].ag};
+	ice_pair_sim_run(&g->ps, ag, until);
 }
 
 static void side_init(int k, bool controlling, const char *ip)
@@ -335,9 +280,9 @@ static void side_init(int k, bool controlling, const char *ip)
 	cfg.controlling = controlling;
 	cfg.seed = 7 + (uint64_t)k;
 	assert_int_equal(ice_agent_new(&cfg, &io, &s->ag), 0);
-	addr(&s->udp, ip, 5000);
-	addr(&s->pass, ip, 7000);
-	addr(&s->act_ip, ip, 0);
+	ice_pair_sim_addr(&s->udp, ip, 5000);
+	ice_pair_sim_addr(&s->pass, ip, 7000);
+	ice_pair_sim_addr(&s->act_ip, ip, 0);
 	assert_true(ice_agent_add_host(s->ag, 1, ICE_TRANSPORT_UDP, &s->udp, B_UDP, 0) >= 0);
 	assert_true(ice_agent_add_tcp_host(s->ag, 1, ICE_TCP_PASSIVE, &s->pass, B_PASS, 0) >= 0);
 	assert_true(ice_agent_add_tcp_host(s->ag, 1, ICE_TCP_ACTIVE, &s->act_ip, B_ACT, 0) >= 0);
@@ -347,9 +292,10 @@ static void sim_new(void)
 {
 	g = calloc(1, sizeof(*g));
 	assert_non_null(g);
-	g->q = calloc(QMAX, sizeof(*g->q));
-	assert_non_null(g->q);
-	g->rng = 42;
+	ice_pair_sim_init(&g->ps, QMAX, deliver);
+	g->ps.fifo = true;
+	g->ps.delay_ms = DELAY_MS;
+	g->ps.rng = 42;
 	side_init(0, true, "10.0.1.2");
 	side_init(1, false, "10.0.2.2");
 }
@@ -358,32 +304,23 @@ static void sim_free(void)
 {
 	ice_agent_free(g->s[0].ag);
 	ice_agent_free(g->s[1].ag);
-	free(g->q);
+	ice_pair_sim_fini(&g->ps);
 	free(g);
 	g = NULL;
 }
 
+/* through the a=candidate text, as the harness relays it */
 static void signal_to(int from, int to)
 {
-	struct side *f = &g->s[from], *t = &g->s[to];
-	assert_int_equal(
-	    ice_agent_set_remote(t->ag, ice_agent_ufrag(f->ag), ice_agent_pwd(f->ag), g->now), 0);
-	for (int i = 0; i < f->ncands; i++) {
-		/* through the a=candidate text, as the harness relays it */
-		char line[ICE_CANDIDATE_STR_MAX];
-		struct ice_candidate c;
-		assert_true(ice_candidate_format(&f->cands[i], line, sizeof(line)) > 0);
-		assert_int_equal(ice_candidate_parse(line, strlen(line), &c), 0);
-		assert_int_equal(ice_agent_add_remote(t->ag, &c, g->now), 0);
-	}
-	ice_agent_remote_done(t->ag, g->now);
+	ice_pair_sim_signal(&g->ps, g->s[from].ag, g->s[from].cands, g->s[from].ncands, g->s[to].ag,
+			    true);
 }
 
 static void gather(void)
 {
-	ice_agent_gather(g->s[0].ag, false, g->now);
-	ice_agent_gather(g->s[1].ag, false, g->now);
-	run(g->now + 10);
+	ice_agent_gather(g->s[0].ag, false, g->ps.now);
+	ice_agent_gather(g->s[1].ag, false, g->ps.now);
+	run(g->ps.now + 10);
 	assert_int_equal(g->s[0].ncands, 3);
 	assert_int_equal(g->s[1].ncands, 3);
 }
@@ -400,11 +337,11 @@ static void exchange_data(void)
 	static const uint8_t d[100] = {0xE1, 1};
 	int rx0 = g->s[0].data_rx, rx1 = g->s[1].data_rx;
 	for (int i = 0; i < 10; i++) {
-		assert_int_equal(ice_agent_send(g->s[0].ag, 1, d, sizeof(d), g->now), 0);
-		assert_int_equal(ice_agent_send(g->s[1].ag, 1, d, sizeof(d), g->now), 0);
-		run(g->now + 20);
+		assert_int_equal(ice_agent_send(g->s[0].ag, 1, d, sizeof(d), g->ps.now), 0);
+		assert_int_equal(ice_agent_send(g->s[1].ag, 1, d, sizeof(d), g->ps.now), 0);
+		run(g->ps.now + 20);
 	}
-	run(g->now + 50);
+	run(g->ps.now + 50);
 	assert_int_equal(g->s[0].data_rx - rx0, 10);
 	assert_int_equal(g->s[1].data_rx - rx1, 10);
 }
@@ -474,15 +411,15 @@ static void t_priorities(void **st)
 	io.send = io_send;
 	io.event = io_event;
 	assert_int_equal(ice_agent_new(&cfg, &io, &ag), 0);
-	addr(&a1, "10.0.0.1", 7000);
+	ice_pair_sim_addr(&a1, "10.0.0.1", 7000);
 	assert_int_equal(ice_agent_add_tcp_host(ag, 1, ICE_TCP_PASSIVE, &a1, 1, 0), -EOPNOTSUPP);
 	ice_agent_free(ag);
 
 	/* two addresses: other-pref 8191 then 8190, per tcptype; the active
 	 * candidate is signalled on port 9 */
 	sim_new();
-	addr(&a1, "10.0.3.2", 7001);
-	addr(&a2, "10.0.3.2", 0);
+	ice_pair_sim_addr(&a1, "10.0.3.2", 7001);
+	ice_pair_sim_addr(&a2, "10.0.3.2", 0);
 	assert_true(ice_agent_add_tcp_host(g->s[0].ag, 1, ICE_TCP_PASSIVE, &a1, 20, 0) >= 0);
 	assert_true(ice_agent_add_tcp_host(g->s[0].ag, 1, ICE_TCP_ACTIVE, &a2, 21, 0) >= 0);
 	ice_agent_gather(g->s[0].ag, false, 0);
@@ -555,7 +492,7 @@ static void t_udp_blocked(void **st)
 	/* the UDP checks time out (39.5 s with default timers), ICE
 	 * completes, the other connection is closed; consent freshness keeps
 	 * the selected one for minutes */
-	run(g->now + 120000);
+	run(g->ps.now + 120000);
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(g->s[k].state, ICE_STATE_COMPLETED);
 		assert_int_equal(g->s[k].consent_lost, 0);
@@ -581,7 +518,7 @@ static void t_one_way(void **st)
 	assert_int_equal(g->s[1].selected, 1);
 	assert_int_equal(g->s[1].sel_l.c.tcptype, ICE_TCP_PASSIVE);
 	exchange_data();
-	run(g->now + 60000);
+	run(g->ps.now + 60000);
 	assert_int_equal(g->s[1].state, ICE_STATE_COMPLETED);
 	/* the connection that never came up was given up */
 	assert_true(g->closes >= 1);
@@ -608,7 +545,7 @@ static void t_conn_lost(void **st)
 			push(K_FIN, 0, 100 + i);
 		}
 	}
-	run(g->now + 100);
+	run(g->ps.now + 100);
 	assert_int_equal(g->s[0].consent_lost, 1);
 	assert_int_equal(g->s[1].consent_lost, 1);
 	assert_int_equal(g->s[0].state, ICE_STATE_DISCONNECTED);
@@ -627,7 +564,7 @@ static void t_udp_preferred(void **st)
 		assert_int_equal(g->s[k].selected, 1);
 		assert_int_equal(g->s[k].sel_l.c.transport, ICE_TRANSPORT_UDP);
 	}
-	run(g->now + 5000);
+	run(g->ps.now + 5000);
 	assert_int_equal(g->s[0].state, ICE_STATE_COMPLETED);
 	assert_int_equal(open_conns(), 0);
 	exchange_data();
@@ -673,19 +610,19 @@ static void t_restart(void **st)
 	run(2000);
 	assert_int_equal(g->s[0].selected, 1);
 	old = g->s[0].sel_l.base_id;
-	ice_agent_restart(g->s[0].ag, false, g->now);
-	run(g->now + 10);
+	ice_agent_restart(g->s[0].ag, false, g->ps.now);
+	run(g->ps.now + 10);
 	signal_to(0, 1); /* new credentials: the peer restarts too */
 	exchange_data(); /* over the old pair meanwhile */
 	signal_to(1, 0);
-	run(g->now + 2000);
+	run(g->ps.now + 2000);
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(g->s[k].selected, 2);
 		assert_int_equal(g->s[k].sel_l.c.transport, ICE_TRANSPORT_TCP);
 	}
 	assert_int_not_equal(g->s[0].sel_l.base_id, old);
 	exchange_data();
-	run(g->now + 60000);
+	run(g->ps.now + 60000);
 	assert_int_equal(g->s[0].state, ICE_STATE_COMPLETED);
 	assert_null(conn_get(old));
 	assert_int_equal(open_conns(), 2);

@@ -103,7 +103,7 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	    {NULL, 0, NULL, 0},
 	};
 	struct ice_config *c = &o->cfg;
-	int opt;
+	int opt, li = -1;
 	uint32_t v;
 
 	memset(o, 0, sizeof(*o));
@@ -111,7 +111,7 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	c->controlling = true;
 	/* 0, not 1: GNU getopt starts over (a second parse in one process) */
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((li = -1, opt = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		switch (opt) {
 		case OPT_ROLE:
 			if (strcmp(optarg, "controlling") == 0)
@@ -203,8 +203,12 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 				goto bad;
 			break;
 		case OPT_IFACE:
-			if (o->nifaces == ICE_OPTS_IFACES_MAX)
-				goto bad;
+			if (o->nifaces == ICE_OPTS_IFACES_MAX) {
+				snprintf(err, errlen, "--interface %s: at most %d interfaces", optarg,
+					 ICE_OPTS_IFACES_MAX);
+				o->usage = true;
+				return -EINVAL;
+			}
 			o->ifaces[o->nifaces++] = optarg;
 			break;
 		case OPT_SEED: {
@@ -240,7 +244,8 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "bad option value: %s", optarg);
+	/* name the option as well as the value: "--role: bad value 'boss'" */
+	snprintf(err, errlen, "--%s: bad value '%s'", li >= 0 ? opts[li].name : "?", optarg);
 	o->usage = true;
 	return -EINVAL;
 }

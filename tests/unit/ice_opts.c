@@ -158,20 +158,21 @@ static void expect_bad(const char *opt, const char *value, const char *want, boo
 static void test_bad_values(void **st)
 {
 	(void)st;
-	expect_bad("--role", "boss", "bad option value: boss", true);
-	expect_bad("--policy", "some", "bad option value: some", true);
-	expect_bad("--components", "0", "bad option value: 0", true);
-	expect_bad("--components", "9", "bad option value: 9", true);
-	expect_bad("--nomination", "eager", "bad option value: eager", true);
-	expect_bad("--ta-ms", "-1x", "bad option value: -1x", true);
-	expect_bad("--rto-ms", "", "bad option value: ", true);
-	expect_bad("--retransmits", "21", "bad option value: 21", true);
-	expect_bad("--retransmits", "0", "bad option value: 0", true);
-	expect_bad("--consent-timeout-ms", "4294967296", "bad option value: 4294967296", true);
-	expect_bad("--keepalive-ms", "1s", "bad option value: 1s", true);
-	expect_bad("--nominate-wait-ms", "x", "bad option value: x", true);
-	expect_bad("--gather-timeout-ms", "1.5", "bad option value: 1.5", true);
-	expect_bad("--seed", "12ab", "bad option value: 12ab", true);
+	expect_bad("--role", "boss", "--role: bad value 'boss'", true);
+	expect_bad("--policy", "some", "--policy: bad value 'some'", true);
+	expect_bad("--components", "0", "--components: bad value '0'", true);
+	expect_bad("--components", "9", "--components: bad value '9'", true);
+	expect_bad("--nomination", "eager", "--nomination: bad value 'eager'", true);
+	expect_bad("--ta-ms", "-1x", "--ta-ms: bad value '-1x'", true);
+	expect_bad("--rto-ms", "", "--rto-ms: bad value ''", true);
+	expect_bad("--retransmits", "21", "--retransmits: bad value '21'", true);
+	expect_bad("--retransmits", "0", "--retransmits: bad value '0'", true);
+	expect_bad("--consent-timeout-ms", "4294967296",
+		   "--consent-timeout-ms: bad value '4294967296'", true);
+	expect_bad("--keepalive-ms", "1s", "--keepalive-ms: bad value '1s'", true);
+	expect_bad("--nominate-wait-ms", "x", "--nominate-wait-ms: bad value 'x'", true);
+	expect_bad("--gather-timeout-ms", "1.5", "--gather-timeout-ms: bad value '1.5'", true);
+	expect_bad("--seed", "12ab", "--seed: bad value '12ab'", true);
 	/* --stun and --turn say what they want and print no usage text */
 	expect_bad("--stun", "stun.example:3478",
 		   "--stun stun.example:3478: want a numeric IP:PORT", false);
@@ -203,7 +204,7 @@ static void test_limits(void **st)
 	assert_non_null(
 	    strstr(err, "--turn udp:192.0.2.1:5: want udp|tcp|tls:IP:PORT (at most 4)"));
 	assert_int_equal(ice_opts_parse(&o, ARGC(ifs), ifs, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "bad option value: i");
+	assert_string_equal(err, "--interface i: at most 8 interfaces");
 	/* a stray argument: no message of its own, the usage text */
 	assert_int_equal(ice_opts_parse(&o, ARGC(extra), extra, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "");

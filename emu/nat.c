@@ -29,9 +29,12 @@
  *                            mapping: preserve / sequential / random
  *   learn   postrouting 200: after NAT: update pmap, emap, pports, iused,
  *                            hmap from the translated packet and conntrack
-^ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets;
+ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets;
  *                              per-host UDP quota (set quota: a -> ct count)
-^ *   fw_input input 0:          inbound TCP blocked
+ *   fw_input input 0:          inbound TCP blocked; else an unsolicited
+ *                              SYN from outside is dropped, not reset
+ *                              (RFC 5382 REQ-4) unless a local socket
+ *                              wants it
  *
  * and table ip6 natlab_fw6 (IPv6 is not translated): the firewall knobs,
  * and with translate, no UDP/TCP flow opened from outside.
@@ -789,14 +792,85 @@ static void build_fwd(struct nx_build *bd)
 	}
 }
 
+/* Match a TCP segment whose flags among FIN, SYN, RST, ACK are SYN alone:
+ * the first segment of a connection attempt. */
+static void match_tcp_syn(struct nftnl_rule *r)
+{
+	const uint8_t mask = 0x17; /* FIN | SYN | RST | ACK */
+	const uint8_t zero = 0, syn = 0x02;
+	struct nftnl_expr *x;
+
+	nx_match_l4(r, IPPROTO_TCP, true);
+	x = nx_ex(r, "payload");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, 13);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, 1);
+	}
+	x = nx_ex(r, "bitwise");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 1);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	}
+	nx_cmp(r, R_IDX, NFT_CMP_EQ, &syn, 1);
+}
+
 static void build_input(struct nx_build *bd)
 {
 	const struct emu_nat_config *c = bd->c;
+	/* RFC 5382 REQ-4: "A NAT MUST NOT respond to an unsolicited inbound
+	 * SYN packet for at least 6 seconds after the packet is received. If
+	 * during this interval the NAT receives and translates an outbound
+	 * SYN for the connection the NAT MUST silently drop the original
+	 * unsolicited inbound SYN packet. Otherwise, the NAT SHOULD send an
+	 * ICMP Port Unreachable error (Type 3, Code 3) for the original SYN,
+	 * unless REQ-4a applies." REQ-4a: "The NAT MUST silently drop the
+	 * original SYN packet if sending a response violates the security
+	 * policy of the NAT." A SYN from outside that conntrack did not
+	 * translate to the inside (no flow of a mapping: simultaneous open
+	 * arrives as a reply and is forwarded, never seen here) would reach
+	 * the router's own TCP stack, which answers at once with a reset.
+	 * It is dropped instead, silently for good: that is this NAT's
+	 * policy, and nftables cannot hold a packet 6 s to answer it later.
+	 * A SYN for a socket the router node itself has (a listener, or its
+	 * own connection attempt) still reaches it. IPv4 only: IPv6 is not
+	 * translated. */
+	bool syn = bd->family == NFPROTO_IPV4 && c->translate && !c->tcp_in_blocked;
 	struct nftnl_rule *r;
+	struct nftnl_expr *x;
 
-	if (!c->tcp_in_blocked)
+	if (!c->tcp_in_blocked && !syn)
 		return;
 	nx_chain_add(bd, "fw_input", "filter", NF_INET_LOCAL_IN, 0);
+	if (syn) {
+		r = nx_rule_new(bd, "fw_input");
+		if (r) {
+			nx_match_ifname(r, true, c->outside_ifname, true);
+			match_tcp_syn(r);
+			/* the socket lookup breaks (no match) when the node has
+			 * no socket for the segment; the key's value is unused */
+			x = nx_ex(r, "socket");
+			if (x) {
+				nftnl_expr_set_u32(x, NFTNL_EXPR_SOCKET_KEY,
+						   NFT_SOCKET_TRANSPARENT);
+				nftnl_expr_set_u32(x, NFTNL_EXPR_SOCKET_DREG, R_IDX);
+			}
+			nx_verdict(r, NF_ACCEPT);
+		}
+		nx_rule_add(bd, r);
+		r = nx_rule_new(bd, "fw_input");
+		if (r) {
+			nx_match_ifname(r, true, c->outside_ifname, true);
+			match_tcp_syn(r);
+			nx_verdict(r, NF_DROP);
+		}
+		nx_rule_add(bd, r);
+		return;
+	}
 	r = nx_rule_new(bd, "fw_input");
 	if (r) {
 		nx_match_ifname(r, true, c->outside_ifname, true);

@@ -326,6 +326,12 @@ static void test_full_cone(void **state)
 	HASNT(rules(&p, "raw"), "lookup:pubaddrs drop");
 	/* inbound refresh on by default */
 	HAS(rules(&p, "fw_forward"), "dynset:pmap");
+	/* RFC 5382 REQ-4: an unsolicited SYN from outside is dropped unless
+	 * the node has a socket for it; IPv4 only */
+	assert_string_equal(rules(&p, "fw_input"),
+			    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 socket verdict ;"
+			    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 drop ;");
+	assert_string_equal(rules(&p, "v6/fw_input"), "");
 }
 
 static void test_restricted_cone(void **state)
@@ -430,6 +436,7 @@ static void test_udp_blocked(void **state)
 	HAS(rules(&p, "v6/fw_forward"), "l4proto ==17 drop ;");
 	HASNT(p.sets, "pmap");
 	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" immediate snat ;");
+	HAS(rules(&p, "fw_input"), "payload bitwise ==2 drop ;");
 }
 
 static void test_tcp_web_only(void **state)
@@ -442,7 +449,8 @@ static void test_tcp_web_only(void **state)
 	HAS(rules(&p, "fw_forward"),
 	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
 	HAS(rules(&p, "fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
-	HAS(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	/* tcp_in_blocked drops every TCP flow opened from outside already */
+	assert_string_equal(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
 	HAS(p.elems, "v6/tcpok:80,443,2;");
 	HAS(rules(&p, "v6/fw_forward"),
 	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");

@@ -599,10 +599,27 @@ static void build_srcnat(struct nx_build *bd)
 	nx_rule_add(bd, r);
 }
 
+/* A hairpinned packet in postrouting: in from the inside, back out to
+ * the inside, its flow addressed to a public address. */
+static void match_hairpinned(struct nx_build *bd, struct nftnl_rule *r)
+{
+	const enum nx_field odaddr = F_CTO_DADDR;
+
+	nx_match_inside(bd, r, true);
+	nx_match_inside(bd, r, false);
+	nx_lookup(r, "pubaddrs", &odaddr, 1, false, 0);
+}
+
 /* The sets learn a mapping from a translated packet. @out: an outbound
  * packet after SNAT (postrouting); else an inbound one after DNAT
- * (forward), for inbound refresh. @dir: its conntrack direction. */
-static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_t dir)
+ * (forward), for inbound refresh. @hairpin (with @out): a hairpinned
+ * packet, inside to inside through a public address, after both its NATs:
+ * it left through the sender's mapping (RFC 4787 REQ-9 a) and went to
+ * the remote the conntrack tuple of its direction names (a public
+ * endpoint), so it is learnt like an outbound packet to that remote, and
+ * the receiver's filter can then tell whether it was solicited. @dir: its
+ * conntrack direction. */
+static void build_learn(struct nx_build *bd, const char *chain, bool out, bool hairpin, uint8_t dir)
 {
 	const struct emu_nat_config *c = bd->c;
 	/* The internal endpoint a . p and the public one P . x, and the
@@ -614,6 +631,11 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 
 	if (out) {
 		P = F_IP_SADDR, x = F_SPORT, rr = F_IP_DADDR, s = F_DPORT;
+		if (hairpin) {
+			/* the packet's destination is internal by now */
+			rr = dir == IP_CT_DIR_ORIGINAL ? F_CTO_DADDR : F_CTR_DADDR;
+			s = dir == IP_CT_DIR_ORIGINAL ? F_CTO_DPORT : F_CTR_DPORT;
+		}
 		a = dir == IP_CT_DIR_ORIGINAL ? F_CTO_SADDR : F_CTR_SADDR;
 		p = dir == IP_CT_DIR_ORIGINAL ? F_CTO_SPORT : F_CTR_SPORT;
 	} else {
@@ -639,7 +661,8 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 			nk = c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, nd = 0;
 			break;
 		case 6:
-			if (!has_pflow(c))
+			/* flows of a mapping with the outside only */
+			if (!has_pflow(c) || hairpin)
 				continue;
 			set = "pflow";
 			k[0] = P, k[1] = x, k[2] = rr, k[3] = s;
@@ -676,12 +699,55 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 		r = nx_rule_new(bd, chain);
 		if (!r)
 			return;
-		nx_match_ifname(r, !out, c->outside_ifname, true);
+		if (hairpin)
+			match_hairpinned(bd, r);
+		else
+			nx_match_ifname(r, !out, c->outside_ifname, true);
 		nx_match_l4(r, IPPROTO_UDP, true);
 		nx_match_ct_dir(r, dir);
 		nx_update(bd, r, set, k, nk, d, nd);
 		nx_rule_add(bd, r);
 	}
+}
+
+/* RFC 4787 §6: "Hairpinning allows two endpoints on the internal side of
+ * the NAT to communicate even if they only use each other's external IP
+ * addresses and ports"; REQ-9 a) has the hairpinned packet carry the
+ * sender's external address and port, so the receiver's mapping sees it
+ * as coming from outside, from that public endpoint, and its filtering
+ * applies as to any packet from outside (§5: under ADF/APDF the NAT
+ * "will filter out packets from Y:y destined for the internal endpoint
+ * X:x if X:x has not sent packets to Y[:y] previously"). Checked here,
+ * after the learn rules (the sender has sent to the receiver's mapping,
+ * whether or not the receiver lets it in: hole punching between two
+ * hosts of one NAT) and after SNAT, the only place the sender's public
+ * endpoint is known: ip saddr . udp sport. The receiver's mapping is the
+ * original destination (ct original ip daddr . proto-dst), its internal
+ * endpoint the packet's destination after DNAT. Only packets of flows the
+ * sender opened (conntrack original direction): a reply to the receiver's
+ * own hairpinned flow is solicited. A drop here comes before conntrack
+ * confirms the flow, so a refused packet leaves no flow behind. */
+static void build_hairpin_filter(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field byep[4] = {F_IP_DADDR, F_DPORT, F_IP_SADDR, F_SPORT};
+	const enum nx_field bymap[4] = {F_CTO_DADDR, F_CTO_DPORT, F_IP_SADDR, F_SPORT};
+	struct nftnl_rule *r;
+
+	if (!c->hairpin || c->filtering == EMU_NAT_FILTER_EI)
+		return;
+	r = nx_rule_new(bd, "learn");
+	if (!r)
+		return;
+	match_hairpinned(bd, r);
+	nx_match_l4(r, IPPROTO_UDP, true);
+	nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
+	if (per_endpoint(c))
+		nx_lookup(r, "fsent", byep, c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, true, 0);
+	else
+		nx_lookup(r, "pmap", bymap, fkey_n(c), true, 0);
+	nx_verdict(r, NF_DROP);
+	nx_rule_add(bd, r);
 }
 
 /* RFC 6888 REQ-4: "A CGN MUST support limiting the number of external
@@ -787,8 +853,8 @@ static void build_fwd(struct nx_build *bd)
 	if (bd->family == NFPROTO_IPV4 && c->translate && c->inbound_refreshes && !c->udp_blocked) {
 		/* RFC 4787 REQ-6: inbound refresh is a MAY; when on, inbound
 		 * packets keep every set entry of the mapping alive. */
-		build_learn(bd, "fw_forward", false, IP_CT_DIR_REPLY);
-		build_learn(bd, "fw_forward", false, IP_CT_DIR_ORIGINAL);
+		build_learn(bd, "fw_forward", false, false, IP_CT_DIR_REPLY);
+		build_learn(bd, "fw_forward", false, false, IP_CT_DIR_ORIGINAL);
 	}
 }
 
@@ -990,8 +1056,13 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 		build_dstnat(&bd);
 		build_srcnat(&bd);
 		nx_chain_add(&bd, "learn", "filter", NF_INET_POST_ROUTING, 200);
-		build_learn(&bd, "learn", true, IP_CT_DIR_ORIGINAL);
-		build_learn(&bd, "learn", true, IP_CT_DIR_REPLY);
+		build_learn(&bd, "learn", true, false, IP_CT_DIR_ORIGINAL);
+		build_learn(&bd, "learn", true, false, IP_CT_DIR_REPLY);
+		if (c->hairpin) {
+			build_learn(&bd, "learn", true, true, IP_CT_DIR_ORIGINAL);
+			build_learn(&bd, "learn", true, true, IP_CT_DIR_REPLY);
+			build_hairpin_filter(&bd);
+		}
 	} else if (c->translate) {
 		struct nftnl_rule *r;
 		nx_chain_add(&bd, "srcnat", "nat", NF_INET_POST_ROUTING, 100);

@@ -239,6 +239,66 @@ out:
 	return rc;
 }
 
+static void tweak_hairpin_filter(struct emu_nat_config *c)
+{
+	c->hairpin = true;
+	c->mapping = g_map;
+	c->filtering = g_filter;
+	c->ports = EMU_NAT_PORTS_PRESERVE;
+}
+
+/* RFC 4787 §6 / REQ-9: a hairpinned packet comes from the sender's
+ * public endpoint, so the receiver's filtering applies as to a packet from
+ * outside. A (c1) and B, B2 (two sockets of c2) have mappings; B sends
+ * "early" to A's mapping before A sent anything to B; A sends to B's
+ * mapping (B's own send opened B's filter: this one passes); B2 sends
+ * "other", B sends "late". A must see: EIF every packet; ADF (A has sent
+ * to the public address) "other" and "late"; APDF (A has sent to B's
+ * endpoint only) "late" alone. A drop is proven by "late", sent after it
+ * on the same path, arriving first. */
+static int hairpin_filter_body(void)
+{
+	static const char *const want[] = {"early,other,late,", "other,late,", "late,"};
+	struct topo t;
+	struct sockaddr_in f;
+	char m[64], seen[128] = "";
+	int rc = 0, s, a, b, b2, px, py, pz;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_hairpin_filter) < 0) {
+		topo_free(&t);
+		return 1;
+	}
+	s = udp_open(t.inet, SRV1, 4000);
+	a = udp_open(t.c1, NULL, 40000);
+	b = udp_open(t.c2, NULL, 40001);
+	b2 = udp_open(t.c2, NULL, 40002);
+	CHECK(s >= 0 && a >= 0 && b >= 0 && b2 >= 0, "sockets");
+	px = observe(a, s, SRV1, 4000, &f);
+	py = observe(b, s, SRV1, 4000, &f);
+	pz = observe(b2, s, SRV1, 4000, &f);
+	CHECK(px > 0 && py > 0 && pz > 0, "outbound probes lost");
+	udp_send(b, PUB1, (uint16_t)px, "early");
+	udp_send(a, PUB1, (uint16_t)py, "a2b");
+	CHECK(udp_recv(b, WAIT_MS, m, sizeof(m), &f) && strcmp(m, "a2b") == 0,
+	      "A's hairpinned packet to B, whose filter B's own send opened, lost");
+	CHECK(g_map != EMU_NAT_MAP_EI || ntohs(f.sin_port) == px,
+	      "A's packet came from :%u, not its mapping :%d", ntohs(f.sin_port), px);
+	udp_send(b2, PUB1, (uint16_t)px, "other");
+	udp_send(b, PUB1, (uint16_t)px, "late");
+	while (!strstr(seen, "late,")) {
+		if (!udp_recv(a, WAIT_MS, m, sizeof(m), &f))
+			break;
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s,", m);
+	}
+	fprintf(stderr, "hairpin, mapping %s, filtering %s: A got %s\n",
+		emu_nat_mapping_name(g_map), emu_nat_filtering_name(g_filter), seen);
+	CHECK(strcmp(seen, want[g_filter]) == 0, "A got \"%s\", expected \"%s\"", seen,
+	      want[g_filter]);
+out:
+	topo_free(&t);
+	return rc;
+}
+
 static void tweak_timeout(struct emu_nat_config *c)
 {
 	c->udp_timeout_s = 2;
@@ -748,6 +808,31 @@ static void t_hairpin_off(void **s)
 	g_flag = false;
 	run(hairpin_body);
 }
+static void t_hairpin_filter_ei(void **s)
+{
+	g_map = EMU_NAT_MAP_EI;
+	g_filter = EMU_NAT_FILTER_EI;
+	run(hairpin_filter_body);
+}
+static void t_hairpin_filter_ad(void **s)
+{
+	g_map = EMU_NAT_MAP_EI;
+	g_filter = EMU_NAT_FILTER_AD;
+	run(hairpin_filter_body);
+}
+static void t_hairpin_filter_apd(void **s)
+{
+	g_map = EMU_NAT_MAP_EI;
+	g_filter = EMU_NAT_FILTER_APD;
+	run(hairpin_filter_body);
+}
+/* per internal endpoint filtering (ADM): fsent */
+static void t_hairpin_filter_adm_ad(void **s)
+{
+	g_map = EMU_NAT_MAP_AD;
+	g_filter = EMU_NAT_FILTER_AD;
+	run(hairpin_filter_body);
+}
 static void t_timeout(void **s)
 {
 	g_flag = false;
@@ -812,18 +897,34 @@ static void t_tcp_syn_silent(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_map_ei),		  cmocka_unit_test(t_map_ad),
-	    cmocka_unit_test(t_map_apd),	  cmocka_unit_test(t_filter_ei),
-	    cmocka_unit_test(t_filter_ad),	  cmocka_unit_test(t_filter_apd),
-	    cmocka_unit_test(t_ports_preserve),	  cmocka_unit_test(t_ports_sequential),
-	    cmocka_unit_test(t_ports_random),	  cmocka_unit_test(t_hairpin_on),
-	    cmocka_unit_test(t_hairpin_off),	  cmocka_unit_test(t_timeout),
-	    cmocka_unit_test(t_timeout_refresh),  cmocka_unit_test(t_flush),
-	    cmocka_unit_test(t_reapply),	  cmocka_unit_test(t_pool_paired),
-	    cmocka_unit_test(t_pool_arbitrary),	  cmocka_unit_test(t_udp_blocked),
-	    cmocka_unit_test(t_tcp_web_only),	  cmocka_unit_test(t_ipv6_easy),
-	    cmocka_unit_test(t_ipv6_udp_blocked), cmocka_unit_test(t_timeout_twoway),
-	    cmocka_unit_test(t_timeout_idle),	  cmocka_unit_test(t_tcp_syn_silent),
+	    cmocka_unit_test(t_map_ei),
+	    cmocka_unit_test(t_map_ad),
+	    cmocka_unit_test(t_map_apd),
+	    cmocka_unit_test(t_filter_ei),
+	    cmocka_unit_test(t_filter_ad),
+	    cmocka_unit_test(t_filter_apd),
+	    cmocka_unit_test(t_ports_preserve),
+	    cmocka_unit_test(t_ports_sequential),
+	    cmocka_unit_test(t_ports_random),
+	    cmocka_unit_test(t_hairpin_on),
+	    cmocka_unit_test(t_hairpin_off),
+	    cmocka_unit_test(t_timeout),
+	    cmocka_unit_test(t_timeout_refresh),
+	    cmocka_unit_test(t_flush),
+	    cmocka_unit_test(t_reapply),
+	    cmocka_unit_test(t_pool_paired),
+	    cmocka_unit_test(t_pool_arbitrary),
+	    cmocka_unit_test(t_udp_blocked),
+	    cmocka_unit_test(t_tcp_web_only),
+	    cmocka_unit_test(t_ipv6_easy),
+	    cmocka_unit_test(t_ipv6_udp_blocked),
+	    cmocka_unit_test(t_timeout_twoway),
+	    cmocka_unit_test(t_timeout_idle),
+	    cmocka_unit_test(t_tcp_syn_silent),
+	    cmocka_unit_test(t_hairpin_filter_ei),
+	    cmocka_unit_test(t_hairpin_filter_ad),
+	    cmocka_unit_test(t_hairpin_filter_apd),
+	    cmocka_unit_test(t_hairpin_filter_adm_ad),
 	};
 
 	if (!topo_sandbox_available())

@@ -27,12 +27,13 @@
 #include "emu/nft.h"
 
 /* What a parsed batch holds, as text easy to search. */
+#define RULES_LEN 8192 /* the text of one chain's rules */
 struct parsed {
-	char chains[1024];    /* "name:hook:prio:type;" */
-	char sets[1024];      /* "name:klen:dlen:flags;" */
-	char elems[1024];     /* "set:n;" */
-	char objs[256];	      /* "name:type;" */
-	char rules[16][2048]; /* per chain index: "expr expr ...;" per rule */
+	char chains[1024];	   /* "name:hook:prio:type;" */
+	char sets[1024];	   /* "name:klen:dlen:flags;" */
+	char elems[1024];	   /* "set:n;" */
+	char objs[256];		   /* "name:type;" */
+	char rules[16][RULES_LEN]; /* per chain index: "expr expr ...;" per rule */
 	char rule_chain[16][32];
 	unsigned n_chains_rules;
 	unsigned table_ops;  /* new/del table messages, IPv4 */
@@ -65,7 +66,7 @@ static int expr_cb(struct nftnl_expr *x, void *data)
 {
 	char *out = data;
 	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
-	const size_t len = 2048;
+	const size_t len = RULES_LEN;
 
 	if (strcmp(name, "lookup") == 0) {
 		uint32_t fl = nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_FLAGS)
@@ -227,7 +228,7 @@ static void parse_batch(struct emu_nft_batch *b, struct parsed *p)
 			out = chain_rules(p, key);
 			assert_non_null(out);
 			nftnl_expr_foreach(r, expr_cb, out);
-			cat(out, 2048, ";");
+			cat(out, RULES_LEN, ";");
 			nftnl_rule_free(r);
 		}
 	}
@@ -326,6 +327,10 @@ static void test_full_cone(void **state)
 	HASNT(rules(&p, "raw"), "lookup:pubaddrs drop");
 	/* inbound refresh on by default */
 	HAS(rules(&p, "fw_forward"), "dynset:pmap");
+	/* EIF: hairpinned packets are learnt, never filtered */
+	HAS(rules(&p, "learn"), "ct lookup:pubaddrs l4proto ==17 ct ==0 payload payload ct ct "
+				"dynset:pmap:120000 ;");
+	HASNT(rules(&p, "learn"), "drop");
 	/* RFC 5382 REQ-4: an unsolicited SYN from outside is dropped unless
 	 * the node has a socket for it; IPv4 only */
 	assert_string_equal(rules(&p, "fw_input"),
@@ -343,6 +348,12 @@ static void test_restricted_cone(void **state)
 	HAS(p.sets, "pmap:12:8:dynamic;"); /* ADF: P . x . r */
 	HAS(p.sets, "emap:8:8:dynamic;");
 	HASNT(p.sets, "fsent"); /* EIM: per mapping is per endpoint */
+	/* RFC 4787 REQ-9: hairpinned packets are learnt as outbound ones and
+	 * filtered as inbound ones, keyed by the receiver's mapping */
+	HAS(rules(&p, "learn"), "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
+				"==17 ct ==0 payload payload ct ct ct dynset:pmap:120000 ;");
+	HAS(rules(&p, "learn"), "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
+				"==17 ct ==0 ct ct payload lookup:!pmap drop ;");
 }
 
 static void test_port_restricted(void **state)
@@ -354,6 +365,7 @@ static void test_port_restricted(void **state)
 	check_nat_common(&p);
 	HAS(p.sets, "pmap:16:8:dynamic;"); /* APDF: P . x . r . s */
 	HAS(p.sets, "emap:8:8:dynamic;");
+	HAS(rules(&p, "learn"), "ct ct payload payload lookup:!pmap drop ;");
 	/* the alias builds exactly the same transaction */
 	assert_string_equal(p.sets, q.sets);
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));

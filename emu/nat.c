@@ -13,6 +13,7 @@
  *   set pports  x                preserve: public ports in use
  *   set iused   a . p            preserve under ADM/APDM: endpoint mapped
  *   map hmap  P . x -> a . p     hairpin on: where P:x leads
+ *   set pused   P . x            every live public endpoint (port clash)
  *   set pubaddrs P               the public addresses
  *   map pool  i -> P_i           more than one public address
  *
@@ -27,8 +28,11 @@
  *                            open a new flow to the mapping); hairpin
  *   srcnat  postrouting 100: EIM/ADM: snat to mkey map @emap; else a new
  *                            mapping: preserve / sequential / random
- *   learn   postrouting 200: after NAT: update pmap, emap, pports, iused,
- *                            hmap from the translated packet and conntrack
+ *   learn   postrouting 200: a drawn port already in pused: drop; after
+ *                            NAT: update pmap, emap, pports, iused, hmap,
+ *                            pused from the translated packet and
+ *                            conntrack (hairpinned packets too); ADF/APDF
+ *                            filter of hairpinned packets
  *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets;
  *                              per-host UDP quota (set quota: a -> ct count)
  *   fw_input input 0:          inbound TCP blocked; else an unsolicited
@@ -245,6 +249,7 @@ static void build_sets(struct nx_build *bd)
 		nx_dyn_set_add(bd, "emap", mk, c->mapping == EMU_NAT_MAP_EI ? 2 : 3, ap, 2);
 	if (c->ports == EMU_NAT_PORTS_PRESERVE)
 		nx_dyn_set_add(bd, "pports", &ap[1], 1, NULL, 0);
+	nx_dyn_set_add(bd, "pused", ap, 2, NULL, 0);
 	if (has_iused(c))
 		nx_dyn_set_add(bd, "iused", ap, 2, NULL, 0);
 	if (c->hairpin)
@@ -488,6 +493,49 @@ static struct nftnl_rule *srcnat_udp_rule(struct nx_build *bd, bool hairpin)
 	return r;
 }
 
+/* The packet mark of the first packet of a mapping whose public port
+ * was drawn (random, sequential, preserve's fallback). The mark does not
+ * leave the NAT node: crossing into another namespace clears it. */
+#define FRESH_MARK 0x6e6c0001u
+
+static void set_mark(struct nftnl_rule *r, uint32_t mark)
+{
+	struct nftnl_expr *x;
+
+	nx_imm(r, R_IDX, &mark, sizeof(mark));
+	x = nx_ex(r, "meta");
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_SREG, R_IDX);
+}
+
+/* RFC 4787 REQ-3: "A NAT MUST NOT have a 'Port assignment' behavior of
+ * 'Port overloading'", and §4.1 (ADM/APDM): X1':x1' equals X2':x2' only
+ * for the same Y (ADM) or Y:y (APDM). The kernel draws a random or
+ * sequential port unique per 5-tuple only, so a port already mapped
+ * toward another destination (for another internal endpoint, or for this
+ * one under ADM/APDM) may come out again, with probability about
+ * mappings/range. Such a first packet is dropped here, in postrouting
+ * after SNAT and before conntrack confirms the flow: the drawn mapping
+ * is undone and the sender's next packet draws again. Set pused holds
+ * every live public endpoint P . x (learnt below, like the others). */
+static void build_port_clash(struct nx_build *bd)
+{
+	const enum nx_field px[2] = {F_IP_SADDR, F_SPORT};
+	const uint32_t mark = FRESH_MARK;
+	struct nftnl_rule *r = nx_rule_new(bd, "learn");
+
+	if (!r)
+		return;
+	nx_meta(r, NFT_META_MARK, NFT_REG_1);
+	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &mark, sizeof(mark));
+	nx_match_l4(r, IPPROTO_UDP, true);
+	nx_lookup(r, "pused", px, 2, false, 0);
+	nx_verdict(r, NF_DROP);
+	nx_rule_add(bd, r);
+}
+
 static void build_new_mapping(struct nx_build *bd, bool hairpin)
 {
 	const struct emu_nat_config *c = bd->c;
@@ -517,6 +565,8 @@ static void build_new_mapping(struct nx_build *bd, bool hairpin)
 	r = srcnat_udp_rule(bd, hairpin);
 	if (!r)
 		return;
+	/* a port chosen here may be taken already: see build_port_clash */
+	set_mark(r, FRESH_MARK);
 	load_public_addr(bd, r);
 	if (c->ports == EMU_NAT_PORTS_SEQUENTIAL) {
 		/* A counter per rule: this rule sees only the first packet of a
@@ -643,7 +693,7 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, bool h
 		P = dir == IP_CT_DIR_REPLY ? F_CTR_DADDR : F_CTO_DADDR;
 		x = dir == IP_CT_DIR_REPLY ? F_CTR_DPORT : F_CTO_DPORT;
 	}
-	for (int which = 0; which < 7; which++) {
+	for (int which = 0; which < 8; which++) {
 		const char *set = NULL;
 		unsigned nd = 2;
 		switch (which) {
@@ -687,6 +737,10 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, bool h
 				continue;
 			set = "iused";
 			k[0] = a, k[1] = p, nk = 2, nd = 0;
+			break;
+		case 7:
+			set = "pused";
+			k[0] = P, k[1] = x, nk = 2, nd = 0;
 			break;
 		case 4:
 			if (!c->hairpin)
@@ -1056,6 +1110,7 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 		build_dstnat(&bd);
 		build_srcnat(&bd);
 		nx_chain_add(&bd, "learn", "filter", NF_INET_POST_ROUTING, 200);
+		build_port_clash(&bd); /* before pused learns this packet */
 		build_learn(&bd, "learn", true, false, IP_CT_DIR_ORIGINAL);
 		build_learn(&bd, "learn", true, false, IP_CT_DIR_REPLY);
 		if (c->hairpin) {

@@ -239,6 +239,68 @@ out:
 	return rc;
 }
 
+static void tweak_clash(struct emu_nat_config *c)
+{
+	c->mapping = g_map;
+	c->filtering = g_map == EMU_NAT_MAP_EI ? EMU_NAT_FILTER_EI : EMU_NAT_FILTER_APD;
+	c->ports = g_ports;
+	c->port_min = 5000;
+	c->port_max = 5001;
+}
+
+/* RFC 4787 REQ-3 (no port overloading) and §4.1 (APDM: a new port per
+ * destination) with a drawn port that may be taken toward another
+ * destination: the kernel only keeps 5-tuples unique. Ports 5000-5001.
+ * Sequential, EIM: c1:40000 gets 5000, c2:40001 5001; a third endpoint
+ * then draws 5000, 5001, 5000 toward SRV2 — all mapped already, so all
+ * its packets are refused, and c1:40000's packet to SRV2, sent after
+ * them, arrives first. Random, APDM: c1:40000 maps to one port for SRV1;
+ * toward SRV2 it must get the other one (retransmitting, as a drawn
+ * clash is dropped). */
+static int clash_body(void)
+{
+	struct topo t;
+	struct sockaddr_in f;
+	char m[64];
+	int rc = 0, s1, s2, a, b, n, pa, pb = -1;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", tweak_clash) < 0) {
+		topo_free(&t);
+		return 1;
+	}
+	s1 = udp_open(t.inet, SRV1, 4000);
+	s2 = udp_open(t.inet, SRV2, 4000);
+	a = udp_open(t.c1, NULL, 40000);
+	b = udp_open(t.c2, NULL, 40001);
+	n = udp_open(t.c1, NULL, 40002);
+	CHECK(s1 >= 0 && s2 >= 0 && a >= 0 && b >= 0 && n >= 0, "sockets");
+	pa = observe(a, s1, SRV1, 4000, &f);
+	CHECK(pa == 5000 || pa == 5001, "first mapping :%d", pa);
+	if (g_ports == EMU_NAT_PORTS_SEQUENTIAL) {
+		pb = observe(b, s1, SRV1, 4000, &f);
+		CHECK(pa == 5000 && pb == 5001, "sequential ports %d %d", pa, pb);
+		for (int i = 0; i < 3; i++)
+			udp_send(n, SRV2, 4000, "new");
+		udp_send(a, SRV2, 4000, "old");
+		CHECK(udp_recv(s2, WAIT_MS, m, sizeof(m), &f), "c1:40000's packet to SRV2 lost");
+		CHECK(strcmp(m, "old") == 0, "a third endpoint got mapped port :%u (overloading)",
+		      ntohs(f.sin_port));
+		CHECK(ntohs(f.sin_port) == pa, "c1:40000 came from :%u, not :%d", ntohs(f.sin_port),
+		      pa);
+	} else {
+		for (int i = 0; i < 30 && pb < 0; i++) {
+			udp_send(a, SRV2, 4000, "probe");
+			if (udp_recv(s2, 200, m, sizeof(m), &f))
+				pb = ntohs(f.sin_port);
+		}
+		CHECK(pb > 0, "no mapping toward SRV2 in 30 tries");
+		CHECK(pb != pa, "APDM: SRV2 sees the port SRV1 sees (:%d)", pa);
+	}
+out:
+	topo_free(&t);
+	return rc;
+}
+
 static void tweak_hairpin_filter(struct emu_nat_config *c)
 {
 	c->hairpin = true;
@@ -833,6 +895,18 @@ static void t_hairpin_filter_adm_ad(void **s)
 	g_filter = EMU_NAT_FILTER_AD;
 	run(hairpin_filter_body);
 }
+static void t_ports_clash_sequential(void **s)
+{
+	g_map = EMU_NAT_MAP_EI;
+	g_ports = EMU_NAT_PORTS_SEQUENTIAL;
+	run(clash_body);
+}
+static void t_ports_clash_random(void **s)
+{
+	g_map = EMU_NAT_MAP_APD;
+	g_ports = EMU_NAT_PORTS_RANDOM;
+	run(clash_body);
+}
 static void t_timeout(void **s)
 {
 	g_flag = false;
@@ -925,6 +999,8 @@ int main(void)
 	    cmocka_unit_test(t_hairpin_filter_ad),
 	    cmocka_unit_test(t_hairpin_filter_apd),
 	    cmocka_unit_test(t_hairpin_filter_adm_ad),
+	    cmocka_unit_test(t_ports_clash_sequential),
+	    cmocka_unit_test(t_ports_clash_random),
 	};
 
 	if (!topo_sandbox_available())

@@ -330,7 +330,7 @@ static void test_full_cone(void **state)
 	/* EIF: hairpinned packets are learnt, never filtered */
 	HAS(rules(&p, "learn"), "ct lookup:pubaddrs l4proto ==17 ct ==0 payload payload ct ct "
 				"dynset:pmap:120000 ;");
-	HASNT(rules(&p, "learn"), "drop");
+	HASNT(rules(&p, "learn"), "lookup:!pmap drop");
 	/* RFC 5382 REQ-4: an unsolicited SYN from outside is dropped unless
 	 * the node has a socket for it; IPv4 only */
 	assert_string_equal(rules(&p, "fw_input"),
@@ -409,8 +409,15 @@ static void test_symmetric(void **state)
 	HAS(p.sets, "pmap:8:8:dynamic;");
 	HAS(p.sets, "fsent:16:0:dynamic;"); /* APDF per endpoint: a . p . r . s */
 	HAS(rules(&p, "raw"), "lookup:pmap payload payload lookup:!fsent drop ;");
-	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" l4proto ==17 immediate immediate immediate "
-				 "snat:port:fully-random ;");
+	/* a drawn port is marked, and refused in learn when already mapped
+	 * (RFC 4787 REQ-3, §4.1 APDM) */
+	HAS(rules(&p, "srcnat"),
+	    "oifname ==\"wan\" l4proto ==17 immediate meta immediate immediate "
+	    "immediate snat:port:fully-random ;");
+	HAS(p.sets, "pused:8:0:dynamic;");
+	assert_int_equal(strncmp(rules(&p, "learn"), "meta ==", 7), 0);
+	HAS(rules(&p, "learn"), "l4proto ==17 payload payload lookup:pused drop ;");
+	HAS(rules(&p, "learn"), "payload payload dynset:pused:120000 ;");
 	HASNT(rules(&p, "srcnat"), "lookup:emap");
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
 }

@@ -26,8 +26,10 @@
  *   cttime  prerouting -150: ct timeout udp_t on new UDP flows
  *   dstnat  prerouting -100: inbound: dnat to fkey map @pmap (EIF/ADF
  *                            open a new flow to the mapping); hairpin
- *   srcnat  postrouting 100: EIM/ADM: snat to mkey map @emap; else a new
- *                            mapping: preserve / sequential / random
+ *   srcnat  postrouting 100: EIM/ADM: snat to mkey map @emap; else goto
+ *                            newmap (also from the hairpin rules)
+ *   newmap  (regular chain): a new mapping: preserve / sequential /
+ *                            random; a drawn port is marked
  *   learn   postrouting 200: a drawn port already in pused: drop; after
  *                            NAT: update pmap, emap, pports, iused, hmap,
  *                            pused from the translated packet and
@@ -493,6 +495,17 @@ static struct nftnl_rule *srcnat_udp_rule(struct nx_build *bd, bool hairpin)
 	return r;
 }
 
+static void goto_chain(struct nftnl_rule *r, const char *chain)
+{
+	struct nftnl_expr *x = nx_ex(r, "immediate");
+
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_GOTO);
+	nftnl_expr_set_str(x, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
 /* The packet mark of the first packet of a mapping whose public port
  * was drawn (random, sequential, preserve's fallback). The mark does not
  * leave the NAT node: crossing into another namespace clears it. */
@@ -536,7 +549,11 @@ static void build_port_clash(struct nx_build *bd)
 	nx_rule_add(bd, r);
 }
 
-static void build_new_mapping(struct nx_build *bd, bool hairpin)
+/* Chain newmap (regular, reached by goto from srcnat for UDP leaving
+ * through the outside and for hairpinned UDP): a new mapping. One chain
+ * for both, so that sequential assignment has one counter: two counters
+ * would each start at port_min and hand out the same ports. */
+static void build_new_mapping(struct nx_build *bd)
 {
 	const struct emu_nat_config *c = bd->c;
 	const enum nx_field ap[2] = {F_IP_SADDR, F_SPORT};
@@ -551,7 +568,7 @@ static void build_new_mapping(struct nx_build *bd, bool hairpin)
 		 * first mapping, so that a second destination really gets a
 		 * different mapping. The kernel keeps the source port when it
 		 * lies in the range and the tuple is free. */
-		r = srcnat_udp_rule(bd, hairpin);
+		r = nx_rule_new(bd, "newmap");
 		if (r) {
 			nx_lookup(r, "pports", &ap[1], 1, true, 0);
 			if (has_iused(c))
@@ -562,7 +579,7 @@ static void build_new_mapping(struct nx_build *bd, bool hairpin)
 		}
 		nx_rule_add(bd, r);
 	}
-	r = srcnat_udp_rule(bd, hairpin);
+	r = nx_rule_new(bd, "newmap");
 	if (!r)
 		return;
 	/* a port chosen here may be taken already: see build_port_clash */
@@ -605,6 +622,8 @@ static void build_srcnat(struct nx_build *bd)
 	struct nftnl_rule *r;
 
 	nx_chain_add(bd, "srcnat", "nat", NF_INET_POST_ROUTING, 100);
+	nx_chain_add(bd, "newmap", NULL, 0, 0);
+	build_new_mapping(bd);
 	if (c->hairpin) {
 		/* RFC 4787 REQ-9 a): "A NAT Hairpinning behavior MUST be
 		 * 'External source IP address and port'": the hairpinned packet
@@ -618,7 +637,10 @@ static void build_srcnat(struct nx_build *bd)
 			}
 			nx_rule_add(bd, r);
 		}
-		build_new_mapping(bd, true);
+		r = srcnat_udp_rule(bd, true);
+		if (r)
+			goto_chain(r, "newmap");
+		nx_rule_add(bd, r);
 	}
 	if (has_emap(c)) {
 		/* RFC 4787 REQ-1: "A NAT MUST have an 'Endpoint-Independent
@@ -635,7 +657,10 @@ static void build_srcnat(struct nx_build *bd)
 		}
 		nx_rule_add(bd, r);
 	}
-	build_new_mapping(bd, false);
+	r = srcnat_udp_rule(bd, false);
+	if (r)
+		goto_chain(r, "newmap");
+	nx_rule_add(bd, r);
 	/* TCP, ICMP and the rest: one translation per flow onto the public
 	 * address, source port kept where free (RFC 5382 behaviour is not
 	 * modelled knob by knob). */

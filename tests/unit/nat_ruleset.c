@@ -185,7 +185,9 @@ static void parse_batch(struct emu_nft_batch *b, struct parsed *p)
 			    nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
 			    nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
 			    nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO),
-			    nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE));
+			    nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE)
+				? nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE)
+				: "regular");
 			nftnl_chain_free(c);
 		} else if (type == NFT_MSG_NEWSET) {
 			struct nftnl_set *s = nftnl_set_alloc();
@@ -319,8 +321,12 @@ static void test_full_cone(void **state)
 	/* EIM: reuse the mapping, else preserve the port when free */
 	HAS(rules(&p, "srcnat"),
 	    "oifname ==\"wan\" l4proto ==17 payload payload lookup:emap snat:port ;");
-	HAS(rules(&p, "srcnat"), "lookup:!pports immediate immediate immediate snat:port ;");
-	HAS(rules(&p, "srcnat"), "snat:port:fully-random ;");
+	HAS(rules(&p, "newmap"), "lookup:!pports immediate immediate immediate snat:port ;");
+	HAS(rules(&p, "newmap"), "snat:port:fully-random ;");
+	/* outbound and hairpinned UDP share chain newmap (one numgen counter) */
+	HAS(p.chains, "newmap:0:0:regular;");
+	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" l4proto ==17 verdict ;");
+	HAS(rules(&p, "srcnat"), "lookup:pubaddrs l4proto ==17 verdict ;");
 	/* hairpin on: dnat from inside, and no hairpin drop */
 	HAS(rules(&p, "dstnat"),
 	    "iifname !=\"wan\" l4proto ==17 payload payload lookup:hmap dnat:port ;");
@@ -369,6 +375,7 @@ static void test_port_restricted(void **state)
 	/* the alias builds exactly the same transaction */
 	assert_string_equal(p.sets, q.sets);
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
+	assert_string_equal(rules(&p, "newmap"), rules(&q, "newmap"));
 }
 
 static void test_address_dependent(void **state)
@@ -392,7 +399,7 @@ static void test_address_dependent(void **state)
 	HAS(rules(&p, "raw"), "lookup:pmap dynset:pmap:120000 payload dynset:fsent:120000 "
 			      "notrack payload payload ;");
 	/* sequential: a counter from port_min over the whole range */
-	HAS(rules(&p, "srcnat"), "numgen:inc:64512:1024 byteorder snat:port ;");
+	HAS(rules(&p, "newmap"), "numgen:inc:64512:1024 byteorder snat:port ;");
 	HASNT(p.sets, "hmap");
 	HAS(rules(&p, "raw"), "lookup:pubaddrs drop ;"); /* hairpin off */
 }
@@ -411,15 +418,16 @@ static void test_symmetric(void **state)
 	HAS(rules(&p, "raw"), "lookup:pmap payload payload lookup:!fsent drop ;");
 	/* a drawn port is marked, and refused in learn when already mapped
 	 * (RFC 4787 REQ-3, §4.1 APDM) */
-	HAS(rules(&p, "srcnat"),
-	    "oifname ==\"wan\" l4proto ==17 immediate meta immediate immediate "
-	    "immediate snat:port:fully-random ;");
+	assert_string_equal(
+	    rules(&p, "newmap"),
+	    "immediate meta immediate immediate immediate snat:port:fully-random ;");
 	HAS(p.sets, "pused:8:0:dynamic;");
 	assert_int_equal(strncmp(rules(&p, "learn"), "meta ==", 7), 0);
 	HAS(rules(&p, "learn"), "l4proto ==17 payload payload lookup:pused drop ;");
 	HAS(rules(&p, "learn"), "payload payload dynset:pused:120000 ;");
 	HASNT(rules(&p, "srcnat"), "lookup:emap");
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
+	assert_string_equal(rules(&p, "newmap"), rules(&q, "newmap"));
 }
 
 static void test_cgnat(void **state)
@@ -500,7 +508,7 @@ static void test_knobs_independent(void **state)
 	HAS(p.sets, "emap:8:8:dynamic;"); /* still EIM */
 	HAS(p.sets, "pool:4:4:constant;");
 	/* paired pooling: address = pool[jhash(ip saddr) mod 2] */
-	HAS(rules(&p, "srcnat"),
+	HAS(rules(&p, "newmap"),
 	    "payload jhash:2 lookup:pool immediate immediate snat:port:fully-random ;");
 	HAS(p.elems, "pubaddrs:203.0.113.7,203.0.113.8,2;");
 }

@@ -13,6 +13,7 @@
  *   set pports  x                preserve: public ports in use
  *   set iused   a . p            preserve under ADM/APDM: endpoint mapped
  *   map hmap  P . x -> a . p     hairpin on: where P:x leads
+ *   set pused   P . x            every live public endpoint (port clash)
  *   set pubaddrs P               the public addresses
  *   map pool  i -> P_i           more than one public address
  *
@@ -25,13 +26,21 @@
  *   cttime  prerouting -150: ct timeout udp_t on new UDP flows
  *   dstnat  prerouting -100: inbound: dnat to fkey map @pmap (EIF/ADF
  *                            open a new flow to the mapping); hairpin
- *   srcnat  postrouting 100: EIM/ADM: snat to mkey map @emap; else a new
- *                            mapping: preserve / sequential / random
- *   learn   postrouting 200: after NAT: update pmap, emap, pports, iused,
- *                            hmap from the translated packet and conntrack
-^ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets;
+ *   srcnat  postrouting 100: EIM/ADM: snat to mkey map @emap; else goto
+ *                            newmap (also from the hairpin rules)
+ *   newmap  (regular chain): a new mapping: preserve / sequential /
+ *                            random; a drawn port is marked
+ *   learn   postrouting 200: a drawn port already in pused: drop; after
+ *                            NAT: update pmap, emap, pports, iused, hmap,
+ *                            pused from the translated packet and
+ *                            conntrack (hairpinned packets too); ADF/APDF
+ *                            filter of hairpinned packets
+ *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets;
  *                              per-host UDP quota (set quota: a -> ct count)
-^ *   fw_input input 0:          inbound TCP blocked
+ *   fw_input input 0:          inbound TCP blocked; else an unsolicited
+ *                              SYN from outside is dropped, not reset
+ *                              (RFC 5382 REQ-4) unless a local socket
+ *                              wants it
  *
  * and table ip6 natlab_fw6 (IPv6 is not translated): the firewall knobs,
  * and with translate, no UDP/TCP flow opened from outside.
@@ -242,6 +251,7 @@ static void build_sets(struct nx_build *bd)
 		nx_dyn_set_add(bd, "emap", mk, c->mapping == EMU_NAT_MAP_EI ? 2 : 3, ap, 2);
 	if (c->ports == EMU_NAT_PORTS_PRESERVE)
 		nx_dyn_set_add(bd, "pports", &ap[1], 1, NULL, 0);
+	nx_dyn_set_add(bd, "pused", ap, 2, NULL, 0);
 	if (has_iused(c))
 		nx_dyn_set_add(bd, "iused", ap, 2, NULL, 0);
 	if (c->hairpin)
@@ -485,7 +495,65 @@ static struct nftnl_rule *srcnat_udp_rule(struct nx_build *bd, bool hairpin)
 	return r;
 }
 
-static void build_new_mapping(struct nx_build *bd, bool hairpin)
+static void goto_chain(struct nftnl_rule *r, const char *chain)
+{
+	struct nftnl_expr *x = nx_ex(r, "immediate");
+
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_GOTO);
+	nftnl_expr_set_str(x, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
+/* The packet mark of the first packet of a mapping whose public port
+ * was drawn (random, sequential, preserve's fallback). The mark does not
+ * leave the NAT node: crossing into another namespace clears it. */
+#define FRESH_MARK 0x6e6c0001u
+
+static void set_mark(struct nftnl_rule *r, uint32_t mark)
+{
+	struct nftnl_expr *x;
+
+	nx_imm(r, R_IDX, &mark, sizeof(mark));
+	x = nx_ex(r, "meta");
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_SREG, R_IDX);
+}
+
+/* RFC 4787 REQ-3: "A NAT MUST NOT have a 'Port assignment' behavior of
+ * 'Port overloading'", and §4.1 (ADM/APDM): X1':x1' equals X2':x2' only
+ * for the same Y (ADM) or Y:y (APDM). The kernel draws a random or
+ * sequential port unique per 5-tuple only, so a port already mapped
+ * toward another destination (for another internal endpoint, or for this
+ * one under ADM/APDM) may come out again, with probability about
+ * mappings/range. Such a first packet is dropped here, in postrouting
+ * after SNAT and before conntrack confirms the flow: the drawn mapping
+ * is undone and the sender's next packet draws again. Set pused holds
+ * every live public endpoint P . x (learnt below, like the others). */
+static void build_port_clash(struct nx_build *bd)
+{
+	const enum nx_field px[2] = {F_IP_SADDR, F_SPORT};
+	const uint32_t mark = FRESH_MARK;
+	struct nftnl_rule *r = nx_rule_new(bd, "learn");
+
+	if (!r)
+		return;
+	nx_meta(r, NFT_META_MARK, NFT_REG_1);
+	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &mark, sizeof(mark));
+	nx_match_l4(r, IPPROTO_UDP, true);
+	nx_lookup(r, "pused", px, 2, false, 0);
+	nx_verdict(r, NF_DROP);
+	nx_rule_add(bd, r);
+}
+
+/* Chain newmap (regular, reached by goto from srcnat for UDP leaving
+ * through the outside and for hairpinned UDP): a new mapping. One chain
+ * for both, so that sequential assignment has one counter: two counters
+ * would each start at port_min and hand out the same ports. */
+static void build_new_mapping(struct nx_build *bd)
 {
 	const struct emu_nat_config *c = bd->c;
 	const enum nx_field ap[2] = {F_IP_SADDR, F_SPORT};
@@ -500,7 +568,7 @@ static void build_new_mapping(struct nx_build *bd, bool hairpin)
 		 * first mapping, so that a second destination really gets a
 		 * different mapping. The kernel keeps the source port when it
 		 * lies in the range and the tuple is free. */
-		r = srcnat_udp_rule(bd, hairpin);
+		r = nx_rule_new(bd, "newmap");
 		if (r) {
 			nx_lookup(r, "pports", &ap[1], 1, true, 0);
 			if (has_iused(c))
@@ -511,9 +579,11 @@ static void build_new_mapping(struct nx_build *bd, bool hairpin)
 		}
 		nx_rule_add(bd, r);
 	}
-	r = srcnat_udp_rule(bd, hairpin);
+	r = nx_rule_new(bd, "newmap");
 	if (!r)
 		return;
+	/* a port chosen here may be taken already: see build_port_clash */
+	set_mark(r, FRESH_MARK);
 	load_public_addr(bd, r);
 	if (c->ports == EMU_NAT_PORTS_SEQUENTIAL) {
 		/* A counter per rule: this rule sees only the first packet of a
@@ -552,6 +622,8 @@ static void build_srcnat(struct nx_build *bd)
 	struct nftnl_rule *r;
 
 	nx_chain_add(bd, "srcnat", "nat", NF_INET_POST_ROUTING, 100);
+	nx_chain_add(bd, "newmap", NULL, 0, 0);
+	build_new_mapping(bd);
 	if (c->hairpin) {
 		/* RFC 4787 REQ-9 a): "A NAT Hairpinning behavior MUST be
 		 * 'External source IP address and port'": the hairpinned packet
@@ -565,7 +637,10 @@ static void build_srcnat(struct nx_build *bd)
 			}
 			nx_rule_add(bd, r);
 		}
-		build_new_mapping(bd, true);
+		r = srcnat_udp_rule(bd, true);
+		if (r)
+			goto_chain(r, "newmap");
+		nx_rule_add(bd, r);
 	}
 	if (has_emap(c)) {
 		/* RFC 4787 REQ-1: "A NAT MUST have an 'Endpoint-Independent
@@ -582,7 +657,10 @@ static void build_srcnat(struct nx_build *bd)
 		}
 		nx_rule_add(bd, r);
 	}
-	build_new_mapping(bd, false);
+	r = srcnat_udp_rule(bd, false);
+	if (r)
+		goto_chain(r, "newmap");
+	nx_rule_add(bd, r);
 	/* TCP, ICMP and the rest: one translation per flow onto the public
 	 * address, source port kept where free (RFC 5382 behaviour is not
 	 * modelled knob by knob). */
@@ -596,10 +674,27 @@ static void build_srcnat(struct nx_build *bd)
 	nx_rule_add(bd, r);
 }
 
+/* A hairpinned packet in postrouting: in from the inside, back out to
+ * the inside, its flow addressed to a public address. */
+static void match_hairpinned(struct nx_build *bd, struct nftnl_rule *r)
+{
+	const enum nx_field odaddr = F_CTO_DADDR;
+
+	nx_match_inside(bd, r, true);
+	nx_match_inside(bd, r, false);
+	nx_lookup(r, "pubaddrs", &odaddr, 1, false, 0);
+}
+
 /* The sets learn a mapping from a translated packet. @out: an outbound
  * packet after SNAT (postrouting); else an inbound one after DNAT
- * (forward), for inbound refresh. @dir: its conntrack direction. */
-static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_t dir)
+ * (forward), for inbound refresh. @hairpin (with @out): a hairpinned
+ * packet, inside to inside through a public address, after both its NATs:
+ * it left through the sender's mapping (RFC 4787 REQ-9 a) and went to
+ * the remote the conntrack tuple of its direction names (a public
+ * endpoint), so it is learnt like an outbound packet to that remote, and
+ * the receiver's filter can then tell whether it was solicited. @dir: its
+ * conntrack direction. */
+static void build_learn(struct nx_build *bd, const char *chain, bool out, bool hairpin, uint8_t dir)
 {
 	const struct emu_nat_config *c = bd->c;
 	/* The internal endpoint a . p and the public one P . x, and the
@@ -611,6 +706,11 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 
 	if (out) {
 		P = F_IP_SADDR, x = F_SPORT, rr = F_IP_DADDR, s = F_DPORT;
+		if (hairpin) {
+			/* the packet's destination is internal by now */
+			rr = dir == IP_CT_DIR_ORIGINAL ? F_CTO_DADDR : F_CTR_DADDR;
+			s = dir == IP_CT_DIR_ORIGINAL ? F_CTO_DPORT : F_CTR_DPORT;
+		}
 		a = dir == IP_CT_DIR_ORIGINAL ? F_CTO_SADDR : F_CTR_SADDR;
 		p = dir == IP_CT_DIR_ORIGINAL ? F_CTO_SPORT : F_CTR_SPORT;
 	} else {
@@ -618,7 +718,7 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 		P = dir == IP_CT_DIR_REPLY ? F_CTR_DADDR : F_CTO_DADDR;
 		x = dir == IP_CT_DIR_REPLY ? F_CTR_DPORT : F_CTO_DPORT;
 	}
-	for (int which = 0; which < 7; which++) {
+	for (int which = 0; which < 8; which++) {
 		const char *set = NULL;
 		unsigned nd = 2;
 		switch (which) {
@@ -636,7 +736,8 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 			nk = c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, nd = 0;
 			break;
 		case 6:
-			if (!has_pflow(c))
+			/* flows of a mapping with the outside only */
+			if (!has_pflow(c) || hairpin)
 				continue;
 			set = "pflow";
 			k[0] = P, k[1] = x, k[2] = rr, k[3] = s;
@@ -662,6 +763,10 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 			set = "iused";
 			k[0] = a, k[1] = p, nk = 2, nd = 0;
 			break;
+		case 7:
+			set = "pused";
+			k[0] = P, k[1] = x, nk = 2, nd = 0;
+			break;
 		case 4:
 			if (!c->hairpin)
 				continue;
@@ -673,12 +778,55 @@ static void build_learn(struct nx_build *bd, const char *chain, bool out, uint8_
 		r = nx_rule_new(bd, chain);
 		if (!r)
 			return;
-		nx_match_ifname(r, !out, c->outside_ifname, true);
+		if (hairpin)
+			match_hairpinned(bd, r);
+		else
+			nx_match_ifname(r, !out, c->outside_ifname, true);
 		nx_match_l4(r, IPPROTO_UDP, true);
 		nx_match_ct_dir(r, dir);
 		nx_update(bd, r, set, k, nk, d, nd);
 		nx_rule_add(bd, r);
 	}
+}
+
+/* RFC 4787 §6: "Hairpinning allows two endpoints on the internal side of
+ * the NAT to communicate even if they only use each other's external IP
+ * addresses and ports"; REQ-9 a) has the hairpinned packet carry the
+ * sender's external address and port, so the receiver's mapping sees it
+ * as coming from outside, from that public endpoint, and its filtering
+ * applies as to any packet from outside (§5: under ADF/APDF the NAT
+ * "will filter out packets from Y:y destined for the internal endpoint
+ * X:x if X:x has not sent packets to Y[:y] previously"). Checked here,
+ * after the learn rules (the sender has sent to the receiver's mapping,
+ * whether or not the receiver lets it in: hole punching between two
+ * hosts of one NAT) and after SNAT, the only place the sender's public
+ * endpoint is known: ip saddr . udp sport. The receiver's mapping is the
+ * original destination (ct original ip daddr . proto-dst), its internal
+ * endpoint the packet's destination after DNAT. Only packets of flows the
+ * sender opened (conntrack original direction): a reply to the receiver's
+ * own hairpinned flow is solicited. A drop here comes before conntrack
+ * confirms the flow, so a refused packet leaves no flow behind. */
+static void build_hairpin_filter(struct nx_build *bd)
+{
+	const struct emu_nat_config *c = bd->c;
+	const enum nx_field byep[4] = {F_IP_DADDR, F_DPORT, F_IP_SADDR, F_SPORT};
+	const enum nx_field bymap[4] = {F_CTO_DADDR, F_CTO_DPORT, F_IP_SADDR, F_SPORT};
+	struct nftnl_rule *r;
+
+	if (!c->hairpin || c->filtering == EMU_NAT_FILTER_EI)
+		return;
+	r = nx_rule_new(bd, "learn");
+	if (!r)
+		return;
+	match_hairpinned(bd, r);
+	nx_match_l4(r, IPPROTO_UDP, true);
+	nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
+	if (per_endpoint(c))
+		nx_lookup(r, "fsent", byep, c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, true, 0);
+	else
+		nx_lookup(r, "pmap", bymap, fkey_n(c), true, 0);
+	nx_verdict(r, NF_DROP);
+	nx_rule_add(bd, r);
 }
 
 /* RFC 6888 REQ-4: "A CGN MUST support limiting the number of external
@@ -784,19 +932,90 @@ static void build_fwd(struct nx_build *bd)
 	if (bd->family == NFPROTO_IPV4 && c->translate && c->inbound_refreshes && !c->udp_blocked) {
 		/* RFC 4787 REQ-6: inbound refresh is a MAY; when on, inbound
 		 * packets keep every set entry of the mapping alive. */
-		build_learn(bd, "fw_forward", false, IP_CT_DIR_REPLY);
-		build_learn(bd, "fw_forward", false, IP_CT_DIR_ORIGINAL);
+		build_learn(bd, "fw_forward", false, false, IP_CT_DIR_REPLY);
+		build_learn(bd, "fw_forward", false, false, IP_CT_DIR_ORIGINAL);
 	}
+}
+
+/* Match a TCP segment whose flags among FIN, SYN, RST, ACK are SYN alone:
+ * the first segment of a connection attempt. */
+static void match_tcp_syn(struct nftnl_rule *r)
+{
+	const uint8_t mask = 0x17; /* FIN | SYN | RST | ACK */
+	const uint8_t zero = 0, syn = 0x02;
+	struct nftnl_expr *x;
+
+	nx_match_l4(r, IPPROTO_TCP, true);
+	x = nx_ex(r, "payload");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, 13);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, 1);
+	}
+	x = nx_ex(r, "bitwise");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, R_IDX);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 1);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	}
+	nx_cmp(r, R_IDX, NFT_CMP_EQ, &syn, 1);
 }
 
 static void build_input(struct nx_build *bd)
 {
 	const struct emu_nat_config *c = bd->c;
+	/* RFC 5382 REQ-4: "A NAT MUST NOT respond to an unsolicited inbound
+	 * SYN packet for at least 6 seconds after the packet is received. If
+	 * during this interval the NAT receives and translates an outbound
+	 * SYN for the connection the NAT MUST silently drop the original
+	 * unsolicited inbound SYN packet. Otherwise, the NAT SHOULD send an
+	 * ICMP Port Unreachable error (Type 3, Code 3) for the original SYN,
+	 * unless REQ-4a applies." REQ-4a: "The NAT MUST silently drop the
+	 * original SYN packet if sending a response violates the security
+	 * policy of the NAT." A SYN from outside that conntrack did not
+	 * translate to the inside (no flow of a mapping: simultaneous open
+	 * arrives as a reply and is forwarded, never seen here) would reach
+	 * the router's own TCP stack, which answers at once with a reset.
+	 * It is dropped instead, silently for good: that is this NAT's
+	 * policy, and nftables cannot hold a packet 6 s to answer it later.
+	 * A SYN for a socket the router node itself has (a listener, or its
+	 * own connection attempt) still reaches it. IPv4 only: IPv6 is not
+	 * translated. */
+	bool syn = bd->family == NFPROTO_IPV4 && c->translate && !c->tcp_in_blocked;
 	struct nftnl_rule *r;
+	struct nftnl_expr *x;
 
-	if (!c->tcp_in_blocked)
+	if (!c->tcp_in_blocked && !syn)
 		return;
 	nx_chain_add(bd, "fw_input", "filter", NF_INET_LOCAL_IN, 0);
+	if (syn) {
+		r = nx_rule_new(bd, "fw_input");
+		if (r) {
+			nx_match_ifname(r, true, c->outside_ifname, true);
+			match_tcp_syn(r);
+			/* the socket lookup breaks (no match) when the node has
+			 * no socket for the segment; the key's value is unused */
+			x = nx_ex(r, "socket");
+			if (x) {
+				nftnl_expr_set_u32(x, NFTNL_EXPR_SOCKET_KEY,
+						   NFT_SOCKET_TRANSPARENT);
+				nftnl_expr_set_u32(x, NFTNL_EXPR_SOCKET_DREG, R_IDX);
+			}
+			nx_verdict(r, NF_ACCEPT);
+		}
+		nx_rule_add(bd, r);
+		r = nx_rule_new(bd, "fw_input");
+		if (r) {
+			nx_match_ifname(r, true, c->outside_ifname, true);
+			match_tcp_syn(r);
+			nx_verdict(r, NF_DROP);
+		}
+		nx_rule_add(bd, r);
+		return;
+	}
 	r = nx_rule_new(bd, "fw_input");
 	if (r) {
 		nx_match_ifname(r, true, c->outside_ifname, true);
@@ -916,8 +1135,14 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 		build_dstnat(&bd);
 		build_srcnat(&bd);
 		nx_chain_add(&bd, "learn", "filter", NF_INET_POST_ROUTING, 200);
-		build_learn(&bd, "learn", true, IP_CT_DIR_ORIGINAL);
-		build_learn(&bd, "learn", true, IP_CT_DIR_REPLY);
+		build_port_clash(&bd); /* before pused learns this packet */
+		build_learn(&bd, "learn", true, false, IP_CT_DIR_ORIGINAL);
+		build_learn(&bd, "learn", true, false, IP_CT_DIR_REPLY);
+		if (c->hairpin) {
+			build_learn(&bd, "learn", true, true, IP_CT_DIR_ORIGINAL);
+			build_learn(&bd, "learn", true, true, IP_CT_DIR_REPLY);
+			build_hairpin_filter(&bd);
+		}
 	} else if (c->translate) {
 		struct nftnl_rule *r;
 		nx_chain_add(&bd, "srcnat", "nat", NF_INET_POST_ROUTING, 100);

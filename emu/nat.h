@@ -10,7 +10,8 @@
  * Scope: UDP gets the full model (mapping, filtering, ports, pooling,
  * hairpinning, timeouts). TCP and ICMP are translated with a per-flow
  * mapping onto the same public address(es) and are subject to the firewall
- * knobs. IPv6 is forwarded untranslated (no NAT66), subject to the same
+ * knobs; an unsolicited TCP SYN from outside to a public address is
+ * dropped, not answered (RFC 5382 REQ-4). IPv6 is forwarded untranslated (no NAT66), subject to the same
  * firewall knobs.
  */
 #ifndef NATLAB_EMU_NAT_H

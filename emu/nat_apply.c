@@ -164,7 +164,7 @@ out:
 int emu_nat_flush(struct emu_node *router, struct natlab_err *e)
 {
 	static const char *const sets[] = {"pmap",   "fsent", "pflow", "emap",
-					   "pports", "iused", "hmap"};
+					   "pports", "iused", "hmap",  "pused"};
 	int ret = 0;
 
 	/* Each set in its own batch: which of them exist depends on the

@@ -256,10 +256,12 @@ void nx_chain_add(struct nx_build *bd, const char *name, const char *type, uint3
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, bd->table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, bd->family);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (type) { /* a base chain; else a regular one, reached by jump/goto */
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
 	if (bd->ret == 0 && emu_nft_batch_add_chain(bd->b, c) < 0)
 		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_chain_free(c);

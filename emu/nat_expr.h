@@ -89,6 +89,7 @@ void nx_imm(struct nftnl_rule *r, uint32_t reg, const void *data, uint32_t len);
 void nx_nat(struct nftnl_rule *r, int type, bool port, bool port_max, uint32_t flags);
 struct nftnl_rule *nx_rule_new(const struct nx_build *bd, const char *chain);
 void nx_rule_add(struct nx_build *bd, struct nftnl_rule *r);
+/* @type NULL: a regular chain (no hook), reached by jump or goto. */
 void nx_chain_add(struct nx_build *bd, const char *name, const char *type, uint32_t hook,
 		  int32_t prio);
 struct nftnl_set *nx_set_alloc(const struct nx_build *bd, const char *name);

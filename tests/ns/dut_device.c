@@ -59,8 +59,8 @@ static bool g_dhcp;
 /* A DHCP server on the device's inside: offers 192.168.1.50/24, router
  * 192.168.1.1, one hour; acknowledges a request for that address, refuses
  * any other. Runs in a thread on a socket made in the device namespace. */
-#define LEASE_IP IP4(192, 168, 1, 50)
-#define DEV_IP	 IP4(192, 168, 1, 1)
+#define LEASE_IP	IP4(192, 168, 1, 50)
+#define DEV_IP		IP4(192, 168, 1, 1)
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 static volatile int g_dhcp_stop;
 static int g_dhcp_served; /* acknowledgements sent */
@@ -95,7 +95,7 @@ static void *dhcp_server(void *arg)
 			r.type = DUT_DHCP_OFFER;
 		else if (q.type == DUT_DHCP_REQUEST)
 			r.type = q.requested == LEASE_IP && q.server_id == DEV_IP ? DUT_DHCP_ACK
-										: DUT_DHCP_NAK;
+										  : DUT_DHCP_NAK;
 		else
 			continue;
 		len = dut_dhcp_build(&r, buf, sizeof(buf));
@@ -296,6 +296,9 @@ static int dut_body(void)
 	 * an inbound RST reaches the host */
 	CHECK(strcmp(verdict(cj, "tcp_simultaneous_open", &m), "pass") == 0, "REQ-2 TCP: %s", m);
 	CHECK(strcmp(verdict(cj, "tcp_rst", &m), "pass") == 0, "7857 RST: %s", m);
+	/* RFC 5382 REQ-4: the emu NAT drops an unsolicited SYN to its public
+	 * address (no reset from the router's own stack) */
+	CHECK(strcmp(verdict(cj, "tcp_unsolicited_syn", &m), "pass") == 0, "5382 REQ-4: %s", m);
 	/* RFC 4787 REQ-13: the device's outside MTU is 1400, the LAN's 1500 */
 	CHECK(strcmp(verdict(cj, "df", &m), "pass") == 0 && strstr(m, "MTU 1400"), "REQ-13: %s", m);
 	/* out-of-order fragments too (the kernel reassembles them) */
@@ -367,12 +370,13 @@ static int dut_body(void)
 		/* the lab's LAN host took the lease: address, prefix, router */
 		json_t *d = json_object_get(cj, "device");
 		CHECK(g_dhcp_served >= 1, "no DHCPACK sent");
-		CHECK(strcmp(json_string_value(json_object_get(d, "lan_addr")), "192.168.1.50/24") ==
-			      0 &&
-			  strcmp(json_string_value(json_object_get(d, "lan_gw")), "192.168.1.1") == 0,
-		      "DHCP lease not used");
-		CHECK(json_integer_value(json_object_get(json_object_get(d, "lan_dhcp"), "lease_s")) ==
-			  3600,
+		CHECK(
+		    strcmp(json_string_value(json_object_get(d, "lan_addr")), "192.168.1.50/24") ==
+			    0 &&
+			strcmp(json_string_value(json_object_get(d, "lan_gw")), "192.168.1.1") == 0,
+		    "DHCP lease not used");
+		CHECK(json_integer_value(
+			  json_object_get(json_object_get(d, "lan_dhcp"), "lease_s")) == 3600,
 		      "lease time");
 	}
 	/* the report carries the compliance table */
@@ -401,8 +405,7 @@ out:
 	return rc;
 }
 
-static int run_case_dhcp(const char *preset, unsigned timeout_s, bool default_route,
-			 bool dhcp)
+static int run_case_dhcp(const char *preset, unsigned timeout_s, bool default_route, bool dhcp)
 {
 	g_dhcp = dhcp;
 	/* the non-compliant device: also a 10 s TCP established timeout and,

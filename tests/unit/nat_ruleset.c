@@ -27,12 +27,13 @@
 #include "emu/nft.h"
 
 /* What a parsed batch holds, as text easy to search. */
+#define RULES_LEN 8192 /* the text of one chain's rules */
 struct parsed {
-	char chains[1024];    /* "name:hook:prio:type;" */
-	char sets[1024];      /* "name:klen:dlen:flags;" */
-	char elems[1024];     /* "set:n;" */
-	char objs[256];	      /* "name:type;" */
-	char rules[16][2048]; /* per chain index: "expr expr ...;" per rule */
+	char chains[1024];	   /* "name:hook:prio:type;" */
+	char sets[1024];	   /* "name:klen:dlen:flags;" */
+	char elems[1024];	   /* "set:n;" */
+	char objs[256];		   /* "name:type;" */
+	char rules[16][RULES_LEN]; /* per chain index: "expr expr ...;" per rule */
 	char rule_chain[16][32];
 	unsigned n_chains_rules;
 	unsigned table_ops;  /* new/del table messages, IPv4 */
@@ -65,7 +66,7 @@ static int expr_cb(struct nftnl_expr *x, void *data)
 {
 	char *out = data;
 	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
-	const size_t len = 2048;
+	const size_t len = RULES_LEN;
 
 	if (strcmp(name, "lookup") == 0) {
 		uint32_t fl = nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_FLAGS)
@@ -184,7 +185,9 @@ static void parse_batch(struct emu_nft_batch *b, struct parsed *p)
 			    nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
 			    nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
 			    nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO),
-			    nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE));
+			    nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE)
+				? nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE)
+				: "regular");
 			nftnl_chain_free(c);
 		} else if (type == NFT_MSG_NEWSET) {
 			struct nftnl_set *s = nftnl_set_alloc();
@@ -227,7 +230,7 @@ static void parse_batch(struct emu_nft_batch *b, struct parsed *p)
 			out = chain_rules(p, key);
 			assert_non_null(out);
 			nftnl_expr_foreach(r, expr_cb, out);
-			cat(out, 2048, ";");
+			cat(out, RULES_LEN, ";");
 			nftnl_rule_free(r);
 		}
 	}
@@ -318,14 +321,28 @@ static void test_full_cone(void **state)
 	/* EIM: reuse the mapping, else preserve the port when free */
 	HAS(rules(&p, "srcnat"),
 	    "oifname ==\"wan\" l4proto ==17 payload payload lookup:emap snat:port ;");
-	HAS(rules(&p, "srcnat"), "lookup:!pports immediate immediate immediate snat:port ;");
-	HAS(rules(&p, "srcnat"), "snat:port:fully-random ;");
+	HAS(rules(&p, "newmap"), "lookup:!pports immediate immediate immediate snat:port ;");
+	HAS(rules(&p, "newmap"), "snat:port:fully-random ;");
+	/* outbound and hairpinned UDP share chain newmap (one numgen counter) */
+	HAS(p.chains, "newmap:0:0:regular;");
+	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" l4proto ==17 verdict ;");
+	HAS(rules(&p, "srcnat"), "lookup:pubaddrs l4proto ==17 verdict ;");
 	/* hairpin on: dnat from inside, and no hairpin drop */
 	HAS(rules(&p, "dstnat"),
 	    "iifname !=\"wan\" l4proto ==17 payload payload lookup:hmap dnat:port ;");
 	HASNT(rules(&p, "raw"), "lookup:pubaddrs drop");
 	/* inbound refresh on by default */
 	HAS(rules(&p, "fw_forward"), "dynset:pmap");
+	/* EIF: hairpinned packets are learnt, never filtered */
+	HAS(rules(&p, "learn"), "ct lookup:pubaddrs l4proto ==17 ct ==0 payload payload ct ct "
+				"dynset:pmap:120000 ;");
+	HASNT(rules(&p, "learn"), "lookup:!pmap drop");
+	/* RFC 5382 REQ-4: an unsolicited SYN from outside is dropped unless
+	 * the node has a socket for it; IPv4 only */
+	assert_string_equal(rules(&p, "fw_input"),
+			    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 socket verdict ;"
+			    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 drop ;");
+	assert_string_equal(rules(&p, "v6/fw_input"), "");
 }
 
 static void test_restricted_cone(void **state)
@@ -337,6 +354,12 @@ static void test_restricted_cone(void **state)
 	HAS(p.sets, "pmap:12:8:dynamic;"); /* ADF: P . x . r */
 	HAS(p.sets, "emap:8:8:dynamic;");
 	HASNT(p.sets, "fsent"); /* EIM: per mapping is per endpoint */
+	/* RFC 4787 REQ-9: hairpinned packets are learnt as outbound ones and
+	 * filtered as inbound ones, keyed by the receiver's mapping */
+	HAS(rules(&p, "learn"), "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
+				"==17 ct ==0 payload payload ct ct ct dynset:pmap:120000 ;");
+	HAS(rules(&p, "learn"), "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
+				"==17 ct ==0 ct ct payload lookup:!pmap drop ;");
 }
 
 static void test_port_restricted(void **state)
@@ -348,9 +371,11 @@ static void test_port_restricted(void **state)
 	check_nat_common(&p);
 	HAS(p.sets, "pmap:16:8:dynamic;"); /* APDF: P . x . r . s */
 	HAS(p.sets, "emap:8:8:dynamic;");
+	HAS(rules(&p, "learn"), "ct ct payload payload lookup:!pmap drop ;");
 	/* the alias builds exactly the same transaction */
 	assert_string_equal(p.sets, q.sets);
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
+	assert_string_equal(rules(&p, "newmap"), rules(&q, "newmap"));
 }
 
 static void test_address_dependent(void **state)
@@ -374,7 +399,7 @@ static void test_address_dependent(void **state)
 	HAS(rules(&p, "raw"), "lookup:pmap dynset:pmap:120000 payload dynset:fsent:120000 "
 			      "notrack payload payload ;");
 	/* sequential: a counter from port_min over the whole range */
-	HAS(rules(&p, "srcnat"), "numgen:inc:64512:1024 byteorder snat:port ;");
+	HAS(rules(&p, "newmap"), "numgen:inc:64512:1024 byteorder snat:port ;");
 	HASNT(p.sets, "hmap");
 	HAS(rules(&p, "raw"), "lookup:pubaddrs drop ;"); /* hairpin off */
 }
@@ -391,10 +416,18 @@ static void test_symmetric(void **state)
 	HAS(p.sets, "pmap:8:8:dynamic;");
 	HAS(p.sets, "fsent:16:0:dynamic;"); /* APDF per endpoint: a . p . r . s */
 	HAS(rules(&p, "raw"), "lookup:pmap payload payload lookup:!fsent drop ;");
-	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" l4proto ==17 immediate immediate immediate "
-				 "snat:port:fully-random ;");
+	/* a drawn port is marked, and refused in learn when already mapped
+	 * (RFC 4787 REQ-3, §4.1 APDM) */
+	assert_string_equal(
+	    rules(&p, "newmap"),
+	    "immediate meta immediate immediate immediate snat:port:fully-random ;");
+	HAS(p.sets, "pused:8:0:dynamic;");
+	assert_int_equal(strncmp(rules(&p, "learn"), "meta ==", 7), 0);
+	HAS(rules(&p, "learn"), "l4proto ==17 payload payload lookup:pused drop ;");
+	HAS(rules(&p, "learn"), "payload payload dynset:pused:120000 ;");
 	HASNT(rules(&p, "srcnat"), "lookup:emap");
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
+	assert_string_equal(rules(&p, "newmap"), rules(&q, "newmap"));
 }
 
 static void test_cgnat(void **state)
@@ -430,6 +463,7 @@ static void test_udp_blocked(void **state)
 	HAS(rules(&p, "v6/fw_forward"), "l4proto ==17 drop ;");
 	HASNT(p.sets, "pmap");
 	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" immediate snat ;");
+	HAS(rules(&p, "fw_input"), "payload bitwise ==2 drop ;");
 }
 
 static void test_tcp_web_only(void **state)
@@ -442,7 +476,8 @@ static void test_tcp_web_only(void **state)
 	HAS(rules(&p, "fw_forward"),
 	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
 	HAS(rules(&p, "fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
-	HAS(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	/* tcp_in_blocked drops every TCP flow opened from outside already */
+	assert_string_equal(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
 	HAS(p.elems, "v6/tcpok:80,443,2;");
 	HAS(rules(&p, "v6/fw_forward"),
 	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
@@ -473,7 +508,7 @@ static void test_knobs_independent(void **state)
 	HAS(p.sets, "emap:8:8:dynamic;"); /* still EIM */
 	HAS(p.sets, "pool:4:4:constant;");
 	/* paired pooling: address = pool[jhash(ip saddr) mod 2] */
-	HAS(rules(&p, "srcnat"),
+	HAS(rules(&p, "newmap"),
 	    "payload jhash:2 lookup:pool immediate immediate snat:port:fully-random ;");
 	HAS(p.elems, "pubaddrs:203.0.113.7,203.0.113.8,2;");
 }

@@ -218,3 +218,23 @@ void cellsrc_free(struct cellsrc *s)
 	free(s->refs);
 	free(s);
 }
+
+char *cellsrc_render(cellsrc_writer write, const json_t *run, const json_t *cells)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct cellsrc *src = cellsrc_array_new(cells);
+	int ret = -ENOMEM;
+
+	if (f && src)
+		ret = write(f, run, src);
+	cellsrc_free(src);
+	if (!f)
+		return NULL;
+	if (fclose(f) != 0 || ret < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

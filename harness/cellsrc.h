@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "emu/err.h"
 
@@ -30,6 +31,11 @@ int cellsrc_file_open(const char *path, struct cellsrc **out, struct natlab_err 
 struct cellsrc *cellsrc_array_new(const json_t *cells);
 
 /* cellsrc_count - how many cells. */
+/* cellsrc_render - what @write (junit_write, report_write) makes of @run
+ * and the in-memory @cells, as a malloc'd string; NULL on failure. */
+typedef int (*cellsrc_writer)(FILE *f, const json_t *run, struct cellsrc *src);
+char *cellsrc_render(cellsrc_writer write, const json_t *run, const json_t *cells);
+
 size_t cellsrc_count(const struct cellsrc *s);
 
 /* cellsrc_get - cell @i (0-based, in file or array order) as a new

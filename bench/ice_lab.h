@@ -117,6 +117,35 @@ static inline int ice_lab_link(struct lab *l, unsigned k, struct emu_node *x, co
 
 /* lab_free - the impaired links first (they need their nodes), then the
  * lab with its processes. Accepts a half-built lab. */
+/* ice_lab_agent_argv - the command line of agent @impl (natlab-ice or
+ * natlab-nice, in @bin) for this lab: its role, the lab's STUN server, TURN
+ * server @turn ("udp:IP:PORT", ...) with the lab's user, RTO 200 ms, then
+ * the NULL-terminated @extra arguments. @v needs room for 14 + extras;
+ * @path (512 bytes) holds the program's path. */
+static inline void ice_lab_agent_argv(char **v, char *path, const char *bin, const char *impl,
+				      bool controlling, const char *turn, const char *const *extra)
+{
+	int k = 0;
+
+	snprintf(path, 512, "%s/%s", bin, impl);
+	v[k++] = path;
+	v[k++] = "--role";
+	v[k++] = controlling ? "controlling" : "controlled";
+	v[k++] = "--stun";
+	v[k++] = SRV ":3478";
+	v[k++] = "--turn";
+	v[k++] = (char *)turn;
+	v[k++] = "--turn-user";
+	v[k++] = "natlab";
+	v[k++] = "--turn-pass";
+	v[k++] = "natlab";
+	v[k++] = "--rto-ms";
+	v[k++] = "200";
+	for (; extra && *extra; extra++)
+		v[k++] = (char *)*extra;
+	v[k] = NULL;
+}
+
 static inline void lab_free(struct lab *l)
 {
 	for (unsigned k = 0; k < 4; k++) {

@@ -29,33 +29,10 @@
 #include "emu/route.h"
 #include "emu/sandbox.h"
 
-static void agent_argv_impl(char **v, char *path, const char *impl, bool controlling,
-			    const char *turn, const char *const *extra)
-{
-	int k = 0;
-	snprintf(path, 512, "%s/%s", NATLAB_BIN_DIR, impl);
-	v[k++] = path;
-	v[k++] = "--role";
-	v[k++] = controlling ? "controlling" : "controlled";
-	v[k++] = "--stun";
-	v[k++] = SRV ":3478";
-	v[k++] = "--turn";
-	v[k++] = (char *)turn;
-	v[k++] = "--turn-user";
-	v[k++] = "natlab";
-	v[k++] = "--turn-pass";
-	v[k++] = "natlab";
-	v[k++] = "--rto-ms";
-	v[k++] = "200";
-	for (; extra && *extra; extra++)
-		v[k++] = (char *)*extra;
-	v[k] = NULL;
-}
-
 static void agent_argv(char **v, char *path, bool controlling, const char *turn,
 		       const char *const *extra)
 {
-	agent_argv_impl(v, path, "natlab-ice", controlling, turn, extra);
+	ice_lab_agent_argv(v, path, NATLAB_BIN_DIR, "natlab-ice", controlling, turn, extra);
 }
 
 /* What a case expects of the selected pair. */
@@ -78,7 +55,7 @@ static int run_case(const char *preset_a, const char *preset_b, const char *turn
 	if (build(&l, NATLAB_BIN_DIR, preset_a, preset_b) < 0)
 		goto out;
 	agent_argv(av, pa, true, turn_a, extra);
-	agent_argv_impl(bv, pb, impl_b, false, "udp:" SRV ":3478", extra);
+	ice_lab_agent_argv(bv, pb, NATLAB_BIN_DIR, impl_b, false, "udp:" SRV ":3478", extra);
 	pr_run_hook(av, bv, 20, 20000, getenv("ICE_TEST_VERBOSE") != NULL, spawn, &l, &r);
 	fprintf(stderr, "%s <-> %s (%s)%s: %s%s selected A %s->%s%s%s, B %s->%s, connect %.0f ms\n",
 		preset_a, preset_b, impl_b, extra ? " trickle" : "",

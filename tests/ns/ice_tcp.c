@@ -82,29 +82,16 @@ static void read_trace(FILE *f, struct seen *a, struct seen *b)
 	}
 }
 
+/* a's and b's command lines: the lab's servers, A's gathering bounded
+ * (its firewall hides the STUN server), --tcp when asked */
 static void argv_fill(char **v, char *path, const char *impl, bool controlling, const char *turn,
 		      bool tcp)
 {
-	int k = 0;
-	snprintf(path, 512, "%s/%s", NATLAB_BIN_DIR, impl);
-	v[k++] = path;
-	v[k++] = "--role";
-	v[k++] = controlling ? "controlling" : "controlled";
-	v[k++] = "--stun";
-	v[k++] = SRV ":3478";
-	v[k++] = "--turn";
-	v[k++] = (char *)turn;
-	v[k++] = "--turn-user";
-	v[k++] = "natlab";
-	v[k++] = "--turn-pass";
-	v[k++] = "natlab";
-	v[k++] = "--rto-ms";
-	v[k++] = "200";
-	v[k++] = "--gather-timeout-ms";
-	v[k++] = "1000";
-	if (tcp)
-		v[k++] = "--tcp";
-	v[k] = NULL;
+	static const char *const plain[] = {"--gather-timeout-ms", "1000", NULL};
+	static const char *const with_tcp[] = {"--gather-timeout-ms", "1000", "--tcp", NULL};
+
+	ice_lab_agent_argv(v, path, NATLAB_BIN_DIR, impl, controlling, turn,
+			   tcp ? with_tcp : plain);
 }
 
 static void show(const char *who, const struct seen *s)

@@ -83,6 +83,27 @@ int ice_agent_add_host(struct ice_agent *a, unsigned component, enum ice_transpo
 	return li;
 }
 
+/* A candidate gathered after the peer's description may be the one that
+ * works: announce it, pair it with the remote candidates, and let its
+ * pairs start (RFC 8445 §6.1.2.6 unfreezing, §6.1.4.2 pacing). Returns
+ * its index or a negative errno. */
+static int add_and_pair(struct ice_agent *a, const struct ice_local *l, uint64_t now_ms)
+{
+	int li = icei_add_local(a, l);
+
+	if (li < 0)
+		return li;
+	if (a->gathering || a->gather_complete)
+		signal_local(a, li);
+	if (a->have_remote) {
+		icei_pair_local_with_remotes(a, li);
+		ice_checklist_unfreeze_initial(&a->cl);
+		if (a->next_pace_ms == ICE_NEVER)
+			a->next_pace_ms = now_ms;
+	}
+	return li;
+}
+
 /* RFC 6544 §4.2 other-pref: "If any two candidates have the same
  * type-preference and direction-pref, they MUST have a unique other-pref
  * ... other-pref is the preference for the particular IP address from which
@@ -109,7 +130,6 @@ int ice_agent_add_tcp_host(struct ice_agent *a, unsigned component, enum ice_tcp
 			   const union ice_addr *addr, int base_id, uint64_t now_ms)
 {
 	struct ice_local l;
-	int li;
 
 	if (component < 1 || component > a->cfg.components)
 		return -EINVAL;
@@ -136,18 +156,7 @@ int ice_agent_add_tcp_host(struct ice_agent *a, unsigned component, enum ice_tcp
 	l.base = l.c.addr;
 	l.base_id = base_id;
 	l.hidden = a->cfg.policy != ICE_POLICY_ALL;
-	li = icei_add_local(a, &l);
-	if (li < 0)
-		return li;
-	if (a->gathering || a->gather_complete)
-		signal_local(a, li);
-	if (a->have_remote) {
-		icei_pair_local_with_remotes(a, li);
-		ice_checklist_unfreeze_initial(&a->cl);
-		if (a->next_pace_ms == ICE_NEVER)
-			a->next_pace_ms = now_ms;
-	}
-	return li;
+	return add_and_pair(a, &l, now_ms);
 }
 
 /* RFC 8445 §5.1.2.1: "If there are multiple candidates for a particular
@@ -172,7 +181,6 @@ int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice
 			enum ice_relay_via via, int base_id, uint64_t now_ms)
 {
 	struct ice_local l;
-	int li;
 
 	if (component < 1 || component > a->cfg.components)
 		return -EINVAL;
@@ -192,18 +200,7 @@ int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice
 	 * candidate itself". */
 	l.base = *relayed;
 	l.base_id = base_id;
-	li = icei_add_local(a, &l);
-	if (li < 0)
-		return li;
-	if (a->gathering || a->gather_complete)
-		signal_local(a, li);
-	if (a->have_remote) {
-		icei_pair_local_with_remotes(a, li);
-		ice_checklist_unfreeze_initial(&a->cl);
-		if (a->next_pace_ms == ICE_NEVER)
-			a->next_pace_ms = now_ms;
-	}
-	return li;
+	return add_and_pair(a, &l, now_ms);
 }
 
 int icei_find_local_by_base(const struct ice_agent *a, int base_id)

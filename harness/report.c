@@ -1,4 +1,5 @@
 /* report.c - the self-contained HTML report. */
+#include "harness/grow.h"
 #include "harness/report.h"
 
 #include <ctype.h>
@@ -160,24 +161,6 @@ struct page {
 	int oom;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t cap2;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	cap2 = *cap ? *cap * 2 : 8;
-	while (cap2 < need)
-		cap2 *= 2;
-	q = realloc(*p, cap2 * size);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = cap2;
-	return 0;
-}
-
 static char *dup_or_oom(const char *s, int *oom)
 {
 	char *d = strdup(s);
@@ -197,7 +180,8 @@ static long strset_add(struct strset *l, const char *s, int *oom)
 	hit = json_object_get(l->map, s);
 	if (hit)
 		return (long)json_integer_value(hit);
-	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0 || !(l->v[l->n] = strdup(s)))
+	if (harness_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0 ||
+	    !(l->v[l->n] = strdup(s)))
 		goto oom;
 	if (json_object_set_new_nocheck(l->map, s, json_integer((json_int_t)l->n)) < 0) {
 		free(l->v[l->n]);
@@ -260,7 +244,7 @@ static struct square *square_of(struct grid *g, long r, long co, int *oom)
 	hit = json_object_get(g->sqmap, key);
 	if (hit)
 		return &g->sq[json_integer_value(hit)];
-	if (grow((void **)&g->sq, &g->capsq, g->nsq + 1, sizeof(*g->sq)) < 0 ||
+	if (harness_grow((void **)&g->sq, &g->capsq, g->nsq + 1, sizeof(*g->sq)) < 0 ||
 	    json_object_set_new_nocheck(g->sqmap, key, json_integer((json_int_t)g->nsq)) < 0)
 		goto oom;
 	memset(&g->sq[g->nsq], 0, sizeof(g->sq[0]));
@@ -292,7 +276,7 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 	if (gi < 0)
 		return;
 	if ((size_t)gi == pg->ng) {
-		if (grow((void **)&pg->g, &pg->capg, pg->ng + 1, sizeof(*pg->g)) < 0) {
+		if (harness_grow((void **)&pg->g, &pg->capg, pg->ng + 1, sizeof(*pg->g)) < 0) {
 			pg->oom = 1;
 			return;
 		}
@@ -314,7 +298,8 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 		g->clabel = dup_or_oom(str(gobj, "col_label", ""), &pg->oom);
 	}
 	if (json_is_number(ms) && g->nhist < HIST_MAX) {
-		if (grow((void **)&g->hist, &g->caphist, g->nhist + 1, sizeof(double)) < 0) {
+		if (harness_grow((void **)&g->hist, &g->caphist, g->nhist + 1, sizeof(double)) <
+		    0) {
 			pg->oom = 1;
 			return;
 		}
@@ -337,7 +322,7 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 			sq->mismatch = 1;
 	}
 	if (json_is_number(ms)) {
-		if (grow((void **)&sq->ms, &sq->cap, sq->nms + 1, sizeof(double)) < 0) {
+		if (harness_grow((void **)&sq->ms, &sq->cap, sq->nms + 1, sizeof(double)) < 0) {
 			pg->oom = 1;
 			return;
 		}

@@ -1,4 +1,5 @@
 /* summary.c - the terminal summary grid, from bounded aggregates. */
+#include "harness/grow.h"
 #include "harness/summary.h"
 
 #include <errno.h>
@@ -56,22 +57,6 @@ struct summary *summary_new(void)
 	return calloc(1, sizeof(struct summary));
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t cap2;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	cap2 = *cap ? *cap * 2 : 8;
-	q = realloc(*p, cap2 * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = cap2;
-	return 0;
-}
-
 /* The position of @name in @l, added when new; its first place lowered to
  * @k when @k comes earlier. -ENOMEM on no memory. */
 static long labels_add(struct labels *l, const char *name, struct key k)
@@ -88,7 +73,7 @@ static long labels_add(struct labels *l, const char *name, struct key k)
 			l->v[i].first = k;
 		return (long)i;
 	}
-	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+	if (harness_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
 		return -ENOMEM;
 	l->v[l->n].name = strdup(name);
 	l->v[l->n].first = k;
@@ -155,7 +140,8 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 		if (key_cmp(k, sq->last) < 0)
 			return 0; /* a later cell in planned order already drew it */
 	} else {
-		if (grow((void **)&g->squares, &g->capsq, g->nsq + 1, sizeof(*g->squares)) < 0 ||
+		if (harness_grow((void **)&g->squares, &g->capsq, g->nsq + 1, sizeof(*g->squares)) <
+			0 ||
 		    json_object_set_new_nocheck(g->sq, sqkey, json_integer((json_int_t)g->nsq)) < 0)
 			return -ENOMEM;
 		sq = &g->squares[g->nsq++];

@@ -46,7 +46,12 @@ done
 # nft 1.0.6 cannot read back its own listing of `ct original proto-src`
 # inside a concatenation unless the rule names the protocol; the C API's
 # rules do match `meta l4proto udp`, the listing just hides it.
-sed -E '/meta l4proto udp/! s/ct direction/meta l4proto udp ct direction/' "$ruleset" >"$ruleset.nat1"
+# The same holds for a port-range snat in a chain that only a
+# `meta l4proto udp goto` reaches (chain newmap): nft wants the protocol
+# named in the rule itself before it accepts `snat to ADDR:LO-HI`.
+sed -E -e '/meta l4proto udp/! s/ct direction/meta l4proto udp ct direction/' \
+  -e '/l4proto/! s/^([[:space:]]*)(.*snat to [0-9.]+:[0-9]+-[0-9]+)/\1meta l4proto udp \2/' \
+  "$ruleset" >"$ruleset.nat1"
 sed 's/203\.0\.113\.1\b/198.51.100.1/g' "$ruleset.nat1" >"$ruleset.nat2"
 ip netns exec nat1 nft -f "$ruleset.nat1"
 ip netns exec nat2 nft -f "$ruleset.nat2"

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,9 @@ static const char css[] =
     "svg text{font:11px sans-serif}"
     "table.compliance td.v-pass{background:#c7e9c0}table.compliance td.v-warn{background:#fee391}"
     "table.compliance td.v-fail{background:#d7301f;color:#fff}"
-    "table.compliance td.v-inconclusive,table.compliance td.v-not-tested{background:#ddd}";
+    "table.compliance td.v-inconclusive,table.compliance td.v-not-tested{background:#ddd}"
+    "table.pairs td{font-size:12px}table.pairs tr.nominated td{font-weight:bold}"
+    "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}";
 
 static const char *str(const json_t *o, const char *key, const char *dflt)
 {
@@ -561,6 +564,74 @@ static void pre_block(FILE *f, const char *title, const char *text)
 	fprintf(f, "</pre>\n");
 }
 
+/* "type transport address:port", the way a candidate pair's end reads. */
+static void endpoint_text(FILE *f, const json_t *e)
+{
+	const char *a = str(e, "address", "?");
+	bool v6 = strchr(a, ':') != NULL;
+
+	esc(f, str(e, "type", "?"));
+	fprintf(f, " ");
+	esc(f, str(e, "transport", "?"));
+	if (json_object_get(e, "tcptype")) {
+		fprintf(f, "/");
+		esc(f, str(e, "tcptype", ""));
+	}
+	fprintf(f, " %s", v6 ? "[" : "");
+	esc(f, a);
+	fprintf(f, "%s:%lld", v6 ? "]" : "",
+		(long long)json_integer_value(json_object_get(e, "port")));
+	if (json_object_get(e, "relay_transport")) {
+		fprintf(f, " via ");
+		esc(f, str(e, "relay_transport", ""));
+	}
+}
+
+/* Each side's check list (its last "checks" event): one row per candidate
+ * pair in priority order, the nominated pair in bold. */
+static void pairs_tables(FILE *f, const json_t *pairs)
+{
+	const char *side;
+	json_t *list;
+
+	json_object_foreach((json_t *)pairs, side, list)
+	{
+		size_t k;
+		json_t *p;
+		if (!json_is_array(list))
+			continue;
+		fprintf(f, "<p>check list of ");
+		esc(f, side);
+		fprintf(f,
+			" (%zu pairs):</p>\n<table class=\"pairs\"><tr><th>comp</th><th>local</th>"
+			"<th>remote</th><th>state</th><th>checks</th><th>rtt ms</th>"
+			"<th>nominated</th></tr>\n",
+			json_array_size(list));
+		json_array_foreach(list, k, p)
+		{
+			const char *st = str(p, "state", "?");
+			bool nom = json_is_true(json_object_get(p, "nominated"));
+			fprintf(f, "<tr%s><td>%lld</td><td>", nom ? " class=\"nominated\"" : "",
+				(long long)json_integer_value(json_object_get(p, "component")));
+			endpoint_text(f, json_object_get(p, "local"));
+			fprintf(f, "</td><td>");
+			endpoint_text(f, json_object_get(p, "remote"));
+			fprintf(f, "</td><td class=\"st-");
+			esc(f, st);
+			fprintf(f, "\">");
+			esc(f, st);
+			fprintf(f, "</td><td>%lld</td><td>",
+				(long long)json_integer_value(json_object_get(p, "checks")));
+			if (json_object_get(p, "rtt_ms"))
+				fprintf(
+				    f, "%lld",
+				    (long long)json_integer_value(json_object_get(p, "rtt_ms")));
+			fprintf(f, "</td><td>%s</td></tr>\n", nom ? "yes" : "");
+		}
+		fprintf(f, "</table>\n");
+	}
+}
+
 static void cell_section(FILE *f, const json_t *c, size_t rank)
 {
 	const json_t *cand = json_object_get(c, "candidates");
@@ -606,6 +677,7 @@ static void cell_section(FILE *f, const json_t *c, size_t rank)
 			fprintf(f, "</pre>\n");
 		}
 	}
+	pairs_tables(f, json_object_get(c, "pairs"));
 	timeline(f, json_object_get(c, "events"));
 	pre_block(f, "traceback", str(c, "traceback", NULL));
 	pre_block(f, "stderr (tail)", str(c, "stderr_tail", NULL));

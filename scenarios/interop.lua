@@ -138,7 +138,8 @@ scenario {
     natlab.observe("expected_class", want)
     natlab.observe("impls", p.left_impl .. " > " .. p.right_impl)
     local rec = { path = res.path, connect_ms = res.connect_ms, outcome = "pass",
-                  selected = res.selected.left, candidates = res.candidates, message = res.reason }
+                  selected = res.selected.left, candidates = res.candidates, message = res.reason,
+                  pairs = next(res.pairs or {}) and res.pairs or nil }
     if want and class ~= want then
       rec.outcome = "fail"
       rec.message = string.format("expected a %s path, observed %s%s", want, res.path,

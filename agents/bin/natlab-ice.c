@@ -53,6 +53,7 @@ struct app {
 	bool gathered_once;
 	bool announced; /* "local" sent for the current credentials */
 	struct ice_candidate cands[LOCAL_CANDS_MAX];
+	struct agentproto_check checks[ICE_CHECKLIST_MAX]; /* for the "checks" event */
 	unsigned ncands;
 	bool stop;
 	uint64_t t0_us;
@@ -206,6 +207,29 @@ static void local_endpoint(struct app *app, struct agentproto_endpoint *e,
 		e->relay_transport = ice_relay_transport_name(app->relays[l->base_id - RELAY_BASE]);
 }
 
+/* The check list as the harness records it (docs/agent-protocol.md,
+ * "checks"): written before "selected", "switched" and "failed". */
+static void emit_checks(struct app *app, uint64_t t)
+{
+	struct ice_pair_info pi;
+	size_t n = 0;
+
+	for (unsigned i = 0; n < ICE_CHECKLIST_MAX && ice_agent_pair_info(app->agent, i, &pi);
+	     i++) {
+		struct agentproto_check *c = &app->checks[n++];
+		c->component = pi.component;
+		local_endpoint(app, &c->local, pi.local);
+		endpoint_of(&c->remote, pi.remote);
+		c->state = ice_pair_state_name(pi.state);
+		c->priority = pi.priority;
+		c->valid = pi.valid;
+		c->nominated = pi.nominated;
+		c->checks = pi.checks;
+		c->rtt_ms = pi.valid ? (int64_t)pi.rtt_ms : -1;
+	}
+	agentproto_ev_checks(&app->out, t, app->checks, n);
+}
+
 static void announce_local(struct app *app, bool complete)
 {
 	agentproto_ev_local(&app->out, now_ms(app), ice_agent_ufrag(app->agent),
@@ -258,6 +282,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		app->free_retired = true;
 		local_endpoint(app, &l, ev->local);
 		endpoint_of(&r, ev->remote);
+		emit_checks(app, t);
 		agentproto_ev_pair(&app->out, t,
 				   ev->type == ICE_EV_SELECTED ? "selected" : "switched",
 				   ev->component, &l, &r, ev->rtt_ms);
@@ -268,6 +293,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		agentproto_ev_consent_lost(&app->out, t, ev->component, &l, &r);
 		break;
 	case ICE_EV_FAILED:
+		emit_checks(app, t);
 		agentproto_ev_failed(&app->out, t, ev->reason);
 		break;
 	case ICE_EV_DATA:

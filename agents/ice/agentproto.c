@@ -252,6 +252,30 @@ void agentproto_ev_pair(struct agentproto_out *o, uint64_t t_ms, const char *ev,
 	put(o, ev, t_ms, j);
 }
 
+void agentproto_ev_checks(struct agentproto_out *o, uint64_t t_ms, const struct agentproto_check *c,
+			  size_t n)
+{
+	json_t *j = json_object(), *pairs = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *p = json_object();
+		json_object_set_new(p, "component", json_integer(c[i].component));
+		json_object_set_new(p, "local", endpoint(&c[i].local));
+		json_object_set_new(p, "remote", endpoint(&c[i].remote));
+		json_object_set_new(p, "state", json_string(c[i].state));
+		/* < 2^63: 2^32 * MIN(G,D) with G, D < 2^31 (RFC 8445 §6.1.2.3) */
+		json_object_set_new(p, "priority", json_integer((json_int_t)c[i].priority));
+		json_object_set_new(p, "valid", json_boolean(c[i].valid));
+		json_object_set_new(p, "nominated", json_boolean(c[i].nominated));
+		json_object_set_new(p, "checks", json_integer(c[i].checks));
+		if (c[i].rtt_ms >= 0)
+			json_object_set_new(p, "rtt_ms", json_integer(c[i].rtt_ms));
+		json_array_append_new(pairs, p);
+	}
+	json_object_set_new(j, "pairs", pairs);
+	put(o, "checks", t_ms, j);
+}
+
 void agentproto_ev_consent_lost(struct agentproto_out *o, uint64_t t_ms, unsigned component,
 				const struct agentproto_endpoint *local,
 				const struct agentproto_endpoint *remote)

@@ -81,6 +81,20 @@ void agentproto_ev_state(struct agentproto_out *o, uint64_t t_ms, const char *st
 void agentproto_ev_pair(struct agentproto_out *o, uint64_t t_ms, const char *ev, unsigned component,
 			const struct agentproto_endpoint *local,
 			const struct agentproto_endpoint *remote, int64_t rtt_ms);
+/* "checks": the check list, one object per candidate pair (RFC 8445
+ * §6.1.2.6 state), written just before "selected", "switched" or "failed"
+ * so the harness has it when it stops reading. */
+struct agentproto_check {
+	unsigned component;
+	struct agentproto_endpoint local, remote;
+	const char *state; /* frozen, waiting, in-progress, succeeded, failed */
+	uint64_t priority;
+	bool valid, nominated;
+	unsigned checks;
+	int64_t rtt_ms; /* negative: none */
+};
+void agentproto_ev_checks(struct agentproto_out *o, uint64_t t_ms, const struct agentproto_check *c,
+			  size_t n);
 void agentproto_ev_consent_lost(struct agentproto_out *o, uint64_t t_ms, unsigned component,
 				const struct agentproto_endpoint *local,
 				const struct agentproto_endpoint *remote);

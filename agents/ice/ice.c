@@ -197,6 +197,32 @@ unsigned ice_agent_checks_sent(const struct ice_agent *a)
 	return a->checks_sent;
 }
 
+unsigned ice_agent_pair_count(const struct ice_agent *a)
+{
+	return a->cl.n;
+}
+
+bool ice_agent_pair_info(const struct ice_agent *a, unsigned i, struct ice_pair_info *out)
+{
+	const struct ice_pair *p;
+
+	if (i >= a->cl.n)
+		return false;
+	p = &a->cl.pairs[i];
+	*out = (struct ice_pair_info){
+	    .component = p->component,
+	    .local = &a->locals[p->valid && p->valid_local >= 0 ? p->valid_local : p->local],
+	    .remote = &a->remotes[p->remote],
+	    .state = p->state,
+	    .priority = p->priority,
+	    .valid = p->valid,
+	    .nominated = p->nominated,
+	    .checks = p->tx_count,
+	    .rtt_ms = p->valid ? p->rtt_ms : 0,
+	};
+	return true;
+}
+
 bool ice_agent_selected(const struct ice_agent *a, unsigned component,
 			const struct ice_local **local, const struct ice_candidate **remote)
 {

@@ -233,6 +233,28 @@ void ice_agent_restart(struct ice_agent *a, bool relay_pending, uint64_t now_ms)
 bool ice_agent_selected(const struct ice_agent *a, unsigned component,
 			const struct ice_local **local, const struct ice_candidate **remote);
 
+/* One candidate pair as the agent holds it, for reports: the check list
+ * with the RFC 8445 §6.1.2.6 state of each pair. @local is the valid
+ * pair's local candidate once a check succeeded (it may be a peer
+ * reflexive one), else the pair's own local (a base). Pointers are valid
+ * until the agent next runs. */
+struct ice_pair_info {
+	unsigned component;
+	const struct ice_local *local;
+	const struct ice_candidate *remote;
+	enum ice_pair_state state;
+	uint64_t priority;
+	bool valid;	 /* in the valid list */
+	bool nominated;	 /* RFC 8445 §8.1.1 */
+	unsigned checks; /* requests of its latest check (1 + retransmissions) */
+	uint32_t rtt_ms; /* of the check that made it valid; 0 when not valid */
+};
+
+/* ice_agent_pair_count / ice_agent_pair_info - the check list in priority
+ * order; info returns false past the end. */
+unsigned ice_agent_pair_count(const struct ice_agent *a);
+bool ice_agent_pair_info(const struct ice_agent *a, unsigned i, struct ice_pair_info *out);
+
 /* Diagnostics for tests. */
 const struct ice_checklist *ice_agent_checklist(const struct ice_agent *a);
 unsigned ice_agent_checks_sent(const struct ice_agent *a);

@@ -42,8 +42,9 @@ end
 -- it comes, RFC 8838), and waits for both to select a pair.
 -- opts: trickle (bool), timeout_ms (default 15000), names ({"a","b"}).
 -- Returns {ok, path, connect_ms, selected = {a=, b=}, candidates = {a=, b=},
--- reason}. Records path, connect_ms, selected, candidates with
--- natlab.result unless opts.record == false.
+-- pairs = {a=, b=}, reason}. Records path, connect_ms, selected, candidates
+-- and pairs (each side's last "checks" event: its check list, for agents
+-- that send one) with natlab.result unless opts.record == false.
 function natlab.ice_connect(a, b, opts)
   opts = opts or {}
   local names = opts.names or { "a", "b" }
@@ -52,7 +53,7 @@ function natlab.ice_connect(a, b, opts)
   local timeout = opts.timeout_ms or 15000
   local t0 = natlab.now_ms()
   local deadline = t0 + timeout
-  local out = { ok = false, candidates = { [names[1]] = {}, [names[2]] = {} }, selected = {} }
+  local out = { ok = false, candidates = { [names[1]] = {}, [names[2]] = {} }, selected = {}, pairs = {} }
   local sent_remote = { false, false }
   local selected = { nil, nil }
   for i = 1, 2 do procs[i]:send { cmd = "gather" } end
@@ -92,6 +93,8 @@ function natlab.ice_connect(a, b, opts)
         table.insert(out.candidates[me], ev.candidate)
         other:send { cmd = "candidate", candidate = ev.candidate }
       end
+    elseif ev.ev == "checks" and type(ev.pairs) == "table" then
+      out.pairs[me] = ev.pairs
     elseif ev.ev == "selected" or ev.ev == "switched" then
       selected[i] = ev
       out.selected[me] = ev
@@ -115,6 +118,7 @@ function natlab.ice_connect(a, b, opts)
     natlab.result {
       path = out.path, connect_ms = out.connect_ms, selected = out.selected[names[1]],
       candidates = out.candidates, message = out.reason,
+      pairs = next(out.pairs) and out.pairs or nil,
     }
   end
   return out

@@ -258,7 +258,8 @@ function scen.record_class(res, cell, opts)
   local class = scen.class(res.path)
   local exp = cell.expected_path
   local rec = { path = res.path, connect_ms = res.connect_ms, selected = res.selected[names[1]],
-                candidates = res.candidates, message = res.reason }
+                candidates = res.candidates, message = res.reason,
+                pairs = next(res.pairs or {}) and res.pairs or nil }
   natlab.observe("class", class)
   if exp then
     natlab.observe("expected_class", exp)

@@ -36,6 +36,10 @@ for k in ("ice-full", "ice-trickle"):
     assert c["path"] == "host" and c["selected"]["local"]["address"] == "10.9.0.1", c
     assert c["candidates"]["left"][0].endswith("typ host"), c
     assert "selected" in [e["ev"] for e in c["events"]], c["events"]
+    # each side's check list: a nominated, succeeded pair among them
+    for side in ("left", "right"):
+        ps = c["pairs"][side]
+        assert any(p["nominated"] and p["state"] == "succeeded" for p in ps), ps
 assert "expected path host, observed relay-udp" in cells["fail"]["message"], cells["fail"]
 assert "harness_fixture.lua:26:" in cells["error"]["message"], cells["error"]
 assert "stack traceback" in cells["error"]["traceback"]

@@ -44,5 +44,15 @@ for k, paths in want.items():
     tw = c["observations"]["two_way"]
     assert tw["a_rx"] > 0 and tw["b_rx"] > 0, (k, tw)
     assert c["connect_ms"] > 0, k
+    # each side's check list (natlab-ice's "checks" event): the nominated
+    # pair is a succeeded one, and it is the pair the cell reports
+    for side in ("left", "right"):
+        ps = c["pairs"][side]
+        nom = [p for p in ps if p["nominated"]]
+        assert nom and all(p["state"] == "succeeded" for p in nom), (k, side, ps)
+    sel = c["selected"]
+    assert any(p["local"]["address"] == sel["local"]["address"] and
+               p["local"]["port"] == sel["local"]["port"] and p["nominated"]
+               for p in c["pairs"]["left"]), (k, sel, c["pairs"]["left"])
 print("ok")
 PY

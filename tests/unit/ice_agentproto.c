@@ -116,6 +116,21 @@ static void test_events(void **st)
 	agentproto_ev_end_of_candidates(&o, 7);
 	agentproto_ev_state(&o, 8, "checking");
 	agentproto_ev_pair(&o, 9, "selected", 1, &l, &r, 3);
+	{
+		struct agentproto_check ck[2] = {
+		    {.component = 1,
+		     .local = l,
+		     .remote = r,
+		     .state = "succeeded",
+		     .priority = 9115005270282354687ull,
+		     .valid = true,
+		     .nominated = true,
+		     .checks = 2,
+		     .rtt_ms = 4},
+		    {.component = 1, .local = r, .remote = r, .state = "frozen", .rtt_ms = -1},
+		};
+		agentproto_ev_checks(&o, 9, ck, 2);
+	}
 	agentproto_ev_consent_lost(&o, 10, 1, &l, &r);
 	agentproto_ev_failed(&o, 11, "all candidate pairs failed");
 	agentproto_ev_rx(&o, 12, 7, 100);
@@ -148,6 +163,22 @@ static void test_events(void **st)
 			assert_null(
 			    json_object_get(json_object_get(j, "remote"), "relay_transport"));
 			assert_int_equal(json_integer_value(json_object_get(j, "rtt_ms")), 3);
+		} else if (strcmp(ev, "checks") == 0) {
+			json_t *ps = json_object_get(j, "pairs"), *p0 = json_array_get(ps, 0),
+			       *p1 = json_array_get(ps, 1);
+			assert_int_equal(json_array_size(ps), 2);
+			assert_string_equal(json_string_value(json_object_get(p0, "state")),
+					    "succeeded");
+			/* a 64-bit pair priority survives as an exact integer */
+			assert_true(json_integer_value(json_object_get(p0, "priority")) ==
+				    9115005270282354687ll);
+			assert_true(json_is_true(json_object_get(p0, "nominated")));
+			assert_int_equal(json_integer_value(json_object_get(p0, "rtt_ms")), 4);
+			assert_string_equal(json_string_value(json_object_get(
+						json_object_get(p0, "local"), "relay_transport")),
+					    "tls");
+			assert_true(json_is_false(json_object_get(p1, "valid")));
+			assert_null(json_object_get(p1, "rtt_ms")); /* none: not written */
 		} else if (strcmp(ev, "data") == 0) {
 			assert_int_equal(json_integer_value(json_object_get(j, "lost")), 2);
 			assert_true(json_number_value(json_object_get(j, "rtt_ms_p95")) == 1.5);
@@ -157,7 +188,7 @@ static void test_events(void **st)
 		json_decref(j);
 		nlines++;
 	}
-	assert_int_equal(nlines, 12); /* the embedded newline was escaped */
+	assert_int_equal(nlines, 13); /* the embedded newline was escaped */
 	free(buf);
 }
 

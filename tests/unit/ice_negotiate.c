@@ -315,6 +315,22 @@ static void test_host_host(void **st)
 	assert_string_equal(sm->s[1].sel_remote_type, "host");
 	assert_int_equal(sm->s[0].state, ICE_STATE_COMPLETED);
 	assert_same_pair(sm, 1);
+	/* the check list as reported: one host pair, succeeded, nominated,
+	 * the same ends as the selected pair; nothing past the end */
+	for (int k = 0; k < 2; k++) {
+		struct ice_pair_info pi;
+		const struct ice_local *sl;
+		const struct ice_candidate *sr;
+		assert_int_equal(ice_agent_pair_count(sm->s[k].ag), 1);
+		assert_true(ice_agent_pair_info(sm->s[k].ag, 0, &pi));
+		assert_false(ice_agent_pair_info(sm->s[k].ag, 1, &pi));
+		assert_int_equal(pi.state, ICE_PAIR_SUCCEEDED);
+		assert_true(pi.valid && pi.nominated);
+		assert_true(pi.checks >= 1);
+		assert_true(ice_agent_selected(sm->s[k].ag, 1, &sl, &sr));
+		assert_true(ice_addr_equal(&pi.local->c.addr, &sl->c.addr));
+		assert_true(ice_addr_equal(&pi.remote->addr, &sr->addr));
+	}
 	assert_int_equal(ice_agent_send(sm->s[0].ag, 1, msg, 5, sm->ps.now), 0);
 	assert_int_equal(ice_agent_send(sm->s[1].ag, 1, msg, 5, sm->ps.now), 0);
 	run(sm, sm->ps.now + 50);

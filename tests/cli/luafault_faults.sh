@@ -4,6 +4,7 @@
 # down/up, NAT flush, NAT behaviour re-applied, roaming. Each event has its
 # time (t_ms from the cell's start, t_real_us wall clock), and each fault
 # had its effect (the fixture checks and records it; asserted here too).
+# Also: Gilbert-Elliott burst loss set from Lua has its effect.
 set -u
 bin=${NATLAB_BIN_DIR:?}/natlab
 src=${NATLAB_SOURCE_DIR:?}
@@ -14,7 +15,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # the fixture must not record its faults itself
 grep -q "natlab\.event *(" "$fx" && fail "the fixture calls natlab.event"
-"$bin" run "$fx" --out "$out/r" --filter 'luafault/case=faults' --timeout 60 >"$out/log" 2>&1
+"$bin" run "$fx" --out "$out/r" --filter 'luafault/case=[fb]*' --jobs 2 --timeout 60 >"$out/log" 2>&1
 rc=$?
 cells=$out/r/latest/cells.jsonl
 if grep -q "cannot enter\|run natlab as root\|user namespace" "$cells" 2>/dev/null; then
@@ -26,9 +27,14 @@ fi
 [ "$rc" = 0 ] || fail "exit $rc; $(cat "$out/log"); $(cat "$cells" 2>/dev/null)"
 python3 - "$cells" "$out/r/latest" <<'PY' || exit 1
 import json, sys
-c = json.loads(open(sys.argv[1]).readline())
+cells = {c["params"]["case"]: c for c in map(json.loads, open(sys.argv[1]))}
+# burst loss set from Lua reached the emulator's Gilbert-Elliott stage
+b = cells["burst"]
+assert b["outcome"] == "pass", b
+burst = b["observations"]["burst"]
+assert burst["drop_loss"] == 0 and 0.3 <= burst["drop_burst"] / burst["rx"] <= 0.5, burst
+c = cells["faults"]
 assert c["outcome"] == "pass", c
-run = json.load(open(sys.argv[2] + "/run.json"))
 faults = [e for e in c["events"] if e["src"] == "fault"]
 want = [("blackhole-on", "access"), ("blackhole-off", "access"),
         ("link-down", "access"), ("link-up", "access"),

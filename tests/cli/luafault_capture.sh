@@ -60,4 +60,15 @@ assert len(answers) == 3 and all(r[6] == public for r in answers), answers
 link = [l.strip().split(",") for l in open(sys.argv[3]) if l.strip()]
 assert [r[2] for r in link if r[0] == "10.99.0.2"] == [r[5] for r in req_in], link
 PY
+# with --capture too: every node once (the scenario's "nat" not twice),
+# plus the link the scenario named
+"$bin" run "$fx" --out "$out/all" --filter 'luafault/case=capture' --capture --timeout 60 \
+  >"$out/all.log" 2>&1 || fail "--capture run: $(cat "$out/all.log")"
+python3 - "$out/all/latest/cells.jsonl" <<'PY' || exit 1
+import json, sys
+c = json.loads(open(sys.argv[1]).readline())
+names = sorted(p.rsplit("/", 1)[1] for p in c["pcaps"])
+want = sorted(["internet.pcap", "srv.pcap", "nat.pcap", "nat2.pcap", "h.pcap", "m.pcap", "link-access.pcap"])
+assert c["outcome"] == "pass" and names == want, (names, c)
+PY
 echo "ok"

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "emu/impair_fault.h"
 #include "emu/link.h"
 #include "emu/node.h"
 #include "harness/capture.h"
@@ -59,6 +61,8 @@ void luanet_ctx_init(struct luanet_ctx *ctx)
 	ctx->log_prefix = "";
 	ctx->pcaps = json_array();
 	ctx->pcap_prefix = "";
+	/* Without a log (no memory) faults still work, unrecorded. */
+	emu_fault_log_new(&ctx->faults, NULL);
 }
 
 void luanet_ctx_teardown(struct luanet_ctx *ctx)
@@ -74,13 +78,15 @@ void luanet_ctx_teardown(struct luanet_ctx *ctx)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (left > 0) {
 		for (unsigned i = 0; i < ctx->n_pids; i++) {
-			if (ctx->pids[i] > 0 && waitpid(ctx->pids[i], NULL, WNOHANG) == ctx->pids[i]) {
+			if (ctx->pids[i] > 0 &&
+			    waitpid(ctx->pids[i], NULL, WNOHANG) == ctx->pids[i]) {
 				ctx->pids[i] = 0;
 				left--;
 			}
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (left == 0 || (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 1000)
+		if (left == 0 ||
+		    (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 1000)
 			break;
 		usleep(5000);
 	}
@@ -100,6 +106,118 @@ void luanet_ctx_teardown(struct luanet_ctx *ctx)
 	json_decref(ctx->logs);
 	json_decref(ctx->pcaps);
 	ctx->result = ctx->events = ctx->observations = ctx->logs = ctx->pcaps = NULL;
+	emu_fault_log_free(ctx->faults);
+	ctx->faults = NULL;
+	ctx->faults_seen = 0;
+}
+
+/* Agent and scenario events stop at 2000 per cell (luaproc.c, l_event);
+ * faults get room of their own past that, so a chatty agent cannot hide
+ * the fault that explains its behaviour. */
+#define FAULT_EVENTS_ROOM 1000
+
+void luanet_fault_sync(struct luanet_ctx *ctx)
+{
+	struct emu_fault_event ev;
+
+	if (!ctx->faults || !ctx->events)
+		return;
+	while (emu_fault_log_get(ctx->faults, ctx->faults_seen, &ev) == 0) {
+		json_t *j;
+
+		ctx->faults_seen++;
+		if (json_array_size(ctx->events) >= 2000 + FAULT_EVENTS_ROOM)
+			continue;
+		j = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:i}", "t_ms",
+			      (json_int_t)(ev.mono_ns / 1000000) - (json_int_t)ctx->start_ms,
+			      "t_real_us", (json_int_t)(ev.real_ns / 1000), "src", "fault", "ev",
+			      ev.kind, "target", ev.target, "detail", ev.detail, "result",
+			      ev.result);
+		if (j)
+			json_array_append_new(ctx->events, j);
+	}
+}
+
+static int node_index(const struct luanet_ctx *ctx, const struct emu_node *n)
+{
+	for (unsigned i = 0; i < ctx->n_nodes; i++)
+		if (ctx->nodes[i] == n)
+			return (int)i;
+	return -1;
+}
+
+/* ---- captures ---- */
+
+int luanet_capture_wanted(lua_State *L, struct luanet_ctx *ctx, const char *name, int is_node)
+{
+	int want = 0;
+
+	if (is_node && ctx->capture_all)
+		return 1;
+	lua_getfield(L, LUA_REGISTRYINDEX, "natlab.decl");
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_getfield(L, -1, "capture");
+	if (lua_isboolean(L, -1)) {
+		want = is_node && lua_toboolean(L, -1);
+	} else if (lua_istable(L, -1)) {
+		for (lua_Integer i = 1; !want && i <= (lua_Integer)lua_rawlen(L, -1); i++) {
+			lua_rawgeti(L, -1, i);
+			if (lua_type(L, -1) != LUA_TSTRING)
+				return luaL_error(L, "scenario: capture must be true or a list of "
+						     "node and impaired-link names");
+			want = strcmp(lua_tostring(L, -1), name) == 0;
+			lua_pop(L, 1);
+		}
+	} else if (!lua_isnil(L, -1)) {
+		return luaL_error(L,
+				  "scenario: capture must be true or a list of node and "
+				  "impaired-link names, not a %s",
+				  luaL_typename(L, -1));
+	}
+	lua_pop(L, 2);
+	return want;
+}
+
+int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, size_t abs_len,
+			char *rel, size_t rel_len, struct natlab_err *e)
+{
+	if (!ctx->capdir[0])
+		return natlab_err_set(
+		    e, ENOTSUP, "no result directory to capture into (only natlab run captures)");
+	if (mkdir(ctx->capdir, 0755) < 0 && errno != EEXIST)
+		return natlab_err_set(e, errno, "capture: cannot create %s", ctx->capdir);
+	if ((size_t)snprintf(abs, abs_len, "%s/%s", ctx->capdir, file) >= abs_len ||
+	    (size_t)snprintf(rel, rel_len, "%s%s", ctx->pcap_prefix, file) >= rel_len)
+		return natlab_err_set(e, ENAMETOOLONG, "capture: path of %s", file);
+	return 0;
+}
+
+/* Capture every interface of node @i (harness/capture.c) into
+ * <capdir>/<node>.pcap; its relative path into @rel. Once per node. */
+static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t rel_len,
+			struct natlab_err *e)
+{
+	char file[300], path[4400];
+	pid_t pid;
+	int ret;
+
+	snprintf(file, sizeof(file), "%s.pcap", emu_node_name(ctx->nodes[i]));
+	ret = luanet_capture_path(ctx, file, path, sizeof(path), rel, rel_len, e);
+	if (ret < 0 || (ctx->node_flags[i] & LUANET_NODE_CAPTURED))
+		return ret;
+	if (ctx->n_pids >= LUANET_PROCS_MAX)
+		return natlab_err_set(e, EMFILE, "capture: at most %d processes per cell",
+				      LUANET_PROCS_MAX);
+	ret = capture_start(ctx->nodes[i], path, &pid, e);
+	if (ret < 0)
+		return ret;
+	ctx->pids[ctx->n_pids++] = pid;
+	ctx->node_flags[i] |= LUANET_NODE_CAPTURED;
+	json_array_append_new(ctx->pcaps, json_string(rel));
+	return 0;
 }
 
 struct emu_node *luanet_node_find(struct luanet_ctx *ctx, const char *name)
@@ -255,19 +373,41 @@ static int l_node(lua_State *L)
 		return luaL_error(L, "natlab.node: at most %d nodes per lab", LUANET_NODES_MAX);
 	if (emu_node_new(name, &n, &e) < 0)
 		return fail(L, "natlab.node", &e);
+	ctx->node_flags[ctx->n_nodes] = 0;
 	ctx->nodes[ctx->n_nodes++] = n;
-	if (ctx->capdir[0] && ctx->n_pids < LUANET_PROCS_MAX) {
-		char path[4200], rel[4200];
-		pid_t pid;
+	/* natlab exec/shell have nowhere to write: their labs never capture */
+	if (ctx->capdir[0] && luanet_capture_wanted(L, ctx, name, 1)) {
+		char rel[4200];
 
-		snprintf(path, sizeof(path), "%s/%s.pcap", ctx->capdir, name);
-		if (capture_start(n, path, &pid, &e) < 0)
-			return fail(L, "natlab.node: --capture", &e);
-		ctx->pids[ctx->n_pids++] = pid;
-		snprintf(rel, sizeof(rel), "%s%s.pcap", ctx->pcap_prefix, name);
-		json_array_append_new(ctx->pcaps, json_string(rel));
+		if (node_capture(ctx, ctx->n_nodes - 1, rel, sizeof(rel), &e) < 0)
+			return fail(L, "natlab.node: capture", &e);
 	}
 	push_node(L, n);
+	return 1;
+}
+
+/* natlab.capture(node) -> path | nil, why: capture every interface of
+ * @node from now on (pcap/<cell>/<node>.pcap); the path is relative to the
+ * run directory. nil when this run writes no results (natlab exec). */
+static int l_capture(lua_State *L)
+{
+	struct luanet_ctx *ctx = ctx_of(L);
+	int i = node_index(ctx, luanet_check_node(L, 1));
+	struct natlab_err e = {""};
+	char rel[4200];
+	int ret;
+
+	if (i < 0)
+		return luaL_error(L, "natlab.capture: not a node of this cell");
+	ret = node_capture(ctx, (unsigned)i, rel, sizeof(rel), &e);
+	if (ret == -ENOTSUP) {
+		lua_pushnil(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	if (ret < 0)
+		return fail(L, "natlab.capture", &e);
+	lua_pushstring(L, rel);
 	return 1;
 }
 
@@ -312,14 +452,64 @@ static int n_addr(lua_State *L)
 	return 0;
 }
 
+/* node:link_up(ifname, up): a fault, recorded (iface-down / iface-up). */
 static int n_up(lua_State *L)
 {
+	struct luanet_ctx *ctx = ctx_of(L);
 	struct natlab_err e = {""};
+	int ret;
 
 	luaL_checktype(L, 3, LUA_TBOOLEAN);
-	if (emu_link_set_up(luanet_check_node(L, 1), luaL_checkstring(L, 2), lua_toboolean(L, 3),
-			    &e) < 0)
+	ret = emu_fault_iface_set(ctx->faults, luanet_check_node(L, 1), luaL_checkstring(L, 2),
+				  lua_toboolean(L, 3), &e);
+	luanet_fault_sync(ctx);
+	if (ret < 0)
 		return fail(L, "node:link_up", &e);
+	return 0;
+}
+
+static const char *field_str(lua_State *L, int t, const char *k, int required, const char *what)
+{
+	const char *s;
+
+	lua_getfield(L, t, k);
+	if (lua_isnil(L, -1) && !required) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_error(L, "%s: field '%s' must be a string", what, k);
+	s = lua_tostring(L, -1);
+	lua_pop(L, 1); /* still referenced by the table */
+	return s;
+}
+
+/* node:roam{ifname=, new=, old=, gateway=, leave=}: the host moves to
+ * another network in one call (emu_fault_roam): @leave (an interface)
+ * goes down first, @new is added on @ifname, @old removed from it, the
+ * default route of the gateway's family replaced. Recorded as iface-down
+ * (with leave) and roam. */
+static int n_roam(lua_State *L)
+{
+	struct luanet_ctx *ctx = ctx_of(L);
+	struct emu_node *n = luanet_check_node(L, 1);
+	struct natlab_err e = {""};
+	const char *ifname, *new_cidr, *old_cidr, *gw, *leave;
+	int ret = 0;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	ifname = field_str(L, 2, "ifname", 1, "node:roam");
+	new_cidr = field_str(L, 2, "new", 1, "node:roam");
+	old_cidr = field_str(L, 2, "old", 0, "node:roam");
+	gw = field_str(L, 2, "gateway", 0, "node:roam");
+	leave = field_str(L, 2, "leave", 0, "node:roam");
+	if (leave)
+		ret = emu_fault_iface_set(ctx->faults, n, leave, false, &e);
+	if (ret == 0)
+		ret = emu_fault_roam(ctx->faults, n, ifname, old_cidr, new_cidr, gw, &e);
+	luanet_fault_sync(ctx);
+	if (ret < 0)
+		return fail(L, "node:roam", &e);
 	return 0;
 }
 
@@ -487,8 +677,33 @@ static int n_nat(lua_State *L)
 		}
 	}
 	lua_pop(L, 1);
-	if (emu_nat_config_check(&cfg, &e) < 0 || emu_nat_apply(n, &cfg, &e) < 0)
-		return fail(L, "node:nat", &e);
+	{
+		/* The first node:nat{} builds the NAT; any later one changes its
+		 * behaviour mid-run, a fault recorded with what was asked. */
+		struct luanet_ctx *ctx = ctx_of(L);
+		int i = node_index(ctx, n);
+		int again = i >= 0 && (ctx->node_flags[i] & LUANET_NODE_NAT);
+		int ret = emu_nat_config_check(&cfg, &e);
+
+		if (ret == 0)
+			ret = emu_nat_apply(n, &cfg, &e);
+		if (again) {
+			json_t *asked = luanet_to_json(L, 2);
+			char *text =
+			    asked ? json_dumps(asked, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+			emu_fault_log_record(ctx->faults, "nat-reapply", emu_node_name(n), ret,
+					     "%s%s%s", text ? text : "", ret < 0 ? ": " : "",
+					     ret < 0 ? e.msg : "");
+			free(text);
+			json_decref(asked);
+			luanet_fault_sync(ctx);
+		}
+		if (ret < 0)
+			return fail(L, "node:nat", &e);
+		if (i >= 0)
+			ctx->node_flags[i] |= LUANET_NODE_NAT;
+	}
 	return 0;
 #else
 	return luaL_error(L,
@@ -496,12 +711,19 @@ static int n_nat(lua_State *L)
 #endif
 }
 
+/* node:nat_flush(): a fault, recorded (nat-flush). */
 static int n_nat_flush(lua_State *L)
 {
 #ifdef NATLAB_HAVE_EMU_NAT
+	struct luanet_ctx *ctx = ctx_of(L);
+	struct emu_node *n = luanet_check_node(L, 1);
 	struct natlab_err e = {""};
+	int ret = emu_nat_flush(n, &e);
 
-	if (emu_nat_flush(luanet_check_node(L, 1), &e) < 0)
+	emu_fault_log_record(ctx->faults, "nat-flush", emu_node_name(n), ret, "%s",
+			     ret < 0 ? e.msg : "every mapping dropped, rules kept");
+	luanet_fault_sync(ctx);
+	if (ret < 0)
 		return fail(L, "node:nat_flush", &e);
 	return 0;
 #else
@@ -643,6 +865,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"name", n_name},
 	    {"addr", n_addr},
 	    {"link_up", n_up},
+	    {"roam", n_roam},
 	    {"sysctl", n_sysctl},
 	    {"route", n_route},
 	    {"forwarding", n_forwarding},
@@ -659,6 +882,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"node", l_node},
 	    {"find", l_find},
 	    {"link", l_link},
+	    {"capture", l_capture},
 	    {"nat_presets", l_nat_presets},
 	    {"now_ms", l_now_ms},
 	    {"sleep_ms", l_sleep_ms},
@@ -688,7 +912,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	lua_pushlightuserdata(L, ctx);
 	luaL_setfuncs(L, lib, 1);
 	luaproc_open(L, ctx);
-	luaimpair_open(L);
+	luaimpair_open(L, ctx);
 	/* natlab.features: which emu modules this build has */
 	lua_newtable(L);
 #ifdef NATLAB_HAVE_EMU_ROUTE

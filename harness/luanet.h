@@ -7,12 +7,20 @@
 
 #include <jansson.h>
 #include <lua.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "emu/err.h"
 
 #define LUANET_NODES_MAX 64
 #define LUANET_PROCS_MAX 128
 
 struct emu_node;
+struct emu_fault_log;
+
+/* Per-node flags in luanet_ctx.node_flags */
+#define LUANET_NODE_NAT	     1u /* node:nat{} applied once: the next is a fault */
+#define LUANET_NODE_CAPTURED 2u /* a capture of this node runs */
 
 /* What one cell builds and records. The binding owns the nodes and the
  * processes; luanet_ctx_teardown() kills every process and frees every node. */
@@ -28,10 +36,15 @@ struct luanet_ctx {
 	unsigned n_nodes;
 	int pids[LUANET_PROCS_MAX]; /* process groups started, 0 once reaped */
 	unsigned n_pids;
-	int interactive_stdio;	 /* exec/shell: let a spawn inherit the terminal */
-	char capdir[4096];	 /* capture every node into capdir/<node>.pcap ("" = no) */
-	const char *pcap_prefix; /* relative path prefix for captures */
-	json_t *pcaps;		 /* capture file paths, relative to the run directory */
+	unsigned char node_flags[LUANET_NODES_MAX]; /* LUANET_NODE_*, by index in nodes[] */
+	int interactive_stdio;	      /* exec/shell: let a spawn inherit the terminal */
+	char capdir[4096];	      /* where this cell's captures go, made on first use
+				       * ("" = capture impossible, e.g. natlab exec) */
+	int capture_all;	      /* natlab run --capture: capture every node */
+	const char *pcap_prefix;      /* relative path prefix for captures */
+	json_t *pcaps;		      /* capture file paths, relative to the run directory */
+	struct emu_fault_log *faults; /* every fault the scenario triggered (owned) */
+	size_t faults_seen;	      /* how many of them are already in events */
 };
 
 /* luanet_open - install the C functions into the `natlab` global table of
@@ -41,6 +54,25 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx);
 /* luanet_ctx_init / luanet_ctx_teardown - set up and tear down a context. */
 void luanet_ctx_init(struct luanet_ctx *ctx);
 void luanet_ctx_teardown(struct luanet_ctx *ctx);
+
+/* luanet_fault_sync - append the fault-log entries not yet on the
+ * timeline to ctx->events as {t_ms, t_real_us, src:"fault", ev:kind,
+ * target, detail, result} (results/README.md). Every Lua call that injects
+ * a fault calls it right after the fault, before it may raise an error. */
+void luanet_fault_sync(struct luanet_ctx *ctx);
+
+/* luanet_capture_wanted - whether the scenario asked for a capture of the
+ * node or impaired link called @name: `capture = true` in its declaration
+ * (nodes only), or @name in its `capture = {...}` list; nodes also with
+ * --capture. Raises a Lua error for a malformed `capture` field. */
+int luanet_capture_wanted(lua_State *L, struct luanet_ctx *ctx, const char *name, int is_node);
+
+/* luanet_capture_path - the file for capture @file (a file name) of this
+ * cell: absolute path into @abs, run-relative path into @rel; makes the
+ * cell's capture directory. -ENOTSUP (message in @e) when this context
+ * cannot capture (natlab exec/shell), or a mkdir error. */
+int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, size_t abs_len,
+			char *rel, size_t rel_len, struct natlab_err *e);
 
 /* luanet_check_node - the node at @idx of the Lua stack, or a Lua error. */
 struct emu_node *luanet_check_node(lua_State *L, int idx);

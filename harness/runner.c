@@ -81,7 +81,7 @@ static void cell_logname(const json_t *cell, char *buf, size_t len)
 }
 
 int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
-		      const char *capdir, const char *pcap_prefix, int result_fd)
+		      const char *capdir, const char *pcap_prefix, bool capture_all, int result_fd)
 {
 	struct luanet_ctx ctx;
 	struct natlab_err e = {""};
@@ -97,6 +97,7 @@ int runner_cell_child(const json_t *cell, const char *logdir, const char *log_pr
 	ctx.log_prefix = log_prefix;
 	snprintf(ctx.capdir, sizeof(ctx.capdir), "%s", capdir ? capdir : "");
 	ctx.pcap_prefix = pcap_prefix ? pcap_prefix : "";
+	ctx.capture_all = capture_all;
 	if (ret < 0) {
 		json_object_set_new(result, "outcome", json_string("error"));
 		json_object_set_new(result, "message", json_string(e.msg));
@@ -117,6 +118,7 @@ out:
 		json_object_update(merged, result);
 		json_decref(result);
 		result = merged;
+		luanet_fault_sync(&ctx); /* every call syncs; this is the backstop */
 		json_object_set(result, "events", ctx.events);
 		json_object_set(result, "observations", ctx.observations);
 		json_object_set(result, "logs", ctx.logs);
@@ -306,13 +308,10 @@ static int launch(struct slot *s, const json_t *cell, const char *rundir, const 
 		char capdir[RESULTS_PATH_MAX + 600] = "";
 		char caprel[600] = "";
 		snprintf(rel, sizeof(rel), "logs/%s/", s->rel);
-		if (o->capture) {
-			snprintf(capdir, sizeof(capdir), "%s/pcap/%s", rundir, s->rel);
-			snprintf(caprel, sizeof(caprel), "pcap/%s/", s->rel);
-			if (mkdir(capdir, 0755) < 0 && errno != EEXIST)
-				capdir[0] = '\0';
-		}
-		_exit(runner_cell_child(cell, s->logdir, rel, capdir, caprel, pfd[1]));
+		/* made on the first capture: --capture, or the scenario's own */
+		snprintf(capdir, sizeof(capdir), "%s/pcap/%s", rundir, s->rel);
+		snprintf(caprel, sizeof(caprel), "pcap/%s/", s->rel);
+		_exit(runner_cell_child(cell, s->logdir, rel, capdir, caprel, o->capture, pfd[1]));
 	}
 	setpgid(s->pid, s->pid);
 	close(logfd);

@@ -7,6 +7,7 @@
 #define NATLAB_HARNESS_RUNNER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "harness/results.h"
@@ -30,10 +31,12 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 
 /* runner_cell_run - what the child does for one cell: enter the sandbox,
  * load the scenario, run the cell, write the result as one JSON object to
- * @result_fd. @capdir non-empty: capture every node there (--capture).
+ * @result_fd. @capdir: where the cell's captures go (made on first use),
+ * for every node with @capture_all (--capture), else for what the scenario
+ * asks (its `capture` field, natlab.capture, link:capture); "" for none.
  * Returns the child's exit status (never returns an error). */
 int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
-		      const char *capdir, const char *pcap_prefix, int result_fd);
+		      const char *capdir, const char *pcap_prefix, bool capture_all, int result_fd);
 
 /* runner_sandbox_check - whether a cell could enter its sandbox here (a
  * throw-away attempt in a child); the reason and the fix in @e if not. */

@@ -8,6 +8,9 @@
 -- directions impaired alike):
 --   clean        no impairment (the baseline)
 --   loss1/10/30  1 %, 10 %, 30 % independent loss
+--   burst10      Gilbert-Elliott burst loss: good->bad 2 %, bad->good 20 %
+--                per frame, every frame lost while bad: 9 % mean loss in
+--                bursts of 5 frames on average
 --   delay50      50 ms ± 10 ms one way; delay300: 300 ms ± 50 ms (uniform
 --                jitter, no reordering: jitter becomes extra delay)
 --   rate256k     256 kbit/s with a 64-frame queue; rate64k 64 kbit/s
@@ -24,6 +27,7 @@ local PROFILES = {
   ["loss1"] = { loss = 0.01 },
   ["loss10"] = { loss = 0.10 },
   ["loss30"] = { loss = 0.30 },
+  ["burst10"] = { ge_p = 0.02, ge_r = 0.2, ge_loss_bad = 1 },
   ["delay50"] = { delay_ms = 50, jitter_ms = 10 },
   ["delay300"] = { delay_ms = 300, jitter_ms = 50 },
   ["rate256k"] = { rate_kbit = 256 },
@@ -41,7 +45,7 @@ scenario {
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair", default = 15000 },
   },
-  matrix = { profile = { "clean", "loss1", "loss10", "loss30", "delay50", "delay300", "rate256k", "rate64k" } },
+  matrix = { profile = { "clean", "loss1", "loss10", "loss30", "burst10", "delay50", "delay300", "rate256k", "rate64k" } },
   grid = { name = "impaired: path and connect time over an impaired access link", rows = "profile" },
   timeout_ms = 45000,
 

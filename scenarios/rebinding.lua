@@ -8,8 +8,8 @@
 --   flush    the left NAT drops every mapping (nat_flush), rules kept
 --   reboot   the left NAT comes back with a NEW public address (re-applied
 --            with 198.51.100.77, conntrack flushed): every srflx is stale
---   roam     the left host's link goes down and it joins a second NAT's LAN
---            (new private address, new public address)
+--   roam     the left host leaves its LAN for a second NAT's LAN (net:roam:
+--            old link down, new private address, new public address)
 -- Then the harness waits for a consent-lost event (either side), sends
 -- `restart` to the left agent, relays the new candidates both ways, and
 -- waits for both sides to select again and for data to cross both ways.
@@ -17,7 +17,9 @@
 -- session survived the fault, e.g. a port-preserving NAT re-creating the
 -- same mapping after a flush), `recover_ms` (fault -> both selected again),
 -- `path_after`. The cell fails when the restart does not recover, or when a
--- fault that must break the path (reboot, roam) goes unnoticed.
+-- fault that must break the path (reboot, roam) goes unnoticed. The fault
+-- itself is on the cell's timeline (src "fault": nat-flush, nat-reapply,
+-- iface-down + roam), stamped by the harness.
 --
 --   natlab run rebinding --trials 5
 natlab.scen.use_dir()
@@ -92,7 +94,6 @@ scenario {
     if not before.ok then natlab.fail("no data before the fault") end
     natlab.sleep_ms(p.fault_ms)
     local t_fault = natlab.now_ms()
-    natlab.event("harness", "fault-" .. p.fault)
     local nat = net.nodes["left-nat"]
     if p.fault == "flush" then
       nat:nat_flush()
@@ -103,9 +104,7 @@ scenario {
       local preset = p.left_nat == "cgnat" and S.CGNAT_HOME or p.left_nat
       nat:nat { preset = preset, outside = "eth0", public = { new } }
     elseif p.fault == "roam" then
-      local host = net.nodes.left
-      host:link_up("eth0", false)
-      net:_lan_attach(net.nodes["roam-nat"], host)
+      net:roam("left", net.nodes["roam-nat"])
     else
       natlab.fail("unknown fault " .. tostring(p.fault))
     end

@@ -18,7 +18,7 @@ Net.__index = Net
 function natlab.net(opts)
   opts = opts or {}
   return setmetatable({ nodes = {}, addr = {}, addr6 = {}, links = 0, lans = 0, core = nil, ifs = {},
-                        ipv6 = opts.ipv6 or false, up = {} }, Net)
+                        ipv6 = opts.ipv6 or false, up = {}, iface = {} }, Net)
 end
 
 local function ifname(net, node_name, prefix)
@@ -66,6 +66,7 @@ function Net:_uplink(node)
     self.addr6[node:name()] = string.format("2001:db8:ffff:%x::2", k)
     self.up[node:name()] = { node = core, via6 = self.addr6[node:name()] }
   end
+  self.iface[node:name()] = nif
   return string.format("203.0.113.%d", base + 2), nif
 end
 
@@ -123,9 +124,10 @@ function Net:_route6_up(router, prefix)
   end
 end
 
--- Attach @node to the LAN of @router (created on first use: a bridge in
--- the router); returns (address, ifname).
-function Net:_lan_attach(router, node)
+-- A port on the LAN of @router (the LAN made on first use: a bridge in the
+-- router) linked to a new interface of @node, no address yet. Returns the
+-- node's interface and its addresses: { nif, a, gw[, a6, gw6] }.
+function Net:_lan_port(router, node)
   local rname = router:name()
   self.lan = self.lan or {}
   local lan = self.lan[rname]
@@ -141,22 +143,54 @@ function Net:_lan_attach(router, node)
     end
   end
   local k = lan.next
-  if k > 254 then error("net: at most 253 hosts on one LAN", 2) end
+  if k > 254 then error("net: at most 253 hosts on one LAN", 3) end
   lan.next = k + 1
   local rif, nif = ifname(self, rname, "lan"), ifname(self, node:name())
   natlab.link(router, rif, node, nif)
   router:bridge_attach("lan", rif)
-  local a = string.format("10.%d.0.%d", lan.j, k)
-  node:addr(nif, a .. "/24")
-  node:route("default", string.format("10.%d.0.1", lan.j))
+  local port = { nif = nif, a = string.format("10.%d.0.%d", lan.j, k),
+                 gw = string.format("10.%d.0.1", lan.j) }
   if self.ipv6 then
-    local a6 = string.format("2001:db8:%x::%x", lan.j, k)
-    node:addr(nif, a6 .. "/64")
-    node:route("default6", string.format("2001:db8:%x::1", lan.j))
-    self.addr6[node:name()] = a6
-    self.up[node:name()] = { node = router, via6 = a6 }
+    port.a6 = string.format("2001:db8:%x::%x", lan.j, k)
+    port.gw6 = string.format("2001:db8:%x::1", lan.j)
   end
-  return a, nif
+  return port
+end
+
+-- Attach @node to the LAN of @router; returns (address, ifname).
+function Net:_lan_attach(router, node)
+  local port = self:_lan_port(router, node)
+  node:addr(port.nif, port.a .. "/24")
+  node:route("default", port.gw)
+  if self.ipv6 then
+    node:addr(port.nif, port.a6 .. "/64")
+    node:route("default6", port.gw6)
+    self.addr6[node:name()] = port.a6
+    self.up[node:name()] = { node = router, via6 = port.a6 }
+  end
+  self.iface[node:name()] = port.nif
+  return port.a, port.nif
+end
+
+-- net:roam(node, behind): host @node (a node or its name) moves to the LAN
+-- of router or NAT @behind, in one fault: a new interface is cabled to
+-- that LAN, then node:roam takes the interface it had down and gives the
+-- new one its address and default route (events iface-down and roam, and
+-- with ipv6 a second roam). net.addr/addr6 follow. Returns the new address.
+function Net:roam(node, behind)
+  if type(node) == "string" then node = self.nodes[node] end
+  if not node then error("net:roam: no such node", 2) end
+  local name = node:name()
+  local port = self:_lan_port(behind, node)
+  node:roam { ifname = port.nif, new = port.a .. "/24", gateway = port.gw, leave = self.iface[name] }
+  if self.ipv6 then
+    node:roam { ifname = port.nif, new = port.a6 .. "/64", gateway = port.gw6 }
+    self.addr6[name] = port.a6
+    self.up[name] = { node = behind, via6 = port.a6 }
+  end
+  self.addr[name] = port.a
+  self.iface[name] = port.nif
+  return port.a
 end
 
 -- net:host(name, behind): a host on the LAN of NAT or router @behind

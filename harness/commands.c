@@ -722,13 +722,16 @@ int cmd_compare(int argc, char **argv)
 	int reg;
 
 	if (wants_help(argc, argv) || argc != 3) {
-		printf("usage: natlab compare BASE NEW\n\nLists the cells whose outcome or path "
-		       "changed between two "
-		       "result directories,\nand those whose median connect time got slower beyond "
-		       "the base's own "
-		       "spread\n(more than %.2fx its p95 and %.0f ms). Exit 1 when something "
-		       "regressed.\n",
-		       COMPARE_SLOWER_FACTOR, COMPARE_SLOWER_MIN_MS);
+		printf("usage: natlab compare BASE NEW\n\n"
+		       "Lists the cells whose outcome or path changed between two result\n"
+		       "directories, and those whose median connect time got slower beyond the\n"
+		       "base's own spread (more than %.2fx its p95 and %.0f ms).\n\n"
+		       "Outcomes are judged by success rate (passed / trials not skipped). A cell\n"
+		       "REGRESSED when its rate is lower and a one-sided Fisher exact test gives\n"
+		       "p < %.2g (10/10 -> 9/10 is noise; 9/10 -> 1/10 is not), or when every\n"
+		       "base trial passed and no new one did (1/1 -> 0/1). Other rate changes are\n"
+		       "listed as noise. Exit 1 when something regressed or got slower.\n",
+		       COMPARE_SLOWER_FACTOR, COMPARE_SLOWER_MIN_MS, COMPARE_ALPHA);
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	if (results_load(argv[1], &r1, &c1, &e) < 0 || results_load(argv[2], &r2, &c2, &e) < 0) {
@@ -738,10 +741,10 @@ int cmd_compare(int argc, char **argv)
 		return NATLAB_EXIT_USAGE;
 	}
 	reg = compare_cells(c1, c2, stdout, &s);
-	printf("%u same, %u regressed, %u fixed, %u path changes, %u slower, %u faster, %u gone, "
-	       "%u new\n",
-	       s.same, s.regressed, s.fixed, s.path_changed, s.slower, s.faster, s.only_base,
-	       s.only_new);
+	printf("%u same, %u regressed, %u fixed, %u within noise, %u path changes, %u slower, "
+	       "%u faster, %u gone, %u new\n",
+	       s.same, s.regressed, s.fixed, s.noise, s.path_changed, s.slower, s.faster,
+	       s.only_base, s.only_new);
 	json_decref(r1);
 	json_decref(c1);
 	json_decref(r2);

@@ -290,7 +290,13 @@ out:
 
 /* ---- list ---- */
 
-static void list_dir(const char *dir, json_t *seen)
+/* The scenarios of @dir into @found ({key, name, description, path} or
+ * {key, broken}); a file name in @seen (an earlier directory had it) is
+ * left out, as scenario_find would never reach it. A file that runs
+ * without declaring a scenario is a data file (scenarios/matrix_expected.lua,
+ * the table matrix.lua loads) and is not listed; one that fails to load is
+ * listed with the reason. */
+static void list_dir(const char *dir, json_t *seen, json_t *found)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -303,6 +309,7 @@ static void list_dir(const char *dir, json_t *seen)
 		struct luanet_ctx ctx;
 		struct scenario *s = NULL;
 		struct natlab_err e = {""};
+		int ret;
 
 		if (n < 5 || strcmp(de->d_name + n - 4, ".lua") != 0)
 			continue;
@@ -311,14 +318,17 @@ static void list_dir(const char *dir, json_t *seen)
 			continue;
 		json_object_set_new(seen, de->d_name, json_true());
 		luanet_ctx_init(&ctx);
-		if (scenario_load(path, &ctx, &s, &e) == 0) {
+		ret = scenario_load(path, &ctx, &s, &e);
+		if (ret == 0) {
 			json_t *info = scenario_info(s);
-			printf("%-20s %s\n%-20s   (%s)\n",
-			       json_string_value(json_object_get(info, "name")),
-			       json_string_value(json_object_get(info, "description")), "", path);
-			json_decref(info);
-		} else {
-			printf("%-20s cannot load: %s\n", de->d_name, e.msg);
+			json_object_set_new(
+			    info, "key",
+			    json_string(json_string_value(json_object_get(info, "name"))));
+			json_object_set_new(info, "path", json_string(path));
+			json_array_append_new(found, info);
+		} else if (ret != -ENOMSG) {
+			json_array_append_new(
+			    found, json_pack("{s:s,s:s}", "key", de->d_name, "broken", e.msg));
 		}
 		scenario_free(s);
 		luanet_ctx_teardown(&ctx);
@@ -329,6 +339,37 @@ static void list_dir(const char *dir, json_t *seen)
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "key")),
+		      json_string_value(json_object_get(*(json_t *const *)b, "key")));
+}
+
+/* The entries of @found by name (readdir's order is the disk's). */
+static void list_print(json_t *found)
+{
+	size_t n = json_array_size(found);
+	json_t **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(found, i);
+	qsort(v, n, sizeof(*v), cmp_key);
+	for (size_t i = 0; i < n; i++) {
+		const char *key = json_string_value(json_object_get(v[i], "key"));
+		const char *broken = json_string_value(json_object_get(v[i], "broken"));
+
+		if (broken)
+			printf("%-20s cannot load: %s\n", key, broken);
+		else
+			printf("%-20s %s\n%-20s   (%s)\n", key,
+			       json_string_value(json_object_get(v[i], "description")), "",
+			       json_string_value(json_object_get(v[i], "path")));
+	}
+	free(v);
 }
 
 int cmd_list(int argc, char **argv)
@@ -351,7 +392,7 @@ int cmd_list(int argc, char **argv)
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	if (argc == 1) {
-		json_t *seen = json_object();
+		json_t *seen = json_object(), *found = json_array();
 		const char *env = getenv("NATLAB_SCENARIO_PATH");
 		if (env) {
 			char dirs[2048];
@@ -359,13 +400,15 @@ int cmd_list(int argc, char **argv)
 			snprintf(dirs, sizeof(dirs), "%s", env);
 			for (char *d = strtok_r(dirs, ":", &save); d;
 			     d = strtok_r(NULL, ":", &save))
-				list_dir(d, seen);
+				list_dir(d, seen, found);
 		}
-		list_dir("scenarios", seen);
-		list_dir(NATLAB_SOURCE_SCENARIOS, seen);
-		if (json_object_size(seen) == 0)
+		list_dir("scenarios", seen, found);
+		list_dir(NATLAB_SOURCE_SCENARIOS, seen, found);
+		if (json_array_size(found) == 0)
 			printf("no scenarios found; set NATLAB_SCENARIO_PATH or run from the "
 			       "source tree\n");
+		list_print(found);
+		json_decref(found);
 		json_decref(seen);
 		return NATLAB_EXIT_OK;
 	}
@@ -400,11 +443,18 @@ int cmd_list(int argc, char **argv)
 		}
 	}
 	if (json_object_size(json_object_get(info, "matrix"))) {
+		/* axes in name order too, as the cell ids name them */
+		json_t *matrix = json_object_get(info, "matrix");
+		const char *names[RUNOPTS_MAX];
+		size_t n = 0;
+
 		printf("\nmatrix:\n");
-		json_object_foreach(json_object_get(info, "matrix"), k, v)
-		{
-			char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-			printf("  %-16s %s\n", k, d);
+		json_object_foreach(matrix, k, v) if (n < RUNOPTS_MAX) names[n++] = k;
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (size_t i = 0; i < n; i++) {
+			char *d = json_dumps(json_object_get(matrix, names[i]),
+					     JSON_ENCODE_ANY | JSON_COMPACT);
+			printf("  %-16s %s\n", names[i], d);
 			free(d);
 		}
 	}

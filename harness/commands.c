@@ -17,6 +17,7 @@
 
 #include "emu/node.h"
 #include "emu/sandbox.h"
+#include "harness/artifacts.h"
 #include "harness/cellsrc.h"
 #include "harness/cli.h"
 #include "harness/compare.h"
@@ -656,13 +657,21 @@ int cmd_merge(int argc, char **argv)
 	struct natlab_err e = {""};
 	const char *out = NULL;
 	json_t *all = json_array(), *keys = json_object(), *from = json_array(), *meta = NULL;
+	json_t *origin = json_array(); /* parallel to all: the directory each cell came from */
+	json_t *carried = json_object();
+	struct artifacts_stats ast = {0, 0, 0};
 	int status = NATLAB_EXIT_USAGE, ndirs = 0;
 
 	if (wants_help(argc, argv)) {
-		printf("usage: natlab merge DIR... --out DIR\n\nJoins the result directories of CI "
-		       "shards (natlab run "
-		       "--shard K/N) into one:\nrun.json, cells.jsonl, junit.xml and report.html "
-		       "in --out DIR.\n");
+		printf(
+		    "usage: natlab merge DIR... --out DIR\n\n"
+		    "Joins the result directories of CI shards (natlab run --shard K/N) into "
+		    "one:\n"
+		    "run.json, cells.jsonl, junit.xml and report.html in --out DIR, and each "
+		    "cell's\n"
+		    "logs/ and pcap/ files (hard-linked, or copied across filesystems), so every\n"
+		    "link of the merged report works. A cell found in two inputs is taken from "
+		    "the\nfirst. Exit 1 when a merged cell failed.\n");
 		return NATLAB_EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++)
@@ -716,6 +725,7 @@ int cmd_merge(int argc, char **argv)
 			}
 			json_object_set_new(keys, key, json_true());
 			json_array_append(all, c);
+			json_array_append_new(origin, json_string(argv[i]));
 		}
 		json_decref(run);
 		json_decref(cells);
@@ -743,6 +753,26 @@ int cmd_merge(int argc, char **argv)
 				    json_integer((json_int_t)json_array_size(all)));
 		json_object_set_new(meta, "cells_passed", json_integer(passed));
 		json_object_del(json_object_get(meta, "options"), "shard");
+		/* the files first: a report whose links resolve, or no report */
+		json_array_foreach(all, k, c)
+		{
+			const char *src = json_string_value(json_array_get(origin, k));
+			if (artifacts_carry(src, out, c, carried, &ast, &e) < 0) {
+				fprintf(stderr, "natlab merge: %s\n", e.msg);
+				goto done;
+			}
+		}
+		if (ast.missing)
+			fprintf(stderr,
+				"natlab merge: warning: %u log or capture directories named by "
+				"cells are not in their input (not uploaded with the shard?); "
+				"their links in the report lead nowhere\n",
+				ast.missing);
+		if (ast.refused)
+			fprintf(stderr,
+				"natlab merge: warning: %u log or capture paths are not under "
+				"logs/ or pcap/ of their run and were not carried\n",
+				ast.refused);
 		text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		snprintf(path, sizeof(path), "%s/run.json", out);
 		if (!text || results_write_atomic(path, text, strlen(text), &e) < 0 ||
@@ -752,12 +782,15 @@ int cmd_merge(int argc, char **argv)
 			goto done;
 		}
 		free(text);
-		printf("merged %d runs, %zu cells, %u passed: %s/report.html\n", ndirs,
-		       json_array_size(all), passed, out);
+		printf("merged %d runs, %zu cells, %u passed, %u log and capture files: "
+		       "%s/report.html\n",
+		       ndirs, json_array_size(all), passed, ast.files, out);
 		status = passed == json_array_size(all) ? NATLAB_EXIT_OK : NATLAB_EXIT_FAIL;
 	}
 done:
 	json_decref(all);
+	json_decref(origin);
+	json_decref(carried);
 	json_decref(keys);
 	json_decref(from);
 	json_decref(meta);

@@ -77,9 +77,17 @@ double compare_p_lower(unsigned base_passed, unsigned base_n, unsigned new_passe
 	return p > 1 ? 1 : p;
 }
 
+/* Below COMPARE_ALPHA. Exact p-values land on round numbers (3/3 -> 0/3 is
+ * 1/20): rounding must not tip one that equals it below. */
+static bool significant(double p)
+{
+	return p < COMPARE_ALPHA * (1 - 1e-9);
+}
+
 /* How the success rate moved: -1 significantly lower, +1 significantly
  * higher, 0 the same or within noise (see compare.h); *@p the p-value of
  * the direction it moved in, or -1 when the "all -> none" rule decided. */
+
 static int rate_change(const struct group *b, const struct group *n, double *p)
 {
 	/* b.passed/b.ran < n.passed/n.ran, in integers */
@@ -91,14 +99,14 @@ static int rate_change(const struct group *b, const struct group *n, double *p)
 		return 0;
 	if (ln < lb) {
 		*p = compare_p_lower(b->passed, b->ran, n->passed, n->ran);
-		if (b->passed == b->ran && n->passed == 0 && *p >= COMPARE_ALPHA)
+		if (b->passed == b->ran && n->passed == 0 && !significant(*p))
 			*p = -1;
-		return *p < COMPARE_ALPHA ? -1 : 0;
+		return significant(*p) ? -1 : 0;
 	}
 	*p = compare_p_lower(n->passed, n->ran, b->passed, b->ran);
-	if (n->passed == n->ran && b->passed == 0 && *p >= COMPARE_ALPHA)
+	if (n->passed == n->ran && b->passed == 0 && !significant(*p))
 		*p = -1;
-	return *p < COMPARE_ALPHA ? 1 : 0;
+	return significant(*p) ? 1 : 0;
 }
 
 /* "(p=0.0005; " or "(every trial passed before, none now; " */

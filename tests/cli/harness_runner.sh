@@ -37,7 +37,7 @@ for k in ("ice-full", "ice-trickle"):
     assert c["candidates"]["left"][0].endswith("typ host"), c
     assert "selected" in [e["ev"] for e in c["events"]], c["events"]
 assert "expected path host, observed relay-udp" in cells["fail"]["message"], cells["fail"]
-assert "harness_fixture.lua:26:" in cells["error"]["message"], cells["error"]
+assert "harness_fixture.lua:27:" in cells["error"]["message"], cells["error"]
 assert "stack traceback" in cells["error"]["traceback"]
 assert "agent-is-stuck" in cells["hang"]["stderr_tail"], cells["hang"]
 assert cells["agent"]["observations"]["events"] == 2

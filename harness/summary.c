@@ -232,7 +232,7 @@ void summary_print(const struct summary *s, FILE *out)
 		const struct grid *g = &s->g[go[gk]];
 		size_t *ro = by_first(&g->rows), *co = by_first(&g->cols);
 		char(*text)[SQ_TEXT] = calloc(g->nsq + 1, SQ_TEXT);
-		int w = 12, trials = 0;
+		int w = 12, rates = 0, medians = 0;
 
 		if (!ro || !co || !text) {
 			free(ro);
@@ -245,10 +245,14 @@ void summary_print(const struct summary *s, FILE *out)
 			square_text(&g->squares[i], text[i], SQ_TEXT);
 			if ((int)strlen(text[i]) > w)
 				w = (int)strlen(text[i]);
-			trials |= g->squares[i].n > 1;
+			/* the legend explains what some square shows */
+			rates |= g->squares[i].ran &&
+				 (g->squares[i].n > 1 || g->squares[i].passed < g->squares[i].ran);
+			medians |= g->squares[i].nms > 1;
 		}
-		fprintf(out, "\n%s  (! = not the expected path%s)\n%-24s", s->names.v[go[gk]].name,
-			trials ? "; k/n = trials passed; ms = median connect time" : "", "");
+		fprintf(out, "\n%s  (! = not the expected path%s%s)\n%-24s",
+			s->names.v[go[gk]].name, rates ? "; k/n = trials passed" : "",
+			medians ? "; ms = median connect time" : "", "");
 		for (size_t c = 0; c < g->cols.n; c++)
 			fprintf(out, " %-*.*s", w, w, g->cols.v[co[c]].name);
 		fprintf(out, "\n");

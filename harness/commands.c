@@ -725,7 +725,7 @@ int cmd_merge(int argc, char **argv)
 			}
 			json_object_set_new(keys, key, json_true());
 			json_array_append(all, c);
-			json_array_append_new(origin, json_string(argv[i]));
+			json_array_append_new(origin, json_string_nocheck(argv[i])); /* any bytes */
 		}
 		json_decref(run);
 		json_decref(cells);

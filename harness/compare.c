@@ -87,7 +87,6 @@ static bool significant(double p)
 /* How the success rate moved: -1 significantly lower, +1 significantly
  * higher, 0 the same or within noise (see compare.h); *@p the p-value of
  * the direction it moved in, or -1 when the "all -> none" rule decided. */
-
 static int rate_change(const struct group *b, const struct group *n, double *p)
 {
 	/* b.passed/b.ran < n.passed/n.ran, in integers */

@@ -129,6 +129,26 @@ static void test_carry(void **state)
 	assert_int_equal(st.files, 3);
 	assert_string_equal(get(to, "logs/c.t0/cell.log"), "cell\n");
 
+	/* across filesystems (/dev/shm is a tmpfs of its own where there is
+	 * one): a copy, byte for byte */
+	{
+		char shm[] = "/dev/shm/natlab-art-XXXXXX";
+		struct stat t, m;
+
+		if (stat("/dev/shm", &m) == 0 && stat(from, &t) == 0 && m.st_dev != t.st_dev &&
+		    mkdtemp(shm)) {
+			json_decref(done);
+			done = json_object();
+			memset(&st, 0, sizeof(st));
+			assert_int_equal(artifacts_carry(from, shm, cell, done, &st, &e), 0);
+			assert_int_equal(st.files, 3);
+			assert_string_equal(get(shm, "pcap/c.t0/a.pcap"), "pcap\n");
+			snprintf(dir, sizeof(dir), "%s/logs/c.t0/cell.log", shm);
+			assert_int_equal(stat(dir, &b), 0);
+			assert_true(b.st_dev != a.st_dev);
+			rm_rf(shm);
+		}
+	}
 	json_decref(cell);
 	json_decref(done);
 	rm_rf(from);

@@ -99,8 +99,9 @@ int cellsrc_file_open(const char *path, struct cellsrc **out, struct natlab_err 
 			break; /* torn last line of a killed run */
 		if (!c || !json_is_object(c)) {
 			json_decref(c);
-			ret = natlab_err_set(e, EINVAL, "%s:%d: %s", path, lineno,
-					     c ? "not a JSON object" : je.text);
+			natlab_err_set(e, 0, "%s:%d: %s", path, lineno,
+				       c ? "not a JSON object" : je.text);
+			ret = -EINVAL;
 			goto out;
 		}
 		ret = ref_push(s, start, (size_t)n - complete, index_of(c));

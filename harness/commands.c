@@ -17,6 +17,7 @@
 
 #include "emu/node.h"
 #include "emu/sandbox.h"
+#include "harness/artifacts.h"
 #include "harness/cellsrc.h"
 #include "harness/cli.h"
 #include "harness/compare.h"
@@ -290,7 +291,13 @@ out:
 
 /* ---- list ---- */
 
-static void list_dir(const char *dir, json_t *seen)
+/* The scenarios of @dir into @found ({key, name, description, path} or
+ * {key, broken}); a file name in @seen (an earlier directory had it) is
+ * left out, as scenario_find would never reach it. A file that runs
+ * without declaring a scenario is a data file (scenarios/matrix_expected.lua,
+ * the table matrix.lua loads) and is not listed; one that fails to load is
+ * listed with the reason. */
+static void list_dir(const char *dir, json_t *seen, json_t *found)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -303,6 +310,7 @@ static void list_dir(const char *dir, json_t *seen)
 		struct luanet_ctx ctx;
 		struct scenario *s = NULL;
 		struct natlab_err e = {""};
+		int ret;
 
 		if (n < 5 || strcmp(de->d_name + n - 4, ".lua") != 0)
 			continue;
@@ -311,14 +319,17 @@ static void list_dir(const char *dir, json_t *seen)
 			continue;
 		json_object_set_new(seen, de->d_name, json_true());
 		luanet_ctx_init(&ctx);
-		if (scenario_load(path, &ctx, &s, &e) == 0) {
+		ret = scenario_load(path, &ctx, &s, &e);
+		if (ret == 0) {
 			json_t *info = scenario_info(s);
-			printf("%-20s %s\n%-20s   (%s)\n",
-			       json_string_value(json_object_get(info, "name")),
-			       json_string_value(json_object_get(info, "description")), "", path);
-			json_decref(info);
-		} else {
-			printf("%-20s cannot load: %s\n", de->d_name, e.msg);
+			json_object_set_new(
+			    info, "key",
+			    json_string(json_string_value(json_object_get(info, "name"))));
+			json_object_set_new(info, "path", json_string(path));
+			json_array_append_new(found, info);
+		} else if (ret != -ENOMSG) {
+			json_array_append_new(
+			    found, json_pack("{s:s,s:s}", "key", de->d_name, "broken", e.msg));
 		}
 		scenario_free(s);
 		luanet_ctx_teardown(&ctx);
@@ -329,6 +340,37 @@ static void list_dir(const char *dir, json_t *seen)
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "key")),
+		      json_string_value(json_object_get(*(json_t *const *)b, "key")));
+}
+
+/* The entries of @found by name (readdir's order is the disk's). */
+static void list_print(json_t *found)
+{
+	size_t n = json_array_size(found);
+	json_t **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(found, i);
+	qsort(v, n, sizeof(*v), cmp_key);
+	for (size_t i = 0; i < n; i++) {
+		const char *key = json_string_value(json_object_get(v[i], "key"));
+		const char *broken = json_string_value(json_object_get(v[i], "broken"));
+
+		if (broken)
+			printf("%-20s cannot load: %s\n", key, broken);
+		else
+			printf("%-20s %s\n%-20s   (%s)\n", key,
+			       json_string_value(json_object_get(v[i], "description")), "",
+			       json_string_value(json_object_get(v[i], "path")));
+	}
+	free(v);
 }
 
 int cmd_list(int argc, char **argv)
@@ -351,7 +393,7 @@ int cmd_list(int argc, char **argv)
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	if (argc == 1) {
-		json_t *seen = json_object();
+		json_t *seen = json_object(), *found = json_array();
 		const char *env = getenv("NATLAB_SCENARIO_PATH");
 		if (env) {
 			char dirs[2048];
@@ -359,13 +401,15 @@ int cmd_list(int argc, char **argv)
 			snprintf(dirs, sizeof(dirs), "%s", env);
 			for (char *d = strtok_r(dirs, ":", &save); d;
 			     d = strtok_r(NULL, ":", &save))
-				list_dir(d, seen);
+				list_dir(d, seen, found);
 		}
-		list_dir("scenarios", seen);
-		list_dir(NATLAB_SOURCE_SCENARIOS, seen);
-		if (json_object_size(seen) == 0)
+		list_dir("scenarios", seen, found);
+		list_dir(NATLAB_SOURCE_SCENARIOS, seen, found);
+		if (json_array_size(found) == 0)
 			printf("no scenarios found; set NATLAB_SCENARIO_PATH or run from the "
 			       "source tree\n");
+		list_print(found);
+		json_decref(found);
 		json_decref(seen);
 		return NATLAB_EXIT_OK;
 	}
@@ -400,11 +444,18 @@ int cmd_list(int argc, char **argv)
 		}
 	}
 	if (json_object_size(json_object_get(info, "matrix"))) {
+		/* axes in name order too, as the cell ids name them */
+		json_t *matrix = json_object_get(info, "matrix");
+		const char *names[RUNOPTS_MAX];
+		size_t n = 0;
+
 		printf("\nmatrix:\n");
-		json_object_foreach(json_object_get(info, "matrix"), k, v)
-		{
-			char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-			printf("  %-16s %s\n", k, d);
+		json_object_foreach(matrix, k, v) if (n < RUNOPTS_MAX) names[n++] = k;
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (size_t i = 0; i < n; i++) {
+			char *d = json_dumps(json_object_get(matrix, names[i]),
+					     JSON_ENCODE_ANY | JSON_COMPACT);
+			printf("  %-16s %s\n", names[i], d);
 			free(d);
 		}
 	}
@@ -606,13 +657,21 @@ int cmd_merge(int argc, char **argv)
 	struct natlab_err e = {""};
 	const char *out = NULL;
 	json_t *all = json_array(), *keys = json_object(), *from = json_array(), *meta = NULL;
+	json_t *origin = json_array(); /* parallel to all: the directory each cell came from */
+	json_t *carried = json_object();
+	struct artifacts_stats ast = {0, 0, 0};
 	int status = NATLAB_EXIT_USAGE, ndirs = 0;
 
 	if (wants_help(argc, argv)) {
-		printf("usage: natlab merge DIR... --out DIR\n\nJoins the result directories of CI "
-		       "shards (natlab run "
-		       "--shard K/N) into one:\nrun.json, cells.jsonl, junit.xml and report.html "
-		       "in --out DIR.\n");
+		printf(
+		    "usage: natlab merge DIR... --out DIR\n\n"
+		    "Joins the result directories of CI shards (natlab run --shard K/N) into "
+		    "one:\n"
+		    "run.json, cells.jsonl, junit.xml and report.html in --out DIR, and each "
+		    "cell's\n"
+		    "logs/ and pcap/ files (hard-linked, or copied across filesystems), so every\n"
+		    "link of the merged report works. A cell found in two inputs is taken from "
+		    "the\nfirst. Exit 1 when a merged cell failed.\n");
 		return NATLAB_EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++)
@@ -666,6 +725,7 @@ int cmd_merge(int argc, char **argv)
 			}
 			json_object_set_new(keys, key, json_true());
 			json_array_append(all, c);
+			json_array_append_new(origin, json_string_nocheck(argv[i])); /* any bytes */
 		}
 		json_decref(run);
 		json_decref(cells);
@@ -693,6 +753,26 @@ int cmd_merge(int argc, char **argv)
 				    json_integer((json_int_t)json_array_size(all)));
 		json_object_set_new(meta, "cells_passed", json_integer(passed));
 		json_object_del(json_object_get(meta, "options"), "shard");
+		/* the files first: a report whose links resolve, or no report */
+		json_array_foreach(all, k, c)
+		{
+			const char *src = json_string_value(json_array_get(origin, k));
+			if (artifacts_carry(src, out, c, carried, &ast, &e) < 0) {
+				fprintf(stderr, "natlab merge: %s\n", e.msg);
+				goto done;
+			}
+		}
+		if (ast.missing)
+			fprintf(stderr,
+				"natlab merge: warning: %u log or capture directories named by "
+				"cells are not in their input (not uploaded with the shard?); "
+				"their links in the report lead nowhere\n",
+				ast.missing);
+		if (ast.refused)
+			fprintf(stderr,
+				"natlab merge: warning: %u log or capture paths are not under "
+				"logs/ or pcap/ of their run and were not carried\n",
+				ast.refused);
 		text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		snprintf(path, sizeof(path), "%s/run.json", out);
 		if (!text || results_write_atomic(path, text, strlen(text), &e) < 0 ||
@@ -702,12 +782,15 @@ int cmd_merge(int argc, char **argv)
 			goto done;
 		}
 		free(text);
-		printf("merged %d runs, %zu cells, %u passed: %s/report.html\n", ndirs,
-		       json_array_size(all), passed, out);
+		printf("merged %d runs, %zu cells, %u passed, %u log and capture files: "
+		       "%s/report.html\n",
+		       ndirs, json_array_size(all), passed, ast.files, out);
 		status = passed == json_array_size(all) ? NATLAB_EXIT_OK : NATLAB_EXIT_FAIL;
 	}
 done:
 	json_decref(all);
+	json_decref(origin);
+	json_decref(carried);
 	json_decref(keys);
 	json_decref(from);
 	json_decref(meta);
@@ -722,13 +805,16 @@ int cmd_compare(int argc, char **argv)
 	int reg;
 
 	if (wants_help(argc, argv) || argc != 3) {
-		printf("usage: natlab compare BASE NEW\n\nLists the cells whose outcome or path "
-		       "changed between two "
-		       "result directories,\nand those whose median connect time got slower beyond "
-		       "the base's own "
-		       "spread\n(more than %.2fx its p95 and %.0f ms). Exit 1 when something "
-		       "regressed.\n",
-		       COMPARE_SLOWER_FACTOR, COMPARE_SLOWER_MIN_MS);
+		printf("usage: natlab compare BASE NEW\n\n"
+		       "Lists the cells whose outcome or path changed between two result\n"
+		       "directories, and those whose median connect time got slower beyond the\n"
+		       "base's own spread (more than %.2fx its p95 and %.0f ms).\n\n"
+		       "Outcomes are judged by success rate (passed / trials not skipped). A cell\n"
+		       "REGRESSED when its rate is lower and a one-sided Fisher exact test gives\n"
+		       "p < %.2g (10/10 -> 9/10 is noise; 9/10 -> 1/10 is not), or when every\n"
+		       "base trial passed and no new one did (1/1 -> 0/1). Other rate changes are\n"
+		       "listed as noise. Exit 1 when something regressed or got slower.\n",
+		       COMPARE_SLOWER_FACTOR, COMPARE_SLOWER_MIN_MS, COMPARE_ALPHA);
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	if (results_load(argv[1], &r1, &c1, &e) < 0 || results_load(argv[2], &r2, &c2, &e) < 0) {
@@ -738,10 +824,10 @@ int cmd_compare(int argc, char **argv)
 		return NATLAB_EXIT_USAGE;
 	}
 	reg = compare_cells(c1, c2, stdout, &s);
-	printf("%u same, %u regressed, %u fixed, %u path changes, %u slower, %u faster, %u gone, "
-	       "%u new\n",
-	       s.same, s.regressed, s.fixed, s.path_changed, s.slower, s.faster, s.only_base,
-	       s.only_new);
+	printf("%u same, %u regressed, %u fixed, %u within noise, %u path changes, %u slower, "
+	       "%u faster, %u gone, %u new\n",
+	       s.same, s.regressed, s.fixed, s.noise, s.path_changed, s.slower, s.faster,
+	       s.only_base, s.only_new);
 	json_decref(r1);
 	json_decref(c1);
 	json_decref(r2);

@@ -1,6 +1,7 @@
 /* compare.c - outcome and timing changes between two runs. */
 #include "harness/compare.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,8 @@
 #include "harness/results.h"
 
 struct group {
-	unsigned n, passed;
-	const char *path; /* the most common path */
+	unsigned n, ran, passed; /* trials; not skipped; of those, "pass" */
+	const char *path;	 /* the most common path */
 	double *ms;
 	size_t nms;
 };
@@ -35,7 +36,9 @@ static void group_of(const json_t *cells, const char *id, struct group *g)
 		if (!cid || strcmp(cid, id) != 0)
 			continue;
 		g->n++;
-		g->passed += results_cell_passed(c);
+		/* report_cell_path says "skipped" exactly for skipped outcomes */
+		g->ran += strcmp(p, "skipped") != 0;
+		g->passed += results_cell_passed(c) && strcmp(p, "skipped") != 0;
 		for (k = 0; k < nseen && strcmp(seen[k], p) != 0; k++)
 			;
 		if (k == nseen && nseen < 16)
@@ -49,6 +52,69 @@ static void group_of(const json_t *cells, const char *id, struct group *g)
 		if (count[k] > count[best])
 			best = k;
 	g->path = nseen ? seen[best] : "none";
+}
+
+static double log_choose(unsigned n, unsigned k)
+{
+	return lgamma((double)n + 1) - lgamma((double)k + 1) - lgamma((double)(n - k) + 1);
+}
+
+double compare_p_lower(unsigned base_passed, unsigned base_n, unsigned new_passed, unsigned new_n)
+{
+	unsigned total = base_n + new_n, k = base_passed + new_passed;
+	unsigned hi = base_n < k ? base_n : k;
+	double p = 0;
+
+	if (base_n == 0 || new_n == 0)
+		return 1;
+	/* X = passes that fall in the base run, given k passes in all */
+	for (unsigned x = base_passed; x <= hi; x++) {
+		if (base_n - x > total - k)
+			continue; /* more base failures than failures in all */
+		p += exp(log_choose(k, x) + log_choose(total - k, base_n - x) -
+			 log_choose(total, base_n));
+	}
+	return p > 1 ? 1 : p;
+}
+
+/* Below COMPARE_ALPHA. Exact p-values land on round numbers (3/3 -> 0/3 is
+ * 1/20): rounding must not tip one that equals it below. */
+static bool significant(double p)
+{
+	return p < COMPARE_ALPHA * (1 - 1e-9);
+}
+
+/* How the success rate moved: -1 significantly lower, +1 significantly
+ * higher, 0 the same or within noise (see compare.h); *@p the p-value of
+ * the direction it moved in, or -1 when the "all -> none" rule decided. */
+static int rate_change(const struct group *b, const struct group *n, double *p)
+{
+	/* b.passed/b.ran < n.passed/n.ran, in integers */
+	unsigned long long lb = (unsigned long long)b->passed * n->ran;
+	unsigned long long ln = (unsigned long long)n->passed * b->ran;
+
+	*p = 1;
+	if (!b->ran || !n->ran || lb == ln)
+		return 0;
+	if (ln < lb) {
+		*p = compare_p_lower(b->passed, b->ran, n->passed, n->ran);
+		if (b->passed == b->ran && n->passed == 0 && !significant(*p))
+			*p = -1;
+		return significant(*p) ? -1 : 0;
+	}
+	*p = compare_p_lower(n->passed, n->ran, b->passed, b->ran);
+	if (n->passed == n->ran && b->passed == 0 && !significant(*p))
+		*p = -1;
+	return significant(*p) ? 1 : 0;
+}
+
+/* "(p=0.0005; " or "(every trial passed before, none now; " */
+static void why(FILE *out, double p, const char *all_none)
+{
+	if (p < 0)
+		fprintf(out, "(%s", all_none);
+	else
+		fprintf(out, "(p=%.2g", p);
 }
 
 static void ids_of(const json_t *cells, json_t *set)
@@ -80,6 +146,8 @@ int compare_cells(const json_t *base, const json_t *new_cells, FILE *out, struct
 	{
 		struct group b, n;
 		bool changed = false;
+		double p;
+		int dir;
 
 		if (!json_object_get(in_new, id)) {
 			s->only_base++;
@@ -95,20 +163,37 @@ int compare_cells(const json_t *base, const json_t *new_cells, FILE *out, struct
 		}
 		group_of(base, id, &b);
 		group_of(new_cells, id, &n);
-		/* An outcome change is judged on "all trials passed". */
-		if (b.passed == b.n && n.passed < n.n) {
+		/* An outcome change is judged on the success rate, with its
+		 * noise (compare.h). */
+		dir = rate_change(&b, &n, &p);
+		if (dir < 0) {
 			s->regressed++;
+			changed = true;
+			if (out) {
+				fprintf(out, "REGRESSED %s: %u/%u passed, now %u/%u ", id, b.passed,
+					b.ran, n.passed, n.ran);
+				why(out, p, "every trial passed before, none now");
+				fprintf(out, "; path %s -> %s)\n", b.path, n.path);
+			}
+		} else if (dir > 0) {
+			s->fixed++;
+			changed = true;
+			if (out) {
+				fprintf(out, "fixed     %s: %u/%u passed, now %u/%u ", id, b.passed,
+					b.ran, n.passed, n.ran);
+				why(out, p, "no trial passed before, every one now");
+				fprintf(out, ")\n");
+			}
+		} else if (b.ran && n.ran &&
+			   (unsigned long long)b.passed * n.ran !=
+			       (unsigned long long)n.passed * b.ran) {
+			s->noise++;
 			changed = true;
 			if (out)
 				fprintf(out,
-					"REGRESSED %s: %u/%u passed, now %u/%u (path %s -> %s)\n",
-					id, b.passed, b.n, n.passed, n.n, b.path, n.path);
-		} else if (b.passed < b.n && n.passed == n.n) {
-			s->fixed++;
-			changed = true;
-			if (out)
-				fprintf(out, "fixed     %s: %u/%u passed, now %u/%u\n", id,
-					b.passed, b.n, n.passed, n.n);
+					"noise     %s: %u/%u passed, now %u/%u (p=%.2g, within "
+					"noise)\n",
+					id, b.passed, b.ran, n.passed, n.ran, p);
 		}
 		if (strcmp(b.path, n.path) != 0) {
 			s->path_changed++;

@@ -44,6 +44,11 @@ static const char css[] =
     "table.pairs td{font-size:12px}table.pairs tr.nominated td{font-weight:bold}"
     "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}";
 
+const char *const *report_path_names(void)
+{
+	return paths;
+}
+
 static const char *str(const json_t *o, const char *key, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -135,6 +140,7 @@ struct strset {
 struct square {
 	int count[16];
 	size_t n;
+	size_t ran, passed; /* trials not skipped; of those, outcome "pass" */
 	int mismatch;
 	size_t first_rank; /* the first cell's 1-based place: its anchor */
 	char *expected;	   /* the last one given */
@@ -313,6 +319,8 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 		return;
 	if (sq->n++ == 0)
 		sq->first_rank = rank;
+	sq->ran += strcmp(o, "skipped") != 0;
+	sq->passed += strcmp(o, "pass") == 0;
 	p = report_cell_path(c);
 	for (int k = 0; paths[k]; k++)
 		if (strcmp(p, paths[k]) == 0)
@@ -358,7 +366,9 @@ static void header(FILE *f, const json_t *run, const struct page *pg)
 }
 
 /* One square drawn with the most common path; marked as a mismatch when
- * any trial's path differs from what was expected. */
+ * any trial's path differs from what was expected. It says how many of its
+ * trials passed (skipped ones left out), how many took each path when they
+ * did not all take the same one, and the median and p95 connect time. */
 static void grid_square(FILE *f, struct grid *g, long ri, long ci)
 {
 	const char *row = g->rows.v[ri], *col = g->cols.v[ci];
@@ -389,8 +399,20 @@ static void grid_square(FILE *f, struct grid *g, long ri, long ci)
 	}
 	fprintf(f, "\"><a href=\"#cell-%zu\"><b>%s</b>%s", sq->first_rank, paths[best],
 		sq->mismatch ? " &#x2260;" : "");
-	if (sq->n > 1)
-		fprintf(f, " <span class=\"small\">%d/%zu</span>", sq->count[best], sq->n);
+	if (sq->ran)
+		fprintf(f, "<br><span class=\"small rate\">%zu/%zu passed</span>", sq->passed,
+			sq->ran);
+	if ((size_t)sq->count[best] < sq->n) {
+		const char *sep = "";
+
+		fprintf(f, "<br><span class=\"small paths\">");
+		for (int k = 0; paths[k]; k++)
+			if (sq->count[k]) {
+				fprintf(f, "%s%s %d", sep, paths[k], sq->count[k]);
+				sep = ", ";
+			}
+		fprintf(f, "</span>");
+	}
 	if (sq->nms) {
 		double med = report_percentile(sq->ms, sq->nms, 50);
 		double p95 = report_percentile(sq->ms, sq->nms, 95);
@@ -440,7 +462,7 @@ static void histogram(FILE *f, struct grid *g)
 		"<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>"
 		"<text x=\"0\" y=\"%d\">0 ms</text><text x=\"%d\" y=\"%d\" "
 		"text-anchor=\"end\">%.0f ms</text>"
-		"</g></svg>\n",
+		"</svg>\n",
 		H, W, H, H + 15, W, H + 15, max);
 }
 
@@ -477,12 +499,16 @@ static void grids(FILE *f, struct page *pg)
 	}
 }
 
-/* The event timeline drawn to scale: one tick per event at its t_ms. */
+/* The event timeline drawn to scale: one tick per event at its t_ms, the
+ * first TIMELINE_MAX of them; the scale spans them all, and a note says
+ * how many more there are. */
+#define TIMELINE_MAX 60
+
 static void timeline(FILE *f, const json_t *events)
 {
 	enum { W = 720, ROW = 16 };
 	double max = 1;
-	size_t i, n = json_array_size(events);
+	size_t i, n = json_array_size(events), all = n;
 	json_t *ev;
 
 	if (n == 0)
@@ -492,8 +518,8 @@ static void timeline(FILE *f, const json_t *events)
 		double t = json_number_value(json_object_get(ev, "t_ms"));
 		max = t > max ? t : max;
 	}
-	if (n > 60)
-		n = 60;
+	if (n > TIMELINE_MAX)
+		n = TIMELINE_MAX;
 	fprintf(f,
 		"<svg class=\"timeline\" width=\"%d\" height=\"%zu\" role=\"img\" "
 		"aria-label=\"event timeline\">\n",
@@ -521,6 +547,11 @@ static void timeline(FILE *f, const json_t *events)
 		fprintf(f, " %.0f ms</text>\n", t);
 	}
 	fprintf(f, "</svg>\n");
+	if (all > n)
+		fprintf(f,
+			"<p class=\"small more-events\">%zu more events not drawn (%zu in all; "
+			"cells.jsonl holds every one)</p>\n",
+			all - n, all);
 }
 
 /* A relative path as a URL: bytes outside the unreserved set and '/'

@@ -34,6 +34,11 @@ char *report_render(const json_t *run, const json_t *cells);
  * "error"/"skipped" from its outcome when it has none. */
 const char *report_cell_path(const json_t *cell);
 
+/* report_path_names - the path classes report_cell_path returns, in the
+ * order the report lists them (its tie-break for "most common path"),
+ * NULL-terminated. */
+const char *const *report_path_names(void);
+
 /* report_percentile - the @p-th percentile (0..100, nearest rank) of the
  * @n values in @v, which it sorts. 0 when n is 0. */
 double report_percentile(double *v, size_t n, double p);

@@ -400,12 +400,16 @@ int results_load_run(const char *dir, json_t **run, struct natlab_err *e)
 	*run = json_load_file(path, 0, &je);
 	if (*run)
 		return 0;
-	if (access(path, F_OK) < 0)
-		return natlab_err_set(e, ENOENT,
-				      "%s is not a natlab result directory (no run.json); "
-				      "give the directory 'natlab run' printed",
-				      dir);
-	return natlab_err_set(e, EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+	if (access(path, F_OK) < 0) {
+		natlab_err_set(e, 0,
+			       "%s is not a natlab result directory (no run.json); "
+			       "give the directory 'natlab run' printed",
+			       dir);
+		return -ENOENT;
+	}
+	/* the parser's words and place; the errno text would add nothing */
+	natlab_err_set(e, 0, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+	return -EINVAL;
 }
 
 int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_err *e)

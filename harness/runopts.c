@@ -3,11 +3,27 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A usage error: the message says what is wrong and how to write it; the
+ * errno text ("Invalid argument") would add nothing. Returns -@code. */
+__attribute__((format(printf, 3, 4))) static int usage_err(struct natlab_err *e, int code,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -code;
+}
 
 static int parse_uint(const char *opt, const char *s, unsigned min, unsigned *out,
 		      struct natlab_err *e)
@@ -16,11 +32,11 @@ static int parse_uint(const char *opt, const char *s, unsigned min, unsigned *ou
 	unsigned long v;
 
 	if (!s)
-		return natlab_err_set(e, EINVAL, "%s needs a value", opt);
+		return usage_err(e, EINVAL, "%s needs a value", opt);
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > 1000000)
-		return natlab_err_set(e, EINVAL, "%s: '%s' is not a number >= %u", opt, s, min);
+		return usage_err(e, EINVAL, "%s: '%s' is not a number >= %u", opt, s, min);
 	*out = (unsigned)v;
 	return 0;
 }
@@ -31,9 +47,9 @@ int runopts_shard_parse(const char *s, unsigned *k, unsigned *n, struct natlab_e
 	char extra;
 
 	if (!s || sscanf(s, "%u/%u%c", &a, &b, &extra) != 2 || a < 1 || b < 1 || a > b)
-		return natlab_err_set(
-		    e, EINVAL, "--shard: '%s' is not K/N with 1 <= K <= N (e.g. --shard 2/4)",
-		    s ? s : "");
+		return usage_err(e, EINVAL,
+				 "--shard: '%s' is not K/N with 1 <= K <= N (e.g. --shard 2/4)",
+				 s ? s : "");
 	*k = a;
 	*n = b;
 	return 0;
@@ -44,8 +60,8 @@ int runopts_param_split(char *kv, const char **key, const char **value, struct n
 	char *eq = kv ? strchr(kv, '=') : NULL;
 
 	if (!eq || eq == kv)
-		return natlab_err_set(e, EINVAL, "-p: '%s' is not key=value (e.g. -p nat=easy)",
-				      kv ? kv : "");
+		return usage_err(e, EINVAL, "-p: '%s' is not key=value (e.g. -p nat=easy)",
+				 kv ? kv : "");
 	*eq = '\0';
 	*key = kv;
 	*value = eq + 1;
@@ -68,8 +84,8 @@ int runopts_parse(int argc, char **argv, struct runopts *o, struct natlab_err *e
 
 		if (dashdash || a[0] != '-' || strcmp(a, "-") == 0) {
 			if (o->n_scenarios >= RUNOPTS_MAX)
-				return natlab_err_set(e, E2BIG, "too many scenarios (at most %d)",
-						      RUNOPTS_MAX);
+				return usage_err(e, E2BIG, "too many scenarios (at most %d)",
+						 RUNOPTS_MAX);
 			o->scenarios[o->n_scenarios++] = a;
 		} else if (strcmp(a, "--") == 0) {
 			dashdash = true;
@@ -77,10 +93,9 @@ int runopts_parse(int argc, char **argv, struct runopts *o, struct natlab_err *e
 			o->help = true;
 		} else if (strcmp(a, "-p") == 0 || strcmp(a, "--param") == 0) {
 			if (!v)
-				return natlab_err_set(e, EINVAL, "%s needs key=value", a);
+				return usage_err(e, EINVAL, "%s needs key=value", a);
 			if (o->n_params >= RUNOPTS_MAX)
-				return natlab_err_set(e, E2BIG, "too many -p (at most %d)",
-						      RUNOPTS_MAX);
+				return usage_err(e, E2BIG, "too many -p (at most %d)", RUNOPTS_MAX);
 			ret = runopts_param_split(argv[++i], &o->param_keys[o->n_params],
 						  &o->param_values[o->n_params], e);
 			o->n_params++;
@@ -96,20 +111,20 @@ int runopts_parse(int argc, char **argv, struct runopts *o, struct natlab_err *e
 		} else if (strcmp(a, "--seed") == 0) {
 			char *end;
 			if (!v)
-				return natlab_err_set(e, EINVAL, "--seed needs a number");
+				return usage_err(e, EINVAL, "--seed needs a number");
 			errno = 0;
 			o->seed = strtoull(v, &end, 0);
 			if (errno || end == v || *end)
-				return natlab_err_set(e, EINVAL, "--seed: '%s' is not a number", v);
+				return usage_err(e, EINVAL, "--seed: '%s' is not a number", v);
 			o->seed_given = true;
 			i++;
 		} else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
 			if (!v)
-				return natlab_err_set(e, EINVAL, "%s needs a directory", a);
+				return usage_err(e, EINVAL, "%s needs a directory", a);
 			o->out = argv[++i];
 		} else if (strcmp(a, "--filter") == 0) {
 			if (!v)
-				return natlab_err_set(
+				return usage_err(
 				    e, EINVAL, "--filter needs a pattern (e.g. 'smoke/nat=hard*')");
 			o->filter = argv[++i];
 		} else if (strcmp(a, "--capture") == 0) {
@@ -118,7 +133,7 @@ int runopts_parse(int argc, char **argv, struct runopts *o, struct natlab_err *e
 			ret = runopts_shard_parse(v, &o->shard_k, &o->shard_n, e);
 			i++;
 		} else {
-			return natlab_err_set(e, EINVAL, "unknown option '%s' (see --help)", a);
+			return usage_err(e, EINVAL, "unknown option '%s' (see --help)", a);
 		}
 	}
 	if (ret == 0 && !o->seed_given) {

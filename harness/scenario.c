@@ -47,11 +47,12 @@ int scenario_find(const char *arg, char *buf, size_t len, struct natlab_err *e)
 		size_t used = strlen(tried);
 		snprintf(tried + used, sizeof(tried) - used, "%s%s", used ? ", " : "", buf);
 	}
-	return natlab_err_set(
-	    e, ENOENT,
+	natlab_err_set(
+	    e, 0,
 	    "no scenario '%s' (not a readable file; tried %s). 'natlab list' shows the scenarios "
 	    "found; give a path or set NATLAB_SCENARIO_PATH",
 	    arg, tried);
+	return -ENOENT;
 }
 
 /* Message handler: file:line message plus a traceback, except for the
@@ -154,10 +155,13 @@ int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **ou
 	}
 	if (!lua_istable(s->L, -1)) {
 		lua_pop(s->L, 2);
-		ret = natlab_err_set(e, EINVAL,
-				     "%s declares no scenario: call scenario{name=..., "
-				     "run=function(net, p) ... end}",
-				     path);
+		/* -ENOMSG tells a data file (it ran, declared nothing) from a
+		 * broken scenario; no errno text: the message says it all */
+		natlab_err_set(e, 0,
+			       "%s declares no scenario: call scenario{name=..., "
+			       "run=function(net, p) ... end}",
+			       path);
+		ret = -ENOMSG;
 		goto fail;
 	}
 	lua_setfield(s->L, LUA_REGISTRYINDEX, "natlab.decl");
@@ -246,7 +250,8 @@ int scenario_cells(struct scenario *s, const json_t *overrides, unsigned trials,
 	lua_pop(L, 1);
 	if (!json_is_array(arr)) {
 		json_decref(arr);
-		return natlab_err_set(e, EINVAL, "%s: the scenario expands to no cells", s->path);
+		natlab_err_set(e, 0, "%s: the scenario expands to no cells", s->path);
+		return -EINVAL;
 	}
 	*cells = arr;
 	return 0;

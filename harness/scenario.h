@@ -19,7 +19,9 @@ int scenario_find(const char *arg, char *buf, size_t len, struct natlab_err *e);
 
 /* scenario_load - a Lua state with the standard libraries, the `natlab`
  * binding bound to @ctx (borrowed, must outlive the scenario), the prelude
- * and the file at @path, which must call scenario{...}. Caller owns *@out. */
+ * and the file at @path, which must call scenario{...}. Caller owns *@out.
+ * -ENOMSG when the file ran but declared no scenario (a data file, such as
+ * an expected-outcome table a scenario loads). */
 int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **out,
 		  struct natlab_err *e);
 

@@ -35,9 +35,18 @@ struct labels {
 	json_t *map; /* name -> position in v */
 };
 
+/* Every trial of one (row, col): how many took each path, how many ran
+ * (not skipped) and passed, and their connect times (at most
+ * SUMMARY_MS_MAX: enough for a median, bounded for a run of any length). */
+#define SUMMARY_PATHS  16
+#define SUMMARY_MS_MAX 1024
+
 struct square {
-	struct key last;
-	char val[64]; /* the path, "!" appended when not the expected one */
+	unsigned count[SUMMARY_PATHS];
+	unsigned n, ran, passed;
+	int mismatch; /* some trial took another path than the expected one */
+	double *ms;
+	size_t nms, capms;
 };
 
 struct grid {
@@ -101,6 +110,9 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 	const char *row = json_string_value(json_object_get(gr, "row"));
 	const char *col = json_string_value(json_object_get(gr, "col"));
 	const char *exp = json_string_value(json_object_get(c, "expected_path"));
+	const char *outcome = json_string_value(json_object_get(c, "outcome"));
+	const json_t *ms = json_object_get(c, "connect_ms");
+	const char *const *names = report_path_names();
 	const char *p = report_cell_path(c);
 	struct key k = {json_is_integer(idx) ? json_integer_value(idx) : INT64_MAX, pos};
 	size_t had = s->names.n;
@@ -137,19 +149,57 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 	hit = json_object_get(g->sq, sqkey);
 	if (hit) {
 		sq = &g->squares[json_integer_value(hit)];
-		if (key_cmp(k, sq->last) < 0)
-			return 0; /* a later cell in planned order already drew it */
 	} else {
 		if (harness_grow((void **)&g->squares, &g->capsq, g->nsq + 1, sizeof(*g->squares)) <
 			0 ||
 		    json_object_set_new_nocheck(g->sq, sqkey, json_integer((json_int_t)g->nsq)) < 0)
 			return -ENOMEM;
 		sq = &g->squares[g->nsq++];
+		memset(sq, 0, sizeof(*sq));
 	}
-	sq->last = k;
-	snprintf(sq->val, sizeof(sq->val), "%s%s", p,
-		 exp && strcmp(exp, p) && strcmp(p, "skipped") ? "!" : "");
+	/* counts only: the square is the same whatever order cells finish in */
+	sq->n++;
+	sq->ran += !outcome || strcmp(outcome, "skipped") != 0;
+	sq->passed += outcome && strcmp(outcome, "pass") == 0;
+	for (unsigned i = 0; names[i] && i < SUMMARY_PATHS; i++)
+		if (strcmp(names[i], p) == 0)
+			sq->count[i]++;
+	if (exp && strcmp(exp, p) && strcmp(p, "skipped"))
+		sq->mismatch = 1;
+	if (json_is_number(ms) && sq->nms < SUMMARY_MS_MAX) {
+		if (harness_grow((void **)&sq->ms, &sq->capms, sq->nms + 1, sizeof(double)) < 0)
+			return -ENOMEM;
+		sq->ms[sq->nms++] = json_number_value(ms);
+	}
 	return 0;
+}
+
+/* What a square says: its most common path (ties: the report's order),
+ * "!" when some trial was not on the expected path, then with several
+ * trials (or a failure) "passed/ran", and with several timed trials the
+ * median connect time. */
+static void square_text(const struct square *sq, char *buf, size_t len)
+{
+	const char *const *names = report_path_names();
+	unsigned best = 0;
+	size_t used;
+
+	for (unsigned i = 1; names[i] && i < SUMMARY_PATHS; i++)
+		if (sq->count[i] > sq->count[best])
+			best = i;
+	snprintf(buf, len, "%s%s", names[best], sq->mismatch ? "!" : "");
+	used = strlen(buf);
+	if (sq->ran && (sq->n > 1 || sq->passed < sq->ran) && used < len)
+		used += (size_t)snprintf(buf + used, len - used, " %u/%u", sq->passed, sq->ran);
+	if (sq->nms > 1 && used < len) {
+		double *copy = malloc(sq->nms * sizeof(double));
+		if (copy) {
+			memcpy(copy, sq->ms, sq->nms * sizeof(double));
+			snprintf(buf + used, len - used, " %.0fms",
+				 report_percentile(copy, sq->nms, 50));
+			free(copy);
+		}
+	}
 }
 
 static int cmp_first(const void *a, const void *b, void *ctx)
@@ -172,6 +222,8 @@ static size_t *by_first(const struct labels *l)
 	return o;
 }
 
+#define SQ_TEXT 40
+
 void summary_print(const struct summary *s, FILE *out)
 {
 	size_t *go = by_first(&s->names);
@@ -179,16 +231,30 @@ void summary_print(const struct summary *s, FILE *out)
 	for (size_t gk = 0; go && gk < s->names.n; gk++) {
 		const struct grid *g = &s->g[go[gk]];
 		size_t *ro = by_first(&g->rows), *co = by_first(&g->cols);
+		char(*text)[SQ_TEXT] = calloc(g->nsq + 1, SQ_TEXT);
+		int w = 12, rates = 0, medians = 0;
 
-		if (!ro || !co) {
+		if (!ro || !co || !text) {
 			free(ro);
 			free(co);
+			free(text);
 			break;
 		}
-		fprintf(out, "\n%s  (! = not the expected path)\n%-24s", s->names.v[go[gk]].name,
-			"");
+		/* columns as wide as the widest square: "relay-udp! 9/10 120ms" */
+		for (size_t i = 0; i < g->nsq; i++) {
+			square_text(&g->squares[i], text[i], SQ_TEXT);
+			if ((int)strlen(text[i]) > w)
+				w = (int)strlen(text[i]);
+			/* the legend explains what some square shows */
+			rates |= g->squares[i].ran &&
+				 (g->squares[i].n > 1 || g->squares[i].passed < g->squares[i].ran);
+			medians |= g->squares[i].nms > 1;
+		}
+		fprintf(out, "\n%s  (! = not the expected path%s%s)\n%-24s",
+			s->names.v[go[gk]].name, rates ? "; k/n = trials passed" : "",
+			medians ? "; ms = median connect time" : "", "");
 		for (size_t c = 0; c < g->cols.n; c++)
-			fprintf(out, " %-12.12s", g->cols.v[co[c]].name);
+			fprintf(out, " %-*.*s", w, w, g->cols.v[co[c]].name);
 		fprintf(out, "\n");
 		for (size_t r = 0; r < g->rows.n; r++) {
 			fprintf(out, "%-24.24s", g->rows.v[ro[r]].name);
@@ -198,13 +264,14 @@ void summary_print(const struct summary *s, FILE *out)
 
 				snprintf(sqkey, sizeof(sqkey), "%zu:%zu", ro[r], co[c]);
 				hit = json_object_get(g->sq, sqkey);
-				fprintf(out, " %-12.12s",
-					hit ? g->squares[json_integer_value(hit)].val : "-");
+				fprintf(out, " %-*.*s", w, w,
+					hit ? text[json_integer_value(hit)] : "-");
 			}
 			fprintf(out, "\n");
 		}
 		free(ro);
 		free(co);
+		free(text);
 	}
 	free(go);
 }
@@ -217,6 +284,8 @@ void summary_free(struct summary *s)
 		labels_free(&s->g[i].rows);
 		labels_free(&s->g[i].cols);
 		json_decref(s->g[i].sq);
+		for (size_t k = 0; k < s->g[i].nsq; k++)
+			free(s->g[i].squares[k].ms);
 		free(s->g[i].squares);
 	}
 	free(s->g);

@@ -1,13 +1,16 @@
 /* summary.h - the terminal summary grid printed at the end of `natlab run`:
  * one table per grid, a row per row value, a column per column value, each
- * square the path of its last trial ("!" when not the expected one).
+ * square its most common path ("!" when some trial was not on the expected
+ * one), and when it holds several trials (or a failure) how many passed
+ * ("9/10", skipped trials left out) and the median connect time.
  *
  * It is built as cells finish, in any order, and keeps per grid, row,
- * column and square only a label and an ordering key: its size follows the
- * matrix, not the number of cells or trials, so a long run does not grow
- * with it. The table comes out as if the cells had been read in planned
- * order (by "index", ties in finishing order): rows and columns in the order
- * they first appear, each square from the last cell that fell in it. */
+ * column and square a label, an ordering key and counts, plus at most 1024
+ * connect times per square: its size follows the matrix, not the length of
+ * the run. The table comes out as if the cells had been read in planned
+ * order (by "index", ties in finishing order): rows and columns in the
+ * order they first appear; a square's counts do not depend on order (the
+ * median does only past 1024 timed trials of one square). */
 #ifndef NATLAB_HARNESS_SUMMARY_H
 #define NATLAB_HARNESS_SUMMARY_H
 

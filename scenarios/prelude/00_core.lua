@@ -178,8 +178,12 @@ function natlab._build(decl, params)
   return decl.network(params)
 end
 
--- natlab._run(decl, cell): build the network, run the test.
+-- natlab._run(decl, cell): build the network, run the test. Lua's
+-- math.random is seeded from the cell's seed first, so a cell re-run with
+-- --filter and --seed draws the same numbers even when the script never
+-- seeds it (a script may still reseed; docs/lua-api.md).
 function natlab._run(decl, cell)
+  if math.type(cell.seed) == "integer" then math.randomseed(cell.seed) end
   local net = nil
   if decl.network then net = decl.network(cell.params, cell) end
   if decl.run then decl.run(net, cell.params, cell) end

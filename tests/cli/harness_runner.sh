@@ -41,7 +41,7 @@ for k in ("ice-full", "ice-trickle"):
         ps = c["pairs"][side]
         assert any(p["nominated"] and p["state"] == "succeeded" for p in ps), ps
 assert "expected path host, observed relay-udp" in cells["fail"]["message"], cells["fail"]
-assert "harness_fixture.lua:26:" in cells["error"]["message"], cells["error"]
+assert "harness_fixture.lua:27:" in cells["error"]["message"], cells["error"]
 assert "stack traceback" in cells["error"]["traceback"]
 assert "agent-is-stuck" in cells["hang"]["stderr_tail"], cells["hang"]
 assert cells["agent"]["observations"]["events"] == 2
@@ -58,6 +58,16 @@ PY
 s1=$(python3 -c "import json,sys;print([json.loads(l)['seed'] for l in open(sys.argv[1]) if 'case=pass' in l][0])" "$cells")
 s2=$(python3 -c "import json,sys;print(json.loads(open(sys.argv[1]).readline())['seed'])" "$out/one/latest/cells.jsonl")
 [ "$s1" = "$s2" ] || fail "re-run seed $s2, want $s1"
+# ... and draws the same math.random numbers, which the harness seeds from
+# the cell's seed although the script never calls math.randomseed; another
+# run seed draws others.
+draws() { python3 -c "import json,sys;print([json.loads(l)['observations']['draws'] for l in open(sys.argv[1]) if 'case=random' in l][0])" "$1"; }
+"$bin" run "$fx" -p case=pass,random --out "$out/rnd" --seed 7 >/dev/null 2>&1 || fail "random run"
+"$bin" run "$fx" -p case=pass,random --out "$out/rnd1" --filter 'fixture/case=random' --seed 7 >/dev/null 2>&1 || fail "random re-run"
+"$bin" run "$fx" -p case=random --out "$out/rnd2" --seed 8 >/dev/null 2>&1 || fail "random run, seed 8"
+d1=$(draws "$out/rnd/latest/cells.jsonl"); d2=$(draws "$out/rnd1/latest/cells.jsonl"); d3=$(draws "$out/rnd2/latest/cells.jsonl")
+[ "$d1" = "$d2" ] || fail "re-run drew $d2, the run drew $d1"
+[ "$d1" != "$d3" ] || fail "seeds 7 and 8 drew the same numbers $d1"
 # Shards: disjoint, together the whole; merge joins them.
 for k in 1 2 3; do
   "$bin" run "$fx" --out "$out/s$k" --shard $k/3 --timeout 3 --seed 7 >/dev/null 2>&1
@@ -70,6 +80,19 @@ uniq=$(cat "$out"/s*/latest/cells.jsonl | python3 -c "import json,sys;print(len(
 [ "$?" = 1 ] || fail "merge of failing cells should exit 1"
 [ "$(wc -l <"$out/merged/cells.jsonl")" = 8 ] || fail "merged cells"
 grep -q 'class="sq ' "$out/merged/report.html" || fail "merged report has no grid"
+# Every log link of the merged report leads to its file, carried over from
+# the shard that ran the cell; the fixture's agents' logs came along.
+python3 - "$out/merged" <<'PY' || exit 1
+import os, re, sys, urllib.parse
+d = sys.argv[1]
+html = open(d + "/report.html").read()
+links = [urllib.parse.unquote(h) for h in re.findall(r'href="([^"#][^"]*)"', html)]
+logs = [h for h in links if h.startswith("logs/")]
+assert len(logs) >= 8, f"{len(logs)} log links in the merged report"
+dead = [h for h in links if not os.path.isfile(os.path.join(d, h))]
+assert not dead, f"dead links in the merged report: {dead}"
+assert any(h.endswith("/echo-agent.log") for h in logs), logs
+PY
 # Compare: the run against itself is clean; against the merge, also clean.
 "$bin" compare "$out/r/latest" "$out/r/latest" >/dev/null || fail "compare with itself"
 # --capture: a pcap per node (LINKTYPE_LINUX_SLL2) holding the agents' UDP.

@@ -330,9 +330,14 @@ static void test_summary_order(void **state)
 	assert_string_equal(a, b);
 	/* two grids; each square is its last trial's: hard/easy passed through
 	 * srflx (k 11), hard/hard timed out (k 14), hard/cgnat errored (k 17) */
-	assert_non_null(strstr(a, "\nt  (! = not the expected path)\n"));
-	assert_non_null(strstr(a, "\nu  (! = not the expected path)\n"));
-	assert_non_null(strstr(a, "hard                     srflx        error!       error!"));
+	/* two grids; each square its most common path, marked when some trial
+	 * was not on the expected one, with trials passed and median time:
+	 * hard/easy k 11, 14, 17 (one passed), hard/hard errored (k 4) */
+	assert_non_null(strstr(a, "\nt  (! = not the expected path; k/n = trials passed; ms = "
+				  "median connect time)\n"));
+	assert_non_null(strstr(a, "\nu  (! = not the expected path; "));
+	assert_non_null(
+	    strstr(a, "\nhard                     srflx! 1/3 100ms     error! 0/1           "));
 	free(a);
 	free(b);
 	free(order);
@@ -340,6 +345,77 @@ static void test_summary_order(void **state)
 	cellsrc_free(src);
 	json_decref(sorted);
 	json_decref(cells);
+}
+
+/* Trials of one square: the pass rate and the median beside the path; a
+ * one-trial grid that passed stays as terse as before. */
+static void test_summary_rates(void **state)
+{
+	json_t *cells = json_array();
+	char *a;
+
+	for (int t = 0; t < 10; t++) {
+		json_t *c = cell("easy", "hard", t < 9 ? "srflx" : "failed", "srflx",
+				 t < 9 ? "pass" : "fail", 100.0 + t);
+		json_object_set_new(c, "trial", json_integer(t));
+		json_array_append_new(cells, c);
+	}
+	json_array_append_new(cells, cell("hard", "hard", "relay-udp", "relay-udp", "pass", 300));
+	/* a single trial that failed with the expected path still says so */
+	json_array_append_new(cells, cell("hard", "easy", "srflx", "srflx", "fail", 50));
+	a = summary_text(cells, NULL);
+	/* columns as wide as the widest square; the failed trial's path
+	 * "failed" is not the expected one: "!" */
+	assert_non_null(
+	    strstr(a, "\neasy                     srflx! 9/10 104ms -                \n"));
+	assert_non_null(
+	    strstr(a, "\nhard                     relay-udp         srflx 0/1        \n"));
+	free(a);
+	json_decref(cells);
+	cells = json_array();
+	json_array_append_new(cells, cell("easy", "easy", "host", "host", "pass", 10));
+	a = summary_text(cells, NULL);
+	assert_non_null(strstr(a, "\nt  (! = not the expected path)\n"));
+	assert_non_null(strstr(a, "\neasy                     host        \n"));
+	free(a);
+	json_decref(cells);
+}
+
+/* A report square says how many trials passed and, when they differ, how
+ * many took each path; the histogram is well-formed SVG; a long timeline
+ * says how many events it leaves out. */
+static void test_report_rates(void **state)
+{
+	json_t *cells = json_array(), *run = json_pack("{s:s}", "run_id", "r");
+	json_t *events = json_array();
+	char *html;
+
+	for (int t = 0; t < 10; t++) {
+		json_t *c = cell("easy", "hard",
+				 t < 7	 ? "srflx"
+				 : t < 9 ? "relay-udp"
+					 : "failed",
+				 "srflx", t < 9 ? "pass" : "fail", 100.0 + t);
+		json_object_set_new(c, "trial", json_integer(t));
+		json_array_append_new(cells, c);
+	}
+	for (int i = 0; i < 75; i++)
+		json_array_append_new(
+		    events, json_pack("{s:i,s:s,s:s}", "t_ms", i, "src", "a", "ev", "rx"));
+	json_object_set_new(json_array_get(cells, 0), "events", events);
+	html = report_render(run, cells);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "<span class=\"small rate\">9/10 passed</span>"));
+	assert_non_null(
+	    strstr(html, "<span class=\"small paths\">srflx 7, relay-udp 2, failed 1</span>"));
+	assert_non_null(strstr(html, "104 ms (p95 109)"));
+	assert_null(strstr(html, "</g>"));
+	assert_int_equal(count(html, "<svg"), count(html, "</svg>"));
+	assert_non_null(strstr(html, "15 more events not drawn (75 in all;"));
+	assert_int_equal(count(html, "more events not drawn"), 1);
+	free(html);
+	json_decref(cells);
+	json_decref(run);
 }
 
 /* cells.jsonl read back: empty lines skipped, a torn last line ignored, a
@@ -395,6 +471,8 @@ int main(void)
 	    cmocka_unit_test(test_percentile),
 	    cmocka_unit_test(test_streamed_equals_in_memory),
 	    cmocka_unit_test(test_summary_order),
+	    cmocka_unit_test(test_summary_rates),
+	    cmocka_unit_test(test_report_rates),
 	    cmocka_unit_test(test_cellsrc_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

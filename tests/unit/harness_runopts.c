@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,18 @@ static void test_parse_errors(void **state)
 	expect_error(2, a4, "unknown option '--bogus'");
 	expect_error(2, a5, "--jobs needs a value");
 	expect_error(3, a6, "is not K/N");
+}
+
+/* Usage errors say what is wrong and how to write it, without an errno
+ * text tacked on. */
+static void test_parse_errors_no_errno_text(void **state)
+{
+	char *a1[] = {"run", "--jobs", "0"};
+	struct runopts o;
+	struct natlab_err e = {""};
+
+	assert_int_equal(runopts_parse(3, a1, &o, &e), -EINVAL);
+	assert_string_equal(e.msg, "--jobs: '0' is not a number >= 1");
 }
 
 static void test_shards_partition(void **state)
@@ -144,7 +157,8 @@ static void test_compare(void **state)
 	assert_int_equal(s.path_changed, 2);
 	assert_int_equal(s.only_base, 1);
 	assert_int_equal(s.only_new, 1);
-	assert_non_null(strstr(text, "REGRESSED a: 1/1 passed, now 0/1 (path srflx -> relay-udp)"));
+	assert_non_null(strstr(text, "REGRESSED a: 1/1 passed, now 0/1 (every trial passed before, "
+				     "none now; path srflx -> relay-udp)"));
 	assert_non_null(strstr(text, "SLOWER    slow"));
 	assert_null(strstr(text, "noisy"));
 	free(text);
@@ -154,12 +168,75 @@ static void test_compare(void **state)
 	json_decref(cur);
 }
 
+/* @np of @n trials of cell @id pass, the others fail. */
+static void trials(json_t *arr, const char *id, unsigned np, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(
+		    arr, c(id, i < np ? "pass" : "fail", i < np ? "srflx" : "failed", 100));
+}
+
+/* Success rates with noise in mind: one flake in ten is not a regression,
+ * a collapse from 9/10 to 1/10 is; a single trial that always passed and
+ * now fails still is; skipped trials are left out of the rate. */
+static void test_compare_rates(void **state)
+{
+	struct compare_summary s;
+	json_t *base = json_array(), *cur = json_array();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	/* the exact p-values: C(19,10)/C(20,10) and (10*10+1)/C(20,10) */
+	assert_true(fabs(compare_p_lower(10, 10, 9, 10) - 0.5) < 1e-9);
+	assert_true(fabs(compare_p_lower(9, 10, 1, 10) - 101.0 / 184756.0) < 1e-9);
+	assert_true(fabs(compare_p_lower(1, 1, 0, 1) - 0.5) < 1e-9);
+	assert_true(compare_p_lower(0, 0, 0, 1) == 1);
+
+	trials(base, "flake", 10, 10);
+	trials(cur, "flake", 9, 10);
+	trials(base, "collapse", 9, 10);
+	trials(cur, "collapse", 1, 10);
+	trials(base, "better", 1, 10);
+	trials(cur, "better", 9, 10);
+	trials(base, "one", 1, 1);
+	trials(cur, "one", 0, 1);
+	trials(base, "fixed-one", 0, 1);
+	trials(cur, "fixed-one", 1, 1);
+	trials(base, "half", 5, 10); /* 5/10 -> 3/10: p = 0.33, noise */
+	trials(cur, "half", 3, 10);
+	trials(base, "skips", 3, 3);
+	trials(cur, "skips", 3, 3);
+	json_array_append_new(cur, c("skips", "skipped", "skipped", 0)); /* not a trial that ran */
+	assert_int_equal(compare_cells(base, cur, f, &s), 2);
+	fclose(f);
+	assert_int_equal(s.regressed, 2);
+	assert_int_equal(s.fixed, 2);
+	assert_int_equal(s.noise, 2);
+	assert_int_equal(s.same, 1);
+	assert_non_null(
+	    strstr(text, "noise     flake: 10/10 passed, now 9/10 (p=0.5, within noise)"));
+	assert_non_null(strstr(text, "REGRESSED collapse: 9/10 passed, now 1/10 (p=0.00055; "));
+	assert_non_null(strstr(text, "REGRESSED one: 1/1 passed, now 0/1 (every trial passed"));
+	assert_non_null(strstr(text, "fixed     better: 1/10 passed, now 9/10 (p=0.00055)"));
+	assert_non_null(strstr(text, "fixed     fixed-one: 0/1 passed, now 1/1 (no trial passed"));
+	assert_non_null(strstr(text, "noise     half: 5/10 passed, now 3/10"));
+	assert_null(strstr(text, "skips"));
+	free(text);
+	json_decref(base);
+	json_decref(cur);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_all),	     cmocka_unit_test(test_parse_errors),
-	    cmocka_unit_test(test_shards_partition), cmocka_unit_test(test_selected),
+	    cmocka_unit_test(test_parse_all),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_shards_partition),
+	    cmocka_unit_test(test_selected),
 	    cmocka_unit_test(test_compare),
+	    cmocka_unit_test(test_parse_errors_no_errno_text),
+	    cmocka_unit_test(test_compare_rates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

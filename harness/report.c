@@ -14,8 +14,12 @@
 #include "harness/cellsrc.h"
 #include "harness/junit.h"
 
-static const char *const paths[] = {"host",	 "srflx",  "prflx",   "relay-udp", "relay-tcp",
-				    "relay-tls", "failed", "skipped", "error",	   NULL};
+/* "passed": a cell that passed without a connection path to show (a
+ * turn-security refusal, a DUT row); a cell without one that did not pass
+ * is "failed". */
+static const char *const paths[] = {"host",	 "srflx",     "prflx",	"relay-udp",
+				    "relay-tcp", "relay-tls", "passed", "failed",
+				    "skipped",	 "error",     NULL};
 
 /* Colours chosen to be told apart in print and by most colour-blind readers:
  * direct paths green/teal, relays blue/purple, failures red/grey. */
@@ -29,7 +33,8 @@ static const char css[] =
     ".path-host{background:#1b9e77;color:#fff}.path-srflx{background:#66c2a5}"
     ".path-prflx{background:#a6d854}.path-relay-udp{background:#8da0cb}"
     ".path-relay-tcp{background:#7570b3;color:#fff}.path-relay-tls{background:#5e3c99;color:#fff}"
-    ".path-failed{background:#d7301f;color:#fff}.path-skipped{background:#ddd;color:#555}"
+    ".path-passed{background:#b8e186}.path-failed{background:#d7301f;color:#fff}.path-skipped{"
+    "background:#ddd;color:#555}"
     ".path-error{background:#333;color:#fff}"
     "td.sq.mismatch{outline:4px dashed #ff0;outline-offset:-6px}"
     ".legend span{display:inline-block;padding:2px 8px;margin:2px;border-radius:3px}"
@@ -68,7 +73,7 @@ const char *report_cell_path(const json_t *cell)
 	for (int i = 0; p && paths[i]; i++)
 		if (strcmp(p, paths[i]) == 0)
 			return p;
-	return "failed";
+	return strcmp(o, "pass") == 0 && !p ? "passed" : "failed";
 }
 
 static int cmp_double(const void *a, const void *b)

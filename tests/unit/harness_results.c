@@ -191,6 +191,12 @@ static void test_escaping_and_paths(void **state)
 	json_object_set_new(c, "outcome", json_string("fail"));
 	json_object_set_new(c, "path", json_string("bogus"));
 	assert_string_equal(report_cell_path(c), "failed");
+	/* no path at all: a pass shows as passed (a refusal that was right),
+	 * anything else as failed */
+	json_object_del(c, "path");
+	assert_string_equal(report_cell_path(c), "failed");
+	json_object_set_new(c, "outcome", json_string("pass"));
+	assert_string_equal(report_cell_path(c), "passed");
 	json_decref(cells);
 	json_decref(run);
 }

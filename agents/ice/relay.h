@@ -25,6 +25,10 @@ struct ice_relay_config {
 	union ice_addr server;
 	const char *user, *pass; /* copied by the TURN client */
 	uint32_t rto_ms;	 /* 0: 500 */
+	/* the relayed address's family: 0 follows the server's (RFC 6156
+	 * §4.2 default); the other one lets a single-stack host reach peers
+	 * of the other family through the relay */
+	int family;
 };
 
 struct ice_relay_cb {

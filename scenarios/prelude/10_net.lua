@@ -124,8 +124,10 @@ function Net:_route6_up(router, prefix)
 end
 
 -- Attach @node to the LAN of @router (created on first use: a bridge in
--- the router); returns (address, ifname).
-function Net:_lan_attach(router, node)
+-- the router); returns (address, ifname). @fam ({ipv4=, ipv6=}, both
+-- default on) leaves a family's address and default route off the node.
+function Net:_lan_attach(router, node, fam)
+  fam = fam or {}
   local rname = router:name()
   self.lan = self.lan or {}
   local lan = self.lan[rname]
@@ -146,10 +148,13 @@ function Net:_lan_attach(router, node)
   local rif, nif = ifname(self, rname, "lan"), ifname(self, node:name())
   natlab.link(router, rif, node, nif)
   router:bridge_attach("lan", rif)
-  local a = string.format("10.%d.0.%d", lan.j, k)
-  node:addr(nif, a .. "/24")
-  node:route("default", string.format("10.%d.0.1", lan.j))
-  if self.ipv6 then
+  local a = nil
+  if fam.ipv4 ~= false then
+    a = string.format("10.%d.0.%d", lan.j, k)
+    node:addr(nif, a .. "/24")
+    node:route("default", string.format("10.%d.0.1", lan.j))
+  end
+  if self.ipv6 and fam.ipv6 ~= false then
     local a6 = string.format("2001:db8:%x::%x", lan.j, k)
     node:addr(nif, a6 .. "/64")
     node:route("default6", string.format("2001:db8:%x::1", lan.j))
@@ -159,11 +164,13 @@ function Net:_lan_attach(router, node)
   return a, nif
 end
 
--- net:host(name, behind): a host on the LAN of NAT or router @behind
--- (several hosts share one LAN).
-function Net:host(name, behind)
+-- net:host(name, behind[, {ipv4=, ipv6=}]): a host on the LAN of NAT or
+-- router @behind (several hosts share one LAN). ipv4 = false makes an
+-- IPv6-only host (no IPv4 address at all, net.addr[name] nil); ipv6 =
+-- false an IPv4-only one in an IPv6 net.
+function Net:host(name, behind, fam)
   local n = self:node(name)
-  self.addr[name] = self:_lan_attach(behind, n)
+  self.addr[name] = self:_lan_attach(behind, n, fam)
   return n
 end
 

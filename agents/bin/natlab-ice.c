@@ -852,6 +852,10 @@ int main(int argc, char **argv)
 		if (pfd[0].revents & (POLLIN | POLLHUP))
 			read_stdin(&app);
 	}
+	/* leave no allocation behind on the TURN server (RFC 8656 §8) */
+	for (unsigned k = 0; k < app.nrelays; k++)
+		if (app.relays[k])
+			ice_relay_release(app.relays[k], now_ms(&app));
 	agentproto_ev_state(&app.out, now_ms(&app), "closed");
 	rc = 0;
 out:

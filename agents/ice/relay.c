@@ -425,6 +425,18 @@ int ice_relay_send(struct ice_relay *r, const union ice_addr *peer, const uint8_
 	return turn_client_send(r->tc, &peer->sa, buf, len);
 }
 
+void ice_relay_release(struct ice_relay *r, uint64_t now_ms)
+{
+	if (r->conn != RELAY_CONN_READY)
+		return;
+	r->now_ms = now_ms;
+	/* RFC 8656 §8: "If the client wishes to immediately delete an
+	 * existing allocation, it includes a LIFETIME attribute with a value
+	 * of 0." (-ENOTCONN when nothing was allocated: nothing to delete) */
+	if (turn_client_close(r->tc, now_ms) == 0 && r->st)
+		turn_stream_flush(r->st);
+}
+
 const char *ice_relay_transport_name(const struct ice_relay *r)
 {
 	switch (r->cfg.transport) {

@@ -71,6 +71,11 @@ int ice_relay_send(struct ice_relay *r, const union ice_addr *peer, const uint8_
  * before the first check needs it: natlab-ice calls it for every remote
  * candidate as it arrives. */
 void ice_relay_prepare(struct ice_relay *r, const union ice_addr *peer, uint64_t now_ms);
+/* ice_relay_release - delete the allocation now (a Refresh with LIFETIME
+ * 0, its answer not awaited): natlab-ice calls it as it stops, so the
+ * server frees the relay and reports its counters at once instead of
+ * when the lifetime runs out. */
+void ice_relay_release(struct ice_relay *r, uint64_t now_ms);
 /* "udp", "tcp" or "tls": how the relay reaches its server */
 const char *ice_relay_transport_name(const struct ice_relay *r);
 const union ice_addr *ice_relay_server(const struct ice_relay *r);

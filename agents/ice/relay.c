@@ -282,8 +282,10 @@ int ice_relay_new(const struct ice_relay_config *cfg, const struct ice_relay_cb 
 	tcfg.user = cfg->user ? cfg->user : "";
 	tcfg.pass = cfg->pass ? cfg->pass : "";
 	tcfg.transport = cfg->transport;
-	/* the relay's family follows the server's (RFC 6156 §4.2 default)
-	 * unless the caller asked for the other one: RFC 6156 §4.1 "The
+	/* the relay's family follows the server's (over IPv6 natlab-ice asks
+	 * for IPv6 with REQUESTED-ADDRESS-FAMILY; without the attribute RFC
+	 * 6156 §4.2 would give IPv4) unless the caller asked for the other
+	 * one: RFC 6156 §4.1 "The
 	 * client MAY include a REQUESTED-ADDRESS-FAMILY attribute ... to
 	 * explicitly request the address type the TURN server will allocate" */
 	tcfg.family = cfg->family ? cfg->family : cfg->server.sa.sa_family;

@@ -91,7 +91,7 @@ assert k[False]["outcome"] == "pass", k[False].get("message")
 # observed, not computed: the flow left conntrack about 2 s after the data
 # (the acks lag a little; the watch polls every 50 ms)
 for side in ("left", "right"):
-    assert 1900 <= o[side + "_mapping_lived_ms"] <= 2600, o
+    assert 1900 <= o[side + "_mapping_lived_ms"] <= 3000, o
 assert o["broke_at_ms"] == min(o["left_mapping_gone_ms"], o["right_mapping_gone_ms"]), o
 assert o["first_lost_ms"] > o["broke_at_ms"], o
 print("ok")

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emu/conntrack.h"
 #include "emu/impair_fault.h"
 #include "emu/link.h"
 #include "emu/node.h"
@@ -732,6 +733,46 @@ static int n_nat_flush(lua_State *L)
 #endif
 }
 
+/* node:conntrack() -> {{osrc=, osport=, odst=, odport=, rsrc=, rsport=,
+ * rdst=, rdport=, timeout_s=}, ...}: the node's live IPv4 UDP flows (a
+ * NAT's mappings: rdst:rdport is the public side). Raises on error. */
+static int n_conntrack(lua_State *L)
+{
+	struct natlab_err e = {""};
+	struct emu_ct_udp *v;
+	size_t max = 4096, n = 0;
+
+	v = lua_newuserdatauv(L, max * sizeof(*v), 0); /* freed by the GC */
+	if (emu_conntrack_udp4(luanet_check_node(L, 1), v, max, &n, &e) < 0)
+		return fail(L, "node:conntrack", &e);
+	if (n > max)
+		n = max;
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_createtable(L, 0, 9);
+		lua_pushstring(L, v[i].osrc);
+		lua_setfield(L, -2, "osrc");
+		lua_pushinteger(L, v[i].osport);
+		lua_setfield(L, -2, "osport");
+		lua_pushstring(L, v[i].odst);
+		lua_setfield(L, -2, "odst");
+		lua_pushinteger(L, v[i].odport);
+		lua_setfield(L, -2, "odport");
+		lua_pushstring(L, v[i].rsrc);
+		lua_setfield(L, -2, "rsrc");
+		lua_pushinteger(L, v[i].rsport);
+		lua_setfield(L, -2, "rsport");
+		lua_pushstring(L, v[i].rdst);
+		lua_setfield(L, -2, "rdst");
+		lua_pushinteger(L, v[i].rdport);
+		lua_setfield(L, -2, "rdport");
+		lua_pushinteger(L, v[i].timeout_s);
+		lua_setfield(L, -2, "timeout_s");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
 /* node:stun_binding(server, port[, timeout_ms]) -> "ip:port" | nil, err */
 static int n_stun_binding(lua_State *L)
 {
@@ -876,6 +917,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"bridge", n_bridge},
 	    {"bridge_attach", n_bridge_attach},
 	    {"stun_binding", n_stun_binding},
+	    {"conntrack", n_conntrack},
 	    {NULL, NULL},
 	};
 	static const luaL_Reg lib[] = {

@@ -1,76 +1,201 @@
--- dual-stack.lua - IPv4+IPv6, IPv6-only and IPv4-only peers.
+-- dual-stack.lua - IPv4+IPv6, IPv6-only and IPv4-only peers, every pair.
 --
--- Two hosts behind port-restricted-cone NATs. natlab NATs translate IPv4
--- and only firewall IPv6 (no NAT66; flows opened from outside are dropped,
--- docs/nat-model.md), so over IPv6 two hosts meet with their own (host)
--- addresses once both have sent, while over IPv4 they meet through their
--- server-reflexive ones.
---   stack = dual     both families; STUN on IPv4 and IPv6: the IPv6 host
---                    pair has the higher priority and must win (path host,
---                    selected addresses IPv6)
---   stack = v6-only  STUN/TURN reachable over IPv6 only (the hosts' IPv4 is
---                    private and unusable): path host over IPv6
---   stack = v4-only  no IPv6 in the lab at all: path srflx over IPv4
--- observations.family is the family of the selected pair.
+-- Two hosts, each behind its own NAT (port-restricted-cone by default). The
+-- lab is dual-stack: natlab NATs translate IPv4 and only firewall IPv6 (no
+-- NAT66; flows opened from outside are dropped, docs/nat-model.md), so over
+-- IPv6 two hosts meet with their own (host) addresses once both have sent,
+-- while over IPv4 they meet through their server-reflexive ones. Each side
+-- has one of three stacks:
+--   dual     an IPv4 and an IPv6 address; STUN on both families, TURN over
+--            IPv4
+--   v6-only  an IPv6 address and no IPv4 address or route at all; STUN and
+--            TURN over IPv6
+--   v4-only  an IPv4 address and no IPv6 one; STUN and TURN over IPv4
+-- The STUN and TURN servers are dual-stack public hosts (`servers` = natlab:
+-- natlab-stun-server and natlab-turn-server, or coturn: turnserver, on both
+-- families, relaying on both). The agents run with --turn-dual (turn_dual
+-- = true): each also asks its TURN server for a relay of the family it does
+-- not reach the server over (RFC 6156 REQUESTED-ADDRESS-FAMILY).
+--
+-- Expected, from the families two sides share (EXPECT below):
+--   a shared IPv6 stack (dual/v6-only x dual/v6-only): direct, IPv6 host
+--     pair (host candidates have the highest type preference, RFC 8445
+--     §5.1.2.2, and the firewall lets a pair in once both sides sent);
+--   only IPv4 shared (anything x v4-only, but v6-only): direct, IPv4 srflx;
+--   v6-only x v4-only: no family in common, no direct pair can exist (ICE
+--     pairs candidates of one family, RFC 8445 §6.1.2.2). A relay across
+--     families saves the call: the v6-only side's IPv4 relay (allocated
+--     over IPv6) pairs with the v4-only side's IPv4 candidates, or the
+--     v4-only side's IPv6 relay with the v6-only side's IPv6 ones: class
+--     relay. With turn_dual = false no relay of the other family exists
+--     and the cell is expected to fail.
+-- Every cell that connects must carry data both ways (4 datagrams each
+-- way, at least one must arrive on each side). Observations: family (of
+-- the selected pair), left_pair/right_pair (local->remote candidate types)
+-- and, on a relayed pair, relay (whose relay, its family, and the family
+-- its owner reached the TURN server over: "right's ipv6 relay, allocated
+-- over ipv4" is a relay across families).
 --
 --   natlab run dual-stack
+--   natlab run dual-stack -p left=v6-only -p right=v4-only -p servers=coturn
 natlab.scen.use_dir()
 local S = natlab.scen
 
-local EXPECT = { dual = "host", ["v6-only"] = "host", ["v4-only"] = "srflx" }
-local FAMILY = { dual = "ipv6", ["v6-only"] = "ipv6", ["v4-only"] = "ipv4" }
+local STACKS = { "dual", "v6-only", "v4-only" }
+local HAS = { dual = { v4 = true, v6 = true }, ["v6-only"] = { v6 = true }, ["v4-only"] = { v4 = true } }
+
+-- the expected class and family of a pair of stacks
+local function EXPECT(a, b, turn_dual)
+  if HAS[a].v6 and HAS[b].v6 then return "direct", "ipv6" end
+  if HAS[a].v4 and HAS[b].v4 then return "direct", "ipv4" end
+  if turn_dual then return "relay", nil end
+  return "failed", nil
+end
+
+local function bracket(a) return a:find(":") and "[" .. a .. "]" or a end
+
+-- Starts one server program on @node and waits until it answers: natlab's
+-- servers print a ready event; coturn answers a Binding on @probe (v4).
+local function start(node, argv, name, coturn, probe)
+  if not coturn then
+    local p = node:spawn(argv, { name = name })
+    local deadline = natlab.now_ms() + 5000
+    while true do
+      local ev, why = p:event(math.max(0, deadline - natlab.now_ms()))
+      if not ev then error(name .. " sent no ready event (" .. tostring(why) .. ")", 0) end
+      if ev.ev == "ready" then return p end
+    end
+  end
+  -- coturn's log goes to stdout: sh puts it on stderr, the cell's log
+  local sh = { "/bin/sh", "-c", 'exec "$@" >&2', "coturn" }
+  for _, w in ipairs(argv) do sh[#sh + 1] = w end
+  local p = node:spawn(sh, { name = name, stdio = "null" })
+  local deadline = natlab.now_ms() + 5000
+  repeat
+    local ok = node:stun_binding(probe, 3478, 200)
+    if ok then return p end
+    if p:wait(0) then error(name .. ": coturn's turnserver exited at start (see its log)", 0) end
+  until natlab.now_ms() >= deadline
+  p:kill()
+  error(name .. ": coturn did not answer a Binding in time", 0)
+end
+
+-- STUN and TURN on both families of the public hosts "stun" and "turn".
+local function servers(net, kind)
+  for _, h in ipairs({ "stun", "turn" }) do net:public_host(h) end
+  local a4, a6 = net.addr.stun, net.addr6.stun
+  local t4, t6 = net.addr.turn, net.addr6.turn
+  if kind == "natlab" then
+    local sb, tb = natlab.bin("natlab-stun-server"), natlab.bin("natlab-turn-server")
+    if not sb or not tb then natlab.skip("natlab-stun-server / natlab-turn-server are not built") end
+    start(net.nodes.stun, { sb, "--addr", a4, "--port", "3478" }, "stun-server4")
+    start(net.nodes.stun, { sb, "--addr", a6, "--port", "3478" }, "stun-server6")
+    -- one listener per family: natlab-turn-server relays on each listening
+    -- address's family and answers REQUESTED-ADDRESS-FAMILY (RFC 6156)
+    return start(net.nodes.turn, { tb, "--listen", t4 .. ":3478", "--listen", "[" .. t6 .. "]:3478",
+                                   "--user", "natlab:natlab", "--realm", "natlab" }, "turn-server")
+  elseif kind == "coturn" then
+    local tb = natlab.bin("turnserver")
+    if not tb then natlab.skip("coturn is not installed (apt-get install coturn)") end
+    local common = { tb, "-n", "--no-cli", "--no-dtls", "--no-tls", "--log-file", "stdout", "--simple-log",
+                     "--pidfile", "/dev/null", "--userdb", ":memory:", "--no-rfc5780", "--listening-port", "3478" }
+    local function argv(a, b, extra)
+      local v = {}
+      for _, w in ipairs(common) do v[#v + 1] = w end
+      for _, w in ipairs({ "--listening-ip", a, "--listening-ip", b, "--relay-ip", a, "--relay-ip", b }) do
+        v[#v + 1] = w
+      end
+      for _, w in ipairs(extra) do v[#v + 1] = w end
+      return v
+    end
+    start(net.nodes.stun, argv(a4, a6, { "--stun-only" }), "stun-coturn", true, a4)
+    return start(net.nodes.turn, argv(t4, t6, { "--lt-cred-mech", "--user", "natlab:natlab", "--realm", "natlab" }),
+                 "turn-coturn", true, t4)
+  end
+  error("dual-stack: unknown servers '" .. tostring(kind) .. "' (natlab, coturn)", 0)
+end
 
 scenario {
   name = "dual-stack",
-  description = "IPv4+IPv6, IPv6-only and IPv4-only peers behind NATs (IPv6 routed and firewalled, IPv4 translated)",
+  description = "dual-stack, IPv6-only and IPv4-only peers in every pair; no shared family -> a TURN relay across families",
   params = {
-    stack = { description = "dual, v6-only or v4-only", default = "dual" },
+    left = { description = "left host's stack: dual, v6-only or v4-only", default = "dual" },
+    right = { description = "right host's stack: dual, v6-only or v4-only", default = "dual" },
     nat = { description = "NAT preset on both sides", default = "port-restricted-cone" },
+    turn_dual = { description = "agents also allocate a relay of the other family (natlab-ice --turn-dual)", default = true },
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
+    servers = { description = "STUN/TURN server implementation (natlab, coturn)", default = "natlab" },
   },
-  matrix = { stack = { "dual", "v6-only", "v4-only" } },
-  grid = { name = "dual-stack: path and family", rows = "stack" },
-  expect = function(p) return EXPECT[p.stack] end,
+  matrix = { left = STACKS, right = STACKS },
+  grid = { name = "dual-stack: path between stacks", rows = "left", cols = "right" },
+  expect = function(p) return (EXPECT(p.left, p.right, p.turn_dual)) end,
   timeout_ms = 30000,
 
   network = function(p)
     S.need_lab()
-    local net = natlab.net { ipv6 = p.stack ~= "v4-only" }
-    net:internet()
-    S.side(net, "left", p.nat)
-    S.side(net, "right", p.nat)
-    net:public_host("stun")
-    local bin = natlab.bin("natlab-stun-server")
-    if not bin then natlab.skip("natlab-stun-server is not built") end
-    net.stuns = {}
-    local fams = {}
-    if p.stack ~= "v6-only" then fams[#fams + 1] = net.addr.stun end
-    if p.stack ~= "v4-only" then fams[#fams + 1] = net.addr6.stun end
-    for k, a in ipairs(fams) do
-      local srv = net.nodes.stun:spawn({ bin, "--addr", a, "--port", "3478" }, { name = "stun-server" .. k })
-      local ev = srv:event(5000)
-      if not ev or ev.ev ~= "ready" then error("natlab-stun-server on " .. a .. " did not get ready", 0) end
-      net.stuns[#net.stuns + 1] = (a:find(":") and "[" .. a .. "]" or a) .. ":3478"
+    for _, s in ipairs({ p.left, p.right }) do
+      if not HAS[s] then error("dual-stack: unknown stack '" .. tostring(s) .. "' (dual, v6-only, v4-only)", 0) end
     end
+    local net = natlab.net { ipv6 = true }
+    net:internet()
+    for _, side in ipairs({ "left", "right" }) do
+      local st = HAS[p[side]]
+      net:host(side, net:nat(side .. "-nat", { preset = p.nat }), { ipv4 = st.v4 == true, ipv6 = st.v6 == true })
+    end
+    net.turn_srv = servers(net, p.servers)
     return net
   end,
 
   run = function(net, p, cell)
-    local args = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300" }
-    local l = S.agent(net, "left", p.left_impl, { role = "controlling", name = "left", stun = net.stuns,
-                                                  turn = false, args = args }, cell)
-    local r = S.agent(net, "right", p.right_impl, { role = "controlled", name = "right", stun = net.stuns,
-                                                    turn = false, args = args }, cell)
-    local res = natlab.ice_connect(l, r, { timeout_ms = 10000, names = { "left", "right" } })
-    if res.ok then
-      local addr = res.selected.left and res.selected.left.remote and res.selected.left.remote.address or ""
-      local fam = addr:find(":") and "ipv6" or "ipv4"
-      natlab.observe("family", fam)
-      natlab.observe("two_way", S.two_way(l, r))
-      if fam ~= FAMILY[p.stack] then
-        natlab.result { outcome = "fail", message = "selected an " .. fam .. " pair, expected " .. FAMILY[p.stack] }
+    local base = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300" }
+    local function agent(side, role)
+      local st = HAS[p[side]]
+      local stun, turn = {}, {}
+      if st.v4 then stun[#stun + 1] = net.addr.stun .. ":3478" end
+      if st.v6 then stun[#stun + 1] = bracket(net.addr6.stun) .. ":3478" end
+      -- TURN over IPv4 when the host has it, else over IPv6
+      turn[1] = "udp:" .. (st.v4 and net.addr.turn or bracket(net.addr6.turn)) .. ":3478"
+      local args = {}
+      for _, w in ipairs(base) do args[#args + 1] = w end
+      if p.turn_dual then args[#args + 1] = "--turn-dual" end
+      return S.agent(net, side, p[side .. "_impl"], { role = role, name = side, stun = stun, turn = turn,
+                                                      trickle = true, args = args, gather_timeout_ms = 1000 }, cell)
+    end
+    local l, r = agent("left", "controlling"), agent("right", "controlled")
+    local res = natlab.ice_connect(l, r, { trickle = true, timeout_ms = 10000, names = { "left", "right" },
+                                           record = false })
+    if not res.ok then
+      natlab.result { path = "failed", message = res.reason }
+      S.stop({ l, r })
+      return
+    end
+    S.record_class(res, cell, { names = { "left", "right" } })
+    local sel = res.selected.left
+    local addr = sel and sel.remote and sel.remote.address or ""
+    local fam = addr:find(":") and "ipv6" or "ipv4"
+    natlab.observe("family", fam)
+    for _, side in ipairs({ "left", "right" }) do
+      local s = res.selected[side]
+      if s and s["local"] and s.remote then
+        natlab.observe(side .. "_pair", s["local"].type .. "->" .. s.remote.type)
+        if s["local"].type == "relay" then
+          -- which relay carried the call, and over which family its
+          -- owner reached the TURN server
+          local rf = (s["local"].address or ""):find(":") and "ipv6" or "ipv4"
+          natlab.observe("relay", string.format("%s's %s relay, allocated over %s", side, rf,
+                                                HAS[p[side]].v4 and "ipv4" or "ipv6"))
+        end
       end
+    end
+    local tw = S.two_way(l, r)
+    natlab.observe("two_way", tw)
+    local _, want_fam = EXPECT(p.left, p.right, p.turn_dual)
+    if not tw.ok then
+      natlab.result { outcome = "fail", message = string.format("no two-way data over the selected pair (left got %d/%d, right %d/%d)",
+                                                                tw.a_rx, tw.n, tw.b_rx, tw.n) }
+    elseif want_fam and fam ~= want_fam and S.class(res.path) == "direct" then
+      natlab.result { outcome = "fail", message = "selected an " .. fam .. " pair, expected " .. want_fam }
     end
     S.stop({ l, r })
   end,

@@ -13,8 +13,9 @@
 -- Under address-and-port-dependent mapping each host's check to the
 -- other leaves from a new mapping the other never sent to, so its
 -- address-and-port-dependent filter drops it, as between two symmetric
--- NATs (docs/expected-matrix.md): the relay. Observations keep the exact
--- path and each side's selected pair.
+-- NATs (docs/expected-matrix.md): the relay. A cell that connects must
+-- also carry numbered datagrams both ways (`two_way`), else it fails.
+-- Observations keep the exact path and each side's selected pair.
 --
 --   natlab run hairpin
 --   natlab run hairpin -p nat=full-cone -p hairpin=true
@@ -62,7 +63,16 @@ scenario {
     local res = natlab.ice_connect(l, r, { trickle = true, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
     S.record_class(res, cell, { names = { "left", "right" } })
-    if res.ok then natlab.observe("two_way", S.two_way(l, r)) end
+    -- connecting is not enough: numbered datagrams must cross both ways
+    -- over the selected pair (through the hairpin or the relay)
+    if res.ok then
+      local tw = S.two_way(l, r)
+      natlab.observe("two_way", tw)
+      if not tw.ok then
+        natlab.result { outcome = "fail", message = string.format(
+          "selected %s but no two-way data (left got %d/%d, right %d/%d)", res.path, tw.a_rx, tw.n, tw.b_rx, tw.n) }
+      end
+    end
     S.stop({ l, r })
   end,
 }

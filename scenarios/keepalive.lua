@@ -12,9 +12,19 @@
 --   keepalive = false  --keepalive-ms 0: nothing is sent while idle, the
 --                      mappings expire; the cell passes when the lab CATCHES
 --                      the broken session (no datagram crosses after the idle
---                      period), and records when it broke: the last packet
---                      through the NAT plus its timeout (`broke_at_ms`,
---                      cell-relative), and `silent_for_ms`.
+--                      period), and records when it broke.
+-- When it broke is observed, not computed: while the session is idle the
+-- harness reads each NAT's conntrack table every `watch_ms` (50 ms,
+-- node:conntrack) and notes when the flow carrying the call, from the
+-- mapping the peer sees (its selected remote) to the peer's public
+-- endpoint, is gone (with inbound_refreshes off its conntrack timeout is
+-- the mapping's, docs/nat-model.md). Observations: `left_mapping_gone_ms`
+-- and `right_mapping_gone_ms` (cell-relative, nil while it lived), their
+-- lifetimes after the last data the harness had sent
+-- (`*_mapping_lived_ms`, about nat_timeout_s plus the acks' lag, to
+-- `watch_ms`), `broke_at_ms` = the earlier of the two, `first_lost_ms` =
+-- when the right side sent the first datagram the left one never got.
+-- With keepalives on, both flows must stay in conntrack throughout.
 --
 --   natlab run keepalive -p idle_ms=10000
 natlab.scen.use_dir()
@@ -31,6 +41,7 @@ scenario {
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
+    watch_ms = { description = "how often the NATs' conntrack tables are read while idle (ms)", default = 50 },
   },
   matrix = { keepalive = { true, false } },
   grid = { name = "keepalive: data after an idle period longer than the NAT timeout", rows = "keepalive" },
@@ -61,8 +72,49 @@ scenario {
     local before = S.two_way(l, r, { n = 3 })
     local last_tx = natlab.now_ms()
     natlab.observe("before_idle", before)
+    -- the call's flow in each NAT: the mapping the peer selected as its
+    -- remote, toward the peer's own public endpoint
+    local flows = {}
+    for _, side in ipairs({ "left", "right" }) do
+      local peer = side == "left" and "right" or "left"
+      local me, them = res.selected[peer], res.selected[side]
+      if me and me.remote and them and them.remote then
+        flows[side] = { node = net.nodes[side .. "-nat"], pub = me.remote.address, port = me.remote.port,
+                        peer = them.remote.address, peer_port = them.remote.port }
+      end
+    end
+    local function present(f)
+      for _, c in ipairs(f.node:conntrack()) do
+        if c.rdst == f.pub and c.rdport == f.port and c.rsrc == f.peer and c.rsport == f.peer_port then
+          return true
+        end
+      end
+      return false
+    end
+    for side, f in pairs(flows) do
+      if not present(f) then
+        natlab.result { outcome = "fail", message = side .. " NAT has no conntrack flow " .. f.pub .. ":" .. f.port ..
+                        " <-> " .. f.peer .. ":" .. f.peer_port .. " right after the data" }
+      end
+    end
     natlab.event("harness", "idle")
-    natlab.sleep_ms(p.idle_ms)
+    local gone = {}
+    local idle_end = natlab.now_ms() + p.idle_ms
+    while natlab.now_ms() < idle_end do
+      for side, f in pairs(flows) do
+        if not gone[side] and not present(f) then
+          gone[side] = natlab.now_ms()
+          natlab.event("harness", side .. "-mapping-gone")
+        end
+      end
+      natlab.sleep_ms(math.max(1, math.min(p.watch_ms, idle_end - natlab.now_ms())))
+    end
+    local broke_at = nil
+    for side, t in pairs(gone) do
+      natlab.observe(side .. "_mapping_gone_ms", t)
+      natlab.observe(side .. "_mapping_lived_ms", t - last_tx)
+      if not broke_at or t < broke_at then broke_at = t end
+    end
     -- drain what the agents said while idle (consent-lost, state changes)
     while true do
       local i, ev = natlab.poll({ l, r }, 0)
@@ -73,6 +125,7 @@ scenario {
     -- answers): whether the left NAT still lets it in is the question. Had
     -- both sent at once, each NAT would re-open its filter for the other
     -- and a port-keeping NAT would revive the old session by chance.
+    local resend = natlab.now_ms()
     r:send { cmd = "send", n = 5, size = 200, interval_ms = 20 }
     local got, deadline = 0, natlab.now_ms() + 1500
     while natlab.now_ms() < deadline do
@@ -88,18 +141,26 @@ scenario {
         natlab.result { outcome = "fail", message = string.format(
           "keepalives every %d ms did not keep %d s mappings alive (left got %d, right %d after %d ms idle)",
           p.keepalive_ms, p.nat_timeout_s, after.a_rx, after.b_rx, p.idle_ms) }
+      elseif broke_at then
+        natlab.result { outcome = "fail", message = string.format(
+          "keepalives every %d ms, yet a NAT flow of the call left conntrack at %d ms", p.keepalive_ms, broke_at) }
       end
     else
-      natlab.observe("broke_at_ms", last_tx + p.nat_timeout_s * 1000)
       natlab.observe("silent_for_ms", p.idle_ms)
+      if not survived then natlab.observe("first_lost_ms", resend) end
+      if broke_at then natlab.observe("broke_at_ms", broke_at) end
       if survived then
         natlab.result { outcome = "fail", message = string.format(
           "without keepalives the session survived %d ms of silence behind %d s mappings: the NAT timeout is not enforced",
           p.idle_ms, p.nat_timeout_s) }
+      elseif not broke_at then
+        natlab.result { outcome = "fail", message = string.format(
+          "no data after %d ms idle, but both NAT flows of the call stayed in conntrack: why it broke is unexplained",
+          p.idle_ms) }
       else
         natlab.result { message = string.format(
-          "caught: without keepalives the mappings expired at ~%d ms (last packet + %d s); no data after %d ms idle",
-          last_tx + p.nat_timeout_s * 1000, p.nat_timeout_s, p.idle_ms) }
+          "caught: without keepalives the first mapping left conntrack at %d ms, %d ms after the last data (timeout %d s); the first datagram after %d ms idle was lost",
+          broke_at, broke_at - last_tx, p.nat_timeout_s, p.idle_ms) }
       end
     end
     S.stop({ l, r })

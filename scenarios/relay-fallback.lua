@@ -18,8 +18,18 @@
 --                     up cleanly with a reason (expected path "failed"), not
 --                     when the harness has to time them out
 -- Cost, in observations: `rtt_ms_median`/`rtt_ms_p95` of 50 datagrams over
--- the selected pair (compare with the "none" cell), and `relay_bytes`: what
--- the TURN server counted through its allocations (alloc-end events).
+-- the selected pair, and `relay_bytes`: what natlab-turn-server counted
+-- through all allocations (alloc-end events; ICE checks included),
+-- `relay_bytes_selected` through the selected relay's own allocation (a
+-- relayed cell fails when that is less than the 50 x 200 bytes sent;
+-- coturn reports no counters, so with servers=coturn neither is kept). The
+-- added latency is measured against a direct baseline in the same cell
+-- (baseline = true): once the call is over, two more hosts of the same
+-- lab, each behind its own port-restricted-cone NAT (the topology without
+-- the obstacle), connect with the same agents and timers, STUN only, and
+-- send the same 50 datagrams: `baseline_rtt_ms_median`/`_p95`,
+-- `baseline_path`, and `added_rtt_ms_median`/`_p95` = the call's minus the
+-- baseline's (about 0 in the `none` cell: the noise floor).
 --
 --   natlab run relay-fallback --trials 5
 natlab.scen.use_dir()
@@ -34,6 +44,34 @@ local REASONS = {
   ["turn-unreachable"] = { left = "symmetric", right = "symmetric", expect = "failed", no_turn_server = true },
 }
 
+-- 50 numbered datagrams from @a; its data event (RTT from the acks) or nil
+local function rtt(a, b)
+  a:send { cmd = "send", n = 50, size = 200, interval_ms = 5 }
+  local deadline = natlab.now_ms() + 5000
+  while natlab.now_ms() < deadline do
+    local i, ev = natlab.poll({ a, b }, deadline - natlab.now_ms())
+    if not i then return nil end
+    if i == 1 and ev.ev == "data" then return ev end
+  end
+  return nil
+end
+
+-- The same call without the obstacle: base-left and base-right, each
+-- behind a port-restricted-cone NAT, STUN only; its data event or nil.
+local function baseline(net, p, cell, args)
+  local bl = S.agent(net, "base-left", p.left_impl, { role = "controlling", name = "base-left", trickle = true,
+                                                      turn = false, args = args, gather_timeout_ms = 1000 }, cell)
+  local br = S.agent(net, "base-right", p.right_impl, { role = "controlled", name = "base-right", trickle = true,
+                                                        turn = false, args = args, gather_timeout_ms = 1000 }, cell)
+  local res = natlab.ice_connect(bl, br, { trickle = true, timeout_ms = p.timeout_ms,
+                                           names = { "base-left", "base-right" }, record = false })
+  local ev = nil
+  natlab.observe("baseline_path", res.path)
+  if res.ok then ev = rtt(bl, br) end
+  S.stop({ bl, br })
+  return ev
+end
+
 scenario {
   name = "relay-fallback",
   description = "each reason a direct path fails, the relay that saves it, its cost; TURN down -> a clean failure",
@@ -43,6 +81,7 @@ scenario {
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair (or to give up)", default = 15000 },
+    baseline = { description = "also measure a direct call of the same lab without the obstacle", default = true },
   },
   matrix = { reason = { "none", "apd-filter", "udp-blocked", "web-only", "udp-blocked-ice-tcp", "turn-unreachable" } },
   grid = { name = "relay-fallback: the relay that saves each call", rows = "reason" },
@@ -63,6 +102,10 @@ scenario {
       net.srv.tls = true
     else
       net.srv = S.servers(net, p)
+    end
+    if p.baseline then
+      S.side(net, "base-left", "port-restricted-cone")
+      S.side(net, "base-right", "port-restricted-cone")
     end
     return net
   end,
@@ -94,37 +137,64 @@ scenario {
       natlab.result { outcome = "fail", message = "ICE-TCP offered on both sides but the selected pair is not TCP" }
     end
     -- the cost: RTT over the selected pair, from the agent's acknowledgements
-    l:send { cmd = "send", n = 50, size = 200, interval_ms = 5 }
-    local deadline = natlab.now_ms() + 5000
-    while natlab.now_ms() < deadline do
-      local i, ev = natlab.poll({ l, rr }, deadline - natlab.now_ms())
-      if not i then break end
-      if i == 1 and ev.ev == "data" then
-        natlab.result { data = ev }
-        natlab.observe("rtt_ms_median", ev.rtt_ms_median)
-        natlab.observe("rtt_ms_p95", ev.rtt_ms_p95)
-        if (ev.acked or 0) == 0 then natlab.result { outcome = "fail", message = "no datagram acknowledged" } end
-        break
-      end
+    local ev = rtt(l, rr)
+    if ev then
+      natlab.result { data = ev }
+      natlab.observe("rtt_ms_median", ev.rtt_ms_median)
+      natlab.observe("rtt_ms_p95", ev.rtt_ms_p95)
     end
+    if not ev or (ev.acked or 0) == 0 then natlab.result { outcome = "fail", message = "no datagram acknowledged" } end
     S.stop({ l, rr })
     -- bytes through the relay: each allocation's counters when it ends
-    local bytes, allocs = 0, 0
-    if net.srv.turn then
+    -- (natlab-ice deletes its allocations as it stops, RFC 8656 §8); the
+    -- selected relay's own allocation is the one whose relayed address is
+    -- the relayed candidate of the selected pair
+    local sel_relay = {}
+    for _, side in ipairs({ "left", "right" }) do
+      local s = res.selected[side]
+      if s and s["local"] and s["local"].type == "relay" then
+        sel_relay[s["local"].address .. ":" .. s["local"].port] = true
+      end
+    end
+    local bytes, allocs, sel_bytes = 0, 0, 0
+    if net.srv.turn and p.servers == "natlab" then
       local until_ms = natlab.now_ms() + 1500
       while natlab.now_ms() < until_ms do
         local ev = net.srv.turn:event(until_ms - natlab.now_ms())
         if not ev then break end
         if ev.ev == "alloc-end" then
+          local b = (ev.bytes_to_peer or 0) + (ev.bytes_from_peer or 0)
           allocs = allocs + 1
-          bytes = bytes + (ev.bytes_to_peer or 0) + (ev.bytes_from_peer or 0)
+          bytes = bytes + b
+          for _, a in ipairs(type(ev.relay) == "table" and ev.relay or {}) do
+            if sel_relay[a] then sel_bytes = sel_bytes + b end
+          end
         end
       end
     end
-    natlab.observe("relay_bytes", bytes)
-    natlab.observe("relay_allocations_ended", allocs)
-    if S.class(res.path) ~= "direct" and bytes == 0 then
-      natlab.result { outcome = "fail", message = "relayed path but the TURN server counted no bytes" }
+    if p.servers == "natlab" then
+      natlab.observe("relay_bytes", bytes)
+      natlab.observe("relay_bytes_selected", sel_bytes)
+      natlab.observe("relay_allocations_ended", allocs)
+      if S.class(res.path) ~= "direct" and sel_bytes < 50 * 200 then
+        natlab.result { outcome = "fail", message = string.format(
+          "relayed path but the selected relay's allocation counted %d bytes, less than the 50 x 200 sent", sel_bytes) }
+      end
+    else
+      natlab.observe("relay_bytes", "not counted: " .. tostring(p.servers) .. " reports no per-allocation counters")
+    end
+    if p.baseline and ev and ev.rtt_ms_median then
+      local base = baseline(net, p, cell, args)
+      if base and base.rtt_ms_median then
+        natlab.observe("baseline_rtt_ms_median", base.rtt_ms_median)
+        natlab.observe("baseline_rtt_ms_p95", base.rtt_ms_p95)
+        -- to the microsecond the agents measure in
+        local function us(x) return math.floor(x * 1000 + 0.5) / 1000 end
+        natlab.observe("added_rtt_ms_median", us(ev.rtt_ms_median - base.rtt_ms_median))
+        if ev.rtt_ms_p95 and base.rtt_ms_p95 then natlab.observe("added_rtt_ms_p95", us(ev.rtt_ms_p95 - base.rtt_ms_p95)) end
+      else
+        natlab.result { outcome = "fail", message = "the direct baseline call measured no RTT" }
+      end
     end
   end,
 }

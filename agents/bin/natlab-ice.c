@@ -30,7 +30,7 @@
 #define VERSION		"0.1.0"
 #define SOCKS_MAX	32
 #define LOCAL_CANDS_MAX 64
-#define RELAYS_MAX	(ICE_OPTS_TURN_MAX * 8)
+#define RELAYS_MAX	(ICE_OPTS_TURN_MAX * 8 * 2) /* servers x components x families */
 /* base ids at and above this one are relays (the rest index socks[]) */
 #define RELAY_BASE 1000
 /* ... and from this one on, TCP bases and connections (tcpsock.h) */
@@ -515,7 +515,12 @@ static void open_relays(struct app *app)
 	uint32_t wait_ms = app->opts.cfg.gather_timeout_ms ? app->opts.cfg.gather_timeout_ms : 3000;
 
 	app->relay_deadline_ms = now_ms(app) + wait_ms;
-	for (unsigned s = 0; s < app->opts.nturn; s++) {
+	for (unsigned s = 0; s < app->opts.nturn * (app->opts.turn_dual ? 2 : 1); s++) {
+		/* with --turn-dual the second round asks each server for a
+		 * relay of the family it is not reached over */
+		struct ice_relay_config rc = app->opts.turn[s % app->opts.nturn];
+		if (s >= app->opts.nturn)
+			rc.family = rc.server.sa.sa_family == AF_INET6 ? AF_INET : AF_INET6;
 		for (unsigned c = 1; c <= app->opts.cfg.components; c++) {
 			char err[256];
 			struct ice_relay *r = NULL;
@@ -528,10 +533,10 @@ static void open_relays(struct app *app)
 			app->settled[k] = false;
 			app->retired[k] = false;
 			app->relays_pending++;
-			if (ice_relay_new(&app->opts.turn[s], &cb, now_ms(app), &r, err,
-					  sizeof(err)) < 0) {
+			if (ice_relay_new(&rc, &cb, now_ms(app), &r, err, sizeof(err)) < 0) {
 				agentproto_ev_log(&app->out, now_ms(app), "warning",
-						  "TURN server %u: %s", s + 1, err);
+						  "TURN server %u: %s", s % app->opts.nturn + 1,
+						  err);
 				if ((unsigned)k == app->nrelays - 1)
 					app->nrelays--;
 				app->relays_pending--;
@@ -873,6 +878,10 @@ int main(int argc, char **argv)
 		if (pfd[0].revents & (POLLIN | POLLHUP))
 			read_stdin(&app);
 	}
+	/* leave no allocation behind on the TURN server (RFC 8656 §8) */
+	for (unsigned k = 0; k < app.nrelays; k++)
+		if (app.relays[k])
+			ice_relay_release(app.relays[k], now_ms(&app));
 	agentproto_ev_state(&app.out, now_ms(&app), "closed");
 	rc = 0;
 out:

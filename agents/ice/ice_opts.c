@@ -15,7 +15,7 @@ void ice_opts_usage(FILE *f)
 		   "         [--nomination regular|aggressive] [--ta-ms N] [--rto-ms N]\n"
 		   "         [--retransmits N] [--consent-timeout-ms N] [--keepalive-ms N]\n"
 		   "         [--nominate-wait-ms N] [--gather-timeout-ms N] [--interface NAME]...\n"
-		   "         [--tcp] [--seed N] [--verbose]\n"
+		   "         [--tcp] [--turn-dual] [--seed N] [--verbose]\n"
 		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
 }
 
@@ -51,6 +51,7 @@ enum {
 	OPT_SEED,
 	OPT_ROLE,
 	OPT_TCP,
+	OPT_TURN_DUAL,
 	OPT_VERBOSE,
 	OPT_HELP
 };
@@ -98,6 +99,7 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	    {"interface", required_argument, NULL, OPT_IFACE},
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"tcp", no_argument, NULL, OPT_TCP},
+	    {"turn-dual", no_argument, NULL, OPT_TURN_DUAL},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
@@ -204,8 +206,8 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 			break;
 		case OPT_IFACE:
 			if (o->nifaces == ICE_OPTS_IFACES_MAX) {
-				snprintf(err, errlen, "--interface %s: at most %d interfaces", optarg,
-					 ICE_OPTS_IFACES_MAX);
+				snprintf(err, errlen, "--interface %s: at most %d interfaces",
+					 optarg, ICE_OPTS_IFACES_MAX);
 				o->usage = true;
 				return -EINVAL;
 			}
@@ -220,6 +222,9 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 		}
 		case OPT_TCP:
 			o->tcp = true;
+			break;
+		case OPT_TURN_DUAL:
+			o->turn_dual = true;
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;

@@ -33,7 +33,11 @@ struct ice_opts {
 	/* --interface: host candidates only on these (none: every interface) */
 	const char *ifaces[ICE_OPTS_IFACES_MAX];
 	unsigned nifaces;
-	bool tcp;     /* --tcp: ICE-TCP host candidates (RFC 6544) */
+	bool tcp; /* --tcp: ICE-TCP host candidates (RFC 6544) */
+	/* --turn-dual: each TURN server also gets an allocation of the other
+	 * address family (RFC 6156 REQUESTED-ADDRESS-FAMILY), so an IPv6-only
+	 * host can reach IPv4-only peers through the relay and back */
+	bool turn_dual;
 	bool verbose; /* --verbose: the agent's log lines on stderr */
 	/* after an error: whether the usage text should follow the message */
 	bool usage;

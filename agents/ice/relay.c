@@ -282,8 +282,14 @@ int ice_relay_new(const struct ice_relay_config *cfg, const struct ice_relay_cb 
 	tcfg.user = cfg->user ? cfg->user : "";
 	tcfg.pass = cfg->pass ? cfg->pass : "";
 	tcfg.transport = cfg->transport;
-	/* the relay's family follows the server's (RFC 6156 §4.2 default) */
-	tcfg.family = cfg->server.sa.sa_family;
+	/* the relay's family follows the server's (over IPv6 natlab-ice asks
+	 * for IPv6 with REQUESTED-ADDRESS-FAMILY; without the attribute RFC
+	 * 6156 §4.2 would give IPv4) unless the caller asked for the other
+	 * one: RFC 6156 §4.1 "The
+	 * client MAY include a REQUESTED-ADDRESS-FAMILY attribute ... to
+	 * explicitly request the address type the TURN server will allocate" */
+	tcfg.family = cfg->family ? cfg->family : cfg->server.sa.sa_family;
+	r->cfg.family = tcfg.family;
 	tcfg.rto_ms = cfg->rto_ms;
 	tcfg.software = "natlab-ice";
 	r->tc = turn_client_new(&tcfg, &tcb, &cfg->server.sa, msg, sizeof(msg));
@@ -388,7 +394,8 @@ uint64_t ice_relay_tick(struct ice_relay *r, uint64_t now_ms)
 
 void ice_relay_prepare(struct ice_relay *r, const union ice_addr *peer, uint64_t now_ms)
 {
-	if (peer->sa.sa_family != r->cfg.server.sa.sa_family)
+	/* a relay speaks to peers of its relayed address's family only */
+	if (peer->sa.sa_family != r->cfg.family)
 		return;
 	for (unsigned i = 0; i < r->npeers; i++)
 		if (ice_addr_equal(&r->peers[i], peer))
@@ -418,6 +425,18 @@ int ice_relay_send(struct ice_relay *r, const union ice_addr *peer, const uint8_
 		return 0;
 	}
 	return turn_client_send(r->tc, &peer->sa, buf, len);
+}
+
+void ice_relay_release(struct ice_relay *r, uint64_t now_ms)
+{
+	if (r->conn != RELAY_CONN_READY)
+		return;
+	r->now_ms = now_ms;
+	/* RFC 8656 §8: "If the client wishes to immediately delete an
+	 * existing allocation, it includes a LIFETIME attribute with a value
+	 * of 0." (-ENOTCONN when nothing was allocated: nothing to delete) */
+	if (turn_client_close(r->tc, now_ms) == 0 && r->st)
+		turn_stream_flush(r->st);
 }
 
 const char *ice_relay_transport_name(const struct ice_relay *r)

@@ -25,6 +25,10 @@ struct ice_relay_config {
 	union ice_addr server;
 	const char *user, *pass; /* copied by the TURN client */
 	uint32_t rto_ms;	 /* 0: 500 */
+	/* the relayed address's family: 0 follows the server's (RFC 6156
+	 * §4.2 default); the other one lets a single-stack host reach peers
+	 * of the other family through the relay */
+	int family;
 };
 
 struct ice_relay_cb {
@@ -67,6 +71,11 @@ int ice_relay_send(struct ice_relay *r, const union ice_addr *peer, const uint8_
  * before the first check needs it: natlab-ice calls it for every remote
  * candidate as it arrives. */
 void ice_relay_prepare(struct ice_relay *r, const union ice_addr *peer, uint64_t now_ms);
+/* ice_relay_release - delete the allocation now (a Refresh with LIFETIME
+ * 0, its answer not awaited): natlab-ice calls it as it stops, so the
+ * server frees the relay and reports its counters at once instead of
+ * when the lifetime runs out. */
+void ice_relay_release(struct ice_relay *r, uint64_t now_ms);
 /* "udp", "tcp" or "tls": how the relay reaches its server */
 const char *ice_relay_transport_name(const struct ice_relay *r);
 const union ice_addr *ice_relay_server(const struct ice_relay *r);

@@ -157,12 +157,19 @@ function Net:_lan_port(router, node)
   return port
 end
 
--- Attach @node to the LAN of @router; returns (address, ifname).
-function Net:_lan_attach(router, node)
+-- Attach @node to the LAN of @router; returns (address, ifname). @fam
+-- ({ipv4=, ipv6=}, both default on) leaves a family's address and default
+-- route off the node (the address returned is then nil).
+function Net:_lan_attach(router, node, fam)
+  fam = fam or {}
   local port = self:_lan_port(router, node)
-  node:addr(port.nif, port.a .. "/24")
-  node:route("default", port.gw)
-  if self.ipv6 then
+  if fam.ipv4 == false then
+    port.a = nil
+  else
+    node:addr(port.nif, port.a .. "/24")
+    node:route("default", port.gw)
+  end
+  if self.ipv6 and fam.ipv6 ~= false then
     node:addr(port.nif, port.a6 .. "/64")
     node:route("default6", port.gw6)
     self.addr6[node:name()] = port.a6
@@ -193,11 +200,13 @@ function Net:roam(node, behind)
   return port.a
 end
 
--- net:host(name, behind): a host on the LAN of NAT or router @behind
--- (several hosts share one LAN).
-function Net:host(name, behind)
+-- net:host(name, behind[, {ipv4=, ipv6=}]): a host on the LAN of NAT or
+-- router @behind (several hosts share one LAN). ipv4 = false makes an
+-- IPv6-only host (no IPv4 address at all, net.addr[name] nil); ipv6 =
+-- false an IPv4-only one in an IPv6 net.
+function Net:host(name, behind, fam)
   local n = self:node(name)
-  self.addr[name] = self:_lan_attach(behind, n)
+  self.addr[name] = self:_lan_attach(behind, n, fam)
   return n
 end
 

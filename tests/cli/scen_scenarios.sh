@@ -3,7 +3,13 @@
 # - hairpin on a port-restricted NAT: on -> direct through the public
 #   address, off -> relay (agents offer no host candidates);
 # - turn-security: 401, 401, 403, 486 and nothing relayed, the control relays;
-# - dual-stack v4-only: srflx over IPv4.
+# - dual-stack: every pair of dual/v6-only/v4-only stacks, v6-only <-> v4-only
+#   through a relay across families, two-way data everywhere;
+# - keepalive: the break is observed (the NAT flow leaves conntrack about
+#   nat_timeout_s after the last data), keepalives keep both flows;
+# - relay-fallback: the added RTT against the in-cell direct baseline, and
+#   the selected relay's own allocation counted the data (natlab-ice
+#   deletes its allocations as it stops).
 set -u
 bin=${NATLAB_BIN_DIR:?}/natlab
 src=${NATLAB_SOURCE_DIR:?}
@@ -25,8 +31,9 @@ run() { # name out-subdir args...
 }
 run hairpin "$src/scenarios/hairpin.lua" -p nat=port-restricted-cone
 run turn "$src/scenarios/turn-security.lua"
-run dual "$src/scenarios/dual-stack.lua" -p stack=v4-only
-run icetcp "$src/scenarios/relay-fallback.lua" -p reason=udp-blocked-ice-tcp,udp-blocked
+run dual "$src/scenarios/dual-stack.lua"
+run icetcp "$src/scenarios/relay-fallback.lua" -p reason=udp-blocked-ice-tcp,udp-blocked,apd-filter
+run keep "$src/scenarios/keepalive.lua" -p idle_ms=3000
 python3 - "$out" <<'PY' || exit 1
 import json, sys
 def cells(name):
@@ -37,10 +44,22 @@ r = {c["params"]["reason"]: c for c in cells("icetcp")}
 assert r["udp-blocked-ice-tcp"]["observations"]["transport"] == "tcp", r["udp-blocked-ice-tcp"]
 assert r["udp-blocked-ice-tcp"]["observations"]["class"] == "direct"
 assert r["udp-blocked"]["observations"]["class"] == "relay-tcp", r["udp-blocked"]
+# the cost: an added RTT against the direct baseline of the same cell, and
+# the data counted through the selected relay's allocation
+for reason in ("udp-blocked", "apd-filter"):
+    o = r[reason]["observations"]
+    assert r[reason]["outcome"] == "pass", (reason, r[reason].get("message"))
+    assert o["baseline_path"] in ("srflx", "prflx"), o
+    assert o["baseline_rtt_ms_median"] > 0 and "added_rtt_ms_median" in o, o
+    assert abs(o["rtt_ms_median"] - o["baseline_rtt_ms_median"] - o["added_rtt_ms_median"]) < 0.002, o
+    assert o["relay_bytes_selected"] >= 50 * 200, o
+    assert o["relay_allocations_ended"] >= 2, o
 h = {c["params"]["hairpin"]: c for c in cells("hairpin")}
 assert set(h) == {True, False}, h.keys()
 assert h[True]["path"] in ("srflx", "prflx") and h[True]["outcome"] == "pass", h[True].get("message")
 assert h[False]["path"] == "relay-udp" and h[False]["outcome"] == "pass", h[False].get("message")
+for c in h.values():
+    assert c["observations"]["two_way"]["ok"], c["observations"]
 t = {c["params"]["case"]: c for c in cells("turn")}
 want = {"unauthenticated": "401", "wrong-password": "401", "denied-peer": "403", "quota": "486"}
 for case, code in want.items():
@@ -50,7 +69,30 @@ for case, code in want.items():
     if case != "quota":
         assert c["observations"]["pkts_to_peer"] == 0, (case, c["observations"])
 assert t["ok"]["observations"]["pkts_to_peer"] > 0, t["ok"]["observations"]
-d = cells("dual")
-assert len(d) == 1 and d[0]["path"] == "srflx" and d[0]["observations"]["family"] == "ipv4", d
+d = {(c["params"]["left"], c["params"]["right"]): c for c in cells("dual")}
+assert len(d) == 9, d.keys()
+for (a, b), c in d.items():
+    o = c["observations"]
+    assert c["outcome"] == "pass", (a, b, c.get("message"))
+    assert o["two_way"]["a_rx"] > 0 and o["two_way"]["b_rx"] > 0, (a, b, o)
+    if {a, b} == {"v6-only", "v4-only"}:
+        # no family in common: a relay of the other family saves the call
+        assert c["path"] == "relay-udp", (a, b, c["path"])
+        assert "relay" in o and ("allocated over ipv4" in o["relay"] and "ipv6 relay" in o["relay"]
+                                 or "allocated over ipv6" in o["relay"] and "ipv4 relay" in o["relay"]), o
+    elif "v4-only" in (a, b):
+        assert c["path"] == "srflx" and o["family"] == "ipv4", (a, b, c["path"], o)
+    else:
+        assert c["path"] == "host" and o["family"] == "ipv6", (a, b, c["path"], o)
+k = {c["params"]["keepalive"]: c for c in cells("keep")}
+assert k[True]["outcome"] == "pass" and "broke_at_ms" not in k[True]["observations"], k[True]
+o = k[False]["observations"]
+assert k[False]["outcome"] == "pass", k[False].get("message")
+# observed, not computed: the flow left conntrack about 2 s after the data
+# (the acks lag a little; the watch polls every 50 ms)
+for side in ("left", "right"):
+    assert 1900 <= o[side + "_mapping_lived_ms"] <= 3000, o
+assert o["broke_at_ms"] == min(o["left_mapping_gone_ms"], o["right_mapping_gone_ms"]), o
+assert o["first_lost_ms"] > o["broke_at_ms"], o
 print("ok")
 PY

@@ -86,6 +86,7 @@ static void test_every_option(void **st)
 			"--seed",
 			"12345678901",
 			"--tcp",
+			"--turn-dual",
 			"--verbose",
 			NULL};
 	struct ice_opts o;
@@ -124,6 +125,7 @@ static void test_every_option(void **st)
 	assert_string_equal(o.ifaces[1], "eth1");
 	assert_true(o.cfg.seed == 12345678901ull);
 	assert_true(o.tcp);
+	assert_true(o.turn_dual);
 	assert_true(o.verbose);
 }
 

@@ -554,6 +554,7 @@ int main(int argc, char **argv)
 	    {"interface", required_argument, NULL, 'i'},
 	    {"seed", required_argument, NULL, 'S'},
 	    {"tcp", no_argument, NULL, 'K'},
+	    {"turn-dual", no_argument, NULL, 'D'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -562,7 +563,7 @@ int main(int argc, char **argv)
 	NiceAgentOption flags = NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 	const char *stun = NULL, *policy = "all";
 	long ta = -1, rto = -1, retrans = -1;
-	bool ignored_timers = false;
+	bool ignored_timers = false, turn_dual = false;
 	bool tcp = false;
 	int o;
 
@@ -648,6 +649,9 @@ int main(int argc, char **argv)
 		case 'K':
 			tcp = true;
 			break;
+		case 'D':
+			turn_dual = true;
+			break;
 		case 'S':
 		case 'v':
 			break;
@@ -694,6 +698,13 @@ int main(int argc, char **argv)
 		set_uint_prop(&app, "stun-initial-timeout", (guint)rto);
 	if (retrans >= 0)
 		set_uint_prop(&app, "stun-max-retransmissions", (guint)retrans);
+	/* the adapter has no libnice property through which to ask a TURN
+	 * server for a relay of another family (RFC 6156) */
+	if (turn_dual)
+		agentproto_ev_log(
+		    &app.out, t_ms(&app), "warning",
+		    "natlab-nice cannot ask libnice for a relay of the other address family: "
+		    "--turn-dual ignored");
 	if (ignored_timers)
 		agentproto_ev_log(&app.out, t_ms(&app), "warning",
 				  "libnice has fixed consent/keepalive/nomination timers: "

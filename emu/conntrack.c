@@ -1,0 +1,162 @@
+/* conntrack.c - a dump of a node's IPv4 UDP conntrack entries (see
+ * conntrack.h). */
+#include "emu/conntrack.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <sys/socket.h>
+
+struct dump {
+	struct emu_ct_udp *out;
+	size_t max, count;
+};
+
+/* One CTA_TUPLE_* nest: its IPv4 addresses and UDP ports. Returns 1 when
+ * the tuple is IPv4 UDP with both ports, 0 otherwise. Every attribute is
+ * length-checked by mnl_attr_validate before it is read. */
+static int tuple_parse(const struct nlattr *nest, char *src, char *dst, uint16_t *sport,
+		       uint16_t *dport)
+{
+	const struct nlattr *a, *b;
+	int have = 0;
+	bool udp = false;
+
+	mnl_attr_for_each_nested(a, nest)
+	{
+		switch (mnl_attr_get_type(a)) {
+		case CTA_TUPLE_IP:
+			mnl_attr_for_each_nested(b, a)
+			{
+				int t = mnl_attr_get_type(b);
+				if ((t != CTA_IP_V4_SRC && t != CTA_IP_V4_DST) ||
+				    mnl_attr_validate(b, MNL_TYPE_U32) < 0)
+					continue;
+				inet_ntop(AF_INET, mnl_attr_get_payload(b),
+					  t == CTA_IP_V4_SRC ? src : dst, EMU_CT_ADDR_STR_MAX);
+				have |= t == CTA_IP_V4_SRC ? 1 : 2;
+			}
+			break;
+		case CTA_TUPLE_PROTO:
+			mnl_attr_for_each_nested(b, a)
+			{
+				int t = mnl_attr_get_type(b);
+				if (t == CTA_PROTO_NUM && mnl_attr_validate(b, MNL_TYPE_U8) == 0)
+					udp = mnl_attr_get_u8(b) == IPPROTO_UDP;
+				else if ((t == CTA_PROTO_SRC_PORT || t == CTA_PROTO_DST_PORT) &&
+					 mnl_attr_validate(b, MNL_TYPE_U16) == 0) {
+					uint16_t p = ntohs(mnl_attr_get_u16(b));
+					if (t == CTA_PROTO_SRC_PORT)
+						*sport = p;
+					else
+						*dport = p;
+					have |= t == CTA_PROTO_SRC_PORT ? 4 : 8;
+				}
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return udp && have == 15;
+}
+
+static int entry_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	const struct nlattr *a;
+	struct emu_ct_udp c;
+	int ok = 0;
+
+	memset(&c, 0, sizeof(c));
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		switch (mnl_attr_get_type(a)) {
+		case CTA_TUPLE_ORIG:
+			ok |= tuple_parse(a, c.osrc, c.odst, &c.osport, &c.odport) ? 1 : 0;
+			break;
+		case CTA_TUPLE_REPLY:
+			ok |= tuple_parse(a, c.rsrc, c.rdst, &c.rsport, &c.rdport) ? 2 : 0;
+			break;
+		case CTA_TIMEOUT:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				c.timeout_s = ntohl(mnl_attr_get_u32(a));
+			break;
+		default:
+			break;
+		}
+	}
+	if (ok == 3) {
+		if (d->count < d->max)
+			d->out[d->count] = c;
+		d->count++;
+	}
+	return MNL_CB_OK;
+}
+
+int emu_conntrack_udp4(struct emu_node *n, struct emu_ct_udp *out, size_t max, size_t *count,
+		       struct natlab_err *e)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+	struct mnl_socket *nl;
+	struct dump d = {out, max, 0};
+	uint32_t seq = (uint32_t)time(NULL);
+	int saved, ret;
+
+	ret = emu_node_enter(n, &saved, e);
+	if (ret < 0)
+		return ret;
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	emu_node_leave(saved);
+	if (!nl)
+		return natlab_err_set(e, errno, "node %s: conntrack: cannot open a netlink socket",
+				      emu_node_name(n));
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = natlab_err_set(e, errno, "node %s: conntrack: bind", emu_node_name(n));
+		goto out;
+	}
+	/* IPCTNL_MSG_CT_GET with NLM_F_DUMP lists the table of the socket's
+	 * network namespace, one message per entry */
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = natlab_err_set(e, errno, "node %s: conntrack: send", emu_node_name(n));
+		goto out;
+	}
+	for (;;) {
+		ssize_t len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (len < 0) {
+			ret = natlab_err_set(e, errno, "node %s: conntrack: receive",
+					     emu_node_name(n));
+			goto out;
+		}
+		ret = mnl_cb_run(buf, (size_t)len, seq, mnl_socket_get_portid(nl), entry_cb, &d);
+		if (ret <= 0)
+			break;
+	}
+	if (ret < 0) {
+		ret = natlab_err_set(e, errno, "node %s: conntrack dump", emu_node_name(n));
+		goto out;
+	}
+	ret = 0;
+	*count = d.count;
+out:
+	mnl_socket_close(nl);
+	return ret;
+}

@@ -383,6 +383,17 @@ static void result(struct turn_client *c, const struct txn *t, int code)
 			     code);
 }
 
+/* nonce_feature - whether security feature bit @n (RFC 8489 §18.1: 0
+ * "Password algorithms", 1 "Username anonymity") is set in the 24 bits
+ * of a nonce cookie. §9.2 does not say which end bit 0 is: natlab's server
+ * (and many others: "obMatJos2gAAA") count from the most significant bit,
+ * the RFC's own B.1 vector ("AAAC" for username anonymity) from the least.
+ * The two readings never collide for the defined bits, so accept both. */
+static bool nonce_feature(uint32_t features, unsigned n)
+{
+	return (features & (1u << n)) || (features & (0x800000u >> n));
+}
+
 /* learn_challenge - take REALM, NONCE and PASSWORD-ALGORITHMS from a 401 or
  * 438 and derive the key. */
 static int learn_challenge(struct turn_client *c, const struct stun_msg *m)
@@ -402,8 +413,8 @@ static int learn_challenge(struct turn_client *c, const struct stun_msg *m)
 	c->use_algs = false;
 	c->sha256 = false;
 	bool have_features = stun_nonce_features(nonce, nlen, &features) == 0;
-	c->anonymity = have_features && (features & STUN_FEATURE_USERNAME_ANONYMITY);
-	if (have_features && (features & STUN_FEATURE_PASSWORD_ALGORITHMS) &&
+	c->anonymity = have_features && nonce_feature(features, 1);
+	if (have_features && nonce_feature(features, 0) &&
 	    stun_msg_get_password_algorithms(m, c->algs, 8, &c->nalgs) == 0) {
 		bool md5 = false, sha = false;
 		for (size_t i = 0; i < c->nalgs; i++) {

@@ -94,7 +94,11 @@ static void cb_state(void *ctx, enum turn_client_state st, int code)
 		if (turn_client_relayed(T.tc, 1, &a) == 0)
 			printf(",\"relay6\":\"%s\"",
 			       turn_addr_str((struct sockaddr *)&a, r, sizeof(r)));
-		printf("}\n");
+		/* what the accepted Allocate was signed with */
+		bool sha256, userhash;
+		turn_client_auth_used(T.tc, &sha256, &userhash);
+		printf(",\"password_algorithm\":\"%s\",\"userhash\":%s}\n",
+		       sha256 ? "SHA-256" : "MD5", userhash ? "true" : "false");
 	}
 	if (st == TURN_CLIENT_FAILED)
 		T.failed = true;

@@ -721,3 +721,9 @@ uint32_t turn_client_lifetime_s(const struct turn_client *c)
 {
 	return c->lifetime_s;
 }
+
+void turn_client_auth_used(const struct turn_client *c, bool *sha256, bool *userhash)
+{
+	*sha256 = c->have_creds && c->sha256;
+	*userhash = c->have_creds && c->cfg.userhash && c->anonymity;
+}

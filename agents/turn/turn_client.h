@@ -129,5 +129,8 @@ int turn_client_relayed(const struct turn_client *c, int i, struct sockaddr_stor
 int turn_client_mapped(const struct turn_client *c, struct sockaddr_storage *out);
 const struct sockaddr *turn_client_server(const struct turn_client *c);
 uint32_t turn_client_lifetime_s(const struct turn_client *c);
+/* turn_client_auth_used - how authenticated requests are signed now: the
+ * SHA-256 password algorithm (else MD5), USERHASH (else USERNAME). */
+void turn_client_auth_used(const struct turn_client *c, bool *sha256, bool *userhash);
 
 #endif

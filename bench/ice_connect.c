@@ -120,6 +120,10 @@ static pid_t start_loopback_turn(const char *bin, const char *cert, const char *
 	argv[k++] = "--user";
 	argv[k++] = "natlab:natlab";
 	argv[k++] = "--allow-loopback"; /* the peers are on loopback too */
+	/* one user for every trial's agents, whose UDP allocations outlive
+	 * them (600 s): no per-user quota, or --trials 20 would reach 64 */
+	argv[k++] = "--user-quota";
+	argv[k++] = "0";
 	if (cert && key) {
 		argv[k++] = "--tls-listen";
 		argv[k++] = "127.0.0.1:5349";

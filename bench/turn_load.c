@@ -164,9 +164,23 @@ int main(int argc, char **argv)
 	snprintf(logpath, sizeof(logpath), "/tmp/natlab-turn-load.%d.log", (int)getpid());
 	char max[16];
 	snprintf(max, sizeof(max), "%d", n + 100);
-	char *sargv[] = {srvpath,	 "--listen", listen_on,
-			 "--user",	 "bench:pw", "--allow-loopback",
-			 "--max-allocs", max,	     NULL};
+	/* the security defaults (per-user quota, bandwidth cap, request
+	 * rate) would throttle one user making N allocations from one IP */
+	char *sargv[] = {srvpath,
+			 "--listen",
+			 listen_on,
+			 "--user",
+			 "bench:pw",
+			 "--allow-loopback",
+			 "--max-allocs",
+			 max,
+			 "--user-quota",
+			 "0",
+			 "--bandwidth",
+			 "0",
+			 "--rate",
+			 "0",
+			 NULL};
 	pid = fork();
 	if (pid == 0) {
 		if (!freopen(logpath, "w", stdout))

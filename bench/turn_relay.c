@@ -333,9 +333,23 @@ int main(int argc, char **argv)
 	snprintf(nlog, sizeof(nlog), "%s/natlab.log", tdir);
 	snprintf(clog, sizeof(clog), "%s/coturn.log", tdir);
 
-	char *nargv[] = {natlab,	 "--listen", nport,
-			 "--user",	 "bench:pw", "--allow-loopback",
-			 "--max-allocs", "5000",     NULL};
+	/* no per-user quota, bandwidth cap or request rate: coturn runs
+	 * without them too, and they would throttle the load */
+	char *nargv[] = {natlab,
+			 "--listen",
+			 nport,
+			 "--user",
+			 "bench:pw",
+			 "--allow-loopback",
+			 "--max-allocs",
+			 "5000",
+			 "--user-quota",
+			 "0",
+			 "--bandwidth",
+			 "0",
+			 "--rate",
+			 "0",
+			 NULL};
 	char *cargv[] = {"turnserver",
 			 "-n",
 			 "--listening-ip=127.0.0.1",

@@ -94,7 +94,11 @@ static void cb_state(void *ctx, enum turn_client_state st, int code)
 		if (turn_client_relayed(T.tc, 1, &a) == 0)
 			printf(",\"relay6\":\"%s\"",
 			       turn_addr_str((struct sockaddr *)&a, r, sizeof(r)));
-		printf("}\n");
+		/* what the accepted Allocate was signed with */
+		bool sha256, userhash;
+		turn_client_auth_used(T.tc, &sha256, &userhash);
+		printf(",\"password_algorithm\":\"%s\",\"userhash\":%s}\n",
+		       sha256 ? "SHA-256" : "MD5", userhash ? "true" : "false");
 	}
 	if (st == TURN_CLIENT_FAILED)
 		T.failed = true;
@@ -212,6 +216,8 @@ static void usage(void)
 	    "  --ipv6              ask for an IPv6 relay (REQUESTED-ADDRESS-FAMILY)\n"
 	    "  --dual              ask for IPv4 and IPv6 relays (ADDITIONAL-ADDRESS-FAMILY)\n"
 	    "  --sha256            use SHA-256 credentials when offered\n"
+	    "  --userhash          send USERHASH instead of USERNAME when the server's\n"
+	    "                      nonce allows it (RFC 8489 §9.2.4)\n"
 	    "  --lifetime S        requested lifetime\n"
 	    "  --hold-ms MS        stay allocated this long after sending (refreshes run)\n"
 	    "  --timeout-ms MS     give up after this long (default 20000)");
@@ -220,11 +226,14 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"server", 1, 0, 's'},  {"user", 1, 0, 'u'},	{"pass", 1, 0, 'p'},
-	    {"peer", 1, 0, 'P'},    {"channel", 0, 0, 'c'},	{"count", 1, 0, 'n'},
-	    {"size", 1, 0, 'z'},    {"interval-ms", 1, 0, 'i'}, {"ipv6", 0, 0, '6'},
-	    {"dual", 0, 0, 'd'},    {"sha256", 0, 0, 'S'},	{"lifetime", 1, 0, 'l'},
-	    {"hold-ms", 1, 0, 'H'}, {"timeout-ms", 1, 0, 't'},	{"help", 0, 0, 'h'},
+	    {"server", 1, 0, 's'},  {"user", 1, 0, 'u'},
+	    {"pass", 1, 0, 'p'},    {"peer", 1, 0, 'P'},
+	    {"channel", 0, 0, 'c'}, {"count", 1, 0, 'n'},
+	    {"size", 1, 0, 'z'},    {"interval-ms", 1, 0, 'i'},
+	    {"ipv6", 0, 0, '6'},    {"dual", 0, 0, 'd'},
+	    {"sha256", 0, 0, 'S'},  {"lifetime", 1, 0, 'l'},
+	    {"hold-ms", 1, 0, 'H'}, {"timeout-ms", 1, 0, 't'},
+	    {"help", 0, 0, 'h'},    {"userhash", 0, 0, 'U'},
 	    {0, 0, 0, 0},
 	};
 	struct turn_client_config cfg = {.software = "natlab-turn-client"};
@@ -272,6 +281,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			cfg.prefer_sha256 = true;
+			break;
+		case 'U':
+			cfg.userhash = true;
 			break;
 		case 'l':
 			cfg.lifetime_s = (uint32_t)atoi(optarg);

@@ -584,9 +584,11 @@ static void usage(void)
 	     "  --lifetime S --max-lifetime S --perm-lifetime S --channel-lifetime S\n"
 	     "  --nonce-lifetime S      RFC defaults 600, 3600, 300, 600; nonce 600\n"
 	     "  --max-allocs N          total allocations (486 past it; default 1024)\n"
-	     "  --user-quota N          allocations per user (486 past it; default unlimited)\n"
-	     "  --bandwidth BYTES_S     per-allocation cap, both directions\n"
-	     "  --rate N                requests per second per source IP\n"
+	     "  --user-quota N          allocations per user (486 past it; default 64; 0 off)\n"
+	     "  --bandwidth BYTES_S     per-allocation cap, both directions (default\n"
+	     "                          2000000, i.e. 16 Mbit/s; 0 off)\n"
+	     "  --rate N                requests per second per source IP, excess dropped\n"
+	     "                          unanswered (default 100; 0 off)\n"
 	     "  --stats-ms MS           emit alloc-stats events this often\n"
 	     "  --allow-loopback        relay to 127.0.0.0/8 and ::1 (denied by default)\n"
 	     "  --deny CIDR --allow CIDR  peer ranges (403 for denied)\n"
@@ -628,7 +630,7 @@ int main(int argc, char **argv)
 	    {"help", 0, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
-	struct turn_server_config cfg = {0};
+	struct turn_server_config cfg;
 	const char *listens[LISTEN_MAX], *tls_listens[LISTEN_MAX], *users[256], *deny[64],
 	    *allow[64];
 	int nlisten = 0, ntls = 0, nusers = 0, ndeny = 0, nallow = 0;
@@ -637,6 +639,8 @@ int main(int argc, char **argv)
 	struct sockaddr_storage alt;
 	int o;
 
+	/* the security defaults (docs/turn.md); the options below change them */
+	turn_server_config_defaults(&cfg);
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		unsigned long v = optarg ? strtoul(optarg, NULL, 10) : 0;
 		switch (o) {
@@ -686,7 +690,7 @@ int main(int argc, char **argv)
 			cfg.nonce_lifetime_s = (uint32_t)v;
 			break;
 		case 6:
-			cfg.max_allocs = (uint32_t)v;
+			cfg.max_allocs = v ? (uint32_t)v : TURN_DEFAULT_MAX_ALLOCS;
 			break;
 		case 7:
 			cfg.user_quota = (uint32_t)v;
@@ -852,7 +856,11 @@ int main(int argc, char **argv)
 					      : "tls",
 		       turn_addr_str((struct sockaddr *)&bound, a, sizeof(a)));
 	}
-	printf("]}\n");
+	/* the limits in force, so an operator (or a test) sees the defaults */
+	printf("],\"limits\":{\"max_allocs\":%u,\"user_quota\":%u,\"bandwidth_bytes_s\":%llu,"
+	       "\"requests_per_s\":%u}}\n",
+	       cfg.max_allocs, cfg.user_quota, (unsigned long long)cfg.bandwidth_bytes_s,
+	       cfg.requests_per_s);
 	fflush(stdout);
 
 	bool stop = false;

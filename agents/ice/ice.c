@@ -396,6 +396,10 @@ static void send_response(struct ice_agent *a, int base_id, const union ice_addr
 	    req->tid);
 	if (error) {
 		stun_builder_add_error(&b, error, NULL);
+		/* RFC 8489 §14.9: a 420 lists the attributes it did not
+		 * understand in UNKNOWN-ATTRIBUTES */
+		if (error == 420)
+			stun_builder_add_unknown_attrs(&b, req->unknown, req->n_unknown);
 	} else {
 		/* RFC 8445 §7.3.1.2 (by RFC 8489 §7.3.1): XOR-MAPPED-ADDRESS
 		 * is the source transport address of the request. */
@@ -682,6 +686,15 @@ static void on_request(struct ice_agent *a, int base_id, const union ice_addr *f
 		send_response(a, base_id, from, m, 401);
 		return;
 	}
+	/* RFC 8489 §6.3.1: If the request contains one or more unknown
+	 * comprehension-required attributes, the server replies with an error
+	 * response with an error code of 420 (Unknown Attribute) and includes
+	 * an UNKNOWN-ATTRIBUTES attribute ... (§6.3: after the authentication
+	 * checks). */
+	if (m->n_unknown) {
+		send_response(a, base_id, from, m, 420);
+		return;
+	}
 	if (stun_msg_get_u32(m, STUN_ATTR_PRIORITY, &prio) < 0) {
 		send_response(a, base_id, from, m, 400);
 		return;
@@ -826,6 +839,14 @@ static void on_check_response(struct ice_agent *a, int pi, int base_id, const un
 	icei_logf(a, "t=%llu response %s cls=%d", (unsigned long long)now, p->foundation, m->cls);
 	p->tx_active = false;
 	p->old_active = false;
+	/* RFC 8489 §6.3.3 / §6.3.4: a response with unknown
+	 * comprehension-required attributes is discarded and the transaction
+	 * is considered to have failed; RFC 8445 §7.2.5.2.4 (a failed
+	 * transaction): the pair becomes Failed. */
+	if (m->n_unknown) {
+		p->state = ICE_PAIR_FAILED;
+		return;
+	}
 	if (m->cls == STUN_CLASS_ERROR) {
 		stun_msg_get_error(m, &code, NULL, NULL);
 		if (code == 487) {
@@ -914,7 +935,9 @@ static void on_consent_response(struct ice_agent *a, unsigned c, int base_id,
 	cp->ctx_active = false;
 	/* RFC 7675 §5.1: consent is granted by a success response from the
 	 * address the request went to. */
-	if (m->cls == STUN_CLASS_SUCCESS &&
+	/* RFC 8489 §6.3.3: unknown comprehension-required attributes fail
+	 * the transaction: no consent from it */
+	if (m->cls == STUN_CLASS_SUCCESS && !m->n_unknown &&
 	    (cp->sel_r.transport == ICE_TRANSPORT_TCP ? base_id == cp->sel_l.base_id
 						      : ice_addr_equal(from, &cp->sel_r.addr)))
 		cp->consent_ok_ms = now;

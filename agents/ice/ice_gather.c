@@ -316,7 +316,10 @@ void icei_on_gather_response(struct ice_agent *a, struct gather_tx *g, const str
 	int li;
 
 	g->done = true;
-	if (m->cls != STUN_CLASS_SUCCESS ||
+	/* RFC 8489 §6.3.3: a success response with unknown
+	 * comprehension-required attributes is discarded and the transaction
+	 * has failed (no server-reflexive candidate from it) */
+	if (m->cls != STUN_CLASS_SUCCESS || m->n_unknown ||
 	    stun_msg_get_xor_addr(m, STUN_ATTR_XOR_MAPPED_ADDRESS, &sa) < 0) {
 		icei_gather_check_done(a);
 		return;

@@ -40,6 +40,9 @@ struct ice_relay {
 	uint8_t *held[PEERS_MAX];
 	size_t held_len[PEERS_MAX];
 	bool reported;
+	/* a 300 came over the stream: reconnect once the read that delivered
+	 * it has returned (the stream cannot be freed inside its callback) */
+	bool redirect;
 	uint64_t now_ms; /* for the stream callbacks */
 };
 
@@ -84,11 +87,13 @@ static void tc_state(void *ctx, enum turn_client_state st, int code)
 		if (have_map)
 			to_ice(&mapped, &map);
 		r->cb.allocated(r->cb.ctx, r, &relayed, have_map ? &mapped : NULL);
-	} else if ((st == TURN_CLIENT_FAILED || st == TURN_CLIENT_REDIRECTED) && !r->reported) {
-		/* a 300 over a stream would need a new connection: given up
-		 * on here (the lab's servers do not redirect ICE agents) */
+	} else if (st == TURN_CLIENT_REDIRECTED && !r->reported) {
+		/* RFC 8656 §7.1 / RFC 8489 §10: over TCP/TLS the alternate
+		 * server needs a new connection: made in ice_relay_io() */
+		r->redirect = true;
+	} else if (st == TURN_CLIENT_FAILED && !r->reported) {
 		r->reported = true;
-		r->cb.failed(r->cb.ctx, r, st == TURN_CLIENT_REDIRECTED ? 300 : code);
+		r->cb.failed(r->cb.ctx, r, code);
 	}
 }
 
@@ -234,10 +239,12 @@ static void connect_step(struct ice_relay *r, uint64_t now_ms)
 		connect_done(r, now_ms);
 		return;
 	}
-	r->tls = SSL_CTX_new(TLS_client_method());
-	if (r->tls)
-		SSL_CTX_set_mode(r->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
-					     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (!r->tls) { /* kept across a redirect's new connection */
+		r->tls = SSL_CTX_new(TLS_client_method());
+		if (r->tls)
+			SSL_CTX_set_mode(r->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+						     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
 	r->ssl = r->tls ? SSL_new(r->tls) : NULL;
 	if (!r->ssl || SSL_set_fd(r->ssl, r->fd) != 1) {
 		relay_fail(r, -EPROTO);
@@ -343,6 +350,27 @@ bool ice_relay_want_write(const struct ice_relay *r)
 	return r->st && turn_stream_want_write(r->st);
 }
 
+/* follow_redirect - the TURN client moved to turn_client_server() after a
+ * 300 over TCP/TLS: drop the connection to the old server and connect to
+ * the alternate one the same way as the first time (connect_done then
+ * sends the Allocate again). The client bounds the number of redirects. */
+static void follow_redirect(struct ice_relay *r, uint64_t now_ms)
+{
+	const struct sockaddr *to = turn_client_server(r->tc);
+	char err[128];
+
+	r->redirect = false;
+	turn_stream_free(r->st);
+	r->st = NULL;
+	memset(&r->cfg.server, 0, sizeof(r->cfg.server));
+	memcpy(&r->cfg.server, to,
+	       to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					 : sizeof(struct sockaddr_in));
+	int e = connect_start(r, now_ms, err, sizeof(err));
+	if (e < 0)
+		relay_fail(r, e);
+}
+
 static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
 	struct ice_relay *r = arg;
@@ -362,6 +390,10 @@ void ice_relay_io(struct ice_relay *r, bool readable, bool writable, uint64_t no
 			turn_stream_flush(r->st);
 		if (readable) {
 			int e = turn_stream_read(r->st, on_frame, r);
+			if (r->redirect) {
+				follow_redirect(r, now_ms);
+				return;
+			}
 			if (e < 0 && !r->reported) {
 				r->reported = true;
 				r->cb.failed(r->cb.ctx, r, e);

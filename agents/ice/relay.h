@@ -50,7 +50,10 @@ struct ice_relay_cb {
  * (ice_relay_tick() reports failed(-ETIMEDOUT)); the Allocate goes out
  * once connected. A refused connection is reported through failed(), not
  * by this call. The certificate is not verified: lab servers use
- * throw-away certificates. Caller owns *@out. */
+ * throw-away certificates. A 300 Try Alternate over TCP/TLS is followed
+ * here: the connection is closed and a new one (same timeout, TLS again)
+ * made to the ALTERNATE-SERVER, where the Allocate is sent anew; over UDP
+ * the TURN client moves by itself. Caller owns *@out. */
 int ice_relay_new(const struct ice_relay_config *cfg, const struct ice_relay_cb *cb,
 		  uint64_t now_ms, struct ice_relay **out, char *err, size_t errlen);
 void ice_relay_free(struct ice_relay *r);
@@ -78,6 +81,7 @@ void ice_relay_prepare(struct ice_relay *r, const union ice_addr *peer, uint64_t
 void ice_relay_release(struct ice_relay *r, uint64_t now_ms);
 /* "udp", "tcp" or "tls": how the relay reaches its server */
 const char *ice_relay_transport_name(const struct ice_relay *r);
+/* the server the allocation is on (the alternate after a 300) */
 const union ice_addr *ice_relay_server(const struct ice_relay *r);
 
 #endif

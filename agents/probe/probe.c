@@ -602,6 +602,19 @@ void probe_input(struct probe *p, uint64_t now_ms, int sock, const struct stun_a
 	t->answered = true;
 	t->recv_sock = sock;
 	t->from = *from;
+	/* RFC 8489 §6.3.3: If the success response contains unknown
+	 * comprehension-required attributes, the response is discarded and
+	 * the transaction is considered to have failed (§6.3.4: the same for
+	 * an error response). The step sees a failed answer, never its
+	 * addresses, and the report says why. */
+	if (m.n_unknown) {
+		set_error(p, "the server's answer carried an unknown comprehension-required "
+			     "attribute (RFC 8489 §6.3.3)");
+		t->error = true;
+		t->error_code = 0;
+		step_done(p, now_ms);
+		return;
+	}
 	if (m.cls == STUN_CLASS_ERROR) {
 		t->error = true;
 		stun_msg_get_error(&m, &t->error_code, NULL, NULL);

@@ -62,7 +62,8 @@ struct turn_client {
 	bool have_creds;
 	uint16_t algs[8];
 	size_t nalgs;
-	bool use_algs; /* answer with PASSWORD-ALGORITHM(S) (RFC 8489 §9.2.3.2) */
+	bool use_algs;	/* answer with PASSWORD-ALGORITHM(S) (RFC 8489 §9.2.3.2) */
+	bool anonymity; /* the nonce announces username anonymity (USERHASH) */
 	uint8_t key[TURN_AUTH_KEY_MAX];
 	int keylen;
 	bool sha256;
@@ -209,7 +210,14 @@ static int txn_send(struct turn_client *c, struct txn *t, uint64_t now_ms)
 		stun_builder_add_string(&b, STUN_ATTR_SOFTWARE, c->software);
 	t->had_creds = c->have_creds;
 	if (c->have_creds) {
-		stun_builder_add_string(&b, STUN_ATTR_USERNAME, c->user);
+		/* RFC 8489 §9.2.4: if the "Username anonymity" bit is set in
+		 * the nonce cookie, the client MAY use USERHASH instead of
+		 * USERNAME: SHA-256 of the username, ":" and the realm. */
+		uint8_t uh[32];
+		if (c->cfg.userhash && c->anonymity && stun_userhash(uh, c->user, c->realm) == 0)
+			stun_builder_add(&b, STUN_ATTR_USERHASH, uh, sizeof(uh));
+		else
+			stun_builder_add_string(&b, STUN_ATTR_USERNAME, c->user);
 		stun_builder_add_string(&b, STUN_ATTR_REALM, c->realm);
 		stun_builder_add(&b, STUN_ATTR_NONCE, c->nonce, c->nonce_len);
 		if (c->use_algs) {
@@ -375,6 +383,17 @@ static void result(struct turn_client *c, const struct txn *t, int code)
 			     code);
 }
 
+/* nonce_feature - whether security feature bit @n (RFC 8489 §18.1: 0
+ * "Password algorithms", 1 "Username anonymity") is set in the 24 bits
+ * of a nonce cookie. §9.2 does not say which end bit 0 is: natlab's server
+ * (and many others: "obMatJos2gAAA") count from the most significant bit,
+ * the RFC's own B.1 vector ("AAAC" for username anonymity) from the least.
+ * The two readings never collide for the defined bits, so accept both. */
+static bool nonce_feature(uint32_t features, unsigned n)
+{
+	return (features & (1u << n)) || (features & (0x800000u >> n));
+}
+
 /* learn_challenge - take REALM, NONCE and PASSWORD-ALGORITHMS from a 401 or
  * 438 and derive the key. */
 static int learn_challenge(struct turn_client *c, const struct stun_msg *m)
@@ -393,8 +412,9 @@ static int learn_challenge(struct turn_client *c, const struct stun_msg *m)
 	 * one it supports and echoes the list and its choice. */
 	c->use_algs = false;
 	c->sha256 = false;
-	if (stun_nonce_features(nonce, nlen, &features) == 0 &&
-	    (features & STUN_FEATURE_PASSWORD_ALGORITHMS) &&
+	bool have_features = stun_nonce_features(nonce, nlen, &features) == 0;
+	c->anonymity = have_features && nonce_feature(features, 1);
+	if (have_features && nonce_feature(features, 0) &&
 	    stun_msg_get_password_algorithms(m, c->algs, 8, &c->nalgs) == 0) {
 		bool md5 = false, sha = false;
 		for (size_t i = 0; i < c->nalgs; i++) {
@@ -419,6 +439,18 @@ static void schedule_refresh(struct turn_client *c, uint64_t now_ms)
 	uint64_t life = (uint64_t)c->lifetime_s * 1000u;
 	/* refresh a minute before the end, or at half time when short */
 	c->refresh_at_ms = now_ms + (life > 120000 ? life - 60000 : life / 2);
+}
+
+/* txn_fail - @t ends without a usable answer (@code: -ETIMEDOUT, or
+ * -EPROTO for an answer that had to be discarded). */
+static void txn_fail(struct turn_client *c, struct txn *t, int code)
+{
+	t->used = false;
+	result(c, t, code);
+	if (t->op == TURN_CLIENT_OP_ALLOCATE || (t->op == TURN_CLIENT_OP_REFRESH && !t->close))
+		set_state(c, TURN_CLIENT_FAILED, code);
+	else if (t->op == TURN_CLIENT_OP_REFRESH)
+		set_state(c, TURN_CLIENT_CLOSED, code);
 }
 
 static void on_allocated(struct turn_client *c, const struct stun_msg *m, uint64_t now_ms)
@@ -512,6 +544,15 @@ static void on_response(struct turn_client *c, const struct stun_msg *m, uint64_
 	if (t->had_creds && (m->mi_idx >= 0 || m->mi256_idx >= 0) &&
 	    stun_msg_check_integrity(m, c->key, (size_t)c->keylen) != 0)
 		return;
+	/* RFC 8489 §6.3.3: If the success response contains unknown
+	 * comprehension-required attributes, the response is discarded and
+	 * the transaction is considered to have failed. §6.3.4: If the error
+	 * response contains unknown comprehension-required attributes ...
+	 * the transaction is simply considered to have failed. */
+	if (m->n_unknown) {
+		txn_fail(c, t, -EPROTO);
+		return;
+	}
 	if (m->cls == STUN_CLASS_ERROR) {
 		const char *reason;
 		size_t rlen;
@@ -609,13 +650,7 @@ uint64_t turn_client_tick(struct turn_client *c, uint64_t now_ms)
 			    now_ms + (t->sent == RC ? (uint64_t)RM * c->cfg.rto_ms : t->rto_ms);
 			continue;
 		}
-		t->used = false;
-		result(c, t, -ETIMEDOUT);
-		if (t->op == TURN_CLIENT_OP_ALLOCATE ||
-		    (t->op == TURN_CLIENT_OP_REFRESH && !t->close))
-			set_state(c, TURN_CLIENT_FAILED, -ETIMEDOUT);
-		else if (t->op == TURN_CLIENT_OP_REFRESH)
-			set_state(c, TURN_CLIENT_CLOSED, -ETIMEDOUT);
+		txn_fail(c, t, -ETIMEDOUT);
 	}
 	if (c->state == TURN_CLIENT_ALLOCATED) {
 		if (now_ms >= c->refresh_at_ms && !txn_pending(c, TURN_CLIENT_OP_REFRESH, -1)) {
@@ -685,4 +720,10 @@ const struct sockaddr *turn_client_server(const struct turn_client *c)
 uint32_t turn_client_lifetime_s(const struct turn_client *c)
 {
 	return c->lifetime_s;
+}
+
+void turn_client_auth_used(const struct turn_client *c, bool *sha256, bool *userhash)
+{
+	*sha256 = c->have_creds && c->sha256;
+	*userhash = c->have_creds && c->cfg.userhash && c->anonymity;
 }

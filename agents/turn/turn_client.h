@@ -19,7 +19,15 @@
  *    Rm = 16), a single 39.5 s timeout over TCP/TLS;
  *  - ChannelData padded to 4 over streams (RFC 8656 §12.5).
  * Failures (486, 403, 401 with bad credentials, 437, timeouts) reach
- * cb.state / cb.result with the error code.
+ * cb.state / cb.result with the error code. A response carrying an
+ * unknown comprehension-required attribute fails its transaction with
+ * -EPROTO (RFC 8489 §6.3.3, §6.3.4).
+ *
+ * 300 over TCP/TLS: the client cannot move a stream by itself. It enters
+ * TURN_CLIENT_REDIRECTED with turn_client_server() already the alternate;
+ * the owner closes its connection, connects there and calls
+ * turn_client_start() again (agents/ice/relay.c and natlab-turn-client do).
+ * The REDIRECT_MAX bound on redirects holds across those restarts.
  */
 #ifndef NATLAB_TURN_CLIENT_H
 #define NATLAB_TURN_CLIENT_H
@@ -70,10 +78,13 @@ struct turn_client_cb {
 struct turn_client_config {
 	const char *user, *pass; /* long-term credentials (copied) */
 	enum turn_transport transport;
-	int family;		  /* relay family: AF_INET (default) or AF_INET6 */
-	bool dual;		  /* also ask for an IPv6 relay (ADDITIONAL-ADDRESS-FAMILY) */
-	bool prefer_sha256;	  /* use SHA-256 when the server offers it (default MD5) */
-	bool dont_fragment;	  /* DONT-FRAGMENT on Allocate */
+	int family;	    /* relay family: AF_INET (default) or AF_INET6 */
+	bool dual;	    /* also ask for an IPv6 relay (ADDITIONAL-ADDRESS-FAMILY) */
+	bool prefer_sha256; /* use SHA-256 when the server offers it (default MD5) */
+	bool dont_fragment; /* DONT-FRAGMENT on Allocate */
+	/* RFC 8489 §9.2.4: send USERHASH instead of USERNAME when the
+	 * server's nonce announces username anonymity (else USERNAME) */
+	bool userhash;
 	uint32_t lifetime_s;	  /* requested allocation lifetime; 0 = the server's */
 	uint32_t rto_ms;	  /* initial RTO over UDP; 0 = 500 (RFC 8489) */
 	uint32_t perm_refresh_ms; /* 0 = 240000 (permissions live 300 s) */
@@ -118,5 +129,8 @@ int turn_client_relayed(const struct turn_client *c, int i, struct sockaddr_stor
 int turn_client_mapped(const struct turn_client *c, struct sockaddr_storage *out);
 const struct sockaddr *turn_client_server(const struct turn_client *c);
 uint32_t turn_client_lifetime_s(const struct turn_client *c);
+/* turn_client_auth_used - how authenticated requests are signed now: the
+ * SHA-256 password algorithm (else MD5), USERHASH (else USERNAME). */
+void turn_client_auth_used(const struct turn_client *c, bool *sha256, bool *userhash);
 
 #endif

@@ -20,6 +20,15 @@ static uint32_t def(uint32_t v, uint32_t d)
 	return v ? v : d;
 }
 
+void turn_server_config_defaults(struct turn_server_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_allocs = TURN_DEFAULT_MAX_ALLOCS;
+	cfg->user_quota = TURN_DEFAULT_USER_QUOTA;
+	cfg->bandwidth_bytes_s = TURN_DEFAULT_BANDWIDTH_BYTES_S;
+	cfg->requests_per_s = TURN_DEFAULT_REQUESTS_PER_S;
+}
+
 struct turn_server *turn_server_new(const struct turn_server_config *cfg,
 				    const struct turn_server_io *io, uint64_t now_ms, char *msg,
 				    size_t msglen)
@@ -39,7 +48,7 @@ struct turn_server *turn_server_new(const struct turn_server_config *cfg,
 	s->cfg.perm_lifetime_s = def(cfg->perm_lifetime_s, 300);
 	s->cfg.channel_lifetime_s = def(cfg->channel_lifetime_s, 600);
 	s->cfg.nonce_lifetime_s = def(cfg->nonce_lifetime_s, 600);
-	s->cfg.max_allocs = def(cfg->max_allocs, 1024);
+	s->cfg.max_allocs = def(cfg->max_allocs, TURN_DEFAULT_MAX_ALLOCS);
 	if (!cfg->relay_ipv4 && !cfg->relay_ipv6)
 		s->cfg.relay_ipv4 = true;
 	s->realm = strdup(cfg->realm ? cfg->realm : "natlab");

@@ -25,7 +25,7 @@ struct turn_server_config {
 	const char *realm;    /* copied; default "natlab" */
 	const char *secret;   /* shared secret (REST scheme) or NULL; copied */
 	const char *software; /* SOFTWARE attribute in authenticated answers, or NULL */
-	uint32_t max_allocs;  /* total quota (486 past it); default 1024 */
+	uint32_t max_allocs;  /* total quota (486 past it); 0 = 1024 */
 	uint32_t user_quota;  /* per-user quota (486 past it); 0 = unlimited */
 	/* RFC 8656 §3.2/§7.2: default lifetime 600 s, a maximum of 3600 s is
 	 * RECOMMENDED; §9: permissions last 300 s; §12: channels 600 s. */
@@ -42,6 +42,28 @@ struct turn_server_config {
 	const struct sockaddr *alternate;
 	int64_t unix_offset_s; /* unix time = unix_offset_s + now_ms / 1000 (REST expiry) */
 };
+
+/* The security defaults a careful operator expects (docs/turn.md
+ * "Security defaults"). natlab-turn-server starts from these (its options
+ * change them, 0 switches one off); a config zeroed by hand has only the
+ * total quota, which unit tests rely on.
+ *  - 64 allocations per user: one leaked static credential cannot take all
+ *    1024; an ICE agent holds one allocation per TURN transport and
+ *    component, so even a many-agent lab cell stays far below it.
+ *  - 2 000 000 bytes/s per allocation (16 Mbit/s, both directions
+ *    together): several HD video calls' worth, so one allocation cannot
+ *    fill the server's uplink.
+ *  - 100 requests/s per source IP (burst 100): an ICE agent makes a few
+ *    dozen requests in its first second; a flood from one address (or a
+ *    spoofed reflection attempt over UDP) gets no answers past it. */
+#define TURN_DEFAULT_MAX_ALLOCS	       1024u
+#define TURN_DEFAULT_USER_QUOTA	       64u
+#define TURN_DEFAULT_BANDWIDTH_BYTES_S 2000000u
+#define TURN_DEFAULT_REQUESTS_PER_S    100u
+
+/* turn_server_config_defaults - zero @cfg and set the quotas and limits
+ * above (the lifetimes stay 0: turn_server_new applies the RFC's). */
+void turn_server_config_defaults(struct turn_server_config *cfg);
 
 /* The server's sockets, supplied by the caller (the binary or a test). */
 struct turn_server_io {

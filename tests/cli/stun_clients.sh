@@ -90,11 +90,19 @@ for i in 0 1 2; do
     fail "TCP answer $i: $a"
 done
 
-# 5. IPv6
-start_server v6 --addr ::1 --port 0
+# 5. IPv6 (two IPv6 addresses, RFC 5780 over IPv6: tests/ns/stun_server_v6.c)
+start_server v6 --addr ::1 --port 0 --tcp
 p6=$(nth_udp v6 1); p6=${p6##*:}
 timeout 20 turnutils_stunclient -L ::1 -p "$p6" ::1 >"$tmp/stunclient6.txt" 2>&1 || fail "IPv6 stunclient (port $p6)"
 grep -q "UDP reflexive addr: ::1:" "$tmp/stunclient6.txt" || fail "IPv6: no reflexive address"
+#    and a Binding request over TCP on ::1: a success for our transaction
+#    whose first attribute is XOR-MAPPED-ADDRESS (0x0020) of family IPv6
+exec 3<>"/dev/tcp/::1/$p6" || fail "TCP connect to [::1]:$p6"
+printf '\x00\x01\x00\x00\x21\x12\xa4\x42natlabtcp6v1' >&3
+a=$(timeout 5 head -c 28 <&3 | od -An -tx1 -v | tr -d ' \n')
+exec 3>&-
+[ "${a:0:4}" = 0101 ] && [ "${a:16:24}" = "$(printf natlabtcp6v1 | od -An -tx1 | tr -d ' \n')" ] &&
+  [ "${a:40:4}" = 0020 ] && [ "${a:50:2}" = 02 ] || fail "IPv6 TCP answer: $a"
 
 # 6. a clean stop with counters
 kill -TERM "${pids[0]}"

@@ -2,7 +2,9 @@
  * and a fake clock, for what natlab's client does not exercise: EVEN-PORT
  * with RESERVATION-TOKEN, the RFC 6062 TCP relay (Connect, 446, 447 after
  * 30 s, ConnectionAttempt, ConnectionBind), the bandwidth cap, the request
- * rate limit, 437 and 441. */
+ * rate limit, 437 and 441; the security defaults natlab-turn-server starts
+ * from; DONT-FRAGMENT reaching the relay socket; USERHASH with SHA-256;
+ * ADDRESS-ERROR-CODE. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,6 +30,7 @@ static struct {
 	int sent_to_client;
 	int relays_open, next_port;
 	int to_peer;
+	bool last_df; /* the df flag of the last relayed datagram */
 	/* RFC 6062 */
 	int connects, closes, splices, spliced_handle;
 	uint32_t connect_id;
@@ -80,7 +83,7 @@ static int io_relay_send(void *ctx, int h, const struct sockaddr *p, const uint8
 	(void)p;
 	(void)b;
 	(void)l;
-	(void)df;
+	W.last_df = df;
 	W.to_peer++;
 	return 0;
 }
@@ -257,6 +260,22 @@ static int setup(void **st)
 	return 0;
 }
 
+/* the server natlab-turn-server runs when given no limit options */
+static int setup_defaults(void **st)
+{
+	(void)st;
+	char msg[128];
+	struct turn_server_config cfg;
+	turn_server_config_defaults(&cfg);
+	memset(&W, 0, sizeof(W));
+	W.now = 5000000;
+	W.next_port = 49999;
+	W.s = turn_server_new(&cfg, &io, W.now, msg, sizeof(msg));
+	assert_non_null(W.s);
+	turn_server_user_add(W.s, "alice", "pw");
+	return 0;
+}
+
 static int teardown(void **st)
 {
 	(void)st;
@@ -429,6 +448,236 @@ static void test_tcp_relay(void **st)
 	(void)ctl2;
 }
 
+static void send_binding(const struct turn_key *k)
+{
+	uint8_t buf[64], tid[STUN_TID_LEN] = {0};
+	struct stun_builder b;
+	stun_builder_init(&b, buf, sizeof(buf),
+			  stun_type_make(STUN_CLASS_REQUEST, STUN_METHOD_BINDING), tid);
+	long n = stun_builder_finish(&b);
+	turn_server_input(W.s, k, buf, (size_t)n, W.now);
+}
+
+/* a Send indication to @peer with @len bytes of data */
+static void send_data(const struct turn_key *k, const struct sockaddr_storage *peer, size_t len)
+{
+	static uint8_t ind[2048], data[1500];
+	uint8_t tid[STUN_TID_LEN] = {2};
+	struct stun_builder b;
+	struct stun_addr p;
+	stun_addr_from_sockaddr(&p, (const struct sockaddr *)peer, sizeof(struct sockaddr_in));
+	stun_builder_init(&b, ind, sizeof(ind),
+			  stun_type_make(STUN_CLASS_INDICATION, STUN_METHOD_SEND), tid);
+	stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &p);
+	stun_builder_add(&b, STUN_ATTR_DATA, data, len);
+	long n = stun_builder_finish(&b);
+	assert_true(n > 0);
+	turn_server_input(W.s, k, ind, (size_t)n, W.now);
+}
+
+static void test_default_limits(void **st)
+{
+	(void)st;
+	struct turn_server_config cfg;
+	turn_server_config_defaults(&cfg);
+	assert_int_equal(cfg.max_allocs, TURN_DEFAULT_MAX_ALLOCS);
+	assert_int_equal(cfg.user_quota, 64);
+	assert_int_equal(cfg.bandwidth_bytes_s, 2000000);
+	assert_int_equal(cfg.requests_per_s, 100);
+}
+
+/* 100 requests per second per source IP: a burst of 150 Binding requests
+ * from one address gets 100 answers; another address is not affected;
+ * the budget refills with time. */
+static void test_default_rate(void **st)
+{
+	(void)st;
+	struct turn_key a = key(1, 0), a2 = key(2, 0), other = key(3, 0);
+	other.client = sa("198.51.100.20", 3);
+
+	for (int i = 0; i < 150; i++)
+		send_binding(i % 2 ? &a : &a2); /* two ports of one IP share it */
+	assert_int_equal(W.sent_to_client, 100);
+	send_binding(&other);
+	assert_int_equal(W.sent_to_client, 101);
+	W.now += 100; /* 10 more requests' worth */
+	for (int i = 0; i < 20; i++)
+		send_binding(&a);
+	assert_int_equal(W.sent_to_client, 111);
+}
+
+/* 64 allocations per user: the 65th gets 486; the total quota is 1024 */
+static void test_default_user_quota(void **st)
+{
+	(void)st;
+	W.next_port = 10000; /* clear of the fake's taken port 50002 */
+	for (uint16_t i = 0; i < 64; i++) {
+		struct turn_key k = key((uint16_t)(100 + i), 0);
+		assert_int_equal(request(&k, STUN_METHOD_ALLOCATE, add_udp, NULL, "alice"), 0);
+	}
+	struct turn_key k = key(999, 0);
+	assert_int_equal(request(&k, STUN_METHOD_ALLOCATE, add_udp, NULL, "alice"), 486);
+	assert_int_equal(turn_server_alloc_count(W.s), 64);
+}
+
+/* 2 000 000 bytes/s per allocation: of 2000 datagrams of 1000 bytes sent
+ * at one instant, 2000 (the one-second burst) pass; the rest are dropped
+ * until the budget refills. */
+static void test_default_bandwidth(void **st)
+{
+	(void)st;
+	struct turn_key a = key(1, 0);
+	struct sockaddr_storage peer = sa("192.0.2.9", 7);
+
+	assert_int_equal(request(&a, STUN_METHOD_ALLOCATE, add_udp, NULL, "alice"), 0);
+	assert_int_equal(request(&a, STUN_METHOD_CREATE_PERMISSION, add_peer, &peer, "alice"), 0);
+	for (int i = 0; i < 2100; i++)
+		send_data(&a, &peer, 1000);
+	assert_int_equal(W.to_peer, 2000);
+	W.now += 10; /* 20 000 bytes of budget */
+	for (int i = 0; i < 30; i++)
+		send_data(&a, &peer, 1000);
+	assert_int_equal(W.to_peer, 2020);
+}
+
+static void add_udp_df(struct stun_builder *b, const void *arg)
+{
+	(void)arg;
+	stun_builder_add_requested_transport(b, 17);
+	stun_builder_add_flag(b, STUN_ATTR_DONT_FRAGMENT);
+}
+
+/* RFC 8656 §14.8 DONT-FRAGMENT: the relay socket is told to set DF (the
+ * binary sets IP_PMTUDISC_DO for it) for that allocation only */
+static void test_dont_fragment(void **st)
+{
+	(void)st;
+	struct turn_key a = key(1, 0), b = key(2, 0);
+	struct sockaddr_storage peer = sa("192.0.2.9", 7);
+
+	assert_int_equal(request(&a, STUN_METHOD_ALLOCATE, add_udp_df, NULL, "alice"), 0);
+	assert_int_equal(request(&a, STUN_METHOD_CREATE_PERMISSION, add_peer, &peer, "alice"), 0);
+	send_data(&a, &peer, 100);
+	assert_int_equal(W.to_peer, 1);
+	assert_true(W.last_df);
+	assert_int_equal(request(&b, STUN_METHOD_ALLOCATE, add_udp, NULL, "alice"), 0);
+	assert_int_equal(request(&b, STUN_METHOD_CREATE_PERMISSION, add_peer, &peer, "alice"), 0);
+	send_data(&b, &peer, 100);
+	assert_int_equal(W.to_peer, 2);
+	assert_false(W.last_df);
+}
+
+/* An Allocate identified by USERHASH (RFC 8489 §14.4) with the SHA-256
+ * password algorithm and MESSAGE-INTEGRITY-SHA256; returns the error code
+ * (0 success). @hash_user names whose hash goes in USERHASH. */
+static int allocate_userhash(const struct turn_key *k, const char *hash_user)
+{
+	uint8_t buf[1024], tid[STUN_TID_LEN], uh[32], hkey[32];
+	const uint16_t algs[2] = {STUN_PWALG_MD5, STUN_PWALG_SHA256};
+	struct stun_builder b;
+	struct stun_msg m;
+
+	if (!W.nonce[0]) {
+		stun_tid_random(tid);
+		stun_builder_init(&b, buf, sizeof(buf),
+				  stun_type_make(STUN_CLASS_REQUEST, STUN_METHOD_ALLOCATE), tid);
+		long n = stun_builder_finish(&b);
+		turn_server_input(W.s, k, buf, (size_t)n, W.now);
+		assert_int_equal(stun_msg_decode(&m, W.last, W.last_len, 0, NULL), 0);
+		assert_int_equal(stun_msg_get_string(&m, STUN_ATTR_NONCE, W.nonce, sizeof(W.nonce)),
+				 0);
+	}
+	/* the server's nonce announces username anonymity (RFC 8489 §9.2,
+	 * bit 1 counted from the most significant of the 24) */
+	uint32_t features = 0;
+	assert_int_equal(stun_nonce_features((const uint8_t *)W.nonce, strlen(W.nonce), &features),
+			 0);
+	assert_true(features & 0x400000u);
+	assert_int_equal(stun_userhash(uh, hash_user, "natlab"), 0);
+	int kl = turn_auth_key(TURN_AUTH_ALG_SHA256, "alice", 5, "natlab", "pw", hkey);
+	assert_int_equal(kl, 32);
+	stun_tid_random(tid);
+	stun_builder_init(&b, buf, sizeof(buf),
+			  stun_type_make(STUN_CLASS_REQUEST, STUN_METHOD_ALLOCATE), tid);
+	stun_builder_add_requested_transport(&b, 17);
+	stun_builder_add(&b, STUN_ATTR_USERHASH, uh, sizeof(uh));
+	stun_builder_add_string(&b, STUN_ATTR_REALM, "natlab");
+	stun_builder_add_string(&b, STUN_ATTR_NONCE, W.nonce);
+	stun_builder_add_password_algorithms(&b, algs, 2);
+	stun_builder_add_password_algorithm(&b, STUN_PWALG_SHA256);
+	stun_builder_add_integrity_sha256(&b, hkey, (size_t)kl);
+	long n = stun_builder_finish(&b);
+	assert_true(n > 0);
+	turn_server_input(W.s, k, buf, (size_t)n, W.now);
+	assert_int_equal(stun_msg_decode(&m, W.last, W.last_len, 0, NULL), 0);
+	assert_memory_equal(m.tid, tid, STUN_TID_LEN);
+	if (m.cls == STUN_CLASS_SUCCESS) {
+		/* answered with the same integrity type and key */
+		assert_true(m.mi256_idx >= 0);
+		assert_int_equal(stun_msg_check_integrity(&m, hkey, (size_t)kl), 0);
+		return 0;
+	}
+	int code;
+	const char *r;
+	size_t rl;
+	assert_int_equal(stun_msg_get_error(&m, &code, &r, &rl), 0);
+	return code;
+}
+
+static void test_userhash_sha256(void **st)
+{
+	(void)st;
+	struct turn_key a = key(1, 0), b = key(2, 0);
+	struct sockaddr_storage peer = sa("192.0.2.9", 7);
+
+	assert_int_equal(allocate_userhash(&a, "alice"), 0);
+	assert_int_equal(turn_server_alloc_count(W.s), 1);
+	/* the allocation is alice's: her USERNAME requests are accepted */
+	assert_int_equal(request(&a, STUN_METHOD_CREATE_PERMISSION, add_peer, &peer, "alice"), 0);
+	assert_int_equal(request(&a, STUN_METHOD_CREATE_PERMISSION, add_peer, &peer, "bob"), 441);
+	/* a hash that matches no user: 401 */
+	assert_int_equal(allocate_userhash(&b, "mallory"), 401);
+	assert_int_equal(turn_server_alloc_count(W.s), 1);
+}
+
+static void add_udp_fam2(struct stun_builder *b, const void *arg)
+{
+	(void)arg;
+	stun_builder_add_requested_transport(b, 17);
+	stun_builder_add_family(b, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, AF_INET6);
+}
+static void add_udp_fam6(struct stun_builder *b, const void *arg)
+{
+	(void)arg;
+	stun_builder_add_requested_transport(b, 17);
+	stun_builder_add_family(b, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, AF_INET6);
+}
+
+/* RFC 8656 §7.2 / RFC 6156 with no IPv6 relay configured: a dual request
+ * gets its IPv4 relay and ADDRESS-ERROR-CODE 440 for IPv6; asking for
+ * IPv6 alone is a 440 error */
+static void test_address_error_code(void **st)
+{
+	(void)st;
+	struct turn_key a = key(1, 0), b = key(2, 0);
+	struct stun_msg m;
+	struct stun_addr r;
+	int fam = 0, code = 0;
+	const char *reason;
+	size_t rl;
+
+	assert_int_equal(request(&a, STUN_METHOD_ALLOCATE, add_udp_fam2, NULL, "alice"), 0);
+	assert_int_equal(stun_msg_decode(&m, W.last, W.last_len, 0, NULL), 0);
+	assert_int_equal(stun_msg_get_xor_addr_nth(&m, STUN_ATTR_XOR_RELAYED_ADDRESS, 0, &r), 0);
+	assert_int_not_equal(stun_msg_get_xor_addr_nth(&m, STUN_ATTR_XOR_RELAYED_ADDRESS, 1, &r),
+			     0);
+	assert_int_equal(stun_msg_get_address_error(&m, &fam, &code, &reason, &rl), 0);
+	assert_int_equal(fam, AF_INET6);
+	assert_int_equal(code, 440);
+	assert_int_equal(request(&b, STUN_METHOD_ALLOCATE, add_udp_fam6, NULL, "alice"), 440);
+	assert_int_equal(turn_server_alloc_count(W.s), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +686,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bandwidth_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_relay, setup, teardown),
+	    cmocka_unit_test(test_default_limits),
+	    cmocka_unit_test_setup_teardown(test_default_rate, setup_defaults, teardown),
+	    cmocka_unit_test_setup_teardown(test_default_user_quota, setup_defaults, teardown),
+	    cmocka_unit_test_setup_teardown(test_default_bandwidth, setup_defaults, teardown),
+	    cmocka_unit_test_setup_teardown(test_dont_fragment, setup_defaults, teardown),
+	    cmocka_unit_test_setup_teardown(test_userhash_sha256, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_address_error_code, setup_defaults, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

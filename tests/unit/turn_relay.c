@@ -2,7 +2,9 @@
  * fake sockets and a fake clock: allocation with the 401 challenge, every
  * error path a user would meet (bad password 401, stale nonce 438, quota
  * 486, denied peer 403, 300 redirection), permissions that expire and then
- * drop data, channels, refreshes, SHA-256 and the shared-secret scheme. */
+ * drop data, channels, refreshes, SHA-256 and the shared-secret scheme,
+ * USERHASH, 300 over a stream, and answers carrying unknown
+ * comprehension-required attributes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -48,6 +50,9 @@ struct world {
 	int to_peer;
 	uint8_t peer_buf[2048];
 	size_t peer_len;
+	/* the last message a client sent towards a server */
+	uint8_t c2s[2048];
+	size_t c2s_len;
 };
 
 static struct world W;
@@ -142,6 +147,10 @@ static int cl_send(void *ctx, const struct sockaddr *to, const uint8_t *buf, siz
 {
 	struct client *c = ctx;
 	struct turn_key k;
+	if (len <= sizeof(W.c2s)) {
+		memcpy(W.c2s, buf, len);
+		W.c2s_len = len;
+	}
 	memset(&k, 0, sizeof(k));
 	k.client = c->addr;
 	for (int i = 0; i < 2; i++) {
@@ -485,6 +494,116 @@ static void test_udp_retransmit_timeout(void **st)
 	assert_int_equal(turn_client_error(c->tc), -ETIMEDOUT);
 }
 
+/* 300 over TCP/TLS: the client cannot move the stream itself; it says
+ * REDIRECTED with the alternate as its server, and once its owner has
+ * connected there, start allocates on the alternate */
+static void test_alternate_300_stream(void **st)
+{
+	(void)st;
+	struct turn_server_config cfg0 = {0}, cfg1 = {0};
+	struct sockaddr_storage alt = sa("198.51.100.2", 3478);
+	struct turn_client_config ccfg = {.transport = TURN_TRANSPORT_TCP};
+	cfg0.alternate = (struct sockaddr *)&alt;
+	mk_server(0, &cfg0);
+	mk_server(1, &cfg1);
+	struct client *c = mk_client(0, "alice", "pw", &ccfg);
+
+	turn_client_start(c->tc, W.now);
+	assert_int_equal(W.errors_seen[300], 1);
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_REDIRECTED);
+	assert_int_equal(c->last_code, 300);
+	assert_true(turn_addr_same(turn_client_server(c->tc), (struct sockaddr *)&alt));
+	turn_client_start(c->tc, W.now);
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATED);
+	assert_int_equal(turn_server_alloc_count(W.srv[0]), 0);
+	assert_int_equal(turn_server_alloc_count(W.srv[1]), 1);
+}
+
+/* --sha256 --userhash: the Allocate that succeeds carries USERHASH (no
+ * USERNAME), PASSWORD-ALGORITHM SHA-256 and MESSAGE-INTEGRITY-SHA256 */
+static void test_client_sha256_userhash(void **st)
+{
+	(void)st;
+	struct turn_server_config cfg = {0};
+	struct turn_client_config ccfg = {.prefer_sha256 = true, .userhash = true};
+	struct stun_msg m;
+	uint16_t alg = 0;
+	const uint8_t *uh;
+	size_t uhlen;
+	uint8_t want[32];
+	char user[64];
+
+	mk_server(0, &cfg);
+	struct client *c = mk_client(0, "alice", "pw", &ccfg);
+	turn_client_start(c->tc, W.now);
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATED);
+	assert_int_equal(stun_msg_decode(&m, W.c2s, W.c2s_len, 0, NULL), 0);
+	assert_int_equal(m.method, STUN_METHOD_ALLOCATE);
+	assert_int_equal(stun_msg_get_bytes(&m, STUN_ATTR_USERHASH, &uh, &uhlen), 0);
+	assert_int_equal(uhlen, 32);
+	assert_int_equal(stun_userhash(want, "alice", "natlab"), 0);
+	assert_memory_equal(uh, want, 32);
+	assert_int_not_equal(stun_msg_get_string(&m, STUN_ATTR_USERNAME, user, sizeof(user)), 0);
+	assert_int_equal(stun_msg_get_password_algorithm(&m, &alg), 0);
+	assert_int_equal(alg, STUN_PWALG_SHA256);
+	assert_true(m.mi256_idx >= 0);
+	/* the allocation works: a permission on it is accepted */
+	struct sockaddr_storage peer = sa("192.0.2.50", 9);
+	turn_client_permit(c->tc, (struct sockaddr *)&peer, W.now);
+	assert_int_equal(c->results[TURN_CLIENT_OP_PERMISSION], 1);
+	assert_int_equal(c->result_code[TURN_CLIENT_OP_PERMISSION], 0);
+}
+
+/* answer_allocate - a success response to the client's last Allocate with
+ * a relayed address, and @unknown (a comprehension-required type the codec
+ * does not know) when non-zero */
+static void answer_allocate(struct client *c, uint16_t unknown)
+{
+	struct stun_msg req;
+	struct stun_builder b;
+	struct stun_addr relayed;
+	struct sockaddr_storage r = sa("192.0.2.1", 50000);
+	uint8_t buf[512], v[4] = {1, 2, 3, 4};
+
+	assert_int_equal(stun_msg_decode(&req, W.c2s, W.c2s_len, 0, NULL), 0);
+	assert_int_equal(req.method, STUN_METHOD_ALLOCATE);
+	stun_builder_init(&b, buf, sizeof(buf),
+			  stun_type_make(STUN_CLASS_SUCCESS, STUN_METHOD_ALLOCATE), req.tid);
+	stun_addr_from_sockaddr(&relayed, (struct sockaddr *)&r, sizeof(struct sockaddr_in));
+	stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &relayed);
+	stun_builder_add_u32(&b, STUN_ATTR_LIFETIME, 600);
+	if (unknown)
+		stun_builder_add(&b, unknown, v, sizeof(v));
+	long n = stun_builder_finish(&b);
+	assert_true(n > 0);
+	turn_client_input(c->tc, buf, (size_t)n, W.now);
+}
+
+/* RFC 8489 §6.3.3: a success response with an unknown
+ * comprehension-required attribute is discarded and the transaction
+ * fails; an unknown comprehension-optional one (0x8000 and up) is fine */
+static void test_client_unknown_required_attr(void **st)
+{
+	(void)st;
+	/* no server at the client's address: the test answers by hand */
+	W.srv_addr[0] = sa("198.51.100.1", 3478);
+	struct client *c = mk_client(0, "alice", "pw", NULL);
+	struct client *d = mk_client(1, "alice", "pw", NULL);
+
+	turn_client_start(c->tc, W.now);
+	answer_allocate(c, 0x7ff0);
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_FAILED);
+	assert_int_equal(turn_client_error(c->tc), -EPROTO);
+	assert_int_equal(c->result_code[TURN_CLIENT_OP_ALLOCATE], -EPROTO);
+	struct sockaddr_storage out;
+	assert_int_equal(turn_client_relayed(c->tc, 0, &out), -ENOENT);
+
+	turn_client_start(d->tc, W.now);
+	answer_allocate(d, 0xfff0);
+	assert_int_equal(turn_client_state(d->tc), TURN_CLIENT_ALLOCATED);
+	assert_int_equal(turn_client_relayed(d->tc, 0, &out), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +617,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_alternate_300, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sha256_and_rest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_retransmit_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_alternate_300_stream, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_sha256_userhash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_unknown_required_attr, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,13 +128,16 @@ int emu_nat_build_table(const struct emu_nat_config *cfg, struct emu_nft_batch *
 /* emu_nat_apply - make router node @router a NAT per @cfg: one nftables
  * batch replacing any earlier NAT ruleset of the node atomically, then a
  * flush of the node's conntrack table (ctnetlink over libmnl) so that no
- * flow created under the old rules shadows the new ones. @cfg is only read
- * (nothing is kept).
+ * flow created under the old rules shadows the new ones. Over an existing
+ * NAT the new ruleset comes up dropping everything until that flush is
+ * done, as emu_nat_flush does. @cfg is only read (nothing is kept).
  * Forwarding is not switched on here: see emu_route_forwarding. */
 int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, struct natlab_err *e);
 
 /* emu_nat_flush - "NAT reboot": drop every mapping (the dynamic sets of
- * the NAT's table and the node's whole conntrack table); rules stay. */
+ * the NAT's table and the node's whole conntrack table); rules stay. One
+ * step for the packets: the NAT drops everything while it forgets (a few
+ * ms to tens of ms), so no live flow can teach it an old mapping back. */
 int emu_nat_flush(struct emu_node *router, struct natlab_err *e);
 
 /* emu_nat_conntrack_flush - delete every conntrack entry of node @n. */

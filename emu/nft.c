@@ -110,6 +110,13 @@ int emu_nft_batch_add_chain(struct emu_nft_batch *b, struct nftnl_chain *c)
 	       nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), nftnl_chain_nlmsg_build_payload, c);
 }
 
+int emu_nft_batch_del_chain(struct emu_nft_batch *b, struct nftnl_chain *c)
+{
+	APPEND(b, NFT_MSG_DELCHAIN, nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY), NLM_F_ACK,
+	       "delete chain", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
+	       nftnl_chain_nlmsg_build_payload, c);
+}
+
 int emu_nft_batch_add_set(struct emu_nft_batch *b, struct nftnl_set *s)
 {
 	APPEND(b, NFT_MSG_NEWSET, nftnl_set_get_u32(s, NFTNL_SET_FAMILY), CREATE, "set",

@@ -29,6 +29,9 @@ void emu_nft_batch_free(struct emu_nft_batch *b);
 int emu_nft_batch_add_table(struct emu_nft_batch *b, struct nftnl_table *t);
 int emu_nft_batch_del_table(struct emu_nft_batch *b, struct nftnl_table *t);
 int emu_nft_batch_add_chain(struct emu_nft_batch *b, struct nftnl_chain *c);
+/* emu_nft_batch_del_chain - delete chain @c (its table, name and family
+ * are used; the chain must hold no rules another chain jumps to). */
+int emu_nft_batch_del_chain(struct emu_nft_batch *b, struct nftnl_chain *c);
 int emu_nft_batch_add_set(struct emu_nft_batch *b, struct nftnl_set *s);
 int emu_nft_batch_add_rule(struct emu_nft_batch *b, struct nftnl_rule *r);
 int emu_nft_batch_add_obj(struct emu_nft_batch *b, struct nftnl_obj *o);

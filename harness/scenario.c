@@ -36,6 +36,18 @@ int scenario_find(const char *arg, char *buf, size_t len, struct natlab_err *e)
 		snprintf(buf, len, "%s", arg);
 		return 0;
 	}
+	/* An absolute path, or a file name ending in .lua, names a file:
+	 * guessing "<dir>//abs/path.lua.lua" in the scenario folders would
+	 * only confuse. */
+	size_t alen = strlen(arg);
+	if (arg[0] == '/' || (alen > 4 && strcmp(arg + alen - 4, ".lua") == 0)) {
+		int err = errno ? errno : ENOENT;
+		natlab_err_set(e, 0,
+			       "no scenario file '%s': %s; give a readable .lua file, or a "
+			       "scenario name ('natlab list' shows them)",
+			       arg, strerror(err));
+		return -err;
+	}
 	snprintf(dirs, sizeof(dirs), "%s%s./scenarios:%s", env ? env : "", env ? ":" : "",
 		 NATLAB_SOURCE_SCENARIOS);
 	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {

@@ -1,7 +1,7 @@
 /* stun_auth.c - MESSAGE-INTEGRITY (HMAC-SHA1), MESSAGE-INTEGRITY-SHA256,
  * long-term keys, USERHASH, FINGERPRINT (CRC-32) and the nonce's security
- * feature cookie (RFC 8489 §9, §14.4-§14.7). libcrypto does the hashing;
- * it has no CRC-32, so the table-driven CRC is here. */
+ * feature cookie (RFC 8489 §9, §14.4-§14.7). libcrypto does the hashing,
+ * zlib the CRC-32 (libcrypto has none). */
 #include "agents/stun/stun.h"
 #include "agents/stun/stun_wire.h"
 
@@ -12,33 +12,16 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <zlib.h>
 
-/* ---- CRC-32 (reflected, polynomial 0xEDB88320) ---- */
+/* ---- CRC-32 ---- */
 
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1u) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		crc = crc_table[(crc ^ p[i]) & 0xffu] ^ (crc >> 8);
-	return crc;
-}
-
+/* The CRC-32 RFC 8489 §14.7 names (ITU-T V.42, the reflected polynomial
+ * 0xEDB88320 with all-ones preset and final inversion) is exactly zlib's
+ * crc32; the RFC sentence is at stun_msg_check_fingerprint below. */
 uint32_t stun_crc32(const uint8_t *buf, size_t len)
 {
-	pthread_once(&crc_once, crc_init);
-	return crc_update(0xffffffffu, buf, len) ^ 0xffffffffu;
+	return (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), buf, len);
 }
 
 /* ---- HMAC over "the message with the header length patched" ---- */

@@ -672,53 +672,6 @@ out:
 	return rc;
 }
 
-/* A TCP connection from @cli to @addr:@port: 0 connected, -ETIMEDOUT when
- * the SYN was dropped, another -errno when refused. */
-static int tcp_try(struct emu_node *cli, const char *addr, uint16_t port)
-{
-	struct natlab_err e = {{0}};
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-	struct pollfd p;
-	int fd = emu_node_socket(cli, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0, &e);
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (fd < 0)
-		return -EIO;
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
-		err = errno;
-		close(fd);
-		return -err;
-	}
-	p.fd = fd;
-	p.events = POLLOUT;
-	if (poll(&p, 1, 700) <= 0) {
-		close(fd);
-		return -ETIMEDOUT;
-	}
-	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	close(fd);
-	return -err;
-}
-
-static int tcp_listen(struct emu_node *n, const char *addr, uint16_t port)
-{
-	struct natlab_err e = {{0}};
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-	int fd = emu_node_socket(n, AF_INET, SOCK_STREAM, 0, &e);
-
-	if (fd < 0)
-		return -1;
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* udp-blocked and tcp-web-only: what gets through. */
 static int firewall_body(void)
 {

@@ -219,6 +219,74 @@ static inline int udp_recv_text(int fd, int timeout_ms, char *msg, size_t msglen
 	return 1;
 }
 
+/* An IPv4 or IPv6 socket address from @addr (a ':' makes it IPv6). */
+static inline socklen_t topo_sockaddr(const char *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	inet_pton(AF_INET, addr, &s4->sin_addr);
+	return sizeof(*s4);
+}
+
+/* A TCP connection from @cli to @addr:@port (IPv4 or IPv6): 0 connected,
+ * -ETIMEDOUT when the SYN was dropped (no answer within 700 ms; a reset
+ * or a SYN-ACK comes back in well under 1 ms), another -errno when
+ * refused. */
+static inline int tcp_try(struct emu_node *cli, const char *addr, uint16_t port)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_storage ss;
+	socklen_t sl = topo_sockaddr(addr, port, &ss);
+	struct pollfd p;
+	int fd = emu_node_socket(cli, ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0, &e);
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (fd < 0)
+		return -EIO;
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	p.fd = fd;
+	p.events = POLLOUT;
+	if (poll(&p, 1, 700) <= 0) {
+		close(fd);
+		return -ETIMEDOUT;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	close(fd);
+	return -err;
+}
+
+/* A TCP listener in @n on @addr:@port (IPv4 or IPv6), or -1. */
+static inline int tcp_listen(struct emu_node *n, const char *addr, uint16_t port)
+{
+	struct natlab_err e = {{0}};
+	struct sockaddr_storage ss;
+	socklen_t sl = topo_sockaddr(addr, port, &ss);
+	int fd = emu_node_socket(n, ss.ss_family, SOCK_STREAM, 0, &e);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 8) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Run @body in a forked child inside a fresh sandbox; 77 (skip) when the
  * sandbox cannot be entered here. Returns the child's exit status. */
 static inline int topo_run_sandboxed(int (*body)(void))

@@ -1028,8 +1028,11 @@ int cmd_adapter_check(int argc, char **argv)
 			    "docs/agent-protocol.md:\n"
 			    "ready, gather/local, remote/checking/selected, send/rx/data, "
 			    "malformed lines,\n"
-			    "restart, stop, the controlled role, and t_ms on every event. One "
-			    "line per check;\n"
+			    "restart, stop, the controlled role, and t_ms on every event; then "
+			    "trickle, srflx\n"
+			    "and relay candidates behind NATs with a STUN/TURN server, a relay "
+			    "over UDP and one\n"
+			    "over TCP/TLS, as the default matrix runs it. One line per check;\n"
 			    "exit 0 when it conforms, 1 when a check failed, 2 when it could not "
 			    "run.\n"
 			    "Example: natlab adapter-check ./my-adapter --some-option\n");

@@ -55,10 +55,10 @@ scenario {
     timeout_ms = { description = "time allowed to select a pair", default = 12000 },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
-  -- sweeping left_impl/right_impl draws one preset x preset grid per
-  -- implementation pair instead of folding the pairs into one square
+  -- sweeping left_impl/right_impl (or servers) draws one preset x preset
+  -- grid per implementation pair instead of folding the pairs into one square
   grid = { name = "matrix: path class (expected from scenarios/matrix_expected.lua)", rows = "left", cols = "right",
-           split = { "left_impl", "right_impl" } },
+           split = { "left_impl", "right_impl", "servers" } },
   expect = function(p)
     local row, c = EXPECT.grid[p.left], col_index(p.right)
     return row and c and row[c] or nil

@@ -33,9 +33,8 @@ struct ac_agent {
 	json_t *ready, *local, *selected, *data, *last_error;
 	json_t *cands; /* every candidate signalled since the last local (local + trickled) */
 	int locals, selecteds, errors, datas;
-	int trickled;	  /* candidate events with a candidate */
-	bool ended;	  /* a {"ev":"candidate","end":true} came */
-	int bad_trickled; /* trickled candidates that are not RFC 8839 syntax */
+	int trickled; /* candidate events with a candidate */
+	bool ended;   /* a {"ev":"candidate","end":true} came */
 	bool checking;
 	char failed[256];
 	unsigned char rx_seen[AC_RX_SEQ_MAX];

@@ -319,9 +319,17 @@ static void check_gathering(struct ac *ac, const struct net_round *r, struct ac_
 		return;
 	}
 	bool first_complete = json_is_true(json_object_get(cand->local, "complete"));
-	if (ac_check_local(ac, cand->local, r->name) > 0)
-		return;
 	got = ac_pump(ac, cand, peer, c_gathered, NULL, ac->timeout_ms);
+	/* the credentials of the local and every candidate, however they came
+	 * (the first local may hold none yet) */
+	json_t *all =
+	    json_pack("{s:O?, s:O?, s:b, s:o}", "ufrag", json_object_get(cand->local, "ufrag"),
+		      "pwd", json_object_get(cand->local, "pwd"), "complete", 1, "candidates",
+		      cand->cands ? json_incref(cand->cands) : json_array());
+	int bad = all ? ac_check_local(ac, all, r->name) : 1;
+	json_decref(all);
+	if (bad > 0)
+		return;
 	if (first_complete)
 		ac_say(ac, "warn",
 		       "%s: started with --trickle, the first local was already complete (no "
@@ -437,9 +445,12 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 		goto out;
 	ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
 	if (!cand->ready || !peer->ready) {
-		ac_say(ac, "FAIL", "%s: %s sent no \"ready\" with the matrix's options (%s ...)",
+		ac_say(ac, "FAIL",
+		       "%s: %s sent no \"ready\" with the matrix's options (%s): accept and "
+		       "ignore the options you have no knob for",
 		       r->name, cand->ready ? "the peer" : "the candidate",
-		       "--trickle --stun --turn --gather-timeout-ms --ta-ms --rto-ms");
+		       "--trickle --stun --turn --turn-user --turn-pass --gather-timeout-ms "
+		       "--ta-ms --rto-ms --nominate-wait-ms");
 		goto out;
 	}
 	ac_agent_send(ac, cand, "{\"cmd\":\"gather\"}");

@@ -83,6 +83,7 @@ scenario {
     end
     local srv, err = natlab.server(net, "stun", "stun", { impl = p.servers, alt_addr = a2 })
     if not srv then error("STUN server (" .. tostring(p.servers) .. "): " .. tostring(err), 0) end
+    net.stun_srv = srv -- referenced for the whole cell
     if p.classic then
       local missing = {}
       if not natlab.bin("stun") then missing[#missing + 1] = "stun-client" end

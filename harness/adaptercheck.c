@@ -1,6 +1,7 @@
 /* adaptercheck.c - `natlab adapter-check`: a conformance run of one agent
  * against docs/agent-protocol.md (see adaptercheck.h for the checks). */
 #include "harness/adaptercheck.h"
+#include "harness/adaptercheck_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,46 +24,7 @@
 #include "harness/cli.h"
 #include "harness/luanet.h"
 
-#define AC_LINE_MAX   65536 /* one event line, as the harness reads them */
-#define AC_CAND_IP    "10.99.0.1"
-#define AC_PEER_IP    "10.99.0.2"
-#define AC_ARGV_MAX   64
-#define AC_RX_SEQ_MAX 64
-#define AC_DATA_N     5
-
-struct ac_agent {
-	const char *name; /* "candidate" or "peer" */
-	pid_t pid;
-	int in_fd, out_fd;
-	bool eof, exited;
-	int status;
-	char buf[AC_LINE_MAX];
-	size_t len;
-	long long last_t;
-	bool t_fault, ev_fault, json_fault;
-	json_t *ready, *local, *selected, *data, *last_error;
-	int locals, selecteds, errors, datas;
-	bool checking;
-	char failed[256];
-	unsigned char rx_seen[AC_RX_SEQ_MAX];
-	int rx, rx_bad;
-	struct ac_agent *other;
-};
-
-struct ac {
-	FILE *out;
-	int fails, warns;
-	int timeout_ms;
-	int verbose;
-	bool relay; /* pass each complete local to the other agent as remote */
-	struct emu_lab *lab;
-	struct emu_node *cand_node, *peer_node;
-};
-
-static void say(struct ac *ac, const char *tag, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(struct ac *ac, const char *tag, const char *fmt, ...)
+void ac_say(struct ac *ac, const char *tag, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,27 +40,28 @@ static void say(struct ac *ac, const char *tag, const char *fmt, ...)
 	fflush(ac->out);
 }
 
-static const char *jstr(const json_t *o, const char *k)
+const char *ac_jstr(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
 }
 
 /* ---- processes ---- */
 
-static void agent_reset(struct ac_agent *a, const char *name)
+void ac_agent_reset(struct ac_agent *a, const char *name)
 {
 	json_decref(a->ready);
 	json_decref(a->local);
 	json_decref(a->selected);
 	json_decref(a->data);
 	json_decref(a->last_error);
+	json_decref(a->cands);
 	memset(a, 0, sizeof(*a));
 	a->name = name;
 	a->in_fd = a->out_fd = -1;
 	a->last_t = -1;
 }
 
-static void agent_close(struct ac *ac, struct ac_agent *a)
+void ac_agent_close(struct ac *ac, struct ac_agent *a)
 {
 	struct natlab_err e = {""};
 
@@ -110,10 +73,10 @@ static void agent_close(struct ac *ac, struct ac_agent *a)
 	if (a->pid > 0 && !a->exited)
 		emu_lab_kill(ac->lab, a->pid, NULL, &e);
 	a->pid = 0;
-	agent_reset(a, a->name);
+	ac_agent_reset(a, a->name);
 }
 
-static int agent_spawn(struct ac *ac, struct ac_agent *a, struct emu_node *n, char *const *argv)
+int ac_agent_spawn(struct ac *ac, struct ac_agent *a, struct emu_node *n, char *const *argv)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1};
 	struct emu_spawn_opts so = {-1, -1, ac->verbose ? 2 : -1, NULL, NULL};
@@ -121,13 +84,13 @@ static int agent_spawn(struct ac *ac, struct ac_agent *a, struct emu_node *n, ch
 	int ret = -1;
 
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		say(ac, "FAIL", "%s: cannot make pipes: %s", a->name, strerror(errno));
+		ac_say(ac, "FAIL", "%s: cannot make pipes: %s", a->name, strerror(errno));
 		goto out;
 	}
 	so.stdin_fd = in[0];
 	so.stdout_fd = out[1];
 	if (emu_lab_spawn(ac->lab, n, argv, &so, &a->pid, &e) < 0) {
-		say(ac, "FAIL", "%s: cannot start %s: %s", a->name, argv[0], e.msg);
+		ac_say(ac, "FAIL", "%s: cannot start %s: %s", a->name, argv[0], e.msg);
 		goto out;
 	}
 	a->in_fd = in[1];
@@ -145,7 +108,7 @@ out:
 	return ret;
 }
 
-static void agent_send(struct ac *ac, struct ac_agent *a, const char *line)
+void ac_agent_send(struct ac *ac, struct ac_agent *a, const char *line)
 {
 	size_t len = strlen(line), off = 0;
 	char *buf = malloc(len + 2);
@@ -161,18 +124,18 @@ static void agent_send(struct ac *ac, struct ac_agent *a, const char *line)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			break; /* it exited: the checks that follow say so */
+			break; /* it exited: the checks that follow ac_say so */
 		off += (size_t)w;
 	}
 	free(buf);
 }
 
-static void agent_send_json(struct ac *ac, struct ac_agent *a, json_t *cmd)
+void ac_agent_send_json(struct ac *ac, struct ac_agent *a, json_t *cmd)
 {
 	char *s = json_dumps(cmd, JSON_COMPACT);
 
 	if (s)
-		agent_send(ac, a, s);
+		ac_agent_send(ac, a, s);
 	free(s);
 	json_decref(cmd);
 }
@@ -182,13 +145,45 @@ static void agent_send_json(struct ac *ac, struct ac_agent *a, json_t *cmd)
 static void relay_local(struct ac *ac, struct ac_agent *from, json_t *ev)
 {
 	json_t *cands = json_object_get(ev, "candidates");
+	bool complete = json_is_true(json_object_get(ev, "complete"));
 
-	if (!ac->relay || !json_is_true(json_object_get(ev, "complete")) || !from->other)
+	if (!ac->relay || (!complete && !ac->trickle) || !from->other)
 		return;
-	agent_send_json(ac, from->other,
-			json_pack("{s:s, s:s?, s:s?, s:O}", "cmd", "remote", "ufrag",
-				  jstr(ev, "ufrag"), "pwd", jstr(ev, "pwd"), "candidates",
-				  json_is_array(cands) ? cands : json_array()));
+	ac_agent_send_json(ac, from->other,
+			   json_pack("{s:s, s:s?, s:s?, s:O}", "cmd", "remote", "ufrag",
+				     ac_jstr(ev, "ufrag"), "pwd", ac_jstr(ev, "pwd"), "candidates",
+				     json_is_array(cands) ? cands : json_array()));
+	/* docs/agent-protocol.md: a trickling agent's complete local is its
+	 * end of candidates too */
+	if (ac->trickle && complete)
+		ac_agent_send(ac, from->other, "{\"cmd\":\"end-of-candidates\"}");
+}
+
+/* A trickled candidate event: kept (its syntax is checked with the rest
+ * once gathering ends) and relayed as the harness does. */
+static void trickle_candidate(struct ac *ac, struct ac_agent *a, json_t *ev)
+{
+	const char *c = ac_jstr(ev, "candidate");
+
+	if (json_is_true(json_object_get(ev, "end"))) {
+		a->ended = true;
+		if (ac->relay && ac->trickle && a->other)
+			ac_agent_send(ac, a->other, "{\"cmd\":\"end-of-candidates\"}");
+		return;
+	}
+	if (!c) {
+		ac_say(ac, "FAIL",
+		       "%s: a \"candidate\" event with neither a string \"candidate\" nor "
+		       "\"end\":true",
+		       a->name);
+		return;
+	}
+	a->trickled++;
+	if (a->cands)
+		json_array_append_new(a->cands, json_string(c));
+	if (ac->relay && ac->trickle && a->other)
+		ac_agent_send_json(ac, a->other,
+				   json_pack("{s:s, s:s}", "cmd", "candidate", "candidate", c));
 }
 
 /* One stdout line: the checks every event gets, then what it tells. */
@@ -202,19 +197,20 @@ static void agent_line(struct ac *ac, struct ac_agent *a, const char *line)
 		fprintf(ac->out, "      <- %s: %s\n", a->name, line);
 	if (!json_is_object(ev)) {
 		if (!a->json_fault)
-			say(ac, "FAIL",
-			    "%s: stdout line is not a JSON object (%s): \"%.100s\" -- stdout "
-			    "carries "
-			    "only events; logs go to stderr",
-			    a->name, ev ? "not an object" : jerr.text, line);
+			ac_say(ac, "FAIL",
+			       "%s: stdout line is not a JSON object (%s): \"%.100s\" -- stdout "
+			       "carries "
+			       "only events; logs go to stderr",
+			       a->name, ev ? "not an object" : jerr.text, line);
 		a->json_fault = true;
 		json_decref(ev);
 		return;
 	}
-	name = jstr(ev, "ev");
+	name = ac_jstr(ev, "ev");
 	if (!name) {
 		if (!a->ev_fault)
-			say(ac, "FAIL", "%s: event without a string \"ev\": %.100s", a->name, line);
+			ac_say(ac, "FAIL", "%s: event without a string \"ev\": %.100s", a->name,
+			       line);
 		a->ev_fault = true;
 		json_decref(ev);
 		return;
@@ -222,17 +218,18 @@ static void agent_line(struct ac *ac, struct ac_agent *a, const char *line)
 	t = json_object_get(ev, "t_ms");
 	if (!json_is_integer(t)) {
 		if (!a->t_fault)
-			say(ac, "FAIL",
+			ac_say(
+			    ac, "FAIL",
 			    "%s: event \"%s\" has no integer \"t_ms\" (milliseconds since start, "
 			    "monotonic clock)%s",
 			    a->name, name, json_is_real(t) ? ": it is a fraction" : "");
 		a->t_fault = true;
 	} else if (json_integer_value(t) < a->last_t) {
 		if (!a->t_fault)
-			say(ac, "FAIL",
-			    "%s: t_ms went backwards: %" JSON_INTEGER_FORMAT
-			    " in \"%s\" after %lld (use a monotonic clock)",
-			    a->name, json_integer_value(t), name, a->last_t);
+			ac_say(ac, "FAIL",
+			       "%s: t_ms went backwards: %" JSON_INTEGER_FORMAT
+			       " in \"%s\" after %lld (use a monotonic clock)",
+			       a->name, json_integer_value(t), name, a->last_t);
 		a->t_fault = true;
 	} else {
 		a->last_t = json_integer_value(t);
@@ -241,12 +238,17 @@ static void agent_line(struct ac *ac, struct ac_agent *a, const char *line)
 	if (strcmp(name, "ready") == 0 && !a->ready) {
 		a->ready = json_incref(ev);
 	} else if (strcmp(name, "local") == 0) {
+		json_t *cs = json_object_get(ev, "candidates");
 		json_decref(a->local);
 		a->local = json_incref(ev);
 		a->locals++;
+		json_decref(a->cands);
+		a->cands = json_is_array(cs) ? json_copy(cs) : json_array();
 		relay_local(ac, a, ev);
+	} else if (strcmp(name, "candidate") == 0) {
+		trickle_candidate(ac, a, ev);
 	} else if (strcmp(name, "state") == 0) {
-		const char *s = jstr(ev, "state");
+		const char *s = ac_jstr(ev, "state");
 		if (s && strcmp(s, "checking") == 0)
 			a->checking = true;
 	} else if (strcmp(name, "selected") == 0 || strcmp(name, "switched") == 0) {
@@ -274,7 +276,7 @@ static void agent_line(struct ac *ac, struct ac_agent *a, const char *line)
 		a->errors++;
 	} else if (strcmp(name, "failed") == 0) {
 		snprintf(a->failed, sizeof(a->failed), "%s",
-			 jstr(ev, "reason") ? jstr(ev, "reason") : "(no reason)");
+			 ac_jstr(ev, "reason") ? ac_jstr(ev, "reason") : "(no reason)");
 	}
 	json_decref(ev);
 }
@@ -293,8 +295,8 @@ static int agent_read(struct ac *ac, struct ac_agent *a)
 			memmove(a->buf, nl + 1, a->len);
 		}
 		if (a->len == sizeof(a->buf)) {
-			say(ac, "FAIL", "%s: an event line longer than %d bytes", a->name,
-			    AC_LINE_MAX);
+			ac_say(ac, "FAIL", "%s: an event line longer than %d bytes", a->name,
+			       AC_LINE_MAX);
 			a->len = 0;
 		}
 		r = read(a->out_fd, a->buf + a->len, sizeof(a->buf) - a->len);
@@ -315,8 +317,8 @@ typedef bool (*ac_cond)(struct ac_agent *cand, struct ac_agent *peer, void *arg)
 
 /* Read both agents until @cond holds (1), @timeout_ms passes (0) or the
  * candidate's stdout closes (-1). */
-static int pump(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, ac_cond cond,
-		void *arg, int timeout_ms)
+int ac_pump(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, ac_cond cond, void *arg,
+	    int timeout_ms)
 {
 	int64_t deadline = luanet_now_ms() + timeout_ms;
 
@@ -349,7 +351,7 @@ static int pump(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, ac_
 	}
 }
 
-static bool c_ready(struct ac_agent *c, struct ac_agent *p, void *arg)
+bool ac_c_ready(struct ac_agent *c, struct ac_agent *p, void *arg)
 {
 	(void)arg;
 	return c->ready && (!p || p->ready || p->eof);
@@ -362,21 +364,21 @@ static bool c_local(struct ac_agent *c, struct ac_agent *p, void *arg)
 	return c->locals >= *min && json_is_true(json_object_get(c->local, "complete"));
 }
 
-static bool c_selected_both(struct ac_agent *c, struct ac_agent *p, void *arg)
+bool ac_c_selected_both(struct ac_agent *c, struct ac_agent *p, void *arg)
 {
 	(void)arg;
 	return c->selected && p->selected;
 }
 
-static bool c_failed(struct ac_agent *c, struct ac_agent *p, void *arg)
+bool ac_c_failed(struct ac_agent *c, struct ac_agent *p, void *arg)
 {
 	(void)arg;
 	return c->failed[0] || p->failed[0];
 }
 
-static bool c_selected_or_failed(struct ac_agent *c, struct ac_agent *p, void *arg)
+bool ac_c_selected_or_failed(struct ac_agent *c, struct ac_agent *p, void *arg)
 {
-	return c_selected_both(c, p, arg) || c_failed(c, p, arg);
+	return ac_c_selected_both(c, p, arg) || ac_c_failed(c, p, arg);
 }
 
 static bool c_data_out(struct ac_agent *c, struct ac_agent *p, void *arg)
@@ -433,28 +435,28 @@ static const char *cred_problem(const char *s, size_t min)
 }
 
 /* Checks a local event; returns the number of problems. */
-static int check_local(struct ac *ac, const json_t *ev, const char *what)
+int ac_check_local(struct ac *ac, const json_t *ev, const char *what)
 {
 	int bad = 0, host = 0;
 	const char *why;
 	json_t *cands = json_object_get(ev, "candidates"), *c;
 	size_t i;
 
-	if ((why = cred_problem(jstr(ev, "ufrag"), 4))) {
-		say(ac, "FAIL", "%s: ufrag %s (RFC 8445 §5.3: at least 4 ice-chars)", what, why);
+	if ((why = cred_problem(ac_jstr(ev, "ufrag"), 4))) {
+		ac_say(ac, "FAIL", "%s: ufrag %s (RFC 8445 §5.3: at least 4 ice-chars)", what, why);
 		bad++;
 	}
-	if ((why = cred_problem(jstr(ev, "pwd"), 22))) {
-		say(ac, "FAIL", "%s: pwd %s (RFC 8445 §5.3: at least 22 ice-chars)", what, why);
+	if ((why = cred_problem(ac_jstr(ev, "pwd"), 22))) {
+		ac_say(ac, "FAIL", "%s: pwd %s (RFC 8445 §5.3: at least 22 ice-chars)", what, why);
 		bad++;
 	}
 	if (!json_is_boolean(json_object_get(ev, "complete"))) {
-		say(ac, "FAIL", "%s: \"complete\" must be true or false", what);
+		ac_say(ac, "FAIL", "%s: \"complete\" must be true or false", what);
 		bad++;
 	}
 	if (!json_is_array(cands) || json_array_size(cands) == 0) {
-		say(ac, "FAIL",
-		    "%s: \"candidates\" must be a non-empty array of a=candidate values", what);
+		ac_say(ac, "FAIL",
+		       "%s: \"candidates\" must be a non-empty array of a=candidate values", what);
 		return bad + 1;
 	}
 	json_array_foreach(cands, i, c)
@@ -464,13 +466,15 @@ static int check_local(struct ac *ac, const json_t *ev, const char *what)
 		const char *s = json_string_value(c);
 		int r = s ? ice_candidate_parse(s, strlen(s), &ic) : -EINVAL;
 		if (r == -EAFNOSUPPORT || r == -EPROTONOSUPPORT) {
-			say(ac, "warn", "%s: candidate %zu \"%s\" is one natlab's agents skip (%s)",
-			    what, i + 1, s,
-			    r == -EAFNOSUPPORT ? "not a numeric address" : "not UDP or TCP");
+			ac_say(ac, "warn",
+			       "%s: candidate %zu \"%s\" is one natlab's agents skip (%s)", what,
+			       i + 1, s,
+			       r == -EAFNOSUPPORT ? "not a numeric address" : "not UDP or TCP");
 			continue;
 		}
 		if (r < 0) {
-			say(ac, "FAIL",
+			ac_say(
+			    ac, "FAIL",
 			    "%s: candidate %zu %s%.120s%s is not RFC 8839 syntax (\"candidate:"
 			    "FOUNDATION COMPONENT TRANSPORT PRIORITY ADDRESS PORT typ TYPE ...\")",
 			    what, i + 1, s ? "\"" : "", s ? s : "(not a string)", s ? "\"" : "");
@@ -478,14 +482,14 @@ static int check_local(struct ac *ac, const json_t *ev, const char *what)
 			continue;
 		}
 		if (ic.type == ICE_CAND_HOST &&
-		    strcmp(ice_addr_ip(&ic.addr, ip, sizeof(ip)), AC_CAND_IP) == 0)
+		    strcmp(ice_addr_ip(&ic.addr, ip, sizeof(ip)), ac->cand_ip) == 0)
 			host++;
 	}
 	if (!host) {
-		say(ac, "FAIL",
-		    "%s: no host candidate on the node's address %s (the lab has no NAT: "
-		    "every interface address should be offered)",
-		    what, AC_CAND_IP);
+		ac_say(ac, "FAIL",
+		       "%s: no host candidate on the node's address %s (every interface "
+		       "address is offered as a host candidate, RFC 8445 §5.1.1.1)",
+		       what, ac->cand_ip);
 		bad++;
 	}
 	return bad;
@@ -494,48 +498,48 @@ static int check_local(struct ac *ac, const json_t *ev, const char *what)
 static int check_endpoint(struct ac *ac, const json_t *o, const char *what)
 {
 	static const char *const types[] = {"host", "srflx", "prflx", "relay", NULL};
-	const char *type = jstr(o, "type"), *tr = jstr(o, "transport"), *a = jstr(o, "address");
+	const char *type = ac_jstr(o, "type"), *tr = ac_jstr(o, "transport"),
+		   *a = ac_jstr(o, "address");
 	json_t *port = json_object_get(o, "port");
 	union ice_addr ia;
 	int ok = 0, bad = 0;
 
 	if (!json_is_object(o)) {
-		say(ac, "FAIL", "%s must be an object {type, transport, address, port}", what);
+		ac_say(ac, "FAIL", "%s must be an object {type, transport, address, port}", what);
 		return 1;
 	}
 	for (int i = 0; types[i]; i++)
 		ok |= type && strcmp(type, types[i]) == 0;
 	if (!ok) {
-		say(ac, "FAIL", "%s.type is %s%s%s, not host, srflx, prflx or relay", what,
-		    type ? "\"" : "", type ? type : "missing", type ? "\"" : "");
+		ac_say(ac, "FAIL", "%s.type is %s%s%s, not host, srflx, prflx or relay", what,
+		       type ? "\"" : "", type ? type : "missing", type ? "\"" : "");
 		bad++;
 	}
 	if (!tr || (strcmp(tr, "udp") && strcmp(tr, "tcp"))) {
-		say(ac, "FAIL", "%s.transport must be \"udp\" or \"tcp\"", what);
+		ac_say(ac, "FAIL", "%s.transport must be \"udp\" or \"tcp\"", what);
 		bad++;
 	}
 	if (!a || ice_addr_from_text(&ia, a, 1) < 0) {
-		say(ac, "FAIL", "%s.address must be a numeric IP address", what);
+		ac_say(ac, "FAIL", "%s.address must be a numeric IP address", what);
 		bad++;
 	}
 	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
 	    json_integer_value(port) > 65535) {
-		say(ac, "FAIL", "%s.port must be an integer 1-65535", what);
+		ac_say(ac, "FAIL", "%s.port must be an integer 1-65535", what);
 		bad++;
 	}
-	if (type && strcmp(type, "relay") == 0 && jstr(o, "relay_transport") &&
-	    strcmp(jstr(o, "relay_transport"), "udp") &&
-	    strcmp(jstr(o, "relay_transport"), "tcp") &&
-	    strcmp(jstr(o, "relay_transport"), "tls")) {
-		say(ac, "FAIL", "%s.relay_transport must be udp, tcp or tls", what);
+	if (type && strcmp(type, "relay") == 0 && ac_jstr(o, "relay_transport") &&
+	    strcmp(ac_jstr(o, "relay_transport"), "udp") &&
+	    strcmp(ac_jstr(o, "relay_transport"), "tcp") &&
+	    strcmp(ac_jstr(o, "relay_transport"), "tls")) {
+		ac_say(ac, "FAIL", "%s.relay_transport must be udp, tcp or tls", what);
 		bad++;
 	}
 	return bad;
 }
 
 /* The selected pair: fields, and a remote the peer really offered. */
-static int check_selected(struct ac *ac, const json_t *ev, const json_t *peer_local,
-			  const char *what)
+int ac_check_selected(struct ac *ac, const json_t *ev, const json_t *peer_cands, const char *what)
 {
 	char w[96];
 	int bad = 0;
@@ -543,7 +547,7 @@ static int check_selected(struct ac *ac, const json_t *ev, const json_t *peer_lo
 	json_t *rem = json_object_get(ev, "remote");
 
 	if (!json_is_integer(comp) || json_integer_value(comp) < 1) {
-		say(ac, "FAIL", "%s: \"component\" must be an integer >= 1", what);
+		ac_say(ac, "FAIL", "%s: \"component\" must be an integer >= 1", what);
 		bad++;
 	}
 	snprintf(w, sizeof(w), "%s: local", what);
@@ -551,28 +555,31 @@ static int check_selected(struct ac *ac, const json_t *ev, const json_t *peer_lo
 	snprintf(w, sizeof(w), "%s: remote", what);
 	bad += check_endpoint(ac, rem, w);
 	if (rtt && !json_is_integer(rtt)) {
-		say(ac, "FAIL", "%s: \"rtt_ms\" must be an integer (or absent when unknown)", what);
+		ac_say(ac, "FAIL", "%s: \"rtt_ms\" must be an integer (or absent when unknown)",
+		       what);
 		bad++;
 	}
-	if (!bad && peer_local && jstr(rem, "type") && strcmp(jstr(rem, "type"), "prflx") != 0) {
+	if (!bad && peer_cands && ac_jstr(rem, "type") &&
+	    strcmp(ac_jstr(rem, "type"), "prflx") != 0) {
 		/* the remote end must be one of the candidates the peer gave */
 		json_t *c;
 		size_t i;
 		bool found = false;
 		char want[96];
-		snprintf(want, sizeof(want), " %s %" JSON_INTEGER_FORMAT " ", jstr(rem, "address"),
-			 json_integer_value(json_object_get(rem, "port")));
-		json_array_foreach(json_object_get(peer_local, "candidates"), i, c)
+		snprintf(want, sizeof(want), " %s %" JSON_INTEGER_FORMAT " ",
+			 ac_jstr(rem, "address"), json_integer_value(json_object_get(rem, "port")));
+		json_array_foreach(peer_cands, i, c)
 		{
 			const char *s = json_string_value(c);
 			found |= s && strstr(s, want) != NULL;
 		}
 		if (!found) {
-			say(ac, "FAIL",
-			    "%s: remote %s:%" JSON_INTEGER_FORMAT
-			    " (%s) is none of the candidates the peer signalled",
-			    what, jstr(rem, "address"),
-			    json_integer_value(json_object_get(rem, "port")), jstr(rem, "type"));
+			ac_say(ac, "FAIL",
+			       "%s: remote %s:%" JSON_INTEGER_FORMAT
+			       " (%s) is none of the candidates the peer signalled",
+			       what, ac_jstr(rem, "address"),
+			       json_integer_value(json_object_get(rem, "port")),
+			       ac_jstr(rem, "type"));
 			bad++;
 		}
 	}
@@ -602,7 +609,7 @@ static int build_lab(struct ac *ac)
 
 /* argv for one agent: @base words then --role @role. @out has room for
  * AC_ARGV_MAX + 1 pointers. */
-static void make_argv(char **out, char *const *base, const char *role)
+void ac_make_argv(char **out, char *const *base, const char *role)
 {
 	int n = 0;
 
@@ -615,7 +622,7 @@ static void make_argv(char **out, char *const *base, const char *role)
 	out[n] = NULL;
 }
 
-static void check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer)
+void ac_check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, const char *what)
 {
 	char cmd[128];
 	json_t *d;
@@ -623,73 +630,82 @@ static void check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *pe
 
 	snprintf(cmd, sizeof(cmd), "{\"cmd\":\"send\",\"n\":%d,\"size\":120,\"interval_ms\":10}",
 		 AC_DATA_N);
-	agent_send(ac, cand, cmd);
-	r = pump(ac, cand, peer, c_data_out, NULL, 5000);
+	ac_agent_send(ac, cand, cmd);
+	r = ac_pump(ac, cand, peer, c_data_out, NULL, 5000);
 	if (peer->rx == 0)
-		say(ac, "FAIL",
-		    "send: the peer received none of the %d datagrams the candidate was asked to "
+		ac_say(
+		    ac, "FAIL",
+		    "%ssend: the peer received none of the %d datagrams the candidate was asked to "
 		    "send (docs/agent-protocol.md \"The data plane\": 0xE1 datagrams on the "
 		    "selected pair)",
-		    AC_DATA_N);
+		    what, AC_DATA_N);
 	else if (peer->rx < AC_DATA_N)
-		say(ac, "warn", "send: the peer received %d of %d datagrams on a loss-free link",
-		    peer->rx, AC_DATA_N);
+		ac_say(ac, "warn",
+		       "%ssend: the peer received %d of %d datagrams on a loss-free link", what,
+		       peer->rx, AC_DATA_N);
 	else
-		say(ac, "ok", "send: the peer received all %d datagrams", AC_DATA_N);
+		ac_say(ac, "ok", "%ssend: the peer received all %d datagrams", what, AC_DATA_N);
 	d = cand->data;
 	if (!d) {
-		say(ac, "FAIL", "send: no \"data\" event within %d s of the send (%s)", 5,
+		ac_say(
+		    ac, "FAIL", "%ssend: no \"data\" event within %d s of the send (%s)", what, 5,
 		    r < 0 ? "the candidate exited" : "expected after 1 s without peer datagrams");
 	} else {
 		json_t *sent = json_object_get(d, "sent"), *acked = json_object_get(d, "acked");
 		json_t *lost = json_object_get(d, "lost"), *recv = json_object_get(d, "received");
 		int bad = 0;
 		if (!json_is_integer(sent) || json_integer_value(sent) != AC_DATA_N) {
-			say(ac, "FAIL", "data: \"sent\" must be %d", AC_DATA_N);
+			ac_say(ac, "FAIL", "%sdata: \"sent\" must be %d", what, AC_DATA_N);
 			bad++;
 		}
 		if (!json_is_integer(acked) || !json_is_integer(lost) || !json_is_integer(recv)) {
-			say(ac, "FAIL",
-			    "data: \"received\", \"acked\" and \"lost\" must be integers");
+			ac_say(ac, "FAIL",
+			       "%sdata: \"received\", \"acked\" and \"lost\" must be integers",
+			       what);
 			bad++;
 		} else if (json_integer_value(lost) !=
 			   json_integer_value(sent) - json_integer_value(acked)) {
-			say(ac, "FAIL", "data: \"lost\" must be sent - acked");
+			ac_say(ac, "FAIL", "%sdata: \"lost\" must be sent - acked", what);
 			bad++;
 		} else if (json_integer_value(acked) == 0) {
-			say(ac, "FAIL",
-			    "data: none of the datagrams was acknowledged: the candidate does not "
-			    "read the peer's 20-byte acknowledgements");
+			ac_say(ac, "FAIL",
+			       "%sdata: none of the datagrams was acknowledged: the candidate does "
+			       "not "
+			       "read the peer's 20-byte acknowledgements",
+			       what);
 			bad++;
 		}
 		if (!json_object_get(d, "rtt_ms_median") || !json_object_get(d, "rtt_ms_p95")) {
-			say(ac, "FAIL",
-			    "data: \"rtt_ms_median\" and \"rtt_ms_p95\" must be present "
-			    "(numbers, or null without acknowledgements)");
+			ac_say(ac, "FAIL",
+			       "%sdata: \"rtt_ms_median\" and \"rtt_ms_p95\" must be present "
+			       "(numbers, or null without acknowledgements)",
+			       what);
 			bad++;
 		}
 		if (!bad)
-			say(ac, "ok",
-			    "data: sent %" JSON_INTEGER_FORMAT ", acked %" JSON_INTEGER_FORMAT,
-			    json_integer_value(sent), json_integer_value(acked));
+			ac_say(ac, "ok",
+			       "%sdata: sent %" JSON_INTEGER_FORMAT ", acked %" JSON_INTEGER_FORMAT,
+			       what, json_integer_value(sent), json_integer_value(acked));
 	}
 
-	agent_send(ac, peer, cmd);
-	pump(ac, cand, peer, c_data_in, NULL, 5000);
+	ac_agent_send(ac, peer, cmd);
+	ac_pump(ac, cand, peer, c_data_in, NULL, 5000);
 	if (cand->rx_bad)
-		say(ac, "FAIL", "rx: %d rx events without integer \"seq\" and \"size\"",
-		    cand->rx_bad);
+		ac_say(ac, "FAIL", "%srx: %d rx events without integer \"seq\" and \"size\"", what,
+		       cand->rx_bad);
 	if (cand->rx == 0)
-		say(ac, "FAIL",
-		    "rx: the candidate reported none of the peer's %d datagrams as \"rx\" events",
-		    AC_DATA_N);
+		ac_say(
+		    ac, "FAIL",
+		    "%srx: the candidate reported none of the peer's %d datagrams as \"rx\" events",
+		    what, AC_DATA_N);
 	else
-		say(ac, "ok", "rx: the candidate reported %d of the peer's %d datagrams", cand->rx,
-		    AC_DATA_N);
+		ac_say(ac, "ok", "%srx: the candidate reported %d of the peer's %d datagrams", what,
+		       cand->rx, AC_DATA_N);
 	if (peer->data && json_integer_value(json_object_get(peer->data, "acked")) == 0)
-		say(ac, "FAIL",
-		    "rx: the candidate did not echo acknowledgements of the peer's "
-		    "datagrams (the 20-byte answer of the data plane)");
+		ac_say(ac, "FAIL",
+		       "%srx: the candidate did not echo acknowledgements of the peer's "
+		       "datagrams (the 20-byte answer of the data plane)",
+		       what);
 }
 
 static void check_malformed(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer)
@@ -706,28 +722,32 @@ static void check_malformed(struct ac *ac, struct ac_agent *cand, struct ac_agen
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int want = cand->errors + 1;
-		agent_send(ac, cand, bad[i].line);
-		if (pump(ac, cand, peer, c_errors, &want, 3000) == 1) {
-			const char *m = jstr(cand->last_error, "msg");
+		ac_agent_send(ac, cand, bad[i].line);
+		if (ac_pump(ac, cand, peer, c_errors, &want, 3000) == 1) {
+			const char *m = ac_jstr(cand->last_error, "msg");
 			if (!m || !*m)
-				say(ac, "FAIL", "malformed: the error event for %s has no \"msg\"",
-				    bad[i].what);
+				ac_say(ac, "FAIL",
+				       "malformed: the error event for %s has no \"msg\"",
+				       bad[i].what);
 			else
-				say(ac, "ok", "malformed: %s -> error \"%.80s\"", bad[i].what, m);
+				ac_say(ac, "ok", "malformed: %s -> error \"%.80s\"", bad[i].what,
+				       m);
 		} else {
-			say(ac, "FAIL", "malformed: %s was not answered with an \"error\" event%s",
-			    bad[i].what, cand->eof ? " (the candidate exited)" : "");
+			ac_say(ac, "FAIL",
+			       "malformed: %s was not answered with an \"error\" event%s",
+			       bad[i].what, cand->eof ? " (the candidate exited)" : "");
 		}
 		if (cand->eof)
 			return;
 	}
 	/* survival: still running a moment later */
-	pump(ac, cand, peer, c_never, NULL, 200);
+	ac_pump(ac, cand, peer, c_never, NULL, 200);
 	if (cand->eof || waitpid(cand->pid, &cand->status, WNOHANG) == cand->pid) {
 		cand->exited = !cand->eof ? true : cand->exited;
-		say(ac, "FAIL", "malformed: the candidate exited after bad input; it must go on");
+		ac_say(ac, "FAIL",
+		       "malformed: the candidate exited after bad input; it must go on");
 	} else {
-		say(ac, "ok", "malformed: still running after bad input");
+		ac_say(ac, "ok", "malformed: still running after bad input");
 	}
 }
 
@@ -737,35 +757,36 @@ static void check_restart(struct ac *ac, struct ac_agent *cand, struct ac_agent 
 	int want = cand->locals + 1, r;
 
 	if (cand->local) {
-		old_u = strdup(jstr(cand->local, "ufrag") ? jstr(cand->local, "ufrag") : "");
-		old_p = strdup(jstr(cand->local, "pwd") ? jstr(cand->local, "pwd") : "");
+		old_u = strdup(ac_jstr(cand->local, "ufrag") ? ac_jstr(cand->local, "ufrag") : "");
+		old_p = strdup(ac_jstr(cand->local, "pwd") ? ac_jstr(cand->local, "pwd") : "");
 	}
 	json_decref(cand->selected);
 	json_decref(peer->selected);
 	cand->selected = peer->selected = NULL;
-	agent_send(ac, cand, "{\"cmd\":\"restart\"}");
-	r = pump(ac, cand, peer, c_local, &want, ac->timeout_ms);
+	ac_agent_send(ac, cand, "{\"cmd\":\"restart\"}");
+	r = ac_pump(ac, cand, peer, c_local, &want, ac->timeout_ms);
 	if (r != 1) {
-		say(ac, "FAIL", "restart: no new complete \"local\" within %d ms%s", ac->timeout_ms,
-		    r < 0 ? " (the candidate exited)" : "");
+		ac_say(ac, "FAIL", "restart: no new complete \"local\" within %d ms%s",
+		       ac->timeout_ms, r < 0 ? " (the candidate exited)" : "");
 		goto out;
 	}
 	if (old_u &&
-	    (strcmp(old_u, jstr(cand->local, "ufrag") ? jstr(cand->local, "ufrag") : "") == 0 ||
-	     strcmp(old_p, jstr(cand->local, "pwd") ? jstr(cand->local, "pwd") : "") == 0))
-		say(ac, "FAIL",
-		    "restart: the new local kept the old ufrag or pwd (RFC 8445 §9: "
-		    "an ICE restart changes both)");
-	else if (check_local(ac, cand->local, "restart: local") == 0)
-		say(ac, "ok", "restart: new credentials and %zu candidates",
-		    json_array_size(json_object_get(cand->local, "candidates")));
-	r = pump(ac, cand, peer, c_selected_or_failed, NULL, ac->timeout_ms);
+	    (strcmp(old_u, ac_jstr(cand->local, "ufrag") ? ac_jstr(cand->local, "ufrag") : "") ==
+		 0 ||
+	     strcmp(old_p, ac_jstr(cand->local, "pwd") ? ac_jstr(cand->local, "pwd") : "") == 0))
+		ac_say(ac, "FAIL",
+		       "restart: the new local kept the old ufrag or pwd (RFC 8445 §9: "
+		       "an ICE restart changes both)");
+	else if (ac_check_local(ac, cand->local, "restart: local") == 0)
+		ac_say(ac, "ok", "restart: new credentials and %zu candidates",
+		       json_array_size(json_object_get(cand->local, "candidates")));
+	r = ac_pump(ac, cand, peer, ac_c_selected_or_failed, NULL, ac->timeout_ms);
 	if (cand->selected && peer->selected)
-		say(ac, "ok", "restart: a pair selected again on both sides");
+		ac_say(ac, "ok", "restart: a pair selected again on both sides");
 	else
-		say(ac, "FAIL", "restart: no new selected pair on %s within %d ms%s%s",
-		    cand->selected ? "the peer" : "the candidate", ac->timeout_ms,
-		    cand->failed[0] ? "; candidate failed: " : "", cand->failed);
+		ac_say(ac, "FAIL", "restart: no new selected pair on %s within %d ms%s%s",
+		       cand->selected ? "the peer" : "the candidate", ac->timeout_ms,
+		       cand->failed[0] ? "; candidate failed: " : "", cand->failed);
 out:
 	free(old_u);
 	free(old_p);
@@ -776,18 +797,18 @@ static void check_stop(struct ac *ac, struct ac_agent *a)
 	struct natlab_err e = {""};
 	int st = 0;
 
-	agent_send(ac, a, "{\"cmd\":\"stop\"}");
+	ac_agent_send(ac, a, "{\"cmd\":\"stop\"}");
 	if (emu_lab_wait(ac->lab, a->pid, &st, 5000, &e) < 0) {
-		say(ac, "FAIL", "stop: still running 5 s after \"stop\"");
+		ac_say(ac, "FAIL", "stop: still running 5 s after \"stop\"");
 		return;
 	}
 	a->exited = true;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		say(ac, "ok", "stop: exited with status 0");
+		ac_say(ac, "ok", "stop: exited with status 0");
 	else
-		say(ac, "FAIL", "stop: exited with %s %d, not status 0",
-		    WIFEXITED(st) ? "status" : "signal",
-		    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		ac_say(ac, "FAIL", "stop: exited with %s %d, not status 0",
+		       WIFEXITED(st) ? "status" : "signal",
+		       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 }
 
 /* The candidate controlling: every check. */
@@ -796,13 +817,13 @@ static void run_controlling(struct ac *ac, struct ac_agent *cand, struct ac_agen
 {
 	int one = 1, r;
 
-	if (agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
-	    agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
+	if (ac_agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
+	    ac_agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
 		return;
-	r = pump(ac, cand, peer, c_ready, NULL, 5000);
+	r = ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
 	if (!cand->ready) {
-		say(ac, "FAIL", "ready: no \"ready\" event within 5 s of starting%s",
-		    r < 0 ? " (the candidate exited: run it by hand to see why)" : "");
+		ac_say(ac, "FAIL", "ready: no \"ready\" event within 5 s of starting%s",
+		       r < 0 ? " (the candidate exited: run it by hand to see why)" : "");
 		return;
 	}
 	if (!peer->ready) {
@@ -810,53 +831,54 @@ static void run_controlling(struct ac *ac, struct ac_agent *cand, struct ac_agen
 		ac->fails++;
 		return;
 	}
-	if (!jstr(cand->ready, "impl") || !jstr(cand->ready, "version"))
-		say(ac, "FAIL", "ready: \"impl\" and \"version\" must be strings");
+	if (!ac_jstr(cand->ready, "impl") || !ac_jstr(cand->ready, "version"))
+		ac_say(ac, "FAIL", "ready: \"impl\" and \"version\" must be strings");
 	else
-		say(ac, "ok", "ready: impl \"%s\" version \"%s\"", jstr(cand->ready, "impl"),
-		    jstr(cand->ready, "version"));
+		ac_say(ac, "ok", "ready: impl \"%s\" version \"%s\"", ac_jstr(cand->ready, "impl"),
+		       ac_jstr(cand->ready, "version"));
 
 	ac->relay = true;
-	agent_send(ac, cand, "{\"cmd\":\"gather\"}");
-	agent_send(ac, peer, "{\"cmd\":\"gather\"}");
-	r = pump(ac, cand, peer, c_local, &one, ac->timeout_ms);
+	ac_agent_send(ac, cand, "{\"cmd\":\"gather\"}");
+	ac_agent_send(ac, peer, "{\"cmd\":\"gather\"}");
+	r = ac_pump(ac, cand, peer, c_local, &one, ac->timeout_ms);
 	if (r != 1) {
-		say(ac, "FAIL", "gather: no \"local\" with \"complete\":true within %d ms%s",
-		    ac->timeout_ms, cand->locals ? " (a local came, never complete)" : "");
+		ac_say(ac, "FAIL", "gather: no \"local\" with \"complete\":true within %d ms%s",
+		       ac->timeout_ms, cand->locals ? " (a local came, never complete)" : "");
 		return;
 	}
-	if (check_local(ac, cand->local, "gather: local") == 0)
-		say(ac, "ok", "gather: local with %zu valid candidates",
-		    json_array_size(json_object_get(cand->local, "candidates")));
+	if (ac_check_local(ac, cand->local, "gather: local") == 0)
+		ac_say(ac, "ok", "gather: local with %zu valid candidates",
+		       json_array_size(json_object_get(cand->local, "candidates")));
 
-	r = pump(ac, cand, peer, c_selected_or_failed, NULL, ac->timeout_ms);
+	r = ac_pump(ac, cand, peer, ac_c_selected_or_failed, NULL, ac->timeout_ms);
 	if (!cand->checking)
-		say(ac, "FAIL",
-		    "remote: no {\"ev\":\"state\",\"state\":\"checking\"} after the "
-		    "remote candidates");
+		ac_say(ac, "FAIL",
+		       "remote: no {\"ev\":\"state\",\"state\":\"checking\"} after the "
+		       "remote candidates");
 	if (!cand->selected) {
-		say(ac, "FAIL", "remote: no \"selected\" event within %d ms%s%s", ac->timeout_ms,
-		    cand->failed[0] ? "; it failed: " : "", cand->failed);
+		ac_say(ac, "FAIL", "remote: no \"selected\" event within %d ms%s%s", ac->timeout_ms,
+		       cand->failed[0] ? "; it failed: " : "", cand->failed);
 		return;
 	}
-	if (check_selected(ac, cand->selected, peer->local, "selected") == 0)
-		say(ac, "ok",
-		    "selected: %s %s:%" JSON_INTEGER_FORMAT " -> %s %s:%" JSON_INTEGER_FORMAT,
-		    jstr(json_object_get(cand->selected, "local"), "type"),
-		    jstr(json_object_get(cand->selected, "local"), "address"),
-		    json_integer_value(
-			json_object_get(json_object_get(cand->selected, "local"), "port")),
-		    jstr(json_object_get(cand->selected, "remote"), "type"),
-		    jstr(json_object_get(cand->selected, "remote"), "address"),
-		    json_integer_value(
-			json_object_get(json_object_get(cand->selected, "remote"), "port")));
-	if (!peer->selected && pump(ac, cand, peer, c_selected_both, NULL, ac->timeout_ms) != 1) {
-		say(ac, "FAIL",
-		    "selected: the peer never selected a pair (the candidate's checks "
-		    "or answers did not reach it)");
+	if (ac_check_selected(ac, cand->selected, peer->cands, "selected") == 0)
+		ac_say(ac, "ok",
+		       "selected: %s %s:%" JSON_INTEGER_FORMAT " -> %s %s:%" JSON_INTEGER_FORMAT,
+		       ac_jstr(json_object_get(cand->selected, "local"), "type"),
+		       ac_jstr(json_object_get(cand->selected, "local"), "address"),
+		       json_integer_value(
+			   json_object_get(json_object_get(cand->selected, "local"), "port")),
+		       ac_jstr(json_object_get(cand->selected, "remote"), "type"),
+		       ac_jstr(json_object_get(cand->selected, "remote"), "address"),
+		       json_integer_value(
+			   json_object_get(json_object_get(cand->selected, "remote"), "port")));
+	if (!peer->selected &&
+	    ac_pump(ac, cand, peer, ac_c_selected_both, NULL, ac->timeout_ms) != 1) {
+		ac_say(ac, "FAIL",
+		       "selected: the peer never selected a pair (the candidate's checks "
+		       "or answers did not reach it)");
 		return;
 	}
-	check_data(ac, cand, peer);
+	ac_check_data(ac, cand, peer, "");
 	check_malformed(ac, cand, peer);
 	if (cand->eof)
 		return;
@@ -870,24 +892,24 @@ static void run_controlling(struct ac *ac, struct ac_agent *cand, struct ac_agen
 static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer,
 			   char *const *cargv, char *const *pargv)
 {
-	if (agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
-	    agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
+	if (ac_agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
+	    ac_agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
 		return;
-	pump(ac, cand, peer, c_ready, NULL, 5000);
+	ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
 	ac->relay = true;
-	agent_send(ac, cand, "{\"cmd\":\"gather\"}");
-	agent_send(ac, peer, "{\"cmd\":\"gather\"}");
-	pump(ac, cand, peer, c_selected_or_failed, NULL, ac->timeout_ms);
+	ac_agent_send(ac, cand, "{\"cmd\":\"gather\"}");
+	ac_agent_send(ac, peer, "{\"cmd\":\"gather\"}");
+	ac_pump(ac, cand, peer, ac_c_selected_or_failed, NULL, ac->timeout_ms);
 	if (cand->selected && peer->selected) {
-		if (check_selected(ac, cand->selected, peer->local, "controlled: selected") == 0)
-			say(ac, "ok", "controlled: connects with the peer controlling");
+		if (ac_check_selected(ac, cand->selected, peer->cands, "controlled: selected") == 0)
+			ac_say(ac, "ok", "controlled: connects with the peer controlling");
 	} else {
-		say(ac, "FAIL", "controlled: no pair selected on %s within %d ms%s%s",
-		    cand->selected ? "the peer" : "the candidate", ac->timeout_ms,
-		    cand->failed[0] ? "; candidate failed: " : "", cand->failed);
+		ac_say(ac, "FAIL", "controlled: no pair selected on %s within %d ms%s%s",
+		       cand->selected ? "the peer" : "the candidate", ac->timeout_ms,
+		       cand->failed[0] ? "; candidate failed: " : "", cand->failed);
 	}
-	agent_send(ac, cand, "{\"cmd\":\"stop\"}");
-	agent_send(ac, peer, "{\"cmd\":\"stop\"}");
+	ac_agent_send(ac, cand, "{\"cmd\":\"stop\"}");
+	ac_agent_send(ac, peer, "{\"cmd\":\"stop\"}");
 }
 
 static int resolve(const char *name, char *buf, size_t len)
@@ -899,9 +921,10 @@ static int resolve(const char *name, char *buf, size_t len)
 
 int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
 {
-	struct ac ac = {out,	    0,	   0,	 o->timeout_ms > 0 ? o->timeout_ms : 15000,
-			o->verbose, false, NULL, NULL,
-			NULL};
+	struct ac ac = {.out = out,
+			.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 15000,
+			.verbose = o->verbose,
+			.cand_ip = AC_CAND_IP};
 	struct ac_agent *cand = calloc(1, sizeof(*cand)), *peer = calloc(1, sizeof(*peer));
 	char cpath[PATH_MAX], ppath[PATH_MAX];
 	char *base[AC_ARGV_MAX + 1], *pbase[2];
@@ -939,24 +962,26 @@ int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
 		goto out;
 	fprintf(out, "adapter-check: %s (controlling, node cand %s) against %s (node peer %s)\n",
 		cpath, AC_CAND_IP, ppath, AC_PEER_IP);
-	agent_reset(cand, "candidate");
-	agent_reset(peer, "peer");
+	ac_agent_reset(cand, "candidate");
+	ac_agent_reset(peer, "peer");
 	cand->other = peer;
 	peer->other = cand;
-	make_argv(cargv, base, "controlling");
-	make_argv(pargv, pbase, "controlled");
+	ac_make_argv(cargv, base, "controlling");
+	ac_make_argv(pargv, pbase, "controlled");
 	run_controlling(&ac, cand, peer, cargv, pargv);
-	agent_close(&ac, cand);
-	agent_close(&ac, peer);
+	ac_agent_close(&ac, cand);
+	ac_agent_close(&ac, peer);
 
 	fprintf(out, "adapter-check: %s controlled, %s controlling\n", cpath, ppath);
 	cand->other = peer;
 	peer->other = cand;
-	make_argv(cargv, base, "controlled");
-	make_argv(pargv, pbase, "controlling");
+	ac_make_argv(cargv, base, "controlled");
+	ac_make_argv(pargv, pbase, "controlling");
 	run_controlled(&ac, cand, peer, cargv, pargv);
-	agent_close(&ac, cand);
-	agent_close(&ac, peer);
+	ac_agent_close(&ac, cand);
+	ac_agent_close(&ac, peer);
+
+	ac_net_rounds(&ac, base, ppath);
 
 	if (ac.fails)
 		fprintf(out,
@@ -969,9 +994,9 @@ int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
 	ret = ac.fails ? NATLAB_EXIT_FAIL : NATLAB_EXIT_OK;
 out:
 	if (cand)
-		agent_reset(cand, "candidate");
+		ac_agent_reset(cand, "candidate");
 	if (peer)
-		agent_reset(peer, "peer");
+		ac_agent_reset(peer, "peer");
 	free(cand);
 	free(peer);
 	emu_lab_free(ac.lab);
@@ -994,8 +1019,11 @@ int cmd_adapter_check(int argc, char **argv)
 			    "docs/agent-protocol.md:\n"
 			    "ready, gather/local, remote/checking/selected, send/rx/data, "
 			    "malformed lines,\n"
-			    "restart, stop, the controlled role, and t_ms on every event. One "
-			    "line per check;\n"
+			    "restart, stop, the controlled role, and t_ms on every event; then "
+			    "trickle, srflx\n"
+			    "and relay candidates behind NATs with a STUN/TURN server, a relay "
+			    "over UDP and one\n"
+			    "over TCP/TLS, as the default matrix runs it. One line per check;\n"
 			    "exit 0 when it conforms, 1 when a check failed, 2 when it could not "
 			    "run.\n"
 			    "Example: natlab adapter-check ./my-adapter --some-option\n");

@@ -13,7 +13,10 @@
  * datagrams reported as rx; malformed lines answered by error events
  * without dying; restart answered by new credentials and a new selection;
  * stop answered by exit status 0; the controlled role; and, on every
- * event, "ev" and an integer, non-decreasing "t_ms".
+ * event, "ev" and an integer, non-decreasing "t_ms". Then, in a second
+ * lab with NATs and natlab-turn-server (adaptercheck_net.c), the rounds
+ * the default matrix needs: trickle, srflx and relay candidates, a direct
+ * path, a relay over UDP and a relay over TCP/TLS, data both ways.
  */
 #ifndef NATLAB_HARNESS_ADAPTERCHECK_H
 #define NATLAB_HARNESS_ADAPTERCHECK_H

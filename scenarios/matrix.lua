@@ -4,7 +4,8 @@
 -- (UDP and TCP on 3478, TCP on 80, TLS on 5349 and 443) on the internet.
 --
 -- Each cell passes when
---   1. both agents select a pair (full gathering, regular nomination),
+--   1. both agents select a pair (trickle by default, -p trickle=false for
+--      full gathering; regular nomination),
 --   2. data flows both ways over it (numbered datagrams, rx on each side), and
 --   3. the path class equals scenarios/matrix_expected.lua's: "direct"
 --      (host/srflx/prflx), "relay" (TURN over UDP) or "relay-tcp" (TURN over
@@ -16,6 +17,9 @@
 --   natlab run scenarios/matrix.lua                      # 81 cells
 --   natlab run scenarios/matrix.lua -p left=symmetric    # one row
 --   natlab run scenarios/matrix.lua --trials 5           # connect-time spread
+--   natlab run scenarios/matrix.lua -p left_impl=natlab-ice,nice -p right_impl=natlab-ice,nice
+--                      # implementation x implementation: one 9 x 9 grid per pair
+--   natlab run scenarios/matrix.lua -p servers=coturn    # against coturn's turnserver
 natlab.scen.use_dir()
 local S = natlab.scen
 
@@ -51,7 +55,10 @@ scenario {
     timeout_ms = { description = "time allowed to select a pair", default = 12000 },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
-  grid = { name = "matrix: path class (expected from scenarios/matrix_expected.lua)", rows = "left", cols = "right" },
+  -- sweeping left_impl/right_impl (or servers) draws one preset x preset
+  -- grid per implementation pair instead of folding the pairs into one square
+  grid = { name = "matrix: path class (expected from scenarios/matrix_expected.lua)", rows = "left", cols = "right",
+           split = { "left_impl", "right_impl", "servers" } },
   expect = function(p)
     local row, c = EXPECT.grid[p.left], col_index(p.right)
     return row and c and row[c] or nil

@@ -114,6 +114,13 @@ function natlab._cells(t, overrides, trials)
     combos = next_combos
   end
   local grid = t.grid or {}
+  -- grid.split = {param, ...}: when any of them is swept, each combination
+  -- of their values gets a grid of its own (named after them), so that e.g.
+  -- an implementation pair is not folded into the NAT pair's square.
+  local split = {}
+  for _, k in ipairs(grid.split or {}) do
+    if axes[k] then split = grid.split; break end
+  end
   local cells = {}
   for _, c in ipairs(combos) do
     local p = {}
@@ -131,13 +138,19 @@ function natlab._cells(t, overrides, trials)
     elseif type(t.expect) == "string" then
       expected = t.expect
     end
+    local gname = grid.name or t.name
+    if #split > 0 then
+      local w = {}
+      for _, k in ipairs(split) do w[#w + 1] = k .. "=" .. tostring(p[k]) end
+      gname = gname .. " [" .. table.concat(w, ", ") .. "]"
+    end
     for trial = 0, trials - 1 do
       cells[#cells + 1] = {
         id = id, scenario = t.name, params = p, trial = trial,
         expected_path = expected,
         timeout_ms = t.timeout_ms or 60000,
         grid = {
-          name = grid.name or t.name,
+          name = gname,
           row = grid.rows and tostring(p[grid.rows]) or id,
           col = grid.cols and tostring(p[grid.cols]) or "result",
           row_label = grid.rows, col_label = grid.cols,

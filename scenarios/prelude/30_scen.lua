@@ -76,6 +76,7 @@ scen.TURN_PORTS = { udp = 3478, tcp = 3478, tls = 5349, tcp_web = 80, tls_web = 
 -- ("natlab": natlab-stun-server and natlab-turn-server with every listener
 -- above); another kind is passed on to natlab.server (opts.impl) for the
 -- harness to start. opts: turn_args (extra natlab-turn-server words),
+-- coturn_args (extra turnserver words, when p.servers is "coturn"),
 -- no_turn, no_stun, user, pass.
 function scen.servers(net, p, opts)
   opts = opts or {}
@@ -96,7 +97,8 @@ function scen.servers(net, p, opts)
   local a = net.addr.turn
   if kind ~= "natlab" then
     local srv, err = natlab.server(net, "turn", "turn", {
-      impl = kind, user = user, pass = pass, ports = scen.TURN_PORTS, cert_dir = cert_dir() })
+      impl = kind, user = user, pass = pass, ports = scen.TURN_PORTS, cert_dir = cert_dir(),
+      args = opts.coturn_args })
     if not srv then error("TURN server (" .. kind .. "): " .. tostring(err), 0) end
     out.turn = srv
     return out
@@ -162,13 +164,15 @@ end
 -- natlab.agent with the lab's servers filled in: opts.stun (default: the
 -- "stun" host), opts.turn (default: scen.turn_urls(net, "all")) unless
 -- opts.turn == false, credentials natlab/natlab, a seed from the cell, and
--- short gathering timers so a silent server costs little.
+-- short gathering timers so a silent server costs little. natlab.agent
+-- decides what a missing implementation is: a shipped one that is not
+-- installed skips the cell naming the package, a mistyped name or path is
+-- an error (a skip would make a typo look like a green run).
 function scen.agent(net, node_name, impl, opts, cell)
   opts = opts or {}
   local o = { impl = impl or "natlab-ice", role = opts.role, name = opts.name or node_name,
               policy = opts.policy, trickle = opts.trickle, nomination = opts.nomination,
               turn_user = opts.turn_user or "natlab", turn_pass = opts.turn_pass or "natlab" }
-  if not natlab.bin(o.impl) then natlab.skip(o.impl .. " is not built (not in build/bin or PATH)") end
   if opts.stun ~= false and net.addr.stun then o.stun = opts.stun or (net.addr.stun .. ":3478") end
   if opts.turn ~= false and net.addr.turn then o.turn = opts.turn or scen.turn_urls(net, "all") end
   local args = {}
@@ -178,9 +182,7 @@ function scen.agent(net, node_name, impl, opts, cell)
   end
   for _, w in ipairs(opts.args or {}) do args[#args + 1] = w end
   o.args = args
-  local a, err = natlab.agent(net, node_name, o)
-  if not a then natlab.skip(tostring(err)) end
-  return a
+  return natlab.agent(net, node_name, o)
 end
 
 -- scen.class(path) -> "direct" | "relay" | "relay-tcp" | "failed"

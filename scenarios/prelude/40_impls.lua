@@ -30,10 +30,16 @@ function natlab.impl_path(name)
   local path = natlab.bin(bin)
   if path then return path end
   if known then return nil, bin .. " is not available: " .. known.install, true end
+  -- a name natlab does not ship: the user's adapter, so say how to name it
+  local shipped = "natlab-ice, nice"
   if tostring(name):find("/", 1, true) then
-    return nil, "agent '" .. name .. "' is not an executable file"
+    return nil, "agent '" .. name .. "' is not an executable file: check the path given to " ..
+                "-p left_impl=/right_impl= (relative to the directory natlab runs in; " ..
+                "chmod +x it), or name a shipped implementation (" .. shipped .. ")"
   end
-  return nil, "agent '" .. name .. "' is not in build/bin, $NATLAB_BIN_DIR or PATH"
+  return nil, "agent '" .. name .. "' is not in build/bin, $NATLAB_BIN_DIR or PATH: give " ..
+              "the path of your adapter (e.g. ./my-adapter) or a shipped implementation (" ..
+              shipped .. ")"
 end
 
 -- natlab.agent(net, node_name, opts) -> proc
@@ -50,7 +56,7 @@ function natlab.agent(net, node_name, opts)
   -- a shipped adapter that is not installed skips; a name or path that
   -- leads nowhere is the scenario's (or the user's) mistake
   if not bin and known then natlab.skip(why) end
-  if not bin then error("natlab.agent: " .. why, 2) end
+  if not bin then error("natlab.agent: " .. why, 0) end
   local argv = { bin, "--role", opts.role or "controlling" }
   local function add(flag, v)
     if v == nil then return end
@@ -217,7 +223,8 @@ end
 -- channel_lifetime, nonce_lifetime, ports or port/tls_port (see
 -- turn_ports), the TLS certificate as cert/key files or cert_dir (with
 -- turn-cert.pem and turn-key.pem), else one the lab makes; ready_ms
--- (5000). Returns once the server answers.
+-- (5000); args (extra words for that implementation's command line, e.g.
+-- coturn's "--user-quota=1"). Returns once the server answers.
 -- coturn missing skips the cell; natlab's own server missing returns nil.
 function natlab.server(net, node_name, kind, opts)
   opts = opts or {}
@@ -257,6 +264,7 @@ function natlab.server(net, node_name, kind, opts)
   if impl == "natlab" then
     local argv = natlab_servers[kind](addr, o)
     argv[1] = natlab.bin(own_bin)
+    for _, w in ipairs(o.args or {}) do argv[#argv + 1] = w end
     p = node:spawn(argv, { name = kind .. "-" .. node_name })
     local deadline = natlab.now_ms() + (o.ready_ms or 5000)
     while true do
@@ -268,6 +276,7 @@ function natlab.server(net, node_name, kind, opts)
   else
     local argv = coturn_argv(kind, addr, o)
     argv[1] = natlab.bin("turnserver")
+    for _, w in ipairs(o.args or {}) do argv[#argv + 1] = w end
     -- sh puts coturn's log (stdout) on stderr, which is the cell's log.
     local sh = { "/bin/sh", "-c", 'exec "$@" >&2', "coturn" }
     for _, w in ipairs(argv) do sh[#sh + 1] = w end

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # natlab adapter-check: the shipped agents (natlab-ice, and natlab-nice when
-# libnice was found at build time) conform; a deliberately broken wrapper
+# libnice was found at build time) conform, the matrix's rounds (trickle,
+# STUN/TURN behind NATs, relays over UDP and TCP) included; a deliberately broken wrapper
 # (tests/cli/fixtures/tp_broken_adapter.sh) is rejected, each fault with a
 # reason that names it.
 set -uo pipefail
@@ -33,9 +34,22 @@ expect_line() { # label pattern
 check 0 "natlab-ice conforms" "$natlab" adapter-check natlab-ice
 expect_line "natlab-ice" "^ok    stop: exited with status 0"
 expect_line "natlab-ice" "^ok    controlled: connects"
+# the rounds the default matrix needs: trickle, srflx and relay candidates
+# behind NATs, a relay over UDP and one over TCP/TLS, data both ways
+net_lines() { # label
+  expect_line "$1" "^ok    trickle: local at once, .* end-of-candidates"
+  expect_line "$1" "^ok    trickle: gathered srflx 203.0.113.1 and relay 203.0.113.10"
+  expect_line "$1" "^ok    trickle: selected a direct pair"
+  expect_line "$1" "^ok    relay-udp: selected the candidate's relay (relay_transport udp)"
+  expect_line "$1" "^ok    relay-udp: rx: the candidate reported 5 of"
+  expect_line "$1" "^ok    relay-tcp: selected the candidate's relay (relay_transport t[cl][ps])"
+  expect_line "$1" "^ok    relay-tcp: rx: the candidate reported 5 of"
+}
+net_lines "natlab-ice"
 if [ -x "$NATLAB_BIN_DIR/natlab-nice" ]; then
   check 0 "natlab-nice conforms" "$natlab" adapter-check nice
   expect_line "natlab-nice" 'ready: impl "natlab-nice"'
+  net_lines "natlab-nice"
 else
   echo "note: natlab-nice not built (libnice-dev missing): not checked"
 fi
@@ -47,6 +61,11 @@ TP_BREAK=t_ms check 1 "missing t_ms rejected" "$natlab" adapter-check --timeout-
 expect_line "t_ms" 'FAIL  candidate: event "ready" has no integer "t_ms"'
 TP_BREAK=errors check 1 "unanswered bad input rejected" "$natlab" adapter-check --timeout-ms 4000 "$fixture"
 expect_line "errors" 'FAIL  malformed: a line that is not JSON was not answered with an "error" event'
+TP_BREAK=end check 1 "a trickle without end-of-candidates rejected" "$natlab" adapter-check --timeout-ms 4000 "$fixture"
+expect_line "end" 'FAIL  trickle: no {"ev":"candidate","end":true} within 4000 ms of gather'
+TP_BREAK=turn check 1 "ignored TURN servers rejected" "$natlab" adapter-check --timeout-ms 4000 "$fixture"
+expect_line "turn" 'FAIL  relay-udp: no relay candidate on the TURN server.s address 203.0.113.10 (the agent was given --turn udp:'
+expect_line "turn" 'FAIL  relay-tcp: no pair selected on the candidate'
 
 check 2 "a missing program is a usage error" "$natlab" adapter-check /nonexistent/agent
 expect_line "missing" "not an executable file"

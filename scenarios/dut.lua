@@ -53,7 +53,11 @@ scenario {
   end,
 
   run = function(net, p, cell)
-    if not natlab.bin(p.impl) then natlab.skip(p.impl .. " is not built (not in build/bin or PATH)") end
+    -- a shipped implementation that is missing skips the cell; a path or
+    -- name that leads nowhere is an error (natlab.impl_path says which)
+    local _, why, known = natlab.impl_path(p.impl)
+    if why and known then natlab.skip(why) end
+    if why then error(why, 0) end
     local function agent(name, role)
       local o = { impl = p.impl, role = role, name = name,
                   args = { "--seed", tostring(cell.seed % 2147483647) } }

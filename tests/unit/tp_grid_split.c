@@ -54,7 +54,9 @@ static void test_split(void **state)
 	assert_int_equal(scenario_load(path, &ctx, &s, &e), 0);
 
 	/* no sweep of a split param: one grid, its plain name */
-	assert_int_equal(scenario_cells(s, json_object(), 1, &cells, &e), 0);
+	ov = json_object();
+	assert_int_equal(scenario_cells(s, ov, 1, &cells, &e), 0);
+	json_decref(ov);
 	assert_int_equal(json_array_size(cells), 4);
 	for (i = 0; i < 4; i++)
 		assert_string_equal(grid_name(cells, i), "G");

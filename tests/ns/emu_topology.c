@@ -12,16 +12,6 @@
 
 #include "nat_topo.h"
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			rc = 1;                                                                    \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
 #define OK(call) CHECK((call) == 0, "%s: %s", #call, e.msg)
 
 static bool udp6_roundtrip(int from, int to, const char *addr, uint16_t port)

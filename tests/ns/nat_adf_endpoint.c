@@ -21,17 +21,6 @@
 static enum emu_nat_mapping g_map;
 static enum emu_nat_filtering g_filter;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			rc = 1;                                                                    \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-
 static void tweak(struct emu_nat_config *c)
 {
 	c->mapping = g_map;

@@ -23,17 +23,6 @@ static enum emu_nat_filtering g_filter;
 static enum emu_nat_ports g_ports;
 static bool g_flag;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			rc = 1;                                                                    \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-
 /* The public port the server socket @srv sees for a datagram from @cli. */
 static int observe(int cli, int srv, const char *srv_addr, uint16_t srv_port,
 		   struct sockaddr_in *from)

@@ -16,17 +16,6 @@
 
 #include "nat_topo.h"
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			rc = 1;                                                                    \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-
 #define FLUSHES	  5	 /* flush rounds, each under the live flow */
 #define AFTER_MS  300	 /* how long each round watches the flow after its flush */
 #define GAP_NS	  50000L /* between two datagrams of the flow: ~20k/s */

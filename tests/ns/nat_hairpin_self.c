@@ -22,17 +22,6 @@ static const char *g_preset;
 static bool g_bridge;	 /* the hosts share a bridge of the NAT node */
 static bool g_two_hosts; /* the second socket is on the second host */
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			rc = 1;                                                                    \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-
 /* The public port @srv sees for a datagram from @cli. */
 static int observe(int cli, int srv)
 {

@@ -18,17 +18,6 @@
 
 #include "nat_topo.h"
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			rc = 1;                                                                    \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-
 #define C1 "10.0.0.2"
 
 static bool g_blocked;

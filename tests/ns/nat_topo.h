@@ -30,6 +30,19 @@
 #include "emu/route.h"
 #include "emu/sandbox.h"
 
+/* CHECK(cond, fmt, ...) - in a test body that has `int rc` and a label
+ * `out:` (its cleanup): print where and why, set rc = 1 and go to out. */
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			rc = 1;                                                                    \
+			goto out;                                                                  \
+		}                                                                                  \
+	} while (0)
+
 #define PUB1 "203.0.113.1"
 #define PUB2 "203.0.113.2"
 #define SRV1 "198.51.100.1"

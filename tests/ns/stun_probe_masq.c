@@ -44,6 +44,7 @@
 #include "emu/nft.h"
 #include "emu/node.h"
 #include "emu/sandbox.h"
+#include "probe_lab.h"
 
 #define TRY(call)                                                                                  \
 	do {                                                                                       \
@@ -52,13 +53,6 @@
 			return 1;                                                                  \
 		}                                                                                  \
 	} while (0)
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int default_route(struct emu_node *n, const char *gw, struct natlab_err *e)
 {
@@ -141,30 +135,6 @@ out:
 	return ret;
 }
 
-/* read from @fd until @stop appears or EOF, with a deadline */
-static int read_until(int fd, char *buf, size_t cap, const char *stop, int timeout_ms)
-{
-	size_t have = 0;
-	long long end = now_ms() + timeout_ms;
-	buf[0] = '\0';
-	while (have + 1 < cap) {
-		long long left = end - now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		ssize_t n = read(fd, buf + have, cap - 1 - have);
-		if (n <= 0)
-			return have ? 0 : -EIO;
-		have += (size_t)n;
-		buf[have] = '\0';
-		if (stop && strstr(buf, stop))
-			return 0;
-	}
-	return 0;
-}
-
 /* run_probe - spawn the probe in @cl with stdout on the pipe @p, wait (with
  * a deadline) for its one JSON line; the parsed object or NULL */
 static json_t *run_probe(struct emu_node *cl, char **argv, int p[2])
@@ -178,7 +148,7 @@ static json_t *run_probe(struct emu_node *cl, char **argv, int p[2])
 	}
 	close(p[1]);
 	static char buf[8192];
-	int r = read_until(p[0], buf, sizeof(buf), NULL, 60000);
+	int r = probe_read_until(p[0], buf, sizeof(buf), NULL, 60000);
 	close(p[0]);
 	int status = 0;
 	if (r != 0)
@@ -194,17 +164,6 @@ static json_t *run_probe(struct emu_node *cl, char **argv, int p[2])
 	if (!o)
 		fprintf(stderr, "probe output is not JSON: %s\n", je.text);
 	return o;
-}
-
-static int check(json_t *o, const char *key, const char *want)
-{
-	json_t *v = json_object_get(o, key);
-	char *got = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-	int ok = got && strcmp(got, want) == 0;
-	if (!ok)
-		fprintf(stderr, "probe %s: got %s, want %s\n", key, got ? got : "(none)", want);
-	free(got);
-	return ok ? 0 : 1;
 }
 
 static int scenario(void)
@@ -250,7 +209,7 @@ static int scenario(void)
 	TRY(emu_node_spawn(sv, srv_argv, &so, &srv, &e));
 	close(out[1]);
 	char buf[8192];
-	if (read_until(out[0], buf, sizeof(buf), "\"ev\":\"ready\"", 5000) != 0) {
+	if (probe_read_until(out[0], buf, sizeof(buf), "\"ev\":\"ready\"", 5000) != 0) {
 		fprintf(stderr, "server not ready: %s\n", buf);
 		return 1;
 	}
@@ -259,13 +218,14 @@ static int scenario(void)
 	json_t *o = run_probe(cl, probe_argv, pout);
 	if (!o)
 		return 1;
-	int bad = check(o, "udp", "true") + check(o, "nat", "true") + check(o, "rfc5780", "true") +
-		  check(o, "other_address", "\"192.0.2.2:3479\"") +
-		  check(o, "mapping", "\"endpoint-independent\"") +
-		  check(o, "filtering", "\"address-and-port-dependent\"") +
-		  check(o, "hairpinning", "false") + check(o, "error", "null");
-	bad += check(json_object_get(o, "port_assignment"), "pattern", "\"preserved\"");
-	bad += check(json_object_get(o, "alg"), "detected", "false");
+	int bad = probe_check(o, "udp", "true") + probe_check(o, "nat", "true") +
+		  probe_check(o, "rfc5780", "true") +
+		  probe_check(o, "other_address", "\"192.0.2.2:3479\"") +
+		  probe_check(o, "mapping", "\"endpoint-independent\"") +
+		  probe_check(o, "filtering", "\"address-and-port-dependent\"") +
+		  probe_check(o, "hairpinning", "false") + probe_check(o, "error", "null");
+	bad += probe_check(json_object_get(o, "port_assignment"), "pattern", "\"preserved\"");
+	bad += probe_check(json_object_get(o, "alg"), "detected", "false");
 	const char *mapped = json_string_value(json_object_get(o, "mapped"));
 	if (!mapped || strncmp(mapped, "192.0.2.254:", 12) != 0) {
 		fprintf(stderr, "mapped address %s is not the router's\n", mapped ? mapped : "?");
@@ -313,29 +273,4 @@ static int scenario(void)
 	return bad ? 1 : 0;
 }
 
-static int child_status = -1;
-
-static void test_probe_behind_masquerade(void **state)
-{
-	(void)state;
-	assert_int_equal(child_status, 0);
-}
-
-int main(void)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return 1;
-	if (pid == 0)
-		_exit(scenario());
-	int st;
-	if (waitpid(pid, &st, 0) != pid)
-		return 1;
-	child_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	if (child_status == 77)
-		return 77;
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_probe_behind_masquerade),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+PROBE_LAB_MAIN(scenario, test_probe_behind_masquerade)

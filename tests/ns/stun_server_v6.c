@@ -35,6 +35,7 @@
 #include "emu/link.h"
 #include "emu/node.h"
 #include "emu/sandbox.h"
+#include "probe_lab.h"
 
 #define TRY(call)                                                                                  \
 	do {                                                                                       \
@@ -43,48 +44,6 @@
 			return 1;                                                                  \
 		}                                                                                  \
 	} while (0)
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* read from @fd until @stop appears (or EOF when NULL), with a deadline */
-static int read_until(int fd, char *buf, size_t cap, const char *stop, int timeout_ms)
-{
-	size_t have = 0;
-	long long end = now_ms() + timeout_ms;
-	buf[0] = '\0';
-	while (have + 1 < cap) {
-		long long left = end - now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		ssize_t n = read(fd, buf + have, cap - 1 - have);
-		if (n <= 0)
-			return have ? 0 : -EIO;
-		have += (size_t)n;
-		buf[have] = '\0';
-		if (stop && strstr(buf, stop))
-			return 0;
-	}
-	return 0;
-}
-
-static int check(json_t *o, const char *key, const char *want)
-{
-	json_t *v = json_object_get(o, key);
-	char *got = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-	int ok = got && strcmp(got, want) == 0;
-	if (!ok)
-		fprintf(stderr, "probe %s: got %s, want %s\n", key, got ? got : "(none)", want);
-	free(got);
-	return ok ? 0 : 1;
-}
 
 /* natlab-probe in @cl against [2001:db8::1]:3478; its JSON verdict */
 static json_t *run_probe(struct emu_node *cl)
@@ -108,7 +67,7 @@ static json_t *run_probe(struct emu_node *cl)
 		return NULL;
 	}
 	close(p[1]);
-	int r = read_until(p[0], buf, sizeof(buf), NULL, 60000);
+	int r = probe_read_until(p[0], buf, sizeof(buf), NULL, 60000);
 	close(p[0]);
 	int status = 0;
 	if (r != 0)
@@ -224,7 +183,7 @@ static int scenario(void)
 	TRY(emu_node_spawn(sv, srv_argv, &so, &srv, &e));
 	close(out[1]);
 	char buf[8192];
-	if (read_until(out[0], buf, sizeof(buf), "\"ev\":\"ready\"", 5000) != 0) {
+	if (probe_read_until(out[0], buf, sizeof(buf), "\"ev\":\"ready\"", 5000) != 0) {
 		fprintf(stderr, "server not ready: %s\n", buf);
 		return 1;
 	}
@@ -239,10 +198,12 @@ static int scenario(void)
 		return 1;
 	/* no NAT on the link: the probe sees its own address, and the change
 	 * requests (other address, other port) all answered */
-	bad += check(o, "udp", "true") + check(o, "nat", "false") + check(o, "rfc5780", "true") +
-	       check(o, "other_address", "\"[2001:db8::3]:3479\"") +
-	       check(o, "mapping", "\"endpoint-independent\"") +
-	       check(o, "filtering", "\"endpoint-independent\"") + check(o, "error", "null");
+	bad += probe_check(o, "udp", "true") + probe_check(o, "nat", "false") +
+	       probe_check(o, "rfc5780", "true") +
+	       probe_check(o, "other_address", "\"[2001:db8::3]:3479\"") +
+	       probe_check(o, "mapping", "\"endpoint-independent\"") +
+	       probe_check(o, "filtering", "\"endpoint-independent\"") +
+	       probe_check(o, "error", "null");
 	const char *mapped = json_string_value(json_object_get(o, "mapped"));
 	if (!mapped || strncmp(mapped, "[2001:db8::2]:", 14) != 0) {
 		fprintf(stderr, "mapped address %s is not the client's\n", mapped ? mapped : "?");
@@ -259,29 +220,4 @@ static int scenario(void)
 	return bad ? 1 : 0;
 }
 
-static int child_status = -1;
-
-static void test_stun_server_two_ipv6(void **state)
-{
-	(void)state;
-	assert_int_equal(child_status, 0);
-}
-
-int main(void)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return 1;
-	if (pid == 0)
-		_exit(scenario());
-	int st;
-	if (waitpid(pid, &st, 0) != pid)
-		return 1;
-	child_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	if (child_status == 77)
-		return 77;
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_stun_server_two_ipv6),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+PROBE_LAB_MAIN(scenario, test_stun_server_two_ipv6)

@@ -1,0 +1,93 @@
+/* probe_lab.h - what the natlab-probe namespace tests share: a clock,
+ * a read with a deadline, a JSON field check, and a main() that runs the
+ * test's scenario in a forked child (which enters the sandbox itself and
+ * exits 77 when it cannot) and hands its status to one cmocka case.
+ * Include after <cmocka.h> and <jansson.h>; header-only, static inline. */
+#ifndef NATLAB_TESTS_PROBE_LAB_H
+#define NATLAB_TESTS_PROBE_LAB_H
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+static inline long long probe_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read from @fd into @buf (NUL-terminated) until @stop appears, or until
+ * EOF when @stop is NULL, within @timeout_ms. 0, or -ETIMEDOUT, or -EIO at
+ * EOF with nothing read. */
+static inline int probe_read_until(int fd, char *buf, size_t cap, const char *stop, int timeout_ms)
+{
+	size_t have = 0;
+	long long end = probe_now_ms() + timeout_ms;
+	buf[0] = '\0';
+	while (have + 1 < cap) {
+		long long left = end - probe_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		ssize_t n = read(fd, buf + have, cap - 1 - have);
+		if (n <= 0)
+			return have ? 0 : -EIO;
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (stop && strstr(buf, stop))
+			return 0;
+	}
+	return 0;
+}
+
+/* 0 when field @key of the probe's verdict @o, as compact JSON, is @want;
+ * else 1, with both printed. */
+static inline int probe_check(json_t *o, const char *key, const char *want)
+{
+	json_t *v = json_object_get(o, key);
+	char *got = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+	int ok = got && strcmp(got, want) == 0;
+	if (!ok)
+		fprintf(stderr, "probe %s: got %s, want %s\n", key, got ? got : "(none)", want);
+	free(got);
+	return ok ? 0 : 1;
+}
+
+/* PROBE_LAB_MAIN(scenario, test) - main(): run int scenario(void) in a
+ * forked child; exit 77 (skip) when it did; else one cmocka case, named
+ * @test, asserting that it exited 0. */
+#define PROBE_LAB_MAIN(scenario, test)                                                             \
+	static int probe_lab_status = -1;                                                          \
+	static void test(void **state)                                                             \
+	{                                                                                          \
+		(void)state;                                                                       \
+		assert_int_equal(probe_lab_status, 0);                                             \
+	}                                                                                          \
+	int main(void)                                                                             \
+	{                                                                                          \
+		int st;                                                                            \
+		pid_t pid = fork();                                                                \
+		if (pid < 0)                                                                       \
+			return 1;                                                                  \
+		if (pid == 0)                                                                      \
+			_exit(scenario());                                                         \
+		if (waitpid(pid, &st, 0) != pid)                                                   \
+			return 1;                                                                  \
+		probe_lab_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);           \
+		if (probe_lab_status == 77)                                                        \
+			return 77;                                                                 \
+		const struct CMUnitTest tests[] = {cmocka_unit_test(test)};                        \
+		return cmocka_run_group_tests(tests, NULL, NULL);                                  \
+	}
+
+#endif

@@ -1,4 +1,5 @@
 /* probe_lab.h - what the natlab-probe namespace tests share: a clock,
+ * natlab-probe run in a node with its JSON verdict read back,
  * a read with a deadline, a JSON field check, and a main() that runs the
  * test's scenario in a forked child (which enters the sandbox itself and
  * exits 77 when it cannot) and hands its status to one cmocka case.
@@ -16,6 +17,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <signal.h>
+
+#include "emu/node.h"
 
 static inline long long probe_now_ms(void)
 {
@@ -61,6 +65,37 @@ static inline int probe_check(json_t *o, const char *key, const char *want)
 		fprintf(stderr, "probe %s: got %s, want %s\n", key, got ? got : "(none)", want);
 	free(got);
 	return ok ? 0 : 1;
+}
+
+/* probe_run - spawn natlab-probe (@argv) the probe in @cl with stdout on the pipe @p, wait (with
+ * a deadline) for its one JSON line; the parsed object or NULL */
+static inline json_t *probe_run(struct emu_node *cl, char **argv, int p[2])
+{
+	struct natlab_err e = {{0}};
+	struct emu_spawn_opts po = {.stdin_fd = -1, .stdout_fd = p[1], .stderr_fd = 2};
+	pid_t probe;
+	if (emu_node_spawn(cl, argv, &po, &probe, &e) < 0) {
+		fprintf(stderr, "spawn probe: %s\n", e.msg);
+		return NULL;
+	}
+	close(p[1]);
+	static char buf[8192];
+	int r = probe_read_until(p[0], buf, sizeof(buf), NULL, 60000);
+	close(p[0]);
+	int status = 0;
+	if (r != 0)
+		kill(probe, SIGKILL);
+	waitpid(probe, &status, 0);
+	if (r != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "probe failed (%d, status %d): %s\n", r, status, buf);
+		return NULL;
+	}
+	fprintf(stderr, "probe: %s", buf);
+	json_error_t je;
+	json_t *o = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
+	if (!o)
+		fprintf(stderr, "probe output is not JSON: %s\n", je.text);
+	return o;
 }
 
 /* PROBE_LAB_MAIN(scenario, test) - main(): run int scenario(void) in a

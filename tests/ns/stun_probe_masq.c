@@ -135,37 +135,6 @@ out:
 	return ret;
 }
 
-/* run_probe - spawn the probe in @cl with stdout on the pipe @p, wait (with
- * a deadline) for its one JSON line; the parsed object or NULL */
-static json_t *run_probe(struct emu_node *cl, char **argv, int p[2])
-{
-	struct natlab_err e = {{0}};
-	struct emu_spawn_opts po = {.stdin_fd = -1, .stdout_fd = p[1], .stderr_fd = 2};
-	pid_t probe;
-	if (emu_node_spawn(cl, argv, &po, &probe, &e) < 0) {
-		fprintf(stderr, "spawn probe: %s\n", e.msg);
-		return NULL;
-	}
-	close(p[1]);
-	static char buf[8192];
-	int r = probe_read_until(p[0], buf, sizeof(buf), NULL, 60000);
-	close(p[0]);
-	int status = 0;
-	if (r != 0)
-		kill(probe, SIGKILL);
-	waitpid(probe, &status, 0);
-	if (r != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "probe failed (%d, status %d): %s\n", r, status, buf);
-		return NULL;
-	}
-	fprintf(stderr, "probe: %s", buf);
-	json_error_t je;
-	json_t *o = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
-	if (!o)
-		fprintf(stderr, "probe output is not JSON: %s\n", je.text);
-	return o;
-}
-
 static int scenario(void)
 {
 	struct natlab_err e = {{0}};
@@ -215,7 +184,7 @@ static int scenario(void)
 	}
 	char *probe_argv[] = {
 	    NATLAB_BIN_DIR "/natlab-probe", "--server", "192.0.2.1:3478", "--rto-ms", "100", NULL};
-	json_t *o = run_probe(cl, probe_argv, pout);
+	json_t *o = probe_run(cl, probe_argv, pout);
 	if (!o)
 		return 1;
 	int bad = probe_check(o, "udp", "true") + probe_check(o, "nat", "true") +
@@ -251,7 +220,7 @@ static int scenario(void)
 			     "--lifetime-resolution-ms",
 			     "400",
 			     NULL};
-	o = run_probe(cl, life_argv, pout);
+	o = probe_run(cl, life_argv, pout);
 	if (!o)
 		return 1;
 	json_t *lt = json_object_get(o, "lifetime");

@@ -48,7 +48,6 @@
 /* natlab-probe in @cl against [2001:db8::1]:3478; its JSON verdict */
 static json_t *run_probe(struct emu_node *cl)
 {
-	struct natlab_err e = {{0}};
 	char *argv[] = {NATLAB_BIN_DIR "/natlab-probe",
 			"--server",
 			"[2001:db8::1]:3478",
@@ -57,32 +56,9 @@ static json_t *run_probe(struct emu_node *cl)
 			"--no-hairpin",
 			NULL};
 	int p[2];
-	pid_t pid;
-	static char buf[8192];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return NULL;
-	struct emu_spawn_opts po = {.stdin_fd = -1, .stdout_fd = p[1], .stderr_fd = 2};
-	if (emu_node_spawn(cl, argv, &po, &pid, &e) < 0) {
-		fprintf(stderr, "spawn probe: %s\n", e.msg);
-		return NULL;
-	}
-	close(p[1]);
-	int r = probe_read_until(p[0], buf, sizeof(buf), NULL, 60000);
-	close(p[0]);
-	int status = 0;
-	if (r != 0)
-		kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	if (r != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "probe failed (%d, status %d): %s\n", r, status, buf);
-		return NULL;
-	}
-	fprintf(stderr, "probe: %s", buf);
-	json_error_t je;
-	json_t *o = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
-	if (!o)
-		fprintf(stderr, "probe output is not JSON: %s\n", je.text);
-	return o;
+	return probe_run(cl, argv, p);
 }
 
 /* one Binding request over TCP from @cl to [2001:db8::1]:3478; 0 when the

@@ -749,23 +749,18 @@ static int n_conntrack(lua_State *L)
 		n = max;
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {
+		/* the original tuple, then the reply tuple (o = original, r = reply) */
+		const char *addr[4] = {v[i].osrc, v[i].odst, v[i].rsrc, v[i].rdst};
+		const lua_Integer port[4] = {v[i].osport, v[i].odport, v[i].rsport, v[i].rdport};
+		static const char *const akey[4] = {"osrc", "odst", "rsrc", "rdst"};
+		static const char *const pkey[4] = {"osport", "odport", "rsport", "rdport"};
 		lua_createtable(L, 0, 9);
-		lua_pushstring(L, v[i].osrc);
-		lua_setfield(L, -2, "osrc");
-		lua_pushinteger(L, v[i].osport);
-		lua_setfield(L, -2, "osport");
-		lua_pushstring(L, v[i].odst);
-		lua_setfield(L, -2, "odst");
-		lua_pushinteger(L, v[i].odport);
-		lua_setfield(L, -2, "odport");
-		lua_pushstring(L, v[i].rsrc);
-		lua_setfield(L, -2, "rsrc");
-		lua_pushinteger(L, v[i].rsport);
-		lua_setfield(L, -2, "rsport");
-		lua_pushstring(L, v[i].rdst);
-		lua_setfield(L, -2, "rdst");
-		lua_pushinteger(L, v[i].rdport);
-		lua_setfield(L, -2, "rdport");
+		for (int k = 0; k < 4; k++) {
+			lua_pushstring(L, addr[k]);
+			lua_setfield(L, -2, akey[k]);
+			lua_pushinteger(L, port[k]);
+			lua_setfield(L, -2, pkey[k]);
+		}
 		lua_pushinteger(L, v[i].timeout_s);
 		lua_setfield(L, -2, "timeout_s");
 		lua_rawseti(L, -2, (lua_Integer)i + 1);

@@ -16,6 +16,8 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <sys/socket.h>
 
+#include "emu/nft.h"
+
 struct dump {
 	struct emu_ct_udp *out;
 	size_t max, count;
@@ -109,54 +111,21 @@ int emu_conntrack_udp4(struct emu_node *n, struct emu_ct_udp *out, size_t max, s
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfg;
-	struct mnl_socket *nl;
 	struct dump d = {out, max, 0};
-	uint32_t seq = (uint32_t)time(NULL);
-	int saved, ret;
+	int ret;
 
-	ret = emu_node_enter(n, &saved, e);
-	if (ret < 0)
-		return ret;
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	emu_node_leave(saved);
-	if (!nl)
-		return natlab_err_set(e, errno, "node %s: conntrack: cannot open a netlink socket",
-				      emu_node_name(n));
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = natlab_err_set(e, errno, "node %s: conntrack: bind", emu_node_name(n));
-		goto out;
-	}
 	/* IPCTNL_MSG_CT_GET with NLM_F_DUMP lists the table of the socket's
 	 * network namespace, one message per entry */
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = AF_INET;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = natlab_err_set(e, errno, "node %s: conntrack: send", emu_node_name(n));
-		goto out;
-	}
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (len < 0) {
-			ret = natlab_err_set(e, errno, "node %s: conntrack: receive",
-					     emu_node_name(n));
-			goto out;
-		}
-		ret = mnl_cb_run(buf, (size_t)len, seq, mnl_socket_get_portid(nl), entry_cb, &d);
-		if (ret <= 0)
-			break;
-	}
-	if (ret < 0) {
-		ret = natlab_err_set(e, errno, "node %s: conntrack dump", emu_node_name(n));
-		goto out;
-	}
-	ret = 0;
+	ret = emu_nfnl_request(n, nlh, "conntrack dump", entry_cb, &d, e);
+	if (ret < 0)
+		return ret;
 	*count = d.count;
-out:
-	mnl_socket_close(nl);
-	return ret;
+	return 0;
 }

@@ -262,3 +262,51 @@ out:
 	mnl_socket_close(nl);
 	return ret;
 }
+
+/* One request on a NETLINK_NETFILTER socket opened inside @n, waiting for
+ * its ack (or, for a dump, its end), each answer passed to @cb. */
+int emu_nfnl_request(struct emu_node *n, struct nlmsghdr *nlh, const char *what, mnl_cb_t cb,
+		     void *data, struct natlab_err *e)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	int one = 1;
+	int saved;
+	int ret;
+
+	ret = emu_node_enter(n, &saved, e);
+	if (ret < 0)
+		return ret;
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	emu_node_leave(saved);
+	if (!nl)
+		return natlab_err_set(e, errno,
+				      "node %s: %s: cannot open a netfilter netlink socket",
+				      emu_node_name(n), what);
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = natlab_err_set(e, errno, "node %s: %s: bind", emu_node_name(n), what);
+		goto out;
+	}
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = natlab_err_set(e, errno, "node %s: %s: send", emu_node_name(n), what);
+		goto out;
+	}
+	for (;;) {
+		ssize_t len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (len < 0) {
+			ret = natlab_err_set(e, errno, "node %s: %s: receive", emu_node_name(n),
+					     what);
+			goto out;
+		}
+		ret = mnl_cb_run(buf, (size_t)len, nlh->nlmsg_seq, mnl_socket_get_portid(nl), cb,
+				 data);
+		if (ret <= 0)
+			break;
+	}
+	if (ret < 0)
+		ret = natlab_err_set(e, errno, "node %s: %s", emu_node_name(n), what);
+out:
+	mnl_socket_close(nl);
+	return ret;
+}

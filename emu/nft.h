@@ -49,6 +49,15 @@ unsigned emu_nft_batch_count(const struct emu_nft_batch *b);
  * for tests that parse it back without a kernel. */
 const void *emu_nft_batch_bytes(const struct emu_nft_batch *b, size_t *len);
 
+/* emu_nfnl_request - one request @nlh (its nlmsg_seq set) on a
+ * NETLINK_NETFILTER socket opened inside node @n (extended acks on), then
+ * its answers until the ack, or the end of a dump, each passed to @cb
+ * (NULL: none expected but the ack). @what names the operation in @e. */
+struct nlmsghdr;
+int emu_nfnl_request(struct emu_node *n, struct nlmsghdr *nlh, const char *what,
+		     int (*cb)(const struct nlmsghdr *nlh, void *data), void *data,
+		     struct natlab_err *e);
+
 /* emu_nft_batch_commit - send the batch to node @n's nftables and wait for
  * every acknowledgement. On error, @e names the object the kernel refused
  * (the n-th message of the batch) and carries its extended ack. */

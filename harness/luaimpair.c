@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,7 +104,8 @@ static double opt_num(lua_State *L, int t, const char *k, double dflt)
  * ge_r=, ge_loss_good=, ge_loss_bad=, dup=, rate_kbit=, queue_bytes=,
  * mtu=, seed=}); dir "a2b", "b2a" or "both". Fields left out are zero (a
  * perfect wire for that knob), except ge_loss_bad: 1 (the bad state of
- * Gilbert's model loses every frame). */
+ * Gilbert's model loses every frame), and seed: drawn from math.random
+ * (seeded from the cell's seed). */
 static int k_set(lua_State *L)
 {
 	struct impair_ref *r = check_link(L);
@@ -126,6 +128,20 @@ static int k_set(lua_State *L)
 	c.queue_bytes = (uint32_t)opt_num(L, 3, "queue_bytes", 0);
 	c.mtu = (uint32_t)opt_num(L, 3, "mtu", 0);
 	c.seed = (uint64_t)opt_num(L, 3, "seed", 0);
+	lua_getfield(L, 3, "seed");
+	if (lua_isnil(L, -1)) {
+		/* no seed given: draw one from math.random, which the harness
+		 * seeds from the cell's seed, so a --filter/--seed re-run
+		 * loses and delays the same frames */
+		lua_getglobal(L, "math");
+		lua_getfield(L, -1, "random");
+		lua_pushinteger(L, 1);
+		lua_pushinteger(L, INT32_MAX);
+		lua_call(L, 2, 1);
+		c.seed = (uint64_t)lua_tointeger(L, -1);
+		lua_pop(L, 2);
+	}
+	lua_pop(L, 1);
 	lua_getfield(L, 3, "reorder");
 	c.reorder = lua_toboolean(L, -1);
 	lua_getfield(L, 3, "dist");

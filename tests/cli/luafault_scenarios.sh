@@ -17,17 +17,22 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 for p in natlab-ice natlab-stun-server natlab-turn-server; do
   [ -x "$NATLAB_BIN_DIR/$p" ] || { echo "$p not built: skipped"; exit 77; }
 done
-run() { # name args...
-  local d=$out/$1; shift
+run() { # name ok-exits args...: ok-exits "0" or "0 1" (1: some cell failed)
+  local d=$out/$1 ok=$2; shift 2
   "$bin" run "$@" --out "$d" --jobs 3 >"$d.log" 2>&1
   local rc=$?
   if grep -q "run natlab as root\|user namespace" "$d/latest/cells.jsonl" 2>/dev/null; then
     echo "no sandbox here: skipped"; exit 77
   fi
-  [ "$rc" = 0 ] || fail "natlab run $* exit $rc: $(tail -20 "$d.log"); $(cat "$d/latest/cells.jsonl")"
+  case " $ok " in *" $rc "*) ;; *)
+    fail "natlab run $* exit $rc: $(tail -20 "$d.log"); $(cat "$d/latest/cells.jsonl")" ;;
+  esac
 }
-run rebinding "$src/scenarios/rebinding.lua"
-run impaired "$src/scenarios/impaired.lua" -p profile=burst10,loss10
+run rebinding "0" "$src/scenarios/rebinding.lua"
+# a burst that swallows a side's STUN and TURN requests while it gathers
+# leaves it a host candidate only, and the call fails: an outcome the
+# impaired scenario exists to count, so a failed cell is accepted here
+run impaired "0 1" "$src/scenarios/impaired.lua" -p profile=burst10,loss10
 python3 - "$out" <<'PY' || exit 1
 import json, sys
 def cells(name, key):
@@ -47,7 +52,8 @@ for fault, c in cells("rebinding", "fault").items():
         assert "198.51.100.77" in evs[0]["detail"], evs
 imp = cells("impaired", "profile")
 for prof, c in imp.items():
-    assert c["outcome"] == "pass", c
+    # pass, or fail (a trial the loss defeated); never a script error
+    assert c["outcome"] in ("pass", "fail"), c
     link = c["observations"]["link"]
     for d in ("a2b", "b2a"):
         s = link[d]

@@ -385,11 +385,12 @@ int cmd_list(int argc, char **argv)
 	int ret;
 
 	if (wants_help(argc, argv) || argc > 2) {
-		printf("usage: natlab list [SCENARIO]\n\nWithout SCENARIO: the scenarios found in "
-		       "$NATLAB_SCENARIO_PATH, "
-		       "./scenarios\nand the source tree. With one: its parameters (description, "
-		       "default), its\n"
-		       "matrix and the cells it expands to.\n");
+		fprintf(wants_help(argc, argv) ? stdout : stderr,
+			"usage: natlab list [SCENARIO]\n\nWithout SCENARIO: the scenarios found in "
+			"$NATLAB_SCENARIO_PATH, "
+			"./scenarios\nand the source tree. With one: its parameters (description, "
+			"default), its\n"
+			"matrix and the cells it expands to.\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	if (argc == 1) {
@@ -628,9 +629,10 @@ int cmd_report(int argc, char **argv)
 	size_t n;
 
 	if (wants_help(argc, argv) || argc != 2) {
-		printf("usage: natlab report DIR\n\nRe-renders DIR/junit.xml and DIR/report.html "
-		       "from DIR/run.json and "
-		       "DIR/cells.jsonl\n(also for a run that was killed half-way).\n");
+		fprintf(wants_help(argc, argv) ? stdout : stderr,
+			"usage: natlab report DIR\n\nRe-renders DIR/junit.xml and DIR/report.html "
+			"from DIR/run.json and "
+			"DIR/cells.jsonl\n(also for a run that was killed half-way).\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	/* one cell in memory at a time: a run of any size can be redrawn */
@@ -805,16 +807,18 @@ int cmd_compare(int argc, char **argv)
 	int reg;
 
 	if (wants_help(argc, argv) || argc != 3) {
-		printf("usage: natlab compare BASE NEW\n\n"
-		       "Lists the cells whose outcome or path changed between two result\n"
-		       "directories, and those whose median connect time got slower beyond the\n"
-		       "base's own spread (more than %.2fx its p95 and %.0f ms).\n\n"
-		       "Outcomes are judged by success rate (passed / trials not skipped). A cell\n"
-		       "REGRESSED when its rate is lower and a one-sided Fisher exact test gives\n"
-		       "p < %.2g (10/10 -> 9/10 is noise; 9/10 -> 1/10 is not), or when every\n"
-		       "base trial passed and no new one did (1/1 -> 0/1). Other rate changes are\n"
-		       "listed as noise. Exit 1 when something regressed or got slower.\n",
-		       COMPARE_SLOWER_FACTOR, COMPARE_SLOWER_MIN_MS, COMPARE_ALPHA);
+		fprintf(
+		    wants_help(argc, argv) ? stdout : stderr,
+		    "usage: natlab compare BASE NEW\n\n"
+		    "Lists the cells whose outcome or path changed between two result\n"
+		    "directories, and those whose median connect time got slower beyond the\n"
+		    "base's own spread (more than %.2fx its p95 and %.0f ms).\n\n"
+		    "Outcomes are judged by success rate (passed / trials not skipped). A cell\n"
+		    "REGRESSED when its rate is lower and a one-sided Fisher exact test gives\n"
+		    "p < %.2g (10/10 -> 9/10 is noise; 9/10 -> 1/10 is not), or when every\n"
+		    "base trial passed and no new one did (1/1 -> 0/1). Other rate changes are\n"
+		    "listed as noise. Exit 1 when something regressed or got slower.\n",
+		    COMPARE_SLOWER_FACTOR, COMPARE_SLOWER_MIN_MS, COMPARE_ALPHA);
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	if (results_load(argv[1], &r1, &c1, &e) < 0 || results_load(argv[2], &r2, &c2, &e) < 0) {

@@ -26,4 +26,11 @@ expect 2 "with --out DIR" -- "$bin" merge a b
 for c in run list exec shell report merge compare doctor; do
   expect 0 "usage: natlab $c" -- "$bin" "$c" --help
 done
+# the wrong number of arguments: the usage goes to stderr, not stdout
+for args in "list a b" "report" "compare one"; do
+  set -- $args
+  out=$("$bin" "$@" 2>/dev/null); rc=$?
+  [ "$rc" = 2 ] && [ -z "$out" ] || fail "'natlab $args': exit $rc, stdout '$out' (want 2 and nothing)"
+  expect 2 "usage: natlab $1" -- "$bin" "$@"
+done
 echo ok

@@ -8,6 +8,7 @@
 #define NATLAB_TESTS_PROBE_LAB_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <signal.h>
 
 #include "emu/node.h"
+#include "emu/sandbox.h"
 
 static inline long long probe_now_ms(void)
 {
@@ -65,6 +67,55 @@ static inline int probe_check(json_t *o, const char *key, const char *want)
 		fprintf(stderr, "probe %s: got %s, want %s\n", key, got ? got : "(none)", want);
 	free(got);
 	return ok ? 0 : 1;
+}
+
+/* TRY(call) - in a scenario with `struct natlab_err e`: a call that fails
+ * prints where, what and why, and the scenario returns 1. */
+#define TRY(call)                                                                                  \
+	do {                                                                                       \
+		if ((call) < 0) {                                                                  \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, e.msg);      \
+			return 1;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+/* probe_sandbox_enter - 0 inside the sandbox, or 77 (skip) with why. */
+static inline int probe_sandbox_enter(void)
+{
+	struct natlab_err e = {{0}};
+	enum emu_sandbox_mode mode;
+	if (emu_sandbox_enter(&mode, &e) < 0) {
+		fprintf(stderr, "skip: %s\n", e.msg);
+		return 77;
+	}
+	return 0;
+}
+
+/* probe_server_start - natlab-stun-server (@argv) in @sv with its stdout
+ * on a pipe; waits up to 5 s for its "ready" event, which lands in @buf
+ * (for the caller to inspect). *@pid is the server; returns the pipe's read
+ * end (the caller closes it), or -1 with the reason printed. */
+static inline int probe_server_start(struct emu_node *sv, char **argv, pid_t *pid, char *buf,
+				     size_t cap)
+{
+	struct natlab_err e = {{0}};
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) != 0)
+		return -1;
+	struct emu_spawn_opts so = {.stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = 2};
+	if (emu_node_spawn(sv, argv, &so, pid, &e) < 0) {
+		fprintf(stderr, "spawn natlab-stun-server: %s\n", e.msg);
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	close(out[1]);
+	if (probe_read_until(out[0], buf, cap, "\"ev\":\"ready\"", 5000) != 0) {
+		fprintf(stderr, "server not ready: %s\n", buf);
+		close(out[0]);
+		return -1;
+	}
+	return out[0];
 }
 
 /* probe_run - spawn natlab-probe (@argv) the probe in @cl with stdout on the pipe @p, wait (with

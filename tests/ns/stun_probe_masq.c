@@ -46,14 +46,6 @@
 #include "emu/sandbox.h"
 #include "probe_lab.h"
 
-#define TRY(call)                                                                                  \
-	do {                                                                                       \
-		if ((call) < 0) {                                                                  \
-			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, e.msg);      \
-			return 1;                                                                  \
-		}                                                                                  \
-	} while (0)
-
 static int default_route(struct emu_node *n, const char *gw, struct natlab_err *e)
 {
 	int ret = -EIO;
@@ -138,11 +130,8 @@ out:
 static int scenario(void)
 {
 	struct natlab_err e = {{0}};
-	enum emu_sandbox_mode mode;
-	if (emu_sandbox_enter(&mode, &e) < 0) {
-		fprintf(stderr, "skip: %s\n", e.msg);
+	if (probe_sandbox_enter() != 0)
 		return 77;
-	}
 	struct emu_node *cl = NULL, *rt = NULL, *sv = NULL;
 	TRY(emu_node_new("cl", &cl, &e));
 	TRY(emu_node_new("rt", &rt, &e));
@@ -162,8 +151,8 @@ static int scenario(void)
 	TRY(default_route(cl, "10.0.0.1", &e));
 	TRY(masquerade(rt, &e));
 
-	int out[2], pout[2];
-	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0)
+	int pout[2];
+	if (pipe2(pout, O_CLOEXEC) != 0)
 		return 1;
 	char *srv_argv[] = {NATLAB_BIN_DIR "/natlab-stun-server",
 			    "--addr",
@@ -173,15 +162,11 @@ static int scenario(void)
 			    "--port",
 			    "3478",
 			    NULL};
-	struct emu_spawn_opts so = {.stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = 2};
 	pid_t srv;
-	TRY(emu_node_spawn(sv, srv_argv, &so, &srv, &e));
-	close(out[1]);
 	char buf[8192];
-	if (probe_read_until(out[0], buf, sizeof(buf), "\"ev\":\"ready\"", 5000) != 0) {
-		fprintf(stderr, "server not ready: %s\n", buf);
+	int srv_out = probe_server_start(sv, srv_argv, &srv, buf, sizeof(buf));
+	if (srv_out < 0)
 		return 1;
-	}
 	char *probe_argv[] = {
 	    NATLAB_BIN_DIR "/natlab-probe", "--server", "192.0.2.1:3478", "--rto-ms", "100", NULL};
 	json_t *o = probe_run(cl, probe_argv, pout);
@@ -236,6 +221,7 @@ static int scenario(void)
 	json_decref(o);
 	kill(srv, SIGTERM);
 	waitpid(srv, NULL, 0);
+	close(srv_out);
 	emu_node_free(cl);
 	emu_node_free(rt);
 	emu_node_free(sv);

@@ -37,14 +37,6 @@
 #include "emu/sandbox.h"
 #include "probe_lab.h"
 
-#define TRY(call)                                                                                  \
-	do {                                                                                       \
-		if ((call) < 0) {                                                                  \
-			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, e.msg);      \
-			return 1;                                                                  \
-		}                                                                                  \
-	} while (0)
-
 /* natlab-probe in @cl against [2001:db8::1]:3478; its JSON verdict */
 static json_t *run_probe(struct emu_node *cl)
 {
@@ -126,11 +118,8 @@ out:
 static int scenario(void)
 {
 	struct natlab_err e = {{0}};
-	enum emu_sandbox_mode mode;
-	if (emu_sandbox_enter(&mode, &e) < 0) {
-		fprintf(stderr, "skip: %s\n", e.msg);
+	if (probe_sandbox_enter() != 0)
 		return 77;
-	}
 	struct emu_node *cl = NULL, *sv = NULL;
 	TRY(emu_node_new("cl", &cl, &e));
 	TRY(emu_node_new("sv", &sv, &e));
@@ -142,9 +131,6 @@ static int scenario(void)
 	TRY(emu_link_set_up(cl, "eth0", true, &e));
 	TRY(emu_link_set_up(sv, "eth0", true, &e));
 
-	int out[2];
-	if (pipe2(out, O_CLOEXEC) != 0)
-		return 1;
 	char *srv_argv[] = {NATLAB_BIN_DIR "/natlab-stun-server",
 			    "--addr",
 			    "2001:db8::1",
@@ -154,15 +140,11 @@ static int scenario(void)
 			    "3478",
 			    "--tcp",
 			    NULL};
-	struct emu_spawn_opts so = {.stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = 2};
 	pid_t srv;
-	TRY(emu_node_spawn(sv, srv_argv, &so, &srv, &e));
-	close(out[1]);
 	char buf[8192];
-	if (probe_read_until(out[0], buf, sizeof(buf), "\"ev\":\"ready\"", 5000) != 0) {
-		fprintf(stderr, "server not ready: %s\n", buf);
+	int srv_out = probe_server_start(sv, srv_argv, &srv, buf, sizeof(buf));
+	if (srv_out < 0)
 		return 1;
-	}
 	int bad = 0;
 	if (!strstr(buf, "\"rfc5780\":true")) {
 		fprintf(stderr, "RFC 5780 not enabled with two IPv6 addresses: %s\n", buf);
@@ -190,7 +172,7 @@ static int scenario(void)
 	bad += tcp_binding(cl);
 	kill(srv, SIGTERM);
 	waitpid(srv, NULL, 0);
-	close(out[0]);
+	close(srv_out);
 	emu_node_free(cl);
 	emu_node_free(sv);
 	return bad ? 1 : 0;

@@ -45,6 +45,15 @@ static int tcp_try_ok(struct emu_node *cli, const char *addr, uint16_t port)
 	return r;
 }
 
+/* An inbound connection judged by the knob: with tcp_in_blocked on it must
+ * time out (one try), off it must connect (tcp_try_ok). True when it did
+ * what the knob says; the outcome in *@r. */
+static bool inbound_as_knob(struct emu_node *from, const char *addr, uint16_t port, int *r)
+{
+	*r = g_blocked ? tcp_try(from, addr, port) : tcp_try_ok(from, addr, port);
+	return g_blocked ? *r == -ETIMEDOUT : *r == 0;
+}
+
 /* A firewall without translation: the inside's addresses are routed. */
 static int firewall_body(void)
 {
@@ -66,25 +75,12 @@ static int firewall_body(void)
 	/* outbound, both knob settings: the answers come back */
 	r = tcp_try_ok(t.c1, SRV1, 80);
 	CHECK(r == 0, "tcp_in_blocked %s: outbound TCP: %s", knob, verdict(r));
-	r = g_blocked ? tcp_try(t.inet, C1, 5000) : tcp_try_ok(t.inet, C1, 5000);
-	if (g_blocked)
-		CHECK(r == -ETIMEDOUT, "tcp_in_blocked on: inbound TCP to the inside: %s",
-		      verdict(r));
-	else
-		CHECK(r == 0, "tcp_in_blocked off: inbound TCP to the inside: %s", verdict(r));
-	r = g_blocked ? tcp_try(t.inet, CLI6, 5000) : tcp_try_ok(t.inet, CLI6, 5000);
-	if (g_blocked)
-		CHECK(r == -ETIMEDOUT, "tcp_in_blocked on: inbound IPv6 TCP to the inside: %s",
-		      verdict(r));
-	else
-		CHECK(r == 0, "tcp_in_blocked off: inbound IPv6 TCP to the inside: %s", verdict(r));
-	r = g_blocked ? tcp_try(t.inet, PUB1, 2223) : tcp_try_ok(t.inet, PUB1, 2223);
-	if (g_blocked)
-		CHECK(r == -ETIMEDOUT, "tcp_in_blocked on: inbound TCP to the firewall itself: %s",
-		      verdict(r));
-	else
-		CHECK(r == 0, "tcp_in_blocked off: inbound TCP to the firewall itself: %s",
-		      verdict(r));
+	CHECK(inbound_as_knob(t.inet, C1, 5000, &r),
+	      "tcp_in_blocked %s: inbound TCP to the inside: %s", knob, verdict(r));
+	CHECK(inbound_as_knob(t.inet, CLI6, 5000, &r),
+	      "tcp_in_blocked %s: inbound IPv6 TCP to the inside: %s", knob, verdict(r));
+	CHECK(inbound_as_knob(t.inet, PUB1, 2223, &r),
+	      "tcp_in_blocked %s: inbound TCP to the firewall itself: %s", knob, verdict(r));
 out:
 	if (l4 >= 0)
 		close(l4);
@@ -114,13 +110,8 @@ static int nat_node_body(void)
 	CHECK(lnat >= 0 && lout >= 0, "listeners");
 	r = tcp_try_ok(t.c1, SRV1, 80);
 	CHECK(r == 0, "tcp_in_blocked %s: outbound TCP through the NAT: %s", knob, verdict(r));
-	r = g_blocked ? tcp_try(t.inet, PUB1, 2223) : tcp_try_ok(t.inet, PUB1, 2223);
-	if (g_blocked)
-		CHECK(r == -ETIMEDOUT, "tcp_in_blocked on: inbound TCP to the NAT's own socket: %s",
-		      verdict(r));
-	else
-		CHECK(r == 0, "tcp_in_blocked off: inbound TCP to the NAT's own socket: %s",
-		      verdict(r));
+	CHECK(inbound_as_knob(t.inet, PUB1, 2223, &r),
+	      "tcp_in_blocked %s: inbound TCP to the NAT's own socket: %s", knob, verdict(r));
 out:
 	if (lnat >= 0)
 		close(lnat);

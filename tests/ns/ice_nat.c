@@ -28,6 +28,7 @@
 #include "emu/nat.h"
 #include "emu/route.h"
 #include "emu/sandbox.h"
+#include "sandboxed.h"
 
 static void agent_argv(char **v, char *path, bool controlling, const char *turn,
 		       const char *const *extra)
@@ -166,29 +167,6 @@ out:
 	return ret;
 }
 
-/* Each case runs in a forked child inside its own sandbox. */
-static int sandboxed(int (*body)(const void *), const void *arg)
-{
-	pid_t pid;
-	int status = 0;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (pid == 0) {
-		struct natlab_err e = {{0}};
-		if (emu_sandbox_enter(NULL, &e) < 0) {
-			fprintf(stderr, "skip: cannot enter the lab sandbox: %s\n", e.msg);
-			_exit(77);
-		}
-		signal(SIGPIPE, SIG_IGN);
-		_exit(body(arg));
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-}
-
 struct nat_case {
 	const char *a, *b, *turn_a;
 	enum path want;
@@ -226,7 +204,7 @@ static void t_easy_easy(void **st)
 					  NULL,
 					  false};
 	(void)st;
-	check(sandboxed(case_body, &c));
+	check(ns_run_sandboxed(case_body, &c));
 }
 
 static void t_symmetric_easy(void **st)
@@ -234,7 +212,7 @@ static void t_symmetric_easy(void **st)
 	static const struct nat_case c = {
 	    "symmetric", "port-restricted-cone", "udp:" SRV ":3478", RELAYED, NULL, false};
 	(void)st;
-	check(sandboxed(case_body, &c));
+	check(ns_run_sandboxed(case_body, &c));
 }
 
 static void t_udp_blocked(void **st)
@@ -242,7 +220,7 @@ static void t_udp_blocked(void **st)
 	static const struct nat_case c = {
 	    "udp-blocked", "port-restricted-cone", "tcp:" SRV ":3478", RELAYED_TCP_A, NULL, false};
 	(void)st;
-	check(sandboxed(case_body, &c));
+	check(ns_run_sandboxed(case_body, &c));
 }
 
 static void t_trickle_easy_easy(void **st)
@@ -250,7 +228,7 @@ static void t_trickle_easy_easy(void **st)
 	static const struct nat_case c = {
 	    "port-restricted-cone", "port-restricted-cone", "udp:" SRV ":3478", DIRECT, NULL, true};
 	(void)st;
-	check(sandboxed(case_body, &c));
+	check(ns_run_sandboxed(case_body, &c));
 }
 
 static bool have_nice(void)
@@ -269,7 +247,7 @@ static void t_nice_easy_easy(void **st)
 	(void)st;
 	if (!have_nice())
 		skip();
-	check(sandboxed(case_body, &c));
+	check(ns_run_sandboxed(case_body, &c));
 }
 
 static void t_nice_symmetric_easy(void **st)
@@ -279,13 +257,13 @@ static void t_nice_symmetric_easy(void **st)
 	(void)st;
 	if (!have_nice())
 		skip();
-	check(sandboxed(case_body, &c));
+	check(ns_run_sandboxed(case_body, &c));
 }
 
 static void t_flush_restart(void **st)
 {
 	(void)st;
-	check(sandboxed(flush_body, NULL));
+	check(ns_run_sandboxed(flush_body, NULL));
 }
 
 static int probe(const void *arg)
@@ -302,7 +280,7 @@ int main(void)
 	    cmocka_unit_test(t_trickle_easy_easy),   cmocka_unit_test(t_nice_easy_easy),
 	    cmocka_unit_test(t_nice_symmetric_easy),
 	};
-	if (sandboxed(probe, NULL) == 77)
+	if (ns_run_sandboxed(probe, NULL) == 77)
 		return 77;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include "bench/ice_lab.h"
 #include "emu/sandbox.h"
+#include "sandboxed.h"
 
 struct endpoint {
 	char type[16], transport[8], tcptype[16];
@@ -183,27 +184,23 @@ out:
 	return ret;
 }
 
-/* Each case runs in a forked child inside its own sandbox. */
+/* Each case runs in a forked child inside its own sandbox (sandboxed.h). */
+struct case_arg {
+	bool tcp;
+	const char *impl_b;
+	bool probe_only;
+};
+
+static int case_body(const void *p)
+{
+	const struct case_arg *c = p;
+	return c->probe_only ? 0 : run_case(c->tcp, c->impl_b);
+}
+
 static int sandboxed(bool tcp, const char *impl_b, bool probe_only)
 {
-	pid_t pid;
-	int status = 0;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (pid == 0) {
-		struct natlab_err e = {{0}};
-		if (emu_sandbox_enter(NULL, &e) < 0) {
-			fprintf(stderr, "skip: cannot enter the lab sandbox: %s\n", e.msg);
-			_exit(77);
-		}
-		signal(SIGPIPE, SIG_IGN);
-		_exit(probe_only ? 0 : run_case(tcp, impl_b));
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	struct case_arg c = {tcp, impl_b, probe_only};
+	return ns_run_sandboxed(case_body, &c);
 }
 
 static void check(int r)

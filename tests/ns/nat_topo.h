@@ -29,6 +29,7 @@
 #include "emu/nat.h"
 #include "emu/route.h"
 #include "emu/sandbox.h"
+#include "sandboxed.h"
 
 /* CHECK(cond, fmt, ...) - in a test body that has `int rc` and a label
  * `out:` (its cleanup): print where and why, set rc = 1 and go to out. */
@@ -300,32 +301,22 @@ static inline int tcp_listen(struct emu_node *n, const char *addr, uint16_t port
 	return fd;
 }
 
-/* Run @body in a forked child inside a fresh sandbox; 77 (skip) when the
- * sandbox cannot be entered here. Returns the child's exit status. */
+/* Run @body in a forked child inside a fresh sandbox (sandboxed.h); 77
+ * (skip) when the sandbox cannot be entered here. Returns the child's exit
+ * status. */
+struct topo_body {
+	int (*fn)(void);
+};
+
+static inline int topo_call_body(const void *b)
+{
+	return ((const struct topo_body *)b)->fn();
+}
+
 static inline int topo_run_sandboxed(int (*body)(void))
 {
-	pid_t pid;
-	int status = 0;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (pid == 0) {
-		struct natlab_err e = {{0}};
-		if (emu_sandbox_enter(NULL, &e) < 0) {
-			fprintf(stderr, "skip: cannot enter the lab sandbox: %s\n", e.msg);
-			_exit(77);
-		}
-		int ret = body();
-		fflush(NULL);
-		_exit(ret);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 1;
+	struct topo_body b = {body};
+	return ns_run_sandboxed(topo_call_body, &b);
 }
 
 static inline int topo_nothing(void)

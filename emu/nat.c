@@ -941,27 +941,8 @@ static void build_fwd(struct nx_build *bd)
  * the first segment of a connection attempt. */
 static void match_tcp_syn(struct nftnl_rule *r)
 {
-	const uint8_t mask = 0x17; /* FIN | SYN | RST | ACK */
-	const uint8_t zero = 0, syn = 0x02;
-	struct nftnl_expr *x;
-
 	nx_match_l4(r, IPPROTO_TCP, true);
-	x = nx_ex(r, "payload");
-	if (x) {
-		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, R_IDX);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, 13);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, 1);
-	}
-	x = nx_ex(r, "bitwise");
-	if (x) {
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, R_IDX);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, R_IDX);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 1);
-		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
-		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-	}
-	nx_cmp(r, R_IDX, NFT_CMP_EQ, &syn, 1);
+	nx_match_tcp_flags(r, 0x17 /* FIN | SYN | RST | ACK */, 0x02 /* SYN */);
 }
 
 static void build_input(struct nx_build *bd)

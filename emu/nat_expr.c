@@ -124,6 +124,31 @@ void nx_match_l4(struct nftnl_rule *r, uint8_t proto, bool eq)
 	nx_cmp(r, NFT_REG_1, eq ? NFT_CMP_EQ : NFT_CMP_NEQ, &proto, 1);
 }
 
+/* The TCP flags byte (offset 13 of the header) with @mask applied equals
+ * @value, e.g. mask FIN|SYN|RST|ACK, value SYN: a connection attempt. The
+ * rule must already match TCP (nx_match_l4). Uses NFT_REG_1. */
+void nx_match_tcp_flags(struct nftnl_rule *r, uint8_t mask, uint8_t value)
+{
+	const uint8_t zero = 0;
+	struct nftnl_expr *x = nx_ex(r, "payload");
+
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, 13);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, 1);
+	}
+	x = nx_ex(r, "bitwise");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 1);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	}
+	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &value, 1);
+}
+
 void nx_match_ct_dir(struct nftnl_rule *r, uint8_t dir)
 {
 	struct nftnl_expr *x = nx_ex(r, "ct");

@@ -79,6 +79,7 @@ void nx_meta(struct nftnl_rule *r, enum nft_meta_keys key, uint32_t reg);
 void nx_match_ifname(struct nftnl_rule *r, bool in, const char *name, bool eq);
 void nx_match_inside(struct nx_build *bd, struct nftnl_rule *r, bool in);
 void nx_match_l4(struct nftnl_rule *r, uint8_t proto, bool eq);
+void nx_match_tcp_flags(struct nftnl_rule *r, uint8_t mask, uint8_t value);
 void nx_match_ct_dir(struct nftnl_rule *r, uint8_t dir);
 void nx_lookup(struct nftnl_rule *r, const char *set, const enum nx_field *f, unsigned n, bool inv,
 	       uint32_t dreg);

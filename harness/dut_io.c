@@ -291,9 +291,7 @@ static int io_wan_drop_syn(void *ctx, int idx, uint16_t port)
 	struct nx_build bd = {.table = "natlab_dut", .family = NFPROTO_IPV4, .b = b, .e = &e};
 	uint32_t addr = htonl(c->srv_ip[idx & 1]);
 	uint16_t p = htons(port);
-	uint8_t mask = 0x12, zero = 0, syn = 0x02; /* SYN | ACK; SYN */
 	struct nftnl_rule *r;
-	struct nftnl_expr *x;
 	int ret;
 
 	if (!b)
@@ -318,23 +316,7 @@ static int io_wan_drop_syn(void *ctx, int idx, uint16_t port)
 		nx_cmp(r, NFT_REG32_00, NFT_CMP_EQ, &addr, 4);
 		nx_load_field(r, F_DPORT, NFT_REG32_00);
 		nx_cmp(r, NFT_REG32_00, NFT_CMP_EQ, &p, 2);
-		x = nx_ex(r, "payload"); /* the TCP flags byte */
-		if (x) {
-			nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG32_00);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE,
-					   NFT_PAYLOAD_TRANSPORT_HEADER);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, 13);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, 1);
-		}
-		x = nx_ex(r, "bitwise");
-		if (x) {
-			nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG32_00);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG32_00);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 1);
-			nftnl_expr_set(x, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
-			nftnl_expr_set(x, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-		}
-		nx_cmp(r, NFT_REG32_00, NFT_CMP_EQ, &syn, 1);
+		nx_match_tcp_flags(r, 0x12 /* SYN | ACK */, 0x02 /* SYN alone */);
 		nx_verdict(r, NF_DROP);
 	}
 	nx_rule_add(&bd, r);

@@ -267,9 +267,12 @@ static bool ia_state_ok(enum ice_state from, enum ice_state to)
 		 * goes on checking what the peer sends later: a candidate
 		 * signalled or a check received after the failure can still
 		 * connect (as RFC 8838 §8 lets trickled candidates revive a
-		 * check list). Allowed only after such news. */
-		return IA.news_since_failed &&
-		       (to == ICE_STATE_CHECKING || to == ICE_STATE_CONNECTED);
+		 * check list): allowed only after such news. A component
+		 * selected before another one failed keeps its pair and may
+		 * then lose consent (disconnected). */
+		return to == ICE_STATE_DISCONNECTED ||
+		       (IA.news_since_failed &&
+			(to == ICE_STATE_CHECKING || to == ICE_STATE_CONNECTED));
 	default:
 		return false; /* disconnected, closed: only a restart */
 	}
@@ -285,8 +288,9 @@ static void ia_event(void *ctx, const struct ice_event *ev)
 				ice_state_name(IA.state), ice_state_name(ev->state));
 		IA_CHECK(ia_state_ok(IA.state, ev->state), "state %s -> %s",
 			 ice_state_name(IA.state), ice_state_name(ev->state));
+		if (ev->state == ICE_STATE_FAILED)
+			IA.news_since_failed = false;
 		IA.state = ev->state;
-		IA.news_since_failed = false;
 		break;
 	case ICE_EV_RESTARTED:
 		IA.state = ICE_STATE_NEW;

@@ -35,8 +35,10 @@
  *    a correctly signed request, its local one of the agent's bases;
  *  - the state moves as RFC 8445 allows (new -> gathering -> checking ->
  *    connected -> completed, failed from checking, disconnected once
- *    consent is lost, RFC 7675), back to new only through a restart, out
- *    of failed only after the peer sent something new;
+ *    consent is lost, RFC 7675, failed and disconnected in either order
+ *    with two components), back to new only through a restart, out of
+ *    failed to checking or connected only after the peer sent something
+ *    new;
  *  - ice_agent_tick returns a deadline in the future or ICE_NEVER, or
  *    one that has come at most a few times in a row (no busy loop); the
  *    agent sends a bounded number of datagrams per call;
@@ -273,8 +275,12 @@ static bool ia_state_ok(enum ice_state from, enum ice_state to)
 		return to == ICE_STATE_DISCONNECTED ||
 		       (IA.news_since_failed &&
 			(to == ICE_STATE_CHECKING || to == ICE_STATE_CONNECTED));
+	case ICE_STATE_DISCONNECTED:
+		/* with two components: one lost consent, then every pair
+		 * of the other failed */
+		return to == ICE_STATE_FAILED;
 	default:
-		return false; /* disconnected, closed: only a restart */
+		return false; /* closed: only a restart */
 	}
 }
 

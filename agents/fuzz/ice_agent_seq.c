@@ -24,7 +24,9 @@
  * Checked after every call (abort() on failure):
  *  - every datagram the agent sends decodes as STUN, except the owner's
  *    data, which leaves only on the selected pair;
- *  - a check carries USERNAME "peer-ufrag:own-ufrag", PRIORITY, one of
+ *  - a check goes to a signalled candidate or to the source of a
+ *    correctly signed request, and carries USERNAME "peer-ufrag:own-ufrag",
+ *    PRIORITY, one of
  *    ICE-CONTROLLING / ICE-CONTROLLED, MESSAGE-INTEGRITY that verifies
  *    with the peer's password, and FINGERPRINT (RFC 8445 §7.2.2);
  *  - a success answer goes only to a request that was correctly signed,
@@ -37,8 +39,8 @@
  *    connected -> completed, failed from checking, disconnected once
  *    consent is lost, RFC 7675, failed and disconnected in either order
  *    with two components), back to new only through a restart, out of
- *    failed to checking or connected only after the peer sent something
- *    new;
+ *    failed or disconnected to checking or connected only after the peer
+ *    sent something new;
  *  - ice_agent_tick returns a deadline in the future or ICE_NEVER, or
  *    one that has come at most a few times in a row (no busy loop); the
  *    agent sends a bounded number of datagrams per call;
@@ -112,7 +114,8 @@ static struct {
 	union ice_addr conn_peer[IA_CONNS];
 	int nconn;
 	uint32_t tidctr;
-	bool news_since_failed; /* a remote candidate or signed check since the last state */
+	bool had_selected; /* a pair was selected (it survives restarts) */
+	bool news_since_failed; /* a remote candidate or signed check since failed/disconnected */
 	bool debug;
 } IA;
 
@@ -177,6 +180,10 @@ static void ia_check_request(int base, const union ice_addr *to, const struct st
 	if (r->to_server && !stun_msg_has(m, STUN_ATTR_USERNAME))
 		return; /* a server-reflexive gathering request */
 	IA_CHECK(IA.have_remote, "a check before the peer's credentials were known");
+	/* checks go to the peer's candidates or to where its signed checks
+	 * came from, never to an address an unauthenticated datagram named
+	 * (the agent is no reflector) */
+	IA_CHECK(ia_trusted(to), "a check to an address never signalled nor authenticated");
 	snprintf(want, sizeof(want), "%s:%s", IA.rufrag, ice_agent_ufrag(IA.a));
 	IA_CHECK(stun_msg_get_string(m, STUN_ATTR_USERNAME, user, sizeof(user)) == 0 &&
 		     strcmp(user, want) == 0,
@@ -253,10 +260,15 @@ static void ia_send(void *ctx, int base, const union ice_addr *to, const uint8_t
 static bool ia_state_ok(enum ice_state from, enum ice_state to)
 {
 	switch (from) {
+	/* RFC 8445 §9: during a restart the previously selected pair keeps
+	 * carrying data; when it loses consent (or its TCP connection), that
+	 * is disconnected, whatever the restart's own progress */
 	case ICE_STATE_NEW:
-		return to == ICE_STATE_GATHERING || to == ICE_STATE_CHECKING;
+		return to == ICE_STATE_GATHERING || to == ICE_STATE_CHECKING ||
+		       (IA.had_selected && to == ICE_STATE_DISCONNECTED);
 	case ICE_STATE_GATHERING:
-		return to == ICE_STATE_CHECKING;
+		return to == ICE_STATE_CHECKING ||
+		       (IA.had_selected && to == ICE_STATE_DISCONNECTED);
 	case ICE_STATE_CHECKING:
 		return to == ICE_STATE_CONNECTED || to == ICE_STATE_FAILED ||
 		       to == ICE_STATE_DISCONNECTED;
@@ -277,8 +289,10 @@ static bool ia_state_ok(enum ice_state from, enum ice_state to)
 			(to == ICE_STATE_CHECKING || to == ICE_STATE_CONNECTED));
 	case ICE_STATE_DISCONNECTED:
 		/* with two components: one lost consent, then every pair
-		 * of the other failed */
-		return to == ICE_STATE_FAILED;
+		 * of the other failed; or, after news from the peer, a new
+		 * pair selected (consent is per pair, RFC 7675 §5.1) */
+		return to == ICE_STATE_FAILED ||
+		       (IA.news_since_failed && to == ICE_STATE_CONNECTED);
 	default:
 		return false; /* closed: only a restart */
 	}
@@ -294,7 +308,7 @@ static void ia_event(void *ctx, const struct ice_event *ev)
 				ice_state_name(IA.state), ice_state_name(ev->state));
 		IA_CHECK(ia_state_ok(IA.state, ev->state), "state %s -> %s",
 			 ice_state_name(IA.state), ice_state_name(ev->state));
-		if (ev->state == ICE_STATE_FAILED)
+		if (ev->state == ICE_STATE_FAILED || ev->state == ICE_STATE_DISCONNECTED)
 			IA.news_since_failed = false;
 		IA.state = ev->state;
 		break;
@@ -309,6 +323,7 @@ static void ia_event(void *ctx, const struct ice_event *ev)
 			 ev->local ? ev->local->base_id : -1);
 		IA_CHECK(ev->component >= 1 && ev->component <= ICE_COMPONENT_MAX,
 			 "component %u", ev->component);
+		IA.had_selected = true;
 		break;
 	default:
 		break;

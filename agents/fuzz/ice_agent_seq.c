@@ -39,8 +39,8 @@
  *    connected -> completed, failed from checking, disconnected once
  *    consent is lost, RFC 7675, failed and disconnected in either order
  *    with two components), back to new only through a restart, out of
- *    failed or disconnected to checking or connected only after the peer
- *    sent something new;
+ *    failed, disconnected or completed to checking or connected only
+ *    after the peer sent something new;
  *  - ice_agent_tick returns a deadline in the future or ICE_NEVER, or
  *    one that has come at most a few times in a row (no busy loop); the
  *    agent sends a bounded number of datagrams per call;
@@ -115,7 +115,8 @@ static struct {
 	int nconn;
 	uint32_t tidctr;
 	bool had_selected; /* a pair was selected (it survives restarts) */
-	bool news_since_failed; /* a remote candidate or signed check since failed/disconnected */
+	bool peer_news; /* a remote candidate or signed check since the agent entered
+				   failed, disconnected or completed */
 	bool debug;
 } IA;
 
@@ -275,7 +276,11 @@ static bool ia_state_ok(enum ice_state from, enum ice_state to)
 	case ICE_STATE_CONNECTED:
 		return to == ICE_STATE_COMPLETED || to == ICE_STATE_DISCONNECTED;
 	case ICE_STATE_COMPLETED:
-		return to == ICE_STATE_DISCONNECTED;
+		/* a check the peer starts after completion (new candidate,
+		 * new nomination) may switch the selected pair: connected
+		 * again until the checks finish */
+		return to == ICE_STATE_DISCONNECTED ||
+		       (IA.peer_news && to == ICE_STATE_CONNECTED);
 	case ICE_STATE_FAILED:
 		/* The agent reports failure when every pair has failed, and
 		 * goes on checking what the peer sends later: a candidate
@@ -285,14 +290,14 @@ static bool ia_state_ok(enum ice_state from, enum ice_state to)
 		 * selected before another one failed keeps its pair and may
 		 * then lose consent (disconnected). */
 		return to == ICE_STATE_DISCONNECTED ||
-		       (IA.news_since_failed &&
+		       (IA.peer_news &&
 			(to == ICE_STATE_CHECKING || to == ICE_STATE_CONNECTED));
 	case ICE_STATE_DISCONNECTED:
 		/* with two components: one lost consent, then every pair
 		 * of the other failed; or, after news from the peer, a new
 		 * pair selected (consent is per pair, RFC 7675 §5.1) */
 		return to == ICE_STATE_FAILED ||
-		       (IA.news_since_failed && to == ICE_STATE_CONNECTED);
+		       (IA.peer_news && to == ICE_STATE_CONNECTED);
 	default:
 		return false; /* closed: only a restart */
 	}
@@ -308,8 +313,9 @@ static void ia_event(void *ctx, const struct ice_event *ev)
 				ice_state_name(IA.state), ice_state_name(ev->state));
 		IA_CHECK(ia_state_ok(IA.state, ev->state), "state %s -> %s",
 			 ice_state_name(IA.state), ice_state_name(ev->state));
-		if (ev->state == ICE_STATE_FAILED || ev->state == ICE_STATE_DISCONNECTED)
-			IA.news_since_failed = false;
+		if (ev->state == ICE_STATE_FAILED || ev->state == ICE_STATE_DISCONNECTED ||
+		    ev->state == ICE_STATE_COMPLETED)
+			IA.peer_news = false;
 		IA.state = ev->state;
 		break;
 	case ICE_EV_RESTARTED:
@@ -474,7 +480,7 @@ static void ia_peer_request(struct ia_rd *r)
 	 * peer-reflexive candidate (RFC 8445 §7.3.1.3) */
 	if (good) {
 		ia_trust(&from);
-		IA.news_since_failed = true;
+		IA.peer_news = true;
 	}
 	ia_recv(base, &from, buf, (size_t)n);
 }
@@ -560,7 +566,7 @@ static void ia_add_remote(struct ia_rd *r)
 	IA.sends = 0;
 	if (ice_agent_add_remote(IA.a, &c, IA.now) == 0) {
 		ia_trust(&c.addr);
-		IA.news_since_failed = true;
+		IA.peer_news = true;
 	}
 }
 

@@ -115,8 +115,8 @@ static struct {
 	int nconn;
 	uint32_t tidctr;
 	bool had_selected; /* a pair was selected (it survives restarts) */
-	bool peer_news; /* a remote candidate or signed check since the agent entered
-				   failed, disconnected or completed */
+	bool peer_news; /* a remote candidate, signed check or signed answer since the
+			   agent entered failed, disconnected or completed */
 	bool debug;
 } IA;
 
@@ -533,6 +533,10 @@ static void ia_answer(struct ia_rd *r)
 		return;
 	/* from the address asked (a symmetric answer), or from elsewhere */
 	union ice_addr from = f & 0x80 ? ia_from(r) : q->to;
+	/* a correctly signed answer from the peer is news too: a check that
+	 * succeeds may select a new pair */
+	if (!q->to_server && !(f & 0x30))
+		IA.peer_news = true;
 	int base = g & 0x80 ? ia_base_pick(g) : q->base;
 	ia_recv(base, &from, buf, (size_t)n);
 }

@@ -113,7 +113,7 @@ struct ts_req {
 	int client;
 	uint8_t tid[STUN_TID_LEN];
 	uint16_t method;
-	bool signed_;
+	bool signed_, answered;
 	uint8_t key[STUN_MAX_KEY_LEN];
 	size_t keylen;
 	int npeers;
@@ -340,6 +340,7 @@ static void ts_on_response(int ci, const struct stun_msg *m, size_t len)
 		 stun_method_name(m->method), ci);
 	TS_CHECK(r->method == m->method, "a %s request answered as %s",
 		 stun_method_name(r->method), stun_method_name(m->method));
+	r->answered = true;
 	if (!has_mi)
 		TS_CHECK(len <= TS_UNAUTH_MAX, "an answer without integrity of %zu bytes", len);
 	if (has_mi) {
@@ -825,7 +826,11 @@ static void ts_msg_begin(struct ts_msg *mm, int ci, enum stun_class cls, uint16_
 	mm->r = NULL;
 	stun_builder_init(&mm->b, mm->buf, sizeof(mm->buf), stun_type_make(cls, method), tid);
 	if (cls == STUN_CLASS_REQUEST) {
+		/* the next slot of the ring, skipping requests still waiting
+		 * for their answer (a Connect) */
 		struct ts_req *r = &TS.req[TS.nreq++ % TS_REQS];
+		for (int i = 0; i < TS_REQS && r->used && !r->answered; i++)
+			r = &TS.req[TS.nreq++ % TS_REQS];
 		memset(r, 0, sizeof(*r));
 		r->used = true;
 		r->client = ci;

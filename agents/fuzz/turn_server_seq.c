@@ -292,8 +292,10 @@ static void ts_perm_grant(int ci, const struct sockaddr *peer)
 			return;
 		}
 	}
-	if (c->nperm == TS_PERMS) /* forget the oldest: the model only gets stricter */
-		memmove(&c->perm[0], &c->perm[1], sizeof(c->perm[0]) * (TS_PERMS - 1)), c->nperm--;
+	if (c->nperm == TS_PERMS) { /* forget the oldest: the model only gets stricter */
+		memmove(&c->perm[0], &c->perm[1], sizeof(c->perm[0]) * (TS_PERMS - 1));
+		c->nperm--;
+	}
 	memset(&c->perm[c->nperm].ip, 0, sizeof(c->perm[0].ip));
 	memcpy(&c->perm[c->nperm].ip, peer, turn_addr_len(peer));
 	c->perm[c->nperm++].granted_ms = TS.now;
@@ -1083,8 +1085,10 @@ static void ts_op_channel_data(struct ts_rd *r, int ci)
 	buf[3] = (uint8_t)claimed;
 	memset(buf + 4, 0xcd, dl);
 	size_t total = 4 + dl;
-	if ((f & 8) && total % 4)
-		total += 4 - total % 4, memset(buf + 4 + dl, 0, 4);
+	if ((f & 8) && total % 4) {
+		memset(buf + 4 + dl, 0, 4);
+		total += 4 - total % 4;
+	}
 	ts_deliver(ci, buf, total);
 }
 

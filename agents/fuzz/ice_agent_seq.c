@@ -60,13 +60,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define IA_CHECK(cond, ...)                                                                       \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
-			fprintf(stderr, "ice_agent_seq: invariant broken: " __VA_ARGS__);         \
-			fputc('\n', stderr);                                                      \
-			abort();                                                                  \
-		}                                                                                 \
+#define IA_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "ice_agent_seq: invariant broken: " __VA_ARGS__);          \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #define IA_OPS_MAX   160
@@ -115,8 +115,8 @@ static struct {
 	int nconn;
 	uint32_t tidctr;
 	bool had_selected; /* a pair was selected (it survives restarts) */
-	bool peer_news; /* a remote candidate, signed check or signed answer since the
-			   agent entered failed, disconnected or completed */
+	bool peer_news;	   /* a remote candidate, signed check or signed answer since the
+			      agent entered failed, disconnected or completed */
 	bool debug;
 } IA;
 
@@ -126,9 +126,9 @@ static const struct {
 	unsigned comp;
 	int tr; /* 0 UDP, 1 TCP passive, 2 TCP active */
 } ia_bases[IA_BASES] = {
-    {"10.0.0.1", 5000, 1, 0},	  {"2001:db8:a::1", 5000, 1, 0}, {"10.0.0.1", 5001, 2, 0},
-    {"192.0.2.10", 50000, 1, 0}, /* relayed (base 4 below) */
-    {"10.0.0.1", 9000, 1, 1},	  {"10.0.0.1", 0, 1, 2},
+    {"10.0.0.1", 5000, 1, 0}, {"2001:db8:a::1", 5000, 1, 0},
+    {"10.0.0.1", 5001, 2, 0}, {"192.0.2.10", 50000, 1, 0}, /* relayed (base 4 below) */
+    {"10.0.0.1", 9000, 1, 1}, {"10.0.0.1", 0, 1, 2},
 };
 
 static union ice_addr ia_addr(const char *ip, uint16_t port)
@@ -195,7 +195,8 @@ static void ia_check_request(int base, const union ice_addr *to, const struct st
 	IA_CHECK(ctl != ctd, "a check with %s role attribute", ctl ? "both" : "no");
 	IA_CHECK(stun_msg_check_integrity(m, (const uint8_t *)IA.rpwd, strlen(IA.rpwd)) == 0,
 		 "a check whose integrity does not verify with the peer's password");
-	IA_CHECK(m->fp_idx >= 0 && stun_msg_check_fingerprint(m) == 0, "a check without FINGERPRINT");
+	IA_CHECK(m->fp_idx >= 0 && stun_msg_check_fingerprint(m) == 0,
+		 "a check without FINGERPRINT");
 }
 
 static void ia_check_response(int base, const union ice_addr *to, const struct stun_msg *m,
@@ -240,7 +241,8 @@ static void ia_send(void *ctx, int base, const union ice_addr *to, const uint8_t
 		const struct ice_candidate *r;
 		IA_CHECK(ice_agent_selected(IA.a, IA.send_comp, &l, &r),
 			 "data sent without a selected pair");
-		IA_CHECK(ice_addr_equal(&r->addr, to), "data sent elsewhere than the selected pair");
+		IA_CHECK(ice_addr_equal(&r->addr, to),
+			 "data sent elsewhere than the selected pair");
 		return;
 	}
 	IA_CHECK(stun_msg_decode(&m, buf, len, 0, NULL) == 0, "a datagram that does not decode");
@@ -279,8 +281,7 @@ static bool ia_state_ok(enum ice_state from, enum ice_state to)
 		/* a check the peer starts after completion (new candidate,
 		 * new nomination) may switch the selected pair: connected
 		 * again until the checks finish */
-		return to == ICE_STATE_DISCONNECTED ||
-		       (IA.peer_news && to == ICE_STATE_CONNECTED);
+		return to == ICE_STATE_DISCONNECTED || (IA.peer_news && to == ICE_STATE_CONNECTED);
 	case ICE_STATE_FAILED:
 		/* The agent reports failure when every pair has failed, and
 		 * goes on checking what the peer sends later: a candidate
@@ -290,14 +291,12 @@ static bool ia_state_ok(enum ice_state from, enum ice_state to)
 		 * selected before another one failed keeps its pair and may
 		 * then lose consent (disconnected). */
 		return to == ICE_STATE_DISCONNECTED ||
-		       (IA.peer_news &&
-			(to == ICE_STATE_CHECKING || to == ICE_STATE_CONNECTED));
+		       (IA.peer_news && (to == ICE_STATE_CHECKING || to == ICE_STATE_CONNECTED));
 	case ICE_STATE_DISCONNECTED:
 		/* with two components: one lost consent, then every pair
 		 * of the other failed; or, after news from the peer, a new
 		 * pair selected (consent is per pair, RFC 7675 §5.1) */
-		return to == ICE_STATE_FAILED ||
-		       (IA.peer_news && to == ICE_STATE_CONNECTED);
+		return to == ICE_STATE_FAILED || (IA.peer_news && to == ICE_STATE_CONNECTED);
 	default:
 		return false; /* closed: only a restart */
 	}
@@ -327,8 +326,8 @@ static void ia_event(void *ctx, const struct ice_event *ev)
 			 "a pair selected whose remote was never signalled nor authenticated");
 		IA_CHECK(ev->local && ia_is_base(ev->local->base_id), "a pair selected on base %d",
 			 ev->local ? ev->local->base_id : -1);
-		IA_CHECK(ev->component >= 1 && ev->component <= ICE_COMPONENT_MAX,
-			 "component %u", ev->component);
+		IA_CHECK(ev->component >= 1 && ev->component <= ICE_COMPONENT_MAX, "component %u",
+			 ev->component);
 		IA.had_selected = true;
 		break;
 	default:
@@ -440,8 +439,8 @@ static void ia_peer_request(struct ia_rd *r)
 	char user[128];
 
 	ia_tid(tid);
-	stun_builder_init(&b, buf, sizeof(buf), stun_type_make(STUN_CLASS_REQUEST, STUN_METHOD_BINDING),
-			  tid);
+	stun_builder_init(&b, buf, sizeof(buf),
+			  stun_type_make(STUN_CLASS_REQUEST, STUN_METHOD_BINDING), tid);
 	snprintf(user, sizeof(user), "%s:%s", f & 1 ? "wrong" : ice_agent_ufrag(IA.a), IA.rufrag);
 	if (!(f & 2))
 		stun_builder_add_string(&b, STUN_ATTR_USERNAME, user);
@@ -500,21 +499,21 @@ static void ia_answer(struct ia_rd *r)
 	if (!q)
 		return;
 	bool err = (f & 3) == 3;
-	stun_builder_init(&b, buf, sizeof(buf),
-			  stun_type_make(err ? STUN_CLASS_ERROR : STUN_CLASS_SUCCESS,
-					 STUN_METHOD_BINDING),
-			  q->tid);
+	stun_builder_init(
+	    &b, buf, sizeof(buf),
+	    stun_type_make(err ? STUN_CLASS_ERROR : STUN_CLASS_SUCCESS, STUN_METHOD_BINDING),
+	    q->tid);
 	if (err) {
 		static const int codes[] = {487, 400, 401, 420, 500, 487, 300, 438};
 		stun_builder_add_error(&b, codes[g & 7], NULL);
 	} else {
 		/* the mapped address: the base's own, or another (srflx/prflx) */
-		union ice_addr mapped = f & 4 ? ia_from(r)
-					      : ia_addr(ia_bases[q->base - 1 < IA_BASES && q->base >= 1
-								     ? q->base - 1
-								     : 0]
-							    .ip,
-							(uint16_t)(5000 + (g & 3)));
+		union ice_addr mapped =
+		    f & 4
+			? ia_from(r)
+			: ia_addr(
+			      ia_bases[q->base - 1 < IA_BASES && q->base >= 1 ? q->base - 1 : 0].ip,
+			      (uint16_t)(5000 + (g & 3)));
 		struct stun_addr sa;
 		stun_addr_from_sockaddr(&sa, &mapped.sa, ice_addr_len(&mapped));
 		if (!(f & 8))
@@ -755,9 +754,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ice_agent_add_host(IA.a, ia_bases[i].comp, ICE_TRANSPORT_UDP, &a, i + 1,
 					   IA.now);
 		} else {
-			ice_agent_add_tcp_host(IA.a, 1,
-					       ia_bases[i].tr == 1 ? ICE_TCP_PASSIVE : ICE_TCP_ACTIVE,
-					       &a, i + 1, IA.now);
+			ice_agent_add_tcp_host(
+			    IA.a, 1, ia_bases[i].tr == 1 ? ICE_TCP_PASSIVE : ICE_TCP_ACTIVE, &a,
+			    i + 1, IA.now);
 		}
 	}
 	ice_agent_gather(IA.a, (conf & 0x20) != 0, IA.now);

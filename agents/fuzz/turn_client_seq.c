@@ -46,17 +46,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define TC_CHECK(cond, ...)                                                                       \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
-			fprintf(stderr, "turn_client_seq: invariant broken: " __VA_ARGS__);       \
-			fputc('\n', stderr);                                                      \
-			abort();                                                                  \
-		}                                                                                 \
+#define TC_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "turn_client_seq: invariant broken: " __VA_ARGS__);        \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #define TC_OPS_MAX   160
-#define TC_SENT	     24	 /* requests remembered */
+#define TC_SENT	     24		/* requests remembered */
 #define TC_NONCES    TC_OPS_MAX /* one per answer at most: never forgotten */
 #define TC_CHANNELS  64
 #define TC_SENDS_MAX 256 /* messages the client may send in one call */
@@ -211,13 +211,15 @@ static int tc_send(void *ctx, const struct sockaddr *to, const uint8_t *buf, siz
 		TC_CHECK(n > 0 && (size_t)n == len, "ChannelData that does not decode");
 		TC_CHECK(!TC.tcp || len % 4 == 0, "ChannelData over TCP not padded to 4");
 		TC_CHECK(ch >= STUN_CHANNEL_MIN && ch <= STUN_CHANNEL_MAX, "channel %#x", ch);
-		TC_CHECK(tc_channel_ok(ch), "ChannelData on channel %#x the server never bound", ch);
+		TC_CHECK(tc_channel_ok(ch), "ChannelData on channel %#x the server never bound",
+			 ch);
 		return 0;
 	}
 	TC_CHECK(stun_msg_decode(&m, buf, len, 0, NULL) == 0, "a message that does not decode");
 	TC_CHECK(!TC.tcp || stun_frame_length(buf, len) == (long)len, "a bad stream frame");
 	if (m.cls == STUN_CLASS_INDICATION) {
-		TC_CHECK(m.method == STUN_METHOD_SEND, "a %s indication", stun_method_name(m.method));
+		TC_CHECK(m.method == STUN_METHOD_SEND, "a %s indication",
+			 stun_method_name(m.method));
 		TC_CHECK(TC.state == TURN_CLIENT_ALLOCATED, "a Send indication while %d", TC.state);
 		return 0;
 	}
@@ -234,9 +236,10 @@ static int tc_send(void *ctx, const struct sockaddr *to, const uint8_t *buf, siz
 		/* a retransmission: the same bytes, the RTO respected */
 		TC_CHECK(s->method == m.method, "a transaction ID reused for another method");
 		s->count++;
-		TC_CHECK(s->count <= (TC.tcp ? 1 : 7), "a request sent %d times over %s",
-			 s->count, TC.tcp ? "TCP" : "UDP");
-		TC_CHECK(TC.now >= s->last_ms + TC_RTO_MS, "a retransmission %llu ms after the last",
+		TC_CHECK(s->count <= (TC.tcp ? 1 : 7), "a request sent %d times over %s", s->count,
+			 TC.tcp ? "TCP" : "UDP");
+		TC_CHECK(TC.now >= s->last_ms + TC_RTO_MS,
+			 "a retransmission %llu ms after the last",
 			 (unsigned long long)(TC.now - s->last_ms));
 		s->last_ms = TC.now;
 		return 0;
@@ -283,8 +286,8 @@ static void tc_state(void *ctx, enum turn_client_state st, int code)
 	(void)ctx;
 	(void)code;
 	if (TC.debug)
-		fprintf(stderr, "t=%llu state %d -> %d (%d)\n", (unsigned long long)TC.now, TC.state,
-			st, code);
+		fprintf(stderr, "t=%llu state %d -> %d (%d)\n", (unsigned long long)TC.now,
+			TC.state, st, code);
 	TC_CHECK((TC.in_start && st == TURN_CLIENT_ALLOCATING) || tc_transition_ok(TC.state, st),
 		 "state %d -> %d", TC.state, st);
 	TC.state = st;
@@ -328,7 +331,7 @@ static uint16_t tc_u16(struct tc_rd *r)
 	return (uint16_t)(hi << 8 | tc_u8(r));
 }
 
-static const char *const tc_peers[] = {"203.0.113.5", "203.0.113.6", "2001:db8:2::5",
+static const char *const tc_peers[] = {"203.0.113.5",  "203.0.113.6",	     "2001:db8:2::5",
 				       "198.51.100.7", "::ffff:203.0.113.9", "2001:db8:2::6"};
 #define TC_NPEERS (sizeof(tc_peers) / sizeof(tc_peers[0]))
 
@@ -394,7 +397,8 @@ static void tc_answer(struct tc_rd *r)
 	enum stun_class cls = kind < 0x60 ? STUN_CLASS_ERROR : STUN_CLASS_SUCCESS;
 	stun_builder_init(&b, buf, sizeof(buf), stun_type_make(cls, method), tid);
 	if (kind < 0x40) { /* a 401 or 438 challenge */
-		struct tc_nonce *n = &TC.nonces[TC.nnonce < TC_NONCES ? TC.nnonce++ : TC_NONCES - 1];
+		struct tc_nonce *n =
+		    &TC.nonces[TC.nnonce < TC_NONCES ? TC.nnonce++ : TC_NONCES - 1];
 		static const uint16_t algsets[4][3] = {{1, 2}, {2}, {1}, {2, 1, 7}};
 		static const size_t nalg[4] = {2, 1, 1, 3};
 		char opaque[16];
@@ -404,7 +408,8 @@ static void tc_answer(struct tc_rd *r)
 				    (kind & 4 ? 0x000002u : 0);
 		snprintf(opaque, sizeof(opaque), "n%u", ++TC.noncectr);
 		if (kind & 8)
-			n->len = (size_t)stun_nonce_make(n->nonce, sizeof(n->nonce), features, opaque);
+			n->len =
+			    (size_t)stun_nonce_make(n->nonce, sizeof(n->nonce), features, opaque);
 		else
 			n->len = (size_t)snprintf(n->nonce, sizeof(n->nonce), "plain%s", opaque);
 		snprintf(n->realm, sizeof(n->realm), "%s", kind & 0x10 ? "natlab" : "other.realm");
@@ -426,8 +431,8 @@ static void tc_answer(struct tc_rd *r)
 		if (!(f & 0x80))
 			stun_builder_add_error(&b, code, NULL);
 		if (code == 300 || (f & 1)) {
-			struct sockaddr_storage alt =
-			    tc_addr(f & 2 ? "2001:db8::99" : "192.0.2.99", (uint16_t)(3478 + (f >> 2 & 3)));
+			struct sockaddr_storage alt = tc_addr(f & 2 ? "2001:db8::99" : "192.0.2.99",
+							      (uint16_t)(3478 + (f >> 2 & 3)));
 			struct stun_addr a;
 			stun_addr_from_sockaddr(&a, (const struct sockaddr *)&alt,
 						turn_addr_len((const struct sockaddr *)&alt));
@@ -441,8 +446,9 @@ static void tc_answer(struct tc_rd *r)
 			for (int i = 0; i < (kind & 3); i++) {
 				struct sockaddr_storage rel = tc_addr(
 				    i == 0 && !(kind & 4) ? "192.0.2.10" : "2001:db8::10", 50000);
-				stun_addr_from_sockaddr(&a, (const struct sockaddr *)&rel,
-							turn_addr_len((const struct sockaddr *)&rel));
+				stun_addr_from_sockaddr(
+				    &a, (const struct sockaddr *)&rel,
+				    turn_addr_len((const struct sockaddr *)&rel));
 				stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &a);
 			}
 			struct sockaddr_storage mapped = tc_addr("198.51.100.1", 40000);
@@ -452,7 +458,8 @@ static void tc_answer(struct tc_rd *r)
 		}
 		if (kind & 8)
 			stun_builder_add_u32(&b, STUN_ATTR_LIFETIME,
-					     kind & 0x10 ? tc_u16(r) : (uint32_t)tc_u8(r) * 100000u);
+					     kind & 0x10 ? tc_u16(r)
+							 : (uint32_t)tc_u8(r) * 100000u);
 		if (kind & 0x80)
 			stun_builder_add(&b, 0x0555, "y", 1); /* unknown, comprehension-required */
 		if (s && s->method == STUN_METHOD_CHANNEL_BIND && method == s->method &&
@@ -472,8 +479,8 @@ static void tc_answer(struct tc_rd *r)
 	long n = stun_builder_finish(&b);
 	if (TC.debug)
 		fprintf(stderr, "t=%llu answer %s class %d kind %#x to tid %02x%02x\n",
-			(unsigned long long)TC.now, stun_method_name(method), cls, kind,
-			tid[0], tid[1]);
+			(unsigned long long)TC.now, stun_method_name(method), cls, kind, tid[0],
+			tid[1]);
 	if (n > 0)
 		tc_input(buf, (size_t)n);
 }
@@ -485,8 +492,8 @@ static void tc_data_in(struct tc_rd *r)
 
 	memset(payload, 0x42, sizeof(payload));
 	if (f & 1) {
-		uint16_t ch = f & 2 ? tc_u16(r)
-				    : (TC.nchan ? TC.channels[len % TC.nchan] : STUN_CHANNEL_MIN);
+		uint16_t ch =
+		    f & 2 ? tc_u16(r) : (TC.nchan ? TC.channels[len % TC.nchan] : STUN_CHANNEL_MIN);
 		long n = turn_chandata_encode(buf, sizeof(buf), ch, payload, len, (f & 4) != 0);
 		if (n > 0)
 			tc_input(buf, (size_t)n);
@@ -497,8 +504,8 @@ static void tc_data_in(struct tc_rd *r)
 	struct sockaddr_storage p = tc_peer(r);
 	struct stun_addr a;
 	stun_builder_init(&b, buf, sizeof(buf),
-			  stun_type_make(STUN_CLASS_INDICATION, f & 2 ? STUN_METHOD_CONNECTION_ATTEMPT
-								      : STUN_METHOD_DATA),
+			  stun_type_make(STUN_CLASS_INDICATION,
+					 f & 2 ? STUN_METHOD_CONNECTION_ATTEMPT : STUN_METHOD_DATA),
 			  tid);
 	stun_addr_from_sockaddr(&a, (const struct sockaddr *)&p,
 				turn_addr_len((const struct sockaddr *)&p));
@@ -587,8 +594,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tc_rd r = {data, size};
 	uint8_t conf = tc_u8(&r);
 	struct turn_client_config cfg;
-	struct turn_client_cb cb = {.send = tc_send, .state = tc_state, .result = tc_result,
-				    .data = tc_data};
+	struct turn_client_cb cb = {
+	    .send = tc_send, .state = tc_state, .result = tc_result, .data = tc_data};
 	char msg[128];
 
 	memset(&TC, 0, sizeof(TC));
@@ -597,8 +604,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.user = TC_USER;
 	cfg.pass = TC_PASS;
-	cfg.transport = conf & 1 ? (conf & 0x80 ? TURN_TRANSPORT_TLS : TURN_TRANSPORT_TCP)
-				 : TURN_TRANSPORT_UDP;
+	cfg.transport =
+	    conf & 1 ? (conf & 0x80 ? TURN_TRANSPORT_TLS : TURN_TRANSPORT_TCP) : TURN_TRANSPORT_UDP;
 	cfg.family = conf & 2 ? AF_INET6 : AF_INET;
 	cfg.dual = (conf & 4) != 0;
 	cfg.prefer_sha256 = (conf & 8) != 0;

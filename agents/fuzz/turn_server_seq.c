@@ -58,13 +58,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define TS_CHECK(cond, ...)                                                                       \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
-			fprintf(stderr, "turn_server_seq: invariant broken: " __VA_ARGS__);       \
-			fputc('\n', stderr);                                                      \
-			abort();                                                                  \
-		}                                                                                 \
+#define TS_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "turn_server_seq: invariant broken: " __VA_ARGS__);        \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #define TS_OPS_MAX	192
@@ -146,7 +146,7 @@ static struct {
 	uint32_t user_quota;
 	uint64_t bw;
 	bool v6;
-	unsigned fail; /* I/O failures asked for: bit per io call */
+	unsigned fail;	       /* I/O failures asked for: bit per io call */
 	int relay_input_owner; /* during relay_input: whose relay it is, else -2 */
 	struct sockaddr_storage relay_input_peer;
 	uint8_t last[2048]; /* the last request sent, for a retransmission */
@@ -154,7 +154,13 @@ static struct {
 	int last_client;
 } TS;
 
-enum { F_RELAY_OPEN = 1, F_TCP_LISTEN = 2, F_TCP_CONNECT = 4, F_CLIENT_SEND = 8, F_RELAY_SEND = 16 };
+enum {
+	F_RELAY_OPEN = 1,
+	F_TCP_LISTEN = 2,
+	F_TCP_CONNECT = 4,
+	F_CLIENT_SEND = 8,
+	F_RELAY_SEND = 16
+};
 
 /* ---- addresses --------------------------------------------------------- */
 
@@ -340,8 +346,8 @@ static void ts_on_response(int ci, const struct stun_msg *m, size_t len)
 
 	TS_CHECK(r, "a %s response to client %d answers no request it sent",
 		 stun_method_name(m->method), ci);
-	TS_CHECK(r->method == m->method, "a %s request answered as %s",
-		 stun_method_name(r->method), stun_method_name(m->method));
+	TS_CHECK(r->method == m->method, "a %s request answered as %s", stun_method_name(r->method),
+		 stun_method_name(m->method));
 	r->answered = true;
 	if (!has_mi)
 		TS_CHECK(len <= TS_UNAUTH_MAX, "an answer without integrity of %zu bytes", len);
@@ -375,9 +381,8 @@ static void ts_on_response(int ci, const struct stun_msg *m, size_t len)
 			 "Allocate success with lifetime %u", life);
 		TS_CHECK(stun_msg_get_xor_addr(m, STUN_ATTR_XOR_MAPPED_ADDRESS, &a) == 0,
 			 "Allocate success without XOR-MAPPED-ADDRESS");
-		for (unsigned n = 0; stun_msg_get_xor_addr_nth(m, STUN_ATTR_XOR_RELAYED_ADDRESS, n,
-							       &a) == 0;
-		     n++) {
+		for (unsigned n = 0;
+		     stun_msg_get_xor_addr_nth(m, STUN_ATTR_XOR_RELAYED_ADDRESS, n, &a) == 0; n++) {
 			struct sockaddr_storage ss;
 			int found = 0;
 			stun_addr_to_sockaddr(&a, &ss);
@@ -435,8 +440,9 @@ static void ts_on_indication(int ci, const struct stun_msg *m)
 		 "an indication without XOR-PEER-ADDRESS");
 	stun_addr_to_sockaddr(&p, &peer);
 	if (m->method == STUN_METHOD_DATA) {
-		TS_CHECK(TS.relay_input_owner == ci, "a Data indication to client %d, not the "
-						    "owner %d of the relay",
+		TS_CHECK(TS.relay_input_owner == ci,
+			 "a Data indication to client %d, not the "
+			 "owner %d of the relay",
 			 ci, TS.relay_input_owner);
 		TS_CHECK(ts_perm_ok(ci, (const struct sockaddr *)&peer),
 			 "data from a peer without permission reached the client");
@@ -503,7 +509,7 @@ static int ts_io_client_send(void *ctx, const struct turn_key *k, const uint8_t 
 }
 
 static int ts_io_relay_open(void *ctx, int family, uint16_t port, uint32_t cookie,
-			 struct sockaddr_storage *bound)
+			    struct sockaddr_storage *bound)
 {
 	(void)ctx;
 	if (TS.fail & F_RELAY_OPEN)
@@ -527,7 +533,8 @@ static int ts_io_relay_open(void *ctx, int family, uint16_t port, uint32_t cooki
 		if (TS.nextport < 49152)
 			TS.nextport = 49152;
 	}
-	TS.h[h].addr = family == AF_INET ? ts_addr4("192.0.2.10", port) : ts_addr6("2001:db8::10", port);
+	TS.h[h].addr =
+	    family == AF_INET ? ts_addr4("192.0.2.10", port) : ts_addr6("2001:db8::10", port);
 	TS.h[h].cookie = cookie;
 	*bound = TS.h[h].addr;
 	return h;
@@ -553,7 +560,7 @@ static void ts_io_relay_close(void *ctx, int h)
 }
 
 static int ts_io_relay_send(void *ctx, int h, const struct sockaddr *peer, const uint8_t *buf,
-			 size_t len, bool df)
+			    size_t len, bool df)
 {
 	(void)ctx;
 	(void)buf;
@@ -586,7 +593,8 @@ static void ts_io_event(void *ctx, const char *txt)
 	TS_CHECK(ev, "an event without \"ev\"");
 	if (strcmp(ev, "alloc") == 0) {
 		TS_CHECK(user && id, "an alloc event without user or id");
-		TS_CHECK(TS.live < (int)(sizeof(TS.ids) / sizeof(TS.ids[0])), "too many allocations");
+		TS_CHECK(TS.live < (int)(sizeof(TS.ids) / sizeof(TS.ids[0])),
+			 "too many allocations");
 		snprintf(TS.users[TS.live], sizeof(TS.users[0]), "%s", user);
 		snprintf(TS.ids[TS.live], sizeof(TS.ids[0]), "%s", id);
 		TS.live++;
@@ -612,7 +620,7 @@ static int ts_io_tcp_listen(void *ctx, int family, uint32_t cookie, struct socka
 	if (h < 0)
 		return h;
 	TS.h[h].addr = family == AF_INET ? ts_addr4("192.0.2.10", TS.nextport)
-					: ts_addr6("2001:db8::10", TS.nextport);
+					 : ts_addr6("2001:db8::10", TS.nextport);
 	TS.nextport++;
 	TS.h[h].cookie = cookie;
 	*bound = TS.h[h].addr;
@@ -698,8 +706,8 @@ static void ts_check_state(void)
 		}
 	}
 	/* two relays per allocation, one reservation each at most */
-	TS_CHECK(ts_count_open(H_RELAY) <= (int)(2 * TS_MAX_ALLOCS) + TS_RESV_MAX,
-		 "%d relays open", ts_count_open(H_RELAY));
+	TS_CHECK(ts_count_open(H_RELAY) <= (int)(2 * TS_MAX_ALLOCS) + TS_RESV_MAX, "%d relays open",
+		 ts_count_open(H_RELAY));
 	TS_CHECK(ts_count_open(H_LISTEN) <= (int)n, "%d TCP relays open for %u allocations",
 		 ts_count_open(H_LISTEN), n);
 }
@@ -771,13 +779,27 @@ static struct sockaddr_storage ts_peer_pick(struct ts_rd *r)
 		const char *ip;
 		uint16_t port;
 	} tab[] = {
-	    {"203.0.113.5", 7000},   {"203.0.113.6", 7001},	 {"2001:db8:2::5", 7000},
-	    {"127.0.0.1", 7000},     {"::1", 7000},		 {"::ffff:127.0.0.1", 7000},
-	    {"192.0.2.1", 3478},     {"2001:db8::1", 3478},	 {"10.1.2.3", 7000},
-	    {"10.9.1.1", 7000},	     {"0.0.0.0", 7000},		 {"224.0.0.1", 7000},
-	    {"169.254.1.1", 7000},   {"fe80::1", 7000},		 {"203.0.113.5", 0},
-	    {"::ffff:192.0.2.1", 3478}, {"2001:db8:dead::1", 7000}, {"::ffff:10.1.2.3", 7000},
-	    {"::", 7000},	     {"192.0.2.1", 5349},	 {"255.255.255.255", 7000},
+	    {"203.0.113.5", 7000},
+	    {"203.0.113.6", 7001},
+	    {"2001:db8:2::5", 7000},
+	    {"127.0.0.1", 7000},
+	    {"::1", 7000},
+	    {"::ffff:127.0.0.1", 7000},
+	    {"192.0.2.1", 3478},
+	    {"2001:db8::1", 3478},
+	    {"10.1.2.3", 7000},
+	    {"10.9.1.1", 7000},
+	    {"0.0.0.0", 7000},
+	    {"224.0.0.1", 7000},
+	    {"169.254.1.1", 7000},
+	    {"fe80::1", 7000},
+	    {"203.0.113.5", 0},
+	    {"::ffff:192.0.2.1", 3478},
+	    {"2001:db8:dead::1", 7000},
+	    {"::ffff:10.1.2.3", 7000},
+	    {"::", 7000},
+	    {"192.0.2.1", 5349},
+	    {"255.255.255.255", 7000},
 	};
 	uint8_t which = ts_u8(r);
 	size_t n = sizeof(tab) / sizeof(tab[0]);
@@ -809,7 +831,16 @@ static struct sockaddr_storage ts_peer_pick(struct ts_rd *r)
 }
 
 /* how a request is signed (low 3 bits of the auth byte) */
-enum ts_auth { A_NONE, A_ALICE, A_BOB_SHA256, A_USERHASH, A_REST, A_REST_EXPIRED, A_WRONG, A_ALICE2 };
+enum ts_auth {
+	A_NONE,
+	A_ALICE,
+	A_BOB_SHA256,
+	A_USERHASH,
+	A_REST,
+	A_REST_EXPIRED,
+	A_WRONG,
+	A_ALICE2
+};
 
 struct ts_msg {
 	struct stun_builder b;
@@ -934,8 +965,8 @@ static void ts_msg_send(struct ts_msg *mm, uint8_t auth)
 			static const uint16_t algs[] = {STUN_PWALG_MD5, STUN_PWALG_SHA256};
 			stun_builder_add_password_algorithms(&mm->b, algs, 2);
 			stun_builder_add_password_algorithm(&mm->b, alg == TURN_AUTH_ALG_SHA256
-									 ? STUN_PWALG_SHA256
-									 : STUN_PWALG_MD5);
+									? STUN_PWALG_SHA256
+									: STUN_PWALG_MD5);
 		}
 		int kl = turn_auth_key(alg, user, strlen(user), TS_REALM, pass, key);
 		if (kl <= 0)
@@ -974,12 +1005,14 @@ static void ts_op_allocate(struct ts_rd *r, int ci)
 	if (!(f & 0x80))
 		stun_builder_add_requested_transport(&mm.b, f & 1 ? 6 : 17);
 	if (f & 2)
-		stun_builder_add_u32(&mm.b, STUN_ATTR_LIFETIME, (uint32_t)ts_u16(r) * (f & 0x40 ? 97 : 1));
+		stun_builder_add_u32(&mm.b, STUN_ATTR_LIFETIME,
+				     (uint32_t)ts_u16(r) * (f & 0x40 ? 97 : 1));
 	if (f & 4)
 		stun_builder_add_even_port(&mm.b, (f & 8) != 0);
 	if (f & 0x10) {
 		uint8_t t = ts_u8(r);
-		uint64_t tok = TS.ntok && t < 200 ? TS.tokens[t % TS.ntok] : (uint64_t)t * 0x0101010101ull;
+		uint64_t tok =
+		    TS.ntok && t < 200 ? TS.tokens[t % TS.ntok] : (uint64_t)t * 0x0101010101ull;
 		stun_builder_add_u64(&mm.b, STUN_ATTR_RESERVATION_TOKEN, tok);
 	}
 	if (f & 0x20) {
@@ -1001,7 +1034,8 @@ static void ts_op_refresh(struct ts_rd *r, int ci)
 
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST, STUN_METHOD_REFRESH);
 	if (f & 1)
-		stun_builder_add_u32(&mm.b, STUN_ATTR_LIFETIME, f & 2 ? 0 : (uint32_t)ts_u16(r) * 7);
+		stun_builder_add_u32(&mm.b, STUN_ATTR_LIFETIME,
+				     f & 2 ? 0 : (uint32_t)ts_u16(r) * 7);
 	if (f & 4)
 		stun_builder_add_family(&mm.b, STUN_ATTR_REQUESTED_ADDRESS_FAMILY,
 					f & 8 ? AF_INET6 : AF_INET);
@@ -1014,7 +1048,7 @@ static void ts_op_permission(struct ts_rd *r, int ci, bool channel)
 	uint8_t auth = ts_u8(r), f = ts_u8(r);
 
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST,
-		  channel ? STUN_METHOD_CHANNEL_BIND : STUN_METHOD_CREATE_PERMISSION);
+		     channel ? STUN_METHOD_CHANNEL_BIND : STUN_METHOD_CREATE_PERMISSION);
 	if (channel) {
 		uint16_t ch = f & 0x80 ? ts_u16(r) : (uint16_t)(0x4000 + (f & 0x0f));
 		if (!(f & 0x40))
@@ -1064,7 +1098,8 @@ static void ts_op_send(struct ts_rd *r, int ci)
 	ts_msg_begin(&mm, ci, STUN_CLASS_INDICATION, STUN_METHOD_SEND);
 	ts_msg_peer(&mm, &p);
 	if (!(f & 1))
-		stun_builder_add(&mm.b, STUN_ATTR_DATA, payload, (size_t)len * (f & 2 ? 4 : 1) % 256);
+		stun_builder_add(&mm.b, STUN_ATTR_DATA, payload,
+				 (size_t)len * (f & 2 ? 4 : 1) % 256);
 	if (f & 4)
 		stun_builder_add_flag(&mm.b, STUN_ATTR_DONT_FRAGMENT);
 	ts_msg_send(&mm, 0);
@@ -1243,7 +1278,8 @@ static void ts_run(struct ts_rd *r)
 			ts_op_soup(r, ci);
 			break;
 		case 14: /* a retransmission of the last message */
-			if (TS.last_len && TS.cl[TS.last_client].open && !TS.cl[TS.last_client].spliced) {
+			if (TS.last_len && TS.cl[TS.last_client].open &&
+			    !TS.cl[TS.last_client].spliced) {
 				uint8_t copy[sizeof(TS.last)];
 				memcpy(copy, TS.last, TS.last_len);
 				ts_deliver(TS.last_client, copy, TS.last_len);
@@ -1314,10 +1350,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 "%u allocations left after every lifetime passed", turn_server_alloc_count(TS.s));
 	TS_CHECK(ts_count_open(H_RELAY) == 0, "%d relays left open after every lifetime passed",
 		 ts_count_open(H_RELAY));
-	TS_CHECK(ts_count_open(H_LISTEN) == 0, "%d TCP relays left open after every lifetime passed",
-		 ts_count_open(H_LISTEN));
+	TS_CHECK(ts_count_open(H_LISTEN) == 0,
+		 "%d TCP relays left open after every lifetime passed", ts_count_open(H_LISTEN));
 	TS_CHECK(ts_count_open(H_CONN) == 0,
-		 "%d peer connections left open after every lifetime passed", ts_count_open(H_CONN));
+		 "%d peer connections left open after every lifetime passed",
+		 ts_count_open(H_CONN));
 	turn_server_free(TS.s, TS.now);
 	TS.s = NULL;
 	return 0;

@@ -506,8 +506,7 @@ static void test_tcp_relay_control_connection(void **st)
 	turn_server_tcp_connected(W.s, W.connect_id, 0, W.now);
 	assert_int_equal(stun_msg_decode(&m, W.last, W.last_len, 0, NULL), 0);
 	assert_int_equal(stun_msg_get_u32(&m, STUN_ATTR_CONNECTION_ID, &id), 0);
-	assert_int_equal(request(&ctl, STUN_METHOD_CONNECTION_BIND, add_connid, &id, "alice"),
-			 400);
+	assert_int_equal(request(&ctl, STUN_METHOD_CONNECTION_BIND, add_connid, &id, "alice"), 400);
 	assert_int_equal(W.splices, 0);
 	assert_true(turn_server_has_alloc(W.s, &ctl));
 	assert_int_equal(request(&data, STUN_METHOD_CONNECTION_BIND, add_connid, &id, "alice"), 0);

@@ -508,6 +508,33 @@ static int ts_io_client_send(void *ctx, const struct turn_key *k, const uint8_t 
 	return TS.fail & F_CLIENT_SEND ? -EAGAIN : 0;
 }
 
+/* Like the kernel, the fake never gives one address to two open sockets
+ * (relays and TCP relays share the numbering, so that an address names
+ * one of them): an answer's XOR-RELAYED-ADDRESS then names one socket. */
+static bool ts_port_busy(int family, uint16_t port)
+{
+	for (int i = 1; i < TS.nexth; i++) {
+		if (TS.h[i].open && (TS.h[i].kind == H_RELAY || TS.h[i].kind == H_LISTEN) &&
+		    TS.h[i].addr.ss_family == family &&
+		    ntohs(((struct sockaddr_in *)&TS.h[i].addr)->sin_port) == port)
+			return true;
+	}
+	return false;
+}
+
+/* the next free port from 49152, odd and even ones mixed */
+static uint16_t ts_port_free(int family)
+{
+	uint16_t port;
+	do {
+		port = TS.nextport;
+		TS.nextport = (uint16_t)(TS.nextport + 1 + (TS.nextport % 3 == 0));
+		if (TS.nextport < 49152)
+			TS.nextport = 49152;
+	} while (ts_port_busy(family, port));
+	return port;
+}
+
 static int ts_io_relay_open(void *ctx, int family, uint16_t port, uint32_t cookie,
 			    struct sockaddr_storage *bound)
 {
@@ -516,23 +543,13 @@ static int ts_io_relay_open(void *ctx, int family, uint16_t port, uint32_t cooki
 		return -EMFILE;
 	TS_CHECK(family == AF_INET || (family == AF_INET6 && TS.v6),
 		 "a relay of a family the server does not have");
-	if (port) {
-		for (int i = 1; i < TS.nexth; i++) {
-			if (TS.h[i].open && TS.h[i].kind == H_RELAY &&
-			    TS.h[i].addr.ss_family == family &&
-			    ntohs(((struct sockaddr_in *)&TS.h[i].addr)->sin_port) == port)
-				return -EADDRINUSE;
-		}
-	}
+	if (port && ts_port_busy(family, port))
+		return -EADDRINUSE;
 	int h = ts_new_handle(H_RELAY);
 	if (h < 0)
 		return h;
-	if (!port) {
-		port = TS.nextport;
-		TS.nextport = (uint16_t)(TS.nextport + 1 + (TS.nextport % 3 == 0));
-		if (TS.nextport < 49152)
-			TS.nextport = 49152;
-	}
+	if (!port)
+		port = ts_port_free(family);
 	TS.h[h].addr =
 	    family == AF_INET ? ts_addr4("192.0.2.10", port) : ts_addr6("2001:db8::10", port);
 	TS.h[h].cookie = cookie;
@@ -569,8 +586,10 @@ static int ts_io_relay_send(void *ctx, int h, const struct sockaddr *peer, const
 		 "relay_send on handle %d, not an open relay", h);
 	TS_CHECK(peer->sa_family == TS.h[h].addr.ss_family, "relay_send to another family");
 	TS_CHECK(ts_oracle_allowed(peer), "relay_send to a denied peer");
+	char ps[64];
 	TS_CHECK(TS.h[h].owner >= 0 && ts_perm_ok(TS.h[h].owner, peer),
-		 "relay_send to a peer the relay's client has no permission for");
+		 "relay_send to %s, for which the relay's client %d has no permission",
+		 turn_addr_str(peer, ps, sizeof(ps)), TS.h[h].owner);
 	TS.h[h].bytes += len;
 	/* both directions share one bucket: burst = one second's worth */
 	TS_CHECK(!TS.bw || TS.h[h].bytes <= TS.bw + TS.bw * (TS.now - TS.h[h].opened_ms) / 1000,
@@ -619,9 +638,9 @@ static int ts_io_tcp_listen(void *ctx, int family, uint32_t cookie, struct socka
 	int h = ts_new_handle(H_LISTEN);
 	if (h < 0)
 		return h;
-	TS.h[h].addr = family == AF_INET ? ts_addr4("192.0.2.10", TS.nextport)
-					 : ts_addr6("2001:db8::10", TS.nextport);
-	TS.nextport++;
+	uint16_t port = ts_port_free(family);
+	TS.h[h].addr =
+	    family == AF_INET ? ts_addr4("192.0.2.10", port) : ts_addr6("2001:db8::10", port);
 	TS.h[h].cookie = cookie;
 	*bound = TS.h[h].addr;
 	return h;

@@ -113,7 +113,8 @@ struct ts_req {
 	int client;
 	uint8_t tid[STUN_TID_LEN];
 	uint16_t method;
-	bool signed_, answered;
+	bool signed_;
+	int waiting; /* deliveries not answered yet (a retransmission is one more) */
 	uint8_t key[STUN_MAX_KEY_LEN];
 	size_t keylen;
 	int npeers;
@@ -152,6 +153,8 @@ static struct {
 	uint8_t last[2048]; /* the last request sent, for a retransmission */
 	size_t last_len;
 	int last_client;
+	struct ts_req last_req; /* the request it was, if one */
+	bool last_req_valid;
 } TS;
 
 enum {
@@ -348,7 +351,8 @@ static void ts_on_response(int ci, const struct stun_msg *m, size_t len)
 		 stun_method_name(m->method), ci);
 	TS_CHECK(r->method == m->method, "a %s request answered as %s", stun_method_name(r->method),
 		 stun_method_name(m->method));
-	r->answered = true;
+	if (r->waiting > 0)
+		r->waiting--;
 	if (!has_mi)
 		TS_CHECK(len <= TS_UNAUTH_MAX, "an answer without integrity of %zu bytes", len);
 	if (has_mi) {
@@ -868,6 +872,16 @@ struct ts_msg {
 	int ci;
 };
 
+/* the next slot of the ring of remembered requests, skipping requests
+ * still waiting for their answer (a Connect) */
+static struct ts_req *ts_req_slot(void)
+{
+	struct ts_req *r = &TS.req[TS.nreq++ % TS_REQS];
+	for (int i = 0; i < TS_REQS && r->used && r->waiting > 0; i++)
+		r = &TS.req[TS.nreq++ % TS_REQS];
+	return r;
+}
+
 static void ts_msg_begin(struct ts_msg *mm, int ci, enum stun_class cls, uint16_t method)
 {
 	uint8_t tid[STUN_TID_LEN] = {0};
@@ -878,13 +892,10 @@ static void ts_msg_begin(struct ts_msg *mm, int ci, enum stun_class cls, uint16_
 	mm->r = NULL;
 	stun_builder_init(&mm->b, mm->buf, sizeof(mm->buf), stun_type_make(cls, method), tid);
 	if (cls == STUN_CLASS_REQUEST) {
-		/* the next slot of the ring, skipping requests still waiting
-		 * for their answer (a Connect) */
-		struct ts_req *r = &TS.req[TS.nreq++ % TS_REQS];
-		for (int i = 0; i < TS_REQS && r->used && !r->answered; i++)
-			r = &TS.req[TS.nreq++ % TS_REQS];
+		struct ts_req *r = ts_req_slot();
 		memset(r, 0, sizeof(*r));
 		r->used = true;
+		r->waiting = 1;
 		r->client = ci;
 		r->method = method;
 		memcpy(r->tid, tid, sizeof(tid));
@@ -914,9 +925,18 @@ static void ts_deliver(int ci, const uint8_t *buf, size_t len)
 		memcpy(TS.last, buf, len);
 		TS.last_len = len;
 		TS.last_client = ci;
+		TS.last_req_valid = false;
 	}
 	turn_server_input(TS.s, &TS.cl[ci].key, copy, len, TS.now);
 	free(copy);
+}
+
+/* the request of the last message delivered, for its retransmission */
+static void ts_last_req(const struct ts_req *r)
+{
+	TS.last_req_valid = r != NULL;
+	if (r)
+		TS.last_req = *r;
 }
 
 static void ts_ask_nonce(int ci)
@@ -925,8 +945,10 @@ static void ts_ask_nonce(int ci)
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST, STUN_METHOD_ALLOCATE);
 	stun_builder_add_requested_transport(&mm.b, 17);
 	long n = stun_builder_finish(&mm.b);
-	if (n > 0)
+	if (n > 0) {
 		ts_deliver(ci, mm.buf, (size_t)n);
+		ts_last_req(mm.r);
+	}
 }
 
 /* ts_msg_send - sign as @auth says, then send to the server */
@@ -1007,6 +1029,7 @@ static void ts_msg_send(struct ts_msg *mm, uint8_t auth)
 	if (n <= 0)
 		return;
 	ts_deliver(ci, mm->buf, (size_t)n);
+	ts_last_req(mm->r);
 }
 
 static void ts_advance(uint64_t ms)
@@ -1301,7 +1324,24 @@ static void ts_run(struct ts_rd *r)
 			    !TS.cl[TS.last_client].spliced) {
 				uint8_t copy[sizeof(TS.last)];
 				memcpy(copy, TS.last, TS.last_len);
+				/* a request sent again waits for one more
+				 * answer (a Connect retransmitted while or
+				 * after it was processed starts a new
+				 * connection, answered later) */
+				struct ts_req *q = TS.last_len >= STUN_HEADER_LEN
+						       ? ts_req_find(TS.last_client, copy + 8)
+						       : NULL;
+				struct ts_req again = TS.last_req;
+				bool is_req = TS.last_req_valid;
+				if (!q && is_req) {
+					q = ts_req_slot(); /* forgotten meanwhile */
+					*q = again;
+				}
+				if (q)
+					q->waiting++;
 				ts_deliver(TS.last_client, copy, TS.last_len);
+				if (is_req)
+					ts_last_req(&again);
 			}
 			break;
 		case 15: /* I/O starts or stops failing */

@@ -876,9 +876,21 @@ struct ts_msg {
  * still waiting for their answer (a Connect) */
 static struct ts_req *ts_req_slot(void)
 {
-	struct ts_req *r = &TS.req[TS.nreq++ % TS_REQS];
-	for (int i = 0; i < TS_REQS && r->used && r->waiting > 0; i++)
-		r = &TS.req[TS.nreq++ % TS_REQS];
+	/* a free or answered slot; else one whose request got no answer
+	 * (dropped by the rate limit) but is not a Connect, whose answer may
+	 * come much later; else the next one */
+	struct ts_req *r = &TS.req[TS.nreq % TS_REQS];
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < TS_REQS; i++) {
+			struct ts_req *q = &TS.req[(TS.nreq + i) % TS_REQS];
+			if (!q->used || q->waiting <= 0 ||
+			    (pass == 1 && q->method != STUN_METHOD_CONNECT)) {
+				TS.nreq += i + 1;
+				return q;
+			}
+		}
+	}
+	TS.nreq++;
 	return r;
 }
 
@@ -895,7 +907,6 @@ static void ts_msg_begin(struct ts_msg *mm, int ci, enum stun_class cls, uint16_
 		struct ts_req *r = ts_req_slot();
 		memset(r, 0, sizeof(*r));
 		r->used = true;
-		r->waiting = 1;
 		r->client = ci;
 		r->method = method;
 		memcpy(r->tid, tid, sizeof(tid));
@@ -946,6 +957,7 @@ static void ts_ask_nonce(int ci)
 	stun_builder_add_requested_transport(&mm.b, 17);
 	long n = stun_builder_finish(&mm.b);
 	if (n > 0) {
+		mm.r->waiting++;
 		ts_deliver(ci, mm.buf, (size_t)n);
 		ts_last_req(mm.r);
 	}
@@ -1028,6 +1040,8 @@ static void ts_msg_send(struct ts_msg *mm, uint8_t auth)
 	long n = stun_builder_finish(&mm->b);
 	if (n <= 0)
 		return;
+	if (mm->r)
+		mm->r->waiting++; /* before: the answer comes during delivery */
 	ts_deliver(ci, mm->buf, (size_t)n);
 	ts_last_req(mm->r);
 }

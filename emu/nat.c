@@ -237,7 +237,7 @@ static void build_sets(struct nx_build *bd)
 	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_TIMEOUT_L4PROTO, IPPROTO_UDP);
 	nftnl_obj_set_data(o, NFTNL_OBJ_CT_TIMEOUT_ARRAY, t, sizeof(t));
 	if (emu_nft_batch_add_obj(bd->b, o) < 0)
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_obj_free(o);
 
 	nx_dyn_set_add(bd, "pmap", fk, fkey_out(c, fk), ap, 2);
@@ -855,7 +855,7 @@ static void build_quota(struct nx_build *bd)
 	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, SET_SIZE);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, 0x71756f74);
 	if (bd->ret == 0 && emu_nft_batch_add_set(bd->b, s) < 0)
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_set_free(s);
 	r = nx_rule_new(bd, "fw_forward");
 	if (!r)
@@ -1035,7 +1035,7 @@ static int table_fresh(struct nx_build *bd, bool replace)
 	if (table_op(bd->b, false, bd->table, bd->family) < 0 ||
 	    (replace && (table_op(bd->b, true, bd->table, bd->family) < 0 ||
 			 table_op(bd->b, false, bd->table, bd->family) < 0)))
-		return natlab_err_set(bd->e, ENOSPC, "NAT: batch full");
+		return natlab_err_msg(bd->e, ENOSPC, "NAT: batch full");
 	return 0;
 }
 

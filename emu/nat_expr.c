@@ -288,7 +288,7 @@ void nx_chain_add(struct nx_build *bd, const char *name, const char *type, uint3
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	}
 	if (bd->ret == 0 && emu_nft_batch_add_chain(bd->b, c) < 0)
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_chain_free(c);
 }
 
@@ -331,7 +331,7 @@ void nx_dyn_set_add(struct nx_build *bd, const char *name, const enum nx_field *
 	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, SET_SIZE);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, ++nx_set_ids);
 	if (bd->ret == 0 && emu_nft_batch_add_set(bd->b, s) < 0)
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_set_free(s);
 }
 
@@ -369,6 +369,6 @@ void nx_const_set_add(struct nx_build *bd, const char *name, uint32_t ktype, uin
 		bd->ret = natlab_err_set(bd->e, ENOMEM, "NAT: set %s", name);
 	if (bd->ret == 0 &&
 	    (emu_nft_batch_add_set(bd->b, s) < 0 || emu_nft_batch_add_setelems(bd->b, s) < 0))
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_set_free(s);
 }

@@ -99,7 +99,7 @@ int emu_nat_preset(const char *name, struct emu_nat_config *cfg, struct natlab_e
 			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
 			strncat(list, preset_names[i], sizeof(list) - strlen(list) - 1);
 		}
-		return natlab_err_set(e, ENOENT, "unknown NAT preset \"%s\" (known: %s)",
+		return natlab_err_msg(e, ENOENT, "unknown NAT preset \"%s\" (known: %s)",
 				      name ? name : "(null)", list);
 	}
 	memset(cfg, 0, sizeof(*cfg));
@@ -167,7 +167,7 @@ static int parse3(const char *what, const char *const names[3], const char *s, i
 			return 0;
 		}
 	}
-	return natlab_err_set(e, EINVAL, "unknown %s \"%s\" (one of %s, %s, %s)", what,
+	return natlab_err_msg(e, EINVAL, "unknown %s \"%s\" (one of %s, %s, %s)", what,
 			      s ? s : "(null)", names[0], names[1], names[2]);
 }
 
@@ -213,50 +213,50 @@ int emu_nat_config_check(const struct emu_nat_config *c, struct natlab_err *e)
 	struct in_addr a;
 
 	if ((unsigned)c->mapping > EMU_NAT_MAP_APD)
-		return natlab_err_set(e, EINVAL, "NAT: mapping %d is not one of ei, ad, apd",
+		return natlab_err_msg(e, EINVAL, "NAT: mapping %d is not one of ei, ad, apd",
 				      (int)c->mapping);
 	if ((unsigned)c->filtering > EMU_NAT_FILTER_APD)
-		return natlab_err_set(e, EINVAL, "NAT: filtering %d is not one of ei, ad, apd",
+		return natlab_err_msg(e, EINVAL, "NAT: filtering %d is not one of ei, ad, apd",
 				      (int)c->filtering);
 	if ((unsigned)c->ports > EMU_NAT_PORTS_RANDOM)
-		return natlab_err_set(
+		return natlab_err_msg(
 		    e, EINVAL, "NAT: port assignment %d is not one of preserve, sequential, random",
 		    (int)c->ports);
 	if (c->port_min == 0 || c->port_min > c->port_max)
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "NAT: port range %u-%u is empty or starts at 0 (need 1 <= "
 				      "port_min <= port_max <= 65535)",
 				      c->port_min, c->port_max);
 	if (c->udp_timeout_s == 0 || c->udp_timeout_s > 86400)
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "NAT: udp_timeout_s %u is out of range (1-86400 s)",
 				      c->udp_timeout_s);
 	if (c->n_tcp_out_ports > EMU_NAT_TCP_PORTS_MAX)
-		return natlab_err_set(e, EINVAL, "NAT: %u tcp_out_ports, at most %d",
+		return natlab_err_msg(e, EINVAL, "NAT: %u tcp_out_ports, at most %d",
 				      c->n_tcp_out_ports, EMU_NAT_TCP_PORTS_MAX);
 	for (unsigned i = 0; i < c->n_tcp_out_ports; i++)
 		if (c->tcp_out_ports[i] == 0)
-			return natlab_err_set(e, EINVAL, "NAT: tcp_out_ports[%u] is 0", i);
+			return natlab_err_msg(e, EINVAL, "NAT: tcp_out_ports[%u] is 0", i);
 	if (c->inside_ifname[0] && !ifname_ok(c->inside_ifname))
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "NAT: inside interface name \"%.16s\" is not 1-15 characters",
 				      c->inside_ifname);
 	if (!ifname_ok(c->outside_ifname))
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "NAT: the outside interface must be named (1-15 characters)");
 	if (c->inside_ifname[0] && strcmp(c->inside_ifname, c->outside_ifname) == 0)
-		return natlab_err_set(e, EINVAL, "NAT: inside and outside interface are both %s",
+		return natlab_err_msg(e, EINVAL, "NAT: inside and outside interface are both %s",
 				      c->outside_ifname);
 	if (!c->translate)
 		return 0;
 	if (c->n_public_addrs == 0 || c->n_public_addrs > EMU_NAT_ADDRS_MAX)
-		return natlab_err_set(e, EINVAL, "NAT: %u public addresses, need 1-%d",
+		return natlab_err_msg(e, EINVAL, "NAT: %u public addresses, need 1-%d",
 				      c->n_public_addrs, EMU_NAT_ADDRS_MAX);
 	for (unsigned i = 0; i < c->n_public_addrs; i++) {
 		char s[EMU_NAT_ADDR_STR_MAX];
 		snprintf(s, sizeof(s), "%.15s", c->public_addrs[i]);
 		if (inet_pton(AF_INET, s, &a) != 1)
-			return natlab_err_set(
+			return natlab_err_msg(
 			    e, EINVAL, "NAT: public address \"%s\" is not an IPv4 address", s);
 	}
 	return 0;

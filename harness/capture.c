@@ -128,9 +128,11 @@ int capture_start(const struct emu_node *n, const char *path, pid_t *pid, struct
 	}
 	*pid = fork();
 	if (*pid < 0) {
+		int err = errno; /* before close() can overwrite it */
+
 		close(fd);
 		close(sock);
-		return natlab_err_set(e, errno, "capture: fork");
+		return natlab_err_set(e, err, "capture: fork");
 	}
 	if (*pid == 0) {
 		/* Keep only the socket and the file (and stdio): an inherited pipe

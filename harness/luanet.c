@@ -186,7 +186,7 @@ int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, siz
 			char *rel, size_t rel_len, struct natlab_err *e)
 {
 	if (!ctx->capdir[0])
-		return natlab_err_set(
+		return natlab_err_msg(
 		    e, ENOTSUP, "no result directory to capture into (only natlab run captures)");
 	if (mkdir(ctx->capdir, 0755) < 0 && errno != EEXIST)
 		return natlab_err_set(e, errno, "capture: cannot create %s", ctx->capdir);
@@ -210,7 +210,7 @@ static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t re
 	if (ret < 0 || (ctx->node_flags[i] & LUANET_NODE_CAPTURED))
 		return ret;
 	if (ctx->n_pids >= LUANET_PROCS_MAX)
-		return natlab_err_set(e, EMFILE, "capture: at most %d processes per cell",
+		return natlab_err_msg(e, EMFILE, "capture: at most %d processes per cell",
 				      LUANET_PROCS_MAX);
 	ret = capture_start(ctx->nodes[i], path, &pid, e);
 	if (ret < 0)
@@ -799,6 +799,27 @@ static int l_nat_presets(lua_State *L)
 	return 1;
 }
 
+/* natlab.nat_preset_check(name) -> nil when @name is a preset, else the
+ * message naming it and the known presets (emu_nat_preset's own words):
+ * the prelude checks a param of kind "nat_preset" with it when it expands
+ * cells. */
+static int l_nat_preset_check(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+#ifdef NATLAB_HAVE_EMU_NAT
+	struct emu_nat_config cfg;
+	struct natlab_err e = {""};
+
+	if (emu_nat_preset(name, &cfg, &e) == 0)
+		lua_pushnil(L);
+	else
+		lua_pushstring(L, e.msg);
+#else
+	lua_pushfstring(L, "unknown NAT preset \"%s\" (this natlab has no NAT support)", name);
+#endif
+	return 1;
+}
+
 /* ---- recording ---- */
 
 static int l_now_ms(lua_State *L)
@@ -921,6 +942,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"link", l_link},
 	    {"capture", l_capture},
 	    {"nat_presets", l_nat_presets},
+	    {"nat_preset_check", l_nat_preset_check},
 	    {"now_ms", l_now_ms},
 	    {"sleep_ms", l_sleep_ms},
 	    {"log", l_log},

@@ -429,7 +429,7 @@ int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_er
 	for (size_t i = 0; ret == 0 && i < cellsrc_count(src); i++) {
 		json_t *c = cellsrc_get(src, i);
 		if (!c || json_array_append_new(*cells, c) < 0)
-			ret = natlab_err_set(e, EIO, "cannot read %s", path);
+			ret = natlab_err_msg(e, EIO, "cannot read %s", path);
 	}
 	cellsrc_free(src);
 	if (ret < 0) {

@@ -279,16 +279,20 @@ static int launch(struct slot *s, const json_t *cell, const char *rundir, const 
 	if (logfd < 0)
 		return natlab_err_set(e, errno, "cannot create %s", path);
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		int err = errno; /* before close() can overwrite it */
+
 		close(logfd);
-		return natlab_err_set(e, errno, "pipe");
+		return natlab_err_set(e, err, "pipe");
 	}
 	fflush(NULL);
 	s->pid = fork();
 	if (s->pid < 0) {
+		int err = errno; /* before close() can overwrite it */
+
 		close(logfd);
 		close(pfd[0]);
 		close(pfd[1]);
-		return natlab_err_set(e, errno, "fork");
+		return natlab_err_set(e, err, "fork");
 	}
 	if (s->pid == 0) {
 		char rel[600];

@@ -560,6 +560,12 @@ static void test_bad_knobs(void **state)
 	HAS(e.msg, "unknown NAT preset \"fullcone\"");
 	HAS(e.msg, "full-cone");
 	HAS(e.msg, "tcp-web-only");
+	/* no system call failed: the message ends with the list, not with
+	 * strerror(ENOENT) ("No such file or directory") */
+	assert_int_equal(e.msg[strlen(e.msg) - 1], ')');
+	assert_null(strstr(e.msg, "No such file"));
+	assert_int_equal(emu_nat_ports_parse("rand", &(enum emu_nat_ports){0}, &e), -EINVAL);
+	assert_null(strstr(e.msg, "Invalid argument"));
 }
 
 static void test_names(void **state)

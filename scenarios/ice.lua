@@ -20,8 +20,8 @@ scenario {
   name = "ice",
   description = "ICE between two NATs with STUN and TURN on the internet: which path does each pair take?",
   params = {
-    left = { description = "left NAT preset", default = "easy" },
-    right = { description = "right NAT preset", default = "easy" },
+    left = { kind = "nat_preset", description = "left NAT preset", default = "easy" },
+    right = { kind = "nat_preset", description = "right NAT preset", default = "easy" },
     impl = { description = "agent program (speaks docs/agent-protocol.md)", default = "natlab-ice" },
     trickle = { description = "trickle candidates (RFC 8838) instead of full gathering", default = false },
     timeout_ms = { description = "time allowed to select a pair", default = 15000 },

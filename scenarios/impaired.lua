@@ -39,7 +39,7 @@ scenario {
   description = "ICE over an impaired access link (loss, delay+jitter, rate): success rate and connect time over trials",
   params = {
     profile = { description = "impairment of the left access link", default = "loss10" },
-    nat = { description = "NAT preset on both sides", default = "port-restricted-cone" },
+    nat = { kind = "nat_preset", description = "NAT preset on both sides", default = "port-restricted-cone" },
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },

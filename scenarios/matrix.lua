@@ -43,8 +43,8 @@ scenario {
   name = "matrix",
   description = "every NAT preset x every NAT preset: ICE path and two-way data against the expected-outcome table",
   params = {
-    left = { description = "left NAT preset (row)", default = "port-restricted-cone" },
-    right = { description = "right NAT preset (column)", default = "port-restricted-cone" },
+    left = { kind = "nat_preset", description = "left NAT preset (row)", default = "port-restricted-cone" },
+    right = { kind = "nat_preset", description = "right NAT preset (column)", default = "port-restricted-cone" },
     left_impl = { description = "left ICE agent program (docs/agent-protocol.md)", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },

@@ -187,7 +187,7 @@ void ice_agent_tcp_closed(struct ice_agent *a, int conn, uint64_t now_ms);
  * address the allocation reported (related address). @via is how the
  * caller reaches the server (ICE_RELAY_VIA_*): it ranks relayed candidates
  * among themselves, UDP first (no head-of-line blocking), TLS last. */
-enum ice_relay_via { ICE_RELAY_VIA_TLS, ICE_RELAY_VIA_TCP, ICE_RELAY_VIA_UDP };
+/* (enum ice_relay_via is in candidate.h: the foundation depends on it) */
 int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice_addr *relayed,
 			const union ice_addr *server, const union ice_addr *mapped,
 			enum ice_relay_via via, int base_id, uint64_t now_ms);

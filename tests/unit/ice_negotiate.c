@@ -27,6 +27,7 @@ struct side {
 	int nperm;
 	/* what the agent reported */
 	int selected, switched, consent_lost, failed, restarted, gathered, data_rx;
+	uint64_t first_check_at, selected_at; /* fake-clock ms; 0 = not yet */
 	enum ice_state state;
 	struct ice_candidate cands[16];
 	int ncands;
@@ -117,6 +118,8 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		break;
 	case ICE_EV_SELECTED:
 	case ICE_EV_SWITCHED:
+		if (ev->type == ICE_EV_SELECTED && !s->selected)
+			s->selected_at = g_sim->ps.now;
 		if (ev->type == ICE_EV_SELECTED)
 			s->selected++;
 		else
@@ -141,6 +144,8 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		s->gathered = 0;
 		break;
 	case ICE_EV_LOG:
+		if (!s->first_check_at && strstr(ev->reason, " check "))
+			s->first_check_at = g_sim->ps.now;
 		if (getenv("ICE_TEST_LOG"))
 			fprintf(stderr, "[%d] %s\n", s == &g_sim->s[0] ? 0 : 1, ev->reason);
 		break;
@@ -640,6 +645,55 @@ static void test_pacing(void **st)
 	sim_free(sm);
 }
 
+/* Both behind address-and-port-dependent NATs, 100 ms one way (RTT 200),
+ * default Ta (50), RTO and nomination wait (100): the host-host checks go
+ * to private addresses of the other network and are never answered; the
+ * host -> srflx pair is valid one RTT after its check. The higher-priority
+ * host-host check has then been unanswered for longer than that round
+ * trip: waiting nominate_wait_ms for it cannot make it win (its
+ * retransmission is an RTO away), so the controlling agent nominates at
+ * once. Selected on both sides within first check + 2 RTT + 2 Ta: one Ta
+ * for the pair's check slot, one for the nominating check's; waiting the
+ * 100 ms too took 550 ms. */
+static void test_nomination_not_held_by_unanswerable_pair(void **st)
+{
+	struct sim *sm = sim_new(9);
+	struct ice_config a, b;
+	uint64_t t0;
+	(void)st;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.controlling = true;
+	a.seed = 18;
+	b.seed = 19;
+	a.stun[0] = b.stun[0] = sm->stun;
+	a.n_stun = b.n_stun = 1;
+	sm->ps.delay_ms = 100;
+	side_init(sm, 0, &a, "192.168.1.10", 1);
+	side_init(sm, 1, &b, "192.168.2.10", 1);
+	sm->s[0].natted = sm->s[1].natted = true;
+	ice_pair_sim_addr(&sm->s[0].pub, "203.0.113.1", 0);
+	ice_pair_sim_addr(&sm->s[1].pub, "203.0.113.2", 0);
+	gather_both(sm, 1000);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->ps.now + 3000);
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_int_equal(sm->s[1].selected, 1);
+	assert_string_equal(sm->s[0].sel_remote_type, "srflx");
+	assert_same_pair(sm, 1);
+	t0 = sm->s[0].first_check_at < sm->s[1].first_check_at ? sm->s[0].first_check_at
+								: sm->s[1].first_check_at;
+	assert_true(t0 > 0);
+	if (getenv("ICE_TEST_LOG"))
+		fprintf(stderr, "first check %llu, selected %llu / %llu\n", (unsigned long long)t0,
+			(unsigned long long)sm->s[0].selected_at,
+			(unsigned long long)sm->s[1].selected_at);
+	assert_in_range(sm->s[0].selected_at, t0 + 400, t0 + 400 + 2 * 50);
+	assert_in_range(sm->s[1].selected_at, t0 + 300, t0 + 400 + 2 * 50);
+	sim_free(sm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +708,7 @@ int main(void)
 	    cmocka_unit_test(test_consent_lost_and_restart),
 	    cmocka_unit_test(test_trickle_failure_waits_for_end),
 	    cmocka_unit_test(test_pacing),
+	    cmocka_unit_test(test_nomination_not_held_by_unanswerable_pair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,8 +63,10 @@ struct ice_config {
 	 * consent checks and keepalives off. */
 	uint32_t keepalive_ms;
 	uint32_t consent_timeout_ms;
-	/* Regular nomination: how long the controlling agent waits after a
-	 * component's first valid pair for a better one (default 100 ms).
+	/* Regular nomination: how long at most the controlling agent waits
+	 * after a component's first valid pair for a better one (default
+	 * 100 ms); a better pair whose check is older than 5/4 of a direct
+	 * valid pair's round trip is not waited for.
 	 * When that pair is relayed, the wait also covers the first
 	 * retransmission of every better direct check (see
 	 * icei_maybe_nominate in ice.c), up to MAX(nominate_wait_ms,

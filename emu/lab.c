@@ -87,8 +87,8 @@ int emu_lab_node_add(struct emu_lab *lab, const char *name, struct emu_node **ou
 	if (out)
 		*out = NULL;
 	if (emu_lab_node_find(lab, name))
-		return natlab_err_msg(e, EEXIST, "node %s: this lab has a node of that name already",
-				      name);
+		return natlab_err_msg(e, EEXIST,
+				      "node %s: this lab has a node of that name already", name);
 	if (lab->n_nodes >= EMU_LAB_NODES_MAX)
 		return natlab_err_msg(e, ENOSPC, "node %s: a lab holds at most %d nodes", name,
 				      EMU_LAB_NODES_MAX);

@@ -475,8 +475,8 @@ static uint32_t fnv_ip(uint32_t h, const union ice_addr *a)
 /* @obtained_over: 0 for host and server-reflexive candidates (their own
  * transport says how they were obtained), else 1 + enum ice_relay_via. */
 static void foundation(char out[ICE_FOUNDATION_MAX + 1], enum ice_cand_type t,
-		       const union ice_addr *base, const union ice_addr *server, enum ice_transport tr,
-		       unsigned char obtained_over)
+		       const union ice_addr *base, const union ice_addr *server,
+		       enum ice_transport tr, unsigned char obtained_over)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

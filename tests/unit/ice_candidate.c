@@ -214,8 +214,7 @@ static void test_agent_relay_foundations(void **st)
 	struct ice_io io = {.ctx = &seen, .send = relay_send, .event = relay_ev};
 	struct ice_agent *a;
 	union ice_addr host, srv, srv_tls, mapped, r[3];
-	const enum ice_relay_via via[3] = {ICE_RELAY_VIA_UDP, ICE_RELAY_VIA_TCP,
-					   ICE_RELAY_VIA_TLS};
+	const enum ice_relay_via via[3] = {ICE_RELAY_VIA_UDP, ICE_RELAY_VIA_TCP, ICE_RELAY_VIA_TLS};
 	(void)st;
 	assert_int_equal(ice_agent_new(&cfg, &io, &a), 0);
 	ice_addr_from_text(&host, "10.0.0.1", 5000);

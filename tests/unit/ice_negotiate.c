@@ -683,7 +683,7 @@ static void test_nomination_not_held_by_unanswerable_pair(void **st)
 	assert_string_equal(sm->s[0].sel_remote_type, "srflx");
 	assert_same_pair(sm, 1);
 	t0 = sm->s[0].first_check_at < sm->s[1].first_check_at ? sm->s[0].first_check_at
-								: sm->s[1].first_check_at;
+							       : sm->s[1].first_check_at;
 	assert_true(t0 > 0);
 	if (getenv("ICE_TEST_LOG"))
 		fprintf(stderr, "first check %llu, selected %llu / %llu\n", (unsigned long long)t0,

@@ -305,8 +305,12 @@ int emu_nat_flush(struct emu_node *router, struct natlab_err *e)
 		goto out;
 	}
 	ret = add_set_flushes(b, &ds);
-	if (ret < 0) {
-		ret = natlab_err_set(e, -ret, "node %s: NAT flush", emu_node_name(router));
+	if (ret == -ENOMEM) {
+		ret = natlab_err_set(e, ENOMEM, "node %s: NAT flush", emu_node_name(router));
+		goto out;
+	}
+	if (ret < 0) { /* -ENOSPC from the batch, not from a system call */
+		ret = natlab_err_msg(e, ret, "node %s: NAT flush: batch full", emu_node_name(router));
 		goto out;
 	}
 	ret = emu_nft_batch_commit(b, router, e);

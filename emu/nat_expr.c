@@ -264,7 +264,7 @@ void nx_rule_add(struct nx_build *bd, struct nftnl_rule *r)
 						 nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 		else if ((ret = emu_nft_batch_add_rule(bd->b, r)) < 0)
 			bd->ret =
-			    natlab_err_set(bd->e, ret, "NAT: ruleset too large for one batch");
+			    natlab_err_msg(bd->e, ret, "NAT: ruleset too large for one batch");
 	}
 	nftnl_rule_free(r);
 }

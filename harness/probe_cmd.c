@@ -413,8 +413,15 @@ static int probe_preset(const char *preset, const struct probe_opts *o, const st
 	TRY(spawn_piped(lab, host, probe_argv, &probe_fd, &pr, e));
 	ret = read_until(probe_fd, out, sizeof(out), NULL, now_ms() + budget_ms);
 	if (ret < 0) {
-		natlab_err_set(e, -ret, "natlab-probe gave no complete report within %lld s",
-			       budget_ms / 1000);
+		/* read_until's own verdicts, not a system call's errno */
+		if (ret == -ETIMEDOUT)
+			natlab_err_msg(e, ret, "natlab-probe gave no complete report within %lld s",
+				       budget_ms / 1000);
+		else if (ret == -ENOBUFS)
+			natlab_err_msg(e, ret, "natlab-probe's report is longer than %zu bytes",
+				       sizeof(out) - 1);
+		else
+			natlab_err_msg(e, ret, "natlab-probe ended before its report was complete");
 		goto out;
 	}
 	TRY(emu_lab_wait(lab, pr, &status, 5000, e));

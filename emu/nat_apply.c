@@ -310,7 +310,8 @@ int emu_nat_flush(struct emu_node *router, struct natlab_err *e)
 		goto out;
 	}
 	if (ret < 0) { /* -ENOSPC from the batch, not from a system call */
-		ret = natlab_err_msg(e, ret, "node %s: NAT flush: batch full", emu_node_name(router));
+		ret =
+		    natlab_err_msg(e, ret, "node %s: NAT flush: batch full", emu_node_name(router));
 		goto out;
 	}
 	ret = emu_nft_batch_commit(b, router, e);

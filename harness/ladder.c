@@ -41,6 +41,7 @@ enum role { ROLE_AGENT, ROLE_NAT, ROLE_STUN, ROLE_TURN };
 struct col {
 	char name[LD_NAME_MAX];
 	char sub[LD_NAME_MAX];
+	char note[LD_NAME_MAX]; /* a NAT's drop counters, "" */
 	enum role role;
 	int side; /* owning side, -1 */
 };
@@ -489,6 +490,32 @@ static void cols_build(struct ld *l)
 		col_push(l, "turn", "TURN server", ROLE_TURN, -1);
 	for (int s = half; s < l->nside; s++)
 		side_cols(l, s, n, nn, true);
+}
+
+/* Under a NAT's heading, what its evidence counters say it dropped
+ * ("drop_filtering": 14 -> "dropped: filtering 14"): the drops list is
+ * bounded, the counters are not. */
+static void nat_notes(struct ld *l)
+{
+	for (int i = 0; i < l->ncol; i++) {
+		const json_t *counters =
+		    json_object_get(json_object_get(l->evidence, l->col[i].name), "counters");
+		struct col *c = &l->col[i];
+		size_t off = 0;
+		const char *k;
+		json_t *v;
+
+		json_object_foreach((json_t *)counters, k, v)
+		{
+			long long n = json_is_integer(v) ? json_integer_value(v) : 0;
+			int w;
+			if (!prefix(k, "drop_") || n <= 0 || off >= sizeof(c->note))
+				continue;
+			w = snprintf(c->note + off, sizeof(c->note) - off, "%s%.20s %lld",
+				     off ? ", " : "dropped: ", k + 5, n);
+			off += w > 0 ? (size_t)w : 0;
+		}
+	}
 }
 
 static int col_role(const struct ld *l, enum role r)
@@ -1262,9 +1289,10 @@ static const char css[] =
     ".ladder g{--c:#666}.ladder .k-gather{--c:#7570b3}.ladder .k-answer{--c:#9e9ac8}"
     ".ladder .k-check{--c:#d95f02}.ladder .k-flow{--c:#1f78b4}.ladder .k-data{--c:#1b9e77}"
     ".ladder .k-claim{--c:#e7298a}.ladder .k-fail{--c:#d7301f}"
-    ".ladder .drop line{stroke:#d7301f;stroke-dasharray:2 2}.ladder .drop path{stroke:#d7301f;"
+    ".ladder .nat-drops{fill:#b0261a}.ladder .drop line{stroke:#d7301f;stroke-dasharray:2 "
+    "2}.ladder .drop path{stroke:#d7301f;"
     "stroke-width:3}.ladder .drop text,.ladder .fault text{fill:#b0261a}"
-    ".ladder .fault line{stroke:#d7301f;stroke-dasharray:8 4}"
+    ".ladder .fault line{stroke:#d7301f;stroke-dasharray:8 4}.ladder .fault path{stroke:#d7301f;stroke-width:2}"
     ".ladder .settled polyline{stroke:#1b9e77;stroke-width:9;stroke-opacity:.35;fill:none}"
     ".ladder .settled circle{fill:#1b9e77}.ladder .settled.claim polyline{stroke:#888;"
     "stroke-dasharray:6 4}.ladder .settled.claim circle{fill:#888}";
@@ -1457,9 +1485,17 @@ static void render(const struct ld *l, const struct band *bd, const size_t *drop
 		sb_printf(b, "</text><text class=\"sub\" x=\"%d\" y=\"28\" text-anchor=\"middle\">",
 			  x);
 		sb_esc(b, l->col[c].sub, LD_HEAD_CHARS);
-		sb_printf(b,
-			  "</text><line class=\"life\" x1=\"%d\" y1=\"34\" x2=\"%d\" y2=\"%d\"/>\n",
-			  x, x, bottom + 20);
+		sb_put(b, "</text>", 7);
+		if (l->col[c].note[0]) {
+			sb_printf(b,
+				  "<text class=\"nat-drops\" x=\"%d\" y=\"40\" "
+				  "text-anchor=\"middle\">",
+				  x);
+			sb_esc(b, l->col[c].note, LD_HEAD_CHARS + 8);
+			sb_put(b, "</text>", 7);
+		}
+		sb_printf(b, "<line class=\"life\" x1=\"%d\" y1=\"44\" x2=\"%d\" y2=\"%d\"/>\n", x,
+			  x, bottom + 20);
 	}
 	y = LD_TOP + 10;
 	for (size_t i = 0; i < l->nit; i++) {
@@ -1595,6 +1631,7 @@ char *ladder_svg(const json_t *cell, size_t max_bytes)
 	cols_build(&l);
 	if (l.ncol == 0)
 		goto out;
+	nat_notes(&l);
 	addrs_build(&l);
 	events_steps(&l);
 	selected_details(&l);

@@ -471,6 +471,9 @@ static void test_failed_drops(void **state)
 	assert_non_null(strstr(drop, "data-at=\"right-nat\" data-from=\"left\""));
 	assert_true(strstr(drop, "<path d=\"M") < strstr(drop, "</g>"));
 	assert_non_null(strstr(drop, "right-nat dropped 14 pkts (filtering)"));
+	/* and the counters under the NAT's heading */
+	assert_non_null(strstr(svg, "class=\"nat-drops\""));
+	assert_non_null(strstr(svg, ">dropped: filtering 14</text>"));
 	{
 		/* the cross is drawn on the right NAT's lifeline */
 		char needle[40];

@@ -633,10 +633,8 @@ static void addrs_build(struct ld *l)
 		int s = side_find(l, sget(v, "side"));
 		bool relayed = kind && strcmp(kind, "relayed") == 0;
 
-		if (relayed) {
-			addr_add(l, sget(v, "src"), turn);
-			continue;
-		}
+		if (relayed)
+			continue; /* after the TURN server's own address is known */
 		addr_add(l, sget(v, "src"), side_col(l, s));
 		if (prefix(kind, "stun"))
 			addr_add(l, sget(v, "dst"), stun);
@@ -644,6 +642,15 @@ static void addrs_build(struct ld *l)
 			addr_add(l, sget(v, "dst"), turn);
 	}
 	addr_add(l, sget(settled, "relay"), turn);
+	/* a relayed flow: the relayed address (on the TURN server's IP) and
+	 * a peer, in either order (src is the initiator) */
+	json_array_foreach(json_object_get(l->wire, "flows"), i, v)
+	{
+		const char *kind = sget(v, "kind");
+		if (!kind || strcmp(kind, "relayed") != 0 || addr_col(l, sget(v, "dst")) == turn)
+			continue;
+		addr_add(l, sget(v, "src"), turn);
+	}
 	json_object_foreach((json_t *)json_object_get(l->wire, "directions"), k, v)
 	{
 		char from[LD_NAME_MAX], to[LD_NAME_MAX];
@@ -1132,10 +1139,16 @@ static void flow_steps(struct ld *l)
 			continue;
 		}
 		if (kind && strcmp(kind, "relayed") == 0) {
-			from = turn;
-			to = addr_col(l, dst);
-			if (to < 0 || to == from)
-				to = s >= 0 && l->nside == 2 ? side_col(l, 1 - s) : -1;
+			int cs = addr_col(l, src), cd = addr_col(l, dst);
+			if (cs >= 0 && cs != turn) { /* the peer began it */
+				from = cs;
+				to = turn;
+			} else {
+				from = turn;
+				to = cd >= 0 && cd != turn     ? cd
+				     : s >= 0 && l->nside == 2 ? side_col(l, 1 - s)
+							       : -1;
+			}
 		} else {
 			from = s >= 0 ? side_col(l, s) : addr_col(l, src);
 			if (prefix(kind, "stun"))
@@ -1292,7 +1305,8 @@ static const char css[] =
     ".ladder .nat-drops{fill:#b0261a}.ladder .drop line{stroke:#d7301f;stroke-dasharray:2 "
     "2}.ladder .drop path{stroke:#d7301f;"
     "stroke-width:3}.ladder .drop text,.ladder .fault text{fill:#b0261a}"
-    ".ladder .fault line{stroke:#d7301f;stroke-dasharray:8 4}.ladder .fault path{stroke:#d7301f;stroke-width:2}"
+    ".ladder .fault line{stroke:#d7301f;stroke-dasharray:8 4}.ladder .fault "
+    "path{stroke:#d7301f;stroke-width:2}"
     ".ladder .settled polyline{stroke:#1b9e77;stroke-width:9;stroke-opacity:.35;fill:none}"
     ".ladder .settled circle{fill:#1b9e77}.ladder .settled.claim polyline{stroke:#888;"
     "stroke-dasharray:6 4}.ladder .settled.claim circle{fill:#888}";

@@ -357,7 +357,11 @@ static const char relay_cell[] =
     "\"data_rx_pkts\":10,\"first_ms\":60,\"last_ms\":895,\"kind\":\"turn-tcp\"},"
     "{\"node\":\"turn\",\"side\":\"left\",\"proto\":\"udp\",\"src\":\"203.0.113.14:40001\","
     "\"dst\":\"198.51.100.9:7000\",\"tx_pkts\":10,\"rx_pkts\":9,\"data_tx_pkts\":10,"
-    "\"data_rx_pkts\":9,\"first_ms\":310,\"last_ms\":890,\"kind\":\"relayed\"}],"
+    "\"data_rx_pkts\":9,\"first_ms\":310,\"last_ms\":890,\"kind\":\"relayed\"},"
+    /* the right side's own allocation, the left side's data sent to it */
+    "{\"node\":\"turn\",\"side\":\"right\",\"proto\":\"udp\",\"src\":\"203.0.113.2:40001\","
+    "\"dst\":\"203.0.113.14:40444\",\"tx_pkts\":3,\"rx_pkts\":0,\"first_ms\":320,"
+    "\"last_ms\":330,\"kind\":\"relayed\"}],"
     "\"settled\":{\"class\":\"relay-tcp\",\"relay\":\"203.0.113.14:40001\","
     "\"transport\":{\"left\":\"udp\",\"right\":\"tcp\"}}}}";
 
@@ -377,6 +381,9 @@ static void test_relayed(void **state)
 	assert_true(arrow(svg, "right", "turn", "turn-tcp tcp"));
 	/* the relayed leg goes from the TURN server to the right side */
 	assert_true(arrow(svg, "turn", "right", "relayed udp 203.0.113.14:40001"));
+	/* one begun by the peer: from the left side to the TURN server */
+	assert_true(
+	    arrow(svg, "left", "turn", "relayed udp 203.0.113.2:40001 -&gt; 203.0.113.14:40444"));
 	/* all three data arrows are on the settled path */
 	assert_int_equal(count(svg, "class=\"ar k-data on\""), 3);
 	band = elem(svg, "class=\"settled\"");

@@ -21,6 +21,7 @@
 #define LD_LABEL_MAX	  120  /* a step's label bytes before it is cut */
 #define LD_ITEMS_MAX	  2000 /* steps considered; more are counted */
 #define LD_EVENT_GAP_MS	  100  /* events of one kind this close are one step */
+#define LD_CLAIMS_MAX	  16   /* a side's selections annotated with the wire's switches */
 #define LD_NOTE_RESERVE	  400  /* bytes kept for the elision note */
 
 /* geometry, in px */
@@ -74,8 +75,10 @@ struct ld {
 	size_t nit, cap, it_elided;
 	size_t nlow, nhigh; /* steps below PRI_CLAIM, and the others */
 	double local_t[LD_SIDES_MAX], cand_t[LD_SIDES_MAX], checks_t[LD_SIDES_MAX];
-	double end_t[LD_SIDES_MAX];  /* the side's first selection or failure */
-	long sel_item[LD_SIDES_MAX]; /* the side's last selection step, -1 */
+	double end_t[LD_SIDES_MAX];		  /* the side's first selection or failure */
+	long sel_item[LD_SIDES_MAX];		  /* the side's last selection step, -1 */
+	long claims[LD_SIDES_MAX][LD_CLAIMS_MAX]; /* the side's selection steps */
+	int nclaims[LD_SIDES_MAX];
 	bool oom;
 };
 
@@ -84,7 +87,7 @@ struct band {
 	bool wire, failed;
 	int cols[LD_COLS_MAX];
 	int n;
-	char label[300];
+	char label[400];
 };
 
 /* ---- record access (every key may be missing or of the wrong type) ---- */

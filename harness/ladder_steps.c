@@ -130,8 +130,48 @@ static const json_t *selected_of(const struct ld *l, int s)
 	return sel_owner(l, json_object_get(sel, "local")) == s ? sel : NULL;
 }
 
+/* Append @fmt to step @i's label. */
+__attribute__((format(printf, 3, 4))) static void label_append(struct ld *l, long i,
+							       const char *fmt, ...)
+{
+	char more[200], *label;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(more, sizeof(more), fmt, ap);
+	va_end(ap);
+	if (asprintf(&label, "%s%s", l->it[i].label, more) < 0) {
+		l->oom = true;
+		return;
+	}
+	free(l->it[i].label);
+	l->it[i].label = label;
+}
+
+/* The record's "switches" ({side, ev, from, to} per pair change after the
+ * first selection, in order): onto the side's second, third... selection
+ * step. Their t_ms counts from the ICE exchange, not the cell: matched by
+ * order, not time. */
+static void switch_details(struct ld *l)
+{
+	int k[LD_SIDES_MAX] = {0};
+	size_t i;
+	json_t *sw;
+
+	json_array_foreach(json_object_get(l->cell, "switches"), i, sw)
+	{
+		int s = ladder_side_find(l, sget(sw, "side"));
+		const char *from = sget(sw, "from"), *to = sget(sw, "to");
+
+		if (s < 0 || !from || !to || ++k[s] >= l->nclaims[s])
+			continue;
+		label_append(l, l->claims[s][k[s]], " (%.20s -> %.20s)", from, to);
+	}
+}
+
 void ladder_selected_details(struct ld *l)
 {
+	switch_details(l);
 	for (int s = 0; s < l->nside; s++) {
 		const json_t *sel = selected_of(l, s);
 		char lo[96], re[96], *label;
@@ -214,8 +254,11 @@ static void agent_step(struct ld *l, int s, const char *ev, double t)
 		return; /* carries no news of its own here; checks are drawn from "pairs" */
 	if (strcmp(ev, "selected") == 0 || strcmp(ev, "switched") == 0) {
 		it = item_add(l, IK_MARK, PRI_CLAIM, t, "claim", col, col, "%s", ev);
-		if (it)
+		if (it) {
 			l->sel_item[s] = (long)(it - l->it);
+			if (l->nclaims[s] < LD_CLAIMS_MAX)
+				l->claims[s][l->nclaims[s]++] = l->sel_item[s];
+		}
 		return;
 	}
 	if (strcmp(ev, "failed") == 0) {
@@ -396,7 +439,20 @@ static bool flow_on_path(const struct ld *l, const json_t *f)
 		return false;
 	if (strcmp(kind, "relayed") == 0) {
 		const char *relay = sget(settled, "relay");
-		return !relay || strcmp(relay, src) == 0 || strcmp(relay, dst) == 0;
+		const json_t *relays = json_object_get(settled, "relays");
+		size_t i;
+		json_t *r;
+
+		/* "relays": every relayed address the data crossed (two when
+		 * both sides relay), "relay" the first */
+		json_array_foreach(relays, i, r)
+		{
+			const char *a = json_string_value(r);
+			if (a && (strcmp(a, src) == 0 || strcmp(a, dst) == 0))
+				return true;
+		}
+		return (!relay && json_array_size(relays) == 0) ||
+		       (relay && (strcmp(relay, src) == 0 || strcmp(relay, dst) == 0));
 	}
 	if (prefix(kind, "turn-")) {
 		const char *tr = sget(json_object_get(settled, "transport"), sget(f, "side"));
@@ -573,10 +629,16 @@ void ladder_band_build(const struct ld *l, struct band *b)
 		b->wire = true;
 		relay = prefix(cls, "relay");
 		b->failed = !relay && strcmp(cls, "direct") != 0;
-		snprintf(b->label, sizeof(b->label), "settled path (wire): %.20s%s%.60s%s%s%s", cls,
-			 sget(settled, "relay") ? " via relayed address " : "",
-			 sget(settled, "relay") ? sget(settled, "relay") : "", trs[0] ? "; " : "",
-			 trs, b->failed ? " - data did not flow both ways" : "");
+		snprintf(
+		    b->label, sizeof(b->label), "settled path (wire): %.20s%s%.60s%s%s%s%s%s%.30s",
+		    cls, sget(settled, "relay") ? " via relayed address " : "",
+		    sget(settled, "relay") ? sget(settled, "relay") : "", trs[0] ? "; " : "", trs,
+		    b->failed ? " - data did not flow both ways" : "",
+		    strcmp(sget(settled, "basis") ? sget(settled, "basis") : "", "consent") == 0
+			? " (no data plane in common: decided by consent checks)"
+			: "",
+		    sget(l->cell, "switch") ? "; the agents switched " : "",
+		    sget(l->cell, "switch") ? sget(l->cell, "switch") : "");
 	} else if (path) {
 		relay = prefix(path, "relay");
 		b->failed = strcmp(path, "failed") == 0;

@@ -363,6 +363,7 @@ static const char relay_cell[] =
     "\"dst\":\"203.0.113.14:40444\",\"tx_pkts\":3,\"rx_pkts\":0,\"first_ms\":320,"
     "\"last_ms\":330,\"kind\":\"relayed\"}],"
     "\"settled\":{\"class\":\"relay-tcp\",\"relay\":\"203.0.113.14:40001\","
+    "\"relays\":[\"203.0.113.14:40001\",\"203.0.113.14:40444\"],"
     "\"transport\":{\"left\":\"udp\",\"right\":\"tcp\"}}}}";
 
 static void test_relayed(void **state)
@@ -384,6 +385,8 @@ static void test_relayed(void **state)
 	/* one begun by the peer: from the left side to the TURN server */
 	assert_true(
 	    arrow(svg, "left", "turn", "relayed udp 203.0.113.2:40001 -&gt; 203.0.113.14:40444"));
+	/* both relayed addresses the data crossed ("relays") are on the path */
+	assert_non_null(strstr(svg, "class=\"ar k-flow on\" data-from=\"left\" data-to=\"turn\""));
 	/* all three data arrows are on the settled path */
 	assert_int_equal(count(svg, "class=\"ar k-data on\""), 3);
 	band = elem(svg, "class=\"settled\"");
@@ -407,6 +410,8 @@ static const char switch_cell[] =
     "{\"t_ms\":151,\"src\":\"right\",\"ev\":\"selected\"},"
     "{\"t_ms\":420,\"src\":\"right\",\"ev\":\"switched\"},"
     "{\"t_ms\":421,\"src\":\"left\",\"ev\":\"switched\"}],"
+    "\"switch\":\"relay->direct\",\"switches\":[{\"side\":\"right\",\"t_ms\":270,"
+    "\"ev\":\"switched\",\"from\":\"relay-udp\",\"to\":\"srflx\"}],"
     "\"wire\":{\"points\":[\"left-nat\",\"right-nat\",\"turn\"],\"window_ms\":[600,900],"
     "\"flows\":["
     "{\"node\":\"left-nat\",\"side\":\"left\",\"proto\":\"udp\",\"src\":\"203.0.113.2:40002\","
@@ -431,14 +436,17 @@ static void test_switch(void **state)
 	assert_non_null(sw);
 	assert_true(sel < sw); /* time runs down: the selection above the switch */
 	/* the right side's pair (observations.selected_right) on its last selection */
-	assert_non_null(
-	    strstr(svg, "switched: srflx 203.0.113.6:5000 -&gt; srflx 203.0.113.2:40001"));
+	/* ... with the wire's account of the change ("switches") */
+	assert_non_null(strstr(svg,
+			       "switched (relay-udp -&gt; srflx): srflx 203.0.113.6:5000 -&gt; "
+			       "srflx 203.0.113.2:40001"));
 	/* the relay leg is drawn but not highlighted; the direct data is */
 	assert_true(arrow(svg, "left", "turn", "turn-udp"));
 	assert_null(strstr(svg, "class=\"ar k-gather on\""));
 	assert_non_null(strstr(svg, "class=\"ar k-data on\" data-from=\"left\" data-to=\"right\""));
 	band = elem(svg, "class=\"settled\"");
 	assert_non_null(strstr(band, "data-path=\"left,left-nat,right-nat,right\""));
+	assert_non_null(strstr(band, "the agents switched relay-&gt;direct"));
 	free(svg);
 	json_decref(c);
 }

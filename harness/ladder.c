@@ -400,6 +400,61 @@ static void addr_endpoint(struct ld *l, const json_t *e, int owner)
 		 type && strcmp(type, "relay") == 0 ? ladder_col_role(l, ROLE_TURN) : owner);
 }
 
+/* Each observation point's own outside address: the one IP at one end of
+ * every flow seen there (results/README.md, "wire"), found as the IP most
+ * flows of that point name. It is its side's (a NAT's or an open host's),
+ * or the server's. Which end opened a flow says nothing of whose it is. */
+static void addrs_points(struct ld *l)
+{
+	json_t *tally = json_object(), *best = json_object();
+	const char *node;
+	json_t *v, *b;
+	size_t i;
+
+	if (!tally || !best) {
+		l->oom = true;
+		goto out;
+	}
+	json_array_foreach(json_object_get(l->wire, "flows"), i, v)
+	{
+		const char *at = sget(v, "node");
+		const char *ends[2] = {sget(v, "src"), sget(v, "dst")};
+
+		if (!at || strlen(at) >= LD_NAME_MAX)
+			continue;
+		for (int e = 0; e < 2; e++) {
+			char ip[80], key[LD_NAME_MAX + 84];
+			json_int_t n;
+
+			ip_of(ends[e], ip, sizeof(ip));
+			if (!ip[0])
+				continue;
+			snprintf(key, sizeof(key), "%s|%s", at, ip);
+			n = json_integer_value(json_object_get(tally, key)) + 1;
+			b = json_object_get(best, at);
+			if (json_object_set_new(tally, key, json_integer(n)) < 0 ||
+			    (n > json_integer_value(json_object_get(b, "n")) &&
+			     json_object_set_new(best, at,
+						 json_pack("{s:s,s:I}", "ip", ip, "n", n)) < 0)) {
+				l->oom = true;
+				goto out;
+			}
+		}
+	}
+	json_object_foreach(best, node, b)
+	{
+		int col = ladder_col_find(l, node);
+		const struct col *c = col >= 0 ? &l->col[col] : NULL;
+
+		if (c && c->role == ROLE_NAT && c->side >= 0)
+			col = ladder_side_col(l, c->side);
+		addr_add(l, sget(b, "ip"), col);
+	}
+out:
+	json_decref(tally);
+	json_decref(best);
+}
+
 static void addrs_build(struct ld *l)
 {
 	const json_t *settled = json_object_get(l->wire, "settled");
@@ -409,15 +464,12 @@ static void addrs_build(struct ld *l)
 	size_t i;
 
 	/* the wire first: what the lab saw outranks what agents said */
+	addrs_points(l);
 	json_array_foreach(json_object_get(l->wire, "flows"), i, v)
 	{
 		const char *kind = sget(v, "kind");
-		int s = ladder_side_find(l, sget(v, "side"));
-		bool relayed = kind && strcmp(kind, "relayed") == 0;
 
-		if (relayed)
-			continue; /* after the TURN server's own address is known */
-		addr_add(l, sget(v, "src"), ladder_side_col(l, s));
+		/* clients open these, to the server's listener */
 		if (prefix(kind, "stun"))
 			addr_add(l, sget(v, "dst"), stun);
 		else if (prefix(kind, "turn"))
@@ -430,7 +482,8 @@ static void addrs_build(struct ld *l)
 	{
 		const char *kind = sget(v, "kind");
 		if (!kind || strcmp(kind, "relayed") != 0 ||
-		    ladder_addr_col(l, sget(v, "dst")) == turn)
+		    ladder_addr_col(l, sget(v, "dst")) == turn ||
+		    ladder_addr_col(l, sget(v, "src")) >= 0)
 			continue;
 		addr_add(l, sget(v, "src"), turn);
 	}

@@ -208,7 +208,7 @@ static void item_draw(const struct ld *l, struct sb *b, const struct item *it, i
 		text_at(b, (lo + hi) / 2 < w / 2 ? lo + 8 : hi - 8, y, w, (lo + hi) / 2 < w / 2);
 		break;
 	case IK_MARK:
-		sb_printf(b, "<g class=\"mark k-%s\" data-col=\"", it->cls);
+		sb_printf(b, "<g class=\"mark k-%s%s\" data-col=\"", it->cls, it->on ? " on" : "");
 		sb_esc(b, l->col[it->from].name, LD_NAME_MAX);
 		sb_printf(b, "\"><circle cx=\"%d\" cy=\"%d\" r=\"4\"/>", x1, ly);
 		text_at(b, x1 < w / 2 ? x1 + 8 : x1 - 8, ly + 3, w, false);

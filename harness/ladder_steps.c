@@ -409,54 +409,61 @@ void ladder_check_steps(struct ld *l)
 	}
 }
 
-/* Is the flow on the path the wire settled on? */
+static bool in_list(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) if (json_string_value(v) &&
+					  strcmp(json_string_value(v), s) == 0) return true;
+	return false;
+}
+
+/* Is the flow on the path the wire settled on? Each direction's first leg
+ * (from the sender's outside endpoint to the peer, a TURN listener or a
+ * relayed address) is in "directions"; between two relayed addresses (both
+ * sides relay) the leg is in "relays". Without directions: by class. */
 static bool flow_on_path(const struct ld *l, const json_t *f)
 {
 	const json_t *settled = json_object_get(l->wire, "settled");
+	const json_t *relays = json_object_get(settled, "relays");
 	const char *cls = sget(settled, "class"), *kind = sget(f, "kind");
-	const char *src = sget(f, "src"), *dst = sget(f, "dst");
+	const char *src = sget(f, "src"), *dst = sget(f, "dst"), *relay = sget(settled, "relay");
+	const json_t *tr = json_object_get(settled, "transport");
+	bool directions = false;
 	const char *k;
 	json_t *d;
 
-	if (!cls || !kind || !src || !dst)
+	if (!cls || !kind || !src || !dst || strcmp(cls, "failed") == 0)
 		return false;
-	if (strcmp(cls, "direct") == 0) {
-		bool any = false;
-		if (strcmp(kind, "direct") != 0)
-			return false;
-		json_object_foreach((json_t *)json_object_get(l->wire, "directions"), k, d)
-		{
-			const char *from = sget(d, "from"), *to = sget(d, "to");
-			any = true;
-			if (from && to &&
-			    ((strcmp(from, src) == 0 && strcmp(to, dst) == 0) ||
-			     (strcmp(from, dst) == 0 && strcmp(to, src) == 0)))
-				return true;
-		}
-		return !any;
+	json_object_foreach((json_t *)json_object_get(l->wire, "directions"), k, d)
+	{
+		const char *from = sget(d, "from"), *to = sget(d, "to");
+		if (!from || !to)
+			continue;
+		directions = true;
+		if ((strcmp(from, src) == 0 && strcmp(to, dst) == 0) ||
+		    (strcmp(from, dst) == 0 && strcmp(to, src) == 0))
+			return true;
 	}
+	if (strcmp(kind, "relayed") == 0 && in_list(relays, src) && in_list(relays, dst))
+		return true;
+	if (directions)
+		return false;
+	if (strcmp(cls, "direct") == 0)
+		return strcmp(kind, "direct") == 0;
 	if (!prefix(cls, "relay"))
 		return false;
-	if (strcmp(kind, "relayed") == 0) {
-		const char *relay = sget(settled, "relay");
-		const json_t *relays = json_object_get(settled, "relays");
-		size_t i;
-		json_t *r;
-
-		/* "relays": every relayed address the data crossed (two when
-		 * both sides relay), "relay" the first */
-		json_array_foreach(relays, i, r)
-		{
-			const char *a = json_string_value(r);
-			if (a && (strcmp(a, src) == 0 || strcmp(a, dst) == 0))
-				return true;
-		}
-		return (!relay && json_array_size(relays) == 0) ||
-		       (relay && (strcmp(relay, src) == 0 || strcmp(relay, dst) == 0));
-	}
+	if (strcmp(kind, "relayed") == 0)
+		return in_list(relays, src) || in_list(relays, dst) ||
+		       (json_array_size(relays) == 0 &&
+			(!relay || strcmp(relay, src) == 0 || strcmp(relay, dst) == 0));
 	if (prefix(kind, "turn-")) {
-		const char *tr = sget(json_object_get(settled, "transport"), sget(f, "side"));
-		return !tr || strcmp(kind + 5, tr) == 0;
+		/* a side whose transport is null reached no TURN server */
+		const json_t *t = json_object_get(tr, sget(f, "side") ? sget(f, "side") : "");
+		if (!json_is_object(tr) || !t)
+			return true;
+		return json_is_string(t) && strcmp(kind + 5, json_string_value(t)) == 0;
 	}
 	return false;
 }
@@ -478,6 +485,12 @@ void ladder_flow_steps(struct ld *l)
 	double w0 = json_is_array(win) ? json_number_value(json_array_get(win, 0)) : NAN;
 	int stun = ladder_col_role(l, ROLE_STUN), turn = ladder_col_role(l, ROLE_TURN);
 	json_t *seen = json_object();
+	struct {
+		int n;
+		long long tx, rx, data;
+		bool on;
+		double t;
+	} rr = {0, 0, 0, 0, false, NAN};
 	size_t i;
 	json_t *f;
 
@@ -501,40 +514,49 @@ void ladder_flow_steps(struct ld *l)
 		struct item *it;
 		bool on;
 
+		bool relayed = kind && strcmp(kind, "relayed") == 0;
+
 		if (!json_is_object(f) || !src || !dst)
 			continue;
-		snprintf(key, sizeof(key), "%.8s|%.120s|%.120s", proto ? proto : "", src, dst);
+		/* one 5-tuple, whichever end a point saw open it */
+		snprintf(key, sizeof(key), "%.8s|%.120s|%.120s", proto ? proto : "",
+			 strcmp(src, dst) < 0 ? src : dst, strcmp(src, dst) < 0 ? dst : src);
 		hit = json_object_get(seen, key);
 		if (hit) {
 			if (at >= 0)
 				l->it[json_integer_value(hit)].obs |= 1u << at;
 			continue;
 		}
-		if (kind && strcmp(kind, "relayed") == 0) {
-			int cs = ladder_addr_col(l, src), cd = ladder_addr_col(l, dst);
-			if (cs >= 0 && cs != turn) { /* the peer began it */
-				from = cs;
-				to = turn;
-			} else {
-				from = turn;
-				to = cd >= 0 && cd != turn     ? cd
-				     : s >= 0 && l->nside == 2 ? ladder_side_col(l, 1 - s)
-							       : -1;
-			}
-		} else {
-			from = s >= 0 ? ladder_side_col(l, s) : ladder_addr_col(l, src);
-			if (prefix(kind, "stun"))
-				to = stun;
-			else if (prefix(kind, "turn"))
-				to = turn;
-			else
-				to = ladder_addr_col(l, dst);
-			if (to < 0 || to == from)
-				to = kind && strcmp(kind, "direct") == 0 ? ladder_peer_col(l, s)
-									 : at;
+		/* the addresses say whose ends these are (ladder.c, addrs_points);
+		 * the kind says where an unknown end is */
+		from = ladder_addr_col(l, src);
+		to = ladder_addr_col(l, dst);
+		if (relayed && turn >= 0 && from == turn && to == turn) {
+			/* relayed address to relayed address, inside the TURN
+			 * server (checks between two relay candidates): one mark */
+			rr.n++;
+			rr.tx += cget(f, "tx_pkts");
+			rr.rx += cget(f, "rx_pkts");
+			rr.data += dtx + drx;
+			rr.on |= flow_on_path(l, f);
+			rr.t = isnan(rr.t) || t < rr.t ? t : rr.t;
+			continue;
 		}
 		if (from < 0)
-			from = at;
+			from = relayed ? turn : s >= 0 ? ladder_side_col(l, s) : at;
+		if (to < 0 || to == from) {
+			int fs =
+			    from >= 0 && l->col[from].role == ROLE_AGENT ? l->col[from].side : s;
+
+			if (prefix(kind, "stun"))
+				to = stun;
+			else if (prefix(kind, "turn") || (relayed && from != turn))
+				to = turn;
+			else if (relayed || (kind && strcmp(kind, "direct") == 0))
+				to = ladder_peer_col(l, fs);
+			else
+				to = at;
+		}
 		if (from < 0 || to < 0 || from == to) {
 			l->it_elided++;
 			continue;
@@ -564,6 +586,15 @@ void ladder_flow_steps(struct ld *l)
 					it->obs |= 1u << at;
 			}
 		}
+	}
+	if (rr.n) {
+		struct item *it = item_add(
+		    l, IK_MARK, rr.on ? PRI_DATA : PRI_FLOW, rr.t, "flow", turn, turn,
+		    "between relayed addresses: %d flows, tx %lld / rx %lld pkts (%lld in the "
+		    "data phase)",
+		    rr.n, rr.tx, rr.rx, rr.data);
+		if (it)
+			it->on = rr.on;
 	}
 	json_decref(seen);
 }

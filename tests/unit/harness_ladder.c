@@ -361,7 +361,11 @@ static const char relay_cell[] =
     /* the right side's own allocation, the left side's data sent to it */
     "{\"node\":\"turn\",\"side\":\"right\",\"proto\":\"udp\",\"src\":\"203.0.113.2:40001\","
     "\"dst\":\"203.0.113.14:40444\",\"tx_pkts\":3,\"rx_pkts\":0,\"first_ms\":320,"
-    "\"last_ms\":330,\"kind\":\"relayed\"}],"
+    "\"last_ms\":330,\"kind\":\"relayed\"},"
+    /* inside the TURN server, from one relayed address to the other */
+    "{\"node\":\"turn\",\"proto\":\"udp\",\"src\":\"203.0.113.14:40001\","
+    "\"dst\":\"203.0.113.14:40444\",\"tx_pkts\":5,\"rx_pkts\":4,\"first_ms\":330,\"kind\":"
+    "\"relayed\"}],"
     "\"settled\":{\"class\":\"relay-tcp\",\"relay\":\"203.0.113.14:40001\","
     "\"relays\":[\"203.0.113.14:40001\",\"203.0.113.14:40444\"],"
     "\"transport\":{\"left\":\"udp\",\"right\":\"tcp\"}}}}";
@@ -385,6 +389,9 @@ static void test_relayed(void **state)
 	/* one begun by the peer: from the left side to the TURN server */
 	assert_true(
 	    arrow(svg, "left", "turn", "relayed udp 203.0.113.2:40001 -&gt; 203.0.113.14:40444"));
+	/* a flow between two relayed addresses: a mark on the TURN server, on the path */
+	assert_non_null(strstr(svg, "class=\"mark k-flow on\" data-col=\"turn\""));
+	assert_non_null(strstr(svg, "between relayed addresses: 1 flows, tx 5 / rx 4 pkts"));
 	/* both relayed addresses the data crossed ("relays") are on the path */
 	assert_non_null(strstr(svg, "class=\"ar k-flow on\" data-from=\"left\" data-to=\"turn\""));
 	/* all three data arrows are on the settled path */

@@ -675,11 +675,13 @@ static void pairs_tables(FILE *f, const json_t *pairs)
 #define REPORT_LADDER_MAX (64 * 1024)
 
 /* The cell's ladder diagram (harness/ladder.h), folded in a <details>:
- * always for a cell that did not pass, for others when @o asks. */
+ * always for a cell that failed (fail, error, timeout), for others when @o
+ * asks. */
 static void ladder_block(FILE *f, const json_t *c, const struct report_opts *o)
 {
 	const char *outcome = str(c, "outcome", "error"), *want = o ? o->ladder : NULL;
-	bool failed = strcmp(outcome, "pass") != 0 && strcmp(outcome, "skipped") != 0;
+	bool failed = strcmp(outcome, "fail") == 0 || strcmp(outcome, "error") == 0 ||
+		      strcmp(outcome, "timeout") == 0;
 	char *svg;
 
 	if (!failed && !(want && (strcmp(want, "all") == 0 || strcmp(want, str(c, "id", "")) == 0)))

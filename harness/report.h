@@ -29,8 +29,8 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src);
 
 /* What a page draws beyond the defaults. */
 struct report_opts {
-	/* Ladder diagrams: drawn for every cell that did not pass (not
-	 * "pass", not "skipped"); besides, for every cell when "all", or for
+	/* Ladder diagrams: drawn for every cell that failed ("fail",
+	 * "error", "timeout"); besides, for every cell when "all", or for
 	 * each trial of the cell with this id. NULL: the default. */
 	const char *ladder;
 };

@@ -239,8 +239,24 @@ static void cols_build(struct ld *l)
 	nats_from_params(l, n, &nn, 16);
 	json_array_foreach(l->events, i, v)
 	{
+		const json_t *own = json_object_get(v, "candidates");
+		const char *line = sget(v, "candidate");
+		size_t j;
+		json_t *c;
+
 		stun |= prefix(sget(v, "src"), "stun");
 		turn |= prefix(sget(v, "src"), "turn");
+		/* the agent's own lines (cells.jsonl keeps event fields) */
+		stun |= line && strstr(line, " typ srflx") != NULL;
+		turn |= line && strstr(line, " typ relay") != NULL;
+		json_array_foreach(own, j, c)
+		{
+			line = json_string_value(c);
+			stun |= line && strstr(line, " typ srflx") != NULL;
+			turn |= line && strstr(line, " typ relay") != NULL;
+		}
+		turn |= prefix(sget(json_object_get(v, "local"), "type"), "relay") ||
+			prefix(sget(json_object_get(v, "remote"), "type"), "relay");
 	}
 	json_object_foreach((json_t *)json_object_get(l->cell, "candidates"), k, v)
 	{

@@ -79,6 +79,7 @@ struct ld {
 	long sel_item[LD_SIDES_MAX];		  /* the side's last selection step, -1 */
 	long claims[LD_SIDES_MAX][LD_CLAIMS_MAX]; /* the side's selection steps */
 	int nclaims[LD_SIDES_MAX];
+	bool answered[LD_SIDES_MAX]; /* answers drawn from the events' candidate lines */
 	bool oom;
 };
 

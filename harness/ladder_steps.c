@@ -235,9 +235,39 @@ static void fault_step(struct ld *l, const json_t *e, double t)
 		 failed ? " (the fault itself failed)" : "");
 }
 
-static void agent_step(struct ld *l, int s, const char *ev, double t)
+/* A server's answer as the agent reports it in a candidate line (RFC 8839
+ * §5.1): a srflx address from the STUN server, a relay address from the
+ * TURN server, as an arrow to the side; several within LD_EVENT_GAP_MS are
+ * one arrow. True when the line was such an answer. */
+static bool answer_step(struct ld *l, int s, const char *line, double t)
+{
+	char addr[80], port[16], type[16], key[40];
+	int col = ladder_side_col(l, s), from;
+	bool relay;
+	struct item *it;
+
+	if (!ladder_cand_parse(line, addr, sizeof(addr), port, sizeof(port), type, sizeof(type)))
+		return false;
+	relay = strcmp(type, "relay") == 0;
+	if (!relay && strcmp(type, "srflx") != 0)
+		return false;
+	from = ladder_col_role(l, relay ? ROLE_TURN : ROLE_STUN);
+	if (from < 0)
+		return false;
+	l->answered[s] = true;
+	snprintf(key, sizeof(key), "answer:%s", type);
+	if (aggregate(l, col, key, t))
+		return true;
+	it = item_add(l, IK_ARROW, PRI_CHECK, t, "answer", from, col,
+		      relay ? "allocated relay %s:%s" : "mapped address (srflx) %s:%s", addr, port);
+	aggregate_open(l, col, key, it);
+	return true;
+}
+
+static void agent_step(struct ld *l, int s, const json_t *e, const char *ev, double t)
 {
 	int col = ladder_side_col(l, s), peer = ladder_peer_col(l, s);
+	const char *state = sget(e, "state"), *reason = sget(e, "reason");
 	struct item *it;
 
 	if (col < 0)
@@ -250,31 +280,66 @@ static void agent_step(struct ld *l, int s, const char *ev, double t)
 		l->checks_t[s] = t;
 	if ((strcmp(ev, "selected") == 0 || strcmp(ev, "failed") == 0) && isnan(l->end_t[s]))
 		l->end_t[s] = t;
-	if (strcmp(ev, "state") == 0 || strcmp(ev, "checks") == 0)
-		return; /* carries no news of its own here; checks are drawn from "pairs" */
+	if (strcmp(ev, "checks") == 0)
+		return; /* drawn from the cell's "pairs" */
+	if (strcmp(ev, "state") == 0) {
+		char key[48];
+
+		/* "gathering" is the "local" event's news */
+		if (!state || strcmp(state, "gathering") == 0)
+			return;
+		snprintf(key, sizeof(key), "state:%.30s", state);
+		if (aggregate(l, col, key, t))
+			return;
+		it = item_add(l, IK_MARK, PRI_EVENT, t,
+			      strcmp(state, "failed") == 0 ? "fail" : "event", col, col, "%.30s",
+			      state);
+		aggregate_open(l, col, key, it);
+		return;
+	}
 	if (strcmp(ev, "selected") == 0 || strcmp(ev, "switched") == 0) {
-		it = item_add(l, IK_MARK, PRI_CLAIM, t, "claim", col, col, "%s", ev);
-		if (it) {
-			l->sel_item[s] = (long)(it - l->it);
-			if (l->nclaims[s] < LD_CLAIMS_MAX)
-				l->claims[s][l->nclaims[s]++] = l->sel_item[s];
+		const json_t *lo = json_object_get(e, "local"), *re = json_object_get(e, "remote");
+		char los[96], res[96];
+
+		if (json_is_object(lo) && json_is_object(re)) {
+			/* the event's own pair (cells.jsonl keeps its fields) */
+			endpoint_str(lo, los, sizeof(los));
+			endpoint_str(re, res, sizeof(res));
+			it = item_add(l, IK_MARK, PRI_CLAIM, t, "claim", col, col, "%s: %s -> %s",
+				      ev, los, res);
+		} else {
+			it = item_add(l, IK_MARK, PRI_CLAIM, t, "claim", col, col, "%s", ev);
+			if (it)
+				l->sel_item[s] = (long)(it - l->it);
 		}
+		if (it && l->nclaims[s] < LD_CLAIMS_MAX)
+			l->claims[s][l->nclaims[s]++] = (long)(it - l->it);
 		return;
 	}
 	if (strcmp(ev, "failed") == 0) {
-		item_add(l, IK_MARK, PRI_CLAIM, t, "fail", col, col, "failed");
+		item_add(l, IK_MARK, PRI_CLAIM, t, "fail", col, col, "failed%s%.80s",
+			 reason ? ": " : "", reason ? reason : "");
 		return;
 	}
 	if (strcmp(ev, "local") == 0) {
-		size_t n = json_array_size(
-		    json_object_get(json_object_get(l->cell, "candidates"), l->side[s]));
+		const json_t *own = json_object_get(e, "candidates");
+		size_t n = json_is_array(own)
+			       ? json_array_size(own)
+			       : json_array_size(json_object_get(
+				     json_object_get(l->cell, "candidates"), l->side[s]));
+		size_t i;
+		json_t *c;
+
 		if (n)
 			item_add(l, IK_MARK, PRI_EVENT, t, "event", col, col,
 				 "gathered: %zu candidates", n);
 		else
 			item_add(l, IK_MARK, PRI_EVENT, t, "event", col, col, "gathered");
+		json_array_foreach(own, i, c) answer_step(l, s, json_string_value(c), t);
 		return;
 	}
+	if (strcmp(ev, "candidate") == 0 && answer_step(l, s, sget(e, "candidate"), t))
+		return;
 	if (aggregate(l, col, ev, t))
 		return;
 	if (strcmp(ev, "rx") == 0 && peer >= 0) {
@@ -308,7 +373,7 @@ void ladder_events_steps(struct ld *l)
 		}
 		s = ladder_side_find(l, src);
 		if (s >= 0) {
-			agent_step(l, s, ev, t);
+			agent_step(l, s, e, ev, t);
 			continue;
 		}
 		col = ladder_server_name(src) ? ladder_col_find(l, src) : -1;
@@ -319,7 +384,8 @@ void ladder_events_steps(struct ld *l)
 	}
 }
 
-/* The servers' answers as the agents report them in their candidates: the
+/* The servers' answers as the agents report them in the cell's
+ * candidates (records whose events do not keep their lines): the
  * reflexive address the STUN server saw, the relayed addresses TURN
  * allocated; drawn when the side gathered. */
 void ladder_answer_steps(struct ld *l)
@@ -331,6 +397,9 @@ void ladder_answer_steps(struct ld *l)
 		    json_object_get(json_object_get(l->cell, "candidates"), l->side[s]);
 		double t = isnan(l->local_t[s]) ? l->cand_t[s] : l->local_t[s];
 		char srflx[100] = "", relay[100] = "";
+
+		if (l->answered[s])
+			continue; /* drawn from the events' own candidate lines */
 		size_t nsrflx = 0, nrelay = 0, i;
 		json_t *c;
 

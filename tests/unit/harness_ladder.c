@@ -549,6 +549,48 @@ static void test_claim_only(void **state)
 	json_decref(c);
 }
 
+/* Events as cells.jsonl keeps them since agent events keep their own
+ * fields: the gathered lines are the servers' answers, the selection
+ * carries its pair, a state its value, a failure its reason. */
+static void test_event_fields(void **state)
+{
+	json_t *c = rec(
+	    "{\"id\":\"x\",\"outcome\":\"fail\",\"params\":{\"left\":\"easy\",\"right\":\"easy\"},"
+	    "\"candidates\":{\"left\":[\"candidate:z 1 udp 1 198.51.100.1 1 typ srflx raddr "
+	    "1.1.1.1 "
+	    "rport 1\"]},"
+	    "\"events\":[{\"t_ms\":10,\"src\":\"left\",\"ev\":\"state\",\"state\":\"gathering\"},"
+	    "{\"t_ms\":11,\"src\":\"left\",\"ev\":\"local\",\"candidates\":[\"candidate:a 1 udp 1 "
+	    "10.1.0.2 5000 typ host\",\"candidate:b 1 udp 1 203.0.113.2 40001 typ srflx raddr "
+	    "10.1.0.2 "
+	    "rport 5000\"]},"
+	    "{\"t_ms\":20,\"src\":\"left\",\"ev\":\"candidate\",\"candidate\":\"candidate:c 1 udp "
+	    "1 "
+	    "203.0.113.14 50001 typ relay raddr 203.0.113.2 rport 40002\"},"
+	    "{\"t_ms\":25,\"src\":\"left\",\"ev\":\"candidate\",\"candidate\":\"candidate:c 1 udp "
+	    "1 "
+	    "203.0.113.14 50002 typ relay raddr 203.0.113.2 rport 40003\"},"
+	    "{\"t_ms\":30,\"src\":\"left\",\"ev\":\"state\",\"state\":\"checking\"},"
+	    "{\"t_ms\":90,\"src\":\"right\",\"ev\":\"selected\",\"local\":{\"type\":\"host\","
+	    "\"address\":\"10.2.0.2\",\"port\":7},\"remote\":{\"type\":\"relay\",\"address\":"
+	    "\"203.0.113.14\",\"port\":50001}},"
+	    "{\"t_ms\":900,\"src\":\"left\",\"ev\":\"failed\",\"reason\":\"no valid pair\"}]}");
+	char *svg = draw("event-fields", c, BIG);
+
+	(void)state;
+	/* the answers from the event lines, not from "candidates" */
+	assert_true(arrow(svg, "stun", "left", "mapped address (srflx) 203.0.113.2:40001"));
+	assert_null(strstr(svg, "198.51.100.1"));
+	assert_true(arrow(svg, "turn", "left", "allocated relay 203.0.113.14:50001 x2 (20-25 ms)"));
+	assert_non_null(strstr(svg, ">checking</text>"));
+	assert_null(strstr(svg, ">gathering</text>"));
+	assert_non_null(
+	    strstr(svg, "selected: host 10.2.0.2:7 -&gt; relay 203.0.113.14:50001</text>"));
+	assert_non_null(strstr(svg, "failed: no valid pair</text>"));
+	free(svg);
+	json_decref(c);
+}
+
 static void test_nothing(void **state)
 {
 	static const char *const none[] = {
@@ -758,8 +800,9 @@ int main(void)
 	    cmocka_unit_test(test_checker),	 cmocka_unit_test(test_direct),
 	    cmocka_unit_test(test_relayed),	 cmocka_unit_test(test_switch),
 	    cmocka_unit_test(test_failed_drops), cmocka_unit_test(test_claim_only),
-	    cmocka_unit_test(test_nothing),	 cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_huge),	 cmocka_unit_test(test_report),
+	    cmocka_unit_test(test_event_fields), cmocka_unit_test(test_nothing),
+	    cmocka_unit_test(test_malformed),	 cmocka_unit_test(test_huge),
+	    cmocka_unit_test(test_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

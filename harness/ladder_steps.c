@@ -332,7 +332,7 @@ static void agent_step(struct ld *l, int s, const json_t *e, const char *ev, dou
 
 		if (n)
 			item_add(l, IK_MARK, PRI_EVENT, t, "event", col, col,
-				 "gathered: %zu candidates", n);
+				 "gathered: %zu candidate%s", n, n == 1 ? "" : "s");
 		else
 			item_add(l, IK_MARK, PRI_EVENT, t, "event", col, col, "gathered");
 		json_array_foreach(own, i, c) answer_step(l, s, json_string_value(c), t);

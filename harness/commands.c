@@ -263,10 +263,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (sum)
 		summary_print(sum, stdout);
-	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped, %u unsupported "
-	       "in %.1f s wall time\nreport: %s/report.html\n",
-	       st.done, st.passed, st.failed, st.errors, st.skipped, st.unsupported,
-	       (double)(luanet_now_ms() - run_start_ms) / 1000.0, results_dir(res));
+	printf(
+	    "\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped, %u unsupported "
+	    "in %.1f s wall time\nreport: %s/report.html\n",
+	    st.done, st.passed, st.failed, st.errors, st.skipped, st.unsupported,
+	    (double)(luanet_now_ms() - run_start_ms) / 1000.0, results_dir(res));
 	if (st.interrupted) {
 		fprintf(
 		    stderr,
@@ -662,8 +663,8 @@ int cmd_report(int argc, char **argv)
 		    wants_help(argc, argv) ? stdout : stderr,
 		    "usage: natlab report DIR [--ladder all|CELL-ID]\n\nRe-renders DIR/junit.xml "
 		    "and DIR/report.html from DIR/run.json and "
-		    "DIR/cells.jsonl\n(also for a run that was killed half-way). Cells that did "
-		    "not pass get a ladder\ndiagram; --ladder draws one for every cell (all) or "
+		    "DIR/cells.jsonl\n(also for a run that was killed half-way). Cells that failed "
+		    "get a ladder diagram;\n--ladder draws one for every cell (all) or "
 		    "for the trials of one cell id\nas well.\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}

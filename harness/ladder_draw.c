@@ -35,18 +35,30 @@ static void sb_put(struct sb *b, const char *s, size_t len)
 	b->p[b->n] = '\0';
 }
 
+/* Formatted into the buffer whole, however long (a cut tag would not be
+ * XML). */
 __attribute__((format(printf, 2, 3))) static void sb_printf(struct sb *b, const char *fmt, ...)
 {
-	char tmp[512];
-	va_list ap;
+	char tmp[512], *big;
+	va_list ap, again;
 	int len;
 
 	va_start(ap, fmt);
+	va_copy(again, ap);
 	len = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
-	if (len < 0)
-		return;
-	sb_put(b, tmp, (size_t)len < sizeof(tmp) ? (size_t)len : sizeof(tmp) - 1);
+	if (len < 0) {
+		b->oom = true; /* an encoding error: no output is better than a torn one */
+	} else if ((size_t)len < sizeof(tmp)) {
+		sb_put(b, tmp, (size_t)len);
+	} else if (!(big = malloc((size_t)len + 1))) {
+		b->oom = true;
+	} else {
+		vsnprintf(big, (size_t)len + 1, fmt, again);
+		sb_put(b, big, (size_t)len);
+		free(big);
+	}
+	va_end(again);
 }
 
 /* The length of the well-formed UTF-8 character at @s that XML 1.0 §2.2

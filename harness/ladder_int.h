@@ -19,7 +19,7 @@
 #define LD_NAME_MAX	  64   /* a node or side name, NUL included */
 #define LD_HEAD_CHARS	  22   /* a heading's bytes before it is cut */
 #define LD_LABEL_MAX	  120  /* a step's label bytes before it is cut */
-#define LD_ITEMS_MAX	  2000 /* steps considered; more are counted */
+#define LD_ITEMS_MAX	  2000 /* steps considered, per class (below PRI_CLAIM; the rest) */
 #define LD_EVENT_GAP_MS	  100  /* events of one kind this close are one step */
 #define LD_CLAIMS_MAX	  16   /* a side's selections annotated with the wire's switches */
 #define LD_NOTE_RESERVE	  400  /* bytes kept for the elision note */
@@ -47,6 +47,7 @@ enum ikind { IK_ARROW, IK_MARK, IK_DROP, IK_FAULT };
 /* What is left out first when the budget is short: lowest first. */
 enum pri { PRI_EVENT, PRI_CHECK, PRI_FLOW, PRI_DATA, PRI_CLAIM, PRI_EVIDENCE, PRI_N };
 
+/* One step: one row of the diagram. */
 struct item {
 	double t, t_end;
 	enum ikind kind;
@@ -61,6 +62,8 @@ struct item {
 	bool keep;
 };
 
+/* A diagram being built: the record (borrowed), its sides and columns, the
+ * address -> column map, the steps, and what each side did when. */
 struct ld {
 	const json_t *cell, *wire, *evidence, *params, *events;
 	char side[LD_SIDES_MAX][LD_NAME_MAX];

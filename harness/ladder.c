@@ -154,10 +154,45 @@ static void col_push(struct ld *l, const char *name, const char *sub, enum role 
 /* What the scenario prelude's scen.side() builds for a side whose
  * parameter names a NAT preset: "<side>-nat", and "<side>-cgn" behind it
  * for "cgnat"; "open" has none (scenarios/prelude/30_scen.lua). */
+/* A side's NAT preset as the scenarios name the parameter: "<side>"
+ * (matrix.lua) or "<side>_nat" (rebinding.lua, keepalive.lua), NULL. */
+static const char *side_preset(const struct ld *l, int s)
+{
+	char key[LD_NAME_MAX + 8];
+
+	if (sget(l->params, l->side[s]))
+		return sget(l->params, l->side[s]);
+	snprintf(key, sizeof(key), "%s_nat", l->side[s]);
+	return sget(l->params, key);
+}
+
 static void nats_from_params(struct ld *l, struct natname *n, int *nn, int cap)
 {
+	size_t i;
+	json_t *e;
+
+	/* a fault aimed at "<side>-nat" or "<side>-cgn" (scen.side's names):
+	 * that NAT */
+	json_array_foreach(l->events, i, e)
+	{
+		const char *target = sget(e, "target");
+		char node[LD_NAME_MAX];
+		size_t len = target ? strcspn(target, ":") : 0;
+
+		if (!target || strcmp(sget(e, "src") ? sget(e, "src") : "", "fault") != 0 ||
+		    len >= sizeof(node))
+			continue;
+		memcpy(node, target, len);
+		node[len] = '\0';
+		for (int s = 0; s < l->nside; s++) {
+			size_t sl = strlen(l->side[s]);
+			if (strncmp(node, l->side[s], sl) == 0 &&
+			    (strcmp(node + sl, "-nat") == 0 || strcmp(node + sl, "-cgn") == 0))
+				nat_add(n, nn, cap, l, node);
+		}
+	}
 	for (int s = 0; s < l->nside; s++) {
-		const char *preset = sget(l->params, l->side[s]);
+		const char *preset = side_preset(l, s);
 		char name[LD_NAME_MAX + 8];
 
 		if (!preset || strcmp(preset, "open") == 0)
@@ -175,7 +210,7 @@ static void nats_from_params(struct ld *l, struct natname *n, int *nn, int cap)
  * give it. */
 static const char *nat_sub(const struct ld *l, const char *name, int s)
 {
-	const char *preset = s >= 0 ? sget(l->params, l->side[s]) : NULL;
+	const char *preset = s >= 0 ? side_preset(l, s) : NULL;
 	size_t len = s >= 0 ? strlen(l->side[s]) : 0;
 
 	if (!preset)

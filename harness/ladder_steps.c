@@ -276,8 +276,8 @@ static void agent_step(struct ld *l, int s, const json_t *e, const char *ev, dou
 		l->local_t[s] = t;
 	if (strcmp(ev, "candidate") == 0 && isnan(l->cand_t[s]))
 		l->cand_t[s] = t;
-	if (strcmp(ev, "checks") == 0 && isnan(l->checks_t[s]))
-		l->checks_t[s] = t;
+	if (strcmp(ev, "checks") == 0)
+		l->checks_t[s] = t; /* the cell's "pairs" is the side's last check list */
 	if ((strcmp(ev, "selected") == 0 || strcmp(ev, "failed") == 0) && isnan(l->end_t[s]))
 		l->end_t[s] = t;
 	if (strcmp(ev, "checks") == 0)

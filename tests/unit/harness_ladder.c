@@ -462,6 +462,37 @@ static void test_event_fields(void **state)
 	json_decref(c);
 }
 
+/* rebinding.lua's way: the NAT presets as "<side>_nat", a fault aimed at a
+ * NAT: its column, crossed at the fault's row. */
+static void test_fault_nat(void **state)
+{
+	json_t *c =
+	    rec("{\"id\":\"rebinding/fault=flush\",\"outcome\":\"fail\","
+		"\"params\":{\"left_nat\":\"port-restricted-cone\",\"right_nat\":\"open\"},"
+		"\"events\":[{\"t_ms\":5,\"src\":\"left\",\"ev\":\"local\"},"
+		"{\"t_ms\":6,\"src\":\"right\",\"ev\":\"local\"},"
+		"{\"t_ms\":500,\"src\":\"fault\",\"ev\":\"nat-flush\",\"target\":\"left-nat\","
+		"\"detail\":\"every mapping dropped\",\"result\":0},"
+		"{\"t_ms\":600,\"src\":\"fault\",\"ev\":\"blackhole-on\",\"target\":\"access\","
+		"\"result\":-19,\"detail\":\"No such device\"}]}");
+	char *svg = draw("fault-nat", c, BIG);
+	const char *fault;
+
+	(void)state;
+	assert_true(column(svg, "left-nat"));
+	assert_false(column(svg, "right-nat"));
+	assert_false(column(svg, "access")); /* a link, not a node */
+	assert_non_null(strstr(svg, ">port-restricted-cone</text>"));
+	fault = elem(svg, "class=\"fault\" data-col=\"left-nat\"");
+	assert_non_null(fault);
+	assert_non_null(strstr(fault, "fault nat-flush left-nat every mapping dropped</text>"));
+	/* a fault on no column: the line across, and that it failed */
+	assert_non_null(strstr(svg, "fault blackhole-on access No such device (the fault itself "
+				    "failed)</text>"));
+	free(svg);
+	json_decref(c);
+}
+
 static void test_nothing(void **state)
 {
 	static const char *const none[] = {
@@ -671,9 +702,9 @@ int main(void)
 	    cmocka_unit_test(test_checker),	 cmocka_unit_test(test_direct),
 	    cmocka_unit_test(test_relayed),	 cmocka_unit_test(test_switch),
 	    cmocka_unit_test(test_failed_drops), cmocka_unit_test(test_claim_only),
-	    cmocka_unit_test(test_event_fields), cmocka_unit_test(test_nothing),
-	    cmocka_unit_test(test_malformed),	 cmocka_unit_test(test_huge),
-	    cmocka_unit_test(test_report),
+	    cmocka_unit_test(test_event_fields), cmocka_unit_test(test_fault_nat),
+	    cmocka_unit_test(test_nothing),	 cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_huge),	 cmocka_unit_test(test_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,7 +49,8 @@ static const char css[] =
     "table.compliance td.v-fail{background:#d7301f;color:#fff}"
     "table.compliance td.v-inconclusive,table.compliance td.v-not-tested{background:#ddd}"
     "table.pairs td{font-size:12px}table.pairs tr.nominated td{font-weight:bold}"
-    "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}";
+    "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}"
+    "details.ladder{overflow-x:auto;margin:.5em 0}details.ladder summary{cursor:pointer}";
 
 const char *const *report_path_names(void)
 {

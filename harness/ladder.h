@@ -6,7 +6,8 @@
  * the record: the wire's flows (one arrow per flow and phase, with packet
  * counts), the NAT evidence's drops (an arrow ending in a cross at the NAT
  * that dropped them), the agents' events (aggregated: "rx x40", not forty
- * rows), their candidates (the servers' answers) and check lists, fault
+ * rows; selections with their pairs, states, failures with their reasons),
+ * their candidate lines (the servers' answers) and check lists, fault
  * events (a dashed line across the diagram) and the settled path (the
  * wire's, else the agents' claim, said as such) highlighted.
  *
@@ -14,12 +15,13 @@
  * number of ladders share a page) and uses these classes, which tests read:
  *   svg.ladder                 the diagram; data-cell = the cell id
  *   text.col[data-col=NAME]    a column heading
+ *   text.nat-drops             under a NAT's heading: its drop counters
  *   g.ar[data-from][data-to]   an arrow between two columns (k-<kind> class)
  *   g.drop[data-at=NAME]       a drop, crossed out at the NAT NAME
  *   g.mark[data-col=NAME]      an event on a column's lifeline
  *   g.fault                    a fault across the diagram
  *   g.settled[data-path=A,B..] the settled path (data-source "wire"|"claim")
- *   g.ar.on                    an arrow on the settled path
+ *   g.ar.on, g.mark.on         an arrow (a mark) on the settled path
  *   text.elided                the note of what was left out
  */
 #ifndef NATLAB_HARNESS_LADDER_H

@@ -454,7 +454,8 @@ int ladder_fit(struct ld *l, const struct band *bd, size_t max, char **out)
 {
 	struct sb b = {0};
 
-	qsort(l->it, l->nit, sizeof(*l->it), item_cmp);
+	if (l->nit) /* a diagram of the settled path alone has no steps (and it NULL) */
+		qsort(l->it, l->nit, sizeof(*l->it), item_cmp);
 	if (!fit(l, bd, max, &b)) {
 		free(b.p);
 		return b.oom ? -ENOMEM : -ENOSPC;

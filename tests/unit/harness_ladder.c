@@ -493,6 +493,21 @@ static void test_fault_nat(void **state)
 	json_decref(c);
 }
 
+/* No step at all, only the path the agents claim: the band alone. */
+static void test_band_only(void **state)
+{
+	json_t *c = rec("{\"id\":\"x\",\"outcome\":\"fail\",\"path\":\"srflx\","
+			"\"candidates\":{\"left\":[],\"right\":[]}}");
+	char *svg = draw("band-only", c, BIG);
+
+	(void)state;
+	assert_non_null(strstr(svg, "data-path=\"left,right\""));
+	assert_null(strstr(svg, "<g class=\"ar"));
+	assert_null(strstr(svg, "<g class=\"mark"));
+	free(svg);
+	json_decref(c);
+}
+
 static void test_nothing(void **state)
 {
 	static const char *const none[] = {
@@ -703,8 +718,9 @@ int main(void)
 	    cmocka_unit_test(test_relayed),	 cmocka_unit_test(test_switch),
 	    cmocka_unit_test(test_failed_drops), cmocka_unit_test(test_claim_only),
 	    cmocka_unit_test(test_event_fields), cmocka_unit_test(test_fault_nat),
-	    cmocka_unit_test(test_nothing),	 cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_huge),	 cmocka_unit_test(test_report),
+	    cmocka_unit_test(test_band_only),	 cmocka_unit_test(test_nothing),
+	    cmocka_unit_test(test_malformed),	 cmocka_unit_test(test_huge),
+	    cmocka_unit_test(test_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,12 +207,14 @@ static void nats_from_params(struct ld *l, struct natname *n, int *nn, int cap)
 }
 
 /* The subtitle of NAT @name of side @s: its preset when the parameters
- * give it. */
+ * or its evidence ("nat": {"preset": ...}) give it. */
 static const char *nat_sub(const struct ld *l, const char *name, int s)
 {
 	const char *preset = s >= 0 ? side_preset(l, s) : NULL;
 	size_t len = s >= 0 ? strlen(l->side[s]) : 0;
 
+	if (!preset) /* what the NAT's evidence says it was built as */
+		preset = sget(json_object_get(json_object_get(l->evidence, name), "nat"), "preset");
 	if (!preset)
 		return "NAT";
 	if (strcmp(preset, "cgnat") == 0)

@@ -491,6 +491,15 @@ static void test_fault_nat(void **state)
 				    "failed)</text>"));
 	free(svg);
 	json_decref(c);
+
+	/* no preset in the parameters: the NAT's evidence says what it was */
+	c = rec("{\"events\":[{\"t_ms\":5,\"src\":\"left\",\"ev\":\"local\"}],"
+		"\"evidence\":{\"left-nat\":{\"nat\":{\"preset\":\"hard\"},\"drops\":[]}}}");
+	svg = draw("evidence-preset", c, BIG);
+	assert_true(column(svg, "left-nat"));
+	assert_non_null(strstr(svg, ">hard</text>"));
+	free(svg);
+	json_decref(c);
 }
 
 /* No step at all, only the path the agents claim: the band alone. */

@@ -27,14 +27,22 @@ failed='ladder-wrong-expect/left=symmetric,right=easy'
 passed='ladder-wrong-expect/left=easy,right=easy'
 
 # check.py REPORT ID... : the cells with a ladder are exactly the ids given,
-# each one well-formed SVG inside its own cell's section
+# each one well-formed SVG inside its own cell's section (in report.html, or
+# in report/cells-<k>.js when report.html is an index)
 cat >"$out/check.py" <<'PY'
 import re, sys, json
 import xml.etree.ElementTree as ET
+import glob, os
 html = open(sys.argv[1]).read()
 want = set(sys.argv[2:])
-cells = {json.loads(l)["id"]: json.loads(l) for l in open(sys.argv[1].rsplit("/", 1)[0] + "/cells.jsonl")}
+top = os.path.dirname(sys.argv[1])
+cells = {json.loads(l)["id"]: json.loads(l) for l in open(top + "/cells.jsonl")}
+# each cell's section: in report.html, or (an index report) in the
+# report/cells-<k>.js files beside it, one JavaScript string per cell
 sections = re.findall(r'<section class="cell".*?</section>', html, re.S)
+for fn in sorted(glob.glob(top + "/report/cells-*.js")):
+    for m in re.finditer(r"natlab_cells\(\d+,(\[.*?\])\);", open(fn).read(), re.S):
+        sections += json.loads(m.group(1))
 assert len(sections) == len(cells), (len(sections), len(cells))
 drawn = {}
 for s in sections:

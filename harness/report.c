@@ -13,6 +13,7 @@
 
 #include "harness/cellsrc.h"
 #include "harness/junit.h"
+#include "harness/ladder.h"
 
 /* "passed": a cell that passed without a connection path to show (a
  * turn-security refusal, a DUT row); a cell without one that did not pass
@@ -48,7 +49,8 @@ static const char css[] =
     "table.compliance td.v-fail{background:#d7301f;color:#fff}"
     "table.compliance td.v-inconclusive,table.compliance td.v-not-tested{background:#ddd}"
     "table.pairs td{font-size:12px}table.pairs tr.nominated td{font-weight:bold}"
-    "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}";
+    "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}"
+    "details.ladder{overflow-x:auto;margin:.5em 0}details.ladder summary{cursor:pointer}";
 
 const char *const *report_path_names(void)
 {
@@ -671,7 +673,33 @@ static void pairs_tables(FILE *f, const json_t *pairs)
 	}
 }
 
-static void cell_section(FILE *f, const json_t *c, size_t rank)
+/* A ladder diagram is an aid, not the record: one this size holds a
+ * matrix cell many times over (a few KiB); a bigger one says what it
+ * left out. */
+#define REPORT_LADDER_MAX (64 * 1024)
+
+/* The cell's ladder diagram (harness/ladder.h), folded in a <details>:
+ * always for a cell that failed (fail, error, timeout), for others when @o
+ * asks. */
+static void ladder_block(FILE *f, const json_t *c, const struct report_opts *o)
+{
+	const char *outcome = str(c, "outcome", "error"), *want = o ? o->ladder : NULL;
+	bool failed = strcmp(outcome, "fail") == 0 || strcmp(outcome, "error") == 0 ||
+		      strcmp(outcome, "timeout") == 0;
+	char *svg;
+
+	if (!failed && !(want && (strcmp(want, "all") == 0 || strcmp(want, str(c, "id", "")) == 0)))
+		return;
+	svg = ladder_svg(c, REPORT_LADDER_MAX);
+	if (!svg)
+		return;
+	fprintf(f,
+		"<details class=\"ladder\" open><summary>ladder diagram</summary>\n%s</details>\n",
+		svg);
+	free(svg);
+}
+
+static void cell_section(FILE *f, const json_t *c, size_t rank, const struct report_opts *o)
 {
 	const json_t *cand = json_object_get(c, "candidates");
 	const json_t *sel = json_object_get(c, "selected");
@@ -718,6 +746,7 @@ static void cell_section(FILE *f, const json_t *c, size_t rank)
 	}
 	pairs_tables(f, json_object_get(c, "pairs"));
 	timeline(f, json_object_get(c, "events"));
+	ladder_block(f, c, o);
 	pre_block(f, "traceback", str(c, "traceback", NULL));
 	pre_block(f, "stderr (tail)", str(c, "stderr_tail", NULL));
 	list_links(f, "logs", json_object_get(c, "logs"));
@@ -759,6 +788,11 @@ static void compliance_table(FILE *f, const json_t *run)
 
 int report_write(FILE *f, const json_t *run, struct cellsrc *src)
 {
+	return report_write_opts(f, run, src, NULL);
+}
+
+int report_write_opts(FILE *f, const json_t *run, struct cellsrc *src, const struct report_opts *o)
+{
 	size_t n = cellsrc_count(src);
 	size_t *order = cellsrc_planned_order(src);
 	struct page pg;
@@ -797,7 +831,7 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src)
 			ret = -EIO;
 			goto out;
 		}
-		cell_section(f, c, i + 1);
+		cell_section(f, c, i + 1, o);
 		json_decref(c);
 	}
 	fprintf(f, "</body></html>\n");

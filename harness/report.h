@@ -11,6 +11,7 @@
  *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|failed|skipped|error>
  *   .mismatch                      observed path differs from the expected one
  *   section.cell                   one per cell (trial)
+ *   details.ladder svg.ladder      the cell's ladder diagram (harness/ladder.h)
  */
 #ifndef NATLAB_HARNESS_REPORT_H
 #define NATLAB_HARNESS_REPORT_H
@@ -25,6 +26,17 @@ struct cellsrc;
  * it holds is bounded by the grids, not by the cells. 0, -ENOMEM, or -EIO
  * when a cell can no longer be read or @f failed. */
 int report_write(FILE *f, const json_t *run, struct cellsrc *src);
+
+/* What a page draws beyond the defaults. */
+struct report_opts {
+	/* Ladder diagrams: drawn for every cell that failed ("fail",
+	 * "error", "timeout"); besides, for every cell when "all", or for
+	 * each trial of the cell with this id. NULL: the default. */
+	const char *ladder;
+};
+
+/* report_write_opts - report_write with @o (NULL: the defaults). */
+int report_write_opts(FILE *f, const json_t *run, struct cellsrc *src, const struct report_opts *o);
 
 /* report_render - the whole page of the array @cells; caller frees. NULL on
  * no memory. */

@@ -52,6 +52,9 @@
 #define LLVMFuzzerTestOneInput fuzz_harness_params
 #include "harness/fuzz/harness_params.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_harness_ladder
+#include "harness/fuzz/harness_ladder.c"
+#undef LLVMFuzzerTestOneInput
 
 struct target {
 	const char *dir; /* agents or harness */
@@ -71,6 +74,7 @@ static const struct target targets[] = {
     {"harness", "dut_dhcp", fuzz_dut_dhcp},
     {"harness", "harness_cells", fuzz_harness_cells},
     {"harness", "harness_params", fuzz_harness_params},
+    {"harness", "harness_ladder", fuzz_harness_ladder},
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 

@@ -647,6 +647,7 @@ static int n_nat(lua_State *L)
 	opt_bool(L, 2, "tcp_in_blocked", &cfg.tcp_in_blocked);
 	opt_bool(L, 2, "inbound_refreshes", &cfg.inbound_refreshes);
 	opt_bool(L, 2, "paired_pooling", &cfg.paired_pooling);
+	opt_bool(L, 2, "sip_alg", &cfg.sip_alg);
 	cfg.port_min = (uint16_t)opt_int(L, 2, "port_min", cfg.port_min);
 	cfg.port_max = (uint16_t)opt_int(L, 2, "port_max", cfg.port_max);
 	cfg.udp_timeout_s = (unsigned)opt_int(L, 2, "udp_timeout_s", cfg.udp_timeout_s);

@@ -1,0 +1,79 @@
+-- The expected outcome of every cell of scenarios/sip.lua: what the wire
+-- must show when "left" (behind p.left) calls "right" (behind p.right)
+-- through a registrar/proxy on the internet, for each NAT help, SIP ALG
+-- setting and signalling transport. docs/sip.md derives each rule.
+--
+--   no-reg            the callee's registration never reached the registrar
+--   no-call           no 200 to the caller's INVITE (it never reached the callee)
+--   no-audio          the call is up, RTP reached neither UA
+--   one-way:X->Y      only X's RTP reached Y
+--   two-way           RTP reached both UAs
+--
+-- The NAT behaviours that matter here (docs/nat-model.md):
+local FILTER = { ["full-cone"] = "ei", ["restricted-cone"] = "ad", ["port-restricted-cone"] = "apd",
+                 easy = "apd", ["address-dependent"] = "ad", symmetric = "apd", hard = "apd",
+                 cgnat = "apd", ["udp-blocked"] = "apd", ["tcp-web-only"] = "apd" }
+-- endpoint-independent mapping that keeps the internal port: the public
+-- endpoint the ALG writes into the SDP (the internal port on the public
+-- address) is the one the UA's media really leaves from
+local EIM_PRESERVE = { ["full-cone"] = true, ["restricted-cone"] = true,
+                       ["port-restricted-cone"] = true, easy = true }
+
+local function open(x) return x == "open" end
+local function no_udp(x) return x == "udp-blocked" or x == "tcp-web-only" end
+-- SIP to 5060: a web-only firewall lets TCP out to 80/443 only
+local function sip_out(x, transport)
+  if x == "tcp-web-only" then return false end
+  return transport == "tcp" or x ~= "udp-blocked"
+end
+-- the ALG sits on the NAT next to the UA; a cgnat side's home NAT has none
+-- (scen.side gives the knobs to the carrier, which sees the home NAT's
+-- already-translated packets and a 10.x SDP it does not own)
+local function alg_at(p, x) return p.alg and not open(x) and x ~= "cgnat" end
+
+-- The callee can be reached at its registered contact: a public host, a
+-- registrar that stores where the REGISTER came from (nathelper), or an ALG
+-- that rewrote Contact to the public mapping - over UDP only: baresip's TCP
+-- Contact names its listening port, not the connection's source port, and
+-- nf_nat_sip rewrites an address only with the port the packet came from.
+local function contact_ok(p)
+  if open(p.right) or p.help ~= "none" then return true end
+  return alg_at(p, p.right) and p.transport == "udp"
+end
+
+-- The SDP of UA y names where y's media can be reached: a public host, or
+-- an ALG rewrite (the SDP's c= is the source address of the signalling, so
+-- nf_nat_sip rewrites it) whose port is the mapping y's RTP really gets.
+local function sdp_ok(p, y)
+  return open(y) or (alg_at(p, y) and EIM_PRESERVE[y] == true)
+end
+
+-- x's RTP passes y's NAT filter: y has sent RTP to x's real public
+-- address (ADF) or endpoint (APDF) - it sends to what x's SDP says.
+local function filter_ok(p, x, y)
+  if open(y) then return true end
+  local f = FILTER[y]
+  if f == "ei" then return true end
+  if f == "ad" then return open(x) or alg_at(p, x) end
+  return sdp_ok(p, x)
+end
+
+local function expect(p)
+  local L, R = p.left, p.right
+  if not sip_out(R, p.transport) then return "no-reg" end
+  if not sip_out(L, p.transport) then return "no-call" end
+  if not contact_ok(p) then return "no-call" end
+  if no_udp(L) or no_udp(R) then return "no-audio" end
+  -- sbc: both UAs send to rtpengine, which answers each from the port it
+  -- was sent to, at the address and port the packets came from (latching)
+  if p.help == "sbc" then return "two-way" end
+  -- without a relay, x's RTP goes where y's SDP says (right's RTP to L)
+  local lr = sdp_ok(p, R) and filter_ok(p, L, R)
+  local rl = sdp_ok(p, L) and filter_ok(p, R, L)
+  if lr and rl then return "two-way" end
+  if lr then return "one-way:left->right" end
+  if rl then return "one-way:right->left" end
+  return "no-audio"
+end
+
+return { expect = expect }

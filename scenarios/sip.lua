@@ -17,7 +17,8 @@
 -- INVITE reaching the caller), RTP packets per direction sent and received at
 -- each UA and counted at every hop, the media path (direct or through
 -- rtpengine), and for one-way or no audio the cause, named. The class is
--- compared with scenarios/sip_expected.lua.
+-- compared with scenarios/sip_expected.lua: the cell passes when they are
+-- equal (observations.class / expected_class, the message names both).
 --
 --   natlab run scenarios/sip.lua                                  # the full sweep
 --   natlab run scenarios/sip.lua -p help=sbc -p alg=false -p transport=udp
@@ -59,7 +60,6 @@ scenario {
   },
   grid = { name = "sip: audio (expected from scenarios/sip_expected.lua)", rows = "left", cols = "help",
            split = { "transport", "alg", "right" } },
-  expect = function(p) return EXPECT.expect(p) end,
   timeout_ms = 60000,
 
   network = function(p)
@@ -126,13 +126,21 @@ scenario {
     if v.class ~= "no-reg" and not v.registered.left then
       msg = (msg and msg .. "; " or "") .. "left never registered"
     end
-    local exp = cell.expected_path
-    if exp and exp ~= v.class then
-      msg = string.format("observed %s, expected %s%s", v.class, exp, msg and (": " .. msg) or "")
+    -- The class is the cell's verdict; the report's path colours know ICE
+    -- paths only, so it goes into the message and observations, and the
+    -- outcome says whether it is the expected one.
+    local exp = EXPECT.expect(p)
+    natlab.observe("class", v.class)
+    natlab.observe("expected_class", exp)
+    natlab.observe("media_path", v.path)
+    local what = v.class .. (v.path ~= "" and (" via " .. v.path) or "")
+    if exp ~= v.class then
+      msg = string.format("observed %s, expected %s%s", what, exp, msg and (": " .. msg) or "")
+    else
+      msg = what .. (msg and (": " .. msg) or "")
     end
-    natlab.result { path = v.class, message = msg,
+    natlab.result { outcome = exp == v.class and "pass" or "fail", message = msg,
                     data = { sent = v.rtp["left->right"].sent, received = v.rtp["left->right"].received,
                              peer_received = v.rtp["right->left"].received } }
-    natlab.observe("media_path", v.path)
   end,
 }

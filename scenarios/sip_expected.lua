@@ -41,6 +41,17 @@ local function contact_ok(p)
   return alg_at(p, p.right) and p.transport == "udp"
 end
 
+-- The callee's UDP mapping toward the registrar outlives the wait before
+-- the call (hold_s) when the NAT keeps it (nat_timeout_s: 0 is the
+-- preset's 120 s) or the registrar's keep-alives refresh it (nathelper's
+-- pings, help nat/sbc; the presets refresh on inbound packets). A TCP
+-- connection is not subject to the UDP timeout.
+local function mapping_lives(p)
+  if open(p.right) or p.transport == "tcp" then return true end
+  if p.nat_timeout_s == 0 or p.hold_s < p.nat_timeout_s then return true end
+  return p.keepalive and p.help ~= "none"
+end
+
 -- The SDP of UA y names where y's media can be reached: a public host, or
 -- an ALG rewrite (the SDP's c= is the source address of the signalling, so
 -- nf_nat_sip rewrites it) whose port is the mapping y's RTP really gets.
@@ -62,7 +73,7 @@ local function expect(p)
   local L, R = p.left, p.right
   if not sip_out(R, p.transport) then return "no-reg" end
   if not sip_out(L, p.transport) then return "no-call" end
-  if not contact_ok(p) then return "no-call" end
+  if not contact_ok(p) or not mapping_lives(p) then return "no-call" end
   if no_udp(L) or no_udp(R) then return "no-audio" end
   -- sbc: both UAs send to rtpengine, which answers each from the port it
   -- was sent to, at the address and port the packets came from (latching)

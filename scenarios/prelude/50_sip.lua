@@ -161,6 +161,7 @@ local function kamailio_cfg(o)
   w("  exit;")
   w("}")
   w("onreply_route[REPLY] {")
+  w('  xlog("L_DBG", "natlab-sip: reply $rs $rr\\n");') -- a route must not be empty
   if nat then
     w("  if (nat_uac_test(\"1\")) { fix_nated_contact(); }")
   end
@@ -542,6 +543,14 @@ function sip.judge(pk, w)
       local i = count(pk.media, function(k) return not k.out and X[k.src] end)
       local _, o = count(pk.media, function(k) return k.out and not X[k.dst] end)
       hops.media = { from_sender = i, to_receiver = o }
+      local to = {}
+      for _, k in ipairs(pk.media) do
+        if k.out and sip.is_rtp(k) and not X[k.dst] then
+          local d = ep(k.dst, k.dport)
+          to[d] = (to[d] or 0) + 1
+          if to[d] > (to[hops.media.to] or 0) then hops.media.to = d end
+        end
+      end
     end
     if pk[yn] then
       local i = count(pk[yn], function(k) return not k.out and k.src ~= w.addr[y] end)
@@ -554,19 +563,25 @@ function sip.judge(pk, w)
       local arrow = x .. "→" .. y
       if r.sent == 0 then
         r.cause = arrow .. ": " .. x .. " sent no RTP"
-      elseif sip.is_private(to_addr) and not Y[to_addr] then
-        local it = hops.internet or { arrived = 0, forwarded = 0 }
-        r.cause = string.format("%s RTP sent to %s, the private address in %s's SDP, dropped: no route " ..
-                                "(the internet core got %d, forwarded %d)", arrow, r.to, y, it.arrived, it.forwarded)
       elseif hops[xn] and hops[xn].from_inside > 0 and hops[xn].sent_out == 0 then
         r.cause = string.format("%s RTP to %s dropped by %s (%d from %s, none sent out)", arrow, r.to, xn,
                                 hops[xn].from_inside, x)
+      elseif sip.is_private(to_addr) then
+        local it = hops.internet or { arrived = 0, forwarded = 0 }
+        r.cause = string.format("%s RTP sent to %s, %s, dropped: no route (the internet core got %d, " ..
+                                "forwarded %d)", arrow, r.to,
+                                r.told == r.to and ("the private address in " .. y .. "'s SDP") or "a private address",
+                                it.arrived, it.forwarded)
       elseif hops.media and hops.media.to_receiver == 0 then
         r.cause = string.format("%s RTP reached rtpengine (%d packets) but it forwarded none to %s", arrow,
                                 hops.media.from_sender, y)
+      elseif hops.media and sip.is_private(hops.media.to and hops.media.to:match("^([^:]+)")) then
+        r.cause = string.format("%s RTP reached rtpengine (%d packets), which relayed it to %s, the private " ..
+                                "address in %s's SDP (%s sent it nothing to latch onto), dropped: no route",
+                                arrow, hops.media.from_sender, hops.media.to, y, y)
       elseif hops[yn] and hops[yn].from_outside > 0 and hops[yn].to_inside == 0 then
         r.cause = string.format("%s RTP arrived at %s (%d packets%s) and was dropped: no mapping lets it in " ..
-                                "(filtering)", arrow, yn, hops[yn].from_outside,
+                                "(filtering, or a firewall)", arrow, yn, hops[yn].from_outside,
                                 r.path == "rtpengine" and ", from rtpengine" or (", sent to " .. r.to))
       else
         r.cause = string.format("%s RTP sent to %s (%d packets) never reached %s", arrow, tostring(r.to), r.sent, y)
@@ -580,8 +595,34 @@ function sip.judge(pk, w)
     v.message = B .. " never registered (no 200 to its REGISTER left the registrar)"
   elseif not v.answered then
     v.class = "no-call"
-    v.message = B .. " registered, but no 200 to " .. A .. "'s INVITE came back" ..
-                (v.invite_reached_callee and "" or " (the INVITE never reached " .. B .. ")")
+    v.message = B .. " registered, but no 200 to " .. A .. "'s INVITE came back"
+    if not v.invite_reached_callee then
+      -- where the proxy sent the INVITE, and how far it got
+      local _, k = sip.first_message(pk[w.registrar], function(m, k)
+        return k.out and m.request == "INVITE" and m.to_user == B end)
+      local syn
+      for _, k2 in ipairs(pk[w.registrar] or {}) do
+        if not syn and k2.out and k2.proto == "tcp" and sip.is_private(k2.dst) then syn = k2 end
+      end
+      if not k and syn then
+        v.message = v.message .. string.format(" (the proxy tried to connect over TCP to %s:%d, the private " ..
+                                               "Contact %s registered: no route)", syn.dst, syn.dport, B)
+      elseif not k then
+        v.message = v.message .. " (the INVITE never left the registrar" ..
+                    (sip.first_message(pk[w.registrar], function(m, k2) return not k2.out and m.request == "INVITE" end)
+                     and ")" or ": it never reached the registrar)")
+      elseif sip.is_private(k.dst) then
+        v.message = v.message .. string.format(" (the proxy sent the INVITE to %s:%d over %s, the private Contact " ..
+                                               "%s registered: no route)", k.dst, k.dport, k.proto, B)
+      else
+        local bn = pk[B .. "-nat"]
+        local arrived = sip.first_message(bn, function(m, k2)
+          return not k2.out and m.request == "INVITE" and k2.src == k.src end)
+        v.message = v.message .. string.format(" (the proxy sent the INVITE to %s:%d over %s%s)", k.dst, k.dport,
+          k.proto, arrived and (", it arrived at " .. B .. "-nat and was dropped there: no live mapping lets it in")
+                   or "")
+      end
+    end
   elseif ab.received > 0 and ba.received > 0 then
     v.class = "two-way"
   elseif ab.received > 0 then

@@ -43,7 +43,7 @@ scenario {
   params = {
     left = { description = "caller's NAT preset", default = "port-restricted-cone" },
     right = { description = "callee's NAT preset", default = "port-restricted-cone" },
-    help = { description = "NAT help: none | nat (nathelper) | sbc (nathelper + rtpengine)", default = "sbc" },
+    help = { description = "NAT help: none | nat (nathelper) | sbc (nathelper + rtpengine) | ice (nathelper + ICE/TURN in the UAs)", default = "sbc" },
     alg = { description = "SIP ALG (sip_alg knob) on both NATs", default = false },
     transport = { description = "SIP transport: udp | tcp", default = "udp" },
     keepalive = { description = "registrar keep-alives (nathelper natping every 2 s; help nat/sbc)", default = true },
@@ -64,8 +64,10 @@ scenario {
 
   network = function(p)
     S.need_lab()
-    local help = { none = true, nat = true, sbc = true }
-    if not help[p.help] then error("sip: help must be none, nat or sbc, not '" .. tostring(p.help) .. "'", 0) end
+    local help = { none = true, nat = true, sbc = true, ice = true }
+    if not help[p.help] then
+      error("sip: help must be none, nat, sbc or ice, not '" .. tostring(p.help) .. "'", 0)
+    end
     if p.transport ~= "udp" and p.transport ~= "tcp" then
       error("sip: transport must be udp or tcp, not '" .. tostring(p.transport) .. "'", 0)
     end
@@ -79,13 +81,15 @@ scenario {
     S.side(net, "right", p.right, knobs)
     net:public_host("sip")
     if p.help == "sbc" then net:public_host("media") end
+    -- ice: natlab-turn-server (UDP+TCP 3478, TCP 80) answers STUN too
+    if p.help == "ice" then net.srv = S.servers(net, { servers = "natlab" }, { no_stun = true }) end
     return net
   end,
 
   run = function(net, p, cell)
     local pcaps = {}
     for _, n in ipairs({ "left", "right", "left-nat", "right-nat", "left-cgn", "right-cgn",
-                         "internet", "sip", "media" }) do
+                         "internet", "sip", "media", "turn" }) do
       if net.nodes[n] then
         local _, abs = natlab.capture(net.nodes[n])
         if not abs then natlab.skip("sip.lua reads its verdict from captures: run it with natlab run") end
@@ -98,13 +102,17 @@ scenario {
       _, ng = sip.rtpengine(net, "media")
       media = net.addr.media
     end
-    sip.kamailio(net, "sip", { help = p.help, natping_s = p.keepalive and 2 or 0, rtpengine = ng })
+    -- ice: the registrar fixes signalling (nathelper), the UAs find the media path
+    sip.kamailio(net, "sip", { help = p.help == "ice" and "nat" or p.help, natping_s = p.keepalive and 2 or 0,
+                               rtpengine = ng })
     local reg = net.addr.sip
-    sip.ua(net, "right", { user = "right", registrar = reg, transport = p.transport })
+    local ice = p.help == "ice" and { server = "turn:" .. net.addr.turn .. ":3478", user = "natlab", pass = "natlab" }
+                or nil
+    sip.ua(net, "right", { user = "right", registrar = reg, transport = p.transport, ice = ice })
     local t_reg = sip.wait_for(4000, function() return sip.registered(sip.pcap(pcaps.sip), "right") end, 100)
     natlab.event("harness", t_reg and "right registered" or "right not registered after 4 s")
     if p.hold_s > 0 then natlab.sleep_ms(p.hold_s * 1000) end
-    sip.ua(net, "left", { user = "left", registrar = reg, transport = p.transport,
+    sip.ua(net, "left", { user = "left", registrar = reg, transport = p.transport, ice = ice,
                           dial = "sip:right@" .. reg .. (p.transport == "tcp" and ";transport=tcp" or "") })
     local answered = sip.wait_for(6000, function()
       return sip.first_message(sip.pcap(pcaps.left), function(m, k)
@@ -117,7 +125,7 @@ scenario {
     sip.stop(net)
     natlab.sleep_ms(200) -- the capture processes write what they hold
     local v = sip.judge(sip.read_pcaps(pcaps), { a = "left", b = "right", addr = net.addr, media = media,
-                                                 registrar = "sip" })
+                                                 turn = net.addr.turn, registrar = "sip" })
     natlab.observe("sip", v)
     local msg = v.message
     if answered and answered.status ~= 200 and v.class == "no-call" then

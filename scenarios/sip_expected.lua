@@ -33,12 +33,14 @@ local function alg_at(p, x) return p.alg and not open(x) and x ~= "cgnat" end
 
 -- The callee can be reached at its registered contact: a public host, a
 -- registrar that stores where the REGISTER came from (nathelper), or an ALG
--- that rewrote Contact to the public mapping - over UDP only: baresip's TCP
--- Contact names its listening port, not the connection's source port, and
--- nf_nat_sip rewrites an address only with the port the packet came from.
+-- that rewrote Contact to the public mapping. Over TCP too: baresip's
+-- Contact names its listening port 5060, the connection leaves from an
+-- ephemeral port; nf_nat_sip rewrites the address (keeping 5060) and the
+-- REGISTER's conntrack expectation lets the registrar's new connection to
+-- public:5060 in (measured, docs/sip.md).
 local function contact_ok(p)
   if open(p.right) or p.help ~= "none" then return true end
-  return alg_at(p, p.right) and p.transport == "udp"
+  return alg_at(p, p.right)
 end
 
 -- The callee's UDP mapping toward the registrar outlives the wait before
@@ -78,6 +80,10 @@ local function expect(p)
   -- sbc: both UAs send to rtpengine, which answers each from the port it
   -- was sent to, at the address and port the packets came from (latching)
   if p.help == "sbc" then return "two-way" end
+  -- ice: the UAs find a path themselves - direct where the NATs allow one,
+  -- else through the TURN server's relay, reached over UDP (RFC 8445; the
+  -- same reasoning as docs/expected-matrix.md, which also derives which)
+  if p.help == "ice" then return "two-way" end
   -- without a relay, x's RTP goes where y's SDP says (right's RTP to L)
   local lr = sdp_ok(p, R) and filter_ok(p, L, R)
   local rl = sdp_ok(p, L) and filter_ok(p, R, L)

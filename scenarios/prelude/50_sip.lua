@@ -239,12 +239,13 @@ end
 -- ---- baresip ---------------------------------------------------------
 
 -- sip.ua(net, node_name, {user=, registrar=, transport="udp"|"tcp", dial=uri,
---   ice={stun=, turn=, user=, pass=}}) -> proc
+--   ice={server="turn:addr:port", user=, pass=}}) -> proc
 -- baresip with its own config directory: SIP on the node's address port
 -- 5060, PCMU from a 440 Hz sine (no sound card: module ausine; received
 -- audio goes to aubridge, a sink), RTP ports sip.UA_RTP, auto-answer, the
 -- account registering with the registrar over @transport. @dial: a URI
--- called at start (menu's /dial).
+-- called at start (menu's /dial). @ice: ICE (RFC 8445, module ice) with
+-- host, server-reflexive and relayed candidates from that TURN server.
 function sip.ua(net, node_name, o)
   local dir = sip.dir() .. "/ua-" .. node_name
   os.execute("mkdir -p '" .. dir .. "'")
@@ -347,13 +348,23 @@ end
 
 -- sip.is_rtp(pkt): an RTP packet (RFC 3550 §5.1: version 2; RTCP's
 -- payload types 200-204 excluded) on a UDP port that is not SIP, STUN/TURN
--- or rtpengine's control.
+-- or rtpengine's control, or one inside a TURN ChannelData message.
 function sip.is_rtp(k)
   if k.proto ~= "udp" or #k.payload < 12 then return false end
-  for _, port in ipairs({ sip.PORT, 3478, sip.NG_PORT }) do
-    if k.sport == port or k.dport == port then return false end
+  local off = 1
+  local b0 = k.payload:byte(1)
+  if b0 >= 0x40 and b0 <= 0x4f then
+    -- RFC 8656 §12.4 ChannelData (channel numbers 0x4000-0x4FFF): RTP
+    -- relayed through TURN, counted inside its 4-byte header
+    off = 5
+    if #k.payload < 16 then return false end
+  else
+    for _, port in ipairs({ sip.PORT, 3478, sip.NG_PORT }) do
+      if k.sport == port or k.dport == port then return false end
+    end
   end
-  local b0, b1 = k.payload:byte(1, 2)
+  local b1
+  b0, b1 = k.payload:byte(off, off + 1)
   if (b0 & 0xc0) ~= 0x80 then return false end
   local pt = b1 & 0x7f
   return not (pt >= 72 and pt <= 76)
@@ -608,9 +619,9 @@ function sip.judge(pk, w)
         v.message = v.message .. string.format(" (the proxy tried to connect over TCP to %s:%d, the private " ..
                                                "Contact %s registered: no route)", syn.dst, syn.dport, B)
       elseif not k then
-        v.message = v.message .. " (the INVITE never left the registrar" ..
-                    (sip.first_message(pk[w.registrar], function(m, k2) return not k2.out and m.request == "INVITE" end)
-                     and ")" or ": it never reached the registrar)")
+        local got = sip.first_message(pk[w.registrar], function(m, k2) return not k2.out and m.request == "INVITE" end)
+        v.message = v.message .. (got and " (the registrar did not relay the INVITE)" or
+                                  (" (" .. A .. "'s INVITE never reached the registrar)"))
       elseif sip.is_private(k.dst) then
         v.message = v.message .. string.format(" (the proxy sent the INVITE to %s:%d over %s, the private Contact " ..
                                                "%s registered: no route)", k.dst, k.dport, k.proto, B)

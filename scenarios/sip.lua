@@ -54,7 +54,7 @@ scenario {
   matrix = {
     left = { "open", "full-cone", "port-restricted-cone", "symmetric", "udp-blocked" },
     right = { "port-restricted-cone" },
-    help = { "none", "nat", "sbc" },
+    help = { "none", "nat", "sbc", "ice" },
     alg = { false, true },
     transport = { "udp", "tcp" },
   },
@@ -120,6 +120,14 @@ scenario {
     end, 100)
     if answered and answered.status == 200 then
       natlab.event("harness", "call answered")
+      -- media starts at once through a relay or to a fixed address; ICE
+      -- first runs its checks and baresip sends a re-INVITE (seconds).
+      -- Wait until RTP reaches both UAs or the settle time is up, then
+      -- let the call run media_ms.
+      local flowing = sip.wait_for(p.help == "ice" and 12000 or 1000, function()
+        return sip.rtp_received(sip.pcap(pcaps.left)) > 0 and sip.rtp_received(sip.pcap(pcaps.right)) > 0
+      end, 250)
+      natlab.event("harness", flowing and "RTP reaches both UAs" or "RTP does not reach both UAs")
       natlab.sleep_ms(p.media_ms)
     end
     sip.stop(net)

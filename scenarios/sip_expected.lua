@@ -51,7 +51,9 @@ end
 local function mapping_lives(p)
   if open(p.right) or p.transport == "tcp" then return true end
   if p.nat_timeout_s == 0 or p.hold_s < p.nat_timeout_s then return true end
-  return p.keepalive and p.help ~= "none"
+  -- nathelper pings only contacts it saw NATed (ping_nated_only): an ALG
+  -- that rewrote Contact and Via hides the NAT, and the mapping dies
+  return p.keepalive and p.help ~= "none" and not alg_at(p, p.right)
 end
 
 -- The SDP of UA y names where y's media can be reached: a public host, or

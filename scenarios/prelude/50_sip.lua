@@ -370,6 +370,15 @@ function sip.is_rtp(k)
   return not (pt >= 72 and pt <= 76)
 end
 
+-- sip.rtp_received(packets) -> n: RTP packets a node received.
+function sip.rtp_received(pk)
+  local n = 0
+  for _, k in ipairs(pk or {}) do
+    if not k.out and sip.is_rtp(k) then n = n + 1 end
+  end
+  return n
+end
+
 -- sip.message(pkt) -> {request=METHOD | nil, status=code | nil, cseq_method,
 -- to_user, from_user, sdp={addr, port} | nil} or nil: the first SIP message
 -- in a packet's payload (a TCP segment of the lab holds whole messages).

@@ -187,18 +187,41 @@ function sip.kamailio(net, node_name, o)
   local p = net.nodes[node_name]:spawn({ bin, "-DD", "-E", "-f", cfg, "-Y", dir .. "/kamailio-run",
                                          "-P", dir .. "/kamailio.pid", "-m", "32", "-M", "4",
                                          "-w", dir }, { name = name, stdio = "null" })
-  local log = sip.logpath(name)
+  local node = net.nodes[node_name]
   local ok = sip.wait_for(5000, function()
     if p:wait(0) then return "exited" end
-    local s = log and read_all(log) or ""
-    return s:find("tcp_main_loop", 1, true) or s:find("INFO: <core> %[main%.c") and
-           s:find("udp_rcv_loop", 1, true) or nil
-  end)
+    local u, t = sip.listening(node, sip.PORT)
+    return u and t
+  end, 150)
   if ok == "exited" or p:wait(0) then error("kamailio exited at start (see " .. name .. ".log)", 0) end
-  if not ok then natlab.sleep_ms(300) end
+  if not ok then error("kamailio is not listening on " .. addr .. ":" .. sip.PORT .. " after 5 s (see " ..
+                       name .. ".log)", 0) end
   net.sip_procs = net.sip_procs or {}
   table.insert(net.sip_procs, p)
   return p
+end
+
+-- sip.listening(node, port) -> udp, tcp: whether a socket of the node is
+-- bound to UDP @port and one listens on TCP @port, from the node's own
+-- /proc/net/udp and /proc/net/tcp (read by one cat started inside the
+-- node: those files show the reader's network namespace).
+function sip.listening(node, port)
+  local c = node:spawn({ "/bin/cat", "/proc/net/udp", "/proc/net/tcp" }, { name = "sip-probe", stdio = "pipe" })
+  local want = string.format(":%04X", port)
+  local file, found = 0, { false, false }
+  while true do
+    local l = c:line(1000)
+    if not l then break end
+    if l:match("^%s*sl%s") then
+      file = file + 1 -- each file starts with its header: udp, then tcp
+    else
+      -- "sl: local_address rem_address st ...": TCP state 0A is LISTEN
+      local loc, st = l:match("^%s*%d+: %x+(:%x+) %x+:%x+ (%x+)")
+      if loc == want and (file == 1 or st == "0A") and file >= 1 then found[file] = true end
+    end
+  end
+  c:wait(1000)
+  return found[1], found[2]
 end
 
 -- sip.logpath(name): where node:spawn put @name's stderr (nil without logs)

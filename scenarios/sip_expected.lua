@@ -78,6 +78,10 @@ local function expect(p)
   if not sip_out(R, p.transport) then return "no-reg" end
   if not sip_out(L, p.transport) then return "no-call" end
   if not contact_ok(p) or not mapping_lives(p) then return "no-call" end
+  -- baresip with ICE gathers its candidates before it sends the INVITE;
+  -- behind a UDP-blocked caller its TURN allocation (UDP only in 1.0)
+  -- never gets an answer and the INVITE is not sent while the cell waits
+  if p.help == "ice" and no_udp(L) then return "no-call" end
   if no_udp(L) or no_udp(R) then return "no-audio" end
   -- sbc: both UAs send to rtpengine, which answers each from the port it
   -- was sent to, at the address and port the packets came from (latching)

@@ -174,8 +174,8 @@ end
 
 -- sip.kamailio(net, node_name, {help=, natping_s=, rtpengine="addr:port"}) -> proc
 -- kamailio on the node's address, UDP and TCP 5060, in the foreground, its
--- log (stderr) in the cell's logs as kamailio-<node>.log. Ready once its
--- log says so.
+-- log (stderr) in the cell's logs as kamailio-<node>.log. Ready once the
+-- node has it on UDP and TCP 5060 (sip.listening).
 function sip.kamailio(net, node_name, o)
   local bin = natlab.bin("kamailio")
   local dir = sip.dir()

@@ -12,19 +12,18 @@
 set -u
 bin=${NATLAB_BIN_DIR:?}/natlab
 src=${NATLAB_SOURCE_DIR:?}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+export PATH=$PATH:/usr/sbin # kamailio lives in /usr/sbin
 missing=""
 for p in kamailio:kamailio rtpengine:rtpengine-daemon baresip:baresip; do
-  command -v "${p%%:*}" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin command -v "${p%%:*}" >/dev/null 2>&1 ||
-    missing="$missing ${p#*:}"
+  command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}"
 done
 if [ -n "$missing" ]; then
   echo "SIP packages not installed:$missing (scripts/install-deps --sip): skipped"; exit 77
 fi
-export PATH=$PATH:/usr/sbin # kamailio lives in /usr/sbin
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 
 run() { # out-subdir, natlab run arguments...
   local d=$out/$1; shift

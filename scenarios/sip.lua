@@ -124,10 +124,12 @@ scenario {
       -- first runs its checks and baresip sends a re-INVITE (seconds).
       -- Wait until RTP reaches both UAs or the settle time is up, then
       -- let the call run media_ms.
-      local flowing = sip.wait_for(p.help == "ice" and 12000 or 1000, function()
+      local t_ans = natlab.now_ms()
+      local flowing = sip.wait_for(p.help == "ice" and 20000 or 1000, function()
         return sip.rtp_received(sip.pcap(pcaps.left)) > 0 and sip.rtp_received(sip.pcap(pcaps.right)) > 0
       end, 250)
       natlab.event("harness", flowing and "RTP reaches both UAs" or "RTP does not reach both UAs")
+      if flowing then natlab.observe("rtp_both_after_answer_ms", natlab.now_ms() - t_ans) end
       natlab.sleep_ms(p.media_ms)
     end
     sip.stop(net)

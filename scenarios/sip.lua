@@ -113,7 +113,7 @@ scenario {
     natlab.event("harness", t_reg and "right registered" or "right not registered after 4 s")
     if p.hold_s > 0 then natlab.sleep_ms(p.hold_s * 1000) end
     sip.ua(net, "left", { user = "left", registrar = reg, transport = p.transport, ice = ice,
-                          dial = "sip:right@" .. reg .. (p.transport == "tcp" and ";transport=tcp" or "") })
+                          dial = "sip:right@" .. reg }) -- baresip adds the account's transport
     local answered = sip.wait_for(6000, function()
       return sip.first_message(sip.pcap(pcaps.left), function(m, k)
         return not k.out and m.status and m.status >= 200 and m.cseq_method == "INVITE" end)
@@ -133,7 +133,19 @@ scenario {
       natlab.sleep_ms(p.media_ms)
     end
     sip.stop(net)
-    natlab.sleep_ms(200) -- the capture processes write what they hold
+    -- the capture processes write each packet as they read it: wait until
+    -- the files stop growing (at most 1 s)
+    local last = -1
+    sip.wait_for(1000, function()
+      local total = 0
+      for _, f in pairs(pcaps) do
+        local h = io.open(f, "rb")
+        if h then total = total + h:seek("end"); h:close() end
+      end
+      local still = total == last
+      last = total
+      return still
+    end, 100)
     local v = sip.judge(sip.read_pcaps(pcaps), { a = "left", b = "right", addr = net.addr, media = media,
                                                  turn = net.addr.turn, registrar = "sip" })
     natlab.observe("sip", v)

@@ -164,6 +164,9 @@ scenario {
     natlab.observe("expected_class", exp)
     natlab.observe("media_path", v.path)
     local what = v.class .. (v.path ~= "" and (" via " .. v.path) or "")
+    local rw = {}
+    for _, k in ipairs(natlab.sorted_keys(v.rewrites)) do rw[#rw + 1] = k .. " " .. v.rewrites[k] end
+    if #rw > 0 then what = what .. " (rewritten on the way: " .. table.concat(rw, ", ") .. ")" end
     if exp ~= v.class then
       msg = string.format("observed %s, expected %s%s", what, exp, msg and (": " .. msg) or "")
     else

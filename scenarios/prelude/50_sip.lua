@@ -525,7 +525,8 @@ end
 -- media = rtpengine's address or nil, turn = the TURN server's address or nil,
 -- registrar = node name}. The verdict: {class, registered = {a=, b=},
 -- answered, rtp = {["a->b"] = {sent, received, to, told, path, cause}, ...},
--- path, message}. Classes: "no-reg" (the callee never registered),
+-- rewrites (Contact and SDP addresses that differ between what a UA sent
+-- and what the registrar got: an ALG's work), path, message}. Classes: "no-reg" (the callee never registered),
 -- "no-call" (no 200 to the INVITE reached the caller), "no-audio",
 -- "one-way:a->b" / "one-way:b->a" (named with the node names), "two-way".
 function sip.judge(pk, w)
@@ -547,6 +548,29 @@ function sip.judge(pk, w)
   v.answered = ans ~= nil
   v.sdp = { [A .. "_offer"] = sent_inv and sent_inv.sdp, [B .. "_answer"] = sent_ans and sent_ans.sdp,
             [B .. "_got"] = told[B], [A .. "_got"] = told[A] }
+  -- What changed between a UA's node and the registrar's (an ALG on the
+  -- way rewrites Contact and SDP; nothing else in the lab touches them)
+  v.rewrites = {}
+  local function sent_and_got(ua, pred)
+    local m1 = sip.first_message(pk[ua], function(m, k) return k.out and pred(m) end)
+    local m2 = sip.first_message(pk[w.registrar], function(m, k)
+      return not k.out and pred(m) end)
+    return m1, m2
+  end
+  for _, x in ipairs({ A, B }) do
+    local r1, r2 = sent_and_got(x, function(m) return m.request == "REGISTER" and m.to_user == x end)
+    if r1 and r2 and r1.contact and r2.contact and r1.contact ~= r2.contact then
+      v.rewrites[x .. " REGISTER Contact"] = r1.contact .. " -> " .. r2.contact
+    end
+  end
+  local i1, i2 = sent_and_got(A, function(m) return m.request == "INVITE" and m.to_user == B end)
+  if i1 and i2 and i1.sdp and i2.sdp and (i1.sdp.addr ~= i2.sdp.addr or i1.sdp.port ~= i2.sdp.port) then
+    v.rewrites[A .. " INVITE SDP"] = ep(i1.sdp.addr, i1.sdp.port) .. " -> " .. ep(i2.sdp.addr, i2.sdp.port)
+  end
+  local a1, a2 = sent_and_got(B, function(m) return m.status == 200 and m.cseq_method == "INVITE" and m.sdp end)
+  if a1 and a2 and a1.sdp and a2.sdp and (a1.sdp.addr ~= a2.sdp.addr or a1.sdp.port ~= a2.sdp.port) then
+    v.rewrites[B .. " 200 SDP"] = ep(a1.sdp.addr, a1.sdp.port) .. " -> " .. ep(a2.sdp.addr, a2.sdp.port)
+  end
   local function side_addrs(x)
     local s = { [w.addr[x]] = true }
     if w.addr[x .. "-nat"] then s[w.addr[x .. "-nat"]] = true end

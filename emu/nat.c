@@ -1034,7 +1034,8 @@ static void build_sip_alg(struct nx_build *bd)
 		struct nftnl_obj *o = nftnl_obj_alloc();
 
 		if (!o) {
-			bd->ret = bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: ct helper");
+			bd->ret =
+			    bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: ct helper");
 			return;
 		}
 		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, bd->table);
@@ -1045,7 +1046,8 @@ static void build_sip_alg(struct nx_build *bd)
 		nftnl_obj_set_u16(o, NFTNL_OBJ_CT_HELPER_L3PROTO, NFPROTO_IPV4);
 		nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, alg[i].proto);
 		if (bd->ret == 0 && emu_nft_batch_add_obj(bd->b, o) < 0)
-			bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+			bd->ret =
+			    natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 		nftnl_obj_free(o);
 
 		/* iifname != OUT meta l4proto P th dport 5060 ct helper set "sip-P" */

@@ -84,7 +84,8 @@ struct emu_nat_config {
 	bool sip_alg;
 };
 
-/* RFC 3261 §19.1.2: the default SIP port for UDP and TCP. */
+/* RFC 3261 (SIP URI port): "The default is 5060 for sip: using UDP, TCP, or
+ * SCTP". */
 #define EMU_NAT_SIP_PORT 5060
 
 /* emu_nat_preset - fill *@cfg with the knobs of preset @name (see

@@ -9,7 +9,7 @@
 local sip = {}
 natlab.sip = sip
 
-sip.PORT = 5060              -- RFC 3261 §19.1.2
+sip.PORT = 5060              -- RFC 3261: "The default is 5060 for sip: using UDP, TCP, or SCTP"
 sip.UA_RTP = { 10000, 10019 } -- baresip's RTP port range
 sip.RELAY_RTP = { 30000, 30099 } -- rtpengine's
 sip.NG_PORT = 2223            -- rtpengine's control (ng) port

@@ -13,15 +13,34 @@ sip.PORT = 5060              -- RFC 3261: "The default is 5060 for sip: using UD
 sip.UA_RTP = { 10000, 10019 } -- baresip's RTP port range
 sip.RELAY_RTP = { 30000, 30099 } -- rtpengine's
 sip.NG_PORT = 2223            -- rtpengine's control (ng) port
-sip.KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 sip.BARESIP_MODULES = "/usr/lib/baresip/modules"
+
+-- kamailio's modules live under the multiarch library directory
+local function kamailio_modules()
+  for _, d in ipairs({ "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib/i386-linux-gnu",
+                       "/usr/lib/arm-linux-gnueabihf", "/usr/lib64", "/usr/lib" }) do
+    local f = io.open(d .. "/kamailio/modules/tm.so", "rb")
+    if f then f:close(); return d .. "/kamailio/modules" end
+  end
+  return "/usr/lib/x86_64-linux-gnu/kamailio/modules"
+end
+
+-- sip.prog(name) -> path | nil: natlab.bin, and /usr/sbin (kamailio's
+-- place, not in every user's PATH)
+function sip.prog(name)
+  local p = natlab.bin(name)
+  if p then return p end
+  local f = io.open("/usr/sbin/" .. name, "rb")
+  if f then f:close(); return "/usr/sbin/" .. name end
+  return nil
+end
 
 -- sip.need({"kamailio", "rtpengine", "baresip"}): skip the cell, naming the
 -- Debian package, when a program is missing.
 local PKG = { kamailio = "kamailio", rtpengine = "rtpengine-daemon", baresip = "baresip" }
 function sip.need(progs)
   for _, p in ipairs(progs) do
-    if not natlab.bin(p) then
+    if not sip.prog(p) then
       natlab.skip(p .. " is not installed (apt-get install " .. PKG[p] ..
                   ", or scripts/install-deps --sip)")
     end
@@ -98,7 +117,7 @@ local function kamailio_cfg(o)
   w("listen=tcp:" .. o.addr .. ":" .. sip.PORT)
   w("alias=" .. o.addr)
   w("tcp_connection_lifetime=3605")
-  w('mpath="' .. sip.KAMAILIO_MODULES .. '/"')
+  w('mpath="' .. kamailio_modules() .. '/"')
   for _, m in ipairs({ "tm", "sl", "rr", "pv", "maxfwd", "usrloc", "registrar", "textops",
                        "siputils", "xlog", "sanity", "kex" }) do
     w('loadmodule "' .. m .. '.so"')
@@ -177,7 +196,7 @@ end
 -- log (stderr) in the cell's logs as kamailio-<node>.log. Ready once the
 -- node has it on UDP and TCP 5060 (sip.listening).
 function sip.kamailio(net, node_name, o)
-  local bin = natlab.bin("kamailio")
+  local bin = sip.prog("kamailio")
   local dir = sip.dir()
   local addr = net.addr[node_name]
   local cfg = write(dir .. "/kamailio.cfg", kamailio_cfg {
@@ -242,7 +261,7 @@ end
 function sip.rtpengine(net, node_name)
   local addr = net.addr[node_name]
   local name = "rtpengine-" .. node_name
-  local p = net.nodes[node_name]:spawn({ natlab.bin("rtpengine"), "--config-file=none",
+  local p = net.nodes[node_name]:spawn({ sip.prog("rtpengine"), "--config-file=none",
     "--table=-1", "--foreground", "--log-stderr", "--no-log-timestamps", "-L", "6",
     "--interface=" .. addr, "--listen-ng=" .. addr .. ":" .. sip.NG_PORT,
     "--port-min=" .. sip.RELAY_RTP[1], "--port-max=" .. sip.RELAY_RTP[2],
@@ -306,7 +325,7 @@ function sip.ua(net, node_name, o)
   write(dir .. "/accounts", acc .. "\n")
   write(dir .. "/contacts", "")
   -- baresip writes its log on stdout: sh sends it to stderr, the cell's log
-  local argv = { "/bin/sh", "-c", 'exec "$0" "$@" 1>&2', natlab.bin("baresip"), "-4", "-f", dir, "-s" }
+  local argv = { "/bin/sh", "-c", 'exec "$0" "$@" 1>&2', sip.prog("baresip"), "-4", "-f", dir, "-s" }
   if o.dial then argv[#argv + 1] = "-e"; argv[#argv + 1] = "/dial " .. o.dial end
   local p = net.nodes[node_name]:spawn(argv, { name = "baresip-" .. node_name, stdio = "null" })
   net.sip_procs = net.sip_procs or {}

@@ -37,6 +37,8 @@
  *                            filter of hairpinned packets
  *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets;
  *                              per-host UDP quota (set quota: a -> ct count)
+ *   alg     prerouting 0:    sip_alg: ct helper "sip-udp"/"sip-tcp" on new
+ *                            flows from the inside to port 5060
  *   fw_input input 0:          inbound TCP blocked; else an unsolicited
  *                              SYN from outside is dropped, not reset
  *                              (RFC 5382 REQ-4) unless a local socket
@@ -1007,6 +1009,65 @@ static void build_input(struct nx_build *bd)
 	nx_rule_add(bd, r);
 }
 
+/* The SIP ALG of home routers: the kernel's SIP conntrack helper on the
+ * signalling flows. It parses SIP over UDP and TCP, and for a NATed flow
+ * (nf_nat_sip) rewrites the private address and port in Via, Contact,
+ * Record-Route and the SDP's c= and m= lines to the public mapping, and
+ * sets up conntrack expectations for the media the SDP announces. Since
+ * Linux 4.7 no helper is attached by port on its own: a `ct helper` object
+ * names it and a rule assigns it to a flow's first packet, after
+ * conntrack (-200) and dstnat (-100) and before the flow is confirmed. The
+ * NAT's filtering (raw, before conntrack) still applies to the media: an
+ * expectation does not open a hole the rules would refuse. */
+static void build_sip_alg(struct nx_build *bd)
+{
+	static const struct {
+		const char *name;
+		uint8_t proto;
+	} alg[] = {{"sip-udp", IPPROTO_UDP}, {"sip-tcp", IPPROTO_TCP}};
+	const uint16_t port = htons(EMU_NAT_SIP_PORT);
+	struct nftnl_rule *r;
+	struct nftnl_expr *x;
+
+	nx_chain_add(bd, "alg", "filter", NF_INET_PRE_ROUTING, 0);
+	for (size_t i = 0; i < sizeof(alg) / sizeof(alg[0]); i++) {
+		struct nftnl_obj *o = nftnl_obj_alloc();
+
+		if (!o) {
+			bd->ret =
+			    bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: ct helper");
+			return;
+		}
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, bd->table);
+		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, alg[i].name);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, bd->family);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+		nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, "sip");
+		nftnl_obj_set_u16(o, NFTNL_OBJ_CT_HELPER_L3PROTO, NFPROTO_IPV4);
+		nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, alg[i].proto);
+		if (bd->ret == 0 && emu_nft_batch_add_obj(bd->b, o) < 0)
+			bd->ret =
+			    natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		nftnl_obj_free(o);
+
+		/* iifname != OUT meta l4proto P th dport 5060 ct helper set "sip-P" */
+		r = nx_rule_new(bd, "alg");
+		if (r) {
+			nx_match_inside(bd, r, true);
+			nx_match_l4(r, alg[i].proto, true);
+			nx_load_field(r, F_DPORT, NFT_REG_1);
+			nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &port, sizeof(port));
+			x = nx_ex(r, "objref");
+			if (x) {
+				nftnl_expr_set_u32(x, NFTNL_EXPR_OBJREF_IMM_TYPE,
+						   NFT_OBJECT_CT_HELPER);
+				nftnl_expr_set_str(x, NFTNL_EXPR_OBJREF_IMM_NAME, alg[i].name);
+			}
+		}
+		nx_rule_add(bd, r);
+	}
+}
+
 static int table_op(struct emu_nft_batch *b, bool del, const char *name, uint32_t family)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
@@ -1135,6 +1196,8 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 		}
 		nx_rule_add(&bd, r);
 	}
+	if (c->translate && c->sip_alg)
+		build_sip_alg(&bd);
 	build_fwd(&bd);
 	build_input(&bd);
 	build_fw6(&bd, replace);

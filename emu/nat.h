@@ -76,7 +76,17 @@ struct emu_nat_config {
 	 * make one more is dropped with ICMP host unreachable (REQ-11).
 	 * 0 = no limit. */
 	unsigned udp_mappings_per_host;
+	/* The home router's SIP ALG: the kernel's SIP conntrack helper
+	 * (nf_conntrack_sip, with nf_nat_sip's rewriting of SIP headers and
+	 * SDP to the public mapping) attached through nftables `ct helper`
+	 * objects to every new flow to port EMU_NAT_SIP_PORT, UDP and TCP,
+	 * from the inside. Off in every preset. docs/nat-model.md. */
+	bool sip_alg;
 };
+
+/* RFC 3261 (SIP URI port): "The default is 5060 for sip: using UDP, TCP, or
+ * SCTP". */
+#define EMU_NAT_SIP_PORT 5060
 
 /* emu_nat_preset - fill *@cfg with the knobs of preset @name (see
  * emu_nat_preset_names) from the preset table. The interface names and

@@ -388,15 +388,17 @@ static int l_node(lua_State *L)
 	return 1;
 }
 
-/* natlab.capture(node) -> path | nil, why: capture every interface of
- * @node from now on (pcap/<cell>/<node>.pcap); the path is relative to the
- * run directory. nil when this run writes no results (natlab exec). */
+/* natlab.capture(node) -> path, abs_path | nil, why: capture every
+ * interface of @node from now on (pcap/<cell>/<node>.pcap); the path is
+ * relative to the run directory, abs_path is where the file is now (a
+ * scenario may read it while the capture runs: each packet is written as
+ * it is seen). nil when this run writes no results (natlab exec). */
 static int l_capture(lua_State *L)
 {
 	struct luanet_ctx *ctx = ctx_of(L);
 	int i = node_index(ctx, luanet_check_node(L, 1));
 	struct natlab_err e = {""};
-	char rel[4200];
+	char rel[4200], abs[4400], file[300];
 	int ret;
 
 	if (i < 0)
@@ -410,6 +412,24 @@ static int l_capture(lua_State *L)
 	if (ret < 0)
 		return fail(L, "natlab.capture", &e);
 	lua_pushstring(L, rel);
+	snprintf(file, sizeof(file), "%s.pcap", emu_node_name(ctx->nodes[i]));
+	if (luanet_capture_path(ctx, file, abs, sizeof(abs), rel, sizeof(rel), &e) < 0)
+		return 1;
+	lua_pushstring(L, abs);
+	return 2;
+}
+
+/* natlab.cell_dir() -> path | nil: the cell's log directory
+ * (logs/<cell>.t<trial>, where spawned programs' stderr goes), for files a
+ * scenario generates per cell (configurations); nil under natlab
+ * exec/shell, which keep no logs. */
+static int l_cell_dir(lua_State *L)
+{
+	struct luanet_ctx *ctx = ctx_of(L);
+
+	if (!ctx->logdir[0])
+		return 0;
+	lua_pushstring(L, ctx->logdir);
 	return 1;
 }
 
@@ -648,6 +668,7 @@ static int n_nat(lua_State *L)
 	opt_bool(L, 2, "tcp_in_blocked", &cfg.tcp_in_blocked);
 	opt_bool(L, 2, "inbound_refreshes", &cfg.inbound_refreshes);
 	opt_bool(L, 2, "paired_pooling", &cfg.paired_pooling);
+	opt_bool(L, 2, "sip_alg", &cfg.sip_alg);
 	cfg.port_min = (uint16_t)opt_int(L, 2, "port_min", cfg.port_min);
 	cfg.port_max = (uint16_t)opt_int(L, 2, "port_max", cfg.port_max);
 	cfg.udp_timeout_s = (unsigned)opt_int(L, 2, "udp_timeout_s", cfg.udp_timeout_s);
@@ -942,6 +963,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"find", l_find},
 	    {"link", l_link},
 	    {"capture", l_capture},
+	    {"cell_dir", l_cell_dir},
 	    {"nat_presets", l_nat_presets},
 	    {"nat_preset_check", l_nat_preset_check},
 	    {"now_ms", l_now_ms},

@@ -594,6 +594,38 @@ static void test_names(void **state)
 	assert_string_equal(emu_nat_mapping_name(EMU_NAT_MAP_AD), "ad");
 }
 
+static void tweak_sip_alg(struct emu_nat_config *c)
+{
+	c->sip_alg = true;
+}
+
+/* sip_alg: two ct helper objects (type 3, NFT_OBJECT_CT_HELPER) naming
+ * the kernel's "sip" helper for UDP and TCP, assigned in a prerouting
+ * chain after conntrack and dstnat to new flows from the inside to 5060;
+ * off in every preset. */
+static void test_sip_alg(void **state)
+{
+	struct parsed p;
+	const char *const *n;
+
+	for (n = emu_nat_preset_names(); *n; n++) {
+		build(*n, NULL, &p);
+		HASNT(p.objs, "sip-");
+		HASNT(p.chains, "alg:");
+	}
+	build("symmetric", tweak_sip_alg, &p);
+	HAS(p.objs, "sip-udp:3;");
+	HAS(p.objs, "sip-tcp:3;");
+	HAS(p.chains, "alg:0:0:filter;");
+	HAS(rules(&p, "alg"), "iifname !=\"wan\" l4proto ==17 payload ==\"\x13\" objref:sip-udp");
+	HAS(rules(&p, "alg"), "iifname !=\"wan\" l4proto ==6 payload ==\"\x13\" objref:sip-tcp");
+	/* the rest of the NAT is unchanged */
+	check_nat_common(&p);
+	/* a plain firewall translates nothing: no ALG */
+	build("open", tweak_sip_alg, &p);
+	HASNT(p.objs, "sip-");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_knobs_independent),
 	    cmocka_unit_test(test_bad_knobs),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_sip_alg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

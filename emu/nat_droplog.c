@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,8 @@ struct emu_nat_droplog {
 	struct emu_nat_drops agg;
 	struct emu_nat_droplog_stats st;
 	struct emu_pcap *pcap;
+	char *pcap_path; /* NULL: no pcap; opened on the first drop */
+	bool pcap_failed;
 	char buf[65536]; /* one recv: several log messages */
 };
 
@@ -60,6 +63,31 @@ static size_t ip_len(const uint8_t *p, size_t caplen)
 	return caplen;
 }
 
+/* The pcap is made on the first drop (a NAT that dropped nothing leaves no
+ * file), with its folder (one level) when that is missing. */
+static void pcap_create(struct emu_nat_droplog *d)
+{
+	struct natlab_err e;
+	int ret = emu_pcap_open_linktype(d->pcap_path, EMU_PCAP_LINKTYPE_RAW, &d->pcap, &e);
+
+	if (ret == -ENOENT) {
+		char *slash = strrchr(d->pcap_path, '/');
+		if (slash && slash != d->pcap_path) {
+			*slash = '\0';
+			mkdir(d->pcap_path, 0755);
+			*slash = '/';
+			ret = emu_pcap_open_linktype(d->pcap_path, EMU_PCAP_LINKTYPE_RAW, &d->pcap,
+						     &e);
+		}
+	}
+	if (ret < 0) {
+		d->pcap_failed = true;
+		d->st.write_error = ret;
+		return;
+	}
+	d->st.pcap_bytes = EMU_PCAP_FILE_HDR;
+}
+
 static int packet_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct emu_nat_droplog *d = data;
@@ -72,6 +100,8 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	pthread_mutex_lock(&d->lock);
 	d->st.logged++;
 	emu_nat_drops_add(&d->agg, prefix, pl, len, mono_ms());
+	if (d->pcap_path && !d->pcap && !d->pcap_failed)
+		pcap_create(d);
 	if (d->pcap) {
 		uint64_t rec = EMU_PCAP_REC_HDR + len;
 		if (d->st.pcap_bytes + rec > EMU_NAT_DROPS_PCAP_MAX) {
@@ -214,11 +244,9 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 				     EMU_NAT_LOG_GROUP);
 		goto fail;
 	}
-	if (pcap_path) {
-		ret = emu_pcap_open_linktype(pcap_path, EMU_PCAP_LINKTYPE_RAW, &d->pcap, e);
-		if (ret < 0)
-			goto fail;
-		d->st.pcap_bytes = EMU_PCAP_FILE_HDR;
+	if (pcap_path && !(d->pcap_path = strdup(pcap_path))) {
+		ret = natlab_err_set(e, ENOMEM, "drops pcap");
+		goto fail;
 	}
 	d->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->wake < 0) {
@@ -273,6 +301,7 @@ void emu_nat_droplog_stop(struct emu_nat_droplog *d, struct emu_nat_drops *out,
 		mnl_socket_close(d->nl);
 	if (d->wake >= 0)
 		close(d->wake);
+	free(d->pcap_path);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }

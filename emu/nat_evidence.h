@@ -115,7 +115,8 @@ struct emu_nat_droplog;
 /* emu_nat_droplog_start - listen to node @n's log group EMU_NAT_LOG_GROUP
  * on a thread of the caller's process; every logged packet is aggregated
  * (times from CLOCK_MONOTONIC, ms) and, with @pcap_path, written to that
- * pcap file (LINKTYPE_RAW, created now) until it holds
+ * pcap file (LINKTYPE_RAW; made on the first drop, with its folder if
+ * missing, so a NAT that dropped nothing leaves no file) until it holds
  * EMU_NAT_DROPS_PCAP_MAX bytes. Caller owns *@out. */
 int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_nat_droplog **out,
 			  struct natlab_err *e);
@@ -124,7 +125,7 @@ struct emu_nat_droplog_stats {
 	uint64_t logged;	/* packets received from the log */
 	uint64_t lost;		/* packets the socket had no room for (ENOBUFS) */
 	uint64_t pcap_packets;	/* written to the pcap */
-	uint64_t pcap_bytes;	/* its size */
+	uint64_t pcap_bytes;	/* its size (0: no file made) */
 	uint64_t pcap_skipped;	/* not written: the file was full */
 	int write_error;	/* first failed pcap write, or 0 */
 };

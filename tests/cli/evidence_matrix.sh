@@ -63,3 +63,32 @@ tshark -r "$out/r/latest/$pcap" -T fields -E separator=' ' -e ip.src -e udp.srcp
 got=$(grep -c "^$sa $sp $da $dp\$" "$out/drops.txt")
 [ "$got" = "$pkts" ] || fail "pcap has $got packets of $sa:$sp -> $da:$dp, the drops entry $pkts: $(cat "$out/drops.txt")"
 echo "ok: right-nat dropped $pkts packets of $sa:$sp -> $da:$dp (APDF), $total in its drops pcap"
+
+# The same cell, failed (the agents get 250 ms to select a pair): a
+# conntrack snapshot of each NAT is recorded, and the failure message
+# keeps the verdict's text first and quotes the drops after it.
+"$bin" run "$src/scenarios/matrix.lua" -p left=symmetric -p right=port-restricted-cone \
+  -p timeout_ms=250 --out "$out/f" --timeout 120 >"$out/flog" 2>&1
+[ "$?" = 1 ] || fail "the cell did not fail: $(cat "$out/flog")"
+python3 - "$out/f/latest/cells.jsonl" <<'PY' || exit 1
+import json, sys
+c = json.loads(open(sys.argv[1]).readline())
+assert c["outcome"] == "fail", c
+ev = c["evidence"]
+msg = c["message"]
+assert msg.startswith("expected path relay"), msg
+for node, pub in (("left-nat", "203.0.113.2:"), ("right-nat", "203.0.113.6:")):
+    ct = ev[node]["conntrack"]
+    assert isinstance(ct, list) and ct, ev[node]
+    # the NAT's own flows: inside source, its public address on the reply side
+    assert all(e["proto"] == "udp" and e["reply_dst"].startswith(pub) for e in ct), ct
+drops = [(n, d) for n in ev for d in ev[n]["drops"]]
+if drops:
+    n, d = max(drops, key=lambda x: x[1]["pkts"])
+    want = "; evidence: %s (" % n
+    assert want in msg and ("from %s to %s" % (d["src"], d["dst"])) in msg, (msg, drops)
+    assert msg.index("expected path") < msg.index("; evidence: "), msg
+else:
+    assert "evidence:" not in msg, msg
+print("ok: failed cell:", msg)
+PY

@@ -20,7 +20,7 @@
 #include "emu/impair_fault.h"
 #include "emu/link.h"
 #include "emu/node.h"
-#include "harness/capture.h"
+#include "emu/capture.h"
 #include "harness/evidence.h"
 #include "harness/luaimpair.h"
 #include "harness/luaproc.h"
@@ -202,7 +202,7 @@ int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, siz
 	return 0;
 }
 
-/* Capture every interface of node @i (harness/capture.c) into
+/* Capture every interface of node @i (emu/capture.c, a process) into
  * <capdir>/<node>.pcap; its relative path into @rel. Once per node. */
 static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t rel_len,
 			struct natlab_err *e)
@@ -218,7 +218,7 @@ static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t re
 	if (ctx->n_pids >= LUANET_PROCS_MAX)
 		return natlab_err_set(e, EMFILE, "capture: at most %d processes per cell",
 				      LUANET_PROCS_MAX);
-	ret = capture_start(ctx->nodes[i], path, &pid, e);
+	ret = emu_capture_node_start(ctx->nodes[i], path, &pid, e);
 	if (ret < 0)
 		return ret;
 	ctx->pids[ctx->n_pids++] = pid;

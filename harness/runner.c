@@ -146,6 +146,23 @@ out:
 		/* Every NAT's evidence, whatever the scenario called; a
 		 * conntrack snapshot when the cell is not passing. */
 		json_t *ev = luanet_evidence_collect(&ctx, !would_pass(cell, result));
+		const char *node;
+		json_t *v;
+
+		json_object_foreach(ev, node, v)
+		{
+			/* listed with the captures: natlab merge and the report
+			 * follow `pcaps` */
+			json_t *pcap = json_object_get(v, "pcap");
+			json_t *all = json_object_get(result, "pcaps");
+			if (!json_is_string(pcap))
+				continue;
+			if (!json_is_array(all)) {
+				all = json_array();
+				json_object_set_new(result, "pcaps", all);
+			}
+			json_array_append(all, pcap);
+		}
 		if (ev)
 			json_object_set_new(result, "evidence", ev);
 	}

@@ -3,7 +3,9 @@
  * nothing else), reaches the drop log naming its rule and 5-tuple, and is
  * written to the drops pcap; a packet that passes adds nothing; a new
  * mapping adds one to mappings_udp, a new flow of the same EIM mapping
- * does not; a firewall knob (udp_blocked) counts under its own name. */
+ * does not, and a mapping that timed out leaves the live count; a
+ * hairpinned packet is counted; a firewall knob (udp_blocked) counts under
+ * its own name. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,6 +174,98 @@ out:
 	return rc;
 }
 
+static void tweak_short(struct emu_nat_config *c)
+{
+	c->udp_timeout_s = 1;
+}
+
+/* APDM: one mapping per destination, counted once each; they expire
+ * (the live count falls to 0, the counter stays), and the next packet
+ * makes a new one. */
+static int expiry_body(void)
+{
+	uint64_t c[EMU_NAT_CTR_N], live = 0;
+	struct topo t;
+	int rc = 0, cli = -1;
+	long long end;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", tweak_short) < 0) {
+		topo_free(&t);
+		return 1;
+	}
+	cli = udp_open(t.c1, NULL, 0);
+	CHECK(cli >= 0, "socket");
+	CHECK(udp_send(cli, SRV1, 4000, "a") == 0 && udp_send(cli, SRV2, 4000, "b") == 0, "send");
+	CHECK(wait_ctr(&t, EMU_NAT_CTR_MAPPINGS_UDP, 2) == 2, "two destinations, two mappings");
+	CHECK(udp_send(cli, SRV1, 4000, "a2") == 0, "send");
+	CHECK(read_ctr(&t, c, &live) == 0 && c[EMU_NAT_CTR_MAPPINGS_UDP] == 2 && live == 2,
+	      "a second packet of a flow is no new mapping: %llu made, %llu live",
+	      (unsigned long long)c[EMU_NAT_CTR_MAPPINGS_UDP], (unsigned long long)live);
+	/* 1 s timeout: gone within a few seconds, polled */
+	end = topo_now_ms() + 5000;
+	while (read_ctr(&t, c, &live) == 0 && live > 0 && topo_now_ms() < end)
+		usleep(50000);
+	CHECK(live == 0 && c[EMU_NAT_CTR_MAPPINGS_UDP] == 2,
+	      "after the timeout: %llu live, %llu made", (unsigned long long)live,
+	      (unsigned long long)c[EMU_NAT_CTR_MAPPINGS_UDP]);
+	CHECK(udp_send(cli, SRV1, 4000, "again") == 0, "send");
+	CHECK(wait_ctr(&t, EMU_NAT_CTR_MAPPINGS_UDP, 3) == 3, "a new mapping after expiry");
+out:
+	if (cli >= 0)
+		close(cli);
+	topo_free(&t);
+	return rc;
+}
+
+/* Hairpinning (full-cone): c1 reaches c2 through c2's public mapping;
+ * the hairpinned packet is counted, and gets a mapping of its own. */
+static int hairpin_body(void)
+{
+	uint64_t c[EMU_NAT_CTR_N];
+	struct sockaddr_in from;
+	struct topo t;
+	int rc = 0, c1 = -1, c2 = -1, srv = -1;
+	char msg[64];
+	uint16_t p2;
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "full-cone", NULL) < 0) {
+		topo_free(&t);
+		return 1;
+	}
+	c1 = udp_open(t.c1, NULL, 0);
+	c2 = udp_open(t.c2, NULL, 0);
+	srv = udp_open(t.inet, SRV1, 4000);
+	CHECK(c1 >= 0 && c2 >= 0 && srv >= 0, "sockets");
+	CHECK(udp_send(c2, SRV1, 4000, "open") == 0, "send");
+	CHECK(udp_recv(srv, DEADLINE_MS, msg, sizeof(msg), &from), "SRV1 got nothing");
+	p2 = ntohs(from.sin_port);
+	CHECK(udp_send(c1, PUB1, p2, "hairpin") == 0, "send");
+	CHECK(udp_recv(c2, DEADLINE_MS, msg, sizeof(msg), &from), "not hairpinned");
+	CHECK(wait_ctr(&t, EMU_NAT_CTR_HAIRPIN, 1) == 1, "hairpin counter");
+	CHECK(read_ctr(&t, c, NULL) == 0 && c[EMU_NAT_CTR_MAPPINGS_UDP] == 2,
+	      "mappings_udp %llu: c2's and the hairpinned flow's",
+	      (unsigned long long)c[EMU_NAT_CTR_MAPPINGS_UDP]);
+out:
+	if (c1 >= 0)
+		close(c1);
+	if (c2 >= 0)
+		close(c2);
+	if (srv >= 0)
+		close(srv);
+	topo_free(&t);
+	return rc;
+}
+
+static void t_mappings_expire(void **state)
+{
+	TOPO_CASE(expiry_body);
+}
+
+static void t_hairpin_counted(void **state)
+{
+	TOPO_CASE(hairpin_body);
+}
+
 static void t_filtering_drop(void **state)
 {
 	TOPO_CASE(filtering_body);
@@ -187,6 +281,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_filtering_drop),
 	    cmocka_unit_test(t_udp_blocked_drop),
+	    cmocka_unit_test(t_mappings_expire),
+	    cmocka_unit_test(t_hairpin_counted),
 	};
 
 	if (!topo_sandbox_available())

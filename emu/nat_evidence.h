@@ -123,7 +123,7 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 
 struct emu_nat_droplog_stats {
 	uint64_t logged;	/* packets received from the log */
-	uint64_t lost;		/* packets the socket had no room for (ENOBUFS) */
+	uint64_t lost;		/* socket overruns (ENOBUFS), each one or more packets */
 	uint64_t pcap_packets;	/* written to the pcap */
 	uint64_t pcap_bytes;	/* its size (0: no file made) */
 	uint64_t pcap_skipped;	/* not written: the file was full */

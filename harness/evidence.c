@@ -20,6 +20,9 @@ struct evidence_nat {
 	char pcap_rel[4096];
 	uint64_t base[EMU_NAT_CTR_N]; /* counted by tables a re-apply replaced */
 	uint64_t forgotten;	      /* mappings a flush or re-apply dropped */
+	/* read just before a flush or re-apply, kept once it succeeded */
+	uint64_t pending[EMU_NAT_CTR_N], pending_live;
+	bool pending_reapply;
 	json_t *nat;		      /* the knobs, as recorded */
 };
 
@@ -62,25 +65,41 @@ int evidence_nat_start(struct emu_node *n, const struct emu_nat_config *cfg, con
 	return 0;
 }
 
-void evidence_nat_before_flush(struct evidence_nat *ev, struct emu_node *n)
+static void before_change(struct evidence_nat *ev, struct emu_node *n, bool reapply)
 {
-	uint64_t c[EMU_NAT_CTR_N], live = 0;
 	struct natlab_err e;
 
-	if (ev && emu_nat_counters_read(n, c, &live, &e) == 0)
-		ev->forgotten += live;
+	if (!ev)
+		return;
+	if (emu_nat_counters_read(n, ev->pending, &ev->pending_live, &e) < 0) {
+		memset(ev->pending, 0, sizeof(ev->pending));
+		ev->pending_live = 0;
+	}
+	ev->pending_reapply = reapply;
+}
+
+void evidence_nat_before_flush(struct evidence_nat *ev, struct emu_node *n)
+{
+	before_change(ev, n, false);
 }
 
 void evidence_nat_before_reapply(struct evidence_nat *ev, struct emu_node *n)
 {
-	uint64_t c[EMU_NAT_CTR_N], live = 0;
-	struct natlab_err e;
+	before_change(ev, n, true);
+}
 
-	if (!ev || emu_nat_counters_read(n, c, &live, &e) < 0)
+void evidence_nat_changed(struct evidence_nat *ev)
+{
+	if (!ev)
 		return;
-	for (int i = 0; i < EMU_NAT_CTR_N; i++)
-		ev->base[i] += c[i];
-	ev->forgotten += live;
+	/* a flush keeps the table and its counters; a re-apply replaces them */
+	if (ev->pending_reapply)
+		for (int i = 0; i < EMU_NAT_CTR_N; i++)
+			ev->base[i] += ev->pending[i];
+	ev->forgotten += ev->pending_live;
+	memset(ev->pending, 0, sizeof(ev->pending));
+	ev->pending_live = 0;
+	ev->pending_reapply = false;
 }
 
 void evidence_nat_reapplied(struct evidence_nat *ev, const struct emu_nat_config *cfg,
@@ -88,6 +107,7 @@ void evidence_nat_reapplied(struct evidence_nat *ev, const struct emu_nat_config
 {
 	if (!ev)
 		return;
+	evidence_nat_changed(ev);
 	json_decref(ev->nat);
 	ev->nat = knobs_json(cfg, preset);
 }
@@ -146,6 +166,7 @@ json_t *evidence_nat_json(struct evidence_nat *ev, struct emu_node *n, int64_t s
 	struct emu_nat_drops drops;
 	struct emu_nat_droplog_stats st;
 	json_t *j, *ctr;
+	uint64_t dropped = 0;
 
 	if (emu_nat_counters_read(n, c, &live, e) < 0)
 		return NULL;
@@ -162,17 +183,23 @@ json_t *evidence_nat_json(struct evidence_nat *ev, struct emu_node *n, int64_t s
 	}
 	emu_nat_drops_sort(&drops);
 	ctr = json_object();
-	for (int i = 0; i < EMU_NAT_CTR_N; i++)
-		json_object_set_new(ctr, emu_nat_counter_name((enum emu_nat_counter)i),
-				    json_integer((json_int_t)(c[i] + ev->base[i])));
+	for (int i = 0; i < EMU_NAT_CTR_N; i++) {
+		const char *name = emu_nat_counter_name((enum emu_nat_counter)i);
+		json_object_set_new(ctr, name, json_integer((json_int_t)(c[i] + ev->base[i])));
+		if (strncmp(name, "drop_", 5) == 0)
+			dropped += c[i] + ev->base[i];
+	}
 	/* A mapping made and no longer live, unless a flush or a re-apply
 	 * (faults on the timeline) dropped it: its timeout passed. */
 	created = c[EMU_NAT_CTR_MAPPINGS_UDP] + ev->base[EMU_NAT_CTR_MAPPINGS_UDP];
 	gone = created > live + ev->forgotten ? created - live - ev->forgotten : 0;
 	json_object_set_new(ctr, "expired", json_integer((json_int_t)gone));
-	j = json_pack("{s:o,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "counters", ctr,
+	/* every counted drop is logged by the same rule: what the counters
+	 * saw and the log did not deliver was lost on the way */
+	j = json_pack("{s:o,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "counters", ctr,
 		      "live_mappings_udp", (json_int_t)live, "drops", drops_json(&drops, start_ms),
-		      "drop_log", "logged", (json_int_t)st.logged, "lost", (json_int_t)st.lost,
+		      "drop_log", "logged", (json_int_t)st.logged, "overruns", (json_int_t)st.lost,
+		      "unlogged", (json_int_t)(dropped > st.logged ? dropped - st.logged : 0),
 		      "other_pkts", (json_int_t)drops.other_pkts, "unparsed",
 		      (json_int_t)drops.unparsed, "pcap_packets", (json_int_t)st.pcap_packets,
 		      "pcap_skipped", (json_int_t)st.pcap_skipped, "pcap_bytes",

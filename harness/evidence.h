@@ -28,11 +28,14 @@ int evidence_nat_start(struct emu_node *n, const struct emu_nat_config *cfg, con
 		       struct natlab_err *e);
 
 /* Before node @n's NAT is flushed (its mappings forgotten) or re-applied
- * (its table, counters included, replaced): keep what would be lost, so
+ * (its table, counters included, replaced): read what would be lost, so
  * that the record covers the whole cell. evidence_nat_reapplied records
  * the new knobs. */
 void evidence_nat_before_flush(struct evidence_nat *ev, struct emu_node *n);
 void evidence_nat_before_reapply(struct evidence_nat *ev, struct emu_node *n);
+/* evidence_nat_changed - the flush (or re-apply) done: keep what was read
+ * before it. Not called when it failed. evidence_nat_reapplied calls it. */
+void evidence_nat_changed(struct evidence_nat *ev);
 void evidence_nat_reapplied(struct evidence_nat *ev, const struct emu_nat_config *cfg,
 			    const char *preset);
 

@@ -810,6 +810,8 @@ static int n_nat_flush(lua_State *L)
 	if (i >= 0)
 		evidence_nat_before_flush(ctx->evidence[i], n);
 	ret = emu_nat_flush(n, &e);
+	if (ret == 0 && i >= 0)
+		evidence_nat_changed(ctx->evidence[i]);
 	emu_fault_log_record(ctx->faults, "nat-flush", emu_node_name(n), ret, "%s",
 			     ret < 0 ? e.msg : "every mapping dropped, rules kept");
 	luanet_fault_sync(ctx);

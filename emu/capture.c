@@ -276,13 +276,14 @@ static void capture_loop(int sock, int fd)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue; /* SIGTERM: go on, now without blocking */
-			return;	  /* EAGAIN once stopping: drained */
+			return;		  /* EAGAIN once stopping: drained */
 		}
 		cap = n > (ssize_t)sizeof(pkt) ? (uint32_t)sizeof(pkt) : (uint32_t)n;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		emu_capture_sll2_record(hdr, (uint32_t)ts.tv_sec, (uint32_t)(ts.tv_nsec / 1000), cap,
-			       (uint32_t)n, sll.sll_protocol, sll.sll_ifindex, sll.sll_hatype,
-			       sll.sll_pkttype, sll.sll_halen, sll.sll_addr);
+		emu_capture_sll2_record(hdr, (uint32_t)ts.tv_sec, (uint32_t)(ts.tv_nsec / 1000),
+					cap, (uint32_t)n, sll.sll_protocol, sll.sll_ifindex,
+					sll.sll_hatype, sll.sll_pkttype, sll.sll_halen,
+					sll.sll_addr);
 		iov[0].iov_base = hdr;
 		iov[0].iov_len = sizeof(hdr);
 		iov[1].iov_base = pkt;

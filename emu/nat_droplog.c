@@ -170,8 +170,8 @@ static void *droplog_thread(void *arg)
 }
 
 /* One NFULNL_MSG_CONFIG for group EMU_NAT_LOG_GROUP, acknowledged. */
-static int nflog_config(struct mnl_socket *nl, uint32_t seq, const struct nfulnl_msg_config_cmd *cmd,
-			bool mode)
+static int nflog_config(struct mnl_socket *nl, uint32_t seq,
+			const struct nfulnl_msg_config_cmd *cmd, bool mode)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -202,7 +202,7 @@ static int nflog_config(struct mnl_socket *nl, uint32_t seq, const struct nfulnl
 	if (n < 0)
 		return -errno;
 	return mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), NULL, NULL) < 0 ? -errno
-											   : 0;
+											  : 0;
 }
 
 int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_nat_droplog **out,

@@ -67,8 +67,8 @@ int emu_nat_counters_read(struct emu_node *n, uint64_t pkts[EMU_NAT_CTR_N], uint
 
 /* ---- dropped packets, aggregated (pure: no kernel) ---- */
 
-#define EMU_NAT_ADDRPORT_MAX 48	 /* "[ffff:...:ffff]:65535" */
-#define EMU_NAT_DROPS_MAX    32	 /* distinct (rule, 5-tuple) entries kept */
+#define EMU_NAT_ADDRPORT_MAX 48 /* "[ffff:...:ffff]:65535" */
+#define EMU_NAT_DROPS_MAX    32 /* distinct (rule, 5-tuple) entries kept */
 
 struct emu_nat_drop {
 	enum emu_nat_counter rule;
@@ -122,12 +122,12 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 			  struct natlab_err *e);
 
 struct emu_nat_droplog_stats {
-	uint64_t logged;	/* packets received from the log */
-	uint64_t lost;		/* socket overruns (ENOBUFS), each one or more packets */
-	uint64_t pcap_packets;	/* written to the pcap */
-	uint64_t pcap_bytes;	/* its size (0: no file made) */
-	uint64_t pcap_skipped;	/* not written: the file was full */
-	int write_error;	/* first failed pcap write, or 0 */
+	uint64_t logged;       /* packets received from the log */
+	uint64_t lost;	       /* socket overruns (ENOBUFS), each one or more packets */
+	uint64_t pcap_packets; /* written to the pcap */
+	uint64_t pcap_bytes;   /* its size (0: no file made) */
+	uint64_t pcap_skipped; /* not written: the file was full */
+	int write_error;       /* first failed pcap write, or 0 */
 };
 
 /* emu_nat_droplog_snapshot - the aggregate so far (copied), and counters. */

@@ -278,7 +278,8 @@ void nx_counters_add(struct nx_build *bd)
 			continue;
 		o = nftnl_obj_alloc();
 		if (!o) {
-			bd->ret = bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: counters");
+			bd->ret =
+			    bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: counters");
 			return;
 		}
 		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, bd->table);
@@ -286,7 +287,8 @@ void nx_counters_add(struct nx_build *bd)
 		nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, bd->family);
 		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 		if (bd->ret == 0 && emu_nft_batch_add_obj(bd->b, o) < 0)
-			bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+			bd->ret =
+			    natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 		nftnl_obj_free(o);
 	}
 }

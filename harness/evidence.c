@@ -23,7 +23,7 @@ struct evidence_nat {
 	/* read just before a flush or re-apply, kept once it succeeded */
 	uint64_t pending[EMU_NAT_CTR_N], pending_live;
 	bool pending_reapply;
-	json_t *nat;		      /* the knobs, as recorded */
+	json_t *nat; /* the knobs, as recorded */
 };
 
 static json_t *knobs_json(const struct emu_nat_config *c, const char *preset)
@@ -114,7 +114,10 @@ void evidence_nat_reapplied(struct evidence_nat *ev, const struct emu_nat_config
 
 static const char *proto_name(uint8_t p)
 {
-	return p == IPPROTO_UDP ? "udp" : p == IPPROTO_TCP ? "tcp" : p == IPPROTO_ICMP ? "icmp" : "ip";
+	return p == IPPROTO_UDP	   ? "udp"
+	       : p == IPPROTO_TCP  ? "tcp"
+	       : p == IPPROTO_ICMP ? "icmp"
+				   : "ip";
 }
 
 static json_t *drops_json(const struct emu_nat_drops *d, int64_t start_ms)
@@ -123,12 +126,12 @@ static json_t *drops_json(const struct emu_nat_drops *d, int64_t start_ms)
 
 	for (unsigned i = 0; i < d->n; i++) {
 		const struct emu_nat_drop *x = &d->d[i];
-		json_array_append_new(
-		    a, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "rule",
-				 emu_nat_counter_rule(x->rule), "proto", proto_name(x->proto), "src",
-				 x->src, "dst", x->dst, "pkts", (json_int_t)x->pkts, "first_ms",
-				 (json_int_t)(x->first_ms - start_ms), "last_ms",
-				 (json_int_t)(x->last_ms - start_ms)));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "rule",
+						   emu_nat_counter_rule(x->rule), "proto",
+						   proto_name(x->proto), "src", x->src, "dst",
+						   x->dst, "pkts", (json_int_t)x->pkts, "first_ms",
+						   (json_int_t)(x->first_ms - start_ms), "last_ms",
+						   (json_int_t)(x->last_ms - start_ms)));
 	}
 	return a;
 }
@@ -149,18 +152,19 @@ static json_t *conntrack_json(struct emu_node *n)
 		snprintf(o[1], sizeof(o[1]), "%s:%u", v[i].odst, v[i].odport);
 		snprintf(r[0], sizeof(r[0]), "%s:%u", v[i].rsrc, v[i].rsport);
 		snprintf(r[1], sizeof(r[1]), "%s:%u", v[i].rdst, v[i].rdport);
-		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "proto", "udp",
-						   "src", o[0], "dst", o[1], "reply_src", r[0],
-						   "reply_dst", r[1], "timeout_s",
-						   (json_int_t)v[i].timeout_s));
+		json_array_append_new(a,
+				      json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "proto", "udp", "src",
+						o[0], "dst", o[1], "reply_src", r[0], "reply_dst",
+						r[1], "timeout_s", (json_int_t)v[i].timeout_s));
 	}
 	if (count > EVIDENCE_CONNTRACK_MAX)
-		json_array_append_new(a, json_pack("{s:I}", "more", (json_int_t)(count - EVIDENCE_CONNTRACK_MAX)));
+		json_array_append_new(
+		    a, json_pack("{s:I}", "more", (json_int_t)(count - EVIDENCE_CONNTRACK_MAX)));
 	return a;
 }
 
-json_t *evidence_nat_json(struct evidence_nat *ev, struct emu_node *n, int64_t start_ms,
-			  bool final, bool conntrack, struct natlab_err *e)
+json_t *evidence_nat_json(struct evidence_nat *ev, struct emu_node *n, int64_t start_ms, bool final,
+			  bool conntrack, struct natlab_err *e)
 {
 	uint64_t c[EMU_NAT_CTR_N], live = 0, created, gone;
 	struct emu_nat_drops drops;
@@ -205,7 +209,8 @@ json_t *evidence_nat_json(struct evidence_nat *ev, struct emu_node *n, int64_t s
 		      "pcap_skipped", (json_int_t)st.pcap_skipped, "pcap_bytes",
 		      (json_int_t)st.pcap_bytes);
 	if (ev->forgotten)
-		json_object_set_new(j, "forgotten_mappings", json_integer((json_int_t)ev->forgotten));
+		json_object_set_new(j, "forgotten_mappings",
+				    json_integer((json_int_t)ev->forgotten));
 	if (ev->pcap_rel[0] && st.pcap_bytes)
 		json_object_set_new(j, "pcap", json_string(ev->pcap_rel));
 	json_object_set(j, "nat", ev->nat);
@@ -226,7 +231,8 @@ void evidence_nat_free(struct evidence_nat *ev)
 /* "APDF filtering" for the filtering rule of an APDF NAT, else the rule. */
 static void rule_label(const json_t *node_ev, const char *rule, char *buf, size_t len)
 {
-	const char *f = json_string_value(json_object_get(json_object_get(node_ev, "nat"), "filtering"));
+	const char *f =
+	    json_string_value(json_object_get(json_object_get(node_ev, "nat"), "filtering"));
 
 	if (strcmp(rule, "filtering") == 0 && f) {
 		size_t i = 0;
@@ -258,7 +264,8 @@ size_t evidence_explain(const json_t *evidence, char *buf, size_t len)
 		{
 			json_int_t p = json_integer_value(json_object_get(d, "pkts"));
 			for (int k = 0; k < EVIDENCE_EXPLAIN_MAX; k++) {
-				if (best[k] && json_integer_value(json_object_get(best[k], "pkts")) >= p)
+				if (best[k] &&
+				    json_integer_value(json_object_get(best[k], "pkts")) >= p)
 					continue;
 				for (int m = EVIDENCE_EXPLAIN_MAX - 1; m > k; m--) {
 					best[m] = best[m - 1];
@@ -278,12 +285,12 @@ size_t evidence_explain(const json_t *evidence, char *buf, size_t len)
 		int w;
 		rule_label(best_ev[k], json_string_value(json_object_get(best[k], "rule")) ?: "?",
 			   label, sizeof(label));
-		w = snprintf(buf + used, len - used, "%s%s (%s) dropped %lld %s packet%s from %s to %s",
-			     k ? "; " : "", best_node[k], label, (long long)p,
-			     json_string_value(json_object_get(best[k], "proto")) ?: "",
-			     p == 1 ? "" : "s",
-			     json_string_value(json_object_get(best[k], "src")) ?: "?",
-			     json_string_value(json_object_get(best[k], "dst")) ?: "?");
+		w = snprintf(
+		    buf + used, len - used, "%s%s (%s) dropped %lld %s packet%s from %s to %s",
+		    k ? "; " : "", best_node[k], label, (long long)p,
+		    json_string_value(json_object_get(best[k], "proto")) ?: "", p == 1 ? "" : "s",
+		    json_string_value(json_object_get(best[k], "src")) ?: "?",
+		    json_string_value(json_object_get(best[k], "dst")) ?: "?");
 		if (w < 0)
 			break;
 		used += (size_t)w < len - used ? (size_t)w : len - used - 1;

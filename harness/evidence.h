@@ -45,8 +45,8 @@ void evidence_nat_reapplied(struct evidence_nat *ev, const struct emu_nat_config
  * then; later calls give the same drops). @conntrack adds a snapshot of
  * the node's UDP flows. NULL with @e set when the node cannot be read.
  * Caller owns the result. */
-json_t *evidence_nat_json(struct evidence_nat *ev, struct emu_node *n, int64_t start_ms,
-			  bool final, bool conntrack, struct natlab_err *e);
+json_t *evidence_nat_json(struct evidence_nat *ev, struct emu_node *n, int64_t start_ms, bool final,
+			  bool conntrack, struct natlab_err *e);
 
 void evidence_nat_free(struct evidence_nat *ev);
 

@@ -650,8 +650,8 @@ static void nat_evidence_begin(struct luanet_ctx *ctx, unsigned i, const struct 
 	       (size_t)snprintf(rel, sizeof(rel), "%s%s", ctx->pcap_prefix, file) < sizeof(rel);
 	if (evidence_nat_start(ctx->nodes[i], cfg, preset, pcap ? abs : NULL, rel,
 			       &ctx->evidence[i], &e) < 0) {
-		fprintf(stderr, "natlab: no NAT evidence for %s: %s\n", emu_node_name(ctx->nodes[i]),
-			e.msg);
+		fprintf(stderr, "natlab: no NAT evidence for %s: %s\n",
+			emu_node_name(ctx->nodes[i]), e.msg);
 		if (!ctx->evidence_errors)
 			ctx->evidence_errors = json_object();
 		json_object_set_new(ctx->evidence_errors, emu_node_name(ctx->nodes[i]),
@@ -689,9 +689,11 @@ static int n_nat_evidence(lua_State *L)
 	json_t *j;
 
 	if (i < 0 || !ctx->evidence[i])
-		return luaL_error(L, "node:nat_evidence: %s is not a NAT with evidence (call "
-				     "node:nat{} first%s)",
-				  emu_node_name(n), i >= 0 && ctx->evidence_errors ? "; see cell.log" : "");
+		return luaL_error(L,
+				  "node:nat_evidence: %s is not a NAT with evidence (call "
+				  "node:nat{} first%s)",
+				  emu_node_name(n),
+				  i >= 0 && ctx->evidence_errors ? "; see cell.log" : "");
 	j = evidence_nat_json(ctx->evidence[i], n, ctx->start_ms, false, false, &e);
 	if (!j)
 		return fail(L, "node:nat_evidence", &e);

@@ -93,7 +93,8 @@ static int filtering_body(void)
 	CHECK(udp_send(cli, SRV1, 4000, "out") == 0, "send");
 	CHECK(udp_recv(s1, DEADLINE_MS, msg, sizeof(msg), &from), "SRV1 got nothing");
 	CHECK(ntohs(from.sin_port) == cport, "port not preserved: %u", ntohs(from.sin_port));
-	CHECK(wait_ctr(&t, EMU_NAT_CTR_MAPPINGS_UDP, 1) == 1, "mappings_udp after the first packet");
+	CHECK(wait_ctr(&t, EMU_NAT_CTR_MAPPINGS_UDP, 1) == 1,
+	      "mappings_udp after the first packet");
 	/* the answer passes the filter: nothing dropped */
 	CHECK(udp_send(s1, PUB1, cport, "answer") == 0, "send");
 	CHECK(udp_recv(cli, DEADLINE_MS, msg, sizeof(msg), &from), "the answer did not arrive");
@@ -111,11 +112,14 @@ static int filtering_body(void)
 	      (unsigned long long)d->pkts, d->proto);
 	CHECK(d->first_ms <= d->last_ms, "times");
 	CHECK(read_ctr(&t, c1, &live) == 0, "counters");
-	CHECK(c1[EMU_NAT_CTR_MAPPINGS_UDP] == 1, "mappings_udp %llu: a new flow of an EIM mapping "
-	      "is no new mapping", (unsigned long long)c1[EMU_NAT_CTR_MAPPINGS_UDP]);
+	CHECK(c1[EMU_NAT_CTR_MAPPINGS_UDP] == 1,
+	      "mappings_udp %llu: a new flow of an EIM mapping "
+	      "is no new mapping",
+	      (unsigned long long)c1[EMU_NAT_CTR_MAPPINGS_UDP]);
 	CHECK(live == 1, "live mappings %llu", (unsigned long long)live);
 	for (int i = 0; i < EMU_NAT_CTR_N; i++)
-		if (i != EMU_NAT_CTR_DROP_FILTERING && strncmp(emu_nat_counter_name(i), "drop_", 5) == 0)
+		if (i != EMU_NAT_CTR_DROP_FILTERING &&
+		    strncmp(emu_nat_counter_name(i), "drop_", 5) == 0)
 			CHECK(c1[i] == 0, "%s counted %llu", emu_nat_counter_name(i),
 			      (unsigned long long)c1[i]);
 	emu_nat_droplog_stop(dl, &agg, &st);

@@ -53,10 +53,11 @@ static void test_explain(void **state)
 
 static void test_explain_rules(void **state)
 {
-	json_t *ev = load("{\"fw\":{\"nat\":{\"translate\":false},\"drops\":[{\"rule\":\"filtering\","
-			  "\"proto\":\"udp\",\"src\":\"a:1\",\"dst\":\"b:2\",\"pkts\":1}]},"
-			  "\"n\":{\"nat\":{\"filtering\":\"ad\"},\"drops\":[{\"rule\":\"udp_blocked\","
-			  "\"proto\":\"udp\",\"src\":\"c:1\",\"dst\":\"d:2\",\"pkts\":1}]}}");
+	json_t *ev =
+	    load("{\"fw\":{\"nat\":{\"translate\":false},\"drops\":[{\"rule\":\"filtering\","
+		 "\"proto\":\"udp\",\"src\":\"a:1\",\"dst\":\"b:2\",\"pkts\":1}]},"
+		 "\"n\":{\"nat\":{\"filtering\":\"ad\"},\"drops\":[{\"rule\":\"udp_blocked\","
+		 "\"proto\":\"udp\",\"src\":\"c:1\",\"dst\":\"d:2\",\"pkts\":1}]}}");
 	char buf[512];
 
 	evidence_explain(ev, buf, sizeof(buf));
@@ -75,8 +76,8 @@ static void test_annotate(void **state)
 	json_t *cell = json_pack("{s:s,s:s,s:O}", "outcome", "fail", "message",
 				 "expected path direct, observed relay", "evidence", load(EV));
 	json_t *ok = json_pack("{s:s,s:O}", "outcome", "pass", "evidence", load(EV));
-	json_t *quiet = json_pack("{s:s,s:s,s:{}}", "outcome", "fail", "message", "ICE failed",
-				  "evidence");
+	json_t *quiet =
+	    json_pack("{s:s,s:s,s:{}}", "outcome", "fail", "message", "ICE failed", "evidence");
 
 	evidence_annotate(cell);
 	assert_string_equal(json_string_value(json_object_get(cell, "message")),
@@ -94,9 +95,9 @@ static void test_annotate(void **state)
 	/* a failed cell with no message gets the evidence alone */
 	cell = json_pack("{s:s,s:O}", "outcome", "error", "evidence", load(EV));
 	evidence_annotate(cell);
-	assert_int_equal(strncmp(json_string_value(json_object_get(cell, "message")),
-				 "evidence: right-nat", 19),
-			 0);
+	assert_int_equal(
+	    strncmp(json_string_value(json_object_get(cell, "message")), "evidence: right-nat", 19),
+	    0);
 	json_decref(cell);
 }
 

@@ -73,7 +73,7 @@ static void test_unreadable(void **state)
 
 	memset(&a, 0, sizeof(a));
 	n = ip4(p, IPPROTO_UDP, "192.0.2.1", 1, "192.0.2.2", 2, 0);
-	emu_nat_drops_add(&a, "drop_whatever", p, n, 0); /* no such rule */
+	emu_nat_drops_add(&a, "drop_whatever", p, n, 0);   /* no such rule */
 	emu_nat_drops_add(&a, "drop_filtering", p, 22, 0); /* ports cut */
 	emu_nat_drops_add(&a, "drop_filtering", p, 10, 0); /* header cut */
 	emu_nat_drops_add(&a, "drop_filtering", p, 0, 0);
@@ -121,8 +121,7 @@ static void test_bound(void **state)
 
 	memset(&a, 0, sizeof(a));
 	for (unsigned i = 0; i < EMU_NAT_DROPS_MAX + 5; i++) {
-		n = ip4(p, IPPROTO_UDP, "198.51.100.1", (uint16_t)(1000 + i), "203.0.113.1", 9,
-			0);
+		n = ip4(p, IPPROTO_UDP, "198.51.100.1", (uint16_t)(1000 + i), "203.0.113.1", 9, 0);
 		emu_nat_drops_add(&a, "drop_filtering", p, n, i);
 	}
 	assert_int_equal(a.n, EMU_NAT_DROPS_MAX);
@@ -167,9 +166,8 @@ static void test_nflog_parse(void **state)
 	size_t n = ip4(p, IPPROTO_UDP, "203.0.113.2", 40001, "203.0.113.6", 5000, 0), len;
 
 	nflog_msg(buf, pkt_type, "drop_filtering", p, n);
-	assert_int_equal(emu_nat_nflog_parse((struct nlmsghdr *)buf, prefix, sizeof(prefix), &pl,
-					     &len),
-			 0);
+	assert_int_equal(
+	    emu_nat_nflog_parse((struct nlmsghdr *)buf, prefix, sizeof(prefix), &pl, &len), 0);
 	assert_string_equal(prefix, "drop_filtering");
 	assert_int_equal(len, n);
 	assert_memory_equal(pl, p, n);
@@ -179,26 +177,25 @@ static void test_nflog_parse(void **state)
 	assert_string_equal(small, "drop_");
 	/* no prefix: empty, the aggregate then counts it unparsed */
 	nflog_msg(buf, pkt_type, NULL, p, n);
-	assert_int_equal(emu_nat_nflog_parse((struct nlmsghdr *)buf, prefix, sizeof(prefix), &pl,
-					     &len),
-			 0);
+	assert_int_equal(
+	    emu_nat_nflog_parse((struct nlmsghdr *)buf, prefix, sizeof(prefix), &pl, &len), 0);
 	assert_string_equal(prefix, "");
 	/* not a packet message, or no payload */
 	nflog_msg(buf, (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG, "x", p, n);
-	assert_int_equal(emu_nat_nflog_parse((struct nlmsghdr *)buf, prefix, sizeof(prefix), &pl,
-					     &len),
-			 -EINVAL);
+	assert_int_equal(
+	    emu_nat_nflog_parse((struct nlmsghdr *)buf, prefix, sizeof(prefix), &pl, &len),
+	    -EINVAL);
 	nflog_msg(buf, pkt_type, "drop_filtering", NULL, 0);
-	assert_int_equal(emu_nat_nflog_parse((struct nlmsghdr *)buf, prefix, sizeof(prefix), &pl,
-					     &len),
-			 -EINVAL);
+	assert_int_equal(
+	    emu_nat_nflog_parse((struct nlmsghdr *)buf, prefix, sizeof(prefix), &pl, &len),
+	    -EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_aggregate),  cmocka_unit_test(test_unreadable),
-	    cmocka_unit_test(test_ipv6),       cmocka_unit_test(test_bound),
+	    cmocka_unit_test(test_aggregate),	cmocka_unit_test(test_unreadable),
+	    cmocka_unit_test(test_ipv6),	cmocka_unit_test(test_bound),
 	    cmocka_unit_test(test_nflog_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

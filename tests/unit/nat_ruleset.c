@@ -119,7 +119,8 @@ static int expr_cb(struct nftnl_expr *x, void *data)
 	} else if (strcmp(name, "hash") == 0) {
 		cat(out, len, "jhash:%u ", nftnl_expr_get_u32(x, NFTNL_EXPR_HASH_MODULUS));
 	} else if (strcmp(name, "objref") == 0) {
-		cat(out, len, "objref:%s ", objref_name(nftnl_expr_get_str(x, NFTNL_EXPR_OBJREF_IMM_NAME)));
+		cat(out, len, "objref:%s ",
+		    objref_name(nftnl_expr_get_str(x, NFTNL_EXPR_OBJREF_IMM_NAME)));
 	} else if (strcmp(name, "log") == 0) {
 		cat(out, len, "log:%u:%s ", nftnl_expr_get_u16(x, NFTNL_EXPR_LOG_GROUP),
 		    nftnl_expr_get_str(x, NFTNL_EXPR_LOG_PREFIX));
@@ -329,8 +330,10 @@ static void check_nat_common(struct parsed *p)
 	/* IPv6 is not translated, but what an IPv4 NAT stops, its stateful
 	 * IPv6 firewall stops too: flows opened from outside */
 	assert_int_equal(p->table6_ops, 3);
-	HAS(rules(p, "v6/fw_forward"), "iifname ==\"wan\" l4proto ==17 ct ==0 " DROP("drop_inbound_v6"));
-	HAS(rules(p, "v6/fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_inbound_v6"));
+	HAS(rules(p, "v6/fw_forward"),
+	    "iifname ==\"wan\" l4proto ==17 ct ==0 " DROP("drop_inbound_v6"));
+	HAS(rules(p, "v6/fw_forward"),
+	    "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_inbound_v6"));
 	HASNT(p->sets, "v6/");
 }
 
@@ -365,9 +368,10 @@ static void test_full_cone(void **state)
 	HASNT(rules(&p, "learn"), "drop_hairpin_filtering");
 	/* RFC 5382 REQ-4: an unsolicited SYN from outside is dropped unless
 	 * the node has a socket for it; IPv4 only */
-	assert_string_equal(rules(&p, "fw_input"),
-			    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 socket verdict ;"
-			    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 " DROP("drop_unsolicited_syn"));
+	assert_string_equal(
+	    rules(&p, "fw_input"),
+	    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 socket verdict ;"
+	    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 " DROP("drop_unsolicited_syn"));
 	assert_string_equal(rules(&p, "v6/fw_input"), "");
 }
 
@@ -384,8 +388,9 @@ static void test_restricted_cone(void **state)
 	 * filtered as inbound ones, keyed by the receiver's mapping */
 	HAS(rules(&p, "learn"), "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
 				"==17 ct ==0 payload payload ct ct ct dynset:pmap:120000 ;");
-	HAS(rules(&p, "learn"), "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
-				"==17 ct ==0 ct ct payload lookup:!pmap " DROP("drop_hairpin_filtering"));
+	HAS(rules(&p, "learn"),
+	    "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
+	    "==17 ct ==0 ct ct payload lookup:!pmap " DROP("drop_hairpin_filtering"));
 }
 
 static void test_port_restricted(void **state)
@@ -397,7 +402,8 @@ static void test_port_restricted(void **state)
 	check_nat_common(&p);
 	HAS(p.sets, "pmap:16:8:dynamic;"); /* APDF: P . x . r . s */
 	HAS(p.sets, "emap:8:8:dynamic;");
-	HAS(rules(&p, "learn"), "ct ct payload payload lookup:!pmap " DROP("drop_hairpin_filtering"));
+	HAS(rules(&p, "learn"),
+	    "ct ct payload payload lookup:!pmap " DROP("drop_hairpin_filtering"));
 	/* the alias builds exactly the same transaction */
 	assert_string_equal(p.sets, q.sets);
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
@@ -449,7 +455,8 @@ static void test_symmetric(void **state)
 	    "immediate meta immediate immediate immediate snat:port:fully-random ;");
 	HAS(p.sets, "pused:8:0:dynamic;");
 	assert_int_equal(strncmp(rules(&p, "learn"), "meta ==", 7), 0);
-	HAS(rules(&p, "learn"), "l4proto ==17 payload payload lookup:pused " DROP("drop_port_clash"));
+	HAS(rules(&p, "learn"),
+	    "l4proto ==17 payload payload lookup:pused " DROP("drop_port_clash"));
 	HAS(rules(&p, "learn"), "payload payload dynset:pused:120000 ;");
 	HASNT(rules(&p, "srcnat"), "lookup:emap");
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
@@ -500,13 +507,17 @@ static void test_tcp_web_only(void **state)
 	HAS(rules(&p, "fw_forward"), "l4proto ==17 " DROP("drop_udp_blocked"));
 	HAS(p.elems, "tcpok:80,443,2;");
 	HAS(rules(&p, "fw_forward"),
-	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok " DROP("drop_port_blocked"));
-	HAS(rules(&p, "fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_tcp_in_blocked"));
+	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok " DROP(
+		"drop_port_blocked"));
+	HAS(rules(&p, "fw_forward"),
+	    "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_tcp_in_blocked"));
 	/* tcp_in_blocked drops every TCP flow opened from outside already */
-	assert_string_equal(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_tcp_in_blocked"));
+	assert_string_equal(rules(&p, "fw_input"),
+			    "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_tcp_in_blocked"));
 	HAS(p.elems, "v6/tcpok:80,443,2;");
 	HAS(rules(&p, "v6/fw_forward"),
-	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok " DROP("drop_port_blocked"));
+	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok " DROP(
+		"drop_port_blocked"));
 }
 
 static void tweak_knobs(struct emu_nat_config *c)
@@ -635,8 +646,8 @@ static void check_evidence(const char *preset, struct parsed *p)
 				if (strncmp(name, "udp_t", 5) == 0) /* the ct timeout */
 					continue;
 				c = emu_nat_counter_parse(name);
-				if (c != EMU_NAT_CTR_MAPPINGS_UDP && c != EMU_NAT_CTR_MAPPINGS_TCP &&
-				    c != EMU_NAT_CTR_HAIRPIN)
+				if (c != EMU_NAT_CTR_MAPPINGS_UDP &&
+				    c != EMU_NAT_CTR_MAPPINGS_TCP && c != EMU_NAT_CTR_HAIRPIN)
 					fail_msg("%s: %s: counter %s without a log", preset,
 						 p->rule_chain[i], name);
 				continue;

@@ -688,12 +688,15 @@ static int n_nat_evidence(lua_State *L)
 	struct natlab_err e = {""};
 	json_t *j;
 
-	if (i < 0 || !ctx->evidence[i])
-		return luaL_error(L,
-				  "node:nat_evidence: %s is not a NAT with evidence (call "
-				  "node:nat{} first%s)",
-				  emu_node_name(n),
-				  i >= 0 && ctx->evidence_errors ? "; see cell.log" : "");
+	if (i < 0 || !ctx->evidence[i]) {
+		const char *why = json_string_value(json_object_get(
+		    json_object_get(ctx->evidence_errors, emu_node_name(n)), "error"));
+		if (why)
+			return luaL_error(L, "node:nat_evidence: %s has no evidence: %s",
+					  emu_node_name(n), why);
+		return luaL_error(L, "node:nat_evidence: %s is not a NAT (call node:nat{} first)",
+				  emu_node_name(n));
+	}
 	j = evidence_nat_json(ctx->evidence[i], n, ctx->start_ms, false, false, &e);
 	if (!j)
 		return fail(L, "node:nat_evidence", &e);
@@ -710,7 +713,6 @@ static int n_nat(lua_State *L)
 	struct emu_nat_config cfg;
 	struct natlab_err e = {""};
 	const char *s;
-
 	char preset[64];
 
 	luaL_checktype(L, 2, LUA_TTABLE);

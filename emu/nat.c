@@ -6,6 +6,9 @@
  * the filtering key, "mkey" the mapping key, both listed below):
  *
  *   ct timeout udp_t             UDP conntrack lifetime = udp_timeout_s
+ *   counter mappings_udp, ...    one per rule kind (nat_evidence.h); every
+ *                                drop rule counts and logs to group 28268
+ *                                (prefix: the counter's name) first
  *   map pmap  fkey -> a . p      live mappings seen from outside; timeout
  *   set fsent a . p . r [. s]    ADF/APDF under ADM/APDM: remotes sent to
  *   set pflow P . x . r . s      ... and the flows of each mapping

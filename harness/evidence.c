@@ -143,7 +143,7 @@ static json_t *conntrack_json(struct emu_node *n)
 	size_t count = 0;
 	json_t *a;
 
-	if (emu_conntrack_udp4(n, v, EVIDENCE_CONNTRACK_MAX, &count, &e) < 0)
+	if (emu_conntrack_ip4(n, v, EVIDENCE_CONNTRACK_MAX, &count, &e) < 0)
 		return json_pack("{s:s}", "error", e.msg);
 	a = json_array();
 	for (size_t i = 0; i < count && i < EVIDENCE_CONNTRACK_MAX; i++) {
@@ -152,10 +152,13 @@ static json_t *conntrack_json(struct emu_node *n)
 		snprintf(o[1], sizeof(o[1]), "%s:%u", v[i].odst, v[i].odport);
 		snprintf(r[0], sizeof(r[0]), "%s:%u", v[i].rsrc, v[i].rsport);
 		snprintf(r[1], sizeof(r[1]), "%s:%u", v[i].rdst, v[i].rdport);
-		json_array_append_new(a,
-				      json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "proto", "udp", "src",
-						o[0], "dst", o[1], "reply_src", r[0], "reply_dst",
-						r[1], "timeout_s", (json_int_t)v[i].timeout_s));
+		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "proto", proto_name(v[i].proto),
+				      "src", o[0], "dst", o[1], "reply_src", r[0], "reply_dst",
+				      r[1], "timeout_s", (json_int_t)v[i].timeout_s);
+		if (v[i].proto == IPPROTO_TCP)
+			json_object_set_new(
+			    j, "state", json_string(emu_conntrack_tcp_state_name(v[i].tcp_state)));
+		json_array_append_new(a, j);
 	}
 	if (count > EVIDENCE_CONNTRACK_MAX)
 		json_array_append_new(

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,7 +254,15 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 		ret = natlab_err_set(e, errno, "eventfd");
 		goto fail;
 	}
-	ret = pthread_create(&d->thread, NULL, droplog_thread, d);
+	{
+		/* the thread takes no process signal: the lab's own handling
+		 * (a dying agent's SIGPIPE, SIGCHLD) stays on its threads */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		ret = pthread_create(&d->thread, NULL, droplog_thread, d);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	if (ret) {
 		ret = natlab_err_set(e, ret, "cannot start the drop log thread");
 		goto fail;

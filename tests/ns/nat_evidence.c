@@ -41,22 +41,28 @@ static uint64_t wait_ctr(struct topo *t, enum emu_nat_counter which, uint64_t wa
 	return c[which];
 }
 
-/* Poll the drop log until it holds an entry of @rule from @src to @dst. */
+/* Poll the drop log until it holds an entry of @rule from @src to @dst
+ * with @pkts packets (the log delivers them one by one). */
 static const struct emu_nat_drop *wait_drop(struct emu_nat_droplog *dl, struct emu_nat_drops *agg,
 					    enum emu_nat_counter rule, const char *src,
-					    const char *dst)
+					    const char *dst, uint64_t pkts)
 {
+	const struct emu_nat_drop *found = NULL;
+
 	long long end = topo_now_ms() + DEADLINE_MS;
 
 	do {
 		emu_nat_droplog_snapshot(dl, agg, NULL);
+		found = NULL;
 		for (unsigned i = 0; i < agg->n; i++)
 			if (agg->d[i].rule == rule && strcmp(agg->d[i].src, src) == 0 &&
 			    strcmp(agg->d[i].dst, dst) == 0)
-				return &agg->d[i];
+				found = &agg->d[i];
+		if (found && found->pkts >= pkts)
+			return found;
 		usleep(10000);
 	} while (topo_now_ms() < end);
-	return NULL;
+	return found; /* the caller reports what it found */
 }
 
 static int filtering_body(void)
@@ -105,7 +111,7 @@ static int filtering_body(void)
 		CHECK(udp_send(s2, PUB1, cport, "unsolicited") == 0, "send");
 	CHECK(wait_ctr(&t, EMU_NAT_CTR_DROP_FILTERING, 3) == 3, "drop_filtering after 3 refused");
 	snprintf(dst, sizeof(dst), PUB1 ":%u", cport);
-	d = wait_drop(dl, &agg, EMU_NAT_CTR_DROP_FILTERING, SRV2 ":5000", dst);
+	d = wait_drop(dl, &agg, EMU_NAT_CTR_DROP_FILTERING, SRV2 ":5000", dst, 3);
 	CHECK(d, "the drop log has no filtering entry " SRV2 ":5000 -> %s (%u entries)", dst,
 	      agg.n);
 	CHECK(d->pkts == 3 && d->proto == IPPROTO_UDP, "entry: %llu packets, proto %u",
@@ -165,7 +171,7 @@ static int udp_blocked_body(void)
 	CHECK(udp_send(cli, SRV1, 4000, "out") == 0, "send");
 	CHECK(wait_ctr(&t, EMU_NAT_CTR_DROP_UDP_BLOCKED, 1) == 1, "drop_udp_blocked");
 	snprintf(src, sizeof(src), "10.0.0.2:%u", udp_local_port(cli));
-	CHECK(wait_drop(dl, &agg, EMU_NAT_CTR_DROP_UDP_BLOCKED, src, SRV1 ":4000"),
+	CHECK(wait_drop(dl, &agg, EMU_NAT_CTR_DROP_UDP_BLOCKED, src, SRV1 ":4000", 1),
 	      "no udp_blocked entry from %s", src);
 	CHECK(read_ctr(&t, c, NULL) == 0 && c[EMU_NAT_CTR_DROP_FILTERING] == 0 &&
 		  c[EMU_NAT_CTR_MAPPINGS_UDP] == 0,

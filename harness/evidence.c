@@ -301,6 +301,12 @@ size_t evidence_explain(const json_t *evidence, char *buf, size_t len)
 	return used;
 }
 
+bool evidence_outcome_quiet(const char *outcome)
+{
+	return strcmp(outcome, "pass") == 0 || strcmp(outcome, "skipped") == 0 ||
+	       strcmp(outcome, "unsupported") == 0;
+}
+
 void evidence_annotate(json_t *cell)
 {
 	const char *outcome = json_string_value(json_object_get(cell, "outcome"));
@@ -308,8 +314,8 @@ void evidence_annotate(json_t *cell)
 	const json_t *ev = json_object_get(cell, "evidence");
 	char why[512], *text;
 
-	if (!outcome || strcmp(outcome, "pass") == 0 || strcmp(outcome, "skipped") == 0 ||
-	    !json_is_object(ev) || evidence_explain(ev, why, sizeof(why)) == 0)
+	if (!outcome || evidence_outcome_quiet(outcome) || !json_is_object(ev) ||
+	    evidence_explain(ev, why, sizeof(why)) == 0)
 		return;
 	if (asprintf(&text, "%s%sevidence: %s", msg ? msg : "", msg && *msg ? "; " : "", why) < 0)
 		return;

@@ -57,9 +57,14 @@ void evidence_nat_free(struct evidence_nat *ev);
  * length, 0 when nothing was dropped. Pure. */
 size_t evidence_explain(const json_t *evidence, char *buf, size_t len);
 
-/* evidence_annotate - when @cell did not pass, append "; evidence: " and
- * evidence_explain to its message (the agent's or verdict's text stays
- * first). */
+/* evidence_outcome_quiet - whether a cell of @outcome needs no evidence
+ * quoted and no conntrack snapshot: pass, skipped, unsupported (what an
+ * implementation declared it cannot do is no failure to explain). */
+bool evidence_outcome_quiet(const char *outcome);
+
+/* evidence_annotate - when @cell failed (fail, error, timeout), append
+ * "; evidence: " and evidence_explain to its message (the agent's or
+ * verdict's text stays first). */
 void evidence_annotate(json_t *cell);
 
 #endif

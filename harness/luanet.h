@@ -47,6 +47,7 @@ struct luanet_ctx {
 	json_t *pcaps;		      /* capture file paths, relative to the run directory */
 	struct emu_fault_log *faults; /* every fault the scenario triggered (owned) */
 	size_t faults_seen;	      /* how many of them are already in events */
+	size_t event_field_bytes;     /* agents' own event fields kept so far (luaproc.c) */
 	/* each NAT node's evidence (harness/evidence.h), by index in nodes[] */
 	struct evidence_nat *evidence[LUANET_NODES_MAX];
 	json_t *evidence_errors; /* node name -> why it has no evidence */

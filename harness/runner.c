@@ -83,18 +83,21 @@ static void cell_logname(const json_t *cell, char *buf, size_t len)
 
 static void judge(json_t *c);
 
-/* Whether the cell would pass as the run judges it (judge() on a copy):
- * the child decides from it whether the evidence carries conntrack. */
-static bool would_pass(const json_t *cell, const json_t *result)
+/* Whether the cell would fail (or err) as the run judges it (judge() on a
+ * copy): the child decides from it whether the evidence carries a
+ * conntrack snapshot. Passing, skipped and unsupported cells do not. */
+static bool would_fail(const json_t *cell, const json_t *result)
 {
 	json_t *c = json_deep_copy(cell);
-	bool pass;
+	const char *o;
+	bool failed;
 
 	json_object_update(c, (json_t *)result);
 	judge(c);
-	pass = strcmp(json_string_value(json_object_get(c, "outcome")), "pass") == 0;
+	o = json_string_value(json_object_get(c, "outcome"));
+	failed = !o || !evidence_outcome_quiet(o);
 	json_decref(c);
-	return pass;
+	return failed;
 }
 
 int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
@@ -145,7 +148,7 @@ out:
 	{
 		/* Every NAT's evidence, whatever the scenario called; a
 		 * conntrack snapshot when the cell is not passing. */
-		json_t *ev = luanet_evidence_collect(&ctx, !would_pass(cell, result));
+		json_t *ev = luanet_evidence_collect(&ctx, would_fail(cell, result));
 		const char *node;
 		json_t *v;
 
@@ -555,7 +558,10 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 					   "pass") == 0,
 				    st->skipped +=
 				    strcmp(json_string_value(json_object_get(c, "outcome")),
-					   "skipped") == 0;
+					   "skipped") == 0,
+				    st->unsupported +=
+				    strcmp(json_string_value(json_object_get(c, "outcome")),
+					   "unsupported") == 0;
 			else if (strcmp(json_string_value(json_object_get(c, "outcome")), "fail") ==
 				 0)
 				st->failed++;

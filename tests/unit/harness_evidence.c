@@ -87,6 +87,12 @@ static void test_annotate(void **state)
 			    "from 203.0.113.6:5000 to 203.0.113.2:40001");
 	evidence_annotate(ok);
 	assert_null(json_object_get(ok, "message"));
+	/* an implementation's declared limit is no failure to explain */
+	json_object_set_new(ok, "outcome", json_string("unsupported"));
+	json_object_set_new(ok, "message", json_string("left cannot do TURN over TLS"));
+	evidence_annotate(ok);
+	assert_string_equal(json_string_value(json_object_get(ok, "message")),
+			    "left cannot do TURN over TLS");
 	evidence_annotate(quiet);
 	assert_string_equal(json_string_value(json_object_get(quiet, "message")), "ICE failed");
 	json_decref(cell);

@@ -99,11 +99,15 @@ void luanet_ctx_teardown(struct luanet_ctx *ctx)
 			ctx->pids[i] = 0;
 		}
 	}
-	for (unsigned i = 0; i < ctx->n_nodes; i++) {
+	/* Every evidence slot, not only the first n_nodes: a caller that lent
+	 * nodes takes them back by moving nodes[] (natlab dut), and a drop
+	 * log left open would keep its NAT's namespace, and its veths, alive. */
+	for (unsigned i = 0; i < LUANET_NODES_MAX; i++) {
 		evidence_nat_free(ctx->evidence[i]);
 		ctx->evidence[i] = NULL;
-		emu_node_free(ctx->nodes[i]);
 	}
+	for (unsigned i = 0; i < ctx->n_nodes; i++)
+		emu_node_free(ctx->nodes[i]);
 	ctx->n_nodes = 0;
 	json_decref(ctx->evidence_errors);
 	ctx->evidence_errors = NULL;

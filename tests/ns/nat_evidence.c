@@ -5,7 +5,7 @@
  * mapping adds one to mappings_udp, a new flow of the same EIM mapping
  * does not, and a mapping that timed out leaves the live count; a
  * hairpinned packet is counted; a firewall knob (udp_blocked) counts under
- * its own name. */
+ * its own name, and so do IPv6 flows opened from outside. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -266,6 +266,52 @@ out:
 	return rc;
 }
 
+/* IPv6 is not translated, but a NAT's IPv6 firewall stops flows opened
+ * from outside: counted in table ip6 natlab_fw6 and read back summed with
+ * the IPv4 table's, logged with IPv6 addresses. */
+static int inbound6_body(void)
+{
+	struct natlab_err e = {{0}};
+	struct emu_nat_droplog *dl = NULL;
+	struct emu_nat_drops agg;
+	struct topo t;
+	int rc = 0, in = -1, out6 = -1;
+	char src[64];
+
+	if (topo_build(&t) < 0 || topo_nat(&t, "port-restricted-cone", NULL) < 0) {
+		topo_free(&t);
+		return 1;
+	}
+	CHECK(emu_nat_droplog_start(t.nat, NULL, &dl, &e) == 0, "droplog: %s", e.msg);
+	in = udp6_open(t.c1, CLI6, 5000);
+	out6 = udp6_open(t.inet, SRV6, 0);
+	CHECK(in >= 0 && out6 >= 0, "sockets");
+	for (int i = 0; i < 2; i++)
+		CHECK(udp6_send(out6, CLI6, 5000, "unsolicited") == 0, "send");
+	CHECK(wait_ctr(&t, EMU_NAT_CTR_DROP_INBOUND6, 2) == 2, "drop_inbound_v6");
+	{
+		struct sockaddr_in6 sa;
+		socklen_t len = sizeof(sa);
+		getsockname(out6, (struct sockaddr *)&sa, &len);
+		snprintf(src, sizeof(src), "[" SRV6 "]:%u", ntohs(sa.sin6_port));
+	}
+	CHECK(wait_drop(dl, &agg, EMU_NAT_CTR_DROP_INBOUND6, src, "[" CLI6 "]:5000", 2),
+	      "no inbound_v6 entry from %s (%u entries)", src, agg.n);
+out:
+	emu_nat_droplog_stop(dl, NULL, NULL);
+	if (in >= 0)
+		close(in);
+	if (out6 >= 0)
+		close(out6);
+	topo_free(&t);
+	return rc;
+}
+
+static void t_inbound6_drop(void **state)
+{
+	TOPO_CASE(inbound6_body);
+}
+
 static void t_mappings_expire(void **state)
 {
 	TOPO_CASE(expiry_body);
@@ -289,10 +335,9 @@ static void t_udp_blocked_drop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_filtering_drop),
-	    cmocka_unit_test(t_udp_blocked_drop),
-	    cmocka_unit_test(t_mappings_expire),
-	    cmocka_unit_test(t_hairpin_counted),
+	    cmocka_unit_test(t_filtering_drop),	 cmocka_unit_test(t_udp_blocked_drop),
+	    cmocka_unit_test(t_mappings_expire), cmocka_unit_test(t_hairpin_counted),
+	    cmocka_unit_test(t_inbound6_drop),
 	};
 
 	if (!topo_sandbox_available())

@@ -5,7 +5,9 @@
  * committed as one libmnl batch (emu/nft.h). Every behaviour is enforced by
  * explicit rules and dynamic sets filled from the packet path, never left
  * to what plain masquerade happens to do; docs/nat-model.md explains each
- * knob, each preset and the rules that enforce it.
+ * knob, each preset and the rules that enforce it. Every rule kind counts
+ * what it did in a named counter, and every drop is logged: the NAT's
+ * evidence, read with emu/nat_evidence.h.
  *
  * Scope: UDP gets the full model (mapping, filtering, ports, pooling,
  * hairpinning, timeouts). TCP and ICMP are translated with a per-flow

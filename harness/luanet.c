@@ -20,7 +20,8 @@
 #include "emu/impair_fault.h"
 #include "emu/link.h"
 #include "emu/node.h"
-#include "harness/capture.h"
+#include "emu/capture.h"
+#include "harness/evidence.h"
 #include "harness/luaimpair.h"
 #include "harness/luaproc.h"
 #include "harness/stunprobe.h"
@@ -98,9 +99,18 @@ void luanet_ctx_teardown(struct luanet_ctx *ctx)
 			ctx->pids[i] = 0;
 		}
 	}
+	/* Every evidence slot, not only the first n_nodes: a caller that lent
+	 * nodes takes them back by moving nodes[] (natlab dut), and a drop
+	 * log left open would keep its NAT's namespace, and its veths, alive. */
+	for (unsigned i = 0; i < LUANET_NODES_MAX; i++) {
+		evidence_nat_free(ctx->evidence[i]);
+		ctx->evidence[i] = NULL;
+	}
 	for (unsigned i = 0; i < ctx->n_nodes; i++)
 		emu_node_free(ctx->nodes[i]);
 	ctx->n_nodes = 0;
+	json_decref(ctx->evidence_errors);
+	ctx->evidence_errors = NULL;
 	json_decref(ctx->result);
 	json_decref(ctx->events);
 	json_decref(ctx->observations);
@@ -197,7 +207,7 @@ int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, siz
 	return 0;
 }
 
-/* Capture every interface of node @i (harness/capture.c) into
+/* Capture every interface of node @i (emu/capture.c, a process) into
  * <capdir>/<node>.pcap; its relative path into @rel. Once per node. */
 static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t rel_len,
 			struct natlab_err *e)
@@ -213,7 +223,7 @@ static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t re
 	if (ctx->n_pids >= LUANET_PROCS_MAX)
 		return natlab_err_msg(e, EMFILE, "capture: at most %d processes per cell",
 				      LUANET_PROCS_MAX);
-	ret = capture_start(ctx->nodes[i], path, &pid, e);
+	ret = emu_capture_node_start(ctx->nodes[i], path, &pid, e);
 	if (ret < 0)
 		return ret;
 	ctx->pids[ctx->n_pids++] = pid;
@@ -642,6 +652,84 @@ static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer dflt)
 }
 #endif
 
+/* The evidence of node @i, a NAT since now (or again, with new knobs):
+ * its drop log and drops pcap start on the first apply. A node whose
+ * evidence cannot be gathered (no nfnetlink_log) still works as a NAT; the
+ * record says why its evidence is missing. */
+static void nat_evidence_begin(struct luanet_ctx *ctx, unsigned i, const struct emu_nat_config *cfg,
+			       const char *preset)
+{
+	char file[300], abs[4400], rel[700];
+	struct natlab_err e = {""};
+	bool pcap;
+
+	if (ctx->evidence[i]) {
+		evidence_nat_reapplied(ctx->evidence[i], cfg, preset);
+		return;
+	}
+	snprintf(file, sizeof(file), "drops-%s.pcap", emu_node_name(ctx->nodes[i]));
+	/* the path only: the drop log makes the file (and folder) on the
+	 * first drop */
+	pcap = ctx->capdir[0] &&
+	       (size_t)snprintf(abs, sizeof(abs), "%s/%s", ctx->capdir, file) < sizeof(abs) &&
+	       (size_t)snprintf(rel, sizeof(rel), "%s%s", ctx->pcap_prefix, file) < sizeof(rel);
+	if (evidence_nat_start(ctx->nodes[i], cfg, preset, pcap ? abs : NULL, rel,
+			       &ctx->evidence[i], &e) < 0) {
+		fprintf(stderr, "natlab: no NAT evidence for %s: %s\n",
+			emu_node_name(ctx->nodes[i]), e.msg);
+		if (!ctx->evidence_errors)
+			ctx->evidence_errors = json_object();
+		json_object_set_new(ctx->evidence_errors, emu_node_name(ctx->nodes[i]),
+				    json_pack("{s:s}", "error", e.msg));
+	}
+}
+
+json_t *luanet_evidence_collect(struct luanet_ctx *ctx, bool conntrack)
+{
+	json_t *all = ctx->evidence_errors ? json_deep_copy(ctx->evidence_errors) : NULL;
+
+	for (unsigned i = 0; i < ctx->n_nodes; i++) {
+		struct natlab_err e = {""};
+		json_t *j;
+		if (!ctx->evidence[i])
+			continue;
+		j = evidence_nat_json(ctx->evidence[i], ctx->nodes[i], ctx->start_ms, true,
+				      conntrack, &e);
+		if (!all)
+			all = json_object();
+		json_object_set_new(all, emu_node_name(ctx->nodes[i]),
+				    j ? j : json_pack("{s:s}", "error", e.msg));
+	}
+	return all;
+}
+
+/* node:nat_evidence() -> {counters=, live_mappings_udp=, drops=, ...}: what
+ * this NAT did so far (the record's evidence, docs/lua-api.md). */
+static int n_nat_evidence(lua_State *L)
+{
+	struct luanet_ctx *ctx = ctx_of(L);
+	struct emu_node *n = luanet_check_node(L, 1);
+	int i = node_index(ctx, n);
+	struct natlab_err e = {""};
+	json_t *j;
+
+	if (i < 0 || !ctx->evidence[i]) {
+		const char *why = json_string_value(json_object_get(
+		    json_object_get(ctx->evidence_errors, emu_node_name(n)), "error"));
+		if (why)
+			return luaL_error(L, "node:nat_evidence: %s has no evidence: %s",
+					  emu_node_name(n), why);
+		return luaL_error(L, "node:nat_evidence: %s is not a NAT (call node:nat{} first)",
+				  emu_node_name(n));
+	}
+	j = evidence_nat_json(ctx->evidence[i], n, ctx->start_ms, false, false, &e);
+	if (!j)
+		return fail(L, "node:nat_evidence", &e);
+	luanet_push_json(L, j);
+	json_decref(j);
+	return 1;
+}
+
 /* node:nat{preset=..., outside=..., public={...}, knobs...} */
 static int n_nat(lua_State *L)
 {
@@ -650,11 +738,13 @@ static int n_nat(lua_State *L)
 	struct emu_nat_config cfg;
 	struct natlab_err e = {""};
 	const char *s;
+	char preset[64];
 
 	luaL_checktype(L, 2, LUA_TTABLE);
 	memset(&cfg, 0, sizeof(cfg));
 	s = opt_str(L, 2, "preset");
-	if (emu_nat_preset(s ? s : "easy", &cfg, &e) < 0)
+	snprintf(preset, sizeof(preset), "%s", s ? s : "easy");
+	if (emu_nat_preset(preset, &cfg, &e) < 0)
 		return fail(L, "node:nat", &e);
 	if ((s = opt_str(L, 2, "mapping")) && emu_nat_mapping_parse(s, &cfg.mapping, &e) < 0)
 		return fail(L, "node:nat", &e);
@@ -708,8 +798,12 @@ static int n_nat(lua_State *L)
 		int again = i >= 0 && (ctx->node_flags[i] & LUANET_NODE_NAT);
 		int ret = emu_nat_config_check(&cfg, &e);
 
+		if (ret == 0 && again)
+			evidence_nat_before_reapply(ctx->evidence[i], n);
 		if (ret == 0)
 			ret = emu_nat_apply(n, &cfg, &e);
+		if (ret == 0 && i >= 0)
+			nat_evidence_begin(ctx, (unsigned)i, &cfg, preset);
 		if (again) {
 			json_t *asked = luanet_to_json(L, 2);
 			char *text =
@@ -741,8 +835,13 @@ static int n_nat_flush(lua_State *L)
 	struct luanet_ctx *ctx = ctx_of(L);
 	struct emu_node *n = luanet_check_node(L, 1);
 	struct natlab_err e = {""};
-	int ret = emu_nat_flush(n, &e);
+	int i = node_index(ctx, n), ret;
 
+	if (i >= 0)
+		evidence_nat_before_flush(ctx->evidence[i], n);
+	ret = emu_nat_flush(n, &e);
+	if (ret == 0 && i >= 0)
+		evidence_nat_changed(ctx->evidence[i]);
 	emu_fault_log_record(ctx->faults, "nat-flush", emu_node_name(n), ret, "%s",
 			     ret < 0 ? e.msg : "every mapping dropped, rules kept");
 	luanet_fault_sync(ctx);
@@ -950,6 +1049,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"forwarding", n_forwarding},
 	    {"nat", n_nat},
 	    {"nat_flush", n_nat_flush},
+	    {"nat_evidence", n_nat_evidence},
 	    {"spawn", luaproc_spawn},
 	    {"mtu", n_mtu},
 	    {"bridge", n_bridge},

@@ -29,7 +29,8 @@ static void group_of(const json_t *cells, const char *id, struct group *g)
 	json_array_foreach(cells, i, c)
 	{
 		const char *cid = json_string_value(json_object_get(c, "id"));
-		const char *p = report_cell_path(c);
+		/* the wire's class when the cell has one (docs/expected-matrix.md) */
+		const char *p = report_cell_class(c);
 		const json_t *ms = json_object_get(c, "connect_ms");
 		unsigned k;
 

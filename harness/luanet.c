@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "emu/conntrack.h"
+#include "emu/flow.h"
 #include "emu/impair_fault.h"
 #include "emu/link.h"
 #include "emu/node.h"
@@ -333,6 +335,11 @@ json_t *luanet_to_json(lua_State *L, int idx)
 		}
 		return out;
 	}
+	case LUA_TLIGHTUSERDATA:
+		/* natlab.null: a JSON null kept in a table (nil would drop the key) */
+		if (lua_touserdata(L, idx) == NULL)
+			return json_null();
+		return NULL;
 	default:
 		return NULL;
 	}
@@ -768,6 +775,83 @@ static int n_conntrack(lua_State *L)
 	return 1;
 }
 
+/* node:flow_watch(): account the node's flows from now on (emu_flow_watch).
+ * Raises on error. */
+static int n_flow_watch(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_flow_watch(luanet_check_node(L, 1), &e) < 0)
+		return fail(L, "node:flow_watch", &e);
+	return 0;
+}
+
+static void push_tuple(lua_State *L, const struct emu_flow_tuple *t, const char *sk,
+		       const char *spk, const char *dk, const char *dpk)
+{
+	lua_pushstring(L, t->src);
+	lua_setfield(L, -2, sk);
+	lua_pushinteger(L, t->sport);
+	lua_setfield(L, -2, spk);
+	lua_pushstring(L, t->dst);
+	lua_setfield(L, -2, dk);
+	lua_pushinteger(L, t->dport);
+	lua_setfield(L, -2, dpk);
+}
+
+/* node:flows() -> {{proto="udp"|"tcp", id=, osrc=, osport=, odst=, odport=,
+ * rsrc=, rsport=, rdst=, rdport=, snat=, dnat=, opkts=, obytes=, rpkts=,
+ * rbytes=, start_ms=}, ...}: the node's IPv4 UDP/TCP flows with counters
+ * (emu_flow_dump); start_ms is on natlab.now_ms()'s clock (nil when the
+ * kernel kept no timestamp). Raises on error. */
+static int n_flows(lua_State *L)
+{
+	struct natlab_err e = {""};
+	struct emu_flow *v;
+	size_t max = 4096, n = 0;
+	struct timespec rt;
+	int64_t now_cell = luanet_now_ms() - ctx_of(L)->start_ms, now_real_ms;
+
+	v = lua_newuserdatauv(L, max * sizeof(*v), 0); /* freed by the GC */
+	if (emu_flow_dump(luanet_check_node(L, 1), v, max, &n, &e) < 0)
+		return fail(L, "node:flows", &e);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	now_real_ms = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
+	if (n > max)
+		n = max;
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_createtable(L, 0, 18);
+		lua_pushstring(L, v[i].proto == IPPROTO_TCP ? "tcp" : "udp");
+		lua_setfield(L, -2, "proto");
+		lua_pushinteger(L, v[i].id);
+		lua_setfield(L, -2, "id");
+		push_tuple(L, &v[i].orig, "osrc", "osport", "odst", "odport");
+		push_tuple(L, &v[i].reply, "rsrc", "rsport", "rdst", "rdport");
+		lua_pushboolean(L, v[i].snat);
+		lua_setfield(L, -2, "snat");
+		lua_pushboolean(L, v[i].dnat);
+		lua_setfield(L, -2, "dnat");
+		lua_pushinteger(L, (lua_Integer)v[i].orig_pkts);
+		lua_setfield(L, -2, "opkts");
+		lua_pushinteger(L, (lua_Integer)v[i].orig_bytes);
+		lua_setfield(L, -2, "obytes");
+		lua_pushinteger(L, (lua_Integer)v[i].reply_pkts);
+		lua_setfield(L, -2, "rpkts");
+		lua_pushinteger(L, (lua_Integer)v[i].reply_bytes);
+		lua_setfield(L, -2, "rbytes");
+		if (v[i].start_ns) {
+			/* conntrack stamps flows with CLOCK_REALTIME; the cell's
+			 * clock is monotonic: carry the age over */
+			int64_t age = now_real_ms - (int64_t)(v[i].start_ns / 1000000);
+			lua_pushinteger(L, (lua_Integer)(now_cell - age));
+			lua_setfield(L, -2, "start_ms");
+		}
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
 /* node:stun_binding(server, port[, timeout_ms]) -> "ip:port" | nil, err */
 static int n_stun_binding(lua_State *L)
 {
@@ -913,6 +997,8 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"bridge_attach", n_bridge_attach},
 	    {"stun_binding", n_stun_binding},
 	    {"conntrack", n_conntrack},
+	    {"flow_watch", n_flow_watch},
+	    {"flows", n_flows},
 	    {NULL, NULL},
 	};
 	static const luaL_Reg lib[] = {
@@ -961,5 +1047,8 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	lua_setfield(L, -2, "nat");
 #endif
 	lua_setfield(L, -2, "features");
+	/* natlab.null: recorded as JSON null (docs/lua-api.md) */
+	lua_pushlightuserdata(L, NULL);
+	lua_setfield(L, -2, "null");
 	lua_pop(L, 1);
 }

@@ -76,6 +76,44 @@ const char *report_cell_path(const json_t *cell)
 	return strcmp(o, "pass") == 0 && !p ? "passed" : "failed";
 }
 
+/* report_cell_class's names: the paths, with the wire's classes "direct"
+ * and "relay" ("relay-tcp" is both) beside the paths they stand for */
+static const char *const classes[] = {"host",	   "srflx",	"prflx",     "direct",
+				      "relay-udp", "relay",	"relay-tcp", "relay-tls",
+				      "passed",	   "failed",	"skipped",   "error",
+				      NULL};
+
+const char *const *report_class_names(void)
+{
+	return classes;
+}
+
+const char *report_path_class(const char *path)
+{
+	static const char *const map[][2] = {
+	    {"host", "direct"},	      {"srflx", "direct"},	  {"prflx", "direct"},
+	    {"relay-udp", "relay"},   {"relay-tcp", "relay-tcp"}, {"relay-tls", "relay-tcp"},
+	    {"direct", "direct"},     {"relay", "relay"},	  {"passed", "passed"},
+	    {"failed", "failed"},     {"skipped", "skipped"},	  {"error", "error"},
+	};
+
+	for (size_t i = 0; path && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(path, map[i][0]) == 0)
+			return map[i][1];
+	return "failed";
+}
+
+const char *report_cell_class(const json_t *cell)
+{
+	const char *p = report_cell_path(cell);
+	const json_t *settled = json_object_get(json_object_get(cell, "wire"), "settled");
+	const char *w = json_string_value(json_object_get(settled, "class"));
+
+	if (strcmp(p, "error") == 0 || strcmp(p, "skipped") == 0 || !w)
+		return p;
+	return report_path_class(w);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

@@ -200,6 +200,8 @@ end
 -- opts.size (200) bytes; waits up to opts.timeout_ms (2000) until each side
 -- has received every one of the other's (rx events), or until time is up.
 -- ok means data flowed both ways (at least one datagram each way).
+-- opts.conn (an ice_connect outcome): selected/switched events heard
+-- meanwhile are noted in it (natlab.claim).
 function scen.two_way(a, b, opts)
   opts = opts or {}
   local n = opts.n or 4
@@ -216,6 +218,8 @@ function scen.two_way(a, b, opts)
     if ev.ev == "rx" and ev.seq and not seen[i][ev.seq] then
       seen[i][ev.seq] = true
       count[i] = count[i] + 1
+    elseif opts.conn and (ev.ev == "selected" or ev.ev == "switched") then
+      natlab.claim(opts.conn, opts.conn.names[i], ev)
     end
   end
   return { ok = count[1] > 0 and count[2] > 0, a_rx = count[1], b_rx = count[2], n = n,
@@ -247,6 +251,75 @@ function scen.percentile(list, q)
   return s[k]
 end
 
+-- scen.watch(net, sides, p) -> wire observer or nil
+-- Wire observation (natlab.wire) of a call between @sides (node names made
+-- by scen.side): each side's outermost NAT ("<side>-cgn", else
+-- "<side>-nat") or, for an open side, the host itself, and the "stun" and
+-- "turn" hosts when they exist. Call after scen.servers and before the
+-- agents start. p.wire == false turns it off (bench/wire_overhead).
+function scen.watch(net, sides, p)
+  if p and p.wire == false then return nil end
+  local points = {}
+  for _, side in ipairs(sides) do
+    local name = side
+    if net.nodes[side .. "-cgn"] then name = side .. "-cgn"
+    elseif net.nodes[side .. "-nat"] then name = side .. "-nat" end
+    points[#points + 1] = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side" }
+  end
+  for _, srv in ipairs({ "turn", "stun" }) do
+    if net.nodes[srv] then
+      points[#points + 1] = { name = srv, node = net.nodes[srv], addr = net.addr[srv], role = srv }
+    end
+  end
+  local P = scen.TURN_PORTS
+  local obs = natlab.wire.observer {
+    points = points, sides = sides, stun = net.addr.stun,
+    turn = net.addr.turn and { addr = net.addr.turn, udp = { P.udp }, tcp = { P.tcp, P.tcp_web },
+                               tls = { P.tls, P.tls_web } } or nil,
+  }
+  obs:watch()
+  return obs
+end
+
+-- scen.data_phase(net, l, r, res, cell[, opts]) -> two_way result
+-- The data phase of a connected call and its verdict: numbered datagrams
+-- both ways (scen.two_way, hearing switched events), then, when net.wire
+-- observes the call, the wire record of the data window and the claims
+-- judged against it (scen.record_class with opts.wire). opts.settle_ms:
+-- after the first burst, listen that long for switches and judge a second
+-- burst (the window) instead: a stack that switches later than that is
+-- judged on the path it was on. opts.names as for record_class; opts.two_way
+-- passed on to two_way.
+function scen.data_phase(net, l, r, res, cell, opts)
+  opts = opts or {}
+  local names = opts.names or { "left", "right" }
+  local obs = net.wire
+  local tw = {}
+  for k, v in pairs(opts.two_way or {}) do tw[k] = v end
+  tw.conn = res
+  local settle = opts.settle_ms or 0
+  if obs and settle == 0 then obs:snap("data0") end
+  local flow = scen.two_way(l, r, tw)
+  if settle > 0 then
+    local deadline = natlab.now_ms() + settle
+    while natlab.now_ms() < deadline do
+      local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
+      if not i then break end
+      if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
+    end
+    if obs then obs:snap("data0") end
+    local again = scen.two_way(l, r, tw)
+    flow.window = { a_rx = again.a_rx, b_rx = again.b_rx, n = again.n }
+  end
+  local w = nil
+  if obs then
+    obs:snap("data1")
+    w = obs:classify("data0", "data1")
+  end
+  scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
+  return flow
+end
+
 -- scen.record_class(res, cell[, opts]) -> class
 -- Records an ice_connect outcome (opts.record = false) against an expected
 -- *class* (scen.class): the cell's path is the exact one (srflx, prflx,
@@ -257,19 +330,59 @@ end
 function scen.record_class(res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "a", "b" }
+  -- the claim-derived path of the pairs the sides ended on
+  if res.ok then res.path = natlab.path_of(res.selected[names[1]], res.selected[names[2]]) end
   local class = scen.class(res.path)
   local exp = cell.expected_path
   local rec = { path = res.path, connect_ms = res.connect_ms, selected = res.selected[names[1]],
                 candidates = res.candidates, message = res.reason,
                 pairs = next(res.pairs or {}) and res.pairs or nil }
+  local w = opts.wire
+  local contradiction = nil
+  if w then
+    -- the verdict's class is the wire's (docs/expected-matrix.md
+    -- "Verdicts"); each side's claim is checked against its own data
+    rec.wire = w
+    natlab.observe("claim_class", class)
+    if res.ok then
+      local msgs = {}
+      for _, side in ipairs(names) do
+        local m = natlab.wire.check_claim(side, res.selected[side], w, opts.known_addrs)
+        if m then msgs[#msgs + 1] = m end
+      end
+      if #msgs > 0 then contradiction = table.concat(msgs, "; ") end
+      class = w.settled.class
+      rec.select_ms = res.connect_ms
+      if not contradiction and class ~= "failed" then
+        local last = 0
+        for _, side in ipairs(names) do last = math.max(last, (res.claim_ms or {})[side] or 0) end
+        rec.settled_ms = last
+      end
+      if #(res.switches or {}) > 0 then
+        rec.switches = res.switches
+        local first = scen.class(natlab.path_of(res.first[names[1]], res.first[names[2]]))
+        if first ~= class then rec.switch = first .. "->" .. class end
+      end
+    end
+  end
   natlab.observe("class", class)
   if exp then
     natlab.observe("expected_class", exp)
-    if class == exp then
+    if contradiction then
+      rec.outcome = "fail"
+      rec.message = contradiction
+    elseif class == exp then
       rec.expected_path = res.path
     elseif res.ok then
-      rec.message = string.format("observed %s (class %s), expected class %s", res.path, class, exp)
+      if w then
+        rec.message = string.format("the wire shows %s (claimed %s), expected class %s", class, res.path, exp)
+      else
+        rec.message = string.format("observed %s (class %s), expected class %s", res.path, class, exp)
+      end
     end
+  elseif contradiction then
+    rec.outcome = "fail"
+    rec.message = contradiction
   end
   if res.selected[names[2]] then natlab.observe("selected_" .. names[2], res.selected[names[2]]) end
   natlab.result(rec)

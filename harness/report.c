@@ -724,6 +724,27 @@ static void cell_section(FILE *f, const json_t *c, size_t rank)
 	meta_row(f, "expected path", json_object_get(c, "expected_path"));
 	meta_row(f, "observed path", json_object_get(c, "path"));
 	meta_row(f, "connect ms", json_object_get(c, "connect_ms"));
+	if (json_object_get(c, "settled_ms"))
+		meta_row(f, "settled ms", json_object_get(c, "settled_ms"));
+	if (json_string_value(json_object_get(c, "switch"))) {
+		/* "relay->direct": the stack switched pairs and the wire agreed */
+		const char *sw = json_string_value(json_object_get(c, "switch"));
+		const char *arrow = strstr(sw, "->");
+		fprintf(f, "<tr><th>switch</th><td>");
+		if (arrow) {
+			fprintf(f, "%.*s&rarr;", (int)(arrow - sw), sw);
+			esc(f, arrow + 2);
+		} else {
+			esc(f, sw);
+		}
+		fprintf(f, " ");
+		json_text(f, json_object_get(c, "switches"));
+		fprintf(f, "</td></tr>\n");
+	}
+	if (json_object_get(json_object_get(c, "wire"), "settled")) {
+		meta_row(f, "wire: settled path", json_object_get(json_object_get(c, "wire"), "settled"));
+		meta_row(f, "wire: directions", json_object_get(json_object_get(c, "wire"), "directions"));
+	}
 	meta_row(f, "duration ms", json_object_get(c, "duration_ms"));
 	if (json_object_get(c, "message"))
 		meta_row(f, "message", json_object_get(c, "message"));

@@ -201,7 +201,8 @@ end
 -- has received every one of the other's (rx events), or until time is up.
 -- ok means data flowed both ways (at least one datagram each way).
 -- opts.conn (an ice_connect outcome): selected/switched events heard
--- meanwhile are noted in it (natlab.claim).
+-- meanwhile are noted in it (natlab.claim). opts.at (a function) is
+-- called once, opts.at_ms after the sends began, if they still run then.
 function scen.two_way(a, b, opts)
   opts = opts or {}
   local n = opts.n or 4
@@ -212,10 +213,22 @@ function scen.two_way(a, b, opts)
   local seen = { {}, {} }
   local count = { 0, 0 }
   local deadline = t0 + (opts.timeout_ms or 2000)
+  local at = opts.at and t0 + (opts.at_ms or 0) or nil
   while (count[1] < n or count[2] < n) and natlab.now_ms() < deadline do
-    local i, ev = natlab.poll({ a, b }, deadline - natlab.now_ms())
-    if not i then break end
-    if ev.ev == "rx" and ev.seq and not seen[i][ev.seq] then
+    local wake = deadline
+    if at then
+      if natlab.now_ms() >= at then
+        opts.at()
+        at = nil
+      else
+        wake = math.min(deadline, at)
+      end
+    end
+    local i, ev = natlab.poll({ a, b }, math.max(0, wake - natlab.now_ms()))
+    if not i and natlab.now_ms() < wake then break end
+    if not i then
+      -- woken for opts.at
+    elseif ev.ev == "rx" and ev.seq and not seen[i][ev.seq] then
       seen[i][ev.seq] = true
       count[i] = count[i] + 1
     elseif opts.conn and (ev.ev == "selected" or ev.ev == "switched") then
@@ -286,9 +299,9 @@ end
 -- both ways (scen.two_way, hearing switched events), then, when net.wire
 -- observes the call, the wire record of the data window and the claims
 -- judged against it (scen.record_class with opts.wire). opts.settle_ms:
--- after the first burst, listen that long for switches and judge a second
--- burst (the window) instead: a stack that switches later than that is
--- judged on the path it was on. opts.names as for record_class; opts.two_way
+-- the datagrams keep coming (every 20 ms) for that long before the window
+-- opens, so a stack that switches pairs within it is judged on where it
+-- went; one that switches later is judged on the path it was on. opts.names as for record_class; opts.two_way
 -- passed on to two_way.
 function scen.data_phase(net, l, r, res, cell, opts)
   opts = opts or {}
@@ -298,19 +311,18 @@ function scen.data_phase(net, l, r, res, cell, opts)
   for k, v in pairs(opts.two_way or {}) do tw[k] = v end
   tw.conn = res
   local settle = opts.settle_ms or 0
-  if obs and settle == 0 then obs:snap("data0") end
-  local flow = scen.two_way(l, r, tw)
+  if obs then obs:snap("data0") end
   if settle > 0 then
-    local deadline = natlab.now_ms() + settle
-    while natlab.now_ms() < deadline do
-      local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
-      if not i then break end
-      if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
-    end
-    if obs then obs:snap("data0") end
-    local again = scen.two_way(l, r, tw)
-    flow.window = { a_rx = again.a_rx, b_rx = again.b_rx, n = again.n }
+    -- one longer stream: its part after settle_ms is the window, so the
+    -- data of a stack that switched meanwhile shows where it went since
+    local iv = tw.interval_ms or 20
+    tw.interval_ms = iv
+    tw.n = (tw.n or 4) + math.ceil(settle / iv)
+    tw.timeout_ms = (tw.timeout_ms or 2000) + settle
+    tw.at_ms = settle
+    tw.at = function() if obs then obs:snap("data0") end end
   end
+  local flow = scen.two_way(l, r, tw)
   local w = nil
   if obs then
     obs:snap("data1")

@@ -48,6 +48,26 @@ for r in $(seq 1 "$rounds"); do
     total[$mode]=$(awk -v a="${total[$mode]}" -v b="$s" 'BEGIN { printf "%.1f", a + b }')
   done
 done
+# what observing cost inside the cells (observations.wire_ms: watch, snapshots,
+# classification), against the cells' own duration: not blurred by load
+# the way the wall time is
+cost=$(python3 - "$log"/on-*/latest/cells.jsonl <<'PY'
+import json, sys
+ms, dur = [], []
+for f in sys.argv[1:]:
+    for line in open(f):
+        c = json.loads(line)
+        if "wire_ms" in c.get("observations", {}):
+            ms.append(c["observations"]["wire_ms"])
+            dur.append(c["duration_ms"])
+if ms:
+    print(f"{sum(ms) / len(ms):.1f} ms per cell (max {max(ms)}) of {sum(dur) / len(dur):.0f} ms mean cell duration: "
+          f"{100 * sum(ms) / sum(dur):.1f} %")
+else:
+    print("no wire_ms recorded")
+PY
+)
+echo "observation cost inside the cells: $cost"
 ratio=$(awk -v on="${total[on]}" -v off="${total[off]}" 'BEGIN { printf "%.3f", on / off }')
 met=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.10) ? "met" : "not met" }')
 echo "wire observation: off ${total[off]} s, on ${total[on]} s, ratio $ratio (target <= 1.10: $met)"

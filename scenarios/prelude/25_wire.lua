@@ -277,12 +277,16 @@ Obs.__index = Obs
 -- natlab.wire.observer(cfg) -> observer. cfg: points = {{name=, node=,
 -- side=, addr=, role=}}, sides = {"left", "right"}, turn = {addr=, udp=,
 -- tcp=, tls=}, stun = address. Call obs:watch() before the agents start.
+-- obs.cost_ms: the time the cell spent in watch, snap and classify (what
+-- observing costs; bench/wire_overhead.sh reports it).
 function wire.observer(cfg)
-  return setmetatable({ cfg = cfg, snaps = {} }, Obs)
+  return setmetatable({ cfg = cfg, snaps = {}, cost_ms = 0 }, Obs)
 end
 
 function Obs:watch()
+  local t = natlab.now_ms()
   for _, pt in ipairs(self.cfg.points) do pt.node:flow_watch() end
+  self.cost_ms = self.cost_ms + natlab.now_ms() - t
 end
 
 -- obs:snap(label) -> snapshot {t, flows}
@@ -290,12 +294,16 @@ function Obs:snap(label)
   local s = { t = natlab.now_ms(), flows = {} }
   for _, pt in ipairs(self.cfg.points) do s.flows[pt.name] = pt.node:flows() end
   self.snaps[label] = s
+  self.cost_ms = self.cost_ms + natlab.now_ms() - s.t
   return s
 end
 
 -- obs:classify(before_label, after_label[, opts]) -> wire record
 function Obs:classify(a, b, opts)
-  return wire.classify(self.cfg, self.snaps[a], self.snaps[b], opts)
+  local t = natlab.now_ms()
+  local w = wire.classify(self.cfg, self.snaps[a], self.snaps[b], opts)
+  self.cost_ms = self.cost_ms + natlab.now_ms() - t
+  return w
 end
 
 -- obs:addrs() -> {address -> true}: the lab's outside addresses (sides,

@@ -327,6 +327,7 @@ function scen.data_phase(net, l, r, res, cell, opts)
   if obs then
     obs:snap("data1")
     w = obs:classify("data0", "data1")
+    natlab.observe("wire_ms", obs.cost_ms)
   end
   scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
   return flow

@@ -87,10 +87,10 @@ function wire.flows(cfg, before, after)
         if not local_is_src then loc, rem = dst, src end
         local kind = kind_of(cfg, f.proto, loc, rem)
         local side = pt.side
-        if pt.role ~= "side" then side = cfg.side_addrs[ep_addr(rem)] end
+        if pt.role ~= "side" then side = (cfg.side_addrs or {})[ep_addr(rem)] end
         local last = (dtx + drx > 0) and after.t or (o and before.t or after.t)
         list[#list + 1] = {
-          node = pt.name, side = side, proto = f.proto, src = src, dst = dst,
+          node = pt.name, side = side or natlab.null, proto = f.proto, src = src, dst = dst,
           tx_pkts = f.opkts, tx_bytes = f.obytes, rx_pkts = f.rpkts, rx_bytes = f.rbytes,
           data_tx_pkts = dtx, data_rx_pkts = drx,
           first_ms = f.start_ms, last_ms = last, kind = kind,

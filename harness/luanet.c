@@ -808,7 +808,7 @@ static int n_flows(lua_State *L)
 {
 	struct natlab_err e = {""};
 	struct emu_flow *v;
-	size_t max = 4096, n = 0;
+	size_t max = 2048, n = 0; /* a call's point holds tens of flows */
 	struct timespec rt;
 	int64_t now_cell = luanet_now_ms() - ctx_of(L)->start_ms, now_real_ms;
 

@@ -65,7 +65,11 @@ end
 -- it comes, RFC 8838), and waits for both to select a pair.
 -- opts: trickle (bool), timeout_ms (default 15000), names ({"a","b"}).
 -- Returns {ok, path, connect_ms, selected = {a=, b=}, candidates = {a=, b=},
--- pairs = {a=, b=}, reason}. Records path, connect_ms, selected, candidates
+-- pairs = {a=, b=}, reason} and, for the data phase that follows (see
+-- natlab.claim), t0, names, first, claim_ms, switches. It returns at the
+-- first selection of both sides; scen.two_way/scen.data_phase keep
+-- listening for `switched`. A `local` event's `session` object goes
+-- verbatim into the peer's `remote` command (issue 17). Records path, connect_ms, selected, candidates
 -- and pairs (each side's last "checks" event: its check list, for agents
 -- that send one) with natlab.result unless opts.record == false.
 function natlab.ice_connect(a, b, opts)

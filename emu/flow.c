@@ -242,7 +242,7 @@ static int table_op(struct emu_nft_batch *b, bool del)
 	return ret;
 }
 
-int emu_flow_watch(struct emu_node *n, struct natlab_err *e)
+int emu_flow_watch(struct emu_node *n, bool track, struct natlab_err *e)
 {
 	struct emu_nft_batch *b = NULL;
 	int ret;
@@ -251,7 +251,7 @@ int emu_flow_watch(struct emu_node *n, struct natlab_err *e)
 	if (ret < 0)
 		return ret;
 	ret = emu_node_sysctl_set(n, "net/netfilter/nf_conntrack_timestamp", "1", e);
-	if (ret < 0)
+	if (ret < 0 || !track)
 		return ret;
 	b = emu_nft_batch_new();
 	if (!b)

@@ -43,11 +43,13 @@ struct emu_flow {
 /* emu_flow_watch - make node @n account its flows from now on: turns on
  * per-namespace conntrack accounting and timestamps (nf_conntrack_acct,
  * nf_conntrack_timestamp; both are read when a flow is created, so call
- * this before the traffic) and adds table ip natlab_wire, whose chains on
- * prerouting and output hold one conntrack match each, so that a node with
- * no NAT (a public host, the TURN server) tracks its flows too. Calling it
- * twice replaces the table. 0 or a negative errno with @e filled. */
-int emu_flow_watch(struct emu_node *n, struct natlab_err *e);
+ * this before the traffic). With @track it also adds table ip natlab_wire,
+ * whose chains on prerouting and output hold one conntrack match each, so
+ * that a node with no NAT (a public host, the TURN server) tracks its
+ * flows at all; a NAT node tracks them already (pass false: one nftables
+ * transaction less). Calling it twice replaces the table. 0 or a negative
+ * errno with @e filled. */
+int emu_flow_watch(struct emu_node *n, bool track, struct natlab_err *e);
 
 /* emu_flow_dump - node @n's IPv4 UDP and TCP flows into @out (room for
  * @max); *@count gets how many there are in all (more than @max when they

@@ -775,13 +775,14 @@ static int n_conntrack(lua_State *L)
 	return 1;
 }
 
-/* node:flow_watch(): account the node's flows from now on (emu_flow_watch).
- * Raises on error. */
+/* node:flow_watch([track]): account the node's flows from now on
+ * (emu_flow_watch; track defaults to true). Raises on error. */
 static int n_flow_watch(lua_State *L)
 {
 	struct natlab_err e = {""};
+	bool track = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
 
-	if (emu_flow_watch(luanet_check_node(L, 1), &e) < 0)
+	if (emu_flow_watch(luanet_check_node(L, 1), track, &e) < 0)
 		return fail(L, "node:flow_watch", &e);
 	return 0;
 }

@@ -280,12 +280,13 @@ Obs.__index = Obs
 -- obs.cost_ms: the time the cell spent in watch, snap and classify (what
 -- observing costs; bench/wire_overhead.sh reports it).
 function wire.observer(cfg)
-  return setmetatable({ cfg = cfg, snaps = {}, cost_ms = 0 }, Obs)
+  return setmetatable({ cfg = cfg, snaps = {}, cost_ms = 0, cost = { watch = 0, snap = 0, classify = 0 } }, Obs)
 end
 
 function Obs:watch()
   local t = natlab.now_ms()
-  for _, pt in ipairs(self.cfg.points) do pt.node:flow_watch() end
+  for _, pt in ipairs(self.cfg.points) do pt.node:flow_watch(pt.track ~= false) end
+  self.cost.watch = self.cost.watch + natlab.now_ms() - t
   self.cost_ms = self.cost_ms + natlab.now_ms() - t
 end
 
@@ -294,6 +295,7 @@ function Obs:snap(label)
   local s = { t = natlab.now_ms(), flows = {} }
   for _, pt in ipairs(self.cfg.points) do s.flows[pt.name] = pt.node:flows() end
   self.snaps[label] = s
+  self.cost.snap = self.cost.snap + natlab.now_ms() - s.t
   self.cost_ms = self.cost_ms + natlab.now_ms() - s.t
   return s
 end
@@ -302,6 +304,7 @@ end
 function Obs:classify(a, b, opts)
   local t = natlab.now_ms()
   local w = wire.classify(self.cfg, self.snaps[a], self.snaps[b], opts)
+  self.cost.classify = self.cost.classify + natlab.now_ms() - t
   self.cost_ms = self.cost_ms + natlab.now_ms() - t
   return w
 end

@@ -277,7 +277,9 @@ function scen.watch(net, sides, p)
     local name = side
     if net.nodes[side .. "-cgn"] then name = side .. "-cgn"
     elseif net.nodes[side .. "-nat"] then name = side .. "-nat" end
-    points[#points + 1] = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side" }
+    -- a NAT node tracks its flows already (its NAT needs conntrack)
+    points[#points + 1] = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side",
+                            track = name == side }
   end
   for _, srv in ipairs({ "turn", "stun" }) do
     if net.nodes[srv] then
@@ -328,6 +330,7 @@ function scen.data_phase(net, l, r, res, cell, opts)
     obs:snap("data1")
     w = obs:classify("data0", "data1")
     natlab.observe("wire_ms", obs.cost_ms)
+    natlab.observe("wire_cost_ms", obs.cost)
   end
   scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
   return flow

@@ -1,16 +1,30 @@
-/* flow.h - the flows a node's kernel saw, with packet and byte counters per
- * direction and the time each flow began (conntrack with accounting and
- * timestamps, read over ctnetlink with libmnl).
+/* flow.h - what crossed a node's interface, per direction of each UDP/TCP
+ * 5-tuple: packets, bytes, and when it was first and last seen. Counted by
+ * the kernel in an nftables table of the node (dynamic sets keyed by the
+ * 5-tuple, a counter per element), read over netlink with libnftnl/libmnl.
  *
  * This is how the lab witnesses a call's data path without asking the
  * agents (issue 16, docs/expected-matrix.md "Verdicts"): watch the
- * observation points (each NAT's outside, an open host, the STUN/TURN
- * server nodes) before any traffic, then dump their flows before and after
- * the data phase; the counter deltas say which 5-tuples carried the data.
+ * observation points (each NAT's outside interface, an open host, the TURN
+ * server) before any traffic, then dump their counters before and after
+ * the data phase; the deltas say which 5-tuples carried the data.
  *
- * Unlike emu_conntrack_udp4 (a NAT's live UDP mappings) this lists UDP and
- * TCP, IPv4, with the NAT status bits, so a caller can tell which tuple was
- * on the outside wire.
+ * Why nftables and not conntrack with accounting: a ctnetlink dump walks
+ * the kernel's one conntrack hash table shared by every namespace of the
+ * machine (262144 buckets here), about 10 ms per dump on a loaded 2-core
+ * machine even for an empty namespace; a set's elements are the node's own.
+ * And the counters sit where they should: on a NAT, prerouting before the
+ * NAT's own raw chain (inbound packets as they arrived, dropped ones too)
+ * and postrouting after source NAT (outbound packets as they left), on the
+ * outside interface.
+ *
+ * Table ip natlab_wire:
+ *   set seen  key . dir  (update: timeout refreshed, counter)  last seen
+ *   set born  key . dir  (add: never refreshed)                first seen
+ *   chain pre  prerouting -400: [iif OUT] udp/tcp: dir 0 into both sets
+ *   chain post postrouting 400: [oif OUT] udp/tcp: dir 1 into both sets
+ * key = ip saddr . ip daddr . l4proto . sport . dport, each field padded
+ * to 4 bytes; elements live EMU_FLOW_TIMEOUT_MS after their last update.
  */
 #ifndef NATLAB_EMU_FLOW_H
 #define NATLAB_EMU_FLOW_H
@@ -22,47 +36,43 @@
 #include "emu/node.h"
 
 #define EMU_FLOW_ADDR_STR_MAX 16 /* "255.255.255.255" */
-#define EMU_FLOW_TABLE "natlab_wire"
-
-struct emu_flow_tuple {
-	char src[EMU_FLOW_ADDR_STR_MAX], dst[EMU_FLOW_ADDR_STR_MAX];
-	uint16_t sport, dport;
-};
+#define EMU_FLOW_TABLE	      "natlab_wire"
+#define EMU_FLOW_KEY_LEN      24      /* 6 fields of 4 bytes */
+#define EMU_FLOW_SET_SIZE     65536   /* directions of 5-tuples per node */
+#define EMU_FLOW_TIMEOUT_MS   3600000 /* a cell never lasts an hour */
 
 struct emu_flow {
-	uint8_t proto;		  /* IPPROTO_UDP or IPPROTO_TCP */
-	uint32_t id;		  /* the kernel's conntrack id (CTA_ID) */
-	struct emu_flow_tuple orig;  /* what the initiator sent, before NAT */
-	struct emu_flow_tuple reply; /* the expected answer, after NAT */
-	bool snat, dnat;	  /* IPS_SRC_NAT, IPS_DST_NAT */
-	uint64_t orig_pkts, orig_bytes;	  /* initiator -> responder */
-	uint64_t reply_pkts, reply_bytes; /* responder -> initiator */
-	uint64_t start_ns; /* CLOCK_REALTIME when the flow began, 0: unknown */
+	uint8_t proto; /* IPPROTO_UDP or IPPROTO_TCP */
+	bool out;      /* counted leaving the node (postrouting), else arriving */
+	char src[EMU_FLOW_ADDR_STR_MAX], dst[EMU_FLOW_ADDR_STR_MAX];
+	uint16_t sport, dport;
+	uint64_t pkts, bytes;
+	/* how long ago (ms, at the dump) the first and the last packet were
+	 * counted; UINT64_MAX when the kernel gave no expiration */
+	uint64_t first_ago_ms, last_ago_ms;
 };
 
-/* emu_flow_watch - make node @n account its flows from now on: turns on
- * per-namespace conntrack accounting and timestamps (nf_conntrack_acct,
- * nf_conntrack_timestamp; both are read when a flow is created, so call
- * this before the traffic). With @track it also adds table ip natlab_wire,
- * whose chains on prerouting and output hold one conntrack match each, so
- * that a node with no NAT (a public host, the TURN server) tracks its
- * flows at all; a NAT node tracks them already (pass false: one nftables
- * transaction less). Calling it twice replaces the table. 0 or a negative
- * errno with @e filled. */
-int emu_flow_watch(struct emu_node *n, bool track, struct natlab_err *e);
+/* emu_flow_watch_build - add table natlab_wire (see above; replacing an
+ * earlier one) to batch @b. @ifname: count only packets arriving on and
+ * leaving through this interface (a NAT's outside); NULL: every interface.
+ * 0 or a negative errno (-ENOMEM, -ENOSPC: batch full). Pure: no kernel. */
+struct emu_nft_batch;
+int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname);
 
-/* emu_flow_dump - node @n's IPv4 UDP and TCP flows into @out (room for
- * @max); *@count gets how many there are in all (more than @max when they
- * did not fit: the first @max are kept). Counters are 0 for flows created
- * before emu_flow_watch. 0 or a negative errno with @e filled. */
+/* emu_flow_watch - build and commit that table in node @n. Call it before
+ * the traffic to count. 0 or a negative errno with @e filled. */
+int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e);
+
+/* emu_flow_dump - node @n's counted directions into @out (room for @max);
+ * *@count gets how many there are in all (more than @max when they did not
+ * fit: the first @max are kept). 0 or a negative errno with @e filled
+ * (-ENOENT when emu_flow_watch never ran there). */
 int emu_flow_dump(struct emu_node *n, struct emu_flow *out, size_t max, size_t *count,
 		  struct natlab_err *e);
 
-/* emu_flow_parse - decode one ctnetlink message (IPCTNL_MSG_CT_NEW, as a
- * dump answers) into @f. Returns 1 for an IPv4 UDP/TCP flow with both
- * tuples, 0 for any other (skipped), -1 when @nlh is malformed. Pure: used
- * by emu_flow_dump and by the unit tests. */
-struct nlmsghdr;
-int emu_flow_parse(const struct nlmsghdr *nlh, struct emu_flow *f);
+/* emu_flow_key_parse - decode a set element's key (@len bytes, network
+ * order fields as the rule loads them) into @f's tuple and direction.
+ * Returns 0, or -EINVAL when @len is not EMU_FLOW_KEY_LEN. Pure. */
+int emu_flow_key_parse(const void *key, uint32_t len, struct emu_flow *f);
 
 #endif

@@ -775,78 +775,60 @@ static int n_conntrack(lua_State *L)
 	return 1;
 }
 
-/* node:flow_watch([track]): account the node's flows from now on
- * (emu_flow_watch; track defaults to true). Raises on error. */
+/* node:flow_watch([ifname]): count the node's UDP/TCP packets per 5-tuple
+ * and direction from now on (emu_flow_watch), only through @ifname when
+ * given. Raises on error. */
 static int n_flow_watch(lua_State *L)
 {
 	struct natlab_err e = {""};
-	bool track = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
 
-	if (emu_flow_watch(luanet_check_node(L, 1), track, &e) < 0)
+	if (emu_flow_watch(luanet_check_node(L, 1), luaL_optstring(L, 2, NULL), &e) < 0)
 		return fail(L, "node:flow_watch", &e);
 	return 0;
 }
 
-static void push_tuple(lua_State *L, const struct emu_flow_tuple *t, const char *sk,
-		       const char *spk, const char *dk, const char *dpk)
-{
-	lua_pushstring(L, t->src);
-	lua_setfield(L, -2, sk);
-	lua_pushinteger(L, t->sport);
-	lua_setfield(L, -2, spk);
-	lua_pushstring(L, t->dst);
-	lua_setfield(L, -2, dk);
-	lua_pushinteger(L, t->dport);
-	lua_setfield(L, -2, dpk);
-}
-
-/* node:flows() -> {{proto="udp"|"tcp", id=, osrc=, osport=, odst=, odport=,
- * rsrc=, rsport=, rdst=, rdport=, snat=, dnat=, opkts=, obytes=, rpkts=,
- * rbytes=, start_ms=}, ...}: the node's IPv4 UDP/TCP flows with counters
- * (emu_flow_dump); start_ms is on natlab.now_ms()'s clock (nil when the
- * kernel kept no timestamp). Raises on error. */
+/* node:flows() -> {{proto="udp"|"tcp", dir="in"|"out", src=, sport=, dst=,
+ * dport=, pkts=, bytes=, first_ms=, last_ms=}, ...}: what flow_watch
+ * counted (emu_flow_dump); first_ms/last_ms on natlab.now_ms()'s clock.
+ * Raises on error. */
 static int n_flows(lua_State *L)
 {
 	struct natlab_err e = {""};
 	struct emu_flow *v;
 	size_t max = 2048, n = 0; /* a call's point holds tens of flows */
-	struct timespec rt;
-	int64_t now_cell = luanet_now_ms() - ctx_of(L)->start_ms, now_real_ms;
+	int64_t now_cell = luanet_now_ms() - ctx_of(L)->start_ms;
 
 	v = lua_newuserdatauv(L, max * sizeof(*v), 0); /* freed by the GC */
 	if (emu_flow_dump(luanet_check_node(L, 1), v, max, &n, &e) < 0)
 		return fail(L, "node:flows", &e);
-	clock_gettime(CLOCK_REALTIME, &rt);
-	now_real_ms = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
 	if (n > max)
 		n = max;
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {
-		lua_createtable(L, 0, 18);
+		lua_createtable(L, 0, 10);
 		lua_pushstring(L, v[i].proto == IPPROTO_TCP ? "tcp" : "udp");
 		lua_setfield(L, -2, "proto");
-		lua_pushinteger(L, v[i].id);
-		lua_setfield(L, -2, "id");
-		push_tuple(L, &v[i].orig, "osrc", "osport", "odst", "odport");
-		push_tuple(L, &v[i].reply, "rsrc", "rsport", "rdst", "rdport");
-		lua_pushboolean(L, v[i].snat);
-		lua_setfield(L, -2, "snat");
-		lua_pushboolean(L, v[i].dnat);
-		lua_setfield(L, -2, "dnat");
-		lua_pushinteger(L, (lua_Integer)v[i].orig_pkts);
-		lua_setfield(L, -2, "opkts");
-		lua_pushinteger(L, (lua_Integer)v[i].orig_bytes);
-		lua_setfield(L, -2, "obytes");
-		lua_pushinteger(L, (lua_Integer)v[i].reply_pkts);
-		lua_setfield(L, -2, "rpkts");
-		lua_pushinteger(L, (lua_Integer)v[i].reply_bytes);
-		lua_setfield(L, -2, "rbytes");
-		if (v[i].start_ns) {
-			/* conntrack stamps flows with CLOCK_REALTIME; the cell's
-			 * clock is monotonic: carry the age over */
-			int64_t age = now_real_ms - (int64_t)(v[i].start_ns / 1000000);
-			lua_pushinteger(L, (lua_Integer)(now_cell - age));
-			lua_setfield(L, -2, "start_ms");
+		lua_pushstring(L, v[i].out ? "out" : "in");
+		lua_setfield(L, -2, "dir");
+		lua_pushstring(L, v[i].src);
+		lua_setfield(L, -2, "src");
+		lua_pushinteger(L, v[i].sport);
+		lua_setfield(L, -2, "sport");
+		lua_pushstring(L, v[i].dst);
+		lua_setfield(L, -2, "dst");
+		lua_pushinteger(L, v[i].dport);
+		lua_setfield(L, -2, "dport");
+		lua_pushinteger(L, (lua_Integer)v[i].pkts);
+		lua_setfield(L, -2, "pkts");
+		lua_pushinteger(L, (lua_Integer)v[i].bytes);
+		lua_setfield(L, -2, "bytes");
+		if (v[i].first_ago_ms != UINT64_MAX) {
+			lua_pushinteger(L, (lua_Integer)(now_cell - (int64_t)v[i].first_ago_ms));
+			lua_setfield(L, -2, "first_ms");
+		}
+		if (v[i].last_ago_ms != UINT64_MAX) {
+			lua_pushinteger(L, (lua_Integer)(now_cell - (int64_t)v[i].last_ago_ms));
+			lua_setfield(L, -2, "last_ms");
 		}
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}

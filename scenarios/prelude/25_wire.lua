@@ -12,21 +12,39 @@ natlab.wire = wire
 local function ep(a, p) return a .. ":" .. tostring(p) end
 local function ep_addr(e) return (e or ""):match("^(.*):%d+$") end
 
--- A raw flow (node:flows()) as it was on the outside wire: initiator
--- src -> dst, tx = src -> dst. The reply tuple is the inverse of the
--- original after NAT, so a flow opened from inside (SNAT) shows its
--- translated form outside; one opened from outside (DNAT to a mapping)
--- shows its original form.
-local function outside_view(f)
-  if f.dnat and not f.snat then
-    return ep(f.osrc, f.osport), ep(f.odst, f.odport)
+-- Directional records (node:flows(): one per direction of a 5-tuple and
+-- hook) grouped into flows: {proto, dirs = {["src>dst"] = {src, dst, pkts,
+-- bytes, first_ms, last_ms}}}. A packet that leaves and comes back on one
+-- node (a TURN server's two allocations over loopback) is counted once
+-- leaving and once arriving: the larger count stands for it.
+local function group(list)
+  local flows = {}
+  for _, r in ipairs(list or {}) do
+    if r.proto == "udp" or r.proto == "tcp" then
+      local s, d = ep(r.src, r.sport), ep(r.dst, r.dport)
+      local a, b = s, d
+      if b < a then a, b = b, a end
+      local fk = r.proto .. " " .. a .. " " .. b
+      local f = flows[fk]
+      if not f then
+        f = { proto = r.proto, dirs = {} }
+        flows[fk] = f
+      end
+      local dk = s .. ">" .. d
+      local o = f.dirs[dk]
+      if not o then
+        f.dirs[dk] = { src = s, dst = d, pkts = r.pkts, bytes = r.bytes, first_ms = r.first_ms, last_ms = r.last_ms }
+      else
+        if r.pkts > o.pkts then o.pkts, o.bytes = r.pkts, r.bytes end
+        if r.first_ms and (not o.first_ms or r.first_ms < o.first_ms) then o.first_ms = r.first_ms end
+        if r.last_ms and (not o.last_ms or r.last_ms > o.last_ms) then o.last_ms = r.last_ms end
+      end
+    end
   end
-  return ep(f.rdst, f.rdport), ep(f.rsrc, f.rsport)
+  return flows
 end
 
-local function key_of(f)
-  return f.proto .. " " .. tostring(f.id) .. " " .. ep(f.osrc, f.osport) .. ">" .. ep(f.odst, f.odport)
-end
+local ZERO = { pkts = 0, bytes = 0 }
 
 local function in_list(l, v)
   for _, x in ipairs(l or {}) do if x == v then return true end end
@@ -62,38 +80,45 @@ end
 -- (results/README.md "wire.flows"): @before/@after are snapshots
 -- {t = ms, flows = {[point name] = node:flows()}}; cfg.points = list of
 -- {name=, side=, addr=, role = "side"|"turn"|"stun"}. Each flow keeps,
--- besides the recorded keys, out_bytes/out_pkts: the window's bytes and
--- packets from the point's own end (lost when JSON-encoded: "_"-prefixed).
+-- besides the recorded keys, the window's packets and bytes from and to the
+-- point's own end ("_"-prefixed, dropped before recording).
 function wire.flows(cfg, before, after)
   local out = {}
   for _, pt in ipairs(cfg.points) do
-    local old = {}
-    for _, f in ipairs((before.flows or {})[pt.name] or {}) do old[key_of(f)] = f end
+    local old = group((before.flows or {})[pt.name])
     local list = {}
-    for _, f in ipairs((after.flows or {})[pt.name] or {}) do
-      local src, dst = outside_view(f)
+    for fk, f in pairs(group((after.flows or {})[pt.name])) do
+      -- the initiator's direction: the one first seen
+      local d1, d2
+      for _, d in pairs(f.dirs) do
+        if not d1 then d1 = d
+        elseif (d.first_ms or math.huge) < (d1.first_ms or math.huge) then d1, d2 = d, d1
+        else d2 = d end
+      end
+      local src, dst = d1.src, d1.dst
+      local fwd, rev = d1, d2 or ZERO
+      local o = old[fk]
+      local ofwd = o and o.dirs[src .. ">" .. dst] or ZERO
+      local orev = o and o.dirs[dst .. ">" .. src] or ZERO
       local local_is_src
       if ep_addr(src) == pt.addr then local_is_src = true
       elseif ep_addr(dst) == pt.addr then local_is_src = false end
       if local_is_src ~= nil then
-        local o = old[key_of(f)]
-        -- a counter that went down is a new flow reusing the tuple
-        if o and (o.opkts > f.opkts or o.rpkts > f.rpkts) then o = nil end
-        local dtx = f.opkts - (o and o.opkts or 0)
-        local drx = f.rpkts - (o and o.rpkts or 0)
-        local dtxb = f.obytes - (o and o.obytes or 0)
-        local drxb = f.rbytes - (o and o.rbytes or 0)
+        local dtx, drx = fwd.pkts - ofwd.pkts, rev.pkts - orev.pkts
+        local dtxb, drxb = fwd.bytes - ofwd.bytes, rev.bytes - orev.bytes
         local loc, rem = src, dst
         if not local_is_src then loc, rem = dst, src end
         local kind = kind_of(cfg, f.proto, loc, rem)
         local side = pt.side
         if pt.role ~= "side" then side = (cfg.side_addrs or {})[ep_addr(rem)] end
-        local last = (dtx + drx > 0) and after.t or (o and before.t or after.t)
+        local first, last = fwd.first_ms, fwd.last_ms
+        if rev.first_ms and (not first or rev.first_ms < first) then first = rev.first_ms end
+        if rev.last_ms and (not last or rev.last_ms > last) then last = rev.last_ms end
         list[#list + 1] = {
           node = pt.name, side = side or natlab.null, proto = f.proto, src = src, dst = dst,
-          tx_pkts = f.opkts, tx_bytes = f.obytes, rx_pkts = f.rpkts, rx_bytes = f.rbytes,
+          tx_pkts = fwd.pkts, tx_bytes = fwd.bytes, rx_pkts = rev.pkts, rx_bytes = rev.bytes,
           data_tx_pkts = dtx, data_rx_pkts = drx,
-          first_ms = f.start_ms, last_ms = last, kind = kind,
+          first_ms = first, last_ms = last, kind = kind,
           _local = loc, _remote = rem,
           _out_pkts = local_is_src and dtx or drx, _out_bytes = local_is_src and dtxb or drxb,
           _in_pkts = local_is_src and drx or dtx,
@@ -104,7 +129,8 @@ function wire.flows(cfg, before, after)
     -- candidate make a flow each)
     table.sort(list, function(a, b)
       if a._out_bytes ~= b._out_bytes then return a._out_bytes > b._out_bytes end
-      return a.tx_bytes + a.rx_bytes > b.tx_bytes + b.rx_bytes
+      if a.tx_bytes + a.rx_bytes ~= b.tx_bytes + b.rx_bytes then return a.tx_bytes + a.rx_bytes > b.tx_bytes + b.rx_bytes end
+      return a.src .. a.dst < b.src .. b.dst
     end)
     for i = 1, math.min(#list, cfg.max_flows or 48) do out[#out + 1] = list[i] end
   end
@@ -275,7 +301,8 @@ local Obs = {}
 Obs.__index = Obs
 
 -- natlab.wire.observer(cfg) -> observer. cfg: points = {{name=, node=,
--- side=, addr=, role=}}, sides = {"left", "right"}, turn = {addr=, udp=,
+-- side=, addr=, role=, ifname=}} (ifname: count only there, a NAT's
+-- outside; nil: every interface), sides = {"left", "right"}, turn = {addr=, udp=,
 -- tcp=, tls=}, stun = address. Call obs:watch() before the agents start.
 -- obs.cost_ms: the time the cell spent in watch, snap and classify (what
 -- observing costs; bench/wire_overhead.sh reports it).
@@ -285,7 +312,7 @@ end
 
 function Obs:watch()
   local t = natlab.now_ms()
-  for _, pt in ipairs(self.cfg.points) do pt.node:flow_watch(pt.track ~= false) end
+  for _, pt in ipairs(self.cfg.points) do pt.node:flow_watch(pt.ifname) end
   self.cost.watch = self.cost.watch + natlab.now_ms() - t
   self.cost_ms = self.cost_ms + natlab.now_ms() - t
 end

@@ -267,8 +267,8 @@ end
 -- scen.watch(net, sides, p) -> wire observer or nil
 -- Wire observation (natlab.wire) of a call between @sides (node names made
 -- by scen.side): each side's outermost NAT ("<side>-cgn", else
--- "<side>-nat") or, for an open side, the host itself, and the "stun" and
--- "turn" hosts when they exist. Call after scen.servers and before the
+-- "<side>-nat": its outside interface) or, for an open side, the host
+-- itself, and the "turn" host when it exists. Call after scen.servers and before the
 -- agents start. p.wire == false turns it off (bench/wire_overhead).
 function scen.watch(net, sides, p)
   if p and p.wire == false then return nil end
@@ -277,14 +277,15 @@ function scen.watch(net, sides, p)
     local name = side
     if net.nodes[side .. "-cgn"] then name = side .. "-cgn"
     elseif net.nodes[side .. "-nat"] then name = side .. "-nat" end
-    -- a NAT node tracks its flows already (its NAT needs conntrack)
+    -- a NAT counts on its outside interface only (after source NAT
+    -- leaving, before anything arriving); a host on all of them
     points[#points + 1] = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side",
-                            track = name == side }
+                            ifname = name ~= side and net.iface[name] or nil }
   end
-  for _, srv in ipairs({ "turn", "stun" }) do
-    if net.nodes[srv] then
-      points[#points + 1] = { name = srv, node = net.nodes[srv], addr = net.addr[srv], role = srv }
-    end
+  -- the STUN server's traffic shows at the sides' points (kind "stun"):
+  -- one table less to commit per cell
+  if net.nodes.turn then
+    points[#points + 1] = { name = "turn", node = net.nodes.turn, addr = net.addr.turn, role = "turn" }
   end
   local P = scen.TURN_PORTS
   local obs = natlab.wire.observer {

@@ -1,156 +1,95 @@
-/* emu_flow_parse: ctnetlink messages built here with libmnl, as the
- * kernel's dump answers them, parsed back; every field compared. No kernel,
- * no root. */
+/* emu/flow: the table natlab_wire built without a kernel (what the batch
+ * holds), and set-element keys decoded as the rules load them. No root. */
 #include <arpa/inet.h>
-#include <endian.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
-#include <libmnl/libmnl.h>
-#include <linux/netfilter/nf_conntrack_common.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "emu/flow.h"
+#include "emu/nft.h"
 
-static void put_tuple(struct nlmsghdr *nlh, int type, const char *src, const char *dst,
-		      uint8_t proto, uint16_t sport, uint16_t dport)
+/* table three times (add, delete, add: a replace), 2 sets, 2 chains, one
+ * rule per chain and protocol */
+static void test_build(void **state)
 {
-	struct nlattr *t = mnl_attr_nest_start(nlh, type), *n;
-	struct in_addr a;
+	struct emu_nft_batch *b = emu_nft_batch_new();
+	size_t len = 0;
+	const char *bytes;
 
-	n = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-	inet_pton(AF_INET, src, &a);
-	mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, a.s_addr);
-	inet_pton(AF_INET, dst, &a);
-	mnl_attr_put_u32(nlh, CTA_IP_V4_DST, a.s_addr);
-	mnl_attr_nest_end(nlh, n);
-	n = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, proto);
-	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(sport));
-	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(dport));
-	mnl_attr_nest_end(nlh, n);
-	mnl_attr_nest_end(nlh, t);
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(emu_flow_watch_build(b, "eth0"), 0);
+	assert_int_equal(emu_nft_batch_count(b), 3 + 2 + 2 + 4);
+	bytes = emu_nft_batch_bytes(b, &len);
+	assert_non_null(bytes);
+	/* the interface name, the set names and the table travel as strings */
+	assert_non_null(memmem(bytes, len, "eth0", 5));
+	assert_non_null(memmem(bytes, len, "seen", 5));
+	assert_non_null(memmem(bytes, len, "born", 5));
+	assert_non_null(memmem(bytes, len, EMU_FLOW_TABLE, sizeof(EMU_FLOW_TABLE)));
+	emu_nft_batch_free(b);
 }
 
-static void put_counters(struct nlmsghdr *nlh, int type, uint64_t pkts, uint64_t bytes)
+/* Without an interface the rules match none: no interface name at all. */
+static void test_build_all_ifaces(void **state)
 {
-	struct nlattr *n = mnl_attr_nest_start(nlh, type);
+	struct emu_nft_batch *b = emu_nft_batch_new();
+	size_t len = 0;
+	const char *bytes;
 
-	mnl_attr_put_u64(nlh, CTA_COUNTERS_PACKETS, htobe64(pkts));
-	mnl_attr_put_u64(nlh, CTA_COUNTERS_BYTES, htobe64(bytes));
-	mnl_attr_nest_end(nlh, n);
+	(void)state;
+	assert_int_equal(emu_flow_watch_build(b, NULL), 0);
+	assert_int_equal(emu_nft_batch_count(b), 11);
+	bytes = emu_nft_batch_bytes(b, &len);
+	assert_null(memmem(bytes, len, "eth0", 4));
+	emu_nft_batch_free(b);
 }
 
-/* A source-NATted UDP flow 10.1.0.2:5000 -> 203.0.113.6:6000 leaving as
- * 203.0.113.2:40001, with counters and a start time. */
-static struct nlmsghdr *snat_msg(char *buf, uint8_t proto)
+/* saddr . daddr . l4proto . sport . dport . dir, 4 bytes each: the
+ * addresses and ports in network order, l4proto a byte zero-padded, the
+ * direction an immediate in host order */
+static void test_key(void **state)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-	struct nlattr *ts;
-
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_INET;
-	put_tuple(nlh, CTA_TUPLE_ORIG, "10.1.0.2", "203.0.113.6", proto, 5000, 6000);
-	put_tuple(nlh, CTA_TUPLE_REPLY, "203.0.113.6", "203.0.113.2", proto, 6000, 40001);
-	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_SRC_NAT | IPS_CONFIRMED));
-	mnl_attr_put_u32(nlh, CTA_ID, htonl(77));
-	put_counters(nlh, CTA_COUNTERS_ORIG, 12, 1800);
-	put_counters(nlh, CTA_COUNTERS_REPLY, 11, 1700);
-	ts = mnl_attr_nest_start(nlh, CTA_TIMESTAMP);
-	mnl_attr_put_u64(nlh, CTA_TIMESTAMP_START, htobe64(1795483177135448000ull));
-	mnl_attr_nest_end(nlh, ts);
-	return nlh;
-}
-
-static void test_snat_udp(void **state)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint8_t k[EMU_FLOW_KEY_LEN] = {0};
+	uint32_t dir = 1;
 	struct emu_flow f;
 
 	(void)state;
-	assert_int_equal(emu_flow_parse(snat_msg(buf, IPPROTO_UDP), &f), 1);
+	inet_pton(AF_INET, "203.0.113.2", k);
+	inet_pton(AF_INET, "203.0.113.14", k + 4);
+	k[8] = IPPROTO_UDP;
+	k[12] = 40001 >> 8;
+	k[13] = 40001 & 0xff;
+	k[16] = 3478 >> 8;
+	k[17] = 3478 & 0xff;
+	memcpy(k + 20, &dir, 4);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(emu_flow_key_parse(k, sizeof(k), &f), 0);
+	assert_string_equal(f.src, "203.0.113.2");
+	assert_string_equal(f.dst, "203.0.113.14");
 	assert_int_equal(f.proto, IPPROTO_UDP);
-	assert_int_equal(f.id, 77);
-	assert_string_equal(f.orig.src, "10.1.0.2");
-	assert_string_equal(f.orig.dst, "203.0.113.6");
-	assert_int_equal(f.orig.sport, 5000);
-	assert_int_equal(f.orig.dport, 6000);
-	assert_string_equal(f.reply.src, "203.0.113.6");
-	assert_string_equal(f.reply.dst, "203.0.113.2");
-	assert_int_equal(f.reply.sport, 6000);
-	assert_int_equal(f.reply.dport, 40001);
-	assert_true(f.snat);
-	assert_false(f.dnat);
-	assert_int_equal(f.orig_pkts, 12);
-	assert_int_equal(f.orig_bytes, 1800);
-	assert_int_equal(f.reply_pkts, 11);
-	assert_int_equal(f.reply_bytes, 1700);
-	assert_true(f.start_ns == 1795483177135448000ull);
-}
-
-static void test_tcp_kept(void **state)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct emu_flow f;
-
-	(void)state;
-	assert_int_equal(emu_flow_parse(snat_msg(buf, IPPROTO_TCP), &f), 1);
-	assert_int_equal(f.proto, IPPROTO_TCP);
-}
-
-/* ICMP (no ports) and a message without a reply tuple are skipped, not
- * errors; a message too short for its header is one. */
-static void test_skipped(void **state)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
-	struct emu_flow f;
-
-	(void)state;
-	assert_int_equal(emu_flow_parse(snat_msg(buf, IPPROTO_ICMP), &f), 0);
-	nlh = mnl_nlmsg_put_header(buf);
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_INET;
-	put_tuple(nlh, CTA_TUPLE_ORIG, "10.1.0.2", "203.0.113.6", IPPROTO_UDP, 5000, 6000);
-	assert_int_equal(emu_flow_parse(nlh, &f), 0);
-	nlh = mnl_nlmsg_put_header(buf);
-	assert_int_equal(emu_flow_parse(nlh, &f), -1);
-}
-
-/* Without accounting or timestamps (flows created before emu_flow_watch)
- * the counters and start read 0. */
-static void test_no_counters(void **state)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	struct emu_flow f;
-
-	(void)state;
-	nfg->nfgen_family = AF_INET;
-	put_tuple(nlh, CTA_TUPLE_ORIG, "203.0.113.2", "203.0.113.14", IPPROTO_UDP, 5000, 3478);
-	put_tuple(nlh, CTA_TUPLE_REPLY, "203.0.113.14", "203.0.113.2", IPPROTO_UDP, 3478, 5000);
-	assert_int_equal(emu_flow_parse(nlh, &f), 1);
-	assert_false(f.snat || f.dnat);
-	assert_int_equal(f.orig_pkts + f.reply_pkts + f.orig_bytes + f.reply_bytes, 0);
-	assert_true(f.start_ns == 0);
+	assert_int_equal(f.sport, 40001);
+	assert_int_equal(f.dport, 3478);
+	assert_true(f.out);
+	dir = 0;
+	memcpy(k + 20, &dir, 4);
+	assert_int_equal(emu_flow_key_parse(k, sizeof(k), &f), 0);
+	assert_false(f.out);
+	assert_int_equal(emu_flow_key_parse(k, sizeof(k) - 4, &f), -EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_snat_udp),
-	    cmocka_unit_test(test_tcp_kept),
-	    cmocka_unit_test(test_skipped),
-	    cmocka_unit_test(test_no_counters),
+	    cmocka_unit_test(test_build),
+	    cmocka_unit_test(test_build_all_ifaces),
+	    cmocka_unit_test(test_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

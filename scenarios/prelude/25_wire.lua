@@ -137,14 +137,16 @@ function wire.flows(cfg, before, after)
   return out
 end
 
-local function side_out(flows, side_point, basis)
+local function side_out(flows, side_point, basis, leg_ok)
   -- the flow that carried the most of the side's own traffic in the
   -- window; on the "consent" basis (no data plane) only flows seen both
-  -- ways count
+  -- ways count; a TURN client leg only when leg_ok() says the server
+  -- relayed something on (else it carried only the client's own
+  -- requests: refreshes, permissions)
   local best = nil
   for _, f in ipairs(flows) do
     if f.node == side_point and f.kind ~= "stun" and f.kind ~= "other" and f._out_pkts > 0 and
-        (basis ~= "consent" or f._in_pkts > 0) then
+        (basis ~= "consent" or f._in_pkts > 0) and (not f.kind:match("^turn%-") or leg_ok()) then
       if not best or f._out_bytes > best._out_bytes then best = f end
     end
   end
@@ -171,7 +173,27 @@ function wire.classify(cfg, before, after, opts)
   end
   local flows = wire.flows(cfg, before, after)
   local A, B = cfg.sides[1], cfg.sides[2]
-  local out = { [A] = side_out(flows, point_of[A], basis), [B] = side_out(flows, point_of[B], basis) }
+  -- where the TURN server sent relayed data in the window (a relay port's
+  -- packets out, to a peer or to another of its allocations): a side's
+  -- client leg carried data only if its peer's address, or the server's
+  -- own (relay to relay), is among them. Without a TURN point, every leg
+  -- may have.
+  local turn_seen, relayed_to = false, {}
+  for _, pt in ipairs(cfg.points) do if pt.role == "turn" then turn_seen = true end end
+  for _, f in ipairs(flows) do
+    if f.kind == "relayed" and f._out_pkts > 0 and ep_addr(f._local) == (cfg.turn or {}).addr then
+      relayed_to[ep_addr(f._remote)] = true
+    end
+  end
+  local addr_of = {}
+  for _, pt in ipairs(cfg.points) do if pt.role == "side" then addr_of[pt.side] = pt.addr end end
+  local function leg_ok_for(peer)
+    return function()
+      return not turn_seen or relayed_to[addr_of[peer]] or relayed_to[(cfg.turn or {}).addr] or false
+    end
+  end
+  local out = { [A] = side_out(flows, point_of[A], basis, leg_ok_for(B)),
+                [B] = side_out(flows, point_of[B], basis, leg_ok_for(A)) }
   -- relayed addresses the data crossed: those a side sent to, and, when
   -- both sides reach the TURN server themselves, its allocations' own
   -- relay-to-relay flow

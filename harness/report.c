@@ -19,7 +19,7 @@
  * is "failed". */
 static const char *const paths[] = {"host",	 "srflx",     "prflx",	"relay-udp",
 				    "relay-tcp", "relay-tls", "passed", "failed",
-				    "skipped",	 "error",     NULL};
+				    "skipped",	 "error",     "unsupported", NULL};
 
 /* Colours chosen to be told apart in print and by most colour-blind readers:
  * direct paths green/teal, relays blue/purple, failures red/grey. */
@@ -36,6 +36,7 @@ static const char css[] =
     ".path-passed{background:#b8e186}.path-failed{background:#d7301f;color:#fff}.path-skipped{"
     "background:#ddd;color:#555}"
     ".path-error{background:#333;color:#fff}"
+    ".path-unsupported{background:#fdd49e;color:#7f2704}"
     "td.sq.mismatch{outline:4px dashed #ff0;outline-offset:-6px}"
     ".legend span{display:inline-block;padding:2px 8px;margin:2px;border-radius:3px}"
     ".small{font-size:.85em;color:#555}pre{background:#f6f6f6;padding:6px;overflow:auto;"
@@ -70,6 +71,8 @@ const char *report_cell_path(const json_t *cell)
 		return "error";
 	if (strcmp(o, "skipped") == 0)
 		return "skipped";
+	if (strcmp(o, "unsupported") == 0)
+		return "unsupported";
 	for (int i = 0; p && paths[i]; i++)
 		if (strcmp(p, paths[i]) == 0)
 			return p;
@@ -81,7 +84,7 @@ const char *report_cell_path(const json_t *cell)
 static const char *const classes[] = {"host",	   "srflx",	"prflx",     "direct",
 				      "relay-udp", "relay",	"relay-tcp", "relay-tls",
 				      "passed",	   "failed",	"skipped",   "error",
-				      NULL};
+				      "unsupported", NULL};
 
 const char *const *report_class_names(void)
 {
@@ -95,6 +98,7 @@ const char *report_path_class(const char *path)
 	    {"relay-udp", "relay"},   {"relay-tcp", "relay-tcp"}, {"relay-tls", "relay-tcp"},
 	    {"direct", "direct"},     {"relay", "relay"},	  {"passed", "passed"},
 	    {"failed", "failed"},     {"skipped", "skipped"},	  {"error", "error"},
+	    {"unsupported", "unsupported"},
 	};
 
 	for (size_t i = 0; path && i < sizeof(map) / sizeof(map[0]); i++)
@@ -109,7 +113,8 @@ const char *report_cell_class(const json_t *cell)
 	const json_t *settled = json_object_get(json_object_get(cell, "wire"), "settled");
 	const char *w = json_string_value(json_object_get(settled, "class"));
 
-	if (strcmp(p, "error") == 0 || strcmp(p, "skipped") == 0 || !w)
+	if (strcmp(p, "error") == 0 || strcmp(p, "skipped") == 0 ||
+	    strcmp(p, "unsupported") == 0 || !w)
 		return p;
 	return report_path_class(w);
 }

@@ -48,7 +48,8 @@ const char *report_path_class(const char *path);
 /* report_cell_class - what a cell's verdict rests on: the wire's settled
  * class ("direct", "relay", "relay-tcp", "failed": `wire.settled.class`,
  * results/README.md) when the cell has a wire record, else
- * report_cell_path(cell); "error" and "skipped" from its outcome first.
+ * report_cell_path(cell); "error", "skipped" and "unsupported" from its
+ * outcome first.
  * One of report_class_names(). */
 const char *report_cell_class(const json_t *cell);
 

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -227,6 +229,58 @@ int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e)
 	else
 		ret = emu_nft_batch_commit(b, n, e);
 	emu_nft_batch_free(b);
+	return ret;
+}
+
+struct watch_job {
+	struct emu_node *node;
+	const char *ifname;
+	struct natlab_err err;
+	int ret;
+};
+
+static void *watch_thread(void *arg)
+{
+	struct watch_job *j = arg;
+
+	/* emu_node_enter switches this thread's namespace only */
+	j->ret = emu_flow_watch(j->node, j->ifname, &j->err);
+	return NULL;
+}
+
+int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames, size_t n,
+		       struct natlab_err *e)
+{
+	struct watch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	pthread_t *tids = calloc(n ? n : 1, sizeof(*tids));
+	bool *started = calloc(n ? n : 1, sizeof(*started));
+	int ret = 0;
+
+	if (!jobs || !tids || !started) {
+		ret = natlab_err_set(e, ENOMEM, "flow watch");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].node = nodes[i];
+		jobs[i].ifname = ifnames ? ifnames[i] : NULL;
+		/* a thread that cannot start: do that node here */
+		started[i] = pthread_create(&tids[i], NULL, watch_thread, &jobs[i]) == 0;
+		if (!started[i])
+			watch_thread(&jobs[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(tids[i], NULL);
+		if (jobs[i].ret < 0 && ret == 0) {
+			ret = jobs[i].ret;
+			if (e)
+				*e = jobs[i].err;
+		}
+	}
+out:
+	free(jobs);
+	free(tids);
+	free(started);
 	return ret;
 }
 

@@ -63,6 +63,14 @@ int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname);
  * the traffic to count. 0 or a negative errno with @e filled. */
 int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e);
 
+/* emu_flow_watch_all - emu_flow_watch on @n nodes at once, one thread
+ * each (@ifnames[i] may be NULL): an nftables transaction mostly waits
+ * for the kernel (an RCU grace period, several ms on a loaded machine),
+ * and the waits of different namespaces overlap. 0, or the first failing
+ * node's negative errno with @e filled (the other tables may be in place). */
+int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames, size_t n,
+		       struct natlab_err *e);
+
 /* emu_flow_dump - node @n's counted directions into @out (room for @max);
  * *@count gets how many there are in all (more than @max when they did not
  * fit: the first @max are kept). 0 or a negative errno with @e filled

@@ -788,6 +788,34 @@ static int n_flow_watch(lua_State *L)
 	return 0;
 }
 
+/* natlab.flow_watch_all({{node, ifname}, ...}): node:flow_watch on every
+ * node at once (emu_flow_watch_all). Raises on error. */
+static int l_flow_watch_all(lua_State *L)
+{
+	struct natlab_err e = {""};
+	struct emu_node **nodes;
+	const char **ifnames;
+	lua_Integer n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = (lua_Integer)lua_rawlen(L, 1);
+	nodes = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*nodes), 0);
+	ifnames = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*ifnames), 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, i);
+		luaL_argcheck(L, lua_istable(L, -1), 1, "a list of {node, ifname}");
+		lua_rawgeti(L, -1, 1);
+		nodes[i - 1] = luanet_check_node(L, -1);
+		lua_rawgeti(L, -2, 2);
+		/* the strings stay alive: they are held by the argument table */
+		ifnames[i - 1] = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+		lua_pop(L, 3);
+	}
+	if (emu_flow_watch_all(nodes, ifnames, (size_t)n, &e) < 0)
+		return fail(L, "natlab.flow_watch_all", &e);
+	return 0;
+}
+
 /* node:flows() -> {{proto="udp"|"tcp", dir="in"|"out", src=, sport=, dst=,
  * dport=, pkts=, bytes=, first_ms=, last_ms=}, ...}: what flow_watch
  * counted (emu_flow_dump); first_ms/last_ms on natlab.now_ms()'s clock.
@@ -998,6 +1026,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"result", l_result},
 	    {"event", l_event},
 	    {"json_encode", l_json_encode},
+	    {"flow_watch_all", l_flow_watch_all},
 	    {"json_decode", l_json_decode},
 	    {NULL, NULL},
 	};

@@ -334,7 +334,9 @@ end
 
 function Obs:watch()
   local t = natlab.now_ms()
-  for _, pt in ipairs(self.cfg.points) do pt.node:flow_watch(pt.ifname) end
+  local list = {}
+  for _, pt in ipairs(self.cfg.points) do list[#list + 1] = { pt.node, pt.ifname } end
+  natlab.flow_watch_all(list)
   self.cost.watch = self.cost.watch + natlab.now_ms() - t
   self.cost_ms = self.cost_ms + natlab.now_ms() - t
 end

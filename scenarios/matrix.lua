@@ -59,6 +59,8 @@ scenario {
     wire = { description = "observe the data path on the wire and judge by it (false: claims only; bench/wire_overhead)", default = true },
     settle_ms = { description = "after the first data burst, wait this long for switches and judge a second burst", default = 0 },
     agent_args = { description = "extra words for both agents' command lines (space-separated)", default = "" },
+    data_plane = { description = "send numbered datagrams (false: judge the consent checks of a consent_ms window, as for agents with no data plane in common)", default = true },
+    consent_ms = { description = "with data_plane=false: the window of consent checks judged", default = 1000 },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
   -- sweeping left_impl/right_impl (or servers) draws one preset x preset
@@ -116,9 +118,12 @@ scenario {
     if res.ok then
       -- the data phase, then the verdict: the wire's settled path against
       -- the expectation, each side's claim against the wire
-      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms })
+      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms,
+                                                         consent_ms = not p.data_plane and p.consent_ms or nil })
       natlab.observe("two_way", flow)
-      natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }
+      if not flow.consent_only then
+        natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }
+      end
       if not flow.ok then
         natlab.result { outcome = "fail", message = string.format(
           "selected %s but data did not flow both ways (left got %d/%d, right %d/%d)",

@@ -304,8 +304,11 @@ end
 -- judged against it (scen.record_class with opts.wire). opts.settle_ms:
 -- the datagrams keep coming (every 20 ms) for that long before the window
 -- opens, so a stack that switches pairs within it is judged on where it
--- went; one that switches later is judged on the path it was on. opts.names as for record_class; opts.two_way
--- passed on to two_way.
+-- went; one that switches later is judged on the path it was on.
+-- opts.names as for record_class; opts.two_way passed on to two_way.
+-- opts.consent_ms: no data plane in common: send no data and judge a
+-- window of that long holding only the agents' consent checks (their
+-- consent period must be shorter); returns {ok = true, consent_only}.
 function scen.data_phase(net, l, r, res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "left", "right" }
@@ -313,6 +316,27 @@ function scen.data_phase(net, l, r, res, cell, opts)
   local tw = {}
   for k, v in pairs(opts.two_way or {}) do tw[k] = v end
   tw.conn = res
+  if opts.consent_ms then
+    -- no data plane in common: the window holds the consent checks
+    -- (RFC 7675) the agents send on their selected pairs; the pair seen
+    -- both ways on the wire settles (docs/expected-matrix.md, V6)
+    if obs then obs:snap("data0") end
+    local deadline = natlab.now_ms() + opts.consent_ms
+    while natlab.now_ms() < deadline do
+      local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
+      if not i then break end
+      if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
+    end
+    local w = nil
+    if obs then
+      obs:snap("data1")
+      w = obs:classify("data0", "data1", { basis = "consent" })
+      natlab.observe("wire_ms", obs.cost_ms)
+      natlab.observe("wire_cost_ms", obs.cost)
+    end
+    scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
+    return { ok = true, consent_only = true, ms = opts.consent_ms }
+  end
   local settle = opts.settle_ms or 0
   if obs then obs:snap("data0") end
   if settle > 0 then

@@ -9,7 +9,10 @@
 #  - with -p wire=false the cell is judged on claims alone: no wire record,
 #    and no message about the wire;
 #  - natlab-ice --nominate-relay-first selects a relay, switches to a
-#    direct pair, and passes; the record and report.html show the switch.
+#    direct pair, and passes; the record and report.html show the switch;
+#  - with no data sent (-p data_plane=false, consent checks every 200 ms)
+#    the consent checks seen both ways settle the path: symmetric x
+#    port-restricted-cone through the relay.
 set -u
 bin=${NATLAB_BIN_DIR:?}/natlab
 src=${NATLAB_SOURCE_DIR:?}
@@ -46,6 +49,10 @@ rc=$(cell blind -p left_impl="$out/claims-srflx" -p wire=false)
 [ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "wire=false: exit $rc: $(cat "$out/blind.log")"
 rc=$(cell switch -p agent_args=--nominate-relay-first -p settle_ms=800)
 [ "$rc" = 0 ] || fail "--nominate-relay-first in a direct cell: exit $rc, want 0: $(cat "$out/switch.log")"
+"$bin" run "$src/scenarios/matrix.lua" -p left=symmetric -p right=port-restricted-cone -p data_plane=false \
+  -p "agent_args=--keepalive-ms 200" --out "$out/consent" >"$out/consent.log" 2>&1
+rc=$?
+[ "$rc" = 0 ] || fail "no data plane, consent checks: exit $rc, want 0: $(cat "$out/consent.log")"
 
 python3 - "$out" <<'PY' || exit 1
 import json, re, sys
@@ -90,5 +97,10 @@ assert all(s["from"] == "relay-udp" and s["to"] in ("srflx", "prflx") for s in s
 assert c["settled_ms"] >= c["select_ms"], (c["settled_ms"], c["select_ms"])
 html = open(f"{out}/switch/latest/report.html").read()
 assert "relay&rarr;direct" in html, "report.html does not show the switch"
+c = cell("consent")
+assert c["outcome"] == "pass", (c["outcome"], c.get("message"))
+s = c["wire"]["settled"]
+assert s["basis"] == "consent" and s["class"] == "relay" and s["relay"], s
+assert "data" not in c, c.get("data")
 print("ok")
 PY

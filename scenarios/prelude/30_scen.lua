@@ -264,18 +264,23 @@ function scen.percentile(list, q)
   return s[k]
 end
 
--- scen.watch(net, sides, p) -> wire observer or nil
+-- scen.watch(net, sides, p[, opts]) -> wire observer or nil
 -- Wire observation (natlab.wire) of a call between @sides (node names made
 -- by scen.side): each side's outermost NAT ("<side>-cgn", else
 -- "<side>-nat": its outside interface) or, for an open side, the host
--- itself, and the "turn" host when it exists. Call after scen.servers and before the
--- agents start. p.wire == false turns it off (bench/wire_overhead).
-function scen.watch(net, sides, p)
+-- itself, and the "turn" host when it exists. opts.points = {side = node
+-- name} names a side's outermost NAT when it is not called that (its
+-- outside must face the internet, and each side needs its own). Call
+-- after scen.servers and before the agents start. p.wire == false turns it
+-- off (bench/wire_overhead).
+function scen.watch(net, sides, p, opts)
   if p and p.wire == false then return nil end
+  opts = opts or {}
   local points = {}
   for _, side in ipairs(sides) do
     local name = side
-    if net.nodes[side .. "-cgn"] then name = side .. "-cgn"
+    if (opts.points or {})[side] then name = opts.points[side]
+    elseif net.nodes[side .. "-cgn"] then name = side .. "-cgn"
     elseif net.nodes[side .. "-nat"] then name = side .. "-nat" end
     -- a NAT counts on its outside interface only (after source NAT
     -- leaving, before anything arriving); a host on all of them

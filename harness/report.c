@@ -737,7 +737,10 @@ static void cell_section(FILE *f, const json_t *c, size_t rank)
 		const char *arrow = strstr(sw, "->");
 		fprintf(f, "<tr><th>switch</th><td>");
 		if (arrow) {
-			fprintf(f, "%.*s&rarr;", (int)(arrow - sw), sw);
+			char from[64];
+			snprintf(from, sizeof(from), "%.*s", (int)(arrow - sw), sw);
+			esc(f, from);
+			fprintf(f, "&rarr;");
 			esc(f, arrow + 2);
 		} else {
 			esc(f, sw);

@@ -33,6 +33,8 @@ log=${log:-$(mktemp -d /tmp/natlab-wire-bench.XXXXXX)}
 mkdir -p "$log"
 
 declare -A total=([off]=0 [on]=0)
+declare -A secs=()
+ratios=()
 for r in $(seq 1 "$rounds"); do
   for mode in off on; do
     wire=true
@@ -46,8 +48,14 @@ for r in $(seq 1 "$rounds"); do
     [ -n "$s" ] || { echo "wire_overhead.sh: run $mode-$r printed no wall time (exit $rc): $log/$mode-$r.txt" >&2; exit 1; }
     echo "round $r wire $mode: $s s ($cells)"
     total[$mode]=$(awk -v a="${total[$mode]}" -v b="$s" 'BEGIN { printf "%.1f", a + b }')
+    secs[$mode]=$s
   done
+  ratios+=("$(awk -v on="${secs[on]}" -v off="${secs[off]}" 'BEGIN { printf "%.3f", on / off }')")
 done
+# the median of the rounds' ratios: one round's load spike moves it less
+# than it moves the summed times
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+echo "per-round ratios: ${ratios[*]} (median $median)"
 # what observing cost inside the cells (observations.wire_ms: watch, snapshots,
 # classification), against the cells' own duration: not blurred by load
 # the way the wall time is

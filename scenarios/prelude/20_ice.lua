@@ -43,6 +43,10 @@ end
 -- first ({side, t_ms, from, to} with the claim-derived path of that side's
 -- pair alone). Used by ice_connect and, through the data phase, by
 -- natlab.scen.two_way, so a stack that switches pairs later is heard.
+-- natlab.conn_of[proc] -> the ice_connect outcome @proc last took part in
+-- (weak keys), so a data phase that is not handed it still hears switches.
+natlab.conn_of = setmetatable({}, { __mode = "k" })
+
 function natlab.claim(conn, side, ev)
   local t = natlab.now_ms() - (conn.t0 or 0)
   conn.first = conn.first or {}
@@ -82,6 +86,8 @@ function natlab.ice_connect(a, b, opts)
   local deadline = t0 + timeout
   local out = { ok = false, candidates = { [names[1]] = {}, [names[2]] = {} }, selected = {}, pairs = {}, t0 = t0,
                 names = names }
+  natlab.conn_of[a], natlab.conn_of[b] = out, out
+  out.procs = procs
   local sent_remote = { false, false }
   local selected = { nil, nil }
   for i = 1, 2 do procs[i]:send { cmd = "gather" } end

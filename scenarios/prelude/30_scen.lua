@@ -200,8 +200,9 @@ end
 -- opts.size (200) bytes; waits up to opts.timeout_ms (2000) until each side
 -- has received every one of the other's (rx events), or until time is up.
 -- ok means data flowed both ways (at least one datagram each way).
--- opts.conn (an ice_connect outcome): selected/switched events heard
--- meanwhile are noted in it (natlab.claim). opts.at (a function) is
+-- opts.conn (an ice_connect outcome; by default the one a and b last
+-- made, natlab.conn_of): selected/switched events heard meanwhile are
+-- noted in it (natlab.claim). opts.at (a function) is
 -- called once, opts.at_ms after the sends began, if they still run then.
 function scen.two_way(a, b, opts)
   opts = opts or {}
@@ -212,6 +213,12 @@ function scen.two_way(a, b, opts)
   b:send(cmd)
   local seen = { {}, {} }
   local count = { 0, 0 }
+  -- the connection a and b made (in that order), if ice_connect made it
+  local conn = opts.conn
+  if not conn then
+    local c = natlab.conn_of[a]
+    if c and natlab.conn_of[b] == c and c.names then conn = c end
+  end
   local deadline = t0 + (opts.timeout_ms or 2000)
   local at = opts.at and t0 + (opts.at_ms or 0) or nil
   while (count[1] < n or count[2] < n) and natlab.now_ms() < deadline do
@@ -231,8 +238,10 @@ function scen.two_way(a, b, opts)
     elseif ev.ev == "rx" and ev.seq and not seen[i][ev.seq] then
       seen[i][ev.seq] = true
       count[i] = count[i] + 1
-    elseif opts.conn and (ev.ev == "selected" or ev.ev == "switched") then
-      natlab.claim(opts.conn, opts.conn.names[i], ev)
+    elseif conn and (ev.ev == "selected" or ev.ev == "switched") then
+      -- the side's name in the connection, whatever order a and b came in
+      local p = i == 1 and a or b
+      natlab.claim(conn, (conn.procs and conn.procs[2] == p) and conn.names[2] or conn.names[1], ev)
     end
   end
   return { ok = count[1] > 0 and count[2] > 0, a_rx = count[1], b_rx = count[2], n = n,

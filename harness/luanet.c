@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "emu/conntrack.h"
+#include "emu/flow.h"
 #include "emu/impair_fault.h"
 #include "emu/link.h"
 #include "emu/node.h"
@@ -344,6 +346,11 @@ json_t *luanet_to_json(lua_State *L, int idx)
 		}
 		return out;
 	}
+	case LUA_TLIGHTUSERDATA:
+		/* natlab.null: a JSON null kept in a table (nil would drop the key) */
+		if (lua_touserdata(L, idx) == NULL)
+			return json_null();
+		return NULL;
 	default:
 		return NULL;
 	}
@@ -889,6 +896,94 @@ static int n_conntrack(lua_State *L)
 	return 1;
 }
 
+/* node:flow_watch([ifname]): count the node's UDP/TCP packets per 5-tuple
+ * and direction from now on (emu_flow_watch), only through @ifname when
+ * given. Raises on error. */
+static int n_flow_watch(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_flow_watch(luanet_check_node(L, 1), luaL_optstring(L, 2, NULL), &e) < 0)
+		return fail(L, "node:flow_watch", &e);
+	return 0;
+}
+
+/* natlab.flow_watch_all({{node, ifname}, ...}): node:flow_watch on every
+ * node at once (emu_flow_watch_all). Raises on error. */
+static int l_flow_watch_all(lua_State *L)
+{
+	struct natlab_err e = {""};
+	struct emu_node **nodes;
+	const char **ifnames;
+	lua_Integer n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = (lua_Integer)lua_rawlen(L, 1);
+	nodes = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*nodes), 0);
+	ifnames = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*ifnames), 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, i);
+		luaL_argcheck(L, lua_istable(L, -1), 1, "a list of {node, ifname}");
+		lua_rawgeti(L, -1, 1);
+		nodes[i - 1] = luanet_check_node(L, -1);
+		lua_rawgeti(L, -2, 2);
+		/* the strings stay alive: they are held by the argument table */
+		ifnames[i - 1] = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+		lua_pop(L, 3);
+	}
+	if (emu_flow_watch_all(nodes, ifnames, (size_t)n, &e) < 0)
+		return fail(L, "natlab.flow_watch_all", &e);
+	return 0;
+}
+
+/* node:flows() -> {{proto="udp"|"tcp", dir="in"|"out", src=, sport=, dst=,
+ * dport=, pkts=, bytes=, first_ms=, last_ms=}, ...}: what flow_watch
+ * counted (emu_flow_dump); first_ms/last_ms on natlab.now_ms()'s clock.
+ * Raises on error. */
+static int n_flows(lua_State *L)
+{
+	struct natlab_err e = {""};
+	struct emu_flow *v;
+	size_t max = 2048, n = 0; /* a call's point holds tens of flows */
+	int64_t now_cell = luanet_now_ms() - ctx_of(L)->start_ms;
+
+	v = lua_newuserdatauv(L, max * sizeof(*v), 0); /* freed by the GC */
+	if (emu_flow_dump(luanet_check_node(L, 1), v, max, &n, &e) < 0)
+		return fail(L, "node:flows", &e);
+	if (n > max)
+		n = max;
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_createtable(L, 0, 10);
+		lua_pushstring(L, v[i].proto == IPPROTO_TCP ? "tcp" : "udp");
+		lua_setfield(L, -2, "proto");
+		lua_pushstring(L, v[i].out ? "out" : "in");
+		lua_setfield(L, -2, "dir");
+		lua_pushstring(L, v[i].src);
+		lua_setfield(L, -2, "src");
+		lua_pushinteger(L, v[i].sport);
+		lua_setfield(L, -2, "sport");
+		lua_pushstring(L, v[i].dst);
+		lua_setfield(L, -2, "dst");
+		lua_pushinteger(L, v[i].dport);
+		lua_setfield(L, -2, "dport");
+		lua_pushinteger(L, (lua_Integer)v[i].pkts);
+		lua_setfield(L, -2, "pkts");
+		lua_pushinteger(L, (lua_Integer)v[i].bytes);
+		lua_setfield(L, -2, "bytes");
+		if (v[i].first_ago_ms != UINT64_MAX) {
+			lua_pushinteger(L, (lua_Integer)(now_cell - (int64_t)v[i].first_ago_ms));
+			lua_setfield(L, -2, "first_ms");
+		}
+		if (v[i].last_ago_ms != UINT64_MAX) {
+			lua_pushinteger(L, (lua_Integer)(now_cell - (int64_t)v[i].last_ago_ms));
+			lua_setfield(L, -2, "last_ms");
+		}
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
 /* node:stun_binding(server, port[, timeout_ms]) -> "ip:port" | nil, err */
 static int n_stun_binding(lua_State *L)
 {
@@ -1056,6 +1151,8 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"bridge_attach", n_bridge_attach},
 	    {"stun_binding", n_stun_binding},
 	    {"conntrack", n_conntrack},
+	    {"flow_watch", n_flow_watch},
+	    {"flows", n_flows},
 	    {NULL, NULL},
 	};
 	static const luaL_Reg lib[] = {
@@ -1073,6 +1170,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"result", l_result},
 	    {"event", l_event},
 	    {"json_encode", l_json_encode},
+	    {"flow_watch_all", l_flow_watch_all},
 	    {"json_decode", l_json_decode},
 	    {NULL, NULL},
 	};
@@ -1106,5 +1204,8 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	lua_setfield(L, -2, "nat");
 #endif
 	lua_setfield(L, -2, "features");
+	/* natlab.null: recorded as JSON null (docs/lua-api.md) */
+	lua_pushlightuserdata(L, NULL);
+	lua_setfield(L, -2, "null");
 	lua_pop(L, 1);
 }

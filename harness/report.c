@@ -81,6 +81,46 @@ const char *report_cell_path(const json_t *cell)
 	return strcmp(o, "pass") == 0 && !p ? "passed" : "failed";
 }
 
+/* report_cell_class's names: the paths, with the wire's classes "direct"
+ * and "relay" ("relay-tcp" is both) beside the paths they stand for */
+static const char *const classes[] = {"host",	   "srflx",	"prflx",     "direct",
+				      "relay-udp", "relay",	"relay-tcp", "relay-tls",
+				      "passed",	   "failed",	"skipped",   "error",
+				      "unsupported", NULL};
+
+const char *const *report_class_names(void)
+{
+	return classes;
+}
+
+const char *report_path_class(const char *path)
+{
+	static const char *const map[][2] = {
+	    {"host", "direct"},	      {"srflx", "direct"},	  {"prflx", "direct"},
+	    {"relay-udp", "relay"},   {"relay-tcp", "relay-tcp"}, {"relay-tls", "relay-tcp"},
+	    {"direct", "direct"},     {"relay", "relay"},	  {"passed", "passed"},
+	    {"failed", "failed"},     {"skipped", "skipped"},	  {"error", "error"},
+	    {"unsupported", "unsupported"},
+	};
+
+	for (size_t i = 0; path && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(path, map[i][0]) == 0)
+			return map[i][1];
+	return "failed";
+}
+
+const char *report_cell_class(const json_t *cell)
+{
+	const char *p = report_cell_path(cell);
+	const json_t *settled = json_object_get(json_object_get(cell, "wire"), "settled");
+	const char *w = json_string_value(json_object_get(settled, "class"));
+
+	if (strcmp(p, "error") == 0 || strcmp(p, "skipped") == 0 ||
+	    strcmp(p, "unsupported") == 0 || !w)
+		return p;
+	return report_path_class(w);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -717,6 +757,30 @@ static void cell_section(FILE *f, const json_t *c, size_t rank, const struct rep
 	meta_row(f, "expected path", json_object_get(c, "expected_path"));
 	meta_row(f, "observed path", json_object_get(c, "path"));
 	meta_row(f, "connect ms", json_object_get(c, "connect_ms"));
+	if (json_object_get(c, "settled_ms"))
+		meta_row(f, "settled ms", json_object_get(c, "settled_ms"));
+	if (json_string_value(json_object_get(c, "switch"))) {
+		/* "relay->direct": the stack switched pairs and the wire agreed */
+		const char *sw = json_string_value(json_object_get(c, "switch"));
+		const char *arrow = strstr(sw, "->");
+		fprintf(f, "<tr><th>switch</th><td>");
+		if (arrow) {
+			char from[64];
+			snprintf(from, sizeof(from), "%.*s", (int)(arrow - sw), sw);
+			esc(f, from);
+			fprintf(f, "&rarr;");
+			esc(f, arrow + 2);
+		} else {
+			esc(f, sw);
+		}
+		fprintf(f, " ");
+		json_text(f, json_object_get(c, "switches"));
+		fprintf(f, "</td></tr>\n");
+	}
+	if (json_object_get(json_object_get(c, "wire"), "settled")) {
+		meta_row(f, "wire: settled path", json_object_get(json_object_get(c, "wire"), "settled"));
+		meta_row(f, "wire: directions", json_object_get(json_object_get(c, "wire"), "directions"));
+	}
 	meta_row(f, "duration ms", json_object_get(c, "duration_ms"));
 	if (json_object_get(c, "message"))
 		meta_row(f, "message", json_object_get(c, "message"));

@@ -51,6 +51,23 @@ const char *report_cell_path(const json_t *cell);
  * NULL-terminated. */
 const char *const *report_path_names(void);
 
+/* report_path_class - the class of a path name (docs/expected-matrix.md):
+ * host/srflx/prflx "direct", relay-udp "relay", relay-tcp/relay-tls
+ * "relay-tcp"; a class name is its own class; anything else (passed,
+ * failed, skipped, error) is returned as it is. */
+const char *report_path_class(const char *path);
+
+/* report_cell_class - what a cell's verdict rests on: the wire's settled
+ * class ("direct", "relay", "relay-tcp", "failed": `wire.settled.class`,
+ * results/README.md) when the cell has a wire record, else
+ * report_cell_path(cell); "error", "skipped" and "unsupported" from its
+ * outcome first.
+ * One of report_class_names(). */
+const char *report_cell_class(const json_t *cell);
+
+/* report_class_names - what report_cell_class returns, NULL-terminated. */
+const char *const *report_class_names(void);
+
 /* report_percentile - the @p-th percentile (0..100, nearest rank) of the
  * @n values in @v, which it sorts. 0 when n is 0. */
 double report_percentile(double *v, size_t n, double p);

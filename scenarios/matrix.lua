@@ -7,9 +7,11 @@
 --   1. both agents select a pair (trickle by default, -p trickle=false for
 --      full gathering; regular nomination),
 --   2. data flows both ways over it (numbered datagrams, rx on each side), and
---   3. the path class equals scenarios/matrix_expected.lua's: "direct"
+--   3. the path class the lab saw the data take on the wire (the settled
+--      path, natlab.wire) equals scenarios/matrix_expected.lua's: "direct"
 --      (host/srflx/prflx), "relay" (TURN over UDP) or "relay-tcp" (TURN over
---      TCP or TLS). A relay where a direct path is expected FAILS.
+--      TCP or TLS). A relay where a direct path is expected FAILS, and so
+--      does an agent's claim (selected/switched) that the wire contradicts.
 -- docs/expected-matrix.md derives every expected cell from RFC 4787
 -- behaviours; the report shows the class, observations keep the exact path
 -- (srflx, prflx, relay-tls, ...), the selected pair and the data counts.
@@ -54,6 +56,11 @@ scenario {
     nominate_wait_ms = { description = "controlling agent's wait for a better pair (--nominate-wait-ms)", default = 300 },
     ice_tcp = { description = "ICE-TCP candidates (RFC 6544; --tcp) in both agents", default = false },
     timeout_ms = { description = "time allowed to select a pair", default = 12000 },
+    wire = { description = "observe the data path on the wire and judge by it (false: claims only; bench/wire_overhead)", default = true },
+    settle_ms = { description = "after the first data burst, wait this long for switches and judge a second burst", default = 0 },
+    agent_args = { description = "extra words for both agents' command lines (space-separated)", default = "" },
+    data_plane = { description = "send numbered datagrams (false: judge the consent checks of a consent_ms window, as for agents with no data plane in common)", default = true },
+    consent_ms = { description = "with data_plane=false: the window of consent checks judged", default = 1000 },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
   -- sweeping left_impl/right_impl (or servers) draws one preset x preset
@@ -73,6 +80,7 @@ scenario {
     S.side(net, "left", p.left)
     S.side(net, "right", p.right)
     net.srv = S.servers(net, p)
+    net.wire = S.watch(net, { "left", "right" }, p)
     return net
   end,
 
@@ -82,6 +90,7 @@ scenario {
     -- well under a millisecond
     local common = { turn = turn, gather_timeout_ms = 1000, trickle = p.trickle,
                      args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
+    for w in tostring(p.agent_args):gmatch("%S+") do common.args[#common.args + 1] = w end
     if p.ice_tcp then common.args[#common.args + 1] = "--tcp" end
     local l = S.agent(net, "left", p.left_impl,
                       setmetatable({ role = "controlling", name = "left" }, { __index = common }), cell)
@@ -105,11 +114,16 @@ scenario {
     end
     local res = natlab.ice_connect(l, r, { trickle = p.trickle, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
-    S.record_class(res, cell, { names = { "left", "right" } })
+    if not res.ok then S.record_class(res, cell, { names = { "left", "right" } }) end
     if res.ok then
-      local flow = S.two_way(l, r)
+      -- the data phase, then the verdict: the wire's settled path against
+      -- the expectation, each side's claim against the wire
+      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms,
+                                                         consent_ms = not p.data_plane and p.consent_ms or nil })
       natlab.observe("two_way", flow)
-      natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }
+      if not flow.consent_only then
+        natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }
+      end
       if not flow.ok then
         natlab.result { outcome = "fail", message = string.format(
           "selected %s but data did not flow both ways (left got %d/%d, right %d/%d)",

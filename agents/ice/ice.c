@@ -435,6 +435,30 @@ static void report_pair(struct ice_agent *a, enum ice_event_type t, unsigned c)
 	icei_emit(a, &ev);
 }
 
+static bool pair_relayed(const struct ice_agent *a, const struct ice_pair *p);
+
+/* Whether component @c's selected pair is relayed (either end). */
+static bool selection_relayed(const struct ice_agent *a, unsigned c)
+{
+	const struct comp *cp = &a->comps[c];
+
+	if (!cp->selected || cp->sel_pl < 0)
+		return false;
+	return a->locals[cp->sel_pl].c.type == ICE_CAND_RELAY ||
+	       a->remotes[cp->sel_pr].type == ICE_CAND_RELAY;
+}
+
+bool icei_checks_wanted(const struct ice_agent *a)
+{
+	if (!icei_all_selected(a))
+		return true;
+	/* --nominate-relay-first: a direct pair may still replace the relay */
+	for (unsigned c = 1; a->cfg.relay_first && c <= a->cfg.components; c++)
+		if (selection_relayed(a, c))
+			return true;
+	return false;
+}
+
 /* Pick the highest-priority valid nominated pair of @c as selected. */
 static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 {
@@ -474,7 +498,11 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 	cp->consent_ok_ms = now;
 	cp->consent_next_ms = now + a->cfg.keepalive_ms;
 	report_pair(a, was ? ICE_EV_SWITCHED : ICE_EV_SELECTED, c);
-	if (!a->cfg.aggressive) {
+	/* --nominate-relay-first: on a relay, keep checking (and may nominate
+	 * again, relay_first_pick) */
+	if (a->cfg.relay_first)
+		cp->nominating = false;
+	if (!a->cfg.aggressive && !(a->cfg.relay_first && pair_relayed(a, best))) {
 		/* RFC 8445 §8.1.2: once a pair is nominated for a component,
 		 * "the agent MUST remove all candidate pairs for that component
 		 * from the checklist that are in Waiting or Frozen state"
@@ -601,6 +629,35 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 	return at < cap ? at : cap;
 }
 
+/* --nominate-relay-first (natlab-ice): what stacks such as libwebrtc do
+ * (relay first, a direct pair 150-300 ms later): nominate the first valid
+ * relayed pair at once; while on a relayed pair, nominate a direct pair as
+ * soon as one is valid. The second nomination departs from RFC 8445
+ * §8.1.1 ("Once the controlling agent has successfully nominated a
+ * candidate pair, the agent MUST NOT nominate another pair"), as those
+ * stacks' renomination does; the peer follows because it selects "the
+ * highest-priority valid nominated pair" anyway. Returns the pair's index,
+ * or -1 (then, before any selection, the ordinary rule applies). */
+static int relay_first_pick(const struct ice_agent *a, unsigned c)
+{
+	const struct comp *cp = &a->comps[c];
+	bool on_relay = selection_relayed(a, c);
+	bool selected = cp->selected && cp->sel_pl >= 0;
+
+	if (cp->nominating || (selected && !on_relay))
+		return -1;
+	for (unsigned i = 0; i < a->cl.n; i++) {
+		const struct ice_pair *p = &a->cl.pairs[i];
+		if (p->component != c || !p->valid)
+			continue;
+		if (!selected && pair_relayed(a, p))
+			return (int)i;
+		if (on_relay && !pair_relayed(a, p))
+			return (int)i;
+	}
+	return -1;
+}
+
 /* RFC 8445 §8.1.1: regular nomination by the controlling agent. */
 void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 {
@@ -609,6 +666,17 @@ void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
 		struct comp *cp = &a->comps[c];
 		int best = -1;
+		if (a->cfg.relay_first) {
+			best = relay_first_pick(a, c);
+			if (best >= 0) {
+				cp->nominating = true;
+				a->cl.pairs[best].nominate_pending = true;
+				icei_tq_push(a, a->cl.pairs[best].local, a->cl.pairs[best].remote);
+				icei_logf(a, "nominating (relay first) component %u pair %s", c,
+					  a->cl.pairs[best].foundation);
+				continue;
+			}
+		}
 		if (now < nominate_at(a, c))
 			continue;
 		for (unsigned i = 0; i < a->cl.n; i++) {
@@ -633,6 +701,8 @@ uint64_t icei_nominate_deadline(const struct ice_agent *a)
 		return d;
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
 		uint64_t t = nominate_at(a, c);
+		if (a->cfg.relay_first && relay_first_pick(a, c) >= 0)
+			t = 0;
 		if (t < d)
 			d = t;
 	}

@@ -72,6 +72,11 @@ struct ice_config {
 	 * icei_maybe_nominate in ice.c), up to MAX(nominate_wait_ms,
 	 * 3 * rto_ms). */
 	uint32_t nominate_wait_ms;
+	/* natlab-ice --nominate-relay-first: the controlling agent nominates
+	 * the first valid relayed pair at once, then, while on it, a direct
+	 * pair as soon as one is valid (see relay_first_pick in ice.c). A test
+	 * double of stacks that switch pairs after selecting (issue 16). */
+	bool relay_first;
 	/* Server-reflexive gathering gives up on silent STUN servers after
 	 * this long (default 3000 ms): a blocked UDP path must not hold the
 	 * whole gathering for the full 39.5 s STUN transaction timeout. */

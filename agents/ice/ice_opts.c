@@ -15,7 +15,8 @@ void ice_opts_usage(FILE *f)
 		   "         [--nomination regular|aggressive] [--ta-ms N] [--rto-ms N]\n"
 		   "         [--retransmits N] [--consent-timeout-ms N] [--keepalive-ms N]\n"
 		   "         [--nominate-wait-ms N] [--gather-timeout-ms N] [--interface NAME]...\n"
-		   "         [--tcp] [--turn-dual] [--seed N] [--verbose]\n"
+		   "         [--tcp] [--turn-dual] [--dataplane datagram|datachannel]\n"
+		   "         [--seed N] [--verbose]\n"
 		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
 }
 
@@ -53,6 +54,7 @@ enum {
 	OPT_TCP,
 	OPT_TURN_DUAL,
 	OPT_VERBOSE,
+	OPT_DATAPLANE,
 	OPT_HELP
 };
 
@@ -101,6 +103,7 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	    {"tcp", no_argument, NULL, OPT_TCP},
 	    {"turn-dual", no_argument, NULL, OPT_TURN_DUAL},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
+	    {"dataplane", required_argument, NULL, OPT_DATAPLANE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -228,6 +231,14 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;
+			break;
+		case OPT_DATAPLANE:
+			if (strcmp(optarg, "datagram") == 0)
+				o->dataplane = ICE_DATAPLANE_DATAGRAM;
+			else if (strcmp(optarg, "datachannel") == 0)
+				o->dataplane = ICE_DATAPLANE_DATACHANNEL;
+			else
+				goto bad;
 			break;
 		case OPT_HELP:
 			return ICE_OPTS_HELP;

@@ -20,6 +20,8 @@
 --   natlab run scenarios/matrix.lua -p left_impl=natlab-ice,nice -p right_impl=natlab-ice,nice
 --                      # implementation x implementation: one 9 x 9 grid per pair
 --   natlab run scenarios/matrix.lua -p servers=coturn    # against coturn's turnserver
+--   natlab run scenarios/matrix.lua -p dataplane=datachannel
+--                      # data over a WebRTC data channel (DTLS + SCTP) instead of datagrams
 natlab.scen.use_dir()
 local S = natlab.scen
 
@@ -53,6 +55,7 @@ scenario {
     ta_ms = { description = "agent pacing Ta (--ta-ms, RFC 8445 §14.2: at least 5)", default = 10 },
     nominate_wait_ms = { description = "controlling agent's wait for a better pair (--nominate-wait-ms)", default = 300 },
     timeout_ms = { description = "time allowed to select a pair", default = 12000 },
+    dataplane = { description = "data plane of the two-way check: datagram, or datachannel (a WebRTC data channel over DTLS/SCTP, passed to the agents as --dataplane)", default = "datagram" },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
   -- sweeping left_impl/right_impl (or servers) draws one preset x preset
@@ -81,6 +84,15 @@ scenario {
     -- well under a millisecond
     local common = { turn = turn, gather_timeout_ms = 1000, trickle = p.trickle,
                      args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
+    -- the datagram plane is every agent's default: only another one is asked
+    -- for, so agents that know no --dataplane keep working
+    if p.dataplane ~= "datagram" then
+      if p.dataplane ~= "datachannel" then
+        error("matrix: dataplane '" .. tostring(p.dataplane) .. "': want datagram or datachannel")
+      end
+      table.insert(common.args, "--dataplane")
+      table.insert(common.args, p.dataplane)
+    end
     local l = S.agent(net, "left", p.left_impl,
                       setmetatable({ role = "controlling", name = "left" }, { __index = common }), cell)
     local r = S.agent(net, "right", p.right_impl,

@@ -82,7 +82,9 @@ function natlab.ice_connect(a, b, opts)
     if ev.ev == "local" then
       for _, c in ipairs(ev.candidates or {}) do table.insert(out.candidates[me], c) end
       if (opts.trickle or ev.complete) and not sent_remote[i] then
-        other:send { cmd = "remote", ufrag = ev.ufrag, pwd = ev.pwd, candidates = ev.candidates or {} }
+        -- session: WebRTC session parameters, relayed verbatim (docs/agent-protocol.md)
+        other:send { cmd = "remote", ufrag = ev.ufrag, pwd = ev.pwd, candidates = ev.candidates or {},
+                     session = ev.session }
         sent_remote[i] = true
         if opts.trickle and ev.complete then other:send { cmd = "end-of-candidates" } end
       end

@@ -34,6 +34,9 @@
 #define LLVMFuzzerTestOneInput fuzz_stun_server
 #include "agents/fuzz/stun_server.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_dcep
+#include "agents/fuzz/dcep.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_dut_dhcp
 #include "harness/fuzz/dut_dhcp.c"
 #undef LLVMFuzzerTestOneInput
@@ -56,6 +59,7 @@ static const struct target targets[] = {
     {"agents", "ice_tcpframe", fuzz_ice_tcpframe},
     {"agents", "stun_decode", fuzz_stun_decode},
     {"agents", "stun_server", fuzz_stun_server},
+    {"agents", "dcep", fuzz_dcep},
     {"harness", "dut_dhcp", fuzz_dut_dhcp},
     {"harness", "harness_cells", fuzz_harness_cells},
     {"harness", "harness_params", fuzz_harness_params},

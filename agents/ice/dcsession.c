@@ -45,6 +45,7 @@ int dcsession_new(bool ice_controlling, const struct dcplane_cb *cb, struct dcse
 	}
 	s->cb = *cb;
 	s->ours = dtls_setup_offer(ice_controlling);
+	sctpdc_init();
 	*out = s;
 	return 0;
 }

@@ -87,10 +87,13 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
 	return 0;
 }
 
-static void stack_init(void)
+static bool stack_ready;
+
+void sctpdc_init(void)
 {
-	if (users++ > 0)
+	if (stack_ready)
 		return;
+	stack_ready = true;
 	/* no UDP encapsulation port, no threads: we drive the timers */
 	usrsctp_init_nothreads(0, conn_output, NULL);
 	/* RFC 8831 §6.2: partial reliability (RFC 3758) and stream reset
@@ -103,6 +106,12 @@ static void stack_init(void)
 	usrsctp_sysctl_set_sctp_rto_initial_default(1000);
 	usrsctp_sysctl_set_sctp_init_rto_max_default(4000);
 	last_tick_ms = mono_ms();
+}
+
+static void stack_init(void)
+{
+	users++;
+	sctpdc_init();
 }
 
 static void stack_release(void)

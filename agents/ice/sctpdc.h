@@ -54,6 +54,12 @@ struct sctpdc_cb {
 
 struct sctpdc;
 
+/* sctpdc_init - initialise the process's usrsctp stack now (idempotent;
+ * sctpdc_new does it otherwise). The first initialisation can take tens
+ * of milliseconds on a loaded host: an agent does it at start, not
+ * between the DTLS handshake and the SCTP INIT. */
+void sctpdc_init(void);
+
 /* sctpdc_new - an SCTP endpoint that connects at once to the peer (both
  * sides connect, RFC 8841 §9.3 has no listener; SCTP resolves the INIT
  * collision). Returns 0 or a negative errno with @err. */

@@ -7,7 +7,9 @@
 #  2. on loopback: two natlab-ice open a data channel (DTLS + SCTP + DCEP)
 #     and exchange numbered messages both ways; against a peer that sends
 #     no session (a datagram-only adapter) it falls back to datagrams;
-#  3. through NATs (natlab run scenarios/matrix.lua -p dataplane=datachannel
+#  3. natlab adapter-check of natlab-ice --dataplane datachannel against
+#     itself passes, every round over an open data channel;
+#  4. through NATs (natlab run scenarios/matrix.lua -p dataplane=datachannel
 #     --capture): a direct and a relayed cell pass, and tshark sees DTLS
 #     application data on the selected pair and no raw 0xE1 datagram; the
 #     same check fails a datagram-plane cell (the check can fail).
@@ -83,7 +85,22 @@ assert any("using the datagram plane" in m for m in a["logs"]), a["logs"]
 PY
 echo "ok: loopback"
 
-# --- 3. through NATs, checked on the wire ---------------------------------------
+# --- 3. adapter-check: natlab-ice with datachannel against itself ------------------
+printf '#!/bin/sh\nexec "%s" --dataplane datachannel "$@"\n' "$ice" >"$dir/ice-dc"
+chmod +x "$dir/ice-dc"
+rc=0
+"$bin/natlab" adapter-check -v --peer "$dir/ice-dc" "$ice" --dataplane datachannel >"$dir/ac.log" 2>&1 || rc=$?
+if grep -q "cannot enter\|run natlab as root\|user namespace" "$dir/ac.log"; then
+  echo "no sandbox here: adapter-check and lab part skipped"; exit 77
+fi
+[ "$rc" = 0 ] || fail "adapter-check exit $rc: $(grep -v '^ *<-\|^ *->' "$dir/ac.log" | tail -20)"
+# every round ran over a data channel, none fell back to datagrams
+[ "$(grep -c 'data channel \\"natlab\\" open' "$dir/ac.log")" -ge 6 ] ||
+  fail "adapter-check rounds without an open data channel: $(grep -c 'data channel' "$dir/ac.log")"
+if grep -q "using the datagram plane" "$dir/ac.log"; then fail "adapter-check fell back to datagrams"; fi
+echo "ok: adapter-check"
+
+# --- 4. through NATs, checked on the wire ---------------------------------------
 command -v tshark >/dev/null || { echo "tshark not installed: lab part skipped"; exit 77; }
 run() { # run OUT DATAPLANE CELLS...
   local o=$1 plane=$2; shift 2

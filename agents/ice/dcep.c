@@ -54,8 +54,8 @@ int dcep_decode(const uint8_t *buf, size_t len, struct dcep_msg *m)
 		return -EBADMSG;
 	m->channel_type = buf[1];
 	m->priority = get16(buf + 2);
-	m->reliability = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 |
-			 buf[7];
+	m->reliability =
+	    (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
 	m->label_len = get16(buf + 8);
 	m->protocol_len = get16(buf + 10);
 	if (!dcep_channel_type_name(m->channel_type))

@@ -184,8 +184,8 @@ int dcplane_new(struct dtls_cert *cert, const struct dcplane_config *cfg,
 	dcb.data = dtls_data;
 	/* *out first: a client's first flight goes out from dtls_conn_new */
 	*out = p;
-	r = dtls_conn_new(cert, cfg->dtls_client, p->peer_fp, cfg->peer_fp_len, &dcb, &p->dtls,
-			  err, errlen);
+	r = dtls_conn_new(cert, cfg->dtls_client, p->peer_fp, cfg->peer_fp_len, &dcb, &p->dtls, err,
+			  errlen);
 	if (r < 0) {
 		*out = NULL;
 		free(p);

@@ -20,12 +20,12 @@
 #define DCPLANE_LABEL "natlab"
 
 struct dcplane_config {
-	bool dtls_client;	     /* dtls_setup_is_client() */
-	const uint8_t *peer_fp;	     /* SHA-256 the peer must present (copied) */
-	size_t peer_fp_len;	     /* 0: not checked */
-	uint16_t local_port;	     /* a=sctp-port, ours */
-	uint16_t remote_port;	     /* the peer's */
-	size_t peer_max_message;     /* the peer's a=max-message-size (0: 64 KiB) */
+	bool dtls_client;	 /* dtls_setup_is_client() */
+	const uint8_t *peer_fp;	 /* SHA-256 the peer must present (copied) */
+	size_t peer_fp_len;	 /* 0: not checked */
+	uint16_t local_port;	 /* a=sctp-port, ours */
+	uint16_t remote_port;	 /* the peer's */
+	size_t peer_max_message; /* the peer's a=max-message-size (0: 64 KiB) */
 };
 
 struct dcplane_cb {

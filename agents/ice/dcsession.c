@@ -87,13 +87,14 @@ int dcsession_remote(struct dcsession *s, const struct agentproto_session *p, ch
 	if (p->fingerprint[0]) {
 		r = dtls_fingerprint_parse(p->fingerprint, fp, &fplen);
 		if (r < 0) {
-			snprintf(err, errlen,
-				 r == -ENOTSUP
-				     ? "session.fingerprint \"%.60s\": natlab-ice checks sha-256 "
-				       "fingerprints only (RFC 8122 \"sha-256 AB:CD:...\")"
-				     : "session.fingerprint \"%.60s\" is not an RFC 8122 fingerprint "
-				       "(\"sha-256 \" and 32 hex bytes separated by colons)",
-				 p->fingerprint);
+			snprintf(
+			    err, errlen,
+			    r == -ENOTSUP
+				? "session.fingerprint \"%.60s\": natlab-ice checks sha-256 "
+				  "fingerprints only (RFC 8122 \"sha-256 AB:CD:...\")"
+				: "session.fingerprint \"%.60s\" is not an RFC 8122 fingerprint "
+				  "(\"sha-256 \" and 32 hex bytes separated by colons)",
+			    p->fingerprint);
 			return -EINVAL;
 		}
 	}
@@ -112,7 +113,7 @@ int dcsession_remote(struct dcsession *s, const struct agentproto_session *p, ch
 	s->peer_setup = setup;
 	s->peer_port = p->sctp_port ? (uint16_t)p->sctp_port : SCTPDC_PORT;
 	/* RFC 8841 §6.1: absent means 64 KiB; 0 means any size */
-	s->peer_max = !p->has_max_message_size ? 65536
+	s->peer_max = !p->has_max_message_size	 ? 65536
 		      : p->max_message_size == 0 ? SIZE_MAX
 						 : p->max_message_size;
 	return 0;

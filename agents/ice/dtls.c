@@ -184,7 +184,8 @@ int dtls_cert_new(struct dtls_cert **out, char *err, size_t errlen)
 		ssl_err(err, errlen, "certificate key");
 		goto out;
 	}
-	if (!X509_set_version(c->x509, 2) || !BN_rand(serial, 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
+	if (!X509_set_version(c->x509, 2) ||
+	    !BN_rand(serial, 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
 	    !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(c->x509)) ||
 	    !X509_gmtime_adj(X509_getm_notBefore(c->x509), -24 * 3600) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(c->x509), 30L * 24 * 3600) ||
@@ -201,8 +202,8 @@ int dtls_cert_new(struct dtls_cert **out, char *err, size_t errlen)
 	}
 	/* RFC 8122 §5: the fingerprint is the hash of the DER certificate */
 	if (!X509_digest(c->x509, EVP_sha256(), md, &mdlen) ||
-	    dtls_fingerprint_format("sha-256", md, mdlen, c->fingerprint,
-				    sizeof(c->fingerprint)) < 0) {
+	    dtls_fingerprint_format("sha-256", md, mdlen, c->fingerprint, sizeof(c->fingerprint)) <
+		0) {
 		ssl_err(err, errlen, "certificate fingerprint");
 		goto out;
 	}

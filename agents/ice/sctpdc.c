@@ -122,8 +122,8 @@ static void stack_release(void)
 		users--;
 }
 
-static int send_raw(struct sctpdc *s, unsigned sid, uint32_t ppid, bool ordered,
-		    uint16_t pr_policy, uint32_t pr_value, const void *buf, size_t len)
+static int send_raw(struct sctpdc *s, unsigned sid, uint32_t ppid, bool ordered, uint16_t pr_policy,
+		    uint32_t pr_value, const void *buf, size_t len)
 {
 	struct sctp_sendv_spa spa;
 	memset(&spa, 0, sizeof(spa));
@@ -141,8 +141,7 @@ static int send_raw(struct sctpdc *s, unsigned sid, uint32_t ppid, bool ordered,
 	return 0;
 }
 
-static void mark_open(struct sctpdc *s, unsigned sid, uint8_t type, uint32_t rel,
-		      const char *label)
+static void mark_open(struct sctpdc *s, unsigned sid, uint8_t type, uint32_t rel, const char *label)
 {
 	s->open_sids[sid / 8] |= (uint8_t)(1u << (sid % 8));
 	if (s->send_sid < 0) {
@@ -274,9 +273,10 @@ static void on_notification(struct sctpdc *s, const union sctp_notification *n, 
 		case SCTP_SHUTDOWN_COMP:
 			s->up = false;
 			s->failed = true;
-			s->why = n->sn_assoc_change.sac_state == SCTP_COMM_LOST	     ? "association lost"
-				 : n->sn_assoc_change.sac_state == SCTP_SHUTDOWN_COMP ? "association shut down"
-										      : "association could not start";
+			s->why = n->sn_assoc_change.sac_state == SCTP_COMM_LOST ? "association lost"
+				 : n->sn_assoc_change.sac_state == SCTP_SHUTDOWN_COMP
+				     ? "association shut down"
+				     : "association could not start";
 			logf_(s, "warning", "SCTP %s", s->why);
 			break;
 		default:
@@ -389,8 +389,9 @@ int sctpdc_new(const struct sctpdc_config *cfg, const struct sctpdc_cb *cb, stru
 	for (slot = 0; slot < LIVE_MAX && live[slot]; slot++)
 		;
 	if (slot == LIVE_MAX || strlen(cfg->label) > SCTPDC_LABEL_MAX) {
-		snprintf(err, errlen, slot == LIVE_MAX ? "more than %d SCTP endpoints"
-						       : "label longer than %d bytes",
+		snprintf(err, errlen,
+			 slot == LIVE_MAX ? "more than %d SCTP endpoints"
+					  : "label longer than %d bytes",
 			 slot == LIVE_MAX ? LIVE_MAX : SCTPDC_LABEL_MAX);
 		free(s->rbuf);
 		free(s);

@@ -27,7 +27,7 @@
 /* what we accept in one message (RFC 8841 §6: a=max-message-size) */
 #define SCTPDC_MAX_MESSAGE_SIZE 262144
 /* SCTP packets fit DTLS records that fit a 1200-byte datagram path */
-#define SCTPDC_MTU 1160
+#define SCTPDC_MTU	 1160
 #define SCTPDC_LABEL_MAX 64
 /* usrsctp's own timers want a call this often */
 #define SCTPDC_TICK_MS 10

@@ -28,14 +28,14 @@ static void test_dcep_decode_open(void **st)
 	/* RFC 8832 §5.1, field by field: an unordered channel with no
 	 * retransmissions, label "natlab", protocol "x" */
 	static const uint8_t open[] = {
-	    0x03,		    /* Message Type: DATA_CHANNEL_OPEN */
-	    0x81,		    /* Channel Type: PARTIAL_RELIABLE_REXMIT_UNORDERED */
-	    0x01, 0x00,		    /* Priority 256 (RFC 8831 §6.4 normal) */
-	    0x00, 0x00, 0x00, 0x00, /* Reliability Parameter: 0 retransmissions */
-	    0x00, 0x06,		    /* Label Length 6 */
-	    0x00, 0x01,		    /* Protocol Length 1 */
-	    'n',  'a',	't', 'l', 'a', 'b', /* Label */
-	    'x',			    /* Protocol */
+	    0x03,			      /* Message Type: DATA_CHANNEL_OPEN */
+	    0x81,			      /* Channel Type: PARTIAL_RELIABLE_REXMIT_UNORDERED */
+	    0x01, 0x00,			      /* Priority 256 (RFC 8831 §6.4 normal) */
+	    0x00, 0x00, 0x00, 0x00,	      /* Reliability Parameter: 0 retransmissions */
+	    0x00, 0x06,			      /* Label Length 6 */
+	    0x00, 0x01,			      /* Protocol Length 1 */
+	    'n',  'a',	't',  'l',  'a', 'b', /* Label */
+	    'x',			      /* Protocol */
 	};
 	struct dcep_msg m;
 	(void)st;
@@ -85,8 +85,8 @@ static void test_dcep_ack_and_others(void **st)
 
 static void test_dcep_encode(void **st)
 {
-	static const uint8_t want[] = {0x03, 0x82, 0x00, 0x80, 0x00, 0x00, 0x01, 0xf4,
-				       0x00, 0x02, 0x00, 0x00, 'd',  'c'};
+	static const uint8_t want[] = {0x03, 0x82, 0x00, 0x80, 0x00, 0x00, 0x01,
+				       0xf4, 0x00, 0x02, 0x00, 0x00, 'd',  'c'};
 	struct dcep_msg m = {.channel_type = DCEP_CHANNEL_PARTIAL_RELIABLE_TIMED_UNORDERED,
 			     .priority = 128,
 			     .reliability = 500, /* ms */
@@ -180,7 +180,8 @@ static void test_setup(void **st)
 	for (int c = 0; c < 2; c++)
 		for (int s = DTLS_SETUP_NONE; s <= DTLS_SETUP_PASSIVE; s++)
 			if (s == DTLS_SETUP_NONE || s == DTLS_SETUP_ACTPASS)
-				assert_int_equal(dtls_setup_is_client(DTLS_SETUP_ACTPASS, s, c), !c);
+				assert_int_equal(dtls_setup_is_client(DTLS_SETUP_ACTPASS, s, c),
+						 !c);
 	assert_true(dtls_setup_is_client(DTLS_SETUP_ACTIVE, DTLS_SETUP_ACTIVE, false));
 	assert_false(dtls_setup_is_client(DTLS_SETUP_ACTIVE, DTLS_SETUP_ACTIVE, true));
 }
@@ -364,8 +365,9 @@ static void test_session_protocol(void **st)
 	struct agentproto_out o;
 	char *text = NULL;
 	size_t tlen = 0;
-	const char *base = "{\"cmd\":\"remote\",\"ufrag\":\"abcd\",\"pwd\":\"0123456789012345678901\","
-			   "\"candidates\":[]";
+	const char *base =
+	    "{\"cmd\":\"remote\",\"ufrag\":\"abcd\",\"pwd\":\"0123456789012345678901\","
+	    "\"candidates\":[]";
 	char line[512];
 	(void)st;
 	snprintf(line, sizeof(line), "%s}", base);

@@ -5,11 +5,9 @@
  * This file is the I/O shell around the pure state machine in
  * agents/ice/ice.c: it owns the sockets and the clock, binds to the
  * interfaces' addresses (listed by agents/ice/hostaddr.c), and runs the
- * data plane (agents/ice/dataplane.c), whose numbered messages travel as
- * raw datagrams on the selected pair (--dataplane datagram) or over a
- * WebRTC data channel on it (--dataplane datachannel: DTLS + SCTP,
- * agents/ice/dcsession.c). Its command line is parsed by
- * agents/ice/ice_opts.c.
+ * data plane (agents/ice/plane.c: numbered messages as raw datagrams on
+ * the selected pair, or over a WebRTC data channel on it with --dataplane
+ * datachannel). Its command line is parsed by agents/ice/ice_opts.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,11 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "agents/ice/agentproto.h"
-#include "agents/ice/dataplane.h"
-#include "agents/ice/dcsession.h"
 #include "agents/ice/hostaddr.h"
 #include "agents/ice/ice.h"
 #include "agents/ice/ice_opts.h"
+#include "agents/ice/plane.h"
 #include "agents/ice/relay.h"
 #include "agents/ice/tcpsock.h"
 
@@ -50,16 +47,7 @@ struct app {
 	struct ice_agent *agent;
 	struct ice_opts opts; /* the command line; opts.cfg is the agent's */
 	struct agentproto_out out;
-	struct dataplane *dp;
-	/* the data plane in use: opts.dataplane, or datagram when the peer
-	 * sent no session (it offers no data channel) */
-	enum ice_opts_dataplane plane;
-	struct dcsession *dcs; /* --dataplane datachannel */
-	bool dc_failed;
-	/* a "send" that waits for the data channel to open */
-	bool send_pending;
-	unsigned ps_n, ps_size;
-	uint64_t ps_interval_us;
+	struct plane *plane; /* the data plane (docs/agent-protocol.md) */
 	struct sock socks[SOCKS_MAX];
 	unsigned nsocks;
 	struct ice_tcpsock *tcps; /* --tcp: ICE-TCP host candidates (RFC 6544) */
@@ -246,119 +234,26 @@ static void emit_checks(struct app *app, uint64_t t)
 static void announce_local(struct app *app, bool complete)
 {
 	struct agentproto_session sess;
-	memset(&sess, 0, sizeof(sess));
-#ifdef NATLAB_HAVE_USRSCTP
-	if (app->dcs)
-		dcsession_local(app->dcs, &sess);
-#endif
+	/* the datachannel plane's DTLS fingerprint, setup and SCTP port */
+	plane_session(app->plane, &sess);
 	agentproto_ev_local_session(&app->out, now_ms(app), ice_agent_ufrag(app->agent),
 				    ice_agent_pwd(app->agent), app->cands, app->ncands, complete,
 				    &sess);
 	app->announced = true;
 }
 
-/* One data plane message to the peer: a datagram on component 1's
- * selected pair, or a message on the data channel. */
-static void plane_send(struct app *app, const uint8_t *buf, size_t len)
-{
-#ifdef NATLAB_HAVE_USRSCTP
-	if (app->plane == ICE_DATAPLANE_DATACHANNEL) {
-		/* an unreliable channel: a message that cannot go is lost */
-		if (app->dcs)
-			(void)dcsession_send(app->dcs, buf, len);
-		return;
-	}
-#endif
-	ice_agent_send(app->agent, 1, buf, len, now_ms(app));
-}
+/* ---- the data plane's I/O (agents/ice/plane.h) ---------------------------- */
 
-/* A data plane message from the peer, whichever way it came. */
-static void plane_input(struct app *app, const uint8_t *buf, size_t len)
-{
-	uint8_t reply[DATAPLANE_HEADER_LEN];
-	size_t rlen = 0;
-	uint32_t seq = 0;
-	enum dataplane_input k = dataplane_input(app->dp, buf, len, now_us(app), &seq, reply, &rlen);
-	if (k == DATAPLANE_DATA) {
-		agentproto_ev_rx(&app->out, now_ms(app), seq, len);
-		plane_send(app, reply, rlen);
-	}
-}
-
-static void on_data(struct app *app, const struct ice_event *ev)
-{
-#ifdef NATLAB_HAVE_USRSCTP
-	/* RFC 7983 §7: a first byte in 20..63 is DTLS */
-	if (app->dcs && ev->len > 0 && ev->data[0] >= 20 && ev->data[0] <= 63) {
-		if (ev->component == 1)
-			dcsession_input(app->dcs, ev->data, ev->len);
-		return;
-	}
-#endif
-	/* datagram-plane messages are understood on either plane */
-	plane_input(app, ev->data, ev->len);
-}
-
-/* ---- the datachannel plane's callbacks (agents/ice/dcplane.h) ------------ */
-
-#ifdef NATLAB_HAVE_USRSCTP
-static void dc_send(void *ctx, const uint8_t *buf, size_t len)
+static void plane_io_send(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct app *app = ctx;
 	ice_agent_send(app->agent, 1, buf, len, now_ms(app));
 }
 
-static void dc_open(void *ctx)
+static uint64_t plane_io_now_us(void *ctx)
 {
-	struct app *app = ctx;
-	const struct dcplane_times *t = dcplane_times(dcsession_plane(app->dcs));
-	agentproto_ev_log(&app->out, now_ms(app), "info",
-			  "data channel \"%s\" open as DTLS %s: DTLS %llu ms, SCTP %llu ms, "
-			  "channel %llu ms after the selection",
-			  DCPLANE_LABEL, dcsession_client(app->dcs) ? "client" : "server",
-			  (unsigned long long)t->dtls_ms, (unsigned long long)t->sctp_ms,
-			  (unsigned long long)t->open_ms);
-	if (app->send_pending) {
-		app->send_pending = false;
-		(void)dataplane_start(app->dp, app->ps_n, app->ps_size, app->ps_interval_us,
-				      now_us(app));
-	}
+	return now_us(ctx);
 }
-
-static void dc_message(void *ctx, const uint8_t *buf, size_t len)
-{
-	plane_input(ctx, buf, len);
-}
-
-static void dc_log(void *ctx, const char *level, const char *msg)
-{
-	struct app *app = ctx;
-	agentproto_ev_log(&app->out, now_ms(app), level, "datachannel: %s", msg);
-}
-
-static void dc_failed(void *ctx, const char *reason)
-{
-	struct app *app = ctx;
-	app->dc_failed = true;
-	agentproto_ev_log(&app->out, now_ms(app), "error", "datachannel: %s", reason);
-	if (app->send_pending) {
-		app->send_pending = false;
-		agentproto_ev_error(&app->out, now_ms(app), "send: the data channel failed: %s",
-				    reason);
-	}
-}
-
-/* The pair is selected: DTLS starts on it (RFC 8842 §5: the setup roles
- * settle who is the client). */
-static void dc_start(struct app *app)
-{
-	char err[256];
-	if (!app->dcs || app->plane != ICE_DATAPLANE_DATACHANNEL || dcsession_started(app->dcs))
-		return;
-	if (dcsession_start(app->dcs, ice_agent_controlling(app->agent), err, sizeof(err)) < 0)
-		dc_failed(app, err);
-}
-#endif
 
 static void io_event(void *ctx, const struct ice_event *ev)
 {
@@ -396,10 +291,8 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		agentproto_ev_pair(&app->out, t,
 				   ev->type == ICE_EV_SELECTED ? "selected" : "switched",
 				   ev->component, &l, &r, ev->rtt_ms);
-#ifdef NATLAB_HAVE_USRSCTP
 		if (ev->component == 1)
-			dc_start(app);
-#endif
+			plane_selected(app->plane, ice_agent_controlling(app->agent));
 		break;
 	case ICE_EV_CONSENT_LOST:
 		local_endpoint(app, &l, ev->local);
@@ -411,7 +304,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		agentproto_ev_failed(&app->out, t, ev->reason);
 		break;
 	case ICE_EV_DATA:
-		on_data(app, ev);
+		plane_recv(app->plane, ev->component, ev->data, ev->len);
 		break;
 	case ICE_EV_LOG:
 		if (app->opts.verbose)
@@ -726,69 +619,6 @@ static void do_gather(struct app *app)
 
 /* ---- commands ------------------------------------------------------------- */
 
-/* The peer's session parameters (a "remote" command's "session"). */
-static void do_remote_session(struct app *app, const struct agentproto_cmd *cmd)
-{
-#ifdef NATLAB_HAVE_USRSCTP
-	char err[256];
-	int r;
-	if (!app->dcs || app->plane != ICE_DATAPLANE_DATACHANNEL)
-		return;
-	r = dcsession_remote(app->dcs, &cmd->session, err, sizeof(err));
-	if (r == -ENOENT && !dcsession_started(app->dcs)) {
-		/* a peer that announces no session offers no data channel:
-		 * the datagram plane is what the two have in common */
-		app->plane = ICE_DATAPLANE_DATAGRAM;
-		agentproto_ev_log(&app->out, now_ms(app), "warning",
-				  "the peer sent no session (no data channel): using the datagram "
-				  "plane");
-	} else if (r < 0 && r != -ENOENT) {
-		agentproto_ev_error(&app->out, now_ms(app), "remote: %s", err);
-	}
-#else
-	(void)app;
-	(void)cmd;
-#endif
-}
-
-static void do_send(struct app *app, const struct agentproto_cmd *cmd)
-{
-	int r;
-	if (!ice_agent_selected(app->agent, 1, NULL, NULL)) {
-		agentproto_ev_error(&app->out, now_ms(app), "send: no selected pair yet");
-		return;
-	}
-#ifdef NATLAB_HAVE_USRSCTP
-	if (app->plane == ICE_DATAPLANE_DATACHANNEL && !dcsession_open(app->dcs)) {
-		if (app->dc_failed) {
-			agentproto_ev_error(&app->out, now_ms(app),
-					    "send: the data channel failed (see the log events)");
-			return;
-		}
-		if (app->send_pending) {
-			agentproto_ev_error(&app->out, now_ms(app), "send: a send is still running");
-			return;
-		}
-		/* DTLS, SCTP and DCEP take a few round trips after the
-		 * selection: the run starts when the channel opens */
-		if (cmd->n == 0 || cmd->n > DATAPLANE_N_MAX || cmd->size > DATAPLANE_SIZE_MAX) {
-			agentproto_ev_error(&app->out, now_ms(app), "send: n/size out of range");
-			return;
-		}
-		app->send_pending = true;
-		app->ps_n = cmd->n;
-		app->ps_size = cmd->size;
-		app->ps_interval_us = (uint64_t)cmd->interval_ms * 1000;
-		return;
-	}
-#endif
-	r = dataplane_start(app->dp, cmd->n, cmd->size, (uint64_t)cmd->interval_ms * 1000,
-			    now_us(app));
-	if (r < 0)
-		agentproto_ev_error(&app->out, now_ms(app), "send: %s",
-				    r == -EBUSY ? "a send is still running" : "n/size out of range");
-}
-
 static void do_remote_cands(struct app *app, const struct agentproto_cmd *cmd)
 {
 	if (cmd->nskipped)
@@ -834,7 +664,7 @@ static void do_command(struct app *app, const char *line, size_t len)
 					    "remote: ufrag/pwd outside RFC 8839 limits");
 			break;
 		}
-		do_remote_session(app, cmd);
+		plane_remote(app->plane, &cmd->session);
 		/* a peer restart restarted us: announce the new credentials */
 		if (app->opts.cfg.trickle && !app->announced && app->gathered_once)
 			announce_local(app, false);
@@ -849,7 +679,11 @@ static void do_command(struct app *app, const char *line, size_t len)
 		ice_agent_remote_done(app->agent, now_ms(app));
 		break;
 	case AGENTPROTO_SEND:
-		do_send(app, cmd);
+		if (!ice_agent_selected(app->agent, 1, NULL, NULL)) {
+			agentproto_ev_error(&app->out, now_ms(app), "send: no selected pair yet");
+			break;
+		}
+		plane_send_cmd(app->plane, cmd);
 		break;
 	case AGENTPROTO_RESTART:
 		ice_agent_restart(app->agent, false, now_ms(app));
@@ -939,7 +773,7 @@ int main(int argc, char **argv)
 	    getrandom(&app.opts.cfg.seed, sizeof(app.opts.cfg.seed), 0) < 0)
 		app.opts.cfg.seed = mono_us() ^ (uint64_t)getpid();
 	app.line = malloc(AGENTPROTO_LINE_MAX);
-	if (!app.line || dataplane_new(&app.dp) < 0)
+	if (!app.line)
 		goto out;
 	io.ctx = &app;
 	io.send = io_send;
@@ -959,34 +793,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "natlab-ice: bad configuration\n");
 		goto out;
 	}
-	app.plane = app.opts.dataplane;
-#ifdef NATLAB_HAVE_USRSCTP
-	if (app.plane == ICE_DATAPLANE_DATACHANNEL) {
-		struct dcplane_cb dcb = {&app, dc_send, dc_open, dc_message, dc_log, dc_failed};
-		char derr[256];
-		if (dcsession_new(app.opts.cfg.controlling, &dcb, &app.dcs, derr, sizeof(derr)) <
-		    0) {
-			fprintf(stderr, "natlab-ice: --dataplane datachannel: %s\n", derr);
+	{
+		struct plane_io pio = {&app, plane_io_send, plane_io_now_us};
+		char perr[256];
+		int r = plane_new(app.opts.dataplane, app.opts.cfg.controlling, &pio, &app.out,
+				  &app.plane, perr, sizeof(perr));
+		if (r < 0) {
+			fprintf(stderr, "natlab-ice: --dataplane datachannel: %s\n", perr);
+			rc = r == -ENOTSUP ? 2 : 1;
 			goto out;
 		}
 	}
-	{
-		static const char *const planes[] = {"datagram", "datachannel"};
-		agentproto_ev_ready_planes(&app.out, now_ms(&app), IMPL, VERSION, planes, 2);
-	}
-#else
-	if (app.plane == ICE_DATAPLANE_DATACHANNEL) {
-		fprintf(stderr, "natlab-ice: --dataplane datachannel: this natlab-ice was built "
-				"without libusrsctp; install libusrsctp-dev (scripts/install-deps "
-				"--build) and rebuild, or use --dataplane datagram\n");
-		rc = 2;
-		goto out;
-	}
-	{
-		static const char *const planes[] = {"datagram"};
-		agentproto_ev_ready_planes(&app.out, now_ms(&app), IMPL, VERSION, planes, 1);
-	}
-#endif
+	plane_ev_ready(app.plane, IMPL, VERSION);
 	if (app.opts.nturn && (!app.opts.turn_user || !app.opts.turn_pass))
 		agentproto_ev_log(&app.out, now_ms(&app), "warning",
 				  "--turn without --turn-user/--turn-pass: the server will refuse");
@@ -1009,45 +827,17 @@ int main(int argc, char **argv)
 			if (rt < next_ms)
 				next_ms = rt;
 		}
-		uint64_t dl = dataplane_deadline(app.dp);
-		uint64_t t = now_us(&app);
 		int timeout = -1;
-		uint8_t dbuf[DATAPLANE_SIZE_MAX];
-		size_t dlen;
-		struct dataplane_report rep;
+		/* data plane: due messages, the final report, DTLS/SCTP timers */
+		long pt = plane_poll(app.plane);
 
-		/* data plane: due datagrams and the final report */
-		while ((dlen = dataplane_next_send(app.dp, t, dbuf)) > 0)
-			plane_send(&app, dbuf, dlen);
-		if (dataplane_report_due(app.dp, t, &rep)) {
-			struct agentproto_data_report r = {rep.sent,	      rep.received,
-							   rep.acked,	      rep.lost,
-							   rep.rtt_ms_median, rep.rtt_ms_p95};
-			agentproto_ev_data(&app.out, now_ms(&app), &r);
-		}
-		dl = dataplane_deadline(app.dp);
 		if (next_ms != ICE_NEVER) {
 			uint64_t nm = now_ms(&app);
 			uint64_t w = next_ms > nm ? next_ms - nm : 0;
 			timeout = w > 60000 ? 60000 : (int)w;
 		}
-		if (dl != UINT64_MAX) {
-			uint64_t nu = now_us(&app);
-			uint64_t w = dl > nu ? (dl - nu + 999) / 1000 : 0;
-			if (timeout < 0 || (int)w < timeout)
-				timeout = (int)w;
-		}
-#ifdef NATLAB_HAVE_USRSCTP
-		if (app.dcs) {
-			long dt = dcsession_timeout_ms(app.dcs);
-			if (dt == 0) {
-				dcsession_tick(app.dcs);
-				dt = dcsession_timeout_ms(app.dcs);
-			}
-			if (dt >= 0 && (timeout < 0 || dt < timeout))
-				timeout = (int)dt;
-		}
-#endif
+		if (pt >= 0 && (timeout < 0 || pt < timeout))
+			timeout = (int)pt;
 		pfd[0].fd = STDIN_FILENO;
 		pfd[0].events = POLLIN;
 		for (unsigned i = 0; i < app.nsocks; i++) {
@@ -1085,10 +875,7 @@ int main(int argc, char **argv)
 		if (pfd[0].revents & (POLLIN | POLLHUP))
 			read_stdin(&app);
 	}
-#ifdef NATLAB_HAVE_USRSCTP
-	/* RFC 5246 §7.2.1: tell the peer the DTLS connection ends */
-	dcsession_close(app.dcs);
-#endif
+	plane_close(app.plane);
 	/* leave no allocation behind on the TURN server (RFC 8656 §8) */
 	for (unsigned k = 0; k < app.nrelays; k++)
 		if (app.relays[k])
@@ -1101,12 +888,10 @@ out:
 			close(app.socks[i].fd);
 	for (unsigned k = 0; k < app.nrelays; k++)
 		ice_relay_free(app.relays[k]);
-#ifdef NATLAB_HAVE_USRSCTP
-	dcsession_free(app.dcs);
-#endif
+	/* before the agent: a closing SCTP association may still send */
+	plane_free(app.plane);
 	ice_agent_free(app.agent);
 	ice_tcpsock_free(app.tcps);
-	dataplane_free(app.dp);
 	free(app.line);
 	return rc;
 }

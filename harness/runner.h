@@ -14,7 +14,7 @@
 #include "harness/runopts.h"
 
 struct runner_stats {
-	unsigned total, done, passed, failed, errors, skipped;
+	unsigned total, done, passed, failed, errors, skipped, unsupported;
 	int interrupted;
 };
 

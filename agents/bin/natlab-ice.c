@@ -796,6 +796,13 @@ int main(int argc, char **argv)
 	{
 		struct plane_io pio = {&app, plane_io_send, plane_io_now_us};
 		char perr[256];
+		/* docs/agent-protocol.md, Capabilities: what this run can do;
+		 * ICE-TCP (RFC 6544) only with --tcp */
+		const struct agentproto_cap caps[] = {
+		    {"trickle", true},	{"restart", true},	   {"turn-udp", true},
+		    {"turn-tcp", true}, {"turn-tls", true},	   {"ice-tcp", app.opts.tcp},
+		    {"ipv6", true},	{"components", true}, {"consent", true},
+		};
 		int r = plane_new(app.opts.dataplane, app.opts.cfg.controlling, &pio, &app.out,
 				  &app.plane, perr, sizeof(perr));
 		if (r < 0) {
@@ -803,8 +810,8 @@ int main(int argc, char **argv)
 			rc = r == -ENOTSUP ? 2 : 1;
 			goto out;
 		}
+		plane_ev_ready(app.plane, IMPL, VERSION, caps, sizeof(caps) / sizeof(caps[0]));
 	}
-	plane_ev_ready(app.plane, IMPL, VERSION);
 	if (app.opts.nturn && (!app.opts.turn_user || !app.opts.turn_pass))
 		agentproto_ev_log(&app.out, now_ms(&app), "warning",
 				  "--turn without --turn-user/--turn-pass: the server will refuse");

@@ -228,25 +228,38 @@ static json_t *cand_string(const struct ice_candidate *c)
 	return json_string(buf);
 }
 
-void agentproto_ev_ready_planes(struct agentproto_out *o, uint64_t t_ms, const char *impl,
-				const char *version, const char *const *planes, unsigned n)
+void agentproto_ev_ready_full(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			      const char *version, const struct agentproto_cap *caps,
+			      unsigned ncaps, const char *const *planes, unsigned nplanes)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "impl", json_string(impl));
 	json_object_set_new(j, "version", json_string(version));
-	if (planes) {
+	if (ncaps) {
+		json_t *c = json_object();
+		for (unsigned i = 0; i < ncaps; i++)
+			json_object_set_new(c, caps[i].name, json_boolean(caps[i].have));
+		json_object_set_new(j, "capabilities", c);
+	}
+	if (nplanes) {
 		json_t *a = json_array();
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < nplanes; i++)
 			json_array_append_new(a, json_string(planes[i]));
 		json_object_set_new(j, "dataplanes", a);
 	}
 	put(o, "ready", t_ms, j);
 }
 
+void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			      const char *version, const struct agentproto_cap *caps, unsigned n)
+{
+	agentproto_ev_ready_full(o, t_ms, impl, version, caps, n, NULL, 0);
+}
+
 void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
 			 const char *version)
 {
-	agentproto_ev_ready_planes(o, t_ms, impl, version, NULL, 0);
+	agentproto_ev_ready_full(o, t_ms, impl, version, NULL, 0, NULL, 0);
 }
 
 void agentproto_ev_local_session(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,

@@ -86,11 +86,23 @@ struct agentproto_out {
 
 void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
 			 const char *version);
-/* agentproto_ev_ready_planes - "ready" with "dataplanes": the data
- * planes the agent offers (@n names, e.g. "datagram", "datachannel");
- * agentproto_ev_ready is the same without the field (datagram only). */
-void agentproto_ev_ready_planes(struct agentproto_out *o, uint64_t t_ms, const char *impl,
-				const char *version, const char *const *planes, unsigned n);
+/* One capability an agent declares in `ready` (docs/agent-protocol.md,
+ * "Capabilities"): @name as the document spells it, @have whether this run
+ * of the agent can do it. A capability left out is undeclared. */
+struct agentproto_cap {
+	const char *name;
+	bool have;
+};
+/* ready with "capabilities": {name: have, ...} of the @n entries of @caps. */
+void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			      const char *version, const struct agentproto_cap *caps, unsigned n);
+/* agentproto_ev_ready_full - "ready" with "capabilities" (@ncaps of them,
+ * none: no field) and "dataplanes": the data planes the agent offers
+ * (@nplanes names, "datagram", "datachannel"; none: no field, which means
+ * datagram only). */
+void agentproto_ev_ready_full(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			      const char *version, const struct agentproto_cap *caps,
+			      unsigned ncaps, const char *const *planes, unsigned nplanes);
 void agentproto_ev_local(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
 			 const char *pwd, const struct ice_candidate *cands, unsigned n,
 			 bool complete);

@@ -164,15 +164,16 @@ void plane_free(struct plane *p)
 	free(p);
 }
 
-void plane_ev_ready(struct plane *p, const char *impl, const char *version)
+void plane_ev_ready(struct plane *p, const char *impl, const char *version,
+		    const struct agentproto_cap *caps, unsigned ncaps)
 {
 #ifdef NATLAB_HAVE_USRSCTP
 	static const char *const planes[] = {"datagram", "datachannel"};
 #else
 	static const char *const planes[] = {"datagram"};
 #endif
-	agentproto_ev_ready_planes(p->out, now_ms(p), impl, version, planes,
-				   sizeof(planes) / sizeof(planes[0]));
+	agentproto_ev_ready_full(p->out, now_ms(p), impl, version, caps, ncaps, planes,
+				 sizeof(planes) / sizeof(planes[0]));
 }
 
 void plane_session(const struct plane *p, struct agentproto_session *out)

@@ -36,8 +36,10 @@ int plane_new(enum ice_opts_dataplane want, bool ice_controlling, const struct p
 	      struct agentproto_out *out, struct plane **p, char *err, size_t errlen);
 void plane_free(struct plane *p);
 
-/* plane_ev_ready - the "ready" event, with the planes this build offers */
-void plane_ev_ready(struct plane *p, const char *impl, const char *version);
+/* plane_ev_ready - the "ready" event with the agent's @caps and the data
+ * planes this build offers */
+void plane_ev_ready(struct plane *p, const char *impl, const char *version,
+		    const struct agentproto_cap *caps, unsigned ncaps);
 
 /* plane_session - the "session" object for our "local" event (present
  * only on the datachannel plane) */

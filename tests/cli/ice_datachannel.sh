@@ -21,7 +21,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-ready=$(printf '{"cmd":"stop"}\n' | timeout 10 "$ice" --interface lo | head -n1)
+# the whole output, then its first line: `| head -n1` would SIGPIPE the agent
+out=$(printf '{"cmd":"stop"}\n' | timeout 10 "$ice" --interface lo) || fail "natlab-ice exited non-zero"
+ready=$(head -n1 <<<"$out")
 if ! grep -q '"datachannel"' <<<"$ready"; then
   # built without libusrsctp: asking for the plane must say so
   if "$ice" --dataplane datachannel </dev/null >/dev/null 2>"$dir/err"; then

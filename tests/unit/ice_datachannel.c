@@ -408,7 +408,7 @@ static void test_session_protocol(void **st)
 	assert_non_null(o.f);
 	{
 		const char *planes[] = {"datagram", "datachannel"};
-		agentproto_ev_ready_planes(&o, 1, "x", "1", planes, 2);
+		agentproto_ev_ready_full(&o, 1, "x", "1", NULL, 0, planes, 2);
 	}
 	agentproto_ev_local_session(&o, 2, "abcd", "0123456789012345678901", NULL, 0, true, &s);
 	agentproto_ev_local(&o, 3, "abcd", "0123456789012345678901", NULL, 0, true);

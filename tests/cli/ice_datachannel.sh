@@ -6,7 +6,8 @@
 #     get clear errors;
 #  2. on loopback: two natlab-ice open a data channel (DTLS + SCTP + DCEP)
 #     and exchange numbered messages both ways; against a peer that sends
-#     no session (a datagram-only adapter) it falls back to datagrams;
+#     no session (a datagram-only adapter) it falls back to datagrams; a
+#     fingerprint altered in the signalling fails the DTLS handshake;
 #  3. natlab adapter-check of natlab-ice --dataplane datachannel against
 #     itself passes, every round over an open data channel;
 #  4. through NATs (natlab run scenarios/matrix.lua -p dataplane=datachannel
@@ -84,6 +85,18 @@ import json, sys
 a, b = json.load(open(sys.argv[1]))
 assert a["data"] and a["data"]["acked"] == 5 and b["rx"] == 5, (a, b)
 assert any("using the datagram plane" in m for m in a["logs"]), a["logs"]
+PY
+# a fingerprint changed on the way (RFC 8122: the certificate must match
+# what was signalled) fails the handshake on both sides, and "send" says so
+python3 "$pair" "$ice" "--dataplane datachannel" "$ice" "--dataplane datachannel" 5 tamper >"$dir/tamper.json"
+python3 - "$dir/tamper.json" <<'PY' || exit 1
+import json, sys
+a, b = json.load(open(sys.argv[1]))
+assert a["rx"] == 0 and b["rx"] == 0, (a, b)
+assert any("does not match its signalled fingerprint" in m for m in b["logs"]), b["logs"]
+assert any(m.startswith("datachannel: DTLS handshake") for m in a["logs"]), a["logs"]
+for o in (a, b):
+    assert o["errors"] == ["send: the data channel failed (see the log events)"], o["errors"]
 PY
 echo "ok: loopback"
 

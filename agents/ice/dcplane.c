@@ -116,6 +116,7 @@ static void dtls_established(void *ctx)
 	    .local_port = p->cfg.local_port,
 	    .remote_port = p->cfg.remote_port,
 	    .dtls_client = p->cfg.dtls_client,
+	    .open = p->cfg.dtls_client, /* natlab-ice: the client opens */
 	    .label = DCPLANE_LABEL,
 	    .channel_type = DCEP_CHANNEL_PARTIAL_RELIABLE_REXMIT_UNORDERED,
 	    .reliability = 0,

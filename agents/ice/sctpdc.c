@@ -158,7 +158,13 @@ static bool sid_open(const struct sctpdc *s, unsigned sid)
 	return sid < STREAMS_MAX && (s->open_sids[sid / 8] & (1u << (sid % 8)));
 }
 
-/* RFC 8832 §6: the DTLS client opens its channel on an even stream */
+/* RFC 8832 §6: the DTLS client opens its channels on even streams, the
+ * server on odd ones */
+static unsigned our_sid(const struct sctpdc *s)
+{
+	return s->cfg.dtls_client ? 0 : 1;
+}
+
 static void open_ours(struct sctpdc *s)
 {
 	uint8_t buf[DCEP_OPEN_HEADER_LEN + SCTPDC_LABEL_MAX];
@@ -174,14 +180,14 @@ static void open_ours(struct sctpdc *s)
 	if (n < 0)
 		return;
 	/* §6: DATA_CHANNEL_OPEN goes reliable and ordered */
-	r = send_raw(s, 0, DCEP_PPID, true, SCTP_PR_SCTP_NONE, 0, buf, (size_t)n);
+	r = send_raw(s, our_sid(s), DCEP_PPID, true, SCTP_PR_SCTP_NONE, 0, buf, (size_t)n);
 	if (r < 0) {
 		logf_(s, "warning", "DATA_CHANNEL_OPEN not sent: %s", strerror(-r));
 		return;
 	}
 	s->ours_pending = true;
-	logf_(s, "info", "DATA_CHANNEL_OPEN sent: stream 0, label \"%s\", %s, reliability %u",
-	      s->label, dcep_channel_type_name(m.channel_type), m.reliability);
+	logf_(s, "info", "DATA_CHANNEL_OPEN sent: stream %u, label \"%s\", %s, reliability %u",
+	      our_sid(s), s->label, dcep_channel_type_name(m.channel_type), m.reliability);
 }
 
 static void on_dcep(struct sctpdc *s, unsigned sid, const uint8_t *buf, size_t len)
@@ -198,9 +204,9 @@ static void on_dcep(struct sctpdc *s, unsigned sid, const uint8_t *buf, size_t l
 	}
 	if (m.type == DCEP_MSG_ACK) {
 		/* §6: the ACK of our OPEN, on the stream we opened */
-		if (sid == 0 && s->ours_pending && !sid_open(s, 0)) {
+		if (sid == our_sid(s) && s->ours_pending && !sid_open(s, sid)) {
 			s->ours_pending = false;
-			mark_open(s, 0, s->cfg.channel_type, s->cfg.reliability, s->label);
+			mark_open(s, sid, s->cfg.channel_type, s->cfg.reliability, s->label);
 		}
 		return;
 	}
@@ -265,7 +271,7 @@ static void on_notification(struct sctpdc *s, const union sctp_notification *n, 
 			logf_(s, "info", "SCTP association up (%u out / %u in streams)",
 			      n->sn_assoc_change.sac_outbound_streams,
 			      n->sn_assoc_change.sac_inbound_streams);
-			if (s->cfg.dtls_client)
+			if (s->cfg.open)
 				open_ours(s);
 			break;
 		case SCTP_COMM_LOST:

@@ -5,12 +5,13 @@
  * records; this module does not know about DTLS, the caller moves the
  * packets (agents/ice/dcplane.c does).
  *
- * natlab-ice uses one channel: the DTLS client opens it on stream 0 (RFC
- * 8832 §6: the DTLS client uses even stream identifiers, the server odd
- * ones) with the label and type of its config; a channel the peer opens
- * (on any stream) is acknowledged and used the same way, so a WebRTC stack
- * that opens its own channel works too. Messages go out on the first
- * channel that opened.
+ * An endpoint with cfg.open opens one channel when the association is up,
+ * on stream 0 as the DTLS client, 1 as the server (RFC 8832 §6: the DTLS
+ * client uses even stream identifiers, the server odd ones), with the
+ * label and type of its config (natlab-ice: the client opens, the server
+ * does not); a channel the peer opens (on any stream) is acknowledged and
+ * used the same way, so a WebRTC stack that opens its own channel works
+ * too. Messages go out on the first channel that opened.
  *
  * Built only when libusrsctp is found (NATLAB_HAVE_USRSCTP).
  * Not thread-safe: usrsctp runs without its own threads
@@ -34,7 +35,8 @@
 
 struct sctpdc_config {
 	uint16_t local_port, remote_port; /* SCTP ports (a=sctp-port) */
-	bool dtls_client;		  /* opens the channel, even stream ids */
+	bool dtls_client;		  /* even stream ids (else odd) */
+	bool open;			  /* open a channel when SCTP is up */
 	const char *label;		  /* the channel's label (copied) */
 	uint8_t channel_type;		  /* DCEP_CHANNEL_* */
 	uint32_t reliability;		  /* maxRetransmits or lifetime */

@@ -490,6 +490,130 @@ static void ppump(struct dcplane *a, struct pside *sa, struct dcplane *b, struct
 	}
 }
 
+/* ---- SCTP and DCEP without DTLS: who opens which stream ---------------------- */
+
+struct sside {
+	struct queue out;
+	unsigned opens;
+	unsigned open_sid[4];
+	char open_label[4][16];
+	uint8_t open_type[4];
+	unsigned msgs, msg_sid;
+	uint32_t msg_ppid;
+};
+
+static void ss_out(void *ctx, const uint8_t *b, size_t len)
+{
+	q_push(&((struct sside *)ctx)->out, b, len);
+}
+
+static void ss_open(void *ctx, unsigned sid, const char *label, uint8_t type)
+{
+	struct sside *s = ctx;
+	if (s->opens < 4) {
+		s->open_sid[s->opens] = sid;
+		snprintf(s->open_label[s->opens], sizeof(s->open_label[0]), "%s", label);
+		s->open_type[s->opens] = type;
+	}
+	s->opens++;
+}
+
+static void ss_message(void *ctx, unsigned sid, uint32_t ppid, const uint8_t *b, size_t len)
+{
+	struct sside *s = ctx;
+	(void)b;
+	(void)len;
+	s->msgs++;
+	s->msg_sid = sid;
+	s->msg_ppid = ppid;
+}
+
+static void spump(struct sctpdc *a, struct sside *sa, struct sctpdc *b, struct sside *sb,
+		  unsigned want_opens_a, unsigned want_opens_b, unsigned want_msgs)
+{
+	static uint8_t buf[20000];
+	for (int i = 0; i < 1000; i++) { /* 10 s at most */
+		size_t n;
+		struct timespec ts = {0, 10000000};
+		while ((n = q_pop(&sa->out, buf)) > 0)
+			sctpdc_input(b, buf, n);
+		while ((n = q_pop(&sb->out, buf)) > 0)
+			sctpdc_input(a, buf, n);
+		if (sa->opens >= want_opens_a && sb->opens >= want_opens_b &&
+		    sa->msgs + sb->msgs >= want_msgs)
+			return;
+		nanosleep(&ts, NULL);
+		sctpdc_tick(a);
+		sctpdc_tick(b);
+	}
+}
+
+/* Both ends open a channel (a browser that makes its own): the client's
+ * on stream 0, the server's on stream 1 (RFC 8832 §6), each acknowledged
+ * and usable; then the natlab-ice case, where only the client opens and
+ * the server sends on the channel the peer opened. */
+static void test_sctpdc_channels(void **st)
+{
+	for (int server_opens = 1; server_opens >= 0; server_opens--) {
+		struct sside sa, sb;
+		struct sctpdc *a = NULL, *b = NULL;
+		struct sctpdc_config ca = {5000,     5000,
+					   true,     true,
+					   "natlab", DCEP_CHANNEL_PARTIAL_RELIABLE_REXMIT_UNORDERED,
+					   0};
+		struct sctpdc_config cb = {
+		    5000, 5000, false, server_opens, "browser", DCEP_CHANNEL_RELIABLE, 0};
+		struct sctpdc_cb cba = {&sa, ss_out, ss_open, ss_message, NULL};
+		struct sctpdc_cb cbb = {&sb, ss_out, ss_open, ss_message, NULL};
+		char err[256];
+		unsigned want = server_opens ? 2 : 1;
+		(void)st;
+		memset(&sa, 0, sizeof(sa));
+		memset(&sb, 0, sizeof(sb));
+		assert_int_equal(sctpdc_new(&ca, &cba, &a, err, sizeof(err)), 0);
+		assert_int_equal(sctpdc_new(&cb, &cbb, &b, err, sizeof(err)), 0);
+		assert_int_equal(sctpdc_send(a, DCEP_PPID_BINARY, (const uint8_t *)"x", 1),
+				 -ENOTCONN);
+		spump(a, &sa, b, &sb, want, want, 0);
+		assert_int_equal(sa.opens, want);
+		assert_int_equal(sb.opens, want);
+		for (unsigned i = 0; i < want; i++) {
+			/* each side saw stream 0 "natlab" unordered, and stream 1
+			 * "browser" reliable when the server opened one */
+			struct sside *x = i == 0 ? &sa : &sb;
+			for (unsigned k = 0; k < want; k++) {
+				unsigned sid = x->open_sid[k];
+				assert_true(sid <= 1);
+				assert_string_equal(x->open_label[k],
+						    sid == 0 ? "natlab" : "browser");
+				assert_int_equal(
+				    x->open_type[k],
+				    sid == 0 ? DCEP_CHANNEL_PARTIAL_RELIABLE_REXMIT_UNORDERED
+					     : DCEP_CHANNEL_RELIABLE);
+			}
+		}
+		assert_true(sctpdc_open(a) && sctpdc_open(b));
+		assert_int_equal(sctpdc_send(b, DCEP_PPID_STRING, (const uint8_t *)"hi", 2), 0);
+		spump(a, &sa, b, &sb, 0, 0, 1);
+		assert_int_equal(sa.msgs, 1);
+		assert_int_equal(sa.msg_ppid, DCEP_PPID_STRING);
+		/* without its own channel the server answers on the client's */
+		if (!server_opens)
+			assert_int_equal(sa.msg_sid, 0);
+		/* empty messages travel as one byte with PPID 57 (RFC 8831 §6.6) */
+		assert_int_equal(sctpdc_send(a, DCEP_PPID_BINARY, NULL, 0), 0);
+		spump(a, &sa, b, &sb, 0, 0, 2);
+		assert_int_equal(sb.msgs, 1);
+		assert_int_equal(sb.msg_ppid, DCEP_PPID_BINARY_EMPTY);
+		sctpdc_free(a);
+		sctpdc_free(b);
+		for (unsigned i = 0; i < sa.out.n; i++)
+			free(sa.out.pkt[i]);
+		for (unsigned i = 0; i < sb.out.n; i++)
+			free(sb.out.pkt[i]);
+	}
+}
+
 static bool both_open(const struct pside *a, const struct pside *b)
 {
 	return (a->opened && b->opened) || a->failed[0] || b->failed[0];
@@ -577,6 +701,7 @@ int main(void)
 	    cmocka_unit_test(test_session_protocol),
 #ifdef NATLAB_HAVE_USRSCTP
 	    cmocka_unit_test(test_dcplane_pair),
+	    cmocka_unit_test(test_sctpdc_channels),
 #endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

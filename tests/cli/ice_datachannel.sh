@@ -95,8 +95,9 @@ a, b = json.load(open(sys.argv[1]))
 assert a["rx"] == 0 and b["rx"] == 0, (a, b)
 assert any("does not match its signalled fingerprint" in m for m in b["logs"]), b["logs"]
 assert any(m.startswith("datachannel: DTLS handshake") for m in a["logs"]), a["logs"]
+# the send came after the failure, or waited for the channel and got it
 for o in (a, b):
-    assert o["errors"] == ["send: the data channel failed (see the log events)"], o["errors"]
+    assert len(o["errors"]) == 1 and o["errors"][0].startswith("send: the data channel failed"), o["errors"]
 PY
 echo "ok: loopback"
 

@@ -112,7 +112,7 @@ int dcsession_remote(struct dcsession *s, const struct agentproto_session *p, ch
 	s->peer_fp_len = fplen;
 	s->peer_setup = setup;
 	s->peer_port = p->sctp_port ? (uint16_t)p->sctp_port : SCTPDC_PORT;
-	/* RFC 8841 §6.1: absent means 64 KiB; 0 means any size */
+	/* RFC 8841: absent means 64 KiB; 0 means any size */
 	s->peer_max = !p->has_max_message_size	 ? 65536
 		      : p->max_message_size == 0 ? SIZE_MAX
 						 : p->max_message_size;

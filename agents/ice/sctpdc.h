@@ -62,9 +62,9 @@ struct sctpdc;
  * between the DTLS handshake and the SCTP INIT. */
 void sctpdc_init(void);
 
-/* sctpdc_new - an SCTP endpoint that connects at once to the peer (both
- * sides connect, RFC 8841 §9.3 has no listener; SCTP resolves the INIT
- * collision). Returns 0 or a negative errno with @err. */
+/* sctpdc_new - an SCTP endpoint that connects at once to the peer: both
+ * sides connect, neither listens, as WebRTC stacks do; SCTP resolves the
+ * INIT collision (RFC 4960 §5.2.1). Returns 0 or a negative errno with @err. */
 int sctpdc_new(const struct sctpdc_config *cfg, const struct sctpdc_cb *cb, struct sctpdc **out,
 	       char *err, size_t errlen);
 /* sctpdc_free - abort the association (RFC 8831 §6.7 closes channels by
@@ -81,7 +81,7 @@ void sctpdc_input(struct sctpdc *s, const uint8_t *buf, size_t len);
 int sctpdc_send(struct sctpdc *s, uint32_t ppid, const uint8_t *buf, size_t len);
 
 /* sctpdc_set_peer_max_message_size - the peer's a=max-message-size (0:
- * RFC 8841 §6.1's default of 64 KiB) */
+ * RFC 8841's default of 64 KiB) */
 void sctpdc_set_peer_max_message_size(struct sctpdc *s, size_t max);
 
 /* sctpdc_tick - run usrsctp's timers (retransmission, delayed SACK,

@@ -22,6 +22,8 @@
 --   natlab run scenarios/matrix.lua -p left_impl=natlab-ice,nice -p right_impl=natlab-ice,nice
 --                      # implementation x implementation: one 9 x 9 grid per pair
 --   natlab run scenarios/matrix.lua -p servers=coturn    # against coturn's turnserver
+--   natlab run scenarios/matrix.lua -p dataplane=datachannel
+--                      # data over a WebRTC data channel (DTLS + SCTP) instead of datagrams
 natlab.scen.use_dir()
 local S = natlab.scen
 
@@ -59,8 +61,9 @@ scenario {
     wire = { description = "observe the data path on the wire and judge by it (false: claims only; bench/wire_overhead)", default = true },
     settle_ms = { description = "after the first data burst, wait this long for switches and judge a second burst", default = 0 },
     agent_args = { description = "extra words for both agents' command lines (space-separated)", default = "" },
-    data_plane = { description = "send numbered datagrams (false: judge the consent checks of a consent_ms window, as for agents with no data plane in common)", default = true },
-    consent_ms = { description = "with data_plane=false: the window of consent checks judged", default = 1000 },
+    send_data = { description = "send numbered datagrams (false: judge the consent checks of a consent_ms window, as for agents with no data plane in common)", default = true },
+    consent_ms = { description = "with send_data=false: the window of consent checks judged", default = 1000 },
+    dataplane = { description = "data plane of the two-way check: datagram, or datachannel (a WebRTC data channel over DTLS/SCTP, passed to the agents as --dataplane)", default = "datagram" },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
   -- sweeping left_impl/right_impl (or servers) draws one preset x preset
@@ -92,6 +95,15 @@ scenario {
                      args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
     for w in tostring(p.agent_args):gmatch("%S+") do common.args[#common.args + 1] = w end
     if p.ice_tcp then common.args[#common.args + 1] = "--tcp" end
+    -- the datagram plane is every agent's default: only another one is asked
+    -- for, so agents that know no --dataplane keep working
+    if p.dataplane ~= "datagram" then
+      if p.dataplane ~= "datachannel" then
+        error("matrix: dataplane '" .. tostring(p.dataplane) .. "': want datagram or datachannel")
+      end
+      table.insert(common.args, "--dataplane")
+      table.insert(common.args, p.dataplane)
+    end
     local l = S.agent(net, "left", p.left_impl,
                       setmetatable({ role = "controlling", name = "left" }, { __index = common }), cell)
     local r = S.agent(net, "right", p.right_impl,
@@ -119,7 +131,7 @@ scenario {
       -- the data phase, then the verdict: the wire's settled path against
       -- the expectation, each side's claim against the wire
       local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms,
-                                                         consent_ms = not p.data_plane and p.consent_ms or nil })
+                                                         consent_ms = not p.send_data and p.consent_ms or nil })
       natlab.observe("two_way", flow)
       if not flow.consent_only then
         natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }

@@ -16,7 +16,8 @@ void ice_opts_usage(FILE *f)
 		   "         [--retransmits N] [--consent-timeout-ms N] [--keepalive-ms N]\n"
 		   "         [--nominate-wait-ms N] [--nominate-relay-first]\n"
 		   "         [--gather-timeout-ms N] [--interface NAME]...\n"
-		   "         [--tcp] [--turn-dual] [--seed N] [--verbose]\n"
+		   "         [--tcp] [--turn-dual] [--dataplane datagram|datachannel]\n"
+		   "         [--seed N] [--verbose]\n"
 		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
 }
 
@@ -55,6 +56,7 @@ enum {
 	OPT_TCP,
 	OPT_TURN_DUAL,
 	OPT_VERBOSE,
+	OPT_DATAPLANE,
 	OPT_HELP
 };
 
@@ -104,6 +106,7 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	    {"tcp", no_argument, NULL, OPT_TCP},
 	    {"turn-dual", no_argument, NULL, OPT_TURN_DUAL},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
+	    {"dataplane", required_argument, NULL, OPT_DATAPLANE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -234,6 +237,14 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;
+			break;
+		case OPT_DATAPLANE:
+			if (strcmp(optarg, "datagram") == 0)
+				o->dataplane = ICE_DATAPLANE_DATAGRAM;
+			else if (strcmp(optarg, "datachannel") == 0)
+				o->dataplane = ICE_DATAPLANE_DATACHANNEL;
+			else
+				goto bad;
 			break;
 		case OPT_HELP:
 			return ICE_OPTS_HELP;

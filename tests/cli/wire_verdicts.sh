@@ -10,7 +10,7 @@
 #    and no message about the wire;
 #  - natlab-ice --nominate-relay-first selects a relay, switches to a
 #    direct pair, and passes; the record and report.html show the switch;
-#  - with no data sent (-p data_plane=false, consent checks every 200 ms)
+#  - with no data sent (-p send_data=false, consent checks every 200 ms)
 #    the consent checks seen both ways settle the path: symmetric x
 #    port-restricted-cone through the relay.
 set -u
@@ -49,7 +49,7 @@ rc=$(cell blind -p left_impl="$out/claims-srflx" -p wire=false)
 [ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "wire=false: exit $rc: $(cat "$out/blind.log")"
 rc=$(cell switch -p agent_args=--nominate-relay-first -p settle_ms=800)
 [ "$rc" = 0 ] || fail "--nominate-relay-first in a direct cell: exit $rc, want 0: $(cat "$out/switch.log")"
-"$bin" run "$src/scenarios/matrix.lua" -p left=symmetric -p right=port-restricted-cone -p data_plane=false \
+"$bin" run "$src/scenarios/matrix.lua" -p left=symmetric -p right=port-restricted-cone -p send_data=false \
   -p "agent_args=--keepalive-ms 200" --out "$out/consent" >"$out/consent.log" 2>&1
 rc=$?
 [ "$rc" = 0 ] || fail "no data plane, consent checks: exit $rc, want 0: $(cat "$out/consent.log")"

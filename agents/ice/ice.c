@@ -658,6 +658,22 @@ static int relay_first_pick(const struct ice_agent *a, unsigned c)
 	return -1;
 }
 
+/* Whether component @c has a relayed pair still on its way to valid
+ * (frozen, waiting or in progress) and nothing selected yet. */
+static bool relay_pending(const struct ice_agent *a, unsigned c)
+{
+	if (a->comps[c].selected && a->comps[c].sel_pl >= 0)
+		return false;
+	for (unsigned i = 0; i < a->cl.n; i++) {
+		const struct ice_pair *p = &a->cl.pairs[i];
+		if (p->component == c && pair_relayed(a, p) &&
+		    (p->state == ICE_PAIR_FROZEN || p->state == ICE_PAIR_WAITING ||
+		     p->state == ICE_PAIR_IN_PROGRESS))
+			return true;
+	}
+	return false;
+}
+
 /* RFC 8445 §8.1.1: regular nomination by the controlling agent. */
 void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 {
@@ -677,6 +693,13 @@ void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 				continue;
 			}
 		}
+		/* --nominate-relay-first stands for stacks that nominate a
+		 * relay first: while a relayed pair of the component may still
+		 * become valid, a direct one is not nominated before it (on this
+		 * lab's sub-millisecond links the direct check often answers
+		 * first, and the behaviour under test would never show) */
+		if (a->cfg.relay_first && relay_pending(a, c))
+			continue;
 		if (now < nominate_at(a, c))
 			continue;
 		for (unsigned i = 0; i < a->cl.n; i++) {
@@ -703,6 +726,8 @@ uint64_t icei_nominate_deadline(const struct ice_agent *a)
 		uint64_t t = nominate_at(a, c);
 		if (a->cfg.relay_first && relay_first_pick(a, c) >= 0)
 			t = 0;
+		else if (a->cfg.relay_first && relay_pending(a, c))
+			continue; /* the relay's check answer wakes it, not a timer */
 		if (t < d)
 			d = t;
 	}

@@ -161,7 +161,8 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t len)
 /* Write @path through @path.tmp with @fn (fsync, rename), streamed: the
  * document is never whole in memory. */
 static int write_streamed(const char *path, const json_t *run, struct cellsrc *src,
-			  int (*fn)(FILE *, const json_t *, struct cellsrc *), struct natlab_err *e)
+			  int (*fn)(FILE *, const json_t *, struct cellsrc *, const void *),
+			  const void *arg, struct natlab_err *e)
 {
 	static const cookie_io_functions_t io = {.write = sink_write};
 	char tmp[RESULTS_PATH_MAX + 8];
@@ -179,7 +180,7 @@ static int write_streamed(const char *path, const json_t *run, struct cellsrc *s
 		unlink(tmp);
 		return natlab_err_set(e, ENOMEM, "cannot write %s", tmp);
 	}
-	ret = fn(f, run, src);
+	ret = fn(f, run, src, arg);
 	if (fflush(f) != 0 && !k.err)
 		k.err = EIO;
 	if (fclose(f) != 0 && !k.err)
@@ -200,8 +201,20 @@ static int write_streamed(const char *path, const json_t *run, struct cellsrc *s
 	return 0;
 }
 
+static int junit_fn(FILE *f, const json_t *run, struct cellsrc *src, const void *arg)
+{
+	(void)arg;
+	return junit_write(f, run, src);
+}
+
+static int report_fn(FILE *f, const json_t *run, struct cellsrc *src, const void *arg)
+{
+	return report_write_opts(f, run, src, arg);
+}
+
 /* junit.xml and report.html of @dir from its cells.jsonl. */
-int results_render(const char *dir, const json_t *run, struct natlab_err *e)
+int results_render_opts(const char *dir, const json_t *run, const struct report_opts *ro,
+			struct natlab_err *e)
 {
 	char path[RESULTS_PATH_MAX + 16];
 	struct cellsrc *src = NULL;
@@ -212,13 +225,18 @@ int results_render(const char *dir, const json_t *run, struct natlab_err *e)
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "%s/junit.xml", dir);
-	ret = write_streamed(path, run, src, junit_write, e);
+	ret = write_streamed(path, run, src, junit_fn, NULL, e);
 	if (ret == 0) {
 		snprintf(path, sizeof(path), "%s/report.html", dir);
-		ret = write_streamed(path, run, src, report_write, e);
+		ret = write_streamed(path, run, src, report_fn, ro, e);
 	}
 	cellsrc_free(src);
 	return ret;
+}
+
+int results_render(const char *dir, const json_t *run, struct natlab_err *e)
+{
+	return results_render_opts(dir, run, NULL, e);
 }
 
 /* latest -> run-id, replaced atomically through a temporary link. */
@@ -430,7 +448,7 @@ int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_er
 	for (size_t i = 0; ret == 0 && i < cellsrc_count(src); i++) {
 		json_t *c = cellsrc_get(src, i);
 		if (!c || json_array_append_new(*cells, c) < 0)
-			ret = natlab_err_set(e, EIO, "cannot read %s", path);
+			ret = natlab_err_msg(e, EIO, "cannot read %s", path);
 	}
 	cellsrc_free(src);
 	if (ret < 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #include "harness/cli.h"
 #include "harness/compare.h"
 #include "harness/luanet.h"
+#include "harness/pace.h"
 #include "harness/results.h"
 #include "harness/runner.h"
 #include "harness/runopts.h"
@@ -62,7 +64,8 @@ static const char run_usage[] =
     "cells.jsonl, junit.xml, report.html, logs/. DIR/latest points at it.\n\n"
     "  -p key=value    set a scenario parameter; key=a,b sweeps the values\n"
     "  --trials N      run each cell N times (default 1)\n"
-    "  --jobs N        cells run in parallel (default: the number of cores)\n"
+    "  --jobs N|auto   cells run in parallel (default auto: as many as the cells'\n"
+    "                  measured CPU and memory allow on this machine, at most 12)\n"
     "  --seed S        the run seed; each cell's seed derives from it and the cell id\n"
     "  --filter GLOB   only cells whose id matches (e.g. 'smoke/nat=hard*')\n"
     "  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"
@@ -103,6 +106,8 @@ static json_t *run_meta(const struct runopts *o)
 		      "seed", (json_int_t)(o->seed & ((1ull << 53) - 1)), "options", "scenarios",
 		      scen, "params", overrides_of(o), "trials", o->trials, "jobs", o->jobs,
 		      "filter", o->filter, "capture", o->capture, "shard", NULL);
+	if (o->jobs == 0)
+		json_object_set_new(json_object_get(meta, "options"), "jobs", json_string("auto"));
 	if (o->shard_n > 1) {
 		char s[32];
 		snprintf(s, sizeof(s), "%u/%u", o->shard_k, o->shard_n);
@@ -194,6 +199,33 @@ static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 	return ret;
 }
 
+/* What the run spent, for run.json's "resources": the cells (their process
+ * trees, from wait4), the parent itself (getrusage, /proc/self/status
+ * VmHWM: the run's own process, which must not grow with the cells). */
+static json_t *resources_of(const struct runner_stats *st, int64_t start_ms)
+{
+	struct rusage ru;
+	char line[128];
+	unsigned long long hwm = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	double wall = (double)(luanet_now_ms() - start_ms) / 1000.0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu", &hwm) == 1)
+			break;
+	if (f)
+		fclose(f);
+	getrusage(RUSAGE_SELF, &ru);
+	return json_pack(
+	    "{s:f,s:f,s:f,s:I,s:I,s:f,s:I,s:s}", "wall_s", wall, "cells_cpu_s",
+	    (double)st->cells_cpu_us / 1e6, "parent_cpu_s",
+	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+	    "parent_peak_rss_kb", (json_int_t)hwm, "cell_maxrss_kb", (json_int_t)st->cell_maxrss_kb,
+	    "in_flight_mean", st->in_flight_mean, "in_flight_max", (json_int_t)st->in_flight_max,
+	    "jobs", st->paced ? "auto" : "fixed");
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct runopts o;
@@ -204,7 +236,7 @@ int cmd_run(int argc, char **argv)
 	int64_t run_start_ms = 0;
 	json_t *cells = json_array();
 	json_t *meta = NULL;
-	char run_id[128];
+	char run_id[128], jobs[96];
 	int status = NATLAB_EXIT_USAGE;
 	bool broken = false; /* results could not be written */
 
@@ -242,9 +274,12 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "natlab run: %s (choose another place with --out DIR)\n", e.msg);
 		goto out;
 	}
-	printf("natlab: %zu cells, %u at a time, seed %llu, results in %s\n",
-	       json_array_size(cells), o.jobs, (unsigned long long)(o.seed & ((1ull << 53) - 1)),
-	       results_dir(res));
+	if (o.jobs)
+		snprintf(jobs, sizeof(jobs), "%u at a time", o.jobs);
+	else
+		snprintf(jobs, sizeof(jobs), "up to %u at a time as the machine allows", PACE_CEILING);
+	printf("natlab: %zu cells, %s, seed %llu, results in %s\n", json_array_size(cells), jobs,
+	       (unsigned long long)(o.seed & ((1ull << 53) - 1)), results_dir(res));
 	fflush(stdout);
 	run_start_ms = luanet_now_ms();
 	/* A run that cannot record its results (a full disk) stops: say so,
@@ -255,12 +290,18 @@ int cmd_run(int argc, char **argv)
 			st.total);
 		broken = true;
 	}
-	if (results_close(res, &e) < 0) {
+	if (results_close(res, resources_of(&st, run_start_ms), &e) < 0) {
 		fprintf(stderr, "natlab run: %s\n", e.msg);
 		broken = true;
 	}
 	if (sum)
 		summary_print(sum, stdout);
+	if (st.done)
+		printf("\ncells in flight: mean %.1f, max %u%s; each cell used %.3f core-s "
+		       "(its whole process tree), the largest process %llu kB\n",
+		       st.in_flight_mean, st.in_flight_max, st.paced ? " (paced)" : "",
+		       (double)st.cells_cpu_us / 1e6 / st.done,
+		       (unsigned long long)st.cell_maxrss_kb);
 	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped in %.1f s "
 	       "wall time\nreport: %s/report.html\n",
 	       st.done, st.passed, st.failed, st.errors, st.skipped,

@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "emu/sandbox.h"
 #include "harness/luanet.h"
+#include "harness/pace.h"
 #include "harness/report.h"
 #include "harness/scenario.h"
 #include "harness/summary.h"
@@ -340,29 +342,93 @@ static void cell_line(FILE *f, const struct runner_stats *st, const json_t *c)
 	fprintf(f, "  [%u/%u]\n", st->done, st->total);
 }
 
-/* On a terminal: one live line (and the cells that did not pass, above
- * it); otherwise one plain line per finished cell, for CI logs. */
-static void progress_line(FILE *f, int tty, const struct runner_stats *st, const json_t *c,
-			  int64_t start)
+/* "1h02m", "3m05s", "12s": a duration for people. */
+static void fmt_dur(char *buf, size_t len, int64_t s)
 {
-	int64_t el = (luanet_now_ms() - start) / 1000;
+	if (s >= 3600)
+		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+	else if (s >= 60)
+		snprintf(buf, len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		snprintf(buf, len, "%llds", (long long)s);
+}
+
+/* On a terminal: one live line (and the cells that did not pass, above
+ * it): done/total, passed, failures so far, the rate over the run, the
+ * time left at that rate and how many cells are in flight. Otherwise one
+ * plain line per finished cell, for CI logs. */
+static void progress_line(FILE *f, int tty, const struct runner_stats *st, const json_t *c,
+			  int64_t start, unsigned in_flight)
+{
+	int64_t el_ms = luanet_now_ms() - start;
 
 	if (tty) {
-		int64_t left = st->done ? el * (int64_t)(st->total - st->done) / st->done : 0;
+		double rate = el_ms > 0 ? (double)st->done * 1000.0 / (double)el_ms : 0;
+		char el[32], left[32];
+
 		if (c && !results_cell_passed(c)) {
 			fprintf(f, "\r\033[K");
 			cell_line(f, st, c);
 		}
-		fprintf(
-		    f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  elapsed %llds",
-		    st->done, st->total, st->passed, st->failed, st->errors, st->skipped,
-		    (long long)el);
-		if (st->done)
-			fprintf(f, "  ~%llds left", (long long)left);
+		fmt_dur(el, sizeof(el), el_ms / 1000);
+		fprintf(f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  %.1f cells/s  elapsed %s",
+			st->done, st->total, st->passed, st->failed, st->errors, st->skipped, rate, el);
+		if (st->done && rate > 0) {
+			fmt_dur(left, sizeof(left),
+				(int64_t)((double)(st->total - st->done) / rate + 0.5));
+			fprintf(f, "  ~%s left", left);
+		}
+		fprintf(f, "  %u in flight", in_flight);
 	} else if (c) {
 		cell_line(f, st, c);
 	}
 	fflush(f);
+}
+
+/* The whole machine's busy share since the last call, from /proc/stat's
+ * first line (every core, every user); -1 when unreadable. */
+static double machine_busy(uint64_t *last_busy, uint64_t *last_total)
+{
+	unsigned long long v[10] = {0};
+	uint64_t busy, total = 0;
+	double share = -1;
+	FILE *f = fopen("/proc/stat", "re");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(f);
+	if (n < 5)
+		return -1;
+	for (int i = 0; i < 8; i++) /* guest time is already in user */
+		total += v[i];
+	busy = total - v[3] - v[4]; /* less idle and iowait */
+	if (*last_total && total > *last_total)
+		share = (double)(busy - *last_busy) / (double)(total - *last_total);
+	*last_busy = busy;
+	*last_total = total;
+	return share;
+}
+
+/* MemTotal and MemAvailable (kB) from /proc/meminfo; 0 when unreadable. */
+static void machine_mem(uint64_t *total_kb, uint64_t *avail_kb)
+{
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long v;
+
+	*total_kb = *avail_kb = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemTotal: %llu", &v) == 1)
+			*total_kb = v;
+		else if (sscanf(line, "MemAvailable: %llu", &v) == 1)
+			*avail_kb = v;
+	}
+	fclose(f);
 }
 
 int runner_sandbox_check(struct natlab_err *e)
@@ -409,22 +475,40 @@ int runner_sandbox_check(struct natlab_err *e)
 	return -EPERM;
 }
 
+/* How often the runner samples the machine (busy share, memory) for the
+ * pacer; a shorter interval would mostly measure noise. */
+#define RUNNER_SAMPLE_MS 500
+
 int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
 	       struct summary *sum, struct runner_stats *st, struct natlab_err *e)
 {
-	struct slot slots[RUNNER_JOBS_MAX];
-	unsigned jobs = o->jobs > RUNNER_JOBS_MAX ? RUNNER_JOBS_MAX : o->jobs;
+	static struct slot slots[RUNNER_JOBS_MAX];
+	bool paced = o->jobs == 0;
+	unsigned jobs = paced ? PACE_CEILING : o->jobs > RUNNER_JOBS_MAX ? RUNNER_JOBS_MAX : o->jobs;
 	size_t next = 0, n = json_array_size(cells);
-	unsigned running = 0;
+	unsigned running = 0, limit = jobs;
 	int tty = isatty(fileno(progress));
 	int64_t start = luanet_now_ms();
-	int64_t drawn_ms = 0;
+	int64_t drawn_ms = 0, sampled_ms = start, flight_ms = start;
+	uint64_t busy_last = 0, total_last = 0, mem_total = 0, mem_avail = 0;
+	double flight_area = 0; /* cells in flight integrated over time (cell-ms) */
+	struct pace pace;
 	struct sigaction sa = {0}, old_int, old_term;
 	int ret = 0;
 
 	memset(slots, 0, sizeof(slots));
 	memset(st, 0, sizeof(*st));
 	st->total = (unsigned)n;
+	st->paced = paced;
+	machine_mem(&mem_total, &mem_avail);
+	machine_busy(&busy_last, &total_last);
+	{
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		pace_init(&pace, cores > 0 ? (unsigned)cores : 1, PACE_CEILING, mem_total,
+			  mem_avail);
+	}
+	if (paced)
+		limit = pace_limit(&pace);
 	stop_signal = 0;
 	sa.sa_handler = on_stop;
 	sigaction(SIGINT, &sa, &old_int);
@@ -437,7 +521,7 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 
 		if (stop_signal)
 			break;
-		for (unsigned j = 0; j < jobs && next < n; j++) {
+		for (unsigned j = 0; j < jobs && next < n && running < limit; j++) {
 			if (slots[j].pid)
 				continue;
 			ret =
@@ -445,7 +529,11 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			if (ret < 0)
 				break;
 			next++;
+			flight_area += (double)running * (double)(now - flight_ms);
+			flight_ms = now;
 			running++;
+			if (running > st->in_flight_max)
+				st->in_flight_max = running;
 		}
 		for (unsigned j = 0; j < jobs; j++) {
 			if (!slots[j].pid)
@@ -461,13 +549,22 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			break;
 		}
 		now = luanet_now_ms();
+		if (paced && now - sampled_ms >= RUNNER_SAMPLE_MS) {
+			double busy = machine_busy(&busy_last, &total_last);
+			machine_mem(&mem_total, &mem_avail);
+			if (busy >= 0)
+				pace_machine(&pace, busy, mem_avail, running);
+			sampled_ms = now;
+			limit = pace_limit(&pace);
+		}
 		if (tty && now - drawn_ms >= 500) { /* keep "elapsed" ticking */
-			progress_line(progress, tty, st, NULL, start);
+			progress_line(progress, tty, st, NULL, start, running);
 			drawn_ms = now;
 		}
 		for (int k = 0; k < np; k++) {
 			struct slot *s = &slots[idx[k]];
 			int eof = 0, timed_out = 0, status = 0;
+			struct rusage ru;
 			json_t *c;
 
 			if (pfd[k].revents) {
@@ -503,9 +600,33 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 				timed_out = 1;
 				kill(-s->pid, SIGKILL);
 			}
-			waitpid(s->pid, &status, 0);
+			memset(&ru, 0, sizeof(ru));
+			/* the supervisor's usage includes the lab process and every
+			 * agent below it: each level waits for its children */
+			while (wait4(s->pid, &status, 0, &ru) < 0 && errno == EINTR)
+				;
 			close(s->fd);
 			c = finish(s, status, timed_out, o);
+			{
+				uint64_t cpu_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 +
+						  (uint64_t)ru.ru_utime.tv_usec +
+						  (uint64_t)ru.ru_stime.tv_sec * 1000000 +
+						  (uint64_t)ru.ru_stime.tv_usec;
+				int64_t wall_ms = luanet_now_ms() - s->start_ms;
+
+				json_object_set_new(
+				    c, "resources",
+				    json_pack("{s:I,s:I}", "cpu_ms", (json_int_t)(cpu_us / 1000),
+					      "maxrss_kb", (json_int_t)ru.ru_maxrss));
+				st->cells_cpu_us += cpu_us;
+				if ((uint64_t)ru.ru_maxrss > st->cell_maxrss_kb)
+					st->cell_maxrss_kb = (uint64_t)ru.ru_maxrss;
+				pace_cell_done(&pace, cpu_us,
+					       wall_ms > 0 ? (uint64_t)wall_ms * 1000 : 1,
+					       (uint64_t)ru.ru_maxrss);
+				if (paced)
+					limit = pace_limit(&pace);
+			}
 			st->done++;
 			if (results_cell_passed(c))
 				st->passed +=
@@ -524,11 +645,13 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 				summary_add(sum, c, st->done - 1);
 			if (results_cell_add(res, c, e) < 0)
 				ret = -EIO;
-			progress_line(progress, tty, st, c, start);
+			flight_area += (double)running * (double)(luanet_now_ms() - flight_ms);
+			flight_ms = luanet_now_ms();
+			running--;
+			progress_line(progress, tty, st, c, start, running);
 			json_decref(c);
 			free(s->buf);
 			memset(s, 0, sizeof(*s));
-			running--;
 		}
 	}
 	if (stop_signal || ret < 0) {
@@ -543,6 +666,12 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			free(slots[j].buf);
 		}
 		st->interrupted = stop_signal;
+	}
+	{
+		int64_t el = luanet_now_ms() - start;
+		st->in_flight_mean = el > 0 ? flight_area / (double)el : 0;
+		st->cell_share = pace.share;
+		st->external_busy = pace.external;
 	}
 	if (tty)
 		fprintf(progress, "\n");

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "harness/results.h"
@@ -16,13 +17,22 @@
 struct runner_stats {
 	unsigned total, done, passed, failed, errors, skipped;
 	int interrupted;
+	/* what the cells spent: CPU of every cell's process tree (wait4), the
+	 * largest process of any cell; how many were in flight (time-weighted
+	 * mean, max); the pacer's last view (pace.h) */
+	int paced; /* --jobs auto */
+	uint64_t cells_cpu_us, cell_maxrss_kb;
+	unsigned in_flight_max;
+	double in_flight_mean, cell_share, external_busy;
 };
 
 struct summary;
 
 /* runner_run - run @cells (an array of cells from scenario_cells, each with
- * "scenario_file" and "seed" added), @o->jobs at a time, recording each in
- * @res as it finishes, adding it to @sum (when not NULL) and printing
+ * "scenario_file" and "seed" added), @o->jobs at a time (0: as many as the
+ * pacer allows, pace.h), recording each in
+ * @res as it finishes (with its "resources": CPU and peak memory), adding
+ * it to @sum (when not NULL) and printing
  * progress to @progress (a live line when it is a terminal, one line per
  * cell otherwise). A finished cell is not kept: what stays in memory per
  * cell is nothing (the results and the summary keep aggregates). */

@@ -80,12 +80,18 @@ uniq=$(cat "$out"/s*/latest/cells.jsonl | python3 -c "import json,sys;print(len(
 [ "$?" = 1 ] || fail "merge of failing cells should exit 1"
 [ "$(wc -l <"$out/merged/cells.jsonl")" = 8 ] || fail "merged cells"
 grep -q 'class="sq ' "$out/merged/report.html" || fail "merged report has no grid"
-# Every log link of the merged report leads to its file, carried over from
-# the shard that ran the cell; the fixture's agents' logs came along.
+# Every log link of the merged report (in the cells' details beside the
+# index, report/cells-K.js) leads to its file, carried over from the shard
+# that ran the cell; the fixture's agents' logs came along.
 python3 - "$out/merged" <<'PY' || exit 1
-import os, re, sys, urllib.parse
+import glob, json, os, re, sys, urllib.parse
 d = sys.argv[1]
 html = open(d + "/report.html").read()
+for js in glob.glob(d + "/report/cells-*.js"):
+    text = open(js).read()
+    assert text.startswith("natlab_cells(") and text.endswith("]);\n"), js
+    html += "".join(json.loads(text[text.index(",") + 1:-3]))
+assert html.count('<section class="cell"') == 8, "details of 8 cells"
 links = [urllib.parse.unquote(h) for h in re.findall(r'href="([^"#][^"]*)"', html)]
 logs = [h for h in links if h.startswith("logs/")]
 assert len(logs) >= 8, f"{len(logs)} log links in the merged report"

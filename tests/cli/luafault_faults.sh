@@ -67,6 +67,6 @@ roam = c["observations"]["roam"]
 assert roam["before"].split(":")[0] != roam["after"].split(":")[0], roam
 assert roam["old_addr"] != roam["new_addr"], roam
 PY
-# the report draws them on the cell's timeline
-grep -q "fault blackhole-on" "$out/r/latest/report.html" || fail "no fault on the report's timeline"
+# the report draws them on the cell's timeline (in its details, report/cells-K.js)
+grep -q "fault blackhole-on" "$out"/r/latest/report/cells-*.js || fail "no fault on the report's timeline"
 echo "ok"

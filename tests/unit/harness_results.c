@@ -99,7 +99,7 @@ static void test_run_dir_roundtrip(void **state)
 	assert_int_equal(json_integer_value(json_object_get(run, "seed")), 42);
 	json_decref(run);
 	json_decref(cells);
-	assert_int_equal(results_close(r, &e), 0);
+	assert_int_equal(results_close(r, NULL, &e), 0);
 	assert_int_equal(results_load(results_dir(r), &run, &cells, &e), 0);
 	assert_non_null(json_object_get(run, "end"));
 	assert_string_equal(json_string_value(json_object_get(run, "run_id")), "run1");
@@ -120,12 +120,33 @@ static void test_run_dir_roundtrip(void **state)
 	assert_int_equal(count(text, "<failure "), 1);
 	assert_non_null(strstr(text, "tests=\"2\" failures=\"1\" errors=\"0\""));
 	free(text);
+	/* junit.xml, streamed while the run went on, is what junit_write
+	 * makes of the cells */
+	{
+		char *want;
+		assert_int_equal(results_load(results_dir(r), &run, &cells, &e), 0);
+		text = slurp(results_dir(r), "junit.xml");
+		want = junit_render(run, cells);
+		assert_string_equal(text, want);
+		free(want);
+		free(text);
+		json_decref(run);
+		json_decref(cells);
+	}
+	/* the index: grids, the list's script; rows and details beside it */
 	text = slurp(results_dir(r), "report.html");
 	assert_int_equal(count(text, "<td class=\"sq "), 2);
 	assert_int_equal(count(text, "class=\"sq path-relay-udp mismatch\""), 1);
 	assert_int_equal(count(text, "class=\"sq path-srflx\""), 1);
-	assert_int_equal(count(text, "<section class=\"cell\""), 2);
-	assert_null(strstr(text, "<script"));
+	assert_int_equal(count(text, "<section class=\"cell\""), 0);
+	assert_non_null(strstr(text, "<script src=\"report/index.js\"></script>"));
+	free(text);
+	text = slurp(results_dir(r), "report/index.js");
+	assert_int_equal(count(text, "\n["), 2); /* a row a line */
+	free(text);
+	text = slurp(results_dir(r), "report/cells-0.js");
+	assert_int_equal(count(text, "<section class=\\\"cell\\\" id=\\\"cell-"), 2);
+	assert_true(strncmp(text, "natlab_cells(0,[", 16) == 0);
 	free(text);
 	results_free(r);
 	rm_rf(root);
@@ -182,7 +203,7 @@ static void test_escaping_and_paths(void **state)
 	x = report_render(run, cells);
 	assert_non_null(strstr(x, "class=\"sq path-error\""));
 	/* a link's path is URL-encoded: '#' would start a fragment */
-	assert_non_null(strstr(x, "href=\"logs/a%231%20b/x.log\""));
+	assert_non_null(strstr(x, "href=\\\"logs/a%231%20b/x.log\\\""));
 	assert_null(strstr(x, "<here>"));
 	free(x);
 	assert_string_equal(report_cell_path(c), "error");
@@ -284,12 +305,12 @@ static void test_streamed_equals_in_memory(void **state)
 	free(a);
 	free(b);
 	a = report_render(run, cells);
-	b = render_file(path, run, report_write);
+	b = render_file(path, run, report_write_all);
 	assert_string_equal(a, b);
-	assert_int_equal(count(b, "<section class=\"cell\""), 27);
-	assert_non_null(strstr(b, "<section class=\"cell\" id=\"cell-27\">"));
+	assert_int_equal(count(b, "<section class=\\\"cell\\\""), 27);
+	assert_non_null(strstr(b, "<section class=\\\"cell\\\" id=\\\"cell-27\\\">"));
 	/* the cell without an index is drawn last */
-	assert_non_null(strstr(strstr(b, "id=\"cell-27\""), "trial 2"));
+	assert_non_null(strstr(strstr(b, "id=\\\"cell-27\\\""), "trial 2"));
 	free(a);
 	free(b);
 	json_decref(cells);

@@ -19,6 +19,7 @@
 #include "emu/node.h"
 #include "emu/sandbox.h"
 #include "harness/artifacts.h"
+#include "harness/cellplan.h"
 #include "harness/cellsrc.h"
 #include "harness/cli.h"
 #include "harness/compare.h"
@@ -116,29 +117,37 @@ static json_t *run_meta(const struct runopts *o)
 	return meta;
 }
 
-/* Load every scenario and select its cells; each cell gets the path of its
- * scenario file and its seed. With several scenarios, each -p goes to the
- * scenarios that declare it, and one that none declares is an error. */
-static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
+/* Load every scenario and plan its cells (cellplan.h: matrix points kept,
+ * trials made on demand, --filter and --shard applied). Each scenario stays
+ * loaded in @loaded[i] (caller frees with loaded_free): the cells' children
+ * are forked from this process and use its Lua state instead of loading
+ * their own. With several scenarios, each -p goes to the scenarios that
+ * declare it, and one that none declares is an error. */
+static int collect_cells(const struct runopts *o, struct cellplan *out, const char *cmd,
+			 struct runner_scenario *loaded)
 {
 	struct natlab_err e = {""};
 	json_t *ov = overrides_of(o);
 	json_t *used = json_object();
-	json_int_t index = 0;
 	int ret = 0;
 
 	for (unsigned i = 0; i < o->n_scenarios && ret == 0; i++) {
 		char path[PATH_MAX];
-		struct luanet_ctx ctx;
+		struct luanet_ctx *ctx = malloc(sizeof(*ctx));
 		struct scenario *s = NULL;
 		json_t *cells = NULL, *mine = NULL;
-		size_t k;
-		json_t *c;
 
-		luanet_ctx_init(&ctx);
+		if (!ctx) {
+			fprintf(stderr, "natlab %s: no memory\n", cmd);
+			ret = -ENOMEM;
+			break;
+		}
+		luanet_ctx_init(ctx);
+		loaded[i].ctx = ctx;
 		ret = scenario_find(o->scenarios[i], path, sizeof(path), &e);
 		if (ret == 0)
-			ret = scenario_load(path, &ctx, &s, &e);
+			ret = scenario_load(path, ctx, &s, &e);
+		loaded[i].s = s;
 		if (ret == 0 && o->n_scenarios > 1) {
 			json_t *info = scenario_info(s);
 			json_t *params = json_object_get(info, "params");
@@ -156,27 +165,13 @@ static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 			json_decref(info);
 		}
 		if (ret == 0)
-			ret = scenario_cells(s, mine ? mine : ov, o->trials, &cells, &e);
+			ret = scenario_cells(s, mine ? mine : ov, 1, &cells, &e);
 		if (ret < 0)
 			fprintf(stderr, "natlab %s: %s\n", cmd, e.msg);
-		json_array_foreach(cells, k, c)
-		{
-			const char *id = json_string_value(json_object_get(c, "id"));
-			unsigned trial = (unsigned)json_integer_value(json_object_get(c, "trial"));
-			/* counted before selection, so shards agree on it */
-			json_object_set_new(c, "index", json_integer(index++));
-			if (!runopts_selected(o, id, trial))
-				continue;
-			json_object_set_new(c, "scenario_file", json_string(path));
-			json_object_set_new(
-			    c, "seed",
-			    json_integer((json_int_t)runopts_cell_seed(o->seed, id, trial)));
-			json_array_append(out, c);
-		}
+		else if (cellplan_add(out, cells, path, &loaded[i]) < 0)
+			ret = -ENOMEM;
 		json_decref(mine);
 		json_decref(cells);
-		scenario_free(s);
-		luanet_ctx_teardown(&ctx);
 	}
 	if (ret == 0 && o->n_scenarios > 1) {
 		const char *key;
@@ -199,6 +194,19 @@ static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 	return ret;
 }
 
+static void loaded_free(struct runner_scenario *loaded, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		scenario_free(loaded[i].s); /* before its context, as in a cell */
+		if (loaded[i].ctx) {
+			luanet_ctx_teardown(loaded[i].ctx);
+			free(loaded[i].ctx);
+		}
+		loaded[i].s = NULL;
+		loaded[i].ctx = NULL;
+	}
+}
+
 /* What the run spent, for run.json's "resources": the cells (their process
  * trees, from wait4), the parent itself (getrusage, /proc/self/status
  * VmHWM: the run's own process, which must not grow with the cells). */
@@ -217,7 +225,8 @@ static json_t *resources_of(const struct runner_stats *st, int64_t start_ms)
 		fclose(f);
 	getrusage(RUSAGE_SELF, &ru);
 	return json_pack(
-	    "{s:f,s:f,s:f,s:I,s:I,s:f,s:I,s:s}", "wall_s", wall, "cells_cpu_s",
+	    "{s:f,s:f,s:f,s:f,s:I,s:I,s:f,s:I,s:s}", "wall_s", wall, "machine_busy_s",
+	    st->machine_busy_s, "cells_cpu_s",
 	    (double)st->cells_cpu_us / 1e6, "parent_cpu_s",
 	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
@@ -234,7 +243,8 @@ int cmd_run(int argc, char **argv)
 	struct runner_stats st;
 	struct summary *sum = NULL;
 	int64_t run_start_ms = 0;
-	json_t *cells = json_array();
+	struct cellplan *cells = NULL;
+	struct runner_scenario loaded[RUNOPTS_MAX] = {{NULL, NULL}}; /* kept loaded: see collect_cells */
 	json_t *meta = NULL;
 	char run_id[128], jobs[96];
 	int status = NATLAB_EXIT_USAGE;
@@ -254,9 +264,10 @@ int cmd_run(int argc, char **argv)
 				"'natlab run smoke'\n");
 		goto out;
 	}
-	if (collect_cells(&o, cells, "run") < 0)
+	cells = cellplan_new(&o);
+	if (!cells || collect_cells(&o, cells, "run", loaded) < 0)
 		goto out;
-	if (json_array_size(cells) == 0 && o.filter) {
+	if (cellplan_count(cells) == 0 && o.filter) {
 		fprintf(stderr,
 			"natlab run: no cell id matches --filter '%s'; 'natlab list SCENARIO' "
 			"shows the cells\n",
@@ -268,7 +279,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	meta = run_meta(&o);
-	json_object_set_new(meta, "cells_total", json_integer((json_int_t)json_array_size(cells)));
+	json_object_set_new(meta, "cells_total", json_integer((json_int_t)cellplan_count(cells)));
 	run_id_make(&o, run_id, sizeof(run_id));
 	if (results_open(o.out, run_id, meta, &res, &e) < 0) {
 		fprintf(stderr, "natlab run: %s (choose another place with --out DIR)\n", e.msg);
@@ -278,7 +289,7 @@ int cmd_run(int argc, char **argv)
 		snprintf(jobs, sizeof(jobs), "%u at a time", o.jobs);
 	else
 		snprintf(jobs, sizeof(jobs), "up to %u at a time as the machine allows", PACE_CEILING);
-	printf("natlab: %zu cells, %s, seed %llu, results in %s\n", json_array_size(cells), jobs,
+	printf("natlab: %zu cells, %s, seed %llu, results in %s\n", cellplan_count(cells), jobs,
 	       (unsigned long long)(o.seed & ((1ull << 53) - 1)), results_dir(res));
 	fflush(stdout);
 	run_start_ms = luanet_now_ms();
@@ -326,7 +337,8 @@ out:
 	summary_free(sum);
 	results_free(res);
 	json_decref(meta);
-	json_decref(cells);
+	cellplan_free(cells);
+	loaded_free(loaded, RUNOPTS_MAX);
 	return status;
 }
 

@@ -828,7 +828,10 @@ static const char index_js[] =
     "$('prev').onclick=function(){page--;draw()};$('next').onclick=function(){page++;draw()};"
     "window.addEventListener('hashchange',route);"
     "apply();route();"
-    "document.documentElement.setAttribute('data-index-ms',Math.round(performance.now()))"
+    "var H=document.documentElement;H.setAttribute('data-index-ms',Math.round(performance.now()));"
+    /* when the page is loaded and laid out: what a reader waits for */
+    "window.addEventListener('load',function(){void document.body.offsetHeight;"
+    "H.setAttribute('data-load-ms',Math.round(performance.now()))})"
     "})();";
 
 /* Cells per detail file: a click loads one file of at most this many

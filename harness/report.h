@@ -21,6 +21,7 @@
  *   tbody#rows tr.row.o-<outcome>  one per listed cell (a page at a time)
  *   #detail section.cell           the opened cell
  *   html[data-index-ms]            when the list was drawn (performance.now())
+ *   html[data-load-ms]             when the page was loaded and laid out
  */
 #ifndef NATLAB_HARNESS_REPORT_H
 #define NATLAB_HARNESS_REPORT_H

@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "emu/sandbox.h"
+#include "harness/cellplan.h"
 #include "harness/luanet.h"
 #include "harness/pace.h"
+#include "harness/profile.h"
 #include "harness/report.h"
 #include "harness/scenario.h"
 #include "harness/summary.h"
@@ -30,7 +32,8 @@ struct slot {
 	pid_t pid; /* 0 = free */
 	int fd;
 	int overflow; /* the result was larger than RESULT_MAX: drained, dropped */
-	const json_t *cell;
+	json_t *cell; /* owned: made by the plan at launch */
+	const struct runner_scenario *pre; /* its scenario, loaded by the parent */
 	char *buf;
 	size_t len, cap;
 	int64_t start_ms, deadline_ms;
@@ -82,10 +85,12 @@ static void cell_logname(const json_t *cell, char *buf, size_t len)
 		 (long long)json_integer_value(json_object_get(cell, "trial")));
 }
 
-int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
-		      const char *capdir, const char *pcap_prefix, bool capture_all, int result_fd)
+int runner_cell_child(const json_t *cell, const struct runner_scenario *pre, const char *logdir,
+		      const char *log_prefix, const char *capdir, const char *pcap_prefix,
+		      bool capture_all, int result_fd)
 {
-	struct luanet_ctx ctx;
+	struct luanet_ctx own;
+	struct luanet_ctx *ctx = pre ? pre->ctx : &own;
 	struct natlab_err e = {""};
 	enum emu_sandbox_mode mode;
 	struct scenario *s = NULL;
@@ -93,20 +98,30 @@ int runner_cell_child(const json_t *cell, const char *logdir, const char *log_pr
 	char *text;
 	int ret;
 
+	profile_start();
 	ret = emu_sandbox_enter(&mode, &e);
-	luanet_ctx_init(&ctx);
-	snprintf(ctx.logdir, sizeof(ctx.logdir), "%s", logdir);
-	ctx.log_prefix = log_prefix;
-	snprintf(ctx.capdir, sizeof(ctx.capdir), "%s", capdir ? capdir : "");
-	ctx.pcap_prefix = pcap_prefix ? pcap_prefix : "";
-	ctx.capture_all = capture_all;
+	profile_mark("enter");
+	luanet_ctx_init(ctx);
+	snprintf(ctx->logdir, sizeof(ctx->logdir), "%s", logdir);
+	ctx->log_prefix = log_prefix;
+	snprintf(ctx->capdir, sizeof(ctx->capdir), "%s", capdir ? capdir : "");
+	ctx->pcap_prefix = pcap_prefix ? pcap_prefix : "";
+	ctx->capture_all = capture_all;
 	if (ret < 0) {
 		json_object_set_new(result, "outcome", json_string("error"));
 		json_object_set_new(result, "message", json_string(e.msg));
 		goto out;
 	}
-	ret =
-	    scenario_load(json_string_value(json_object_get(cell, "scenario_file")), &ctx, &s, &e);
+	if (pre) {
+		/* the parent's copy: its Lua state is bound to this context,
+		 * which luanet_ctx_init has just made fresh for this cell */
+		s = pre->s;
+		ret = 0;
+	} else {
+		ret = scenario_load(json_string_value(json_object_get(cell, "scenario_file")),
+				    ctx, &s, &e);
+	}
+	profile_mark("load");
 	if (ret < 0) {
 		json_object_set_new(result, "outcome", json_string("error"));
 		json_object_set_new(result, "message", json_string(e.msg));
@@ -115,17 +130,17 @@ int runner_cell_child(const json_t *cell, const char *logdir, const char *log_pr
 	scenario_run_cell(s, cell, result);
 out:
 	/* What the script recorded, then what the run decided. */
-	if (ctx.result) {
-		json_t *merged = json_deep_copy(ctx.result);
+	if (ctx->result) {
+		json_t *merged = json_deep_copy(ctx->result);
 		json_object_update(merged, result);
 		json_decref(result);
 		result = merged;
-		luanet_fault_sync(&ctx); /* every call syncs; this is the backstop */
-		json_object_set(result, "events", ctx.events);
-		json_object_set(result, "observations", ctx.observations);
-		json_object_set(result, "logs", ctx.logs);
-		if (json_array_size(ctx.pcaps))
-			json_object_set(result, "pcaps", ctx.pcaps);
+		luanet_fault_sync(ctx); /* every call syncs; this is the backstop */
+		json_object_set(result, "events", ctx->events);
+		json_object_set(result, "observations", ctx->observations);
+		json_object_set(result, "logs", ctx->logs);
+		if (json_array_size(ctx->pcaps))
+			json_object_set(result, "pcaps", ctx->pcaps);
 	}
 	text = json_dumps(result, JSON_COMPACT);
 	if (text) {
@@ -141,9 +156,12 @@ out:
 		free(text);
 	}
 	close(result_fd);
+	profile_mark("result");
 	scenario_free(s); /* before the nodes: Lua may hold process handles */
-	luanet_ctx_teardown(&ctx);
+	luanet_ctx_teardown(ctx);
 	json_decref(result);
+	profile_mark("teardown");
+	profile_print(stderr);
 	return 0;
 }
 
@@ -264,8 +282,8 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 	return c;
 }
 
-static int launch(struct slot *s, const json_t *cell, const char *rundir, const struct runopts *o,
-		  struct natlab_err *e)
+static int launch(struct slot *s, json_t *cell, const struct runner_scenario *pre,
+		  const char *rundir, const struct runopts *o, struct natlab_err *e)
 {
 	int pfd[2];
 	char path[RESULTS_PATH_MAX + 16];
@@ -313,7 +331,8 @@ static int launch(struct slot *s, const json_t *cell, const char *rundir, const 
 		/* made on the first capture: --capture, or the scenario's own */
 		snprintf(capdir, sizeof(capdir), "%s/pcap/%s", rundir, s->rel);
 		snprintf(caprel, sizeof(caprel), "pcap/%s/", s->rel);
-		_exit(runner_cell_child(cell, s->logdir, rel, capdir, caprel, o->capture, pfd[1]));
+		_exit(runner_cell_child(cell, pre, s->logdir, rel, capdir, caprel, o->capture,
+					pfd[1]));
 	}
 	setpgid(s->pid, s->pid);
 	close(logfd);
@@ -412,6 +431,17 @@ static double machine_busy(uint64_t *last_busy, uint64_t *last_total)
 	return share;
 }
 
+/* The machine's busy and total CPU time so far (every core, every user),
+ * in clock ticks; 0 when unreadable. */
+static void machine_ticks(uint64_t *busy, uint64_t *total)
+{
+	uint64_t b = 0, t = 0;
+
+	machine_busy(&b, &t); /* stores the counters; leaves 0 when unreadable */
+	*busy = b;
+	*total = t;
+}
+
 /* MemTotal and MemAvailable (kB) from /proc/meminfo; 0 when unreadable. */
 static void machine_mem(uint64_t *total_kb, uint64_t *avail_kb)
 {
@@ -479,29 +509,31 @@ int runner_sandbox_check(struct natlab_err *e)
  * pacer; a shorter interval would mostly measure noise. */
 #define RUNNER_SAMPLE_MS 500
 
-int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
+int runner_run(const struct runopts *o, struct cellplan *cells, struct results *res, FILE *progress,
 	       struct summary *sum, struct runner_stats *st, struct natlab_err *e)
 {
 	static struct slot slots[RUNNER_JOBS_MAX];
 	bool paced = o->jobs == 0;
 	unsigned jobs = paced ? PACE_CEILING : o->jobs > RUNNER_JOBS_MAX ? RUNNER_JOBS_MAX : o->jobs;
-	size_t next = 0, n = json_array_size(cells);
+	size_t next = 0, n = cellplan_count(cells);
 	unsigned running = 0, limit = jobs;
 	int tty = isatty(fileno(progress));
 	int64_t start = luanet_now_ms();
 	int64_t drawn_ms = 0, sampled_ms = start, flight_ms = start;
 	uint64_t busy_last = 0, total_last = 0, mem_total = 0, mem_avail = 0;
+	uint64_t busy0 = 0, total0 = 0, busy1 = 0, total1 = 0;
 	double flight_area = 0; /* cells in flight integrated over time (cell-ms) */
 	struct pace pace;
 	struct sigaction sa = {0}, old_int, old_term;
 	int ret = 0;
 
-	memset(slots, 0, sizeof(slots));
+	memset(slots, 0, jobs * sizeof(slots[0])); /* only what is used: RSS */
 	memset(st, 0, sizeof(*st));
 	st->total = (unsigned)n;
 	st->paced = paced;
 	machine_mem(&mem_total, &mem_avail);
 	machine_busy(&busy_last, &total_last);
+	machine_ticks(&busy0, &total0);
 	{
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		pace_init(&pace, cores > 0 ? (unsigned)cores : 1, PACE_CEILING, mem_total,
@@ -522,12 +554,21 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 		if (stop_signal)
 			break;
 		for (unsigned j = 0; j < jobs && next < n && running < limit; j++) {
+			void *pre = NULL;
+			json_t *cell;
+
 			if (slots[j].pid)
 				continue;
-			ret =
-			    launch(&slots[j], json_array_get(cells, next), results_dir(res), o, e);
-			if (ret < 0)
+			cell = cellplan_next(cells, &pre);
+			if (!cell) {
+				ret = natlab_err_set(e, ENOMEM, "cannot make cell %zu", next + 1);
 				break;
+			}
+			ret = launch(&slots[j], cell, pre, results_dir(res), o, e);
+			if (ret < 0) {
+				json_decref(cell);
+				break;
+			}
 			next++;
 			flight_area += (double)running * (double)(now - flight_ms);
 			flight_ms = now;
@@ -650,6 +691,7 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			running--;
 			progress_line(progress, tty, st, c, start, running);
 			json_decref(c);
+			json_decref(s->cell);
 			free(s->buf);
 			memset(s, 0, sizeof(*s));
 		}
@@ -664,12 +706,17 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			waitpid(slots[j].pid, NULL, 0);
 			close(slots[j].fd);
 			free(slots[j].buf);
+			json_decref(slots[j].cell);
 		}
 		st->interrupted = stop_signal;
 	}
 	{
 		int64_t el = luanet_now_ms() - start;
+		long hz = sysconf(_SC_CLK_TCK);
 		st->in_flight_mean = el > 0 ? flight_area / (double)el : 0;
+		machine_ticks(&busy1, &total1);
+		if (busy0 && busy1 >= busy0 && hz > 0)
+			st->machine_busy_s = (double)(busy1 - busy0) / (double)hz;
 		st->cell_share = pace.share;
 		st->external_busy = pace.external;
 	}

@@ -786,7 +786,7 @@ static const char index_css[] =
  * opens that cell's details from its chunk. */
 static const char index_js[] =
     "(function(){"
-    "var C=%d,PER=%d,R=window.natlab_index||{scenarios:[],rows:[]},S=R.scenarios,"
+    "var C=%d,PER=%d,R=window.natlab_index||{scenarios:[],params:[],rows:[]},S=R.scenarios,P=R.params,"
     "rows=R.rows,order=[],shown=[],page=0,loaded={},asked={},want=0;"
     "function $(i){return document.getElementById(i)}"
     "function esc(s){return String(s).replace(/[&<>\"]/g,function(c){"
@@ -805,13 +805,13 @@ static const char index_js[] =
     "for(var i=0;i<order.length;i++){var r=order[i];"
     "if(sc&&S[r[7]]!==sc)continue;if(oc==='!pass'?!bad(r[3]):oc&&r[3]!==oc)continue;"
     "if(pa&&r[4]!==pa)continue;"
-    "if(q&&(r[1]+' '+r[8]).toLowerCase().indexOf(q)<0)continue;shown.push(r)}"
+    "if(q&&(r[1]+' '+P[r[8]]).toLowerCase().indexOf(q)<0)continue;shown.push(r)}"
     "page=0;draw()}"
     "function draw(){var h=[],a=page*PER,b=Math.min(shown.length,a+PER);"
     "for(var i=a;i<b;i++){var r=shown[i];h.push('<tr class=\"row o-'+r[3]+'\"><td><a href=\"#cell-'"
     "+r[0]+'\">'+esc(r[1])+'</a></td><td>'+r[2]+'</td><td class=\"o\">'+r[3]+"
     "'</td><td class=\"path-'+r[4]+'\">'+r[4]+(r[6]&&r[6]!==r[4]?' (expected '+esc(r[6])+')':'')"
-    "+'</td><td>'+(r[5]===null?'':r[5])+'</td><td class=\"small\">'+esc(r[8])+'</td></tr>')}"
+    "+'</td><td>'+(r[5]===null?'':r[5])+'</td><td class=\"small\">'+esc(P[r[8]])+'</td></tr>')}"
     "$('rows').innerHTML=h.join('');"
     "$('count').textContent=shown.length?(a+1)+'-'+b+' of '+shown.length+' cells shown ('"
     "+rows.length+' in the run)':'no cell matches ('+rows.length+' in the run)';"
@@ -890,8 +890,22 @@ static void cell_list(FILE *f, const struct page *pg)
 	fprintf(f, "</script>\n");
 }
 
-/* "k=v k=v" of a cell's parameters, in key order, for the search box. */
-static void params_text(FILE *f, const json_t *params)
+/* Whether @key is one of the axes the cell id "scenario/k=v,k=v" names. */
+static bool id_has_axis(const char *id, const char *key)
+{
+	const char *p = strchr(id, '/');
+	size_t n = strlen(key);
+
+	for (p = p ? p + 1 : NULL; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, key, n) == 0 && p[n] == '=')
+			return true;
+	return false;
+}
+
+/* "k=v k=v" of a cell's parameters that its id does not already name (the
+ * ones that are not matrix axes: the same for most cells, so the index
+ * keeps each distinct text once), in key order, for the search box. */
+static void params_text(FILE *f, const json_t *params, const char *id)
 {
 	const char *k;
 	json_t *v;
@@ -900,7 +914,7 @@ static void params_text(FILE *f, const json_t *params)
 	size_t n = 0;
 	const char *keys[64];
 
-	json_object_foreach((json_t *)params, k, v) if (n < 64) keys[n++] = k;
+	json_object_foreach((json_t *)params, k, v) if (n < 64 && !id_has_axis(id, k)) keys[n++] = k;
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
 			const char *t = keys[j];
@@ -924,20 +938,27 @@ static void params_text(FILE *f, const json_t *params)
 
 /* One row of report/index.js: [rank, id, trial, outcome, path, connect_ms
  * or null, expected path or null, scenario (position in "scenarios"),
- * "k=v ..."]. */
-static void index_row(FILE *f, const json_t *c, size_t rank, long scen, int first)
+ * the parameters the id does not name (position in "params", @pset)]. */
+static void index_row(FILE *f, const json_t *c, size_t rank, long scen, struct strset *pset,
+		      int *oom, int first)
 {
 	const json_t *ms = json_object_get(c, "connect_ms");
 	const char *exp = str(c, "expected_path", NULL);
 	const char *id = str(c, "id", "?");
 	char *pt = NULL;
 	size_t ptn = 0;
+	long pi = -1;
 	FILE *m = open_memstream(&pt, &ptn);
 
 	if (m) {
-		params_text(m, json_object_get(c, "params"));
+		params_text(m, json_object_get(c, "params"), id);
 		fclose(m);
 	}
+	if (pt)
+		pi = strset_add(pset, pt, oom);
+	free(pt);
+	if (pi < 0)
+		*oom = 1;
 	fprintf(f, "%s[%zu,\"", first ? "" : ",\n", rank);
 	js_string(f, id, strlen(id));
 	fprintf(f, "\",%lld,\"%s\",\"%s\",",
@@ -954,11 +975,16 @@ static void index_row(FILE *f, const json_t *c, size_t rank, long scen, int firs
 	} else {
 		fputs(",null", f);
 	}
-	fprintf(f, ",%ld,\"", scen);
-	if (pt)
-		js_string(f, pt, ptn);
-	fputs("\"]", f);
-	free(pt);
+	fprintf(f, ",%ld,%ld]", scen, pi);
+}
+
+static void js_strings(FILE *f, const struct strset *l)
+{
+	for (size_t k = 0; k < l->n; k++) {
+		fprintf(f, "%s\"", k ? "," : "");
+		js_string(f, l->v[k], strlen(l->v[k]));
+		fprintf(f, "\"");
+	}
 }
 
 /* The header, compliance table and grids: the top of both index pages. */
@@ -974,7 +1000,7 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
 {
 	size_t n = cellsrc_count(src);
 	size_t *order = cellsrc_planned_order(src);
-	struct strset scen = {0};
+	struct strset scen = {0}, pset = {0};
 	struct page pg;
 	FILE *idx = NULL, *chunk = NULL;
 	char *det = NULL;
@@ -1011,13 +1037,7 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
 		ret = -EIO;
 		goto out;
 	}
-	fprintf(idx, "window.natlab_index={scenarios:[");
-	for (size_t k = 0; k < scen.n; k++) {
-		fprintf(idx, "%s\"", k ? "," : "");
-		js_string(idx, scen.v[k], strlen(scen.v[k]));
-		fprintf(idx, "\"");
-	}
-	fprintf(idx, "],rows:[\n");
+	fprintf(idx, "window.natlab_index={rows:[\n");
 	for (size_t i = 0; i < n; i++) {
 		json_t *c = cellsrc_get(src, order[i]);
 		size_t detlen = 0;
@@ -1027,8 +1047,8 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
 			ret = -EIO;
 			goto out;
 		}
-		index_row(idx, c, i + 1, strset_add(&scen, str(c, "scenario", "?"), &pg.oom),
-			  i == 0);
+		index_row(idx, c, i + 1, strset_add(&scen, str(c, "scenario", "?"), &pg.oom), &pset,
+			  &pg.oom, i == 0);
 		if (i % REPORT_CHUNK == 0) {
 			char name[64];
 			if (chunk && (ret = out->close(out->ctx, chunk)) < 0) {
@@ -1063,6 +1083,12 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
 		det = NULL;
 		json_decref(c);
 	}
+	/* the tables the rows point into, after them: both are complete only
+	 * once every cell is read */
+	fprintf(idx, "],\nscenarios:[");
+	js_strings(idx, &scen);
+	fprintf(idx, "],\nparams:[");
+	js_strings(idx, &pset);
 	fprintf(idx, "]};\n");
 	if (ferror(f) || ferror(idx) || (chunk && ferror(chunk)))
 		ret = -EIO;
@@ -1077,6 +1103,7 @@ out:
 	}
 	free(det);
 	strset_free(&scen);
+	strset_free(&pset);
 	page_free(&pg);
 	free(order);
 	return ret;

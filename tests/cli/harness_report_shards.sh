@@ -51,7 +51,7 @@ for name in sm:
 # a real unsharded run of the same plan: same rows (but for timings)
 def rows(d):
     text = open(d + "/report/index.js").read()
-    body = text[text.index("rows:[") + 5:text.rindex("]}")] + "]"
+    body = text[text.index("rows:[") + 5:text.index(",\nscenarios:[")]
     return [(r[0], r[1], r[2], r[3], r[4], r[6], r[8]) for r in json.loads(body)]
 rm, rw = rows(merged), rows(whole)
 assert len(rm) == trials and rm == rw, "the merged index lists other cells than the unsharded run"

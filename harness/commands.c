@@ -66,7 +66,7 @@ static const char run_usage[] =
     "  -p key=value    set a scenario parameter; key=a,b sweeps the values\n"
     "  --trials N      run each cell N times (default 1)\n"
     "  --jobs N|auto   cells run in parallel (default auto: as many as the cells'\n"
-    "                  measured CPU and memory allow on this machine, at most 12)\n"
+    "                  measured CPU and memory allow on this machine, at most 10)\n"
     "  --seed S        the run seed; each cell's seed derives from it and the cell id\n"
     "  --filter GLOB   only cells whose id matches (e.g. 'smoke/nat=hard*')\n"
     "  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"

@@ -20,10 +20,11 @@
 
 /* The share of the cores left to natlab that its cells may fill. */
 #define PACE_CPU_SHARE 0.75
-/* At most this many cells in flight: measured on the default matrix
- * (docs/performance.md): beyond it wall time stops falling while connect
- * times start to stretch. */
-#define PACE_CEILING 12
+/* At most this many cells in flight: the most that kept the default
+ * matrix's connect times within 10 % (median) and 20 % (p90) of --jobs 2's
+ * on the 2-core machine; at 12 the p90 was 37 % longer for 10 % less wall
+ * time (docs/performance.md, "Cells in flight"). */
+#define PACE_CEILING 10
 /* Memory kept free for everything else: this share of the machine's. */
 #define PACE_MEM_RESERVE 0.25
 

@@ -441,6 +441,28 @@ static void test_report_rates(void **state)
 	assert_non_null(strstr(html, "15 more events not drawn (75 in all;"));
 	assert_int_equal(count(html, "more events not drawn"), 1);
 	free(html);
+	/* the live index of a running run: the same square from aggregates,
+	 * no cell list yet, no links to details that do not exist yet */
+	{
+		struct report_live *l = report_live_new();
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		size_t i;
+		json_t *c;
+
+		assert_non_null(l);
+		json_array_foreach(cells, i, c) assert_int_equal(report_live_add(l, c), 0);
+		assert_int_equal(report_live_write(f, run, l), 0);
+		fclose(f);
+		assert_non_null(strstr(buf, "<span class=\"small rate\">9/10 passed</span>"));
+		assert_non_null(strstr(buf, "104 ms (p95 109)"));
+		assert_non_null(strstr(buf, "10 cells so far"));
+		assert_null(strstr(buf, "href=\"#cell-"));
+		assert_null(strstr(buf, "<script"));
+		free(buf);
+		report_live_free(l);
+	}
 	json_decref(cells);
 	json_decref(run);
 }

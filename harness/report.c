@@ -822,7 +822,12 @@ static const char index_js[] =
     "document.head.appendChild(s)}return}"
     "want=0;var d=$('detail');d.innerHTML=loaded[k][(n-1)%%C]||'';"
     "if(d.scrollIntoView)d.scrollIntoView()}"
-    "function route(){var m=/^#cell-(\\d+)$/.exec(location.hash);if(m)show(+m[1])}"
+    /* #cell-<rank> opens a cell; #find:outcome=fail&q=left%3Dhard sets the
+     * filters (scenario, outcome, path, q), so a filtered list has a link */
+    "function route(){var h=location.hash,m=/^#cell-(\\d+)$/.exec(h);if(m){show(+m[1]);return}"
+    "if(h.indexOf('#find:')===0){h.slice(6).split('&').forEach(function(kv){"
+    "var i=kv.indexOf('='),k=kv.slice(0,i),v=decodeURIComponent(kv.slice(i+1)),"
+    "e=$(k==='q'?'f-search':'f-'+k);if(e&&i>0)e.value=v});apply()}}"
     "['f-scenario','f-outcome','f-path'].forEach(function(i){$(i).onchange=apply});"
     "$('f-search').oninput=apply;"
     "$('prev').onclick=function(){page--;draw()};$('next').onclick=function(){page++;draw()};"

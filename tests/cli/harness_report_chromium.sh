@@ -78,6 +78,16 @@ timeout 120 "$chrome" "${flags[@]}" --dump-dom "file://$dir/report.html#cell-8" 
   fail "chromium --dump-dom #cell-8"
 grep -q '<section class="cell" id="cell-8">' "$dir/dom8.html" || fail "#cell-8 did not open"
 tr -d "\n" <"$dir/dom8.html" | grep -o '<section class="cell" id="cell-8">.\{0,300\}' | grep -q 'left=symmetric,right=hard' || fail "#cell-8 is not the error cell"
+# the filters, set from the address (#find:...): outcome, then a search
+rows() { timeout 120 "$chrome" "${flags[@]}" --dump-dom "file://$dir/report.html$1" 2>>"$dir/chrome.log" |
+  grep -o '<tr class="row o-[a-z]*"><td><a href="#cell-[0-9]*">[^<]*' | sed 's/.*">//' | tr '\n' ' '; }
+got=$(rows '#find:outcome=!pass')
+[ "$got" = "ice/left=easy,right=hard ice/left=symmetric,right=hard " ] || fail "not passed: '$got'"
+got=$(rows '#find:q=right%3Deasy')
+[ "$got" = "ice/left=easy,right=easy ice/left=hard,right=easy ice/left=symmetric,right=easy " ] ||
+  fail "search right=easy: '$got'"
+got=$(rows '#find:path=relay-tcp&q=hard')
+[ "$got" = "ice/left=hard,right=hard " ] || fail "path relay-tcp and 'hard': '$got'"
 timeout 120 "$chrome" "${flags[@]}" --window-size=1000,800 --screenshot="$dir/shot.png" "file://$dir/report.html" \
   >/dev/null 2>>"$dir/chrome.log" || fail "chromium --screenshot: $(tail -5 "$dir/chrome.log")"
 python3 - "$dir/shot.png" <<'PY' || exit 1

@@ -707,14 +707,62 @@ int cmd_report(int argc, char **argv)
 	return NATLAB_EXIT_OK;
 }
 
+/* One input of natlab merge, its cells streamed into @cells (the merged
+ * cells.jsonl being written) one at a time: its files carried along, a cell
+ * already taken from an earlier input skipped with a warning. What stays
+ * per cell is its key in @keys. */
+static int merge_one(const char *dir, const char *out, FILE *cells, json_t *keys, json_t *carried,
+		     struct artifacts_stats *ast, size_t *n, unsigned *passed, struct natlab_err *e)
+{
+	char path[PATH_MAX];
+	struct cellsrc *src = NULL;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
+	ret = cellsrc_file_open(path, &src, e);
+	for (size_t i = 0; ret == 0 && i < cellsrc_count(src); i++) {
+		json_t *c = cellsrc_get(src, i);
+		char key[1024];
+
+		if (!c) {
+			ret = natlab_err_set(e, EIO, "cannot read %s", path);
+			break;
+		}
+		snprintf(key, sizeof(key), "%s#%lld", json_string_value(json_object_get(c, "id")),
+			 (long long)json_integer_value(json_object_get(c, "trial")));
+		if (json_object_get(keys, key)) {
+			fprintf(stderr,
+				"natlab merge: warning: cell %s is in more than one input; "
+				"keeping the first\n",
+				key);
+		} else {
+			json_object_set_new(keys, key, json_true());
+			/* the files first: a report whose links resolve, or no report */
+			ret = artifacts_carry(dir, out, c, carried, ast, e);
+			if (ret == 0 && (json_dumpf(c, cells, JSON_COMPACT | JSON_SORT_KEYS) < 0 ||
+					 fputc('\n', cells) == EOF))
+				ret = natlab_err_set(e, errno ? errno : EIO, "cannot write %s/cells.jsonl",
+						     out);
+			(*n)++;
+			*passed += (unsigned)results_cell_passed(c);
+		}
+		json_decref(c);
+	}
+	cellsrc_free(src);
+	return ret;
+}
+
 int cmd_merge(int argc, char **argv)
 {
 	struct natlab_err e = {""};
 	const char *out = NULL;
-	json_t *all = json_array(), *keys = json_object(), *from = json_array(), *meta = NULL;
-	json_t *origin = json_array(); /* parallel to all: the directory each cell came from */
+	json_t *keys = json_object(), *from = json_array(), *meta = NULL;
 	json_t *carried = json_object();
 	struct artifacts_stats ast = {0, 0, 0};
+	char cpath[PATH_MAX + 8] = "";
+	FILE *cells = NULL;
+	size_t n = 0;
+	unsigned passed = 0;
 	int status = NATLAB_EXIT_USAGE, ndirs = 0;
 
 	if (wants_help(argc, argv)) {
@@ -722,9 +770,10 @@ int cmd_merge(int argc, char **argv)
 		    "usage: natlab merge DIR... --out DIR\n\n"
 		    "Joins the result directories of CI shards (natlab run --shard K/N) into "
 		    "one:\n"
-		    "run.json, cells.jsonl, junit.xml and report.html in --out DIR, and each "
-		    "cell's\n"
-		    "logs/ and pcap/ files (hard-linked, or copied across filesystems), so every\n"
+		    "run.json, cells.jsonl, junit.xml, report.html and report/ in --out DIR, and "
+		    "each\n"
+		    "cell's logs/ and pcap/ files (hard-linked, or copied across filesystems), so "
+		    "every\n"
 		    "link of the merged report works. A cell found in two inputs is taken from "
 		    "the\nfirst. Exit 1 when a merged cell failed.\n");
 		return NATLAB_EXIT_OK;
@@ -736,16 +785,26 @@ int cmd_merge(int argc, char **argv)
 		fprintf(stderr, "natlab merge: say where the merged run goes with --out DIR\n");
 		goto done;
 	}
+	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "natlab merge: cannot create %s: %s\n", out, strerror(errno));
+		goto done;
+	}
+	snprintf(cpath, sizeof(cpath), "%s/cells.jsonl.tmp", out);
+	cells = fopen(cpath, "we");
+	if (!cells) {
+		fprintf(stderr, "natlab merge: cannot write %s: %s\n", cpath, strerror(errno));
+		goto done;
+	}
+	/* one input at a time, one cell at a time: a merge of any size holds
+	 * a key per cell, never the cells */
 	for (int i = 1; i < argc; i++) {
-		json_t *run, *cells;
-		size_t k;
-		json_t *c;
+		json_t *run;
 
 		if (strcmp(argv[i], "--out") == 0) {
 			i++;
 			continue;
 		}
-		if (results_load(argv[i], &run, &cells, &e) < 0) {
+		if (results_load_run(argv[i], &run, &e) < 0) {
 			fprintf(stderr, "natlab merge: %s\n", e.msg);
 			goto done;
 		}
@@ -765,58 +824,25 @@ int cmd_merge(int argc, char **argv)
 		json_array_append(from, json_object_get(run, "run_id")
 					    ? json_object_get(run, "run_id")
 					    : json_null());
-		json_array_foreach(cells, k, c)
-		{
-			char key[1024];
-			snprintf(key, sizeof(key), "%s#%lld",
-				 json_string_value(json_object_get(c, "id")),
-				 (long long)json_integer_value(json_object_get(c, "trial")));
-			if (json_object_get(keys, key)) {
-				fprintf(stderr,
-					"natlab merge: warning: cell %s is in more than one input; "
-					"keeping the first\n",
-					key);
-				continue;
-			}
-			json_object_set_new(keys, key, json_true());
-			json_array_append(all, c);
-			json_array_append_new(origin, json_string_nocheck(argv[i])); /* any bytes */
-		}
 		json_decref(run);
-		json_decref(cells);
+		if (merge_one(argv[i], out, cells, keys, carried, &ast, &n, &passed, &e) < 0) {
+			fprintf(stderr, "natlab merge: %s\n", e.msg);
+			goto done;
+		}
 	}
 	if (ndirs == 0) {
 		fprintf(stderr, "natlab merge: give the shard directories to merge\n");
 		goto done;
 	}
-	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "natlab merge: cannot create %s: %s\n", out, strerror(errno));
+	if (fflush(cells) != 0 || fsync(fileno(cells)) < 0) {
+		fprintf(stderr, "natlab merge: cannot write %s: %s\n", cpath, strerror(errno));
 		goto done;
 	}
 	{
 		const char *base = strrchr(out, '/');
 		char *text;
 		char path[PATH_MAX];
-		unsigned passed = 0;
-		size_t k;
-		json_t *c;
 
-		json_array_foreach(all, k, c) passed += (unsigned)results_cell_passed(c);
-		json_object_set_new(meta, "run_id", json_string(base && base[1] ? base + 1 : out));
-		json_object_set_new(meta, "merged_from", json_incref(from));
-		json_object_set_new(meta, "cells_done",
-				    json_integer((json_int_t)json_array_size(all)));
-		json_object_set_new(meta, "cells_passed", json_integer(passed));
-		json_object_del(json_object_get(meta, "options"), "shard");
-		/* the files first: a report whose links resolve, or no report */
-		json_array_foreach(all, k, c)
-		{
-			const char *src = json_string_value(json_array_get(origin, k));
-			if (artifacts_carry(src, out, c, carried, &ast, &e) < 0) {
-				fprintf(stderr, "natlab merge: %s\n", e.msg);
-				goto done;
-			}
-		}
 		if (ast.missing)
 			fprintf(stderr,
 				"natlab merge: warning: %u log or capture directories named by "
@@ -828,10 +854,24 @@ int cmd_merge(int argc, char **argv)
 				"natlab merge: warning: %u log or capture paths are not under "
 				"logs/ or pcap/ of their run and were not carried\n",
 				ast.refused);
+		json_object_set_new(meta, "run_id", json_string(base && base[1] ? base + 1 : out));
+		json_object_set_new(meta, "merged_from", json_incref(from));
+		json_object_set_new(meta, "cells_done", json_integer((json_int_t)n));
+		json_object_set_new(meta, "cells_passed", json_integer(passed));
+		json_object_del(json_object_get(meta, "options"), "shard");
+		json_object_del(meta, "resources"); /* the first shard's, not the merge's */
 		text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+		snprintf(path, sizeof(path), "%s/cells.jsonl", out);
+		if (rename(cpath, path) < 0) {
+			fprintf(stderr, "natlab merge: cannot rename %s: %s\n", cpath,
+				strerror(errno));
+			free(text);
+			goto done;
+		}
+		cpath[0] = '\0';
 		snprintf(path, sizeof(path), "%s/run.json", out);
 		if (!text || results_write_atomic(path, text, strlen(text), &e) < 0 ||
-		    results_write_cells(out, all, &e) < 0 || results_render(out, meta, &e) < 0) {
+		    results_render(out, meta, &e) < 0) {
 			fprintf(stderr, "natlab merge: %s\n", e.msg);
 			free(text);
 			goto done;
@@ -839,12 +879,14 @@ int cmd_merge(int argc, char **argv)
 		free(text);
 		printf("merged %d runs, %zu cells, %u passed, %u log and capture files: "
 		       "%s/report.html\n",
-		       ndirs, json_array_size(all), passed, ast.files, out);
-		status = passed == json_array_size(all) ? NATLAB_EXIT_OK : NATLAB_EXIT_FAIL;
+		       ndirs, n, passed, ast.files, out);
+		status = passed == n ? NATLAB_EXIT_OK : NATLAB_EXIT_FAIL;
 	}
 done:
-	json_decref(all);
-	json_decref(origin);
+	if (cells)
+		fclose(cells);
+	if (cpath[0])
+		unlink(cpath);
 	json_decref(carried);
 	json_decref(keys);
 	json_decref(from);

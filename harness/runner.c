@@ -512,7 +512,7 @@ int runner_sandbox_check(struct natlab_err *e)
 int runner_run(const struct runopts *o, struct cellplan *cells, struct results *res, FILE *progress,
 	       struct summary *sum, struct runner_stats *st, struct natlab_err *e)
 {
-	static struct slot slots[RUNNER_JOBS_MAX];
+	struct slot *slots;
 	bool paced = o->jobs == 0;
 	unsigned jobs = paced ? PACE_CEILING : o->jobs > RUNNER_JOBS_MAX ? RUNNER_JOBS_MAX : o->jobs;
 	size_t next = 0, n = cellplan_count(cells);
@@ -527,9 +527,11 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 	struct sigaction sa = {0}, old_int, old_term;
 	int ret = 0;
 
-	memset(slots, 0, jobs * sizeof(slots[0])); /* only what is used: RSS */
 	memset(st, 0, sizeof(*st));
 	st->total = (unsigned)n;
+	slots = calloc(jobs, sizeof(*slots));
+	if (!slots)
+		return natlab_err_set(e, ENOMEM, "runner");
 	st->paced = paced;
 	machine_mem(&mem_total, &mem_avail);
 	machine_busy(&busy_last, &total_last);
@@ -724,6 +726,7 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 		fprintf(progress, "\n");
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	free(slots);
 	return ret;
 }
 

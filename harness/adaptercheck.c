@@ -37,6 +37,15 @@ void ac_say(struct ac *ac, const char *tag, const char *fmt, ...)
 	vfprintf(ac->out, fmt, ap);
 	va_end(ap);
 	fputc('\n', ac->out);
+	/* A failure quotes what the agent itself last said about it (an
+	 * `error` or `log` event), once: its own words often name the cause. */
+	for (int i = 0; strcmp(tag, "FAIL") == 0 && i < 2; i++) {
+		struct ac_agent *a = ac->live[i];
+		if (a && a->said_new) {
+			fprintf(ac->out, "      (the %s last said: %s)\n", a->name, a->said);
+			a->said_new = false;
+		}
+	}
 	fflush(ac->out);
 }
 
@@ -57,7 +66,7 @@ void ac_agent_reset(struct ac_agent *a, const char *name)
 	json_decref(a->cands);
 	memset(a, 0, sizeof(*a));
 	a->name = name;
-	a->in_fd = a->out_fd = -1;
+	a->in_fd = a->out_fd = a->err_fd = -1;
 	a->last_t = -1;
 }
 
@@ -69,7 +78,12 @@ void ac_agent_close(struct ac *ac, struct ac_agent *a)
 		close(a->in_fd);
 	if (a->out_fd >= 0)
 		close(a->out_fd);
-	a->in_fd = a->out_fd = -1;
+	if (a->err_fd >= 0)
+		close(a->err_fd);
+	a->in_fd = a->out_fd = a->err_fd = -1;
+	for (int i = 0; i < 2; i++)
+		if (ac->live[i] == a)
+			ac->live[i] = NULL;
 	if (a->pid > 0 && !a->exited)
 		emu_lab_kill(ac->lab, a->pid, NULL, &e);
 	a->pid = 0;
@@ -78,25 +92,38 @@ void ac_agent_close(struct ac *ac, struct ac_agent *a)
 
 int ac_agent_spawn(struct ac *ac, struct ac_agent *a, struct emu_node *n, char *const *argv)
 {
-	int in[2] = {-1, -1}, out[2] = {-1, -1};
-	struct emu_spawn_opts so = {-1, -1, ac->verbose ? 2 : -1, NULL, NULL};
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+	struct emu_spawn_opts so = {-1, -1, -1, NULL, NULL};
 	struct natlab_err e = {""};
 	int ret = -1;
 
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+	/* stderr comes through the harness too: with -v each line is printed
+	 * labelled with the agent's name, apart from the protocol trace */
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    (ac->verbose && pipe2(err, O_CLOEXEC) < 0)) {
 		ac_say(ac, "FAIL", "%s: cannot make pipes: %s", a->name, strerror(errno));
 		goto out;
 	}
 	so.stdin_fd = in[0];
 	so.stdout_fd = out[1];
+	so.stderr_fd = err[1];
 	if (emu_lab_spawn(ac->lab, n, argv, &so, &a->pid, &e) < 0) {
 		ac_say(ac, "FAIL", "%s: cannot start %s: %s", a->name, argv[0], e.msg);
 		goto out;
 	}
 	a->in_fd = in[1];
 	a->out_fd = out[0];
-	in[1] = out[0] = -1;
+	a->err_fd = err[0];
+	in[1] = out[0] = err[0] = -1;
 	fcntl(a->out_fd, F_SETFL, O_NONBLOCK);
+	if (a->err_fd >= 0)
+		fcntl(a->err_fd, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 2; i++) {
+		if (!ac->live[i] || ac->live[i] == a) {
+			ac->live[i] = a;
+			break;
+		}
+	}
 	ret = 0;
 out:
 	for (int i = 0; i < 2; i++) {
@@ -104,6 +131,8 @@ out:
 			close(in[i]);
 		if (out[i] >= 0)
 			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
 	}
 	return ret;
 }
@@ -274,11 +303,45 @@ static void agent_line(struct ac *ac, struct ac_agent *a, const char *line)
 		json_decref(a->last_error);
 		a->last_error = json_incref(ev);
 		a->errors++;
+		snprintf(a->said, sizeof(a->said), "error \"%.480s\"",
+			 ac_jstr(ev, "msg") ? ac_jstr(ev, "msg") : "(no msg)");
+		a->said_new = true;
+	} else if (strcmp(name, "log") == 0 && ac_jstr(ev, "msg")) {
+		snprintf(a->said, sizeof(a->said), "log \"%.480s\"", ac_jstr(ev, "msg"));
+		a->said_new = true;
 	} else if (strcmp(name, "failed") == 0) {
 		snprintf(a->failed, sizeof(a->failed), "%s",
 			 ac_jstr(ev, "reason") ? ac_jstr(ev, "reason") : "(no reason)");
 	}
 	json_decref(ev);
+}
+
+/* -v: print what @a wrote on stderr, one labelled line at a time. */
+static void agent_read_stderr(struct ac *ac, struct ac_agent *a)
+{
+	for (;;) {
+		char *nl;
+		ssize_t r = read(a->err_fd, a->ebuf + a->elen, sizeof(a->ebuf) - 1 - a->elen);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0 || errno != EAGAIN) {
+				close(a->err_fd);
+				a->err_fd = -1;
+			}
+			return;
+		}
+		a->elen += (size_t)r;
+		a->ebuf[a->elen] = '\0';
+		while ((nl = memchr(a->ebuf, '\n', a->elen)) ||
+		       a->elen == sizeof(a->ebuf) - 1) {
+			size_t n = nl ? (size_t)(nl - a->ebuf) : a->elen;
+			fprintf(ac->out, "      !! %s stderr: %.*s\n", a->name, (int)n, a->ebuf);
+			a->elen -= nl ? n + 1 : n;
+			memmove(a->ebuf, a->ebuf + (nl ? n + 1 : n), a->elen);
+		}
+	}
 }
 
 /* Read what @a has written; -1 at end of file. */
@@ -323,8 +386,9 @@ int ac_pump(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, ac_cond
 	int64_t deadline = luanet_now_ms() + timeout_ms;
 
 	for (;;) {
-		struct pollfd pfd[2];
-		struct ac_agent *who[2];
+		struct pollfd pfd[4];
+		struct ac_agent *who[4];
+		bool is_err[4];
 		int n = 0;
 		int64_t left;
 
@@ -340,14 +404,25 @@ int ac_pump(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, ac_cond
 				pfd[n].fd = a->out_fd;
 				pfd[n].events = POLLIN;
 				pfd[n].revents = 0;
+				is_err[n] = false;
+				who[n++] = a;
+			}
+			if (a && a->err_fd >= 0) {
+				pfd[n].fd = a->err_fd;
+				pfd[n].events = POLLIN;
+				pfd[n].revents = 0;
+				is_err[n] = true;
 				who[n++] = a;
 			}
 		}
 		if (poll(pfd, (nfds_t)n, (int)left) < 0 && errno != EINTR)
 			return 0;
-		for (int i = 0; i < n; i++)
-			if (pfd[i].revents)
+		for (int i = 0; i < n; i++) {
+			if (pfd[i].revents && is_err[i])
+				agent_read_stderr(ac, who[i]);
+			else if (pfd[i].revents)
 				agent_read(ac, who[i]);
+		}
 	}
 }
 

@@ -37,6 +37,11 @@ struct ac_agent {
 	bool ended;   /* a {"ev":"candidate","end":true} came */
 	bool checking;
 	char failed[256];
+	char said[512];	 /* its last `error` msg or `log` msg, quoted by the next FAIL */
+	bool said_new;	 /* ... not quoted yet */
+	int err_fd;	 /* its stderr, read so -v can label it (-1: none) */
+	char ebuf[4096]; /* a partial stderr line */
+	size_t elen;
 	unsigned char rx_seen[AC_RX_SEQ_MAX];
 	int rx, rx_bad;
 	struct ac_agent *other;
@@ -52,6 +57,7 @@ struct ac {
 	const char *cand_ip; /* the candidate's node address (its host candidate) */
 	struct emu_lab *lab;
 	struct emu_node *cand_node, *peer_node;
+	struct ac_agent *live[2]; /* the running agents whose words a FAIL quotes */
 };
 
 void ac_say(struct ac *ac, const char *tag, const char *fmt, ...)

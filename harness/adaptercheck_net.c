@@ -8,13 +8,17 @@
  *   npeer 10.99.2.2 - nnat2 (10.99.2.1 | 198.51.100.1) - nsrv 198.51.100.10
  *
  * nsrv routes between the two sides and runs natlab-turn-server on
- * 203.0.113.10:3478, which is the STUN server too (RFC 8656 §2: a TURN
+ * 203.0.113.10 with the matrix's listeners (3478 UDP/TCP, 80 TCP, 443 and
+ * 5349 TLS); 3478 is the STUN server too (RFC 8656 §2: a TURN
  * server answers Binding requests). One round per kind of matrix cell:
  *   trickle    both NATs port-restricted: a direct (srflx/prflx) path;
  *   relay-udp  the candidate behind a symmetric NAT and only the candidate
  *              given TURN: its own relay over UDP is the only path;
  *   relay-tcp  the candidate behind a UDP-blocking firewall: its relay over
- *              TCP or TLS is the only path.
+ *              TCP or TLS is the only path;
+ *   tcp-web-only  behind a firewall that lets only TCP to 80 and 443 out:
+ *              its relay over TCP 80 or TLS 443;
+ *   tls-443    the same firewall, TURN given only as TLS on 443.
  * Each round checks the trickle sequence, the srflx and relay candidates,
  * the selected pair's class and relay_transport, and data both ways. */
 #include <errno.h>
@@ -40,8 +44,14 @@
 #define NET_NAT2_OUT "198.51.100.1"
 #define NET_NAT2_IN  "10.99.2.1"
 #define NET_PEER_IP  "10.99.2.2"
-#define NET_PORT     "3478"
-#define NET_TLS_PORT "5349"
+/* The matrix's TURN ports (scen.TURN_PORTS, scenarios/prelude/30_scen.lua):
+ * UDP and TCP on 3478 (RFC 8656 §4's default), TCP on 80 and TLS on 443
+ * (the ports a web-only firewall lets out), TLS on 5349; agents are given
+ * what scen.turn_urls(net, "all") gives: udp 3478, tcp 80, tls 443. */
+#define NET_PORT	 "3478"
+#define NET_TCP_WEB_PORT "80"
+#define NET_TLS_WEB_PORT "443"
+#define NET_TLS_PORT	 "5349"
 
 struct net_lab {
 	struct emu_node *cand, *nat, *srv, *nat2, *peer;
@@ -55,17 +65,47 @@ struct net_round {
 	const char *cand_nat; /* preset in front of the candidate */
 	bool peer_turn;	      /* the peer gets the TURN server too */
 	bool want_srflx;      /* a srflx candidate is possible */
-	const char *want;     /* "direct", "udp" or "tcp" (tcp or tls): the selected path */
+	const char *want;     /* "direct", "udp", "tcp" (tcp or tls) or "tls": the selected path */
+	bool tls_only;	      /* the candidate is given only TURN over TLS on 443 */
 	const char *cells;    /* the matrix cells that need what this round checks */
+	const char *needs[3]; /* capabilities one of which the round needs (NULL-ended) */
 };
 
 static const struct net_round rounds[] = {
-    {"trickle", "port-restricted-cone", true, true, "direct",
-     "the matrix's direct cells (cone x cone)"},
-    {"relay-udp", "symmetric", false, true, "udp",
-     "the matrix's symmetric x port-restricted cells"},
-    {"relay-tcp", "udp-blocked", false, false, "tcp", "the matrix's udp-blocked cells"},
+    {"trickle", "port-restricted-cone", true, true, "direct", false,
+     "the matrix's direct cells (cone x cone)", {NULL}},
+    {"relay-udp", "symmetric", false, true, "udp", false,
+     "the matrix's symmetric x port-restricted cells", {"turn-udp", NULL}},
+    {"relay-tcp", "udp-blocked", false, false, "tcp", false, "the matrix's udp-blocked cells",
+     {"turn-tcp", "turn-tls", NULL}},
+    /* only TCP to 80 and 443 leaves: TURN over TCP on 80 or TLS on 443 */
+    {"tcp-web-only", "tcp-web-only", false, false, "tcp", false,
+     "the matrix's tcp-web-only cells", {"turn-tcp", "turn-tls", NULL}},
+    /* ... and TLS on 443 alone, the way out of networks whose proxy
+     * passes nothing but TLS: a stack without TURN over TLS fails here */
+    {"tls-443", "tcp-web-only", false, false, "tls", true,
+     "networks that let only TLS on 443 out (TURN over TLS)", {"turn-tls", NULL}},
 };
+
+/* Whether the candidate declared (in ready's "capabilities") every one of
+ * the round's needs missing: the round is then n/a, as the matrix judges
+ * such cells `unsupported` (scenarios/matrix_expected.lua, adjust). A
+ * capability declared, or not declared at all, is checked. */
+static bool ruled_out(const struct net_round *r, const json_t *ready, char *why, size_t len)
+{
+	const json_t *caps = json_object_get(ready, "capabilities");
+	size_t off = 0;
+
+	if (!r->needs[0])
+		return false;
+	for (int i = 0; r->needs[i]; i++) {
+		if (!json_is_false(json_object_get(caps, r->needs[i])))
+			return false;
+		off += (size_t)snprintf(why + off, off < len ? len - off : 0, "%s\"%s\": false",
+					i ? ", " : "", r->needs[i]);
+	}
+	return true;
+}
 
 static int nat_apply(struct emu_node *n, const char *preset, const char *pub, struct natlab_err *e)
 {
@@ -166,7 +206,7 @@ static void drain(int fd)
 static int start_turn(struct ac *ac, struct net_lab *nl)
 {
 	char bin[PATH_MAX], dir[PATH_MAX], cert[PATH_MAX + 16], key[PATH_MAX + 16];
-	char *argv[16];
+	char *argv[20];
 	int n = 0, p[2] = {-1, -1}, ret = -1;
 	struct emu_spawn_opts so = {-1, -1, ac->verbose ? 2 : -1, NULL, NULL};
 	struct natlab_err e = {""};
@@ -182,6 +222,8 @@ static int start_turn(struct ac *ac, struct net_lab *nl)
 	argv[n++] = bin;
 	argv[n++] = "--listen";
 	argv[n++] = NET_SRV_A ":" NET_PORT;
+	argv[n++] = "--listen";
+	argv[n++] = NET_SRV_A ":" NET_TCP_WEB_PORT;
 	argv[n++] = "--user";
 	argv[n++] = "natlab:natlab";
 	nl->tls = cert_dir(dir, sizeof(dir));
@@ -190,6 +232,8 @@ static int start_turn(struct ac *ac, struct net_lab *nl)
 		snprintf(key, sizeof(key), "%s/turn-key.pem", dir);
 		argv[n++] = "--tls-listen";
 		argv[n++] = NET_SRV_A ":" NET_TLS_PORT;
+		argv[n++] = "--tls-listen";
+		argv[n++] = NET_SRV_A ":" NET_TLS_WEB_PORT;
 		argv[n++] = "--cert";
 		argv[n++] = cert;
 		argv[n++] = "--key";
@@ -267,8 +311,10 @@ static bool c_gathered(struct ac_agent *c, struct ac_agent *p, void *arg)
 	return c->ended || json_is_true(json_object_get(c->local, "complete"));
 }
 
-/* argv: @base, then the options scen.agent and matrix.lua give. */
-static void round_argv(char **out, char *const *base, const char *role, bool turn, bool tls)
+/* argv: @base, then the options scen.agent and matrix.lua give; TURN as
+ * the matrix offers it, or (@tls_only) only over TLS on 443. */
+static void round_argv(char **out, char *const *base, const char *role, bool turn, bool tls,
+		       bool tls_only)
 {
 	static char *const tail[] = {"--trickle",
 				     "--stun",
@@ -283,10 +329,11 @@ static void round_argv(char **out, char *const *base, const char *role, bool tur
 				     "300",
 				     NULL};
 	static char *const turns[] = {"--turn",	     "udp:" NET_SRV_A ":" NET_PORT,
-				      "--turn",	     "tcp:" NET_SRV_A ":" NET_PORT,
+				      "--turn",	     "tcp:" NET_SRV_A ":" NET_TCP_WEB_PORT,
 				      "--turn-user", "natlab",
 				      "--turn-pass", "natlab",
 				      NULL};
+	static char *const turns_tls[] = {"--turn-user", "natlab", "--turn-pass", "natlab", NULL};
 	int n = 0;
 
 	ac_make_argv(out, base, role);
@@ -295,11 +342,12 @@ static void round_argv(char **out, char *const *base, const char *role, bool tur
 	for (int i = 0; tail[i] && n < AC_ARGV_MAX; i++)
 		out[n++] = tail[i];
 	if (turn) {
-		for (int i = 0; turns[i] && n < AC_ARGV_MAX; i++)
-			out[n++] = turns[i];
+		char *const *t = tls_only ? turns_tls : turns;
+		for (int i = 0; t[i] && n < AC_ARGV_MAX; i++)
+			out[n++] = t[i];
 		if (tls && n + 2 <= AC_ARGV_MAX) {
 			out[n++] = "--turn";
-			out[n++] = "tls:" NET_SRV_A ":" NET_TLS_PORT;
+			out[n++] = "tls:" NET_SRV_A ":" NET_TLS_WEB_PORT;
 		}
 	}
 	out[n] = NULL;
@@ -397,11 +445,15 @@ static void check_path(struct ac *ac, const struct net_round *r, const json_t *s
 		       r->name, r->cells);
 		return;
 	}
-	if (strcmp(r->want, "udp") == 0 ? strcmp(tr, "udp") != 0
-					: (strcmp(tr, "tcp") != 0 && strcmp(tr, "tls") != 0))
+	if (strcmp(r->want, "udp") == 0	  ? strcmp(tr, "udp") != 0
+	    : strcmp(r->want, "tls") == 0 ? strcmp(tr, "tls") != 0
+					  : (strcmp(tr, "tcp") != 0 && strcmp(tr, "tls") != 0))
 		ac_say(ac, "FAIL",
 		       "%s: relay_transport is \"%s\", but the relay was reached over %s", r->name,
-		       tr, strcmp(r->want, "udp") == 0 ? "UDP" : "TCP or TLS (UDP is blocked)");
+		       tr,
+		       strcmp(r->want, "udp") == 0   ? "UDP"
+		       : strcmp(r->want, "tls") == 0 ? "TLS (the only TURN server it was given)"
+						     : "TCP or TLS (UDP is blocked)");
 	else
 		ac_say(ac, "ok", "%s: selected the candidate's relay (relay_transport %s)", r->name,
 		       tr);
@@ -413,7 +465,7 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 {
 	char *cargv[AC_ARGV_MAX + 1], *pargv[AC_ARGV_MAX + 1],
 	    *pbase[2] = {(char *)peer_path, NULL};
-	char turn_opts[160], what[32];
+	char turn_opts[160], what[32], what_caps[96];
 	struct natlab_err e = {""};
 
 	fprintf(ac->out,
@@ -427,12 +479,24 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 		ac->fails++;
 		return;
 	}
-	snprintf(turn_opts, sizeof(turn_opts),
-		 "--turn udp:%s:%s --turn tcp:%s:%s%s --turn-user natlab --turn-pass natlab",
-		 NET_SRV_A, NET_PORT, NET_SRV_A, NET_PORT,
-		 nl->tls ? " --turn tls:" NET_SRV_A ":" NET_TLS_PORT : "");
-	round_argv(cargv, base, "controlling", true, nl->tls);
-	round_argv(pargv, pbase, "controlled", r->peer_turn, nl->tls);
+	if (r->tls_only && !nl->tls) {
+		ac_say(ac, "FAIL",
+		       "%s: the TURN server has no TLS listener (scenarios/certs not found: set "
+		       "NATLAB_SOURCE_DIR), so TURN over TLS on 443 cannot be checked",
+		       r->name);
+		return;
+	}
+	if (r->tls_only)
+		snprintf(turn_opts, sizeof(turn_opts),
+			 "only --turn tls:%s:%s --turn-user natlab --turn-pass natlab", NET_SRV_A,
+			 NET_TLS_WEB_PORT);
+	else
+		snprintf(turn_opts, sizeof(turn_opts),
+			 "--turn udp:%s:%s --turn tcp:%s:%s%s --turn-user natlab --turn-pass natlab",
+			 NET_SRV_A, NET_PORT, NET_SRV_A, NET_TCP_WEB_PORT,
+			 nl->tls ? " --turn tls:" NET_SRV_A ":" NET_TLS_WEB_PORT : "");
+	round_argv(cargv, base, "controlling", true, nl->tls, r->tls_only);
+	round_argv(pargv, pbase, "controlled", r->peer_turn, nl->tls, false);
 	ac->cand_node = nl->cand;
 	ac->peer_node = nl->peer;
 	ac->cand_ip = NET_CAND_IP;
@@ -451,6 +515,13 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 		       r->name, cand->ready ? "the peer" : "the candidate",
 		       "--trickle --stun --turn --turn-user --turn-pass --gather-timeout-ms "
 		       "--ta-ms --rto-ms --nominate-wait-ms");
+		goto out;
+	}
+	if (ruled_out(r, cand->ready, what_caps, sizeof(what_caps))) {
+		ac_say(ac, "n/a",
+		       "%s: the candidate declares %s in its ready event (capabilities): not "
+		       "checked; scenarios judge the cells that need it `unsupported`",
+		       r->name, what_caps);
 		goto out;
 	}
 	ac_agent_send(ac, cand, "{\"cmd\":\"gather\"}");

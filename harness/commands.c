@@ -72,8 +72,8 @@ static const char run_usage[] =
     "  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"
     "  --capture       capture every node's packets into pcap/<cell>/<node>.pcap\n"
     "  --timeout SEC   per-cell deadline instead of the scenario's own\n\n"
-    "Exit status: 0 every cell passed or was skipped, 1 some cell failed, timed out or\n"
-    "errored, 2 usage or environment error (or the run was interrupted).\n";
+    "Exit status: 0 every cell passed, was skipped or unsupported, 1 some cell failed,\n"
+    "timed out or errored, 2 usage or environment error (or the run was interrupted).\n";
 
 static void run_id_make(const struct runopts *o, char *buf, size_t len)
 {
@@ -313,9 +313,9 @@ int cmd_run(int argc, char **argv)
 		       st.in_flight_mean, st.in_flight_max, st.paced ? " (paced)" : "",
 		       (double)st.cells_cpu_us / 1e6 / st.done,
 		       (unsigned long long)st.cell_maxrss_kb);
-	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped in %.1f s "
-	       "wall time\nreport: %s/report.html\n",
-	       st.done, st.passed, st.failed, st.errors, st.skipped,
+	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped, %u unsupported "
+	       "in %.1f s wall time\nreport: %s/report.html\n",
+	       st.done, st.passed, st.failed, st.errors, st.skipped, st.unsupported,
 	       (double)(luanet_now_ms() - run_start_ms) / 1000.0, results_dir(res));
 	if (st.interrupted) {
 		fprintf(

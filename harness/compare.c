@@ -37,8 +37,11 @@ static void group_of(const json_t *cells, const char *id, struct group *g)
 			continue;
 		g->n++;
 		/* report_cell_path says "skipped" exactly for skipped outcomes */
-		g->ran += strcmp(p, "skipped") != 0;
-		g->passed += results_cell_passed(c) && strcmp(p, "skipped") != 0;
+		/* ... and "unsupported" for an implementation's declared
+		 * limitation: neither counts as a trial that ran */
+		bool ran = strcmp(p, "skipped") != 0 && strcmp(p, "unsupported") != 0;
+		g->ran += ran;
+		g->passed += results_cell_passed(c) && ran;
 		for (k = 0; k < nseen && strcmp(seen[k], p) != 0; k++)
 			;
 		if (k == nseen && nseen < 16)

@@ -110,6 +110,7 @@ void luanet_ctx_teardown(struct luanet_ctx *ctx)
 	emu_fault_log_free(ctx->faults);
 	ctx->faults = NULL;
 	ctx->faults_seen = 0;
+	ctx->event_field_bytes = 0;
 }
 
 /* Agent and scenario events stop at 2000 per cell (luaproc.c, l_event);

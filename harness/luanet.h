@@ -45,6 +45,7 @@ struct luanet_ctx {
 	json_t *pcaps;		      /* capture file paths, relative to the run directory */
 	struct emu_fault_log *faults; /* every fault the scenario triggered (owned) */
 	size_t faults_seen;	      /* how many of them are already in events */
+	size_t event_field_bytes;     /* agents' own event fields kept so far (luaproc.c) */
 };
 
 /* luanet_open - install the C functions into the `natlab` global table of

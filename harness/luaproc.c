@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,44 @@ static int p_line(lua_State *L)
 	return 1;
 }
 
+/* What an agent said is kept on the timeline with its own fields (a
+ * failure's reason, an error's text, a state, a selected pair), bounded so
+ * a chatty agent cannot grow a cell record without limit: a field whose
+ * JSON is larger than EVENT_FIELD_MAX bytes, or that would take the cell
+ * past EVENT_FIELDS_CELL_MAX bytes of such fields, is left out and named
+ * in the event's "elided" list. The agent's own t_ms (its clock) becomes
+ * agent_t_ms; t_ms, src and ev are the harness's. */
+#define EVENT_FIELD_MAX	      4096
+#define EVENT_FIELDS_CELL_MAX (256 * 1024)
+
+static void event_keep_fields(struct luanet_ctx *ctx, json_t *ev, json_t *j)
+{
+	json_t *elided = NULL;
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(j, key, val) {
+		char *s;
+		size_t n;
+
+		if (!strcmp(key, "ev") || !strcmp(key, "src") || !strcmp(key, "elided"))
+			continue;
+		s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+		n = s ? strlen(s) + strlen(key) + 4 : SIZE_MAX;
+		free(s);
+		if (n <= EVENT_FIELD_MAX && ctx->event_field_bytes + n <= EVENT_FIELDS_CELL_MAX) {
+			ctx->event_field_bytes += n;
+			json_object_set(ev, strcmp(key, "t_ms") ? key : "agent_t_ms", val);
+			continue;
+		}
+		if (!elided)
+			elided = json_array();
+		json_array_append_new(elided, json_string(key));
+	}
+	if (elided)
+		json_object_set_new(ev, "elided", elided);
+}
+
 /* Decode the line of @llen bytes waiting in @p, record it on the
  * timeline, push it as a table. */
 static void push_event(lua_State *L, struct luanet_ctx *ctx, struct proc *p, size_t llen)
@@ -279,8 +318,10 @@ static void push_event(lua_State *L, struct luanet_ctx *ctx, struct proc *p, siz
 		json_t *ev = json_pack("{s:I,s:s,s:O?}", "t_ms",
 				       (json_int_t)(luanet_now_ms() - ctx->start_ms), "src",
 				       p->name, "ev", json_object_get(j, "ev"));
-		if (ev)
+		if (ev) {
+			event_keep_fields(ctx, ev, j);
 			json_array_append_new(ctx->events, ev);
+		}
 	}
 	luanet_push_json(L, j);
 	json_decref(j);

@@ -19,7 +19,7 @@
  * is "failed". */
 static const char *const paths[] = {"host",	 "srflx",     "prflx",	"relay-udp",
 				    "relay-tcp", "relay-tls", "passed", "failed",
-				    "skipped",	 "error",     NULL};
+				    "skipped",	 "error",     "unsupported", NULL};
 
 /* Colours chosen to be told apart in print and by most colour-blind readers:
  * direct paths green/teal, relays blue/purple, failures red/grey. */
@@ -36,6 +36,7 @@ static const char css[] =
     ".path-passed{background:#b8e186}.path-failed{background:#d7301f;color:#fff}.path-skipped{"
     "background:#ddd;color:#555}"
     ".path-error{background:#333;color:#fff}"
+    ".path-unsupported{background:#fdd49e;color:#7f2704}"
     "td.sq.mismatch{outline:4px dashed #ff0;outline-offset:-6px}"
     ".legend span{display:inline-block;padding:2px 8px;margin:2px;border-radius:3px}"
     ".small{font-size:.85em;color:#555}pre{background:#f6f6f6;padding:6px;overflow:auto;"
@@ -70,6 +71,8 @@ const char *report_cell_path(const json_t *cell)
 		return "error";
 	if (strcmp(o, "skipped") == 0)
 		return "skipped";
+	if (strcmp(o, "unsupported") == 0)
+		return "unsupported";
 	for (int i = 0; p && paths[i]; i++)
 		if (strcmp(p, paths[i]) == 0)
 			return p;
@@ -791,7 +794,7 @@ static const char index_js[] =
     "function $(i){return document.getElementById(i)}"
     "function esc(s){return String(s).replace(/[&<>\"]/g,function(c){"
     "return{'&':'&amp;','<':'&lt;','>':'&gt;','\"':'&quot;'}[c]})}"
-    "function bad(o){return o!=='pass'&&o!=='skipped'}"
+    "function bad(o){return o!=='pass'&&o!=='skipped'&&o!=='unsupported'}"
     /* failures first, each group in planned order (rows come in that order) */
     "rows.forEach(function(r){if(bad(r[3]))order.push(r)});"
     "rows.forEach(function(r){if(!bad(r[3]))order.push(r)});"

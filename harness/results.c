@@ -62,7 +62,8 @@ int results_cell_passed(const json_t *cell)
 {
 	const char *o = json_string_value(json_object_get(cell, "outcome"));
 
-	return o && (strcmp(o, "pass") == 0 || strcmp(o, "skipped") == 0);
+	return o && (strcmp(o, "pass") == 0 || strcmp(o, "skipped") == 0 ||
+		     strcmp(o, "unsupported") == 0);
 }
 
 static int mkdir_p(const char *path, struct natlab_err *e)

@@ -677,7 +677,10 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 					   "pass") == 0,
 				    st->skipped +=
 				    strcmp(json_string_value(json_object_get(c, "outcome")),
-					   "skipped") == 0;
+					   "skipped") == 0,
+				    st->unsupported +=
+				    strcmp(json_string_value(json_object_get(c, "outcome")),
+					   "unsupported") == 0;
 			else if (strcmp(json_string_value(json_object_get(c, "outcome")), "fail") ==
 				 0)
 				st->failed++;

@@ -15,7 +15,7 @@
 #include "harness/runopts.h"
 
 struct runner_stats {
-	unsigned total, done, passed, failed, errors, skipped;
+	unsigned total, done, passed, failed, errors, skipped, unsupported;
 	int interrupted;
 	/* what the cells spent: CPU of every cell's process tree (wait4), the
 	 * largest process of any cell; how many were in flight (time-weighted

@@ -159,12 +159,12 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 	}
 	/* counts only: the square is the same whatever order cells finish in */
 	sq->n++;
-	sq->ran += !outcome || strcmp(outcome, "skipped") != 0;
+	sq->ran += !outcome || (strcmp(outcome, "skipped") != 0 && strcmp(outcome, "unsupported") != 0);
 	sq->passed += outcome && strcmp(outcome, "pass") == 0;
 	for (unsigned i = 0; names[i] && i < SUMMARY_PATHS; i++)
 		if (strcmp(names[i], p) == 0)
 			sq->count[i]++;
-	if (exp && strcmp(exp, p) && strcmp(p, "skipped"))
+	if (exp && strcmp(exp, p) && strcmp(p, "skipped") && strcmp(p, "unsupported"))
 		sq->mismatch = 1;
 	if (json_is_number(ms) && sq->nms < SUMMARY_MS_MAX) {
 		if (harness_grow((void **)&sq->ms, &sq->capms, sq->nms + 1, sizeof(double)) < 0)

@@ -52,6 +52,7 @@ scenario {
     rto_ms = { description = "agent check RTO floor (--rto-ms; the lab's RTT is under 1 ms)", default = 100 },
     ta_ms = { description = "agent pacing Ta (--ta-ms, RFC 8445 §14.2: at least 5)", default = 10 },
     nominate_wait_ms = { description = "controlling agent's wait for a better pair (--nominate-wait-ms)", default = 300 },
+    ice_tcp = { description = "ICE-TCP candidates (RFC 6544; --tcp) in both agents", default = false },
     timeout_ms = { description = "time allowed to select a pair", default = 12000 },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
@@ -81,10 +82,27 @@ scenario {
     -- well under a millisecond
     local common = { turn = turn, gather_timeout_ms = 1000, trickle = p.trickle,
                      args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
+    if p.ice_tcp then common.args[#common.args + 1] = "--tcp" end
     local l = S.agent(net, "left", p.left_impl,
                       setmetatable({ role = "controlling", name = "left" }, { __index = common }), cell)
     local r = S.agent(net, "right", p.right_impl,
                       setmetatable({ role = "controlled", name = "right" }, { __index = common }), cell)
+    -- what the agents declared they can do (docs/agent-protocol.md,
+    -- Capabilities) may change what this cell expects, or make it
+    -- unsupported (docs/expected-matrix.md, "Capabilities")
+    local procs = { left = l, right = r }
+    for side, proc in pairs(procs) do
+      local ok, why = natlab.ready(proc)
+      if not ok then natlab.fail(side .. " (" .. tostring(p[side .. "_impl"]) .. "): " .. why) end
+    end
+    local exp, why = EXPECT.adjust(p.left, p.right, cell.expected_path,
+                                   function(side, name) return natlab.capability(procs[side], name) end)
+    if not exp then natlab.unsupported(why) end
+    if exp ~= cell.expected_path then
+      natlab.observe("expected_by_capabilities", exp)
+      cell.expected_path = exp
+      natlab.result { expected_path = exp }
+    end
     local res = natlab.ice_connect(l, r, { trickle = p.trickle, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
     S.record_class(res, cell, { names = { "left", "right" } })

@@ -790,7 +790,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "natlab-ice: bad configuration\n");
 		goto out;
 	}
-	agentproto_ev_ready(&app.out, now_ms(&app), IMPL, VERSION);
+	{
+		/* docs/agent-protocol.md, Capabilities: what this run can do;
+		 * ICE-TCP (RFC 6544) only with --tcp */
+		const struct agentproto_cap caps[] = {
+		    {"trickle", true},	{"restart", true},	   {"turn-udp", true},
+		    {"turn-tcp", true}, {"turn-tls", true},	   {"ice-tcp", app.opts.tcp},
+		    {"ipv6", true},	{"components", true}, {"consent", true},
+		};
+		agentproto_ev_ready_caps(&app.out, now_ms(&app), IMPL, VERSION, caps,
+					 sizeof(caps) / sizeof(caps[0]));
+	}
 	if (app.opts.nturn && (!app.opts.turn_user || !app.opts.turn_pass))
 		agentproto_ev_log(&app.out, now_ms(&app), "warning",
 				  "--turn without --turn-user/--turn-pass: the server will refuse");

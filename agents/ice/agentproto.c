@@ -182,9 +182,21 @@ static json_t *cand_string(const struct ice_candidate *c)
 void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
 			 const char *version)
 {
+	agentproto_ev_ready_caps(o, t_ms, impl, version, NULL, 0);
+}
+
+void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			      const char *version, const struct agentproto_cap *caps, unsigned n)
+{
 	json_t *j = json_object();
 	json_object_set_new(j, "impl", json_string(impl));
 	json_object_set_new(j, "version", json_string(version));
+	if (n) {
+		json_t *c = json_object();
+		for (unsigned i = 0; i < n; i++)
+			json_object_set_new(c, caps[i].name, json_boolean(caps[i].have));
+		json_object_set_new(j, "capabilities", c);
+	}
 	put(o, "ready", t_ms, j);
 }
 

@@ -70,6 +70,16 @@ struct agentproto_out {
 
 void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
 			 const char *version);
+/* One capability an agent declares in `ready` (docs/agent-protocol.md,
+ * "Capabilities"): @name as the document spells it, @have whether this run
+ * of the agent can do it. A capability left out is undeclared. */
+struct agentproto_cap {
+	const char *name;
+	bool have;
+};
+/* ready with "capabilities": {name: have, ...} of the @n entries of @caps. */
+void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			      const char *version, const struct agentproto_cap *caps, unsigned n);
 void agentproto_ev_local(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
 			 const char *pwd, const struct ice_candidate *cands, unsigned n,
 			 bool complete);

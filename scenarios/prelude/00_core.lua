@@ -183,6 +183,13 @@ function natlab.fail(msg)
   error({ natlab_outcome = "fail", message = msg }, 0)
 end
 
+-- natlab.unsupported(msg): end the cell now as `unsupported`: it needs
+-- something an implementation declared it cannot do (natlab.need). Not a
+-- failure, not a skip: the implementation's limitation, reported as such.
+function natlab.unsupported(msg)
+  error({ natlab_outcome = "unsupported", message = msg }, 0)
+end
+
 -- natlab._build(decl, params): the network only (natlab exec / shell).
 function natlab._build(decl, params)
   if not decl.network then

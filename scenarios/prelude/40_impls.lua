@@ -79,6 +79,71 @@ function natlab.agent(net, node_name, opts)
   return node:spawn(argv, { name = opts.name or node_name })
 end
 
+-- ---------------------------------------------------------- capabilities
+
+-- The capabilities an agent may declare in its `ready` event
+-- (docs/agent-protocol.md, "Capabilities"), with the words a message uses.
+natlab.capability_names = {
+  ["trickle"] = "trickle ICE (RFC 8838)",
+  ["restart"] = "ICE restart",
+  ["turn-udp"] = "TURN over UDP",
+  ["turn-tcp"] = "TURN over TCP",
+  ["turn-tls"] = "TURN over TLS",
+  ["ice-tcp"] = "ICE-TCP (RFC 6544)",
+  ["ipv6"] = "IPv6",
+  ["components"] = "more than one component",
+  ["consent"] = "consent freshness (RFC 7675)",
+}
+
+local ready_of = setmetatable({}, { __mode = "k" })
+
+-- natlab.ready(proc[, timeout_ms]) -> ready event | nil, why
+-- Waits for the agent's `ready` (its first event), once; later calls return
+-- the same event. Events before it are not expected (docs/agent-protocol.md)
+-- and are dropped.
+function natlab.ready(proc, timeout_ms)
+  if ready_of[proc] then return ready_of[proc] end
+  local deadline = natlab.now_ms() + (timeout_ms or 5000)
+  while true do
+    local ev, why = proc:event(math.max(0, deadline - natlab.now_ms()))
+    if not ev then return nil, "no ready event (" .. tostring(why) .. ")" end
+    if ev.ev == "ready" then
+      ready_of[proc] = ev
+      return ev
+    end
+  end
+end
+
+-- natlab.capability(proc, name) -> true | false | nil
+-- What the agent declared about capability @name in its ready event: true,
+-- false (declared missing), or nil (not declared: judged as if present).
+function natlab.capability(proc, name)
+  local ev = ready_of[proc] or natlab.ready(proc)
+  local caps = ev and type(ev.capabilities) == "table" and ev.capabilities or {}
+  local v = caps[name]
+  if v == true or v == false then return v end
+  return nil
+end
+
+-- natlab.need(side_name, proc, alternatives[, why])
+-- The cell needs one of @alternatives (capability names, or one name) from
+-- the agent @proc; when the agent declared every one of them missing, the
+-- cell ends `unsupported` naming the side, what it lacks and @why. An
+-- agent that declared a capability, or said nothing about it, is judged
+-- on what it does: it still fails when it cannot.
+function natlab.need(side, proc, alts, why)
+  if type(alts) == "string" then alts = { alts } end
+  local words = {}
+  for _, a in ipairs(alts) do
+    if natlab.capability(proc, a) ~= false then return end
+    words[#words + 1] = natlab.capability_names[a] or a
+  end
+  local impl = (ready_of[proc] or {}).impl
+  natlab.unsupported(string.format("%s%s declares no %s%s", side,
+    impl and (" (" .. tostring(impl) .. ")") or "", table.concat(words, " and no "),
+    why and (", which " .. why) or ""))
+end
+
 -- --------------------------------------------------------------- servers
 
 -- The settings both server implementations get, so that a scenario sees

@@ -46,6 +46,10 @@ assert "stack traceback" in cells["error"]["traceback"]
 assert "agent-is-stuck" in cells["hang"]["stderr_tail"], cells["hang"]
 assert cells["agent"]["observations"]["events"] == 2
 assert [e["ev"] for e in cells["agent"]["events"]] == ["ready", "ack"], cells["agent"]["events"]
+# an agent's own fields are kept (its clock as agent_t_ms), an oversized one elided by name
+ack = cells["agent"]["events"][1]
+assert ack["reason"] == "because" and ack["agent_t_ms"] == 1 and ack["src"] == "echo-agent", ack
+assert "big" not in ack and ack["elided"] == ["big"], ack
 seeds = {c["seed"] for c in cells.values()}
 assert len(seeds) == 8
 run = json.load(open(sys.argv[2] + "/run.json"))

@@ -44,12 +44,17 @@ net_lines() { # label
   expect_line "$1" "^ok    relay-udp: rx: the candidate reported 5 of"
   expect_line "$1" "^ok    relay-tcp: selected the candidate's relay (relay_transport t[cl][ps])"
   expect_line "$1" "^ok    relay-tcp: rx: the candidate reported 5 of"
+  expect_line "$1" "^ok    tcp-web-only: selected the candidate's relay (relay_transport t[cl][ps])"
 }
 net_lines "natlab-ice"
+expect_line "natlab-ice" "^ok    tls-443: selected the candidate's relay (relay_transport tls)"
 if [ -x "$NATLAB_BIN_DIR/natlab-nice" ]; then
   check 0 "natlab-nice conforms" "$natlab" adapter-check nice
   expect_line "natlab-nice" 'ready: impl "natlab-nice"'
   net_lines "natlab-nice"
+  # libnice has no TURN over TLS and declares so: the round is not a failure
+  expect_line "natlab-nice" '^n/a   tls-443: the candidate declares "turn-tls": false'
+
 else
   echo "note: natlab-nice not built (libnice-dev missing): not checked"
 fi
@@ -66,6 +71,17 @@ expect_line "end" 'FAIL  trickle: no {"ev":"candidate","end":true} within 4000 m
 TP_BREAK=turn check 1 "ignored TURN servers rejected" "$natlab" adapter-check --timeout-ms 4000 "$fixture"
 expect_line "turn" 'FAIL  relay-udp: no relay candidate on the TURN server.s address 203.0.113.10 (the agent was given --turn udp:'
 expect_line "turn" 'FAIL  relay-tcp: no pair selected on the candidate'
+
+# the matrix's tcp-web-only cells pass over TCP 80, but a network that lets
+# only TLS on 443 out needs TURN over TLS: the tls-443 round fails such an
+# agent, quoting its own word on it
+TP_BREAK=notls check 1 "no TURN over TLS rejected" "$natlab" adapter-check --timeout-ms 6000 "$fixture"
+expect_line "notls" "^ok    tcp-web-only: selected the candidate's relay (relay_transport tcp)"
+expect_line "notls" 'FAIL  tls-443: no relay candidate on the TURN server.s address 203.0.113.10 (the agent was given only --turn tls:203.0.113.10:443'
+expect_line "notls" '(the candidate last said: log "this build has no TURN over TLS")'
+# -v labels each line an agent writes on stderr with the agent's name
+TP_BREAK=notls check 1 "-v labels the agent's stderr" "$natlab" adapter-check -v --timeout-ms 6000 "$fixture"
+expect_line "verbose" "^      !! candidate stderr: tp_broken_adapter: dropping --turn tls:"
 
 check 2 "a missing program is a usage error" "$natlab" adapter-check /nonexistent/agent
 expect_line "missing" "not an executable file"

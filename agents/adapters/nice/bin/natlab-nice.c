@@ -674,7 +674,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "natlab-nice: cannot create a libnice agent\n");
 		return 1;
 	}
-	agentproto_ev_ready(&app.out, t_ms(&app), IMPL, NICE_PKG_VERSION);
+	{
+		/* docs/agent-protocol.md, Capabilities. libnice in RFC 5245 mode
+		 * has no TURN over TLS (it speaks plain TURN over TCP to a TLS
+		 * port, see below); ICE-TCP only with --tcp. */
+		const struct agentproto_cap caps[] = {
+		    {"trickle", true},	 {"restart", true},  {"turn-udp", true},
+		    {"turn-tcp", true},	 {"turn-tls", false}, {"ice-tcp", tcp},
+		    {"ipv6", true},	 {"components", true}, {"consent", true},
+		};
+		agentproto_ev_ready_caps(&app.out, t_ms(&app), IMPL, NICE_PKG_VERSION, caps,
+					 sizeof(caps) / sizeof(caps[0]));
+	}
 	/* --tcp: libnice's own ICE-TCP (RFC 6544) host, server-reflexive and
 	 * relayed TCP candidates, active and passive; off by default as in
 	 * natlab-ice */

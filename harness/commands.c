@@ -683,9 +683,9 @@ int cmd_report(int argc, char **argv)
 
 	if (wants_help(argc, argv) || argc != 2) {
 		fprintf(wants_help(argc, argv) ? stdout : stderr,
-			"usage: natlab report DIR\n\nRe-renders DIR/junit.xml and DIR/report.html "
-			"from DIR/run.json and "
-			"DIR/cells.jsonl\n(also for a run that was killed half-way).\n");
+			"usage: natlab report DIR\n\nRe-renders DIR/junit.xml, DIR/report.html (the "
+			"index) and DIR/report/\n(each cell's details) from DIR/run.json and "
+			"DIR/cells.jsonl (also for a run that\nwas killed half-way).\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	/* one cell in memory at a time: a run of any size can be redrawn */

@@ -679,6 +679,9 @@ static void pairs_tables(FILE *f, const json_t *pairs)
 	}
 }
 
+/* What opening a cell shows, written into its report/cells-<k>.js: the one
+ * place a cell's detail content is drawn (a ladder diagram of a cell that
+ * did not pass belongs here too). */
 void report_cell_detail(FILE *f, const json_t *c, size_t rank)
 {
 	const json_t *cand = json_object_get(c, "candidates");

@@ -62,6 +62,18 @@ PY
 s1=$(python3 -c "import json,sys;print([json.loads(l)['seed'] for l in open(sys.argv[1]) if 'case=pass' in l][0])" "$cells")
 s2=$(python3 -c "import json,sys;print(json.loads(open(sys.argv[1]).readline())['seed'])" "$out/one/latest/cells.jsonl")
 [ "$s1" = "$s2" ] || fail "re-run seed $s2, want $s1"
+# that run paced itself (--jobs auto, the default) and says what it spent
+python3 - "$out/one/latest" <<'PY' || exit 1
+import json, sys
+d = sys.argv[1]
+run = json.load(open(d + "/run.json"))
+assert run["options"]["jobs"] == "auto", run["options"]
+r = run["resources"]
+assert r["jobs"] == "auto" and r["in_flight_max"] == 1 and r["cells_cpu_s"] > 0, r
+assert r["parent_cpu_s"] > 0 and r["parent_peak_rss_kb"] > 1000 and r["wall_s"] > 0, r
+cell = json.loads(open(d + "/cells.jsonl").readline())
+assert cell["resources"]["cpu_ms"] >= 0 and cell["resources"]["maxrss_kb"] > 0, cell["resources"]
+PY
 # ... and draws the same math.random numbers, which the harness seeds from
 # the cell's seed although the script never calls math.randomseed; another
 # run seed draws others.

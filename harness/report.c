@@ -1150,35 +1150,78 @@ char *report_render(const json_t *run, const json_t *cells)
 
 /* ---- the live index of a running run ---- */
 
+/* The live index lists the first REPORT_LIVE_FAILS cells that did not
+ * pass, as they finish: what a person watching a long run wants first,
+ * bounded so the parent does not grow with the failures either. */
+#define REPORT_LIVE_FAILS 200
+
 struct report_live {
 	struct page pg;
+	json_t *fails; /* [id, trial, outcome, message], at most REPORT_LIVE_FAILS */
+	size_t nfails; /* all of them, listed or not */
 };
 
 struct report_live *report_live_new(void)
 {
 	struct report_live *l = calloc(1, sizeof(*l));
 
-	if (l)
-		l->pg.bounded = 1;
+	if (!l)
+		return NULL;
+	l->pg.bounded = 1;
+	l->fails = json_array();
+	if (!l->fails) {
+		free(l);
+		return NULL;
+	}
 	return l;
 }
 
 int report_live_add(struct report_live *l, const json_t *cell)
 {
+	const char *o = str(cell, "outcome", "error");
+
 	page_add(&l->pg, cell, l->pg.n + 1);
+	if (strcmp(o, "pass") && strcmp(o, "skipped") && strcmp(o, "unsupported")) {
+		if (json_array_size(l->fails) < REPORT_LIVE_FAILS &&
+		    json_array_append_new(
+			l->fails, json_pack("[s,I,s,s]", str(cell, "id", "?"),
+					    json_integer_value(json_object_get(cell, "trial")), o,
+					    str(cell, "message", ""))) < 0)
+			l->pg.oom = 1;
+		l->nfails++;
+	}
 	return l->pg.oom ? -ENOMEM : 0;
 }
 
 int report_live_write(FILE *f, const json_t *run, const struct report_live *l)
 {
 	struct page *pg = (struct page *)&l->pg;
+	size_t i;
+	json_t *r;
 
 	index_top(f, run, pg, 0);
 	fprintf(f, "<h2 id=\"cells\">Cells</h2>\n<p class=\"live\">%zu cells so far. The run is in "
 		   "progress: the cell list and each cell's details are written when it ends "
-		   "(<code>natlab report DIR</code> draws them for a run that was killed).</p>\n"
-		   "</body></html>\n",
+		   "(<code>natlab report DIR</code> draws them for a run that was killed).</p>\n",
 		pg->n);
+	if (l->nfails) {
+		fprintf(f, "<p>%zu did not pass so far%s:</p>\n<table class=\"cells\"><tr><th>cell"
+			   "</th><th>trial</th><th>outcome</th><th>message</th></tr>\n",
+			l->nfails, l->nfails > json_array_size(l->fails) ? " (the first listed)" : "");
+		json_array_foreach(l->fails, i, r)
+		{
+			fprintf(f, "<tr class=\"row o-%s\"><td>",
+				json_string_value(json_array_get(r, 2)));
+			esc(f, json_string_value(json_array_get(r, 0)));
+			fprintf(f, "</td><td>%lld</td><td class=\"o\">%s</td><td class=\"small\">",
+				(long long)json_integer_value(json_array_get(r, 1)),
+				json_string_value(json_array_get(r, 2)));
+			esc(f, json_string_value(json_array_get(r, 3)));
+			fprintf(f, "</td></tr>\n");
+		}
+		fprintf(f, "</table>\n");
+	}
+	fprintf(f, "</body></html>\n");
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -1187,5 +1230,6 @@ void report_live_free(struct report_live *l)
 	if (!l)
 		return;
 	page_free(&l->pg);
+	json_decref(l->fails);
 	free(l);
 }

@@ -62,8 +62,9 @@ int report_write_all(FILE *f, const json_t *run, struct cellsrc *src);
 char *report_render(const json_t *run, const json_t *cells);
 
 /* The index of a run still running: its header and grids from aggregates
- * kept as cells finish (bounded by the matrix), rewritten by the run at
- * most once a second; the cell list comes with the final render. */
+ * kept as cells finish (bounded by the matrix) and the first 200 cells that
+ * did not pass, rewritten by the run at most once a second; the cell list
+ * and the details come with the final render. */
 struct report_live;
 struct report_live *report_live_new(void);
 /* report_live_add - 0, or -ENOMEM (the live page then lacks the cell). */

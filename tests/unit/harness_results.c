@@ -458,6 +458,9 @@ static void test_report_rates(void **state)
 		assert_non_null(strstr(buf, "<span class=\"small rate\">9/10 passed</span>"));
 		assert_non_null(strstr(buf, "104 ms (p95 109)"));
 		assert_non_null(strstr(buf, "10 cells so far"));
+		/* the one that did not pass is listed, with why */
+		assert_non_null(strstr(buf, "1 did not pass so far:"));
+		assert_int_equal(count(buf, "<tr class=\"row o-fail\">"), 1);
 		assert_null(strstr(buf, "href=\"#cell-"));
 		assert_null(strstr(buf, "<script"));
 		free(buf);

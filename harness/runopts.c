@@ -106,6 +106,9 @@ int runopts_parse(int argc, char **argv, struct runopts *o, struct natlab_err *e
 				o->jobs = 0;
 			else
 				ret = parse_uint(a, v, 1, &o->jobs, e);
+			if (ret < 0 && v)
+				ret = usage_err(e, EINVAL, "%s: '%s' is not a number >= 1 or auto", a,
+						v);
 			i++;
 		} else if (strcmp(a, "--timeout") == 0) {
 			ret = parse_uint(a, v, 1, &o->timeout_s, e);

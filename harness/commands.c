@@ -66,7 +66,7 @@ static const char run_usage[] =
     "  -p key=value    set a scenario parameter; key=a,b sweeps the values\n"
     "  --trials N      run each cell N times (default 1)\n"
     "  --jobs N|auto   cells run in parallel (default auto: as many as the cells'\n"
-    "                  measured CPU and memory allow on this machine, at most 10)\n"
+    "                  measured CPU and memory allow here, at most 3 per core)\n"
     "  --seed S        the run seed; each cell's seed derives from it and the cell id\n"
     "  --filter GLOB   only cells whose id matches (e.g. 'smoke/nat=hard*')\n"
     "  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"
@@ -285,10 +285,13 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "natlab run: %s (choose another place with --out DIR)\n", e.msg);
 		goto out;
 	}
-	if (o.jobs)
+	if (o.jobs) {
 		snprintf(jobs, sizeof(jobs), "%u at a time", o.jobs);
-	else
-		snprintf(jobs, sizeof(jobs), "up to %u at a time as the machine allows", PACE_CEILING);
+	} else {
+		long nc = sysconf(_SC_NPROCESSORS_ONLN);
+		snprintf(jobs, sizeof(jobs), "up to %u at a time as the machine allows",
+			 pace_ceiling(nc > 0 ? (unsigned)nc : 1));
+	}
 	printf("natlab: %zu cells, %s, seed %llu, results in %s\n", cellplan_count(cells), jobs,
 	       (unsigned long long)(o.seed & ((1ull << 53) - 1)), results_dir(res));
 	fflush(stdout);

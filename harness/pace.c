@@ -18,11 +18,16 @@ static double ewma(double old, double sample)
 	return old < 0 ? sample : old + PACE_EWMA * (sample - old);
 }
 
+unsigned pace_ceiling(unsigned cores)
+{
+	return (cores ? cores : 1) * PACE_CEILING_PER_CORE;
+}
+
 void pace_init(struct pace *p, unsigned cores, unsigned ceiling, uint64_t mem_total_kb,
 	       uint64_t mem_avail_kb)
 {
 	p->cores = cores ? cores : 1;
-	p->ceiling = ceiling ? ceiling : PACE_CEILING;
+	p->ceiling = ceiling ? ceiling : pace_ceiling(p->cores);
 	p->share = -1;
 	p->cell_kb = -1;
 	p->external = 0;

@@ -20,11 +20,14 @@
 
 /* The share of the cores left to natlab that its cells may fill. */
 #define PACE_CPU_SHARE 0.75
-/* At most this many cells in flight: the most that kept the default
- * matrix's connect times within 10 % (median) and 20 % (p90) of --jobs 2's
- * on the 2-core machine; at 12 the p90 was 37 % longer for 10 % less wall
- * time (docs/performance.md, "Cells in flight"). */
-#define PACE_CEILING 10
+/* At most this many cells in flight per core: on the 2-core machine, 6 in
+ * flight ran the default matrix as fast as 8, 10 or 12 (7.8 s against
+ * 7.5-8.6 s) with its connect times within 5 % (median) and 9 % (p90) of
+ * --jobs 2's, where 8-12 stretched the p90 by 12-40 %; and ran
+ * topology-only cells faster than 10 (29 against 25 cells/s: the kernel
+ * serialises namespace and device creation). docs/performance.md, "Cells
+ * in flight". Measured on 2 cores only: more cores get proportionally more. */
+#define PACE_CEILING_PER_CORE 3
 /* Memory kept free for everything else: this share of the machine's. */
 #define PACE_MEM_RESERVE 0.25
 
@@ -41,8 +44,11 @@ struct pace {
 	unsigned limit; /* what pace_limit returned last */
 };
 
+/* pace_ceiling - the most cells in flight on @cores cores. */
+unsigned pace_ceiling(unsigned cores);
+
 /* pace_init - a pacer for @cores cores (>= 1), at most @ceiling cells (0 =
- * PACE_CEILING), on a machine with @mem_total_kb and @mem_avail_kb now
+ * pace_ceiling(@cores)), on a machine with @mem_total_kb and @mem_avail_kb now
  * (nothing of the run in flight yet). Until a cell has finished it allows
  * @cores cells. */
 void pace_init(struct pace *p, unsigned cores, unsigned ceiling, uint64_t mem_total_kb,

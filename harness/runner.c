@@ -514,7 +514,9 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 {
 	struct slot *slots;
 	bool paced = o->jobs == 0;
-	unsigned jobs = paced ? PACE_CEILING : o->jobs > RUNNER_JOBS_MAX ? RUNNER_JOBS_MAX : o->jobs;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned ncores = cores > 0 ? (unsigned)cores : 1;
+	unsigned jobs = paced ? pace_ceiling(ncores) : o->jobs;
 	size_t next = 0, n = cellplan_count(cells);
 	unsigned running = 0, limit = jobs;
 	int tty = isatty(fileno(progress));
@@ -527,6 +529,8 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 	struct sigaction sa = {0}, old_int, old_term;
 	int ret = 0;
 
+	if (jobs > RUNNER_JOBS_MAX)
+		jobs = RUNNER_JOBS_MAX;
 	memset(st, 0, sizeof(*st));
 	st->total = (unsigned)n;
 	slots = calloc(jobs, sizeof(*slots));
@@ -536,11 +540,7 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 	machine_mem(&mem_total, &mem_avail);
 	machine_busy(&busy_last, &total_last);
 	machine_ticks(&busy0, &total0);
-	{
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		pace_init(&pace, cores > 0 ? (unsigned)cores : 1, PACE_CEILING, mem_total,
-			  mem_avail);
-	}
+	pace_init(&pace, ncores, jobs, mem_total, mem_avail);
 	if (paced)
 		limit = pace_limit(&pace);
 	stop_signal = 0;

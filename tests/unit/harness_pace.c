@@ -16,16 +16,18 @@
 
 #define GB (1024ull * 1024ull)
 
-/* Before any cell finished: as many as cores. */
+/* Before any cell finished: as many as cores, within the ceiling (by
+ * default PACE_CEILING_PER_CORE per core). */
 static void test_pace_start(void **state)
 {
 	struct pace p;
 
 	(void)state;
+	assert_int_equal(pace_ceiling(2), 2 * PACE_CEILING_PER_CORE);
 	pace_init(&p, 2, 0, 24 * GB, 20 * GB);
 	assert_int_equal(pace_limit(&p), 2);
-	pace_init(&p, 64, 0, 24 * GB, 20 * GB);
-	assert_int_equal(pace_limit(&p), PACE_CEILING);
+	pace_init(&p, 64, 10, 24 * GB, 20 * GB);
+	assert_int_equal(pace_limit(&p), 10);
 }
 
 /* Cells that wait on timers (5 % of a core each) fill an idle machine up
@@ -39,7 +41,7 @@ static void test_pace_cpu(void **state)
 	pace_init(&p, 2, 0, 24 * GB, 20 * GB);
 	for (int i = 0; i < 10; i++)
 		pace_cell_done(&p, 50000, 1000000, 8000);
-	assert_int_equal(pace_limit(&p), PACE_CEILING);
+	assert_int_equal(pace_limit(&p), pace_ceiling(2));
 	pace_init(&p, 2, 40, 24 * GB, 20 * GB);
 	for (int i = 0; i < 10; i++)
 		pace_cell_done(&p, 50000, 1000000, 8000);

@@ -814,8 +814,8 @@ static const char index_js[] =
     "if(q&&(r[1]+' '+P[r[8]]).toLowerCase().indexOf(q)<0)continue;shown.push(r)}"
     "page=0;draw()}"
     "function draw(){var h=[],a=page*PER,b=Math.min(shown.length,a+PER);"
-    "for(var i=a;i<b;i++){var r=shown[i];h.push('<tr class=\"row o-'+r[3]+'\"><td><a href=\"#cell-'"
-    "+r[0]+'\">'+esc(r[1])+'</a></td><td>'+r[2]+'</td><td class=\"o\">'+r[3]+"
+    "for(var i=a;i<b;i++){var r=shown[i],o=esc(r[3]);h.push('<tr class=\"row o-'+o+'\"><td><a href=\"#cell-'"
+    "+r[0]+'\">'+esc(r[1])+'</a></td><td>'+r[2]+'</td><td class=\"o\">'+o+"
     "'</td><td class=\"path-'+r[4]+'\">'+r[4]+(r[6]&&r[6]!==r[4]?' (expected '+esc(r[6])+')':'')"
     "+'</td><td>'+(r[5]===null?'':r[5])+'</td><td class=\"small\">'+esc(P[r[8]])+'</td></tr>')}"
     "$('rows').innerHTML=h.join('');"
@@ -972,9 +972,12 @@ static void index_row(FILE *f, const json_t *c, size_t rank, long scen, struct s
 		*oom = 1;
 	fprintf(f, "%s[%zu,\"", first ? "" : ",\n", rank);
 	js_string(f, id, strlen(id));
-	fprintf(f, "\",%lld,\"%s\",\"%s\",",
-		(long long)json_integer_value(json_object_get(c, "trial")),
-		str(c, "outcome", "error"), report_cell_path(c));
+	{
+		const char *o = str(c, "outcome", "error"); /* any text a file holds */
+		fprintf(f, "\",%lld,\"", (long long)json_integer_value(json_object_get(c, "trial")));
+		js_string(f, o, strlen(o));
+		fprintf(f, "\",\"%s\",", report_cell_path(c)); /* one of paths[] */
+	}
 	if (json_is_number(ms))
 		fprintf(f, "%.0f", json_number_value(ms));
 	else

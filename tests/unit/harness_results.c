@@ -207,6 +207,11 @@ static void test_escaping_and_paths(void **state)
 	assert_null(strstr(x, "<here>"));
 	free(x);
 	assert_string_equal(report_cell_path(c), "error");
+	/* an outcome no run writes (a hand-edited file) stays a JS string */
+	json_object_set_new(c, "outcome", json_string("x\"<y"));
+	x = report_render(run, cells);
+	assert_non_null(strstr(x, "\"x\\\"<y\",\"failed\""));
+	free(x);
 	json_object_set_new(c, "outcome", json_string("skipped"));
 	assert_string_equal(report_cell_path(c), "skipped");
 	json_object_set_new(c, "outcome", json_string("fail"));

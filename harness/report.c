@@ -1026,26 +1026,10 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
 		return -ENOMEM;
 	/* Ranks are positional (the place in planned order) so that they are
 	 * unique even across merged runs, and the same in a merge of shards as
-	 * in the run they split. Pass one: what the index's top needs. */
-	for (size_t i = 0; i < n && !pg.oom; i++) {
-		json_t *c = cellsrc_get(src, order[i]);
-		if (!c) {
-			ret = -EIO;
-			goto out;
-		}
-		page_add(&pg, c, i + 1);
-		strset_add(&scen, str(c, "scenario", "?"), &pg.oom);
-		json_decref(c);
-	}
-	if (pg.oom) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	index_top(f, run, &pg, 1);
-	cell_list(f, &pg);
-	fprintf(f, "</body></html>\n");
-	/* Pass two: a row per cell into index.js, its details into its chunk;
-	 * one cell in memory at a time. */
+	 * in the run they split. One pass, one cell in memory at a time: its
+	 * row into index.js, its details into its chunk, its share of the grids
+	 * into the aggregates; the index page, which needs the aggregates, is
+	 * written last. */
 	idx = out->open(out->ctx, "index.js");
 	if (!idx) {
 		ret = -EIO;
@@ -1061,6 +1045,7 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
 			ret = -EIO;
 			goto out;
 		}
+		page_add(&pg, c, i + 1);
 		index_row(idx, c, i + 1, strset_add(&scen, str(c, "scenario", "?"), &pg.oom), &pset,
 			  &pg.oom, i == 0);
 		if (i % REPORT_CHUNK == 0) {
@@ -1104,6 +1089,13 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
 	fprintf(idx, "],\nparams:[");
 	js_strings(idx, &pset);
 	fprintf(idx, "]};\n");
+	if (pg.oom) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	index_top(f, run, &pg, 1);
+	cell_list(f, &pg);
+	fprintf(f, "</body></html>\n");
 	if (ferror(f) || ferror(idx) || (chunk && ferror(chunk)))
 		ret = -EIO;
 out:

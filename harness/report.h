@@ -41,9 +41,9 @@ struct report_out {
 };
 
 /* report_write - the index page to @f and the files beside it through
- * @out, reading the cells from @src one at a time (twice: the index's top,
- * then a row and a detail per cell), so that what it holds is bounded by
- * the grids, not by the cells. 0, -ENOMEM, or -EIO when a cell can no
+ * @out, reading the cells from @src once, one at a time (a row, a detail
+ * and the grids' aggregates per cell; the index page last), so that what
+ * it holds is bounded by the grids, not by the cells. 0, -ENOMEM, or -EIO when a cell can no
  * longer be read or a stream failed. */
 int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct report_out *out);
 
@@ -53,8 +53,8 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
  * The one place a cell's detail content is drawn. */
 void report_cell_detail(FILE *f, const json_t *c, size_t rank);
 
-/* report_write_all - the index and every file beside it, one after the
- * other, to @f (a cellsrc_writer: tests and the fuzz target). */
+/* report_write_all - every file beside the index, then the index, one
+ * after the other, to @f (a cellsrc_writer: tests and the fuzz target). */
 int report_write_all(FILE *f, const json_t *run, struct cellsrc *src);
 
 /* report_render - report_write_all of the array @cells; caller frees. NULL

@@ -247,6 +247,12 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 			snprintf(msg, sizeof(msg),
 				 "the cell process died of signal %d without a result",
 				 WTERMSIG(status));
+		else if (s->len && !r)
+			/* it sent one, which the parser refused: say why, or a bug
+			 * in what a cell records looks like a crash */
+			snprintf(msg, sizeof(msg),
+				 "the cell's result (%zu bytes) is not valid JSON: %s at byte %zu",
+				 s->len, je.text, (size_t)je.position);
 		else
 			snprintf(msg, sizeof(msg),
 				 "the cell process exited with status %d without a result",

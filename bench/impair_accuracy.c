@@ -28,7 +28,6 @@
 #include "emu/impair_probe.h"
 #include "emu/link.h"
 #include "emu/sandbox.h"
-#include "harness/capture.h"
 
 static struct emu_node *na, *nb;
 static struct emu_impair *link_;
@@ -233,11 +232,11 @@ int main(int argc, char **argv)
 	{
 		/* And with what `natlab run --capture` (or a scenario's
 		 * capture list) runs: one capture process per node, every
-		 * interface (harness/capture.h), on both ends of the link. */
+		 * interface (emu/capture.h, process mode), on both ends of the link. */
 		pid_t pa = -1, pb = -1;
 		int st;
-		if (capture_start(na, "/tmp/natlab-bench-node-a.pcap", &pa, &e) < 0 ||
-		    capture_start(nb, "/tmp/natlab-bench-node-b.pcap", &pb, &e) < 0)
+		if (emu_capture_node_start(na, "/tmp/natlab-bench-node-a.pcap", &pa, &e) < 0 ||
+		    emu_capture_node_start(nb, "/tmp/natlab-bench-node-b.pcap", &pb, &e) < 0)
 			die("node capture", &e);
 		row("delay 20 ms @10k pps + node captures", "10.0.0.2", 10000, n, 100,
 		    (struct want){20, 20, -1, -1, 0}, true);

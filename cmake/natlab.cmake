@@ -8,8 +8,14 @@
 
 # natlab_library(NAME DIR DEPS...)
 function(natlab_library name dir)
-  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${dir}/*.c)
-  list(FILTER srcs EXCLUDE REGEX "/bin/|_main\\.c$|/fuzz/")
+  # Filter on the path inside @dir: a checkout whose own path contains
+  # "/fuzz/" or "/bin/" (a worktree named fuzz) must not lose every file.
+  file(GLOB_RECURSE rel RELATIVE ${dir} CONFIGURE_DEPENDS ${dir}/*.c)
+  list(FILTER rel EXCLUDE REGEX "(^|/)bin/|_main\\.c$|(^|/)fuzz/")
+  set(srcs "")
+  foreach(f ${rel})
+    list(APPEND srcs ${dir}/${f})
+  endforeach()
   if(srcs)
     add_library(${name} STATIC ${srcs})
     target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})

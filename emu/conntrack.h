@@ -2,7 +2,7 @@
  * the flows a NAT node holds right now, so a scenario can observe when a
  * mapping is gone instead of computing it from the configured timeout.
  *
- * Only IPv4 UDP entries are listed: they are the NAT's UDP mappings
+ * emu_conntrack_udp4 lists IPv4 UDP entries only: they are the NAT's UDP mappings
  * (docs/nat-model.md: with inbound_refreshes off every entry is an
  * outbound flow whose timeout is the mapping's). The kernel leaves entries
  * whose timeout passed out of a dump even before its garbage collector
@@ -27,6 +27,8 @@ struct emu_ct_udp {
 	char rsrc[EMU_CT_ADDR_STR_MAX], rdst[EMU_CT_ADDR_STR_MAX];
 	uint16_t rsport, rdport;
 	uint32_t timeout_s; /* seconds left, as the kernel rounds them */
+	uint8_t proto;	    /* IPPROTO_UDP, or IPPROTO_TCP (emu_conntrack_ip4) */
+	uint8_t tcp_state;  /* TCP: enum tcp_conntrack (emu_conntrack_tcp_state_name) */
 };
 
 /* emu_conntrack_udp4 - dump node @n's IPv4 UDP conntrack entries into
@@ -35,5 +37,13 @@ struct emu_ct_udp {
  * errno with @e filled. */
 int emu_conntrack_udp4(struct emu_node *n, struct emu_ct_udp *out, size_t max, size_t *count,
 		       struct natlab_err *e);
+
+/* emu_conntrack_ip4 - the same for IPv4 UDP and TCP entries (a NAT's
+ * snapshot in a failed cell's evidence). */
+int emu_conntrack_ip4(struct emu_node *n, struct emu_ct_udp *out, size_t max, size_t *count,
+		      struct natlab_err *e);
+
+/* emu_conntrack_tcp_state_name - "ESTABLISHED", ... for a tcp_state. */
+const char *emu_conntrack_tcp_state_name(uint8_t state);
 
 #endif

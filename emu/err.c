@@ -51,6 +51,19 @@ int natlab_err_set(struct natlab_err *e, int errnum, const char *fmt, ...)
 	return errnum ? -errnum : -EIO;
 }
 
+int natlab_err_msg(struct natlab_err *e, int errnum, const char *fmt, ...)
+{
+	if (errnum < 0)
+		errnum = -errnum;
+	if (e) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return errnum ? -errnum : -EIO;
+}
+
 void natlab_err_prefix(struct natlab_err *e, const char *fmt, ...)
 {
 	char head[NATLAB_ERR_MAX];

@@ -25,6 +25,16 @@ struct natlab_err {
 int natlab_err_set(struct natlab_err *e, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* natlab_err_msg - format a message into @e (which may be NULL) for an
+ * error natlab found itself (bad input, an unknown name, a limit, a
+ * deadline of its own): no errno text and no remedy are appended, since no
+ * system call failed and strerror(@errnum) would describe something that
+ * did not happen ("unknown NAT preset ...: No such file or directory").
+ * Returns -abs(@errnum), or -EIO when @errnum is 0. Use natlab_err_set
+ * when a call that sets errno (or returns a negative errno) failed. */
+int natlab_err_msg(struct natlab_err *e, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* natlab_err_prefix - prepend "what: " to the message already in @e. */
 void natlab_err_prefix(struct natlab_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

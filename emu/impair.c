@@ -547,9 +547,9 @@ int emu_impair_set(struct emu_impair *l, enum emu_impair_dir dir, const struct e
 	char msg[160];
 
 	if (dir != EMU_IMPAIR_A_TO_B && dir != EMU_IMPAIR_B_TO_A)
-		return natlab_err_set(e, EINVAL, "impaired link: no direction %d", (int)dir);
+		return natlab_err_msg(e, EINVAL, "impaired link: no direction %d", (int)dir);
 	if (emu_impair_config_check(c, msg, sizeof(msg)) < 0)
-		return natlab_err_set(e, EINVAL, "impaired link: %s", msg);
+		return natlab_err_msg(e, EINVAL, "impaired link: %s", msg);
 	pthread_mutex_lock(&l->mu);
 	if (c->seed && c->seed != l->model[dir].cfg.seed) {
 		/* A new seed restarts the random sequence, reproducibly. */

@@ -193,7 +193,7 @@ static int addr_del(struct emu_node *n, struct nl_sock *sk, int ifindex, const c
 		return natlab_err_set(e, ENOMEM, "node %s: address %s", emu_node_name(n), cidr);
 	ret = nl_addr_parse(cidr, AF_UNSPEC, &local);
 	if (ret < 0) {
-		ret = natlab_err_set(e, EINVAL,
+		ret = natlab_err_msg(e, EINVAL,
 				     "node %s: \"%s\" is not an address with a prefix length",
 				     emu_node_name(n), cidr);
 		goto out;

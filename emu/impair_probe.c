@@ -101,7 +101,7 @@ static int open_sockets(const struct emu_impair_probe *p, int *rx, int *tx, stru
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(p->port);
 		sl = sizeof(struct sockaddr_in6);
 	} else {
-		return natlab_err_set(e, EINVAL, "probe: \"%s\" is not a numeric address",
+		return natlab_err_msg(e, EINVAL, "probe: \"%s\" is not a numeric address",
 				      p->dst_addr);
 	}
 	*rx = emu_node_socket(p->dst, fam, SOCK_DGRAM, 0, e);
@@ -187,7 +187,7 @@ static int warm_up(int rx, int tx, uint32_t run, uint32_t payload, struct natlab
 	}
 	free(buf);
 	if (ret < 0)
-		return natlab_err_set(e, ETIMEDOUT, "probe: no warm-up probe arrived in 10 s");
+		return natlab_err_msg(e, ETIMEDOUT, "probe: no warm-up probe arrived in 10 s");
 	return 0;
 }
 
@@ -227,7 +227,7 @@ int emu_impair_probe_run(const struct emu_impair_probe *p, struct emu_impair_pro
 
 	memset(r, 0, sizeof(*r));
 	if (p->payload < EMU_PROBE_PAYLOAD_MIN || p->payload > 1400 || p->count == 0)
-		return natlab_err_set(e, EINVAL, "probe: payload must be %u..1400 bytes, count > 0",
+		return natlab_err_msg(e, EINVAL, "probe: payload must be %u..1400 bytes, count > 0",
 				      EMU_PROBE_PAYLOAD_MIN);
 	ret = open_sockets(p, &rx, &s.fd, e);
 	if (ret < 0)

@@ -87,9 +87,10 @@ int emu_lab_node_add(struct emu_lab *lab, const char *name, struct emu_node **ou
 	if (out)
 		*out = NULL;
 	if (emu_lab_node_find(lab, name))
-		return natlab_err_set(e, EEXIST, "node %s", name);
+		return natlab_err_msg(e, EEXIST,
+				      "node %s: this lab has a node of that name already", name);
 	if (lab->n_nodes >= EMU_LAB_NODES_MAX)
-		return natlab_err_set(e, ENOSPC, "node %s: a lab holds at most %d nodes", name,
+		return natlab_err_msg(e, ENOSPC, "node %s: a lab holds at most %d nodes", name,
 				      EMU_LAB_NODES_MAX);
 	ret = emu_node_new(name, &n, e);
 	if (ret < 0)
@@ -109,7 +110,7 @@ int emu_lab_spawn(struct emu_lab *lab, struct emu_node *n, char *const argv[],
 	for (slot = 0; slot < EMU_LAB_PROCS_MAX && lab->procs[slot] != 0; slot++)
 		;
 	if (slot == EMU_LAB_PROCS_MAX)
-		return natlab_err_set(e, ENOSPC,
+		return natlab_err_msg(e, ENOSPC,
 				      "node %s: cannot run %s: a lab tracks at most %d processes",
 				      emu_node_name(n), argv[0], EMU_LAB_PROCS_MAX);
 	ret = emu_node_spawn(n, argv, o, pid, e);
@@ -133,7 +134,7 @@ int emu_lab_wait(struct emu_lab *lab, pid_t pid, int *status, int timeout_ms, st
 	long long deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 
 	if (slot < 0)
-		return natlab_err_set(e, ECHILD, "process %d is not one this lab started",
+		return natlab_err_msg(e, ECHILD, "process %d is not one this lab started",
 				      (int)pid);
 	for (;;) {
 		int st = 0;
@@ -159,7 +160,7 @@ int emu_lab_kill(struct emu_lab *lab, pid_t pid, int *status, struct natlab_err 
 	int slot = slot_of(lab, pid);
 
 	if (slot < 0)
-		return natlab_err_set(e, ECHILD, "process %d is not one this lab started",
+		return natlab_err_msg(e, ECHILD, "process %d is not one this lab started",
 				      (int)pid);
 	kill(-pid, SIGKILL);
 	kill(pid, SIGKILL); /* in case it left its group */

@@ -65,7 +65,7 @@ int emu_link_veth(struct emu_node *a, const char *name_a, struct emu_node *b, co
 	int ret;
 
 	if (!ifname_ok(name_a) || !ifname_ok(name_b))
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "veth %s/%s: interface names must be 1-15 characters",
 				      name_a ? name_a : "", name_b ? name_b : "");
 	sk = emu_node_rtnl(a, e);
@@ -128,7 +128,7 @@ int emu_link_addr_add(struct emu_node *n, const char *ifname, const char *cidr,
 		return -EIO;
 	ret = nl_addr_parse(cidr, AF_UNSPEC, &local);
 	if (ret < 0)
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "node %s: \"%s\" is not an address with a prefix length",
 				      emu_node_name(n), cidr);
 	ret = rtnl_link_get_kernel(sk, 0, ifname, &link);
@@ -188,7 +188,7 @@ int emu_link_set_mtu(struct emu_node *n, const char *ifname, unsigned mtu, struc
 	int ret;
 
 	if (mtu < 68 || mtu > 65535)
-		return natlab_err_set(e, EINVAL, "node %s: MTU %u of %s is out of range (68-65535)",
+		return natlab_err_msg(e, EINVAL, "node %s: MTU %u of %s is out of range (68-65535)",
 				      emu_node_name(n), mtu, ifname);
 	change = rtnl_link_alloc();
 	if (!change)
@@ -209,7 +209,7 @@ int emu_link_bridge_add(struct emu_node *n, const char *name, struct natlab_err 
 	if (!sk)
 		return -EIO;
 	if (!ifname_ok(name))
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "node %s: bridge name \"%s\" must be 1-15 characters",
 				      emu_node_name(n), name ? name : "");
 	br = rtnl_link_bridge_alloc();

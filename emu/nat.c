@@ -6,6 +6,9 @@
  * the filtering key, "mkey" the mapping key, both listed below):
  *
  *   ct timeout udp_t             UDP conntrack lifetime = udp_timeout_s
+ *   counter mappings_udp, ...    one per rule kind (nat_evidence.h); every
+ *                                drop rule counts and logs to group 28268
+ *                                (prefix: the counter's name) first
  *   map pmap  fkey -> a . p      live mappings seen from outside; timeout
  *   set fsent a . p . r [. s]    ADF/APDF under ADM/APDM: remotes sent to
  *   set pflow P . x . r . s      ... and the flows of each mapping
@@ -37,6 +40,8 @@
  *                            filter of hairpinned packets
  *   fw_forward forward 0:      firewall knobs; inbound refresh of the sets;
  *                              per-host UDP quota (set quota: a -> ct count)
+ *   alg     prerouting 0:    sip_alg: ct helper "sip-udp"/"sip-tcp" on new
+ *                            flows from the inside to port 5060
  *   fw_input input 0:          inbound TCP blocked; else an unsolicited
  *                              SYN from outside is dropped, not reset
  *                              (RFC 5382 REQ-4) unless a local socket
@@ -237,7 +242,7 @@ static void build_sets(struct nx_build *bd)
 	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_TIMEOUT_L4PROTO, IPPROTO_UDP);
 	nftnl_obj_set_data(o, NFTNL_OBJ_CT_TIMEOUT_ARRAY, t, sizeof(t));
 	if (emu_nft_batch_add_obj(bd->b, o) < 0)
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_obj_free(o);
 
 	nx_dyn_set_add(bd, "pmap", fk, fkey_out(c, fk), ap, 2);
@@ -400,7 +405,7 @@ static void build_raw(struct nx_build *bd)
 		nx_match_ifname(r, true, c->outside_ifname, true);
 		nx_match_l4(r, IPPROTO_UDP, true);
 		nx_lookup(r, "pmap", fk, fkey_in(c, fk), true, 0);
-		nx_verdict(r, NF_DROP);
+		nx_drop_counted(r, EMU_NAT_CTR_DROP_FILTERING);
 	}
 	nx_rule_add(bd, r);
 	if (per_endpoint(c)) {
@@ -422,7 +427,7 @@ static void build_raw(struct nx_build *bd)
 				nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SREG, R_ADDR);
 				nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
 			}
-			nx_verdict(r, NF_DROP);
+			nx_drop_counted(r, EMU_NAT_CTR_DROP_FILTERING);
 		}
 		nx_rule_add(bd, r);
 	}
@@ -435,7 +440,7 @@ static void build_raw(struct nx_build *bd)
 			nx_match_inside(bd, r, true);
 			nx_match_l4(r, IPPROTO_UDP, true);
 			nx_lookup(r, "pubaddrs", &daddr, 1, false, 0);
-			nx_verdict(r, NF_DROP);
+			nx_drop_counted(r, EMU_NAT_CTR_DROP_NO_HAIRPIN);
 		}
 		nx_rule_add(bd, r);
 	}
@@ -545,7 +550,7 @@ static void build_port_clash(struct nx_build *bd)
 	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &mark, sizeof(mark));
 	nx_match_l4(r, IPPROTO_UDP, true);
 	nx_lookup(r, "pused", px, 2, false, 0);
-	nx_verdict(r, NF_DROP);
+	nx_drop_counted(r, EMU_NAT_CTR_DROP_PORT_CLASH);
 	nx_rule_add(bd, r);
 }
 
@@ -825,7 +830,46 @@ static void build_hairpin_filter(struct nx_build *bd)
 		nx_lookup(r, "fsent", byep, c->filtering == EMU_NAT_FILTER_AD ? 3 : 4, true, 0);
 	else
 		nx_lookup(r, "pmap", bymap, fkey_n(c), true, 0);
-	nx_verdict(r, NF_DROP);
+	nx_drop_counted(r, EMU_NAT_CTR_DROP_HAIRPIN_FILTER);
+	nx_rule_add(bd, r);
+}
+
+/* Evidence: a new UDP mapping is a public endpoint P . x that is not live
+ * yet (not in pused) on the first packet of a flow (ct state new), after
+ * SNAT and after the port-clash drop, before the learn rules add it. A new
+ * flow of an existing EIM/ADM mapping reuses a live P . x and is not
+ * counted. Outbound and hairpinned packets (a hairpinned flow gets a
+ * mapping of its own, RFC 4787 REQ-9 a). */
+static void build_count_mappings(struct nx_build *bd)
+{
+	const enum nx_field px[2] = {F_IP_SADDR, F_SPORT};
+
+	for (int hp = 0; hp <= (bd->c->hairpin ? 1 : 0); hp++) {
+		struct nftnl_rule *r = nx_rule_new(bd, "learn");
+		if (!r)
+			return;
+		if (hp)
+			match_hairpinned(bd, r);
+		else
+			nx_match_ifname(r, false, bd->c->outside_ifname, true);
+		nx_match_l4(r, IPPROTO_UDP, true);
+		nx_match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW));
+		nx_lookup(r, "pused", px, 2, true, 0);
+		nx_count(r, EMU_NAT_CTR_MAPPINGS_UDP);
+		nx_rule_add(bd, r);
+	}
+}
+
+/* Evidence: hairpinned UDP packets that passed the hairpin filter. */
+static void build_count_hairpin(struct nx_build *bd)
+{
+	struct nftnl_rule *r = nx_rule_new(bd, "learn");
+
+	if (!r)
+		return;
+	match_hairpinned(bd, r);
+	nx_match_l4(r, IPPROTO_UDP, true);
+	nx_count(r, EMU_NAT_CTR_HAIRPIN);
 	nx_rule_add(bd, r);
 }
 
@@ -855,7 +899,7 @@ static void build_quota(struct nx_build *bd)
 	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, SET_SIZE);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, 0x71756f74);
 	if (bd->ret == 0 && emu_nft_batch_add_set(bd->b, s) < 0)
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_set_free(s);
 	r = nx_rule_new(bd, "fw_forward");
 	if (!r)
@@ -880,6 +924,7 @@ static void build_quota(struct nx_build *bd)
 	}
 	if (cl)
 		nftnl_expr_free(cl);
+	nx_count_log(r, EMU_NAT_CTR_DROP_QUOTA);
 	x = nx_ex(r, "reject");
 	if (x) {
 		nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
@@ -899,7 +944,7 @@ static void build_fwd(struct nx_build *bd)
 		r = nx_rule_new(bd, "fw_forward");
 		if (r) {
 			nx_match_l4(r, IPPROTO_UDP, true);
-			nx_verdict(r, NF_DROP);
+			nx_drop_counted(r, EMU_NAT_CTR_DROP_UDP_BLOCKED);
 		}
 		nx_rule_add(bd, r);
 	}
@@ -912,7 +957,7 @@ static void build_fwd(struct nx_build *bd)
 			nx_match_l4(r, IPPROTO_TCP, true);
 			nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
 			nx_lookup(r, "tcpok", &dport, 1, true, 0);
-			nx_verdict(r, NF_DROP);
+			nx_drop_counted(r, EMU_NAT_CTR_DROP_PORT_BLOCKED);
 		}
 		nx_rule_add(bd, r);
 	}
@@ -922,7 +967,19 @@ static void build_fwd(struct nx_build *bd)
 			nx_match_ifname(r, true, c->outside_ifname, true);
 			nx_match_l4(r, IPPROTO_TCP, true);
 			nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
-			nx_verdict(r, NF_DROP);
+			nx_drop_counted(r, EMU_NAT_CTR_DROP_TCP_IN_BLOCKED);
+		}
+		nx_rule_add(bd, r);
+	}
+	if (bd->family == NFPROTO_IPV4 && c->translate) {
+		/* Evidence: a TCP connection opened from inside through the
+		 * outside is a new mapping (one translation per flow). */
+		r = nx_rule_new(bd, "fw_forward");
+		if (r) {
+			nx_match_ifname(r, false, c->outside_ifname, true);
+			nx_match_l4(r, IPPROTO_TCP, true);
+			nx_match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW));
+			nx_count(r, EMU_NAT_CTR_MAPPINGS_TCP);
 		}
 		nx_rule_add(bd, r);
 	}
@@ -992,7 +1049,7 @@ static void build_input(struct nx_build *bd)
 		if (r) {
 			nx_match_ifname(r, true, c->outside_ifname, true);
 			match_tcp_syn(r);
-			nx_verdict(r, NF_DROP);
+			nx_drop_counted(r, EMU_NAT_CTR_DROP_SYN);
 		}
 		nx_rule_add(bd, r);
 		return;
@@ -1002,9 +1059,68 @@ static void build_input(struct nx_build *bd)
 		nx_match_ifname(r, true, c->outside_ifname, true);
 		nx_match_l4(r, IPPROTO_TCP, true);
 		nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
-		nx_verdict(r, NF_DROP);
+		nx_drop_counted(r, EMU_NAT_CTR_DROP_TCP_IN_BLOCKED);
 	}
 	nx_rule_add(bd, r);
+}
+
+/* The SIP ALG of home routers: the kernel's SIP conntrack helper on the
+ * signalling flows. It parses SIP over UDP and TCP, and for a NATed flow
+ * (nf_nat_sip) rewrites the private address and port in Via, Contact,
+ * Record-Route and the SDP's c= and m= lines to the public mapping, and
+ * sets up conntrack expectations for the media the SDP announces. Since
+ * Linux 4.7 no helper is attached by port on its own: a `ct helper` object
+ * names it and a rule assigns it to a flow's first packet, after
+ * conntrack (-200) and dstnat (-100) and before the flow is confirmed. The
+ * NAT's filtering (raw, before conntrack) still applies to the media: an
+ * expectation does not open a hole the rules would refuse. */
+static void build_sip_alg(struct nx_build *bd)
+{
+	static const struct {
+		const char *name;
+		uint8_t proto;
+	} alg[] = {{"sip-udp", IPPROTO_UDP}, {"sip-tcp", IPPROTO_TCP}};
+	const uint16_t port = htons(EMU_NAT_SIP_PORT);
+	struct nftnl_rule *r;
+	struct nftnl_expr *x;
+
+	nx_chain_add(bd, "alg", "filter", NF_INET_PRE_ROUTING, 0);
+	for (size_t i = 0; i < sizeof(alg) / sizeof(alg[0]); i++) {
+		struct nftnl_obj *o = nftnl_obj_alloc();
+
+		if (!o) {
+			bd->ret =
+			    bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: ct helper");
+			return;
+		}
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, bd->table);
+		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, alg[i].name);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, bd->family);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+		nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, "sip");
+		nftnl_obj_set_u16(o, NFTNL_OBJ_CT_HELPER_L3PROTO, NFPROTO_IPV4);
+		nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, alg[i].proto);
+		if (bd->ret == 0 && emu_nft_batch_add_obj(bd->b, o) < 0)
+			bd->ret =
+			    natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		nftnl_obj_free(o);
+
+		/* iifname != OUT meta l4proto P th dport 5060 ct helper set "sip-P" */
+		r = nx_rule_new(bd, "alg");
+		if (r) {
+			nx_match_inside(bd, r, true);
+			nx_match_l4(r, alg[i].proto, true);
+			nx_load_field(r, F_DPORT, NFT_REG_1);
+			nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &port, sizeof(port));
+			x = nx_ex(r, "objref");
+			if (x) {
+				nftnl_expr_set_u32(x, NFTNL_EXPR_OBJREF_IMM_TYPE,
+						   NFT_OBJECT_CT_HELPER);
+				nftnl_expr_set_str(x, NFTNL_EXPR_OBJREF_IMM_NAME, alg[i].name);
+			}
+		}
+		nx_rule_add(bd, r);
+	}
 }
 
 static int table_op(struct emu_nft_batch *b, bool del, const char *name, uint32_t family)
@@ -1035,7 +1151,7 @@ static int table_fresh(struct nx_build *bd, bool replace)
 	if (table_op(bd->b, false, bd->table, bd->family) < 0 ||
 	    (replace && (table_op(bd->b, true, bd->table, bd->family) < 0 ||
 			 table_op(bd->b, false, bd->table, bd->family) < 0)))
-		return natlab_err_set(bd->e, ENOSPC, "NAT: batch full");
+		return natlab_err_msg(bd->e, ENOSPC, "NAT: batch full");
 	return 0;
 }
 
@@ -1064,6 +1180,7 @@ static void build_fw6(struct nx_build *bd, bool replace)
 	bd->family = NFPROTO_IPV6;
 	if (bd->ret == 0)
 		bd->ret = table_fresh(bd, replace);
+	nx_counters_add(bd);
 	tcpok_add(bd);
 	build_fwd(bd);
 	if (c->translate) {
@@ -1073,7 +1190,7 @@ static void build_fw6(struct nx_build *bd, bool replace)
 				nx_match_ifname(r, true, c->outside_ifname, true);
 				nx_match_l4(r, protos[i], true);
 				nx_match_ct_dir(r, IP_CT_DIR_ORIGINAL);
-				nx_verdict(r, NF_DROP);
+				nx_drop_counted(r, EMU_NAT_CTR_DROP_INBOUND6);
 			}
 			nx_rule_add(bd, r);
 		}
@@ -1095,6 +1212,7 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 	ret = table_fresh(&bd, replace);
 	if (ret < 0)
 		return ret;
+	nx_counters_add(&bd);
 	tcpok_add(&bd);
 	if (c->translate && !c->udp_blocked)
 		build_sets(&bd);
@@ -1117,12 +1235,14 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 		build_srcnat(&bd);
 		nx_chain_add(&bd, "learn", "filter", NF_INET_POST_ROUTING, 200);
 		build_port_clash(&bd); /* before pused learns this packet */
+		build_count_mappings(&bd);
 		build_learn(&bd, "learn", true, false, IP_CT_DIR_ORIGINAL);
 		build_learn(&bd, "learn", true, false, IP_CT_DIR_REPLY);
 		if (c->hairpin) {
 			build_learn(&bd, "learn", true, true, IP_CT_DIR_ORIGINAL);
 			build_learn(&bd, "learn", true, true, IP_CT_DIR_REPLY);
 			build_hairpin_filter(&bd);
+			build_count_hairpin(&bd);
 		}
 	} else if (c->translate) {
 		struct nftnl_rule *r;
@@ -1135,6 +1255,8 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 		}
 		nx_rule_add(&bd, r);
 	}
+	if (c->translate && c->sip_alg)
+		build_sip_alg(&bd);
 	build_fwd(&bd);
 	build_input(&bd);
 	build_fw6(&bd, replace);

@@ -5,7 +5,9 @@
  * committed as one libmnl batch (emu/nft.h). Every behaviour is enforced by
  * explicit rules and dynamic sets filled from the packet path, never left
  * to what plain masquerade happens to do; docs/nat-model.md explains each
- * knob, each preset and the rules that enforce it.
+ * knob, each preset and the rules that enforce it. Every rule kind counts
+ * what it did in a named counter, and every drop is logged: the NAT's
+ * evidence, read with emu/nat_evidence.h.
  *
  * Scope: UDP gets the full model (mapping, filtering, ports, pooling,
  * hairpinning, timeouts). TCP and ICMP are translated with a per-flow
@@ -76,7 +78,17 @@ struct emu_nat_config {
 	 * make one more is dropped with ICMP host unreachable (REQ-11).
 	 * 0 = no limit. */
 	unsigned udp_mappings_per_host;
+	/* The home router's SIP ALG: the kernel's SIP conntrack helper
+	 * (nf_conntrack_sip, with nf_nat_sip's rewriting of SIP headers and
+	 * SDP to the public mapping) attached through nftables `ct helper`
+	 * objects to every new flow to port EMU_NAT_SIP_PORT, UDP and TCP,
+	 * from the inside. Off in every preset. docs/nat-model.md. */
+	bool sip_alg;
 };
+
+/* RFC 3261 (SIP URI port): "The default is 5060 for sip: using UDP, TCP, or
+ * SCTP". */
+#define EMU_NAT_SIP_PORT 5060
 
 /* emu_nat_preset - fill *@cfg with the knobs of preset @name (see
  * emu_nat_preset_names) from the preset table. The interface names and

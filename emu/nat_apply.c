@@ -143,7 +143,7 @@ static int nat_dyn_sets(struct emu_node *n, struct dyn_sets *ds, struct natlab_e
 	if (ret < 0)
 		return ret;
 	if (ds->overflow)
-		return natlab_err_set(e, E2BIG,
+		return natlab_err_msg(e, E2BIG,
 				      "node %s: NAT flush: more dynamic sets than expected",
 				      emu_node_name(n));
 	return 1;
@@ -265,7 +265,7 @@ int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, str
 	existed = ret == 1;
 	ret = emu_nat_build_table(cfg, b, existed, e);
 	if (ret == 0 && existed && freeze_op(b, true) < 0)
-		ret = natlab_err_set(e, ENOSPC, "NAT: batch full");
+		ret = natlab_err_msg(e, ENOSPC, "NAT: batch full");
 	if (ret < 0) {
 		natlab_err_prefix(e, "node %s", emu_node_name(router));
 		goto out;
@@ -305,8 +305,13 @@ int emu_nat_flush(struct emu_node *router, struct natlab_err *e)
 		goto out;
 	}
 	ret = add_set_flushes(b, &ds);
-	if (ret < 0) {
-		ret = natlab_err_set(e, -ret, "node %s: NAT flush", emu_node_name(router));
+	if (ret == -ENOMEM) {
+		ret = natlab_err_set(e, ENOMEM, "node %s: NAT flush", emu_node_name(router));
+		goto out;
+	}
+	if (ret < 0) { /* -ENOSPC from the batch, not from a system call */
+		ret =
+		    natlab_err_msg(e, ret, "node %s: NAT flush: batch full", emu_node_name(router));
 		goto out;
 	}
 	ret = emu_nft_batch_commit(b, router, e);

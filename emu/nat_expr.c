@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <libnftnl/chain.h>
+#include <libnftnl/object.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
@@ -236,6 +237,83 @@ void nx_nat(struct nftnl_rule *r, int type, bool port, bool port_max, uint32_t f
 		nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_FLAGS, flags);
 }
 
+/* ---- evidence: named counters and the drop log */
+
+void nx_count(struct nftnl_rule *r, enum emu_nat_counter c)
+{
+	struct nftnl_expr *x = nx_ex(r, "objref");
+
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_expr_set_str(x, NFTNL_EXPR_OBJREF_IMM_NAME, emu_nat_counter_name(c));
+}
+
+/* The packet goes to the log group with the rule's name as prefix: the
+ * listener (nat_droplog.c) learns from the prefix which rule refused it. */
+void nx_count_log(struct nftnl_rule *r, enum emu_nat_counter c)
+{
+	struct nftnl_expr *x;
+
+	nx_count(r, c);
+	x = nx_ex(r, "log");
+	if (!x)
+		return;
+	nftnl_expr_set_u16(x, NFTNL_EXPR_LOG_GROUP, EMU_NAT_LOG_GROUP);
+	nftnl_expr_set_str(x, NFTNL_EXPR_LOG_PREFIX, emu_nat_counter_name(c));
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOG_SNAPLEN, EMU_NAT_LOG_SNAPLEN);
+}
+
+void nx_drop_counted(struct nftnl_rule *r, enum emu_nat_counter c)
+{
+	nx_count_log(r, c);
+	nx_verdict(r, NF_DROP);
+}
+
+void nx_counters_add(struct nx_build *bd)
+{
+	for (int i = 0; i < EMU_NAT_CTR_N; i++) {
+		struct nftnl_obj *o;
+		if (bd->family == NFPROTO_IPV6 && !emu_nat_counter_v6((enum emu_nat_counter)i))
+			continue;
+		o = nftnl_obj_alloc();
+		if (!o) {
+			bd->ret =
+			    bd->ret ? bd->ret : natlab_err_set(bd->e, ENOMEM, "NAT: counters");
+			return;
+		}
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, bd->table);
+		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, emu_nat_counter_name((enum emu_nat_counter)i));
+		nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, bd->family);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+		if (bd->ret == 0 && emu_nft_batch_add_obj(bd->b, o) < 0)
+			bd->ret =
+			    natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		nftnl_obj_free(o);
+	}
+}
+
+/* ct state has one of @state_bits (NF_CT_STATE_BIT(...)). Uses NFT_REG_1. */
+void nx_match_ct_state(struct nftnl_rule *r, uint32_t state_bits)
+{
+	const uint32_t zero = 0;
+	struct nftnl_expr *x = nx_ex(r, "ct");
+
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	}
+	x = nx_ex(r, "bitwise");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 4);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_MASK, &state_bits, 4);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	}
+	nx_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
+}
+
 /* ---- objects */
 
 struct nftnl_rule *nx_rule_new(const struct nx_build *bd, const char *chain)
@@ -264,7 +342,7 @@ void nx_rule_add(struct nx_build *bd, struct nftnl_rule *r)
 						 nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 		else if ((ret = emu_nft_batch_add_rule(bd->b, r)) < 0)
 			bd->ret =
-			    natlab_err_set(bd->e, ret, "NAT: ruleset too large for one batch");
+			    natlab_err_msg(bd->e, ret, "NAT: ruleset too large for one batch");
 	}
 	nftnl_rule_free(r);
 }
@@ -288,7 +366,7 @@ void nx_chain_add(struct nx_build *bd, const char *name, const char *type, uint3
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	}
 	if (bd->ret == 0 && emu_nft_batch_add_chain(bd->b, c) < 0)
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_chain_free(c);
 }
 
@@ -331,7 +409,7 @@ void nx_dyn_set_add(struct nx_build *bd, const char *name, const enum nx_field *
 	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, SET_SIZE);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, ++nx_set_ids);
 	if (bd->ret == 0 && emu_nft_batch_add_set(bd->b, s) < 0)
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_set_free(s);
 }
 
@@ -369,6 +447,6 @@ void nx_const_set_add(struct nx_build *bd, const char *name, uint32_t ktype, uin
 		bd->ret = natlab_err_set(bd->e, ENOMEM, "NAT: set %s", name);
 	if (bd->ret == 0 &&
 	    (emu_nft_batch_add_set(bd->b, s) < 0 || emu_nft_batch_add_setelems(bd->b, s) < 0))
-		bd->ret = natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+		bd->ret = natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 	nftnl_set_free(s);
 }

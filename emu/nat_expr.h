@@ -19,6 +19,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "emu/nat.h"
+#include "emu/nat_evidence.h"
 #include "emu/nft.h"
 
 /* nftables data types, for readable `nft list` output (the kernel does not
@@ -88,6 +89,15 @@ void nx_update(struct nx_build *bd, struct nftnl_rule *r, const char *set, const
 void nx_verdict(struct nftnl_rule *r, int v);
 void nx_imm(struct nftnl_rule *r, uint32_t reg, const void *data, uint32_t len);
 void nx_nat(struct nftnl_rule *r, int type, bool port, bool port_max, uint32_t flags);
+/* Evidence (nat_evidence.h): nx_count - add one to named counter @c;
+ * nx_drop_counted - count, log to EMU_NAT_LOG_GROUP with the counter's
+ * name as prefix, then drop. nx_counters_add - the counter objects of the
+ * table being built (after the table, before any rule naming them). */
+void nx_count(struct nftnl_rule *r, enum emu_nat_counter c);
+void nx_count_log(struct nftnl_rule *r, enum emu_nat_counter c);
+void nx_drop_counted(struct nftnl_rule *r, enum emu_nat_counter c);
+void nx_counters_add(struct nx_build *bd);
+void nx_match_ct_state(struct nftnl_rule *r, uint32_t state_bits);
 struct nftnl_rule *nx_rule_new(const struct nx_build *bd, const char *chain);
 void nx_rule_add(struct nx_build *bd, struct nftnl_rule *r);
 /* @type NULL: a regular chain (no hook), reached by jump or goto. */

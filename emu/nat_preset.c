@@ -24,34 +24,35 @@ struct preset {
 	bool hairpin, paired, udp_blocked, tcp_in_blocked;
 	uint16_t tcp_ports[2];
 	unsigned n_tcp_ports;
+	bool sip_alg; /* the SIP ALG: off in every preset (a scenario knob) */
 };
 
 /* clang-format off */
 static const struct preset presets[] = {
 	{"open", NULL, NULL, "no NAT, no firewall: a host with a public address (university, server)",
 	 false, EMU_NAT_MAP_EI, EMU_NAT_FILTER_EI, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 false, false, false, false, {0}, 0},
+	 false, false, false, false, {0}, 0, false},
 	{"full-cone", NULL, NULL, "RFC 3489 full cone: game consoles' UPnP-style routers, some CPEs with 'NAT type open'",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_EI, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 true, true, false, false, {0}, 0},
+	 true, true, false, false, {0}, 0, false},
 	{"restricted-cone", NULL, NULL, "RFC 3489 restricted cone: many consumer routers (address-dependent filtering)",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_AD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 true, true, false, false, {0}, 0},
+	 true, true, false, false, {0}, 0, false},
 	{"port-restricted-cone", NULL, NULL, "RFC 3489 port-restricted cone: Linux/netfilter home routers (OpenWrt, most CPEs)",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 true, true, false, false, {0}, 0},
+	 true, true, false, false, {0}, 0, false},
 	{"easy", "port-restricted-cone", NULL, NULL,
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 true, true, false, false, {0}, 0},
+	 true, true, false, false, {0}, 0, false},
 	{"address-dependent", NULL, NULL, "address-dependent mapping and filtering, sequential ports: some enterprise firewalls",
 	 true, EMU_NAT_MAP_AD, EMU_NAT_FILTER_AD, EMU_NAT_PORTS_SEQUENTIAL, 1024, 65535,
-	 false, true, false, false, {0}, 0},
+	 false, true, false, false, {0}, 0, false},
 	{"symmetric", NULL, NULL, "RFC 3489 symmetric: pfSense/FreeBSD pf, enterprise firewalls (random port per destination)",
 	 true, EMU_NAT_MAP_APD, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_RANDOM, 1024, 65535,
-	 false, true, false, false, {0}, 0},
+	 false, true, false, false, {0}, 0, false},
 	{"hard", "symmetric", NULL, NULL,
 	 true, EMU_NAT_MAP_APD, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_RANDOM, 1024, 65535,
-	 false, true, false, false, {0}, 0},
+	 false, true, false, false, {0}, 0, false},
 	/* The carrier half; the home half is the inner preset. RFC 6888 REQ-1:
 	 * "If a CGN forwards packets containing a given transport protocol,
 	 * then it MUST fulfill that transport protocol's behavioral
@@ -59,13 +60,13 @@ static const struct preset presets[] = {
 	 * a default 'IP address pooling' behavior of 'Paired'". */
 	{"cgnat", NULL, "port-restricted-cone", "carrier-grade NAT (RFC 6888, 100.64.0.0/10) in front of an easy home NAT: mobile and fibre ISPs",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_RANDOM, 1024, 65535,
-	 true, true, false, false, {0}, 0},
+	 true, true, false, false, {0}, 0, false},
 	{"udp-blocked", NULL, NULL, "a firewall that drops all UDP: corporate and hotel networks",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 false, true, true, false, {0}, 0},
+	 false, true, true, false, {0}, 0, false},
 	{"tcp-web-only", NULL, NULL, "a proxy-style firewall: outbound TCP to 80/443 only, no UDP, nothing inbound",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 false, true, true, true, {80, 443}, 2},
+	 false, true, true, true, {80, 443}, 2, false},
 };
 /* clang-format on */
 #define N_PRESETS (sizeof(presets) / sizeof(presets[0]))
@@ -99,7 +100,7 @@ int emu_nat_preset(const char *name, struct emu_nat_config *cfg, struct natlab_e
 			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
 			strncat(list, preset_names[i], sizeof(list) - strlen(list) - 1);
 		}
-		return natlab_err_set(e, ENOENT, "unknown NAT preset \"%s\" (known: %s)",
+		return natlab_err_msg(e, ENOENT, "unknown NAT preset \"%s\" (known: %s)",
 				      name ? name : "(null)", list);
 	}
 	memset(cfg, 0, sizeof(*cfg));
@@ -121,6 +122,7 @@ int emu_nat_preset(const char *name, struct emu_nat_config *cfg, struct natlab_e
 		cfg->tcp_out_ports[i] = p->tcp_ports[i];
 	cfg->n_tcp_out_ports = p->n_tcp_ports;
 	cfg->paired_pooling = p->paired;
+	cfg->sip_alg = p->sip_alg;
 	return 0;
 }
 
@@ -167,7 +169,7 @@ static int parse3(const char *what, const char *const names[3], const char *s, i
 			return 0;
 		}
 	}
-	return natlab_err_set(e, EINVAL, "unknown %s \"%s\" (one of %s, %s, %s)", what,
+	return natlab_err_msg(e, EINVAL, "unknown %s \"%s\" (one of %s, %s, %s)", what,
 			      s ? s : "(null)", names[0], names[1], names[2]);
 }
 
@@ -213,50 +215,50 @@ int emu_nat_config_check(const struct emu_nat_config *c, struct natlab_err *e)
 	struct in_addr a;
 
 	if ((unsigned)c->mapping > EMU_NAT_MAP_APD)
-		return natlab_err_set(e, EINVAL, "NAT: mapping %d is not one of ei, ad, apd",
+		return natlab_err_msg(e, EINVAL, "NAT: mapping %d is not one of ei, ad, apd",
 				      (int)c->mapping);
 	if ((unsigned)c->filtering > EMU_NAT_FILTER_APD)
-		return natlab_err_set(e, EINVAL, "NAT: filtering %d is not one of ei, ad, apd",
+		return natlab_err_msg(e, EINVAL, "NAT: filtering %d is not one of ei, ad, apd",
 				      (int)c->filtering);
 	if ((unsigned)c->ports > EMU_NAT_PORTS_RANDOM)
-		return natlab_err_set(
+		return natlab_err_msg(
 		    e, EINVAL, "NAT: port assignment %d is not one of preserve, sequential, random",
 		    (int)c->ports);
 	if (c->port_min == 0 || c->port_min > c->port_max)
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "NAT: port range %u-%u is empty or starts at 0 (need 1 <= "
 				      "port_min <= port_max <= 65535)",
 				      c->port_min, c->port_max);
 	if (c->udp_timeout_s == 0 || c->udp_timeout_s > 86400)
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "NAT: udp_timeout_s %u is out of range (1-86400 s)",
 				      c->udp_timeout_s);
 	if (c->n_tcp_out_ports > EMU_NAT_TCP_PORTS_MAX)
-		return natlab_err_set(e, EINVAL, "NAT: %u tcp_out_ports, at most %d",
+		return natlab_err_msg(e, EINVAL, "NAT: %u tcp_out_ports, at most %d",
 				      c->n_tcp_out_ports, EMU_NAT_TCP_PORTS_MAX);
 	for (unsigned i = 0; i < c->n_tcp_out_ports; i++)
 		if (c->tcp_out_ports[i] == 0)
-			return natlab_err_set(e, EINVAL, "NAT: tcp_out_ports[%u] is 0", i);
+			return natlab_err_msg(e, EINVAL, "NAT: tcp_out_ports[%u] is 0", i);
 	if (c->inside_ifname[0] && !ifname_ok(c->inside_ifname))
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "NAT: inside interface name \"%.16s\" is not 1-15 characters",
 				      c->inside_ifname);
 	if (!ifname_ok(c->outside_ifname))
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "NAT: the outside interface must be named (1-15 characters)");
 	if (c->inside_ifname[0] && strcmp(c->inside_ifname, c->outside_ifname) == 0)
-		return natlab_err_set(e, EINVAL, "NAT: inside and outside interface are both %s",
+		return natlab_err_msg(e, EINVAL, "NAT: inside and outside interface are both %s",
 				      c->outside_ifname);
 	if (!c->translate)
 		return 0;
 	if (c->n_public_addrs == 0 || c->n_public_addrs > EMU_NAT_ADDRS_MAX)
-		return natlab_err_set(e, EINVAL, "NAT: %u public addresses, need 1-%d",
+		return natlab_err_msg(e, EINVAL, "NAT: %u public addresses, need 1-%d",
 				      c->n_public_addrs, EMU_NAT_ADDRS_MAX);
 	for (unsigned i = 0; i < c->n_public_addrs; i++) {
 		char s[EMU_NAT_ADDR_STR_MAX];
 		snprintf(s, sizeof(s), "%.15s", c->public_addrs[i]);
 		if (inet_pton(AF_INET, s, &a) != 1)
-			return natlab_err_set(
+			return natlab_err_msg(
 			    e, EINVAL, "NAT: public address \"%s\" is not an IPv4 address", s);
 	}
 	return 0;

@@ -130,7 +130,7 @@ int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e)
 
 	*out = NULL;
 	if (!name_ok(name))
-		return natlab_err_set(
+		return natlab_err_msg(
 		    e, EINVAL, "node name \"%s\" must be 1-%d characters of A-Z a-z 0-9 _ . -",
 		    name, EMU_NODE_NAME_MAX - 1);
 	n = calloc(1, sizeof(*n));
@@ -297,7 +297,7 @@ int emu_node_sysctl_set(const struct emu_node *n, const char *key, const char *v
 	int ret;
 
 	if (strstr(key, ".."))
-		return natlab_err_set(e, EINVAL, "node %s: bad sysctl key %s", n->name, key);
+		return natlab_err_msg(e, EINVAL, "node %s: bad sysctl key %s", n->name, key);
 	snprintf(path, sizeof(path), "/proc/sys/%s", key);
 	ret = emu_node_enter(n, &saved, e);
 	if (ret < 0)

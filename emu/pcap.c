@@ -59,6 +59,12 @@ int emu_pcap_flush(struct emu_pcap *p)
 
 int emu_pcap_open(const char *path, struct emu_pcap **out, struct natlab_err *e)
 {
+	return emu_pcap_open_linktype(path, EMU_PCAP_LINKTYPE_EN10MB, out, e);
+}
+
+int emu_pcap_open_linktype(const char *path, uint32_t linktype, struct emu_pcap **out,
+			   struct natlab_err *e)
+{
 	struct emu_pcap *p = calloc(1, sizeof(*p));
 	unsigned char *h;
 	int ret;
@@ -79,7 +85,7 @@ int emu_pcap_open(const char *path, struct emu_pcap **out, struct natlab_err *e)
 	put32(h + 8, 0);  /* thiszone */
 	put32(h + 12, 0); /* sigfigs */
 	put32(h + 16, EMU_PCAP_SNAPLEN);
-	put32(h + 20, EMU_PCAP_LINKTYPE_EN10MB);
+	put32(h + 20, linktype);
 	p->used = EMU_PCAP_FILE_HDR;
 	ret = emu_pcap_flush(p);
 	if (ret < 0) {
@@ -93,9 +99,17 @@ int emu_pcap_open(const char *path, struct emu_pcap **out, struct natlab_err *e)
 
 int emu_pcap_write(struct emu_pcap *p, uint64_t ts_ns, const void *frame, size_t len)
 {
-	size_t cap = len > EMU_PCAP_SNAPLEN ? EMU_PCAP_SNAPLEN : len;
+	return emu_pcap_write_cut(p, ts_ns, frame, len, len);
+}
+
+int emu_pcap_write_cut(struct emu_pcap *p, uint64_t ts_ns, const void *frame, size_t caplen,
+		       size_t len)
+{
+	size_t cap = caplen > EMU_PCAP_SNAPLEN ? EMU_PCAP_SNAPLEN : caplen;
 	unsigned char *r;
 
+	if (len < cap)
+		len = cap;
 	if (p->used + EMU_PCAP_REC_HDR + cap > sizeof(p->buf)) {
 		int ret = emu_pcap_flush(p);
 		if (ret < 0)

@@ -20,6 +20,7 @@
  * second field of each record is nanoseconds; link type 1 is Ethernet. */
 #define EMU_PCAP_MAGIC_NS	 0xa1b23c4du
 #define EMU_PCAP_LINKTYPE_EN10MB 1u
+#define EMU_PCAP_LINKTYPE_RAW	 101u /* an IPv4 or IPv6 packet, no link header */
 #define EMU_PCAP_FILE_HDR	 24u
 #define EMU_PCAP_REC_HDR	 16u
 
@@ -29,10 +30,20 @@ struct emu_pcap;
  * header. Caller owns *@out; close it with emu_pcap_close(). */
 int emu_pcap_open(const char *path, struct emu_pcap **out, struct natlab_err *e);
 
+/* emu_pcap_open_linktype - the same with another link type (e.g.
+ * EMU_PCAP_LINKTYPE_RAW for packets taken from the IP layer). */
+int emu_pcap_open_linktype(const char *path, uint32_t linktype, struct emu_pcap **out,
+			   struct natlab_err *e);
+
 /* emu_pcap_write - add one frame seen at @ts_ns (CLOCK_REALTIME, ns).
  * Frames longer than EMU_PCAP_SNAPLEN are cut, their original length
  * recorded. Returns 0 or the negative errno of a failed write. */
 int emu_pcap_write(struct emu_pcap *p, uint64_t ts_ns, const void *frame, size_t len);
+
+/* emu_pcap_write_cut - add a frame of which only @caplen bytes were kept
+ * out of @len (the record says both). */
+int emu_pcap_write_cut(struct emu_pcap *p, uint64_t ts_ns, const void *frame, size_t caplen,
+		       size_t len);
 
 /* emu_pcap_flush - write out what is buffered. */
 int emu_pcap_flush(struct emu_pcap *p);

@@ -27,7 +27,7 @@ static int route_put(struct emu_node *n, const char *dst, const char *via, const
 	if (!sk)
 		return -EIO;
 	if (!via && !ifname)
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "node %s: route %s needs a gateway or an interface",
 				      emu_node_name(n), dst);
 	if (strcmp(dst, "default") == 0)
@@ -37,13 +37,13 @@ static int route_put(struct emu_node *n, const char *dst, const char *via, const
 	else
 		ret = nl_addr_parse(dst, AF_UNSPEC, &daddr);
 	if (ret < 0)
-		return natlab_err_set(e, EINVAL,
+		return natlab_err_msg(e, EINVAL,
 				      "node %s: route destination \"%s\" is not a prefix",
 				      emu_node_name(n), dst);
 	if (via) {
 		ret = nl_addr_parse(via, nl_addr_get_family(daddr), &gw);
 		if (ret < 0 || nl_addr_get_family(gw) != nl_addr_get_family(daddr)) {
-			ret = natlab_err_set(e, EINVAL,
+			ret = natlab_err_msg(e, EINVAL,
 					     "node %s: route %s: gateway \"%s\" is not an address "
 					     "of the same family",
 					     emu_node_name(n), dst, via);

@@ -178,10 +178,13 @@ static void relay_local(struct ac *ac, struct ac_agent *from, json_t *ev)
 
 	if (!ac->relay || (!complete && !ac->trickle) || !from->other)
 		return;
+	/* "session" is relayed verbatim, as the harness does
+	 * (docs/agent-protocol.md, "Session parameters") */
 	ac_agent_send_json(ac, from->other,
-			   json_pack("{s:s, s:s?, s:s?, s:O}", "cmd", "remote", "ufrag",
+			   json_pack("{s:s, s:s?, s:s?, s:O, s:O*}", "cmd", "remote", "ufrag",
 				     ac_jstr(ev, "ufrag"), "pwd", ac_jstr(ev, "pwd"), "candidates",
-				     json_is_array(cands) ? cands : json_array()));
+				     json_is_array(cands) ? cands : json_array(), "session",
+				     json_object_get(ev, "session")));
 	/* docs/agent-protocol.md: a trickling agent's complete local is its
 	 * end of candidates too */
 	if (ac->trickle && complete)

@@ -85,6 +85,9 @@ int cellsrc_file_open(const char *path, struct cellsrc **out, struct natlab_err 
 		ret = natlab_err_set(e, errno, "cannot read %s", path);
 		goto out;
 	}
+	/* getline() sets errno only when it fails: clear it so that the
+	 * ferror() branch below never reports an older call's errno */
+	errno = 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		bool complete = line[n - 1] == '\n';
 		int64_t start = off;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "harness/compare.h"
 #include "harness/luanet.h"
 #include "harness/pace.h"
+#include "harness/report.h"
 #include "harness/results.h"
 #include "harness/runner.h"
 #include "harness/runopts.h"
@@ -676,28 +678,73 @@ int cmd_shell(int argc, char **argv)
 
 /* ---- report, merge, compare ---- */
 
+/* Does @src hold a cell with id @id? */
+static bool cells_have_id(struct cellsrc *src, const char *id)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < cellsrc_count(src) && !found; i++) {
+		json_t *c = cellsrc_get(src, i);
+		const char *cid = json_string_value(json_object_get(c, "id"));
+		found = cid && strcmp(cid, id) == 0;
+		json_decref(c);
+	}
+	return found;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct natlab_err e = {""};
+	struct report_opts ro = {NULL};
 	char path[PATH_MAX];
 	struct cellsrc *src = NULL;
+	const char *dir = NULL;
 	json_t *run;
 	size_t n;
+	bool bad = false;
 
-	if (wants_help(argc, argv) || argc != 2) {
-		fprintf(wants_help(argc, argv) ? stdout : stderr,
-			"usage: natlab report DIR\n\nRe-renders DIR/junit.xml, DIR/report.html (the "
-			"index) and DIR/report/\n(each cell's details) from DIR/run.json and "
-			"DIR/cells.jsonl (also for a run that\nwas killed half-way).\n");
+	for (int i = 1; i < argc && !wants_help(argc, argv); i++) {
+		if (strcmp(argv[i], "--ladder") == 0 && i + 1 < argc && argv[i + 1][0])
+			ro.ladder = argv[++i];
+		else if (strncmp(argv[i], "--ladder=", 9) == 0 && argv[i][9])
+			ro.ladder = argv[i] + 9;
+		else if (argv[i][0] != '-' && !dir)
+			dir = argv[i];
+		else
+			bad = true;
+	}
+	if (wants_help(argc, argv) || bad || !dir) {
+		fprintf(
+		    wants_help(argc, argv) ? stdout : stderr,
+		    "usage: natlab report DIR [--ladder all|CELL-ID]\n\nRe-renders DIR/junit.xml, "
+		    "DIR/report.html (the index) and DIR/report/ (each cell's\ndetails) from "
+		    "DIR/run.json and DIR/cells.jsonl (also for a run that was killed\nhalf-way). "
+		    "Cells that failed get a ladder diagram; --ladder draws one for every\ncell "
+		    "(all) or for the trials of one cell id as well.\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	/* one cell in memory at a time: a run of any size can be redrawn */
-	if (results_load_run(argv[1], &run, &e) < 0) {
+	if (results_load_run(dir, &run, &e) < 0) {
 		fprintf(stderr, "natlab report: %s\n", e.msg);
 		return NATLAB_EXIT_USAGE;
 	}
-	snprintf(path, sizeof(path), "%s/cells.jsonl", argv[1]);
-	if (cellsrc_file_open(path, &src, &e) < 0 || results_render(argv[1], run, &e) < 0) {
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
+	if (cellsrc_file_open(path, &src, &e) < 0) {
+		fprintf(stderr, "natlab report: %s\n", e.msg);
+		json_decref(run);
+		return NATLAB_EXIT_USAGE;
+	}
+	if (ro.ladder && strcmp(ro.ladder, "all") != 0 && !cells_have_id(src, ro.ladder)) {
+		fprintf(stderr,
+			"natlab report: --ladder %s: no cell with that id in %s (give \"all\" or "
+			"an id as report.html and cells.jsonl spell it, e.g. "
+			"matrix/left=easy,right=hard)\n",
+			ro.ladder, path);
+		cellsrc_free(src);
+		json_decref(run);
+		return NATLAB_EXIT_USAGE;
+	}
+	if (results_render_opts(dir, run, &ro, &e) < 0) {
 		fprintf(stderr, "natlab report: %s\n", e.msg);
 		cellsrc_free(src);
 		json_decref(run);
@@ -705,7 +752,7 @@ int cmd_report(int argc, char **argv)
 	}
 	n = cellsrc_count(src);
 	cellsrc_free(src);
-	printf("%s/report.html (%zu cells)\n", argv[1], n);
+	printf("%s/report.html (%zu cells)\n", dir, n);
 	json_decref(run);
 	return NATLAB_EXIT_OK;
 }

@@ -26,6 +26,8 @@
 #include <netlink/route/qdisc/tbf.h>
 
 #include "emu/link.h"
+#include "emu/nat.h"
+#include "emu/nat_evidence.h"
 #include "emu/nft.h"
 #include "emu/node.h"
 #include "emu/sandbox.h"
@@ -271,6 +273,27 @@ static void tool(struct doctor *d, const char *what, const char *prog, const cha
 	}
 }
 
+/* The whole NAT ruleset as natlab builds it (every knob's rules, the
+ * evidence counters and the drop rules' `log group`), then the listener
+ * of the drop log: both need nfnetlink_log. */
+static int probe_nat_evidence(struct emu_node *n, struct natlab_err *e)
+{
+	struct emu_nat_droplog *dl = NULL;
+	struct emu_nat_config c;
+	int ret = emu_nat_preset("easy", &c, e);
+
+	if (ret < 0)
+		return ret;
+	snprintf(c.outside_ifname, sizeof(c.outside_ifname), "veth-a");
+	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "192.0.2.1");
+	c.n_public_addrs = 1;
+	ret = emu_nat_apply(n, &c, e);
+	if (ret == 0)
+		ret = emu_nat_droplog_start(n, NULL, &dl, e);
+	emu_nat_droplog_stop(dl, NULL, NULL);
+	return ret;
+}
+
 static void kernel_check(struct doctor *d, const char *what, int ret, const struct natlab_err *e,
 			 const char *fix)
 {
@@ -328,6 +351,10 @@ int doctor_run(FILE *out)
 		ret = probe_conntrack(a, &e);
 		kernel_check(&d, "conntrack", ret, &e,
 			     "modprobe nf_conntrack nft_ct (CONFIG_NF_CONNTRACK)");
+		ret = probe_nat_evidence(a, &e);
+		kernel_check(&d, "NAT rules, packet log", ret, &e,
+			     "modprobe nft_log nfnetlink_log (CONFIG_NFT_LOG, "
+			     "CONFIG_NETFILTER_NETLINK_LOG)");
 		/* Informational: rate limits, like delay and loss, come from
 		 * natlab's own link emulator, so no qdisc is needed. */
 		qdisc_info(&d, a, "tbf");

@@ -250,12 +250,12 @@ static int subscribers(struct dut_opts *o, struct natlab_err *e)
 	ip_of(o->lan_gw, &gw);
 	for (int i = 0; o->cgn && i < 2; i++) {
 		if (o->sub[i] && ip_of(o->sub[i], &o->sub_ip[i]) < 0)
-			return natlab_err_set(e, EINVAL, "--subscriber wants an IPv4 address");
+			return natlab_err_msg(e, EINVAL, "--subscriber wants an IPv4 address");
 		if (!o->sub[i])
 			o->sub_ip[i] = lan + 1 + (uint32_t)i;
 		if (o->sub_ip[i] == lan || o->sub_ip[i] == gw ||
 		    (i == 1 && o->sub_ip[1] == o->sub_ip[0]))
-			return natlab_err_set(e, EINVAL,
+			return natlab_err_msg(e, EINVAL,
 					      "the subscribers' addresses must differ from each "
 					      "other, the LAN host's and the gateway's (use "
 					      "--subscriber)");
@@ -286,7 +286,7 @@ static int lan_dhcp(struct dut_opts *o, struct emu_node *ln, struct natlab_err *
 	o->lan_addr = o->lan_addr_buf;
 	if (!o->gw_set) {
 		if (!l->router)
-			return natlab_err_set(e, EINVAL,
+			return natlab_err_msg(e, EINVAL,
 					      "the DHCP lease names no router: give --lan-gw");
 		snprintf(o->lan_gw_buf, sizeof(o->lan_gw_buf), "%u.%u.%u.%u", l->router >> 24,
 			 (l->router >> 16) & 255, (l->router >> 8) & 255, l->router & 255);

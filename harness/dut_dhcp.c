@@ -247,12 +247,13 @@ int dut_dhcp_acquire(struct emu_node *n, const char *ifname, int timeout_ms,
 		for (uint32_t m = lease->mask; m & 0x80000000u; m <<= 1)
 			lease->prefix++;
 	} else if (ret == -ETIMEDOUT) {
-		natlab_err_set(e, ETIMEDOUT, "DHCP on %s: no offer and acknowledgement in %d ms",
+		natlab_err_msg(e, ETIMEDOUT, "DHCP on %s: no offer and acknowledgement in %d ms",
 			       ifname, timeout_ms);
 	} else if (ret == -ECONNREFUSED) {
-		natlab_err_set(e, ECONNREFUSED, "DHCP on %s: the server refused (DHCPNAK)", ifname);
+		natlab_err_msg(e, ECONNREFUSED, "DHCP on %s: the server refused (DHCPNAK)", ifname);
 	} else {
-		natlab_err_set(e, -ret, "DHCP on %s: %s", ifname, strerror(-ret));
+		/* natlab_err_set appends strerror(-ret) itself */
+		natlab_err_set(e, -ret, "DHCP on %s", ifname);
 	}
 out:
 	close(fd);

@@ -87,18 +87,18 @@ int dut_iface_save(const char *ifname, struct dut_iface **out, struct natlab_err
 	}
 	i->home = nl_socket_alloc();
 	if (!i->home || nl_connect(i->home, NETLINK_ROUTE) < 0) {
-		ret = natlab_err_set(e, EIO, "interface %s: cannot open a netlink socket", ifname);
+		ret = natlab_err_msg(e, EIO, "interface %s: cannot open a netlink socket", ifname);
 		goto out;
 	}
 	if (rtnl_link_get_kernel(i->home, 0, ifname, &link) < 0) {
-		ret = natlab_err_set(e, ENODEV, "no interface '%s' here", ifname);
+		ret = natlab_err_msg(e, ENODEV, "no interface '%s' here", ifname);
 		goto out;
 	}
 	i->ifindex = rtnl_link_get_ifindex(link);
 	i->up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
 	i->mtu = rtnl_link_get_mtu(link);
 	if (rtnl_addr_alloc_cache(i->home, &cache) < 0) {
-		ret = natlab_err_set(e, EIO, "interface %s: cannot list addresses", ifname);
+		ret = natlab_err_msg(e, EIO, "interface %s: cannot list addresses", ifname);
 		goto out;
 	}
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
@@ -114,7 +114,7 @@ int dut_iface_save(const char *ifname, struct dut_iface **out, struct natlab_err
 	nl_cache_free(cache);
 	cache = NULL;
 	if (rtnl_route_alloc_cache(i->home, AF_UNSPEC, 0, &cache) < 0) {
-		ret = natlab_err_set(e, EIO, "interface %s: cannot list routes", ifname);
+		ret = natlab_err_msg(e, EIO, "interface %s: cannot list routes", ifname);
 		goto out;
 	}
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
@@ -154,14 +154,14 @@ static int move_to(struct nl_sock *sk, const char *name, int ns_fd, struct natla
 		return natlab_err_set(e, ENOMEM, "interface %s", name);
 	ret = rtnl_link_get_kernel(sk, 0, name, &link);
 	if (ret < 0) {
-		ret = natlab_err_set(e, ENODEV, "interface %s: not found: %s", name,
+		ret = natlab_err_msg(e, ENODEV, "interface %s: not found: %s", name,
 				     nl_geterror(ret));
 		goto out;
 	}
 	rtnl_link_set_ns_fd(change, ns_fd);
 	ret = rtnl_link_change(sk, link, change, 0);
 	if (ret < 0)
-		ret = natlab_err_set(e, EIO, "interface %s: cannot move it: %s", name,
+		ret = natlab_err_msg(e, EIO, "interface %s: cannot move it: %s", name,
 				     nl_geterror(ret));
 out:
 	rtnl_link_put(link);
@@ -179,7 +179,7 @@ static int set_state(struct nl_sock *sk, const char *name, bool up, unsigned mtu
 		return natlab_err_set(e, ENOMEM, "interface %s", name);
 	ret = rtnl_link_get_kernel(sk, 0, name, &link);
 	if (ret < 0) {
-		ret = natlab_err_set(e, ENODEV, "interface %s: not found", name);
+		ret = natlab_err_msg(e, ENODEV, "interface %s: not found", name);
 		goto out;
 	}
 	if (up)
@@ -190,7 +190,7 @@ static int set_state(struct nl_sock *sk, const char *name, bool up, unsigned mtu
 		rtnl_link_set_mtu(change, mtu);
 	ret = rtnl_link_change(sk, link, change, 0);
 	if (ret < 0)
-		ret = natlab_err_set(e, EIO, "interface %s: cannot set it %s: %s", name,
+		ret = natlab_err_msg(e, EIO, "interface %s: cannot set it %s: %s", name,
 				     up ? "up" : "down", nl_geterror(ret));
 out:
 	rtnl_link_put(link);
@@ -232,7 +232,7 @@ int dut_iface_restore(struct dut_iface *i, struct emu_node *n, struct natlab_err
 	}
 	/* The index is kept across namespaces unless it clashed; look it up. */
 	if (rtnl_link_get_kernel(i->home, 0, i->name, &link) < 0)
-		return natlab_err_set(e, ENODEV, "interface %s did not come back", i->name);
+		return natlab_err_msg(e, ENODEV, "interface %s did not come back", i->name);
 	i->ifindex = rtnl_link_get_ifindex(link);
 	rtnl_link_put(link);
 	ret = set_state(i->home, i->name, i->up, i->mtu, e);
@@ -240,7 +240,7 @@ int dut_iface_restore(struct dut_iface *i, struct emu_node *n, struct natlab_err
 		rtnl_addr_set_ifindex(i->addrs[k], i->ifindex);
 		int r = rtnl_addr_add(i->home, i->addrs[k], 0);
 		if (r < 0 && r != -NLE_EXIST)
-			ret = natlab_err_set(e, EIO, "interface %s: cannot restore an address: %s",
+			ret = natlab_err_msg(e, EIO, "interface %s: cannot restore an address: %s",
 					     i->name, nl_geterror(r));
 	}
 	for (int k = 0; k < i->n_routes && ret == 0; k++) {
@@ -249,7 +249,7 @@ int dut_iface_restore(struct dut_iface *i, struct emu_node *n, struct natlab_err
 			rtnl_route_nh_set_ifindex(rtnl_route_nexthop_n(r, h), i->ifindex);
 		int x = rtnl_route_add(i->home, r, NLM_F_CREATE);
 		if (x < 0 && x != -NLE_EXIST)
-			ret = natlab_err_set(e, EIO, "interface %s: cannot restore a route: %s",
+			ret = natlab_err_msg(e, EIO, "interface %s: cannot restore a route: %s",
 					     i->name, nl_geterror(x));
 	}
 	return ret;

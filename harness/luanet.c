@@ -14,13 +14,16 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "emu/conntrack.h"
+#include "emu/flow.h"
 #include "emu/impair_fault.h"
 #include "emu/link.h"
 #include "emu/node.h"
-#include "harness/capture.h"
+#include "emu/capture.h"
+#include "harness/evidence.h"
 #include "harness/luaimpair.h"
 #include "harness/luaproc.h"
 #include "harness/stunprobe.h"
@@ -98,9 +101,18 @@ void luanet_ctx_teardown(struct luanet_ctx *ctx)
 			ctx->pids[i] = 0;
 		}
 	}
+	/* Every evidence slot, not only the first n_nodes: a caller that lent
+	 * nodes takes them back by moving nodes[] (natlab dut), and a drop
+	 * log left open would keep its NAT's namespace, and its veths, alive. */
+	for (unsigned i = 0; i < LUANET_NODES_MAX; i++) {
+		evidence_nat_free(ctx->evidence[i]);
+		ctx->evidence[i] = NULL;
+	}
 	for (unsigned i = 0; i < ctx->n_nodes; i++)
 		emu_node_free(ctx->nodes[i]);
 	ctx->n_nodes = 0;
+	json_decref(ctx->evidence_errors);
+	ctx->evidence_errors = NULL;
 	json_decref(ctx->result);
 	json_decref(ctx->events);
 	json_decref(ctx->observations);
@@ -187,7 +199,7 @@ int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, siz
 			char *rel, size_t rel_len, struct natlab_err *e)
 {
 	if (!ctx->capdir[0])
-		return natlab_err_set(
+		return natlab_err_msg(
 		    e, ENOTSUP, "no result directory to capture into (only natlab run captures)");
 	if (mkdir(ctx->capdir, 0755) < 0 && errno != EEXIST)
 		return natlab_err_set(e, errno, "capture: cannot create %s", ctx->capdir);
@@ -197,7 +209,7 @@ int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, siz
 	return 0;
 }
 
-/* Capture every interface of node @i (harness/capture.c) into
+/* Capture every interface of node @i (emu/capture.c, a process) into
  * <capdir>/<node>.pcap; its relative path into @rel. Once per node. */
 static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t rel_len,
 			struct natlab_err *e)
@@ -211,9 +223,9 @@ static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t re
 	if (ret < 0 || (ctx->node_flags[i] & LUANET_NODE_CAPTURED))
 		return ret;
 	if (ctx->n_pids >= LUANET_PROCS_MAX)
-		return natlab_err_set(e, EMFILE, "capture: at most %d processes per cell",
+		return natlab_err_msg(e, EMFILE, "capture: at most %d processes per cell",
 				      LUANET_PROCS_MAX);
-	ret = capture_start(ctx->nodes[i], path, &pid, e);
+	ret = emu_capture_node_start(ctx->nodes[i], path, &pid, e);
 	if (ret < 0)
 		return ret;
 	ctx->pids[ctx->n_pids++] = pid;
@@ -334,6 +346,11 @@ json_t *luanet_to_json(lua_State *L, int idx)
 		}
 		return out;
 	}
+	case LUA_TLIGHTUSERDATA:
+		/* natlab.null: a JSON null kept in a table (nil would drop the key) */
+		if (lua_touserdata(L, idx) == NULL)
+			return json_null();
+		return NULL;
 	default:
 		return NULL;
 	}
@@ -388,15 +405,17 @@ static int l_node(lua_State *L)
 	return 1;
 }
 
-/* natlab.capture(node) -> path | nil, why: capture every interface of
- * @node from now on (pcap/<cell>/<node>.pcap); the path is relative to the
- * run directory. nil when this run writes no results (natlab exec). */
+/* natlab.capture(node) -> path, abs_path | nil, why: capture every
+ * interface of @node from now on (pcap/<cell>/<node>.pcap); the path is
+ * relative to the run directory, abs_path is where the file is now (a
+ * scenario may read it while the capture runs: each packet is written as
+ * it is seen). nil when this run writes no results (natlab exec). */
 static int l_capture(lua_State *L)
 {
 	struct luanet_ctx *ctx = ctx_of(L);
 	int i = node_index(ctx, luanet_check_node(L, 1));
 	struct natlab_err e = {""};
-	char rel[4200];
+	char rel[4200], abs[4400], file[300];
 	int ret;
 
 	if (i < 0)
@@ -410,6 +429,24 @@ static int l_capture(lua_State *L)
 	if (ret < 0)
 		return fail(L, "natlab.capture", &e);
 	lua_pushstring(L, rel);
+	snprintf(file, sizeof(file), "%s.pcap", emu_node_name(ctx->nodes[i]));
+	if (luanet_capture_path(ctx, file, abs, sizeof(abs), rel, sizeof(rel), &e) < 0)
+		return 1;
+	lua_pushstring(L, abs);
+	return 2;
+}
+
+/* natlab.cell_dir() -> path | nil: the cell's log directory
+ * (logs/<cell>.t<trial>, where spawned programs' stderr goes), for files a
+ * scenario generates per cell (configurations); nil under natlab
+ * exec/shell, which keep no logs. */
+static int l_cell_dir(lua_State *L)
+{
+	struct luanet_ctx *ctx = ctx_of(L);
+
+	if (!ctx->logdir[0])
+		return 0;
+	lua_pushstring(L, ctx->logdir);
 	return 1;
 }
 
@@ -622,6 +659,84 @@ static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer dflt)
 }
 #endif
 
+/* The evidence of node @i, a NAT since now (or again, with new knobs):
+ * its drop log and drops pcap start on the first apply. A node whose
+ * evidence cannot be gathered (no nfnetlink_log) still works as a NAT; the
+ * record says why its evidence is missing. */
+static void nat_evidence_begin(struct luanet_ctx *ctx, unsigned i, const struct emu_nat_config *cfg,
+			       const char *preset)
+{
+	char file[300], abs[4400], rel[700];
+	struct natlab_err e = {""};
+	bool pcap;
+
+	if (ctx->evidence[i]) {
+		evidence_nat_reapplied(ctx->evidence[i], cfg, preset);
+		return;
+	}
+	snprintf(file, sizeof(file), "drops-%s.pcap", emu_node_name(ctx->nodes[i]));
+	/* the path only: the drop log makes the file (and folder) on the
+	 * first drop */
+	pcap = ctx->capdir[0] &&
+	       (size_t)snprintf(abs, sizeof(abs), "%s/%s", ctx->capdir, file) < sizeof(abs) &&
+	       (size_t)snprintf(rel, sizeof(rel), "%s%s", ctx->pcap_prefix, file) < sizeof(rel);
+	if (evidence_nat_start(ctx->nodes[i], cfg, preset, pcap ? abs : NULL, rel,
+			       &ctx->evidence[i], &e) < 0) {
+		fprintf(stderr, "natlab: no NAT evidence for %s: %s\n",
+			emu_node_name(ctx->nodes[i]), e.msg);
+		if (!ctx->evidence_errors)
+			ctx->evidence_errors = json_object();
+		json_object_set_new(ctx->evidence_errors, emu_node_name(ctx->nodes[i]),
+				    json_pack("{s:s}", "error", e.msg));
+	}
+}
+
+json_t *luanet_evidence_collect(struct luanet_ctx *ctx, bool conntrack)
+{
+	json_t *all = ctx->evidence_errors ? json_deep_copy(ctx->evidence_errors) : NULL;
+
+	for (unsigned i = 0; i < ctx->n_nodes; i++) {
+		struct natlab_err e = {""};
+		json_t *j;
+		if (!ctx->evidence[i])
+			continue;
+		j = evidence_nat_json(ctx->evidence[i], ctx->nodes[i], ctx->start_ms, true,
+				      conntrack, &e);
+		if (!all)
+			all = json_object();
+		json_object_set_new(all, emu_node_name(ctx->nodes[i]),
+				    j ? j : json_pack("{s:s}", "error", e.msg));
+	}
+	return all;
+}
+
+/* node:nat_evidence() -> {counters=, live_mappings_udp=, drops=, ...}: what
+ * this NAT did so far (the record's evidence, docs/lua-api.md). */
+static int n_nat_evidence(lua_State *L)
+{
+	struct luanet_ctx *ctx = ctx_of(L);
+	struct emu_node *n = luanet_check_node(L, 1);
+	int i = node_index(ctx, n);
+	struct natlab_err e = {""};
+	json_t *j;
+
+	if (i < 0 || !ctx->evidence[i]) {
+		const char *why = json_string_value(json_object_get(
+		    json_object_get(ctx->evidence_errors, emu_node_name(n)), "error"));
+		if (why)
+			return luaL_error(L, "node:nat_evidence: %s has no evidence: %s",
+					  emu_node_name(n), why);
+		return luaL_error(L, "node:nat_evidence: %s is not a NAT (call node:nat{} first)",
+				  emu_node_name(n));
+	}
+	j = evidence_nat_json(ctx->evidence[i], n, ctx->start_ms, false, false, &e);
+	if (!j)
+		return fail(L, "node:nat_evidence", &e);
+	luanet_push_json(L, j);
+	json_decref(j);
+	return 1;
+}
+
 /* node:nat{preset=..., outside=..., public={...}, knobs...} */
 static int n_nat(lua_State *L)
 {
@@ -630,11 +745,13 @@ static int n_nat(lua_State *L)
 	struct emu_nat_config cfg;
 	struct natlab_err e = {""};
 	const char *s;
+	char preset[64];
 
 	luaL_checktype(L, 2, LUA_TTABLE);
 	memset(&cfg, 0, sizeof(cfg));
 	s = opt_str(L, 2, "preset");
-	if (emu_nat_preset(s ? s : "easy", &cfg, &e) < 0)
+	snprintf(preset, sizeof(preset), "%s", s ? s : "easy");
+	if (emu_nat_preset(preset, &cfg, &e) < 0)
 		return fail(L, "node:nat", &e);
 	if ((s = opt_str(L, 2, "mapping")) && emu_nat_mapping_parse(s, &cfg.mapping, &e) < 0)
 		return fail(L, "node:nat", &e);
@@ -648,6 +765,7 @@ static int n_nat(lua_State *L)
 	opt_bool(L, 2, "tcp_in_blocked", &cfg.tcp_in_blocked);
 	opt_bool(L, 2, "inbound_refreshes", &cfg.inbound_refreshes);
 	opt_bool(L, 2, "paired_pooling", &cfg.paired_pooling);
+	opt_bool(L, 2, "sip_alg", &cfg.sip_alg);
 	cfg.port_min = (uint16_t)opt_int(L, 2, "port_min", cfg.port_min);
 	cfg.port_max = (uint16_t)opt_int(L, 2, "port_max", cfg.port_max);
 	cfg.udp_timeout_s = (unsigned)opt_int(L, 2, "udp_timeout_s", cfg.udp_timeout_s);
@@ -687,8 +805,12 @@ static int n_nat(lua_State *L)
 		int again = i >= 0 && (ctx->node_flags[i] & LUANET_NODE_NAT);
 		int ret = emu_nat_config_check(&cfg, &e);
 
+		if (ret == 0 && again)
+			evidence_nat_before_reapply(ctx->evidence[i], n);
 		if (ret == 0)
 			ret = emu_nat_apply(n, &cfg, &e);
+		if (ret == 0 && i >= 0)
+			nat_evidence_begin(ctx, (unsigned)i, &cfg, preset);
 		if (again) {
 			json_t *asked = luanet_to_json(L, 2);
 			char *text =
@@ -720,8 +842,13 @@ static int n_nat_flush(lua_State *L)
 	struct luanet_ctx *ctx = ctx_of(L);
 	struct emu_node *n = luanet_check_node(L, 1);
 	struct natlab_err e = {""};
-	int ret = emu_nat_flush(n, &e);
+	int i = node_index(ctx, n), ret;
 
+	if (i >= 0)
+		evidence_nat_before_flush(ctx->evidence[i], n);
+	ret = emu_nat_flush(n, &e);
+	if (ret == 0 && i >= 0)
+		evidence_nat_changed(ctx->evidence[i]);
 	emu_fault_log_record(ctx->faults, "nat-flush", emu_node_name(n), ret, "%s",
 			     ret < 0 ? e.msg : "every mapping dropped, rules kept");
 	luanet_fault_sync(ctx);
@@ -769,6 +896,94 @@ static int n_conntrack(lua_State *L)
 	return 1;
 }
 
+/* node:flow_watch([ifname]): count the node's UDP/TCP packets per 5-tuple
+ * and direction from now on (emu_flow_watch), only through @ifname when
+ * given. Raises on error. */
+static int n_flow_watch(lua_State *L)
+{
+	struct natlab_err e = {""};
+
+	if (emu_flow_watch(luanet_check_node(L, 1), luaL_optstring(L, 2, NULL), &e) < 0)
+		return fail(L, "node:flow_watch", &e);
+	return 0;
+}
+
+/* natlab.flow_watch_all({{node, ifname}, ...}): node:flow_watch on every
+ * node at once (emu_flow_watch_all). Raises on error. */
+static int l_flow_watch_all(lua_State *L)
+{
+	struct natlab_err e = {""};
+	struct emu_node **nodes;
+	const char **ifnames;
+	lua_Integer n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = (lua_Integer)lua_rawlen(L, 1);
+	nodes = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*nodes), 0);
+	ifnames = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*ifnames), 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, i);
+		luaL_argcheck(L, lua_istable(L, -1), 1, "a list of {node, ifname}");
+		lua_rawgeti(L, -1, 1);
+		nodes[i - 1] = luanet_check_node(L, -1);
+		lua_rawgeti(L, -2, 2);
+		/* the strings stay alive: they are held by the argument table */
+		ifnames[i - 1] = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+		lua_pop(L, 3);
+	}
+	if (emu_flow_watch_all(nodes, ifnames, (size_t)n, &e) < 0)
+		return fail(L, "natlab.flow_watch_all", &e);
+	return 0;
+}
+
+/* node:flows() -> {{proto="udp"|"tcp", dir="in"|"out", src=, sport=, dst=,
+ * dport=, pkts=, bytes=, first_ms=, last_ms=}, ...}: what flow_watch
+ * counted (emu_flow_dump); first_ms/last_ms on natlab.now_ms()'s clock.
+ * Raises on error. */
+static int n_flows(lua_State *L)
+{
+	struct natlab_err e = {""};
+	struct emu_flow *v;
+	size_t max = 2048, n = 0; /* a call's point holds tens of flows */
+	int64_t now_cell = luanet_now_ms() - ctx_of(L)->start_ms;
+
+	v = lua_newuserdatauv(L, max * sizeof(*v), 0); /* freed by the GC */
+	if (emu_flow_dump(luanet_check_node(L, 1), v, max, &n, &e) < 0)
+		return fail(L, "node:flows", &e);
+	if (n > max)
+		n = max;
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_createtable(L, 0, 10);
+		lua_pushstring(L, v[i].proto == IPPROTO_TCP ? "tcp" : "udp");
+		lua_setfield(L, -2, "proto");
+		lua_pushstring(L, v[i].out ? "out" : "in");
+		lua_setfield(L, -2, "dir");
+		lua_pushstring(L, v[i].src);
+		lua_setfield(L, -2, "src");
+		lua_pushinteger(L, v[i].sport);
+		lua_setfield(L, -2, "sport");
+		lua_pushstring(L, v[i].dst);
+		lua_setfield(L, -2, "dst");
+		lua_pushinteger(L, v[i].dport);
+		lua_setfield(L, -2, "dport");
+		lua_pushinteger(L, (lua_Integer)v[i].pkts);
+		lua_setfield(L, -2, "pkts");
+		lua_pushinteger(L, (lua_Integer)v[i].bytes);
+		lua_setfield(L, -2, "bytes");
+		if (v[i].first_ago_ms != UINT64_MAX) {
+			lua_pushinteger(L, (lua_Integer)(now_cell - (int64_t)v[i].first_ago_ms));
+			lua_setfield(L, -2, "first_ms");
+		}
+		if (v[i].last_ago_ms != UINT64_MAX) {
+			lua_pushinteger(L, (lua_Integer)(now_cell - (int64_t)v[i].last_ago_ms));
+			lua_setfield(L, -2, "last_ms");
+		}
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
 /* node:stun_binding(server, port[, timeout_ms]) -> "ip:port" | nil, err */
 static int n_stun_binding(lua_State *L)
 {
@@ -796,6 +1011,27 @@ static int l_nat_presets(lua_State *L)
 		lua_pushstring(L, d ? d : "");
 		lua_setfield(L, -2, *p);
 	}
+#endif
+	return 1;
+}
+
+/* natlab.nat_preset_check(name) -> nil when @name is a preset, else the
+ * message naming it and the known presets (emu_nat_preset's own words):
+ * the prelude checks a param of kind "nat_preset" with it when it expands
+ * cells. */
+static int l_nat_preset_check(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+#ifdef NATLAB_HAVE_EMU_NAT
+	struct emu_nat_config cfg;
+	struct natlab_err e = {""};
+
+	if (emu_nat_preset(name, &cfg, &e) == 0)
+		lua_pushnil(L);
+	else
+		lua_pushstring(L, e.msg);
+#else
+	lua_pushfstring(L, "unknown NAT preset \"%s\" (this natlab has no NAT support)", name);
 #endif
 	return 1;
 }
@@ -908,12 +1144,15 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"forwarding", n_forwarding},
 	    {"nat", n_nat},
 	    {"nat_flush", n_nat_flush},
+	    {"nat_evidence", n_nat_evidence},
 	    {"spawn", luaproc_spawn},
 	    {"mtu", n_mtu},
 	    {"bridge", n_bridge},
 	    {"bridge_attach", n_bridge_attach},
 	    {"stun_binding", n_stun_binding},
 	    {"conntrack", n_conntrack},
+	    {"flow_watch", n_flow_watch},
+	    {"flows", n_flows},
 	    {NULL, NULL},
 	};
 	static const luaL_Reg lib[] = {
@@ -921,7 +1160,9 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"find", l_find},
 	    {"link", l_link},
 	    {"capture", l_capture},
+	    {"cell_dir", l_cell_dir},
 	    {"nat_presets", l_nat_presets},
+	    {"nat_preset_check", l_nat_preset_check},
 	    {"now_ms", l_now_ms},
 	    {"sleep_ms", l_sleep_ms},
 	    {"log", l_log},
@@ -929,6 +1170,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"result", l_result},
 	    {"event", l_event},
 	    {"json_encode", l_json_encode},
+	    {"flow_watch_all", l_flow_watch_all},
 	    {"json_decode", l_json_decode},
 	    {NULL, NULL},
 	};
@@ -962,5 +1204,8 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	lua_setfield(L, -2, "nat");
 #endif
 	lua_setfield(L, -2, "features");
+	/* natlab.null: recorded as JSON null (docs/lua-api.md) */
+	lua_pushlightuserdata(L, NULL);
+	lua_setfield(L, -2, "null");
 	lua_pop(L, 1);
 }

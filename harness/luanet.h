@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <lua.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 
 struct emu_node;
 struct emu_fault_log;
+struct evidence_nat;
 
 /* Per-node flags in luanet_ctx.node_flags */
 #define LUANET_NODE_NAT	     1u /* node:nat{} applied once: the next is a fault */
@@ -46,6 +48,9 @@ struct luanet_ctx {
 	struct emu_fault_log *faults; /* every fault the scenario triggered (owned) */
 	size_t faults_seen;	      /* how many of them are already in events */
 	size_t event_field_bytes;     /* agents' own event fields kept so far (luaproc.c) */
+	/* each NAT node's evidence (harness/evidence.h), by index in nodes[] */
+	struct evidence_nat *evidence[LUANET_NODES_MAX];
+	json_t *evidence_errors; /* node name -> why it has no evidence */
 };
 
 /* luanet_open - install the C functions into the `natlab` global table of
@@ -61,6 +66,11 @@ void luanet_ctx_teardown(struct luanet_ctx *ctx);
  * target, detail, result} (results/README.md). Every Lua call that injects
  * a fault calls it right after the fault, before it may raise an error. */
 void luanet_fault_sync(struct luanet_ctx *ctx);
+
+/* luanet_evidence_collect - the cell record's `evidence`: each NAT node's
+ * counters, drops (the drop logs stop here) and, with @conntrack, a
+ * conntrack snapshot; NULL when the cell has no NAT. Caller owns it. */
+json_t *luanet_evidence_collect(struct luanet_ctx *ctx, bool conntrack);
 
 /* luanet_capture_wanted - whether the scenario asked for a capture of the
  * node or impaired link called @name: `capture = true` in its declaration

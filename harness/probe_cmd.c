@@ -377,7 +377,7 @@ static int probe_preset(const char *preset, const struct probe_opts *o, const st
 	*report = NULL;
 	if (luanet_bin_path("natlab-stun-server", srv_bin, sizeof(srv_bin)) < 0 ||
 	    luanet_bin_path("natlab-probe", probe_bin, sizeof(probe_bin)) < 0)
-		return natlab_err_set(
+		return natlab_err_msg(
 		    e, ENOENT,
 		    "natlab-stun-server or natlab-probe not found next to natlab, "
 		    "in NATLAB_BIN_DIR or in PATH");
@@ -385,7 +385,7 @@ static int probe_preset(const char *preset, const struct probe_opts *o, const st
 	TRY(lab_build(lab, preset, o->udp_timeout_s, &host, &inet, e));
 	TRY(spawn_piped(lab, inet, srv_argv, &srv_fd, &srv, e));
 	if (read_until(srv_fd, ready, sizeof(ready), "\"ev\":\"ready\"", now_ms() + 5000) < 0) {
-		ret = natlab_err_set(e, ETIMEDOUT, "natlab-stun-server did not get ready in 5 s");
+		ret = natlab_err_msg(e, ETIMEDOUT, "natlab-stun-server did not get ready in 5 s");
 		goto out;
 	}
 	snprintf(rto, sizeof(rto), "%d", o->rto_ms);
@@ -413,18 +413,25 @@ static int probe_preset(const char *preset, const struct probe_opts *o, const st
 	TRY(spawn_piped(lab, host, probe_argv, &probe_fd, &pr, e));
 	ret = read_until(probe_fd, out, sizeof(out), NULL, now_ms() + budget_ms);
 	if (ret < 0) {
-		natlab_err_set(e, -ret, "natlab-probe gave no complete report within %lld s",
-			       budget_ms / 1000);
+		/* read_until's own verdicts, not a system call's errno */
+		if (ret == -ETIMEDOUT)
+			natlab_err_msg(e, ret, "natlab-probe gave no complete report within %lld s",
+				       budget_ms / 1000);
+		else if (ret == -ENOBUFS)
+			natlab_err_msg(e, ret, "natlab-probe's report is longer than %zu bytes",
+				       sizeof(out) - 1);
+		else
+			natlab_err_msg(e, ret, "natlab-probe ended before its report was complete");
 		goto out;
 	}
 	TRY(emu_lab_wait(lab, pr, &status, 5000, e));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		ret = natlab_err_set(e, EIO, "natlab-probe failed (status %d)", status);
+		ret = natlab_err_msg(e, EIO, "natlab-probe failed (status %d)", status);
 		goto out;
 	}
 	*report = json_loads(out, 0, &je);
 	if (!*report)
-		ret = natlab_err_set(e, EINVAL, "natlab-probe's report is not JSON: %s", je.text);
+		ret = natlab_err_msg(e, EINVAL, "natlab-probe's report is not JSON: %s", je.text);
 out:
 	if (srv_fd >= 0)
 		close(srv_fd);

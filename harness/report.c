@@ -13,6 +13,7 @@
 
 #include "harness/cellsrc.h"
 #include "harness/junit.h"
+#include "harness/ladder.h"
 
 /* "passed": a cell that passed without a connection path to show (a
  * turn-security refusal, a DUT row); a cell without one that did not pass
@@ -48,7 +49,8 @@ static const char css[] =
     "table.compliance td.v-fail{background:#d7301f;color:#fff}"
     "table.compliance td.v-inconclusive,table.compliance td.v-not-tested{background:#ddd}"
     "table.pairs td{font-size:12px}table.pairs tr.nominated td{font-weight:bold}"
-    "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}";
+    "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}"
+    "details.ladder{overflow-x:auto;margin:.5em 0}details.ladder summary{cursor:pointer}";
 
 const char *const *report_path_names(void)
 {
@@ -77,6 +79,46 @@ const char *report_cell_path(const json_t *cell)
 		if (strcmp(p, paths[i]) == 0)
 			return p;
 	return strcmp(o, "pass") == 0 && !p ? "passed" : "failed";
+}
+
+/* report_cell_class's names: the paths, with the wire's classes "direct"
+ * and "relay" ("relay-tcp" is both) beside the paths they stand for */
+static const char *const classes[] = {"host",	   "srflx",	"prflx",     "direct",
+				      "relay-udp", "relay",	"relay-tcp", "relay-tls",
+				      "passed",	   "failed",	"skipped",   "error",
+				      "unsupported", NULL};
+
+const char *const *report_class_names(void)
+{
+	return classes;
+}
+
+const char *report_path_class(const char *path)
+{
+	static const char *const map[][2] = {
+	    {"host", "direct"},	      {"srflx", "direct"},	  {"prflx", "direct"},
+	    {"relay-udp", "relay"},   {"relay-tcp", "relay-tcp"}, {"relay-tls", "relay-tcp"},
+	    {"direct", "direct"},     {"relay", "relay"},	  {"passed", "passed"},
+	    {"failed", "failed"},     {"skipped", "skipped"},	  {"error", "error"},
+	    {"unsupported", "unsupported"},
+	};
+
+	for (size_t i = 0; path && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(path, map[i][0]) == 0)
+			return map[i][1];
+	return "failed";
+}
+
+const char *report_cell_class(const json_t *cell)
+{
+	const char *p = report_cell_path(cell);
+	const json_t *settled = json_object_get(json_object_get(cell, "wire"), "settled");
+	const char *w = json_string_value(json_object_get(settled, "class"));
+
+	if (strcmp(p, "error") == 0 || strcmp(p, "skipped") == 0 ||
+	    strcmp(p, "unsupported") == 0 || !w)
+		return p;
+	return report_path_class(w);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -679,10 +721,36 @@ static void pairs_tables(FILE *f, const json_t *pairs)
 	}
 }
 
+/* A ladder diagram is an aid, not the record: one this size holds a
+ * matrix cell many times over (a few KiB); a bigger one says what it
+ * left out. */
+#define REPORT_LADDER_MAX (64 * 1024)
+
+/* The cell's ladder diagram (harness/ladder.h), folded in a <details>:
+ * always for a cell that failed (fail, error, timeout), for others when @o
+ * asks. */
+static void ladder_block(FILE *f, const json_t *c, const struct report_opts *o)
+{
+	const char *outcome = str(c, "outcome", "error"), *want = o ? o->ladder : NULL;
+	bool failed = strcmp(outcome, "fail") == 0 || strcmp(outcome, "error") == 0 ||
+		      strcmp(outcome, "timeout") == 0;
+	char *svg;
+
+	if (!failed && !(want && (strcmp(want, "all") == 0 || strcmp(want, str(c, "id", "")) == 0)))
+		return;
+	svg = ladder_svg(c, REPORT_LADDER_MAX);
+	if (!svg)
+		return;
+	fprintf(f,
+		"<details class=\"ladder\" open><summary>ladder diagram</summary>\n%s</details>\n",
+		svg);
+	free(svg);
+}
+
 /* What opening a cell shows, written into its report/cells-<k>.js: the one
- * place a cell's detail content is drawn (a ladder diagram of a cell that
- * did not pass belongs here too). */
-void report_cell_detail(FILE *f, const json_t *c, size_t rank)
+ * place a cell's detail content is drawn (with its ladder diagram when it
+ * failed or @o asks). */
+void report_cell_detail(FILE *f, const json_t *c, size_t rank, const struct report_opts *o)
 {
 	const json_t *cand = json_object_get(c, "candidates");
 	const json_t *sel = json_object_get(c, "selected");
@@ -700,6 +768,30 @@ void report_cell_detail(FILE *f, const json_t *c, size_t rank)
 	meta_row(f, "expected path", json_object_get(c, "expected_path"));
 	meta_row(f, "observed path", json_object_get(c, "path"));
 	meta_row(f, "connect ms", json_object_get(c, "connect_ms"));
+	if (json_object_get(c, "settled_ms"))
+		meta_row(f, "settled ms", json_object_get(c, "settled_ms"));
+	if (json_string_value(json_object_get(c, "switch"))) {
+		/* "relay->direct": the stack switched pairs and the wire agreed */
+		const char *sw = json_string_value(json_object_get(c, "switch"));
+		const char *arrow = strstr(sw, "->");
+		fprintf(f, "<tr><th>switch</th><td>");
+		if (arrow) {
+			char from[64];
+			snprintf(from, sizeof(from), "%.*s", (int)(arrow - sw), sw);
+			esc(f, from);
+			fprintf(f, "&rarr;");
+			esc(f, arrow + 2);
+		} else {
+			esc(f, sw);
+		}
+		fprintf(f, " ");
+		json_text(f, json_object_get(c, "switches"));
+		fprintf(f, "</td></tr>\n");
+	}
+	if (json_object_get(json_object_get(c, "wire"), "settled")) {
+		meta_row(f, "wire: settled path", json_object_get(json_object_get(c, "wire"), "settled"));
+		meta_row(f, "wire: directions", json_object_get(json_object_get(c, "wire"), "directions"));
+	}
 	meta_row(f, "duration ms", json_object_get(c, "duration_ms"));
 	if (json_object_get(c, "message"))
 		meta_row(f, "message", json_object_get(c, "message"));
@@ -729,6 +821,7 @@ void report_cell_detail(FILE *f, const json_t *c, size_t rank)
 	}
 	pairs_tables(f, json_object_get(c, "pairs"));
 	timeline(f, json_object_get(c, "events"));
+	ladder_block(f, c, o);
 	pre_block(f, "traceback", str(c, "traceback", NULL));
 	pre_block(f, "stderr (tail)", str(c, "stderr_tail", NULL));
 	list_links(f, "logs", json_object_get(c, "logs"));
@@ -1010,7 +1103,8 @@ static void index_top(FILE *f, const json_t *run, struct page *pg, int links)
 	grids(f, pg, links);
 }
 
-int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct report_out *out)
+int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct report_out *out,
+		 const struct report_opts *o)
 {
 	size_t n = cellsrc_count(src);
 	size_t *order = cellsrc_planned_order(src);
@@ -1070,7 +1164,7 @@ int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct r
 			ret = -ENOMEM;
 			goto out;
 		}
-		report_cell_detail(m, c, i + 1);
+		report_cell_detail(m, c, i + 1, o);
 		fclose(m);
 		detlen = strlen(det ? det : "");
 		fprintf(chunk, "%s\"", i % REPORT_CHUNK ? ",\n" : "");
@@ -1135,12 +1229,49 @@ int report_write_all(FILE *f, const json_t *run, struct cellsrc *src)
 {
 	struct report_out out = {same_open, same_close, f};
 
-	return report_write(f, run, src, &out);
+	return report_write(f, run, src, &out, NULL);
 }
 
 char *report_render(const json_t *run, const json_t *cells)
 {
 	return cellsrc_render(report_write_all, run, cells);
+}
+
+static FILE *null_open(void *ctx, const char *name)
+{
+	(void)ctx;
+	(void)name;
+	return fopen("/dev/null", "we");
+}
+
+static int null_close(void *ctx, FILE *f)
+{
+	(void)ctx;
+	return fclose(f) != 0 ? -EIO : 0;
+}
+
+int report_write_opts(FILE *f, const json_t *run, struct cellsrc *src, const struct report_opts *o)
+{
+	struct report_out out = {null_open, null_close, NULL};
+	size_t *order;
+	int ret = report_write(f, run, src, &out, o);
+
+	if (ret < 0)
+		return ret;
+	order = cellsrc_planned_order(src);
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < cellsrc_count(src) && ret == 0; i++) {
+		json_t *c = cellsrc_get(src, order[i]);
+		if (!c) {
+			ret = -EIO;
+			break;
+		}
+		report_cell_detail(f, c, i + 1, o);
+		json_decref(c);
+	}
+	free(order);
+	return ret < 0 ? ret : ferror(f) ? -EIO : 0;
 }
 
 /* ---- the live index of a running run ---- */

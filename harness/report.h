@@ -20,6 +20,7 @@
  *   .mismatch                      observed path differs from the expected one
  *   tbody#rows tr.row.o-<outcome>  one per listed cell (a page at a time)
  *   #detail section.cell           the opened cell
+ *   details.ladder svg.ladder      the opened cell's ladder diagram (harness/ladder.h)
  *   html[data-index-ms]            when the list was drawn (performance.now())
  *   html[data-load-ms]             when the page was loaded and laid out
  */
@@ -40,22 +41,38 @@ struct report_out {
 	void *ctx;
 };
 
+/* What a page draws beyond the defaults. */
+struct report_opts {
+	/* Ladder diagrams: drawn for every cell that failed ("fail",
+	 * "error", "timeout"); besides, for every cell when "all", or for
+	 * each trial of the cell with this id. NULL: the default. */
+	const char *ladder;
+};
+
 /* report_write - the index page to @f and the files beside it through
  * @out, reading the cells from @src once, one at a time (a row, a detail
  * and the grids' aggregates per cell; the index page last), so that what
- * it holds is bounded by the grids, not by the cells. 0, -ENOMEM, or -EIO when a cell can no
- * longer be read or a stream failed. */
-int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct report_out *out);
+ * it holds is bounded by the grids, not by the cells; @o (NULL: the
+ * defaults). 0, -ENOMEM, or -EIO when a cell can no longer be read or a
+ * stream failed. */
+int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct report_out *out,
+		 const struct report_opts *o);
 
 /* report_cell_detail - what opening cell @c (the @rank-th in planned order,
  * 1-based) shows: one <section class="cell" id="cell-@rank"> with its
- * parameters, outcome, candidates, check lists, timeline, tails and links.
- * The one place a cell's detail content is drawn. */
-void report_cell_detail(FILE *f, const json_t *c, size_t rank);
+ * parameters, outcome, candidates, check lists, timeline, tails, links and
+ * (when it failed, or @o asks) its ladder diagram. The one place a cell's
+ * detail content is drawn. */
+void report_cell_detail(FILE *f, const json_t *c, size_t rank, const struct report_opts *o);
 
 /* report_write_all - every file beside the index, then the index, one
  * after the other, to @f (a cellsrc_writer: tests and the fuzz target). */
 int report_write_all(FILE *f, const json_t *run, struct cellsrc *src);
+
+/* report_write_opts - the index page, then every cell's detail section as
+ * plain HTML (what the detail files hold, unescaped), to @f: a view for
+ * tests of what the details draw. */
+int report_write_opts(FILE *f, const json_t *run, struct cellsrc *src, const struct report_opts *o);
 
 /* report_render - report_write_all of the array @cells; caller frees. NULL
  * on no memory. */
@@ -80,6 +97,23 @@ const char *report_cell_path(const json_t *cell);
  * order the report lists them (its tie-break for "most common path"),
  * NULL-terminated. */
 const char *const *report_path_names(void);
+
+/* report_path_class - the class of a path name (docs/expected-matrix.md):
+ * host/srflx/prflx "direct", relay-udp "relay", relay-tcp/relay-tls
+ * "relay-tcp"; a class name is its own class; anything else (passed,
+ * failed, skipped, error) is returned as it is. */
+const char *report_path_class(const char *path);
+
+/* report_cell_class - what a cell's verdict rests on: the wire's settled
+ * class ("direct", "relay", "relay-tcp", "failed": `wire.settled.class`,
+ * results/README.md) when the cell has a wire record, else
+ * report_cell_path(cell); "error", "skipped" and "unsupported" from its
+ * outcome first.
+ * One of report_class_names(). */
+const char *report_cell_class(const json_t *cell);
+
+/* report_class_names - what report_cell_class returns, NULL-terminated. */
+const char *const *report_class_names(void);
 
 /* report_percentile - the @p-th percentile (0..100, nearest rank) of the
  * @n values in @v, which it sorts. 0 when n is 0. */

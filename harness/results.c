@@ -301,23 +301,25 @@ struct report_ctx {
 	const json_t *run;
 	struct cellsrc *src;
 	struct report_out out;
+	const struct report_opts *ro;
 };
 
 static int report_fn(FILE *f, void *ctx)
 {
 	struct report_ctx *rc = ctx;
 
-	return report_write(f, rc->run, rc->src, &rc->out);
+	return report_write(f, rc->run, rc->src, &rc->out, rc->ro);
 }
 
 /* report.html and report/ of @dir from @src: everything is written under
  * temporary names (report.html.tmp, report.tmp/), then report/ is swapped
  * in and report.html renamed over the old one. */
 static int render_report(const char *dir, const json_t *run, struct cellsrc *src,
+			 const struct report_opts *ro,
 			 struct natlab_err *e)
 {
 	struct side_dir sd = {"", 0, ""};
-	struct report_ctx rc = {run, src, {side_open, side_close, &sd}};
+	struct report_ctx rc = {run, src, {side_open, side_close, &sd}, ro};
 	char html[RESULTS_PATH_MAX + 16], tmp[RESULTS_PATH_MAX + 24], side[RESULTS_PATH_MAX + 16],
 	    old[RESULTS_PATH_MAX + 16];
 	int ret;
@@ -376,7 +378,8 @@ static int junit_fn(FILE *f, void *ctx)
 }
 
 /* junit.xml and report.html of @dir from its cells.jsonl. */
-int results_render(const char *dir, const json_t *run, struct natlab_err *e)
+int results_render_opts(const char *dir, const json_t *run, const struct report_opts *ro,
+			struct natlab_err *e)
 {
 	char path[RESULTS_PATH_MAX + 16];
 	struct cellsrc *src = NULL;
@@ -392,9 +395,14 @@ int results_render(const char *dir, const json_t *run, struct natlab_err *e)
 		ret = write_streamed(path, junit_fn, &jc, 0, e);
 	}
 	if (ret == 0)
-		ret = render_report(dir, run, src, e);
+		ret = render_report(dir, run, src, ro, e);
 	cellsrc_free(src);
 	return ret;
+}
+
+int results_render(const char *dir, const json_t *run, struct natlab_err *e)
+{
+	return results_render_opts(dir, run, NULL, e);
 }
 
 /* latest -> run-id, replaced atomically through a temporary link. */
@@ -545,7 +553,7 @@ int results_close(struct results *r, json_t *resources, struct natlab_err *e)
 	snprintf(path, sizeof(path), "%s/cells.jsonl", r->dir);
 	ret = cellsrc_file_open(path, &src, e);
 	if (ret == 0)
-		ret = render_report(r->dir, r->run, src, e);
+		ret = render_report(r->dir, r->run, src, NULL, e);
 	cellsrc_free(src);
 	return ret;
 }
@@ -624,7 +632,7 @@ int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_er
 	for (size_t i = 0; ret == 0 && i < cellsrc_count(src); i++) {
 		json_t *c = cellsrc_get(src, i);
 		if (!c || json_array_append_new(*cells, c) < 0)
-			ret = natlab_err_set(e, EIO, "cannot read %s", path);
+			ret = natlab_err_msg(e, EIO, "cannot read %s", path);
 	}
 	cellsrc_free(src);
 	if (ret < 0) {

@@ -58,6 +58,12 @@ int results_load_run(const char *dir, json_t **run, struct natlab_err *e);
  * a bad line of cells.jsonl is an error as in results_load. */
 int results_render(const char *dir, const json_t *run, struct natlab_err *e);
 
+/* results_render_opts - results_render, report.html drawn with @ro (NULL:
+ * the defaults; natlab report --ladder). */
+struct report_opts;
+int results_render_opts(const char *dir, const json_t *run, const struct report_opts *ro,
+			struct natlab_err *e);
+
 /* results_write_atomic - write @len bytes to @path.tmp, fsync, rename. */
 int results_write_atomic(const char *path, const char *data, size_t len, struct natlab_err *e);
 

@@ -17,6 +17,7 @@
 
 #include "emu/sandbox.h"
 #include "harness/cellplan.h"
+#include "harness/evidence.h"
 #include "harness/luanet.h"
 #include "harness/pace.h"
 #include "harness/profile.h"
@@ -85,6 +86,25 @@ static void cell_logname(const json_t *cell, char *buf, size_t len)
 		 (long long)json_integer_value(json_object_get(cell, "trial")));
 }
 
+static void judge(json_t *c);
+
+/* Whether the cell would fail (or err) as the run judges it (judge() on a
+ * copy): the child decides from it whether the evidence carries a
+ * conntrack snapshot. Passing, skipped and unsupported cells do not. */
+static bool would_fail(const json_t *cell, const json_t *result)
+{
+	json_t *c = json_deep_copy(cell);
+	const char *o;
+	bool failed;
+
+	json_object_update(c, (json_t *)result);
+	judge(c);
+	o = json_string_value(json_object_get(c, "outcome"));
+	failed = !o || !evidence_outcome_quiet(o);
+	json_decref(c);
+	return failed;
+}
+
 int runner_cell_child(const json_t *cell, const struct runner_scenario *pre, const char *logdir,
 		      const char *log_prefix, const char *capdir, const char *pcap_prefix,
 		      bool capture_all, int result_fd)
@@ -141,6 +161,30 @@ out:
 		json_object_set(result, "logs", ctx->logs);
 		if (json_array_size(ctx->pcaps))
 			json_object_set(result, "pcaps", ctx->pcaps);
+	}
+	{
+		/* Every NAT's evidence, whatever the scenario called; a
+		 * conntrack snapshot when the cell is not passing. */
+		json_t *ev = luanet_evidence_collect(ctx, would_fail(cell, result));
+		const char *node;
+		json_t *v;
+
+		json_object_foreach(ev, node, v)
+		{
+			/* listed with the captures: natlab merge and the report
+			 * follow `pcaps` */
+			json_t *pcap = json_object_get(v, "pcap");
+			json_t *all = json_object_get(result, "pcaps");
+			if (!json_is_string(pcap))
+				continue;
+			if (!json_is_array(all)) {
+				all = json_array();
+				json_object_set_new(result, "pcaps", all);
+			}
+			json_array_append(all, pcap);
+		}
+		if (ev)
+			json_object_set_new(result, "evidence", ev);
 	}
 	text = json_dumps(result, JSON_COMPACT);
 	if (text) {
@@ -266,6 +310,7 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 	}
 	json_decref(r);
 	judge(c);
+	evidence_annotate(c);
 	json_object_set_new(c, "duration_ms", json_integer(luanet_now_ms() - s->start_ms));
 	{
 		json_t *logs = json_object_get(c, "logs");
@@ -305,16 +350,20 @@ static int launch(struct slot *s, json_t *cell, const struct runner_scenario *pr
 	if (logfd < 0)
 		return natlab_err_set(e, errno, "cannot create %s", path);
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		int err = errno; /* before close() can overwrite it */
+
 		close(logfd);
-		return natlab_err_set(e, errno, "pipe");
+		return natlab_err_set(e, err, "pipe");
 	}
 	fflush(NULL);
 	s->pid = fork();
 	if (s->pid < 0) {
+		int err = errno; /* before close() can overwrite it */
+
 		close(logfd);
 		close(pfd[0]);
 		close(pfd[1]);
-		return natlab_err_set(e, errno, "fork");
+		return natlab_err_set(e, err, "fork");
 	}
 	if (s->pid == 0) {
 		char rel[600];

@@ -338,7 +338,7 @@ int scenario_build(struct scenario *s, const json_t *params, struct natlab_err *
 	if (pcall_tb(L, 2, 0) != LUA_OK) {
 		if (lua_istable(L, -1)) {
 			lua_pop(L, 1);
-			return natlab_err_set(
+			return natlab_err_msg(
 			    e, EINVAL, "%s: the network build was skipped or failed", s->path);
 		}
 		return lua_err(L, e, s->path);

@@ -32,7 +32,7 @@ int stunprobe_binding(const struct emu_node *n, const char *server, unsigned por
 	ssize_t r;
 
 	if (inet_pton(AF_INET, server, &sa.sin_addr) != 1)
-		return natlab_err_set(e, EINVAL, "stun: '%s' is not an IPv4 address", server);
+		return natlab_err_msg(e, EINVAL, "stun: '%s' is not an IPv4 address", server);
 	if (getrandom(req + 8, 12, 0) != 12)
 		return natlab_err_set(e, errno, "stun: transaction id");
 	fd = emu_node_socket(n, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0, e);
@@ -82,7 +82,7 @@ int stunprobe_binding(const struct emu_node *n, const char *server, unsigned por
 		}
 	}
 	if (ret == -ETIMEDOUT)
-		natlab_err_set(e, ETIMEDOUT, "stun: no Binding response from %s:%u", server, port);
+		natlab_err_msg(e, ETIMEDOUT, "stun: no Binding response from %s:%u", server, port);
 	close(fd);
 	return ret;
 }

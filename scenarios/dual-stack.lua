@@ -121,7 +121,7 @@ scenario {
   params = {
     left = { description = "left host's stack: dual, v6-only or v4-only", default = "dual" },
     right = { description = "right host's stack: dual, v6-only or v4-only", default = "dual" },
-    nat = { description = "NAT preset on both sides", default = "port-restricted-cone" },
+    nat = { kind = "nat_preset", description = "NAT preset on both sides", default = "port-restricted-cone" },
     turn_dual = { description = "agents also allocate a relay of the other family (natlab-ice --turn-dual)", default = true },
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },

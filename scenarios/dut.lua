@@ -13,7 +13,7 @@ scenario {
   description = "the device under test (natlab dut) against a peer behind each NAT preset",
   params = {
     device = { description = "the device's label in the grid", default = "device" },
-    peer = { description = "the peer's NAT preset", default = "easy" },
+    peer = { kind = "nat_preset", description = "the peer's NAT preset", default = "easy" },
     impl = { description = "agent program (speaks docs/agent-protocol.md)", default = "natlab-ice" },
     timeout_ms = { description = "time allowed to select a pair", default = 15000 },
   },

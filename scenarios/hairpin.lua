@@ -26,7 +26,7 @@ scenario {
   name = "hairpin",
   description = "two hosts behind one NAT, reaching each other through its public address (hairpin on/off)",
   params = {
-    nat = { description = "NAT preset both hosts are behind", default = "port-restricted-cone" },
+    nat = { kind = "nat_preset", description = "NAT preset both hosts are behind", default = "port-restricted-cone" },
     hairpin = { description = "the NAT's hairpin knob", default = true },
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },

@@ -20,11 +20,12 @@ scenario {
   name = "ice",
   description = "ICE between two NATs with STUN and TURN on the internet: which path does each pair take?",
   params = {
-    left = { description = "left NAT preset", default = "easy" },
-    right = { description = "right NAT preset", default = "easy" },
+    left = { kind = "nat_preset", description = "left NAT preset", default = "easy" },
+    right = { kind = "nat_preset", description = "right NAT preset", default = "easy" },
     impl = { description = "agent program (speaks docs/agent-protocol.md)", default = "natlab-ice" },
     trickle = { description = "trickle candidates (RFC 8838) instead of full gathering", default = false },
     timeout_ms = { description = "time allowed to select a pair", default = 15000 },
+    wire = { description = "check the agents' claimed pairs on the wire (false: believe them)", default = true },
   },
   matrix = { left = { "easy", "hard" }, right = { "easy", "hard" } },
   grid = { rows = "left", cols = "right" },
@@ -52,6 +53,8 @@ scenario {
     if natlab.bin("natlab-turn-server") then
       net.turn_proc = assert(natlab.server(net, "turn", "turn"))
     end
+    -- the lab's own view of the data (docs/expected-matrix.md, "Verdicts")
+    net.wire = natlab.scen.watch(net, { "left", "right" }, p)
     return net
   end,
 
@@ -72,13 +75,29 @@ scenario {
     local res = natlab.ice_connect(l, r, { trickle = p.trickle, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" } })
     if res.ok then
-      -- a little data over the selected pair, for the data-plane figures
+      -- a little data over the selected pair, for the data-plane figures;
+      -- the wire checks each side's claimed pair meanwhile: the exact path
+      -- expected here is only as good as the claims it comes from
+      if net.wire then net.wire:snap("data0") end
       l:send { cmd = "send", n = 20, size = 200, interval_ms = 5 }
       local deadline = natlab.now_ms() + 3000
       while natlab.now_ms() < deadline do
         local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
         if not i then break end
+        if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, i == 1 and "left" or "right", ev) end
         if i == 1 and ev.ev == "data" then natlab.result { data = ev }; break end
+      end
+      if net.wire then
+        net.wire:snap("data1")
+        local w = net.wire:classify("data0", "data1")
+        natlab.result { wire = w }
+        natlab.observe("wire_ms", net.wire.cost_ms)
+        local msgs = {}
+        for _, side in ipairs({ "left", "right" }) do
+          local m = natlab.wire.check_claim(side, res.selected[side], w, net.wire:addrs())
+          if m then msgs[#msgs + 1] = m end
+        end
+        if #msgs > 0 then natlab.result { outcome = "fail", message = table.concat(msgs, "; ") } end
       end
     end
     for _, a in ipairs({ l, r }) do

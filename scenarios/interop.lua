@@ -64,8 +64,8 @@ scenario {
   name = "interop",
   description = "implementation x implementation ICE (natlab-ice, libnice, yours) across NAT presets, natlab's or coturn's servers",
   params = {
-    left = { description = "left NAT preset", default = "port-restricted-cone" },
-    right = { description = "right NAT preset", default = "port-restricted-cone" },
+    left = { kind = "nat_preset", description = "left NAT preset", default = "port-restricted-cone" },
+    right = { kind = "nat_preset", description = "right NAT preset", default = "port-restricted-cone" },
     left_impl = { description = "left (controlling) agent: natlab-ice, nice, or a path", default = "natlab-ice" },
     right_impl = { description = "right (controlled) agent: natlab-ice, nice, or a path", default = "nice" },
     servers = { description = "STUN/TURN servers: natlab or coturn", default = "natlab" },

@@ -7,9 +7,11 @@
 --   1. both agents select a pair (trickle by default, -p trickle=false for
 --      full gathering; regular nomination),
 --   2. data flows both ways over it (numbered datagrams, rx on each side), and
---   3. the path class equals scenarios/matrix_expected.lua's: "direct"
+--   3. the path class the lab saw the data take on the wire (the settled
+--      path, natlab.wire) equals scenarios/matrix_expected.lua's: "direct"
 --      (host/srflx/prflx), "relay" (TURN over UDP) or "relay-tcp" (TURN over
---      TCP or TLS). A relay where a direct path is expected FAILS.
+--      TCP or TLS). A relay where a direct path is expected FAILS, and so
+--      does an agent's claim (selected/switched) that the wire contradicts.
 -- docs/expected-matrix.md derives every expected cell from RFC 4787
 -- behaviours; the report shows the class, observations keep the exact path
 -- (srflx, prflx, relay-tls, ...), the selected pair and the data counts.
@@ -20,6 +22,8 @@
 --   natlab run scenarios/matrix.lua -p left_impl=natlab-ice,nice -p right_impl=natlab-ice,nice
 --                      # implementation x implementation: one 9 x 9 grid per pair
 --   natlab run scenarios/matrix.lua -p servers=coturn    # against coturn's turnserver
+--   natlab run scenarios/matrix.lua -p dataplane=datachannel
+--                      # data over a WebRTC data channel (DTLS + SCTP) instead of datagrams
 natlab.scen.use_dir()
 local S = natlab.scen
 
@@ -43,8 +47,8 @@ scenario {
   name = "matrix",
   description = "every NAT preset x every NAT preset: ICE path and two-way data against the expected-outcome table",
   params = {
-    left = { description = "left NAT preset (row)", default = "port-restricted-cone" },
-    right = { description = "right NAT preset (column)", default = "port-restricted-cone" },
+    left = { kind = "nat_preset", description = "left NAT preset (row)", default = "port-restricted-cone" },
+    right = { kind = "nat_preset", description = "right NAT preset (column)", default = "port-restricted-cone" },
     left_impl = { description = "left ICE agent program (docs/agent-protocol.md)", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
@@ -54,6 +58,12 @@ scenario {
     nominate_wait_ms = { description = "controlling agent's wait for a better pair (--nominate-wait-ms)", default = 300 },
     ice_tcp = { description = "ICE-TCP candidates (RFC 6544; --tcp) in both agents", default = false },
     timeout_ms = { description = "time allowed to select a pair", default = 12000 },
+    wire = { description = "observe the data path on the wire and judge by it (false: claims only; bench/wire_overhead)", default = true },
+    settle_ms = { description = "after the first data burst, wait this long for switches and judge a second burst", default = 0 },
+    agent_args = { description = "extra words for both agents' command lines (space-separated)", default = "" },
+    send_data = { description = "send numbered datagrams (false: judge the consent checks of a consent_ms window, as for agents with no data plane in common)", default = true },
+    consent_ms = { description = "with send_data=false: the window of consent checks judged", default = 1000 },
+    dataplane = { description = "data plane of the two-way check: datagram, or datachannel (a WebRTC data channel over DTLS/SCTP, passed to the agents as --dataplane)", default = "datagram" },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
   -- sweeping left_impl/right_impl (or servers) draws one preset x preset
@@ -73,6 +83,7 @@ scenario {
     S.side(net, "left", p.left)
     S.side(net, "right", p.right)
     net.srv = S.servers(net, p)
+    net.wire = S.watch(net, { "left", "right" }, p)
     return net
   end,
 
@@ -82,7 +93,17 @@ scenario {
     -- well under a millisecond
     local common = { turn = turn, gather_timeout_ms = 1000, trickle = p.trickle,
                      args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
+    for w in tostring(p.agent_args):gmatch("%S+") do common.args[#common.args + 1] = w end
     if p.ice_tcp then common.args[#common.args + 1] = "--tcp" end
+    -- the datagram plane is every agent's default: only another one is asked
+    -- for, so agents that know no --dataplane keep working
+    if p.dataplane ~= "datagram" then
+      if p.dataplane ~= "datachannel" then
+        error("matrix: dataplane '" .. tostring(p.dataplane) .. "': want datagram or datachannel")
+      end
+      table.insert(common.args, "--dataplane")
+      table.insert(common.args, p.dataplane)
+    end
     local l = S.agent(net, "left", p.left_impl,
                       setmetatable({ role = "controlling", name = "left" }, { __index = common }), cell)
     local r = S.agent(net, "right", p.right_impl,
@@ -105,11 +126,16 @@ scenario {
     end
     local res = natlab.ice_connect(l, r, { trickle = p.trickle, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
-    S.record_class(res, cell, { names = { "left", "right" } })
+    if not res.ok then S.record_class(res, cell, { names = { "left", "right" } }) end
     if res.ok then
-      local flow = S.two_way(l, r)
+      -- the data phase, then the verdict: the wire's settled path against
+      -- the expectation, each side's claim against the wire
+      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms,
+                                                         consent_ms = not p.send_data and p.consent_ms or nil })
       natlab.observe("two_way", flow)
-      natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }
+      if not flow.consent_only then
+        natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }
+      end
       if not flow.ok then
         natlab.result { outcome = "fail", message = string.format(
           "selected %s but data did not flow both ways (left got %d/%d, right %d/%d)",

@@ -64,7 +64,7 @@ scenario {
   name = "nat-selfcheck",
   description = "every NAT preset probed (natlab-probe, and the classic stun client when installed): measured vs claimed",
   params = {
-    nat = { description = "NAT preset in front of the probing host", default = "port-restricted-cone" },
+    nat = { kind = "nat_preset", description = "NAT preset in front of the probing host", default = "port-restricted-cone" },
     classic = { description = "also run the classic RFC 3489 client when installed", default = true },
     servers = { description = "STUN server implementation: natlab or coturn", default = "natlab" },
   },

@@ -57,8 +57,8 @@ scenario {
   description = "NAT flush, NAT reboot with a new address, host roaming: consent notices, ICE restart recovers",
   params = {
     fault = { description = "flush, reboot or roam", default = "reboot" },
-    left_nat = { description = "left NAT preset", default = "port-restricted-cone" },
-    right_nat = { description = "right NAT preset", default = "port-restricted-cone" },
+    left_nat = { kind = "nat_preset", description = "left NAT preset", default = "port-restricted-cone" },
+    right_nat = { kind = "nat_preset", description = "right NAT preset", default = "port-restricted-cone" },
     fault_ms = { description = "fault this long after the call is up (ms)", default = 500 },
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },

@@ -81,6 +81,7 @@ scenario {
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair (or to give up)", default = 15000 },
+    wire = { description = "judge the path on the wire (false: the agents' claims only)", default = true },
     baseline = { description = "also measure a direct call of the same lab without the obstacle", default = true },
   },
   matrix = { reason = { "none", "apd-filter", "udp-blocked", "web-only", "udp-blocked-ice-tcp", "turn-unreachable" } },
@@ -103,6 +104,7 @@ scenario {
     else
       net.srv = S.servers(net, p)
     end
+    net.wire = S.watch(net, { "left", "right" }, p)
     if p.baseline then
       S.side(net, "base-left", "port-restricted-cone")
       S.side(net, "base-right", "port-restricted-cone")
@@ -130,14 +132,24 @@ scenario {
       S.stop({ l, rr })
       return
     end
-    S.record_class(res, cell, { names = { "left", "right" } })
+    -- the cost: RTT over the selected pair, from the agent's
+    -- acknowledgements; these datagrams (and the acks back) are also the
+    -- window the wire judges (docs/expected-matrix.md, "Verdicts")
+    local obs = net.wire
+    if obs then obs:snap("data0") end
+    local ev = rtt(l, rr)
+    local w = nil
+    if obs then
+      obs:snap("data1")
+      w = obs:classify("data0", "data1")
+      natlab.observe("wire_ms", obs.cost_ms)
+    end
+    S.record_class(res, cell, { names = { "left", "right" }, wire = w, known_addrs = obs and obs:addrs() })
     local sel = res.selected and res.selected.left
     if sel and sel["local"] then natlab.observe("transport", sel["local"].transport or "udp") end
     if r.ice_tcp and not (sel and sel["local"] and sel["local"].transport == "tcp") then
       natlab.result { outcome = "fail", message = "ICE-TCP offered on both sides but the selected pair is not TCP" }
     end
-    -- the cost: RTT over the selected pair, from the agent's acknowledgements
-    local ev = rtt(l, rr)
     if ev then
       natlab.result { data = ev }
       natlab.observe("rtt_ms_median", ev.rtt_ms_median)

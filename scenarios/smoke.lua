@@ -7,7 +7,7 @@ scenario {
   name = "smoke",
   description = "client - NAT - internet with a STUN server: does a Binding go through the NAT?",
   params = {
-    nat = { description = "NAT preset between the client and the internet", default = "easy" },
+    nat = { kind = "nat_preset", description = "NAT preset between the client and the internet", default = "easy" },
     port = { description = "STUN server UDP port", default = 3478 },
   },
   matrix = { nat = { "easy", "hard" } },

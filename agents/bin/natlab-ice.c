@@ -5,8 +5,9 @@
  * This file is the I/O shell around the pure state machine in
  * agents/ice/ice.c: it owns the sockets and the clock, binds to the
  * interfaces' addresses (listed by agents/ice/hostaddr.c), and runs the
- * data plane (agents/ice/dataplane.c). Its command line is parsed by
- * agents/ice/ice_opts.c.
+ * data plane (agents/ice/plane.c: numbered messages as raw datagrams on
+ * the selected pair, or over a WebRTC data channel on it with --dataplane
+ * datachannel). Its command line is parsed by agents/ice/ice_opts.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "agents/ice/agentproto.h"
-#include "agents/ice/dataplane.h"
 #include "agents/ice/hostaddr.h"
 #include "agents/ice/ice.h"
 #include "agents/ice/ice_opts.h"
+#include "agents/ice/plane.h"
 #include "agents/ice/relay.h"
 #include "agents/ice/tcpsock.h"
 
@@ -46,7 +47,7 @@ struct app {
 	struct ice_agent *agent;
 	struct ice_opts opts; /* the command line; opts.cfg is the agent's */
 	struct agentproto_out out;
-	struct dataplane *dp;
+	struct plane *plane; /* the data plane (docs/agent-protocol.md) */
 	struct sock socks[SOCKS_MAX];
 	unsigned nsocks;
 	struct ice_tcpsock *tcps; /* --tcp: ICE-TCP host candidates (RFC 6544) */
@@ -232,22 +233,26 @@ static void emit_checks(struct app *app, uint64_t t)
 
 static void announce_local(struct app *app, bool complete)
 {
-	agentproto_ev_local(&app->out, now_ms(app), ice_agent_ufrag(app->agent),
-			    ice_agent_pwd(app->agent), app->cands, app->ncands, complete);
+	struct agentproto_session sess;
+	/* the datachannel plane's DTLS fingerprint, setup and SCTP port */
+	plane_session(app->plane, &sess);
+	agentproto_ev_local_session(&app->out, now_ms(app), ice_agent_ufrag(app->agent),
+				    ice_agent_pwd(app->agent), app->cands, app->ncands, complete,
+				    &sess);
 	app->announced = true;
 }
 
-static void on_data(struct app *app, const struct ice_event *ev)
+/* ---- the data plane's I/O (agents/ice/plane.h) ---------------------------- */
+
+static void plane_io_send(void *ctx, const uint8_t *buf, size_t len)
 {
-	uint8_t reply[DATAPLANE_HEADER_LEN];
-	size_t rlen = 0;
-	uint32_t seq = 0;
-	enum dataplane_input k =
-	    dataplane_input(app->dp, ev->data, ev->len, now_us(app), &seq, reply, &rlen);
-	if (k == DATAPLANE_DATA) {
-		agentproto_ev_rx(&app->out, now_ms(app), seq, ev->len);
-		ice_agent_send(app->agent, ev->component, reply, rlen, now_ms(app));
-	}
+	struct app *app = ctx;
+	ice_agent_send(app->agent, 1, buf, len, now_ms(app));
+}
+
+static uint64_t plane_io_now_us(void *ctx)
+{
+	return now_us(ctx);
 }
 
 static void io_event(void *ctx, const struct ice_event *ev)
@@ -286,6 +291,8 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		agentproto_ev_pair(&app->out, t,
 				   ev->type == ICE_EV_SELECTED ? "selected" : "switched",
 				   ev->component, &l, &r, ev->rtt_ms);
+		if (ev->component == 1)
+			plane_selected(app->plane, ice_agent_controlling(app->agent));
 		break;
 	case ICE_EV_CONSENT_LOST:
 		local_endpoint(app, &l, ev->local);
@@ -297,7 +304,7 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		agentproto_ev_failed(&app->out, t, ev->reason);
 		break;
 	case ICE_EV_DATA:
-		on_data(app, ev);
+		plane_recv(app->plane, ev->component, ev->data, ev->len);
 		break;
 	case ICE_EV_LOG:
 		if (app->opts.verbose)
@@ -657,6 +664,7 @@ static void do_command(struct app *app, const char *line, size_t len)
 					    "remote: ufrag/pwd outside RFC 8839 limits");
 			break;
 		}
+		plane_remote(app->plane, &cmd->session);
 		/* a peer restart restarted us: announce the new credentials */
 		if (app->opts.cfg.trickle && !app->announced && app->gathered_once)
 			announce_local(app, false);
@@ -675,12 +683,7 @@ static void do_command(struct app *app, const char *line, size_t len)
 			agentproto_ev_error(&app->out, now_ms(app), "send: no selected pair yet");
 			break;
 		}
-		r = dataplane_start(app->dp, cmd->n, cmd->size, (uint64_t)cmd->interval_ms * 1000,
-				    now_us(app));
-		if (r < 0)
-			agentproto_ev_error(&app->out, now_ms(app), "send: %s",
-					    r == -EBUSY ? "a send is still running"
-							: "n/size out of range");
+		plane_send_cmd(app->plane, cmd);
 		break;
 	case AGENTPROTO_RESTART:
 		ice_agent_restart(app->agent, false, now_ms(app));
@@ -770,7 +773,7 @@ int main(int argc, char **argv)
 	    getrandom(&app.opts.cfg.seed, sizeof(app.opts.cfg.seed), 0) < 0)
 		app.opts.cfg.seed = mono_us() ^ (uint64_t)getpid();
 	app.line = malloc(AGENTPROTO_LINE_MAX);
-	if (!app.line || dataplane_new(&app.dp) < 0)
+	if (!app.line)
 		goto out;
 	io.ctx = &app;
 	io.send = io_send;
@@ -791,6 +794,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	{
+		struct plane_io pio = {&app, plane_io_send, plane_io_now_us};
+		char perr[256];
 		/* docs/agent-protocol.md, Capabilities: what this run can do;
 		 * ICE-TCP (RFC 6544) only with --tcp */
 		const struct agentproto_cap caps[] = {
@@ -798,8 +803,14 @@ int main(int argc, char **argv)
 		    {"turn-tcp", true}, {"turn-tls", true},	   {"ice-tcp", app.opts.tcp},
 		    {"ipv6", true},	{"components", true}, {"consent", true},
 		};
-		agentproto_ev_ready_caps(&app.out, now_ms(&app), IMPL, VERSION, caps,
-					 sizeof(caps) / sizeof(caps[0]));
+		int r = plane_new(app.opts.dataplane, app.opts.cfg.controlling, &pio, &app.out,
+				  &app.plane, perr, sizeof(perr));
+		if (r < 0) {
+			fprintf(stderr, "natlab-ice: --dataplane datachannel: %s\n", perr);
+			rc = r == -ENOTSUP ? 2 : 1;
+			goto out;
+		}
+		plane_ev_ready(app.plane, IMPL, VERSION, caps, sizeof(caps) / sizeof(caps[0]));
 	}
 	if (app.opts.nturn && (!app.opts.turn_user || !app.opts.turn_pass))
 		agentproto_ev_log(&app.out, now_ms(&app), "warning",
@@ -823,34 +834,17 @@ int main(int argc, char **argv)
 			if (rt < next_ms)
 				next_ms = rt;
 		}
-		uint64_t dl = dataplane_deadline(app.dp);
-		uint64_t t = now_us(&app);
 		int timeout = -1;
-		uint8_t dbuf[DATAPLANE_SIZE_MAX];
-		size_t dlen;
-		struct dataplane_report rep;
+		/* data plane: due messages, the final report, DTLS/SCTP timers */
+		long pt = plane_poll(app.plane);
 
-		/* data plane: due datagrams and the final report */
-		while ((dlen = dataplane_next_send(app.dp, t, dbuf)) > 0)
-			ice_agent_send(app.agent, 1, dbuf, dlen, now_ms(&app));
-		if (dataplane_report_due(app.dp, t, &rep)) {
-			struct agentproto_data_report r = {rep.sent,	      rep.received,
-							   rep.acked,	      rep.lost,
-							   rep.rtt_ms_median, rep.rtt_ms_p95};
-			agentproto_ev_data(&app.out, now_ms(&app), &r);
-		}
-		dl = dataplane_deadline(app.dp);
 		if (next_ms != ICE_NEVER) {
 			uint64_t nm = now_ms(&app);
 			uint64_t w = next_ms > nm ? next_ms - nm : 0;
 			timeout = w > 60000 ? 60000 : (int)w;
 		}
-		if (dl != UINT64_MAX) {
-			uint64_t nu = now_us(&app);
-			uint64_t w = dl > nu ? (dl - nu + 999) / 1000 : 0;
-			if (timeout < 0 || (int)w < timeout)
-				timeout = (int)w;
-		}
+		if (pt >= 0 && (timeout < 0 || pt < timeout))
+			timeout = (int)pt;
 		pfd[0].fd = STDIN_FILENO;
 		pfd[0].events = POLLIN;
 		for (unsigned i = 0; i < app.nsocks; i++) {
@@ -888,6 +882,7 @@ int main(int argc, char **argv)
 		if (pfd[0].revents & (POLLIN | POLLHUP))
 			read_stdin(&app);
 	}
+	plane_close(app.plane);
 	/* leave no allocation behind on the TURN server (RFC 8656 §8) */
 	for (unsigned k = 0; k < app.nrelays; k++)
 		if (app.relays[k])
@@ -900,9 +895,10 @@ out:
 			close(app.socks[i].fd);
 	for (unsigned k = 0; k < app.nrelays; k++)
 		ice_relay_free(app.relays[k]);
+	/* before the agent: a closing SCTP association may still send */
+	plane_free(app.plane);
 	ice_agent_free(app.agent);
 	ice_tcpsock_free(app.tcps);
-	dataplane_free(app.dp);
 	free(app.line);
 	return rc;
 }

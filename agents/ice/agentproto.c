@@ -79,6 +79,54 @@ static int get_uint(json_t *root, const char *key, unsigned max, unsigned *out, 
 	return 0;
 }
 
+/* "session" of a remote command: an object relayed verbatim from the
+ * peer's "local" event. The fields natlab-ice uses must have their types;
+ * any other field (an SDP-only stack may add its own) is left alone. */
+static int get_session(json_t *root, struct agentproto_session *s, char *err, size_t errlen)
+{
+	json_t *o = json_object_get(root, "session");
+	json_t *v;
+	unsigned port = 0;
+	int r;
+
+	if (!o || json_is_null(o))
+		return 0;
+	if (!json_is_object(o))
+		return fail(err, errlen, "\"session\" must be an object");
+	s->present = true;
+	v = json_object_get(o, "fingerprint");
+	if (v) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(s->fingerprint))
+			return fail(err, errlen,
+				    "\"session.fingerprint\" must be a string like \"sha-256 AB:CD:...\" "
+				    "(RFC 8122)");
+		strcpy(s->fingerprint, json_string_value(v));
+	}
+	v = json_object_get(o, "setup");
+	if (v) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(s->setup))
+			return fail(err, errlen,
+				    "\"session.setup\" must be \"actpass\", \"active\" or \"passive\" "
+				    "(RFC 8842)");
+		strcpy(s->setup, json_string_value(v));
+	}
+	r = get_uint(o, "sctp_port", 65535, &port, false, err, errlen);
+	if (r < 0)
+		return r;
+	s->sctp_port = port;
+	v = json_object_get(o, "max_message_size");
+	if (v) {
+		json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+		if (x < 0 || x > (json_int_t)UINT32_MAX)
+			return fail(err, errlen,
+				    "\"session.max_message_size\" must be an integer within "
+				    "0..4294967295 (RFC 8841; 0: any size)");
+		s->has_max_message_size = true;
+		s->max_message_size = (uint32_t)x;
+	}
+	return 0;
+}
+
 int agentproto_cmd_parse(const char *line, size_t len, struct agentproto_cmd *cmd, char *err,
 			 size_t errlen)
 {
@@ -126,6 +174,7 @@ int agentproto_cmd_parse(const char *line, size_t len, struct agentproto_cmd *cm
 			if (r < 0)
 				goto out;
 		}
+		r = get_session(root, &cmd->session, err, errlen);
 	} else if (strcmp(name, "candidate") == 0) {
 		cmd->type = AGENTPROTO_CANDIDATE;
 		r = add_cand(cmd, json_object_get(root, "candidate"), err, errlen);
@@ -179,30 +228,43 @@ static json_t *cand_string(const struct ice_candidate *c)
 	return json_string(buf);
 }
 
-void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
-			 const char *version)
+void agentproto_ev_ready_full(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			      const char *version, const struct agentproto_cap *caps,
+			      unsigned ncaps, const char *const *planes, unsigned nplanes)
 {
-	agentproto_ev_ready_caps(o, t_ms, impl, version, NULL, 0);
+	json_t *j = json_object();
+	json_object_set_new(j, "impl", json_string(impl));
+	json_object_set_new(j, "version", json_string(version));
+	if (ncaps) {
+		json_t *c = json_object();
+		for (unsigned i = 0; i < ncaps; i++)
+			json_object_set_new(c, caps[i].name, json_boolean(caps[i].have));
+		json_object_set_new(j, "capabilities", c);
+	}
+	if (nplanes) {
+		json_t *a = json_array();
+		for (unsigned i = 0; i < nplanes; i++)
+			json_array_append_new(a, json_string(planes[i]));
+		json_object_set_new(j, "dataplanes", a);
+	}
+	put(o, "ready", t_ms, j);
 }
 
 void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
 			      const char *version, const struct agentproto_cap *caps, unsigned n)
 {
-	json_t *j = json_object();
-	json_object_set_new(j, "impl", json_string(impl));
-	json_object_set_new(j, "version", json_string(version));
-	if (n) {
-		json_t *c = json_object();
-		for (unsigned i = 0; i < n; i++)
-			json_object_set_new(c, caps[i].name, json_boolean(caps[i].have));
-		json_object_set_new(j, "capabilities", c);
-	}
-	put(o, "ready", t_ms, j);
+	agentproto_ev_ready_full(o, t_ms, impl, version, caps, n, NULL, 0);
 }
 
-void agentproto_ev_local(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
-			 const char *pwd, const struct ice_candidate *cands, unsigned n,
-			 bool complete)
+void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			 const char *version)
+{
+	agentproto_ev_ready_full(o, t_ms, impl, version, NULL, 0, NULL, 0);
+}
+
+void agentproto_ev_local_session(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
+				 const char *pwd, const struct ice_candidate *cands, unsigned n,
+				 bool complete, const struct agentproto_session *s)
 {
 	json_t *j = json_object();
 	json_t *a = json_array();
@@ -212,7 +274,27 @@ void agentproto_ev_local(struct agentproto_out *o, uint64_t t_ms, const char *uf
 	json_object_set_new(j, "pwd", json_string(pwd));
 	json_object_set_new(j, "candidates", a);
 	json_object_set_new(j, "complete", json_boolean(complete));
+	if (s && s->present) {
+		json_t *so = json_object();
+		if (s->fingerprint[0])
+			json_object_set_new(so, "fingerprint", json_string(s->fingerprint));
+		if (s->setup[0])
+			json_object_set_new(so, "setup", json_string(s->setup));
+		if (s->sctp_port)
+			json_object_set_new(so, "sctp_port", json_integer(s->sctp_port));
+		if (s->has_max_message_size)
+			json_object_set_new(so, "max_message_size",
+					    json_integer((json_int_t)s->max_message_size));
+		json_object_set_new(j, "session", so);
+	}
 	put(o, "local", t_ms, j);
+}
+
+void agentproto_ev_local(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
+			 const char *pwd, const struct ice_candidate *cands, unsigned n,
+			 bool complete)
+{
+	agentproto_ev_local_session(o, t_ms, ufrag, pwd, cands, n, complete, NULL);
 }
 
 void agentproto_ev_candidate(struct agentproto_out *o, uint64_t t_ms, const struct ice_candidate *c)

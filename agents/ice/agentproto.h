@@ -20,6 +20,20 @@
 #define AGENTPROTO_CRED_MAX  256
 #define AGENTPROTO_ERR_MAX   256
 
+/* The WebRTC session parameters a "local" event announces and a "remote"
+ * command relays (docs/agent-protocol.md, "Session parameters"). Only the
+ * fields natlab-ice uses are parsed; others in the object are ignored. */
+#define AGENTPROTO_FINGERPRINT_MAX 160
+#define AGENTPROTO_SETUP_MAX	   16
+struct agentproto_session {
+	bool present; /* the command/event has a "session" object */
+	char fingerprint[AGENTPROTO_FINGERPRINT_MAX]; /* RFC 8122 "sha-256 AB:..", "" if absent */
+	char setup[AGENTPROTO_SETUP_MAX];	      /* RFC 8842 actpass/active/passive, "" */
+	unsigned sctp_port;			      /* RFC 8841 a=sctp-port, 0 if absent */
+	bool has_max_message_size;
+	uint32_t max_message_size; /* RFC 8841 a=max-message-size (0: any size) */
+};
+
 enum agentproto_cmd_type {
 	AGENTPROTO_GATHER,
 	AGENTPROTO_REMOTE,
@@ -41,6 +55,8 @@ struct agentproto_cmd {
 	 * (FQDN, unknown transport, ...): how many, and the first reason */
 	unsigned nskipped;
 	char skipped[AGENTPROTO_ERR_MAX];
+	/* remote: the peer's session parameters, when it sent any */
+	struct agentproto_session session;
 	/* send */
 	unsigned n;
 	unsigned size;
@@ -80,9 +96,21 @@ struct agentproto_cap {
 /* ready with "capabilities": {name: have, ...} of the @n entries of @caps. */
 void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
 			      const char *version, const struct agentproto_cap *caps, unsigned n);
+/* agentproto_ev_ready_full - "ready" with "capabilities" (@ncaps of them,
+ * none: no field) and "dataplanes": the data planes the agent offers
+ * (@nplanes names, "datagram", "datachannel"; none: no field, which means
+ * datagram only). */
+void agentproto_ev_ready_full(struct agentproto_out *o, uint64_t t_ms, const char *impl,
+			      const char *version, const struct agentproto_cap *caps,
+			      unsigned ncaps, const char *const *planes, unsigned nplanes);
 void agentproto_ev_local(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
 			 const char *pwd, const struct ice_candidate *cands, unsigned n,
 			 bool complete);
+/* agentproto_ev_local_session - "local" with a "session" object made of
+ * @s's non-empty fields (@s NULL or not present: none) */
+void agentproto_ev_local_session(struct agentproto_out *o, uint64_t t_ms, const char *ufrag,
+				 const char *pwd, const struct ice_candidate *cands, unsigned n,
+				 bool complete, const struct agentproto_session *s);
 void agentproto_ev_candidate(struct agentproto_out *o, uint64_t t_ms,
 			     const struct ice_candidate *c);
 void agentproto_ev_end_of_candidates(struct agentproto_out *o, uint64_t t_ms);

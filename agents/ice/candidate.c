@@ -472,9 +472,11 @@ static uint32_t fnv_ip(uint32_t h, const union ice_addr *a)
 	return h;
 }
 
-void ice_foundation_make(char out[ICE_FOUNDATION_MAX + 1], enum ice_cand_type t,
-			 const union ice_addr *base, const union ice_addr *server,
-			 enum ice_transport tr)
+/* @obtained_over: 0 for host and server-reflexive candidates (their own
+ * transport says how they were obtained), else 1 + enum ice_relay_via. */
+static void foundation(char out[ICE_FOUNDATION_MAX + 1], enum ice_cand_type t,
+		       const union ice_addr *base, const union ice_addr *server,
+		       enum ice_transport tr, unsigned char obtained_over)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -489,9 +491,36 @@ void ice_foundation_make(char out[ICE_FOUNDATION_MAX + 1], enum ice_cand_type t,
 	h = fnv_ip(h, base);
 	h = fnv_ip(h, server);
 	h = fnv(h, &trb, 1);
+	/* (hashed only when set, so host and srflx foundations stay what
+	 * they were) */
+	if (obtained_over)
+		h = fnv(h, &obtained_over, 1);
 	for (int i = 0; i < 6; i++) {
 		out[i] = alphabet[h & 63];
 		h >>= 6;
 	}
 	out[6] = '\0';
+}
+
+void ice_foundation_make(char out[ICE_FOUNDATION_MAX + 1], enum ice_cand_type t,
+			 const union ice_addr *base, const union ice_addr *server,
+			 enum ice_transport tr)
+{
+	foundation(out, t, base, server, tr, 0);
+}
+
+void ice_foundation_make_relay(char out[ICE_FOUNDATION_MAX + 1], const union ice_addr *relayed,
+			       const union ice_addr *server, enum ice_relay_via via)
+{
+	/* RFC 8445 §5.1.1.3: "Two candidates have the same foundation when
+	 * ... They were obtained using the same transport protocol (TCP,
+	 * UDP)." A relayed candidate is always UDP towards the peer; what it
+	 * was obtained with is the transport to the TURN server (RFC 8656
+	 * §3.1: UDP, TCP or TLS-over-TCP). TLS counts as its own transport
+	 * here: a path that passes TCP to one port of the server and not TLS
+	 * to another (or the reverse: a firewall open to 443 only) makes the
+	 * two allocations succeed or fail independently, which is what
+	 * distinct foundations tell the frozen-pair algorithm (§6.1.2.6). */
+	foundation(out, ICE_CAND_RELAY, relayed, server, ICE_TRANSPORT_UDP,
+		   (unsigned char)(1 + (unsigned)via));
 }

@@ -101,4 +101,16 @@ void ice_foundation_make(char out[ICE_FOUNDATION_MAX + 1], enum ice_cand_type t,
 			 const union ice_addr *base, const union ice_addr *server,
 			 enum ice_transport tr);
 
+/* How a relayed candidate's TURN server is reached (the order ranks relayed
+ * candidates among themselves, ice_agent_add_relay: UDP first, TLS last). */
+enum ice_relay_via { ICE_RELAY_VIA_TLS, ICE_RELAY_VIA_TCP, ICE_RELAY_VIA_UDP };
+
+/* ice_foundation_make_relay - the foundation of a relayed candidate at
+ * @relayed (its own base) obtained from the TURN server at @server over
+ * @via: allocations over UDP, TCP and TLS from one server get different
+ * foundations (RFC 8445 §5.1.1.3, "obtained using the same transport
+ * protocol"); two over the same transport share one. */
+void ice_foundation_make_relay(char out[ICE_FOUNDATION_MAX + 1], const union ice_addr *relayed,
+			       const union ice_addr *server, enum ice_relay_via via);
+
 #endif

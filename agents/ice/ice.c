@@ -435,6 +435,30 @@ static void report_pair(struct ice_agent *a, enum ice_event_type t, unsigned c)
 	icei_emit(a, &ev);
 }
 
+static bool pair_relayed(const struct ice_agent *a, const struct ice_pair *p);
+
+/* Whether component @c's selected pair is relayed (either end). */
+static bool selection_relayed(const struct ice_agent *a, unsigned c)
+{
+	const struct comp *cp = &a->comps[c];
+
+	if (!cp->selected || cp->sel_pl < 0)
+		return false;
+	return a->locals[cp->sel_pl].c.type == ICE_CAND_RELAY ||
+	       a->remotes[cp->sel_pr].type == ICE_CAND_RELAY;
+}
+
+bool icei_checks_wanted(const struct ice_agent *a)
+{
+	if (!icei_all_selected(a))
+		return true;
+	/* --nominate-relay-first: a direct pair may still replace the relay */
+	for (unsigned c = 1; a->cfg.relay_first && c <= a->cfg.components; c++)
+		if (selection_relayed(a, c))
+			return true;
+	return false;
+}
+
 /* Pick the highest-priority valid nominated pair of @c as selected. */
 static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 {
@@ -474,7 +498,11 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 	cp->consent_ok_ms = now;
 	cp->consent_next_ms = now + a->cfg.keepalive_ms;
 	report_pair(a, was ? ICE_EV_SWITCHED : ICE_EV_SELECTED, c);
-	if (!a->cfg.aggressive) {
+	/* --nominate-relay-first: on a relay, keep checking (and may nominate
+	 * again, relay_first_pick) */
+	if (a->cfg.relay_first)
+		cp->nominating = false;
+	if (!a->cfg.aggressive && !(a->cfg.relay_first && pair_relayed(a, best))) {
 		/* RFC 8445 §8.1.2: once a pair is nominated for a component,
 		 * "the agent MUST remove all candidate pairs for that component
 		 * from the checklist that are in Waiting or Frozen state"
@@ -515,13 +543,43 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
  * would have been direct (docs/expected-matrix.md). A relay is the last
  * resort, so it is worth one retransmission's wait; the bound keeps a
  * truly blocked direct path from delaying the call by more than ~1.5 s
- * with default timers. Between direct pairs the short wait stays: the
- * path class does not change. */
+ * with default timers.
+ *  - when the best valid pair is direct, a higher-priority pair can only
+ *    change which direct path carries the call, so it is waited for only
+ *    while its check can still be answered about as fast as the valid
+ *    pair's was: until its first request is 5/4 of the valid pair's
+ *    round trip old (direct_nominate_at), and never past
+ *    nominate_wait_ms after the first valid pair. A check unanswered by
+ *    then was lost or goes nowhere (private addresses of another
+ *    network, typically); its retransmission comes an RTO later (500 ms,
+ *    §14.3), which a short wait could not cover anyway. Waiting the
+ *    full nominate_wait_ms for such a pair was 100 ms of the 553 ms
+ *    from first check to selection on 25 ms links (docs/performance.md). */
 static bool pair_relayed(const struct ice_agent *a, const struct ice_pair *p)
 {
 	/* either end relayed makes the path a relay path */
 	return a->locals[p->local].c.type == ICE_CAND_RELAY ||
 	       a->remotes[p->remote].type == ICE_CAND_RELAY;
+}
+
+static uint64_t direct_nominate_at(const struct ice_agent *a, unsigned c,
+				   const struct ice_pair *best, uint64_t cap)
+{
+	uint64_t patience = (uint64_t)best->rtt_ms + best->rtt_ms / 4 + 1;
+	uint64_t at = 0;
+
+	for (unsigned i = 0; i < a->cl.n; i++) {
+		const struct ice_pair *p = &a->cl.pairs[i];
+		if (p == best)
+			break;
+		if (p->component != c || p->state == ICE_PAIR_FAILED)
+			continue;
+		if (p->state != ICE_PAIR_IN_PROGRESS || !p->tx_active)
+			return cap; /* not checked yet: it may still be the fastest */
+		if (p->tx_first_ms + patience > at)
+			at = p->tx_first_ms + patience;
+	}
+	return at < cap ? at : cap;
 }
 
 static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
@@ -550,7 +608,7 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 		return 0;
 	at = first + a->cfg.nominate_wait_ms;
 	if (!pair_relayed(a, best))
-		return at;
+		return direct_nominate_at(a, c, best, at);
 	wait = a->cfg.nominate_wait_ms;
 	if (wait < 3 * (uint64_t)a->cfg.rto_ms)
 		wait = 3 * (uint64_t)a->cfg.rto_ms;
@@ -571,6 +629,51 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 	return at < cap ? at : cap;
 }
 
+/* --nominate-relay-first (natlab-ice): what stacks such as libwebrtc do
+ * (relay first, a direct pair 150-300 ms later): nominate the first valid
+ * relayed pair at once; while on a relayed pair, nominate a direct pair as
+ * soon as one is valid. The second nomination departs from RFC 8445
+ * §8.1.1 ("Once the controlling agent has successfully nominated a
+ * candidate pair, the agent MUST NOT nominate another pair"), as those
+ * stacks' renomination does; the peer follows because it selects "the
+ * highest-priority valid nominated pair" anyway. Returns the pair's index,
+ * or -1 (then, before any selection, the ordinary rule applies). */
+static int relay_first_pick(const struct ice_agent *a, unsigned c)
+{
+	const struct comp *cp = &a->comps[c];
+	bool on_relay = selection_relayed(a, c);
+	bool selected = cp->selected && cp->sel_pl >= 0;
+
+	if (cp->nominating || (selected && !on_relay))
+		return -1;
+	for (unsigned i = 0; i < a->cl.n; i++) {
+		const struct ice_pair *p = &a->cl.pairs[i];
+		if (p->component != c || !p->valid)
+			continue;
+		if (!selected && pair_relayed(a, p))
+			return (int)i;
+		if (on_relay && !pair_relayed(a, p))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Whether component @c has a relayed pair still on its way to valid
+ * (frozen, waiting or in progress) and nothing selected yet. */
+static bool relay_pending(const struct ice_agent *a, unsigned c)
+{
+	if (a->comps[c].selected && a->comps[c].sel_pl >= 0)
+		return false;
+	for (unsigned i = 0; i < a->cl.n; i++) {
+		const struct ice_pair *p = &a->cl.pairs[i];
+		if (p->component == c && pair_relayed(a, p) &&
+		    (p->state == ICE_PAIR_FROZEN || p->state == ICE_PAIR_WAITING ||
+		     p->state == ICE_PAIR_IN_PROGRESS))
+			return true;
+	}
+	return false;
+}
+
 /* RFC 8445 §8.1.1: regular nomination by the controlling agent. */
 void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 {
@@ -579,6 +682,24 @@ void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
 		struct comp *cp = &a->comps[c];
 		int best = -1;
+		if (a->cfg.relay_first) {
+			best = relay_first_pick(a, c);
+			if (best >= 0) {
+				cp->nominating = true;
+				a->cl.pairs[best].nominate_pending = true;
+				icei_tq_push(a, a->cl.pairs[best].local, a->cl.pairs[best].remote);
+				icei_logf(a, "nominating (relay first) component %u pair %s", c,
+					  a->cl.pairs[best].foundation);
+				continue;
+			}
+		}
+		/* --nominate-relay-first stands for stacks that nominate a
+		 * relay first: while a relayed pair of the component may still
+		 * become valid, a direct one is not nominated before it (on this
+		 * lab's sub-millisecond links the direct check often answers
+		 * first, and the behaviour under test would never show) */
+		if (a->cfg.relay_first && relay_pending(a, c))
+			continue;
 		if (now < nominate_at(a, c))
 			continue;
 		for (unsigned i = 0; i < a->cl.n; i++) {
@@ -603,6 +724,10 @@ uint64_t icei_nominate_deadline(const struct ice_agent *a)
 		return d;
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
 		uint64_t t = nominate_at(a, c);
+		if (a->cfg.relay_first && relay_first_pick(a, c) >= 0)
+			t = 0;
+		else if (a->cfg.relay_first && relay_pending(a, c))
+			continue; /* the relay's check answer wakes it, not a timer */
 		if (t < d)
 			d = t;
 	}

@@ -63,13 +63,20 @@ struct ice_config {
 	 * consent checks and keepalives off. */
 	uint32_t keepalive_ms;
 	uint32_t consent_timeout_ms;
-	/* Regular nomination: how long the controlling agent waits after a
-	 * component's first valid pair for a better one (default 100 ms).
+	/* Regular nomination: how long at most the controlling agent waits
+	 * after a component's first valid pair for a better one (default
+	 * 100 ms); a better pair whose check is older than 5/4 of a direct
+	 * valid pair's round trip is not waited for.
 	 * When that pair is relayed, the wait also covers the first
 	 * retransmission of every better direct check (see
 	 * icei_maybe_nominate in ice.c), up to MAX(nominate_wait_ms,
 	 * 3 * rto_ms). */
 	uint32_t nominate_wait_ms;
+	/* natlab-ice --nominate-relay-first: the controlling agent nominates
+	 * the first valid relayed pair at once, then, while on it, a direct
+	 * pair as soon as one is valid (see relay_first_pick in ice.c). A test
+	 * double of stacks that switch pairs after selecting (issue 16). */
+	bool relay_first;
 	/* Server-reflexive gathering gives up on silent STUN servers after
 	 * this long (default 3000 ms): a blocked UDP path must not hold the
 	 * whole gathering for the full 39.5 s STUN transaction timeout. */
@@ -187,7 +194,7 @@ void ice_agent_tcp_closed(struct ice_agent *a, int conn, uint64_t now_ms);
  * address the allocation reported (related address). @via is how the
  * caller reaches the server (ICE_RELAY_VIA_*): it ranks relayed candidates
  * among themselves, UDP first (no head-of-line blocking), TLS last. */
-enum ice_relay_via { ICE_RELAY_VIA_TLS, ICE_RELAY_VIA_TCP, ICE_RELAY_VIA_UDP };
+/* (enum ice_relay_via is in candidate.h: the foundation depends on it) */
 int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice_addr *relayed,
 			const union ice_addr *server, const union ice_addr *mapped,
 			enum ice_relay_via via, int base_id, uint64_t now_ms);

@@ -191,7 +191,7 @@ int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice
 	l.c.type = ICE_CAND_RELAY;
 	l.c.priority = ice_priority(ice_type_pref(ICE_CAND_RELAY, ICE_TRANSPORT_UDP),
 				    relay_local_pref(a, component, via), component);
-	ice_foundation_make(l.c.foundation, ICE_CAND_RELAY, relayed, server, ICE_TRANSPORT_UDP);
+	ice_foundation_make_relay(l.c.foundation, relayed, server, via);
 	if (mapped) {
 		l.c.has_related = true;
 		l.c.related = *mapped;

@@ -14,8 +14,10 @@ void ice_opts_usage(FILE *f)
 		   "         [--policy all|nohost|relay] [--components N] [--trickle]\n"
 		   "         [--nomination regular|aggressive] [--ta-ms N] [--rto-ms N]\n"
 		   "         [--retransmits N] [--consent-timeout-ms N] [--keepalive-ms N]\n"
-		   "         [--nominate-wait-ms N] [--gather-timeout-ms N] [--interface NAME]...\n"
-		   "         [--tcp] [--turn-dual] [--seed N] [--verbose]\n"
+		   "         [--nominate-wait-ms N] [--nominate-relay-first]\n"
+		   "         [--gather-timeout-ms N] [--interface NAME]...\n"
+		   "         [--tcp] [--turn-dual] [--dataplane datagram|datachannel]\n"
+		   "         [--seed N] [--verbose]\n"
 		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
 }
 
@@ -46,6 +48,7 @@ enum {
 	OPT_KEEPALIVE,
 	OPT_RETRANS,
 	OPT_NOMWAIT,
+	OPT_RELAY_FIRST,
 	OPT_GATHER_TIMEOUT,
 	OPT_IFACE,
 	OPT_SEED,
@@ -53,6 +56,7 @@ enum {
 	OPT_TCP,
 	OPT_TURN_DUAL,
 	OPT_VERBOSE,
+	OPT_DATAPLANE,
 	OPT_HELP
 };
 
@@ -95,12 +99,14 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	    {"consent-timeout-ms", required_argument, NULL, OPT_CONSENT},
 	    {"keepalive-ms", required_argument, NULL, OPT_KEEPALIVE},
 	    {"nominate-wait-ms", required_argument, NULL, OPT_NOMWAIT},
+	    {"nominate-relay-first", no_argument, NULL, OPT_RELAY_FIRST},
 	    {"gather-timeout-ms", required_argument, NULL, OPT_GATHER_TIMEOUT},
 	    {"interface", required_argument, NULL, OPT_IFACE},
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"tcp", no_argument, NULL, OPT_TCP},
 	    {"turn-dual", no_argument, NULL, OPT_TURN_DUAL},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
+	    {"dataplane", required_argument, NULL, OPT_DATAPLANE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -200,6 +206,9 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 			if (parse_u32(optarg, &c->nominate_wait_ms) < 0)
 				goto bad;
 			break;
+		case OPT_RELAY_FIRST:
+			c->relay_first = true;
+			break;
 		case OPT_GATHER_TIMEOUT:
 			if (parse_u32(optarg, &c->gather_timeout_ms) < 0)
 				goto bad;
@@ -228,6 +237,14 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;
+			break;
+		case OPT_DATAPLANE:
+			if (strcmp(optarg, "datagram") == 0)
+				o->dataplane = ICE_DATAPLANE_DATAGRAM;
+			else if (strcmp(optarg, "datachannel") == 0)
+				o->dataplane = ICE_DATAPLANE_DATACHANNEL;
+			else
+				goto bad;
 			break;
 		case OPT_HELP:
 			return ICE_OPTS_HELP;

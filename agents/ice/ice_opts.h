@@ -39,6 +39,11 @@ struct ice_opts {
 	 * host can reach IPv4-only peers through the relay and back */
 	bool turn_dual;
 	bool verbose; /* --verbose: the agent's log lines on stderr */
+	/* --dataplane: how "send" carries its numbered messages */
+	enum ice_opts_dataplane {
+		ICE_DATAPLANE_DATAGRAM = 0, /* raw datagrams on the pair (0xE1...) */
+		ICE_DATAPLANE_DATACHANNEL,  /* a WebRTC data channel: DTLS + SCTP */
+	} dataplane;
 	/* after an error: whether the usage text should follow the message */
 	bool usage;
 };

@@ -118,6 +118,9 @@ long icei_build_request(struct ice_agent *a, const uint8_t txid[ICE_TXID_LEN],
 void icei_send_pair_request(struct ice_agent *a, struct ice_pair *p);
 void icei_start_check(struct ice_agent *a, int pi, uint64_t now);
 bool icei_all_selected(const struct ice_agent *a);
+/* icei_checks_wanted - ordinary checks go on: some component has no
+ * selected pair, or (--nominate-relay-first) sits on a relayed one. */
+bool icei_checks_wanted(const struct ice_agent *a);
 void icei_maybe_nominate(struct ice_agent *a, uint64_t now);
 uint64_t icei_nominate_deadline(const struct ice_agent *a);
 void icei_restart(struct ice_agent *a, bool relay_pending, bool regather, uint64_t now);

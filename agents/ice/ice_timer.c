@@ -75,7 +75,7 @@ static uint64_t tick_pacing(struct ice_agent *a, uint64_t now)
 	}
 	/* §8.1.2: once every component has its nominated pair, ordinary
 	 * checks stop. */
-	if (a->have_remote && !icei_all_selected(a)) {
+	if (a->have_remote && icei_checks_wanted(a)) {
 		pi = ice_checklist_next_ordinary(&a->cl);
 		if (pi >= 0) {
 			icei_start_check(a, pi, now);

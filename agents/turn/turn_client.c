@@ -370,6 +370,9 @@ int turn_client_close(struct turn_client *c, uint64_t now_ms)
 {
 	if (c->state != TURN_CLIENT_ALLOCATED)
 		return -ENOTCONN;
+	for (int i = 0; i < TXN_MAX; i++)
+		if (c->txn[i].used && c->txn[i].op == TURN_CLIENT_OP_REFRESH && c->txn[i].close)
+			return 0; /* already closing */
 	return txn_start(c, TURN_CLIENT_OP_REFRESH, -1, true, now_ms);
 }
 
@@ -395,41 +398,55 @@ static bool nonce_feature(uint32_t features, unsigned n)
 }
 
 /* learn_challenge - take REALM, NONCE and PASSWORD-ALGORITHMS from a 401 or
- * 438 and derive the key. */
+ * 438 and derive the key. All or nothing: a challenge that lacks one of
+ * them, or offers no algorithm we know, leaves the credentials as they
+ * were (found by agents/fuzz/turn_client_seq: a 401 with REALM but no
+ * NONCE replaced the realm only, and every later request carried a realm
+ * that did not match its nonce and key, so the server refused it). */
 static int learn_challenge(struct turn_client *c, const struct stun_msg *m)
 {
+	char realm[TURN_AUTH_REALM_MAX];
 	const uint8_t *nonce;
-	size_t nlen;
+	size_t nlen, nalgs = 0;
+	uint16_t algs[8];
 	uint32_t features = 0;
+	uint8_t key[TURN_AUTH_KEY_MAX];
+	bool use_algs = false, sha256 = false, anonymity;
 
-	if (stun_msg_get_string(m, STUN_ATTR_REALM, c->realm, sizeof(c->realm)) != 0 ||
+	if (stun_msg_get_string(m, STUN_ATTR_REALM, realm, sizeof(realm)) != 0 ||
 	    stun_msg_get_bytes(m, STUN_ATTR_NONCE, &nonce, &nlen) != 0 || nlen > sizeof(c->nonce))
 		return -EBADMSG;
-	memcpy(c->nonce, nonce, nlen);
-	c->nonce_len = nlen;
 	/* RFC 8489 §9.2.3.2: when the nonce carries the Password algorithms
 	 * feature bit and the answer has PASSWORD-ALGORITHMS, the client picks
 	 * one it supports and echoes the list and its choice. */
-	c->use_algs = false;
-	c->sha256 = false;
 	bool have_features = stun_nonce_features(nonce, nlen, &features) == 0;
-	c->anonymity = have_features && nonce_feature(features, 1);
+	anonymity = have_features && nonce_feature(features, 1);
 	if (have_features && nonce_feature(features, 0) &&
-	    stun_msg_get_password_algorithms(m, c->algs, 8, &c->nalgs) == 0) {
+	    stun_msg_get_password_algorithms(m, algs, 8, &nalgs) == 0) {
 		bool md5 = false, sha = false;
-		for (size_t i = 0; i < c->nalgs; i++) {
-			md5 |= c->algs[i] == STUN_PWALG_MD5;
-			sha |= c->algs[i] == STUN_PWALG_SHA256;
+		for (size_t i = 0; i < nalgs; i++) {
+			md5 |= algs[i] == STUN_PWALG_MD5;
+			sha |= algs[i] == STUN_PWALG_SHA256;
 		}
 		if (!md5 && !sha)
 			return -EPROTONOSUPPORT;
-		c->use_algs = true;
-		c->sha256 = sha && (c->cfg.prefer_sha256 || !md5);
+		use_algs = true;
+		sha256 = sha && (c->cfg.prefer_sha256 || !md5);
 	}
-	c->keylen = turn_auth_key(c->sha256 ? TURN_AUTH_ALG_SHA256 : TURN_AUTH_ALG_MD5, c->user,
-				  strlen(c->user), c->realm, c->pass, c->key);
-	if (c->keylen <= 0)
+	int keylen = turn_auth_key(sha256 ? TURN_AUTH_ALG_SHA256 : TURN_AUTH_ALG_MD5, c->user,
+				   strlen(c->user), realm, c->pass, key);
+	if (keylen <= 0)
 		return -EINVAL;
+	memcpy(c->realm, realm, sizeof(c->realm));
+	memcpy(c->nonce, nonce, nlen);
+	c->nonce_len = nlen;
+	memcpy(c->algs, algs, sizeof(c->algs));
+	c->nalgs = nalgs;
+	c->use_algs = use_algs;
+	c->sha256 = sha256;
+	c->anonymity = anonymity;
+	memcpy(c->key, key, sizeof(c->key));
+	c->keylen = keylen;
 	c->have_creds = true;
 	return 0;
 }
@@ -441,16 +458,33 @@ static void schedule_refresh(struct turn_client *c, uint64_t now_ms)
 	c->refresh_at_ms = now_ms + (life > 120000 ? life - 60000 : life / 2);
 }
 
+/* refresh_end - a Refresh ended with @code (0: success). Only an
+ * allocation still held changes state: RFC 8656 §7 a Refresh with
+ * LIFETIME 0 deletes it (CLOSED), a failed one means it is lost (FAILED).
+ * Once closed or failed, the answer (or timeout) of another Refresh that
+ * was pending changes nothing: found by agents/fuzz/turn_client_seq, two
+ * closes that timed out reported CLOSED twice, and a refresh that failed
+ * after the close turned CLOSED into FAILED. */
+static void refresh_end(struct turn_client *c, const struct txn *t, int code)
+{
+	if (c->state != TURN_CLIENT_ALLOCATED)
+		return;
+	if (t->close)
+		set_state(c, TURN_CLIENT_CLOSED, code);
+	else if (code)
+		set_state(c, TURN_CLIENT_FAILED, code);
+}
+
 /* txn_fail - @t ends without a usable answer (@code: -ETIMEDOUT, or
  * -EPROTO for an answer that had to be discarded). */
 static void txn_fail(struct turn_client *c, struct txn *t, int code)
 {
 	t->used = false;
 	result(c, t, code);
-	if (t->op == TURN_CLIENT_OP_ALLOCATE || (t->op == TURN_CLIENT_OP_REFRESH && !t->close))
+	if (t->op == TURN_CLIENT_OP_ALLOCATE)
 		set_state(c, TURN_CLIENT_FAILED, code);
 	else if (t->op == TURN_CLIENT_OP_REFRESH)
-		set_state(c, TURN_CLIENT_CLOSED, code);
+		refresh_end(c, t, code);
 }
 
 static void on_allocated(struct turn_client *c, const struct stun_msg *m, uint64_t now_ms)
@@ -516,7 +550,7 @@ static void on_error(struct turn_client *c, struct txn *t, const struct stun_msg
 		break;
 	case TURN_CLIENT_OP_REFRESH:
 		/* 437: the allocation is gone */
-		set_state(c, t->close ? TURN_CLIENT_CLOSED : TURN_CLIENT_FAILED, code);
+		refresh_end(c, t, code);
 		break;
 	case TURN_CLIENT_OP_PERMISSION:
 		c->peers[t->peer].want_perm = false;
@@ -568,7 +602,7 @@ static void on_response(struct turn_client *c, const struct stun_msg *m, uint64_
 		break;
 	case TURN_CLIENT_OP_REFRESH:
 		if (t->close) {
-			set_state(c, TURN_CLIENT_CLOSED, 0);
+			refresh_end(c, t, 0);
 		} else {
 			uint32_t life = c->lifetime_s;
 			stun_msg_get_u32(m, STUN_ATTR_LIFETIME, &life);
@@ -652,9 +686,15 @@ uint64_t turn_client_tick(struct turn_client *c, uint64_t now_ms)
 		}
 		txn_fail(c, t, -ETIMEDOUT);
 	}
+	/* A deadline that has come must move forward even while its request
+	 * is still pending: that request has its own retransmission timer
+	 * (RFC 8489 §6.2.1), and a deadline left in the past made every tick
+	 * return "now", so the owner spun until the answer came (up to Ti =
+	 * 39.5 s; found by agents/fuzz/turn_client_seq). */
 	if (c->state == TURN_CLIENT_ALLOCATED) {
-		if (now_ms >= c->refresh_at_ms && !txn_pending(c, TURN_CLIENT_OP_REFRESH, -1)) {
-			txn_start(c, TURN_CLIENT_OP_REFRESH, -1, false, now_ms);
+		if (now_ms >= c->refresh_at_ms) {
+			if (!txn_pending(c, TURN_CLIENT_OP_REFRESH, -1))
+				txn_start(c, TURN_CLIENT_OP_REFRESH, -1, false, now_ms);
 			c->refresh_at_ms = now_ms + 5000; /* until the answer reschedules */
 		}
 		if (c->refresh_at_ms < next)
@@ -663,15 +703,15 @@ uint64_t turn_client_tick(struct turn_client *c, uint64_t now_ms)
 			struct peer_ent *p = &c->peers[i];
 			if (!p->used)
 				continue;
-			if (p->want_perm && now_ms >= p->perm_next_ms &&
-			    !txn_pending(c, TURN_CLIENT_OP_PERMISSION, i)) {
+			if (p->want_perm && now_ms >= p->perm_next_ms) {
 				p->perm_next_ms = now_ms + c->cfg.perm_refresh_ms;
-				txn_start(c, TURN_CLIENT_OP_PERMISSION, i, false, now_ms);
+				if (!txn_pending(c, TURN_CLIENT_OP_PERMISSION, i))
+					txn_start(c, TURN_CLIENT_OP_PERMISSION, i, false, now_ms);
 			}
-			if (p->want_chan && now_ms >= p->chan_next_ms &&
-			    !txn_pending(c, TURN_CLIENT_OP_CHANNEL, i)) {
+			if (p->want_chan && now_ms >= p->chan_next_ms) {
 				p->chan_next_ms = now_ms + c->cfg.chan_refresh_ms;
-				txn_start(c, TURN_CLIENT_OP_CHANNEL, i, false, now_ms);
+				if (!txn_pending(c, TURN_CLIENT_OP_CHANNEL, i))
+					txn_start(c, TURN_CLIENT_OP_CHANNEL, i, false, now_ms);
 			}
 			if (p->want_perm && p->perm_next_ms < next)
 				next = p->perm_next_ms;

@@ -119,7 +119,9 @@ int turn_client_bind(struct turn_client *c, const struct sockaddr *peer, uint64_
  * is bound, else a Send indication. -ENOTCONN before the allocation. */
 int turn_client_send(struct turn_client *c, const struct sockaddr *peer, const uint8_t *buf,
 		     size_t len);
-/* turn_client_close - Refresh with LIFETIME 0 (best effort). */
+/* turn_client_close - Refresh with LIFETIME 0 (best effort); while one is
+ * pending, another call sends nothing. Once closed (or failed), the
+ * answer of a Refresh still pending no longer changes the state. */
 int turn_client_close(struct turn_client *c, uint64_t now_ms);
 
 enum turn_client_state turn_client_state(const struct turn_client *c);

@@ -12,9 +12,16 @@ static void relay_to_peer(struct turn_server *s, struct turn_alloc *a, const str
 {
 	struct turn_relay *r = turn_srv_relay_for(a, peer);
 
-	/* RFC 8656 §11.2 / §12.6: no permission (or a denied peer) means the
-	 * data MUST be silently discarded. */
-	if (!r || !turn_alloc_perm_ok(a, peer, now_ms) ||
+	/* RFC 6062 §3: on a TCP allocation, data reaches a peer over a peer
+	 * data connection (Connect or ConnectionAttempt, then
+	 * ConnectionBind); its relayed address is a listening TCP socket, not
+	 * a UDP socket a Send indication or ChannelData could leave from.
+	 * Such data cannot be relayed and is discarded like data without a
+	 * permission (found by agents/fuzz/turn_server_seq: a Send indication
+	 * went to the listening socket). RFC 8656 §11.2 / §12.6: no
+	 * permission (or a denied peer) means the data MUST be silently
+	 * discarded. */
+	if (!r || a->tcp || !turn_alloc_perm_ok(a, peer, now_ms) ||
 	    !turn_policy_peer_allowed(s->policy, peer) ||
 	    !turn_bucket_take(&a->bw, s->cfg.bandwidth_bytes_s, s->cfg.bandwidth_bytes_s, len,
 			      now_ms)) {

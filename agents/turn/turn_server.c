@@ -747,7 +747,9 @@ static void on_channel_bind(struct turn_server *s, struct turn_alloc *a, const s
 	/* RFC 8656 §12.2: CHANNEL-NUMBER in range and an XOR-PEER-ADDRESS,
 	 * else 400; family 443; forbidden 403. The range accepted is RFC
 	 * 5766's (see turn_chandata.h). */
-	if (stun_msg_get_channel(m, &ch) != 0 || ch < STUN_CHANNEL_MIN ||
+	/* A channel carries UDP datagrams (RFC 8656 §12); a TCP allocation
+	 * (RFC 6062) has none to carry, so binding one there is a 400 too. */
+	if (a->tcp || stun_msg_get_channel(m, &ch) != 0 || ch < STUN_CHANNEL_MIN ||
 	    ch > TURN_CHANNEL_LEGACY_MAX ||
 	    stun_msg_get_xor_addr(m, STUN_ATTR_XOR_PEER_ADDRESS, &p) != 0) {
 		turn_srv_answer_error(s, k, m, 400, au);

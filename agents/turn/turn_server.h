@@ -76,6 +76,8 @@ struct turn_server_io {
 			  struct sockaddr_storage *bound);
 	/* a reserved relay (EVEN-PORT R) becomes an allocation's: new cookie */
 	void (*relay_set_cookie)(void *ctx, int handle, uint32_t cookie);
+	/* close a relay socket, or the listening socket of an RFC 6062 TCP
+	 * relay (a tcp_listen handle) */
 	void (*relay_close)(void *ctx, int handle);
 	/* send from a relayed address; @df: RFC 8656 DONT-FRAGMENT asked */
 	int (*relay_send)(void *ctx, int handle, const struct sockaddr *peer, const uint8_t *buf,

@@ -256,6 +256,17 @@ void turn_tcp_on_bind(struct turn_server *s, const struct turn_key *k, const str
 		turn_srv_answer_error(s, k, m, 400, au);
 		return;
 	}
+	/* RFC 6062 §4.3 / §4.4: the client initiates a new TCP connection to
+	 * the server for each peer data connection and sends ConnectionBind
+	 * on it. A connection that holds an allocation is a control
+	 * connection: made raw, it would carry the allocation's answers and
+	 * ConnectionAttempt indications into the peer's byte stream, and the
+	 * allocation would lose its control channel (found by
+	 * agents/fuzz/turn_server_seq). */
+	if (turn_alloc_find(s->tab, k)) {
+		turn_srv_answer_error(s, k, m, 400, au);
+		return;
+	}
 	/* the data connection must be the allocation owner's */
 	if (strcmp(a->user, au->user) != 0) {
 		turn_srv_answer_error(s, k, m, 441, au);

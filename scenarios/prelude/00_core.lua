@@ -22,6 +22,10 @@ function scenario(t)
     if type(spec) ~= "table" or spec.default == nil then
       error("scenario: param '" .. tostring(k) .. "' needs {description=..., default=...}", 2)
     end
+    if spec.kind ~= nil and not natlab._kinds[spec.kind] then
+      error("scenario: param '" .. tostring(k) .. "' has kind '" .. tostring(spec.kind) ..
+            "'; known kinds: " .. table.concat(natlab.sorted_keys(natlab._kinds), ", "), 2)
+    end
   end
   t.matrix = t.matrix or {}
   for k, vals in pairs(t.matrix) do
@@ -47,6 +51,20 @@ local function sorted_keys(t)
   return ks
 end
 natlab.sorted_keys = sorted_keys
+
+-- Param kinds: a param declared {kind = K, ...} has each of its values
+-- (default, matrix axis, -p) checked by natlab._kinds[K](value) when the
+-- cells are expanded, before any cell runs: the checker returns nil for a
+-- good value, else the message. A typo ("symetric") then stops the run
+-- with the known values named, instead of failing every cell later.
+natlab._kinds = {
+  nat_preset = function(v) return natlab.nat_preset_check(tostring(v)) end,
+}
+
+local function check_kind(spec, v)
+  if spec.kind == nil then return nil end
+  return natlab._kinds[spec.kind](v)
+end
 
 local function split_list(v)
   local out = {}
@@ -90,9 +108,25 @@ function natlab._cells(t, overrides, trials)
     for i, x in ipairs(vals) do
       local ok, r = pcall(coerce, spec, x)
       if not ok then error("-p " .. k .. ": " .. r, 0) end
+      local bad = check_kind(spec, r)
+      if bad then error("-p " .. k .. ": " .. bad, 0) end
       vals[i] = r
     end
     if #vals > 1 or t.matrix[k] then axes[k] = vals else axes[k] = nil end
+  end
+  -- the scenario's own values of a typed param: its default (when no -p
+  -- replaces it) and its matrix axis (when not overridden)
+  for _, k in ipairs(sorted_keys(t.params)) do
+    local spec = t.params[k]
+    local own = {}
+    if overrides[k] == nil then
+      own[1] = spec.default
+      for _, x in ipairs(t.matrix[k] or {}) do own[#own + 1] = x end
+    end
+    for _, x in ipairs(own) do
+      local bad = check_kind(spec, x)
+      if bad then error("scenario '" .. t.name .. "': param '" .. k .. "': " .. bad, 0) end
+    end
   end
   local base = {}
   for k, spec in pairs(t.params) do base[k] = spec.default end

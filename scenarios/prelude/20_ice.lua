@@ -36,13 +36,44 @@ function natlab.path_of(sel, other)
   return best
 end
 
+-- natlab.claim(conn, side, ev): note a selected/switched event of @side in
+-- an ice_connect outcome: conn.selected[side] is the side's latest pair,
+-- conn.first[side] its first, conn.claim_ms[side] when the latest came
+-- (ms since ice_connect began), conn.switches the changes after the
+-- first ({side, t_ms, from, to} with the claim-derived path of that side's
+-- pair alone). Used by ice_connect and, through the data phase, by
+-- natlab.scen.two_way, so a stack that switches pairs later is heard.
+-- natlab.conn_of[proc] -> the ice_connect outcome @proc last took part in
+-- (weak keys), so a data phase that is not handed it still hears switches.
+natlab.conn_of = setmetatable({}, { __mode = "k" })
+
+function natlab.claim(conn, side, ev)
+  local t = natlab.now_ms() - (conn.t0 or 0)
+  conn.first = conn.first or {}
+  conn.claim_ms = conn.claim_ms or {}
+  conn.switches = conn.switches or {}
+  local prev = conn.selected[side]
+  if prev then
+    conn.switches[#conn.switches + 1] = { side = side, t_ms = t, ev = ev.ev,
+                                          from = natlab.path_of(prev), to = natlab.path_of(ev) }
+  else
+    conn.first[side] = ev
+  end
+  conn.selected[side] = ev
+  conn.claim_ms[side] = t
+end
+
 -- natlab.ice_connect(a, b, opts) -> outcome table
 -- Relays the signalling between agents a and b (procs), full (the whole
 -- candidate list once gathering completes) or trickle (each candidate as
 -- it comes, RFC 8838), and waits for both to select a pair.
 -- opts: trickle (bool), timeout_ms (default 15000), names ({"a","b"}).
 -- Returns {ok, path, connect_ms, selected = {a=, b=}, candidates = {a=, b=},
--- pairs = {a=, b=}, reason}. Records path, connect_ms, selected, candidates
+-- pairs = {a=, b=}, reason} and, for the data phase that follows (see
+-- natlab.claim), t0, names, first, claim_ms, switches. It returns at the
+-- first selection of both sides; scen.two_way/scen.data_phase keep
+-- listening for `switched`. A `local` event's `session` object goes
+-- verbatim into the peer's `remote` command (issue 17). Records path, connect_ms, selected, candidates
 -- and pairs (each side's last "checks" event: its check list, for agents
 -- that send one) with natlab.result unless opts.record == false.
 function natlab.ice_connect(a, b, opts)
@@ -53,7 +84,10 @@ function natlab.ice_connect(a, b, opts)
   local timeout = opts.timeout_ms or 15000
   local t0 = natlab.now_ms()
   local deadline = t0 + timeout
-  local out = { ok = false, candidates = { [names[1]] = {}, [names[2]] = {} }, selected = {}, pairs = {} }
+  local out = { ok = false, candidates = { [names[1]] = {}, [names[2]] = {} }, selected = {}, pairs = {}, t0 = t0,
+                names = names }
+  natlab.conn_of[a], natlab.conn_of[b] = out, out
+  out.procs = procs
   local sent_remote = { false, false }
   local selected = { nil, nil }
   for i = 1, 2 do procs[i]:send { cmd = "gather" } end
@@ -82,7 +116,8 @@ function natlab.ice_connect(a, b, opts)
     if ev.ev == "local" then
       for _, c in ipairs(ev.candidates or {}) do table.insert(out.candidates[me], c) end
       if (opts.trickle or ev.complete) and not sent_remote[i] then
-        other:send { cmd = "remote", ufrag = ev.ufrag, pwd = ev.pwd, candidates = ev.candidates or {} }
+        -- session: WebRTC-level session parameters, relayed verbatim (issue 17)
+        other:send { cmd = "remote", ufrag = ev.ufrag, pwd = ev.pwd, candidates = ev.candidates or {}, session = ev.session }
         sent_remote[i] = true
         if opts.trickle and ev.complete then other:send { cmd = "end-of-candidates" } end
       end
@@ -96,8 +131,8 @@ function natlab.ice_connect(a, b, opts)
     elseif ev.ev == "checks" and type(ev.pairs) == "table" then
       out.pairs[me] = ev.pairs
     elseif ev.ev == "selected" or ev.ev == "switched" then
+      natlab.claim(out, me, ev)
       selected[i] = ev
-      out.selected[me] = ev
       if selected[1] and selected[2] then
         out.ok = true
         out.connect_ms = natlab.now_ms() - t0

@@ -200,6 +200,10 @@ end
 -- opts.size (200) bytes; waits up to opts.timeout_ms (2000) until each side
 -- has received every one of the other's (rx events), or until time is up.
 -- ok means data flowed both ways (at least one datagram each way).
+-- opts.conn (an ice_connect outcome; by default the one a and b last
+-- made, natlab.conn_of): selected/switched events heard meanwhile are
+-- noted in it (natlab.claim). opts.at (a function) is
+-- called once, opts.at_ms after the sends began, if they still run then.
 function scen.two_way(a, b, opts)
   opts = opts or {}
   local n = opts.n or 4
@@ -209,13 +213,35 @@ function scen.two_way(a, b, opts)
   b:send(cmd)
   local seen = { {}, {} }
   local count = { 0, 0 }
+  -- the connection a and b made (in that order), if ice_connect made it
+  local conn = opts.conn
+  if not conn then
+    local c = natlab.conn_of[a]
+    if c and natlab.conn_of[b] == c and c.names then conn = c end
+  end
   local deadline = t0 + (opts.timeout_ms or 2000)
+  local at = opts.at and t0 + (opts.at_ms or 0) or nil
   while (count[1] < n or count[2] < n) and natlab.now_ms() < deadline do
-    local i, ev = natlab.poll({ a, b }, deadline - natlab.now_ms())
-    if not i then break end
-    if ev.ev == "rx" and ev.seq and not seen[i][ev.seq] then
+    local wake = deadline
+    if at then
+      if natlab.now_ms() >= at then
+        opts.at()
+        at = nil
+      else
+        wake = math.min(deadline, at)
+      end
+    end
+    local i, ev = natlab.poll({ a, b }, math.max(0, wake - natlab.now_ms()))
+    if not i and natlab.now_ms() < wake then break end
+    if not i then
+      -- woken for opts.at
+    elseif ev.ev == "rx" and ev.seq and not seen[i][ev.seq] then
       seen[i][ev.seq] = true
       count[i] = count[i] + 1
+    elseif conn and (ev.ev == "selected" or ev.ev == "switched") then
+      -- the side's name in the connection, whatever order a and b came in
+      local p = i == 1 and a or b
+      natlab.claim(conn, (conn.procs and conn.procs[2] == p) and conn.names[2] or conn.names[1], ev)
     end
   end
   return { ok = count[1] > 0 and count[2] > 0, a_rx = count[1], b_rx = count[2], n = n,
@@ -247,6 +273,108 @@ function scen.percentile(list, q)
   return s[k]
 end
 
+-- scen.watch(net, sides, p[, opts]) -> wire observer or nil
+-- Wire observation (natlab.wire) of a call between @sides (node names made
+-- by scen.side): each side's outermost NAT ("<side>-cgn", else
+-- "<side>-nat": its outside interface) or, for an open side, the host
+-- itself, and the "turn" host when it exists. opts.points = {side = node
+-- name} names a side's outermost NAT when it is not called that (its
+-- outside must face the internet, and each side needs its own). Call
+-- after scen.servers and before the agents start. p.wire == false turns it
+-- off (bench/wire_overhead).
+function scen.watch(net, sides, p, opts)
+  if p and p.wire == false then return nil end
+  opts = opts or {}
+  local points = {}
+  for _, side in ipairs(sides) do
+    local name = side
+    if (opts.points or {})[side] then name = opts.points[side]
+    elseif net.nodes[side .. "-cgn"] then name = side .. "-cgn"
+    elseif net.nodes[side .. "-nat"] then name = side .. "-nat" end
+    -- a NAT counts on its outside interface only (after source NAT
+    -- leaving, before anything arriving); a host on all of them
+    points[#points + 1] = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side",
+                            ifname = name ~= side and net.iface[name] or nil }
+  end
+  -- the STUN server's traffic shows at the sides' points (kind "stun"):
+  -- one table less to commit per cell
+  if net.nodes.turn then
+    points[#points + 1] = { name = "turn", node = net.nodes.turn, addr = net.addr.turn, role = "turn" }
+  end
+  local P = scen.TURN_PORTS
+  local obs = natlab.wire.observer {
+    points = points, sides = sides, stun = net.addr.stun,
+    turn = net.addr.turn and { addr = net.addr.turn, udp = { P.udp }, tcp = { P.tcp, P.tcp_web },
+                               tls = { P.tls, P.tls_web } } or nil,
+  }
+  obs:watch()
+  return obs
+end
+
+-- scen.data_phase(net, l, r, res, cell[, opts]) -> two_way result
+-- The data phase of a connected call and its verdict: numbered datagrams
+-- both ways (scen.two_way, hearing switched events), then, when net.wire
+-- observes the call, the wire record of the data window and the claims
+-- judged against it (scen.record_class with opts.wire). opts.settle_ms:
+-- the datagrams keep coming (every 20 ms) for that long before the window
+-- opens, so a stack that switches pairs within it is judged on where it
+-- went; one that switches later is judged on the path it was on.
+-- opts.names as for record_class; opts.two_way passed on to two_way.
+-- opts.consent_ms: no data plane in common: send no data and judge a
+-- window of that long holding only the agents' consent checks (their
+-- consent period must be shorter); returns {ok = true, consent_only}.
+function scen.data_phase(net, l, r, res, cell, opts)
+  opts = opts or {}
+  local names = opts.names or { "left", "right" }
+  local obs = net.wire
+  local tw = {}
+  for k, v in pairs(opts.two_way or {}) do tw[k] = v end
+  tw.conn = res
+  if opts.consent_ms then
+    -- no data plane in common: the window holds the consent checks
+    -- (RFC 7675) the agents send on their selected pairs; the pair seen
+    -- both ways on the wire settles (docs/expected-matrix.md, V6)
+    if obs then obs:snap("data0") end
+    local deadline = natlab.now_ms() + opts.consent_ms
+    while natlab.now_ms() < deadline do
+      local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
+      if not i then break end
+      if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
+    end
+    local w = nil
+    if obs then
+      obs:snap("data1")
+      w = obs:classify("data0", "data1", { basis = "consent" })
+      natlab.observe("wire_ms", obs.cost_ms)
+      natlab.observe("wire_cost_ms", obs.cost)
+    end
+    scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
+    return { ok = true, consent_only = true, ms = opts.consent_ms }
+  end
+  local settle = opts.settle_ms or 0
+  if obs then obs:snap("data0") end
+  if settle > 0 then
+    -- one longer stream: its part after settle_ms is the window, so the
+    -- data of a stack that switched meanwhile shows where it went since
+    local iv = tw.interval_ms or 20
+    tw.interval_ms = iv
+    tw.n = (tw.n or 4) + math.ceil(settle / iv)
+    tw.timeout_ms = (tw.timeout_ms or 2000) + settle
+    tw.at_ms = settle
+    tw.at = function() if obs then obs:snap("data0") end end
+  end
+  local flow = scen.two_way(l, r, tw)
+  local w = nil
+  if obs then
+    obs:snap("data1")
+    w = obs:classify("data0", "data1")
+    natlab.observe("wire_ms", obs.cost_ms)
+    natlab.observe("wire_cost_ms", obs.cost)
+  end
+  scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
+  return flow
+end
+
 -- scen.record_class(res, cell[, opts]) -> class
 -- Records an ice_connect outcome (opts.record = false) against an expected
 -- *class* (scen.class): the cell's path is the exact one (srflx, prflx,
@@ -257,19 +385,59 @@ end
 function scen.record_class(res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "a", "b" }
+  -- the claim-derived path of the pairs the sides ended on
+  if res.ok then res.path = natlab.path_of(res.selected[names[1]], res.selected[names[2]]) end
   local class = scen.class(res.path)
   local exp = cell.expected_path
   local rec = { path = res.path, connect_ms = res.connect_ms, selected = res.selected[names[1]],
                 candidates = res.candidates, message = res.reason,
                 pairs = next(res.pairs or {}) and res.pairs or nil }
+  local w = opts.wire
+  local contradiction = nil
+  if w then
+    -- the verdict's class is the wire's (docs/expected-matrix.md
+    -- "Verdicts"); each side's claim is checked against its own data
+    rec.wire = w
+    natlab.observe("claim_class", class)
+    if res.ok then
+      local msgs = {}
+      for _, side in ipairs(names) do
+        local m = natlab.wire.check_claim(side, res.selected[side], w, opts.known_addrs)
+        if m then msgs[#msgs + 1] = m end
+      end
+      if #msgs > 0 then contradiction = table.concat(msgs, "; ") end
+      class = w.settled.class
+      rec.select_ms = res.connect_ms
+      if not contradiction and class ~= "failed" then
+        local last = 0
+        for _, side in ipairs(names) do last = math.max(last, (res.claim_ms or {})[side] or 0) end
+        rec.settled_ms = last
+      end
+      if #(res.switches or {}) > 0 then
+        rec.switches = res.switches
+        local first = scen.class(natlab.path_of(res.first[names[1]], res.first[names[2]]))
+        if first ~= class then rec.switch = first .. "->" .. class end
+      end
+    end
+  end
   natlab.observe("class", class)
   if exp then
     natlab.observe("expected_class", exp)
-    if class == exp then
+    if contradiction then
+      rec.outcome = "fail"
+      rec.message = contradiction
+    elseif class == exp then
       rec.expected_path = res.path
     elseif res.ok then
-      rec.message = string.format("observed %s (class %s), expected class %s", res.path, class, exp)
+      if w then
+        rec.message = string.format("the wire shows %s (claimed %s), expected class %s", class, res.path, exp)
+      else
+        rec.message = string.format("observed %s (class %s), expected class %s", res.path, class, exp)
+      end
     end
+  elseif contradiction then
+    rec.outcome = "fail"
+    rec.message = contradiction
   end
   if res.selected[names[2]] then natlab.observe("selected_" .. names[2], res.selected[names[2]]) end
   natlab.result(rec)

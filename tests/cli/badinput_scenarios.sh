@@ -47,11 +47,31 @@ expect 2 "--shard: 'x' is not K/N" -- "$bin" run smoke --shard x
 expect 2 "usage: natlab list" -- "$bin" list smoke extra
 expect 2 "no node 'nosuchnode'; it has:" -- "$bin" exec smoke nosuchnode -- true
 
-# unknown preset: only found when the cell builds its lab; the cell is an
-# error at the scenario's own line, with the known presets; the run goes on
-"$bin" doctor >/dev/null 2>&1 || { echo "skip: the preset case needs a lab"; exit 0; }
+# a typo in a preset param (kind = "nat_preset") is caught when the cells
+# are expanded, before any cell runs: exit 2, the param, the bad value and
+# the known presets, and no result directory at all. The message ends with
+# the list: no errno text ("No such file or directory") from a system call
+# that never failed.
+known='\(known: open, full-cone, restricted-cone, port-restricted-cone, easy, address-dependent, symmetric, hard, cgnat, udp-blocked, tcp-web-only\)$'
+expect 2 "^natlab run: .*matrix.lua: -p left: unknown NAT preset \"symetric\" $known" \
+  -- "$bin" run matrix -p left=symetric --out "$work/r0"
+[ -e "$work/r0" ] && fail "a preset typo left a result directory: $(ls -R "$work/r0")"
+expect 2 "-p nat: unknown NAT preset \"easyy\" $known" -- "$bin" run smoke -p nat=hard,easyy --out "$work/r0"
+[ -e "$work/r0" ] && fail "a swept preset typo left a result directory"
+expect 2 "-p right_nat: unknown NAT preset \"cgn\"" -- "$bin" run rebinding -p right_nat=cgn --out "$work/r0"
+# ... and in the scenario's own default or matrix values
+expect 2 "scenario 'badinput_kind': param 'nat': unknown NAT preset \"port-restricted\" $known" \
+  -- "$bin" run "$fx/badinput_kind.lua" --out "$work/r0"
+[ -e "$work/r0" ] && fail "a preset typo in a matrix left a result directory"
+expect 2 "badinput_kind.lua: .*-p nat: unknown NAT preset \"x\"" -- "$bin" run "$fx/badinput_kind.lua" -p nat=x
+expect 2 "badinput_decl_kind.lua:[0-9]+: scenario: param 'nat' has kind 'preset'; known kinds: nat_preset" \
+  -- "$bin" run "$fx/badinput_decl_kind.lua"
+
+# an untyped param: the unknown preset is only found when the cell builds
+# its lab; the cell is an error at the scenario's own line, with the known
+# presets, again without an errno text; the run goes on
+"$bin" doctor >/dev/null 2>&1 || { echo "skip: the build-time preset case needs a lab"; exit 0; }
 expect 1 'badinput_preset.lua:9: node:nat: unknown NAT preset "bogus" \(known: open,' \
   -- "$bin" run "$fx/badinput_preset.lua" -p nat=bogus --out "$work/r1"
-expect 1 'smoke.lua:[0-9]+: node:nat: unknown NAT preset "easyy"' \
-  -- "$bin" run smoke -p nat=easyy --out "$work/r2"
+grep -q "No such file" "$work"/r1/*/cells.jsonl && fail "the cell's message has a stale errno text"
 echo ok

@@ -66,6 +66,21 @@ assert bh["b2a"]["tx"] >= 1 and bh["b2a"]["drop_fault"] == 0, bh
 roam = c["observations"]["roam"]
 assert roam["before"].split(":")[0] != roam["after"].split(":")[0], roam
 assert roam["old_addr"] != roam["new_addr"], roam
+# the NAT's evidence covers the whole cell: node:nat_evidence() before the
+# flush, the record's after it, the re-apply (new table, new counters) and
+# the bindings that followed (each from a new socket: a new mapping)
+before = c["observations"]["evidence_before_flush"]
+assert before["preset"] == "easy" and before["made"] >= 1 and before["live"] >= 1, before
+assert "is not a NAT" in before["not_a_nat"], before
+ev = c["evidence"]["nat"]
+assert ev["nat"]["preset"] == "symmetric", ev["nat"]
+assert ev["counters"]["mappings_udp"] >= before["made"] + 2, (before, ev["counters"])
+# what the flush and the re-apply dropped is not counted as expired
+assert ev["forgotten_mappings"] >= before["live"], (before, ev)
+assert ev["counters"]["expired"] + ev["live_mappings_udp"] + ev["forgotten_mappings"] == \
+    ev["counters"]["mappings_udp"], ev
+assert set(c["evidence"]) == {"nat", "nat2"}, c["evidence"].keys()  # every NAT node, no other
+assert "conntrack" not in ev, "a passing cell has no conntrack snapshot"
 PY
 # the report draws them on the cell's timeline (in its details, report/cells-K.js)
 grep -q "fault blackhole-on" "$out"/r/latest/report/cells-*.js || fail "no fault on the report's timeline"

@@ -44,6 +44,23 @@ static void other_errors_keep_the_bare_text(void **state)
 	assert_non_null(strstr(e.msg, "ulimit -n"));
 }
 
+/* An error natlab found itself (bad input, an unknown name) has no errno
+ * text: natlab_err_msg keeps the message as written and still returns the
+ * negative code. */
+static void own_errors_have_no_errno_text(void **state)
+{
+	struct natlab_err e = {""};
+
+	(void)state;
+	assert_int_equal(natlab_err_msg(&e, ENOENT, "unknown NAT preset \"%s\"", "symetric"),
+			 -ENOENT);
+	assert_string_equal(e.msg, "unknown NAT preset \"symetric\"");
+	assert_int_equal(natlab_err_msg(&e, -EMFILE, "capture: at most %d", 8), -EMFILE);
+	assert_string_equal(e.msg, "capture: at most 8"); /* no "ulimit -n" remedy either */
+	assert_int_equal(natlab_err_msg(&e, 0, "x"), -EIO);
+	assert_int_equal(natlab_err_msg(NULL, EINVAL, "x"), -EINVAL);
+}
+
 static void long_messages_stay_terminated(void **state)
 {
 	struct natlab_err e;
@@ -62,6 +79,7 @@ int main(void)
 	    cmocka_unit_test(privileges_name_the_fix),
 	    cmocka_unit_test(caller_remedy_is_not_doubled),
 	    cmocka_unit_test(other_errors_keep_the_bare_text),
+	    cmocka_unit_test(own_errors_have_no_errno_text),
 	    cmocka_unit_test(long_messages_stay_terminated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

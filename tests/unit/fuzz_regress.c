@@ -34,6 +34,18 @@
 #define LLVMFuzzerTestOneInput fuzz_stun_server
 #include "agents/fuzz/stun_server.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_turn_server_seq
+#include "agents/fuzz/turn_server_seq.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_turn_client_seq
+#include "agents/fuzz/turn_client_seq.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_ice_agent_seq
+#include "agents/fuzz/ice_agent_seq.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_dcep
+#include "agents/fuzz/dcep.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_dut_dhcp
 #include "harness/fuzz/dut_dhcp.c"
 #undef LLVMFuzzerTestOneInput
@@ -42,6 +54,9 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_harness_params
 #include "harness/fuzz/harness_params.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_harness_ladder
+#include "harness/fuzz/harness_ladder.c"
 #undef LLVMFuzzerTestOneInput
 
 struct target {
@@ -56,9 +71,14 @@ static const struct target targets[] = {
     {"agents", "ice_tcpframe", fuzz_ice_tcpframe},
     {"agents", "stun_decode", fuzz_stun_decode},
     {"agents", "stun_server", fuzz_stun_server},
+    {"agents", "turn_server_seq", fuzz_turn_server_seq},
+    {"agents", "turn_client_seq", fuzz_turn_client_seq},
+    {"agents", "ice_agent_seq", fuzz_ice_agent_seq},
+    {"agents", "dcep", fuzz_dcep},
     {"harness", "dut_dhcp", fuzz_dut_dhcp},
     {"harness", "harness_cells", fuzz_harness_cells},
     {"harness", "harness_params", fuzz_harness_params},
+    {"harness", "harness_ladder", fuzz_harness_ladder},
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 

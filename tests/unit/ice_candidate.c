@@ -10,6 +10,7 @@
 #include <string.h>
 #include "agents/ice/candidate.h"
 #include "agents/ice/checklist.h"
+#include "agents/ice/ice.h"
 
 static int parse(const char *s, struct ice_candidate *c)
 {
@@ -164,6 +165,77 @@ static void test_foundation(void **st)
 	}
 }
 
+/* RFC 8445 §5.1.1.3: candidates "obtained using the same transport
+ * protocol" share a foundation, others do not. Relayed candidates from one
+ * TURN server (same relayed IP, same server IP) allocated over UDP, TCP and
+ * TLS: three foundations; two allocations over UDP: one. */
+static void test_foundation_relay_transport(void **st)
+{
+	union ice_addr r1, r2, srv, srv_tls;
+	char udp[33], udp2[33], tcp[33], tls[33];
+	(void)st;
+	ice_addr_from_text(&r1, "203.0.113.14", 40001);
+	ice_addr_from_text(&r2, "203.0.113.14", 40002);
+	ice_addr_from_text(&srv, "203.0.113.14", 3478);
+	ice_addr_from_text(&srv_tls, "203.0.113.14", 5349);
+	ice_foundation_make_relay(udp, &r1, &srv, ICE_RELAY_VIA_UDP);
+	ice_foundation_make_relay(udp2, &r2, &srv, ICE_RELAY_VIA_UDP);
+	ice_foundation_make_relay(tcp, &r2, &srv, ICE_RELAY_VIA_TCP);
+	ice_foundation_make_relay(tls, &r1, &srv_tls, ICE_RELAY_VIA_TLS);
+	assert_string_equal(udp, udp2);
+	assert_string_not_equal(udp, tcp);
+	assert_string_not_equal(udp, tls);
+	assert_string_not_equal(tcp, tls);
+}
+
+/* ... and the agent signals them so. */
+struct relay_seen {
+	char f[3][ICE_FOUNDATION_MAX + 1];
+	unsigned n;
+};
+
+static void relay_ev(void *ctx, const struct ice_event *ev)
+{
+	struct relay_seen *s = ctx;
+	if (ev->type == ICE_EV_CANDIDATE && ev->cand->type == ICE_CAND_RELAY && s->n < 3)
+		snprintf(s->f[s->n++], sizeof(s->f[0]), "%s", ev->cand->foundation);
+}
+
+static void relay_send(void *ctx, int base_id, const union ice_addr *to, const uint8_t *buf,
+		       size_t len)
+{
+	(void)ctx, (void)base_id, (void)to, (void)buf, (void)len;
+}
+
+static void test_agent_relay_foundations(void **st)
+{
+	struct ice_config cfg = {.controlling = true, .seed = 1};
+	struct relay_seen seen = {.n = 0};
+	struct ice_io io = {.ctx = &seen, .send = relay_send, .event = relay_ev};
+	struct ice_agent *a;
+	union ice_addr host, srv, srv_tls, mapped, r[3];
+	const enum ice_relay_via via[3] = {ICE_RELAY_VIA_UDP, ICE_RELAY_VIA_TCP, ICE_RELAY_VIA_TLS};
+	(void)st;
+	assert_int_equal(ice_agent_new(&cfg, &io, &a), 0);
+	ice_addr_from_text(&host, "10.0.0.1", 5000);
+	ice_addr_from_text(&srv, "203.0.113.14", 3478);
+	ice_addr_from_text(&srv_tls, "203.0.113.14", 5349);
+	ice_addr_from_text(&mapped, "198.51.100.2", 5000);
+	assert_true(ice_agent_add_host(a, 1, ICE_TRANSPORT_UDP, &host, 1, 0) >= 0);
+	for (int i = 0; i < 3; i++) {
+		ice_addr_from_text(&r[i], "203.0.113.14", (uint16_t)(40001 + i));
+		assert_true(ice_agent_add_relay(a, 1, &r[i],
+						via[i] == ICE_RELAY_VIA_TLS ? &srv_tls : &srv,
+						&mapped, via[i], 10 + i, 0) >= 0);
+	}
+	ice_agent_gather(a, false, 0);
+	assert_int_equal(seen.n, 3);
+	assert_string_not_equal(seen.f[0], seen.f[1]);
+	assert_string_not_equal(seen.f[0], seen.f[2]);
+	assert_string_not_equal(seen.f[1], seen.f[2]);
+	ice_agent_free(a);
+}
+
 static void mk_local(struct ice_local *l, const char *line)
 {
 	memset(l, 0, sizeof(*l));
@@ -281,6 +353,8 @@ int main(void)
 	    cmocka_unit_test(test_checklist),
 	    cmocka_unit_test(test_checklist_limit),
 	    cmocka_unit_test(test_hostport),
+	    cmocka_unit_test(test_foundation_relay_transport),
+	    cmocka_unit_test(test_agent_relay_foundations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

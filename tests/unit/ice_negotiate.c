@@ -27,6 +27,7 @@ struct side {
 	int nperm;
 	/* what the agent reported */
 	int selected, switched, consent_lost, failed, restarted, gathered, data_rx;
+	uint64_t first_check_at, selected_at; /* fake-clock ms; 0 = not yet */
 	enum ice_state state;
 	struct ice_candidate cands[16];
 	int ncands;
@@ -39,6 +40,9 @@ struct sim {
 	struct side s[2];
 	uint32_t loss_pct;
 	bool blackhole;
+	/* drop what goes to or comes from @cut until @cut_until (ms) */
+	union ice_addr cut;
+	uint64_t cut_until;
 	union ice_addr stun;
 	int sent;
 };
@@ -49,6 +53,8 @@ static void enqueue(struct sim *sm, int agent, int base, const union ice_addr *f
 		    const union ice_addr *to, const uint8_t *buf, size_t len)
 {
 	if (sm->blackhole)
+		return;
+	if (sm->ps.now < sm->cut_until && (ice_addr_equal(from, &sm->cut) || ice_addr_equal(to, &sm->cut)))
 		return;
 	if (sm->loss_pct && ice_pair_sim_rand(&sm->ps) % 100 < sm->loss_pct)
 		return;
@@ -117,6 +123,8 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		break;
 	case ICE_EV_SELECTED:
 	case ICE_EV_SWITCHED:
+		if (ev->type == ICE_EV_SELECTED && !s->selected)
+			s->selected_at = g_sim->ps.now;
 		if (ev->type == ICE_EV_SELECTED)
 			s->selected++;
 		else
@@ -141,6 +149,8 @@ static void io_event(void *ctx, const struct ice_event *ev)
 		s->gathered = 0;
 		break;
 	case ICE_EV_LOG:
+		if (!s->first_check_at && strstr(ev->reason, " check "))
+			s->first_check_at = g_sim->ps.now;
 		if (getenv("ICE_TEST_LOG"))
 			fprintf(stderr, "[%d] %s\n", s == &g_sim->s[0] ? 0 : 1, ev->reason);
 		break;
@@ -517,6 +527,91 @@ static void test_relay_candidates(void **st)
 	sim_free(sm);
 }
 
+static void test_relay_first_switches(void **st)
+{
+	/* natlab-ice --nominate-relay-first (the behaviour of stacks that
+	 * switch after selecting): A's host path is cut for its first 300 ms,
+	 * so the relayed pair is valid first and is nominated at once; once a
+	 * retransmitted direct check gets through, the direct pair is
+	 * nominated too and both sides switch to it (tests/cli/
+	 * wire_verdicts.sh checks the same on the wire). */
+	struct sim *sm = sim_new(31);
+	struct ice_config a = base_cfg(true, 31), b = base_cfg(false, 32);
+	union ice_addr relayed, server, mapped;
+	(void)st;
+	a.relay_first = true;
+	b.relay_first = true;
+	side_init(sm, 0, &a, "203.0.113.10", 1);
+	/* base 1 of side A is the relay's public face (as in
+	 * test_relay_candidates) */
+	ice_pair_sim_addr(&relayed, "198.51.100.7", 50000);
+	ice_pair_sim_addr(&server, "198.51.100.7", 3478);
+	ice_pair_sim_addr(&mapped, "203.0.113.10", 40001);
+	sm->s[0].base[1] = relayed;
+	sm->s[0].nbase = 2;
+	side_init(sm, 1, &b, "203.0.113.20", 1);
+	sm->cut = sm->s[0].base[0];
+	sm->cut_until = sm->ps.now + 300;
+	ice_agent_gather(sm->s[0].ag, true, sm->ps.now);
+	ice_agent_gather(sm->s[1].ag, false, sm->ps.now);
+	run(sm, sm->ps.now + 10);
+	assert_true(ice_agent_add_relay(sm->s[0].ag, 1, &relayed, &server, &mapped,
+					ICE_RELAY_VIA_UDP, 1, sm->ps.now) >= 0);
+	ice_agent_gather_done(sm->s[0].ag, sm->ps.now);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->ps.now + 250);
+	/* on the relay, before the direct path opened */
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_int_equal(sm->s[1].selected, 1);
+	assert_string_equal(sm->s[0].sel_local_type, "relay");
+	assert_string_equal(sm->s[1].sel_remote_type, "relay");
+	assert_int_equal(sm->s[0].switched + sm->s[1].switched, 0);
+	run(sm, sm->ps.now + 3000);
+	dump(sm);
+	/* then direct, on both sides, each with one switch */
+	assert_int_equal(sm->s[0].switched, 1);
+	assert_int_equal(sm->s[1].switched, 1);
+	assert_string_equal(sm->s[0].sel_local_type, "host");
+	assert_string_equal(sm->s[0].sel_remote_type, "host");
+	assert_string_equal(sm->s[1].sel_remote_type, "host");
+	sim_free(sm);
+}
+
+/* Without the option, the same cut: the relay nominated when the bounded
+ * wait for the direct checks ran out stays selected (RFC 8445 §8.1.1: no
+ * second nomination) although the direct pair turns valid later. */
+static void test_relay_not_first_by_default(void **st)
+{
+	struct sim *sm = sim_new(33);
+	struct ice_config a = base_cfg(true, 33), b = base_cfg(false, 34);
+	union ice_addr relayed, server, mapped;
+	(void)st;
+	side_init(sm, 0, &a, "203.0.113.10", 1);
+	ice_pair_sim_addr(&relayed, "198.51.100.7", 50000);
+	ice_pair_sim_addr(&server, "198.51.100.7", 3478);
+	ice_pair_sim_addr(&mapped, "203.0.113.10", 40001);
+	sm->s[0].base[1] = relayed;
+	sm->s[0].nbase = 2;
+	side_init(sm, 1, &b, "203.0.113.20", 1);
+	sm->cut = sm->s[0].base[0];
+	sm->cut_until = sm->ps.now + 300;
+	ice_agent_gather(sm->s[0].ag, true, sm->ps.now);
+	ice_agent_gather(sm->s[1].ag, false, sm->ps.now);
+	run(sm, sm->ps.now + 10);
+	assert_true(ice_agent_add_relay(sm->s[0].ag, 1, &relayed, &server, &mapped,
+					ICE_RELAY_VIA_UDP, 1, sm->ps.now) >= 0);
+	ice_agent_gather_done(sm->s[0].ag, sm->ps.now);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->ps.now + 3000);
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_int_equal(sm->s[1].selected, 1);
+	assert_int_equal(sm->s[0].switched + sm->s[1].switched, 0);
+	assert_string_equal(sm->s[0].sel_local_type, "relay");
+	sim_free(sm);
+}
+
 static void test_prflx_unsignalled(void **st)
 {
 	/* A signals nothing (no STUN server, host unreachable for B): B only
@@ -640,6 +735,55 @@ static void test_pacing(void **st)
 	sim_free(sm);
 }
 
+/* Both behind address-and-port-dependent NATs, 100 ms one way (RTT 200),
+ * default Ta (50), RTO and nomination wait (100): the host-host checks go
+ * to private addresses of the other network and are never answered; the
+ * host -> srflx pair is valid one RTT after its check. The higher-priority
+ * host-host check has then been unanswered for longer than that round
+ * trip: waiting nominate_wait_ms for it cannot make it win (its
+ * retransmission is an RTO away), so the controlling agent nominates at
+ * once. Selected on both sides within first check + 2 RTT + 2 Ta: one Ta
+ * for the pair's check slot, one for the nominating check's; waiting the
+ * 100 ms too took 550 ms. */
+static void test_nomination_not_held_by_unanswerable_pair(void **st)
+{
+	struct sim *sm = sim_new(9);
+	struct ice_config a, b;
+	uint64_t t0;
+	(void)st;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.controlling = true;
+	a.seed = 18;
+	b.seed = 19;
+	a.stun[0] = b.stun[0] = sm->stun;
+	a.n_stun = b.n_stun = 1;
+	sm->ps.delay_ms = 100;
+	side_init(sm, 0, &a, "192.168.1.10", 1);
+	side_init(sm, 1, &b, "192.168.2.10", 1);
+	sm->s[0].natted = sm->s[1].natted = true;
+	ice_pair_sim_addr(&sm->s[0].pub, "203.0.113.1", 0);
+	ice_pair_sim_addr(&sm->s[1].pub, "203.0.113.2", 0);
+	gather_both(sm, 1000);
+	signal_to(sm, 0, 1);
+	signal_to(sm, 1, 0);
+	run(sm, sm->ps.now + 3000);
+	assert_int_equal(sm->s[0].selected, 1);
+	assert_int_equal(sm->s[1].selected, 1);
+	assert_string_equal(sm->s[0].sel_remote_type, "srflx");
+	assert_same_pair(sm, 1);
+	t0 = sm->s[0].first_check_at < sm->s[1].first_check_at ? sm->s[0].first_check_at
+							       : sm->s[1].first_check_at;
+	assert_true(t0 > 0);
+	if (getenv("ICE_TEST_LOG"))
+		fprintf(stderr, "first check %llu, selected %llu / %llu\n", (unsigned long long)t0,
+			(unsigned long long)sm->s[0].selected_at,
+			(unsigned long long)sm->s[1].selected_at);
+	assert_in_range(sm->s[0].selected_at, t0 + 400, t0 + 400 + 2 * 50);
+	assert_in_range(sm->s[1].selected_at, t0 + 300, t0 + 400 + 2 * 50);
+	sim_free(sm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,9 +795,12 @@ int main(void)
 	    cmocka_unit_test(test_prflx_unsignalled),
 	    cmocka_unit_test(test_policy_nohost),
 	    cmocka_unit_test(test_relay_candidates),
+	    cmocka_unit_test(test_relay_first_switches),
+	    cmocka_unit_test(test_relay_not_first_by_default),
 	    cmocka_unit_test(test_consent_lost_and_restart),
 	    cmocka_unit_test(test_trickle_failure_waits_for_end),
 	    cmocka_unit_test(test_pacing),
+	    cmocka_unit_test(test_nomination_not_held_by_unanswerable_pair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,7 @@ static void test_defaults(void **st)
 	assert_int_equal(o.nifaces, 0);
 	assert_false(o.tcp);
 	assert_false(o.verbose);
+	assert_int_equal(o.dataplane, ICE_DATAPLANE_DATAGRAM);
 }
 
 static void test_every_option(void **st)
@@ -88,6 +89,8 @@ static void test_every_option(void **st)
 			"--tcp",
 			"--turn-dual",
 			"--verbose",
+			"--dataplane",
+			"datachannel",
 			NULL};
 	struct ice_opts o;
 	char err[ICE_OPTS_ERR_MAX];
@@ -127,6 +130,7 @@ static void test_every_option(void **st)
 	assert_true(o.tcp);
 	assert_true(o.turn_dual);
 	assert_true(o.verbose);
+	assert_int_equal(o.dataplane, ICE_DATAPLANE_DATACHANNEL);
 }
 
 static void test_help(void **st)
@@ -175,6 +179,7 @@ static void test_bad_values(void **st)
 	expect_bad("--nominate-wait-ms", "x", "--nominate-wait-ms: bad value 'x'", true);
 	expect_bad("--gather-timeout-ms", "1.5", "--gather-timeout-ms: bad value '1.5'", true);
 	expect_bad("--seed", "12ab", "--seed: bad value '12ab'", true);
+	expect_bad("--dataplane", "webrtc", "--dataplane: bad value 'webrtc'", true);
 	/* --stun and --turn say what they want and print no usage text */
 	expect_bad("--stun", "stun.example:3478",
 		   "--stun stun.example:3478: want a numeric IP:PORT", false);

@@ -24,7 +24,12 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "emu/nat.h"
+#include "emu/nat_evidence.h"
 #include "emu/nft.h"
+
+/* A drop rule's end: its named counter, the log to the evidence group
+ * with the counter's name as prefix, the verdict. */
+#define DROP(ctr) "objref:" ctr " log:28268:" ctr " drop ;"
 
 /* What a parsed batch holds, as text easy to search. */
 #define RULES_LEN 8192 /* the text of one chain's rules */
@@ -32,7 +37,7 @@ struct parsed {
 	char chains[1024];	   /* "name:hook:prio:type;" */
 	char sets[1024];	   /* "name:klen:dlen:flags;" */
 	char elems[1024];	   /* "set:n;" */
-	char objs[256];		   /* "name:type;" */
+	char objs[1024];	   /* "name:type;" */
 	char rules[16][RULES_LEN]; /* per chain index: "expr expr ...;" per rule */
 	char rule_chain[16][32];
 	unsigned n_chains_rules;
@@ -60,6 +65,24 @@ static void cat(char *dst, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(dst + used, len - used, fmt, ap);
 	va_end(ap);
+}
+
+/* libnftnl 1.2.4 builds an objref name without its NUL and parses it
+ * back reading past its end: a known counter name that starts it is the
+ * name (others, such as udp_t, are matched by prefix below). */
+static const char *objref_name(const char *s)
+{
+	const char *best = s;
+	size_t blen = 0;
+
+	for (int i = 0; i < EMU_NAT_CTR_N; i++) {
+		const char *n = emu_nat_counter_name((enum emu_nat_counter)i);
+		if (strncmp(s, n, strlen(n)) == 0 && strlen(n) > blen) {
+			best = n;
+			blen = strlen(n);
+		}
+	}
+	return best;
 }
 
 static int expr_cb(struct nftnl_expr *x, void *data)
@@ -96,7 +119,11 @@ static int expr_cb(struct nftnl_expr *x, void *data)
 	} else if (strcmp(name, "hash") == 0) {
 		cat(out, len, "jhash:%u ", nftnl_expr_get_u32(x, NFTNL_EXPR_HASH_MODULUS));
 	} else if (strcmp(name, "objref") == 0) {
-		cat(out, len, "objref:%s ", nftnl_expr_get_str(x, NFTNL_EXPR_OBJREF_IMM_NAME));
+		cat(out, len, "objref:%s ",
+		    objref_name(nftnl_expr_get_str(x, NFTNL_EXPR_OBJREF_IMM_NAME)));
+	} else if (strcmp(name, "log") == 0) {
+		cat(out, len, "log:%u:%s ", nftnl_expr_get_u16(x, NFTNL_EXPR_LOG_GROUP),
+		    nftnl_expr_get_str(x, NFTNL_EXPR_LOG_PREFIX));
 	} else if (strcmp(name, "immediate") == 0 &&
 		   nftnl_expr_get_u32(x, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT) {
 		cat(out, len, "%s ",
@@ -291,10 +318,10 @@ static void check_nat_common(struct parsed *p)
 	 * confirmed: after conntrack (-200), not in raw */
 	HAS(p->chains, "cttime:0:-150:filter;");
 	HAS(rules(p, "cttime"), "l4proto ==17 objref:udp_t");
-	HASNT(rules(p, "raw"), "objref");
+	HASNT(rules(p, "raw"), "objref:udp_t");
 	/* unsolicited inbound: dropped unless the filtering key is live */
 	HAS(rules(p, "raw"), "iifname ==\"wan\" l4proto ==17 payload payload ");
-	HAS(rules(p, "raw"), "lookup:!pmap drop ;");
+	HAS(rules(p, "raw"), "lookup:!pmap " DROP("drop_filtering"));
 	HAS(rules(p, "dstnat"), "lookup:pmap dnat:port ;");
 	HAS(rules(p, "learn"), "dynset:pmap:120000 ;");
 	HAS(p->elems, "pubaddrs:203.0.113.7,1;");
@@ -303,8 +330,10 @@ static void check_nat_common(struct parsed *p)
 	/* IPv6 is not translated, but what an IPv4 NAT stops, its stateful
 	 * IPv6 firewall stops too: flows opened from outside */
 	assert_int_equal(p->table6_ops, 3);
-	HAS(rules(p, "v6/fw_forward"), "iifname ==\"wan\" l4proto ==17 ct ==0 drop ;");
-	HAS(rules(p, "v6/fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	HAS(rules(p, "v6/fw_forward"),
+	    "iifname ==\"wan\" l4proto ==17 ct ==0 " DROP("drop_inbound_v6"));
+	HAS(rules(p, "v6/fw_forward"),
+	    "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_inbound_v6"));
 	HASNT(p->sets, "v6/");
 }
 
@@ -336,12 +365,13 @@ static void test_full_cone(void **state)
 	/* EIF: hairpinned packets are learnt, never filtered */
 	HAS(rules(&p, "learn"), "ct lookup:pubaddrs l4proto ==17 ct ==0 payload payload ct ct "
 				"dynset:pmap:120000 ;");
-	HASNT(rules(&p, "learn"), "lookup:!pmap drop");
+	HASNT(rules(&p, "learn"), "drop_hairpin_filtering");
 	/* RFC 5382 REQ-4: an unsolicited SYN from outside is dropped unless
 	 * the node has a socket for it; IPv4 only */
-	assert_string_equal(rules(&p, "fw_input"),
-			    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 socket verdict ;"
-			    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 drop ;");
+	assert_string_equal(
+	    rules(&p, "fw_input"),
+	    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 socket verdict ;"
+	    "iifname ==\"wan\" l4proto ==6 payload bitwise ==2 " DROP("drop_unsolicited_syn"));
 	assert_string_equal(rules(&p, "v6/fw_input"), "");
 }
 
@@ -358,8 +388,9 @@ static void test_restricted_cone(void **state)
 	 * filtered as inbound ones, keyed by the receiver's mapping */
 	HAS(rules(&p, "learn"), "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
 				"==17 ct ==0 payload payload ct ct ct dynset:pmap:120000 ;");
-	HAS(rules(&p, "learn"), "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
-				"==17 ct ==0 ct ct payload lookup:!pmap drop ;");
+	HAS(rules(&p, "learn"),
+	    "iifname !=\"wan\" oifname !=\"wan\" ct lookup:pubaddrs l4proto "
+	    "==17 ct ==0 ct ct payload lookup:!pmap " DROP("drop_hairpin_filtering"));
 }
 
 static void test_port_restricted(void **state)
@@ -371,7 +402,8 @@ static void test_port_restricted(void **state)
 	check_nat_common(&p);
 	HAS(p.sets, "pmap:16:8:dynamic;"); /* APDF: P . x . r . s */
 	HAS(p.sets, "emap:8:8:dynamic;");
-	HAS(rules(&p, "learn"), "ct ct payload payload lookup:!pmap drop ;");
+	HAS(rules(&p, "learn"),
+	    "ct ct payload payload lookup:!pmap " DROP("drop_hairpin_filtering"));
 	/* the alias builds exactly the same transaction */
 	assert_string_equal(p.sets, q.sets);
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
@@ -389,7 +421,7 @@ static void test_address_dependent(void **state)
 	 * P . x, fsent holds the addresses a . p has sent to */
 	HAS(p.sets, "pmap:8:8:dynamic;");
 	HAS(p.sets, "fsent:12:0:dynamic;");
-	HAS(rules(&p, "raw"), "lookup:pmap payload lookup:!fsent drop ;");
+	HAS(rules(&p, "raw"), "lookup:pmap payload lookup:!fsent " DROP("drop_filtering"));
 	HAS(rules(&p, "learn"), "dynset:fsent:120000 ;");
 	/* admitted packets outside a flow of their mapping (pflow) go to
 	 * X:x untracked, rewritten statelessly, refreshing pmap and fsent */
@@ -401,7 +433,7 @@ static void test_address_dependent(void **state)
 	/* sequential: a counter from port_min over the whole range */
 	HAS(rules(&p, "newmap"), "numgen:inc:64512:1024 byteorder snat:port ;");
 	HASNT(p.sets, "hmap");
-	HAS(rules(&p, "raw"), "lookup:pubaddrs drop ;"); /* hairpin off */
+	HAS(rules(&p, "raw"), "lookup:pubaddrs " DROP("drop_no_hairpin")); /* hairpin off */
 }
 
 static void test_symmetric(void **state)
@@ -415,7 +447,7 @@ static void test_symmetric(void **state)
 	HASNT(p.sets, "pports");
 	HAS(p.sets, "pmap:8:8:dynamic;");
 	HAS(p.sets, "fsent:16:0:dynamic;"); /* APDF per endpoint: a . p . r . s */
-	HAS(rules(&p, "raw"), "lookup:pmap payload payload lookup:!fsent drop ;");
+	HAS(rules(&p, "raw"), "lookup:pmap payload payload lookup:!fsent " DROP("drop_filtering"));
 	/* a drawn port is marked, and refused in learn when already mapped
 	 * (RFC 4787 REQ-3, §4.1 APDM) */
 	assert_string_equal(
@@ -423,7 +455,8 @@ static void test_symmetric(void **state)
 	    "immediate meta immediate immediate immediate snat:port:fully-random ;");
 	HAS(p.sets, "pused:8:0:dynamic;");
 	assert_int_equal(strncmp(rules(&p, "learn"), "meta ==", 7), 0);
-	HAS(rules(&p, "learn"), "l4proto ==17 payload payload lookup:pused drop ;");
+	HAS(rules(&p, "learn"),
+	    "l4proto ==17 payload payload lookup:pused " DROP("drop_port_clash"));
 	HAS(rules(&p, "learn"), "payload payload dynset:pused:120000 ;");
 	HASNT(rules(&p, "srcnat"), "lookup:emap");
 	assert_string_equal(rules(&p, "srcnat"), rules(&q, "srcnat"));
@@ -459,11 +492,11 @@ static void test_udp_blocked(void **state)
 	struct parsed p;
 
 	build("udp-blocked", NULL, &p);
-	HAS(rules(&p, "fw_forward"), "l4proto ==17 drop ;");
-	HAS(rules(&p, "v6/fw_forward"), "l4proto ==17 drop ;");
+	HAS(rules(&p, "fw_forward"), "l4proto ==17 " DROP("drop_udp_blocked"));
+	HAS(rules(&p, "v6/fw_forward"), "l4proto ==17 " DROP("drop_udp_blocked"));
 	HASNT(p.sets, "pmap");
 	HAS(rules(&p, "srcnat"), "oifname ==\"wan\" immediate snat ;");
-	HAS(rules(&p, "fw_input"), "payload bitwise ==2 drop ;");
+	HAS(rules(&p, "fw_input"), "payload bitwise ==2 " DROP("drop_unsolicited_syn"));
 }
 
 static void test_tcp_web_only(void **state)
@@ -471,16 +504,20 @@ static void test_tcp_web_only(void **state)
 	struct parsed p;
 
 	build("tcp-web-only", NULL, &p);
-	HAS(rules(&p, "fw_forward"), "l4proto ==17 drop ;");
+	HAS(rules(&p, "fw_forward"), "l4proto ==17 " DROP("drop_udp_blocked"));
 	HAS(p.elems, "tcpok:80,443,2;");
 	HAS(rules(&p, "fw_forward"),
-	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
-	HAS(rules(&p, "fw_forward"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok " DROP(
+		"drop_port_blocked"));
+	HAS(rules(&p, "fw_forward"),
+	    "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_tcp_in_blocked"));
 	/* tcp_in_blocked drops every TCP flow opened from outside already */
-	assert_string_equal(rules(&p, "fw_input"), "iifname ==\"wan\" l4proto ==6 ct ==0 drop ;");
+	assert_string_equal(rules(&p, "fw_input"),
+			    "iifname ==\"wan\" l4proto ==6 ct ==0 " DROP("drop_tcp_in_blocked"));
 	HAS(p.elems, "v6/tcpok:80,443,2;");
 	HAS(rules(&p, "v6/fw_forward"),
-	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok drop ;");
+	    "iifname !=\"wan\" l4proto ==6 ct ==0 payload lookup:!tcpok " DROP(
+		"drop_port_blocked"));
 }
 
 static void tweak_knobs(struct emu_nat_config *c)
@@ -504,7 +541,7 @@ static void test_knobs_independent(void **state)
 	HAS(rules(&p, "learn"), "dynset:pmap:7000 ;");
 	HASNT(rules(&p, "fw_forward"), "dynset"); /* no inbound refresh */
 	HASNT(p.sets, "hmap");
-	HAS(rules(&p, "raw"), "lookup:pubaddrs drop ;");
+	HAS(rules(&p, "raw"), "lookup:pubaddrs " DROP("drop_no_hairpin"));
 	HAS(p.sets, "emap:8:8:dynamic;"); /* still EIM */
 	HAS(p.sets, "pool:4:4:constant;");
 	/* paired pooling: address = pool[jhash(ip saddr) mod 2] */
@@ -560,6 +597,12 @@ static void test_bad_knobs(void **state)
 	HAS(e.msg, "unknown NAT preset \"fullcone\"");
 	HAS(e.msg, "full-cone");
 	HAS(e.msg, "tcp-web-only");
+	/* no system call failed: the message ends with the list, not with
+	 * strerror(ENOENT) ("No such file or directory") */
+	assert_int_equal(e.msg[strlen(e.msg) - 1], ')');
+	assert_null(strstr(e.msg, "No such file"));
+	assert_int_equal(emu_nat_ports_parse("rand", &(enum emu_nat_ports){0}, &e), -EINVAL);
+	assert_null(strstr(e.msg, "Invalid argument"));
 }
 
 static void test_names(void **state)
@@ -588,6 +631,146 @@ static void test_names(void **state)
 	assert_string_equal(emu_nat_mapping_name(EMU_NAT_MAP_AD), "ad");
 }
 
+static void tweak_sip_alg(struct emu_nat_config *c)
+{
+	c->sip_alg = true;
+}
+
+/* sip_alg: two ct helper objects (type 3, NFT_OBJECT_CT_HELPER) naming
+ * the kernel's "sip" helper for UDP and TCP, assigned in a prerouting
+ * chain after conntrack and dstnat to new flows from the inside to 5060;
+ * off in every preset. */
+static void test_sip_alg(void **state)
+{
+	struct parsed p;
+	const char *const *n;
+
+	for (n = emu_nat_preset_names(); *n; n++) {
+		build(*n, NULL, &p);
+		HASNT(p.objs, "sip-");
+		HASNT(p.chains, "alg:");
+	}
+	build("symmetric", tweak_sip_alg, &p);
+	HAS(p.objs, "sip-udp:3;");
+	HAS(p.objs, "sip-tcp:3;");
+	HAS(p.chains, "alg:0:0:filter;");
+	HAS(rules(&p, "alg"), "iifname !=\"wan\" l4proto ==17 payload ==\"\x13\" objref:sip-udp");
+	HAS(rules(&p, "alg"), "iifname !=\"wan\" l4proto ==6 payload ==\"\x13\" objref:sip-tcp");
+	/* the rest of the NAT is unchanged */
+	check_nat_common(&p);
+	/* a plain firewall translates nothing: no ALG */
+	build("open", tweak_sip_alg, &p);
+	HASNT(p.objs, "sip-");
+}
+
+/* Every drop rule of every preset counts and logs under one name, the
+ * counter objects it names exist, and the mapping and hairpin counters sit
+ * where a new mapping or a hairpinned packet is seen. */
+static void check_evidence(const char *preset, struct parsed *p)
+{
+	unsigned drops = 0, logged = 0;
+
+	for (unsigned i = 0; i < p->n_chains_rules; i++) {
+		const char *r = p->rules[i];
+		const char *d;
+		for (d = strstr(r, " drop ;"); d; d = strstr(d + 1, " drop ;"))
+			drops++;
+		for (d = strstr(r, "objref:"); d; d = strstr(d + 1, "objref:")) {
+			char name[64], prefix[64], obj[80];
+			int c;
+			if (sscanf(d, "objref:%63s log:28268:%63s", name, prefix) != 2) {
+				/* a counter without a log: mappings, hairpin */
+				sscanf(d, "objref:%63s", name);
+				if (strncmp(name, "udp_t", 5) == 0) /* the ct timeout */
+					continue;
+				c = emu_nat_counter_parse(name);
+				if (c != EMU_NAT_CTR_MAPPINGS_UDP &&
+				    c != EMU_NAT_CTR_MAPPINGS_TCP && c != EMU_NAT_CTR_HAIRPIN)
+					fail_msg("%s: %s: counter %s without a log", preset,
+						 p->rule_chain[i], name);
+				continue;
+			}
+			logged++;
+			if (strcmp(name, prefix) != 0)
+				fail_msg("%s: counter %s logged as %s", preset, name, prefix);
+			assert_true(emu_nat_counter_parse(name) >= 0);
+			snprintf(obj, sizeof(obj), "%s:%u;", name, NFT_OBJECT_COUNTER);
+			HAS(p->objs, obj);
+		}
+	}
+	/* the quota's reject is logged too, so logs >= drops */
+	if (logged < drops)
+		fail_msg("%s: %u drop rules, %u counted and logged", preset, drops, logged);
+}
+
+static void tweak_quota(struct emu_nat_config *c)
+{
+	c->udp_mappings_per_host = 4;
+}
+
+static void test_evidence_rules(void **state)
+{
+	const char *const *n = emu_nat_preset_names();
+	struct parsed p;
+
+	for (; *n; n++) {
+		build(*n, NULL, &p);
+		check_evidence(*n, &p);
+	}
+	build("port-restricted-cone", NULL, &p);
+	/* a new UDP mapping: first packet, public endpoint not live yet */
+	HAS(rules(&p, "learn"), "oifname ==\"wan\" l4proto ==17 ct bitwise !=\"\" payload payload "
+				"lookup:!pused objref:mappings_udp ;");
+	HAS(rules(&p, "learn"), "lookup:pubaddrs l4proto ==17 ct bitwise !=\"\" payload payload "
+				"lookup:!pused objref:mappings_udp ;");
+	HAS(rules(&p, "learn"), "lookup:pubaddrs l4proto ==17 objref:hairpin ;");
+	/* counted before the learn rules add the endpoint to pused */
+	assert_true(strstr(rules(&p, "learn"), "objref:mappings_udp") <
+		    strstr(rules(&p, "learn"), "dynset:pused"));
+	HAS(rules(&p, "fw_forward"), "oifname ==\"wan\" l4proto ==6 ct bitwise !=\"\" "
+				     "objref:mappings_tcp ;");
+	HAS(p.objs, "drop_filtering:1;");
+	HAS(p.objs, "mappings_udp:1;");
+	build("symmetric", NULL, &p); /* no hairpin: no hairpin counter rule */
+	HASNT(rules(&p, "learn"), "objref:hairpin");
+	build("full-cone", tweak_quota, &p);
+	check_evidence("full-cone with a quota", &p);
+	HAS(rules(&p, "fw_forward"), "objref:drop_quota log:28268:drop_quota reject ;");
+	build("open", NULL, &p);
+	HASNT(rules(&p, "fw_forward"), "mappings_tcp"); /* nothing translated */
+}
+
+static void test_counter_names(void **state)
+{
+	for (int i = 0; i < EMU_NAT_CTR_N; i++) {
+		const char *n = emu_nat_counter_name((enum emu_nat_counter)i);
+		const char *r = emu_nat_counter_rule((enum emu_nat_counter)i);
+		assert_non_null(n);
+		/* counter, log prefix and record key: nftables names are at
+		 * most NFT_OBJ_MAXNAMELEN, log prefixes 127 bytes */
+		assert_true(strlen(n) < NFT_OBJ_MAXNAMELEN);
+		assert_int_equal(emu_nat_counter_parse(n), i);
+		assert_int_equal(emu_nat_counter_parse(r), i);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(n, emu_nat_counter_name((enum emu_nat_counter)j));
+	}
+	/* the keys CONTRACT.md and results/README.md name */
+	assert_string_equal(emu_nat_counter_name(EMU_NAT_CTR_MAPPINGS_UDP), "mappings_udp");
+	assert_string_equal(emu_nat_counter_name(EMU_NAT_CTR_MAPPINGS_TCP), "mappings_tcp");
+	assert_string_equal(emu_nat_counter_name(EMU_NAT_CTR_DROP_FILTERING), "drop_filtering");
+	assert_string_equal(emu_nat_counter_rule(EMU_NAT_CTR_DROP_FILTERING), "filtering");
+	assert_string_equal(emu_nat_counter_name(EMU_NAT_CTR_DROP_UDP_BLOCKED), "drop_udp_blocked");
+	assert_string_equal(emu_nat_counter_name(EMU_NAT_CTR_DROP_PORT_BLOCKED),
+			    "drop_port_blocked");
+	assert_string_equal(emu_nat_counter_name(EMU_NAT_CTR_HAIRPIN), "hairpin");
+	assert_string_equal(emu_nat_counter_rule(EMU_NAT_CTR_HAIRPIN), "hairpin");
+	assert_null(emu_nat_counter_name(EMU_NAT_CTR_N));
+	assert_int_equal(emu_nat_counter_parse("drop_nothing"), -1);
+	assert_int_equal(emu_nat_counter_parse(NULL), -1);
+	assert_true(emu_nat_counter_v6(EMU_NAT_CTR_DROP_UDP_BLOCKED));
+	assert_false(emu_nat_counter_v6(EMU_NAT_CTR_DROP_FILTERING));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +786,9 @@ int main(void)
 	    cmocka_unit_test(test_knobs_independent),
 	    cmocka_unit_test(test_bad_knobs),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_sip_alg),
+	    cmocka_unit_test(test_evidence_rules),
+	    cmocka_unit_test(test_counter_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -475,6 +475,44 @@ static void send_data(const struct turn_key *k, const struct sockaddr_storage *p
 	turn_server_input(W.s, k, ind, (size_t)n, W.now);
 }
 
+static void add_chan_peer(struct stun_builder *b, const void *arg)
+{
+	stun_builder_add_channel(b, 0x4000);
+	add_peer(b, arg);
+}
+
+/* RFC 6062: a TCP allocation carries data only on data connections, and
+ * its control connection never becomes one (both found by
+ * agents/fuzz/turn_server_seq). */
+static void test_tcp_relay_control_connection(void **st)
+{
+	(void)st;
+	struct turn_key ctl = key(1, 1), data = key(2, 1);
+	struct sockaddr_storage peer = sa("192.0.2.9", 80);
+	struct stun_msg m;
+	uint32_t id;
+
+	assert_int_equal(request(&ctl, STUN_METHOD_ALLOCATE, add_tcp, NULL, "alice"), 0);
+	assert_int_equal(request(&ctl, STUN_METHOD_CREATE_PERMISSION, add_peer, &peer, "alice"), 0);
+	/* no UDP socket to send from: a Send indication is dropped, a
+	 * channel refused */
+	send_data(&ctl, &peer, 10);
+	assert_int_equal(W.to_peer, 0);
+	assert_int_equal(request(&ctl, STUN_METHOD_CHANNEL_BIND, add_chan_peer, &peer, "alice"),
+			 400);
+	/* a connection to the peer, bound on the control connection: 400,
+	 * nothing spliced; on a new connection it binds */
+	assert_int_equal(request(&ctl, STUN_METHOD_CONNECT, add_peer, &peer, "alice"), -1);
+	turn_server_tcp_connected(W.s, W.connect_id, 0, W.now);
+	assert_int_equal(stun_msg_decode(&m, W.last, W.last_len, 0, NULL), 0);
+	assert_int_equal(stun_msg_get_u32(&m, STUN_ATTR_CONNECTION_ID, &id), 0);
+	assert_int_equal(request(&ctl, STUN_METHOD_CONNECTION_BIND, add_connid, &id, "alice"), 400);
+	assert_int_equal(W.splices, 0);
+	assert_true(turn_server_has_alloc(W.s, &ctl));
+	assert_int_equal(request(&data, STUN_METHOD_CONNECTION_BIND, add_connid, &id, "alice"), 0);
+	assert_int_equal(W.splices, 1);
+}
+
 static void test_default_limits(void **st)
 {
 	(void)st;
@@ -686,6 +724,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bandwidth_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_relay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_relay_control_connection, setup, teardown),
 	    cmocka_unit_test(test_default_limits),
 	    cmocka_unit_test_setup_teardown(test_default_rate, setup_defaults, teardown),
 	    cmocka_unit_test_setup_teardown(test_default_user_quota, setup_defaults, teardown),

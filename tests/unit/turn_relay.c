@@ -494,6 +494,35 @@ static void test_udp_retransmit_timeout(void **st)
 	assert_int_equal(turn_client_error(c->tc), -ETIMEDOUT);
 }
 
+/* A refresh (and a permission refresh) whose answer does not come: while
+ * it is retransmitted, the client's deadline stays in the future, so its
+ * owner sleeps instead of spinning (found by agents/fuzz/turn_client_seq:
+ * every tick returned "now" until the answer or the 39.5 s timeout). */
+static void test_pending_refresh_deadline(void **st)
+{
+	(void)st;
+	struct turn_server_config cfg = {.default_lifetime_s = 60, .max_lifetime_s = 60};
+	struct sockaddr_storage peer = sa("192.0.2.77", 9000);
+	struct client *c;
+
+	mk_server(0, &cfg);
+	c = mk_client(0, "alice", "pw", NULL);
+	assert_int_equal(turn_client_start(c->tc, W.now), 0);
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATED);
+	assert_int_equal(turn_client_permit(c->tc, (struct sockaddr *)&peer, W.now), 0);
+	/* the server goes silent; the refresh is due at half the 60 s */
+	W.srv_addr[0] = sa("198.51.100.99", 3478);
+	uint64_t t0 = W.now;
+	for (W.now = t0; W.now < t0 + 75000; W.now += 250) {
+		uint64_t next = turn_client_tick(c->tc, W.now);
+		assert_true(next > W.now);
+	}
+	/* no answer to the refresh sent at 30 s within 39.5 s: the allocation
+	 * is lost */
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_FAILED);
+	assert_int_equal(turn_client_error(c->tc), -ETIMEDOUT);
+}
+
 /* 300 over TCP/TLS: the client cannot move the stream itself; it says
  * REDIRECTED with the alternate as its server, and once its owner has
  * connected there, start allocates on the alternate */
@@ -617,6 +646,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_alternate_300, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sha256_and_rest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_retransmit_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pending_refresh_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alternate_300_stream, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_sha256_userhash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_unknown_required_attr, setup, teardown),

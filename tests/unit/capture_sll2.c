@@ -1,4 +1,4 @@
-/* harness_capture - the pcap bytes the capture writes: the file header and
+/* capture_sll2 - the pcap bytes a node capture (emu/capture.c) writes: the file header and
  * one record with its LINKTYPE_LINUX_SLL2 header, field by field. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "harness/capture.h"
+#include "emu/capture.h"
 
 static void test_header(void **state)
 {
@@ -20,7 +20,7 @@ static void test_header(void **state)
 				  0x00, 0x00, 0xff, 0xff,	      /* snaplen 65535 */
 				  0x00, 0x00, 0x01, 0x14}; /* linktype 276 = LINUX_SLL2 */
 
-	capture_header(h);
+	emu_capture_sll2_header(h);
 	assert_memory_equal(h, want, sizeof(want));
 }
 
@@ -29,7 +29,7 @@ static void test_record(void **state)
 	uint8_t r[36];
 	const uint8_t mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
 
-	capture_record(r, 1700000000u, 123456u, 60, 1500, htons(0x0800), 7, 1 /* ARPHRD_ETHER */,
+	emu_capture_sll2_record(r, 1700000000u, 123456u, 60, 1500, htons(0x0800), 7, 1 /* ARPHRD_ETHER */,
 		       4 /* PACKET_OUTGOING */, 6, mac);
 	/* record header: seconds, microseconds, captured and original length,
 	 * both counting the 20-byte SLL2 header */

@@ -1,0 +1,417 @@
+/* flow.c - per-direction 5-tuple counters in an nftables table of a node
+ * (see flow.h). */
+#include "emu/flow.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "emu/nft.h"
+
+static const char *const set_names[2] = {"seen", "born"};
+
+static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *x = nftnl_expr_alloc(name);
+
+	if (x)
+		nftnl_rule_add_expr(r, x); /* takes ownership */
+	return x;
+}
+
+static int load_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len,
+			uint32_t reg)
+{
+	struct nftnl_expr *x = ex(r, "payload");
+
+	if (!x)
+		return -ENOMEM;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, reg);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, len);
+	return 0;
+}
+
+static int meta_cmp(struct nftnl_rule *r, uint32_t key, uint32_t reg, const void *data,
+		    uint32_t len)
+{
+	struct nftnl_expr *m = ex(r, "meta"), *c;
+
+	if (!m)
+		return -ENOMEM;
+	nftnl_expr_set_u32(m, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(m, NFTNL_EXPR_META_DREG, reg);
+	c = ex(r, "cmp");
+	if (!c)
+		return -ENOMEM;
+	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_SREG, reg);
+	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(c, NFTNL_EXPR_CMP_DATA, data, len);
+	return 0;
+}
+
+/* One rule of chain @chain: packets of @proto (through @ifname, when
+ * given) put their key and direction @dir into both sets. */
+static int add_rule(struct emu_nft_batch *b, const char *chain, uint32_t iface_key,
+		    const char *ifname, uint8_t proto, uint32_t dir)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *x;
+	int ret = -ENOMEM;
+
+	if (!r)
+		return -ENOMEM;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, EMU_FLOW_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	if (ifname) {
+		char name[IFNAMSIZ] = {0};
+		snprintf(name, sizeof(name), "%s", ifname);
+		if (meta_cmp(r, iface_key, NFT_REG_1, name, sizeof(name)) < 0)
+			goto out;
+	}
+	/* the key: saddr . daddr . l4proto . sport . dport . dir, each in a
+	 * 32-bit register (the kernel zero-pads the shorter loads) */
+	if (meta_cmp(r, NFT_META_L4PROTO, NFT_REG32_02, &proto, 1) < 0 ||
+	    load_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00) < 0 ||
+	    load_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01) < 0 ||
+	    load_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03) < 0 ||
+	    load_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_04) < 0)
+		goto out;
+	x = ex(r, "immediate");
+	if (!x)
+		goto out;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, NFT_REG32_05);
+	nftnl_expr_set(x, NFTNL_EXPR_IMM_DATA, &dir, sizeof(dir));
+	for (int k = 0; k < 2; k++) {
+		x = ex(r, "dynset");
+		if (!x)
+			goto out;
+		nftnl_expr_set_str(x, NFTNL_EXPR_DYNSET_SET_NAME, set_names[k]);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
+		/* seen: every packet refreshes the element (its expiration
+		 * dates the last packet) and counts; born: only the first
+		 * packet adds it (its expiration dates the first) */
+		nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_OP,
+				   k == 0 ? NFT_DYNSET_OP_UPDATE : NFT_DYNSET_OP_ADD);
+		nftnl_expr_set_u64(x, NFTNL_EXPR_DYNSET_TIMEOUT, EMU_FLOW_TIMEOUT_MS);
+		if (k == 0) {
+			struct nftnl_expr *c = nftnl_expr_alloc("counter");
+			if (!c)
+				goto out;
+			nftnl_expr_add_expr(x, NFTNL_EXPR_DYNSET_EXPRESSIONS, c); /* takes it */
+		}
+	}
+	ret = emu_nft_batch_add_rule(b, r);
+out:
+	nftnl_rule_free(r);
+	return ret;
+}
+
+static int add_set(struct emu_nft_batch *b, int k)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, EMU_FLOW_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[k]);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, EMU_FLOW_KEY_LEN);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, 0); /* integer fields, for `nft list` */
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, EMU_FLOW_TIMEOUT_MS);
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, EMU_FLOW_SET_SIZE);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)k + 1);
+	if (k == 0) {
+		struct nftnl_expr *c = nftnl_expr_alloc("counter");
+		if (!c) {
+			nftnl_set_free(s);
+			return -ENOMEM;
+		}
+		nftnl_set_add_expr(s, c); /* takes it */
+	}
+	ret = emu_nft_batch_add_set(b, s);
+	nftnl_set_free(s);
+	return ret;
+}
+
+static int add_chain(struct emu_nft_batch *b, const char *name, uint32_t hook, int32_t prio)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, EMU_FLOW_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	ret = emu_nft_batch_add_chain(b, c);
+	nftnl_chain_free(c);
+	return ret;
+}
+
+static int table_op(struct emu_nft_batch *b, bool del)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, EMU_FLOW_TABLE);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	ret = del ? emu_nft_batch_del_table(b, t) : emu_nft_batch_add_table(b, t);
+	nftnl_table_free(t);
+	return ret;
+}
+
+int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname)
+{
+	static const uint8_t protos[2] = {IPPROTO_UDP, IPPROTO_TCP};
+	int ret;
+
+	/* add, delete, add: one transaction that replaces an earlier table
+	 * (adding an existing table is not an error; deleting it empties it) */
+	ret = table_op(b, false);
+	if (ret == 0)
+		ret = table_op(b, true);
+	if (ret == 0)
+		ret = table_op(b, false);
+	for (int k = 0; ret == 0 && k < 2; k++)
+		ret = add_set(b, k);
+	/* inbound before anything else of the node sees it (a NAT's raw
+	 * filter is at -300); outbound after source NAT (100) */
+	if (ret == 0)
+		ret = add_chain(b, "pre", NF_INET_PRE_ROUTING, -400);
+	if (ret == 0)
+		ret = add_chain(b, "post", NF_INET_POST_ROUTING, 400);
+	for (int p = 0; ret == 0 && p < 2; p++) {
+		ret = add_rule(b, "pre", NFT_META_IIFNAME, ifname, protos[p], 0);
+		if (ret == 0)
+			ret = add_rule(b, "post", NFT_META_OIFNAME, ifname, protos[p], 1);
+	}
+	return ret;
+}
+
+int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e)
+{
+	struct emu_nft_batch *b = emu_nft_batch_new();
+	int ret;
+
+	if (!b)
+		return natlab_err_set(e, ENOMEM, "flow watch: batch");
+	ret = emu_flow_watch_build(b, ifname);
+	if (ret < 0)
+		ret = natlab_err_set(e, -ret, "flow watch: table %s", EMU_FLOW_TABLE);
+	else
+		ret = emu_nft_batch_commit(b, n, e);
+	emu_nft_batch_free(b);
+	return ret;
+}
+
+struct watch_job {
+	struct emu_node *node;
+	const char *ifname;
+	struct natlab_err err;
+	int ret;
+};
+
+static void *watch_thread(void *arg)
+{
+	struct watch_job *j = arg;
+
+	/* emu_node_enter switches this thread's namespace only */
+	j->ret = emu_flow_watch(j->node, j->ifname, &j->err);
+	return NULL;
+}
+
+int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames, size_t n,
+		       struct natlab_err *e)
+{
+	struct watch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	pthread_t *tids = calloc(n ? n : 1, sizeof(*tids));
+	bool *started = calloc(n ? n : 1, sizeof(*started));
+	int ret = 0;
+
+	if (!jobs || !tids || !started) {
+		ret = natlab_err_set(e, ENOMEM, "flow watch");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].node = nodes[i];
+		jobs[i].ifname = ifnames ? ifnames[i] : NULL;
+		/* a thread that cannot start: do that node here */
+		started[i] = pthread_create(&tids[i], NULL, watch_thread, &jobs[i]) == 0;
+		if (!started[i])
+			watch_thread(&jobs[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(tids[i], NULL);
+		if (jobs[i].ret < 0 && ret == 0) {
+			ret = jobs[i].ret;
+			if (e)
+				*e = jobs[i].err;
+		}
+	}
+out:
+	free(jobs);
+	free(tids);
+	free(started);
+	return ret;
+}
+
+int emu_flow_key_parse(const void *key, uint32_t len, struct emu_flow *f)
+{
+	const uint8_t *k = key;
+	uint32_t dir;
+
+	if (len != EMU_FLOW_KEY_LEN)
+		return -EINVAL;
+	inet_ntop(AF_INET, k, f->src, sizeof(f->src));
+	inet_ntop(AF_INET, k + 4, f->dst, sizeof(f->dst));
+	f->proto = k[8];
+	f->sport = (uint16_t)(k[12] << 8 | k[13]);
+	f->dport = (uint16_t)(k[16] << 8 | k[17]);
+	memcpy(&dir, k + 20, sizeof(dir)); /* the immediate, in host order */
+	f->out = dir != 0;
+	return 0;
+}
+
+struct dump {
+	struct emu_flow *out;
+	size_t max, count;
+	int which; /* 0 seen, 1 born */
+};
+
+static int counter_cb(struct nftnl_expr *x, void *data)
+{
+	struct emu_flow *f = data;
+	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
+
+	if (name && strcmp(name, "counter") == 0) {
+		f->pkts = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS);
+		f->bytes = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES);
+	}
+	return 0;
+}
+
+/* Where a "born" element's first-seen time goes: the "seen" entry with the
+ * same key (both sets hold the same keys, added by the same rules). */
+static struct emu_flow *find(struct dump *d, const struct emu_flow *k)
+{
+	size_t n = d->count < d->max ? d->count : d->max;
+
+	for (size_t i = 0; i < n; i++) {
+		struct emu_flow *f = &d->out[i];
+		if (f->proto == k->proto && f->out == k->out && f->sport == k->sport &&
+		    f->dport == k->dport && strcmp(f->src, k->src) == 0 &&
+		    strcmp(f->dst, k->dst) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static int elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it = NULL;
+	struct nftnl_set_elem *el;
+	int ret = MNL_CB_OK;
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		ret = MNL_CB_ERROR;
+		goto out;
+	}
+	it = nftnl_set_elems_iter_create(s);
+	if (!it) {
+		ret = MNL_CB_ERROR;
+		goto out;
+	}
+	while ((el = nftnl_set_elems_iter_next(it))) {
+		struct emu_flow f;
+		uint32_t klen = 0;
+		const void *key = nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY, &klen);
+		uint64_t ago = UINT64_MAX;
+
+		memset(&f, 0, sizeof(f));
+		if (!key || emu_flow_key_parse(key, klen, &f) < 0)
+			continue;
+		if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_EXPIRATION)) {
+			uint64_t left = nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_EXPIRATION);
+			ago = left <= EMU_FLOW_TIMEOUT_MS ? EMU_FLOW_TIMEOUT_MS - left : 0;
+		}
+		if (d->which == 1) {
+			struct emu_flow *g = find(d, &f);
+			if (g)
+				g->first_ago_ms = ago;
+			continue;
+		}
+		nftnl_set_elem_expr_foreach(el, counter_cb, &f);
+		f.last_ago_ms = ago;
+		f.first_ago_ms = UINT64_MAX;
+		if (d->count < d->max)
+			d->out[d->count] = f;
+		d->count++;
+	}
+out:
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return ret;
+}
+
+int emu_flow_dump(struct emu_node *n, struct emu_flow *out, size_t max, size_t *count,
+		  struct natlab_err *e)
+{
+	struct dump d = {out, max, 0, 0};
+
+	for (int k = 0; k < 2; k++) {
+		char buf[MNL_SOCKET_BUFFER_SIZE];
+		struct nftnl_set *s = nftnl_set_alloc();
+		struct nlmsghdr *nlh;
+		int ret;
+
+		if (!s)
+			return natlab_err_set(e, ENOMEM, "flow dump");
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, EMU_FLOW_TABLE);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[k]);
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP,
+					    (uint32_t)time(NULL));
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		d.which = k;
+		ret = emu_nfnl_request(n, nlh, k == 0 ? "flow dump (set seen)" : "flow dump (set born)",
+				       elems_cb, &d, e);
+		if (ret < 0)
+			return ret;
+	}
+	*count = d.count;
+	return 0;
+}

@@ -1,0 +1,369 @@
+-- 25_wire.lua - what the lab itself saw on the wire (issue 16): the flows at
+-- each observation point (a NAT's outside, an open host, the STUN/TURN
+-- servers) counted by the kernel (node:flow_watch / node:flows, emu/flow.c),
+-- never taken from agent output; the path each side's data took in the data
+-- window; the settled path; and claims (selected/switched events) judged
+-- against it. results/README.md documents the `wire` record, and
+-- docs/expected-matrix.md the verdict rules.
+
+local wire = {}
+natlab.wire = wire
+
+local function ep(a, p) return a .. ":" .. tostring(p) end
+local function ep_addr(e) return (e or ""):match("^(.*):%d+$") end
+
+-- Directional records (node:flows(): one per direction of a 5-tuple and
+-- hook) grouped into flows: {proto, dirs = {["src>dst"] = {src, dst, pkts,
+-- bytes, first_ms, last_ms}}}. A packet that leaves and comes back on one
+-- node (a TURN server's two allocations over loopback) is counted once
+-- leaving and once arriving: the larger count stands for it.
+local function group(list)
+  local flows = {}
+  for _, r in ipairs(list or {}) do
+    if r.proto == "udp" or r.proto == "tcp" then
+      local s, d = ep(r.src, r.sport), ep(r.dst, r.dport)
+      local a, b = s, d
+      if b < a then a, b = b, a end
+      local fk = r.proto .. " " .. a .. " " .. b
+      local f = flows[fk]
+      if not f then
+        f = { proto = r.proto, dirs = {} }
+        flows[fk] = f
+      end
+      local dk = s .. ">" .. d
+      local o = f.dirs[dk]
+      if not o then
+        f.dirs[dk] = { src = s, dst = d, pkts = r.pkts, bytes = r.bytes, first_ms = r.first_ms, last_ms = r.last_ms }
+      else
+        if r.pkts > o.pkts then o.pkts, o.bytes = r.pkts, r.bytes end
+        if r.first_ms and (not o.first_ms or r.first_ms < o.first_ms) then o.first_ms = r.first_ms end
+        if r.last_ms and (not o.last_ms or r.last_ms > o.last_ms) then o.last_ms = r.last_ms end
+      end
+    end
+  end
+  return flows
+end
+
+local ZERO = { pkts = 0, bytes = 0 }
+
+local function in_list(l, v)
+  for _, x in ipairs(l or {}) do if x == v then return true end end
+  return false
+end
+
+-- The kind of a flow with a local end at the point and a remote end, by
+-- the lab's own addresses: cfg.turn = {addr=, udp={ports}, tcp={ports},
+-- tls={ports}}, cfg.stun = address, cfg.side_addrs = {addr -> side}.
+local function kind_of(cfg, proto, loc, rem)
+  local t = cfg.turn or {}
+  local la, lp = loc:match("^(.*):(%d+)$")
+  local ra, rp = rem:match("^(.*):(%d+)$")
+  lp, rp = tonumber(lp), tonumber(rp)
+  local function listener(port)
+    if proto == "udp" then return in_list(t.udp, port) and "turn-udp" or nil end
+    if in_list(t.tls, port) then return "turn-tls" end
+    if in_list(t.tcp, port) then return "turn-tcp" end
+    return nil
+  end
+  if t.addr and ra == t.addr then
+    return listener(rp) or "relayed"
+  end
+  if t.addr and la == t.addr then
+    return listener(lp) or "relayed"
+  end
+  if cfg.stun and (ra == cfg.stun or la == cfg.stun) then return "stun" end
+  if cfg.side_addrs and cfg.side_addrs[ra] then return "direct" end
+  return "other"
+end
+
+-- natlab.wire.flows(cfg, before, after) -> list of flow records
+-- (results/README.md "wire.flows"): @before/@after are snapshots
+-- {t = ms, flows = {[point name] = node:flows()}}; cfg.points = list of
+-- {name=, side=, addr=, role = "side"|"turn"|"stun"}. Each flow keeps,
+-- besides the recorded keys, the window's packets and bytes from and to the
+-- point's own end ("_"-prefixed, dropped before recording).
+function wire.flows(cfg, before, after)
+  local out = {}
+  for _, pt in ipairs(cfg.points) do
+    local old = group((before.flows or {})[pt.name])
+    local list = {}
+    for fk, f in pairs(group((after.flows or {})[pt.name])) do
+      -- the initiator's direction: the one first seen
+      local d1, d2
+      for _, d in pairs(f.dirs) do
+        if not d1 then d1 = d
+        elseif (d.first_ms or math.huge) < (d1.first_ms or math.huge) then d1, d2 = d, d1
+        else d2 = d end
+      end
+      local src, dst = d1.src, d1.dst
+      local fwd, rev = d1, d2 or ZERO
+      local o = old[fk]
+      local ofwd = o and o.dirs[src .. ">" .. dst] or ZERO
+      local orev = o and o.dirs[dst .. ">" .. src] or ZERO
+      local local_is_src
+      if ep_addr(src) == pt.addr then local_is_src = true
+      elseif ep_addr(dst) == pt.addr then local_is_src = false end
+      if local_is_src ~= nil then
+        local dtx, drx = fwd.pkts - ofwd.pkts, rev.pkts - orev.pkts
+        local dtxb, drxb = fwd.bytes - ofwd.bytes, rev.bytes - orev.bytes
+        local loc, rem = src, dst
+        if not local_is_src then loc, rem = dst, src end
+        local kind = kind_of(cfg, f.proto, loc, rem)
+        local side = pt.side
+        if pt.role ~= "side" then side = (cfg.side_addrs or {})[ep_addr(rem)] end
+        local first, last = fwd.first_ms, fwd.last_ms
+        if rev.first_ms and (not first or rev.first_ms < first) then first = rev.first_ms end
+        if rev.last_ms and (not last or rev.last_ms > last) then last = rev.last_ms end
+        list[#list + 1] = {
+          node = pt.name, side = side or natlab.null, proto = f.proto, src = src, dst = dst,
+          tx_pkts = fwd.pkts, tx_bytes = fwd.bytes, rx_pkts = rev.pkts, rx_bytes = rev.bytes,
+          data_tx_pkts = dtx, data_rx_pkts = drx,
+          first_ms = first, last_ms = last, kind = kind,
+          _local = loc, _remote = rem,
+          _out_pkts = local_is_src and dtx or drx, _out_bytes = local_is_src and dtxb or drxb,
+          _in_pkts = local_is_src and drx or dtx,
+        }
+      end
+    end
+    -- busiest first; a bound keeps a record small (checks to every
+    -- candidate make a flow each)
+    table.sort(list, function(a, b)
+      if a._out_bytes ~= b._out_bytes then return a._out_bytes > b._out_bytes end
+      if a.tx_bytes + a.rx_bytes ~= b.tx_bytes + b.rx_bytes then return a.tx_bytes + a.rx_bytes > b.tx_bytes + b.rx_bytes end
+      return a.src .. a.dst < b.src .. b.dst
+    end)
+    for i = 1, math.min(#list, cfg.max_flows or 48) do out[#out + 1] = list[i] end
+  end
+  return out
+end
+
+local function side_out(flows, side_point, basis, leg_ok)
+  -- the flow that carried the most of the side's own traffic in the
+  -- window; on the "consent" basis (no data plane) only flows seen both
+  -- ways count; a TURN client leg only when leg_ok() says the server
+  -- relayed something on (else it carried only the client's own
+  -- requests: refreshes, permissions)
+  local best = nil
+  for _, f in ipairs(flows) do
+    if f.node == side_point and f.kind ~= "stun" and f.kind ~= "other" and f._out_pkts > 0 and
+        (basis ~= "consent" or f._in_pkts > 0) and (not f.kind:match("^turn%-") or leg_ok()) then
+      if not best or f._out_bytes > best._out_bytes then best = f end
+    end
+  end
+  return best
+end
+
+-- natlab.wire.classify(cfg, before, after[, opts]) -> wire record
+-- (CONTRACT `wire`, results/README.md). cfg as for wire.flows plus
+-- cfg.sides = {"left", "right"} (the two call sides, in order).
+-- opts.basis: "data" (default: the window held a data phase) or "consent"
+-- (no data plane in common: the checks seen both ways decide).
+function wire.classify(cfg, before, after, opts)
+  opts = opts or {}
+  local basis = opts.basis or "data"
+  cfg.side_addrs = {}
+  local point_of = {}
+  local names = {}
+  for _, pt in ipairs(cfg.points) do
+    names[#names + 1] = pt.name
+    if pt.role == "side" then
+      cfg.side_addrs[pt.addr] = pt.side
+      point_of[pt.side] = pt.name
+    end
+  end
+  local flows = wire.flows(cfg, before, after)
+  local A, B = cfg.sides[1], cfg.sides[2]
+  -- where the TURN server sent relayed data in the window (a relay port's
+  -- packets out, to a peer or to another of its allocations): a side's
+  -- client leg carried data only if its peer's address, or the server's
+  -- own (relay to relay), is among them. Without a TURN point, every leg
+  -- may have.
+  local turn_seen, relayed_to = false, {}
+  for _, pt in ipairs(cfg.points) do if pt.role == "turn" then turn_seen = true end end
+  for _, f in ipairs(flows) do
+    if f.kind == "relayed" and f._out_pkts > 0 and ep_addr(f._local) == (cfg.turn or {}).addr then
+      relayed_to[ep_addr(f._remote)] = true
+    end
+  end
+  local addr_of = {}
+  for _, pt in ipairs(cfg.points) do if pt.role == "side" then addr_of[pt.side] = pt.addr end end
+  local function leg_ok_for(peer)
+    return function()
+      return not turn_seen or relayed_to[addr_of[peer]] or relayed_to[(cfg.turn or {}).addr] or false
+    end
+  end
+  local out = { [A] = side_out(flows, point_of[A], basis, leg_ok_for(B)),
+                [B] = side_out(flows, point_of[B], basis, leg_ok_for(A)) }
+  -- relayed addresses the data crossed: those a side sent to, and, when
+  -- both sides reach the TURN server themselves, its allocations' own
+  -- relay-to-relay flow
+  local relays, seen_relay = {}, {}
+  local function add_relay(r) if r and not seen_relay[r] then seen_relay[r] = true; relays[#relays + 1] = r end end
+  for _, s in ipairs({ A, B }) do
+    if out[s] and out[s].kind == "relayed" then add_relay(out[s]._remote) end
+  end
+  local both_turn = out[A] and out[B] and out[A].kind:match("^turn%-") and out[B].kind:match("^turn%-")
+  if both_turn then
+    for _, f in ipairs(flows) do
+      if f.kind == "relayed" and ep_addr(f._remote) == (cfg.turn or {}).addr and f._out_pkts > 0 then
+        add_relay(f._local)
+        add_relay(f._remote)
+      end
+    end
+  end
+  local transport = {}
+  local sides = {}
+  for _, s in ipairs({ A, B }) do
+    local f = out[s]
+    local t = f and f.kind:match("^turn%-(%a+)$") or nil
+    transport[s] = t or natlab.null
+    sides[s] = f and { kind = f.kind, proto = f.proto, ["local"] = f._local, remote = f._remote,
+                       transport = t, data_pkts = f._out_pkts } or { kind = "none" }
+  end
+  -- the relayed address of a side's own allocation: where the peer sent
+  -- its data
+  for _, s in ipairs({ A, B }) do
+    local other = s == A and B or A
+    if sides[s].transport and out[other] and out[other].kind == "relayed" then
+      sides[s].relay = out[other]._remote
+    end
+  end
+  local directions = {}
+  local any_none, class = false, "direct"
+  for _, d in ipairs({ { A, B }, { B, A } }) do
+    local s, o = d[1], d[2]
+    local f = out[s]
+    local rec
+    if not f then
+      any_none = true
+      rec = { class = "none" }
+    elseif f.kind == "direct" then
+      rec = { class = "direct", from = f._local, to = f._remote, relay = natlab.null }
+    else
+      local t = sides[s].transport or sides[o].transport
+      local c = (t == nil or t == "udp") and "relay" or "relay-tcp"
+      if sides[s].transport and sides[o].transport then
+        -- both reach the TURN server: TCP/TLS on either side makes it relay-tcp
+        c = (sides[s].transport == "udp" and sides[o].transport == "udp") and "relay" or "relay-tcp"
+      end
+      local r = f.kind == "relayed" and f._remote or sides[s].relay or relays[1]
+      rec = { class = c, from = f._local, to = f._remote, relay = r or natlab.null }
+    end
+    directions[s .. "->" .. o] = rec
+    if rec.class == "relay-tcp" then class = "relay-tcp"
+    elseif rec.class == "relay" and class ~= "relay-tcp" then class = "relay" end
+  end
+  if any_none then class = "failed" end
+  for _, f in ipairs(flows) do f._local, f._remote, f._out_pkts, f._out_bytes, f._in_pkts = nil, nil, nil, nil, nil end
+  return {
+    points = names,
+    window_ms = { before.t, after.t },
+    flows = flows,
+    directions = directions,
+    sides = sides,
+    settled = { class = class, relay = (class ~= "direct" and class ~= "failed" and relays[1]) or natlab.null,
+                relays = #relays > 0 and relays or natlab.json_decode("[]"), transport = transport, basis = basis },
+  }
+end
+
+-- ---- claims against the wire ------------------------------------------------
+
+local function claim_ep(c) return c and c.address and ep(c.address, c.port) or "?" end
+
+local function claim_words(side, ev)
+  local l = ev["local"] or {}
+  if l.type == "relay" then
+    return string.format("%s claims relay %s over %s", side, claim_ep(l), string.upper(l.relay_transport or "udp"))
+  end
+  local r = ev.remote or {}
+  if r.type == "relay" then
+    return string.format("%s claims %s %s to the relay %s", side, tostring(l.type), claim_ep(l), claim_ep(r))
+  end
+  return string.format("%s claims %s %s", side, tostring(l.type), claim_ep(l))
+end
+
+local function wire_words(s)
+  if s.kind == "direct" then return "its data went directly to " .. s.remote end
+  if s.kind == "relayed" then return "its data went to the relay " .. s.remote end
+  if s.transport then
+    return string.format("its data went through the relay %s over %s", s.relay or ("of the TURN server " .. tostring(s.remote)),
+                         string.upper(s.transport))
+  end
+  return "none of its data was seen on the wire"
+end
+
+-- natlab.wire.check_claim(side, ev, w) -> nil | message
+-- @ev is the side's last selected/switched event, @w the wire record.
+-- The claim holds when the side's own data went the way its pair says:
+-- a local relay candidate means through its TURN server over the claimed
+-- transport; a remote relay candidate means to that relayed address; any
+-- other pair means directly to a peer (to the claimed remote when that
+-- remote is one of the lab's outside addresses).
+function wire.check_claim(side, ev, w, known_addrs)
+  local s = w.sides and w.sides[side]
+  if not s or not ev then return nil end
+  local l, r = ev["local"] or {}, ev.remote or {}
+  local ok
+  if l.type == "relay" then
+    ok = s.kind == "turn-" .. (l.relay_transport or "udp")
+    if ok and s.relay and l.address and s.relay ~= claim_ep(l) then ok = false end
+  elseif r.type == "relay" then
+    ok = s.kind == "relayed" and s.remote == claim_ep(r)
+  else
+    ok = s.kind == "direct"
+    if ok and r.address and known_addrs and known_addrs[r.address] and s.remote ~= claim_ep(r) then ok = false end
+  end
+  if ok then return nil end
+  return claim_words(side, ev) .. "; " .. wire_words(s)
+end
+
+-- ---- the observer: points of a lab, snapshots --------------------------------
+
+local Obs = {}
+Obs.__index = Obs
+
+-- natlab.wire.observer(cfg) -> observer. cfg: points = {{name=, node=,
+-- side=, addr=, role=, ifname=}} (ifname: count only there, a NAT's
+-- outside; nil: every interface), sides = {"left", "right"}, turn = {addr=, udp=,
+-- tcp=, tls=}, stun = address. Call obs:watch() before the agents start.
+-- obs.cost_ms: the time the cell spent in watch, snap and classify (what
+-- observing costs; bench/wire_overhead.sh reports it).
+function wire.observer(cfg)
+  return setmetatable({ cfg = cfg, snaps = {}, cost_ms = 0, cost = { watch = 0, snap = 0, classify = 0 } }, Obs)
+end
+
+function Obs:watch()
+  local t = natlab.now_ms()
+  local list = {}
+  for _, pt in ipairs(self.cfg.points) do list[#list + 1] = { pt.node, pt.ifname } end
+  natlab.flow_watch_all(list)
+  self.cost.watch = self.cost.watch + natlab.now_ms() - t
+  self.cost_ms = self.cost_ms + natlab.now_ms() - t
+end
+
+-- obs:snap(label) -> snapshot {t, flows}
+function Obs:snap(label)
+  local s = { t = natlab.now_ms(), flows = {} }
+  for _, pt in ipairs(self.cfg.points) do s.flows[pt.name] = pt.node:flows() end
+  self.snaps[label] = s
+  self.cost.snap = self.cost.snap + natlab.now_ms() - s.t
+  self.cost_ms = self.cost_ms + natlab.now_ms() - s.t
+  return s
+end
+
+-- obs:classify(before_label, after_label[, opts]) -> wire record
+function Obs:classify(a, b, opts)
+  local t = natlab.now_ms()
+  local w = wire.classify(self.cfg, self.snaps[a], self.snaps[b], opts)
+  self.cost.classify = self.cost.classify + natlab.now_ms() - t
+  self.cost_ms = self.cost_ms + natlab.now_ms() - t
+  return w
+end
+
+-- obs:addrs() -> {address -> true}: the lab's outside addresses (sides,
+-- TURN), for wire.check_claim
+function Obs:addrs()
+  local t = {}
+  for _, pt in ipairs(self.cfg.points) do t[pt.addr] = true end
+  return t
+end

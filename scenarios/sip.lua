@@ -1,0 +1,179 @@
+-- sip.lua - SIP calls through NATs: two user agents (baresip), "left" and
+-- "right", each behind a NAT preset, register with a registrar/proxy
+-- (kamailio) on the internet; left calls right, right answers, both send
+-- PCMU (a 440 Hz tone, 50 packets/s) for media_ms. docs/sip.md.
+--
+-- Swept: the presets, the NAT help (help=none: a plain registrar/proxy;
+-- nat: kamailio's nathelper fixes NATed contacts and registrations, media
+-- untouched; sbc: nat plus rtpengine rewriting every SDP to itself and
+-- latching onto where the media really comes from), the routers' SIP ALG
+-- (alg: the sip_alg NAT knob, the kernel's SIP helper) and the transport of
+-- the signalling (udp, tcp). nat_timeout_s/keepalive/hold_s test whether a
+-- registration outlives a short NAT mapping lifetime.
+--
+-- Each cell's verdict is read from the wire (pcap captures of the UAs, their
+-- NATs, the internet core, the registrar and the relay), never from the UAs:
+-- registrations (200 to REGISTER leaving the registrar), the call (200 to the
+-- INVITE reaching the caller), RTP packets per direction sent and received at
+-- each UA and counted at every hop, the media path (direct or through
+-- rtpengine), and for one-way or no audio the cause, named. The class is
+-- compared with scenarios/sip_expected.lua: the cell passes when they are
+-- equal (observations.class / expected_class, the message names both).
+--
+--   natlab run scenarios/sip.lua                                  # the full sweep
+--   natlab run scenarios/sip.lua -p help=sbc -p alg=false -p transport=udp
+--   natlab run scenarios/sip.lua -p left=symmetric -p right=symmetric -p help=none,nat,sbc
+--   natlab run scenarios/sip.lua -p help=sbc -p nat_timeout_s=4 -p hold_s=7 -p keepalive=true,false
+natlab.scen.use_dir()
+local S = natlab.scen
+local sip = natlab.sip
+
+local function expected_table()
+  local src = debug.getinfo(1, "S").source:match("^@(.*)$")
+  local dir = src and src:match("^(.*)/[^/]*$") or "."
+  local chunk, err = loadfile(dir .. "/sip_expected.lua")
+  if not chunk then error("sip: cannot load sip_expected.lua: " .. tostring(err)) end
+  return chunk()
+end
+local EXPECT = expected_table()
+
+scenario {
+  name = "sip",
+  description = "two SIP UAs behind NATs register and call: audio per direction judged from the wire",
+  params = {
+    left = { description = "caller's NAT preset", default = "port-restricted-cone" },
+    right = { description = "callee's NAT preset", default = "port-restricted-cone" },
+    help = { description = "NAT help: none | nat (nathelper) | sbc (nathelper + rtpengine) | ice (nathelper + ICE/TURN in the UAs)", default = "sbc" },
+    alg = { description = "SIP ALG (sip_alg knob) on both NATs", default = false },
+    transport = { description = "SIP transport: udp | tcp", default = "udp" },
+    keepalive = { description = "registrar keep-alives (nathelper natping every 2 s; help nat/sbc)", default = true },
+    nat_timeout_s = { description = "NAT UDP mapping timeout (0: the preset's, 120 s)", default = 0 },
+    hold_s = { description = "seconds between the callee's registration and the call", default = 0 },
+    media_ms = { description = "how long the call runs once answered", default = 2500 },
+  },
+  matrix = {
+    left = { "open", "full-cone", "port-restricted-cone", "symmetric", "udp-blocked" },
+    right = { "port-restricted-cone" },
+    help = { "none", "nat", "sbc", "ice" },
+    alg = { false, true },
+    transport = { "udp", "tcp" },
+  },
+  grid = { name = "sip: audio (expected from scenarios/sip_expected.lua)", rows = "left", cols = "help",
+           split = { "transport", "alg", "right" } },
+  timeout_ms = 60000,
+
+  network = function(p)
+    S.need_lab()
+    local help = { none = true, nat = true, sbc = true, ice = true }
+    if not help[p.help] then
+      error("sip: help must be none, nat, sbc or ice, not '" .. tostring(p.help) .. "'", 0)
+    end
+    if p.transport ~= "udp" and p.transport ~= "tcp" then
+      error("sip: transport must be udp or tcp, not '" .. tostring(p.transport) .. "'", 0)
+    end
+    sip.need({ "kamailio", "baresip" })
+    if p.help == "sbc" then sip.need({ "rtpengine" }) end
+    local net = natlab.net()
+    net:internet()
+    local knobs = { sip_alg = p.alg }
+    if p.nat_timeout_s > 0 then knobs.udp_timeout_s = p.nat_timeout_s end
+    S.side(net, "left", p.left, knobs)
+    S.side(net, "right", p.right, knobs)
+    net:public_host("sip")
+    if p.help == "sbc" then net:public_host("media") end
+    -- ice: natlab-turn-server (UDP+TCP 3478, TCP 80) answers STUN too
+    if p.help == "ice" then net.srv = S.servers(net, { servers = "natlab" }, { no_stun = true }) end
+    return net
+  end,
+
+  run = function(net, p, cell)
+    local pcaps = {}
+    for _, n in ipairs({ "left", "right", "left-nat", "right-nat", "left-cgn", "right-cgn",
+                         "internet", "sip", "media", "turn" }) do
+      if net.nodes[n] then
+        local _, abs = natlab.capture(net.nodes[n])
+        if not abs then natlab.skip("sip.lua reads its verdict from captures: run it with natlab run") end
+        pcaps[n] = abs
+      end
+    end
+    local media, ng
+    if p.help == "sbc" then
+      local _
+      _, ng = sip.rtpengine(net, "media")
+      media = net.addr.media
+    end
+    -- ice: the registrar fixes signalling (nathelper), the UAs find the media path
+    sip.kamailio(net, "sip", { help = p.help == "ice" and "nat" or p.help, natping_s = p.keepalive and 2 or 0,
+                               rtpengine = ng })
+    local reg = net.addr.sip
+    local ice = p.help == "ice" and { server = "turn:" .. net.addr.turn .. ":3478", user = "natlab", pass = "natlab" }
+                or nil
+    sip.ua(net, "right", { user = "right", registrar = reg, transport = p.transport, ice = ice })
+    local t_reg = sip.wait_for(4000, function() return sip.registered(sip.pcap(pcaps.sip), "right") end, 100)
+    natlab.event("harness", t_reg and "right registered" or "right not registered after 4 s")
+    if p.hold_s > 0 then natlab.sleep_ms(p.hold_s * 1000) end
+    sip.ua(net, "left", { user = "left", registrar = reg, transport = p.transport, ice = ice,
+                          dial = "sip:right@" .. reg }) -- baresip adds the account's transport
+    local answered = sip.wait_for(6000, function()
+      return sip.first_message(sip.pcap(pcaps.left), function(m, k)
+        return not k.out and m.status and m.status >= 200 and m.cseq_method == "INVITE" end)
+    end, 100)
+    if answered and answered.status == 200 then
+      natlab.event("harness", "call answered")
+      -- media starts at once through a relay or to a fixed address; ICE
+      -- first runs its checks and baresip sends a re-INVITE (seconds).
+      -- Wait until RTP reaches both UAs or the settle time is up, then
+      -- let the call run media_ms.
+      local t_ans = natlab.now_ms()
+      local flowing = sip.wait_for(p.help == "ice" and 20000 or 1000, function()
+        return sip.rtp_received(sip.pcap(pcaps.left)) > 0 and sip.rtp_received(sip.pcap(pcaps.right)) > 0
+      end, 250)
+      natlab.event("harness", flowing and "RTP reaches both UAs" or "RTP does not reach both UAs")
+      if flowing then natlab.observe("rtp_both_after_answer_ms", natlab.now_ms() - t_ans) end
+      natlab.sleep_ms(p.media_ms)
+    end
+    sip.stop(net)
+    -- the capture processes write each packet as they read it: wait until
+    -- the files stop growing (at most 1 s)
+    local last = -1
+    sip.wait_for(1000, function()
+      local total = 0
+      for _, f in pairs(pcaps) do
+        local h = io.open(f, "rb")
+        if h then total = total + h:seek("end"); h:close() end
+      end
+      local still = total == last
+      last = total
+      return still
+    end, 100)
+    local v = sip.judge(sip.read_pcaps(pcaps), { a = "left", b = "right", addr = net.addr, media = media,
+                                                 turn = net.addr.turn, registrar = "sip" })
+    natlab.observe("sip", v)
+    local msg = v.message
+    if answered and answered.status ~= 200 and v.class == "no-call" then
+      msg = (msg or "") .. string.format(" (%s got %d)", "left", answered.status)
+    end
+    if v.class ~= "no-reg" and not v.registered.left then
+      msg = (msg and msg .. "; " or "") .. "left never registered"
+    end
+    -- The class is the cell's verdict; the report's path colours know ICE
+    -- paths only, so it goes into the message and observations, and the
+    -- outcome says whether it is the expected one.
+    local exp = EXPECT.expect(p)
+    natlab.observe("class", v.class)
+    natlab.observe("expected_class", exp)
+    natlab.observe("media_path", v.path)
+    local what = v.class .. (v.path ~= "" and (" via " .. v.path) or "")
+    local rw = {}
+    for _, k in ipairs(natlab.sorted_keys(v.rewrites)) do rw[#rw + 1] = k .. " " .. v.rewrites[k] end
+    if #rw > 0 then what = what .. " (rewritten on the way: " .. table.concat(rw, ", ") .. ")" end
+    if exp ~= v.class then
+      msg = string.format("observed %s, expected %s%s", what, exp, msg and (": " .. msg) or "")
+    else
+      msg = what .. (msg and (": " .. msg) or "")
+    end
+    natlab.result { outcome = exp == v.class and "pass" or "fail", message = msg,
+                    data = { sent = v.rtp["left->right"].sent, received = v.rtp["left->right"].received,
+                             peer_received = v.rtp["right->left"].received } }
+  end,
+}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -19,10 +20,12 @@
 #include "emu/node.h"
 #include "emu/sandbox.h"
 #include "harness/artifacts.h"
+#include "harness/cellplan.h"
 #include "harness/cellsrc.h"
 #include "harness/cli.h"
 #include "harness/compare.h"
 #include "harness/luanet.h"
+#include "harness/pace.h"
 #include "harness/report.h"
 #include "harness/results.h"
 #include "harness/runner.h"
@@ -64,7 +67,8 @@ static const char run_usage[] =
     "cells.jsonl, junit.xml, report.html, logs/. DIR/latest points at it.\n\n"
     "  -p key=value    set a scenario parameter; key=a,b sweeps the values\n"
     "  --trials N      run each cell N times (default 1)\n"
-    "  --jobs N        cells run in parallel (default: the number of cores)\n"
+    "  --jobs N|auto   cells run in parallel (default auto: as many as the cells'\n"
+    "                  measured CPU and memory allow here, at most 3 per core)\n"
     "  --seed S        the run seed; each cell's seed derives from it and the cell id\n"
     "  --filter GLOB   only cells whose id matches (e.g. 'smoke/nat=hard*')\n"
     "  --shard K/N     only the K-th of N deterministic shards (CI); join with 'natlab merge'\n"
@@ -105,6 +109,8 @@ static json_t *run_meta(const struct runopts *o)
 		      "seed", (json_int_t)(o->seed & ((1ull << 53) - 1)), "options", "scenarios",
 		      scen, "params", overrides_of(o), "trials", o->trials, "jobs", o->jobs,
 		      "filter", o->filter, "capture", o->capture, "shard", NULL);
+	if (o->jobs == 0)
+		json_object_set_new(json_object_get(meta, "options"), "jobs", json_string("auto"));
 	if (o->shard_n > 1) {
 		char s[32];
 		snprintf(s, sizeof(s), "%u/%u", o->shard_k, o->shard_n);
@@ -113,29 +119,37 @@ static json_t *run_meta(const struct runopts *o)
 	return meta;
 }
 
-/* Load every scenario and select its cells; each cell gets the path of its
- * scenario file and its seed. With several scenarios, each -p goes to the
- * scenarios that declare it, and one that none declares is an error. */
-static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
+/* Load every scenario and plan its cells (cellplan.h: matrix points kept,
+ * trials made on demand, --filter and --shard applied). Each scenario stays
+ * loaded in @loaded[i] (caller frees with loaded_free): the cells' children
+ * are forked from this process and use its Lua state instead of loading
+ * their own. With several scenarios, each -p goes to the scenarios that
+ * declare it, and one that none declares is an error. */
+static int collect_cells(const struct runopts *o, struct cellplan *out, const char *cmd,
+			 struct runner_scenario *loaded)
 {
 	struct natlab_err e = {""};
 	json_t *ov = overrides_of(o);
 	json_t *used = json_object();
-	json_int_t index = 0;
 	int ret = 0;
 
 	for (unsigned i = 0; i < o->n_scenarios && ret == 0; i++) {
 		char path[PATH_MAX];
-		struct luanet_ctx ctx;
+		struct luanet_ctx *ctx = malloc(sizeof(*ctx));
 		struct scenario *s = NULL;
 		json_t *cells = NULL, *mine = NULL;
-		size_t k;
-		json_t *c;
 
-		luanet_ctx_init(&ctx);
+		if (!ctx) {
+			fprintf(stderr, "natlab %s: no memory\n", cmd);
+			ret = -ENOMEM;
+			break;
+		}
+		luanet_ctx_init(ctx);
+		loaded[i].ctx = ctx;
 		ret = scenario_find(o->scenarios[i], path, sizeof(path), &e);
 		if (ret == 0)
-			ret = scenario_load(path, &ctx, &s, &e);
+			ret = scenario_load(path, ctx, &s, &e);
+		loaded[i].s = s;
 		if (ret == 0 && o->n_scenarios > 1) {
 			json_t *info = scenario_info(s);
 			json_t *params = json_object_get(info, "params");
@@ -153,27 +167,13 @@ static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 			json_decref(info);
 		}
 		if (ret == 0)
-			ret = scenario_cells(s, mine ? mine : ov, o->trials, &cells, &e);
+			ret = scenario_cells(s, mine ? mine : ov, 1, &cells, &e);
 		if (ret < 0)
 			fprintf(stderr, "natlab %s: %s\n", cmd, e.msg);
-		json_array_foreach(cells, k, c)
-		{
-			const char *id = json_string_value(json_object_get(c, "id"));
-			unsigned trial = (unsigned)json_integer_value(json_object_get(c, "trial"));
-			/* counted before selection, so shards agree on it */
-			json_object_set_new(c, "index", json_integer(index++));
-			if (!runopts_selected(o, id, trial))
-				continue;
-			json_object_set_new(c, "scenario_file", json_string(path));
-			json_object_set_new(
-			    c, "seed",
-			    json_integer((json_int_t)runopts_cell_seed(o->seed, id, trial)));
-			json_array_append(out, c);
-		}
+		else if (cellplan_add(out, cells, path, &loaded[i]) < 0)
+			ret = -ENOMEM;
 		json_decref(mine);
 		json_decref(cells);
-		scenario_free(s);
-		luanet_ctx_teardown(&ctx);
 	}
 	if (ret == 0 && o->n_scenarios > 1) {
 		const char *key;
@@ -196,6 +196,47 @@ static int collect_cells(const struct runopts *o, json_t *out, const char *cmd)
 	return ret;
 }
 
+static void loaded_free(struct runner_scenario *loaded, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		scenario_free(loaded[i].s); /* before its context, as in a cell */
+		if (loaded[i].ctx) {
+			luanet_ctx_teardown(loaded[i].ctx);
+			free(loaded[i].ctx);
+		}
+		loaded[i].s = NULL;
+		loaded[i].ctx = NULL;
+	}
+}
+
+/* What the run spent, for run.json's "resources": the cells (their process
+ * trees, from wait4), the parent itself (getrusage, /proc/self/status
+ * VmHWM: the run's own process, which must not grow with the cells). */
+static json_t *resources_of(const struct runner_stats *st, int64_t start_ms)
+{
+	struct rusage ru;
+	char line[128];
+	unsigned long long hwm = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	double wall = (double)(luanet_now_ms() - start_ms) / 1000.0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu", &hwm) == 1)
+			break;
+	if (f)
+		fclose(f);
+	getrusage(RUSAGE_SELF, &ru);
+	return json_pack(
+	    "{s:f,s:f,s:f,s:f,s:I,s:I,s:f,s:I,s:s}", "wall_s", wall, "machine_busy_s",
+	    st->machine_busy_s, "cells_cpu_s",
+	    (double)st->cells_cpu_us / 1e6, "parent_cpu_s",
+	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+	    "parent_peak_rss_kb", (json_int_t)hwm, "cell_maxrss_kb", (json_int_t)st->cell_maxrss_kb,
+	    "in_flight_mean", st->in_flight_mean, "in_flight_max", (json_int_t)st->in_flight_max,
+	    "jobs", st->paced ? "auto" : "fixed");
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct runopts o;
@@ -204,9 +245,10 @@ int cmd_run(int argc, char **argv)
 	struct runner_stats st;
 	struct summary *sum = NULL;
 	int64_t run_start_ms = 0;
-	json_t *cells = json_array();
+	struct cellplan *cells = NULL;
+	struct runner_scenario loaded[RUNOPTS_MAX] = {{NULL, NULL}}; /* kept loaded: see collect_cells */
 	json_t *meta = NULL;
-	char run_id[128];
+	char run_id[128], jobs[96];
 	int status = NATLAB_EXIT_USAGE;
 	bool broken = false; /* results could not be written */
 
@@ -224,9 +266,10 @@ int cmd_run(int argc, char **argv)
 				"'natlab run smoke'\n");
 		goto out;
 	}
-	if (collect_cells(&o, cells, "run") < 0)
+	cells = cellplan_new(&o);
+	if (!cells || collect_cells(&o, cells, "run", loaded) < 0)
 		goto out;
-	if (json_array_size(cells) == 0 && o.filter) {
+	if (cellplan_count(cells) == 0 && o.filter) {
 		fprintf(stderr,
 			"natlab run: no cell id matches --filter '%s'; 'natlab list SCENARIO' "
 			"shows the cells\n",
@@ -238,15 +281,21 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	meta = run_meta(&o);
-	json_object_set_new(meta, "cells_total", json_integer((json_int_t)json_array_size(cells)));
+	json_object_set_new(meta, "cells_total", json_integer((json_int_t)cellplan_count(cells)));
 	run_id_make(&o, run_id, sizeof(run_id));
 	if (results_open(o.out, run_id, meta, &res, &e) < 0) {
 		fprintf(stderr, "natlab run: %s (choose another place with --out DIR)\n", e.msg);
 		goto out;
 	}
-	printf("natlab: %zu cells, %u at a time, seed %llu, results in %s\n",
-	       json_array_size(cells), o.jobs, (unsigned long long)(o.seed & ((1ull << 53) - 1)),
-	       results_dir(res));
+	if (o.jobs) {
+		snprintf(jobs, sizeof(jobs), "%u at a time", o.jobs);
+	} else {
+		long nc = sysconf(_SC_NPROCESSORS_ONLN);
+		snprintf(jobs, sizeof(jobs), "up to %u at a time as the machine allows",
+			 pace_ceiling(nc > 0 ? (unsigned)nc : 1));
+	}
+	printf("natlab: %zu cells, %s, seed %llu, results in %s\n", cellplan_count(cells), jobs,
+	       (unsigned long long)(o.seed & ((1ull << 53) - 1)), results_dir(res));
 	fflush(stdout);
 	run_start_ms = luanet_now_ms();
 	/* A run that cannot record its results (a full disk) stops: say so,
@@ -257,17 +306,22 @@ int cmd_run(int argc, char **argv)
 			st.total);
 		broken = true;
 	}
-	if (results_close(res, &e) < 0) {
+	if (results_close(res, resources_of(&st, run_start_ms), &e) < 0) {
 		fprintf(stderr, "natlab run: %s\n", e.msg);
 		broken = true;
 	}
 	if (sum)
 		summary_print(sum, stdout);
-	printf(
-	    "\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped, %u unsupported "
-	    "in %.1f s wall time\nreport: %s/report.html\n",
-	    st.done, st.passed, st.failed, st.errors, st.skipped, st.unsupported,
-	    (double)(luanet_now_ms() - run_start_ms) / 1000.0, results_dir(res));
+	if (st.done)
+		printf("\ncells in flight: mean %.1f, max %u%s; each cell used %.3f core-s "
+		       "(its whole process tree), the largest process %llu kB\n",
+		       st.in_flight_mean, st.in_flight_max, st.paced ? " (paced)" : "",
+		       (double)st.cells_cpu_us / 1e6 / st.done,
+		       (unsigned long long)st.cell_maxrss_kb);
+	printf("\n%u cells: %u passed, %u failed, %u errors or timeouts, %u skipped, %u unsupported "
+	       "in %.1f s wall time\nreport: %s/report.html\n",
+	       st.done, st.passed, st.failed, st.errors, st.skipped, st.unsupported,
+	       (double)(luanet_now_ms() - run_start_ms) / 1000.0, results_dir(res));
 	if (st.interrupted) {
 		fprintf(
 		    stderr,
@@ -288,7 +342,8 @@ out:
 	summary_free(sum);
 	results_free(res);
 	json_decref(meta);
-	json_decref(cells);
+	cellplan_free(cells);
+	loaded_free(loaded, RUNOPTS_MAX);
 	return status;
 }
 
@@ -661,11 +716,11 @@ int cmd_report(int argc, char **argv)
 	if (wants_help(argc, argv) || bad || !dir) {
 		fprintf(
 		    wants_help(argc, argv) ? stdout : stderr,
-		    "usage: natlab report DIR [--ladder all|CELL-ID]\n\nRe-renders DIR/junit.xml "
-		    "and DIR/report.html from DIR/run.json and "
-		    "DIR/cells.jsonl\n(also for a run that was killed half-way). Cells that failed "
-		    "get a ladder diagram;\n--ladder draws one for every cell (all) or "
-		    "for the trials of one cell id\nas well.\n");
+		    "usage: natlab report DIR [--ladder all|CELL-ID]\n\nRe-renders DIR/junit.xml, "
+		    "DIR/report.html (the index) and DIR/report/ (each cell's\ndetails) from "
+		    "DIR/run.json and DIR/cells.jsonl (also for a run that was killed\nhalf-way). "
+		    "Cells that failed get a ladder diagram; --ladder draws one for every\ncell "
+		    "(all) or for the trials of one cell id as well.\n");
 		return wants_help(argc, argv) ? NATLAB_EXIT_OK : NATLAB_EXIT_USAGE;
 	}
 	/* one cell in memory at a time: a run of any size can be redrawn */
@@ -702,14 +757,62 @@ int cmd_report(int argc, char **argv)
 	return NATLAB_EXIT_OK;
 }
 
+/* One input of natlab merge, its cells streamed into @cells (the merged
+ * cells.jsonl being written) one at a time: its files carried along, a cell
+ * already taken from an earlier input skipped with a warning. What stays
+ * per cell is its key in @keys. */
+static int merge_one(const char *dir, const char *out, FILE *cells, json_t *keys, json_t *carried,
+		     struct artifacts_stats *ast, size_t *n, unsigned *passed, struct natlab_err *e)
+{
+	char path[PATH_MAX];
+	struct cellsrc *src = NULL;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
+	ret = cellsrc_file_open(path, &src, e);
+	for (size_t i = 0; ret == 0 && i < cellsrc_count(src); i++) {
+		json_t *c = cellsrc_get(src, i);
+		char key[1024];
+
+		if (!c) {
+			ret = natlab_err_set(e, EIO, "cannot read %s", path);
+			break;
+		}
+		snprintf(key, sizeof(key), "%s#%lld", json_string_value(json_object_get(c, "id")),
+			 (long long)json_integer_value(json_object_get(c, "trial")));
+		if (json_object_get(keys, key)) {
+			fprintf(stderr,
+				"natlab merge: warning: cell %s is in more than one input; "
+				"keeping the first\n",
+				key);
+		} else {
+			json_object_set_new(keys, key, json_true());
+			/* the files first: a report whose links resolve, or no report */
+			ret = artifacts_carry(dir, out, c, carried, ast, e);
+			if (ret == 0 && (json_dumpf(c, cells, JSON_COMPACT | JSON_SORT_KEYS) < 0 ||
+					 fputc('\n', cells) == EOF))
+				ret = natlab_err_set(e, errno ? errno : EIO, "cannot write %s/cells.jsonl",
+						     out);
+			(*n)++;
+			*passed += (unsigned)results_cell_passed(c);
+		}
+		json_decref(c);
+	}
+	cellsrc_free(src);
+	return ret;
+}
+
 int cmd_merge(int argc, char **argv)
 {
 	struct natlab_err e = {""};
 	const char *out = NULL;
-	json_t *all = json_array(), *keys = json_object(), *from = json_array(), *meta = NULL;
-	json_t *origin = json_array(); /* parallel to all: the directory each cell came from */
+	json_t *keys = json_object(), *from = json_array(), *meta = NULL;
 	json_t *carried = json_object();
 	struct artifacts_stats ast = {0, 0, 0};
+	char cpath[PATH_MAX + 8] = "";
+	FILE *cells = NULL;
+	size_t n = 0;
+	unsigned passed = 0;
 	int status = NATLAB_EXIT_USAGE, ndirs = 0;
 
 	if (wants_help(argc, argv)) {
@@ -717,9 +820,10 @@ int cmd_merge(int argc, char **argv)
 		    "usage: natlab merge DIR... --out DIR\n\n"
 		    "Joins the result directories of CI shards (natlab run --shard K/N) into "
 		    "one:\n"
-		    "run.json, cells.jsonl, junit.xml and report.html in --out DIR, and each "
-		    "cell's\n"
-		    "logs/ and pcap/ files (hard-linked, or copied across filesystems), so every\n"
+		    "run.json, cells.jsonl, junit.xml, report.html and report/ in --out DIR, and "
+		    "each\n"
+		    "cell's logs/ and pcap/ files (hard-linked, or copied across filesystems), so "
+		    "every\n"
 		    "link of the merged report works. A cell found in two inputs is taken from "
 		    "the\nfirst. Exit 1 when a merged cell failed.\n");
 		return NATLAB_EXIT_OK;
@@ -731,16 +835,26 @@ int cmd_merge(int argc, char **argv)
 		fprintf(stderr, "natlab merge: say where the merged run goes with --out DIR\n");
 		goto done;
 	}
+	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "natlab merge: cannot create %s: %s\n", out, strerror(errno));
+		goto done;
+	}
+	snprintf(cpath, sizeof(cpath), "%s/cells.jsonl.tmp", out);
+	cells = fopen(cpath, "we");
+	if (!cells) {
+		fprintf(stderr, "natlab merge: cannot write %s: %s\n", cpath, strerror(errno));
+		goto done;
+	}
+	/* one input at a time, one cell at a time: a merge of any size holds
+	 * a key per cell, never the cells */
 	for (int i = 1; i < argc; i++) {
-		json_t *run, *cells;
-		size_t k;
-		json_t *c;
+		json_t *run;
 
 		if (strcmp(argv[i], "--out") == 0) {
 			i++;
 			continue;
 		}
-		if (results_load(argv[i], &run, &cells, &e) < 0) {
+		if (results_load_run(argv[i], &run, &e) < 0) {
 			fprintf(stderr, "natlab merge: %s\n", e.msg);
 			goto done;
 		}
@@ -760,58 +874,25 @@ int cmd_merge(int argc, char **argv)
 		json_array_append(from, json_object_get(run, "run_id")
 					    ? json_object_get(run, "run_id")
 					    : json_null());
-		json_array_foreach(cells, k, c)
-		{
-			char key[1024];
-			snprintf(key, sizeof(key), "%s#%lld",
-				 json_string_value(json_object_get(c, "id")),
-				 (long long)json_integer_value(json_object_get(c, "trial")));
-			if (json_object_get(keys, key)) {
-				fprintf(stderr,
-					"natlab merge: warning: cell %s is in more than one input; "
-					"keeping the first\n",
-					key);
-				continue;
-			}
-			json_object_set_new(keys, key, json_true());
-			json_array_append(all, c);
-			json_array_append_new(origin, json_string_nocheck(argv[i])); /* any bytes */
-		}
 		json_decref(run);
-		json_decref(cells);
+		if (merge_one(argv[i], out, cells, keys, carried, &ast, &n, &passed, &e) < 0) {
+			fprintf(stderr, "natlab merge: %s\n", e.msg);
+			goto done;
+		}
 	}
 	if (ndirs == 0) {
 		fprintf(stderr, "natlab merge: give the shard directories to merge\n");
 		goto done;
 	}
-	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "natlab merge: cannot create %s: %s\n", out, strerror(errno));
+	if (fflush(cells) != 0 || fsync(fileno(cells)) < 0) {
+		fprintf(stderr, "natlab merge: cannot write %s: %s\n", cpath, strerror(errno));
 		goto done;
 	}
 	{
 		const char *base = strrchr(out, '/');
 		char *text;
 		char path[PATH_MAX];
-		unsigned passed = 0;
-		size_t k;
-		json_t *c;
 
-		json_array_foreach(all, k, c) passed += (unsigned)results_cell_passed(c);
-		json_object_set_new(meta, "run_id", json_string(base && base[1] ? base + 1 : out));
-		json_object_set_new(meta, "merged_from", json_incref(from));
-		json_object_set_new(meta, "cells_done",
-				    json_integer((json_int_t)json_array_size(all)));
-		json_object_set_new(meta, "cells_passed", json_integer(passed));
-		json_object_del(json_object_get(meta, "options"), "shard");
-		/* the files first: a report whose links resolve, or no report */
-		json_array_foreach(all, k, c)
-		{
-			const char *src = json_string_value(json_array_get(origin, k));
-			if (artifacts_carry(src, out, c, carried, &ast, &e) < 0) {
-				fprintf(stderr, "natlab merge: %s\n", e.msg);
-				goto done;
-			}
-		}
 		if (ast.missing)
 			fprintf(stderr,
 				"natlab merge: warning: %u log or capture directories named by "
@@ -823,10 +904,24 @@ int cmd_merge(int argc, char **argv)
 				"natlab merge: warning: %u log or capture paths are not under "
 				"logs/ or pcap/ of their run and were not carried\n",
 				ast.refused);
+		json_object_set_new(meta, "run_id", json_string(base && base[1] ? base + 1 : out));
+		json_object_set_new(meta, "merged_from", json_incref(from));
+		json_object_set_new(meta, "cells_done", json_integer((json_int_t)n));
+		json_object_set_new(meta, "cells_passed", json_integer(passed));
+		json_object_del(json_object_get(meta, "options"), "shard");
+		json_object_del(meta, "resources"); /* the first shard's, not the merge's */
 		text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+		snprintf(path, sizeof(path), "%s/cells.jsonl", out);
+		if (rename(cpath, path) < 0) {
+			fprintf(stderr, "natlab merge: cannot rename %s: %s\n", cpath,
+				strerror(errno));
+			free(text);
+			goto done;
+		}
+		cpath[0] = '\0';
 		snprintf(path, sizeof(path), "%s/run.json", out);
 		if (!text || results_write_atomic(path, text, strlen(text), &e) < 0 ||
-		    results_write_cells(out, all, &e) < 0 || results_render(out, meta, &e) < 0) {
+		    results_render(out, meta, &e) < 0) {
 			fprintf(stderr, "natlab merge: %s\n", e.msg);
 			free(text);
 			goto done;
@@ -834,12 +929,14 @@ int cmd_merge(int argc, char **argv)
 		free(text);
 		printf("merged %d runs, %zu cells, %u passed, %u log and capture files: "
 		       "%s/report.html\n",
-		       ndirs, json_array_size(all), passed, ast.files, out);
-		status = passed == json_array_size(all) ? NATLAB_EXIT_OK : NATLAB_EXIT_FAIL;
+		       ndirs, n, passed, ast.files, out);
+		status = passed == n ? NATLAB_EXIT_OK : NATLAB_EXIT_FAIL;
 	}
 done:
-	json_decref(all);
-	json_decref(origin);
+	if (cells)
+		fclose(cells);
+	if (cpath[0])
+		unlink(cpath);
 	json_decref(carried);
 	json_decref(keys);
 	json_decref(from);

@@ -522,7 +522,7 @@ static int write_results(const struct dut_opts *o, const struct compl_config *cf
 		json_array_foreach(trav, k, c) if (ret == 0) ret = results_cell_add(res, c, e);
 	}
 	if (ret == 0)
-		ret = results_close(res, e);
+		ret = results_close(res, NULL, e);
 	if (ret == 0) {
 		snprintf(path, sizeof(path), "%s/compliance.json", results_dir(res));
 		text = json_dumps(cj, JSON_INDENT(2));

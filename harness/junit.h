@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "emu/err.h"
+
 struct cellsrc;
 
 /* junit_write - the whole document to @f, reading the cells from @src one
@@ -17,6 +19,25 @@ int junit_write(FILE *f, const json_t *run, struct cellsrc *src);
 /* junit_render - the whole document of the array @cells; caller frees.
  * NULL on no memory. */
 char *junit_render(const json_t *run, const json_t *cells);
+
+/* junit_stream_new - junit.xml of a running run in @dir, written as a
+ * stream: each finished cell's testcase is appended to a part file of its
+ * suite (@dir/.junit-<k>.part), counts are kept per suite, and
+ * junit_stream_write puts the document together once at the end. What it
+ * holds is a few words per suite, nothing per cell. Caller owns *@out. */
+struct junit_stream;
+int junit_stream_new(const char *dir, struct junit_stream **out, struct natlab_err *e);
+
+/* junit_stream_add - append cell @c's testcase (the file named in @e on
+ * failure: a full disk must say which file). */
+int junit_stream_add(struct junit_stream *j, const json_t *c, struct natlab_err *e);
+
+/* junit_stream_write - the document to @f: the same bytes as junit_write
+ * of the cells added, in the order added. 0 or a negative errno. */
+int junit_stream_write(FILE *f, const json_t *run, struct junit_stream *j);
+
+/* junit_stream_free - remove the part files; accepts NULL. */
+void junit_stream_free(struct junit_stream *j);
 
 /* xml_escape - write @s to @f with &, <, >, " and ' escaped and control
  * characters XML 1.0 forbids dropped (shared with the HTML report). */

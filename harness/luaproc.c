@@ -267,8 +267,8 @@ static int p_line(lua_State *L)
  * failure's reason, an error's text, a state, a selected pair), bounded so
  * a chatty agent cannot grow a cell record without limit: a field whose
  * JSON is larger than EVENT_FIELD_MAX bytes, or that would take the cell
- * past EVENT_FIELDS_CELL_MAX bytes of such fields, is left out and named
- * in the event's "elided" list. The agent's own t_ms (its clock) becomes
+ * past EVENT_FIELDS_CELL_MAX bytes of such fields, or that holds a NUL
+ * character, is left out and named in the event's "elided" list. The agent's own t_ms (its clock) becomes
  * agent_t_ms; t_ms, src and ev are the harness's. */
 #define EVENT_FIELD_MAX	      4096
 #define EVENT_FIELDS_CELL_MAX (256 * 1024)
@@ -287,6 +287,10 @@ static void event_keep_fields(struct luanet_ctx *ctx, json_t *ev, json_t *j)
 			continue;
 		s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
 		n = s ? strlen(s) + strlen(key) + 4 : SIZE_MAX;
+		/* a string holding NUL (an agent may print "\u0000") could not be
+		 * read back from cells.jsonl (jansson refuses it): left out */
+		if (s && strstr(s, "\\u0000"))
+			n = SIZE_MAX;
 		free(s);
 		if (n <= EVENT_FIELD_MAX && ctx->event_field_bytes + n <= EVENT_FIELDS_CELL_MAX) {
 			ctx->event_field_bytes += n;

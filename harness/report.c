@@ -210,8 +210,13 @@ struct grid {
 };
 
 #define HIST_MAX 4096
+/* The live index of a running run keeps at most this many connect times
+ * per square (its median is then of the first ones), so that what the run's
+ * parent holds follows the matrix, not the trials. */
+#define SQUARE_MS_LIVE 1024
 
 struct page {
+	int bounded; /* live: at most SQUARE_MS_LIVE times per square */
 	size_t n;
 	int pass, fail, err, skip;
 	struct strset names;
@@ -382,7 +387,7 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 		if (strcmp(exp, p) != 0 && strcmp(p, "skipped") != 0)
 			sq->mismatch = 1;
 	}
-	if (json_is_number(ms)) {
+	if (json_is_number(ms) && (!pg->bounded || sq->nms < SQUARE_MS_LIVE)) {
 		if (harness_grow((void **)&sq->ms, &sq->cap, sq->nms + 1, sizeof(double)) < 0) {
 			pg->oom = 1;
 			return;
@@ -419,7 +424,7 @@ static void header(FILE *f, const json_t *run, const struct page *pg)
  * any trial's path differs from what was expected. It says how many of its
  * trials passed (skipped ones left out), how many took each path when they
  * did not all take the same one, and the median and p95 connect time. */
-static void grid_square(FILE *f, struct grid *g, long ri, long ci)
+static void grid_square(FILE *f, struct grid *g, long ri, long ci, int links)
 {
 	const char *row = g->rows.v[ri], *col = g->cols.v[ci];
 	struct square *sq = NULL;
@@ -447,8 +452,11 @@ static void grid_square(FILE *f, struct grid *g, long ri, long ci)
 		fprintf(f, ", expected ");
 		esc(f, sq->expected);
 	}
-	fprintf(f, "\"><a href=\"#cell-%zu\"><b>%s</b>%s", sq->first_rank, paths[best],
-		sq->mismatch ? " &#x2260;" : "");
+	if (links)
+		fprintf(f, "\"><a href=\"#cell-%zu\">", sq->first_rank);
+	else
+		fprintf(f, "\"><a>");
+	fprintf(f, "<b>%s</b>%s", paths[best], sq->mismatch ? " &#x2260;" : "");
 	if (sq->ran)
 		fprintf(f, "<br><span class=\"small rate\">%zu/%zu passed</span>", sq->passed,
 			sq->ran);
@@ -516,7 +524,7 @@ static void histogram(FILE *f, struct grid *g)
 		H, W, H, H + 15, W, H + 15, max);
 }
 
-static void grids(FILE *f, struct page *pg)
+static void grids(FILE *f, struct page *pg, int links)
 {
 	for (size_t gi = 0; gi < pg->ng; gi++) {
 		struct grid *g = &pg->g[gi];
@@ -541,7 +549,7 @@ static void grids(FILE *f, struct page *pg)
 			esc(f, g->rows.v[ri]);
 			fprintf(f, "</th>");
 			for (size_t ci = 0; ci < g->cols.n; ci++)
-				grid_square(f, g, (long)ri, (long)ci);
+				grid_square(f, g, (long)ri, (long)ci, links);
 			fprintf(f, "</tr>\n");
 		}
 		fprintf(f, "</table>\n");
@@ -739,7 +747,10 @@ static void ladder_block(FILE *f, const json_t *c, const struct report_opts *o)
 	free(svg);
 }
 
-static void cell_section(FILE *f, const json_t *c, size_t rank, const struct report_opts *o)
+/* What opening a cell shows, written into its report/cells-<k>.js: the one
+ * place a cell's detail content is drawn (with its ladder diagram when it
+ * failed or @o asks). */
+void report_cell_detail(FILE *f, const json_t *c, size_t rank, const struct report_opts *o)
 {
 	const json_t *cand = json_object_get(c, "candidates");
 	const json_t *sel = json_object_get(c, "selected");
@@ -850,64 +861,501 @@ static void compliance_table(FILE *f, const json_t *run)
 	fprintf(f, "</table>\n");
 }
 
-int report_write(FILE *f, const json_t *run, struct cellsrc *src)
+/* ---- the index page and the files beside it ----
+ *
+ * report.html is an index whose size follows the matrix, not the run: the
+ * header, the grids, and an empty cell list that its script fills from
+ * report/index.js (one short row per cell). A cell's details (tables,
+ * timeline, logs; for a failed cell its ladder) are in report/cells-<k>.js,
+ * REPORT_CHUNK cells per file, loaded by a <script> element when the cell
+ * is opened: fetch() of a file:// URL is refused by browsers, a script
+ * element is not, so the report works offline from the disk. */
+
+static const char index_css[] =
+    "#filters{margin:.5em 0}#filters select,#filters input{margin-right:.6em}"
+    "#filters input{width:22em}"
+    "table.cells td{font-size:13px;padding:2px 6px}table.cells a{color:inherit}"
+    "tr.o-fail td.o,tr.o-error td.o,tr.o-timeout td.o{color:#c0281a;font-weight:bold}"
+    "#pager button{margin:0 .3em}#detail:empty{display:none}"
+    "#detail{border:2px solid #7570b3;padding:0 8px;margin:1em 0}";
+
+/* The page's script: rows from report/index.js, failures first, then in
+ * planned order; filters by scenario, outcome and path and a search over
+ * id and parameters; a page of REPORT_PAGE rows at a time; #cell-<rank>
+ * opens that cell's details from its chunk. */
+static const char index_js[] =
+    "(function(){"
+    "var C=%d,PER=%d,R=window.natlab_index||{scenarios:[],params:[],rows:[]},S=R.scenarios,P=R.params,"
+    "rows=R.rows,order=[],shown=[],page=0,loaded={},asked={},want=0;"
+    "function $(i){return document.getElementById(i)}"
+    "function esc(s){return String(s).replace(/[&<>\"]/g,function(c){"
+    "return{'&':'&amp;','<':'&lt;','>':'&gt;','\"':'&quot;'}[c]})}"
+    "function bad(o){return o!=='pass'&&o!=='skipped'&&o!=='unsupported'}"
+    /* failures first, each group in planned order (rows come in that order) */
+    "rows.forEach(function(r){if(bad(r[3]))order.push(r)});"
+    "rows.forEach(function(r){if(!bad(r[3]))order.push(r)});"
+    "function opts(id,list){var e=$(id);list.forEach(function(v){var o=document."
+    "createElement('option');o.value=o.textContent=v;e.appendChild(o)})}"
+    "var os={},ps={};rows.forEach(function(r){os[r[3]]=1;ps[r[4]]=1});"
+    "opts('f-scenario',S);opts('f-outcome',Object.keys(os).sort());"
+    "opts('f-path',Object.keys(ps).sort());"
+    "function apply(){var sc=$('f-scenario').value,oc=$('f-outcome').value,"
+    "pa=$('f-path').value,q=$('f-search').value.toLowerCase();shown=[];"
+    "for(var i=0;i<order.length;i++){var r=order[i];"
+    "if(sc&&S[r[7]]!==sc)continue;if(oc==='!pass'?!bad(r[3]):oc&&r[3]!==oc)continue;"
+    "if(pa&&r[4]!==pa)continue;"
+    "if(q&&(r[1]+' '+P[r[8]]).toLowerCase().indexOf(q)<0)continue;shown.push(r)}"
+    "page=0;draw()}"
+    "function draw(){var h=[],a=page*PER,b=Math.min(shown.length,a+PER);"
+    "for(var i=a;i<b;i++){var r=shown[i],o=esc(r[3]);h.push('<tr class=\"row o-'+o+'\"><td><a href=\"#cell-'"
+    "+r[0]+'\">'+esc(r[1])+'</a></td><td>'+r[2]+'</td><td class=\"o\">'+o+"
+    "'</td><td class=\"path-'+r[4]+'\">'+r[4]+(r[6]&&r[6]!==r[4]?' (expected '+esc(r[6])+')':'')"
+    "+'</td><td>'+(r[5]===null?'':r[5])+'</td><td class=\"small\">'+esc(P[r[8]])+'</td></tr>')}"
+    "$('rows').innerHTML=h.join('');"
+    "$('count').textContent=shown.length?(a+1)+'-'+b+' of '+shown.length+' cells shown ('"
+    "+rows.length+' in the run)':'no cell matches ('+rows.length+' in the run)';"
+    "$('prev').disabled=page===0;$('next').disabled=b>=shown.length}"
+    "window.natlab_cells=function(k,a){loaded[k]=a;if(want)show(want)};"
+    "function show(n){var k=Math.floor((n-1)/C);if(!loaded[k]){want=n;if(!asked[k]){"
+    "asked[k]=1;var s=document.createElement('script');s.src='report/cells-'+k+'.js';"
+    "document.head.appendChild(s)}return}"
+    "want=0;var d=$('detail');d.innerHTML=loaded[k][(n-1)%%C]||'';"
+    "if(d.scrollIntoView)d.scrollIntoView()}"
+    /* #cell-<rank> opens a cell; #find:outcome=fail&q=left%3Dhard sets the
+     * filters (scenario, outcome, path, q), so a filtered list has a link */
+    "function route(){var h=location.hash,m=/^#cell-(\\d+)$/.exec(h);if(m){show(+m[1]);return}"
+    "if(h.indexOf('#find:')===0){h.slice(6).split('&').forEach(function(kv){"
+    "var i=kv.indexOf('='),k=kv.slice(0,i),v=decodeURIComponent(kv.slice(i+1)),"
+    "e=$(k==='q'?'f-search':'f-'+k);if(e&&i>0)e.value=v});apply()}}"
+    "['f-scenario','f-outcome','f-path'].forEach(function(i){$(i).onchange=apply});"
+    "$('f-search').oninput=apply;"
+    "$('prev').onclick=function(){page--;draw()};$('next').onclick=function(){page++;draw()};"
+    "window.addEventListener('hashchange',route);"
+    "apply();route();"
+    "var H=document.documentElement;H.setAttribute('data-index-ms',Math.round(performance.now()));"
+    /* when the page is loaded and laid out: what a reader waits for */
+    "window.addEventListener('load',function(){void document.body.offsetHeight;"
+    "H.setAttribute('data-load-ms',Math.round(performance.now()))})"
+    "})();";
+
+/* Cells per detail file: a click loads one file of at most this many
+ * cells (about 13 kB each for the default matrix). */
+#define REPORT_CHUNK 200
+/* Rows of the cell list drawn at a time. */
+#define REPORT_PAGE 200
+
+/* @s as the body of a JavaScript string literal in double quotes. */
+static void js_string(FILE *f, const char *s, size_t n)
 {
-	return report_write_opts(f, run, src, NULL);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
 }
 
-int report_write_opts(FILE *f, const json_t *run, struct cellsrc *src, const struct report_opts *o)
+static void page_head(FILE *f, const json_t *run)
+{
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		   "<meta name=\"viewport\" content=\"width=device-width\"><title>natlab ");
+	esc(f, str(run, "run_id", ""));
+	fprintf(f, "</title>\n<style>%s%s</style></head>\n<body>\n", css, index_css);
+}
+
+/* The cell list: controls, an empty table the script fills, the detail
+ * panel, then the scripts (index.js first: it defines the rows). */
+static void cell_list(FILE *f, const struct page *pg)
+{
+	fprintf(f,
+		"<h2 id=\"cells\">Cells</h2>\n"
+		"<noscript><p>The cell list and each cell's details need JavaScript; the grids "
+		"above and cells.jsonl do not.</p></noscript>\n"
+		"<div id=\"filters\"><label>scenario <select id=\"f-scenario\"><option "
+		"value=\"\">all</option></select></label> <label>outcome <select "
+		"id=\"f-outcome\"><option value=\"\">all</option><option value=\"!pass\">not "
+		"passed</option></select></label> <label>path <select id=\"f-path\"><option "
+		"value=\"\">all</option></select></label> <input id=\"f-search\" type=\"search\" "
+		"placeholder=\"search id and parameters, e.g. left=hard\"></div>\n"
+		"<p id=\"pager\"><span id=\"count\">%zu cells</span> <button id=\"prev\">&larr; "
+		"previous</button><button id=\"next\">next &rarr;</button></p>\n"
+		"<div id=\"detail\"></div>\n"
+		"<table class=\"cells\"><thead><tr><th>cell</th><th>trial</th><th>outcome</th>"
+		"<th>path</th><th>connect ms</th><th>parameters</th></tr></thead>"
+		"<tbody id=\"rows\"></tbody></table>\n"
+		"<script src=\"report/index.js\"></script>\n<script>",
+		pg->n);
+	fprintf(f, index_js, REPORT_CHUNK, REPORT_PAGE);
+	fprintf(f, "</script>\n");
+}
+
+/* Whether @key is one of the axes the cell id "scenario/k=v,k=v" names. */
+static bool id_has_axis(const char *id, const char *key)
+{
+	const char *p = strchr(id, '/');
+	size_t n = strlen(key);
+
+	for (p = p ? p + 1 : NULL; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, key, n) == 0 && p[n] == '=')
+			return true;
+	return false;
+}
+
+/* "k=v k=v" of a cell's parameters that its id does not already name (the
+ * ones that are not matrix axes: the same for most cells, so the index
+ * keeps each distinct text once), in key order, for the search box. */
+static void params_text(FILE *f, const json_t *params, const char *id)
+{
+	const char *k;
+	json_t *v;
+	const char *sep = "";
+	char *text;
+	size_t n = 0;
+	const char *keys[64];
+
+	json_object_foreach((json_t *)params, k, v) if (n < 64 && !id_has_axis(id, k)) keys[n++] = k;
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+			const char *t = keys[j];
+			keys[j] = keys[j - 1];
+			keys[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		v = json_object_get(params, keys[i]);
+		fprintf(f, "%s%s=", sep, keys[i]);
+		if (json_is_string(v)) {
+			fputs(json_string_value(v), f);
+		} else {
+			text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+			if (text)
+				fputs(text, f);
+			free(text);
+		}
+		sep = " ";
+	}
+}
+
+/* One row of report/index.js: [rank, id, trial, outcome, path, connect_ms
+ * or null, expected path or null, scenario (position in "scenarios"),
+ * the parameters the id does not name (position in "params", @pset)]. */
+static void index_row(FILE *f, const json_t *c, size_t rank, long scen, struct strset *pset,
+		      int *oom, int first)
+{
+	const json_t *ms = json_object_get(c, "connect_ms");
+	const char *exp = str(c, "expected_path", NULL);
+	const char *id = str(c, "id", "?");
+	char *pt = NULL;
+	size_t ptn = 0;
+	long pi = -1;
+	FILE *m = open_memstream(&pt, &ptn);
+
+	if (m) {
+		params_text(m, json_object_get(c, "params"), id);
+		fclose(m);
+	}
+	if (pt)
+		pi = strset_add(pset, pt, oom);
+	free(pt);
+	if (pi < 0)
+		*oom = 1;
+	fprintf(f, "%s[%zu,\"", first ? "" : ",\n", rank);
+	js_string(f, id, strlen(id));
+	{
+		const char *o = str(c, "outcome", "error"); /* any text a file holds */
+		fprintf(f, "\",%lld,\"", (long long)json_integer_value(json_object_get(c, "trial")));
+		js_string(f, o, strlen(o));
+		fprintf(f, "\",\"%s\",", report_cell_path(c)); /* one of paths[] */
+	}
+	if (json_is_number(ms))
+		fprintf(f, "%.0f", json_number_value(ms));
+	else
+		fputs("null", f);
+	if (exp) {
+		fputs(",\"", f);
+		js_string(f, exp, strlen(exp));
+		fputs("\"", f);
+	} else {
+		fputs(",null", f);
+	}
+	fprintf(f, ",%ld,%ld]", scen, pi);
+}
+
+static void js_strings(FILE *f, const struct strset *l)
+{
+	for (size_t k = 0; k < l->n; k++) {
+		fprintf(f, "%s\"", k ? "," : "");
+		js_string(f, l->v[k], strlen(l->v[k]));
+		fprintf(f, "\"");
+	}
+}
+
+/* The header, compliance table and grids: the top of both index pages. */
+static void index_top(FILE *f, const json_t *run, struct page *pg, int links)
+{
+	page_head(f, run);
+	header(f, run, pg);
+	compliance_table(f, run);
+	grids(f, pg, links);
+}
+
+int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct report_out *out,
+		 const struct report_opts *o)
 {
 	size_t n = cellsrc_count(src);
 	size_t *order = cellsrc_planned_order(src);
+	struct strset scen = {0}, pset = {0};
 	struct page pg;
+	FILE *idx = NULL, *chunk = NULL;
+	char *det = NULL;
+	size_t detcap = 0;
 	int ret = 0;
 
 	memset(&pg, 0, sizeof(pg));
 	if (!order)
 		return -ENOMEM;
-	/* Anchors are positional (cell-<place in planned order>) so they are
-	 * unique even across merged runs. Pass one: what the top needs. */
-	for (size_t i = 0; i < n && !pg.oom; i++) {
+	/* Ranks are positional (the place in planned order) so that they are
+	 * unique even across merged runs, and the same in a merge of shards as
+	 * in the run they split. One pass, one cell in memory at a time: its
+	 * row into index.js, its details into its chunk, its share of the grids
+	 * into the aggregates; the index page, which needs the aggregates, is
+	 * written last. */
+	idx = out->open(out->ctx, "index.js");
+	if (!idx) {
+		ret = -EIO;
+		goto out;
+	}
+	fprintf(idx, "window.natlab_index={rows:[\n");
+	for (size_t i = 0; i < n; i++) {
 		json_t *c = cellsrc_get(src, order[i]);
+		size_t detlen = 0;
+		FILE *m;
+
 		if (!c) {
 			ret = -EIO;
 			goto out;
 		}
 		page_add(&pg, c, i + 1);
+		index_row(idx, c, i + 1, strset_add(&scen, str(c, "scenario", "?"), &pg.oom), &pset,
+			  &pg.oom, i == 0);
+		if (i % REPORT_CHUNK == 0) {
+			char name[64];
+			if (chunk && (ret = out->close(out->ctx, chunk)) < 0) {
+				chunk = NULL;
+				json_decref(c);
+				goto out;
+			}
+			snprintf(name, sizeof(name), "cells-%zu.js", i / REPORT_CHUNK);
+			chunk = out->open(out->ctx, name);
+			if (!chunk) {
+				json_decref(c);
+				ret = -EIO;
+				goto out;
+			}
+			fprintf(chunk, "natlab_cells(%zu,[\n", i / REPORT_CHUNK);
+		}
+		m = open_memstream(&det, &detcap);
+		if (!m) {
+			json_decref(c);
+			ret = -ENOMEM;
+			goto out;
+		}
+		report_cell_detail(m, c, i + 1, o);
+		fclose(m);
+		detlen = strlen(det ? det : "");
+		fprintf(chunk, "%s\"", i % REPORT_CHUNK ? ",\n" : "");
+		js_string(chunk, det ? det : "", detlen);
+		fprintf(chunk, "\"");
+		if (i % REPORT_CHUNK == REPORT_CHUNK - 1 || i + 1 == n)
+			fprintf(chunk, "]);\n");
+		free(det);
+		det = NULL;
 		json_decref(c);
 	}
+	/* the tables the rows point into, after them: both are complete only
+	 * once every cell is read */
+	fprintf(idx, "],\nscenarios:[");
+	js_strings(idx, &scen);
+	fprintf(idx, "],\nparams:[");
+	js_strings(idx, &pset);
+	fprintf(idx, "]};\n");
 	if (pg.oom) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		   "<meta name=\"viewport\" content=\"width=device-width\"><title>natlab ");
-	esc(f, str(run, "run_id", ""));
-	fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n", css);
-	header(f, run, &pg);
-	compliance_table(f, run);
-	grids(f, &pg);
-	fprintf(f, "<h2>Cells</h2>\n");
-	/* Pass two: each cell's section, one cell in memory at a time. */
-	for (size_t i = 0; i < n; i++) {
-		json_t *c = cellsrc_get(src, order[i]);
-		if (!c) {
-			ret = -EIO;
-			goto out;
-		}
-		cell_section(f, c, i + 1, o);
-		json_decref(c);
-	}
+	index_top(f, run, &pg, 1);
+	cell_list(f, &pg);
 	fprintf(f, "</body></html>\n");
-	if (ferror(f))
+	if (ferror(f) || ferror(idx) || (chunk && ferror(chunk)))
 		ret = -EIO;
 out:
+	if (chunk) {
+		int r = out->close(out->ctx, chunk);
+		ret = ret < 0 ? ret : r;
+	}
+	if (idx) {
+		int r = out->close(out->ctx, idx);
+		ret = ret < 0 ? ret : r;
+	}
+	free(det);
+	strset_free(&scen);
+	strset_free(&pset);
 	page_free(&pg);
 	free(order);
 	return ret;
 }
 
+/* ---- everything into one stream (tests, the fuzz target) ---- */
+
+static FILE *same_open(void *ctx, const char *name)
+{
+	FILE *f = ctx;
+
+	fprintf(f, "\n/* report/%s */\n", name);
+	return f;
+}
+
+static int same_close(void *ctx, FILE *f)
+{
+	(void)ctx;
+	return ferror(f) ? -EIO : 0;
+}
+
+int report_write_all(FILE *f, const json_t *run, struct cellsrc *src)
+{
+	struct report_out out = {same_open, same_close, f};
+
+	return report_write(f, run, src, &out, NULL);
+}
+
 char *report_render(const json_t *run, const json_t *cells)
 {
-	return cellsrc_render(report_write, run, cells);
+	return cellsrc_render(report_write_all, run, cells);
+}
+
+static FILE *null_open(void *ctx, const char *name)
+{
+	(void)ctx;
+	(void)name;
+	return fopen("/dev/null", "we");
+}
+
+static int null_close(void *ctx, FILE *f)
+{
+	(void)ctx;
+	return fclose(f) != 0 ? -EIO : 0;
+}
+
+int report_write_opts(FILE *f, const json_t *run, struct cellsrc *src, const struct report_opts *o)
+{
+	struct report_out out = {null_open, null_close, NULL};
+	size_t *order;
+	int ret = report_write(f, run, src, &out, o);
+
+	if (ret < 0)
+		return ret;
+	order = cellsrc_planned_order(src);
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < cellsrc_count(src) && ret == 0; i++) {
+		json_t *c = cellsrc_get(src, order[i]);
+		if (!c) {
+			ret = -EIO;
+			break;
+		}
+		report_cell_detail(f, c, i + 1, o);
+		json_decref(c);
+	}
+	free(order);
+	return ret < 0 ? ret : ferror(f) ? -EIO : 0;
+}
+
+/* ---- the live index of a running run ---- */
+
+/* The live index lists the first REPORT_LIVE_FAILS cells that did not
+ * pass, as they finish: what a person watching a long run wants first,
+ * bounded so the parent does not grow with the failures either. */
+#define REPORT_LIVE_FAILS 200
+
+struct report_live {
+	struct page pg;
+	json_t *fails; /* [id, trial, outcome, message], at most REPORT_LIVE_FAILS */
+	size_t nfails; /* all of them, listed or not */
+};
+
+struct report_live *report_live_new(void)
+{
+	struct report_live *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->pg.bounded = 1;
+	l->fails = json_array();
+	if (!l->fails) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+int report_live_add(struct report_live *l, const json_t *cell)
+{
+	const char *o = str(cell, "outcome", "error");
+
+	page_add(&l->pg, cell, l->pg.n + 1);
+	if (strcmp(o, "pass") && strcmp(o, "skipped") && strcmp(o, "unsupported")) {
+		if (json_array_size(l->fails) < REPORT_LIVE_FAILS &&
+		    json_array_append_new(
+			l->fails, json_pack("[s,I,s,s]", str(cell, "id", "?"),
+					    json_integer_value(json_object_get(cell, "trial")), o,
+					    str(cell, "message", ""))) < 0)
+			l->pg.oom = 1;
+		l->nfails++;
+	}
+	return l->pg.oom ? -ENOMEM : 0;
+}
+
+int report_live_write(FILE *f, const json_t *run, const struct report_live *l)
+{
+	struct page *pg = (struct page *)&l->pg;
+	size_t i;
+	json_t *r;
+
+	index_top(f, run, pg, 0);
+	fprintf(f, "<h2 id=\"cells\">Cells</h2>\n<p class=\"live\">%zu cells so far. The run is in "
+		   "progress: the cell list and each cell's details are written when it ends "
+		   "(<code>natlab report DIR</code> draws them for a run that was killed).</p>\n",
+		pg->n);
+	if (l->nfails) {
+		fprintf(f, "<p>%zu did not pass so far%s:</p>\n<table class=\"cells\"><tr><th>cell"
+			   "</th><th>trial</th><th>outcome</th><th>message</th></tr>\n",
+			l->nfails, l->nfails > json_array_size(l->fails) ? " (the first listed)" : "");
+		json_array_foreach(l->fails, i, r)
+		{
+			fprintf(f, "<tr class=\"row o-%s\"><td>",
+				json_string_value(json_array_get(r, 2)));
+			esc(f, json_string_value(json_array_get(r, 0)));
+			fprintf(f, "</td><td>%lld</td><td class=\"o\">%s</td><td class=\"small\">",
+				(long long)json_integer_value(json_array_get(r, 1)),
+				json_string_value(json_array_get(r, 2)));
+			esc(f, json_string_value(json_array_get(r, 3)));
+			fprintf(f, "</td></tr>\n");
+		}
+		fprintf(f, "</table>\n");
+	}
+	fprintf(f, "</body></html>\n");
+	return ferror(f) ? -EIO : 0;
+}
+
+void report_live_free(struct report_live *l)
+{
+	if (!l)
+		return;
+	page_free(&l->pg);
+	json_decref(l->fails);
+	free(l);
 }

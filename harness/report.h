@@ -1,17 +1,28 @@
-/* report.h - report.html: one self-contained page (inline CSS and SVG, no
- * scripts) that a person reads after a run. Layout: run metadata, then a
- * grid per matrix (rows and columns are the two sides' NATs or
- * implementations, each square coloured by the path taken, mismatches with
- * the expected path marked), connect-time figures with a distribution chart,
- * then a section per cell (candidates, selected pair, event timeline drawn
- * to scale, log excerpts, links to logs and captures).
+/* report.h - the HTML report of a run: an index page, report.html, whose
+ * size follows the matrix rather than the number of cells, and files beside
+ * it in report/ that hold each cell's details, loaded on demand.
+ *
+ * report.html: run metadata, a grid per matrix (rows and columns are the
+ * two sides' NATs or implementations, each square coloured by the path
+ * taken, mismatches with the expected path marked), connect-time figures
+ * with a distribution chart, then the cell list: failures first, filters by
+ * scenario, outcome and path, a search over ids and parameters, a page of
+ * rows at a time. report/index.js holds one short row per cell;
+ * report/cells-<k>.js the details of cells k*200+1 .. (k+1)*200 (in planned
+ * order): candidates, check lists, the event timeline drawn to scale, log
+ * excerpts, links to logs and captures. Opening a cell (#cell-<rank>) loads
+ * its file with a <script> element, which browsers allow from file:// where
+ * they refuse fetch(): the report works offline from the disk.
  *
  * The classes the page uses are an interface (tests read them from the DOM):
  *   table.grid td.sq               one per grid square
  *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|failed|skipped|error>
  *   .mismatch                      observed path differs from the expected one
- *   section.cell                   one per cell (trial)
- *   details.ladder svg.ladder      the cell's ladder diagram (harness/ladder.h)
+ *   tbody#rows tr.row.o-<outcome>  one per listed cell (a page at a time)
+ *   #detail section.cell           the opened cell
+ *   details.ladder svg.ladder      the opened cell's ladder diagram (harness/ladder.h)
+ *   html[data-index-ms]            when the list was drawn (performance.now())
+ *   html[data-load-ms]             when the page was loaded and laid out
  */
 #ifndef NATLAB_HARNESS_REPORT_H
 #define NATLAB_HARNESS_REPORT_H
@@ -21,11 +32,14 @@
 
 struct cellsrc;
 
-/* report_write - the whole page to @f, reading the cells from @src one at a
- * time (twice: the top of the page, then a section per cell), so that what
- * it holds is bounded by the grids, not by the cells. 0, -ENOMEM, or -EIO
- * when a cell can no longer be read or @f failed. */
-int report_write(FILE *f, const json_t *run, struct cellsrc *src);
+/* Where report_write puts the files beside the index: @open makes the file
+ * @name ("index.js", "cells-<k>.js") and returns a stream for it (NULL on
+ * failure), @close finishes it (0, or a negative errno). */
+struct report_out {
+	FILE *(*open)(void *ctx, const char *name);
+	int (*close)(void *ctx, FILE *f);
+	void *ctx;
+};
 
 /* What a page draws beyond the defaults. */
 struct report_opts {
@@ -35,12 +49,45 @@ struct report_opts {
 	const char *ladder;
 };
 
-/* report_write_opts - report_write with @o (NULL: the defaults). */
+/* report_write - the index page to @f and the files beside it through
+ * @out, reading the cells from @src once, one at a time (a row, a detail
+ * and the grids' aggregates per cell; the index page last), so that what
+ * it holds is bounded by the grids, not by the cells; @o (NULL: the
+ * defaults). 0, -ENOMEM, or -EIO when a cell can no longer be read or a
+ * stream failed. */
+int report_write(FILE *f, const json_t *run, struct cellsrc *src, const struct report_out *out,
+		 const struct report_opts *o);
+
+/* report_cell_detail - what opening cell @c (the @rank-th in planned order,
+ * 1-based) shows: one <section class="cell" id="cell-@rank"> with its
+ * parameters, outcome, candidates, check lists, timeline, tails, links and
+ * (when it failed, or @o asks) its ladder diagram. The one place a cell's
+ * detail content is drawn. */
+void report_cell_detail(FILE *f, const json_t *c, size_t rank, const struct report_opts *o);
+
+/* report_write_all - every file beside the index, then the index, one
+ * after the other, to @f (a cellsrc_writer: tests and the fuzz target). */
+int report_write_all(FILE *f, const json_t *run, struct cellsrc *src);
+
+/* report_write_opts - the index page, then every cell's detail section as
+ * plain HTML (what the detail files hold, unescaped), to @f: a view for
+ * tests of what the details draw. */
 int report_write_opts(FILE *f, const json_t *run, struct cellsrc *src, const struct report_opts *o);
 
-/* report_render - the whole page of the array @cells; caller frees. NULL on
- * no memory. */
+/* report_render - report_write_all of the array @cells; caller frees. NULL
+ * on no memory. */
 char *report_render(const json_t *run, const json_t *cells);
+
+/* The index of a run still running: its header and grids from aggregates
+ * kept as cells finish (bounded by the matrix) and the first 200 cells that
+ * did not pass, rewritten by the run at most once a second; the cell list
+ * and the details come with the final render. */
+struct report_live;
+struct report_live *report_live_new(void);
+/* report_live_add - 0, or -ENOMEM (the live page then lacks the cell). */
+int report_live_add(struct report_live *l, const json_t *cell);
+int report_live_write(FILE *f, const json_t *run, const struct report_live *l);
+void report_live_free(struct report_live *l);
 
 /* report_cell_path - the path class a cell is drawn with: its "path", or
  * "error"/"skipped" from its outcome when it has none. */

@@ -1,6 +1,7 @@
 /* results.c - the run directory and its crash-safe writers. */
 #include "harness/results.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -24,18 +25,19 @@ struct results {
 	json_t *run; /* run.json as last written */
 	size_t done, passed;
 	int jsonl_fd;
-	int64_t rendered_ms; /* when the reports were last rewritten */
-	int64_t render_cost_ms;
+	struct junit_stream *junit;  /* testcases appended as cells finish */
+	struct report_live *live;    /* the live index's aggregates */
+	int64_t rendered_ms;	     /* when the live index was last rewritten */
 };
 
-/* junit.xml and report.html are rewritten at most this often while a run
- * goes on, and never more often than every RESULTS_REPORT_COST_FACTOR
- * times what the last rewrite took: each rewrite reads all of cells.jsonl,
- * so rewriting after every cell would make a long run quadratic. A killed
- * run's reports may lack its last second of cells; cells.jsonl has them
- * and `natlab report` redraws. results_close always renders. */
-#define RESULTS_REPORT_EVERY_MS	   1000
-#define RESULTS_REPORT_COST_FACTOR 4
+/* While a run goes on, nothing is drawn again from cells.jsonl: each cell
+ * is appended to it and its testcase to junit.xml's parts, and report.html
+ * is a live index of the grids drawn from aggregates (its cost follows the
+ * matrix, not the run), rewritten at most this often. results_close writes
+ * junit.xml from its parts and the full report (index, rows, details) in
+ * one pass over cells.jsonl; a killed run's cells are all in cells.jsonl
+ * and `natlab report` draws them. */
+#define RESULTS_LIVE_EVERY_MS 1000
 
 static int64_t mono_ms(void)
 {
@@ -158,11 +160,13 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
+typedef int (*writer_fn)(FILE *f, void *ctx);
+
 /* Write @path through @path.tmp with @fn (fsync, rename), streamed: the
- * document is never whole in memory. */
-static int write_streamed(const char *path, const json_t *run, struct cellsrc *src,
-			  int (*fn)(FILE *, const json_t *, struct cellsrc *, const void *),
-			  const void *arg, struct natlab_err *e)
+ * document is never whole in memory. With @keep_tmp the final rename is
+ * left to the caller (the report swaps its directory first). */
+static int write_streamed(const char *path, writer_fn fn, void *ctx, int keep_tmp,
+			  struct natlab_err *e)
 {
 	static const cookie_io_functions_t io = {.write = sink_write};
 	char tmp[RESULTS_PATH_MAX + 8];
@@ -180,7 +184,7 @@ static int write_streamed(const char *path, const json_t *run, struct cellsrc *s
 		unlink(tmp);
 		return natlab_err_set(e, ENOMEM, "cannot write %s", tmp);
 	}
-	ret = fn(f, run, src, arg);
+	ret = fn(f, ctx);
 	if (fflush(f) != 0 && !k.err)
 		k.err = EIO;
 	if (fclose(f) != 0 && !k.err)
@@ -192,7 +196,7 @@ static int write_streamed(const char *path, const json_t *run, struct cellsrc *s
 	else if (fsync(k.fd) < 0)
 		err = errno;
 	close(k.fd);
-	if (!err && rename(tmp, path) < 0)
+	if (!err && !keep_tmp && rename(tmp, path) < 0)
 		return natlab_err_set(e, errno, "cannot rename %s to %s", tmp, path);
 	if (err) {
 		unlink(tmp);
@@ -201,15 +205,176 @@ static int write_streamed(const char *path, const json_t *run, struct cellsrc *s
 	return 0;
 }
 
-static int junit_fn(FILE *f, const json_t *run, struct cellsrc *src, const void *arg)
+/* ---- report/: the files beside the index ---- */
+
+/* One file of report.tmp/, written through a sink that keeps the first
+ * error; closing it syncs it. */
+struct side_file {
+	struct sink k;
+	struct side_dir *d;
+	char path[RESULTS_PATH_MAX + 64];
+};
+
+struct side_dir {
+	char path[RESULTS_PATH_MAX + 16];
+	int err;
+	char errpath[RESULTS_PATH_MAX + 64];
+};
+
+static void side_fail(struct side_dir *d, int err, const char *path)
 {
-	(void)arg;
-	return junit_write(f, run, src);
+	if (d->err)
+		return;
+	d->err = err;
+	snprintf(d->errpath, sizeof(d->errpath), "%s", path);
 }
 
-static int report_fn(FILE *f, const json_t *run, struct cellsrc *src, const void *arg)
+static int side_cookie_close(void *cookie)
 {
-	return report_write_opts(f, run, src, arg);
+	struct side_file *sf = cookie;
+
+	if (sf->k.err)
+		side_fail(sf->d, sf->k.err, sf->path);
+	else if (fsync(sf->k.fd) < 0)
+		side_fail(sf->d, errno, sf->path);
+	close(sf->k.fd);
+	free(sf);
+	return 0;
+}
+
+static FILE *side_open(void *ctx, const char *name)
+{
+	static const cookie_io_functions_t io = {.write = sink_write, .close = side_cookie_close};
+	struct side_dir *d = ctx;
+	struct side_file *sf = calloc(1, sizeof(*sf));
+	FILE *f;
+
+	if (!sf) {
+		side_fail(d, ENOMEM, name);
+		return NULL;
+	}
+	sf->d = d;
+	snprintf(sf->path, sizeof(sf->path), "%s/%s", d->path, name);
+	sf->k.fd = open(sf->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (sf->k.fd < 0) {
+		side_fail(d, errno, sf->path);
+		free(sf);
+		return NULL;
+	}
+	f = fopencookie(sf, "w", io);
+	if (!f) {
+		side_fail(d, ENOMEM, sf->path);
+		close(sf->k.fd);
+		free(sf);
+	}
+	return f;
+}
+
+static int side_close(void *ctx, FILE *f)
+{
+	struct side_dir *d = ctx;
+
+	if (fclose(f) != 0 && !d->err)
+		d->err = EIO;
+	return d->err ? -d->err : 0;
+}
+
+/* Remove the files of the flat directory @path, then it; ENOENT is fine. */
+static void rm_flat(const char *path)
+{
+	DIR *dd = opendir(path);
+	struct dirent *de;
+
+	while (dd && (de = readdir(dd))) {
+		char p[RESULTS_PATH_MAX + 300];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		unlink(p);
+	}
+	if (dd)
+		closedir(dd);
+	rmdir(path);
+}
+
+struct report_ctx {
+	const json_t *run;
+	struct cellsrc *src;
+	struct report_out out;
+	const struct report_opts *ro;
+};
+
+static int report_fn(FILE *f, void *ctx)
+{
+	struct report_ctx *rc = ctx;
+
+	return report_write(f, rc->run, rc->src, &rc->out, rc->ro);
+}
+
+/* report.html and report/ of @dir from @src: everything is written under
+ * temporary names (report.html.tmp, report.tmp/), then report/ is swapped
+ * in and report.html renamed over the old one. */
+static int render_report(const char *dir, const json_t *run, struct cellsrc *src,
+			 const struct report_opts *ro,
+			 struct natlab_err *e)
+{
+	struct side_dir sd = {"", 0, ""};
+	struct report_ctx rc = {run, src, {side_open, side_close, &sd}, ro};
+	char html[RESULTS_PATH_MAX + 16], tmp[RESULTS_PATH_MAX + 24], side[RESULTS_PATH_MAX + 16],
+	    old[RESULTS_PATH_MAX + 16];
+	int ret;
+
+	snprintf(sd.path, sizeof(sd.path), "%s/report.tmp", dir);
+	snprintf(side, sizeof(side), "%s/report", dir);
+	snprintf(old, sizeof(old), "%s/report.old", dir);
+	snprintf(html, sizeof(html), "%s/report.html", dir);
+	snprintf(tmp, sizeof(tmp), "%s/report.html.tmp", dir);
+	rm_flat(sd.path);
+	if (mkdir(sd.path, 0755) < 0)
+		return natlab_err_set(e, errno, "cannot create %s", sd.path);
+	ret = write_streamed(html, report_fn, &rc, 1, e);
+	if (ret == 0 && sd.err)
+		ret = natlab_err_set(e, sd.err, "cannot write %s", sd.errpath);
+	if (ret < 0) {
+		unlink(tmp);
+		rm_flat(sd.path);
+		return ret;
+	}
+	rm_flat(old);
+	if (rename(side, old) < 0 && errno != ENOENT)
+		return natlab_err_set(e, errno, "cannot rename %s", side);
+	if (rename(sd.path, side) < 0)
+		return natlab_err_set(e, errno, "cannot rename %s to %s", sd.path, side);
+	rm_flat(old);
+	if (rename(tmp, html) < 0)
+		return natlab_err_set(e, errno, "cannot rename %s to %s", tmp, html);
+	return 0;
+}
+
+struct junit_ctx {
+	const json_t *run;
+	struct cellsrc *src;
+};
+
+static int live_fn(FILE *f, void *ctx)
+{
+	struct results *r = ctx;
+
+	return report_live_write(f, r->run, r->live);
+}
+
+static int junit_stream_fn(FILE *f, void *ctx)
+{
+	struct results *r = ctx;
+
+	return junit_stream_write(f, r->run, r->junit);
+}
+
+static int junit_fn(FILE *f, void *ctx)
+{
+	struct junit_ctx *jc = ctx;
+
+	return junit_write(f, jc->run, jc->src);
 }
 
 /* junit.xml and report.html of @dir from its cells.jsonl. */
@@ -225,11 +390,12 @@ int results_render_opts(const char *dir, const json_t *run, const struct report_
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "%s/junit.xml", dir);
-	ret = write_streamed(path, run, src, junit_fn, NULL, e);
-	if (ret == 0) {
-		snprintf(path, sizeof(path), "%s/report.html", dir);
-		ret = write_streamed(path, run, src, report_fn, ro, e);
+	{
+		struct junit_ctx jc = {run, src};
+		ret = write_streamed(path, junit_fn, &jc, 0, e);
 	}
+	if (ret == 0)
+		ret = render_report(dir, run, src, ro, e);
 	cellsrc_free(src);
 	return ret;
 }
@@ -298,6 +464,10 @@ int results_open(const char *root, const char *run_id, const json_t *run, struct
 	ret = results_render(r->dir, r->run, e);
 	if (ret < 0)
 		goto fail;
+	ret = junit_stream_new(r->dir, &r->junit, e);
+	if (ret < 0)
+		goto fail;
+	r->live = report_live_new(); /* without it (no memory): no live index */
 	r->rendered_ms = mono_ms();
 	latest_update(root, run_id);
 	*out = r;
@@ -347,33 +517,45 @@ int results_cell_add(struct results *r, const json_t *cell, struct natlab_err *e
 		return natlab_err_set(e, errno, "cannot sync %s/cells.jsonl", r->dir);
 	r->done++;
 	r->passed += (size_t)results_cell_passed(cell);
-	{
-		int64_t now = mono_ms(), gap = RESULTS_REPORT_COST_FACTOR * r->render_cost_ms;
+	ret = junit_stream_add(r->junit, cell, e);
+	if (ret < 0)
+		return ret;
+	if (r->live && report_live_add(r->live, cell) == 0 &&
+	    mono_ms() - r->rendered_ms >= RESULTS_LIVE_EVERY_MS) {
+		char path[RESULTS_PATH_MAX + 16];
 
-		if (gap < RESULTS_REPORT_EVERY_MS)
-			gap = RESULTS_REPORT_EVERY_MS;
-		if (now - r->rendered_ms < gap)
-			return 0;
-		ret = results_render(r->dir, r->run, e);
+		snprintf(path, sizeof(path), "%s/report.html", r->dir);
+		ret = write_streamed(path, live_fn, r, 0, e);
 		r->rendered_ms = mono_ms();
-		r->render_cost_ms = r->rendered_ms - now;
 	}
 	return ret;
 }
 
-int results_close(struct results *r, struct natlab_err *e)
+int results_close(struct results *r, json_t *resources, struct natlab_err *e)
 {
-	char now[40];
+	char now[40], path[RESULTS_PATH_MAX + 16];
+	struct cellsrc *src = NULL;
 	int ret;
 
 	results_now_iso(now, sizeof(now));
 	json_object_set_new(r->run, "end", json_string(now));
 	json_object_set_new(r->run, "cells_done", json_integer((json_int_t)r->done));
 	json_object_set_new(r->run, "cells_passed", json_integer((json_int_t)r->passed));
+	if (resources)
+		json_object_set_new(r->run, "resources", resources);
 	ret = write_json_file(r->dir, "run.json", r->run, e);
 	if (ret < 0)
 		return ret;
-	return results_render(r->dir, r->run, e);
+	snprintf(path, sizeof(path), "%s/junit.xml", r->dir);
+	ret = write_streamed(path, junit_stream_fn, r, 0, e);
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "%s/cells.jsonl", r->dir);
+	ret = cellsrc_file_open(path, &src, e);
+	if (ret == 0)
+		ret = render_report(r->dir, r->run, src, NULL, e);
+	cellsrc_free(src);
+	return ret;
 }
 
 void results_free(struct results *r)
@@ -382,6 +564,8 @@ void results_free(struct results *r)
 		return;
 	if (r->jsonl_fd >= 0)
 		close(r->jsonl_fd);
+	junit_stream_free(r->junit);
+	report_live_free(r->live);
 	json_decref(r->run);
 	free(r);
 }

@@ -3,8 +3,9 @@
  *
  * Everything is written so that a run killed at any moment leaves valid
  * files for the cells that finished: cells.jsonl is appended and fsync'd one
- * line per cell, and junit.xml, report.html and run.json are rewritten to a
- * temporary name and renamed over the old one after each cell.
+ * line per cell; junit.xml, report.html and run.json are always whole (a
+ * temporary name renamed over the old one); `natlab report` draws a killed
+ * run's junit.xml and report from cells.jsonl.
  */
 #ifndef NATLAB_HARNESS_RESULTS_H
 #define NATLAB_HARNESS_RESULTS_H
@@ -29,15 +30,17 @@ int results_open(const char *root, const char *run_id, const json_t *run, struct
 /* results_dir - the run directory (owned by @r). */
 const char *results_dir(const struct results *r);
 
-/* results_cell_add - append @cell to cells.jsonl and fsync it (nothing of
- * it is kept), then rewrite junit.xml and report.html atomically unless
- * they were rewritten less than a second (or four times what that took)
- * ago; results_close renders the last ones. */
+/* results_cell_add - append @cell to cells.jsonl and fsync it, append its
+ * testcase to junit.xml's parts, add it to the live index's aggregates and
+ * rewrite report.html (the live index, bounded by the matrix) unless that
+ * was done less than a second ago. Nothing of the cell is kept and nothing
+ * is read back: its cost does not grow with the run. */
 int results_cell_add(struct results *r, const json_t *cell, struct natlab_err *e);
 
-/* results_close - record "end" and the totals in run.json and rewrite the
- * reports one last time. */
-int results_close(struct results *r, struct natlab_err *e);
+/* results_close - record "end", the totals and @resources (taken; NULL for
+ * none) in run.json, write junit.xml from its parts and the full report
+ * (index, rows and details) in one pass over cells.jsonl. */
+int results_close(struct results *r, json_t *resources, struct natlab_err *e);
 
 /* results_free - close files; accepts NULL. */
 void results_free(struct results *r);
@@ -50,8 +53,8 @@ int results_load(const char *dir, json_t **run, json_t **cells, struct natlab_er
 /* results_load_run - read only @dir/run.json. Caller owns *@run. */
 int results_load_run(const char *dir, json_t **run, struct natlab_err *e);
 
-/* results_render - rewrite junit.xml and report.html of @dir from @run and
- * @dir/cells.jsonl, read one cell at a time (natlab run, report, merge);
+/* results_render - rewrite junit.xml, report.html and report/ of @dir from
+ * @run and @dir/cells.jsonl, read one cell at a time (natlab report, merge);
  * a bad line of cells.jsonl is an error as in results_load. */
 int results_render(const char *dir, const json_t *run, struct natlab_err *e);
 

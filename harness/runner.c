@@ -10,13 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "emu/sandbox.h"
+#include "harness/cellplan.h"
 #include "harness/evidence.h"
 #include "harness/luanet.h"
+#include "harness/pace.h"
+#include "harness/profile.h"
 #include "harness/report.h"
 #include "harness/scenario.h"
 #include "harness/summary.h"
@@ -29,7 +33,8 @@ struct slot {
 	pid_t pid; /* 0 = free */
 	int fd;
 	int overflow; /* the result was larger than RESULT_MAX: drained, dropped */
-	const json_t *cell;
+	json_t *cell; /* owned: made by the plan at launch */
+	const struct runner_scenario *pre; /* its scenario, loaded by the parent */
 	char *buf;
 	size_t len, cap;
 	int64_t start_ms, deadline_ms;
@@ -100,10 +105,12 @@ static bool would_fail(const json_t *cell, const json_t *result)
 	return failed;
 }
 
-int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
-		      const char *capdir, const char *pcap_prefix, bool capture_all, int result_fd)
+int runner_cell_child(const json_t *cell, const struct runner_scenario *pre, const char *logdir,
+		      const char *log_prefix, const char *capdir, const char *pcap_prefix,
+		      bool capture_all, int result_fd)
 {
-	struct luanet_ctx ctx;
+	struct luanet_ctx own;
+	struct luanet_ctx *ctx = pre ? pre->ctx : &own;
 	struct natlab_err e = {""};
 	enum emu_sandbox_mode mode;
 	struct scenario *s = NULL;
@@ -111,20 +118,30 @@ int runner_cell_child(const json_t *cell, const char *logdir, const char *log_pr
 	char *text;
 	int ret;
 
+	profile_start();
 	ret = emu_sandbox_enter(&mode, &e);
-	luanet_ctx_init(&ctx);
-	snprintf(ctx.logdir, sizeof(ctx.logdir), "%s", logdir);
-	ctx.log_prefix = log_prefix;
-	snprintf(ctx.capdir, sizeof(ctx.capdir), "%s", capdir ? capdir : "");
-	ctx.pcap_prefix = pcap_prefix ? pcap_prefix : "";
-	ctx.capture_all = capture_all;
+	profile_mark("enter");
+	luanet_ctx_init(ctx);
+	snprintf(ctx->logdir, sizeof(ctx->logdir), "%s", logdir);
+	ctx->log_prefix = log_prefix;
+	snprintf(ctx->capdir, sizeof(ctx->capdir), "%s", capdir ? capdir : "");
+	ctx->pcap_prefix = pcap_prefix ? pcap_prefix : "";
+	ctx->capture_all = capture_all;
 	if (ret < 0) {
 		json_object_set_new(result, "outcome", json_string("error"));
 		json_object_set_new(result, "message", json_string(e.msg));
 		goto out;
 	}
-	ret =
-	    scenario_load(json_string_value(json_object_get(cell, "scenario_file")), &ctx, &s, &e);
+	if (pre) {
+		/* the parent's copy: its Lua state is bound to this context,
+		 * which luanet_ctx_init has just made fresh for this cell */
+		s = pre->s;
+		ret = 0;
+	} else {
+		ret = scenario_load(json_string_value(json_object_get(cell, "scenario_file")),
+				    ctx, &s, &e);
+	}
+	profile_mark("load");
 	if (ret < 0) {
 		json_object_set_new(result, "outcome", json_string("error"));
 		json_object_set_new(result, "message", json_string(e.msg));
@@ -133,22 +150,22 @@ int runner_cell_child(const json_t *cell, const char *logdir, const char *log_pr
 	scenario_run_cell(s, cell, result);
 out:
 	/* What the script recorded, then what the run decided. */
-	if (ctx.result) {
-		json_t *merged = json_deep_copy(ctx.result);
+	if (ctx->result) {
+		json_t *merged = json_deep_copy(ctx->result);
 		json_object_update(merged, result);
 		json_decref(result);
 		result = merged;
-		luanet_fault_sync(&ctx); /* every call syncs; this is the backstop */
-		json_object_set(result, "events", ctx.events);
-		json_object_set(result, "observations", ctx.observations);
-		json_object_set(result, "logs", ctx.logs);
-		if (json_array_size(ctx.pcaps))
-			json_object_set(result, "pcaps", ctx.pcaps);
+		luanet_fault_sync(ctx); /* every call syncs; this is the backstop */
+		json_object_set(result, "events", ctx->events);
+		json_object_set(result, "observations", ctx->observations);
+		json_object_set(result, "logs", ctx->logs);
+		if (json_array_size(ctx->pcaps))
+			json_object_set(result, "pcaps", ctx->pcaps);
 	}
 	{
 		/* Every NAT's evidence, whatever the scenario called; a
 		 * conntrack snapshot when the cell is not passing. */
-		json_t *ev = luanet_evidence_collect(&ctx, would_fail(cell, result));
+		json_t *ev = luanet_evidence_collect(ctx, would_fail(cell, result));
 		const char *node;
 		json_t *v;
 
@@ -183,9 +200,12 @@ out:
 		free(text);
 	}
 	close(result_fd);
+	profile_mark("result");
 	scenario_free(s); /* before the nodes: Lua may hold process handles */
-	luanet_ctx_teardown(&ctx);
+	luanet_ctx_teardown(ctx);
 	json_decref(result);
+	profile_mark("teardown");
+	profile_print(stderr);
 	return 0;
 }
 
@@ -271,6 +291,12 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 			snprintf(msg, sizeof(msg),
 				 "the cell process died of signal %d without a result",
 				 WTERMSIG(status));
+		else if (s->len && !r)
+			/* it sent one, which the parser refused: say why, or a bug
+			 * in what a cell records looks like a crash */
+			snprintf(msg, sizeof(msg),
+				 "the cell's result (%zu bytes) is not valid JSON: %s at byte %zu",
+				 s->len, je.text, (size_t)je.position);
 		else
 			snprintf(msg, sizeof(msg),
 				 "the cell process exited with status %d without a result",
@@ -307,8 +333,8 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 	return c;
 }
 
-static int launch(struct slot *s, const json_t *cell, const char *rundir, const struct runopts *o,
-		  struct natlab_err *e)
+static int launch(struct slot *s, json_t *cell, const struct runner_scenario *pre,
+		  const char *rundir, const struct runopts *o, struct natlab_err *e)
 {
 	int pfd[2];
 	char path[RESULTS_PATH_MAX + 16];
@@ -360,7 +386,8 @@ static int launch(struct slot *s, const json_t *cell, const char *rundir, const 
 		/* made on the first capture: --capture, or the scenario's own */
 		snprintf(capdir, sizeof(capdir), "%s/pcap/%s", rundir, s->rel);
 		snprintf(caprel, sizeof(caprel), "pcap/%s/", s->rel);
-		_exit(runner_cell_child(cell, s->logdir, rel, capdir, caprel, o->capture, pfd[1]));
+		_exit(runner_cell_child(cell, pre, s->logdir, rel, capdir, caprel, o->capture,
+					pfd[1]));
 	}
 	setpgid(s->pid, s->pid);
 	close(logfd);
@@ -389,29 +416,104 @@ static void cell_line(FILE *f, const struct runner_stats *st, const json_t *c)
 	fprintf(f, "  [%u/%u]\n", st->done, st->total);
 }
 
-/* On a terminal: one live line (and the cells that did not pass, above
- * it); otherwise one plain line per finished cell, for CI logs. */
-static void progress_line(FILE *f, int tty, const struct runner_stats *st, const json_t *c,
-			  int64_t start)
+/* "1h02m", "3m05s", "12s": a duration for people. */
+static void fmt_dur(char *buf, size_t len, int64_t s)
 {
-	int64_t el = (luanet_now_ms() - start) / 1000;
+	if (s >= 3600)
+		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+	else if (s >= 60)
+		snprintf(buf, len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		snprintf(buf, len, "%llds", (long long)s);
+}
+
+/* On a terminal: one live line (and the cells that did not pass, above
+ * it): done/total, passed, failures so far, the rate over the run, the
+ * time left at that rate and how many cells are in flight. Otherwise one
+ * plain line per finished cell, for CI logs. */
+static void progress_line(FILE *f, int tty, const struct runner_stats *st, const json_t *c,
+			  int64_t start, unsigned in_flight)
+{
+	int64_t el_ms = luanet_now_ms() - start;
 
 	if (tty) {
-		int64_t left = st->done ? el * (int64_t)(st->total - st->done) / st->done : 0;
+		double rate = el_ms > 0 ? (double)st->done * 1000.0 / (double)el_ms : 0;
+		char el[32], left[32];
+
 		if (c && !results_cell_passed(c)) {
 			fprintf(f, "\r\033[K");
 			cell_line(f, st, c);
 		}
-		fprintf(
-		    f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  elapsed %llds",
-		    st->done, st->total, st->passed, st->failed, st->errors, st->skipped,
-		    (long long)el);
-		if (st->done)
-			fprintf(f, "  ~%llds left", (long long)left);
+		fmt_dur(el, sizeof(el), el_ms / 1000);
+		fprintf(f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  %.1f cells/s  elapsed %s",
+			st->done, st->total, st->passed, st->failed, st->errors, st->skipped, rate, el);
+		if (st->done && rate > 0) {
+			fmt_dur(left, sizeof(left),
+				(int64_t)((double)(st->total - st->done) / rate + 0.5));
+			fprintf(f, "  ~%s left", left);
+		}
+		fprintf(f, "  %u in flight", in_flight);
 	} else if (c) {
 		cell_line(f, st, c);
 	}
 	fflush(f);
+}
+
+/* The whole machine's busy share since the last call, from /proc/stat's
+ * first line (every core, every user); -1 when unreadable. */
+static double machine_busy(uint64_t *last_busy, uint64_t *last_total)
+{
+	unsigned long long v[10] = {0};
+	uint64_t busy, total = 0;
+	double share = -1;
+	FILE *f = fopen("/proc/stat", "re");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(f);
+	if (n < 5)
+		return -1;
+	for (int i = 0; i < 8; i++) /* guest time is already in user */
+		total += v[i];
+	busy = total - v[3] - v[4]; /* less idle and iowait */
+	if (*last_total && total > *last_total)
+		share = (double)(busy - *last_busy) / (double)(total - *last_total);
+	*last_busy = busy;
+	*last_total = total;
+	return share;
+}
+
+/* The machine's busy and total CPU time so far (every core, every user),
+ * in clock ticks; 0 when unreadable. */
+static void machine_ticks(uint64_t *busy, uint64_t *total)
+{
+	uint64_t b = 0, t = 0;
+
+	machine_busy(&b, &t); /* stores the counters; leaves 0 when unreadable */
+	*busy = b;
+	*total = t;
+}
+
+/* MemTotal and MemAvailable (kB) from /proc/meminfo; 0 when unreadable. */
+static void machine_mem(uint64_t *total_kb, uint64_t *avail_kb)
+{
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long v;
+
+	*total_kb = *avail_kb = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemTotal: %llu", &v) == 1)
+			*total_kb = v;
+		else if (sscanf(line, "MemAvailable: %llu", &v) == 1)
+			*avail_kb = v;
+	}
+	fclose(f);
 }
 
 int runner_sandbox_check(struct natlab_err *e)
@@ -458,22 +560,44 @@ int runner_sandbox_check(struct natlab_err *e)
 	return -EPERM;
 }
 
-int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
+/* How often the runner samples the machine (busy share, memory) for the
+ * pacer; a shorter interval would mostly measure noise. */
+#define RUNNER_SAMPLE_MS 500
+
+int runner_run(const struct runopts *o, struct cellplan *cells, struct results *res, FILE *progress,
 	       struct summary *sum, struct runner_stats *st, struct natlab_err *e)
 {
-	struct slot slots[RUNNER_JOBS_MAX];
-	unsigned jobs = o->jobs > RUNNER_JOBS_MAX ? RUNNER_JOBS_MAX : o->jobs;
-	size_t next = 0, n = json_array_size(cells);
-	unsigned running = 0;
+	struct slot *slots;
+	bool paced = o->jobs == 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned ncores = cores > 0 ? (unsigned)cores : 1;
+	unsigned jobs = paced ? pace_ceiling(ncores) : o->jobs;
+	size_t next = 0, n = cellplan_count(cells);
+	unsigned running = 0, limit = jobs;
 	int tty = isatty(fileno(progress));
 	int64_t start = luanet_now_ms();
-	int64_t drawn_ms = 0;
+	int64_t drawn_ms = 0, sampled_ms = start, flight_ms = start;
+	uint64_t busy_last = 0, total_last = 0, mem_total = 0, mem_avail = 0;
+	uint64_t busy0 = 0, total0 = 0, busy1 = 0, total1 = 0;
+	double flight_area = 0; /* cells in flight integrated over time (cell-ms) */
+	struct pace pace;
 	struct sigaction sa = {0}, old_int, old_term;
 	int ret = 0;
 
-	memset(slots, 0, sizeof(slots));
+	if (jobs > RUNNER_JOBS_MAX)
+		jobs = RUNNER_JOBS_MAX;
 	memset(st, 0, sizeof(*st));
 	st->total = (unsigned)n;
+	slots = calloc(jobs, sizeof(*slots));
+	if (!slots)
+		return natlab_err_set(e, ENOMEM, "runner");
+	st->paced = paced;
+	machine_mem(&mem_total, &mem_avail);
+	machine_busy(&busy_last, &total_last);
+	machine_ticks(&busy0, &total0);
+	pace_init(&pace, ncores, jobs, mem_total, mem_avail);
+	if (paced)
+		limit = pace_limit(&pace);
 	stop_signal = 0;
 	sa.sa_handler = on_stop;
 	sigaction(SIGINT, &sa, &old_int);
@@ -486,15 +610,28 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 
 		if (stop_signal)
 			break;
-		for (unsigned j = 0; j < jobs && next < n; j++) {
+		for (unsigned j = 0; j < jobs && next < n && running < limit; j++) {
+			void *pre = NULL;
+			json_t *cell;
+
 			if (slots[j].pid)
 				continue;
-			ret =
-			    launch(&slots[j], json_array_get(cells, next), results_dir(res), o, e);
-			if (ret < 0)
+			cell = cellplan_next(cells, &pre);
+			if (!cell) {
+				ret = natlab_err_set(e, ENOMEM, "cannot make cell %zu", next + 1);
 				break;
+			}
+			ret = launch(&slots[j], cell, pre, results_dir(res), o, e);
+			if (ret < 0) {
+				json_decref(cell);
+				break;
+			}
 			next++;
+			flight_area += (double)running * (double)(now - flight_ms);
+			flight_ms = now;
 			running++;
+			if (running > st->in_flight_max)
+				st->in_flight_max = running;
 		}
 		for (unsigned j = 0; j < jobs; j++) {
 			if (!slots[j].pid)
@@ -510,13 +647,22 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			break;
 		}
 		now = luanet_now_ms();
+		if (paced && now - sampled_ms >= RUNNER_SAMPLE_MS) {
+			double busy = machine_busy(&busy_last, &total_last);
+			machine_mem(&mem_total, &mem_avail);
+			if (busy >= 0)
+				pace_machine(&pace, busy, mem_avail, running);
+			sampled_ms = now;
+			limit = pace_limit(&pace);
+		}
 		if (tty && now - drawn_ms >= 500) { /* keep "elapsed" ticking */
-			progress_line(progress, tty, st, NULL, start);
+			progress_line(progress, tty, st, NULL, start, running);
 			drawn_ms = now;
 		}
 		for (int k = 0; k < np; k++) {
 			struct slot *s = &slots[idx[k]];
 			int eof = 0, timed_out = 0, status = 0;
+			struct rusage ru;
 			json_t *c;
 
 			if (pfd[k].revents) {
@@ -552,9 +698,33 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 				timed_out = 1;
 				kill(-s->pid, SIGKILL);
 			}
-			waitpid(s->pid, &status, 0);
+			memset(&ru, 0, sizeof(ru));
+			/* the supervisor's usage includes the lab process and every
+			 * agent below it: each level waits for its children */
+			while (wait4(s->pid, &status, 0, &ru) < 0 && errno == EINTR)
+				;
 			close(s->fd);
 			c = finish(s, status, timed_out, o);
+			{
+				uint64_t cpu_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 +
+						  (uint64_t)ru.ru_utime.tv_usec +
+						  (uint64_t)ru.ru_stime.tv_sec * 1000000 +
+						  (uint64_t)ru.ru_stime.tv_usec;
+				int64_t wall_ms = luanet_now_ms() - s->start_ms;
+
+				json_object_set_new(
+				    c, "resources",
+				    json_pack("{s:I,s:I}", "cpu_ms", (json_int_t)(cpu_us / 1000),
+					      "maxrss_kb", (json_int_t)ru.ru_maxrss));
+				st->cells_cpu_us += cpu_us;
+				if ((uint64_t)ru.ru_maxrss > st->cell_maxrss_kb)
+					st->cell_maxrss_kb = (uint64_t)ru.ru_maxrss;
+				pace_cell_done(&pace, cpu_us,
+					       wall_ms > 0 ? (uint64_t)wall_ms * 1000 : 1,
+					       (uint64_t)ru.ru_maxrss);
+				if (paced)
+					limit = pace_limit(&pace);
+			}
 			st->done++;
 			if (results_cell_passed(c))
 				st->passed +=
@@ -576,11 +746,14 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 				summary_add(sum, c, st->done - 1);
 			if (results_cell_add(res, c, e) < 0)
 				ret = -EIO;
-			progress_line(progress, tty, st, c, start);
+			flight_area += (double)running * (double)(luanet_now_ms() - flight_ms);
+			flight_ms = luanet_now_ms();
+			running--;
+			progress_line(progress, tty, st, c, start, running);
 			json_decref(c);
+			json_decref(s->cell);
 			free(s->buf);
 			memset(s, 0, sizeof(*s));
-			running--;
 		}
 	}
 	if (stop_signal || ret < 0) {
@@ -593,13 +766,25 @@ int runner_run(const struct runopts *o, const json_t *cells, struct results *res
 			waitpid(slots[j].pid, NULL, 0);
 			close(slots[j].fd);
 			free(slots[j].buf);
+			json_decref(slots[j].cell);
 		}
 		st->interrupted = stop_signal;
+	}
+	{
+		int64_t el = luanet_now_ms() - start;
+		long hz = sysconf(_SC_CLK_TCK);
+		st->in_flight_mean = el > 0 ? flight_area / (double)el : 0;
+		machine_ticks(&busy1, &total1);
+		if (busy0 && busy1 >= busy0 && hz > 0)
+			st->machine_busy_s = (double)(busy1 - busy0) / (double)hz;
+		st->cell_share = pace.share;
+		st->external_busy = pace.external;
 	}
 	if (tty)
 		fprintf(progress, "\n");
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	free(slots);
 	return ret;
 }
 

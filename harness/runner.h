@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "harness/results.h"
@@ -16,27 +17,53 @@
 struct runner_stats {
 	unsigned total, done, passed, failed, errors, skipped, unsupported;
 	int interrupted;
+	/* what the cells spent: CPU of every cell's process tree (wait4), the
+	 * largest process of any cell; how many were in flight (time-weighted
+	 * mean, max); the pacer's last view (pace.h) */
+	int paced; /* --jobs auto */
+	uint64_t cells_cpu_us, cell_maxrss_kb;
+	unsigned in_flight_max;
+	double in_flight_mean, cell_share, external_busy;
+	/* the whole machine's busy CPU time during the run (anyone's work:
+	 * an upper bound of the run's own, kernel threads included) */
+	double machine_busy_s;
 };
 
 struct summary;
+struct scenario;
+struct luanet_ctx;
 
-/* runner_run - run @cells (an array of cells from scenario_cells, each with
- * "scenario_file" and "seed" added), @o->jobs at a time, recording each in
- * @res as it finishes, adding it to @sum (when not NULL) and printing
+/* runner_run - run the cells of the plan @cells, made one at a time as they
+ * start (cellplan.h), @o->jobs at a time (0: as many as the
+ * pacer allows, pace.h), recording each in
+ * @res as it finishes (with its "resources": CPU and peak memory), adding
+ * it to @sum (when not NULL) and printing
  * progress to @progress (a live line when it is a terminal, one line per
  * cell otherwise). A finished cell is not kept: what stays in memory per
  * cell is nothing (the results and the summary keep aggregates). */
-int runner_run(const struct runopts *o, const json_t *cells, struct results *res, FILE *progress,
+struct cellplan;
+int runner_run(const struct runopts *o, struct cellplan *cells, struct results *res, FILE *progress,
 	       struct summary *sum, struct runner_stats *st, struct natlab_err *e);
 
+/* A scenario loaded once by the run's parent (its Lua state with the prelude
+ * and the scenario file, and the context it is bound to): a cell's child,
+ * forked from the parent, uses its copy instead of loading the scenario
+ * again (docs/performance.md: the Lua load was 1.7-2 ms of every cell). */
+struct runner_scenario {
+	struct scenario *s;
+	struct luanet_ctx *ctx;
+};
+
 /* runner_cell_run - what the child does for one cell: enter the sandbox,
- * load the scenario, run the cell, write the result as one JSON object to
- * @result_fd. @capdir: where the cell's captures go (made on first use),
- * for every node with @capture_all (--capture), else for what the scenario
- * asks (its `capture` field, natlab.capture, link:capture); "" for none.
- * Returns the child's exit status (never returns an error). */
-int runner_cell_child(const json_t *cell, const char *logdir, const char *log_prefix,
-		      const char *capdir, const char *pcap_prefix, bool capture_all, int result_fd);
+ * load the scenario (or take @pre, loaded before the fork; NULL to load),
+ * run the cell, write the result as one JSON object to @result_fd.
+ * @capdir: where the cell's captures go (made on first use), for every node
+ * with @capture_all (--capture), else for what the scenario asks (its
+ * `capture` field, natlab.capture, link:capture); "" for none. Returns the
+ * child's exit status (never returns an error). */
+int runner_cell_child(const json_t *cell, const struct runner_scenario *pre, const char *logdir,
+		      const char *log_prefix, const char *capdir, const char *pcap_prefix,
+		      bool capture_all, int result_fd);
 
 /* runner_sandbox_check - whether a cell could enter its sandbox here (a
  * throw-away attempt in a child); the reason and the fix in @e if not. */

@@ -70,13 +70,12 @@ int runopts_param_split(char *kv, const char **key, const char **value, struct n
 
 int runopts_parse(int argc, char **argv, struct runopts *o, struct natlab_err *e)
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	bool dashdash = false;
 	int ret = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->trials = 1;
-	o->jobs = cores > 0 ? (unsigned)cores : 1;
+	o->jobs = 0; /* auto: the runner paces by what cells spend (pace.h) */
 	o->out = "results";
 	for (int i = 1; i < argc && ret == 0; i++) {
 		const char *a = argv[i];
@@ -103,7 +102,13 @@ int runopts_parse(int argc, char **argv, struct runopts *o, struct natlab_err *e
 			ret = parse_uint(a, v, 1, &o->trials, e);
 			i++;
 		} else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
-			ret = parse_uint(a, v, 1, &o->jobs, e);
+			if (v && strcmp(v, "auto") == 0)
+				o->jobs = 0;
+			else
+				ret = parse_uint(a, v, 1, &o->jobs, e);
+			if (ret < 0 && v)
+				ret = usage_err(e, EINVAL, "%s: '%s' is not a number >= 1 or auto", a,
+						v);
 			i++;
 		} else if (strcmp(a, "--timeout") == 0) {
 			ret = parse_uint(a, v, 1, &o->timeout_s, e);

@@ -18,7 +18,7 @@ struct runopts {
 	const char *param_values[RUNOPTS_MAX];
 	unsigned n_params;
 	unsigned trials; /* --trials, >= 1 */
-	unsigned jobs;	 /* --jobs, >= 1; default the number of cores */
+	unsigned jobs;	 /* --jobs N (>= 1); 0 = auto (the default): paced (pace.h) */
 	uint64_t seed;	 /* --seed; default from the clock */
 	bool seed_given;
 	const char *out;    /* --out: the results root; default "results" */

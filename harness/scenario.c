@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/profile.h"
+
 struct natlab_prelude_file {
 	const char *name;
 	const char *text;
@@ -103,6 +105,15 @@ static int lua_err(lua_State *L, struct natlab_err *e, const char *what)
 	return -EINVAL;
 }
 
+static int l_phase(lua_State *L)
+{
+	static const char *const names[] = {"network", "run", NULL};
+	int i = luaL_checkoption(L, 1, NULL, names);
+
+	profile_mark(names[i]);
+	return 0;
+}
+
 int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **out,
 		  struct natlab_err *e)
 {
@@ -120,6 +131,12 @@ int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **ou
 	}
 	luaL_openlibs(s->L);
 	luanet_open(s->L, ctx);
+	/* natlab._phase(name): a profile mark (profile.h) between the cell's
+	 * network and run functions; nothing unless NATLAB_PROFILE=1 */
+	lua_getglobal(s->L, "natlab");
+	lua_pushcfunction(s->L, l_phase);
+	lua_setfield(s->L, -2, "_phase");
+	lua_pop(s->L, 1);
 	for (const struct natlab_prelude_file *p = natlab_prelude; p->name; p++) {
 		char chunk[128];
 		snprintf(chunk, sizeof(chunk), "=prelude/%s.lua", p->name);

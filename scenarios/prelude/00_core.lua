@@ -240,5 +240,7 @@ function natlab._run(decl, cell)
   if math.type(cell.seed) == "integer" then math.randomseed(cell.seed) end
   local net = nil
   if decl.network then net = decl.network(cell.params, cell) end
+  natlab._phase("network") -- a profile mark: nothing unless NATLAB_PROFILE=1
   if decl.run then decl.run(net, cell.params, cell) end
+  natlab._phase("run")
 end

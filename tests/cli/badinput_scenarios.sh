@@ -35,7 +35,7 @@ expect 2 "badinput_decl.lua:[0-9]+: scenario: param 'x'" -- "$bin" list "$fx/bad
 # bad command lines: the option and the word
 expect 2 "--trials: 'abc' is not a number >= 1" -- "$bin" run smoke --trials abc
 expect 2 "--trials: '-3' is not a number >= 1" -- "$bin" run smoke --trials -3
-expect 2 "--jobs: '0' is not a number >= 1" -- "$bin" run smoke --jobs 0
+expect 2 "--jobs: '0' is not a number >= 1 or auto" -- "$bin" run smoke --jobs 0
 expect 2 "--timeout: '0' is not a number >= 1" -- "$bin" run smoke --timeout 0
 expect 2 "--seed: 'xyz' is not a number" -- "$bin" run smoke --seed xyz
 expect 2 "-p: 'noequals' is not key=value" -- "$bin" run smoke -p noequals

@@ -77,7 +77,7 @@ if command -v script >/dev/null; then
     >"$out/tty.log" 2>&1 </dev/null
   rc=$?
   [ "$rc" = 1 ] || fail "run under script exited $rc, want 1: $(cat -v "$out/tty.log")"
-  grep -qaE $'\r\033\\[K\\[2/2\\] 1 passed, 1 failed, 0 errors, 0 skipped  elapsed [0-9]+s  ~0s left' \
+  grep -qaE $'\r\033\\[K\\[2/2\\] 1 passed, 1 failed, 0 errors, 0 skipped  [0-9]+\\.[0-9] cells/s  elapsed [0-9]+s  ~0s left  0 in flight' \
     "$out/tty.log" || fail "no live progress line: $(cat -v "$out/tty.log")"
   grep -qaE $'\r\033\\[Kfail    fixture/case=fail #0  relay-udp 40 ms' "$out/tty.log" ||
     fail "the failed cell is not printed above the live line: $(cat -v "$out/tty.log")"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# report.html rendered by headless Chromium: the grid has one square per
-# (row, col) with the class of its path and mismatches marked, and a
-# screenshot of the page is not blank. Skipped (77) without chromium.
+# report.html rendered by headless Chromium from file://: the grid has one
+# square per (row, col) with the class of its path and mismatches marked;
+# the cell list (drawn by the page's script from report/index.js) lists
+# every cell, failures first, and filters; opening a cell (#cell-N) loads
+# its details from report/cells-K.js; a screenshot of the page is not
+# blank. Skipped (77) without chromium.
 set -u
 bin=${NATLAB_BIN_DIR:?}/natlab
 chrome=$(command -v chromium || command -v chromium-browser || true)
@@ -34,21 +37,27 @@ with open(d + "/cells.jsonl", "w") as f:
             f.write(json.dumps(cell) + "\n")
 PY
 "$bin" report "$dir" >/dev/null || fail "natlab report"
+[ -s "$dir/report/index.js" ] && [ -s "$dir/report/cells-0.js" ] || fail "no report/index.js or cells-0.js"
 flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
        --disable-sync --no-first-run --user-data-dir="$profile")
-timeout 120 "$chrome" "${flags[@]}" --dump-dom "file://$dir/report.html" >"$dir/dom.html" 2>"$dir/chrome.log" ||
-  fail "chromium --dump-dom: $(tail -5 "$dir/chrome.log")"
+dom() { timeout 120 "$chrome" "${flags[@]}" --dump-dom "file://$dir/report.html$1" >"$dir/dom.html" 2>"$dir/chrome.log" ||
+  fail "chromium --dump-dom $1: $(tail -5 "$dir/chrome.log")"; }
+# the cell that did not pass, opened by its anchor: (0,1) ranks 2nd in
+# planned order; the error cell (2,1) 8th
+dom "#cell-2"
 python3 - "$dir/dom.html" <<'PY' || exit 1
 import sys
 from html.parser import HTMLParser
 class P(HTMLParser):
     def __init__(s):
-        super().__init__(); s.sq = []; s.sections = 0; s.svg = 0
+        super().__init__(); s.sq = []; s.rows = []; s.sections = []; s.svg = 0; s.in_detail = 0
     def handle_starttag(s, tag, attrs):
-        cls = dict(attrs).get("class", "") or ""
-        if tag == "td" and "sq" in cls.split(): s.sq.append(cls.split())
-        if tag == "section" and "cell" in cls.split(): s.sections += 1
+        a = dict(attrs); cls = (a.get("class") or "").split()
+        if tag == "td" and "sq" in cls: s.sq.append(cls)
+        if tag == "tr" and "row" in cls: s.rows.append(cls)
+        if tag == "section" and "cell" in cls: s.sections.append(a.get("id"))
         if tag == "svg": s.svg += 1
+        if tag == "html": s.index_ms = a.get("data-index-ms")
 p = P(); p.feed(open(sys.argv[1]).read())
 assert len(p.sq) == 9, f"{len(p.sq)} grid squares, want 9"
 want = ["host", "srflx", "prflx", "relay-udp", "relay-tcp", "failed", "skipped", "error", "srflx"]
@@ -56,9 +65,29 @@ got = [next(c[len("path-"):] for c in cls if c.startswith("path-")) for cls in p
 assert got == want, f"paths {got}"
 mism = [i for i, cls in enumerate(p.sq) if "mismatch" in cls]
 assert mism == [1], f"mismatch squares {mism}, want [1] (expected host, saw srflx)"
-assert p.sections == 9, p.sections
-assert p.svg >= 10, f"{p.svg} svg charts"  # histogram + a timeline per cell
+# every cell listed, the two that did not pass first (fail, then error)
+outs = [next(c[2:] for c in cls if c.startswith("o-")) for cls in p.rows]
+assert len(outs) == 9, f"{len(outs)} rows, want 9"
+assert outs[:2] == ["fail", "error"] and "fail" not in outs[2:] and "error" not in outs[2:], outs
+assert p.index_ms is not None, "the list script did not finish"
+# the opened cell's details came from report/cells-0.js
+assert p.sections == ["cell-2"], f"opened sections {p.sections}"
+assert p.svg >= 2, f"{p.svg} svg charts"  # the histogram + the opened cell's timeline
 PY
+timeout 120 "$chrome" "${flags[@]}" --dump-dom "file://$dir/report.html#cell-8" >"$dir/dom8.html" 2>>"$dir/chrome.log" ||
+  fail "chromium --dump-dom #cell-8"
+grep -q '<section class="cell" id="cell-8">' "$dir/dom8.html" || fail "#cell-8 did not open"
+tr -d "\n" <"$dir/dom8.html" | grep -o '<section class="cell" id="cell-8">.\{0,300\}' | grep -q 'left=symmetric,right=hard' || fail "#cell-8 is not the error cell"
+# the filters, set from the address (#find:...): outcome, then a search
+rows() { timeout 120 "$chrome" "${flags[@]}" --dump-dom "file://$dir/report.html$1" 2>>"$dir/chrome.log" |
+  grep -o '<tr class="row o-[a-z]*"><td><a href="#cell-[0-9]*">[^<]*' | sed 's/.*">//' | tr '\n' ' '; }
+got=$(rows '#find:outcome=!pass')
+[ "$got" = "ice/left=easy,right=hard ice/left=symmetric,right=hard " ] || fail "not passed: '$got'"
+got=$(rows '#find:q=right%3Deasy')
+[ "$got" = "ice/left=easy,right=easy ice/left=hard,right=easy ice/left=symmetric,right=easy " ] ||
+  fail "search right=easy: '$got'"
+got=$(rows '#find:path=relay-tcp&q=hard')
+[ "$got" = "ice/left=hard,right=hard " ] || fail "path relay-tcp and 'hard': '$got'"
 timeout 120 "$chrome" "${flags[@]}" --window-size=1000,800 --screenshot="$dir/shot.png" "file://$dir/report.html" \
   >/dev/null 2>>"$dir/chrome.log" || fail "chromium --screenshot: $(tail -5 "$dir/chrome.log")"
 python3 - "$dir/shot.png" <<'PY' || exit 1

@@ -62,6 +62,18 @@ PY
 s1=$(python3 -c "import json,sys;print([json.loads(l)['seed'] for l in open(sys.argv[1]) if 'case=pass' in l][0])" "$cells")
 s2=$(python3 -c "import json,sys;print(json.loads(open(sys.argv[1]).readline())['seed'])" "$out/one/latest/cells.jsonl")
 [ "$s1" = "$s2" ] || fail "re-run seed $s2, want $s1"
+# that run paced itself (--jobs auto, the default) and says what it spent
+python3 - "$out/one/latest" <<'PY' || exit 1
+import json, sys
+d = sys.argv[1]
+run = json.load(open(d + "/run.json"))
+assert run["options"]["jobs"] == "auto", run["options"]
+r = run["resources"]
+assert r["jobs"] == "auto" and r["in_flight_max"] == 1 and r["cells_cpu_s"] > 0, r
+assert r["parent_cpu_s"] > 0 and r["parent_peak_rss_kb"] > 1000 and r["wall_s"] > 0, r
+cell = json.loads(open(d + "/cells.jsonl").readline())
+assert cell["resources"]["cpu_ms"] >= 0 and cell["resources"]["maxrss_kb"] > 0, cell["resources"]
+PY
 # ... and draws the same math.random numbers, which the harness seeds from
 # the cell's seed although the script never calls math.randomseed; another
 # run seed draws others.
@@ -84,12 +96,18 @@ uniq=$(cat "$out"/s*/latest/cells.jsonl | python3 -c "import json,sys;print(len(
 [ "$?" = 1 ] || fail "merge of failing cells should exit 1"
 [ "$(wc -l <"$out/merged/cells.jsonl")" = 8 ] || fail "merged cells"
 grep -q 'class="sq ' "$out/merged/report.html" || fail "merged report has no grid"
-# Every log link of the merged report leads to its file, carried over from
-# the shard that ran the cell; the fixture's agents' logs came along.
+# Every log link of the merged report (in the cells' details beside the
+# index, report/cells-K.js) leads to its file, carried over from the shard
+# that ran the cell; the fixture's agents' logs came along.
 python3 - "$out/merged" <<'PY' || exit 1
-import os, re, sys, urllib.parse
+import glob, json, os, re, sys, urllib.parse
 d = sys.argv[1]
 html = open(d + "/report.html").read()
+for js in glob.glob(d + "/report/cells-*.js"):
+    text = open(js).read()
+    assert text.startswith("natlab_cells(") and text.endswith("]);\n"), js
+    html += "".join(json.loads(text[text.index(",") + 1:-3]))
+assert html.count('<section class="cell"') == 8, "details of 8 cells"
 links = [urllib.parse.unquote(h) for h in re.findall(r'href="([^"#][^"]*)"', html)]
 logs = [h for h in links if h.startswith("logs/")]
 assert len(logs) >= 8, f"{len(logs)} log links in the merged report"

@@ -73,9 +73,9 @@ static void test_explain_rules(void **state)
 
 static void test_annotate(void **state)
 {
-	json_t *cell = json_pack("{s:s,s:s,s:O}", "outcome", "fail", "message",
+	json_t *cell = json_pack("{s:s,s:s,s:o}", "outcome", "fail", "message",
 				 "expected path direct, observed relay", "evidence", load(EV));
-	json_t *ok = json_pack("{s:s,s:O}", "outcome", "pass", "evidence", load(EV));
+	json_t *ok = json_pack("{s:s,s:o}", "outcome", "pass", "evidence", load(EV));
 	json_t *quiet =
 	    json_pack("{s:s,s:s,s:{}}", "outcome", "fail", "message", "ICE failed", "evidence");
 
@@ -99,7 +99,7 @@ static void test_annotate(void **state)
 	json_decref(ok);
 	json_decref(quiet);
 	/* a failed cell with no message gets the evidence alone */
-	cell = json_pack("{s:s,s:O}", "outcome", "error", "evidence", load(EV));
+	cell = json_pack("{s:s,s:o}", "outcome", "error", "evidence", load(EV));
 	evidence_annotate(cell);
 	assert_int_equal(
 	    strncmp(json_string_value(json_object_get(cell, "message")), "evidence: right-nat", 19),

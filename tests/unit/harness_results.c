@@ -99,7 +99,7 @@ static void test_run_dir_roundtrip(void **state)
 	assert_int_equal(json_integer_value(json_object_get(run, "seed")), 42);
 	json_decref(run);
 	json_decref(cells);
-	assert_int_equal(results_close(r, &e), 0);
+	assert_int_equal(results_close(r, NULL, &e), 0);
 	assert_int_equal(results_load(results_dir(r), &run, &cells, &e), 0);
 	assert_non_null(json_object_get(run, "end"));
 	assert_string_equal(json_string_value(json_object_get(run, "run_id")), "run1");
@@ -120,12 +120,33 @@ static void test_run_dir_roundtrip(void **state)
 	assert_int_equal(count(text, "<failure "), 1);
 	assert_non_null(strstr(text, "tests=\"2\" failures=\"1\" errors=\"0\""));
 	free(text);
+	/* junit.xml, streamed while the run went on, is what junit_write
+	 * makes of the cells */
+	{
+		char *want;
+		assert_int_equal(results_load(results_dir(r), &run, &cells, &e), 0);
+		text = slurp(results_dir(r), "junit.xml");
+		want = junit_render(run, cells);
+		assert_string_equal(text, want);
+		free(want);
+		free(text);
+		json_decref(run);
+		json_decref(cells);
+	}
+	/* the index: grids, the list's script; rows and details beside it */
 	text = slurp(results_dir(r), "report.html");
 	assert_int_equal(count(text, "<td class=\"sq "), 2);
 	assert_int_equal(count(text, "class=\"sq path-relay-udp mismatch\""), 1);
 	assert_int_equal(count(text, "class=\"sq path-srflx\""), 1);
-	assert_int_equal(count(text, "<section class=\"cell\""), 2);
-	assert_null(strstr(text, "<script"));
+	assert_int_equal(count(text, "<section class=\"cell\""), 0);
+	assert_non_null(strstr(text, "<script src=\"report/index.js\"></script>"));
+	free(text);
+	text = slurp(results_dir(r), "report/index.js");
+	assert_int_equal(count(text, "\n["), 2); /* a row a line */
+	free(text);
+	text = slurp(results_dir(r), "report/cells-0.js");
+	assert_int_equal(count(text, "<section class=\\\"cell\\\" id=\\\"cell-"), 2);
+	assert_true(strncmp(text, "natlab_cells(0,[", 16) == 0);
 	free(text);
 	results_free(r);
 	rm_rf(root);
@@ -182,10 +203,15 @@ static void test_escaping_and_paths(void **state)
 	x = report_render(run, cells);
 	assert_non_null(strstr(x, "class=\"sq path-error\""));
 	/* a link's path is URL-encoded: '#' would start a fragment */
-	assert_non_null(strstr(x, "href=\"logs/a%231%20b/x.log\""));
+	assert_non_null(strstr(x, "href=\\\"logs/a%231%20b/x.log\\\""));
 	assert_null(strstr(x, "<here>"));
 	free(x);
 	assert_string_equal(report_cell_path(c), "error");
+	/* an outcome no run writes (a hand-edited file) stays a JS string */
+	json_object_set_new(c, "outcome", json_string("x\"<y"));
+	x = report_render(run, cells);
+	assert_non_null(strstr(x, "\"x\\\"<y\",\"failed\""));
+	free(x);
 	json_object_set_new(c, "outcome", json_string("skipped"));
 	assert_string_equal(report_cell_path(c), "skipped");
 	json_object_set_new(c, "outcome", json_string("fail"));
@@ -284,12 +310,12 @@ static void test_streamed_equals_in_memory(void **state)
 	free(a);
 	free(b);
 	a = report_render(run, cells);
-	b = render_file(path, run, report_write);
+	b = render_file(path, run, report_write_all);
 	assert_string_equal(a, b);
-	assert_int_equal(count(b, "<section class=\"cell\""), 27);
-	assert_non_null(strstr(b, "<section class=\"cell\" id=\"cell-27\">"));
+	assert_int_equal(count(b, "<section class=\\\"cell\\\""), 27);
+	assert_non_null(strstr(b, "<section class=\\\"cell\\\" id=\\\"cell-27\\\">"));
 	/* the cell without an index is drawn last */
-	assert_non_null(strstr(strstr(b, "id=\"cell-27\""), "trial 2"));
+	assert_non_null(strstr(strstr(b, "id=\\\"cell-27\\\""), "trial 2"));
 	free(a);
 	free(b);
 	json_decref(cells);
@@ -421,6 +447,31 @@ static void test_report_rates(void **state)
 	assert_non_null(strstr(html, "15 more events not drawn (75 in all;"));
 	assert_int_equal(count(html, "more events not drawn"), 1);
 	free(html);
+	/* the live index of a running run: the same square from aggregates,
+	 * no cell list yet, no links to details that do not exist yet */
+	{
+		struct report_live *l = report_live_new();
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		size_t i;
+		json_t *c;
+
+		assert_non_null(l);
+		json_array_foreach(cells, i, c) assert_int_equal(report_live_add(l, c), 0);
+		assert_int_equal(report_live_write(f, run, l), 0);
+		fclose(f);
+		assert_non_null(strstr(buf, "<span class=\"small rate\">9/10 passed</span>"));
+		assert_non_null(strstr(buf, "104 ms (p95 109)"));
+		assert_non_null(strstr(buf, "10 cells so far"));
+		/* the one that did not pass is listed, with why */
+		assert_non_null(strstr(buf, "1 did not pass so far:"));
+		assert_int_equal(count(buf, "<tr class=\"row o-fail\">"), 1);
+		assert_null(strstr(buf, "href=\"#cell-"));
+		assert_null(strstr(buf, "<script"));
+		free(buf);
+		report_live_free(l);
+	}
 	json_decref(cells);
 	json_decref(run);
 }

@@ -76,7 +76,26 @@ static void test_parse_errors_no_errno_text(void **state)
 	struct natlab_err e = {""};
 
 	assert_int_equal(runopts_parse(3, a1, &o, &e), -EINVAL);
-	assert_string_equal(e.msg, "--jobs: '0' is not a number >= 1");
+	assert_string_equal(e.msg, "--jobs: '0' is not a number >= 1 or auto");
+}
+
+/* --jobs: auto by default (0: the runner paces), "auto" says so, a number
+ * fixes it. */
+static void test_parse_jobs(void **state)
+{
+	char *a1[] = {"run", "a.lua"};
+	char *a2[] = {"run", "a.lua", "--jobs", "auto"};
+	char *a3[] = {"run", "a.lua", "-j", "7"};
+	struct runopts o;
+	struct natlab_err e = {""};
+
+	(void)state;
+	assert_int_equal(runopts_parse(2, a1, &o, &e), 0);
+	assert_int_equal(o.jobs, 0);
+	assert_int_equal(runopts_parse(4, a2, &o, &e), 0);
+	assert_int_equal(o.jobs, 0);
+	assert_int_equal(runopts_parse(4, a3, &o, &e), 0);
+	assert_int_equal(o.jobs, 7);
 }
 
 static void test_shards_partition(void **state)
@@ -236,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_selected),
 	    cmocka_unit_test(test_compare),
 	    cmocka_unit_test(test_parse_errors_no_errno_text),
+	    cmocka_unit_test(test_parse_jobs),
 	    cmocka_unit_test(test_compare_rates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -218,7 +218,7 @@ struct grid {
 struct page {
 	int bounded; /* live: at most SQUARE_MS_LIVE times per square */
 	size_t n;
-	int pass, fail, err, skip;
+	int pass, fail, err, skip, unsup;
 	struct strset names;
 	struct grid *g;
 	size_t ng, capg;
@@ -333,6 +333,7 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 	pg->pass += strcmp(o, "pass") == 0;
 	pg->fail += strcmp(o, "fail") == 0;
 	pg->skip += strcmp(o, "skipped") == 0;
+	pg->unsup += strcmp(o, "unsupported") == 0;
 	pg->err += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
 
 	cell_axes(c, &gname, &row, &col);
@@ -406,8 +407,8 @@ static void header(FILE *f, const json_t *run, const struct page *pg)
 	esc(f, str(run, "run_id", ""));
 	fprintf(f,
 		"</h1>\n<p class=\"summary\">%zu cells: %d passed, %d failed, %d errors, %d "
-		"skipped%s</p>\n",
-		pg->n, pg->pass, pg->fail, pg->err, pg->skip,
+		"skipped, %d unsupported%s</p>\n",
+		pg->n, pg->pass, pg->fail, pg->err, pg->skip, pg->unsup,
 		json_object_get(run, "end") ? "" : " (run in progress or interrupted)");
 	fprintf(f, "<table class=\"meta\">\n");
 	for (int k = 0; keys[k]; k++)

@@ -37,6 +37,8 @@ for c in cells:
     assert c["outcome"] == "unsupported", c
     assert "left" in c["message"] and "neither TURN over TCP nor TURN over TLS" in c["message"], c["message"]
     assert c["params"]["left"] in c["message"], c["message"]
+html = open(sys.argv[1] + "/report.html").read()
+assert "2 cells: 0 passed, 0 failed, 0 errors, 0 skipped, 2 unsupported" in html, "report.html header"
 suite = ET.parse(sys.argv[1] + "/junit.xml").getroot().find("testsuite")
 assert suite.get("skipped") == "2" and suite.get("failures") == "0", suite.attrib
 for tc in suite.findall("testcase"):

@@ -40,7 +40,7 @@ void ac_say(struct ac *ac, const char *tag, const char *fmt, ...)
 	/* A failure quotes what the agent itself last said about it (an
 	 * `error` or `log` event), once: its own words often name the cause. */
 	for (int i = 0; strcmp(tag, "FAIL") == 0 && i < 2; i++) {
-		struct ac_agent *a = ac->live[i];
+		struct ac_agent *a = i ? ac->peer : ac->cand;
 		if (a && a->said_new) {
 			fprintf(ac->out, "      (the %s last said: %s)\n", a->name, a->said);
 			a->said_new = false;
@@ -81,9 +81,6 @@ void ac_agent_close(struct ac *ac, struct ac_agent *a)
 	if (a->err_fd >= 0)
 		close(a->err_fd);
 	a->in_fd = a->out_fd = a->err_fd = -1;
-	for (int i = 0; i < 2; i++)
-		if (ac->live[i] == a)
-			ac->live[i] = NULL;
 	if (a->pid > 0 && !a->exited)
 		emu_lab_kill(ac->lab, a->pid, NULL, &e);
 	a->pid = 0;
@@ -118,12 +115,6 @@ int ac_agent_spawn(struct ac *ac, struct ac_agent *a, struct emu_node *n, char *
 	fcntl(a->out_fd, F_SETFL, O_NONBLOCK);
 	if (a->err_fd >= 0)
 		fcntl(a->err_fd, F_SETFL, O_NONBLOCK);
-	for (int i = 0; i < 2; i++) {
-		if (!ac->live[i] || ac->live[i] == a) {
-			ac->live[i] = a;
-			break;
-		}
-	}
 	ret = 0;
 out:
 	for (int i = 0; i < 2; i++) {
@@ -1013,6 +1004,8 @@ int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
 
 	if (!cand || !peer)
 		goto out;
+	ac.cand = cand;
+	ac.peer = peer;
 	if (resolve(o->cmd[0], cpath, sizeof(cpath)) < 0) {
 		fprintf(out,
 			"adapter-check: %s: not an executable file, nor a program in build/bin, "

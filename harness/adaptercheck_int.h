@@ -57,7 +57,8 @@ struct ac {
 	const char *cand_ip; /* the candidate's node address (its host candidate) */
 	struct emu_lab *lab;
 	struct emu_node *cand_node, *peer_node;
-	struct ac_agent *live[2]; /* the running agents whose words a FAIL quotes */
+	struct ac_agent *cand, *peer; /* the two agents (owned by the round that runs them),
+				       * whose words a FAIL quotes */
 };
 
 void ac_say(struct ac *ac, const char *tag, const char *fmt, ...)

@@ -328,29 +328,46 @@ static void round_argv(char **out, char *const *base, const char *role, bool tur
 				     "--nominate-wait-ms",
 				     "300",
 				     NULL};
-	static char *const turns[] = {"--turn",	     "udp:" NET_SRV_A ":" NET_PORT,
-				      "--turn",	     "tcp:" NET_SRV_A ":" NET_TCP_WEB_PORT,
-				      "--turn-user", "natlab",
-				      "--turn-pass", "natlab",
-				      NULL};
-	static char *const turns_tls[] = {"--turn-user", "natlab", "--turn-pass", "natlab", NULL};
+	static char *const turns[] = {"--turn", "udp:" NET_SRV_A ":" NET_PORT, "--turn",
+				      "tcp:" NET_SRV_A ":" NET_TCP_WEB_PORT, NULL};
+	static char *const tls_turn[] = {"--turn", "tls:" NET_SRV_A ":" NET_TLS_WEB_PORT, NULL};
+	static char *const creds[] = {"--turn-user", "natlab", "--turn-pass", "natlab", NULL};
+	char *const *parts[] = {tail, turn && !tls_only ? turns : NULL,
+				turn && tls ? tls_turn : NULL, turn ? creds : NULL};
 	int n = 0;
 
 	ac_make_argv(out, base, role);
 	while (out[n])
 		n++;
-	for (int i = 0; tail[i] && n < AC_ARGV_MAX; i++)
-		out[n++] = tail[i];
-	if (turn) {
-		char *const *t = tls_only ? turns_tls : turns;
-		for (int i = 0; t[i] && n < AC_ARGV_MAX; i++)
-			out[n++] = t[i];
-		if (tls && n + 2 <= AC_ARGV_MAX) {
-			out[n++] = "--turn";
-			out[n++] = "tls:" NET_SRV_A ":" NET_TLS_WEB_PORT;
-		}
-	}
+	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
+		for (int i = 0; parts[k] && parts[k][i] && n < AC_ARGV_MAX; i++)
+			out[n++] = parts[k][i];
 	out[n] = NULL;
+}
+
+/* The TURN words of @argv ("--turn X", "--turn-user U", "--turn-pass P"),
+ * joined for messages that say what the agent was given. */
+static void turn_words(char *const *argv, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; argv[i] && argv[i + 1]; i++) {
+		if (strncmp(argv[i], "--turn", 6) != 0)
+			continue;
+		off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s %s",
+					off ? " " : "", argv[i], argv[i + 1]);
+		i++;
+	}
+}
+
+/* Whether a relay reached over @tr is what a round that wants @want accepts:
+ * "udp" or "tls" exactly, "tcp" either stream transport. */
+static bool relay_transport_ok(const char *want, const char *tr)
+{
+	if (strcmp(want, "tcp") == 0)
+		return strcmp(tr, "tcp") == 0 || strcmp(tr, "tls") == 0;
+	return strcmp(want, tr) == 0;
 }
 
 /* The candidate's gathering under --trickle: a local at once, candidate
@@ -445,9 +462,7 @@ static void check_path(struct ac *ac, const struct net_round *r, const json_t *s
 		       r->name, r->cells);
 		return;
 	}
-	if (strcmp(r->want, "udp") == 0	  ? strcmp(tr, "udp") != 0
-	    : strcmp(r->want, "tls") == 0 ? strcmp(tr, "tls") != 0
-					  : (strcmp(tr, "tcp") != 0 && strcmp(tr, "tls") != 0))
+	if (!relay_transport_ok(r->want, tr))
 		ac_say(ac, "FAIL",
 		       "%s: relay_transport is \"%s\", but the relay was reached over %s", r->name,
 		       tr,
@@ -486,17 +501,14 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 		       r->name);
 		return;
 	}
-	if (r->tls_only)
-		snprintf(turn_opts, sizeof(turn_opts),
-			 "only --turn tls:%s:%s --turn-user natlab --turn-pass natlab", NET_SRV_A,
-			 NET_TLS_WEB_PORT);
-	else
-		snprintf(turn_opts, sizeof(turn_opts),
-			 "--turn udp:%s:%s --turn tcp:%s:%s%s --turn-user natlab --turn-pass natlab",
-			 NET_SRV_A, NET_PORT, NET_SRV_A, NET_TCP_WEB_PORT,
-			 nl->tls ? " --turn tls:" NET_SRV_A ":" NET_TLS_WEB_PORT : "");
 	round_argv(cargv, base, "controlling", true, nl->tls, r->tls_only);
 	round_argv(pargv, pbase, "controlled", r->peer_turn, nl->tls, false);
+	if (r->tls_only) {
+		snprintf(turn_opts, sizeof(turn_opts), "only ");
+		turn_words(cargv, turn_opts + 5, sizeof(turn_opts) - 5);
+	} else {
+		turn_words(cargv, turn_opts, sizeof(turn_opts));
+	}
 	ac->cand_node = nl->cand;
 	ac->peer_node = nl->peer;
 	ac->cand_ip = NET_CAND_IP;
@@ -555,8 +567,11 @@ void ac_net_rounds(struct ac *ac, char *const *base, const char *peer_path)
 {
 	struct net_lab nl = {.turn_pid = 0, .turn_out = -1};
 	struct ac_agent *cand = calloc(1, sizeof(*cand)), *peer = calloc(1, sizeof(*peer));
+	struct ac_agent *was_cand = ac->cand, *was_peer = ac->peer;
 	struct natlab_err e = {""};
 
+	ac->cand = cand;
+	ac->peer = peer;
 	if (!cand || !peer || build(ac, &nl) < 0 || start_turn(ac, &nl) < 0) {
 		ac->fails++;
 		goto out;
@@ -580,4 +595,6 @@ out:
 		ac_agent_reset(peer, "peer");
 	free(cand);
 	free(peer);
+	ac->cand = was_cand;
+	ac->peer = was_peer;
 }

@@ -43,6 +43,32 @@ static void ip_of(const char *s, char *out, size_t cap)
 	out[len] = '\0';
 }
 
+/* ---- candidate lines ---- */
+
+bool ladder_cand_parse(const char *line, struct ld_cand *c)
+{
+	struct ice_candidate ic;
+
+	if (!line || ice_candidate_parse(line, strlen(line), &ic) < 0)
+		return false;
+	ice_addr_ip(&ic.addr, c->ip, sizeof(c->ip));
+	c->port = ice_addr_port(&ic.addr);
+	c->type = ic.type;
+	return true;
+}
+
+/* Notes whether candidate @line is a STUN server's answer (srflx) or a
+ * TURN server's (relay). */
+static void cand_servers(const char *line, bool *stun, bool *turn)
+{
+	struct ld_cand c;
+
+	if (!ladder_cand_parse(line, &c))
+		return;
+	*stun |= c.type == ICE_CAND_SRFLX;
+	*turn |= c.type == ICE_CAND_RELAY;
+}
+
 /* ---- columns ---- */
 
 bool ladder_server_name(const char *s)
@@ -284,14 +310,8 @@ static void cols_build(struct ld *l)
 		stun |= prefix(sget(v, "src"), "stun");
 		turn |= prefix(sget(v, "src"), "turn");
 		/* the agent's own lines (cells.jsonl keeps event fields) */
-		stun |= line && strstr(line, " typ srflx") != NULL;
-		turn |= line && strstr(line, " typ relay") != NULL;
-		json_array_foreach(own, j, c)
-		{
-			line = json_string_value(c);
-			stun |= line && strstr(line, " typ srflx") != NULL;
-			turn |= line && strstr(line, " typ relay") != NULL;
-		}
+		cand_servers(line, &stun, &turn);
+		json_array_foreach(own, j, c) cand_servers(json_string_value(c), &stun, &turn);
 		turn |= prefix(sget(json_object_get(v, "local"), "type"), "relay") ||
 			prefix(sget(json_object_get(v, "remote"), "type"), "relay");
 	}
@@ -299,12 +319,7 @@ static void cols_build(struct ld *l)
 	{
 		size_t j;
 		json_t *c;
-		json_array_foreach(v, j, c)
-		{
-			const char *line = json_string_value(c);
-			stun |= line && strstr(line, " typ srflx") != NULL;
-			turn |= line && strstr(line, " typ relay") != NULL;
-		}
+		json_array_foreach(v, j, c) cand_servers(json_string_value(c), &stun, &turn);
 	}
 	turn |= prefix(sget(json_object_get(l->wire, "settled"), "class"), "relay");
 	turn |= prefix(sget(l->cell, "path"), "relay");
@@ -416,29 +431,6 @@ int ladder_addr_col(const struct ld *l, const char *hostport)
 	ip_of(hostport, ip, sizeof(ip));
 	v = ip[0] ? json_object_get(l->addr, ip) : NULL;
 	return v ? (int)json_integer_value(v) : -1;
-}
-
-/* "candidate:F 1 udp PRIO ADDR PORT typ TYPE ..." (RFC 8839 §5.1): the
- * address, port and type, or false. */
-bool ladder_cand_parse(const char *line, char *addr, size_t acap, char *port, size_t pcap,
-		       char *type, size_t tcap)
-{
-	char buf[512], *save = NULL, *tok;
-	int i = 0;
-
-	if (!line || strlen(line) >= sizeof(buf))
-		return false;
-	strcpy(buf, line);
-	addr[0] = port[0] = type[0] = '\0';
-	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++) {
-		if (i == 4)
-			snprintf(addr, acap, "%s", tok);
-		else if (i == 5)
-			snprintf(port, pcap, "%s", tok);
-		else if (i == 7)
-			snprintf(type, tcap, "%s", tok);
-	}
-	return addr[0] && type[0];
 }
 
 /* An endpoint object of the agent protocol ({type, address, port, ...}):
@@ -566,12 +558,10 @@ static void addrs_build(struct ld *l)
 
 		json_array_foreach(v, j, c)
 		{
-			char addr[80], port[16], type[16];
-			if (!ladder_cand_parse(json_string_value(c), addr, sizeof(addr), port,
-					       sizeof(port), type, sizeof(type)))
-				continue;
-			addr_add(l, addr,
-				 strcmp(type, "relay") == 0 ? turn : ladder_side_col(l, s));
+			struct ld_cand cd;
+			if (ladder_cand_parse(json_string_value(c), &cd))
+				addr_add(l, cd.ip,
+					 cd.type == ICE_CAND_RELAY ? turn : ladder_side_col(l, s));
 		}
 	}
 	json_object_foreach((json_t *)json_object_get(l->cell, "pairs"), k, v)

@@ -90,10 +90,9 @@ static int sel_owner(const struct ld *l, const json_t *e)
 		json_t *c;
 		json_array_foreach(v, i, c)
 		{
-			char a[80], p[16], type[16];
-			if (ladder_cand_parse(json_string_value(c), a, sizeof(a), p, sizeof(p),
-					      type, sizeof(type)) &&
-			    strcmp(a, addr) == 0 && atoll(p) == port)
+			struct ld_cand cd;
+			if (ladder_cand_parse(json_string_value(c), &cd) && cd.port == port &&
+			    strcmp(cd.ip, addr) == 0)
 				return ladder_side_find(l, k);
 		}
 	}
@@ -241,25 +240,27 @@ static void fault_step(struct ld *l, const json_t *e, double t)
  * one arrow. True when the line was such an answer. */
 static bool answer_step(struct ld *l, int s, const char *line, double t)
 {
-	char addr[80], port[16], type[16], key[40];
+	struct ld_cand cd;
 	int col = ladder_side_col(l, s), from;
+	const char *key;
 	bool relay;
 	struct item *it;
 
-	if (!ladder_cand_parse(line, addr, sizeof(addr), port, sizeof(port), type, sizeof(type)))
+	if (!ladder_cand_parse(line, &cd))
 		return false;
-	relay = strcmp(type, "relay") == 0;
-	if (!relay && strcmp(type, "srflx") != 0)
+	relay = cd.type == ICE_CAND_RELAY;
+	if (!relay && cd.type != ICE_CAND_SRFLX)
 		return false;
 	from = ladder_col_role(l, relay ? ROLE_TURN : ROLE_STUN);
 	if (from < 0)
 		return false;
 	l->answered[s] = true;
-	snprintf(key, sizeof(key), "answer:%s", type);
+	key = relay ? "answer:relay" : "answer:srflx";
 	if (aggregate(l, col, key, t))
 		return true;
 	it = item_add(l, IK_ARROW, PRI_CHECK, t, "answer", from, col,
-		      relay ? "allocated relay %s:%s" : "mapped address (srflx) %s:%s", addr, port);
+		      relay ? "allocated relay %s:%u" : "mapped address (srflx) %s:%u", cd.ip,
+		      cd.port);
 	aggregate_open(l, col, key, it);
 	return true;
 }
@@ -405,14 +406,13 @@ void ladder_answer_steps(struct ld *l)
 
 		json_array_foreach(list, i, c)
 		{
-			char addr[80], port[16], type[16];
-			if (!ladder_cand_parse(json_string_value(c), addr, sizeof(addr), port,
-					       sizeof(port), type, sizeof(type)))
+			struct ld_cand cd;
+			if (!ladder_cand_parse(json_string_value(c), &cd))
 				continue;
-			if (strcmp(type, "srflx") == 0 && nsrflx++ == 0)
-				snprintf(srflx, sizeof(srflx), "%s:%s", addr, port);
-			if (strcmp(type, "relay") == 0 && nrelay++ == 0)
-				snprintf(relay, sizeof(relay), "%s:%s", addr, port);
+			if (cd.type == ICE_CAND_SRFLX && nsrflx++ == 0)
+				snprintf(srflx, sizeof(srflx), "%s:%u", cd.ip, cd.port);
+			if (cd.type == ICE_CAND_RELAY && nrelay++ == 0)
+				snprintf(relay, sizeof(relay), "%s:%u", cd.ip, cd.port);
 		}
 		if (nsrflx && stun >= 0)
 			item_add(l, IK_ARROW, PRI_CHECK, t, "answer", stun, ladder_side_col(l, s),

@@ -19,28 +19,16 @@
 #include "harness/grow.h"
 #include "harness/ladder_int.h"
 
-/* The address part of "a.b.c.d:port", "[v6]:port", a bare address. */
+/* The address of a bare address, "a.b.c.d:port" or "[v6]:port", as text
+ * in one form whoever wrote it (@cap at least INET6_ADDRSTRLEN); "" when
+ * @s is none. Bare first: "2001:db8::1:5" is an address, not a port. */
 static void ip_of(const char *s, char *out, size_t cap)
 {
-	const char *end;
-	size_t len;
+	union ice_addr a;
 
 	out[0] = '\0';
-	if (!s || !*s)
-		return;
-	if (s[0] == '[') {
-		s++;
-		end = strchr(s, ']');
-	} else {
-		end = strchr(s, ':');
-		if (end && strchr(end + 1, ':'))
-			end = NULL; /* a bare IPv6 address */
-	}
-	len = end ? (size_t)(end - s) : strlen(s);
-	if (len >= cap)
-		return;
-	memcpy(out, s, len);
-	out[len] = '\0';
+	if (s && (ice_addr_from_text(&a, s, 0) == 0 || ice_addr_parse_hostport(&a, s) == 0))
+		ice_addr_ip(&a, out, cap);
 }
 
 /* ---- candidate lines ---- */

@@ -512,6 +512,30 @@ static void test_fault_nat(void **state)
 	json_decref(c);
 }
 
+/* IPv6: an address the wire writes "[v6]:port" and a candidate writes
+ * uncompressed is one address, so an "other" flow (no kind to guess the
+ * far end from) still ends at the side whose candidate it is. */
+static void test_ipv6(void **state)
+{
+	json_t *c = rec(
+	    "{\"id\":\"v6\",\"params\":{\"left\":\"easy\",\"right\":\"easy\"},"
+	    "\"candidates\":{\"left\":[\"candidate:b 1 udp 1 2001:db8:1::2 40001 typ srflx raddr "
+	    "10.1.0.2 rport 5000\"],\"right\":[\"candidate:d 1 udp 1 2001:DB8:2:0:0:0:0:6 5000 typ "
+	    "srflx raddr 10.2.0.2 rport 5000\"]},"
+	    "\"events\":[{\"t_ms\":5,\"src\":\"left\",\"ev\":\"local\"}],"
+	    "\"wire\":{\"points\":[\"left-nat\"],\"flows\":["
+	    "{\"node\":\"left-nat\",\"side\":\"left\",\"proto\":\"udp\","
+	    "\"src\":\"[2001:db8:1::2]:40001\",\"dst\":\"[2001:db8:2::6]:5000\",\"tx_pkts\":3,"
+	    "\"rx_pkts\":2,\"first_ms\":10,\"kind\":\"other\"}]}}");
+	char *svg = draw("ipv6", c, BIG);
+
+	(void)state;
+	assert_true(arrow(svg, "left", "right", "other udp [2001:db8:1::2]:40001"));
+	assert_true(arrow(svg, "stun", "left", "mapped address (srflx) 2001:db8:1::2:40001"));
+	free(svg);
+	json_decref(c);
+}
+
 /* No step at all, only the path the agents claim: the band alone. */
 static void test_band_only(void **state)
 {
@@ -741,7 +765,7 @@ int main(void)
 	    cmocka_unit_test(test_event_fields), cmocka_unit_test(test_fault_nat),
 	    cmocka_unit_test(test_band_only),	 cmocka_unit_test(test_nothing),
 	    cmocka_unit_test(test_malformed),	 cmocka_unit_test(test_huge),
-	    cmocka_unit_test(test_report),
+	    cmocka_unit_test(test_report),	 cmocka_unit_test(test_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

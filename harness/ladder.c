@@ -19,10 +19,8 @@
 #include "harness/grow.h"
 #include "harness/ladder_int.h"
 
-/* The address of a bare address, "a.b.c.d:port" or "[v6]:port", as text
- * in one form whoever wrote it (@cap at least INET6_ADDRSTRLEN); "" when
- * @s is none. Bare first: "2001:db8::1:5" is an address, not a port. */
-static void ip_of(const char *s, char *out, size_t cap)
+/* Bare first: "2001:db8::1:5" is an address, not an address and a port. */
+void ladder_ip_of(const char *s, char *out, size_t cap)
 {
 	union ice_addr a;
 
@@ -404,7 +402,7 @@ static void addr_add(struct ld *l, const char *hostport, int col)
 
 	if (col < 0)
 		return;
-	ip_of(hostport, ip, sizeof(ip));
+	ladder_ip_of(hostport, ip, sizeof(ip));
 	if (!ip[0] || json_object_get(l->addr, ip))
 		return;
 	if (json_object_set_new(l->addr, ip, json_integer(col)) < 0)
@@ -416,7 +414,7 @@ int ladder_addr_col(const struct ld *l, const char *hostport)
 	char ip[80];
 	json_t *v;
 
-	ip_of(hostport, ip, sizeof(ip));
+	ladder_ip_of(hostport, ip, sizeof(ip));
 	v = ip[0] ? json_object_get(l->addr, ip) : NULL;
 	return v ? (int)json_integer_value(v) : -1;
 }
@@ -459,7 +457,7 @@ static void addrs_points(struct ld *l)
 			char ip[80], key[LD_NAME_MAX + 84];
 			json_int_t n;
 
-			ip_of(ends[e], ip, sizeof(ip));
+			ladder_ip_of(ends[e], ip, sizeof(ip));
 			if (!ip[0])
 				continue;
 			snprintf(key, sizeof(key), "%s|%s", at, ip);

@@ -144,6 +144,10 @@ int ladder_col_find(const struct ld *l, const char *name);
 /* Side @s's column, and the other side's of a two-sided call; -1. */
 int ladder_side_col(const struct ld *l, int s);
 int ladder_peer_col(const struct ld *l, int s);
+/* The address of a bare address, "a.b.c.d:port" or "[v6]:port", as text in
+ * one form whoever wrote it (@cap at least INET6_ADDRSTRLEN); "" when @s
+ * is none. */
+void ladder_ip_of(const char *s, char *out, size_t cap);
 /* The column an address ("ip:port", "[v6]:port", bare) belongs to, -1. */
 int ladder_addr_col(const struct ld *l, const char *hostport);
 /* A candidate line's address (as text, the form the wire's records use),

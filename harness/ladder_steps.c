@@ -77,12 +77,13 @@ static void endpoint_str(const json_t *e, char *out, size_t cap)
  * that lists it among its candidates, -1. */
 static int sel_owner(const struct ld *l, const json_t *e)
 {
-	const char *addr = sget(e, "address");
 	long long port = cget(e, "port");
+	char addr[INET6_ADDRSTRLEN];
 	const char *k;
 	json_t *v;
 
-	if (!addr)
+	ladder_ip_of(sget(e, "address"), addr, sizeof(addr));
+	if (!addr[0])
 		return -1;
 	json_object_foreach((json_t *)json_object_get(l->cell, "candidates"), k, v)
 	{

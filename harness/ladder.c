@@ -163,9 +163,6 @@ static void col_push(struct ld *l, const char *name, const char *sub, enum role 
 	c->side = side;
 }
 
-/* What the scenario prelude's scen.side() builds for a side whose
- * parameter names a NAT preset: "<side>-nat", and "<side>-cgn" behind it
- * for "cgnat"; "open" has none (scenarios/prelude/30_scen.lua). */
 /* A side's NAT preset as the scenarios name the parameter: "<side>"
  * (matrix.lua) or "<side>_nat" (rebinding.lua, keepalive.lua), NULL. */
 static const char *side_preset(const struct ld *l, int s)
@@ -178,6 +175,9 @@ static const char *side_preset(const struct ld *l, int s)
 	return sget(l->params, key);
 }
 
+/* What the scenario prelude's scen.side() builds for a side whose
+ * parameter names a NAT preset: "<side>-nat", and "<side>-cgn" behind it
+ * for "cgnat"; "open" has none (scenarios/prelude/30_scen.lua). */
 static void nats_from_params(struct ld *l, struct natname *n, int *nn, int cap)
 {
 	size_t i;

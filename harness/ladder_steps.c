@@ -174,20 +174,13 @@ void ladder_selected_details(struct ld *l)
 	switch_details(l);
 	for (int s = 0; s < l->nside; s++) {
 		const json_t *sel = selected_of(l, s);
-		char lo[96], re[96], *label;
-		struct item *it;
+		char lo[96], re[96];
 
 		if (l->sel_item[s] < 0 || !json_is_object(json_object_get(sel, "local")))
 			continue;
-		it = &l->it[l->sel_item[s]];
 		endpoint_str(json_object_get(sel, "local"), lo, sizeof(lo));
 		endpoint_str(json_object_get(sel, "remote"), re, sizeof(re));
-		if (asprintf(&label, "%s: %s -> %s", it->label, lo, re) < 0) {
-			l->oom = true;
-			return;
-		}
-		free(it->label);
-		it->label = label;
+		label_append(l, l->sel_item[s], ": %s -> %s", lo, re);
 	}
 }
 
@@ -278,12 +271,13 @@ static void agent_step(struct ld *l, int s, const json_t *e, const char *ev, dou
 		l->local_t[s] = t;
 	if (strcmp(ev, "candidate") == 0 && isnan(l->cand_t[s]))
 		l->cand_t[s] = t;
-	if (strcmp(ev, "checks") == 0)
-		l->checks_t[s] = t; /* the cell's "pairs" is the side's last check list */
 	if ((strcmp(ev, "selected") == 0 || strcmp(ev, "failed") == 0) && isnan(l->end_t[s]))
 		l->end_t[s] = t;
-	if (strcmp(ev, "checks") == 0)
-		return; /* drawn from the cell's "pairs" */
+	if (strcmp(ev, "checks") == 0) {
+		/* drawn from the cell's "pairs", the side's last check list */
+		l->checks_t[s] = t;
+		return;
+	}
 	if (strcmp(ev, "state") == 0) {
 		char key[48];
 
@@ -551,8 +545,8 @@ static const char *flow_cls(const char *kind)
  * from its first packet, and one for its data phase. */
 void ladder_flow_steps(struct ld *l)
 {
-	const json_t *win = json_object_get(l->wire, "window_ms");
-	double w0 = json_is_array(win) ? json_number_value(json_array_get(win, 0)) : NAN;
+	const json_t *w = json_array_get(json_object_get(l->wire, "window_ms"), 0);
+	double w0 = json_is_number(w) ? json_number_value(w) : NAN; /* the data phase's start */
 	int stun = ladder_col_role(l, ROLE_STUN), turn = ladder_col_role(l, ROLE_TURN);
 	json_t *seen = json_object();
 	struct {
@@ -568,8 +562,6 @@ void ladder_flow_steps(struct ld *l)
 		l->oom = true;
 		return;
 	}
-	if (!json_is_number(json_array_get(win, 0)))
-		w0 = NAN;
 	json_array_foreach(json_object_get(l->wire, "flows"), i, f)
 	{
 		const char *kind = sget(f, "kind"), *src = sget(f, "src"), *dst = sget(f, "dst");

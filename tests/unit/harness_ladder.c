@@ -750,6 +750,9 @@ static void test_checker(void **state)
 	assert_null(xmlcheck("<svg a=\"1\"><g><text>x &amp; y</text></g></svg>\n"));
 	assert_non_null(xmlcheck("<svg><g></svg></g>"));
 	assert_non_null(xmlcheck("<svg><text>a & b</text></svg>"));
+	assert_null(xmlcheck("<svg a=\"&#39;&#x2026;\"/>"));
+	assert_non_null(xmlcheck("<svg><text>&#x;</text></svg>"));
+	assert_non_null(xmlcheck("<svg><text>&#3z;</text></svg>"));
 	assert_non_null(xmlcheck("<svg a=\"1\" a=\"2\"/>"));
 	assert_non_null(xmlcheck("<svg a=\"<\"/>"));
 	assert_non_null(xmlcheck("<svg><g>"));

@@ -19,28 +19,40 @@
 #include "harness/grow.h"
 #include "harness/ladder_int.h"
 
-/* The address part of "a.b.c.d:port", "[v6]:port", a bare address. */
-static void ip_of(const char *s, char *out, size_t cap)
+/* Bare first: "2001:db8::1:5" is an address, not an address and a port. */
+void ladder_ip_of(const char *s, char *out, size_t cap)
 {
-	const char *end;
-	size_t len;
+	union ice_addr a;
 
 	out[0] = '\0';
-	if (!s || !*s)
+	if (s && (ice_addr_from_text(&a, s, 0) == 0 || ice_addr_parse_hostport(&a, s) == 0))
+		ice_addr_ip(&a, out, cap);
+}
+
+/* ---- candidate lines ---- */
+
+bool ladder_cand_parse(const char *line, struct ld_cand *c)
+{
+	struct ice_candidate ic;
+
+	if (!line || ice_candidate_parse(line, strlen(line), &ic) < 0)
+		return false;
+	ice_addr_ip(&ic.addr, c->ip, sizeof(c->ip));
+	c->port = ice_addr_port(&ic.addr);
+	c->type = ic.type;
+	return true;
+}
+
+/* Notes whether candidate @line is a STUN server's answer (srflx) or a
+ * TURN server's (relay). */
+static void cand_servers(const char *line, bool *stun, bool *turn)
+{
+	struct ld_cand c;
+
+	if (!ladder_cand_parse(line, &c))
 		return;
-	if (s[0] == '[') {
-		s++;
-		end = strchr(s, ']');
-	} else {
-		end = strchr(s, ':');
-		if (end && strchr(end + 1, ':'))
-			end = NULL; /* a bare IPv6 address */
-	}
-	len = end ? (size_t)(end - s) : strlen(s);
-	if (len >= cap)
-		return;
-	memcpy(out, s, len);
-	out[len] = '\0';
+	*stun |= c.type == ICE_CAND_SRFLX;
+	*turn |= c.type == ICE_CAND_RELAY;
 }
 
 /* ---- columns ---- */
@@ -151,9 +163,6 @@ static void col_push(struct ld *l, const char *name, const char *sub, enum role 
 	c->side = side;
 }
 
-/* What the scenario prelude's scen.side() builds for a side whose
- * parameter names a NAT preset: "<side>-nat", and "<side>-cgn" behind it
- * for "cgnat"; "open" has none (scenarios/prelude/30_scen.lua). */
 /* A side's NAT preset as the scenarios name the parameter: "<side>"
  * (matrix.lua) or "<side>_nat" (rebinding.lua, keepalive.lua), NULL. */
 static const char *side_preset(const struct ld *l, int s)
@@ -166,6 +175,9 @@ static const char *side_preset(const struct ld *l, int s)
 	return sget(l->params, key);
 }
 
+/* What the scenario prelude's scen.side() builds for a side whose
+ * parameter names a NAT preset: "<side>-nat", and "<side>-cgn" behind it
+ * for "cgnat"; "open" has none (scenarios/prelude/30_scen.lua). */
 static void nats_from_params(struct ld *l, struct natname *n, int *nn, int cap)
 {
 	size_t i;
@@ -284,14 +296,8 @@ static void cols_build(struct ld *l)
 		stun |= prefix(sget(v, "src"), "stun");
 		turn |= prefix(sget(v, "src"), "turn");
 		/* the agent's own lines (cells.jsonl keeps event fields) */
-		stun |= line && strstr(line, " typ srflx") != NULL;
-		turn |= line && strstr(line, " typ relay") != NULL;
-		json_array_foreach(own, j, c)
-		{
-			line = json_string_value(c);
-			stun |= line && strstr(line, " typ srflx") != NULL;
-			turn |= line && strstr(line, " typ relay") != NULL;
-		}
+		cand_servers(line, &stun, &turn);
+		json_array_foreach(own, j, c) cand_servers(json_string_value(c), &stun, &turn);
 		turn |= prefix(sget(json_object_get(v, "local"), "type"), "relay") ||
 			prefix(sget(json_object_get(v, "remote"), "type"), "relay");
 	}
@@ -299,12 +305,7 @@ static void cols_build(struct ld *l)
 	{
 		size_t j;
 		json_t *c;
-		json_array_foreach(v, j, c)
-		{
-			const char *line = json_string_value(c);
-			stun |= line && strstr(line, " typ srflx") != NULL;
-			turn |= line && strstr(line, " typ relay") != NULL;
-		}
+		json_array_foreach(v, j, c) cand_servers(json_string_value(c), &stun, &turn);
 	}
 	turn |= prefix(sget(json_object_get(l->wire, "settled"), "class"), "relay");
 	turn |= prefix(sget(l->cell, "path"), "relay");
@@ -401,7 +402,7 @@ static void addr_add(struct ld *l, const char *hostport, int col)
 
 	if (col < 0)
 		return;
-	ip_of(hostport, ip, sizeof(ip));
+	ladder_ip_of(hostport, ip, sizeof(ip));
 	if (!ip[0] || json_object_get(l->addr, ip))
 		return;
 	if (json_object_set_new(l->addr, ip, json_integer(col)) < 0)
@@ -413,32 +414,9 @@ int ladder_addr_col(const struct ld *l, const char *hostport)
 	char ip[80];
 	json_t *v;
 
-	ip_of(hostport, ip, sizeof(ip));
+	ladder_ip_of(hostport, ip, sizeof(ip));
 	v = ip[0] ? json_object_get(l->addr, ip) : NULL;
 	return v ? (int)json_integer_value(v) : -1;
-}
-
-/* "candidate:F 1 udp PRIO ADDR PORT typ TYPE ..." (RFC 8839 §5.1): the
- * address, port and type, or false. */
-bool ladder_cand_parse(const char *line, char *addr, size_t acap, char *port, size_t pcap,
-		       char *type, size_t tcap)
-{
-	char buf[512], *save = NULL, *tok;
-	int i = 0;
-
-	if (!line || strlen(line) >= sizeof(buf))
-		return false;
-	strcpy(buf, line);
-	addr[0] = port[0] = type[0] = '\0';
-	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++) {
-		if (i == 4)
-			snprintf(addr, acap, "%s", tok);
-		else if (i == 5)
-			snprintf(port, pcap, "%s", tok);
-		else if (i == 7)
-			snprintf(type, tcap, "%s", tok);
-	}
-	return addr[0] && type[0];
 }
 
 /* An endpoint object of the agent protocol ({type, address, port, ...}):
@@ -479,7 +457,7 @@ static void addrs_points(struct ld *l)
 			char ip[80], key[LD_NAME_MAX + 84];
 			json_int_t n;
 
-			ip_of(ends[e], ip, sizeof(ip));
+			ladder_ip_of(ends[e], ip, sizeof(ip));
 			if (!ip[0])
 				continue;
 			snprintf(key, sizeof(key), "%s|%s", at, ip);
@@ -566,12 +544,10 @@ static void addrs_build(struct ld *l)
 
 		json_array_foreach(v, j, c)
 		{
-			char addr[80], port[16], type[16];
-			if (!ladder_cand_parse(json_string_value(c), addr, sizeof(addr), port,
-					       sizeof(port), type, sizeof(type)))
-				continue;
-			addr_add(l, addr,
-				 strcmp(type, "relay") == 0 ? turn : ladder_side_col(l, s));
+			struct ld_cand cd;
+			if (ladder_cand_parse(json_string_value(c), &cd))
+				addr_add(l, cd.ip,
+					 cd.type == ICE_CAND_RELAY ? turn : ladder_side_col(l, s));
 		}
 	}
 	json_object_foreach((json_t *)json_object_get(l->cell, "pairs"), k, v)

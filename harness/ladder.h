@@ -37,8 +37,9 @@
  * agents, their NATs and the STUN/TURN servers; arrows for allocations,
  * checks, answers, data in time; drops marked; the settled path
  * highlighted. Reads "events", "wire", "evidence", "selected", "params" of
- * @cell (and "candidates", "pairs", "observations", "path", "id"); tolerates
- * any of them missing or of the wrong type. Returns a malloc'd
+ * @cell (and "candidates", "pairs", "observations", "switches", "switch",
+ * "path", "id"); tolerates any of them missing or of the wrong type.
+ * Returns a malloc'd
  * NUL-terminated string (caller frees), or NULL when the cell has nothing
  * to draw (errno ENOENT), when not even the frame fits in @max_bytes
  * (ENOSPC) or on no memory (ENOMEM). Output is at most @max_bytes, the NUL

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "agents/ice/candidate.h"
+
 #define LD_SIDES_MAX	  4 /* call sides drawn; more are counted */
 #define LD_SIDE_NATS_MAX  2 /* a side's NATs: its home NAT and a carrier NAT */
 #define LD_LOOSE_NATS_MAX 2 /* NATs that belong to no side */
@@ -142,12 +144,22 @@ int ladder_col_find(const struct ld *l, const char *name);
 /* Side @s's column, and the other side's of a two-sided call; -1. */
 int ladder_side_col(const struct ld *l, int s);
 int ladder_peer_col(const struct ld *l, int s);
+/* The address of a bare address, "a.b.c.d:port" or "[v6]:port", as text in
+ * one form whoever wrote it (@cap at least INET6_ADDRSTRLEN); "" when @s
+ * is none. */
+void ladder_ip_of(const char *s, char *out, size_t cap);
 /* The column an address ("ip:port", "[v6]:port", bare) belongs to, -1. */
 int ladder_addr_col(const struct ld *l, const char *hostport);
-/* "candidate:F 1 udp PRIO ADDR PORT typ TYPE ..." (RFC 8839 §5.1): the
- * address, port and type, or false. */
-bool ladder_cand_parse(const char *line, char *addr, size_t acap, char *port, size_t pcap,
-		       char *type, size_t tcap);
+/* A candidate line's address (as text, the form the wire's records use),
+ * port and type. */
+struct ld_cand {
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
+	enum ice_cand_type type;
+};
+/* "candidate:F 1 udp PRIO ADDR PORT typ TYPE ..." (RFC 8839 §5.1), read
+ * by ice_candidate_parse into *@c; false when @line is none. */
+bool ladder_cand_parse(const char *line, struct ld_cand *c);
 
 /* ---- ladder_steps.c: the steps, each adding to l->it ---- */
 

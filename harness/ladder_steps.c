@@ -77,12 +77,13 @@ static void endpoint_str(const json_t *e, char *out, size_t cap)
  * that lists it among its candidates, -1. */
 static int sel_owner(const struct ld *l, const json_t *e)
 {
-	const char *addr = sget(e, "address");
 	long long port = cget(e, "port");
+	char addr[INET6_ADDRSTRLEN];
 	const char *k;
 	json_t *v;
 
-	if (!addr)
+	ladder_ip_of(sget(e, "address"), addr, sizeof(addr));
+	if (!addr[0])
 		return -1;
 	json_object_foreach((json_t *)json_object_get(l->cell, "candidates"), k, v)
 	{
@@ -90,10 +91,9 @@ static int sel_owner(const struct ld *l, const json_t *e)
 		json_t *c;
 		json_array_foreach(v, i, c)
 		{
-			char a[80], p[16], type[16];
-			if (ladder_cand_parse(json_string_value(c), a, sizeof(a), p, sizeof(p),
-					      type, sizeof(type)) &&
-			    strcmp(a, addr) == 0 && atoll(p) == port)
+			struct ld_cand cd;
+			if (ladder_cand_parse(json_string_value(c), &cd) && cd.port == port &&
+			    strcmp(cd.ip, addr) == 0)
 				return ladder_side_find(l, k);
 		}
 	}
@@ -174,20 +174,13 @@ void ladder_selected_details(struct ld *l)
 	switch_details(l);
 	for (int s = 0; s < l->nside; s++) {
 		const json_t *sel = selected_of(l, s);
-		char lo[96], re[96], *label;
-		struct item *it;
+		char lo[96], re[96];
 
 		if (l->sel_item[s] < 0 || !json_is_object(json_object_get(sel, "local")))
 			continue;
-		it = &l->it[l->sel_item[s]];
 		endpoint_str(json_object_get(sel, "local"), lo, sizeof(lo));
 		endpoint_str(json_object_get(sel, "remote"), re, sizeof(re));
-		if (asprintf(&label, "%s: %s -> %s", it->label, lo, re) < 0) {
-			l->oom = true;
-			return;
-		}
-		free(it->label);
-		it->label = label;
+		label_append(l, l->sel_item[s], ": %s -> %s", lo, re);
 	}
 }
 
@@ -241,25 +234,27 @@ static void fault_step(struct ld *l, const json_t *e, double t)
  * one arrow. True when the line was such an answer. */
 static bool answer_step(struct ld *l, int s, const char *line, double t)
 {
-	char addr[80], port[16], type[16], key[40];
+	struct ld_cand cd;
 	int col = ladder_side_col(l, s), from;
+	const char *key;
 	bool relay;
 	struct item *it;
 
-	if (!ladder_cand_parse(line, addr, sizeof(addr), port, sizeof(port), type, sizeof(type)))
+	if (!ladder_cand_parse(line, &cd))
 		return false;
-	relay = strcmp(type, "relay") == 0;
-	if (!relay && strcmp(type, "srflx") != 0)
+	relay = cd.type == ICE_CAND_RELAY;
+	if (!relay && cd.type != ICE_CAND_SRFLX)
 		return false;
 	from = ladder_col_role(l, relay ? ROLE_TURN : ROLE_STUN);
 	if (from < 0)
 		return false;
 	l->answered[s] = true;
-	snprintf(key, sizeof(key), "answer:%s", type);
+	key = relay ? "answer:relay" : "answer:srflx";
 	if (aggregate(l, col, key, t))
 		return true;
 	it = item_add(l, IK_ARROW, PRI_CHECK, t, "answer", from, col,
-		      relay ? "allocated relay %s:%s" : "mapped address (srflx) %s:%s", addr, port);
+		      relay ? "allocated relay %s:%u" : "mapped address (srflx) %s:%u", cd.ip,
+		      cd.port);
 	aggregate_open(l, col, key, it);
 	return true;
 }
@@ -276,12 +271,13 @@ static void agent_step(struct ld *l, int s, const json_t *e, const char *ev, dou
 		l->local_t[s] = t;
 	if (strcmp(ev, "candidate") == 0 && isnan(l->cand_t[s]))
 		l->cand_t[s] = t;
-	if (strcmp(ev, "checks") == 0)
-		l->checks_t[s] = t; /* the cell's "pairs" is the side's last check list */
 	if ((strcmp(ev, "selected") == 0 || strcmp(ev, "failed") == 0) && isnan(l->end_t[s]))
 		l->end_t[s] = t;
-	if (strcmp(ev, "checks") == 0)
-		return; /* drawn from the cell's "pairs" */
+	if (strcmp(ev, "checks") == 0) {
+		/* drawn from the cell's "pairs", the side's last check list */
+		l->checks_t[s] = t;
+		return;
+	}
 	if (strcmp(ev, "state") == 0) {
 		char key[48];
 
@@ -405,14 +401,13 @@ void ladder_answer_steps(struct ld *l)
 
 		json_array_foreach(list, i, c)
 		{
-			char addr[80], port[16], type[16];
-			if (!ladder_cand_parse(json_string_value(c), addr, sizeof(addr), port,
-					       sizeof(port), type, sizeof(type)))
+			struct ld_cand cd;
+			if (!ladder_cand_parse(json_string_value(c), &cd))
 				continue;
-			if (strcmp(type, "srflx") == 0 && nsrflx++ == 0)
-				snprintf(srflx, sizeof(srflx), "%s:%s", addr, port);
-			if (strcmp(type, "relay") == 0 && nrelay++ == 0)
-				snprintf(relay, sizeof(relay), "%s:%s", addr, port);
+			if (cd.type == ICE_CAND_SRFLX && nsrflx++ == 0)
+				snprintf(srflx, sizeof(srflx), "%s:%u", cd.ip, cd.port);
+			if (cd.type == ICE_CAND_RELAY && nrelay++ == 0)
+				snprintf(relay, sizeof(relay), "%s:%u", cd.ip, cd.port);
 		}
 		if (nsrflx && stun >= 0)
 			item_add(l, IK_ARROW, PRI_CHECK, t, "answer", stun, ladder_side_col(l, s),
@@ -550,8 +545,8 @@ static const char *flow_cls(const char *kind)
  * from its first packet, and one for its data phase. */
 void ladder_flow_steps(struct ld *l)
 {
-	const json_t *win = json_object_get(l->wire, "window_ms");
-	double w0 = json_is_array(win) ? json_number_value(json_array_get(win, 0)) : NAN;
+	const json_t *w = json_array_get(json_object_get(l->wire, "window_ms"), 0);
+	double w0 = json_is_number(w) ? json_number_value(w) : NAN; /* the data phase's start */
 	int stun = ladder_col_role(l, ROLE_STUN), turn = ladder_col_role(l, ROLE_TURN);
 	json_t *seen = json_object();
 	struct {
@@ -567,8 +562,6 @@ void ladder_flow_steps(struct ld *l)
 		l->oom = true;
 		return;
 	}
-	if (!json_is_number(json_array_get(win, 0)))
-		w0 = NAN;
 	json_array_foreach(json_object_get(l->wire, "flows"), i, f)
 	{
 		const char *kind = sget(f, "kind"), *src = sget(f, "src"), *dst = sget(f, "dst");

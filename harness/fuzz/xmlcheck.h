@@ -19,22 +19,27 @@ static inline bool xmlcheck_name_char(char c)
 	       c == '-' || c == '_' || c == ':' || c == '.';
 }
 
-/* @s at '&': the length of a valid reference, or 0. */
+/* @s at '&': the length of a valid reference, or 0. A character
+ * reference (XML 1.0 §4.1) is "&#" digits ";" or "&#x" hex digits ";". */
 static inline size_t xmlcheck_entity_len(const char *s)
 {
 	static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;", NULL};
-	size_t i = 2;
+	const char *digits = "0123456789";
+	size_t i = 2, start;
 
 	for (int k = 0; ents[k]; k++)
 		if (strncmp(s, ents[k], strlen(ents[k])) == 0)
 			return strlen(ents[k]);
 	if (s[1] != '#')
 		return 0;
-	if (s[2] == 'x')
+	if (s[2] == 'x') {
 		i = 3;
-	while (s[i] && s[i] != ';' && i < 12)
+		digits = "0123456789abcdefABCDEF";
+	}
+	start = i;
+	while (s[i] && strchr(digits, s[i]) && i < 12)
 		i++;
-	return s[i] == ';' && i > 2 ? i + 1 : 0;
+	return s[i] == ';' && i > start ? i + 1 : 0;
 }
 
 /* NULL when @x is well-formed, else what is wrong. */

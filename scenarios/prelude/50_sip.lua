@@ -2,7 +2,7 @@
 -- registrar/proxy (kamailio), a media relay (rtpengine) and user agents
 -- (baresip) started inside lab nodes with configurations generated per cell
 -- into the cell's log directory, and the wire reading that judges a call:
--- a reader of the lab's own pcap captures (harness/capture.c, SLL2) that
+-- a reader of the lab's own pcap captures (emu/capture.c, SLL2) that
 -- finds SIP messages (registrations, INVITE answers, SDP) and counts RTP
 -- packets per flow at each node. Nothing here believes a UA's output.
 
@@ -344,16 +344,13 @@ end
 
 -- ---- the wire: pcap reading ------------------------------------------
 
--- sip.pcap(path) -> list of packets, read from a capture the lab is still
--- writing (harness/capture.c: big-endian pcap, LINKTYPE_LINUX_SLL2, one
--- record per packet as seen). Each packet: {t (s, float), ifindex, out
+-- Parse the whole pcap records of @s from byte @pos on into @out (the
+-- lab's node captures, emu/capture.c: big-endian pcap, LINKTYPE_LINUX_SLL2,
+-- one record per packet as seen). Each packet: {t (s, float), ifindex, out
 -- (PACKET_OUTGOING: the node sent it), proto "udp"|"tcp", src, sport, dst,
--- dport, payload}. IPv4 only; a record cut by the writer is left out.
-function sip.pcap(path)
-  local s = read_all(path)
-  local out = {}
-  if not s or #s < 24 then return out end
-  local pos = 25
+-- dport, payload}; IPv4 UDP and TCP only. Returns where the first record
+-- not yet whole starts (#s + 1 when none is left).
+local function pcap_parse(s, pos, out)
   while pos + 16 <= #s do
     local sec, usec, caplen = string.unpack(">I4I4I4", s, pos)
     local rec = pos + 16
@@ -385,7 +382,50 @@ function sip.pcap(path)
       end
     end
   end
-  return out
+  return pos
+end
+
+local Capture = {}
+Capture.__index = Capture
+
+-- sip.capture(path) -> reader of a capture the lab is still writing, a
+-- piece at a time: reader:read() -> packets, new_bytes parses only what
+-- was appended since its last call (a record the writer has not finished
+-- waits for the next call) and returns every packet read so far
+-- (reader.packets, the same list each time) and how many bytes the file
+-- grew by. A scenario polling a capture while the call runs reads each
+-- byte once.
+function sip.capture(path)
+  return setmetatable({ path = path, off = 0, rest = "", packets = {} }, Capture)
+end
+
+function Capture:read()
+  local f = io.open(self.path, "rb")
+  if not f then return self.packets, 0 end
+  f:seek("set", self.off)
+  local new = f:read("a") or ""
+  f:close()
+  if #new == 0 then return self.packets, 0 end
+  self.off = self.off + #new
+  local s = self.rest .. new
+  local pos = 1
+  if not self.header then
+    -- the file header (24 bytes): the format is the lab's own, not checked
+    if #s < 24 then
+      self.rest = s
+      return self.packets, #new
+    end
+    self.header = true
+    pos = 25
+  end
+  self.rest = s:sub(pcap_parse(s, pos, self.packets))
+  return self.packets, #new
+end
+
+-- sip.pcap(path) -> list of packets: the whole capture as it is now
+-- (sip.capture's packets); a record cut by the writer is left out.
+function sip.pcap(path)
+  return (sip.capture(path):read())
 end
 
 -- sip.is_rtp(pkt): an RTP packet (RFC 3550 §5.1: version 2; RTCP's

@@ -29,9 +29,7 @@ local S = natlab.scen
 local sip = natlab.sip
 
 local function expected_table()
-  local src = debug.getinfo(1, "S").source:match("^@(.*)$")
-  local dir = src and src:match("^(.*)/[^/]*$") or "."
-  local chunk, err = loadfile(dir .. "/sip_expected.lua")
+  local chunk, err = loadfile(S.dir .. "/sip_expected.lua") -- S.dir: scen.use_dir() above
   if not chunk then error("sip: cannot load sip_expected.lua: " .. tostring(err)) end
   return chunk()
 end

@@ -47,14 +47,20 @@ function sip.need(progs)
   end
 end
 
+-- The cell's log directory, whole (the programs started here change their
+-- working directory), or nil without logs (natlab exec/shell).
+local function cell_dir()
+  local d = natlab.cell_dir()
+  if d and d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
+  return d
+end
+
 -- sip.dir(): the cell's directory for generated files (made once per cell):
 -- the cell's log directory under natlab run, a fresh temporary one else.
 function sip.dir()
   if sip._dir then return sip._dir end
-  local d = natlab.cell_dir()
-  if d then
-    if d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
-  else
+  local d = cell_dir()
+  if not d then
     d = os.tmpname()
     os.remove(d)
   end
@@ -245,10 +251,8 @@ end
 
 -- sip.logpath(name): where node:spawn put @name's stderr (nil without logs)
 function sip.logpath(name)
-  local d = natlab.cell_dir()
-  if not d then return nil end
-  if d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
-  return d .. "/" .. name .. ".log"
+  local d = cell_dir()
+  return d and (d .. "/" .. name .. ".log")
 end
 
 -- ---- rtpengine -------------------------------------------------------
@@ -485,7 +489,7 @@ function sip.message(k)
   m.from_user = head:match("\n[Ff][Rr][Oo][Mm]:[^\n]-sips?:([^@>;\r\n]+)@") or head:match("\nf:[^\n]-sips?:([^@>;\r\n]+)@")
   m.contact = head:match("\n[Cc][Oo][Nn][Tt][Aa][Cc][Tt]:[^\n]-<?sips?:[^@>]*@?([%d%.]+:?%d*)")
   if body and body:find("m=audio", 1, true) then
-    local c = body:match("\nc=IN IP4 ([%d%.]+)") or body:match("^c=IN IP4 ([%d%.]+)")
+    local c = body:match("^c=IN IP4 ([%d%.]+)")
     local mp = body:match("\nm=audio (%d+)")
     -- a media-level c= overrides the session's (RFC 4566 §5.7): take the last
     for cc in body:gmatch("\nc=IN IP4 ([%d%.]+)") do c = cc end
@@ -540,7 +544,7 @@ local function ep(a, p) return a .. ":" .. tostring(p) end
 -- The RTP a node sent (out) and received (in), with the endpoint it sent
 -- most of its packets to.
 local function rtp_at(pk)
-  local r = { tx = 0, rx = 0, to = {}, from = {} }
+  local r = { tx = 0, rx = 0, to = {} }
   for _, k in ipairs(pk or {}) do
     if sip.is_rtp(k) then
       if k.out then
@@ -549,8 +553,6 @@ local function rtp_at(pk)
         r.to[d] = (r.to[d] or 0) + 1
       else
         r.rx = r.rx + 1
-        local s = ep(k.src, k.sport)
-        r.from[s] = (r.from[s] or 0) + 1
       end
     end
   end
@@ -622,14 +624,15 @@ function sip.judge(pk, w)
       v.rewrites[x .. " REGISTER Contact"] = r1.contact .. " -> " .. r2.contact
     end
   end
-  local i1, i2 = sent_and_got(A, function(m) return m.request == "INVITE" and m.to_user == B end)
-  if i1 and i2 and i1.sdp and i2.sdp and (i1.sdp.addr ~= i2.sdp.addr or i1.sdp.port ~= i2.sdp.port) then
-    v.rewrites[A .. " INVITE SDP"] = ep(i1.sdp.addr, i1.sdp.port) .. " -> " .. ep(i2.sdp.addr, i2.sdp.port)
+  local function sdp_rewrite(label, ua, pred)
+    local m1, m2 = sent_and_got(ua, pred)
+    local s1, s2 = m1 and m1.sdp, m2 and m2.sdp
+    if s1 and s2 and (s1.addr ~= s2.addr or s1.port ~= s2.port) then
+      v.rewrites[label] = ep(s1.addr, s1.port) .. " -> " .. ep(s2.addr, s2.port)
+    end
   end
-  local a1, a2 = sent_and_got(B, function(m) return m.status == 200 and m.cseq_method == "INVITE" and m.sdp end)
-  if a1 and a2 and a1.sdp and a2.sdp and (a1.sdp.addr ~= a2.sdp.addr or a1.sdp.port ~= a2.sdp.port) then
-    v.rewrites[B .. " 200 SDP"] = ep(a1.sdp.addr, a1.sdp.port) .. " -> " .. ep(a2.sdp.addr, a2.sdp.port)
-  end
+  sdp_rewrite(A .. " INVITE SDP", A, function(m) return m.request == "INVITE" and m.to_user == B end)
+  sdp_rewrite(B .. " 200 SDP", B, function(m) return m.status == 200 and m.cseq_method == "INVITE" and m.sdp end)
   local function side_addrs(x)
     local s = { [w.addr[x]] = true }
     if w.addr[x .. "-nat"] then s[w.addr[x .. "-nat"]] = true end

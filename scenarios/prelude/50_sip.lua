@@ -108,6 +108,8 @@ end
 local function kamailio_cfg(o)
   local nat = o.help == "nat" or o.help == "sbc"
   local rtp = o.help == "sbc"
+  -- every SDP, offer or answer, rewritten to the relay
+  local manage = 'rtpengine_manage("replace-origin replace-session-connection ICE=remove");'
   local L = {}
   local function w(s) L[#L + 1] = s end
   w("#!KAMAILIO")
@@ -162,7 +164,7 @@ local function kamailio_cfg(o)
   w("    if (loose_route()) {")
   if rtp then
     w('      if (is_method("BYE")) { rtpengine_delete(); }')
-    w('      else if (has_body("application/sdp")) { rtpengine_manage("replace-origin replace-session-connection ICE=remove"); }')
+    w('      else if (has_body("application/sdp")) { ' .. manage .. ' }')
   end
   w("      t_relay(); exit;")
   w("    }")
@@ -179,7 +181,7 @@ local function kamailio_cfg(o)
   w('  if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }')
   w('  xlog("L_INFO", "natlab-sip: $rm for $tU relayed to $du $ru\\n");')
   if rtp then
-    w('  if (is_method("INVITE") && has_body("application/sdp")) { rtpengine_manage("replace-origin replace-session-connection ICE=remove"); }')
+    w('  if (is_method("INVITE") && has_body("application/sdp")) { ' .. manage .. ' }')
   end
   w('  t_on_reply("REPLY");')
   w('  if (!t_relay()) { sl_reply_error(); }')
@@ -191,7 +193,7 @@ local function kamailio_cfg(o)
     w("  if (nat_uac_test(\"1\")) { fix_nated_contact(); }")
   end
   if rtp then
-    w('  if (has_body("application/sdp")) { rtpengine_manage("replace-origin replace-session-connection ICE=remove"); }')
+    w('  if (has_body("application/sdp")) { ' .. manage .. ' }')
   end
   w("}")
   return table.concat(L, "\n") .. "\n"

@@ -6,7 +6,9 @@
 -- Swept: the presets, the NAT help (help=none: a plain registrar/proxy;
 -- nat: kamailio's nathelper fixes NATed contacts and registrations, media
 -- untouched; sbc: nat plus rtpengine rewriting every SDP to itself and
--- latching onto where the media really comes from), the routers' SIP ALG
+-- latching onto where the media really comes from; ice: nat for the
+-- signalling, and baresip's ICE with host, server-reflexive and relayed
+-- candidates from natlab-turn-server), the routers' SIP ALG
 -- (alg: the sip_alg NAT knob, the kernel's SIP helper) and the transport of
 -- the signalling (udp, tcp). nat_timeout_s/keepalive/hold_s test whether a
 -- registration outlives a short NAT mapping lifetime.

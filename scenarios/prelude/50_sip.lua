@@ -522,13 +522,9 @@ end
 -- REGISTER for @user (what the registrar accepted: kamailio answers 200
 -- only after save("location")).
 function sip.registered(pk, user)
-  for _, k in ipairs(pk or {}) do
-    if k.out then
-      local m = sip.message(k)
-      if m and m.status == 200 and m.cseq_method == "REGISTER" and m.to_user == user then return true end
-    end
-  end
-  return false
+  return sip.first_message(pk, function(m, k)
+    return k.out and m.status == 200 and m.cseq_method == "REGISTER" and m.to_user == user
+  end) ~= nil
 end
 
 -- sip.first_message(pk, filter) -> message, packet: the first SIP message

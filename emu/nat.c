@@ -1102,7 +1102,7 @@ static void build_sip_alg(struct nx_build *bd)
 		nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, alg[i].proto);
 		if (bd->ret == 0 && emu_nft_batch_add_obj(bd->b, o) < 0)
 			bd->ret =
-			    natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+			    natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 		nftnl_obj_free(o);
 
 		/* iifname != OUT meta l4proto P th dport 5060 ct helper set "sip-P" */

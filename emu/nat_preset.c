@@ -24,35 +24,34 @@ struct preset {
 	bool hairpin, paired, udp_blocked, tcp_in_blocked;
 	uint16_t tcp_ports[2];
 	unsigned n_tcp_ports;
-	bool sip_alg; /* the SIP ALG: off in every preset (a scenario knob) */
 };
 
 /* clang-format off */
 static const struct preset presets[] = {
 	{"open", NULL, NULL, "no NAT, no firewall: a host with a public address (university, server)",
 	 false, EMU_NAT_MAP_EI, EMU_NAT_FILTER_EI, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 false, false, false, false, {0}, 0, false},
+	 false, false, false, false, {0}, 0},
 	{"full-cone", NULL, NULL, "RFC 3489 full cone: game consoles' UPnP-style routers, some CPEs with 'NAT type open'",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_EI, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 true, true, false, false, {0}, 0, false},
+	 true, true, false, false, {0}, 0},
 	{"restricted-cone", NULL, NULL, "RFC 3489 restricted cone: many consumer routers (address-dependent filtering)",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_AD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 true, true, false, false, {0}, 0, false},
+	 true, true, false, false, {0}, 0},
 	{"port-restricted-cone", NULL, NULL, "RFC 3489 port-restricted cone: Linux/netfilter home routers (OpenWrt, most CPEs)",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 true, true, false, false, {0}, 0, false},
+	 true, true, false, false, {0}, 0},
 	{"easy", "port-restricted-cone", NULL, NULL,
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 true, true, false, false, {0}, 0, false},
+	 true, true, false, false, {0}, 0},
 	{"address-dependent", NULL, NULL, "address-dependent mapping and filtering, sequential ports: some enterprise firewalls",
 	 true, EMU_NAT_MAP_AD, EMU_NAT_FILTER_AD, EMU_NAT_PORTS_SEQUENTIAL, 1024, 65535,
-	 false, true, false, false, {0}, 0, false},
+	 false, true, false, false, {0}, 0},
 	{"symmetric", NULL, NULL, "RFC 3489 symmetric: pfSense/FreeBSD pf, enterprise firewalls (random port per destination)",
 	 true, EMU_NAT_MAP_APD, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_RANDOM, 1024, 65535,
-	 false, true, false, false, {0}, 0, false},
+	 false, true, false, false, {0}, 0},
 	{"hard", "symmetric", NULL, NULL,
 	 true, EMU_NAT_MAP_APD, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_RANDOM, 1024, 65535,
-	 false, true, false, false, {0}, 0, false},
+	 false, true, false, false, {0}, 0},
 	/* The carrier half; the home half is the inner preset. RFC 6888 REQ-1:
 	 * "If a CGN forwards packets containing a given transport protocol,
 	 * then it MUST fulfill that transport protocol's behavioral
@@ -60,13 +59,13 @@ static const struct preset presets[] = {
 	 * a default 'IP address pooling' behavior of 'Paired'". */
 	{"cgnat", NULL, "port-restricted-cone", "carrier-grade NAT (RFC 6888, 100.64.0.0/10) in front of an easy home NAT: mobile and fibre ISPs",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_RANDOM, 1024, 65535,
-	 true, true, false, false, {0}, 0, false},
+	 true, true, false, false, {0}, 0},
 	{"udp-blocked", NULL, NULL, "a firewall that drops all UDP: corporate and hotel networks",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 false, true, true, false, {0}, 0, false},
+	 false, true, true, false, {0}, 0},
 	{"tcp-web-only", NULL, NULL, "a proxy-style firewall: outbound TCP to 80/443 only, no UDP, nothing inbound",
 	 true, EMU_NAT_MAP_EI, EMU_NAT_FILTER_APD, EMU_NAT_PORTS_PRESERVE, 1024, 65535,
-	 false, true, true, true, {80, 443}, 2, false},
+	 false, true, true, true, {80, 443}, 2},
 };
 /* clang-format on */
 #define N_PRESETS (sizeof(presets) / sizeof(presets[0]))
@@ -122,7 +121,8 @@ int emu_nat_preset(const char *name, struct emu_nat_config *cfg, struct natlab_e
 		cfg->tcp_out_ports[i] = p->tcp_ports[i];
 	cfg->n_tcp_out_ports = p->n_tcp_ports;
 	cfg->paired_pooling = p->paired;
-	cfg->sip_alg = p->sip_alg;
+	/* udp_mappings_per_host and sip_alg are scenario knobs: no preset
+	 * sets them (the memset leaves them off) */
 	return 0;
 }
 

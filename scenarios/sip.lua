@@ -6,7 +6,9 @@
 -- Swept: the presets, the NAT help (help=none: a plain registrar/proxy;
 -- nat: kamailio's nathelper fixes NATed contacts and registrations, media
 -- untouched; sbc: nat plus rtpengine rewriting every SDP to itself and
--- latching onto where the media really comes from), the routers' SIP ALG
+-- latching onto where the media really comes from; ice: nat for the
+-- signalling, and baresip's ICE with host, server-reflexive and relayed
+-- candidates from natlab-turn-server), the routers' SIP ALG
 -- (alg: the sip_alg NAT knob, the kernel's SIP helper) and the transport of
 -- the signalling (udp, tcp). nat_timeout_s/keepalive/hold_s test whether a
 -- registration outlives a short NAT mapping lifetime.
@@ -29,9 +31,7 @@ local S = natlab.scen
 local sip = natlab.sip
 
 local function expected_table()
-  local src = debug.getinfo(1, "S").source:match("^@(.*)$")
-  local dir = src and src:match("^(.*)/[^/]*$") or "."
-  local chunk, err = loadfile(dir .. "/sip_expected.lua")
+  local chunk, err = loadfile(S.dir .. "/sip_expected.lua") -- S.dir: scen.use_dir() above
   if not chunk then error("sip: cannot load sip_expected.lua: " .. tostring(err)) end
   return chunk()
 end
@@ -87,13 +87,15 @@ scenario {
   end,
 
   run = function(net, p, cell)
-    local pcaps = {}
+    -- one reader per capture: each poll below parses only what was
+    -- appended since the last
+    local cap = {}
     for _, n in ipairs({ "left", "right", "left-nat", "right-nat", "left-cgn", "right-cgn",
                          "internet", "sip", "media", "turn" }) do
       if net.nodes[n] then
         local _, abs = natlab.capture(net.nodes[n])
         if not abs then natlab.skip("sip.lua reads its verdict from captures: run it with natlab run") end
-        pcaps[n] = abs
+        cap[n] = sip.capture(abs)
       end
     end
     local media, ng
@@ -109,13 +111,13 @@ scenario {
     local ice = p.help == "ice" and { server = "turn:" .. net.addr.turn .. ":3478", user = "natlab", pass = "natlab" }
                 or nil
     sip.ua(net, "right", { user = "right", registrar = reg, transport = p.transport, ice = ice })
-    local t_reg = sip.wait_for(4000, function() return sip.registered(sip.pcap(pcaps.sip), "right") end, 100)
+    local t_reg = sip.wait_for(4000, function() return sip.registered(cap.sip:read(), "right") end, 100)
     natlab.event("harness", t_reg and "right registered" or "right not registered after 4 s")
     if p.hold_s > 0 then natlab.sleep_ms(p.hold_s * 1000) end
     sip.ua(net, "left", { user = "left", registrar = reg, transport = p.transport, ice = ice,
                           dial = "sip:right@" .. reg }) -- baresip adds the account's transport
     local answered = sip.wait_for(6000, function()
-      return sip.first_message(sip.pcap(pcaps.left), function(m, k)
+      return sip.first_message(cap.left:read(), function(m, k)
         return not k.out and m.status and m.status >= 200 and m.cseq_method == "INVITE" end)
     end, 100)
     if answered and answered.status == 200 then
@@ -126,28 +128,26 @@ scenario {
       -- let the call run media_ms.
       local t_ans = natlab.now_ms()
       local flowing = sip.wait_for(p.help == "ice" and 20000 or 1000, function()
-        return sip.rtp_received(sip.pcap(pcaps.left)) > 0 and sip.rtp_received(sip.pcap(pcaps.right)) > 0
+        return sip.rtp_received(cap.left:read()) > 0 and sip.rtp_received(cap.right:read()) > 0
       end, 250)
       natlab.event("harness", flowing and "RTP reaches both UAs" or "RTP does not reach both UAs")
       if flowing then natlab.observe("rtp_both_after_answer_ms", natlab.now_ms() - t_ans) end
       natlab.sleep_ms(p.media_ms)
     end
     sip.stop(net)
-    -- the capture processes write each packet as they read it: wait until
-    -- the files stop growing (at most 1 s)
-    local last = -1
+    -- the capture processes write each packet as they read it: read on
+    -- until the files stop growing (nothing new for 100 ms, at most 1 s)
+    local pk = {}
     sip.wait_for(1000, function()
-      local total = 0
-      for _, f in pairs(pcaps) do
-        local h = io.open(f, "rb")
-        if h then total = total + h:seek("end"); h:close() end
+      local grew = 0
+      for n, c in pairs(cap) do
+        local packets, new = c:read()
+        pk[n], grew = packets, grew + new
       end
-      local still = total == last
-      last = total
-      return still
+      return grew == 0
     end, 100)
-    local v = sip.judge(sip.read_pcaps(pcaps), { a = "left", b = "right", addr = net.addr, media = media,
-                                                 turn = net.addr.turn, registrar = "sip" })
+    local v = sip.judge(pk, { a = "left", b = "right", addr = net.addr, media = media, turn = net.addr.turn,
+                              registrar = "sip" })
     natlab.observe("sip", v)
     local msg = v.message
     if answered and answered.status ~= 200 and v.class == "no-call" then

@@ -2,7 +2,7 @@
 -- registrar/proxy (kamailio), a media relay (rtpengine) and user agents
 -- (baresip) started inside lab nodes with configurations generated per cell
 -- into the cell's log directory, and the wire reading that judges a call:
--- a reader of the lab's own pcap captures (harness/capture.c, SLL2) that
+-- a reader of the lab's own pcap captures (emu/capture.c, SLL2) that
 -- finds SIP messages (registrations, INVITE answers, SDP) and counts RTP
 -- packets per flow at each node. Nothing here believes a UA's output.
 
@@ -47,14 +47,20 @@ function sip.need(progs)
   end
 end
 
+-- The cell's log directory, whole (the programs started here change their
+-- working directory), or nil without logs (natlab exec/shell).
+local function cell_dir()
+  local d = natlab.cell_dir()
+  if d and d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
+  return d
+end
+
 -- sip.dir(): the cell's directory for generated files (made once per cell):
 -- the cell's log directory under natlab run, a fresh temporary one else.
 function sip.dir()
   if sip._dir then return sip._dir end
-  local d = natlab.cell_dir()
-  if d then
-    if d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
-  else
+  local d = cell_dir()
+  if not d then
     d = os.tmpname()
     os.remove(d)
   end
@@ -102,6 +108,8 @@ end
 local function kamailio_cfg(o)
   local nat = o.help == "nat" or o.help == "sbc"
   local rtp = o.help == "sbc"
+  -- every SDP, offer or answer, rewritten to the relay
+  local manage = 'rtpengine_manage("replace-origin replace-session-connection ICE=remove");'
   local L = {}
   local function w(s) L[#L + 1] = s end
   w("#!KAMAILIO")
@@ -156,7 +164,7 @@ local function kamailio_cfg(o)
   w("    if (loose_route()) {")
   if rtp then
     w('      if (is_method("BYE")) { rtpengine_delete(); }')
-    w('      else if (has_body("application/sdp")) { rtpengine_manage("replace-origin replace-session-connection ICE=remove"); }')
+    w('      else if (has_body("application/sdp")) { ' .. manage .. ' }')
   end
   w("      t_relay(); exit;")
   w("    }")
@@ -173,7 +181,7 @@ local function kamailio_cfg(o)
   w('  if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }')
   w('  xlog("L_INFO", "natlab-sip: $rm for $tU relayed to $du $ru\\n");')
   if rtp then
-    w('  if (is_method("INVITE") && has_body("application/sdp")) { rtpengine_manage("replace-origin replace-session-connection ICE=remove"); }')
+    w('  if (is_method("INVITE") && has_body("application/sdp")) { ' .. manage .. ' }')
   end
   w('  t_on_reply("REPLY");')
   w('  if (!t_relay()) { sl_reply_error(); }')
@@ -185,7 +193,7 @@ local function kamailio_cfg(o)
     w("  if (nat_uac_test(\"1\")) { fix_nated_contact(); }")
   end
   if rtp then
-    w('  if (has_body("application/sdp")) { rtpengine_manage("replace-origin replace-session-connection ICE=remove"); }')
+    w('  if (has_body("application/sdp")) { ' .. manage .. ' }')
   end
   w("}")
   return table.concat(L, "\n") .. "\n"
@@ -245,10 +253,8 @@ end
 
 -- sip.logpath(name): where node:spawn put @name's stderr (nil without logs)
 function sip.logpath(name)
-  local d = natlab.cell_dir()
-  if not d then return nil end
-  if d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
-  return d .. "/" .. name .. ".log"
+  local d = cell_dir()
+  return d and (d .. "/" .. name .. ".log")
 end
 
 -- ---- rtpengine -------------------------------------------------------
@@ -344,16 +350,13 @@ end
 
 -- ---- the wire: pcap reading ------------------------------------------
 
--- sip.pcap(path) -> list of packets, read from a capture the lab is still
--- writing (harness/capture.c: big-endian pcap, LINKTYPE_LINUX_SLL2, one
--- record per packet as seen). Each packet: {t (s, float), ifindex, out
+-- Parse the whole pcap records of @s from byte @pos on into @out (the
+-- lab's node captures, emu/capture.c: big-endian pcap, LINKTYPE_LINUX_SLL2,
+-- one record per packet as seen). Each packet: {t (s, float), ifindex, out
 -- (PACKET_OUTGOING: the node sent it), proto "udp"|"tcp", src, sport, dst,
--- dport, payload}. IPv4 only; a record cut by the writer is left out.
-function sip.pcap(path)
-  local s = read_all(path)
-  local out = {}
-  if not s or #s < 24 then return out end
-  local pos = 25
+-- dport, payload}; IPv4 UDP and TCP only. Returns where the first record
+-- not yet whole starts (#s + 1 when none is left).
+local function pcap_parse(s, pos, out)
   while pos + 16 <= #s do
     local sec, usec, caplen = string.unpack(">I4I4I4", s, pos)
     local rec = pos + 16
@@ -385,7 +388,50 @@ function sip.pcap(path)
       end
     end
   end
-  return out
+  return pos
+end
+
+local Capture = {}
+Capture.__index = Capture
+
+-- sip.capture(path) -> reader of a capture the lab is still writing, a
+-- piece at a time: reader:read() -> packets, new_bytes parses only what
+-- was appended since its last call (a record the writer has not finished
+-- waits for the next call) and returns every packet read so far
+-- (reader.packets, the same list each time) and how many bytes the file
+-- grew by. A scenario polling a capture while the call runs reads each
+-- byte once.
+function sip.capture(path)
+  return setmetatable({ path = path, off = 0, rest = "", packets = {} }, Capture)
+end
+
+function Capture:read()
+  local f = io.open(self.path, "rb")
+  if not f then return self.packets, 0 end
+  f:seek("set", self.off)
+  local new = f:read("a") or ""
+  f:close()
+  if #new == 0 then return self.packets, 0 end
+  self.off = self.off + #new
+  local s = self.rest .. new
+  local pos = 1
+  if not self.header then
+    -- the file header (24 bytes): the format is the lab's own, not checked
+    if #s < 24 then
+      self.rest = s
+      return self.packets, #new
+    end
+    self.header = true
+    pos = 25
+  end
+  self.rest = s:sub(pcap_parse(s, pos, self.packets))
+  return self.packets, #new
+end
+
+-- sip.pcap(path) -> list of packets: the whole capture as it is now
+-- (sip.capture's packets); a record cut by the writer is left out.
+function sip.pcap(path)
+  return (sip.capture(path):read())
 end
 
 -- sip.is_rtp(pkt): an RTP packet (RFC 3550 §5.1: version 2; RTCP's
@@ -445,7 +491,7 @@ function sip.message(k)
   m.from_user = head:match("\n[Ff][Rr][Oo][Mm]:[^\n]-sips?:([^@>;\r\n]+)@") or head:match("\nf:[^\n]-sips?:([^@>;\r\n]+)@")
   m.contact = head:match("\n[Cc][Oo][Nn][Tt][Aa][Cc][Tt]:[^\n]-<?sips?:[^@>]*@?([%d%.]+:?%d*)")
   if body and body:find("m=audio", 1, true) then
-    local c = body:match("\nc=IN IP4 ([%d%.]+)") or body:match("^c=IN IP4 ([%d%.]+)")
+    local c = body:match("^c=IN IP4 ([%d%.]+)")
     local mp = body:match("\nm=audio (%d+)")
     -- a media-level c= overrides the session's (RFC 4566 §5.7): take the last
     for cc in body:gmatch("\nc=IN IP4 ([%d%.]+)") do c = cc end
@@ -476,13 +522,9 @@ end
 -- REGISTER for @user (what the registrar accepted: kamailio answers 200
 -- only after save("location")).
 function sip.registered(pk, user)
-  for _, k in ipairs(pk or {}) do
-    if k.out then
-      local m = sip.message(k)
-      if m and m.status == 200 and m.cseq_method == "REGISTER" and m.to_user == user then return true end
-    end
-  end
-  return false
+  return sip.first_message(pk, function(m, k)
+    return k.out and m.status == 200 and m.cseq_method == "REGISTER" and m.to_user == user
+  end) ~= nil
 end
 
 -- sip.first_message(pk, filter) -> message, packet: the first SIP message
@@ -500,7 +542,7 @@ local function ep(a, p) return a .. ":" .. tostring(p) end
 -- The RTP a node sent (out) and received (in), with the endpoint it sent
 -- most of its packets to.
 local function rtp_at(pk)
-  local r = { tx = 0, rx = 0, to = {}, from = {} }
+  local r = { tx = 0, rx = 0, to = {} }
   for _, k in ipairs(pk or {}) do
     if sip.is_rtp(k) then
       if k.out then
@@ -509,8 +551,6 @@ local function rtp_at(pk)
         r.to[d] = (r.to[d] or 0) + 1
       else
         r.rx = r.rx + 1
-        local s = ep(k.src, k.sport)
-        r.from[s] = (r.from[s] or 0) + 1
       end
     end
   end
@@ -582,14 +622,15 @@ function sip.judge(pk, w)
       v.rewrites[x .. " REGISTER Contact"] = r1.contact .. " -> " .. r2.contact
     end
   end
-  local i1, i2 = sent_and_got(A, function(m) return m.request == "INVITE" and m.to_user == B end)
-  if i1 and i2 and i1.sdp and i2.sdp and (i1.sdp.addr ~= i2.sdp.addr or i1.sdp.port ~= i2.sdp.port) then
-    v.rewrites[A .. " INVITE SDP"] = ep(i1.sdp.addr, i1.sdp.port) .. " -> " .. ep(i2.sdp.addr, i2.sdp.port)
+  local function sdp_rewrite(label, ua, pred)
+    local m1, m2 = sent_and_got(ua, pred)
+    local s1, s2 = m1 and m1.sdp, m2 and m2.sdp
+    if s1 and s2 and (s1.addr ~= s2.addr or s1.port ~= s2.port) then
+      v.rewrites[label] = ep(s1.addr, s1.port) .. " -> " .. ep(s2.addr, s2.port)
+    end
   end
-  local a1, a2 = sent_and_got(B, function(m) return m.status == 200 and m.cseq_method == "INVITE" and m.sdp end)
-  if a1 and a2 and a1.sdp and a2.sdp and (a1.sdp.addr ~= a2.sdp.addr or a1.sdp.port ~= a2.sdp.port) then
-    v.rewrites[B .. " 200 SDP"] = ep(a1.sdp.addr, a1.sdp.port) .. " -> " .. ep(a2.sdp.addr, a2.sdp.port)
-  end
+  sdp_rewrite(A .. " INVITE SDP", A, function(m) return m.request == "INVITE" and m.to_user == B end)
+  sdp_rewrite(B .. " 200 SDP", B, function(m) return m.status == 200 and m.cseq_method == "INVITE" and m.sdp end)
   local function side_addrs(x)
     local s = { [w.addr[x]] = true }
     if w.addr[x .. "-nat"] then s[w.addr[x .. "-nat"]] = true end

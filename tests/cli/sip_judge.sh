@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # natlab.sip's wire reading (scenarios/prelude/50_sip.lua) on hand-made
 # captures (tests/cli/fixtures/sip_judge.lua): the pcap reader keeps whole
-# records only, finds SIP in UDP and TCP, counts RTP (and RTP inside TURN
+# records only (also when it reads a growing file a piece at a time), finds SIP in UDP and TCP, counts RTP (and RTP inside TURN
 # ChannelData, not STUN) once per interface, and the judge classes the call
 # one-way right->left and names the cause of the dead direction: the
 # private address in right's SDP, no route at the core. No SIP program needed.
@@ -26,6 +26,11 @@ o = c["observations"]
 v = o["sip"]
 # 2 SIP (UDP, TCP) + 20 RTP out + 20 RTP in + ChannelData + STUN; the cut record is left out
 assert o["counts"] == {"left": 44, "sip": 2}, o["counts"]
+# read while written (sip.capture): half the file, then the rest; a record
+# cut at the half waits for the second read, and nothing is read twice
+g = o["growing"]
+assert 0 < g["first"] < 44 and g["after"] == 44 and g["same"], g
+assert g["bytes"][0] + g["bytes"][1] == g["size"] and g["bytes"][2] == 0, g
 assert v["registered"] == {"left": True, "right": True}, v["registered"]
 assert v["answered"] and v["invite_reached_callee"], v
 assert v["class"] == "one-way:right->left", v["class"]

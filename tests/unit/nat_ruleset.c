@@ -142,6 +142,8 @@ static int expr_cb(struct nftnl_expr *x, void *data)
 		    nftnl_expr_get_u32(x, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ ? "==" : "!=";
 		if (dlen == 1)
 			cat(out, len, "%s%u ", op, d[0]);
+		else if (dlen == 2) /* a port, network order */
+			cat(out, len, "%s%u ", op, (unsigned)(d[0] << 8 | d[1]));
 		else
 			cat(out, len, "%s\"%.*s\" ", op, (int)dlen - 1, (const char *)d);
 	} else {
@@ -654,8 +656,8 @@ static void test_sip_alg(void **state)
 	HAS(p.objs, "sip-udp:3;");
 	HAS(p.objs, "sip-tcp:3;");
 	HAS(p.chains, "alg:0:0:filter;");
-	HAS(rules(&p, "alg"), "iifname !=\"wan\" l4proto ==17 payload ==\"\x13\" objref:sip-udp");
-	HAS(rules(&p, "alg"), "iifname !=\"wan\" l4proto ==6 payload ==\"\x13\" objref:sip-tcp");
+	HAS(rules(&p, "alg"), "iifname !=\"wan\" l4proto ==17 payload ==5060 objref:sip-udp");
+	HAS(rules(&p, "alg"), "iifname !=\"wan\" l4proto ==6 payload ==5060 objref:sip-tcp");
 	/* the rest of the NAT is unchanged */
 	check_nat_common(&p);
 	/* a plain firewall translates nothing: no ALG */

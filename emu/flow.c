@@ -224,8 +224,10 @@ int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e)
 	if (!b)
 		return natlab_err_set(e, ENOMEM, "flow watch: batch");
 	ret = emu_flow_watch_build(b, ifname);
-	if (ret < 0)
-		ret = natlab_err_set(e, -ret, "flow watch: table %s", EMU_FLOW_TABLE);
+	if (ret == -ENOMEM)
+		ret = natlab_err_set(e, ENOMEM, "flow watch: table %s", EMU_FLOW_TABLE);
+	else if (ret < 0) /* -ENOSPC: the batch's own bound, no system call failed */
+		ret = natlab_err_msg(e, ret, "flow watch: table %s: batch full", EMU_FLOW_TABLE);
 	else
 		ret = emu_nft_batch_commit(b, n, e);
 	emu_nft_batch_free(b);

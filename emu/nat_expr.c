@@ -288,7 +288,7 @@ void nx_counters_add(struct nx_build *bd)
 		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 		if (bd->ret == 0 && emu_nft_batch_add_obj(bd->b, o) < 0)
 			bd->ret =
-			    natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+			    natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 		nftnl_obj_free(o);
 	}
 }

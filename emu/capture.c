@@ -34,6 +34,7 @@ struct emu_capture {
 	pthread_t thread;
 	bool started;
 	struct emu_pcap *pcap;
+	bool dirty; /* frames written since the last flush (the thread's own) */
 	uint64_t kernel_drops;
 	unsigned char buf[EMU_PCAP_SNAPLEN];
 };
@@ -92,16 +93,19 @@ static void *listen_thread(void *arg)
 
 	for (;;) {
 		/* Flush to the file when the link has been quiet for 100 ms,
-		 * so a capture being watched is never far behind. */
-		int r = poll(pfd, 2, 100);
+		 * so a capture being watched is never far behind; with nothing
+		 * to flush, sleep until a frame or stop (an idle link costs no
+		 * wake-ups). */
+		int r = poll(pfd, 2, c->dirty ? 100 : -1);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r == 0) {
 			emu_pcap_flush(c->pcap);
+			c->dirty = false;
 			continue;
 		}
-		if (pfd[0].revents)
-			drain(c);
+		if (pfd[0].revents && drain(c))
+			c->dirty = true;
 		if (pfd[1].revents) {
 			drain(c); /* what was queued before stop was asked */
 			break;

@@ -35,6 +35,7 @@ struct emu_nat_droplog {
 	struct emu_pcap *pcap;
 	char *pcap_path; /* NULL: no pcap; opened on the first drop */
 	bool pcap_failed;
+	bool pcap_dirty; /* written since the last flush (the thread's own) */
 	char buf[65536]; /* one recv: several log messages */
 };
 
@@ -113,6 +114,7 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 				d->st.write_error = ret;
 			d->st.pcap_bytes += rec;
 			d->st.pcap_packets++;
+			d->pcap_dirty = true;
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -149,14 +151,15 @@ static void *droplog_thread(void *arg)
 
 	for (;;) {
 		/* flush the pcap when quiet for 100 ms, so a killed cell
-		 * leaves most of it behind */
-		int r = poll(pfd, 2, 100);
+		 * leaves most of it behind; with nothing to flush, sleep until
+		 * a drop or stop (a NAT that drops nothing costs no wake-ups) */
+		int r = poll(pfd, 2, d->pcap_dirty ? 100 : -1);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r == 0) {
 			pthread_mutex_lock(&d->lock);
-			if (d->pcap)
-				emu_pcap_flush(d->pcap);
+			emu_pcap_flush(d->pcap);
+			d->pcap_dirty = false;
 			pthread_mutex_unlock(&d->lock);
 			continue;
 		}

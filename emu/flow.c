@@ -183,6 +183,8 @@ int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e)
 struct watch_job {
 	struct emu_node *node;
 	const char *ifname;
+	pthread_t tid;
+	bool started; /* else done on the caller's thread */
 	struct natlab_err err;
 	int ret;
 };
@@ -200,35 +202,28 @@ int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames
 		       struct natlab_err *e)
 {
 	struct watch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
-	pthread_t *tids = calloc(n ? n : 1, sizeof(*tids));
-	bool *started = calloc(n ? n : 1, sizeof(*started));
 	int ret = 0;
 
-	if (!jobs || !tids || !started) {
-		ret = natlab_err_set(e, ENOMEM, "flow watch");
-		goto out;
-	}
+	if (!jobs)
+		return natlab_err_set(e, ENOMEM, "flow watch");
 	for (size_t i = 0; i < n; i++) {
 		jobs[i].node = nodes[i];
 		jobs[i].ifname = ifnames ? ifnames[i] : NULL;
 		/* a thread that cannot start: do that node here */
-		started[i] = pthread_create(&tids[i], NULL, watch_thread, &jobs[i]) == 0;
-		if (!started[i])
+		jobs[i].started = pthread_create(&jobs[i].tid, NULL, watch_thread, &jobs[i]) == 0;
+		if (!jobs[i].started)
 			watch_thread(&jobs[i]);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (started[i])
-			pthread_join(tids[i], NULL);
+		if (jobs[i].started)
+			pthread_join(jobs[i].tid, NULL);
 		if (jobs[i].ret < 0 && ret == 0) {
 			ret = jobs[i].ret;
 			if (e)
 				*e = jobs[i].err;
 		}
 	}
-out:
 	free(jobs);
-	free(tids);
-	free(started);
 	return ret;
 }
 

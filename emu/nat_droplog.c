@@ -173,10 +173,14 @@ static void *droplog_thread(void *arg)
 	return NULL;
 }
 
-/* One NFULNL_MSG_CONFIG for group EMU_NAT_LOG_GROUP, acknowledged. */
-static int nflog_config(struct mnl_socket *nl, uint32_t seq,
-			const struct nfulnl_msg_config_cmd *cmd, bool mode)
+/* Bind group EMU_NAT_LOG_GROUP and set how it delivers, in one
+ * NFULNL_MSG_CONFIG, acknowledged: the kernel applies the bind command
+ * first, then the settings to the instance it made. */
+static int nflog_bind(struct mnl_socket *nl)
 {
+	const struct nfulnl_msg_config_cmd bind = {.command = NFULNL_CFG_CMD_BIND};
+	const struct nfulnl_msg_config_mode mode = {.copy_range = htonl(EMU_NAT_LOG_SNAPLEN),
+						    .copy_mode = NFULNL_COPY_PACKET};
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfg;
@@ -184,35 +188,29 @@ static int nflog_config(struct mnl_socket *nl, uint32_t seq,
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_seq = 1;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = AF_UNSPEC;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = htons(EMU_NAT_LOG_GROUP);
-	if (cmd)
-		mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(*cmd), cmd);
-	if (mode) {
-		struct nfulnl_msg_config_mode m = {.copy_range = htonl(EMU_NAT_LOG_SNAPLEN),
-						   .copy_mode = NFULNL_COPY_PACKET};
-		mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(m), &m);
-		/* one message per packet, at once: the default batches 100
-		 * packets or 1 s, and a cell's last drops would wait */
-		mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
-		mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl(1));
-	}
+	mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(bind), &bind);
+	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
+	/* one message per packet, at once: the default batches 100 packets
+	 * or 1 s, and a cell's last drops would wait */
+	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
+	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl(1));
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 	if (n < 0)
 		return -errno;
-	return mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), NULL, NULL) < 0 ? -errno
-											  : 0;
+	return mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), NULL, NULL) < 0 ? -errno
+											: 0;
 }
 
 int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_nat_droplog **out,
 			  struct natlab_err *e)
 {
-	const struct nfulnl_msg_config_cmd bind_cmd = {.command = NFULNL_CFG_CMD_BIND};
 	struct emu_nat_droplog *d;
 	int saved, ret, sz = 4 << 20;
 
@@ -238,9 +236,7 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 	}
 	if (setsockopt(mnl_socket_get_fd(d->nl), SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 		setsockopt(mnl_socket_get_fd(d->nl), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	ret = nflog_config(d->nl, 1, &bind_cmd, false);
-	if (ret == 0)
-		ret = nflog_config(d->nl, 2, NULL, true);
+	ret = nflog_bind(d->nl);
 	if (ret < 0) {
 		ret = natlab_err_set(e, -ret,
 				     "cannot bind log group %d (nfnetlink_log; is the module "

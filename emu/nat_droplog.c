@@ -6,36 +6,30 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 
 #include "emu/pcap.h"
+#include "emu/reader.h"
 
 struct emu_nat_droplog {
 	struct mnl_socket *nl;
-	int wake;
-	pthread_t thread;
-	bool started;
+	struct emu_reader *reader;
 	pthread_mutex_t lock; /* guards agg and st */
 	struct emu_nat_drops agg;
 	struct emu_nat_droplog_stats st;
-	struct emu_pcap *pcap;
-	char *pcap_path; /* NULL: no pcap; opened on the first drop */
+	struct emu_pcap *pcap; /* the reader thread's own until it stops */
+	char *pcap_path;       /* NULL: no pcap; opened on the first drop */
 	bool pcap_failed;
-	bool pcap_dirty; /* written since the last flush (the thread's own) */
 	char buf[65536]; /* one recv: several log messages */
 };
 
@@ -114,16 +108,16 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 				d->st.write_error = ret;
 			d->st.pcap_bytes += rec;
 			d->st.pcap_packets++;
-			d->pcap_dirty = true;
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
 	return MNL_CB_OK;
 }
 
-/* Read everything queued; false when nothing was. */
-static bool drain(struct emu_nat_droplog *d)
+/* Read everything queued; false when nothing was. On the reader thread. */
+static bool drain(void *arg)
 {
+	struct emu_nat_droplog *d = arg;
 	bool any = false;
 
 	for (;;) {
@@ -144,33 +138,14 @@ static bool drain(struct emu_nat_droplog *d)
 	}
 }
 
-static void *droplog_thread(void *arg)
+/* Quiet for EMU_READER_IDLE_MS after a drop: write the pcap out, so a
+ * killed cell leaves most of it behind. */
+static void flush_idle(void *arg)
 {
 	struct emu_nat_droplog *d = arg;
-	struct pollfd pfd[2] = {{mnl_socket_get_fd(d->nl), POLLIN, 0}, {d->wake, POLLIN, 0}};
 
-	for (;;) {
-		/* flush the pcap when quiet for 100 ms, so a killed cell
-		 * leaves most of it behind; with nothing to flush, sleep until
-		 * a drop or stop (a NAT that drops nothing costs no wake-ups) */
-		int r = poll(pfd, 2, d->pcap_dirty ? 100 : -1);
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r == 0) {
-			pthread_mutex_lock(&d->lock);
-			emu_pcap_flush(d->pcap);
-			d->pcap_dirty = false;
-			pthread_mutex_unlock(&d->lock);
-			continue;
-		}
-		if (pfd[0].revents)
-			drain(d);
-		if (pfd[1].revents) {
-			drain(d); /* what was logged before stop was asked */
-			break;
-		}
-	}
-	return NULL;
+	if (d->pcap)
+		emu_pcap_flush(d->pcap);
 }
 
 /* Bind group EMU_NAT_LOG_GROUP and set how it delivers, in one
@@ -218,7 +193,6 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return natlab_err_set(e, ENOMEM, "node %s: drop log", emu_node_name(n));
-	d->wake = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	/* opened inside the node: the log group is the node's own */
 	ret = emu_node_enter(n, &saved, e);
@@ -248,25 +222,10 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 		ret = natlab_err_set(e, ENOMEM, "drops pcap");
 		goto fail;
 	}
-	d->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->wake < 0) {
-		ret = natlab_err_set(e, errno, "eventfd");
+	ret = emu_reader_start(mnl_socket_get_fd(d->nl), drain, pcap_path ? flush_idle : NULL, d,
+			       &d->reader, e);
+	if (ret < 0)
 		goto fail;
-	}
-	{
-		/* the thread takes no process signal: the lab's own handling
-		 * (a dying agent's SIGPIPE, SIGCHLD) stays on its threads */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		ret = pthread_create(&d->thread, NULL, droplog_thread, d);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
-	if (ret) {
-		ret = natlab_err_set(e, ret, "cannot start the drop log thread");
-		goto fail;
-	}
-	d->started = true;
 	*out = d;
 	return 0;
 fail:
@@ -293,11 +252,7 @@ void emu_nat_droplog_stop(struct emu_nat_droplog *d, struct emu_nat_drops *out,
 
 	if (!d)
 		return;
-	if (d->started) {
-		/* cannot fail: the counter starts at 0 and is written once */
-		eventfd_write(d->wake, 1);
-		pthread_join(d->thread, NULL);
-	}
+	emu_reader_stop(d->reader);
 	ret = emu_pcap_close(d->pcap);
 	if (ret < 0 && !d->st.write_error)
 		d->st.write_error = ret;
@@ -307,8 +262,6 @@ void emu_nat_droplog_stop(struct emu_nat_droplog *d, struct emu_nat_drops *out,
 		*st = d->st;
 	if (d->nl)
 		mnl_socket_close(d->nl);
-	if (d->wake >= 0)
-		close(d->wake);
 	free(d->pcap_path);
 	pthread_mutex_destroy(&d->lock);
 	free(d);

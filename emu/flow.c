@@ -350,7 +350,8 @@ int emu_flow_dump(struct emu_node *n, struct emu_flow *out, size_t max, size_t *
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
 		nftnl_set_free(s);
 		d.which = k;
-		ret = emu_nfnl_request(n, nlh, k == 0 ? "flow dump (set seen)" : "flow dump (set born)",
+		ret = emu_nfnl_request(n, nlh,
+				       k == 0 ? "flow dump (set seen)" : "flow dump (set born)",
 				       elems_cb, &d, e);
 		if (ret < 0)
 			return ret;

@@ -5,15 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -27,12 +24,11 @@
 #include <net/if.h>
 
 #include "emu/pcap.h"
+#include "emu/reader.h"
 
 struct emu_capture {
 	int sock;
-	int wake;
-	pthread_t thread;
-	bool started;
+	struct emu_reader *reader;
 	struct emu_pcap *pcap;
 	uint64_t kernel_drops;
 	unsigned char buf[EMU_PCAP_SNAPLEN];
@@ -45,9 +41,11 @@ static uint64_t real_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Read and write out everything queued; false when nothing was. */
-static bool drain(struct emu_capture *c)
+/* Read and write out everything queued; false when nothing was. On the
+ * reader thread. */
+static bool drain(void *arg)
 {
+	struct emu_capture *c = arg;
 	bool any = false;
 
 	for (;;) {
@@ -85,29 +83,13 @@ static bool drain(struct emu_capture *c)
 	}
 }
 
-static void *listen_thread(void *arg)
+/* The link has been quiet for EMU_READER_IDLE_MS: write out what is
+ * buffered, so a capture being watched is never far behind. */
+static void flush_idle(void *arg)
 {
 	struct emu_capture *c = arg;
-	struct pollfd pfd[2] = {{c->sock, POLLIN, 0}, {c->wake, POLLIN, 0}};
 
-	for (;;) {
-		/* Flush to the file when the link has been quiet for 100 ms,
-		 * so a capture being watched is never far behind. */
-		int r = poll(pfd, 2, 100);
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r == 0) {
-			emu_pcap_flush(c->pcap);
-			continue;
-		}
-		if (pfd[0].revents)
-			drain(c);
-		if (pfd[1].revents) {
-			drain(c); /* what was queued before stop was asked */
-			break;
-		}
-	}
-	return NULL;
+	emu_pcap_flush(c->pcap);
 }
 
 int emu_capture_start(struct emu_node *n, const char *ifname, const char *path,
@@ -122,7 +104,7 @@ int emu_capture_start(struct emu_node *n, const char *ifname, const char *path,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return natlab_err_set(e, ENOMEM, "capture %s:%s", emu_node_name(n), ifname);
-	c->sock = c->wake = -1;
+	c->sock = -1;
 	/* Protocol 0 until bound: nothing from other interfaces queues up. */
 	ret = emu_node_socket(n, AF_PACKET, SOCK_RAW, 0, e);
 	if (ret < 0)
@@ -145,17 +127,9 @@ int emu_capture_start(struct emu_node *n, const char *ifname, const char *path,
 	ret = emu_pcap_open(path, &c->pcap, e);
 	if (ret < 0)
 		goto fail;
-	c->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->wake < 0) {
-		ret = natlab_err_set(e, errno, "eventfd");
+	ret = emu_reader_start(c->sock, drain, flush_idle, c, &c->reader, e);
+	if (ret < 0)
 		goto fail;
-	}
-	ret = pthread_create(&c->thread, NULL, listen_thread, c);
-	if (ret) {
-		ret = natlab_err_set(e, ret, "cannot start the capture thread");
-		goto fail;
-	}
-	c->started = true;
 	*out = c;
 	return 0;
 fail:
@@ -172,11 +146,7 @@ int emu_capture_stop(struct emu_capture *c, struct emu_capture_stats *st)
 
 	if (!c)
 		return 0;
-	if (c->started) {
-		/* Cannot fail: the counter starts at 0 and is written once. */
-		eventfd_write(c->wake, 1);
-		pthread_join(c->thread, NULL);
-	}
+	emu_reader_stop(c->reader);
 	if (c->sock >= 0 && getsockopt(c->sock, SOL_PACKET, PACKET_STATISTICS, &ks, &kl) == 0)
 		c->kernel_drops += ks.tp_drops;
 	if (st) {
@@ -188,8 +158,6 @@ int emu_capture_stop(struct emu_capture *c, struct emu_capture_stats *st)
 		st->write_error = ret;
 	if (c->sock >= 0)
 		close(c->sock);
-	if (c->wake >= 0)
-		close(c->wake);
 	free(c);
 	return ret;
 }

@@ -18,93 +18,52 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
-#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include "emu/nat_expr.h"
 #include "emu/nft.h"
 
 static const char *const set_names[2] = {"seen", "born"};
 
-static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *x = nftnl_expr_alloc(name);
-
-	if (x)
-		nftnl_rule_add_expr(r, x); /* takes ownership */
-	return x;
-}
-
-static int load_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len,
-			uint32_t reg)
-{
-	struct nftnl_expr *x = ex(r, "payload");
-
-	if (!x)
-		return -ENOMEM;
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, reg);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, len);
-	return 0;
-}
-
-static int meta_cmp(struct nftnl_rule *r, uint32_t key, uint32_t reg, const void *data,
-		    uint32_t len)
-{
-	struct nftnl_expr *m = ex(r, "meta"), *c;
-
-	if (!m)
-		return -ENOMEM;
-	nftnl_expr_set_u32(m, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(m, NFTNL_EXPR_META_DREG, reg);
-	c = ex(r, "cmp");
-	if (!c)
-		return -ENOMEM;
-	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_SREG, reg);
-	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-	nftnl_expr_set(c, NFTNL_EXPR_CMP_DATA, data, len);
-	return 0;
-}
-
 /* One rule of chain @chain: packets of @proto (through @ifname, when
- * given) put their key and direction @dir into both sets. */
-static int add_rule(struct emu_nft_batch *b, const char *chain, uint32_t iface_key,
+ * given) put their key and direction @dir into both sets. The expressions
+ * come from the NAT's builders (nat_expr.h), which note an allocation
+ * failure in nx_oom. */
+static int add_rule(struct emu_nft_batch *b, const char *chain, enum nft_meta_keys iface_key,
 		    const char *ifname, uint8_t proto, uint32_t dir)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_expr *x;
-	int ret = -ENOMEM;
+	int ret;
 
 	if (!r)
 		return -ENOMEM;
+	nx_oom = false;
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, EMU_FLOW_TABLE);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
 	if (ifname) {
 		char name[IFNAMSIZ] = {0};
 		snprintf(name, sizeof(name), "%s", ifname);
-		if (meta_cmp(r, iface_key, NFT_REG_1, name, sizeof(name)) < 0)
-			goto out;
+		nx_meta(r, iface_key, NFT_REG_1);
+		nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, name, sizeof(name));
 	}
 	/* the key: saddr . daddr . l4proto . sport . dport . dir, each in a
-	 * 32-bit register (the kernel zero-pads the shorter loads) */
-	if (meta_cmp(r, NFT_META_L4PROTO, NFT_REG32_02, &proto, 1) < 0 ||
-	    load_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00) < 0 ||
-	    load_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01) < 0 ||
-	    load_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03) < 0 ||
-	    load_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_04) < 0)
-		goto out;
-	x = ex(r, "immediate");
-	if (!x)
-		goto out;
-	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, NFT_REG32_05);
-	nftnl_expr_set(x, NFTNL_EXPR_IMM_DATA, &dir, sizeof(dir));
+	 * 32-bit register (the kernel zero-pads the shorter loads); l4proto
+	 * is matched where it is loaded */
+	nx_meta(r, NFT_META_L4PROTO, NFT_REG32_02);
+	nx_cmp(r, NFT_REG32_02, NFT_CMP_EQ, &proto, 1);
+	nx_load_field(r, F_IP_SADDR, NFT_REG32_00);
+	nx_load_field(r, F_IP_DADDR, NFT_REG32_01);
+	nx_load_field(r, F_SPORT, NFT_REG32_03);
+	nx_load_field(r, F_DPORT, NFT_REG32_04);
+	nx_imm(r, NFT_REG32_05, &dir, sizeof(dir));
 	for (int k = 0; k < 2; k++) {
-		x = ex(r, "dynset");
+		x = nx_ex(r, "dynset");
 		if (!x)
-			goto out;
+			break;
 		nftnl_expr_set_str(x, NFTNL_EXPR_DYNSET_SET_NAME, set_names[k]);
 		nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
 		/* seen: every packet refreshes the element (its expiration
@@ -115,13 +74,14 @@ static int add_rule(struct emu_nft_batch *b, const char *chain, uint32_t iface_k
 		nftnl_expr_set_u64(x, NFTNL_EXPR_DYNSET_TIMEOUT, EMU_FLOW_TIMEOUT_MS);
 		if (k == 0) {
 			struct nftnl_expr *c = nftnl_expr_alloc("counter");
-			if (!c)
-				goto out;
+			if (!c) {
+				nx_oom = true;
+				break;
+			}
 			nftnl_expr_add_expr(x, NFTNL_EXPR_DYNSET_EXPRESSIONS, c); /* takes it */
 		}
 	}
-	ret = emu_nft_batch_add_rule(b, r);
-out:
+	ret = nx_oom ? -ENOMEM : emu_nft_batch_add_rule(b, r);
 	nftnl_rule_free(r);
 	return ret;
 }
@@ -174,20 +134,6 @@ static int add_chain(struct emu_nft_batch *b, const char *name, uint32_t hook, i
 	return ret;
 }
 
-static int table_op(struct emu_nft_batch *b, bool del)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	int ret;
-
-	if (!t)
-		return -ENOMEM;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, EMU_FLOW_TABLE);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
-	ret = del ? emu_nft_batch_del_table(b, t) : emu_nft_batch_add_table(b, t);
-	nftnl_table_free(t);
-	return ret;
-}
-
 int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname)
 {
 	static const uint8_t protos[2] = {IPPROTO_UDP, IPPROTO_TCP};
@@ -195,11 +141,11 @@ int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname)
 
 	/* add, delete, add: one transaction that replaces an earlier table
 	 * (adding an existing table is not an error; deleting it empties it) */
-	ret = table_op(b, false);
+	ret = nx_table_op(b, false, EMU_FLOW_TABLE, NFPROTO_IPV4);
 	if (ret == 0)
-		ret = table_op(b, true);
+		ret = nx_table_op(b, true, EMU_FLOW_TABLE, NFPROTO_IPV4);
 	if (ret == 0)
-		ret = table_op(b, false);
+		ret = nx_table_op(b, false, EMU_FLOW_TABLE, NFPROTO_IPV4);
 	for (int k = 0; ret == 0 && k < 2; k++)
 		ret = add_set(b, k);
 	/* inbound before anything else of the node sees it (a NAT's raw
@@ -224,8 +170,10 @@ int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e)
 	if (!b)
 		return natlab_err_set(e, ENOMEM, "flow watch: batch");
 	ret = emu_flow_watch_build(b, ifname);
-	if (ret < 0)
-		ret = natlab_err_set(e, -ret, "flow watch: table %s", EMU_FLOW_TABLE);
+	if (ret == -ENOMEM)
+		ret = natlab_err_set(e, ENOMEM, "flow watch: table %s", EMU_FLOW_TABLE);
+	else if (ret < 0) /* -ENOSPC: the batch's own bound, no system call failed */
+		ret = natlab_err_msg(e, ret, "flow watch: table %s: batch full", EMU_FLOW_TABLE);
 	else
 		ret = emu_nft_batch_commit(b, n, e);
 	emu_nft_batch_free(b);
@@ -235,6 +183,8 @@ int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e)
 struct watch_job {
 	struct emu_node *node;
 	const char *ifname;
+	pthread_t tid;
+	bool started; /* else done on the caller's thread */
 	struct natlab_err err;
 	int ret;
 };
@@ -252,35 +202,28 @@ int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames
 		       struct natlab_err *e)
 {
 	struct watch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
-	pthread_t *tids = calloc(n ? n : 1, sizeof(*tids));
-	bool *started = calloc(n ? n : 1, sizeof(*started));
 	int ret = 0;
 
-	if (!jobs || !tids || !started) {
-		ret = natlab_err_set(e, ENOMEM, "flow watch");
-		goto out;
-	}
+	if (!jobs)
+		return natlab_err_set(e, ENOMEM, "flow watch");
 	for (size_t i = 0; i < n; i++) {
 		jobs[i].node = nodes[i];
 		jobs[i].ifname = ifnames ? ifnames[i] : NULL;
 		/* a thread that cannot start: do that node here */
-		started[i] = pthread_create(&tids[i], NULL, watch_thread, &jobs[i]) == 0;
-		if (!started[i])
+		jobs[i].started = pthread_create(&jobs[i].tid, NULL, watch_thread, &jobs[i]) == 0;
+		if (!jobs[i].started)
 			watch_thread(&jobs[i]);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (started[i])
-			pthread_join(tids[i], NULL);
+		if (jobs[i].started)
+			pthread_join(jobs[i].tid, NULL);
 		if (jobs[i].ret < 0 && ret == 0) {
 			ret = jobs[i].ret;
 			if (e)
 				*e = jobs[i].err;
 		}
 	}
-out:
 	free(jobs);
-	free(tids);
-	free(started);
 	return ret;
 }
 
@@ -407,7 +350,8 @@ int emu_flow_dump(struct emu_node *n, struct emu_flow *out, size_t max, size_t *
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
 		nftnl_set_free(s);
 		d.which = k;
-		ret = emu_nfnl_request(n, nlh, k == 0 ? "flow dump (set seen)" : "flow dump (set born)",
+		ret = emu_nfnl_request(n, nlh,
+				       k == 0 ? "flow dump (set seen)" : "flow dump (set born)",
 				       elems_cb, &d, e);
 		if (ret < 0)
 			return ret;

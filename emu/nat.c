@@ -72,7 +72,6 @@
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
-#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
@@ -1123,20 +1122,6 @@ static void build_sip_alg(struct nx_build *bd)
 	}
 }
 
-static int table_op(struct emu_nft_batch *b, bool del, const char *name, uint32_t family)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	int ret;
-
-	if (!t)
-		return -ENOMEM;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
-	ret = del ? emu_nft_batch_del_table(b, t) : emu_nft_batch_add_table(b, t);
-	nftnl_table_free(t);
-	return ret;
-}
-
 int emu_nat_build(const struct emu_nat_config *c, struct emu_nft_batch *b, struct natlab_err *e)
 {
 	return emu_nat_build_table(c, b, true, e);
@@ -1148,9 +1133,9 @@ int emu_nat_build(const struct emu_nat_config *c, struct emu_nft_batch *b, struc
  * to have no table yet skips it. */
 static int table_fresh(struct nx_build *bd, bool replace)
 {
-	if (table_op(bd->b, false, bd->table, bd->family) < 0 ||
-	    (replace && (table_op(bd->b, true, bd->table, bd->family) < 0 ||
-			 table_op(bd->b, false, bd->table, bd->family) < 0)))
+	if (nx_table_op(bd->b, false, bd->table, bd->family) < 0 ||
+	    (replace && (nx_table_op(bd->b, true, bd->table, bd->family) < 0 ||
+			 nx_table_op(bd->b, false, bd->table, bd->family) < 0)))
 		return natlab_err_msg(bd->e, ENOSPC, "NAT: batch full");
 	return 0;
 }

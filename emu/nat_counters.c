@@ -152,7 +152,7 @@ int emu_nat_counters_read(struct emu_node *n, uint64_t pkts[EMU_NAT_CTR_N], uint
 	if (ret < 0)
 		return ret;
 	if (cr.tables == 0)
-		return natlab_err_set(e, ENOENT, "node %s: no NAT counters (not a NAT?)",
+		return natlab_err_msg(e, ENOENT, "node %s: no NAT counters (not a NAT?)",
 				      emu_node_name(n));
 	return live_udp ? live_mappings(n, live_udp, e) : 0;
 }

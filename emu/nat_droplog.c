@@ -6,34 +6,29 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 
 #include "emu/pcap.h"
+#include "emu/reader.h"
 
 struct emu_nat_droplog {
 	struct mnl_socket *nl;
-	int wake;
-	pthread_t thread;
-	bool started;
+	struct emu_reader *reader;
 	pthread_mutex_t lock; /* guards agg and st */
 	struct emu_nat_drops agg;
 	struct emu_nat_droplog_stats st;
-	struct emu_pcap *pcap;
-	char *pcap_path; /* NULL: no pcap; opened on the first drop */
+	struct emu_pcap *pcap; /* the reader thread's own until it stops */
+	char *pcap_path;       /* NULL: no pcap; opened on the first drop */
 	bool pcap_failed;
 	char buf[65536]; /* one recv: several log messages */
 };
@@ -119,9 +114,10 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Read everything queued; false when nothing was. */
-static bool drain(struct emu_nat_droplog *d)
+/* Read everything queued; false when nothing was. On the reader thread. */
+static bool drain(void *arg)
 {
+	struct emu_nat_droplog *d = arg;
 	bool any = false;
 
 	for (;;) {
@@ -142,38 +138,24 @@ static bool drain(struct emu_nat_droplog *d)
 	}
 }
 
-static void *droplog_thread(void *arg)
+/* Quiet for EMU_READER_IDLE_MS after a drop: write the pcap out, so a
+ * killed cell leaves most of it behind. */
+static void flush_idle(void *arg)
 {
 	struct emu_nat_droplog *d = arg;
-	struct pollfd pfd[2] = {{mnl_socket_get_fd(d->nl), POLLIN, 0}, {d->wake, POLLIN, 0}};
 
-	for (;;) {
-		/* flush the pcap when quiet for 100 ms, so a killed cell
-		 * leaves most of it behind */
-		int r = poll(pfd, 2, 100);
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r == 0) {
-			pthread_mutex_lock(&d->lock);
-			if (d->pcap)
-				emu_pcap_flush(d->pcap);
-			pthread_mutex_unlock(&d->lock);
-			continue;
-		}
-		if (pfd[0].revents)
-			drain(d);
-		if (pfd[1].revents) {
-			drain(d); /* what was logged before stop was asked */
-			break;
-		}
-	}
-	return NULL;
+	if (d->pcap)
+		emu_pcap_flush(d->pcap);
 }
 
-/* One NFULNL_MSG_CONFIG for group EMU_NAT_LOG_GROUP, acknowledged. */
-static int nflog_config(struct mnl_socket *nl, uint32_t seq,
-			const struct nfulnl_msg_config_cmd *cmd, bool mode)
+/* Bind group EMU_NAT_LOG_GROUP and set how it delivers, in one
+ * NFULNL_MSG_CONFIG, acknowledged: the kernel applies the bind command
+ * first, then the settings to the instance it made. */
+static int nflog_bind(struct mnl_socket *nl)
 {
+	const struct nfulnl_msg_config_cmd bind = {.command = NFULNL_CFG_CMD_BIND};
+	const struct nfulnl_msg_config_mode mode = {.copy_range = htonl(EMU_NAT_LOG_SNAPLEN),
+						    .copy_mode = NFULNL_COPY_PACKET};
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfg;
@@ -181,35 +163,29 @@ static int nflog_config(struct mnl_socket *nl, uint32_t seq,
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_seq = 1;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = AF_UNSPEC;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = htons(EMU_NAT_LOG_GROUP);
-	if (cmd)
-		mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(*cmd), cmd);
-	if (mode) {
-		struct nfulnl_msg_config_mode m = {.copy_range = htonl(EMU_NAT_LOG_SNAPLEN),
-						   .copy_mode = NFULNL_COPY_PACKET};
-		mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(m), &m);
-		/* one message per packet, at once: the default batches 100
-		 * packets or 1 s, and a cell's last drops would wait */
-		mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
-		mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl(1));
-	}
+	mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(bind), &bind);
+	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
+	/* one message per packet, at once: the default batches 100 packets
+	 * or 1 s, and a cell's last drops would wait */
+	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
+	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl(1));
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 	if (n < 0)
 		return -errno;
-	return mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), NULL, NULL) < 0 ? -errno
-											  : 0;
+	return mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), NULL, NULL) < 0 ? -errno
+											: 0;
 }
 
 int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_nat_droplog **out,
 			  struct natlab_err *e)
 {
-	const struct nfulnl_msg_config_cmd bind_cmd = {.command = NFULNL_CFG_CMD_BIND};
 	struct emu_nat_droplog *d;
 	int saved, ret, sz = 4 << 20;
 
@@ -217,7 +193,6 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return natlab_err_set(e, ENOMEM, "node %s: drop log", emu_node_name(n));
-	d->wake = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	/* opened inside the node: the log group is the node's own */
 	ret = emu_node_enter(n, &saved, e);
@@ -235,9 +210,7 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 	}
 	if (setsockopt(mnl_socket_get_fd(d->nl), SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 		setsockopt(mnl_socket_get_fd(d->nl), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	ret = nflog_config(d->nl, 1, &bind_cmd, false);
-	if (ret == 0)
-		ret = nflog_config(d->nl, 2, NULL, true);
+	ret = nflog_bind(d->nl);
 	if (ret < 0) {
 		ret = natlab_err_set(e, -ret,
 				     "cannot bind log group %d (nfnetlink_log; is the module "
@@ -249,25 +222,10 @@ int emu_nat_droplog_start(struct emu_node *n, const char *pcap_path, struct emu_
 		ret = natlab_err_set(e, ENOMEM, "drops pcap");
 		goto fail;
 	}
-	d->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->wake < 0) {
-		ret = natlab_err_set(e, errno, "eventfd");
+	ret = emu_reader_start(mnl_socket_get_fd(d->nl), drain, pcap_path ? flush_idle : NULL, d,
+			       &d->reader, e);
+	if (ret < 0)
 		goto fail;
-	}
-	{
-		/* the thread takes no process signal: the lab's own handling
-		 * (a dying agent's SIGPIPE, SIGCHLD) stays on its threads */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		ret = pthread_create(&d->thread, NULL, droplog_thread, d);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
-	if (ret) {
-		ret = natlab_err_set(e, ret, "cannot start the drop log thread");
-		goto fail;
-	}
-	d->started = true;
 	*out = d;
 	return 0;
 fail:
@@ -294,11 +252,7 @@ void emu_nat_droplog_stop(struct emu_nat_droplog *d, struct emu_nat_drops *out,
 
 	if (!d)
 		return;
-	if (d->started) {
-		/* cannot fail: the counter starts at 0 and is written once */
-		eventfd_write(d->wake, 1);
-		pthread_join(d->thread, NULL);
-	}
+	emu_reader_stop(d->reader);
 	ret = emu_pcap_close(d->pcap);
 	if (ret < 0 && !d->st.write_error)
 		d->st.write_error = ret;
@@ -308,8 +262,6 @@ void emu_nat_droplog_stop(struct emu_nat_droplog *d, struct emu_nat_drops *out,
 		*st = d->st;
 	if (d->nl)
 		mnl_socket_close(d->nl);
-	if (d->wake >= 0)
-		close(d->wake);
 	free(d->pcap_path);
 	pthread_mutex_destroy(&d->lock);
 	free(d);

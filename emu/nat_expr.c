@@ -7,6 +7,7 @@
 
 #include <libnftnl/chain.h>
 #include <libnftnl/object.h>
+#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
@@ -288,7 +289,7 @@ void nx_counters_add(struct nx_build *bd)
 		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 		if (bd->ret == 0 && emu_nft_batch_add_obj(bd->b, o) < 0)
 			bd->ret =
-			    natlab_err_set(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
+			    natlab_err_msg(bd->e, ENOSPC, "NAT: ruleset too large for one batch");
 		nftnl_obj_free(o);
 	}
 }
@@ -315,6 +316,20 @@ void nx_match_ct_state(struct nftnl_rule *r, uint32_t state_bits)
 }
 
 /* ---- objects */
+
+int nx_table_op(struct emu_nft_batch *b, bool del, const char *name, uint32_t family)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	ret = del ? emu_nft_batch_del_table(b, t) : emu_nft_batch_add_table(b, t);
+	nftnl_table_free(t);
+	return ret;
+}
 
 struct nftnl_rule *nx_rule_new(const struct nx_build *bd, const char *chain)
 {

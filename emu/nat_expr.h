@@ -1,6 +1,7 @@
-/* nat_expr.h - building blocks of the NAT rulesets (internal to emu/nat*.c):
- * libnftnl expressions appended to a rule, and the table's chains and sets,
- * all going into one batch. Not a public API: see nat.h.
+/* nat_expr.h - building blocks of the NAT rulesets (internal to emu/nat*.c,
+ * whose expression helpers emu/flow.c reuses): libnftnl expressions
+ * appended to a rule, and the table's chains and sets, all going into one
+ * batch. Not a public API: see nat.h.
  *
  * Expression helpers append to @r (nftnl_rule_add_expr takes ownership of
  * the expression). An allocation failure sets nx_oom; nx_rule_add() then
@@ -98,6 +99,10 @@ void nx_count_log(struct nftnl_rule *r, enum emu_nat_counter c);
 void nx_drop_counted(struct nftnl_rule *r, enum emu_nat_counter c);
 void nx_counters_add(struct nx_build *bd);
 void nx_match_ct_state(struct nftnl_rule *r, uint32_t state_bits);
+/* nx_table_op - add (or, with @del, delete) table @name of @family to
+ * @b. Adding, deleting and adding again in one batch replaces a table
+ * (adding an existing one is no error). 0, -ENOMEM or -ENOSPC. */
+int nx_table_op(struct emu_nft_batch *b, bool del, const char *name, uint32_t family);
 struct nftnl_rule *nx_rule_new(const struct nx_build *bd, const char *chain);
 void nx_rule_add(struct nx_build *bd, struct nftnl_rule *r);
 /* @type NULL: a regular chain (no hook), reached by jump or goto. */

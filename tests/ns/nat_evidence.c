@@ -77,7 +77,7 @@ static int filtering_body(void)
 	struct sockaddr_in from;
 	struct stat sb;
 	struct topo t;
-	int rc = 0, cli = -1, s1 = -1, s2 = -1;
+	int rc = 0, cli = -1, s1 = -1, s2 = -1, s3 = -1;
 	uint16_t cport;
 
 	CHECK(mkdtemp(path), "mkdtemp");
@@ -93,7 +93,8 @@ static int filtering_body(void)
 	cli = udp_open(t.c1, NULL, 0);
 	s1 = udp_open(t.inet, SRV1, 4000);
 	s2 = udp_open(t.inet, SRV2, 5000);
-	CHECK(cli >= 0 && s1 >= 0 && s2 >= 0, "sockets");
+	s3 = udp_open(t.inet, SRV2, 4000);
+	CHECK(cli >= 0 && s1 >= 0 && s2 >= 0 && s3 >= 0, "sockets");
 	cport = udp_local_port(cli);
 	/* c1 -> SRV1:4000 opens mapping PUB1:cport (preserved) */
 	CHECK(udp_send(cli, SRV1, 4000, "out") == 0, "send");
@@ -104,8 +105,10 @@ static int filtering_body(void)
 	/* the answer passes the filter: nothing dropped */
 	CHECK(udp_send(s1, PUB1, cport, "answer") == 0, "send");
 	CHECK(udp_recv(cli, DEADLINE_MS, msg, sizeof(msg), &from), "the answer did not arrive");
-	/* a second destination: same EIM mapping, no new one */
+	/* a second destination: same EIM mapping, no new one (received, so
+	 * that it has crossed the NAT before the counters are read below) */
 	CHECK(udp_send(cli, SRV2, 4000, "out2") == 0, "send");
+	CHECK(udp_recv(s3, DEADLINE_MS, msg, sizeof(msg), &from), "SRV2:4000 got nothing");
 	/* APDF: SRV2:5000 never was sent to: dropped by the filtering rule */
 	for (int i = 0; i < 3; i++)
 		CHECK(udp_send(s2, PUB1, cport, "unsolicited") == 0, "send");
@@ -145,6 +148,8 @@ out:
 		close(s1);
 	if (s2 >= 0)
 		close(s2);
+	if (s3 >= 0)
+		close(s3);
 	topo_free(&t);
 	unlink(pcap);
 	rmdir(path);
@@ -196,18 +201,23 @@ static int expiry_body(void)
 {
 	uint64_t c[EMU_NAT_CTR_N], live = 0;
 	struct topo t;
-	int rc = 0, cli = -1;
+	int rc = 0, cli = -1, srv = -1;
 	long long end;
+	char msg[64];
 
 	if (topo_build(&t) < 0 || topo_nat(&t, "symmetric", tweak_short) < 0) {
 		topo_free(&t);
 		return 1;
 	}
 	cli = udp_open(t.c1, NULL, 0);
-	CHECK(cli >= 0, "socket");
+	srv = udp_open(t.inet, SRV1, 4000);
+	CHECK(cli >= 0 && srv >= 0, "sockets");
 	CHECK(udp_send(cli, SRV1, 4000, "a") == 0 && udp_send(cli, SRV2, 4000, "b") == 0, "send");
 	CHECK(wait_ctr(&t, EMU_NAT_CTR_MAPPINGS_UDP, 2) == 2, "two destinations, two mappings");
+	CHECK(udp_recv_text(srv, DEADLINE_MS, msg, sizeof(msg)) && strcmp(msg, "a") == 0, "a");
+	/* received before the counters are read: it has crossed the NAT */
 	CHECK(udp_send(cli, SRV1, 4000, "a2") == 0, "send");
+	CHECK(udp_recv_text(srv, DEADLINE_MS, msg, sizeof(msg)) && strcmp(msg, "a2") == 0, "a2");
 	CHECK(read_ctr(&t, c, &live) == 0 && c[EMU_NAT_CTR_MAPPINGS_UDP] == 2 && live == 2,
 	      "a second packet of a flow is no new mapping: %llu made, %llu live",
 	      (unsigned long long)c[EMU_NAT_CTR_MAPPINGS_UDP], (unsigned long long)live);
@@ -223,6 +233,8 @@ static int expiry_body(void)
 out:
 	if (cli >= 0)
 		close(cli);
+	if (srv >= 0)
+		close(srv);
 	topo_free(&t);
 	return rc;
 }

@@ -675,8 +675,18 @@ static void check_evidence(const char *preset, struct parsed *p)
 	for (unsigned i = 0; i < p->n_chains_rules; i++) {
 		const char *r = p->rules[i];
 		const char *d;
-		for (d = strstr(r, " drop ;"); d; d = strstr(d + 1, " drop ;"))
+		for (d = strstr(r, " drop ;"); d; d = strstr(d + 1, " drop ;")) {
+			/* each drop right after its log: the totals below
+			 * alone would let the quota's logged reject stand in
+			 * for a drop rule that logs nothing */
+			const char *t = d;
+			while (t > r && t[-1] != ' ' && t[-1] != ';')
+				t--;
+			if (strncmp(t, "log:28268:", 10) != 0)
+				fail_msg("%s: %s: a drop rule without its log: %.*s", preset,
+					 p->rule_chain[i], (int)(d - t), t);
 			drops++;
+		}
 		for (d = strstr(r, "objref:"); d; d = strstr(d + 1, "objref:")) {
 			char name[64], prefix[64], obj[80];
 			int c;

@@ -327,47 +327,40 @@ function scen.data_phase(net, l, r, res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "left", "right" }
   local obs = net.wire
-  local tw = {}
-  for k, v in pairs(opts.two_way or {}) do tw[k] = v end
-  tw.conn = res
+  local flow, basis
+  if obs then obs:snap("data0") end
   if opts.consent_ms then
     -- no data plane in common: the window holds the consent checks
     -- (RFC 7675) the agents send on their selected pairs; the pair seen
     -- both ways on the wire settles (docs/expected-matrix.md, V6)
-    if obs then obs:snap("data0") end
     local deadline = natlab.now_ms() + opts.consent_ms
     while natlab.now_ms() < deadline do
       local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
       if not i then break end
       if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
     end
-    local w = nil
-    if obs then
-      obs:snap("data1")
-      w = obs:classify("data0", "data1", { basis = "consent" })
-      natlab.observe("wire_ms", obs.cost_ms)
-      natlab.observe("wire_cost_ms", obs.cost)
+    flow, basis = { ok = true, consent_only = true, ms = opts.consent_ms }, "consent"
+  else
+    local tw = {}
+    for k, v in pairs(opts.two_way or {}) do tw[k] = v end
+    tw.conn = res
+    local settle = opts.settle_ms or 0
+    if settle > 0 then
+      -- one longer stream: its part after settle_ms is the window, so the
+      -- data of a stack that switched meanwhile shows where it went since
+      local iv = tw.interval_ms or 20
+      tw.interval_ms = iv
+      tw.n = (tw.n or 4) + math.ceil(settle / iv)
+      tw.timeout_ms = (tw.timeout_ms or 2000) + settle
+      tw.at_ms = settle
+      tw.at = function() if obs then obs:snap("data0") end end
     end
-    scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
-    return { ok = true, consent_only = true, ms = opts.consent_ms }
+    flow = scen.two_way(l, r, tw)
   end
-  local settle = opts.settle_ms or 0
-  if obs then obs:snap("data0") end
-  if settle > 0 then
-    -- one longer stream: its part after settle_ms is the window, so the
-    -- data of a stack that switched meanwhile shows where it went since
-    local iv = tw.interval_ms or 20
-    tw.interval_ms = iv
-    tw.n = (tw.n or 4) + math.ceil(settle / iv)
-    tw.timeout_ms = (tw.timeout_ms or 2000) + settle
-    tw.at_ms = settle
-    tw.at = function() if obs then obs:snap("data0") end end
-  end
-  local flow = scen.two_way(l, r, tw)
   local w = nil
   if obs then
     obs:snap("data1")
-    w = obs:classify("data0", "data1")
+    w = obs:classify("data0", "data1", { basis = basis })
     natlab.observe("wire_ms", obs.cost_ms)
     natlab.observe("wire_cost_ms", obs.cost)
   end

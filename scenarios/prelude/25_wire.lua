@@ -317,6 +317,20 @@ function wire.check_claim(side, ev, w, known_addrs)
   return claim_words(side, ev) .. "; " .. wire_words(s)
 end
 
+-- natlab.wire.check_claims(conn, w, names[, known_addrs]) -> nil | message
+-- wire.check_claim for each side named in @names, with the latest pair
+-- of each in @conn (an ice_connect outcome): nil when every claim holds,
+-- else their messages joined by "; ".
+function wire.check_claims(conn, w, names, known_addrs)
+  local msgs = {}
+  for _, side in ipairs(names) do
+    local m = wire.check_claim(side, conn.selected[side], w, known_addrs)
+    if m then msgs[#msgs + 1] = m end
+  end
+  if #msgs > 0 then return table.concat(msgs, "; ") end
+  return nil
+end
+
 -- ---- the observer: points of a lab, snapshots --------------------------------
 
 local Obs = {}

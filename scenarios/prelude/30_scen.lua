@@ -393,12 +393,7 @@ function scen.record_class(res, cell, opts)
     rec.wire = w
     natlab.observe("claim_class", class)
     if res.ok then
-      local msgs = {}
-      for _, side in ipairs(names) do
-        local m = natlab.wire.check_claim(side, res.selected[side], w, opts.known_addrs)
-        if m then msgs[#msgs + 1] = m end
-      end
-      if #msgs > 0 then contradiction = table.concat(msgs, "; ") end
+      contradiction = natlab.wire.check_claims(res, w, names, opts.known_addrs)
       class = w.settled.class
       rec.select_ms = res.connect_ms
       if not contradiction and class ~= "failed" then

@@ -120,12 +120,8 @@ function scen.servers(net, p, opts)
   end
   for _, w in ipairs(opts.turn_args or {}) do argv[#argv + 1] = w end
   local srv = net.nodes.turn:spawn(argv, { name = "turn-server" })
-  local deadline = natlab.now_ms() + 5000
-  while true do
-    local ev, why = srv:event(math.max(0, deadline - natlab.now_ms()))
-    if not ev then error("natlab-turn-server sent no ready event (" .. tostring(why) .. ")", 0) end
-    if ev.ev == "ready" then break end
-  end
+  local ready, why = natlab.ready(srv, 5000)
+  if not ready then error("natlab-turn-server sent " .. why, 0) end
   out.turn = srv
   out.tls = cd ~= nil
   return out

@@ -210,22 +210,24 @@ int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, siz
 }
 
 /* Capture every interface of node @i (emu/capture.c, a process) into
- * <capdir>/<node>.pcap; its relative path into @rel. Once per node. */
-static int node_capture(struct luanet_ctx *ctx, unsigned i, char *rel, size_t rel_len,
-			struct natlab_err *e)
+ * <capdir>/<node>.pcap; its path into @abs and its path relative to the
+ * run directory into @rel (also when the node is captured already). Once
+ * per node. */
+static int node_capture(struct luanet_ctx *ctx, unsigned i, char *abs, size_t abs_len, char *rel,
+			size_t rel_len, struct natlab_err *e)
 {
-	char file[300], path[4400];
+	char file[300];
 	pid_t pid;
 	int ret;
 
 	snprintf(file, sizeof(file), "%s.pcap", emu_node_name(ctx->nodes[i]));
-	ret = luanet_capture_path(ctx, file, path, sizeof(path), rel, rel_len, e);
+	ret = luanet_capture_path(ctx, file, abs, abs_len, rel, rel_len, e);
 	if (ret < 0 || (ctx->node_flags[i] & LUANET_NODE_CAPTURED))
 		return ret;
 	if (ctx->n_pids >= LUANET_PROCS_MAX)
 		return natlab_err_msg(e, EMFILE, "capture: at most %d processes per cell",
 				      LUANET_PROCS_MAX);
-	ret = emu_capture_node_start(ctx->nodes[i], path, &pid, e);
+	ret = emu_capture_node_start(ctx->nodes[i], abs, &pid, e);
 	if (ret < 0)
 		return ret;
 	ctx->pids[ctx->n_pids++] = pid;
@@ -396,9 +398,9 @@ static int l_node(lua_State *L)
 	ctx->nodes[ctx->n_nodes++] = n;
 	/* natlab exec/shell have nowhere to write: their labs never capture */
 	if (ctx->capdir[0] && luanet_capture_wanted(L, ctx, name, 1)) {
-		char rel[4200];
+		char abs[4400], rel[4200];
 
-		if (node_capture(ctx, ctx->n_nodes - 1, rel, sizeof(rel), &e) < 0)
+		if (node_capture(ctx, ctx->n_nodes - 1, abs, sizeof(abs), rel, sizeof(rel), &e) < 0)
 			return fail(L, "natlab.node: capture", &e);
 	}
 	push_node(L, n);
@@ -415,12 +417,12 @@ static int l_capture(lua_State *L)
 	struct luanet_ctx *ctx = ctx_of(L);
 	int i = node_index(ctx, luanet_check_node(L, 1));
 	struct natlab_err e = {""};
-	char rel[4200], abs[4400], file[300];
+	char rel[4200], abs[4400];
 	int ret;
 
 	if (i < 0)
 		return luaL_error(L, "natlab.capture: not a node of this cell");
-	ret = node_capture(ctx, (unsigned)i, rel, sizeof(rel), &e);
+	ret = node_capture(ctx, (unsigned)i, abs, sizeof(abs), rel, sizeof(rel), &e);
 	if (ret == -ENOTSUP) {
 		lua_pushnil(L);
 		lua_pushstring(L, e.msg);
@@ -429,9 +431,6 @@ static int l_capture(lua_State *L)
 	if (ret < 0)
 		return fail(L, "natlab.capture", &e);
 	lua_pushstring(L, rel);
-	snprintf(file, sizeof(file), "%s.pcap", emu_node_name(ctx->nodes[i]));
-	if (luanet_capture_path(ctx, file, abs, sizeof(abs), rel, sizeof(rel), &e) < 0)
-		return 1;
 	lua_pushstring(L, abs);
 	return 2;
 }

@@ -346,13 +346,19 @@ function wire.observer(cfg)
   return setmetatable({ cfg = cfg, snaps = {}, cost_ms = 0, cost = { watch = 0, snap = 0, classify = 0 } }, Obs)
 end
 
+-- the time spent in @what since @t0, added to its share and to the total
+local function charge(obs, what, t0)
+  local dt = natlab.now_ms() - t0
+  obs.cost[what] = obs.cost[what] + dt
+  obs.cost_ms = obs.cost_ms + dt
+end
+
 function Obs:watch()
   local t = natlab.now_ms()
   local list = {}
   for _, pt in ipairs(self.cfg.points) do list[#list + 1] = { pt.node, pt.ifname } end
   natlab.flow_watch_all(list)
-  self.cost.watch = self.cost.watch + natlab.now_ms() - t
-  self.cost_ms = self.cost_ms + natlab.now_ms() - t
+  charge(self, "watch", t)
 end
 
 -- obs:snap(label) -> snapshot {t, flows}
@@ -360,8 +366,7 @@ function Obs:snap(label)
   local s = { t = natlab.now_ms(), flows = {} }
   for _, pt in ipairs(self.cfg.points) do s.flows[pt.name] = pt.node:flows() end
   self.snaps[label] = s
-  self.cost.snap = self.cost.snap + natlab.now_ms() - s.t
-  self.cost_ms = self.cost_ms + natlab.now_ms() - s.t
+  charge(self, "snap", s.t)
   return s
 end
 
@@ -369,8 +374,7 @@ end
 function Obs:classify(a, b, opts)
   local t = natlab.now_ms()
   local w = wire.classify(self.cfg, self.snaps[a], self.snaps[b], opts)
-  self.cost.classify = self.cost.classify + natlab.now_ms() - t
-  self.cost_ms = self.cost_ms + natlab.now_ms() - t
+  charge(self, "classify", t)
   return w
 end
 

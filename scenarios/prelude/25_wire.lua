@@ -162,15 +162,20 @@ function wire.classify(cfg, before, after, opts)
   opts = opts or {}
   local basis = opts.basis or "data"
   cfg.side_addrs = {}
-  local point_of = {}
+  local point_of, addr_of = {}, {}
   local names = {}
+  local turn_seen = false
   for _, pt in ipairs(cfg.points) do
     names[#names + 1] = pt.name
     if pt.role == "side" then
       cfg.side_addrs[pt.addr] = pt.side
       point_of[pt.side] = pt.name
+      addr_of[pt.side] = pt.addr
+    elseif pt.role == "turn" then
+      turn_seen = true
     end
   end
+  local turn_addr = (cfg.turn or {}).addr
   local flows = wire.flows(cfg, before, after)
   local A, B = cfg.sides[1], cfg.sides[2]
   -- where the TURN server sent relayed data in the window (a relay port's
@@ -178,18 +183,15 @@ function wire.classify(cfg, before, after, opts)
   -- client leg carried data only if its peer's address, or the server's
   -- own (relay to relay), is among them. Without a TURN point, every leg
   -- may have.
-  local turn_seen, relayed_to = false, {}
-  for _, pt in ipairs(cfg.points) do if pt.role == "turn" then turn_seen = true end end
+  local relayed_to = {}
   for _, f in ipairs(flows) do
-    if f.kind == "relayed" and f._out_pkts > 0 and ep_addr(f._local) == (cfg.turn or {}).addr then
+    if f.kind == "relayed" and f._out_pkts > 0 and ep_addr(f._local) == turn_addr then
       relayed_to[ep_addr(f._remote)] = true
     end
   end
-  local addr_of = {}
-  for _, pt in ipairs(cfg.points) do if pt.role == "side" then addr_of[pt.side] = pt.addr end end
   local function leg_ok_for(peer)
     return function()
-      return not turn_seen or relayed_to[addr_of[peer]] or relayed_to[(cfg.turn or {}).addr] or false
+      return not turn_seen or relayed_to[addr_of[peer]] or relayed_to[turn_addr] or false
     end
   end
   local out = { [A] = side_out(flows, point_of[A], basis, leg_ok_for(B)),
@@ -205,7 +207,7 @@ function wire.classify(cfg, before, after, opts)
   local both_turn = out[A] and out[B] and out[A].kind:match("^turn%-") and out[B].kind:match("^turn%-")
   if both_turn then
     for _, f in ipairs(flows) do
-      if f.kind == "relayed" and ep_addr(f._remote) == (cfg.turn or {}).addr and f._out_pkts > 0 then
+      if f.kind == "relayed" and ep_addr(f._remote) == turn_addr and f._out_pkts > 0 then
         add_relay(f._local)
         add_relay(f._remote)
       end

@@ -88,10 +88,8 @@ scenario {
         if i == 1 and ev.ev == "data" then natlab.result { data = ev }; break end
       end
       if net.wire then
-        net.wire:snap("data1")
-        local w = net.wire:classify("data0", "data1")
+        local w = net.wire:judge("data0", "data1")
         natlab.result { wire = w }
-        natlab.observe("wire_ms", net.wire.cost_ms)
         local msg = natlab.wire.check_claims(res, w, { "left", "right" }, net.wire:addrs())
         if msg then natlab.result { outcome = "fail", message = msg } end
       end

@@ -380,6 +380,17 @@ function Obs:classify(a, b, opts)
   return w
 end
 
+-- obs:judge(before_label, after_label[, opts]) -> wire record
+-- The end of a judged window: snap @after_label, classify it against
+-- @before_label, and observe wire_ms (obs.cost_ms: what observing cost the
+-- cell so far).
+function Obs:judge(a, b, opts)
+  self:snap(b)
+  local w = self:classify(a, b, opts)
+  natlab.observe("wire_ms", self.cost_ms)
+  return w
+end
+
 -- obs:addrs() -> {address -> true}: the lab's outside addresses (sides,
 -- TURN), for wire.check_claim
 function Obs:addrs()

@@ -355,9 +355,7 @@ function scen.data_phase(net, l, r, res, cell, opts)
   end
   local w = nil
   if obs then
-    obs:snap("data1")
-    w = obs:classify("data0", "data1", { basis = basis })
-    natlab.observe("wire_ms", obs.cost_ms)
+    w = obs:judge("data0", "data1", { basis = basis })
     natlab.observe("wire_cost_ms", obs.cost)
   end
   scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })

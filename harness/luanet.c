@@ -210,8 +210,9 @@ int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, siz
 }
 
 /* Capture every interface of node @i (emu/capture.c, a process) into
- * <capdir>/<node>.pcap: that path into @abs, the one relative to the run
- * directory into @rel. Once per node. */
+ * <capdir>/<node>.pcap; its path into @abs and its path relative to the
+ * run directory into @rel (also when the node is captured already). Once
+ * per node. */
 static int node_capture(struct luanet_ctx *ctx, unsigned i, char *abs, size_t abs_len, char *rel,
 			size_t rel_len, struct natlab_err *e)
 {

@@ -59,12 +59,9 @@ local function bracket(a) return a:find(":") and "[" .. a .. "]" or a end
 local function start(node, argv, name, coturn, probe)
   if not coturn then
     local p = node:spawn(argv, { name = name })
-    local deadline = natlab.now_ms() + 5000
-    while true do
-      local ev, why = p:event(math.max(0, deadline - natlab.now_ms()))
-      if not ev then error(name .. " sent no ready event (" .. tostring(why) .. ")", 0) end
-      if ev.ev == "ready" then return p end
-    end
+    local ready, why = natlab.ready(p, 5000)
+    if not ready then error(name .. " sent " .. why, 0) end
+    return p
   end
   -- coturn's log goes to stdout: sh puts it on stderr, the cell's log
   local sh = { "/bin/sh", "-c", 'exec "$@" >&2', "coturn" }

@@ -88,16 +88,10 @@ scenario {
         if i == 1 and ev.ev == "data" then natlab.result { data = ev }; break end
       end
       if net.wire then
-        net.wire:snap("data1")
-        local w = net.wire:classify("data0", "data1")
+        local w = net.wire:judge("data0", "data1")
         natlab.result { wire = w }
-        natlab.observe("wire_ms", net.wire.cost_ms)
-        local msgs = {}
-        for _, side in ipairs({ "left", "right" }) do
-          local m = natlab.wire.check_claim(side, res.selected[side], w, net.wire:addrs())
-          if m then msgs[#msgs + 1] = m end
-        end
-        if #msgs > 0 then natlab.result { outcome = "fail", message = table.concat(msgs, "; ") } end
+        local msg = natlab.wire.check_claims(res, w, { "left", "right" }, net.wire:addrs())
+        if msg then natlab.result { outcome = "fail", message = msg } end
       end
     end
     for _, a in ipairs({ l, r }) do

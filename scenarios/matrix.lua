@@ -43,6 +43,47 @@ local function col_index(name)
   return nil
 end
 
+-- The options both agents get: pacing, TURN, and the -p words asking for
+-- more (agent_args, ice_tcp, dataplane).
+local function agent_common(net, p)
+  local turn = S.turn_urls(net, "all", net.srv.tls)
+  -- a silent STUN server (UDP blocked) costs 1 s, not 3: the lab's RTT is
+  -- well under a millisecond
+  local common = { turn = turn, gather_timeout_ms = 1000, trickle = p.trickle,
+                   args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
+  for w in tostring(p.agent_args):gmatch("%S+") do common.args[#common.args + 1] = w end
+  if p.ice_tcp then common.args[#common.args + 1] = "--tcp" end
+  -- the datagram plane is every agent's default: only another one is asked
+  -- for, so agents that know no --dataplane keep working
+  if p.dataplane ~= "datagram" then
+    if p.dataplane ~= "datachannel" then
+      error("matrix: dataplane '" .. tostring(p.dataplane) .. "': want datagram or datachannel")
+    end
+    table.insert(common.args, "--dataplane")
+    table.insert(common.args, p.dataplane)
+  end
+  return common
+end
+
+-- What the agents declared they can do (docs/agent-protocol.md,
+-- Capabilities) may change what this cell expects, or make it
+-- unsupported (docs/expected-matrix.md, "Capabilities"). @procs: {left=,
+-- right=}.
+local function expect_by_capabilities(p, cell, procs)
+  for _, side in ipairs({ "left", "right" }) do
+    local ok, why = natlab.ready(procs[side])
+    if not ok then natlab.fail(side .. " (" .. tostring(p[side .. "_impl"]) .. "): " .. why) end
+  end
+  local exp, why = EXPECT.adjust(p.left, p.right, cell.expected_path,
+                                 function(side, name) return natlab.capability(procs[side], name) end)
+  if not exp then natlab.unsupported(why) end
+  if exp ~= cell.expected_path then
+    natlab.observe("expected_by_capabilities", exp)
+    cell.expected_path = exp
+    natlab.result { expected_path = exp }
+  end
+end
+
 scenario {
   name = "matrix",
   description = "every NAT preset x every NAT preset: ICE path and two-way data against the expected-outcome table",
@@ -88,46 +129,17 @@ scenario {
   end,
 
   run = function(net, p, cell)
-    local turn = S.turn_urls(net, "all", net.srv.tls)
-    -- a silent STUN server (UDP blocked) costs 1 s, not 3: the lab's RTT is
-    -- well under a millisecond
-    local common = { turn = turn, gather_timeout_ms = 1000, trickle = p.trickle,
-                     args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
-    for w in tostring(p.agent_args):gmatch("%S+") do common.args[#common.args + 1] = w end
-    if p.ice_tcp then common.args[#common.args + 1] = "--tcp" end
-    -- the datagram plane is every agent's default: only another one is asked
-    -- for, so agents that know no --dataplane keep working
-    if p.dataplane ~= "datagram" then
-      if p.dataplane ~= "datachannel" then
-        error("matrix: dataplane '" .. tostring(p.dataplane) .. "': want datagram or datachannel")
-      end
-      table.insert(common.args, "--dataplane")
-      table.insert(common.args, p.dataplane)
-    end
+    local common = agent_common(net, p)
     local l = S.agent(net, "left", p.left_impl,
                       setmetatable({ role = "controlling", name = "left" }, { __index = common }), cell)
     local r = S.agent(net, "right", p.right_impl,
                       setmetatable({ role = "controlled", name = "right" }, { __index = common }), cell)
-    -- what the agents declared they can do (docs/agent-protocol.md,
-    -- Capabilities) may change what this cell expects, or make it
-    -- unsupported (docs/expected-matrix.md, "Capabilities")
-    local procs = { left = l, right = r }
-    for side, proc in pairs(procs) do
-      local ok, why = natlab.ready(proc)
-      if not ok then natlab.fail(side .. " (" .. tostring(p[side .. "_impl"]) .. "): " .. why) end
-    end
-    local exp, why = EXPECT.adjust(p.left, p.right, cell.expected_path,
-                                   function(side, name) return natlab.capability(procs[side], name) end)
-    if not exp then natlab.unsupported(why) end
-    if exp ~= cell.expected_path then
-      natlab.observe("expected_by_capabilities", exp)
-      cell.expected_path = exp
-      natlab.result { expected_path = exp }
-    end
+    expect_by_capabilities(p, cell, { left = l, right = r })
     local res = natlab.ice_connect(l, r, { trickle = p.trickle, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
-    if not res.ok then S.record_class(res, cell, { names = { "left", "right" } }) end
-    if res.ok then
+    if not res.ok then
+      S.record_class(res, cell, { names = { "left", "right" } })
+    else
       -- the data phase, then the verdict: the wire's settled path against
       -- the expectation, each side's claim against the wire
       local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms,

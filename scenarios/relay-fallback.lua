@@ -138,12 +138,7 @@ scenario {
     local obs = net.wire
     if obs then obs:snap("data0") end
     local ev = rtt(l, rr)
-    local w = nil
-    if obs then
-      obs:snap("data1")
-      w = obs:classify("data0", "data1")
-      natlab.observe("wire_ms", obs.cost_ms)
-    end
+    local w = obs and obs:judge("data0", "data1") or nil
     S.record_class(res, cell, { names = { "left", "right" }, wire = w, known_addrs = obs and obs:addrs() })
     local sel = res.selected and res.selected.left
     if sel and sel["local"] then natlab.observe("transport", sel["local"].transport or "udp") end

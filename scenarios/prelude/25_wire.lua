@@ -162,15 +162,20 @@ function wire.classify(cfg, before, after, opts)
   opts = opts or {}
   local basis = opts.basis or "data"
   cfg.side_addrs = {}
-  local point_of = {}
+  local point_of, addr_of = {}, {}
   local names = {}
+  local turn_seen = false
   for _, pt in ipairs(cfg.points) do
     names[#names + 1] = pt.name
     if pt.role == "side" then
       cfg.side_addrs[pt.addr] = pt.side
       point_of[pt.side] = pt.name
+      addr_of[pt.side] = pt.addr
+    elseif pt.role == "turn" then
+      turn_seen = true
     end
   end
+  local turn_addr = (cfg.turn or {}).addr
   local flows = wire.flows(cfg, before, after)
   local A, B = cfg.sides[1], cfg.sides[2]
   -- where the TURN server sent relayed data in the window (a relay port's
@@ -178,18 +183,15 @@ function wire.classify(cfg, before, after, opts)
   -- client leg carried data only if its peer's address, or the server's
   -- own (relay to relay), is among them. Without a TURN point, every leg
   -- may have.
-  local turn_seen, relayed_to = false, {}
-  for _, pt in ipairs(cfg.points) do if pt.role == "turn" then turn_seen = true end end
+  local relayed_to = {}
   for _, f in ipairs(flows) do
-    if f.kind == "relayed" and f._out_pkts > 0 and ep_addr(f._local) == (cfg.turn or {}).addr then
+    if f.kind == "relayed" and f._out_pkts > 0 and ep_addr(f._local) == turn_addr then
       relayed_to[ep_addr(f._remote)] = true
     end
   end
-  local addr_of = {}
-  for _, pt in ipairs(cfg.points) do if pt.role == "side" then addr_of[pt.side] = pt.addr end end
   local function leg_ok_for(peer)
     return function()
-      return not turn_seen or relayed_to[addr_of[peer]] or relayed_to[(cfg.turn or {}).addr] or false
+      return not turn_seen or relayed_to[addr_of[peer]] or relayed_to[turn_addr] or false
     end
   end
   local out = { [A] = side_out(flows, point_of[A], basis, leg_ok_for(B)),
@@ -205,7 +207,7 @@ function wire.classify(cfg, before, after, opts)
   local both_turn = out[A] and out[B] and out[A].kind:match("^turn%-") and out[B].kind:match("^turn%-")
   if both_turn then
     for _, f in ipairs(flows) do
-      if f.kind == "relayed" and ep_addr(f._remote) == (cfg.turn or {}).addr and f._out_pkts > 0 then
+      if f.kind == "relayed" and ep_addr(f._remote) == turn_addr and f._out_pkts > 0 then
         add_relay(f._local)
         add_relay(f._remote)
       end
@@ -317,6 +319,20 @@ function wire.check_claim(side, ev, w, known_addrs)
   return claim_words(side, ev) .. "; " .. wire_words(s)
 end
 
+-- natlab.wire.check_claims(conn, w, names[, known_addrs]) -> nil | message
+-- wire.check_claim for each side named in @names, with the latest pair
+-- of each in @conn (an ice_connect outcome): nil when every claim holds,
+-- else their messages joined by "; ".
+function wire.check_claims(conn, w, names, known_addrs)
+  local msgs = {}
+  for _, side in ipairs(names) do
+    local m = wire.check_claim(side, conn.selected[side], w, known_addrs)
+    if m then msgs[#msgs + 1] = m end
+  end
+  if #msgs > 0 then return table.concat(msgs, "; ") end
+  return nil
+end
+
 -- ---- the observer: points of a lab, snapshots --------------------------------
 
 local Obs = {}
@@ -332,13 +348,19 @@ function wire.observer(cfg)
   return setmetatable({ cfg = cfg, snaps = {}, cost_ms = 0, cost = { watch = 0, snap = 0, classify = 0 } }, Obs)
 end
 
+-- the time spent in @what since @t0, added to its share and to the total
+local function charge(obs, what, t0)
+  local dt = natlab.now_ms() - t0
+  obs.cost[what] = obs.cost[what] + dt
+  obs.cost_ms = obs.cost_ms + dt
+end
+
 function Obs:watch()
   local t = natlab.now_ms()
   local list = {}
   for _, pt in ipairs(self.cfg.points) do list[#list + 1] = { pt.node, pt.ifname } end
   natlab.flow_watch_all(list)
-  self.cost.watch = self.cost.watch + natlab.now_ms() - t
-  self.cost_ms = self.cost_ms + natlab.now_ms() - t
+  charge(self, "watch", t)
 end
 
 -- obs:snap(label) -> snapshot {t, flows}
@@ -346,8 +368,7 @@ function Obs:snap(label)
   local s = { t = natlab.now_ms(), flows = {} }
   for _, pt in ipairs(self.cfg.points) do s.flows[pt.name] = pt.node:flows() end
   self.snaps[label] = s
-  self.cost.snap = self.cost.snap + natlab.now_ms() - s.t
-  self.cost_ms = self.cost_ms + natlab.now_ms() - s.t
+  charge(self, "snap", s.t)
   return s
 end
 
@@ -355,8 +376,18 @@ end
 function Obs:classify(a, b, opts)
   local t = natlab.now_ms()
   local w = wire.classify(self.cfg, self.snaps[a], self.snaps[b], opts)
-  self.cost.classify = self.cost.classify + natlab.now_ms() - t
-  self.cost_ms = self.cost_ms + natlab.now_ms() - t
+  charge(self, "classify", t)
+  return w
+end
+
+-- obs:judge(before_label, after_label[, opts]) -> wire record
+-- The end of a judged window: snap @after_label, classify it against
+-- @before_label, and observe wire_ms (obs.cost_ms: what observing cost the
+-- cell so far).
+function Obs:judge(a, b, opts)
+  self:snap(b)
+  local w = self:classify(a, b, opts)
+  natlab.observe("wire_ms", self.cost_ms)
   return w
 end
 

@@ -120,12 +120,8 @@ function scen.servers(net, p, opts)
   end
   for _, w in ipairs(opts.turn_args or {}) do argv[#argv + 1] = w end
   local srv = net.nodes.turn:spawn(argv, { name = "turn-server" })
-  local deadline = natlab.now_ms() + 5000
-  while true do
-    local ev, why = srv:event(math.max(0, deadline - natlab.now_ms()))
-    if not ev then error("natlab-turn-server sent no ready event (" .. tostring(why) .. ")", 0) end
-    if ev.ev == "ready" then break end
-  end
+  local ready, why = natlab.ready(srv, 5000)
+  if not ready then error("natlab-turn-server sent " .. why, 0) end
   out.turn = srv
   out.tls = cd ~= nil
   return out
@@ -327,48 +323,39 @@ function scen.data_phase(net, l, r, res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "left", "right" }
   local obs = net.wire
-  local tw = {}
-  for k, v in pairs(opts.two_way or {}) do tw[k] = v end
-  tw.conn = res
+  local flow, basis
+  if obs then obs:snap("data0") end
   if opts.consent_ms then
     -- no data plane in common: the window holds the consent checks
     -- (RFC 7675) the agents send on their selected pairs; the pair seen
     -- both ways on the wire settles (docs/expected-matrix.md, V6)
-    if obs then obs:snap("data0") end
     local deadline = natlab.now_ms() + opts.consent_ms
     while natlab.now_ms() < deadline do
       local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
       if not i then break end
       if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
     end
-    local w = nil
-    if obs then
-      obs:snap("data1")
-      w = obs:classify("data0", "data1", { basis = "consent" })
-      natlab.observe("wire_ms", obs.cost_ms)
-      natlab.observe("wire_cost_ms", obs.cost)
+    flow, basis = { ok = true, consent_only = true, ms = opts.consent_ms }, "consent"
+  else
+    local tw = {}
+    for k, v in pairs(opts.two_way or {}) do tw[k] = v end
+    tw.conn = res
+    local settle = opts.settle_ms or 0
+    if settle > 0 then
+      -- one longer stream: its part after settle_ms is the window, so the
+      -- data of a stack that switched meanwhile shows where it went since
+      local iv = tw.interval_ms or 20
+      tw.interval_ms = iv
+      tw.n = (tw.n or 4) + math.ceil(settle / iv)
+      tw.timeout_ms = (tw.timeout_ms or 2000) + settle
+      tw.at_ms = settle
+      tw.at = function() if obs then obs:snap("data0") end end
     end
-    scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
-    return { ok = true, consent_only = true, ms = opts.consent_ms }
+    flow = scen.two_way(l, r, tw)
   end
-  local settle = opts.settle_ms or 0
-  if obs then obs:snap("data0") end
-  if settle > 0 then
-    -- one longer stream: its part after settle_ms is the window, so the
-    -- data of a stack that switched meanwhile shows where it went since
-    local iv = tw.interval_ms or 20
-    tw.interval_ms = iv
-    tw.n = (tw.n or 4) + math.ceil(settle / iv)
-    tw.timeout_ms = (tw.timeout_ms or 2000) + settle
-    tw.at_ms = settle
-    tw.at = function() if obs then obs:snap("data0") end end
-  end
-  local flow = scen.two_way(l, r, tw)
   local w = nil
   if obs then
-    obs:snap("data1")
-    w = obs:classify("data0", "data1")
-    natlab.observe("wire_ms", obs.cost_ms)
+    w = obs:judge("data0", "data1", { basis = basis })
     natlab.observe("wire_cost_ms", obs.cost)
   end
   scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
@@ -400,12 +387,7 @@ function scen.record_class(res, cell, opts)
     rec.wire = w
     natlab.observe("claim_class", class)
     if res.ok then
-      local msgs = {}
-      for _, side in ipairs(names) do
-        local m = natlab.wire.check_claim(side, res.selected[side], w, opts.known_addrs)
-        if m then msgs[#msgs + 1] = m end
-      end
-      if #msgs > 0 then contradiction = table.concat(msgs, "; ") end
+      contradiction = natlab.wire.check_claims(res, w, names, opts.known_addrs)
       class = w.settled.class
       rec.select_ms = res.connect_ms
       if not contradiction and class ~= "failed" then

@@ -98,9 +98,9 @@ natlab.capability_names = {
 local ready_of = setmetatable({}, { __mode = "k" })
 
 -- natlab.ready(proc[, timeout_ms]) -> ready event | nil, why
--- Waits for the agent's `ready` (its first event), once; later calls return
--- the same event. Events before it are not expected (docs/agent-protocol.md)
--- and are dropped.
+-- Waits for the program's `ready` (its first event: an agent's, and
+-- natlab's servers' too), once; later calls return the same event. Events
+-- before it are not expected (docs/agent-protocol.md) and are dropped.
 function natlab.ready(proc, timeout_ms)
   if ready_of[proc] then return ready_of[proc] end
   local deadline = natlab.now_ms() + (timeout_ms or 5000)
@@ -118,7 +118,7 @@ end
 -- What the agent declared about capability @name in its ready event: true,
 -- false (declared missing), or nil (not declared: judged as if present).
 function natlab.capability(proc, name)
-  local ev = ready_of[proc] or natlab.ready(proc)
+  local ev = natlab.ready(proc)
   local caps = ev and type(ev.capabilities) == "table" and ev.capabilities or {}
   local v = caps[name]
   if v == true or v == false then return v end
@@ -331,13 +331,8 @@ function natlab.server(net, node_name, kind, opts)
     argv[1] = natlab.bin(own_bin)
     for _, w in ipairs(o.args or {}) do argv[#argv + 1] = w end
     p = node:spawn(argv, { name = kind .. "-" .. node_name })
-    local deadline = natlab.now_ms() + (o.ready_ms or 5000)
-    while true do
-      local left = deadline - natlab.now_ms()
-      local ev, why = p:event(left > 0 and left or 0)
-      if not ev then cleanup(); return nil, own_bin .. " sent no ready event (" .. tostring(why) .. ")" end
-      if ev.ev == "ready" then break end
-    end
+    local ready, why = natlab.ready(p, o.ready_ms)
+    if not ready then cleanup(); return nil, own_bin .. " sent " .. why end
   else
     local argv = coturn_argv(kind, addr, o)
     argv[1] = natlab.bin("turnserver")

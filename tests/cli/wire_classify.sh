@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # natlab.wire's classification and claim checks (scenarios/prelude/
-# 25_wire.lua) on made-up conntrack snapshots: every case of
+# 25_wire.lua) on made-up node:flows() snapshots: every case of
 # tests/cli/fixtures/wire_classify.lua must pass (a failed case names what
 # differed from docs/expected-matrix.md's rules).
 set -u

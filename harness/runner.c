@@ -416,6 +416,26 @@ static void cell_line(FILE *f, const struct runner_stats *st, const json_t *c)
 	fprintf(f, "  [%u/%u]\n", st->done, st->total);
 }
 
+/* Count a finished cell by its @outcome: "pass", "skipped", "unsupported"
+ * and "fail" each their own; anything else ("error", "timeout") is an
+ * error. */
+static void stats_count(struct runner_stats *st, const char *outcome)
+{
+	const char *o = outcome ? outcome : "error";
+
+	st->done++;
+	if (strcmp(o, "pass") == 0)
+		st->passed++;
+	else if (strcmp(o, "skipped") == 0)
+		st->skipped++;
+	else if (strcmp(o, "unsupported") == 0)
+		st->unsupported++;
+	else if (strcmp(o, "fail") == 0)
+		st->failed++;
+	else
+		st->errors++;
+}
+
 /* "1h02m", "3m05s", "12s": a duration for people. */
 static void fmt_dur(char *buf, size_t len, int64_t s)
 {
@@ -725,22 +745,7 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 				if (paced)
 					limit = pace_limit(&pace);
 			}
-			st->done++;
-			if (results_cell_passed(c))
-				st->passed +=
-				    strcmp(json_string_value(json_object_get(c, "outcome")),
-					   "pass") == 0,
-				    st->skipped +=
-				    strcmp(json_string_value(json_object_get(c, "outcome")),
-					   "skipped") == 0,
-				    st->unsupported +=
-				    strcmp(json_string_value(json_object_get(c, "outcome")),
-					   "unsupported") == 0;
-			else if (strcmp(json_string_value(json_object_get(c, "outcome")), "fail") ==
-				 0)
-				st->failed++;
-			else
-				st->errors++;
+			stats_count(st, json_string_value(json_object_get(c, "outcome")));
 			/* the summary grid keeps a label per square, not the cell */
 			if (sum)
 				summary_add(sum, c, st->done - 1);

@@ -14,6 +14,7 @@
 #include "harness/cellsrc.h"
 #include "harness/junit.h"
 #include "harness/ladder.h"
+#include "harness/results.h"
 
 /* "passed": a cell that passed without a connection path to show (a
  * turn-security refusal, a DUT row); a cell without one that did not pass
@@ -1308,7 +1309,7 @@ int report_live_add(struct report_live *l, const json_t *cell)
 	const char *o = str(cell, "outcome", "error");
 
 	page_add(&l->pg, cell, l->pg.n + 1);
-	if (strcmp(o, "pass") && strcmp(o, "skipped") && strcmp(o, "unsupported")) {
+	if (!results_cell_passed(cell)) {
 		if (json_array_size(l->fails) < REPORT_LIVE_FAILS &&
 		    json_array_append_new(
 			l->fails, json_pack("[s,I,s,s]", str(cell, "id", "?"),

@@ -103,6 +103,7 @@ struct suite {
 	size_t tests;
 	int failures, errors, skipped;
 	double t;
+	int part_fd; /* the stream's part file, open for the run; -1 */
 };
 
 /* The suites of a document, both writers': scenario name -> suite. */
@@ -137,6 +138,7 @@ static long suites_find(struct suites *ss, const char *sc, bool *added)
 		ss->cap = cap2;
 	}
 	memset(&ss->su[ss->n], 0, sizeof(ss->su[0]));
+	ss->su[ss->n].part_fd = -1;
 	ss->su[ss->n].name = strdup(sc);
 	if (!ss->su[ss->n].name ||
 	    json_object_set_new_nocheck(ss->names, sc, json_integer((json_int_t)ss->n)) < 0) {
@@ -293,13 +295,20 @@ int junit_stream_add(struct junit_stream *j, const json_t *c, struct natlab_err 
 	FILE *m;
 	bool added;
 	long k = suites_find(&j->ss, str(c, "scenario", "?"), &added);
-	int fd, ret = 0;
+	struct suite *s;
+	int ret = 0;
 
 	if (k < 0)
 		return natlab_err_set(e, ENOMEM, "junit.xml");
+	s = &j->ss.su[k];
 	part_path(j, (size_t)k, path, sizeof(path));
 	if (added)
 		unlink(path); /* a stale part of a run directory used before */
+	/* opened once per suite, held for the run: a cell costs a write */
+	if (s->part_fd < 0)
+		s->part_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (s->part_fd < 0)
+		return natlab_err_set(e, errno, "cannot write %s", path);
 	m = open_memstream(&text, &len);
 	if (!m)
 		return natlab_err_set(e, ENOMEM, "junit.xml");
@@ -308,13 +317,8 @@ int junit_stream_add(struct junit_stream *j, const json_t *c, struct natlab_err 
 		free(text);
 		return natlab_err_set(e, ENOMEM, "junit.xml");
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		free(text);
-		return natlab_err_set(e, errno, "cannot write %s", path);
-	}
 	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, text + off, len - off);
+		ssize_t w = write(s->part_fd, text + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -323,11 +327,10 @@ int junit_stream_add(struct junit_stream *j, const json_t *c, struct natlab_err 
 		}
 		off += (size_t)w;
 	}
-	close(fd);
 	free(text);
 	if (ret < 0)
 		return ret;
-	suite_count(&j->ss.su[k], c);
+	suite_count(s, c);
 	j->n++;
 	return 0;
 }
@@ -364,6 +367,8 @@ void junit_stream_free(struct junit_stream *j)
 		return;
 	for (size_t k = 0; k < j->ss.n; k++) {
 		char path[4200];
+		if (j->ss.su[k].part_fd >= 0)
+			close(j->ss.su[k].part_fd);
 		part_path(j, k, path, sizeof(path));
 		unlink(path);
 	}

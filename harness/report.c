@@ -949,16 +949,28 @@ static const char index_js[] =
 /* @s as the body of a JavaScript string literal in double quotes. */
 static void js_string(FILE *f, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	size_t i = 0;
+
+	while (i < n) {
+		size_t run = i;
+		unsigned char c;
+
+		/* runs that need no escape in one write (the details of every
+		 * cell pass through here) */
+		while (run < n && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(s + i, 1, run - i, f);
+			i = run;
+			continue;
+		}
+		c = (unsigned char)s[i++];
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
 		else
-			fputc(c, f);
+			fprintf(f, "\\u%04x", c);
 	}
 }
 

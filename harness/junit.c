@@ -283,16 +283,18 @@ char *junit_render(const json_t *run, const json_t *cells)
 
 struct junit_stream {
 	char dir[4096];
+	char prefix[32];
 	struct suites ss;
 	size_t n;
 };
 
 static void part_path(const struct junit_stream *j, size_t k, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/.junit-%zu.part", j->dir, k);
+	snprintf(buf, len, "%s/%s%zu.part", j->dir, j->prefix, k);
 }
 
-int junit_stream_new(const char *dir, struct junit_stream **out, struct natlab_err *e)
+int junit_stream_new(const char *dir, const char *part_prefix, struct junit_stream **out,
+		     struct natlab_err *e)
 {
 	struct junit_stream *j = calloc(1, sizeof(*j));
 
@@ -302,6 +304,7 @@ int junit_stream_new(const char *dir, struct junit_stream **out, struct natlab_e
 		return natlab_err_set(e, ENOMEM, "junit.xml");
 	}
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
+	snprintf(j->prefix, sizeof(j->prefix), "%s", part_prefix);
 	*out = j;
 	return 0;
 }

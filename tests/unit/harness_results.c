@@ -307,6 +307,16 @@ static void test_streamed_equals_in_memory(void **state)
 	assert_string_equal(a, b);
 	assert_int_equal(count(b, "<testsuite "), 2);
 	assert_int_equal(count(b, "<testcase "), 27);
+	free(b);
+	/* natlab report's junit.xml (through part files, the two suites'
+	 * cells interleaved in cells.jsonl) is the same document, and its
+	 * parts are gone */
+	assert_int_equal(results_render(dir, run, &e), 0);
+	b = slurp(dir, "junit.xml");
+	assert_string_equal(a, b);
+	snprintf(path, sizeof(path), "%s/.junit-render-0.part", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
 	free(a);
 	free(b);
 	a = report_render(run, cells);

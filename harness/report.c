@@ -1350,12 +1350,18 @@ int report_live_write(FILE *f, const json_t *run, const struct report_live *l)
 			l->nfails, l->nfails > json_array_size(l->fails) ? " (the first listed)" : "");
 		json_array_foreach(l->fails, i, r)
 		{
-			fprintf(f, "<tr class=\"row o-%s\"><td>",
-				json_string_value(json_array_get(r, 2)));
+			/* the outcome is the script's to set (natlab.result{outcome=}):
+			 * escaped, as the final index's script escapes it */
+			const char *o = json_string_value(json_array_get(r, 2));
+
+			fprintf(f, "<tr class=\"row o-");
+			esc(f, o);
+			fprintf(f, "\"><td>");
 			esc(f, json_string_value(json_array_get(r, 0)));
-			fprintf(f, "</td><td>%lld</td><td class=\"o\">%s</td><td class=\"small\">",
-				(long long)json_integer_value(json_array_get(r, 1)),
-				json_string_value(json_array_get(r, 2)));
+			fprintf(f, "</td><td>%lld</td><td class=\"o\">",
+				(long long)json_integer_value(json_array_get(r, 1)));
+			esc(f, o);
+			fprintf(f, "</td><td class=\"small\">");
 			esc(f, json_string_value(json_array_get(r, 3)));
 			fprintf(f, "</td></tr>\n");
 		}

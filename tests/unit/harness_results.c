@@ -482,6 +482,25 @@ static void test_report_rates(void **state)
 		free(buf);
 		report_live_free(l);
 	}
+	/* an outcome a script set (natlab.result{outcome=}) is text there */
+	{
+		struct report_live *l = report_live_new();
+		json_t *c = json_deep_copy(json_array_get(cells, 0));
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		json_object_set_new(c, "outcome", json_string("x\"<y"));
+		assert_int_equal(report_live_add(l, c), 0);
+		assert_int_equal(report_live_write(f, run, l), 0);
+		fclose(f);
+		assert_non_null(strstr(buf, "<tr class=\"row o-x&quot;&lt;y\">"));
+		assert_non_null(strstr(buf, "<td class=\"o\">x&quot;&lt;y</td>"));
+		assert_null(strstr(buf, "x\"<y"));
+		free(buf);
+		json_decref(c);
+		report_live_free(l);
+	}
 	json_decref(cells);
 	json_decref(run);
 }

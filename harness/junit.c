@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness/cellsrc.h"
+#include "harness/grow.h"
 #include "harness/results.h"
 
 /* Whether @c goes out as it is: not one of the five XML specials, and not
@@ -148,14 +149,8 @@ static long suites_find(struct suites *ss, const char *sc, bool *added)
 	*added = false;
 	if (hit)
 		return (long)json_integer_value(hit);
-	if (ss->n == ss->cap) {
-		size_t cap2 = ss->cap ? ss->cap * 2 : 4;
-		struct suite *grown = realloc(ss->su, cap2 * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		ss->su = grown;
-		ss->cap = cap2;
-	}
+	if (harness_grow((void **)&ss->su, &ss->cap, ss->n + 1, sizeof(*ss->su)) < 0)
+		return -ENOMEM;
 	memset(&ss->su[ss->n], 0, sizeof(ss->su[0]));
 	ss->su[ss->n].part_fd = -1;
 	ss->su[ss->n].name = strdup(sc);

@@ -34,9 +34,9 @@
 struct pace {
 	unsigned cores;
 	unsigned ceiling;
-	double share;	      /* EWMA of a cell's CPU time / wall time; < 0 unknown */
-	double cell_kb;	      /* EWMA of the memory a cell in flight costs, kB */
-	double external;      /* EWMA of the machine's busy share not ours, 0..1 */
+	double share;	 /* EWMA of a cell's CPU time / wall time; < 0 unknown */
+	double cell_kb;	 /* EWMA of the memory a cell in flight costs, kB */
+	double external; /* EWMA of the machine's busy share not ours, 0..1 */
 	uint64_t mem_total_kb;
 	uint64_t mem_base_kb; /* available with nothing of ours in flight */
 	unsigned cells_seen;

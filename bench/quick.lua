@@ -14,9 +14,7 @@ scenario {
   timeout_ms = 20000,
 
   network = function(p)
-    if not (natlab.features.route and natlab.features.nat) then
-      natlab.skip("this natlab was built without emu routes or NATs")
-    end
+    natlab.scen.need_lab()
     local net = natlab.net()
     net:internet()
     net:public_host("server")

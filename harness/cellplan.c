@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/grow.h"
+
 struct part {
 	json_t *points;
 	char *file;
@@ -44,14 +46,8 @@ int cellplan_add(struct cellplan *p, json_t *points, const char *scenario_file, 
 	size_t i;
 	json_t *c;
 
-	if (p->nparts == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 4;
-		struct part *grown = realloc(p->parts, cap * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		p->parts = grown;
-		p->cap = cap;
-	}
+	if (harness_grow((void **)&p->parts, &p->cap, p->nparts + 1, sizeof(*p->parts)) < 0)
+		return -ENOMEM;
 	pt = &p->parts[p->nparts];
 	pt->file = strdup(scenario_file);
 	if (!pt->file)

@@ -3,21 +3,44 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness/cellsrc.h"
+#include "harness/grow.h"
 #include "harness/results.h"
+
+/* Whether @c goes out as it is: not one of the five XML specials, and not
+ * a control character XML 1.0 forbids (§2.2: only tab, newline and CR
+ * below 0x20). */
+static bool xml_plain(unsigned char c)
+{
+	if (c < 0x20)
+		return c == '\t' || c == '\n' || c == '\r';
+	return c != '&' && c != '<' && c != '>' && c != '"' && c != '\'';
+}
 
 void xml_escape(FILE *f, const char *s)
 {
 	if (!s)
 		return;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
+	while (*s) {
+		size_t n = 0;
+
+		/* runs of plain text in one write: a report is mostly that,
+		 * and a character at a time was a quarter of natlab report's
+		 * CPU */
+		while (s[n] && xml_plain((unsigned char)s[n]))
+			n++;
+		if (n) {
+			fwrite(s, 1, n, f);
+			s += n;
+			continue;
+		}
+		switch (*s) {
 		case '&':
 			fputs("&amp;", f);
 			break;
@@ -33,12 +56,10 @@ void xml_escape(FILE *f, const char *s)
 		case '\'':
 			fputs("&#39;", f);
 			break;
-		default:
-			/* XML 1.0 §2.2: only tab, newline and CR below 0x20. */
-			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-				break;
-			fputc(c, f);
+		default: /* a forbidden control character: dropped */
+			break;
 		}
+		s++;
 	}
 }
 
@@ -96,13 +117,72 @@ static void testcase(FILE *f, const json_t *c)
 }
 
 /* One <testsuite> per scenario, in the order each first appears; what
- * its opening tag counts is gathered in a first pass. */
+ * its opening tag counts is known only once all its cells are seen. */
 struct suite {
 	char *name;
 	size_t tests;
 	int failures, errors, skipped;
 	double t;
+	int part_fd; /* the stream's part file, open for the run; -1 */
 };
+
+/* The suites of a document, both writers': scenario name -> suite. */
+struct suites {
+	json_t *names; /* scenario -> its index in su */
+	struct suite *su;
+	size_t n, cap;
+};
+
+static int suites_init(struct suites *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->names = json_object();
+	return ss->names ? 0 : -ENOMEM;
+}
+
+/* The index of scenario @sc's suite, a new one (*@added true) when it has
+ * none yet; -ENOMEM. */
+static long suites_find(struct suites *ss, const char *sc, bool *added)
+{
+	json_t *hit = json_object_get(ss->names, sc);
+
+	*added = false;
+	if (hit)
+		return (long)json_integer_value(hit);
+	if (harness_grow((void **)&ss->su, &ss->cap, ss->n + 1, sizeof(*ss->su)) < 0)
+		return -ENOMEM;
+	memset(&ss->su[ss->n], 0, sizeof(ss->su[0]));
+	ss->su[ss->n].part_fd = -1;
+	ss->su[ss->n].name = strdup(sc);
+	if (!ss->su[ss->n].name ||
+	    json_object_set_new_nocheck(ss->names, sc, json_integer((json_int_t)ss->n)) < 0) {
+		free(ss->su[ss->n].name);
+		return -ENOMEM;
+	}
+	*added = true;
+	return (long)ss->n++;
+}
+
+static void suites_free(struct suites *ss)
+{
+	for (size_t k = 0; k < ss->n; k++)
+		free(ss->su[k].name);
+	free(ss->su);
+	json_decref(ss->names);
+}
+
+/* Cell @c's share of its suite's counts: an unsupported cell is a skip,
+ * a timeout an error. */
+static void suite_count(struct suite *s, const json_t *c)
+{
+	const char *o = str(c, "outcome", "error");
+
+	s->tests++;
+	s->failures += strcmp(o, "fail") == 0;
+	s->errors += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
+	s->skipped += strcmp(o, "skipped") == 0 || strcmp(o, "unsupported") == 0;
+	s->t += num(c, "duration_ms") / 1000.0;
+}
 
 static void suite_open(FILE *f, const json_t *run, const struct suite *s)
 {
@@ -116,70 +196,46 @@ static void suite_open(FILE *f, const json_t *run, const struct suite *s)
 	fprintf(f, "\">\n");
 }
 
+static void doc_open(FILE *f, const json_t *run, size_t tests)
+{
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"natlab ");
+	xml_escape(f, str(run, "run_id", ""));
+	fprintf(f, "\" tests=\"%zu\">\n", tests);
+}
+
 int junit_write(FILE *f, const json_t *run, struct cellsrc *src)
 {
 	size_t n = cellsrc_count(src);
 	uint32_t *of = malloc((n + 1) * sizeof(*of)); /* each cell's suite */
-	json_t *names = json_object();		      /* scenario -> suite */
-	struct suite *su = NULL;
-	size_t ns = 0, cap = 0;
-	int ret = 0;
+	struct suites ss;
+	int ret = suites_init(&ss);
 
-	if (!of || !names) {
+	if (!of || ret < 0) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *c = cellsrc_get(src, i);
-		const char *sc, *o;
-		json_t *hit;
-		struct suite *s;
+		bool added;
+		long k;
 
 		if (!c) {
 			ret = -EIO;
 			goto out;
 		}
-		sc = str(c, "scenario", "?");
-		hit = json_object_get(names, sc);
-		if (!hit) {
-			if (ns == cap) {
-				size_t cap2 = cap ? cap * 2 : 4;
-				struct suite *grown = realloc(su, cap2 * sizeof(*su));
-				if (!grown) {
-					json_decref(c);
-					ret = -ENOMEM;
-					goto out;
-				}
-				su = grown;
-				cap = cap2;
-			}
-			memset(&su[ns], 0, sizeof(su[0]));
-			su[ns].name = strdup(sc);
-			if (!su[ns].name || json_object_set_new_nocheck(
-						names, sc, json_integer((json_int_t)ns)) < 0) {
-				free(su[ns].name);
-				json_decref(c);
-				ret = -ENOMEM;
-				goto out;
-			}
-			hit = json_object_get(names, sc);
-			ns++;
+		k = suites_find(&ss, str(c, "scenario", "?"), &added);
+		if (k < 0) {
+			json_decref(c);
+			ret = -ENOMEM;
+			goto out;
 		}
-		of[i] = (uint32_t)json_integer_value(hit);
-		s = &su[of[i]];
-		o = str(c, "outcome", "error");
-		s->tests++;
-		s->failures += strcmp(o, "fail") == 0;
-		s->errors += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
-		s->skipped += strcmp(o, "skipped") == 0 || strcmp(o, "unsupported") == 0;
-		s->t += num(c, "duration_ms") / 1000.0;
+		of[i] = (uint32_t)k;
+		suite_count(&ss.su[k], c);
 		json_decref(c);
 	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"natlab ");
-	xml_escape(f, str(run, "run_id", ""));
-	fprintf(f, "\" tests=\"%zu\">\n", n);
-	for (size_t k = 0; k < ns; k++) {
-		suite_open(f, run, &su[k]);
+	doc_open(f, run, n);
+	for (size_t k = 0; k < ss.n; k++) {
+		suite_open(f, run, &ss.su[k]);
 		for (size_t i = 0; i < n; i++) {
 			json_t *c;
 
@@ -199,11 +255,8 @@ int junit_write(FILE *f, const json_t *run, struct cellsrc *src)
 	if (ferror(f))
 		ret = -EIO;
 out:
-	for (size_t k = 0; k < ns; k++)
-		free(su[k].name);
-	free(su);
+	suites_free(&ss);
 	free(of);
-	json_decref(names);
 	return ret;
 }
 
@@ -225,65 +278,54 @@ char *junit_render(const json_t *run, const json_t *cells)
 
 struct junit_stream {
 	char dir[4096];
-	json_t *names; /* scenario -> suite */
-	struct suite *su;
-	size_t ns, cap;
+	char prefix[32];
+	struct suites ss;
 	size_t n;
 };
 
 static void part_path(const struct junit_stream *j, size_t k, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/.junit-%zu.part", j->dir, k);
+	snprintf(buf, len, "%s/%s%zu.part", j->dir, j->prefix, k);
 }
 
-int junit_stream_new(const char *dir, struct junit_stream **out, struct natlab_err *e)
+int junit_stream_new(const char *dir, const char *part_prefix, struct junit_stream **out,
+		     struct natlab_err *e)
 {
 	struct junit_stream *j = calloc(1, sizeof(*j));
 
 	*out = NULL;
-	if (!j || !(j->names = json_object())) {
+	if (!j || suites_init(&j->ss) < 0) {
 		free(j);
 		return natlab_err_set(e, ENOMEM, "junit.xml");
 	}
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
+	snprintf(j->prefix, sizeof(j->prefix), "%s", part_prefix);
 	*out = j;
 	return 0;
 }
 
 int junit_stream_add(struct junit_stream *j, const json_t *c, struct natlab_err *e)
 {
-	const char *sc = str(c, "scenario", "?"), *o = str(c, "outcome", "error");
-	json_t *hit = json_object_get(j->names, sc);
 	char path[4200];
 	char *text = NULL;
 	size_t len = 0;
 	FILE *m;
+	bool added;
+	long k = suites_find(&j->ss, str(c, "scenario", "?"), &added);
 	struct suite *s;
-	int fd, ret = 0;
+	int ret = 0;
 
-	if (!hit) {
-		if (j->ns == j->cap) {
-			size_t cap2 = j->cap ? j->cap * 2 : 4;
-			struct suite *grown = realloc(j->su, cap2 * sizeof(*grown));
-			if (!grown)
-				return natlab_err_set(e, ENOMEM, "junit.xml");
-			j->su = grown;
-			j->cap = cap2;
-		}
-		memset(&j->su[j->ns], 0, sizeof(j->su[0]));
-		j->su[j->ns].name = strdup(sc);
-		if (!j->su[j->ns].name ||
-		    json_object_set_new_nocheck(j->names, sc, json_integer((json_int_t)j->ns)) <
-			0) {
-			free(j->su[j->ns].name);
-			return natlab_err_set(e, ENOMEM, "junit.xml");
-		}
-		hit = json_object_get(j->names, sc);
-		part_path(j, j->ns, path, sizeof(path));
+	if (k < 0)
+		return natlab_err_set(e, ENOMEM, "junit.xml");
+	s = &j->ss.su[k];
+	part_path(j, (size_t)k, path, sizeof(path));
+	if (added)
 		unlink(path); /* a stale part of a run directory used before */
-		j->ns++;
-	}
-	s = &j->su[json_integer_value(hit)];
+	/* opened once per suite, held for the run: a cell costs a write */
+	if (s->part_fd < 0)
+		s->part_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (s->part_fd < 0)
+		return natlab_err_set(e, errno, "cannot write %s", path);
 	m = open_memstream(&text, &len);
 	if (!m)
 		return natlab_err_set(e, ENOMEM, "junit.xml");
@@ -292,14 +334,8 @@ int junit_stream_add(struct junit_stream *j, const json_t *c, struct natlab_err 
 		free(text);
 		return natlab_err_set(e, ENOMEM, "junit.xml");
 	}
-	part_path(j, (size_t)json_integer_value(hit), path, sizeof(path));
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		free(text);
-		return natlab_err_set(e, errno, "cannot write %s", path);
-	}
 	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, text + off, len - off);
+		ssize_t w = write(s->part_fd, text + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -308,15 +344,10 @@ int junit_stream_add(struct junit_stream *j, const json_t *c, struct natlab_err 
 		}
 		off += (size_t)w;
 	}
-	close(fd);
 	free(text);
 	if (ret < 0)
 		return ret;
-	s->tests++;
-	s->failures += strcmp(o, "fail") == 0;
-	s->errors += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
-	s->skipped += strcmp(o, "skipped") == 0 || strcmp(o, "unsupported") == 0;
-	s->t += num(c, "duration_ms") / 1000.0;
+	suite_count(s, c);
 	j->n++;
 	return 0;
 }
@@ -325,15 +356,13 @@ int junit_stream_write(FILE *f, const json_t *run, struct junit_stream *j)
 {
 	char buf[65536];
 
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"natlab ");
-	xml_escape(f, str(run, "run_id", ""));
-	fprintf(f, "\" tests=\"%zu\">\n", j->n);
-	for (size_t k = 0; k < j->ns; k++) {
+	doc_open(f, run, j->n);
+	for (size_t k = 0; k < j->ss.n; k++) {
 		char path[4200];
 		int fd;
 		ssize_t r;
 
-		suite_open(f, run, &j->su[k]);
+		suite_open(f, run, &j->ss.su[k]);
 		part_path(j, k, path, sizeof(path));
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -353,13 +382,13 @@ void junit_stream_free(struct junit_stream *j)
 {
 	if (!j)
 		return;
-	for (size_t k = 0; k < j->ns; k++) {
+	for (size_t k = 0; k < j->ss.n; k++) {
 		char path[4200];
+		if (j->ss.su[k].part_fd >= 0)
+			close(j->ss.su[k].part_fd);
 		part_path(j, k, path, sizeof(path));
 		unlink(path);
-		free(j->su[k].name);
 	}
-	free(j->su);
-	json_decref(j->names);
+	suites_free(&j->ss);
 	free(j);
 }

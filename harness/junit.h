@@ -22,11 +22,13 @@ char *junit_render(const json_t *run, const json_t *cells);
 
 /* junit_stream_new - junit.xml of a running run in @dir, written as a
  * stream: each finished cell's testcase is appended to a part file of its
- * suite (@dir/.junit-<k>.part), counts are kept per suite, and
- * junit_stream_write puts the document together once at the end. What it
- * holds is a few words per suite, nothing per cell. Caller owns *@out. */
+ * suite (@dir/<@part_prefix><k>.part, e.g. ".junit-"), counts are kept per
+ * suite, and junit_stream_write puts the document together once at the
+ * end. What it holds is a few words per suite, nothing per cell. Two
+ * streams in one directory need different prefixes. Caller owns *@out. */
 struct junit_stream;
-int junit_stream_new(const char *dir, struct junit_stream **out, struct natlab_err *e);
+int junit_stream_new(const char *dir, const char *part_prefix, struct junit_stream **out,
+		     struct natlab_err *e);
 
 /* junit_stream_add - append cell @c's testcase (the file named in @e on
  * failure: a full disk must say which file). */

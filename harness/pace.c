@@ -32,10 +32,8 @@ void pace_init(struct pace *p, unsigned cores, unsigned ceiling, uint64_t mem_to
 	p->cell_kb = -1;
 	p->external = 0;
 	p->mem_total_kb = mem_total_kb;
-	p->mem_avail_kb = mem_avail_kb;
 	p->mem_base_kb = mem_avail_kb;
 	p->cells_seen = 0;
-	p->limit = p->cores < p->ceiling ? p->cores : p->ceiling;
 }
 
 void pace_cell_done(struct pace *p, uint64_t cpu_us, uint64_t wall_us, uint64_t maxrss_kb)
@@ -57,7 +55,6 @@ void pace_machine(struct pace *p, double busy, uint64_t mem_avail_kb, unsigned r
 
 	ext = ext < 0 ? 0 : ext > 1 ? 1 : ext;
 	p->external = p->external + PACE_EWMA * (ext - p->external);
-	p->mem_avail_kb = mem_avail_kb;
 	if (running == 0 || mem_avail_kb > p->mem_base_kb) {
 		/* nothing of ours in flight, or others freed memory */
 		p->mem_base_kb = mem_avail_kb;
@@ -68,7 +65,7 @@ void pace_machine(struct pace *p, double busy, uint64_t mem_avail_kb, unsigned r
 	}
 }
 
-unsigned pace_limit(struct pace *p)
+unsigned pace_limit(const struct pace *p)
 {
 	double cores_left, cpu, mem, cell_kb, reserve;
 	unsigned lim;
@@ -94,6 +91,5 @@ out:
 		lim = p->ceiling;
 	if (lim < 1)
 		lim = 1;
-	p->limit = lim;
 	return lim;
 }

@@ -34,14 +34,12 @@
 struct pace {
 	unsigned cores;
 	unsigned ceiling;
-	double share;	      /* EWMA of a cell's CPU time / wall time; < 0 unknown */
-	double cell_kb;	      /* EWMA of the memory a cell in flight costs, kB */
-	double external;      /* EWMA of the machine's busy share not ours, 0..1 */
+	double share;	 /* EWMA of a cell's CPU time / wall time; < 0 unknown */
+	double cell_kb;	 /* EWMA of the memory a cell in flight costs, kB */
+	double external; /* EWMA of the machine's busy share not ours, 0..1 */
 	uint64_t mem_total_kb;
-	uint64_t mem_avail_kb; /* last sample */
-	uint64_t mem_base_kb;  /* available with nothing of ours in flight */
+	uint64_t mem_base_kb; /* available with nothing of ours in flight */
 	unsigned cells_seen;
-	unsigned limit; /* what pace_limit returned last */
 };
 
 /* pace_ceiling - the most cells in flight on @cores cores. */
@@ -64,6 +62,6 @@ void pace_cell_done(struct pace *p, uint64_t cpu_us, uint64_t wall_us, uint64_t 
 void pace_machine(struct pace *p, double busy, uint64_t mem_avail_kb, unsigned running);
 
 /* pace_limit - how many cells may be in flight now (1..ceiling). */
-unsigned pace_limit(struct pace *p);
+unsigned pace_limit(const struct pace *p);
 
 #endif

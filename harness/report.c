@@ -14,6 +14,7 @@
 #include "harness/cellsrc.h"
 #include "harness/junit.h"
 #include "harness/ladder.h"
+#include "harness/results.h"
 
 /* "passed": a cell that passed without a connection path to show (a
  * turn-security refusal, a DUT row); a cell without one that did not pass
@@ -948,16 +949,28 @@ static const char index_js[] =
 /* @s as the body of a JavaScript string literal in double quotes. */
 static void js_string(FILE *f, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	size_t i = 0;
+
+	while (i < n) {
+		size_t run = i;
+		unsigned char c;
+
+		/* runs that need no escape in one write (the details of every
+		 * cell pass through here) */
+		while (run < n && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(s + i, 1, run - i, f);
+			i = run;
+			continue;
+		}
+		c = (unsigned char)s[i++];
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
 		else
-			fputc(c, f);
+			fprintf(f, "\\u%04x", c);
 	}
 }
 
@@ -1308,7 +1321,7 @@ int report_live_add(struct report_live *l, const json_t *cell)
 	const char *o = str(cell, "outcome", "error");
 
 	page_add(&l->pg, cell, l->pg.n + 1);
-	if (strcmp(o, "pass") && strcmp(o, "skipped") && strcmp(o, "unsupported")) {
+	if (!results_cell_passed(cell)) {
 		if (json_array_size(l->fails) < REPORT_LIVE_FAILS &&
 		    json_array_append_new(
 			l->fails, json_pack("[s,I,s,s]", str(cell, "id", "?"),
@@ -1337,12 +1350,18 @@ int report_live_write(FILE *f, const json_t *run, const struct report_live *l)
 			l->nfails, l->nfails > json_array_size(l->fails) ? " (the first listed)" : "");
 		json_array_foreach(l->fails, i, r)
 		{
-			fprintf(f, "<tr class=\"row o-%s\"><td>",
-				json_string_value(json_array_get(r, 2)));
+			/* the outcome is the script's to set (natlab.result{outcome=}):
+			 * escaped, as the final index's script escapes it */
+			const char *o = json_string_value(json_array_get(r, 2));
+
+			fprintf(f, "<tr class=\"row o-");
+			esc(f, o);
+			fprintf(f, "\"><td>");
 			esc(f, json_string_value(json_array_get(r, 0)));
-			fprintf(f, "</td><td>%lld</td><td class=\"o\">%s</td><td class=\"small\">",
-				(long long)json_integer_value(json_array_get(r, 1)),
-				json_string_value(json_array_get(r, 2)));
+			fprintf(f, "</td><td>%lld</td><td class=\"o\">",
+				(long long)json_integer_value(json_array_get(r, 1)));
+			esc(f, o);
+			fprintf(f, "</td><td class=\"small\">");
 			esc(f, json_string_value(json_array_get(r, 3)));
 			fprintf(f, "</td></tr>\n");
 		}

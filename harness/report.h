@@ -16,7 +16,7 @@
  *
  * The classes the page uses are an interface (tests read them from the DOM):
  *   table.grid td.sq               one per grid square
- *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|failed|skipped|error>
+ *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|passed|failed|skipped|error|unsupported>
  *   .mismatch                      observed path differs from the expected one
  *   tbody#rows tr.row.o-<outcome>  one per listed cell (a page at a time)
  *   #detail section.cell           the opened cell
@@ -89,8 +89,10 @@ int report_live_add(struct report_live *l, const json_t *cell);
 int report_live_write(FILE *f, const json_t *run, const struct report_live *l);
 void report_live_free(struct report_live *l);
 
-/* report_cell_path - the path class a cell is drawn with: its "path", or
- * "error"/"skipped" from its outcome when it has none. */
+/* report_cell_path - the path class a cell is drawn with: "error" (error,
+ * timeout), "skipped" or "unsupported" from its outcome; else its "path"
+ * when it is one of report_path_names(); else "passed" for a passing cell
+ * with no path, "failed" for the rest. */
 const char *report_cell_path(const json_t *cell);
 
 /* report_path_names - the path classes report_cell_path returns, in the
@@ -100,8 +102,8 @@ const char *const *report_path_names(void);
 
 /* report_path_class - the class of a path name (docs/expected-matrix.md):
  * host/srflx/prflx "direct", relay-udp "relay", relay-tcp/relay-tls
- * "relay-tcp"; a class name is its own class; anything else (passed,
- * failed, skipped, error) is returned as it is. */
+ * "relay-tcp"; a class name and passed, failed, skipped, error and
+ * unsupported are their own class; any other name (or NULL) is "failed". */
 const char *report_path_class(const char *path);
 
 /* report_cell_class - what a cell's verdict rests on: the wire's settled

@@ -351,11 +351,6 @@ static int render_report(const char *dir, const json_t *run, struct cellsrc *src
 	return 0;
 }
 
-struct junit_ctx {
-	const json_t *run;
-	struct cellsrc *src;
-};
-
 static int live_fn(FILE *f, void *ctx)
 {
 	struct results *r = ctx;
@@ -363,18 +358,46 @@ static int live_fn(FILE *f, void *ctx)
 	return report_live_write(f, r->run, r->live);
 }
 
-static int junit_stream_fn(FILE *f, void *ctx)
-{
-	struct results *r = ctx;
+struct junit_doc {
+	const json_t *run;
+	struct junit_stream *j;
+};
 
-	return junit_stream_write(f, r->run, r->junit);
+static int junit_doc_fn(FILE *f, void *ctx)
+{
+	struct junit_doc *d = ctx;
+
+	return junit_stream_write(f, d->run, d->j);
 }
 
-static int junit_fn(FILE *f, void *ctx)
+/* junit.xml of @dir from @src through a stream like a running run's, so
+ * that each cell is read once (junit_write reads each twice: counts
+ * first, then testcases suite by suite); the same bytes. Its parts are
+ * named apart from a running run's: `natlab report` of the directory of a
+ * run that is still going must not take over that run's parts. */
+static int render_junit(const char *dir, const json_t *run, struct cellsrc *src,
+			struct natlab_err *e)
 {
-	struct junit_ctx *jc = ctx;
+	char path[RESULTS_PATH_MAX + 16];
+	struct junit_doc d = {run, NULL};
+	int ret = junit_stream_new(dir, ".junit-render-", &d.j, e);
 
-	return junit_write(f, jc->run, jc->src);
+	for (size_t i = 0; ret == 0 && i < cellsrc_count(src); i++) {
+		json_t *c = cellsrc_get(src, i);
+
+		if (!c) {
+			ret = natlab_err_msg(e, EIO, "cannot read %s/cells.jsonl", dir);
+			break;
+		}
+		ret = junit_stream_add(d.j, c, e);
+		json_decref(c);
+	}
+	if (ret == 0) {
+		snprintf(path, sizeof(path), "%s/junit.xml", dir);
+		ret = write_streamed(path, junit_doc_fn, &d, 0, e);
+	}
+	junit_stream_free(d.j);
+	return ret;
 }
 
 /* junit.xml and report.html of @dir from its cells.jsonl. */
@@ -389,11 +412,7 @@ int results_render_opts(const char *dir, const json_t *run, const struct report_
 	ret = cellsrc_file_open(path, &src, e);
 	if (ret < 0)
 		return ret;
-	snprintf(path, sizeof(path), "%s/junit.xml", dir);
-	{
-		struct junit_ctx jc = {run, src};
-		ret = write_streamed(path, junit_fn, &jc, 0, e);
-	}
+	ret = render_junit(dir, run, src, e);
 	if (ret == 0)
 		ret = render_report(dir, run, src, ro, e);
 	cellsrc_free(src);
@@ -464,7 +483,7 @@ int results_open(const char *root, const char *run_id, const json_t *run, struct
 	ret = results_render(r->dir, r->run, e);
 	if (ret < 0)
 		goto fail;
-	ret = junit_stream_new(r->dir, &r->junit, e);
+	ret = junit_stream_new(r->dir, ".junit-", &r->junit, e);
 	if (ret < 0)
 		goto fail;
 	r->live = report_live_new(); /* without it (no memory): no live index */
@@ -547,7 +566,10 @@ int results_close(struct results *r, json_t *resources, struct natlab_err *e)
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "%s/junit.xml", r->dir);
-	ret = write_streamed(path, junit_stream_fn, r, 0, e);
+	{
+		struct junit_doc d = {r->run, r->junit};
+		ret = write_streamed(path, junit_doc_fn, &d, 0, e);
+	}
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "%s/cells.jsonl", r->dir);

@@ -416,6 +416,26 @@ static void cell_line(FILE *f, const struct runner_stats *st, const json_t *c)
 	fprintf(f, "  [%u/%u]\n", st->done, st->total);
 }
 
+/* Count a finished cell by its @outcome: "pass", "skipped", "unsupported"
+ * and "fail" each their own; anything else ("error", "timeout") is an
+ * error. */
+static void stats_count(struct runner_stats *st, const char *outcome)
+{
+	const char *o = outcome ? outcome : "error";
+
+	st->done++;
+	if (strcmp(o, "pass") == 0)
+		st->passed++;
+	else if (strcmp(o, "skipped") == 0)
+		st->skipped++;
+	else if (strcmp(o, "unsupported") == 0)
+		st->unsupported++;
+	else if (strcmp(o, "fail") == 0)
+		st->failed++;
+	else
+		st->errors++;
+}
+
 /* "1h02m", "3m05s", "12s": a duration for people. */
 static void fmt_dur(char *buf, size_t len, int64_t s)
 {
@@ -486,15 +506,14 @@ static double machine_busy(uint64_t *last_busy, uint64_t *last_total)
 	return share;
 }
 
-/* The machine's busy and total CPU time so far (every core, every user),
- * in clock ticks; 0 when unreadable. */
-static void machine_ticks(uint64_t *busy, uint64_t *total)
+/* The machine's busy CPU time so far (every core, every user), in clock
+ * ticks; 0 when unreadable. */
+static uint64_t machine_busy_ticks(void)
 {
 	uint64_t b = 0, t = 0;
 
 	machine_busy(&b, &t); /* stores the counters; leaves 0 when unreadable */
-	*busy = b;
-	*total = t;
+	return b;
 }
 
 /* MemTotal and MemAvailable (kB) from /proc/meminfo; 0 when unreadable. */
@@ -577,8 +596,7 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 	int tty = isatty(fileno(progress));
 	int64_t start = luanet_now_ms();
 	int64_t drawn_ms = 0, sampled_ms = start, flight_ms = start;
-	uint64_t busy_last = 0, total_last = 0, mem_total = 0, mem_avail = 0;
-	uint64_t busy0 = 0, total0 = 0, busy1 = 0, total1 = 0;
+	uint64_t busy_last = 0, total_last = 0, mem_total = 0, mem_avail = 0, busy0;
 	double flight_area = 0; /* cells in flight integrated over time (cell-ms) */
 	struct pace pace;
 	struct sigaction sa = {0}, old_int, old_term;
@@ -594,7 +612,7 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 	st->paced = paced;
 	machine_mem(&mem_total, &mem_avail);
 	machine_busy(&busy_last, &total_last);
-	machine_ticks(&busy0, &total0);
+	busy0 = busy_last; /* the run's start, for machine_busy_s */
 	pace_init(&pace, ncores, jobs, mem_total, mem_avail);
 	if (paced)
 		limit = pace_limit(&pace);
@@ -725,22 +743,7 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 				if (paced)
 					limit = pace_limit(&pace);
 			}
-			st->done++;
-			if (results_cell_passed(c))
-				st->passed +=
-				    strcmp(json_string_value(json_object_get(c, "outcome")),
-					   "pass") == 0,
-				    st->skipped +=
-				    strcmp(json_string_value(json_object_get(c, "outcome")),
-					   "skipped") == 0,
-				    st->unsupported +=
-				    strcmp(json_string_value(json_object_get(c, "outcome")),
-					   "unsupported") == 0;
-			else if (strcmp(json_string_value(json_object_get(c, "outcome")), "fail") ==
-				 0)
-				st->failed++;
-			else
-				st->errors++;
+			stats_count(st, json_string_value(json_object_get(c, "outcome")));
 			/* the summary grid keeps a label per square, not the cell */
 			if (sum)
 				summary_add(sum, c, st->done - 1);
@@ -773,12 +776,11 @@ int runner_run(const struct runopts *o, struct cellplan *cells, struct results *
 	{
 		int64_t el = luanet_now_ms() - start;
 		long hz = sysconf(_SC_CLK_TCK);
+		uint64_t busy1 = machine_busy_ticks();
+
 		st->in_flight_mean = el > 0 ? flight_area / (double)el : 0;
-		machine_ticks(&busy1, &total1);
 		if (busy0 && busy1 >= busy0 && hz > 0)
 			st->machine_busy_s = (double)(busy1 - busy0) / (double)hz;
-		st->cell_share = pace.share;
-		st->external_busy = pace.external;
 	}
 	if (tty)
 		fprintf(progress, "\n");

@@ -19,11 +19,11 @@ struct runner_stats {
 	int interrupted;
 	/* what the cells spent: CPU of every cell's process tree (wait4), the
 	 * largest process of any cell; how many were in flight (time-weighted
-	 * mean, max); the pacer's last view (pace.h) */
+	 * mean, max) */
 	int paced; /* --jobs auto */
 	uint64_t cells_cpu_us, cell_maxrss_kb;
 	unsigned in_flight_max;
-	double in_flight_mean, cell_share, external_busy;
+	double in_flight_mean;
 	/* the whole machine's busy CPU time during the run (anyone's work:
 	 * an upper bound of the run's own, kernel threads included) */
 	double machine_busy_s;

@@ -307,6 +307,16 @@ static void test_streamed_equals_in_memory(void **state)
 	assert_string_equal(a, b);
 	assert_int_equal(count(b, "<testsuite "), 2);
 	assert_int_equal(count(b, "<testcase "), 27);
+	free(b);
+	/* natlab report's junit.xml (through part files, the two suites'
+	 * cells interleaved in cells.jsonl) is the same document, and its
+	 * parts are gone */
+	assert_int_equal(results_render(dir, run, &e), 0);
+	b = slurp(dir, "junit.xml");
+	assert_string_equal(a, b);
+	snprintf(path, sizeof(path), "%s/.junit-render-0.part", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/cells.jsonl", dir);
 	free(a);
 	free(b);
 	a = report_render(run, cells);
@@ -470,6 +480,25 @@ static void test_report_rates(void **state)
 		assert_null(strstr(buf, "href=\"#cell-"));
 		assert_null(strstr(buf, "<script"));
 		free(buf);
+		report_live_free(l);
+	}
+	/* an outcome a script set (natlab.result{outcome=}) is text there */
+	{
+		struct report_live *l = report_live_new();
+		json_t *c = json_deep_copy(json_array_get(cells, 0));
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		json_object_set_new(c, "outcome", json_string("x\"<y"));
+		assert_int_equal(report_live_add(l, c), 0);
+		assert_int_equal(report_live_write(f, run, l), 0);
+		fclose(f);
+		assert_non_null(strstr(buf, "<tr class=\"row o-x&quot;&lt;y\">"));
+		assert_non_null(strstr(buf, "<td class=\"o\">x&quot;&lt;y</td>"));
+		assert_null(strstr(buf, "x\"<y"));
+		free(buf);
+		json_decref(c);
 		report_live_free(l);
 	}
 	json_decref(cells);

@@ -1208,6 +1208,31 @@ static void ts_op_close(int ci)
 	c->open = false;
 }
 
+/* the last message delivered, again, if its client is still there */
+static void ts_op_retransmit(void)
+{
+	if (!TS.last_len || !TS.cl[TS.last_client].open || TS.cl[TS.last_client].spliced)
+		return;
+	uint8_t copy[sizeof(TS.last)];
+	memcpy(copy, TS.last, TS.last_len);
+	/* a request sent again waits for one more answer (a Connect
+	 * retransmitted while or after it was processed starts a new
+	 * connection, answered later); its transaction ID is at offset 8 */
+	struct ts_req *q =
+	    TS.last_len >= STUN_HEADER_LEN ? ts_req_find(TS.last_client, copy + 8) : NULL;
+	struct ts_req again = TS.last_req;
+	bool is_req = TS.last_req_valid;
+	if (!q && is_req) {
+		q = ts_req_slot(); /* forgotten meanwhile */
+		*q = again;
+	}
+	if (q)
+		q->waiting++;
+	ts_deliver(TS.last_client, copy, TS.last_len);
+	if (is_req)
+		ts_last_req(&again);
+}
+
 static void ts_op_clock(struct seq_rd *r)
 {
 	uint8_t f = seq_u8(r), v = seq_u8(r);
@@ -1272,30 +1297,8 @@ static void ts_run(struct seq_rd *r)
 			ts_client_use(ci);
 			ts_op_soup(r, ci);
 			break;
-		case 14: /* a retransmission of the last message */
-			if (TS.last_len && TS.cl[TS.last_client].open &&
-			    !TS.cl[TS.last_client].spliced) {
-				uint8_t copy[sizeof(TS.last)];
-				memcpy(copy, TS.last, TS.last_len);
-				/* a request sent again waits for one more
-				 * answer (a Connect retransmitted while or
-				 * after it was processed starts a new
-				 * connection, answered later) */
-				struct ts_req *q = TS.last_len >= STUN_HEADER_LEN
-						       ? ts_req_find(TS.last_client, copy + 8)
-						       : NULL;
-				struct ts_req again = TS.last_req;
-				bool is_req = TS.last_req_valid;
-				if (!q && is_req) {
-					q = ts_req_slot(); /* forgotten meanwhile */
-					*q = again;
-				}
-				if (q)
-					q->waiting++;
-				ts_deliver(TS.last_client, copy, TS.last_len);
-				if (is_req)
-					ts_last_req(&again);
-			}
+		case 14:
+			ts_op_retransmit();
 			break;
 		case 15: /* I/O starts or stops failing */
 			TS.fail = seq_u8(r) & 0x1f;

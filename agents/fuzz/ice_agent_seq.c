@@ -46,7 +46,6 @@
  *    agent sends a bounded number of datagrams per call;
  *    the check list stays within ICE_LOCALS_MAX x ICE_REMOTES_MAX.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,19 +54,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents/fuzz/seq.h"
 #include "agents/ice/ice.h"
 #include "agents/stun/stun.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define IA_CHECK(cond, ...)                                                                        \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "ice_agent_seq: invariant broken: " __VA_ARGS__);          \
-			fputc('\n', stderr);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define IA_CHECK(cond, ...) SEQ_CHECK("ice_agent_seq", cond, __VA_ARGS__)
 
 #define IA_OPS_MAX   160
 #define IA_REQS	     32 /* the agent's requests remembered */
@@ -362,19 +355,6 @@ static void ia_tcp_close(void *ctx, int conn)
 
 /* ---- the script ------------------------------------------------------------- */
 
-struct ia_rd {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t ia_u8(struct ia_rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
 static const struct {
 	const char *ip;
 	uint16_t port;
@@ -397,9 +377,9 @@ static const struct {
 #define IA_NREMOTES (sizeof(ia_remotes) / sizeof(ia_remotes[0]))
 
 /* a source address for the peer's datagrams: a candidate's, or a new one */
-static union ice_addr ia_from(struct ia_rd *r)
+static union ice_addr ia_from(struct seq_rd *r)
 {
-	uint8_t w = ia_u8(r);
+	uint8_t w = seq_u8(r);
 	if (w < 0xc0)
 		return ia_addr(ia_remotes[w % IA_NREMOTES].ip, ia_remotes[w % IA_NREMOTES].port);
 	return ia_addr(w & 1 ? "2001:db8:c::5" : "203.0.113.99", (uint16_t)(6000 + (w & 0x0e)));
@@ -412,10 +392,9 @@ static int ia_base_pick(uint8_t w)
 
 static void ia_recv(int base, const union ice_addr *from, const uint8_t *buf, size_t len)
 {
-	uint8_t *copy = malloc(len ? len : 1); /* exact size, for ASan */
+	uint8_t *copy = seq_copy(buf, len);
 	if (!copy)
 		return;
-	memcpy(copy, buf, len);
 	IA.sends = 0;
 	ice_agent_recv(IA.a, base, from, copy, len, IA.now);
 	free(copy);
@@ -429,11 +408,11 @@ static void ia_tid(uint8_t tid[STUN_TID_LEN])
 	tid[11] = 0xa5;
 }
 
-static void ia_peer_request(struct ia_rd *r)
+static void ia_peer_request(struct seq_rd *r)
 {
-	uint8_t f = ia_u8(r), g = ia_u8(r);
+	uint8_t f = seq_u8(r), g = seq_u8(r);
 	union ice_addr from = ia_from(r);
-	int base = ia_base_pick(ia_u8(r));
+	int base = ia_base_pick(seq_u8(r));
 	uint8_t buf[600], tid[STUN_TID_LEN];
 	struct stun_builder b;
 	char user[128];
@@ -484,9 +463,9 @@ static void ia_peer_request(struct ia_rd *r)
 	ia_recv(base, &from, buf, (size_t)n);
 }
 
-static void ia_answer(struct ia_rd *r)
+static void ia_answer(struct seq_rd *r)
 {
-	uint8_t w = ia_u8(r), f = ia_u8(r), g = ia_u8(r);
+	uint8_t w = seq_u8(r), f = seq_u8(r), g = seq_u8(r);
 	struct ia_req *q = NULL;
 	uint8_t buf[600];
 	struct stun_builder b;
@@ -540,9 +519,9 @@ static void ia_answer(struct ia_rd *r)
 	ia_recv(base, &from, buf, (size_t)n);
 }
 
-static void ia_add_remote(struct ia_rd *r)
+static void ia_add_remote(struct seq_rd *r)
 {
-	uint8_t w = ia_u8(r), p = ia_u8(r);
+	uint8_t w = seq_u8(r), p = seq_u8(r);
 	struct ice_candidate c;
 
 	memset(&c, 0, sizeof(c));
@@ -617,9 +596,9 @@ static void ia_tick_until(uint64_t until)
 	}
 }
 
-static void ia_tcp_event(struct ia_rd *r)
+static void ia_tcp_event(struct seq_rd *r)
 {
-	uint8_t f = ia_u8(r), w = ia_u8(r);
+	uint8_t f = seq_u8(r), w = seq_u8(r);
 
 	IA.sends = 0;
 	if ((f & 3) == 0) { /* a peer connects to the passive base */
@@ -645,12 +624,12 @@ static void ia_tcp_event(struct ia_rd *r)
 	}
 }
 
-static void ia_run(struct ia_rd *r)
+static void ia_run(struct seq_rd *r)
 {
 	static const uint64_t unit[4] = {1, 20, 1000, 10000};
 
 	for (int op = 0; op < IA_OPS_MAX && r->n; op++) {
-		uint8_t code = ia_u8(r);
+		uint8_t code = seq_u8(r);
 		uint8_t buf[256];
 		size_t len;
 		union ice_addr from;
@@ -680,9 +659,9 @@ static void ia_run(struct ia_rd *r)
 		case 8: /* raw bytes or application data to a base */
 			base = ia_base_pick(code >> 4);
 			from = ia_from(r);
-			len = ia_u8(r) % sizeof(buf);
+			len = seq_u8(r) % sizeof(buf);
 			for (size_t i = 0; i < len; i++)
-				buf[i] = ia_u8(r);
+				buf[i] = seq_u8(r);
 			ia_recv(base, &from, buf, len);
 			break;
 		case 9: {
@@ -703,7 +682,7 @@ static void ia_run(struct ia_rd *r)
 			ia_tcp_event(r);
 			break;
 		default:
-			ia_tick_until(IA.now + (uint64_t)ia_u8(r) * unit[code >> 4 & 3]);
+			ia_tick_until(IA.now + (uint64_t)seq_u8(r) * unit[code >> 4 & 3]);
 			break;
 		}
 		unsigned pairs = ice_agent_pair_count(IA.a);
@@ -713,8 +692,8 @@ static void ia_run(struct ia_rd *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ia_rd r = {data, size};
-	uint8_t conf = ia_u8(&r);
+	struct seq_rd r = {data, size};
+	uint8_t conf = seq_u8(&r);
 	struct ice_config cfg;
 	struct ice_io io = {.send = ia_send,
 			    .event = ia_event,

@@ -30,7 +30,6 @@
  *  - turn_client_tick returns a deadline in the future (no busy loop), and
  *    the client sends a bounded number of messages per call.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents/fuzz/seq.h"
 #include "agents/stun/stun.h"
 #include "agents/turn/turn_auth.h"
 #include "agents/turn/turn_chandata.h"
@@ -46,14 +46,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define TC_CHECK(cond, ...)                                                                        \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "turn_client_seq: invariant broken: " __VA_ARGS__);        \
-			fputc('\n', stderr);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define TC_CHECK(cond, ...) SEQ_CHECK("turn_client_seq", cond, __VA_ARGS__)
 
 #define TC_OPS_MAX   160
 #define TC_SENT	     24		/* requests remembered */
@@ -102,24 +95,6 @@ static struct {
 	uint32_t noncectr;
 	bool debug;
 } TC;
-
-static struct sockaddr_storage tc_addr(const char *ip, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		inet_pton(AF_INET6, ip, &s->sin6_addr);
-	} else {
-		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		inet_pton(AF_INET, ip, &s->sin_addr);
-	}
-	return ss;
-}
 
 static struct tc_sent *tc_sent_find(const uint8_t *tid)
 {
@@ -312,33 +287,14 @@ static void tc_data(void *ctx, const struct sockaddr *peer, const uint8_t *buf, 
 
 /* ---- the script ------------------------------------------------------------ */
 
-struct tc_rd {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t tc_u8(struct tc_rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t tc_u16(struct tc_rd *r)
-{
-	uint16_t hi = tc_u8(r);
-	return (uint16_t)(hi << 8 | tc_u8(r));
-}
-
 static const char *const tc_peers[] = {"203.0.113.5",  "203.0.113.6",	     "2001:db8:2::5",
 				       "198.51.100.7", "::ffff:203.0.113.9", "2001:db8:2::6"};
 #define TC_NPEERS (sizeof(tc_peers) / sizeof(tc_peers[0]))
 
-static struct sockaddr_storage tc_peer(struct tc_rd *r)
+static struct sockaddr_storage tc_peer(struct seq_rd *r)
 {
-	uint8_t w = tc_u8(r);
-	return tc_addr(tc_peers[w % TC_NPEERS], (uint16_t)(7000 + (w >> 4)));
+	uint8_t w = seq_u8(r);
+	return seq_addr(tc_peers[w % TC_NPEERS], (uint16_t)(7000 + (w >> 4)));
 }
 
 static void tc_tick_until(uint64_t until)
@@ -364,19 +320,18 @@ static void tc_tick_until(uint64_t until)
 
 static void tc_input(const uint8_t *buf, size_t len)
 {
-	uint8_t *copy = malloc(len ? len : 1); /* exact size for ASan */
+	uint8_t *copy = seq_copy(buf, len);
 	if (!copy)
 		return;
-	memcpy(copy, buf, len);
 	TC.sends = 0;
 	turn_client_input(TC.c, copy, len, TC.now);
 	free(copy);
 }
 
 /* an answer to one of the requests the client sent */
-static void tc_answer(struct tc_rd *r)
+static void tc_answer(struct seq_rd *r)
 {
-	uint8_t w = tc_u8(r), kind = tc_u8(r), f = tc_u8(r);
+	uint8_t w = seq_u8(r), kind = seq_u8(r), f = seq_u8(r);
 	struct tc_sent *s = NULL;
 	uint8_t buf[1500];
 	struct stun_builder b;
@@ -431,8 +386,8 @@ static void tc_answer(struct tc_rd *r)
 		if (!(f & 0x80))
 			stun_builder_add_error(&b, code, NULL);
 		if (code == 300 || (f & 1)) {
-			struct sockaddr_storage alt = tc_addr(f & 2 ? "2001:db8::99" : "192.0.2.99",
-							      (uint16_t)(3478 + (f >> 2 & 3)));
+			struct sockaddr_storage alt = seq_addr(
+			    f & 2 ? "2001:db8::99" : "192.0.2.99", (uint16_t)(3478 + (f >> 2 & 3)));
 			struct stun_addr a;
 			stun_addr_from_sockaddr(&a, (const struct sockaddr *)&alt,
 						turn_addr_len((const struct sockaddr *)&alt));
@@ -444,22 +399,22 @@ static void tc_answer(struct tc_rd *r)
 		struct stun_addr a;
 		if (method == STUN_METHOD_ALLOCATE) {
 			for (int i = 0; i < (kind & 3); i++) {
-				struct sockaddr_storage rel = tc_addr(
+				struct sockaddr_storage rel = seq_addr(
 				    i == 0 && !(kind & 4) ? "192.0.2.10" : "2001:db8::10", 50000);
 				stun_addr_from_sockaddr(
 				    &a, (const struct sockaddr *)&rel,
 				    turn_addr_len((const struct sockaddr *)&rel));
 				stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &a);
 			}
-			struct sockaddr_storage mapped = tc_addr("198.51.100.1", 40000);
+			struct sockaddr_storage mapped = seq_addr("198.51.100.1", 40000);
 			stun_addr_from_sockaddr(&a, (const struct sockaddr *)&mapped,
 						turn_addr_len((const struct sockaddr *)&mapped));
 			stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, &a);
 		}
 		if (kind & 8)
 			stun_builder_add_u32(&b, STUN_ATTR_LIFETIME,
-					     kind & 0x10 ? tc_u16(r)
-							 : (uint32_t)tc_u8(r) * 100000u);
+					     kind & 0x10 ? seq_u16(r)
+							 : (uint32_t)seq_u8(r) * 100000u);
 		if (kind & 0x80)
 			stun_builder_add(&b, 0x0555, "y", 1); /* unknown, comprehension-required */
 		if (s && s->method == STUN_METHOD_CHANNEL_BIND && method == s->method &&
@@ -485,15 +440,15 @@ static void tc_answer(struct tc_rd *r)
 		tc_input(buf, (size_t)n);
 }
 
-static void tc_data_in(struct tc_rd *r)
+static void tc_data_in(struct seq_rd *r)
 {
-	uint8_t f = tc_u8(r), len = tc_u8(r);
+	uint8_t f = seq_u8(r), len = seq_u8(r);
 	uint8_t buf[600], payload[256];
 
 	memset(payload, 0x42, sizeof(payload));
 	if (f & 1) {
-		uint16_t ch =
-		    f & 2 ? tc_u16(r) : (TC.nchan ? TC.channels[len % TC.nchan] : STUN_CHANNEL_MIN);
+		uint16_t ch = f & 2 ? seq_u16(r)
+				    : (TC.nchan ? TC.channels[len % TC.nchan] : STUN_CHANNEL_MIN);
 		long n = turn_chandata_encode(buf, sizeof(buf), ch, payload, len, (f & 4) != 0);
 		if (n > 0)
 			tc_input(buf, (size_t)n);
@@ -518,13 +473,13 @@ static void tc_data_in(struct tc_rd *r)
 		tc_input(buf, (size_t)n);
 }
 
-static void tc_raw(struct tc_rd *r)
+static void tc_raw(struct seq_rd *r)
 {
-	uint8_t len = tc_u8(r);
+	uint8_t len = seq_u8(r);
 	uint8_t buf[256];
 	size_t n = 0;
 	while (n < len && r->n)
-		buf[n++] = tc_u8(r);
+		buf[n++] = seq_u8(r);
 	tc_input(buf, n);
 }
 
@@ -536,12 +491,12 @@ static void tc_start(void)
 	TC.in_start = false;
 }
 
-static void tc_run(struct tc_rd *r)
+static void tc_run(struct seq_rd *r)
 {
 	static const uint64_t unit[4] = {1, 100, 1000, 60000};
 
 	for (int op = 0; op < TC_OPS_MAX && r->n; op++) {
-		uint8_t code = tc_u8(r);
+		uint8_t code = seq_u8(r);
 		struct sockaddr_storage p;
 		uint8_t payload[64] = {0};
 		if (TC.debug)
@@ -578,7 +533,7 @@ static void tc_run(struct tc_rd *r)
 			turn_client_close(TC.c, TC.now);
 			break;
 		default: { /* the clock */
-			uint8_t v = tc_u8(r);
+			uint8_t v = seq_u8(r);
 			tc_tick_until(TC.now + (uint64_t)v * unit[code >> 4 & 3]);
 			break;
 		}
@@ -591,8 +546,8 @@ static void tc_run(struct tc_rd *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct tc_rd r = {data, size};
-	uint8_t conf = tc_u8(&r);
+	struct seq_rd r = {data, size};
+	uint8_t conf = seq_u8(&r);
 	struct turn_client_config cfg;
 	struct turn_client_cb cb = {
 	    .send = tc_send, .state = tc_state, .result = tc_result, .data = tc_data};
@@ -614,7 +569,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.lifetime_s = conf & 0x40 ? 30 : 0;
 	cfg.software = conf & 0x40 ? "fuzz" : NULL;
 	TC.tcp = cfg.transport != TURN_TRANSPORT_UDP;
-	TC.server = tc_addr("192.0.2.1", 3478);
+	TC.server = seq_addr("192.0.2.1", 3478);
 	TC.c = turn_client_new(&cfg, &cb, (const struct sockaddr *)&TC.server, msg, sizeof(msg));
 	TC_CHECK(TC.c, "turn_client_new: %s", msg);
 	tc_run(&r);

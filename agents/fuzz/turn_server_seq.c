@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents/fuzz/seq.h"
 #include "agents/stun/stun.h"
 #include "agents/turn/turn_auth.h"
 #include "agents/turn/turn_chandata.h"
@@ -58,14 +59,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define TS_CHECK(cond, ...)                                                                        \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "turn_server_seq: invariant broken: " __VA_ARGS__);        \
-			fputc('\n', stderr);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define TS_CHECK(cond, ...) SEQ_CHECK("turn_server_seq", cond, __VA_ARGS__)
 
 #define TS_OPS_MAX	192
 #define TS_CLIENTS	6
@@ -167,33 +161,6 @@ enum {
 
 /* ---- addresses --------------------------------------------------------- */
 
-static struct sockaddr_storage ts_addr4(const char *ip, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-	memset(&ss, 0, sizeof(ss));
-	s->sin_family = AF_INET;
-	s->sin_port = htons(port);
-	inet_pton(AF_INET, ip, &s->sin_addr);
-	return ss;
-}
-
-static struct sockaddr_storage ts_addr6(const char *ip, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-	memset(&ss, 0, sizeof(ss));
-	s->sin6_family = AF_INET6;
-	s->sin6_port = htons(port);
-	inet_pton(AF_INET6, ip, &s->sin6_addr);
-	return ss;
-}
-
-static struct sockaddr_storage ts_addr_of(const char *ip, uint16_t port)
-{
-	return strchr(ip, ':') ? ts_addr6(ip, port) : ts_addr4(ip, port);
-}
-
 /* The server's own listening addresses (never peers). */
 static const struct {
 	const char *ip;
@@ -232,7 +199,7 @@ static bool ts_oracle_allowed(const struct sockaddr *sa)
 	if (port == 0)
 		return false;
 	for (size_t i = 0; i < sizeof(ts_own) / sizeof(ts_own[0]); i++) {
-		struct sockaddr_storage o = ts_addr_of(ts_own[i].ip, ts_own[i].port);
+		struct sockaddr_storage o = seq_addr(ts_own[i].ip, ts_own[i].port);
 		uint8_t oip[16];
 		uint16_t oport;
 		int ofam = ts_addr_parts((const struct sockaddr *)&o, oip, &oport);
@@ -262,11 +229,6 @@ static bool ts_oracle_allowed(const struct sockaddr *sa)
 	return true;
 }
 
-static bool ts_same_ip(const struct sockaddr *a, const struct sockaddr *b)
-{
-	return turn_addr_same_ip(a, b);
-}
-
 /* ---- bookkeeping -------------------------------------------------------- */
 
 static int ts_client_of_key(const struct turn_key *k)
@@ -286,7 +248,7 @@ static bool ts_perm_ok(int ci, const struct sockaddr *peer)
 {
 	const struct ts_client *c = &TS.cl[ci];
 	for (int i = 0; i < c->nperm; i++)
-		if (ts_same_ip((const struct sockaddr *)&c->perm[i].ip, peer) &&
+		if (turn_addr_same_ip((const struct sockaddr *)&c->perm[i].ip, peer) &&
 		    TS.now <= c->perm[i].granted_ms + TS_PERM_LIFE_MS)
 			return true;
 	return false;
@@ -296,7 +258,7 @@ static void ts_perm_grant(int ci, const struct sockaddr *peer)
 {
 	struct ts_client *c = &TS.cl[ci];
 	for (int i = 0; i < c->nperm; i++) {
-		if (ts_same_ip((const struct sockaddr *)&c->perm[i].ip, peer)) {
+		if (turn_addr_same_ip((const struct sockaddr *)&c->perm[i].ip, peer)) {
 			c->perm[i].granted_ms = TS.now;
 			return;
 		}
@@ -554,8 +516,7 @@ static int ts_io_relay_open(void *ctx, int family, uint16_t port, uint32_t cooki
 		return h;
 	if (!port)
 		port = ts_port_free(family);
-	TS.h[h].addr =
-	    family == AF_INET ? ts_addr4("192.0.2.10", port) : ts_addr6("2001:db8::10", port);
+	TS.h[h].addr = seq_addr(family == AF_INET ? "192.0.2.10" : "2001:db8::10", port);
 	TS.h[h].cookie = cookie;
 	*bound = TS.h[h].addr;
 	return h;
@@ -643,8 +604,7 @@ static int ts_io_tcp_listen(void *ctx, int family, uint32_t cookie, struct socka
 	if (h < 0)
 		return h;
 	uint16_t port = ts_port_free(family);
-	TS.h[h].addr =
-	    family == AF_INET ? ts_addr4("192.0.2.10", port) : ts_addr6("2001:db8::10", port);
+	TS.h[h].addr = seq_addr(family == AF_INET ? "192.0.2.10" : "2001:db8::10", port);
 	TS.h[h].cookie = cookie;
 	*bound = TS.h[h].addr;
 	return h;
@@ -737,25 +697,6 @@ static void ts_check_state(void)
 
 /* ---- the script ------------------------------------------------------------ */
 
-struct ts_rd {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t ts_u8(struct ts_rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t ts_u16(struct ts_rd *r)
-{
-	uint16_t hi = ts_u8(r);
-	return (uint16_t)(hi << 8 | ts_u8(r));
-}
-
 static struct ts_client *ts_client_use(int ci)
 {
 	struct ts_client *c = &TS.cl[ci];
@@ -787,7 +728,7 @@ static void ts_client_init(int ci)
 	};
 	struct ts_client *c = &TS.cl[ci];
 	memset(c, 0, sizeof(*c));
-	c->key.client = ts_addr_of(tab[ci].ip, tab[ci].port);
+	c->key.client = seq_addr(tab[ci].ip, tab[ci].port);
 	c->key.listener = tab[ci].listener;
 	c->key.transport = tab[ci].transport;
 	c->key.conn = tab[ci].transport == TURN_TRANSPORT_UDP ? 0 : (uint32_t)(ci * 1000);
@@ -796,7 +737,7 @@ static void ts_client_init(int ci)
 
 /* a peer address from the script: a table of interesting ones, a relay
  * of this server, or raw bytes */
-static struct sockaddr_storage ts_peer_pick(struct ts_rd *r)
+static struct sockaddr_storage ts_peer_pick(struct seq_rd *r)
 {
 	static const struct {
 		const char *ip;
@@ -824,16 +765,16 @@ static struct sockaddr_storage ts_peer_pick(struct ts_rd *r)
 	    {"192.0.2.1", 5349},
 	    {"255.255.255.255", 7000},
 	};
-	uint8_t which = ts_u8(r);
+	uint8_t which = seq_u8(r);
 	size_t n = sizeof(tab) / sizeof(tab[0]);
 
 	if (which < 200)
-		return ts_addr_of(tab[which % n].ip, tab[which % n].port);
+		return seq_addr(tab[which % n].ip, tab[which % n].port);
 	if (which < 220) { /* a relayed address of this server */
 		for (int h = TS.nexth - 1; h > 0; h--)
 			if (TS.h[h].kind == H_RELAY && (which-- & 3) == 0)
 				return TS.h[h].addr;
-		return ts_addr_of(tab[0].ip, tab[0].port);
+		return seq_addr(tab[0].ip, tab[0].port);
 	}
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
@@ -841,14 +782,14 @@ static struct sockaddr_storage ts_peer_pick(struct ts_rd *r)
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		s6->sin6_family = AF_INET6;
 		for (int i = 0; i < 16; i++)
-			s6->sin6_addr.s6_addr[i] = ts_u8(r);
-		s6->sin6_port = htons(ts_u16(r));
+			s6->sin6_addr.s6_addr[i] = seq_u8(r);
+		s6->sin6_port = htons(seq_u16(r));
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		uint8_t ip[4] = {ts_u8(r), ts_u8(r), ts_u8(r), ts_u8(r)};
+		uint8_t ip[4] = {seq_u8(r), seq_u8(r), seq_u8(r), seq_u8(r)};
 		s4->sin_family = AF_INET;
 		memcpy(&s4->sin_addr, ip, 4);
-		s4->sin_port = htons(ts_u16(r));
+		s4->sin_port = htons(seq_u16(r));
 	}
 	return ss;
 }
@@ -927,11 +868,9 @@ static void ts_msg_peer(struct ts_msg *mm, const struct sockaddr_storage *ss)
 
 static void ts_deliver(int ci, const uint8_t *buf, size_t len)
 {
-	/* an exact-size copy, so a read past the message is caught */
-	uint8_t *copy = malloc(len ? len : 1);
+	uint8_t *copy = seq_copy(buf, len);
 	if (!copy)
 		return;
-	memcpy(copy, buf, len);
 	if (len <= sizeof(TS.last)) {
 		memcpy(TS.last, buf, len);
 		TS.last_len = len;
@@ -1052,27 +991,27 @@ static void ts_advance(uint64_t ms)
 	turn_server_tick(TS.s, TS.now);
 }
 
-static void ts_op_allocate(struct ts_rd *r, int ci)
+static void ts_op_allocate(struct seq_rd *r, int ci)
 {
 	struct ts_msg mm;
-	uint8_t auth = ts_u8(r), f = ts_u8(r);
+	uint8_t auth = seq_u8(r), f = seq_u8(r);
 
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST, STUN_METHOD_ALLOCATE);
 	if (!(f & 0x80))
 		stun_builder_add_requested_transport(&mm.b, f & 1 ? 6 : 17);
 	if (f & 2)
 		stun_builder_add_u32(&mm.b, STUN_ATTR_LIFETIME,
-				     (uint32_t)ts_u16(r) * (f & 0x40 ? 97 : 1));
+				     (uint32_t)seq_u16(r) * (f & 0x40 ? 97 : 1));
 	if (f & 4)
 		stun_builder_add_even_port(&mm.b, (f & 8) != 0);
 	if (f & 0x10) {
-		uint8_t t = ts_u8(r);
+		uint8_t t = seq_u8(r);
 		uint64_t tok =
 		    TS.ntok && t < 200 ? TS.tokens[t % TS.ntok] : (uint64_t)t * 0x0101010101ull;
 		stun_builder_add_u64(&mm.b, STUN_ATTR_RESERVATION_TOKEN, tok);
 	}
 	if (f & 0x20) {
-		uint8_t g = ts_u8(r);
+		uint8_t g = seq_u8(r);
 		stun_builder_add_family(&mm.b,
 					g & 1 ? STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY
 					      : STUN_ATTR_REQUESTED_ADDRESS_FAMILY,
@@ -1083,30 +1022,30 @@ static void ts_op_allocate(struct ts_rd *r, int ci)
 	ts_msg_send(&mm, auth);
 }
 
-static void ts_op_refresh(struct ts_rd *r, int ci)
+static void ts_op_refresh(struct seq_rd *r, int ci)
 {
 	struct ts_msg mm;
-	uint8_t auth = ts_u8(r), f = ts_u8(r);
+	uint8_t auth = seq_u8(r), f = seq_u8(r);
 
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST, STUN_METHOD_REFRESH);
 	if (f & 1)
 		stun_builder_add_u32(&mm.b, STUN_ATTR_LIFETIME,
-				     f & 2 ? 0 : (uint32_t)ts_u16(r) * 7);
+				     f & 2 ? 0 : (uint32_t)seq_u16(r) * 7);
 	if (f & 4)
 		stun_builder_add_family(&mm.b, STUN_ATTR_REQUESTED_ADDRESS_FAMILY,
 					f & 8 ? AF_INET6 : AF_INET);
 	ts_msg_send(&mm, auth);
 }
 
-static void ts_op_permission(struct ts_rd *r, int ci, bool channel)
+static void ts_op_permission(struct seq_rd *r, int ci, bool channel)
 {
 	struct ts_msg mm;
-	uint8_t auth = ts_u8(r), f = ts_u8(r);
+	uint8_t auth = seq_u8(r), f = seq_u8(r);
 
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST,
 		     channel ? STUN_METHOD_CHANNEL_BIND : STUN_METHOD_CREATE_PERMISSION);
 	if (channel) {
-		uint16_t ch = f & 0x80 ? ts_u16(r) : (uint16_t)(0x4000 + (f & 0x0f));
+		uint16_t ch = f & 0x80 ? seq_u16(r) : (uint16_t)(0x4000 + (f & 0x0f));
 		if (!(f & 0x40))
 			stun_builder_add_channel(&mm.b, ch);
 		else
@@ -1120,10 +1059,10 @@ static void ts_op_permission(struct ts_rd *r, int ci, bool channel)
 	ts_msg_send(&mm, auth);
 }
 
-static void ts_op_connect(struct ts_rd *r, int ci)
+static void ts_op_connect(struct seq_rd *r, int ci)
 {
 	struct ts_msg mm;
-	uint8_t auth = ts_u8(r);
+	uint8_t auth = seq_u8(r);
 	struct sockaddr_storage p = ts_peer_pick(r);
 
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST, STUN_METHOD_CONNECT);
@@ -1131,10 +1070,10 @@ static void ts_op_connect(struct ts_rd *r, int ci)
 	ts_msg_send(&mm, auth);
 }
 
-static void ts_op_connection_bind(struct ts_rd *r, int ci)
+static void ts_op_connection_bind(struct seq_rd *r, int ci)
 {
 	struct ts_msg mm;
-	uint8_t auth = ts_u8(r), w = ts_u8(r);
+	uint8_t auth = seq_u8(r), w = seq_u8(r);
 	uint32_t id = TS.nconnid && w < 200 ? TS.connids[w % TS.nconnid] : w;
 
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST, STUN_METHOD_CONNECTION_BIND);
@@ -1143,10 +1082,10 @@ static void ts_op_connection_bind(struct ts_rd *r, int ci)
 	ts_msg_send(&mm, auth);
 }
 
-static void ts_op_send(struct ts_rd *r, int ci)
+static void ts_op_send(struct seq_rd *r, int ci)
 {
 	struct ts_msg mm;
-	uint8_t f = ts_u8(r), len = ts_u8(r);
+	uint8_t f = seq_u8(r), len = seq_u8(r);
 	uint8_t payload[256];
 	struct sockaddr_storage p = ts_peer_pick(r);
 
@@ -1161,10 +1100,10 @@ static void ts_op_send(struct ts_rd *r, int ci)
 	ts_msg_send(&mm, 0);
 }
 
-static void ts_op_channel_data(struct ts_rd *r, int ci)
+static void ts_op_channel_data(struct seq_rd *r, int ci)
 {
-	uint8_t f = ts_u8(r), len = ts_u8(r);
-	uint16_t ch = f & 0x80 ? ts_u16(r) : (uint16_t)(0x4000 + (f & 0x0f));
+	uint8_t f = seq_u8(r), len = seq_u8(r);
+	uint16_t ch = f & 0x80 ? seq_u16(r) : (uint16_t)(0x4000 + (f & 0x0f));
 	uint8_t buf[4 + 1200 + 4];
 	size_t dl = (size_t)len * (f & 0x40 ? 4 : 1);
 
@@ -1183,26 +1122,26 @@ static void ts_op_channel_data(struct ts_rd *r, int ci)
 	ts_deliver(ci, buf, total);
 }
 
-static void ts_op_soup(struct ts_rd *r, int ci)
+static void ts_op_soup(struct seq_rd *r, int ci)
 {
 	struct ts_msg mm;
-	uint8_t cm = ts_u8(r), auth = ts_u8(r), nattr = ts_u8(r) % 8;
+	uint8_t cm = seq_u8(r), auth = seq_u8(r), nattr = seq_u8(r) % 8;
 	uint16_t method = (uint16_t)(cm & 0x0f);
 
 	ts_msg_begin(&mm, ci, (enum stun_class)(cm >> 4 & 3), method);
 	for (int i = 0; i < nattr; i++) {
-		uint16_t type = ts_u16(r);
-		uint8_t len = ts_u8(r) % 40, val[40];
+		uint16_t type = seq_u16(r);
+		uint8_t len = seq_u8(r) % 40, val[40];
 		for (int j = 0; j < len; j++)
-			val[j] = ts_u8(r);
+			val[j] = seq_u8(r);
 		stun_builder_add(&mm.b, type, val, len);
 	}
 	ts_msg_send(&mm, auth);
 }
 
-static void ts_op_peer_datagram(struct ts_rd *r)
+static void ts_op_peer_datagram(struct seq_rd *r)
 {
-	uint8_t which = ts_u8(r), f = ts_u8(r), len = ts_u8(r);
+	uint8_t which = seq_u8(r), f = seq_u8(r), len = seq_u8(r);
 	struct sockaddr_storage p = ts_peer_pick(r);
 	int h = -1;
 
@@ -1228,9 +1167,9 @@ static void ts_op_peer_datagram(struct ts_rd *r)
 	TS.relay_input_owner = -2;
 }
 
-static void ts_op_tcp_event(struct ts_rd *r)
+static void ts_op_tcp_event(struct seq_rd *r)
 {
-	uint8_t f = ts_u8(r), w = ts_u8(r);
+	uint8_t f = seq_u8(r), w = seq_u8(r);
 
 	if (f & 1) { /* a peer connects to a TCP relay */
 		struct sockaddr_storage p = ts_peer_pick(r);
@@ -1269,17 +1208,42 @@ static void ts_op_close(int ci)
 	c->open = false;
 }
 
-static void ts_op_clock(struct ts_rd *r)
+/* the last message delivered, again, if its client is still there */
+static void ts_op_retransmit(void)
 {
-	uint8_t f = ts_u8(r), v = ts_u8(r);
+	if (!TS.last_len || !TS.cl[TS.last_client].open || TS.cl[TS.last_client].spliced)
+		return;
+	uint8_t copy[sizeof(TS.last)];
+	memcpy(copy, TS.last, TS.last_len);
+	/* a request sent again waits for one more answer (a Connect
+	 * retransmitted while or after it was processed starts a new
+	 * connection, answered later); its transaction ID is at offset 8 */
+	struct ts_req *q =
+	    TS.last_len >= STUN_HEADER_LEN ? ts_req_find(TS.last_client, copy + 8) : NULL;
+	struct ts_req again = TS.last_req;
+	bool is_req = TS.last_req_valid;
+	if (!q && is_req) {
+		q = ts_req_slot(); /* forgotten meanwhile */
+		*q = again;
+	}
+	if (q)
+		q->waiting++;
+	ts_deliver(TS.last_client, copy, TS.last_len);
+	if (is_req)
+		ts_last_req(&again);
+}
+
+static void ts_op_clock(struct seq_rd *r)
+{
+	uint8_t f = seq_u8(r), v = seq_u8(r);
 	static const uint64_t unit[4] = {1, 100, 1000, 60000};
 	ts_advance((uint64_t)v * unit[f & 3]);
 }
 
-static void ts_run(struct ts_rd *r)
+static void ts_run(struct seq_rd *r)
 {
 	for (int op = 0; op < TS_OPS_MAX && r->n; op++) {
-		uint8_t code = ts_u8(r);
+		uint8_t code = seq_u8(r);
 		int ci = (code >> 4) % TS_CLIENTS;
 		if (ts_debug)
 			fprintf(stderr, "op %d client %d\n", code & 0x0f, ci);
@@ -1333,33 +1297,11 @@ static void ts_run(struct ts_rd *r)
 			ts_client_use(ci);
 			ts_op_soup(r, ci);
 			break;
-		case 14: /* a retransmission of the last message */
-			if (TS.last_len && TS.cl[TS.last_client].open &&
-			    !TS.cl[TS.last_client].spliced) {
-				uint8_t copy[sizeof(TS.last)];
-				memcpy(copy, TS.last, TS.last_len);
-				/* a request sent again waits for one more
-				 * answer (a Connect retransmitted while or
-				 * after it was processed starts a new
-				 * connection, answered later) */
-				struct ts_req *q = TS.last_len >= STUN_HEADER_LEN
-						       ? ts_req_find(TS.last_client, copy + 8)
-						       : NULL;
-				struct ts_req again = TS.last_req;
-				bool is_req = TS.last_req_valid;
-				if (!q && is_req) {
-					q = ts_req_slot(); /* forgotten meanwhile */
-					*q = again;
-				}
-				if (q)
-					q->waiting++;
-				ts_deliver(TS.last_client, copy, TS.last_len);
-				if (is_req)
-					ts_last_req(&again);
-			}
+		case 14:
+			ts_op_retransmit();
 			break;
 		case 15: /* I/O starts or stops failing */
-			TS.fail = ts_u8(r) & 0x1f;
+			TS.fail = seq_u8(r) & 0x1f;
 			break;
 		}
 		ts_check_state();
@@ -1368,10 +1310,10 @@ static void ts_run(struct ts_rd *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ts_rd r = {data, size};
+	struct seq_rd r = {data, size};
 	struct turn_server_config cfg;
 	char msg[256];
-	uint8_t conf = ts_u8(&r);
+	uint8_t conf = seq_u8(&r);
 
 	memset(&TS, 0, sizeof(TS));
 	ts_debug = getenv("NATLAB_FUZZ_DEBUG") != NULL;
@@ -1393,7 +1335,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.relay_ipv6 = (conf & 8) != 0;
 	cfg.stats_interval_ms = conf & 0x10 ? 1000 : 0;
 	cfg.unix_offset_s = TS_UNIX_BASE;
-	struct sockaddr_storage alt = ts_addr4("192.0.2.99", 3478);
+	struct sockaddr_storage alt = seq_addr("192.0.2.99", 3478);
 	if ((conf & 0xa0) == 0xa0)
 		cfg.alternate = (const struct sockaddr *)&alt;
 	TS.user_quota = cfg.user_quota;
@@ -1407,7 +1349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	TS_CHECK(turn_server_deny_add(TS.s, "2001:db8:dead::/48") == 0, "deny");
 	TS_CHECK(turn_server_allow_add(TS.s, "10.9.0.0/16") == 0, "allow");
 	for (size_t i = 0; i < sizeof(ts_own) / sizeof(ts_own[0]); i++) {
-		struct sockaddr_storage o = ts_addr_of(ts_own[i].ip, ts_own[i].port);
+		struct sockaddr_storage o = seq_addr(ts_own[i].ip, ts_own[i].port);
 		TS_CHECK(turn_server_own_add(TS.s, (const struct sockaddr *)&o) == 0, "own");
 	}
 

@@ -494,22 +494,27 @@ static void test_udp_retransmit_timeout(void **st)
 	assert_int_equal(turn_client_error(c->tc), -ETIMEDOUT);
 }
 
-/* A refresh (and a permission refresh) whose answer does not come: while
- * it is retransmitted, the client's deadline stays in the future, so its
- * owner sleeps instead of spinning (found by agents/fuzz/turn_client_seq:
- * every tick returned "now" until the answer or the 39.5 s timeout). */
+/* A refresh (and a permission or channel refresh) whose answer does not
+ * come: while it is retransmitted, the client's deadline stays in the
+ * future, so its owner sleeps instead of spinning (found by
+ * agents/fuzz/turn_client_seq: every tick returned "now" until the answer
+ * or the 39.5 s timeout). Permissions and channels are refreshed every
+ * 10 s here, so each one comes due again while the last is still being
+ * retransmitted. */
 static void test_pending_refresh_deadline(void **st)
 {
 	(void)st;
 	struct turn_server_config cfg = {.default_lifetime_s = 60, .max_lifetime_s = 60};
+	struct turn_client_config ccfg = {.perm_refresh_ms = 10000, .chan_refresh_ms = 10000};
 	struct sockaddr_storage peer = sa("192.0.2.77", 9000);
 	struct client *c;
 
 	mk_server(0, &cfg);
-	c = mk_client(0, "alice", "pw", NULL);
+	c = mk_client(0, "alice", "pw", &ccfg);
 	assert_int_equal(turn_client_start(c->tc, W.now), 0);
 	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATED);
 	assert_int_equal(turn_client_permit(c->tc, (struct sockaddr *)&peer, W.now), 0);
+	assert_int_equal(turn_client_bind(c->tc, (struct sockaddr *)&peer, W.now), 0);
 	/* the server goes silent; the refresh is due at half the 60 s */
 	W.srv_addr[0] = sa("198.51.100.99", 3478);
 	uint64_t t0 = W.now;

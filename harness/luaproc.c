@@ -93,6 +93,18 @@ static struct proc *check_proc(lua_State *L)
 	return luaL_checkudata(L, 1, PROC_MT);
 }
 
+/* Whether @rel is in the cell's log list already. */
+static bool log_listed(const struct luanet_ctx *ctx, const char *rel)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ctx->logs, i, v)
+		if (strcmp(json_string_value(v) ? json_string_value(v) : "", rel) == 0)
+			return true;
+	return false;
+}
+
 /* node:spawn({argv...}, {name=, stdio="pipe"|"inherit"|"null"}) -> proc */
 int luaproc_spawn(lua_State *L)
 {
@@ -163,7 +175,10 @@ int luaproc_spawn(lua_State *L)
 			char rel[4200];
 			o.stderr_fd = errfd;
 			snprintf(rel, sizeof(rel), "%s%s.log", ctx->log_prefix, p->name);
-			json_array_append_new(ctx->logs, json_string(rel));
+			/* a second program of the same name appends to the
+			 * same log: listed once */
+			if (!log_listed(ctx, rel))
+				json_array_append_new(ctx->logs, json_string(rel));
 		}
 	}
 	ret = emu_node_spawn(n, argv, &o, &p->pid, &e);
@@ -436,11 +451,17 @@ static int p_send(lua_State *L)
 	return 1;
 }
 
+/* A reaped process gives its slot back (the last one moves into it): a
+ * scenario that starts short-lived programs in a loop (a readiness probe)
+ * is limited by how many run at once, not by how many it ever started. */
 static void forget_pid(struct luanet_ctx *ctx, pid_t pid)
 {
-	for (unsigned i = 0; i < ctx->n_pids; i++)
-		if (ctx->pids[i] == pid)
-			ctx->pids[i] = 0;
+	for (unsigned i = 0; i < ctx->n_pids; i++) {
+		if (ctx->pids[i] == pid) {
+			ctx->pids[i] = ctx->pids[--ctx->n_pids];
+			return;
+		}
+	}
 }
 
 static void push_status(lua_State *L, int status)

@@ -61,7 +61,7 @@ static void fail(struct dcplane *p, const char *reason)
 		p->cb.failed(p->cb.ctx, reason);
 }
 
-/* ---- SCTP below: packets go into DTLS records (RFC 8261 §5) --------------- */
+/* ---- SCTP below: packets go into DTLS records (RFC 8261) ------------------ */
 
 static void sctp_out(void *ctx, const uint8_t *buf, size_t len)
 {
@@ -128,7 +128,7 @@ static void dtls_established(void *ctx)
 	plog(p, "info", "DTLS 1.2 handshake done as %s in %llu ms (%s)",
 	     p->cfg.dtls_client ? "client" : "server", (unsigned long long)p->times.dtls_ms,
 	     dtls_conn_cipher(p->dtls));
-	/* SCTP starts on the established DTLS connection (RFC 8261 §6) */
+	/* SCTP starts on the established DTLS connection (RFC 8831 §6.2) */
 	if (sctpdc_new(&sc, &cb, &p->sctp, err, sizeof(err)) < 0) {
 		fail(p, err);
 		return;

@@ -217,7 +217,7 @@ void plane_selected(struct plane *p, bool ice_controlling)
 	char err[256];
 	if (!p->dcs || p->kind != ICE_DATAPLANE_DATACHANNEL || dcsession_started(p->dcs))
 		return;
-	/* DTLS starts on the selected pair (RFC 8842 §5: the setups settle
+	/* DTLS starts on the selected pair (RFC 5763 §5: the setups settle
 	 * who is the client) */
 	if (dcsession_start(p->dcs, ice_controlling, err, sizeof(err)) < 0)
 		dc_failed(p, err);

@@ -96,7 +96,7 @@ void sctpdc_init(void)
 	stack_ready = true;
 	/* no UDP encapsulation port, no threads: we drive the timers */
 	usrsctp_init_nothreads(0, conn_output, NULL);
-	/* RFC 8831 §6.2: partial reliability (RFC 3758) and stream reset
+	/* RFC 8831 §6.1: partial reliability (RFC 3758) and stream reset
 	 * (RFC 6525) are required; ECN has no meaning inside DTLS */
 	usrsctp_sysctl_set_sctp_pr_enable(1);
 	usrsctp_sysctl_set_sctp_reconfig_enable(1);
@@ -446,9 +446,10 @@ int sctpdc_new(const struct sctpdc_config *cfg, const struct sctpdc_cb *cb, stru
 				 errlen)) < 0)
 			goto fail;
 	}
-	/* RFC 8261 §5: no path MTU discovery through DTLS here; a fixed size
-	 * that fits (RFC 8831 §5: 1200-byte IPv6 minimum with room for
-	 * DTLS, UDP and TURN headers) */
+	/* no path MTU discovery through DTLS here: a fixed safe size (RFC
+	 * 8261 §5: RECOMMENDED not above 1200 bytes; RFC 8831 §5: the
+	 * initial path MTU SHOULD NOT exceed 1200 bytes for IPv4, 1280 for
+	 * IPv6), below 1200 to leave room for DTLS, UDP and TURN headers */
 	memset(&pp, 0, sizeof(pp));
 	pp.spp_assoc_id = SCTP_FUTURE_ASSOC;
 	pp.spp_flags = SPP_PMTUD_DISABLE;
@@ -496,7 +497,7 @@ int sctpdc_send(struct sctpdc *s, uint32_t ppid, const uint8_t *buf, size_t len)
 		return -ENOTCONN;
 	if (len > s->peer_max_message)
 		return -EMSGSIZE;
-	/* RFC 8831 §6.6: partial reliability by retransmissions or lifetime */
+	/* RFC 8831 §6.1: partial reliability by retransmissions or lifetime */
 	switch (s->send_type & 0x7f) {
 	case 0x01:
 		policy = SCTP_PR_SCTP_RTX;

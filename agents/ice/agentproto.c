@@ -250,12 +250,6 @@ void agentproto_ev_ready_full(struct agentproto_out *o, uint64_t t_ms, const cha
 	put(o, "ready", t_ms, j);
 }
 
-void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
-			      const char *version, const struct agentproto_cap *caps, unsigned n)
-{
-	agentproto_ev_ready_full(o, t_ms, impl, version, caps, n, NULL, 0);
-}
-
 void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,
 			 const char *version)
 {

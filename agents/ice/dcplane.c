@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "agents/common/clock.h"
 #include "agents/ice/dcep.h"
 #include "agents/ice/sctpdc.h"
 
@@ -25,16 +25,9 @@ struct dcplane {
 	struct dcplane_times times;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static uint64_t since(const struct dcplane *p)
 {
-	uint64_t d = mono_ms() - p->t0_ms;
+	uint64_t d = agent_clock_ms() - p->t0_ms;
 	return d ? d : 1; /* 0 means "not yet" */
 }
 
@@ -178,7 +171,7 @@ int dcplane_new(struct dtls_cert *cert, const struct dcplane_config *cfg,
 	memcpy(p->peer_fp, cfg->peer_fp, cfg->peer_fp_len);
 	p->cfg.peer_fp = p->peer_fp;
 	p->cb = *cb;
-	p->t0_ms = mono_ms();
+	p->t0_ms = agent_clock_ms();
 	dcb.ctx = p;
 	dcb.send = dtls_send;
 	dcb.established = dtls_established;
@@ -232,7 +225,7 @@ long dcplane_timeout_ms(struct dcplane *p)
 	if (p->failed)
 		return -1;
 	if (p->sctp) {
-		uint64_t now = mono_ms();
+		uint64_t now = agent_clock_ms();
 		return p->next_tick_ms > now ? (long)(p->next_tick_ms - now) : 0;
 	}
 	return dtls_conn_timeout_ms(p->dtls);
@@ -249,7 +242,7 @@ void dcplane_tick(struct dcplane *p)
 		return;
 	}
 	if (p->sctp) {
-		p->next_tick_ms = mono_ms() + SCTPDC_TICK_MS;
+		p->next_tick_ms = agent_clock_ms() + SCTPDC_TICK_MS;
 		sctpdc_tick(p->sctp);
 		check_sctp(p);
 	}

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <usrsctp.h>
 
+#include "agents/common/clock.h"
 #include "agents/ice/dcep.h"
 
 /* RFC 8831 §6.2: as many streams as the peer allows; 1024 each way is
@@ -46,13 +46,6 @@ struct sctpdc {
 static struct sctpdc *live[LIVE_MAX];
 static unsigned users;
 static uint64_t last_tick_ms;
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static bool is_live(const struct sctpdc *s)
 {
@@ -105,7 +98,7 @@ void sctpdc_init(void)
 	 * INIT here should cost 1 s, as in the browsers' stacks */
 	usrsctp_sysctl_set_sctp_rto_initial_default(1000);
 	usrsctp_sysctl_set_sctp_init_rto_max_default(4000);
-	last_tick_ms = mono_ms();
+	last_tick_ms = agent_clock_ms();
 }
 
 static void stack_init(void)
@@ -522,7 +515,7 @@ void sctpdc_set_peer_max_message_size(struct sctpdc *s, size_t max)
 
 void sctpdc_tick(struct sctpdc *s)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = agent_clock_ms();
 	if (now > last_tick_ms) {
 		usrsctp_handle_timers((uint32_t)(now - last_tick_ms));
 		last_tick_ms = now;

@@ -555,39 +555,19 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
  *    change which direct path carries the call, so it is waited for only
  *    while its check can still be answered about as fast as the valid
  *    pair's was: until its first request is 5/4 of the valid pair's
- *    round trip old (direct_nominate_at), and never past
+ *    round trip old, and never past
  *    nominate_wait_ms after the first valid pair. A check unanswered by
  *    then was lost or goes nowhere (private addresses of another
  *    network, typically); its retransmission comes an RTO later (500 ms,
  *    §14.3), which a short wait could not cover anyway. Waiting the
  *    full nominate_wait_ms for such a pair was 100 ms of the 553 ms
  *    from first check to selection on 25 ms links (docs/performance.md). */
-static uint64_t direct_nominate_at(const struct ice_agent *a, unsigned c,
-				   const struct ice_pair *best, uint64_t cap)
-{
-	uint64_t patience = (uint64_t)best->rtt_ms + best->rtt_ms / 4 + 1;
-	uint64_t at = 0;
-
-	for (unsigned i = 0; i < a->cl.n; i++) {
-		const struct ice_pair *p = &a->cl.pairs[i];
-		if (p == best)
-			break;
-		if (p->component != c || p->state == ICE_PAIR_FAILED)
-			continue;
-		if (p->state != ICE_PAIR_IN_PROGRESS || !p->tx_active)
-			return cap; /* not checked yet: it may still be the fastest */
-		if (p->tx_first_ms + patience > at)
-			at = p->tx_first_ms + patience;
-	}
-	return at < cap ? at : cap;
-}
-
 static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 {
 	const struct comp *cp = &a->comps[c];
 	const struct ice_pair *best = NULL;
-	bool better_pending = false;
-	uint64_t first = cp->first_valid_ms, wait, cap, at;
+	bool better_pending = false, relayed;
+	uint64_t first = cp->first_valid_ms, wait, cap, at, patience;
 
 	if (cp->nominating || (cp->selected && cp->sel_pl >= 0))
 		return ICE_NEVER;
@@ -606,23 +586,29 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 		return ICE_NEVER;
 	if (!better_pending)
 		return 0;
-	at = first + a->cfg.nominate_wait_ms;
-	if (!pair_relayed(a, best))
-		return direct_nominate_at(a, c, best, at);
+	/* the two cases of the rule above: a relayed best pair waits at
+	 * least nominate_wait_ms, for each better direct check's first
+	 * retransmission, up to MAX(nominate_wait_ms, 3 * rto_ms); a direct
+	 * one waits for each better check 5/4 of its own round trip, up to
+	 * nominate_wait_ms */
+	relayed = pair_relayed(a, best);
 	wait = a->cfg.nominate_wait_ms;
-	if (wait < 3 * (uint64_t)a->cfg.rto_ms)
+	if (relayed && wait < 3 * (uint64_t)a->cfg.rto_ms)
 		wait = 3 * (uint64_t)a->cfg.rto_ms;
 	cap = first + wait;
+	at = relayed ? first + a->cfg.nominate_wait_ms : 0;
+	patience = (uint64_t)best->rtt_ms + best->rtt_ms / 4 + 1;
 	for (unsigned i = 0; i < a->cl.n; i++) {
 		const struct ice_pair *p = &a->cl.pairs[i];
 		uint64_t t;
 		if (p == best)
 			break;
-		if (p->component != c || p->state == ICE_PAIR_FAILED || pair_relayed(a, p))
+		if (p->component != c || p->state == ICE_PAIR_FAILED ||
+		    (relayed && pair_relayed(a, p)))
 			continue;
 		if (p->state != ICE_PAIR_IN_PROGRESS || !p->tx_active)
 			return cap; /* not checked yet: wait for it, boundedly */
-		t = p->tx_first_ms + 2 * (uint64_t)p->tx_rto_ms;
+		t = p->tx_first_ms + (relayed ? 2 * (uint64_t)p->tx_rto_ms : patience);
 		if (t > at)
 			at = t;
 	}

@@ -79,6 +79,21 @@ static int get_uint(json_t *root, const char *key, unsigned max, unsigned *out, 
 	return 0;
 }
 
+/* An optional string field @key of the session object @o into @out (@cap
+ * bytes, NUL included); absent leaves @out as it is. @want says what the
+ * field must be, for the error. */
+static int get_session_string(json_t *o, const char *key, char *out, size_t cap, const char *want,
+			      char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) >= cap)
+		return fail(err, errlen, "\"session.%s\" must be %s", key, want);
+	strcpy(out, json_string_value(v));
+	return 0;
+}
+
 /* "session" of a remote command: an object relayed verbatim from the
  * peer's "local" event. The fields natlab-ice uses must have their types;
  * any other field (an SDP-only stack may add its own) is left alone. */
@@ -94,23 +109,14 @@ static int get_session(json_t *root, struct agentproto_session *s, char *err, si
 	if (!json_is_object(o))
 		return fail(err, errlen, "\"session\" must be an object");
 	s->present = true;
-	v = json_object_get(o, "fingerprint");
-	if (v) {
-		if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(s->fingerprint))
-			return fail(err, errlen,
-				    "\"session.fingerprint\" must be a string like \"sha-256 AB:CD:...\" "
-				    "(RFC 8122)");
-		strcpy(s->fingerprint, json_string_value(v));
-	}
-	v = json_object_get(o, "setup");
-	if (v) {
-		if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(s->setup))
-			return fail(err, errlen,
-				    "\"session.setup\" must be \"actpass\", \"active\" or \"passive\" "
-				    "(RFC 8842)");
-		strcpy(s->setup, json_string_value(v));
-	}
-	r = get_uint(o, "sctp_port", 65535, &port, false, err, errlen);
+	r = get_session_string(o, "fingerprint", s->fingerprint, sizeof(s->fingerprint),
+			       "a string like \"sha-256 AB:CD:...\" (RFC 8122)", err, errlen);
+	if (r == 0)
+		r = get_session_string(o, "setup", s->setup, sizeof(s->setup),
+				       "\"actpass\", \"active\" or \"passive\" (RFC 8842)", err,
+				       errlen);
+	if (r == 0)
+		r = get_uint(o, "sctp_port", 65535, &port, false, err, errlen);
 	if (r < 0)
 		return r;
 	s->sctp_port = port;
@@ -248,12 +254,6 @@ void agentproto_ev_ready_full(struct agentproto_out *o, uint64_t t_ms, const cha
 		json_object_set_new(j, "dataplanes", a);
 	}
 	put(o, "ready", t_ms, j);
-}
-
-void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
-			      const char *version, const struct agentproto_cap *caps, unsigned n)
-{
-	agentproto_ev_ready_full(o, t_ms, impl, version, caps, n, NULL, 0);
 }
 
 void agentproto_ev_ready(struct agentproto_out *o, uint64_t t_ms, const char *impl,

@@ -93,9 +93,6 @@ struct agentproto_cap {
 	const char *name;
 	bool have;
 };
-/* ready with "capabilities": {name: have, ...} of the @n entries of @caps. */
-void agentproto_ev_ready_caps(struct agentproto_out *o, uint64_t t_ms, const char *impl,
-			      const char *version, const struct agentproto_cap *caps, unsigned n);
 /* agentproto_ev_ready_full - "ready" with "capabilities" (@ncaps of them,
  * none: no field) and "dataplanes": the data planes the agent offers
  * (@nplanes names, "datagram", "datachannel"; none: no field, which means

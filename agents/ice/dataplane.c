@@ -64,12 +64,17 @@ void dataplane_free(struct dataplane *d)
 	free(d);
 }
 
+int dataplane_check(unsigned n, unsigned size)
+{
+	return n == 0 || n > DATAPLANE_N_MAX || size > DATAPLANE_SIZE_MAX ? -EINVAL : 0;
+}
+
 int dataplane_start(struct dataplane *d, unsigned n, unsigned size, uint64_t interval_us,
 		    uint64_t now_us)
 {
 	if (d->running)
 		return -EBUSY;
-	if (n == 0 || n > DATAPLANE_N_MAX || size > DATAPLANE_SIZE_MAX)
+	if (dataplane_check(n, size) < 0)
 		return -EINVAL;
 	if (size < DATAPLANE_HEADER_LEN)
 		size = DATAPLANE_HEADER_LEN;

@@ -44,9 +44,13 @@ struct dataplane_report {
 int dataplane_new(struct dataplane **out);
 void dataplane_free(struct dataplane *d);
 
+/* dataplane_check - whether @n datagrams of @size bytes are within bounds
+ * (1..DATAPLANE_N_MAX, at most DATAPLANE_SIZE_MAX): 0 or -EINVAL. */
+int dataplane_check(unsigned n, unsigned size);
+
 /* dataplane_start - send @n datagrams of @size bytes, one every
  * @interval_us, the first at @now_us. -EBUSY while a run is going on,
- * -EINVAL out of bounds. */
+ * -EINVAL out of bounds (dataplane_check). */
 int dataplane_start(struct dataplane *d, unsigned n, unsigned size, uint64_t interval_us,
 		    uint64_t now_us);
 

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "agents/common/clock.h"
 #include "agents/ice/dcep.h"
 #include "agents/ice/sctpdc.h"
 
@@ -25,16 +25,9 @@ struct dcplane {
 	struct dcplane_times times;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static uint64_t since(const struct dcplane *p)
 {
-	uint64_t d = mono_ms() - p->t0_ms;
+	uint64_t d = agent_clock_ms() - p->t0_ms;
 	return d ? d : 1; /* 0 means "not yet" */
 }
 
@@ -61,7 +54,7 @@ static void fail(struct dcplane *p, const char *reason)
 		p->cb.failed(p->cb.ctx, reason);
 }
 
-/* ---- SCTP below: packets go into DTLS records (RFC 8261 §5) --------------- */
+/* ---- SCTP below: packets go into DTLS records (RFC 8261) ------------------ */
 
 static void sctp_out(void *ctx, const uint8_t *buf, size_t len)
 {
@@ -128,7 +121,7 @@ static void dtls_established(void *ctx)
 	plog(p, "info", "DTLS 1.2 handshake done as %s in %llu ms (%s)",
 	     p->cfg.dtls_client ? "client" : "server", (unsigned long long)p->times.dtls_ms,
 	     dtls_conn_cipher(p->dtls));
-	/* SCTP starts on the established DTLS connection (RFC 8261 §6) */
+	/* SCTP starts on the established DTLS connection (RFC 8831 §6.2) */
 	if (sctpdc_new(&sc, &cb, &p->sctp, err, sizeof(err)) < 0) {
 		fail(p, err);
 		return;
@@ -178,7 +171,7 @@ int dcplane_new(struct dtls_cert *cert, const struct dcplane_config *cfg,
 	memcpy(p->peer_fp, cfg->peer_fp, cfg->peer_fp_len);
 	p->cfg.peer_fp = p->peer_fp;
 	p->cb = *cb;
-	p->t0_ms = mono_ms();
+	p->t0_ms = agent_clock_ms();
 	dcb.ctx = p;
 	dcb.send = dtls_send;
 	dcb.established = dtls_established;
@@ -232,7 +225,7 @@ long dcplane_timeout_ms(struct dcplane *p)
 	if (p->failed)
 		return -1;
 	if (p->sctp) {
-		uint64_t now = mono_ms();
+		uint64_t now = agent_clock_ms();
 		return p->next_tick_ms > now ? (long)(p->next_tick_ms - now) : 0;
 	}
 	return dtls_conn_timeout_ms(p->dtls);
@@ -249,7 +242,7 @@ void dcplane_tick(struct dcplane *p)
 		return;
 	}
 	if (p->sctp) {
-		p->next_tick_ms = mono_ms() + SCTPDC_TICK_MS;
+		p->next_tick_ms = agent_clock_ms() + SCTPDC_TICK_MS;
 		sctpdc_tick(p->sctp);
 		check_sctp(p);
 	}

@@ -15,8 +15,9 @@
 #include <stdint.h>
 #include "agents/ice/dtls.h"
 
-/* the channel natlab-ice opens: RFC 8831 §6.6 unordered, no
- * retransmissions (maxRetransmits 0), like a datagram */
+/* the channel natlab-ice opens: unordered, no retransmissions
+ * (maxRetransmits 0), like a datagram (RFC 8831 §6.1: that combination
+ * "provides a UDP-like service") */
 #define DCPLANE_LABEL "natlab"
 
 struct dcplane_config {

@@ -11,12 +11,15 @@
 
 #include "agents/ice/sctpdc.h"
 
+/* RFC 8841: a peer that gives no a=max-message-size takes 64 KiB */
+#define PEER_MAX_DEFAULT 65536
+
 struct dcsession {
 	struct dcplane_cb cb;
 	struct dtls_cert *cert;
 	enum dtls_setup ours;
-	/* the peer's session */
-	bool have_peer;
+	/* the peer's session; until one comes: no fingerprint to check
+	 * (length 0), no setup, the default port and message size */
 	uint8_t peer_fp[DTLS_DIGEST_MAX];
 	size_t peer_fp_len;
 	enum dtls_setup peer_setup;
@@ -45,6 +48,9 @@ int dcsession_new(bool ice_controlling, const struct dcplane_cb *cb, struct dcse
 	}
 	s->cb = *cb;
 	s->ours = dtls_setup_offer(ice_controlling);
+	s->peer_setup = DTLS_SETUP_NONE;
+	s->peer_port = SCTPDC_PORT;
+	s->peer_max = PEER_MAX_DEFAULT;
 	sctpdc_init();
 	*out = s;
 	return 0;
@@ -107,13 +113,12 @@ int dcsession_remote(struct dcsession *s, const struct agentproto_session *p, ch
 			return -EINVAL;
 		}
 	}
-	s->have_peer = true;
 	memcpy(s->peer_fp, fp, fplen);
 	s->peer_fp_len = fplen;
 	s->peer_setup = setup;
 	s->peer_port = p->sctp_port ? (uint16_t)p->sctp_port : SCTPDC_PORT;
-	/* RFC 8841: absent means 64 KiB; 0 means any size */
-	s->peer_max = !p->has_max_message_size	 ? 65536
+	/* 0 means any size */
+	s->peer_max = !p->has_max_message_size	 ? PEER_MAX_DEFAULT
 		      : p->max_message_size == 0 ? SIZE_MAX
 						 : p->max_message_size;
 	return 0;
@@ -126,15 +131,14 @@ int dcsession_start(struct dcsession *s, bool ice_controlling, char *err, size_t
 
 	if (s->plane)
 		return 0;
-	s->client = dtls_setup_is_client(s->ours, s->have_peer ? s->peer_setup : DTLS_SETUP_NONE,
-					 ice_controlling);
+	s->client = dtls_setup_is_client(s->ours, s->peer_setup, ice_controlling);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.dtls_client = s->client;
 	cfg.peer_fp = s->peer_fp;
 	cfg.peer_fp_len = s->peer_fp_len;
 	cfg.local_port = SCTPDC_PORT;
-	cfg.remote_port = s->have_peer ? s->peer_port : SCTPDC_PORT;
-	cfg.peer_max_message = s->have_peer ? s->peer_max : 65536;
+	cfg.remote_port = s->peer_port;
+	cfg.peer_max_message = s->peer_max;
 	r = dcplane_new(s->cert, &cfg, &s->cb, &s->plane, err, errlen);
 	if (r < 0)
 		return r;

@@ -50,7 +50,7 @@ enum dtls_setup dtls_setup_offer(bool ice_controlling)
 
 bool dtls_setup_is_client(enum dtls_setup ours, enum dtls_setup peer, bool ice_controlling)
 {
-	/* RFC 4145 §4.1: "active" opens, "passive" accepts; RFC 8842 §5.3:
+	/* RFC 4145 §4.1: "active" opens, "passive" accepts; RFC 5763 §5:
 	 * the answerer of an "actpass" offer picks one of the two */
 	if (ours == DTLS_SETUP_ACTIVE && peer != DTLS_SETUP_ACTIVE)
 		return true;

@@ -10,7 +10,7 @@
  * OpenSSL's (real monotonic time): the caller asks dtls_conn_timeout_ms
  * and calls dtls_conn_tick when it is due.
  *
- * The fingerprint and setup helpers are pure (tests/unit/dtls.c).
+ * The fingerprint and setup helpers are pure (tests/unit/ice_datachannel.c).
  */
 #ifndef NATLAB_AGENTS_ICE_DTLS_H
 #define NATLAB_AGENTS_ICE_DTLS_H
@@ -24,12 +24,13 @@
 #define DTLS_FINGERPRINT_STR_MAX 128
 #define DTLS_DIGEST_MAX		 64 /* SHA-512 */
 #define DTLS_ERR_MAX		 256
-/* Handshake flights are fragmented to fit this (RFC 8261 §5: the DTLS
- * layer must not make SCTP packets exceed the path MTU; 1200 bytes get
- * through TURN and IPv6 minimum MTUs with room to spare). */
+/* Handshake flights are fragmented to fit this: the size RFC 8261 §5
+ * recommends as the most a safe path MTU should be when SCTP cannot
+ * discover it ("RECOMMENDED that the safe value not exceed 1200 bytes"),
+ * which also gets through TURN and the IPv6 minimum MTU. */
 #define DTLS_MTU 1200
 
-/* RFC 8842 §5.1 / RFC 4145 §4: a=setup values */
+/* RFC 4145 §4: a=setup values (used for DTLS by RFC 5763 §5) */
 enum dtls_setup {
 	DTLS_SETUP_NONE = 0, /* the peer gave none */
 	DTLS_SETUP_ACTPASS,
@@ -44,10 +45,13 @@ enum dtls_setup dtls_setup_parse(const char *s);
 const char *dtls_setup_name(enum dtls_setup s);
 
 /* dtls_setup_offer - the setup an agent announces: the ICE controlling
- * agent plays the WebRTC offerer and says "actpass" (RFC 8842 §5.2: an
- * offerer MUST use actpass); the controlled one plays the answerer and
- * says "active" (RFC 8842 §5.3 / RFC 5763 §5: active is RECOMMENDED for
- * the answerer, so its handshake can start with the answer). */
+ * agent plays the WebRTC offerer and says "actpass" (RFC 5763 §5: "The
+ * endpoint that is the offerer MUST use the setup attribute value of
+ * setup:actpass"; RFC 8842, which updates it, also lets an offer say
+ * active or passive, but browsers offer actpass); the controlled one
+ * plays the answerer and says "active" (RFC 5763 §5: "setup:active is
+ * RECOMMENDED" for the answerer, so its handshake can start with the
+ * answer). */
 enum dtls_setup dtls_setup_offer(bool ice_controlling);
 
 /* dtls_setup_is_client - whether an agent that announced @ours and got

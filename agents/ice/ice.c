@@ -435,17 +435,24 @@ static void report_pair(struct ice_agent *a, enum ice_event_type t, unsigned c)
 	icei_emit(a, &ev);
 }
 
-static bool pair_relayed(const struct ice_agent *a, const struct ice_pair *p);
+/* Whether the path from local @l to remote @r is a relay path: either end
+ * relayed makes it one. */
+static bool ends_relayed(const struct ice_agent *a, int l, int r)
+{
+	return a->locals[l].c.type == ICE_CAND_RELAY || a->remotes[r].type == ICE_CAND_RELAY;
+}
+
+static bool pair_relayed(const struct ice_agent *a, const struct ice_pair *p)
+{
+	return ends_relayed(a, p->local, p->remote);
+}
 
 /* Whether component @c's selected pair is relayed (either end). */
 static bool selection_relayed(const struct ice_agent *a, unsigned c)
 {
 	const struct comp *cp = &a->comps[c];
 
-	if (!cp->selected || cp->sel_pl < 0)
-		return false;
-	return a->locals[cp->sel_pl].c.type == ICE_CAND_RELAY ||
-	       a->remotes[cp->sel_pr].type == ICE_CAND_RELAY;
+	return cp->selected && cp->sel_pl >= 0 && ends_relayed(a, cp->sel_pl, cp->sel_pr);
 }
 
 bool icei_checks_wanted(const struct ice_agent *a)
@@ -548,46 +555,19 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
  *    change which direct path carries the call, so it is waited for only
  *    while its check can still be answered about as fast as the valid
  *    pair's was: until its first request is 5/4 of the valid pair's
- *    round trip old (direct_nominate_at), and never past
+ *    round trip old, and never past
  *    nominate_wait_ms after the first valid pair. A check unanswered by
  *    then was lost or goes nowhere (private addresses of another
  *    network, typically); its retransmission comes an RTO later (500 ms,
  *    §14.3), which a short wait could not cover anyway. Waiting the
  *    full nominate_wait_ms for such a pair was 100 ms of the 553 ms
  *    from first check to selection on 25 ms links (docs/performance.md). */
-static bool pair_relayed(const struct ice_agent *a, const struct ice_pair *p)
-{
-	/* either end relayed makes the path a relay path */
-	return a->locals[p->local].c.type == ICE_CAND_RELAY ||
-	       a->remotes[p->remote].type == ICE_CAND_RELAY;
-}
-
-static uint64_t direct_nominate_at(const struct ice_agent *a, unsigned c,
-				   const struct ice_pair *best, uint64_t cap)
-{
-	uint64_t patience = (uint64_t)best->rtt_ms + best->rtt_ms / 4 + 1;
-	uint64_t at = 0;
-
-	for (unsigned i = 0; i < a->cl.n; i++) {
-		const struct ice_pair *p = &a->cl.pairs[i];
-		if (p == best)
-			break;
-		if (p->component != c || p->state == ICE_PAIR_FAILED)
-			continue;
-		if (p->state != ICE_PAIR_IN_PROGRESS || !p->tx_active)
-			return cap; /* not checked yet: it may still be the fastest */
-		if (p->tx_first_ms + patience > at)
-			at = p->tx_first_ms + patience;
-	}
-	return at < cap ? at : cap;
-}
-
 static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 {
 	const struct comp *cp = &a->comps[c];
 	const struct ice_pair *best = NULL;
-	bool better_pending = false;
-	uint64_t first = cp->first_valid_ms, wait, cap, at;
+	bool better_pending = false, relayed;
+	uint64_t first = cp->first_valid_ms, wait, cap, at, patience;
 
 	if (cp->nominating || (cp->selected && cp->sel_pl >= 0))
 		return ICE_NEVER;
@@ -606,23 +586,29 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 		return ICE_NEVER;
 	if (!better_pending)
 		return 0;
-	at = first + a->cfg.nominate_wait_ms;
-	if (!pair_relayed(a, best))
-		return direct_nominate_at(a, c, best, at);
+	/* the two cases of the rule above: a relayed best pair waits at
+	 * least nominate_wait_ms, for each better direct check's first
+	 * retransmission, up to MAX(nominate_wait_ms, 3 * rto_ms); a direct
+	 * one waits for each better check 5/4 of its own round trip, up to
+	 * nominate_wait_ms */
+	relayed = pair_relayed(a, best);
 	wait = a->cfg.nominate_wait_ms;
-	if (wait < 3 * (uint64_t)a->cfg.rto_ms)
+	if (relayed && wait < 3 * (uint64_t)a->cfg.rto_ms)
 		wait = 3 * (uint64_t)a->cfg.rto_ms;
 	cap = first + wait;
+	at = relayed ? first + a->cfg.nominate_wait_ms : 0;
+	patience = (uint64_t)best->rtt_ms + best->rtt_ms / 4 + 1;
 	for (unsigned i = 0; i < a->cl.n; i++) {
 		const struct ice_pair *p = &a->cl.pairs[i];
 		uint64_t t;
 		if (p == best)
 			break;
-		if (p->component != c || p->state == ICE_PAIR_FAILED || pair_relayed(a, p))
+		if (p->component != c || p->state == ICE_PAIR_FAILED ||
+		    (relayed && pair_relayed(a, p)))
 			continue;
 		if (p->state != ICE_PAIR_IN_PROGRESS || !p->tx_active)
 			return cap; /* not checked yet: wait for it, boundedly */
-		t = p->tx_first_ms + 2 * (uint64_t)p->tx_rto_ms;
+		t = p->tx_first_ms + (relayed ? 2 * (uint64_t)p->tx_rto_ms : patience);
 		if (t > at)
 			at = t;
 	}
@@ -674,46 +660,59 @@ static bool relay_pending(const struct ice_agent *a, unsigned c)
 	return false;
 }
 
+/* The pair regular nomination of component @c would nominate (its index in
+ * the check list, -1: none), from when (*at; ICE_NEVER: not yet) and by
+ * which rule (*rule, for the log). One rule for icei_maybe_nominate and
+ * icei_nominate_deadline, so the timer and the nomination cannot
+ * disagree. */
+static int nomination(const struct ice_agent *a, unsigned c, uint64_t *at, const char **rule)
+{
+	*rule = "";
+	if (a->cfg.relay_first) {
+		int i = relay_first_pick(a, c);
+		if (i >= 0) {
+			*at = 0;
+			*rule = "(relay first) ";
+			return i;
+		}
+		/* --nominate-relay-first stands for stacks that nominate a
+		 * relay first: while a relayed pair of the component may
+		 * still become valid, a direct one is not nominated before it
+		 * (on this lab's sub-millisecond links the direct check often
+		 * answers first, and the behaviour under test would never
+		 * show). The relay's check answer wakes the agent, not a
+		 * timer. */
+		if (relay_pending(a, c)) {
+			*at = ICE_NEVER;
+			return -1;
+		}
+	}
+	*at = nominate_at(a, c);
+	if (*at == ICE_NEVER)
+		return -1;
+	/* the highest-priority valid pair (the list is sorted by priority) */
+	for (unsigned i = 0; i < a->cl.n; i++)
+		if (a->cl.pairs[i].component == c && a->cl.pairs[i].valid)
+			return (int)i;
+	return -1;
+}
+
 /* RFC 8445 §8.1.1: regular nomination by the controlling agent. */
 void icei_maybe_nominate(struct ice_agent *a, uint64_t now)
 {
 	if (!a->controlling || a->cfg.aggressive || !a->have_remote)
 		return;
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
-		struct comp *cp = &a->comps[c];
-		int best = -1;
-		if (a->cfg.relay_first) {
-			best = relay_first_pick(a, c);
-			if (best >= 0) {
-				cp->nominating = true;
-				a->cl.pairs[best].nominate_pending = true;
-				icei_tq_push(a, a->cl.pairs[best].local, a->cl.pairs[best].remote);
-				icei_logf(a, "nominating (relay first) component %u pair %s", c,
-					  a->cl.pairs[best].foundation);
-				continue;
-			}
-		}
-		/* --nominate-relay-first stands for stacks that nominate a
-		 * relay first: while a relayed pair of the component may still
-		 * become valid, a direct one is not nominated before it (on this
-		 * lab's sub-millisecond links the direct check often answers
-		 * first, and the behaviour under test would never show) */
-		if (a->cfg.relay_first && relay_pending(a, c))
+		const char *rule;
+		uint64_t at;
+		int best = nomination(a, c, &at, &rule);
+		if (best < 0 || now < at)
 			continue;
-		if (now < nominate_at(a, c))
-			continue;
-		for (unsigned i = 0; i < a->cl.n; i++) {
-			if (a->cl.pairs[i].component == c && a->cl.pairs[i].valid) {
-				best = (int)i;
-				break;
-			}
-		}
-		if (best < 0)
-			continue;
-		cp->nominating = true;
+		a->comps[c].nominating = true;
 		a->cl.pairs[best].nominate_pending = true;
 		icei_tq_push(a, a->cl.pairs[best].local, a->cl.pairs[best].remote);
-		icei_logf(a, "nominating component %u pair %s", c, a->cl.pairs[best].foundation);
+		icei_logf(a, "nominating %scomponent %u pair %s", rule, c,
+			  a->cl.pairs[best].foundation);
 	}
 }
 
@@ -723,12 +722,9 @@ uint64_t icei_nominate_deadline(const struct ice_agent *a)
 	if (!a->controlling || a->cfg.aggressive || !a->have_remote)
 		return d;
 	for (unsigned c = 1; c <= a->cfg.components; c++) {
-		uint64_t t = nominate_at(a, c);
-		if (a->cfg.relay_first && relay_first_pick(a, c) >= 0)
-			t = 0;
-		else if (a->cfg.relay_first && relay_pending(a, c))
-			continue; /* the relay's check answer wakes it, not a timer */
-		if (t < d)
+		const char *rule;
+		uint64_t t;
+		if (nomination(a, c, &t, &rule) >= 0 && t < d)
 			d = t;
 	}
 	return d;

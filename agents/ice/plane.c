@@ -60,13 +60,18 @@ static void input_msg(struct plane *p, const uint8_t *buf, size_t len)
 	}
 }
 
+/* The error event of a "send" that cannot run (dataplane_start's @r). */
+static void send_refused(struct plane *p, int r)
+{
+	agentproto_ev_error(p->out, now_ms(p), "send: %s",
+			    r == -EBUSY ? "a send is still running" : "n/size out of range");
+}
+
 static void start_run(struct plane *p, unsigned n, unsigned size, uint64_t interval_us)
 {
 	int r = dataplane_start(p->dp, n, size, interval_us, now_us(p));
 	if (r < 0)
-		agentproto_ev_error(p->out, now_ms(p), "send: %s",
-				    r == -EBUSY ? "a send is still running"
-						: "n/size out of range");
+		send_refused(p, r);
 }
 
 /* ---- the data channel's callbacks (agents/ice/dcplane.h) ------------------ */
@@ -217,7 +222,7 @@ void plane_selected(struct plane *p, bool ice_controlling)
 	char err[256];
 	if (!p->dcs || p->kind != ICE_DATAPLANE_DATACHANNEL || dcsession_started(p->dcs))
 		return;
-	/* DTLS starts on the selected pair (RFC 8842 §5: the setups settle
+	/* DTLS starts on the selected pair (RFC 5763 §5: the setups settle
 	 * who is the client) */
 	if (dcsession_start(p->dcs, ice_controlling, err, sizeof(err)) < 0)
 		dc_failed(p, err);
@@ -246,18 +251,17 @@ void plane_send_cmd(struct plane *p, const struct agentproto_cmd *cmd)
 {
 	uint64_t interval_us = (uint64_t)cmd->interval_ms * 1000;
 #ifdef NATLAB_HAVE_USRSCTP
+	int r;
 	if (p->kind == ICE_DATAPLANE_DATACHANNEL && !dcsession_open(p->dcs)) {
 		if (p->dc_failed) {
 			agentproto_ev_error(p->out, now_ms(p),
 					    "send: the data channel failed (see the log events)");
 			return;
 		}
-		if (p->send_pending) {
-			agentproto_ev_error(p->out, now_ms(p), "send: a send is still running");
-			return;
-		}
-		if (cmd->n == 0 || cmd->n > DATAPLANE_N_MAX || cmd->size > DATAPLANE_SIZE_MAX) {
-			agentproto_ev_error(p->out, now_ms(p), "send: n/size out of range");
+		/* refused now as dataplane_start would refuse it later */
+		r = p->send_pending ? -EBUSY : dataplane_check(cmd->n, cmd->size);
+		if (r < 0) {
+			send_refused(p, r);
 			return;
 		}
 		/* DTLS, SCTP and DCEP take a few round trips after the

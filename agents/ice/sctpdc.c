@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <usrsctp.h>
 
+#include "agents/common/clock.h"
 #include "agents/ice/dcep.h"
 
 /* RFC 8831 §6.2: as many streams as the peer allows; 1024 each way is
@@ -46,13 +46,6 @@ struct sctpdc {
 static struct sctpdc *live[LIVE_MAX];
 static unsigned users;
 static uint64_t last_tick_ms;
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static bool is_live(const struct sctpdc *s)
 {
@@ -96,7 +89,7 @@ void sctpdc_init(void)
 	stack_ready = true;
 	/* no UDP encapsulation port, no threads: we drive the timers */
 	usrsctp_init_nothreads(0, conn_output, NULL);
-	/* RFC 8831 §6.2: partial reliability (RFC 3758) and stream reset
+	/* RFC 8831 §6.1: partial reliability (RFC 3758) and stream reset
 	 * (RFC 6525) are required; ECN has no meaning inside DTLS */
 	usrsctp_sysctl_set_sctp_pr_enable(1);
 	usrsctp_sysctl_set_sctp_reconfig_enable(1);
@@ -105,7 +98,7 @@ void sctpdc_init(void)
 	 * INIT here should cost 1 s, as in the browsers' stacks */
 	usrsctp_sysctl_set_sctp_rto_initial_default(1000);
 	usrsctp_sysctl_set_sctp_init_rto_max_default(4000);
-	last_tick_ms = mono_ms();
+	last_tick_ms = agent_clock_ms();
 }
 
 static void stack_init(void)
@@ -446,9 +439,10 @@ int sctpdc_new(const struct sctpdc_config *cfg, const struct sctpdc_cb *cb, stru
 				 errlen)) < 0)
 			goto fail;
 	}
-	/* RFC 8261 §5: no path MTU discovery through DTLS here; a fixed size
-	 * that fits (RFC 8831 §5: 1200-byte IPv6 minimum with room for
-	 * DTLS, UDP and TURN headers) */
+	/* no path MTU discovery through DTLS here: a fixed safe size (RFC
+	 * 8261 §5: RECOMMENDED not above 1200 bytes; RFC 8831 §5: the
+	 * initial path MTU SHOULD NOT exceed 1200 bytes for IPv4, 1280 for
+	 * IPv6), below 1200 to leave room for DTLS, UDP and TURN headers */
 	memset(&pp, 0, sizeof(pp));
 	pp.spp_assoc_id = SCTP_FUTURE_ASSOC;
 	pp.spp_flags = SPP_PMTUD_DISABLE;
@@ -496,7 +490,7 @@ int sctpdc_send(struct sctpdc *s, uint32_t ppid, const uint8_t *buf, size_t len)
 		return -ENOTCONN;
 	if (len > s->peer_max_message)
 		return -EMSGSIZE;
-	/* RFC 8831 §6.6: partial reliability by retransmissions or lifetime */
+	/* RFC 8831 §6.1: partial reliability by retransmissions or lifetime */
 	switch (s->send_type & 0x7f) {
 	case 0x01:
 		policy = SCTP_PR_SCTP_RTX;
@@ -521,7 +515,7 @@ void sctpdc_set_peer_max_message_size(struct sctpdc *s, size_t max)
 
 void sctpdc_tick(struct sctpdc *s)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = agent_clock_ms();
 	if (now > last_tick_ms) {
 		usrsctp_handle_timers((uint32_t)(now - last_tick_ms));
 		last_tick_ms = now;

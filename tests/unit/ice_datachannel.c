@@ -280,79 +280,81 @@ static int pump(struct dtls_conn *a, struct side *sa, struct dtls_conn *b, struc
 	return err;
 }
 
-static void test_dtls_handshake(void **st)
-{
+/* A DTLS client @a and server @b with certificates of their own, each
+ * expecting the other's, unless @client_expects names another certificate
+ * for the client to expect. The client's ClientHello is queued in sa.out. */
+struct dtls_duo {
 	struct dtls_cert *ca, *cb;
 	struct side sa, sb;
-	struct dtls_conn *a = NULL, *b = NULL;
+	struct dtls_conn *a, *b;
+};
+
+static void duo_new(struct dtls_duo *d, const struct dtls_cert *client_expects)
+{
 	uint8_t fa[DTLS_DIGEST_MAX], fb[DTLS_DIGEST_MAX];
 	size_t na, nb;
 	char err[DTLS_ERR_MAX];
+	memset(d, 0, sizeof(*d));
+	assert_int_equal(dtls_cert_new(&d->ca, err, sizeof(err)), 0);
+	assert_int_equal(dtls_cert_new(&d->cb, err, sizeof(err)), 0);
+	fp_of(d->ca, fa, &na);
+	fp_of(client_expects ? client_expects : d->cb, fb, &nb);
+	struct dtls_conn_cb cba = {&d->sa, s_send, s_established, s_data};
+	struct dtls_conn_cb cbb = {&d->sb, s_send, s_established, s_data};
+	assert_int_equal(dtls_conn_new(d->ca, true, fb, nb, &cba, &d->a, err, sizeof(err)), 0);
+	assert_int_equal(dtls_conn_new(d->cb, false, fa, na, &cbb, &d->b, err, sizeof(err)), 0);
+}
+
+static void duo_free(struct dtls_duo *d)
+{
+	dtls_conn_free(d->a);
+	dtls_conn_free(d->b);
+	dtls_cert_free(d->ca);
+	dtls_cert_free(d->cb);
+}
+
+static void test_dtls_handshake(void **st)
+{
+	struct dtls_duo d;
 	(void)st;
-	memset(&sa, 0, sizeof(sa));
-	memset(&sb, 0, sizeof(sb));
-	assert_int_equal(dtls_cert_new(&ca, err, sizeof(err)), 0);
-	assert_int_equal(dtls_cert_new(&cb, err, sizeof(err)), 0);
-	fp_of(ca, fa, &na);
-	fp_of(cb, fb, &nb);
-	struct dtls_conn_cb cba = {&sa, s_send, s_established, s_data};
-	struct dtls_conn_cb cbb = {&sb, s_send, s_established, s_data};
-	/* the client's first flight goes out at once */
-	assert_int_equal(dtls_conn_new(ca, true, fb, nb, &cba, &a, err, sizeof(err)), 0);
-	assert_int_equal(sa.out.n, 1);
-	assert_int_equal(sa.out.pkt[0][0], 22); /* RFC 7983: DTLS, a handshake record */
-	assert_int_equal(dtls_conn_new(cb, false, fa, na, &cbb, &b, err, sizeof(err)), 0);
-	assert_int_equal(dtls_conn_write(a, (const uint8_t *)"x", 1), -ENOTCONN);
-	assert_true(dtls_conn_timeout_ms(a) >= 0); /* the ClientHello's timer */
-	assert_int_equal(pump(a, &sa, b, &sb), 0);
-	assert_true(sa.established && sb.established);
-	assert_true(dtls_conn_established(a));
-	assert_string_not_equal(dtls_conn_cipher(a), "");
+	duo_new(&d, NULL);
+	/* the client's first flight went out at once (the server waits) */
+	assert_int_equal(d.sa.out.n, 1);
+	assert_int_equal(d.sa.out.pkt[0][0], 22); /* RFC 7983: DTLS, a handshake record */
+	assert_int_equal(d.sb.out.n, 0);
+	assert_int_equal(dtls_conn_write(d.a, (const uint8_t *)"x", 1), -ENOTCONN);
+	assert_true(dtls_conn_timeout_ms(d.a) >= 0); /* the ClientHello's timer */
+	assert_int_equal(pump(d.a, &d.sa, d.b, &d.sb), 0);
+	assert_true(d.sa.established && d.sb.established);
+	assert_true(dtls_conn_established(d.a));
+	assert_string_not_equal(dtls_conn_cipher(d.a), "");
 	/* one write, one record, one datagram */
-	assert_int_equal(dtls_conn_write(a, (const uint8_t *)"hello", 5), 0);
-	assert_int_equal(sa.out.n, 1);
-	assert_int_equal(sa.out.pkt[0][0], 23); /* application data (RFC 6347 §4.1) */
-	assert_int_equal(pump(a, &sa, b, &sb), 0);
-	assert_int_equal(sb.got_len, 5);
-	assert_memory_equal(sb.got, "hello", 5);
+	assert_int_equal(dtls_conn_write(d.a, (const uint8_t *)"hello", 5), 0);
+	assert_int_equal(d.sa.out.n, 1);
+	assert_int_equal(d.sa.out.pkt[0][0], 23); /* application data (RFC 6347 §4.1) */
+	assert_int_equal(pump(d.a, &d.sa, d.b, &d.sb), 0);
+	assert_int_equal(d.sb.got_len, 5);
+	assert_memory_equal(d.sb.got, "hello", 5);
 	/* close_notify ends the peer's side */
-	dtls_conn_close(b);
-	assert_false(dtls_conn_established(b));
-	assert_int_equal(pump(a, &sa, b, &sb), -ECONNRESET);
-	dtls_conn_free(a);
-	dtls_conn_free(b);
-	dtls_cert_free(ca);
-	dtls_cert_free(cb);
+	dtls_conn_close(d.b);
+	assert_false(dtls_conn_established(d.b));
+	assert_int_equal(pump(d.a, &d.sa, d.b, &d.sb), -ECONNRESET);
+	duo_free(&d);
 }
 
 static void test_dtls_wrong_fingerprint(void **st)
 {
-	struct dtls_cert *ca, *cb, *other;
-	struct side sa, sb;
-	struct dtls_conn *a = NULL, *b = NULL;
-	uint8_t fa[DTLS_DIGEST_MAX], fo[DTLS_DIGEST_MAX];
-	size_t na, no;
+	struct dtls_cert *other;
+	struct dtls_duo d;
 	char err[DTLS_ERR_MAX];
 	(void)st;
-	memset(&sa, 0, sizeof(sa));
-	memset(&sb, 0, sizeof(sb));
-	assert_int_equal(dtls_cert_new(&ca, err, sizeof(err)), 0);
-	assert_int_equal(dtls_cert_new(&cb, err, sizeof(err)), 0);
 	assert_int_equal(dtls_cert_new(&other, err, sizeof(err)), 0);
-	fp_of(ca, fa, &na);
-	fp_of(other, fo, &no);
-	struct dtls_conn_cb cba = {&sa, s_send, s_established, s_data};
-	struct dtls_conn_cb cbb = {&sb, s_send, s_established, s_data};
 	/* the client expects another certificate than the server has */
-	assert_int_equal(dtls_conn_new(ca, true, fo, no, &cba, &a, err, sizeof(err)), 0);
-	assert_int_equal(dtls_conn_new(cb, false, fa, na, &cbb, &b, err, sizeof(err)), 0);
-	assert_int_equal(pump(a, &sa, b, &sb), -EPROTO);
-	assert_false(sa.established);
-	assert_non_null(strstr(dtls_conn_error(a), "does not match"));
-	dtls_conn_free(a);
-	dtls_conn_free(b);
-	dtls_cert_free(ca);
-	dtls_cert_free(cb);
+	duo_new(&d, other);
+	assert_int_equal(pump(d.a, &d.sa, d.b, &d.sb), -EPROTO);
+	assert_false(d.sa.established);
+	assert_non_null(strstr(dtls_conn_error(d.a), "does not match"));
+	duo_free(&d);
 	dtls_cert_free(other);
 }
 

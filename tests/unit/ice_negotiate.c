@@ -54,7 +54,8 @@ static void enqueue(struct sim *sm, int agent, int base, const union ice_addr *f
 {
 	if (sm->blackhole)
 		return;
-	if (sm->ps.now < sm->cut_until && (ice_addr_equal(from, &sm->cut) || ice_addr_equal(to, &sm->cut)))
+	if (sm->ps.now < sm->cut_until &&
+	    (ice_addr_equal(from, &sm->cut) || ice_addr_equal(to, &sm->cut)))
 		return;
 	if (sm->loss_pct && ice_pair_sim_rand(&sm->ps) % 100 < sm->loss_pct)
 		return;
@@ -527,23 +528,20 @@ static void test_relay_candidates(void **st)
 	sim_free(sm);
 }
 
-static void test_relay_first_switches(void **st)
+/* A (controlling) with a host candidate and a relayed one, whose public
+ * face is A's base 1 (as in test_relay_candidates); B with a host
+ * candidate; A's host path cut for its first 300 ms, so the relayed pair
+ * is valid first. Both agents with --nominate-relay-first when
+ * @relay_first. Gathered and signalled, not yet run. */
+static struct sim *relay_cut_sim(uint64_t seed, bool relay_first)
 {
-	/* natlab-ice --nominate-relay-first (the behaviour of stacks that
-	 * switch after selecting): A's host path is cut for its first 300 ms,
-	 * so the relayed pair is valid first and is nominated at once; once a
-	 * retransmitted direct check gets through, the direct pair is
-	 * nominated too and both sides switch to it (tests/cli/
-	 * wire_verdicts.sh checks the same on the wire). */
-	struct sim *sm = sim_new(31);
-	struct ice_config a = base_cfg(true, 31), b = base_cfg(false, 32);
+	struct sim *sm = sim_new(seed);
+	struct ice_config a = base_cfg(true, seed), b = base_cfg(false, seed + 1);
 	union ice_addr relayed, server, mapped;
-	(void)st;
-	a.relay_first = true;
-	b.relay_first = true;
+
+	a.relay_first = relay_first;
+	b.relay_first = relay_first;
 	side_init(sm, 0, &a, "203.0.113.10", 1);
-	/* base 1 of side A is the relay's public face (as in
-	 * test_relay_candidates) */
 	ice_pair_sim_addr(&relayed, "198.51.100.7", 50000);
 	ice_pair_sim_addr(&server, "198.51.100.7", 3478);
 	ice_pair_sim_addr(&mapped, "203.0.113.10", 40001);
@@ -560,6 +558,18 @@ static void test_relay_first_switches(void **st)
 	ice_agent_gather_done(sm->s[0].ag, sm->ps.now);
 	signal_to(sm, 0, 1);
 	signal_to(sm, 1, 0);
+	return sm;
+}
+
+static void test_relay_first_switches(void **st)
+{
+	/* natlab-ice --nominate-relay-first (the behaviour of stacks that
+	 * switch after selecting): the relayed pair is valid first and is
+	 * nominated at once; once a retransmitted direct check gets
+	 * through, the direct pair is nominated too and both sides switch
+	 * to it (tests/cli/wire_verdicts.sh checks the same on the wire). */
+	struct sim *sm = relay_cut_sim(31, true);
+	(void)st;
 	run(sm, sm->ps.now + 250);
 	/* on the relay, before the direct path opened */
 	assert_int_equal(sm->s[0].selected, 1);
@@ -583,27 +593,8 @@ static void test_relay_first_switches(void **st)
  * second nomination) although the direct pair turns valid later. */
 static void test_relay_not_first_by_default(void **st)
 {
-	struct sim *sm = sim_new(33);
-	struct ice_config a = base_cfg(true, 33), b = base_cfg(false, 34);
-	union ice_addr relayed, server, mapped;
+	struct sim *sm = relay_cut_sim(33, false);
 	(void)st;
-	side_init(sm, 0, &a, "203.0.113.10", 1);
-	ice_pair_sim_addr(&relayed, "198.51.100.7", 50000);
-	ice_pair_sim_addr(&server, "198.51.100.7", 3478);
-	ice_pair_sim_addr(&mapped, "203.0.113.10", 40001);
-	sm->s[0].base[1] = relayed;
-	sm->s[0].nbase = 2;
-	side_init(sm, 1, &b, "203.0.113.20", 1);
-	sm->cut = sm->s[0].base[0];
-	sm->cut_until = sm->ps.now + 300;
-	ice_agent_gather(sm->s[0].ag, true, sm->ps.now);
-	ice_agent_gather(sm->s[1].ag, false, sm->ps.now);
-	run(sm, sm->ps.now + 10);
-	assert_true(ice_agent_add_relay(sm->s[0].ag, 1, &relayed, &server, &mapped,
-					ICE_RELAY_VIA_UDP, 1, sm->ps.now) >= 0);
-	ice_agent_gather_done(sm->s[0].ag, sm->ps.now);
-	signal_to(sm, 0, 1);
-	signal_to(sm, 1, 0);
 	run(sm, sm->ps.now + 3000);
 	assert_int_equal(sm->s[0].selected, 1);
 	assert_int_equal(sm->s[1].selected, 1);

@@ -683,8 +683,9 @@ int main(int argc, char **argv)
 		    {"turn-tcp", true},	 {"turn-tls", false}, {"ice-tcp", tcp},
 		    {"ipv6", true},	 {"components", true}, {"consent", true},
 		};
-		agentproto_ev_ready_caps(&app.out, t_ms(&app), IMPL, NICE_PKG_VERSION, caps,
-					 sizeof(caps) / sizeof(caps[0]));
+		/* no "dataplanes": the datagram plane only */
+		agentproto_ev_ready_full(&app.out, t_ms(&app), IMPL, NICE_PKG_VERSION, caps,
+					 sizeof(caps) / sizeof(caps[0]), NULL, 0);
 	}
 	/* --tcp: libnice's own ICE-TCP (RFC 6544) host, server-reflexive and
 	 * relayed TCP candidates, active and passive; off by default as in

@@ -426,7 +426,7 @@ static int traversal(const struct dut_opts *o, struct emu_node *ln, struct emu_n
 		ctx.nodes[1] = wn;
 		ctx.n_nodes = 2;
 		if (scenario_load(path, &ctx, &s, &e) == 0) {
-			scenario_run_cell(s, rec, result);
+			scenario_run_cell(s, rec, 0, result);
 		} else {
 			json_object_set_new(result, "outcome", json_string("error"));
 			json_object_set_new(result, "message", json_string(e.msg));

@@ -1,6 +1,7 @@
 /* luanet.c - the Lua binding of a lab: nodes, links, NATs, recording.
  * Processes and agent events are in luaproc.c. */
 #include "harness/luanet.h"
+#include "harness/celldeadline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1045,11 +1046,14 @@ static int l_now_ms(lua_State *L)
 
 static int l_sleep_ms(lua_State *L)
 {
-	lua_Integer ms = luaL_checkinteger(L, 1);
+	lua_Integer want = luaL_checkinteger(L, 1);
+	lua_Integer ms = (lua_Integer)cell_deadline_cap(want < 0 ? 0 : want);
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+	if (ms < want)
+		cell_deadline_check(L);
 	return 0;
 }
 

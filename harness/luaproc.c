@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "emu/node.h"
+#include "harness/celldeadline.h"
 
 #define PROC_MT	       "natlab.proc"
 #define LINE_MAX_BYTES 65536 /* one agent event line */
@@ -266,8 +267,10 @@ static int p_line(lua_State *L)
 {
 	struct proc *p = check_proc(L);
 	size_t llen;
-	int r = proc_line(p, (int)luaL_optinteger(L, 2, 5000), &llen);
+	int r = proc_line(p, (int)cell_deadline_cap(luaL_optinteger(L, 2, 5000)), &llen);
 
+	if (r == 0)
+		cell_deadline_check(L);
 	if (r <= 0) {
 		lua_pushnil(L);
 		lua_pushstring(L, r == 0 ? "timeout" : "eof");
@@ -353,8 +356,10 @@ static int p_event(lua_State *L)
 {
 	struct proc *p = check_proc(L);
 	size_t llen;
-	int r = proc_line(p, (int)luaL_optinteger(L, 2, 5000), &llen);
+	int r = proc_line(p, (int)cell_deadline_cap(luaL_optinteger(L, 2, 5000)), &llen);
 
+	if (r == 0)
+		cell_deadline_check(L);
 	if (r <= 0) {
 		lua_pushnil(L);
 		lua_pushstring(L, r == 0 ? "timeout" : "eof");
@@ -400,7 +405,9 @@ static int l_poll(lua_State *L)
 			pfd[i].events = POLLIN;
 			open += r == 0;
 		}
-		left = deadline - luanet_now_ms();
+		left = cell_deadline_cap(deadline - luanet_now_ms());
+		if (open && left <= 0)
+			cell_deadline_check(L);
 		if (!open || left <= 0) {
 			lua_pushnil(L);
 			lua_pushstring(L, open ? "timeout" : "eof");
@@ -489,6 +496,7 @@ static int p_wait(lua_State *L)
 		}
 		if (r < 0 && errno != EINTR)
 			return luaL_error(L, "proc:wait %s: %s", p->name, strerror(errno));
+		cell_deadline_check(L);
 		if (!forever && luanet_now_ms() >= deadline)
 			return 0;
 		usleep(5000); /* children are few; a 5 ms poll keeps this simple */

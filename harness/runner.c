@@ -17,6 +17,7 @@
 
 #include "emu/sandbox.h"
 #include "harness/cellplan.h"
+#include "harness/celldeadline.h"
 #include "harness/evidence.h"
 #include "harness/luanet.h"
 #include "harness/pace.h"
@@ -147,7 +148,15 @@ int runner_cell_child(const json_t *cell, const struct runner_scenario *pre, con
 		json_object_set_new(result, "message", json_string(e.msg));
 		goto out;
 	}
-	scenario_run_cell(s, cell, result);
+	{
+		/* the scenario stops itself before the parent's kill, so a
+		 * timed-out cell still has its NATs' evidence */
+		int64_t t = json_integer_value(json_object_get(cell, "timeout_ms"));
+
+		scenario_run_cell(s, cell,
+				  t > 0 ? ctx->start_ms + t - cell_deadline_margin_ms(t) : 0,
+				  result);
+	}
 out:
 	/* What the script recorded, then what the run decided. */
 	if (ctx->result) {
@@ -278,6 +287,13 @@ static json_t *finish(struct slot *s, int status, int timed_out, const struct ru
 	json_object_del(c, "timeout_ms");
 	if (r && json_is_object(r) && !timed_out) {
 		json_object_update(c, r);
+		if (!strcmp(json_string_value(json_object_get(c, "outcome")) ?: "", "timeout")) {
+			/* stopped by its own deadline: the tails, as for a kill */
+			char *tail = tails(s);
+
+			json_object_set_new(c, "stderr_tail", json_string(tail ? tail : ""));
+			free(tail);
+		}
 	} else {
 		char *tail = tails(s);
 		if (timed_out)
@@ -355,6 +371,12 @@ static int launch(struct slot *s, json_t *cell, const struct runner_scenario *pr
 		close(logfd);
 		return natlab_err_set(e, err, "pipe");
 	}
+	if (o->timeout_s)
+		timeout_ms = (json_int_t)o->timeout_s * 1000;
+	if (timeout_ms <= 0)
+		timeout_ms = 60000;
+	/* the child stops its scenario a little before this (celldeadline.h) */
+	json_object_set_new(cell, "timeout_ms", json_integer(timeout_ms));
 	fflush(NULL);
 	s->pid = fork();
 	if (s->pid < 0) {
@@ -396,9 +418,7 @@ static int launch(struct slot *s, json_t *cell, const struct runner_scenario *pr
 	s->cell = cell;
 	s->len = 0;
 	s->start_ms = luanet_now_ms();
-	if (o->timeout_s)
-		timeout_ms = (json_int_t)o->timeout_s * 1000;
-	s->deadline_ms = s->start_ms + (timeout_ms > 0 ? timeout_ms : 60000);
+	s->deadline_ms = s->start_ms + timeout_ms;
 	return 0;
 }
 
@@ -465,8 +485,11 @@ static void progress_line(FILE *f, int tty, const struct runner_stats *st, const
 			cell_line(f, st, c);
 		}
 		fmt_dur(el, sizeof(el), el_ms / 1000);
-		fprintf(f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped  %.1f cells/s  elapsed %s",
-			st->done, st->total, st->passed, st->failed, st->errors, st->skipped, rate, el);
+		fprintf(f, "\r\033[K[%u/%u] %u passed, %u failed, %u errors, %u skipped", st->done,
+			st->total, st->passed, st->failed, st->errors, st->skipped);
+		if (st->unsupported)
+			fprintf(f, ", %u unsupported", st->unsupported);
+		fprintf(f, "  %.1f cells/s  elapsed %s", rate, el);
 		if (st->done && rate > 0) {
 			fmt_dur(left, sizeof(left),
 				(int64_t)((double)(st->total - st->done) / rate + 0.5));

@@ -1,5 +1,6 @@
 /* scenario.c - loading scenarios and running their cells in Lua. */
 #include "harness/scenario.h"
+#include "harness/celldeadline.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -297,7 +298,8 @@ static void set_error(json_t *result, const char *outcome, const char *text)
 		json_object_set_new(result, "traceback", json_string(text));
 }
 
-void scenario_run_cell(struct scenario *s, const json_t *cell, json_t *result)
+void scenario_run_cell(struct scenario *s, const json_t *cell, int64_t deadline_ms,
+		       json_t *result)
 {
 	lua_State *L = s->L;
 	int ret;
@@ -307,7 +309,24 @@ void scenario_run_cell(struct scenario *s, const json_t *cell, json_t *result)
 	lua_remove(L, -2);
 	push_decl(L);
 	luanet_push_json(L, cell);
+	cell_deadline_arm(L, deadline_ms);
 	ret = pcall_tb(L, 2, 0);
+	cell_deadline_arm(L, 0);
+	if (cell_deadline_hit()) {
+		/* stopped by its own deadline, whatever a pcall in the script
+		 * made of the error: the runner's timeout, with the lab still
+		 * standing for the evidence */
+		char msg[160];
+
+		snprintf(msg, sizeof(msg),
+			 "timed out after %lld ms; the scenario was stopped and its agents killed",
+			 (long long)json_integer_value(json_object_get(cell, "timeout_ms")));
+		json_object_set_new(result, "outcome", json_string("timeout"));
+		json_object_set_new(result, "message", json_string(msg));
+		if (ret != LUA_OK)
+			lua_pop(L, 1);
+		return;
+	}
 	if (ret == LUA_OK)
 		return;
 	if (lua_istable(L, -1)) { /* natlab.skip / natlab.fail */

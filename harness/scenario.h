@@ -38,9 +38,13 @@ int scenario_cells(struct scenario *s, const json_t *overrides, unsigned trials,
 		   struct natlab_err *e);
 
 /* scenario_run_cell - build the network and run the test of @cell. Fills
- * @result (borrowed) with outcome ("pass", "fail", "error", "skipped"),
- * message, traceback, path, and whatever the script recorded. */
-void scenario_run_cell(struct scenario *s, const json_t *cell, json_t *result);
+ * @result (borrowed) with outcome ("pass", "fail", "error", "skipped",
+ * "timeout"), message, traceback, path, and whatever the script recorded.
+ * @deadline_ms: the monotonic time (luanet_now_ms) at which the scenario
+ * is stopped with the outcome "timeout" (harness/celldeadline.h); 0 for
+ * none. */
+void scenario_run_cell(struct scenario *s, const json_t *cell, int64_t deadline_ms,
+		       json_t *result);
 
 /* scenario_build - only build the network of the scenario for @params (an
  * object, as in a cell): what `natlab exec` and `natlab shell` do. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/celldeadline.h"
 #include "harness/luanet.h"
 #include "harness/scenario.h"
 
@@ -109,7 +110,7 @@ static void run_one(const char *right, json_t **result, json_t **obs)
 	luanet_ctx_init(&ctx);
 	assert_int_equal(scenario_load(path, &ctx, &s, &e), 0);
 	*result = json_object();
-	scenario_run_cell(s, cell, *result);
+	scenario_run_cell(s, cell, 0, *result);
 	json_object_update(*result, ctx.result);
 	*obs = json_incref(ctx.observations);
 	json_decref(cell);
@@ -214,12 +215,81 @@ static void test_find(void **state)
 	assert_non_null(strstr(buf, "/scenarios/smoke.lua"));
 }
 
+/* A cell's own deadline stops its scenario whether it computes, sleeps or
+ * catches the error with pcall, and the outcome is "timeout"; a cell that
+ * ends in time is untouched by an armed deadline. */
+static const char endless[] =
+    "scenario {\n"
+    "  name = 'e', description = 'never ends',\n"
+    "  params = { how = { description = 'spin, sleep, pcall or quick', default = 'spin' } },\n"
+    "  run = function(net, p)\n"
+    "    if p.how == 'spin' then while true do end end\n"
+    "    if p.how == 'sleep' then natlab.sleep_ms(600000) end\n"
+    "    if p.how == 'pcall' then\n"
+    "      for i = 1, 1000000 do pcall(natlab.sleep_ms, 600000) end\n"
+    "    end\n"
+    "    natlab.result { path = 'host' }\n"
+    "  end,\n"
+    "}\n";
+
+static const char *run_endless(const char *how, int64_t *took_ms)
+{
+	static char outcome[32];
+	struct luanet_ctx ctx;
+	struct scenario *s = NULL;
+	struct natlab_err e = {""};
+	json_t *cell = json_pack("{s:s,s:{s:s},s:i,s:i}", "id", "e", "params", "how", how, "trial",
+				 0, "timeout_ms", 250);
+	json_t *r = json_object();
+	int64_t t0;
+
+	luanet_ctx_init(&ctx);
+	assert_int_equal(scenario_load(path, &ctx, &s, &e), 0);
+	t0 = luanet_now_ms();
+	scenario_run_cell(s, cell, t0 + 200, r);
+	*took_ms = luanet_now_ms() - t0;
+	snprintf(outcome, sizeof(outcome), "%s",
+		 json_string_value(json_object_get(r, "outcome")) ?: "(none)");
+	if (!strcmp(outcome, "timeout"))
+		assert_non_null(strstr(json_string_value(json_object_get(r, "message")),
+				       "timed out after 250 ms"));
+	json_decref(r);
+	json_decref(cell);
+	scenario_free(s);
+	luanet_ctx_teardown(&ctx);
+	return outcome;
+}
+
+static void test_cell_deadline(void **state)
+{
+	static const char *hows[] = {"spin", "sleep", "pcall"};
+	int64_t took;
+
+	(void)state;
+	write_scenario(endless);
+	for (size_t i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		assert_string_equal(run_endless(hows[i], &took), "timeout");
+		assert_true(took >= 190 && took < 5000);
+	}
+	assert_string_equal(run_endless("quick", &took), "(none)");
+	assert_false(cell_deadline_hit());
+	/* the margin: a tenth of the cell's time, within 300 ms .. 3 s */
+	assert_int_equal(cell_deadline_margin_ms(1000), 300);
+	assert_int_equal(cell_deadline_margin_ms(12000), 1200);
+	assert_int_equal(cell_deadline_margin_ms(120000), 3000);
+	/* disarmed: waits are what was asked */
+	cell_deadline_arm(NULL, 0);
+	assert_int_equal(cell_deadline_cap(1234), 1234);
+	assert_int_equal(cell_deadline_cap(-1), -1);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_expand),	cmocka_unit_test(test_run_outcomes),
 	    cmocka_unit_test(test_load_errors), cmocka_unit_test(test_timers),
-	    cmocka_unit_test(test_find),
+	    cmocka_unit_test(test_find), cmocka_unit_test(test_cell_deadline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

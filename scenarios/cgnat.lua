@@ -34,7 +34,7 @@ scenario {
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair", default = 10000 },
-    wire = { description = "judge the path on the wire (peers other than same-carrier; false: claims only)", default = true },
+    wire = { description = "judge the path on the wire (false: claims only)", default = true },
   },
   matrix = { peer = PEERS, carrier_hairpin = { true, false } },
   grid = { name = "cgnat: left home behind a carrier NAT", rows = "peer", cols = "carrier_hairpin" },
@@ -59,10 +59,14 @@ scenario {
     end
     net.srv = S.servers(net, p)
     -- the wire is watched where each side's traffic meets the internet:
-    -- the carrier's outside for the left; two homes on one carrier share
-    -- it (and meet by hairpin inside it), so those cells judge claims only
+    -- the carrier's outside for the left; two homes on one carrier meet
+    -- by hairpin inside it, so there on the two hosts, whose outside is
+    -- the carrier's public address
     if p.peer ~= "same-carrier" then
       net.wire = S.watch(net, { "left", "right" }, p, { points = { left = "carrier" } })
+    else
+      net.wire = S.watch(net, { "left", "right" }, p, { points = { left = "left", right = "right" },
+                                                       pub = { left = "carrier", right = "carrier" } })
     end
     return net
   end,

@@ -14,8 +14,11 @@
 -- other leaves from a new mapping the other never sent to, so its
 -- address-and-port-dependent filter drops it, as between two symmetric
 -- NATs (docs/expected-matrix.md): the relay. A cell that connects must
--- also carry numbered datagrams both ways (`two_way`), else it fails.
--- Observations keep the exact path and each side's selected pair.
+-- also carry numbered datagrams both ways, else it fails; its path is the
+-- one the lab saw the data take (natlab.wire, watched on the two hosts
+-- themselves: a hairpinned call never crosses the NAT's outside), and a
+-- claim the wire contradicts fails it. Observations keep the exact path
+-- and each side's selected pair.
 --
 --   natlab run hairpin
 --   natlab run hairpin -p nat=full-cone -p hairpin=true
@@ -32,6 +35,7 @@ scenario {
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair", default = 10000 },
+    wire = { description = "judge the path on the wire (false: claims only)", default = true },
   },
   matrix = { nat = { "full-cone", "port-restricted-cone", "address-dependent", "symmetric" },
              hairpin = { true, false } },
@@ -50,6 +54,8 @@ scenario {
     net:host("left", nat)
     net:host("right", nat)
     net.srv = S.servers(net, p)
+    net.wire = S.watch(net, { "left", "right" }, p, { points = { left = "left", right = "right" },
+                                                     pub = { left = "nat", right = "nat" } })
     return net
   end,
 
@@ -62,11 +68,13 @@ scenario {
                                                     trickle = true, turn = o.turn, args = o.args }, cell)
     local res = natlab.ice_connect(l, r, { trickle = true, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
-    S.record_class(res, cell, { names = { "left", "right" } })
-    -- connecting is not enough: numbered datagrams must cross both ways
-    -- over the selected pair (through the hairpin or the relay)
-    if res.ok then
-      local tw = S.two_way(l, r)
+    if not res.ok then
+      S.record_class(res, cell, { names = { "left", "right" } })
+    else
+      -- connecting is not enough: numbered datagrams must cross both ways
+      -- over the selected pair (through the hairpin or the relay), and the
+      -- verdict is the path the wire saw them take
+      local tw = S.data_phase(net, l, r, res, cell, { names = { "left", "right" } })
       natlab.observe("two_way", tw)
       if not tw.ok then
         natlab.result { outcome = "fail", message = string.format(

@@ -168,9 +168,12 @@ function wire.classify(cfg, before, after, opts)
   for _, pt in ipairs(cfg.points) do
     names[#names + 1] = pt.name
     if pt.role == "side" then
+      -- pt.pub: the side's address outside when the point is behind its
+      -- NAT (a host whose NAT hairpins): where relays and peers send to
       cfg.side_addrs[pt.addr] = pt.side
+      if pt.pub then cfg.side_addrs[pt.pub] = cfg.side_addrs[pt.pub] or pt.side end
       point_of[pt.side] = pt.name
-      addr_of[pt.side] = pt.addr
+      addr_of[pt.side] = pt.pub or pt.addr
     elseif pt.role == "turn" then
       turn_seen = true
     end
@@ -339,8 +342,10 @@ local Obs = {}
 Obs.__index = Obs
 
 -- natlab.wire.observer(cfg) -> observer. cfg: points = {{name=, node=,
--- side=, addr=, role=, ifname=}} (ifname: count only there, a NAT's
--- outside; nil: every interface), sides = {"left", "right"}, turn = {addr=, udp=,
+-- side=, addr=, role=, ifname=, pub=}} (ifname: count only there, a NAT's
+-- outside; nil: every interface; pub: the side's public address when the
+-- point is a host behind NATs, e.g. two hosts meeting by hairpin inside
+-- one NAT, whose traffic never crosses its outside), sides = {"left", "right"}, turn = {addr=, udp=,
 -- tcp=, tls=}, stun = address. Call obs:watch() before the agents start.
 -- obs.cost_ms: the time the cell spent in watch, snap and classify (what
 -- observing costs; bench/wire_overhead.sh reports it).
@@ -395,6 +400,9 @@ end
 -- TURN), for wire.check_claim
 function Obs:addrs()
   local t = {}
-  for _, pt in ipairs(self.cfg.points) do t[pt.addr] = true end
+  for _, pt in ipairs(self.cfg.points) do
+    t[pt.addr] = true
+    if pt.pub then t[pt.pub] = true end
+  end
   return t
 end

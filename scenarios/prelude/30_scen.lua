@@ -275,9 +275,12 @@ end
 -- "<side>-nat": its outside interface) or, for an open side, the host
 -- itself, and the "turn" host when it exists. opts.points = {side = node
 -- name} names a side's outermost NAT when it is not called that (its
--- outside must face the internet, and each side needs its own). Call
--- after scen.servers and before the agents start. p.wire == false turns it
--- off (bench/wire_overhead).
+-- outside must face the internet, and each side needs its own), or the
+-- side's host itself when sides share their NAT: then opts.pub = {side =
+-- node name} names the NAT whose public address is the side's outside
+-- (hairpin.lua, cgnat.lua same-carrier: the call meets inside that NAT and
+-- never crosses its outside). Call after scen.servers and before the
+-- agents start. p.wire == false turns it off (bench/wire_overhead).
 function scen.watch(net, sides, p, opts)
   if p and p.wire == false then return nil end
   opts = opts or {}
@@ -289,8 +292,9 @@ function scen.watch(net, sides, p, opts)
     elseif net.nodes[side .. "-nat"] then name = side .. "-nat" end
     -- a NAT counts on its outside interface only (after source NAT
     -- leaving, before anything arriving); a host on all of them
+    local pub = (opts.pub or {})[side]
     points[#points + 1] = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side",
-                            ifname = name ~= side and net.iface[name] or nil }
+                            ifname = name ~= side and net.iface[name] or nil, pub = pub and net.addr[pub] or nil }
   end
   -- the STUN server's traffic shows at the sides' points (kind "stun"):
   -- one table less to commit per cell

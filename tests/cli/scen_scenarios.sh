@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fast shipped scenarios, outcomes checked from cells.jsonl:
 # - hairpin on a port-restricted NAT: on -> direct through the public
-#   address, off -> relay (agents offer no host candidates);
+#   address, off -> relay (agents offer no host candidates), as the wire
+#   on the two hosts saw it; two homes behind one carrier NAT likewise;
 # - turn-security: 401, 401, 403, 486 and nothing relayed, the control relays;
 # - dual-stack: every pair of dual/v6-only/v4-only stacks, v6-only <-> v4-only
 #   through a relay across families, two-way data everywhere;
@@ -34,6 +35,7 @@ run turn "$src/scenarios/turn-security.lua"
 run dual "$src/scenarios/dual-stack.lua"
 run icetcp "$src/scenarios/relay-fallback.lua" -p reason=udp-blocked-ice-tcp,udp-blocked,apd-filter
 run keep "$src/scenarios/keepalive.lua" -p idle_ms=3000
+run cgnat "$src/scenarios/cgnat.lua" -p peer=same-carrier
 python3 - "$out" <<'PY' || exit 1
 import json, sys
 def cells(name):
@@ -60,6 +62,25 @@ assert h[True]["path"] in ("srflx", "prflx") and h[True]["outcome"] == "pass", h
 assert h[False]["path"] == "relay-udp" and h[False]["outcome"] == "pass", h[False].get("message")
 for c in h.values():
     assert c["observations"]["two_way"]["ok"], c["observations"]
+# the verdict is the wire's, watched on the hosts: the hairpinned data went
+# to the other host's mapping on the NAT's public address, the relayed data
+# to a relayed address of the TURN server
+w = h[True]["wire"]
+assert w["settled"]["class"] == "direct", w["settled"]
+for d in w["directions"].values():
+    assert d["class"] == "direct" and d["to"].startswith("203.0.113."), w["directions"]
+assert h[True]["observations"]["class"] == "direct", h[True]["observations"]
+w = h[False]["wire"]
+assert w["settled"]["class"] == "relay" and w["settled"]["relay"], w["settled"]
+# two homes on one carrier: they meet by hairpin inside the carrier NAT
+# when it hairpins (the wire on the hosts saw data to the carrier's public
+# address), through TURN when it does not
+g = {c["params"]["carrier_hairpin"]: c for c in cells("cgnat")}
+for hp, want in ((True, "direct"), (False, "relay")):
+    c = g[hp]
+    assert c["outcome"] == "pass", (hp, c.get("message"))
+    assert c["wire"]["settled"]["class"] == want, (hp, c["wire"]["settled"])
+    assert sorted(c["wire"]["points"]) == ["left", "right", "turn"], c["wire"]["points"]
 t = {c["params"]["case"]: c for c in cells("turn")}
 want = {"unauthenticated": "401", "wrong-password": "401", "denied-peer": "403", "quota": "486"}
 for case, code in want.items():

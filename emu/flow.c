@@ -27,12 +27,45 @@
 
 static const char *const set_names[2] = {"seen", "born"};
 
+/* The two tables: ip natlab_wire (IPv4 5-tuples) and, on request,
+ * ip6 natlab_wire (IPv6; the lab's NATs do not translate IPv6, so a host's
+ * own address crosses them, docs/nat-model.md). */
+struct fam {
+	uint32_t nfproto;
+	uint32_t key_len;
+	uint32_t addr_len; /* bytes of one address */
+	uint32_t saddr_off, daddr_off; /* in the network header */
+	/* key registers: saddr, daddr (an IPv6 address fills four), l4proto,
+	 * sport, dport, dir */
+	uint32_t r_saddr, r_daddr, r_proto, r_sport, r_dport, r_dir;
+};
+
+static const struct fam fams[2] = {
+    {NFPROTO_IPV4, EMU_FLOW_KEY_LEN, 4, 12, 16, NFT_REG32_00, NFT_REG32_01, NFT_REG32_02,
+     NFT_REG32_03, NFT_REG32_04, NFT_REG32_05},
+    {NFPROTO_IPV6, EMU_FLOW_KEY_LEN6, 16, 8, 24, NFT_REG32_00, NFT_REG32_04, NFT_REG32_08,
+     NFT_REG32_09, NFT_REG32_10, NFT_REG32_11},
+};
+
+/* An address of the network header (IPv4 or IPv6) into @reg and on. */
+static void load_addr(struct nftnl_rule *r, const struct fam *f, uint32_t off, uint32_t reg)
+{
+	struct nftnl_expr *x = nx_ex(r, "payload");
+
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, reg);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, f->addr_len);
+}
+
 /* One rule of chain @chain: packets of @proto (through @ifname, when
  * given) put their key and direction @dir into both sets. The expressions
  * come from the NAT's builders (nat_expr.h), which note an allocation
  * failure in nx_oom. */
-static int add_rule(struct emu_nft_batch *b, const char *chain, enum nft_meta_keys iface_key,
-		    const char *ifname, uint8_t proto, uint32_t dir)
+static int add_rule(struct emu_nft_batch *b, const struct fam *fm, const char *chain,
+		    enum nft_meta_keys iface_key, const char *ifname, uint8_t proto, uint32_t dir)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_expr *x;
@@ -43,29 +76,29 @@ static int add_rule(struct emu_nft_batch *b, const char *chain, enum nft_meta_ke
 	nx_oom = false;
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, EMU_FLOW_TABLE);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, fm->nfproto);
 	if (ifname) {
 		char name[IFNAMSIZ] = {0};
 		snprintf(name, sizeof(name), "%s", ifname);
 		nx_meta(r, iface_key, NFT_REG_1);
 		nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, name, sizeof(name));
 	}
-	/* the key: saddr . daddr . l4proto . sport . dport . dir, each in a
-	 * 32-bit register (the kernel zero-pads the shorter loads); l4proto
+	/* the key: saddr . daddr . l4proto . sport . dport . dir, each in
+	 * 32-bit registers (the kernel zero-pads the shorter loads); l4proto
 	 * is matched where it is loaded */
-	nx_meta(r, NFT_META_L4PROTO, NFT_REG32_02);
-	nx_cmp(r, NFT_REG32_02, NFT_CMP_EQ, &proto, 1);
-	nx_load_field(r, F_IP_SADDR, NFT_REG32_00);
-	nx_load_field(r, F_IP_DADDR, NFT_REG32_01);
-	nx_load_field(r, F_SPORT, NFT_REG32_03);
-	nx_load_field(r, F_DPORT, NFT_REG32_04);
-	nx_imm(r, NFT_REG32_05, &dir, sizeof(dir));
+	nx_meta(r, NFT_META_L4PROTO, fm->r_proto);
+	nx_cmp(r, fm->r_proto, NFT_CMP_EQ, &proto, 1);
+	load_addr(r, fm, fm->saddr_off, fm->r_saddr);
+	load_addr(r, fm, fm->daddr_off, fm->r_daddr);
+	nx_load_field(r, F_SPORT, fm->r_sport);
+	nx_load_field(r, F_DPORT, fm->r_dport);
+	nx_imm(r, fm->r_dir, &dir, sizeof(dir));
 	for (int k = 0; k < 2; k++) {
 		x = nx_ex(r, "dynset");
 		if (!x)
 			break;
 		nftnl_expr_set_str(x, NFTNL_EXPR_DYNSET_SET_NAME, set_names[k]);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_DYNSET_SREG_KEY, fm->r_saddr);
 		/* seen: every packet refreshes the element (its expiration
 		 * dates the last packet) and counts; born: only the first
 		 * packet adds it (its expiration dates the first) */
@@ -86,7 +119,7 @@ static int add_rule(struct emu_nft_batch *b, const char *chain, enum nft_meta_ke
 	return ret;
 }
 
-static int add_set(struct emu_nft_batch *b, int k)
+static int add_set(struct emu_nft_batch *b, const struct fam *fm, int k)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	int ret;
@@ -95,8 +128,8 @@ static int add_set(struct emu_nft_batch *b, int k)
 		return -ENOMEM;
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, EMU_FLOW_TABLE);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[k]);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, EMU_FLOW_KEY_LEN);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, fm->nfproto);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, fm->key_len);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, 0); /* integer fields, for `nft list` */
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
 	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, EMU_FLOW_TIMEOUT_MS);
@@ -115,7 +148,8 @@ static int add_set(struct emu_nft_batch *b, int k)
 	return ret;
 }
 
-static int add_chain(struct emu_nft_batch *b, const char *name, uint32_t hook, int32_t prio)
+static int add_chain(struct emu_nft_batch *b, const struct fam *fm, const char *name,
+		     uint32_t hook, int32_t prio)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	int ret;
@@ -124,7 +158,7 @@ static int add_chain(struct emu_nft_batch *b, const char *name, uint32_t hook, i
 		return -ENOMEM;
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, EMU_FLOW_TABLE);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, fm->nfproto);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
@@ -134,42 +168,59 @@ static int add_chain(struct emu_nft_batch *b, const char *name, uint32_t hook, i
 	return ret;
 }
 
-int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname)
+static int build_family(struct emu_nft_batch *b, const struct fam *fm, const char *ifname)
 {
 	static const uint8_t protos[2] = {IPPROTO_UDP, IPPROTO_TCP};
 	int ret;
 
 	/* add, delete, add: one transaction that replaces an earlier table
 	 * (adding an existing table is not an error; deleting it empties it) */
-	ret = nx_table_op(b, false, EMU_FLOW_TABLE, NFPROTO_IPV4);
+	ret = nx_table_op(b, false, EMU_FLOW_TABLE, fm->nfproto);
 	if (ret == 0)
-		ret = nx_table_op(b, true, EMU_FLOW_TABLE, NFPROTO_IPV4);
+		ret = nx_table_op(b, true, EMU_FLOW_TABLE, fm->nfproto);
 	if (ret == 0)
-		ret = nx_table_op(b, false, EMU_FLOW_TABLE, NFPROTO_IPV4);
+		ret = nx_table_op(b, false, EMU_FLOW_TABLE, fm->nfproto);
 	for (int k = 0; ret == 0 && k < 2; k++)
-		ret = add_set(b, k);
+		ret = add_set(b, fm, k);
 	/* inbound before anything else of the node sees it (a NAT's raw
 	 * filter is at -300); outbound after source NAT (100) */
 	if (ret == 0)
-		ret = add_chain(b, "pre", NF_INET_PRE_ROUTING, -400);
+		ret = add_chain(b, fm, "pre", NF_INET_PRE_ROUTING, -400);
 	if (ret == 0)
-		ret = add_chain(b, "post", NF_INET_POST_ROUTING, 400);
+		ret = add_chain(b, fm, "post", NF_INET_POST_ROUTING, 400);
 	for (int p = 0; ret == 0 && p < 2; p++) {
-		ret = add_rule(b, "pre", NFT_META_IIFNAME, ifname, protos[p], 0);
+		ret = add_rule(b, fm, "pre", NFT_META_IIFNAME, ifname, protos[p], 0);
 		if (ret == 0)
-			ret = add_rule(b, "post", NFT_META_OIFNAME, ifname, protos[p], 1);
+			ret = add_rule(b, fm, "post", NFT_META_OIFNAME, ifname, protos[p], 1);
 	}
 	return ret;
 }
 
-int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e)
+int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname, unsigned families)
+{
+	int ret = 0;
+
+	if (!(families & (EMU_FLOW_IPV4 | EMU_FLOW_IPV6)))
+		return -EINVAL;
+	for (int f = 0; ret == 0 && f < 2; f++)
+		if (families & (1u << f))
+			ret = build_family(b, &fams[f], ifname);
+	return ret;
+}
+
+int emu_flow_watch(struct emu_node *n, const char *ifname, unsigned families,
+		   struct natlab_err *e)
 {
 	struct emu_nft_batch *b = emu_nft_batch_new();
 	int ret;
 
 	if (!b)
 		return natlab_err_set(e, ENOMEM, "flow watch: batch");
-	ret = emu_flow_watch_build(b, ifname);
+	ret = emu_flow_watch_build(b, ifname, families);
+	if (ret == -EINVAL) {
+		emu_nft_batch_free(b);
+		return natlab_err_msg(e, EINVAL, "flow watch: no address family asked for");
+	}
 	if (ret == -ENOMEM)
 		ret = natlab_err_set(e, ENOMEM, "flow watch: table %s", EMU_FLOW_TABLE);
 	else if (ret < 0) /* -ENOSPC: the batch's own bound, no system call failed */
@@ -183,6 +234,7 @@ int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e)
 struct watch_job {
 	struct emu_node *node;
 	const char *ifname;
+	unsigned families;
 	pthread_t tid;
 	bool started; /* else done on the caller's thread */
 	struct natlab_err err;
@@ -194,12 +246,12 @@ static void *watch_thread(void *arg)
 	struct watch_job *j = arg;
 
 	/* emu_node_enter switches this thread's namespace only */
-	j->ret = emu_flow_watch(j->node, j->ifname, &j->err);
+	j->ret = emu_flow_watch(j->node, j->ifname, j->families, &j->err);
 	return NULL;
 }
 
-int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames, size_t n,
-		       struct natlab_err *e)
+int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames,
+		       const unsigned *families, size_t n, struct natlab_err *e)
 {
 	struct watch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
 	int ret = 0;
@@ -209,6 +261,7 @@ int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames
 	for (size_t i = 0; i < n; i++) {
 		jobs[i].node = nodes[i];
 		jobs[i].ifname = ifnames ? ifnames[i] : NULL;
+		jobs[i].families = families ? families[i] : EMU_FLOW_IPV4;
 		/* a thread that cannot start: do that node here */
 		jobs[i].started = pthread_create(&jobs[i].tid, NULL, watch_thread, &jobs[i]) == 0;
 		if (!jobs[i].started)
@@ -230,17 +283,27 @@ int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames
 int emu_flow_key_parse(const void *key, uint32_t len, struct emu_flow *f)
 {
 	const uint8_t *k = key;
+	const struct fam *fm;
 	uint32_t dir;
+	int af;
 
-	if (len != EMU_FLOW_KEY_LEN)
+	if (len == EMU_FLOW_KEY_LEN)
+		fm = &fams[0], af = AF_INET;
+	else if (len == EMU_FLOW_KEY_LEN6)
+		fm = &fams[1], af = AF_INET6;
+	else
 		return -EINVAL;
-	inet_ntop(AF_INET, k, f->src, sizeof(f->src));
-	inet_ntop(AF_INET, k + 4, f->dst, sizeof(f->dst));
-	f->proto = k[8];
-	f->sport = (uint16_t)(k[12] << 8 | k[13]);
-	f->dport = (uint16_t)(k[16] << 8 | k[17]);
-	memcpy(&dir, k + 20, sizeof(dir)); /* the immediate, in host order */
+	/* register n sits at byte 4 * (n - NFT_REG32_00) of the key */
+#define AT(reg) (k + 4 * ((reg)-NFT_REG32_00))
+	inet_ntop(af, AT(fm->r_saddr), f->src, sizeof(f->src));
+	inet_ntop(af, AT(fm->r_daddr), f->dst, sizeof(f->dst));
+	f->proto = AT(fm->r_proto)[0];
+	f->sport = (uint16_t)(AT(fm->r_sport)[0] << 8 | AT(fm->r_sport)[1]);
+	f->dport = (uint16_t)(AT(fm->r_dport)[0] << 8 | AT(fm->r_dport)[1]);
+	memcpy(&dir, AT(fm->r_dir), sizeof(dir)); /* the immediate, in host order */
+#undef AT
 	f->out = dir != 0;
+	f->ipv6 = af == AF_INET6;
 	return 0;
 }
 
@@ -270,7 +333,8 @@ static struct emu_flow *find(struct dump *d, const struct emu_flow *k)
 
 	for (size_t i = 0; i < n; i++) {
 		struct emu_flow *f = &d->out[i];
-		if (f->proto == k->proto && f->out == k->out && f->sport == k->sport &&
+		if (f->proto == k->proto && f->out == k->out && f->ipv6 == k->ipv6 &&
+		    f->sport == k->sport &&
 		    f->dport == k->dport && strcmp(f->src, k->src) == 0 &&
 		    strcmp(f->dst, k->dst) == 0)
 			return f;
@@ -334,28 +398,42 @@ int emu_flow_dump(struct emu_node *n, struct emu_flow *out, size_t max, size_t *
 		  struct natlab_err *e)
 {
 	struct dump d = {out, max, 0, 0};
+	int tables = 0;
 
-	for (int k = 0; k < 2; k++) {
-		char buf[MNL_SOCKET_BUFFER_SIZE];
-		struct nftnl_set *s = nftnl_set_alloc();
-		struct nlmsghdr *nlh;
-		int ret;
+	for (int f = 0; f < 2; f++) {
+		for (int k = 0; k < 2; k++) {
+			char buf[MNL_SOCKET_BUFFER_SIZE];
+			struct nftnl_set *s = nftnl_set_alloc();
+			struct natlab_err fe = {""};
+			struct nlmsghdr *nlh;
+			int ret;
 
-		if (!s)
-			return natlab_err_set(e, ENOMEM, "flow dump");
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, EMU_FLOW_TABLE);
-		nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[k]);
-		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP,
-					    (uint32_t)time(NULL));
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
-		d.which = k;
-		ret = emu_nfnl_request(n, nlh,
-				       k == 0 ? "flow dump (set seen)" : "flow dump (set born)",
-				       elems_cb, &d, e);
-		if (ret < 0)
-			return ret;
+			if (!s)
+				return natlab_err_set(e, ENOMEM, "flow dump");
+			nftnl_set_set_str(s, NFTNL_SET_TABLE, EMU_FLOW_TABLE);
+			nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[k]);
+			nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, fams[f].nfproto,
+						    NLM_F_DUMP, (uint32_t)time(NULL));
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+			nftnl_set_free(s);
+			d.which = k;
+			ret = emu_nfnl_request(n, nlh,
+					       k == 0 ? "flow dump (set seen)" : "flow dump (set born)",
+					       elems_cb, &d, &fe);
+			/* a family that was not watched has no table */
+			if (ret == -ENOENT && k == 0)
+				break;
+			if (ret < 0) {
+				if (e)
+					*e = fe;
+				return ret;
+			}
+			tables += k == 0;
+		}
 	}
+	if (!tables)
+		return natlab_err_msg(e, ENOENT, "flow dump: no table %s (flow_watch never ran here)",
+				      EMU_FLOW_TABLE);
 	*count = d.count;
 	return 0;
 }

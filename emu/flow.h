@@ -18,7 +18,8 @@
  * and postrouting after source NAT (outbound packets as they left), on the
  * outside interface.
  *
- * Table ip natlab_wire:
+ * Table ip natlab_wire (and, when asked for, ip6 natlab_wire: the same
+ * with IPv6 addresses):
  *   set seen  key . dir  (update: timeout refreshed, counter)  last seen
  *   set born  key . dir  (add: never refreshed)                first seen
  *   chain pre  prerouting -400: [iif OUT] udp/tcp: dir 0 into both sets
@@ -35,15 +36,19 @@
 #include "emu/err.h"
 #include "emu/node.h"
 
-#define EMU_FLOW_ADDR_STR_MAX 16 /* "255.255.255.255" */
+#define EMU_FLOW_ADDR_STR_MAX 46 /* INET6_ADDRSTRLEN */
 #define EMU_FLOW_TABLE	      "natlab_wire"
-#define EMU_FLOW_KEY_LEN      24      /* 6 fields of 4 bytes */
+#define EMU_FLOW_KEY_LEN      24      /* IPv4: 6 fields of 4 bytes */
+#define EMU_FLOW_KEY_LEN6     48      /* IPv6: 2 x 16 bytes + 4 fields of 4 */
+#define EMU_FLOW_IPV4	      1u      /* families to watch (a bit mask) */
+#define EMU_FLOW_IPV6	      2u
 #define EMU_FLOW_SET_SIZE     65536   /* directions of 5-tuples per node */
 #define EMU_FLOW_TIMEOUT_MS   3600000 /* a cell never lasts an hour */
 
 struct emu_flow {
 	uint8_t proto; /* IPPROTO_UDP or IPPROTO_TCP */
 	bool out;      /* counted leaving the node (postrouting), else arriving */
+	bool ipv6;     /* an IPv6 5-tuple (table ip6 natlab_wire) */
 	char src[EMU_FLOW_ADDR_STR_MAX], dst[EMU_FLOW_ADDR_STR_MAX];
 	uint16_t sport, dport;
 	uint64_t pkts, bytes;
@@ -53,25 +58,31 @@ struct emu_flow {
 };
 
 /* emu_flow_watch_build - add table natlab_wire (see above; replacing an
- * earlier one) to batch @b. @ifname: count only packets arriving on and
- * leaving through this interface (a NAT's outside); NULL: every interface.
- * 0 or a negative errno (-ENOMEM, -ENOSPC: batch full). Pure: no kernel. */
+ * earlier one) to batch @b, in family ip and/or ip6 as @families
+ * (EMU_FLOW_IPV4 | EMU_FLOW_IPV6) asks: the ip6 table has the same sets,
+ * chains and rules with 16-byte addresses (key EMU_FLOW_KEY_LEN6). @ifname:
+ * count only packets arriving on and leaving through this interface (a
+ * NAT's outside); NULL: every interface. 0 or a negative errno (-ENOMEM,
+ * -ENOSPC: batch full, -EINVAL: no family). Pure: no kernel. */
 struct emu_nft_batch;
-int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname);
+int emu_flow_watch_build(struct emu_nft_batch *b, const char *ifname, unsigned families);
 
-/* emu_flow_watch - build and commit that table in node @n. Call it before
- * the traffic to count. 0 or a negative errno with @e filled. */
-int emu_flow_watch(struct emu_node *n, const char *ifname, struct natlab_err *e);
+/* emu_flow_watch - build and commit those tables in node @n. Call it
+ * before the traffic to count. 0 or a negative errno with @e filled. */
+int emu_flow_watch(struct emu_node *n, const char *ifname, unsigned families,
+		   struct natlab_err *e);
 
 /* emu_flow_watch_all - emu_flow_watch on @n nodes at once, one thread
- * each (@ifnames[i] may be NULL): an nftables transaction mostly waits
+ * each (@ifnames[i] may be NULL; @families NULL: IPv4 on every node): an
+ * nftables transaction mostly waits
  * for the kernel (an RCU grace period, several ms on a loaded machine),
  * and the waits of different namespaces overlap. 0, or the first failing
  * node's negative errno with @e filled (the other tables may be in place). */
-int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames, size_t n,
-		       struct natlab_err *e);
+int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames,
+		       const unsigned *families, size_t n, struct natlab_err *e);
 
-/* emu_flow_dump - node @n's counted directions into @out (room for @max);
+/* emu_flow_dump - node @n's counted directions, of both families' tables
+ * where they exist, into @out (room for @max);
  * *@count gets how many there are in all (more than @max when they did not
  * fit: the first @max are kept). 0 or a negative errno with @e filled
  * (-ENOENT when emu_flow_watch never ran there). */

@@ -896,34 +896,55 @@ static int n_conntrack(lua_State *L)
 	return 1;
 }
 
-/* node:flow_watch([ifname]): count the node's UDP/TCP packets per 5-tuple
- * and direction from now on (emu_flow_watch), only through @ifname when
- * given. Raises on error. */
+/* The families a flow watch counts: IPv4, and IPv6 too when the table at
+ * @idx (opts, or a {node, ifname, ipv6 = true} entry) says ipv6 = true. */
+static unsigned flow_families(lua_State *L, int idx)
+{
+	unsigned f = EMU_FLOW_IPV4;
+
+	if (lua_istable(L, idx)) {
+		lua_getfield(L, idx, "ipv6");
+		if (lua_toboolean(L, -1))
+			f |= EMU_FLOW_IPV6;
+		lua_pop(L, 1);
+	}
+	return f;
+}
+
+/* node:flow_watch([ifname][, {ipv6 = true}]): count the node's UDP/TCP
+ * packets per 5-tuple and direction from now on (emu_flow_watch), only
+ * through @ifname when given; IPv4, and IPv6 too with ipv6 = true. Raises
+ * on error. */
 static int n_flow_watch(lua_State *L)
 {
 	struct natlab_err e = {""};
 
-	if (emu_flow_watch(luanet_check_node(L, 1), luaL_optstring(L, 2, NULL), &e) < 0)
+	if (emu_flow_watch(luanet_check_node(L, 1), luaL_optstring(L, 2, NULL),
+			   flow_families(L, 3), &e) < 0)
 		return fail(L, "node:flow_watch", &e);
 	return 0;
 }
 
-/* natlab.flow_watch_all({{node, ifname}, ...}): node:flow_watch on every
- * node at once (emu_flow_watch_all). Raises on error. */
+/* natlab.flow_watch_all({{node, ifname[, ipv6 = true]}, ...}):
+ * node:flow_watch on every node at once (emu_flow_watch_all). Raises on
+ * error. */
 static int l_flow_watch_all(lua_State *L)
 {
 	struct natlab_err e = {""};
 	struct emu_node **nodes;
 	const char **ifnames;
+	unsigned *fams;
 	lua_Integer n;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	n = (lua_Integer)lua_rawlen(L, 1);
 	nodes = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*nodes), 0);
 	ifnames = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*ifnames), 0);
+	fams = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*fams), 0);
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_rawgeti(L, 1, i);
 		luaL_argcheck(L, lua_istable(L, -1), 1, "a list of {node, ifname}");
+		fams[i - 1] = flow_families(L, -1);
 		lua_rawgeti(L, -1, 1);
 		nodes[i - 1] = luanet_check_node(L, -1);
 		lua_rawgeti(L, -2, 2);
@@ -931,7 +952,7 @@ static int l_flow_watch_all(lua_State *L)
 		ifnames[i - 1] = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
 		lua_pop(L, 3);
 	}
-	if (emu_flow_watch_all(nodes, ifnames, (size_t)n, &e) < 0)
+	if (emu_flow_watch_all(nodes, ifnames, fams, (size_t)n, &e) < 0)
 		return fail(L, "natlab.flow_watch_all", &e);
 	return 0;
 }
@@ -957,6 +978,8 @@ static int n_flows(lua_State *L)
 		lua_createtable(L, 0, 10);
 		lua_pushstring(L, v[i].proto == IPPROTO_TCP ? "tcp" : "udp");
 		lua_setfield(L, -2, "proto");
+		lua_pushstring(L, v[i].ipv6 ? "ipv6" : "ipv4");
+		lua_setfield(L, -2, "family");
 		lua_pushstring(L, v[i].out ? "out" : "in");
 		lua_setfield(L, -2, "dir");
 		lua_pushstring(L, v[i].src);

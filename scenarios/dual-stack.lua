@@ -30,7 +30,10 @@
 --     relay. With turn_dual = false no relay of the other family exists
 --     and the cell is expected to fail.
 -- Every cell that connects must carry data both ways (4 datagrams each
--- way, at least one must arrive on each side). Observations: family (of
+-- way, at least one must arrive on each side), and is judged on the path
+-- the lab saw the data take on the wire (IPv4 and IPv6 flows counted at
+-- each NAT's outside and at the TURN server; a claim the wire contradicts
+-- fails the cell). Observations: family (of
 -- the selected pair), left_pair/right_pair (local->remote candidate types)
 -- and, on a relayed pair, relay (whose relay, its family, and the family
 -- its owner reached the TURN server over: "right's ipv6 relay, allocated
@@ -123,6 +126,7 @@ scenario {
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation (natlab, coturn)", default = "natlab" },
+    wire = { description = "judge the path on the wire (false: claims only)", default = true },
   },
   matrix = { left = STACKS, right = STACKS },
   grid = { name = "dual-stack: path between stacks", rows = "left", cols = "right" },
@@ -141,6 +145,7 @@ scenario {
       net:host(side, net:nat(side .. "-nat", { preset = p.nat }), { ipv4 = st.v4 == true, ipv6 = st.v6 == true })
     end
     net.turn_srv = servers(net, p.servers)
+    net.wire = S.watch(net, { "left", "right" }, p, { ipv6 = true })
     return net
   end,
 
@@ -167,7 +172,6 @@ scenario {
       S.stop({ l, r })
       return
     end
-    S.record_class(res, cell, { names = { "left", "right" } })
     local sel = res.selected.left
     local addr = sel and sel.remote and sel.remote.address or ""
     local fam = addr:find(":") and "ipv6" or "ipv4"
@@ -185,7 +189,7 @@ scenario {
         end
       end
     end
-    local tw = S.two_way(l, r)
+    local tw = S.data_phase(net, l, r, res, cell, { names = { "left", "right" } })
     natlab.observe("two_way", tw)
     local _, want_fam = EXPECT(p.left, p.right, p.turn_dual)
     if not tw.ok then

@@ -9,8 +9,15 @@
 local wire = {}
 natlab.wire = wire
 
-local function ep(a, p) return a .. ":" .. tostring(p) end
-local function ep_addr(e) return (e or ""):match("^(.*):%d+$") end
+-- "addr:port", an IPv6 address in brackets (RFC 3986 §3.2.2)
+local function ep(a, p)
+  if a:find(":", 1, true) then return "[" .. a .. "]:" .. tostring(p) end
+  return a .. ":" .. tostring(p)
+end
+local function ep_addr(e)
+  e = e or ""
+  return e:match("^%[(.*)%]:%d+$") or e:match("^(.*):%d+$")
+end
 
 -- Directional records (node:flows(): one per direction of a 5-tuple and
 -- hook) grouped into flows: {proto, dirs = {["src>dst"] = {src, dst, pkts,
@@ -56,22 +63,23 @@ end
 -- tls={ports}}, cfg.stun = address, cfg.side_addrs = {addr -> side}.
 local function kind_of(cfg, proto, loc, rem)
   local t = cfg.turn or {}
-  local la, lp = loc:match("^(.*):(%d+)$")
-  local ra, rp = rem:match("^(.*):(%d+)$")
-  lp, rp = tonumber(lp), tonumber(rp)
+  local la, ra = ep_addr(loc), ep_addr(rem)
+  local lp, rp = tonumber(loc:match(":(%d+)$")), tonumber(rem:match(":(%d+)$"))
   local function listener(port)
     if proto == "udp" then return in_list(t.udp, port) and "turn-udp" or nil end
     if in_list(t.tls, port) then return "turn-tls" end
     if in_list(t.tcp, port) then return "turn-tcp" end
     return nil
   end
-  if t.addr and ra == t.addr then
+  local function turn_addr(a) return a ~= nil and (a == t.addr or a == t.addr6) end
+  if turn_addr(ra) then
     return listener(rp) or "relayed"
   end
-  if t.addr and la == t.addr then
+  if turn_addr(la) then
     return listener(lp) or "relayed"
   end
-  if cfg.stun and (ra == cfg.stun or la == cfg.stun) then return "stun" end
+  local function stun_addr(a) return a ~= nil and (a == cfg.stun or a == cfg.stun6) end
+  if stun_addr(ra) or stun_addr(la) then return "stun" end
   if cfg.side_addrs and cfg.side_addrs[ra] then return "direct" end
   return "other"
 end
@@ -100,9 +108,12 @@ function wire.flows(cfg, before, after)
       local o = old[fk]
       local ofwd = o and o.dirs[src .. ">" .. dst] or ZERO
       local orev = o and o.dirs[dst .. ">" .. src] or ZERO
+      -- the point's own addresses: its IPv4 one, and the IPv6 one of
+      -- the side behind it (no NAT66: the host's own address crosses)
       local local_is_src
-      if ep_addr(src) == pt.addr then local_is_src = true
-      elseif ep_addr(dst) == pt.addr then local_is_src = false end
+      local sa, da = ep_addr(src), ep_addr(dst)
+      if sa == pt.addr or (pt.addr6 and sa == pt.addr6) then local_is_src = true
+      elseif da == pt.addr or (pt.addr6 and da == pt.addr6) then local_is_src = false end
       if local_is_src ~= nil then
         local dtx, drx = fwd.pkts - ofwd.pkts, rev.pkts - orev.pkts
         local dtxb, drxb = fwd.bytes - ofwd.bytes, rev.bytes - orev.bytes
@@ -172,13 +183,15 @@ function wire.classify(cfg, before, after, opts)
       -- NAT (a host whose NAT hairpins): where relays and peers send to
       cfg.side_addrs[pt.addr] = pt.side
       if pt.pub then cfg.side_addrs[pt.pub] = cfg.side_addrs[pt.pub] or pt.side end
+      if pt.addr6 then cfg.side_addrs[pt.addr6] = pt.side end
       point_of[pt.side] = pt.name
-      addr_of[pt.side] = pt.pub or pt.addr
+      addr_of[pt.side] = { pt.pub or pt.addr, pt.addr6 }
     elseif pt.role == "turn" then
       turn_seen = true
     end
   end
-  local turn_addr = (cfg.turn or {}).addr
+  local T = cfg.turn or {}
+  local function is_turn(a) return a ~= nil and (a == T.addr or a == T.addr6) end
   local flows = wire.flows(cfg, before, after)
   local A, B = cfg.sides[1], cfg.sides[2]
   -- where the TURN server sent relayed data in the window (a relay port's
@@ -188,13 +201,15 @@ function wire.classify(cfg, before, after, opts)
   -- may have.
   local relayed_to = {}
   for _, f in ipairs(flows) do
-    if f.kind == "relayed" and f._out_pkts > 0 and ep_addr(f._local) == turn_addr then
+    if f.kind == "relayed" and f._out_pkts > 0 and is_turn(ep_addr(f._local)) then
       relayed_to[ep_addr(f._remote)] = true
     end
   end
   local function leg_ok_for(peer)
     return function()
-      return not turn_seen or relayed_to[addr_of[peer]] or relayed_to[turn_addr] or false
+      if not turn_seen then return true end
+      for _, a in pairs(addr_of[peer] or {}) do if relayed_to[a] then return true end end
+      return relayed_to[T.addr] or (T.addr6 and relayed_to[T.addr6]) or false
     end
   end
   local out = { [A] = side_out(flows, point_of[A], basis, leg_ok_for(B)),
@@ -210,7 +225,7 @@ function wire.classify(cfg, before, after, opts)
   local both_turn = out[A] and out[B] and out[A].kind:match("^turn%-") and out[B].kind:match("^turn%-")
   if both_turn then
     for _, f in ipairs(flows) do
-      if f.kind == "relayed" and ep_addr(f._remote) == turn_addr and f._out_pkts > 0 then
+      if f.kind == "relayed" and is_turn(ep_addr(f._remote)) and f._out_pkts > 0 then
         add_relay(f._local)
         add_relay(f._remote)
       end
@@ -342,11 +357,14 @@ local Obs = {}
 Obs.__index = Obs
 
 -- natlab.wire.observer(cfg) -> observer. cfg: points = {{name=, node=,
--- side=, addr=, role=, ifname=, pub=}} (ifname: count only there, a NAT's
+-- side=, addr=, addr6=, role=, ifname=, pub=}} (addr6: the point's IPv6
+-- address, for a NAT point the side host's own, which crosses it
+-- untranslated; ifname: count only there, a NAT's
 -- outside; nil: every interface; pub: the side's public address when the
 -- point is a host behind NATs, e.g. two hosts meeting by hairpin inside
--- one NAT, whose traffic never crosses its outside), sides = {"left", "right"}, turn = {addr=, udp=,
--- tcp=, tls=}, stun = address. Call obs:watch() before the agents start.
+-- one NAT, whose traffic never crosses its outside), ipv6 (count IPv6 too),
+-- sides = {"left", "right"}, turn = {addr=, addr6=, udp=,
+-- tcp=, tls=}, stun = address, stun6 = address. Call obs:watch() before the agents start.
 -- obs.cost_ms: the time the cell spent in watch, snap and classify (what
 -- observing costs; bench/wire_overhead.sh reports it).
 function wire.observer(cfg)
@@ -363,7 +381,9 @@ end
 function Obs:watch()
   local t = natlab.now_ms()
   local list = {}
-  for _, pt in ipairs(self.cfg.points) do list[#list + 1] = { pt.node, pt.ifname } end
+  for _, pt in ipairs(self.cfg.points) do
+    list[#list + 1] = { pt.node, pt.ifname, ipv6 = self.cfg.ipv6 or nil }
+  end
   natlab.flow_watch_all(list)
   charge(self, "watch", t)
 end
@@ -403,6 +423,7 @@ function Obs:addrs()
   for _, pt in ipairs(self.cfg.points) do
     t[pt.addr] = true
     if pt.pub then t[pt.pub] = true end
+    if pt.addr6 then t[pt.addr6] = true end
   end
   return t
 end

@@ -279,7 +279,8 @@ end
 -- side's host itself when sides share their NAT: then opts.pub = {side =
 -- node name} names the NAT whose public address is the side's outside
 -- (hairpin.lua, cgnat.lua same-carrier: the call meets inside that NAT and
--- never crosses its outside). Call after scen.servers and before the
+-- never crosses its outside). opts.ipv6: count IPv6 flows too (a
+-- dual-stack lab: net.addr6). Call after scen.servers and before the
 -- agents start. p.wire == false turns it off (bench/wire_overhead).
 function scen.watch(net, sides, p, opts)
   if p and p.wire == false then return nil end
@@ -293,18 +294,23 @@ function scen.watch(net, sides, p, opts)
     -- a NAT counts on its outside interface only (after source NAT
     -- leaving, before anything arriving); a host on all of them
     local pub = (opts.pub or {})[side]
+    -- IPv6 crosses the lab's NATs untranslated: at a NAT point the side
+    -- host's own IPv6 address is the local end
     points[#points + 1] = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side",
-                            ifname = name ~= side and net.iface[name] or nil, pub = pub and net.addr[pub] or nil }
+                            ifname = name ~= side and net.iface[name] or nil, pub = pub and net.addr[pub] or nil,
+                            addr6 = opts.ipv6 and net.addr6 and net.addr6[side] or nil }
   end
   -- the STUN server's traffic shows at the sides' points (kind "stun"):
   -- one table less to commit per cell
   if net.nodes.turn then
-    points[#points + 1] = { name = "turn", node = net.nodes.turn, addr = net.addr.turn, role = "turn" }
+    points[#points + 1] = { name = "turn", node = net.nodes.turn, addr = net.addr.turn, role = "turn",
+                            addr6 = opts.ipv6 and net.addr6 and net.addr6.turn or nil }
   end
   local P = scen.TURN_PORTS
+  local a6 = opts.ipv6 and net.addr6 or {}
   local obs = natlab.wire.observer {
-    points = points, sides = sides, stun = net.addr.stun,
-    turn = net.addr.turn and { addr = net.addr.turn, udp = { P.udp }, tcp = { P.tcp, P.tcp_web },
+    points = points, sides = sides, stun = net.addr.stun, stun6 = a6.stun, ipv6 = opts.ipv6 or nil,
+    turn = net.addr.turn and { addr = net.addr.turn, addr6 = a6.turn, udp = { P.udp }, tcp = { P.tcp, P.tcp_web },
                                tls = { P.tls, P.tls_web } } or nil,
   }
   obs:watch()

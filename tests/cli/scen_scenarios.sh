@@ -5,7 +5,8 @@
 #   on the two hosts saw it; two homes behind one carrier NAT likewise;
 # - turn-security: 401, 401, 403, 486 and nothing relayed, the control relays;
 # - dual-stack: every pair of dual/v6-only/v4-only stacks, v6-only <-> v4-only
-#   through a relay across families, two-way data everywhere;
+#   through a relay across families, two-way data everywhere, the path as
+#   the wire saw it (IPv6 flows counted too);
 # - keepalive: the break is observed (the NAT flow leaves conntrack about
 #   nat_timeout_s after the last data), keepalives keep both flows;
 # - relay-fallback: the added RTT against the in-cell direct baseline, and
@@ -105,6 +106,16 @@ for (a, b), c in d.items():
         assert c["path"] == "srflx" and o["family"] == "ipv4", (a, b, c["path"], o)
     else:
         assert c["path"] == "host" and o["family"] == "ipv6", (a, b, c["path"], o)
+    # judged on the wire, IPv6 flows too: a shared IPv6 stack's data went
+    # host to host over IPv6 (no NAT66), an IPv4 one through the NATs, and
+    # no shared family through a relay
+    w = c["wire"]
+    want = "relay" if {a, b} == {"v6-only", "v4-only"} else "direct"
+    assert w["settled"]["class"] == want, (a, b, w["settled"])
+    if want == "direct":
+        v6 = "v4-only" not in (a, b)
+        for d in w["directions"].values():
+            assert d["to"].startswith("[2001:db8:") == v6, (a, b, w["directions"])
 k = {c["params"]["keepalive"]: c for c in cells("keep")}
 assert k[True]["outcome"] == "pass" and "broke_at_ms" not in k[True]["observations"], k[True]
 o = k[False]["observations"]

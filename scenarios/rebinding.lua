@@ -16,8 +16,13 @@
 -- Observations: `detect_ms` (fault -> first consent-lost; null when the
 -- session survived the fault, e.g. a port-preserving NAT re-creating the
 -- same mapping after a flush), `recover_ms` (fault -> both selected again),
--- `path_after`. The cell fails when the restart does not recover, or when a
--- fault that must break the path (reboot, roam) goes unnoticed. The fault
+-- `path_after`. The data after the restart is judged on the wire: the lab
+-- watches the left side's NAT of that moment (after a roam, the new one)
+-- and the right NAT's outside and the TURN server from the restart on, and
+-- the `wire` record says which path the data took; a side whose claim the
+-- wire contradicts fails the cell. The cell fails when the restart does not
+-- recover, or when a fault that must break the path (reboot, roam) goes
+-- unnoticed. The fault
 -- itself is on the cell's timeline (src "fault": nat-flush, nat-reapply,
 -- iface-down + roam), stamped by the harness.
 --
@@ -63,6 +68,7 @@ scenario {
     left_impl = { description = "left ICE agent program", default = "natlab-ice" },
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
+    wire = { description = "judge the data after the restart on the wire (false: claims only)", default = true },
   },
   matrix = { fault = { "flush", "reboot", "roam" } },
   grid = { name = "rebinding: path after the ICE restart", rows = "fault" },
@@ -103,6 +109,7 @@ scenario {
       net:internet():route(new .. "/32", net.addr["left-nat"])
       local preset = p.left_nat == "cgnat" and S.CGNAT_HOME or p.left_nat
       nat:nat { preset = preset, outside = "eth0", public = { new } }
+      net.addr["left-nat"] = new -- its public address from now on (the wire's point)
     elseif p.fault == "roam" then
       net:roam("left", net.nodes["roam-nat"])
     else
@@ -120,13 +127,21 @@ scenario {
       end
     end
     natlab.observe("detect_ms", detect)
+    -- the wire from the restart on, where the left side now meets the
+    -- internet (p.wire == false: claims only)
+    net.wire = S.watch(net, { "left", "right" }, p,
+                       { points = { left = p.fault == "roam" and "roam-nat" or "left-nat" } })
     local ok, path, sel = restart(l, r, 10000)
     local rec = natlab.now_ms() - t_fault
     natlab.observe("path_after", path)
     natlab.result { path = path, connect_ms = ok and rec or nil, selected = sel[1] }
     if ok then
       natlab.observe("recover_ms", rec)
-      local after = S.two_way(l, r, { n = 3 })
+      -- the restart's selections, as natlab.ice_connect records them
+      local conn = { ok = true, selected = { left = sel[1], right = sel[2] }, connect_ms = rec,
+                     first = { left = sel[1], right = sel[2] }, candidates = { left = {}, right = {} },
+                     procs = { l, r }, names = { "left", "right" }, t0 = t_fault }
+      local after = S.data_phase(net, l, r, conn, cell, { names = { "left", "right" }, two_way = { n = 3 } })
       natlab.observe("after", after)
       if not after.ok then
         natlab.result { outcome = "fail", message = "restart selected " .. path .. " but data does not flow both ways" }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The shipped scenarios that inject faults and impairments, run small:
-# rebinding (flush, reboot, roam through net:roam) recovers, and each cell's
+# rebinding (flush, reboot, roam through net:roam) recovers, its data after
+# the restart on the wire from the left side's new outside, and each cell's
 # timeline carries the fault the harness recorded (nat-flush, nat-reapply,
 # iface-down + roam) at the time the scenario says it struck; impaired runs
 # its Gilbert-Elliott profile (burst10) and a random-loss one, and the link
@@ -50,6 +51,15 @@ for fault, c in cells("rebinding", "fault").items():
     assert sel and sel[0] <= evs[0]["t_ms"] <= c["duration_ms"], (fault, c["events"])
     if fault == "reboot":
         assert "198.51.100.77" in evs[0]["detail"], evs
+    # the data after the restart, as the wire saw it: directly, the left
+    # side leaving from the NAT's new address (reboot) or from the NAT it
+    # roamed behind, never from the address it had before the fault
+    w = c["wire"]
+    assert w["settled"]["class"] == "direct", (fault, w["settled"])
+    left_out = w["directions"]["left->right"]["from"]
+    assert w["points"][0] == ("roam-nat" if fault == "roam" else "left-nat"), w["points"]
+    if fault == "reboot":
+        assert left_out.startswith("198.51.100.77:"), (fault, left_out)
 imp = cells("impaired", "profile")
 for prof, c in imp.items():
     # pass, or fail (a trial the loss defeated); never a script error

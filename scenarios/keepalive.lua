@@ -25,6 +25,11 @@
 -- `watch_ms`), `broke_at_ms` = the earlier of the two, `first_lost_ms` =
 -- when the right side sent the first datagram the left one never got.
 -- With keepalives on, both flows must stay in conntrack throughout.
+-- Whether data crossed after the silence is the wire's word (natlab.wire
+-- at both NATs' outsides, the `wire` record of that last window): the
+-- right side's datagrams reaching the left NAT and the left side's
+-- acknowledgements leaving it, i.e. a direct path both ways; an agent's
+-- `rx` count that the wire contradicts fails the cell.
 --
 --   natlab run keepalive -p idle_ms=10000
 natlab.scen.use_dir()
@@ -42,6 +47,7 @@ scenario {
     right_impl = { description = "right ICE agent program", default = "natlab-ice" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     watch_ms = { description = "how often the NATs' conntrack tables are read while idle (ms)", default = 50 },
+    wire = { description = "judge the data after the silence on the wire (false: the agents' rx events only)", default = true },
   },
   matrix = { keepalive = { true, false } },
   grid = { name = "keepalive: data after an idle period longer than the NAT timeout", rows = "keepalive" },
@@ -58,6 +64,7 @@ scenario {
     S.side(net, "left", "port-restricted-cone", knobs)
     S.side(net, "right", "port-restricted-cone", knobs)
     net.srv = S.servers(net, p, { no_turn = true })
+    net.wire = S.watch(net, { "left", "right" }, p)
     return net
   end,
 
@@ -125,6 +132,7 @@ scenario {
     -- answers): whether the left NAT still lets it in is the question. Had
     -- both sent at once, each NAT would re-open its filter for the other
     -- and a port-keeping NAT would revive the old session by chance.
+    if net.wire then net.wire:snap("data0") end
     local resend = natlab.now_ms()
     r:send { cmd = "send", n = 5, size = 200, interval_ms = 20 }
     local got, deadline = 0, natlab.now_ms() + 1500
@@ -136,6 +144,21 @@ scenario {
     local after = { a_rx = got, b_rx = got, n = 5 }
     natlab.observe("after_idle_left_rx", got)
     local survived = got > 0
+    if net.wire then
+      -- the lab's own word on that window: the right side's data into the
+      -- left NAT and the left side's acknowledgements out of it
+      local w = net.wire:judge("data0", "data1")
+      local crossed = w.settled.class == "direct"
+      natlab.result { wire = w }
+      natlab.observe("after_idle_wire", w.settled.class)
+      if crossed ~= survived then
+        natlab.result { outcome = "fail", message = string.format(
+          "left reported %d datagrams after the silence, but the wire shows %s", got,
+          crossed and "data crossing both ways" or "no two-way data (settled: " .. w.settled.class .. ")") }
+        S.stop({ l, r })
+        return
+      end
+    end
     if p.keepalive then
       if not survived then
         natlab.result { outcome = "fail", message = string.format(

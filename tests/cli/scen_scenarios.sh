@@ -118,6 +118,11 @@ for (a, b), c in d.items():
             assert d["to"].startswith("[2001:db8:") == v6, (a, b, w["directions"])
 k = {c["params"]["keepalive"]: c for c in cells("keep")}
 assert k[True]["outcome"] == "pass" and "broke_at_ms" not in k[True]["observations"], k[True]
+# after the silence, on the wire: with keepalives data and acks crossed the
+# NATs; without, the right side's data left its NAT and nothing came back
+assert k[True]["wire"]["settled"]["class"] == "direct", k[True]["wire"]["settled"]
+wd = k[False]["wire"]["directions"]
+assert wd["right->left"]["class"] == "direct" and wd["left->right"]["class"] == "none", wd
 o = k[False]["observations"]
 assert k[False]["outcome"] == "pass", k[False].get("message")
 # observed, not computed: the flow left conntrack about 2 s after the data

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -757,6 +758,14 @@ int cmd_report(int argc, char **argv)
 	return NATLAB_EXIT_OK;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
 /* One input of natlab merge, its cells streamed into @cells (the merged
  * cells.jsonl being written) one at a time: its files carried along, a cell
  * already taken from an earlier input skipped with a warning. What stays
@@ -814,6 +823,7 @@ int cmd_merge(int argc, char **argv)
 	size_t n = 0;
 	unsigned passed = 0;
 	int status = NATLAB_EXIT_USAGE, ndirs = 0;
+	bool made_out = false; /* --out is ours to remove when the merge fails */
 
 	if (wants_help(argc, argv)) {
 		printf(
@@ -835,7 +845,9 @@ int cmd_merge(int argc, char **argv)
 		fprintf(stderr, "natlab merge: say where the merged run goes with --out DIR\n");
 		goto done;
 	}
-	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(out, 0755) == 0) {
+		made_out = true;
+	} else if (errno != EEXIST) {
 		fprintf(stderr, "natlab merge: cannot create %s: %s\n", out, strerror(errno));
 		goto done;
 	}
@@ -937,6 +949,11 @@ done:
 		fclose(cells);
 	if (cpath[0])
 		unlink(cpath);
+	/* a failed merge leaves no half-made result directory behind (one
+	 * that was there before is left as it was, less our temporary file) */
+	if (status == NATLAB_EXIT_USAGE && made_out &&
+	    nftw(out, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		fprintf(stderr, "natlab merge: could not remove %s: %s\n", out, strerror(errno));
 	json_decref(carried);
 	json_decref(keys);
 	json_decref(from);

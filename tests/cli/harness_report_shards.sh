@@ -26,6 +26,13 @@ for k in $(seq 100); do
     fail "shard $k/100 exited $?: $(tail -5 "$out/s.log")"
 done
 "$bin" merge "$out"/s*/2* --out "$out/merged" >"$out/merge.log" 2>&1 || fail "merge: $(cat "$out/merge.log")"
+# a merge that fails (an input that is no result directory) says why, exits
+# 2 and leaves no half-made --out behind
+"$bin" merge "$out"/s1/2* "$out/no-such-shard" --out "$out/broken" >"$out/broken.log" 2>&1
+rc=$?
+[ "$rc" = 2 ] || fail "failed merge: exit $rc, want 2"
+grep -q "no-such-shard" "$out/broken.log" || fail "failed merge does not name the input: $(cat "$out/broken.log")"
+[ ! -e "$out/broken" ] || fail "failed merge left $out/broken: $(ls -R "$out/broken" | head)"
 [ "$(wc -l <"$out/merged/cells.jsonl")" = "$trials" ] || fail "merged $(wc -l <"$out/merged/cells.jsonl") cells, want $trials"
 # the same cells in one directory, shards in reverse order: what an
 # unsharded run that recorded them would hold

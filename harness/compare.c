@@ -43,7 +43,7 @@ static void group_of(const json_t *cells, const char *id, struct group *g)
 		/* report_cell_path says "skipped" exactly for skipped outcomes */
 		/* ... and "unsupported" for an implementation's declared
 		 * limitation: neither counts as a trial that ran */
-		bool ran = strcmp(p, "skipped") != 0 && strcmp(p, "unsupported") != 0;
+		bool ran = results_outcome_ran(p);
 		g->ran += ran;
 		g->passed += results_cell_passed(c) && ran;
 		for (k = 0; k < nseen && strcmp(seen[k], p) != 0; k++)

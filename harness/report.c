@@ -376,7 +376,7 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 		return;
 	if (sq->n++ == 0)
 		sq->first_rank = rank;
-	sq->ran += strcmp(o, "skipped") != 0;
+	sq->ran += results_outcome_ran(o);
 	sq->passed += strcmp(o, "pass") == 0;
 	p = report_cell_path(c);
 	for (int k = 0; paths[k]; k++)
@@ -386,7 +386,7 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 	if (exp) {
 		free(sq->expected);
 		sq->expected = dup_or_oom(exp, &pg->oom);
-		if (strcmp(exp, p) != 0 && strcmp(p, "skipped") != 0)
+		if (strcmp(exp, p) != 0 && results_outcome_ran(p))
 			sq->mismatch = 1;
 	}
 	if (json_is_number(ms) && (!pg->bounded || sq->nms < SQUARE_MS_LIVE)) {

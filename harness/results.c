@@ -66,6 +66,11 @@ int results_cell_passed(const json_t *cell)
 		     strcmp(o, "unsupported") == 0);
 }
 
+int results_outcome_ran(const char *outcome)
+{
+	return !outcome || (strcmp(outcome, "skipped") != 0 && strcmp(outcome, "unsupported") != 0);
+}
+
 static int mkdir_p(const char *path, struct natlab_err *e)
 {
 	char buf[RESULTS_PATH_MAX];

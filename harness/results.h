@@ -76,4 +76,11 @@ void results_now_iso(char *buf, size_t len);
 /* results_cell_ok - "pass" and "skipped" cells count as passed. */
 int results_cell_passed(const json_t *cell);
 
+/* results_outcome_ran - whether a cell of @outcome (its outcome, or
+ * report_cell_path's word for it) ran its test: anything but "skipped" (a
+ * piece was missing) and "unsupported" (an implementation declared it
+ * lacks what the cell needs). Grids, the summary, JUnit and compare count
+ * only these as tried. NULL (no outcome yet) ran. */
+int results_outcome_ran(const char *outcome);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness/report.h"
+#include "harness/results.h"
 
 /* Where a cell comes in planned order: its "index", then finishing order. */
 struct key {
@@ -161,13 +162,13 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 	}
 	/* counts only: the square is the same whatever order cells finish in */
 	sq->n++;
-	sq->ran += !outcome || (strcmp(outcome, "skipped") != 0 && strcmp(outcome, "unsupported") != 0);
+	sq->ran += results_outcome_ran(outcome);
 	sq->passed += outcome && strcmp(outcome, "pass") == 0;
 	for (unsigned i = 0; names[i] && i < SUMMARY_PATHS; i++)
 		if (strcmp(names[i], p) == 0)
 			sq->count[i]++;
 	/* a wire class is held against the expected path's class */
-	if (exp && strcmp(p, "skipped") && strcmp(p, "unsupported") &&
+	if (exp && results_outcome_ran(p) &&
 	    strcmp(json_object_get(json_object_get(c, "wire"), "settled") ? report_path_class(exp)
 									  : exp,
 		   p))

@@ -39,6 +39,12 @@ for c in cells:
     assert c["params"]["left"] in c["message"], c["message"]
 html = open(sys.argv[1] + "/report.html").read()
 assert "2 cells: 0 passed, 0 failed, 0 errors, 0 skipped, 2 unsupported" in html, "report.html header"
+# the grid's squares say unsupported, neither a mismatch with the expected
+# path nor a pass rate of cells that never ran
+import re
+squares = re.findall(r'<td class="sq path-([a-z-]+)( mismatch)?"', html)
+assert squares == [("unsupported", ""), ("unsupported", "")], squares
+assert "0/1 passed" not in html, "an unsupported cell counted as tried"
 suite = ET.parse(sys.argv[1] + "/junit.xml").getroot().find("testsuite")
 assert suite.get("skipped") == "2" and suite.get("failures") == "0", suite.attrib
 for tc in suite.findall("testcase"):

@@ -400,6 +400,8 @@ static int traversal(const struct dut_opts *o, struct emu_node *ln, struct emu_n
 	}
 	if (o->peers)
 		json_object_set_new(ov, "peer", json_string(o->peers));
+	/* where the suite watches the device's outside traffic (the wire) */
+	json_object_set_new(ov, "wan", json_string(o->wan));
 	luanet_ctx_init(&ctx);
 	if (scenario_load(path, &ctx, &s, &e) < 0 || scenario_cells(s, ov, 1, &cells, &e) < 0)
 		fprintf(stderr, "natlab dut: traversal suite: %s\n", e.msg);

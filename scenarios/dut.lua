@@ -7,7 +7,13 @@
 --
 -- It runs only inside `natlab dut`, which lends it two nodes: "lan" (the
 -- host behind the device) and "internet" (the core on the interface facing
--- the device's outside). Run alone it skips.
+-- the device's outside, `wan`). Run alone it skips.
+--
+-- The path is the one the lab saw the data take (natlab.wire): the device's
+-- side is watched on the core's `wan` interface, for the device's public
+-- address as the lab's own STUN client (node:stun_binding from the LAN
+-- host, not an agent) found it; the peer's side at its NAT's outside. A
+-- claim the wire contradicts fails the cell.
 scenario {
   name = "dut",
   description = "the device under test (natlab dut) against a peer behind each NAT preset",
@@ -16,6 +22,8 @@ scenario {
     peer = { kind = "nat_preset", description = "the peer's NAT preset", default = "easy" },
     impl = { description = "agent program (speaks docs/agent-protocol.md)", default = "natlab-ice" },
     timeout_ms = { description = "time allowed to select a pair", default = 15000 },
+    wan = { description = "the core's interface facing the device's outside (natlab dut sets it)", default = "" },
+    wire = { description = "judge the path on the wire (false: the agents' claims only)", default = true },
   },
   matrix = { peer = { "open", "full-cone", "restricted-cone", "port-restricted-cone",
                       "address-dependent", "symmetric", "cgnat", "udp-blocked", "tcp-web-only" } },
@@ -49,6 +57,15 @@ scenario {
     if natlab.bin("natlab-turn-server") then
       net.turn_proc = assert(natlab.server(net, "turn", "turn"))
     end
+    -- the device's public address, by the lab's own STUN client
+    local mapped = net.stun_proc and lan:stun_binding(net.addr.stun, 3478, 2000)
+    local dev = mapped and mapped:match("^(.*):%d+$")
+    if dev then
+      net.wire = natlab.scen.watch(net, { "device", "peer" }, p, {
+        points = { device = { name = "internet", addr = dev, ifname = p.wan ~= "" and p.wan or nil },
+                   peer = p.peer == "cgnat" and "peer-cgn" or "peer-nat" } })
+    end
+    natlab.observe("device_public", dev)
     return net
   end,
 
@@ -70,7 +87,19 @@ scenario {
     end
     local d = agent("lan", "controlling")
     local r = agent("peer", "controlled")
-    natlab.ice_connect(d, r, { timeout_ms = p.timeout_ms, names = { "device", "peer" } })
+    local names = { "device", "peer" }
+    local res = natlab.ice_connect(d, r, { timeout_ms = p.timeout_ms, names = names })
+    if res.ok and net.wire then
+      -- a little data both ways, judged where it went (no expected path:
+      -- the grid shows what the device allows)
+      local flow = natlab.scen.data_phase(net, d, r, res, cell, { names = names })
+      natlab.observe("two_way", flow)
+      if not flow.ok then
+        natlab.result { outcome = "fail", message = string.format(
+          "selected %s but data did not flow both ways (device got %d/%d, peer %d/%d)",
+          res.path, flow.a_rx, flow.n, flow.b_rx, flow.n) }
+      end
+    end
     for _, a in ipairs({ d, r }) do
       a:send { cmd = "stop" }
       if not a:wait(2000) then a:kill() end

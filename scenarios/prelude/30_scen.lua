@@ -274,7 +274,8 @@ end
 -- by scen.side): each side's outermost NAT ("<side>-cgn", else
 -- "<side>-nat": its outside interface) or, for an open side, the host
 -- itself, and the "turn" host when it exists. opts.points = {side = node
--- name} names a side's outermost NAT when it is not called that (its
+-- name, or {name=, addr=, ifname=} for a point named otherwise} names a
+-- side's outermost NAT when it is not called that (its
 -- outside must face the internet, and each side needs its own), or the
 -- side's host itself when sides share their NAT: then opts.pub = {side =
 -- node name} names the NAT whose public address is the side's outside
@@ -288,7 +289,12 @@ function scen.watch(net, sides, p, opts)
   local points = {}
   for _, side in ipairs(sides) do
     local name = side
-    if (opts.points or {})[side] then name = opts.points[side]
+    local given = (opts.points or {})[side]
+    if type(given) == "table" then
+      -- a point the lab does not name by convention (natlab dut's core,
+      -- on the interface facing a real device): {name=, addr=, ifname=}
+      name = given.name
+    elseif given then name = given
     elseif net.nodes[side .. "-cgn"] then name = side .. "-cgn"
     elseif net.nodes[side .. "-nat"] then name = side .. "-nat" end
     -- a NAT counts on its outside interface only (after source NAT
@@ -296,9 +302,11 @@ function scen.watch(net, sides, p, opts)
     local pub = (opts.pub or {})[side]
     -- IPv6 crosses the lab's NATs untranslated: at a NAT point the side
     -- host's own IPv6 address is the local end
-    points[#points + 1] = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side",
-                            ifname = name ~= side and net.iface[name] or nil, pub = pub and net.addr[pub] or nil,
-                            addr6 = opts.ipv6 and net.addr6 and net.addr6[side] or nil }
+    local pt = { name = name, node = net.nodes[name], side = side, addr = net.addr[name], role = "side",
+                 ifname = name ~= side and net.iface[name] or nil, pub = pub and net.addr[pub] or nil,
+                 addr6 = opts.ipv6 and net.addr6 and net.addr6[side] or nil }
+    if type(given) == "table" then pt.addr, pt.ifname = given.addr, given.ifname end
+    points[#points + 1] = pt
   end
   -- the STUN server's traffic shows at the sides' points (kind "stun"):
   -- one table less to commit per cell

@@ -360,6 +360,16 @@ static int dut_body(void)
 			 "%s/latest/cells.jsonl | grep -q '\"path\":\"relay-udp\"'",
 			 dir, dir);
 		CHECK(system(cmd) == 0, "traversal paths (see cells.jsonl above)");
+		/* ... as the lab saw the data go: watched on the core's WAN
+		 * interface for the device's public address */
+		snprintf(cmd, sizeof(cmd),
+			 "python3 -c 'import json,sys\n"
+			 "c={x.get(\"params\",{}).get(\"peer\"):x for x in map(json.loads,open(sys.argv[1]))}\n"
+			 "for p,k in ((\"full-cone\",\"direct\"),(\"symmetric\",\"relay\")):\n"
+			 " w=c[p][\"wire\"]; assert w[\"settled\"][\"class\"]==k,(p,w[\"settled\"])\n"
+			 " assert w[\"points\"][0]==\"internet\",w[\"points\"]' %s/latest/cells.jsonl",
+			 dir);
+		CHECK(system(cmd) == 0, "traversal wire records (see cells.jsonl above)");
 	}
 	if (g_dhcp) {
 		/* the lab's LAN host took the lease: address, prefix, router */

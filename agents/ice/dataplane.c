@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents/common/bytes.h"
+
 #define KIND_DATA 1
 #define KIND_ACK  2
 
@@ -20,30 +22,6 @@ struct dataplane {
 	unsigned seen_cap, received;
 	uint64_t first_rx_us, first_ack_us;
 };
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 int dataplane_new(struct dataplane **out)
 {
@@ -103,9 +81,9 @@ size_t dataplane_next_send(struct dataplane *d, uint64_t now_us, uint8_t *buf)
 	memset(buf, 0, d->size);
 	buf[0] = DATAPLANE_MAGIC;
 	buf[1] = KIND_DATA;
-	put32(buf + 4, d->next_seq);
-	put64(buf + 8, now_us);
-	put32(buf + 16, d->n);
+	wr32(buf + 4, d->next_seq);
+	wr64(buf + 8, now_us);
+	wr32(buf + 16, d->n);
 	d->next_seq++;
 	d->next_us += d->interval_us;
 	if (d->next_us < now_us)
@@ -143,7 +121,7 @@ enum dataplane_input dataplane_input(struct dataplane *d, const uint8_t *buf, si
 	uint32_t s;
 	if (len < DATAPLANE_HEADER_LEN || buf[0] != DATAPLANE_MAGIC)
 		return DATAPLANE_NOT_OURS;
-	s = get32(buf + 4);
+	s = rd32(buf + 4);
 	if (buf[1] == KIND_DATA) {
 		int r = seen_mark(d, s);
 		if (r < 0)
@@ -160,7 +138,7 @@ enum dataplane_input dataplane_input(struct dataplane *d, const uint8_t *buf, si
 		return DATAPLANE_DATA;
 	}
 	if (buf[1] == KIND_ACK) {
-		uint64_t sent_us = get64(buf + 8);
+		uint64_t sent_us = rd64(buf + 8);
 		*seq = s;
 		if (!d->first_ack_us)
 			d->first_ack_us = now_us;

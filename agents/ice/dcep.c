@@ -4,16 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "agents/common/bytes.h"
 
 const char *dcep_channel_type_name(uint8_t t)
 {
@@ -53,11 +44,11 @@ int dcep_decode(const uint8_t *buf, size_t len, struct dcep_msg *m)
 	if (len < DCEP_OPEN_HEADER_LEN)
 		return -EBADMSG;
 	m->channel_type = buf[1];
-	m->priority = get16(buf + 2);
+	m->priority = rd16(buf + 2);
 	m->reliability =
 	    (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
-	m->label_len = get16(buf + 8);
-	m->protocol_len = get16(buf + 10);
+	m->label_len = rd16(buf + 8);
+	m->protocol_len = rd16(buf + 10);
 	if (!dcep_channel_type_name(m->channel_type))
 		return -EPROTO;
 	if (len - DCEP_OPEN_HEADER_LEN < (size_t)m->label_len + m->protocol_len)
@@ -77,13 +68,13 @@ int dcep_open_encode(const struct dcep_msg *m, uint8_t *buf, size_t cap)
 		return -ENOSPC;
 	buf[0] = DCEP_MSG_OPEN;
 	buf[1] = m->channel_type;
-	put16(buf + 2, m->priority);
+	wr16(buf + 2, m->priority);
 	buf[4] = (uint8_t)(m->reliability >> 24);
 	buf[5] = (uint8_t)(m->reliability >> 16);
 	buf[6] = (uint8_t)(m->reliability >> 8);
 	buf[7] = (uint8_t)m->reliability;
-	put16(buf + 8, m->label_len);
-	put16(buf + 10, m->protocol_len);
+	wr16(buf + 8, m->label_len);
+	wr16(buf + 10, m->protocol_len);
 	if (m->label_len)
 		memcpy(buf + DCEP_OPEN_HEADER_LEN, m->label, m->label_len);
 	if (m->protocol_len)

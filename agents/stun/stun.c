@@ -2,7 +2,7 @@
  * the builder (RFC 8489 §5, §6, §14). Attribute values: stun_attr.c;
  * integrity and fingerprint: stun_auth.c; ChannelData: stun_channel.c. */
 #include "agents/stun/stun.h"
-#include "agents/stun/stun_wire.h"
+#include "agents/common/bytes.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * the matching builder adds, and transport address helpers. Every getter
  * checks the value's length before reading it. */
 #include "agents/stun/stun.h"
-#include "agents/stun/stun_wire.h"
+#include "agents/common/bytes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

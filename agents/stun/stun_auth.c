@@ -3,7 +3,7 @@
  * feature cookie (RFC 8489 §9, §14.4-§14.7). libcrypto does the hashing,
  * zlib the CRC-32 (libcrypto has none). */
 #include "agents/stun/stun.h"
-#include "agents/stun/stun_wire.h"
+#include "agents/common/bytes.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -5,7 +5,7 @@
  *   |                   Application Data (Length bytes)             |
  */
 #include "agents/stun/stun.h"
-#include "agents/stun/stun_wire.h"
+#include "agents/common/bytes.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,8 @@
-/* stun_wire.h - big-endian helpers shared by the codec's files (internal). */
-#ifndef NATLAB_AGENTS_STUN_WIRE_H
-#define NATLAB_AGENTS_STUN_WIRE_H
+/* bytes.h - big-endian (network order) reads and writes of 16, 32 and 64
+ * bit integers in byte buffers, for every wire codec of the agents (STUN,
+ * the data plane, DCEP, ...): one copy instead of one per file. */
+#ifndef NATLAB_AGENTS_COMMON_BYTES_H
+#define NATLAB_AGENTS_COMMON_BYTES_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -46,8 +46,9 @@ type adapter struct {
 	agent *ice.Agent
 
 	mu          sync.Mutex
-	conn        *ice.Conn // once Dial/Accept returned
-	started     bool      // Dial/Accept called
+	conn        *ice.Conn     // once Dial/Accept returned
+	connReady   chan struct{} // closed then
+	started     bool          // Dial/Accept called
 	remoteUfrag string
 	restarting  bool // we restarted: the peer's next credentials are new
 	gathering   bool
@@ -72,7 +73,7 @@ func main() {
 		return
 	}
 	a := &adapter{out: agentproto.NewOut(os.Stdout), opt: opt, dp: agentproto.NewDataplane(),
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), connReady: make(chan struct{})}
 	a.out.Emit("ready", agentproto.F{"impl": impl, "version": pionVersion,
 		// docs/agent-protocol.md, Capabilities: what pion/ice v2.3.1 does here
 		"capabilities": map[string]bool{
@@ -339,6 +340,7 @@ func (a *adapter) connect(ufrag, pwd string) {
 	a.mu.Lock()
 	a.conn = conn
 	a.mu.Unlock()
+	close(a.connReady)
 	a.recvLoop(conn)
 }
 
@@ -401,6 +403,13 @@ func (a *adapter) onSelected(l, r ice.Candidate) {
 	a.out.Emit(ev, agentproto.F{"component": 1, "local": candObj(l, true), "remote": candObj(r, false)})
 }
 
+// the protocol's names of pion's states (its String() is capitalised)
+var stateNames = map[ice.ConnectionState]string{
+	ice.ConnectionStateChecking: "checking", ice.ConnectionStateConnected: "connected",
+	ice.ConnectionStateCompleted: "completed", ice.ConnectionStateFailed: "failed",
+	ice.ConnectionStateDisconnected: "disconnected", ice.ConnectionStateClosed: "closed",
+}
+
 func (a *adapter) onState(s ice.ConnectionState) {
 	switch s {
 	case ice.ConnectionStateNew, ice.ConnectionStateChecking:
@@ -424,7 +433,7 @@ func (a *adapter) onState(s ice.ConnectionState) {
 		a.consentLost = false
 		a.mu.Unlock()
 	}
-	a.out.Emit("state", agentproto.F{"state": s.String()})
+	a.out.Emit("state", agentproto.F{"state": stateNames[s]})
 	if s == ice.ConnectionStateFailed {
 		a.mu.Lock()
 		was := a.connected
@@ -441,9 +450,9 @@ func (a *adapter) onState(s ice.ConnectionState) {
 
 func (a *adapter) send(c *agentproto.Command) {
 	a.mu.Lock()
-	conn := a.conn
+	selected := a.selected
 	a.mu.Unlock()
-	if conn == nil {
+	if !selected {
 		a.out.Error("send: no selected pair yet")
 		return
 	}
@@ -461,6 +470,13 @@ func (a *adapter) send(c *agentproto.Command) {
 }
 
 func (a *adapter) write(b []byte) {
+	// pion calls OnSelectedCandidatePairChange a moment before Dial or
+	// Accept returns the Conn that writes on the pair
+	select {
+	case <-a.connReady:
+	case <-time.After(2 * time.Second):
+		return
+	}
 	a.mu.Lock()
 	conn, lost := a.conn, a.consentLost
 	a.mu.Unlock()

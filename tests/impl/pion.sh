@@ -2,9 +2,13 @@
 # pion/ice v2 (natlab-pion, agents/adapters/pion) against natlab-ice on a
 # corner of the default matrix, in both roles (issue #23): 2 x 6 cells
 #   rows  port-restricted-cone, symmetric, udp-blocked
-#   cols  port-restricted-cone, symmetric
-# i.e. a direct pair through two cones, relays over UDP (symmetric) and a
-# relay over TCP/TLS (udp-blocked). Every cell must pass as
+#   cols  open, udp-blocked
+# i.e. direct pairs (srflx, and prflx from behind the symmetric NAT) and
+# relays over TCP/TLS (udp-blocked). Cells that expect a relay over UDP
+# are left out: pion gives its UDP, TCP and TLS relays one priority and
+# picks among them by check-list order, so those cells are a documented
+# finding (docs/implementations.md, "pion"), not a stable check. Every
+# cell must pass as
 # scenarios/matrix_expected.lua says (path class on the wire, data both
 # ways). Skipped (77) when natlab-pion was not built (no Go or no pion
 # sources: scripts/install-deps --impls) or namespaces are unavailable.
@@ -21,7 +25,7 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail=0
-corner=(-p left=port-restricted-cone,symmetric,udp-blocked -p right=port-restricted-cone,symmetric)
+corner=(-p left=port-restricted-cone,symmetric,udp-blocked -p right=open,udp-blocked)
 
 run() { # label left_impl right_impl
   local label=$1 t0=$SECONDS

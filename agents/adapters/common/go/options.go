@@ -53,30 +53,27 @@ type Options struct {
 	Given map[string]bool
 }
 
-type optKind int
-
-const (
-	flag optKind = iota
-	word
-	integer
-	server
-)
-
-var optKinds = map[string]optKind{
-	"role": word, "stun": server, "turn": server, "turn-user": word, "turn-pass": word,
-	"policy": word, "components": integer, "trickle": flag, "nomination": word,
-	"ta-ms": integer, "rto-ms": integer, "consent-timeout-ms": integer,
-	"keepalive-ms": integer, "retransmits": integer, "nominate-wait-ms": integer,
-	"nominate-relay-first": flag, "gather-timeout-ms": integer, "interface": word,
-	"tcp": flag, "turn-dual": flag, "dataplane": word, "seed": integer,
-	"verbose": flag, "help": flag,
-}
-
 var choices = map[string][]string{
 	"role":       {"controlling", "controlled"},
 	"policy":     {"all", "nohost", "relay"},
 	"nomination": {"regular", "aggressive"},
 	"dataplane":  {"datagram", "datachannel"},
+}
+
+// special options, read by ParseOptions itself: the servers, the
+// repeatable --interface, the bounded --components and the 64-bit --seed
+var special = map[string]bool{"stun": true, "turn": true, "interface": true, "components": true, "seed": true}
+
+// fields maps every other option to where it goes: a flag, a word or a
+// non-negative integer.
+func (o *Options) fields() (map[string]*bool, map[string]*string, map[string]*int) {
+	return map[string]*bool{"trickle": &o.Trickle, "nominate-relay-first": &o.NominateRelayFirst,
+			"tcp": &o.TCP, "turn-dual": &o.TurnDual, "verbose": &o.Verbose, "help": &o.Help},
+		map[string]*string{"role": &o.Role, "turn-user": &o.TurnUser, "turn-pass": &o.TurnPass,
+			"policy": &o.Policy, "nomination": &o.Nomination, "dataplane": &o.Dataplane},
+		map[string]*int{"ta-ms": &o.TaMs, "rto-ms": &o.RtoMs, "consent-timeout-ms": &o.ConsentTimeoutMs,
+			"keepalive-ms": &o.KeepaliveMs, "retransmits": &o.Retransmits,
+			"nominate-wait-ms": &o.NominateWaitMs, "gather-timeout-ms": &o.GatherTimeoutMs}
 }
 
 // ParseHostPort reads a numeric "IP:PORT" or "[IPv6]:PORT" (names are
@@ -102,21 +99,28 @@ func ParseOptions(args []string) (*Options, error) {
 	o := &Options{Role: "controlling", Policy: "all", Components: 1, Dataplane: "datagram",
 		TaMs: -1, RtoMs: -1, ConsentTimeoutMs: -1, KeepaliveMs: -1, Retransmits: -1,
 		NominateWaitMs: -1, GatherTimeoutMs: -1, Seed: -1, Given: map[string]bool{}}
+	flags, words, ints := o.fields()
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "--") || len(a) == 2 {
 			return nil, fmt.Errorf("unexpected argument %q (options start with --; see docs/agent-protocol.md)", a)
 		}
 		name, val, hasVal := strings.Cut(a[2:], "=")
-		kind, ok := optKinds[name]
-		if !ok {
+		_, isFlag := flags[name]
+		_, isWord := words[name]
+		_, isInt := ints[name]
+		if !isFlag && !isWord && !isInt && !special[name] {
 			return nil, fmt.Errorf("unknown option --%s (see docs/agent-protocol.md, \"Starting an agent\")", name)
 		}
-		if kind == flag {
+		if isFlag {
 			if hasVal {
 				return nil, fmt.Errorf("--%s takes no value", name)
 			}
-		} else if !hasVal {
+			*flags[name] = true
+			o.Given[name] = true
+			continue
+		}
+		if !hasVal {
 			if i+1 >= len(args) {
 				return nil, fmt.Errorf("--%s needs a value", name)
 			}
@@ -134,23 +138,25 @@ func ParseOptions(args []string) (*Options, error) {
 			}
 		}
 		var n int64
-		if kind == integer {
+		if isInt || name == "components" || name == "seed" {
 			var err error
 			n, err = strconv.ParseInt(val, 10, 64)
 			if err != nil || n < 0 || (name != "seed" && n > 1<<31-1) {
 				return nil, fmt.Errorf("--%s %q: want a non-negative integer", name, val)
 			}
 		}
-		switch name {
-		case "role":
-			o.Role = val
-		case "stun":
+		switch {
+		case isWord:
+			*words[name] = val
+		case isInt:
+			*ints[name] = int(n)
+		case name == "stun":
 			h, p, err := ParseHostPort(val)
 			if err != nil {
 				return nil, fmt.Errorf("--stun %v", err)
 			}
 			o.Stun = append(o.Stun, Server{Transport: "udp", Host: h, Port: p})
-		case "turn":
+		case name == "turn":
 			tr, hp, _ := strings.Cut(val, ":")
 			if tr != "udp" && tr != "tcp" && tr != "tls" {
 				return nil, fmt.Errorf("--turn %q: want udp|tcp|tls:IP:PORT", val)
@@ -160,51 +166,15 @@ func ParseOptions(args []string) (*Options, error) {
 				return nil, fmt.Errorf("--turn %q: want udp|tcp|tls:IP:PORT: %v", val, err)
 			}
 			o.Turn = append(o.Turn, Server{Transport: tr, Host: h, Port: p})
-		case "turn-user":
-			o.TurnUser = val
-		case "turn-pass":
-			o.TurnPass = val
-		case "policy":
-			o.Policy = val
-		case "components":
+		case name == "components":
 			if n < 1 || n > 8 {
 				return nil, fmt.Errorf("--components %q: want 1..8", val)
 			}
 			o.Components = int(n)
-		case "trickle":
-			o.Trickle = true
-		case "nomination":
-			o.Nomination = val
-		case "ta-ms":
-			o.TaMs = int(n)
-		case "rto-ms":
-			o.RtoMs = int(n)
-		case "consent-timeout-ms":
-			o.ConsentTimeoutMs = int(n)
-		case "keepalive-ms":
-			o.KeepaliveMs = int(n)
-		case "retransmits":
-			o.Retransmits = int(n)
-		case "nominate-wait-ms":
-			o.NominateWaitMs = int(n)
-		case "nominate-relay-first":
-			o.NominateRelayFirst = true
-		case "gather-timeout-ms":
-			o.GatherTimeoutMs = int(n)
-		case "interface":
+		case name == "interface":
 			o.Interfaces = append(o.Interfaces, val)
-		case "tcp":
-			o.TCP = true
-		case "turn-dual":
-			o.TurnDual = true
-		case "dataplane":
-			o.Dataplane = val
-		case "seed":
+		case name == "seed":
 			o.Seed = n
-		case "verbose":
-			o.Verbose = true
-		case "help":
-			o.Help = true
 		}
 	}
 	if len(o.Turn) > 0 && (o.TurnUser == "") != (o.TurnPass == "") {

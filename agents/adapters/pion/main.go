@@ -1,7 +1,9 @@
 // natlab-pion: pion/ice v2 (Debian golang-github-pion-ice.v2-dev) behind
 // the agent protocol of docs/agent-protocol.md. pion/ice is an ICE-level
-// stack: its Conn carries raw datagrams on the selected pair, so this
-// adapter offers the `datagram` data plane.
+// stack: its Conn carries raw datagrams on the selected pair, which is
+// the `datagram` data plane; the `datachannel` plane (--dataplane
+// datachannel, or the harness's choice in `gather`) runs pion's own DTLS,
+// SCTP and DCEP on that Conn (datachannel.go).
 //
 // Mapping (docs/implementations.md, "pion", has the measured behaviour):
 //
@@ -17,6 +19,7 @@
 //	                                selected pair for that long = consent-lost
 //	--interface                     InterfaceFilter (lo: IncludeLoopback)
 //	restart                         Agent.Restart + GatherCandidates
+//	--dataplane datachannel         a data channel on pion/dtls+sctp+datachannel
 package main
 
 import (
@@ -57,6 +60,10 @@ type adapter struct {
 	connected   bool     // the selected pair was in use (consent-lost is meaningful)
 	consentLost bool
 
+	lf    logging.LoggerFactory
+	plane string   // "datagram" or "datachannel"
+	dc    *dcPlane // the datachannel plane's state, made when it is chosen
+
 	dpMu sync.Mutex
 	dp   *agentproto.Dataplane
 	wake chan struct{}
@@ -88,8 +95,13 @@ func main() {
 			// keepalive Binding requests + DisconnectedTimeout
 			"consent": true,
 		},
-		"dataplanes": []string{"datagram"}})
+		// pion/ice's Conn, and pion's DTLS/SCTP/DCEP on it (datachannel.go)
+		"dataplanes": []string{"datagram", "datachannel"}})
 	a.sayIgnored()
+	if err := a.usePlane(opt.Dataplane); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: --dataplane datachannel: %v\n", impl, err)
+		os.Exit(1)
+	}
 	if err := a.newAgent(); err != nil {
 		a.out.Log("error", "pion: cannot create the agent: "+err.Error())
 		fmt.Fprintf(os.Stderr, "%s: pion: %v\n", impl, err)
@@ -112,13 +124,11 @@ func (a *adapter) sayIgnored() {
 		"tcp":                  "no ICE-TCP gathering in this adapter",
 		"turn-dual":            "pion allocates IPv4 relays only",
 		"seed":                 "pion draws credentials and tie-breakers from crypto/rand",
-		"dataplane":            "pion/ice offers the datagram plane only",
 	}
 	var names []string
 	for _, n := range []string{"ta-ms", "nomination", "nominate-wait-ms", "nominate-relay-first",
-		"gather-timeout-ms", "tcp", "turn-dual", "seed", "dataplane"} {
-		if !a.opt.Given[n] || (n == "dataplane" && a.opt.Dataplane == "datagram") ||
-			(n == "nomination" && a.opt.Nomination == "regular") {
+		"gather-timeout-ms", "tcp", "turn-dual", "seed"} {
+		if !a.opt.Given[n] || (n == "nomination" && a.opt.Nomination == "regular") {
 			continue
 		}
 		names = append(names, "--"+n+" ("+why[n]+")")
@@ -154,6 +164,7 @@ func (a *adapter) newAgent() error {
 		urls = append(urls, u)
 	}
 	lf := logging.NewDefaultLoggerFactory()
+	a.lf = lf
 	lf.Writer = os.Stderr // stdout carries the protocol only
 	lf.DefaultLogLevel = logging.LogLevelWarn
 	if o.Verbose {
@@ -213,6 +224,12 @@ func (a *adapter) newAgent() error {
 func (a *adapter) handle(c *agentproto.Command) bool {
 	switch c.Cmd {
 	case "gather":
+		if c.Dataplane != "" {
+			if err := a.usePlane(c.Dataplane); err != nil {
+				a.out.Error("gather: " + err.Error())
+				return true
+			}
+		}
 		a.gather(false)
 	case "remote":
 		a.remote(c)
@@ -261,7 +278,8 @@ func (a *adapter) gather(restart bool) {
 		return
 	}
 	if a.opt.Trickle {
-		a.out.Emit("local", agentproto.F{"ufrag": ufrag, "pwd": pwd, "candidates": []string{}, "complete": false})
+		a.out.Emit("local", a.withSession(agentproto.F{"ufrag": ufrag, "pwd": pwd, "candidates": []string{},
+			"complete": false}))
 	}
 	if err := a.agent.GatherCandidates(); err != nil {
 		a.out.Error("gather: pion: " + err.Error())
@@ -283,7 +301,8 @@ func (a *adapter) onCandidate(c ice.Candidate) {
 		if list == nil {
 			list = []string{}
 		}
-		a.out.Emit("local", agentproto.F{"ufrag": ufrag, "pwd": pwd, "candidates": list, "complete": true})
+		a.out.Emit("local", a.withSession(agentproto.F{"ufrag": ufrag, "pwd": pwd, "candidates": list,
+			"complete": true}))
 		return
 	}
 	line := "candidate:" + c.Marshal()
@@ -297,6 +316,17 @@ func (a *adapter) onCandidate(c ice.Candidate) {
 }
 
 func (a *adapter) remote(c *agentproto.Command) {
+	if a.plane == "datachannel" {
+		if c.Session == nil {
+			// a peer that announces no session offers no data channel
+			a.out.Log("warning", "datachannel: the peer's remote carries no session: "+
+				"falling back to the datagram plane")
+			a.usePlane("datagram")
+		} else if err := a.dc.peer(c.Session); err != nil {
+			a.out.Error("remote: " + err.Error())
+			return
+		}
+	}
 	a.mu.Lock()
 	peerRestart := a.remoteUfrag != "" && c.Ufrag != a.remoteUfrag && !a.restarting
 	first := !a.started
@@ -341,6 +371,9 @@ func (a *adapter) connect(ufrag, pwd string) {
 	a.conn = conn
 	a.mu.Unlock()
 	close(a.connReady)
+	if a.plane == "datachannel" {
+		a.dc.start(conn, a.lf)
+	}
 	a.recvLoop(conn)
 }
 
@@ -483,7 +516,13 @@ func (a *adapter) write(b []byte) {
 	if conn == nil || lost { // RFC 7675 §5.1: no data without consent
 		return
 	}
-	if _, err := conn.Write(b); err != nil && a.opt.Verbose {
+	var err error
+	if a.plane == "datachannel" {
+		err = a.dc.write(b)
+	} else {
+		_, err = conn.Write(b)
+	}
+	if err != nil && a.opt.Verbose {
 		fmt.Fprintf(os.Stderr, "%s: write: %v\n", impl, err)
 	}
 }
@@ -531,18 +570,56 @@ func (a *adapter) recvLoop(conn *ice.Conn) {
 			}
 			return
 		}
-		a.dpMu.Lock()
-		kind, seq, reply := a.dp.Input(buf[:n], a.out.Us())
-		a.dpMu.Unlock()
-		switch kind {
-		case agentproto.Data:
-			a.out.Emit("rx", agentproto.F{"seq": seq, "size": n})
-			a.write(reply)
-		case agentproto.Ack:
-			select { // an ack may end the quiet period sooner
-			case a.wake <- struct{}{}:
-			default:
-			}
+		if a.plane == "datachannel" && a.dc.input(buf[:n]) {
+			continue
+		}
+		a.input(buf[:n])
+	}
+}
+
+// input takes one data-plane message (a datagram, or a data channel
+// message): `rx` and the acknowledgement for data, RTT for acks.
+func (a *adapter) input(b []byte) {
+	a.dpMu.Lock()
+	kind, seq, reply := a.dp.Input(b, a.out.Us())
+	a.dpMu.Unlock()
+	switch kind {
+	case agentproto.Data:
+		a.out.Emit("rx", agentproto.F{"seq": seq, "size": len(b)})
+		a.write(reply)
+	case agentproto.Ack:
+		select { // an ack may end the quiet period sooner
+		case a.wake <- struct{}{}:
+		default:
 		}
 	}
+}
+
+// usePlane chooses the data plane (the command line's --dataplane, or the
+// one the harness chose in `gather`).
+func (a *adapter) usePlane(plane string) error {
+	switch plane {
+	case "datagram":
+	case "datachannel":
+		if a.dc == nil {
+			dc, err := newDCPlane(a)
+			if err != nil {
+				return fmt.Errorf("cannot make a DTLS certificate: %v", err)
+			}
+			a.dc = dc
+		}
+	default:
+		return fmt.Errorf("dataplane %q: want datagram or datachannel", plane)
+	}
+	a.plane = plane
+	return nil
+}
+
+// withSession adds, on the datachannel plane, the session parameters the
+// peer needs (DTLS fingerprint and role, SCTP port) to a `local` event.
+func (a *adapter) withSession(f agentproto.F) agentproto.F {
+	if a.plane == "datachannel" {
+		f["session"] = a.dc.session()
+	}
+	return f
 }

@@ -51,7 +51,9 @@ type adapter struct {
 	mu          sync.Mutex
 	conn        *ice.Conn     // once Dial/Accept returned
 	connReady   chan struct{} // closed then
-	started     bool          // Dial/Accept called
+	localSent   chan struct{} // closed once the first complete `local` went out
+	localOnce   sync.Once
+	started     bool // Dial/Accept called
 	remoteUfrag string
 	restarting  bool // we restarted: the peer's next credentials are new
 	gathering   bool
@@ -80,7 +82,7 @@ func main() {
 		return
 	}
 	a := &adapter{out: agentproto.NewOut(os.Stdout), opt: opt, dp: agentproto.NewDataplane(),
-		wake: make(chan struct{}, 1), connReady: make(chan struct{})}
+		wake: make(chan struct{}, 1), connReady: make(chan struct{}), localSent: make(chan struct{})}
 	a.out.Emit("ready", agentproto.F{"impl": impl, "version": pionVersion,
 		// docs/agent-protocol.md, Capabilities: what pion/ice v2.3.1 does here
 		"capabilities": map[string]bool{
@@ -303,6 +305,7 @@ func (a *adapter) onCandidate(c ice.Candidate) {
 		}
 		a.out.Emit("local", a.withSession(agentproto.F{"ufrag": ufrag, "pwd": pwd, "candidates": list,
 			"complete": true}))
+		a.localOnce.Do(func() { close(a.localSent) })
 		return
 	}
 	line := "candidate:" + c.Marshal()
@@ -356,6 +359,15 @@ func (a *adapter) remote(c *agentproto.Command) {
 }
 
 func (a *adapter) connect(ufrag, pwd string) {
+	if !a.opt.Trickle {
+		// Full (non-trickle) ICE: checks start once both descriptions are
+		// out, as in an application that signals its complete candidate
+		// list first. pion gives a pair 7 binding requests at most and
+		// has no triggered checks: started before the peer knows our
+		// candidates (pion's gathering takes 5 s here), every pair would
+		// be spent before the peer's checks open the path.
+		<-a.localSent
+	}
 	var conn *ice.Conn
 	var err error
 	if a.opt.Role == "controlling" {

@@ -121,6 +121,12 @@ scenario {
                                                   turn = turn, args = args, gather_timeout_ms = 1000 }, cell)
     local rr = S.agent(net, "right", p.right_impl, { role = "controlled", name = "right", trickle = true,
                                                      turn = turn, args = args, gather_timeout_ms = 1000 }, cell)
+    if r.ice_tcp then
+      -- an agent that declares no ICE-TCP cannot be judged on a TCP pair
+      -- (docs/agent-protocol.md, Capabilities): the cell is unsupported
+      natlab.need("left", l, "ice-tcp", "the cell needs (it judges the pair over TCP)")
+      natlab.need("right", rr, "ice-tcp", "the cell needs (it judges the pair over TCP)")
+    end
     local res = natlab.ice_connect(l, rr, { trickle = true, timeout_ms = p.timeout_ms,
                                             names = { "left", "right" }, record = false })
     if not res.ok then

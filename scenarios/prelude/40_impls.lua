@@ -16,9 +16,15 @@ local agent_impls = {
   ["nice"] = { bin = "natlab-nice",
                install = "install libnice-dev (apt-get install libnice-dev) and rebuild: " ..
                          "natlab-nice is built only when libnice is found" },
+  -- pion/ice v2 (Go), agents/adapters/pion: datagram plane, one component
+  ["pion"] = { bin = "natlab-pion",
+               install = "install Go and pion/ice (scripts/install-deps --impls: golang-go, " ..
+                         "golang-github-pion-ice.v2-dev) and rebuild: natlab-pion is built only " ..
+                         "when go and Debian's pion sources are found" },
 }
 agent_impls["natlab-nice"] = agent_impls.nice
-natlab.agent_impls = { "natlab-ice", "nice" }
+agent_impls["natlab-pion"] = agent_impls.pion
+natlab.agent_impls = { "natlab-ice", "nice", "pion" }
 
 -- natlab.impl_path(name) -> path | nil, why, known: the program behind an
 -- implementation name, or why it is not available (with what to install);
@@ -31,7 +37,7 @@ function natlab.impl_path(name)
   if path then return path end
   if known then return nil, bin .. " is not available: " .. known.install, true end
   -- a name natlab does not ship: the user's adapter, so say how to name it
-  local shipped = "natlab-ice, nice"
+  local shipped = "natlab-ice, nice, pion"
   if tostring(name):find("/", 1, true) then
     return nil, "agent '" .. name .. "' is not an executable file: check the path given to " ..
                 "-p left_impl=/right_impl= (relative to the directory natlab runs in; " ..

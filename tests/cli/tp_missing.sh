@@ -4,7 +4,8 @@
 #     naming the path and how to fix it, and the run exits non-zero: a typo
 #     must never look like a green run;
 #   - a shipped adapter or server that is not installed (libnice's
-#     natlab-nice, coturn) skips the cell naming the package to install;
+#     natlab-nice, pion's natlab-pion, coturn) skips the cell naming the
+#     package to install;
 #   - nat-selfcheck without Debian's stun client still judges the probe and
 #     says that the classic second opinion was skipped, naming stun-client.
 # The "not installed" cases run a copy of natlab in a directory holding only
@@ -55,12 +56,14 @@ for p in natlab-ice natlab-stun-server natlab-turn-server natlab-probe; do
   ln -s "$NATLAB_BIN_DIR/$p" "$bare/$p"
 done
 PATH="$bare" NATLAB_BIN_DIR="$bare" "$bare/natlab" run "$src/scenarios/matrix.lua" --out "$out/bare" \
-  -p left_impl=natlab-ice,nice -p servers=natlab,coturn -p left=full-cone -p right=full-cone \
+  -p left_impl=natlab-ice,nice,pion -p servers=natlab,coturn -p left=full-cone -p right=full-cone \
   >"$out/bare.txt" 2>&1
 cells "$out/bare/latest/cells.jsonl" >"$out/bare.cells"
 want "natlab-ice with natlab's servers passes" "$out/bare.cells" "^natlab-ice	natlab	pass"
 want "libnice missing: skipped naming libnice-dev" "$out/bare.cells" \
   "^nice	natlab	skipped	natlab-nice is not available: install libnice-dev (apt-get install libnice-dev)"
+want "pion missing: skipped naming install-deps --impls" "$out/bare.cells" \
+  "^pion	natlab	skipped	natlab-pion is not available: install Go and pion/ice (scripts/install-deps --impls"
 want "coturn missing: skipped naming coturn" "$out/bare.cells" \
   "^natlab-ice	coturn	skipped	coturn is not installed (apt-get install coturn)"
 if grep -q "	pass	" <(grep -v "^natlab-ice	natlab" "$out/bare.cells"); then

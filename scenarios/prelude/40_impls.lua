@@ -18,7 +18,11 @@ local agent_impls = {
                          "natlab-nice is built only when libnice is found" },
 }
 agent_impls["natlab-nice"] = agent_impls.nice
-natlab.agent_impls = { "natlab-ice", "nice" }
+agent_impls["aiortc"] = { bin = "natlab-aiortc",
+                          install = "install python3-aioice (scripts/install-deps --impls) and rebuild: " ..
+                                    "natlab-aiortc is linked into build/bin only when /usr/bin/python3 imports aioice" }
+agent_impls["natlab-aiortc"] = agent_impls.aiortc
+natlab.agent_impls = { "natlab-ice", "nice", "aiortc" }
 
 -- natlab.impl_path(name) -> path | nil, why, known: the program behind an
 -- implementation name, or why it is not available (with what to install);
@@ -31,7 +35,7 @@ function natlab.impl_path(name)
   if path then return path end
   if known then return nil, bin .. " is not available: " .. known.install, true end
   -- a name natlab does not ship: the user's adapter, so say how to name it
-  local shipped = "natlab-ice, nice"
+  local shipped = "natlab-ice, nice, aiortc"
   if tostring(name):find("/", 1, true) then
     return nil, "agent '" .. name .. "' is not an executable file: check the path given to " ..
                 "-p left_impl=/right_impl= (relative to the directory natlab runs in; " ..

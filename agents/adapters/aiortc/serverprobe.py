@@ -111,7 +111,8 @@ async def probe_all(targets, timeout_s, rto_s=0.1):
             out[key] = "cancelled"
         elif task.exception() is not None:
             e = task.exception()
-            out[key] = "%s" % (e.strerror if isinstance(e, OSError) and e.strerror else e)
+            # asyncio's connect errors carry the errno and a text of its own
+            out[key] = os.strerror(e.errno) if isinstance(e, OSError) and e.errno else str(e)
         else:
             out[key] = True
     for task in tasks:

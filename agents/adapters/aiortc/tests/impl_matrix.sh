@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# impl.aiortc (labels impl, ns): natlab-aiortc (aioice) against natlab-ice
+# on a corner of the default matrix, both roles: the direct cells, a
+# symmetric NAT (a relay over UDP) and a UDP-blocking firewall (a relay over
+# TCP), judged by the wire as scenarios/matrix.lua judges every cell.
+# Skipped (77) when natlab-aiortc is not in build/bin (aioice missing at
+# configure time) or when no sandbox can be made here.
+set -uo pipefail
+bin=${NATLAB_BIN_DIR:?}
+src=${NATLAB_SOURCE_DIR:?}
+if [ ! -x "$bin/natlab-aiortc" ]; then
+  echo "SKIP: natlab-aiortc is not built (scripts/install-deps --impls, then rebuild)"; exit 77
+fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail=0
+
+run() { # label cells-expected natlab-run-args...
+  local label=$1 want=$2
+  shift 2
+  "$bin/natlab" run "$src/scenarios/matrix.lua" --out "$out/$label" "$@" >"$out/$label.log" 2>&1
+  local st=$?
+  if [ "$st" = 2 ] && grep -q "namespace\|sandbox" "$out/$label.log"; then
+    echo "SKIP: no sandbox here"; cat "$out/$label.log"; exit 77
+  fi
+  local passed
+  passed=$(grep -c "^pass " "$out/$label.log")
+  if [ "$st" != 0 ] || [ "$passed" != "$want" ]; then
+    echo "FAIL $label: exit $st, $passed of $want cells passed"; cat "$out/$label.log"; fail=1
+  else
+    echo "ok   $label: $passed of $want cells passed"
+  fi
+}
+
+# aioice controlling: cone x cone (direct), symmetric (relay-udp), and
+# udp-blocked (its TURN over TCP, chosen among the three servers offered)
+run aiortc-controlling 3 -p left_impl=aiortc -p right_impl=natlab-ice \
+  -p left=port-restricted-cone,symmetric,udp-blocked -p right=port-restricted-cone
+# aioice controlled: symmetric x symmetric (both relay) and behind a UDP-blocking firewall
+run aiortc-controlled 2 -p left_impl=natlab-ice -p right_impl=aiortc \
+  -p left=symmetric -p right=symmetric,udp-blocked
+exit $fail

@@ -90,23 +90,42 @@ async def probe_stream(host, port, use_tls):
     return True
 
 
-async def probe_all(targets, timeout_s, rto_s=0.1):
+# When nothing at all answered within the deadline, the probes wait this
+# long in all for a first answer: on a loaded host the agent itself may
+# not have run (a Python process starved for a second), and aioice's own
+# wait for a silent STUN server is 5 s.
+SILENT_CAP_S = 5.0
+
+
+def _answered(task):
+    return task.done() and not task.cancelled() and task.exception() is None
+
+
+async def probe_all(targets, timeout_s, rto_s=0.1, cap_s=SILENT_CAP_S):
     """@targets: list of (key, transport, host, port), transport "udp",
-    "tcp" or "tls". Returns {key: True | "why not"} after at most
-    @timeout_s (every probe runs at once)."""
+    "tcp" or "tls". Returns {key: True | "why not"} after @timeout_s
+    (every probe runs at once), or, when none answered by then, at the
+    first answer or @cap_s."""
     async def one(transport, host, port):
         if transport == "udp":
             return await probe_udp(host, port, rto_s)
         return await probe_stream(host, port, transport == "tls")
 
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
     tasks = [asyncio.ensure_future(one(t, h, p)) for _, t, h, p in targets]
+    pending = set(tasks)
     if tasks:
-        await asyncio.wait(tasks, timeout=timeout_s)
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    while pending and not any(_answered(t) for t in tasks) and loop.time() - t0 < cap_s:
+        _, pending = await asyncio.wait(pending, timeout=cap_s - (loop.time() - t0),
+                                        return_when=asyncio.FIRST_COMPLETED)
+    waited_ms = int((loop.time() - t0) * 1000)
     out = {}
     for (key, _, _, _), task in zip(targets, tasks):
         if not task.done():
             task.cancel()
-            out[key] = "no answer within %d ms" % int(timeout_s * 1000)
+            out[key] = "no answer within %d ms" % waited_ms
         elif task.cancelled():
             out[key] = "cancelled"
         elif task.exception() is not None:

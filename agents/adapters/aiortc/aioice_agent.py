@@ -162,10 +162,19 @@ class Agent:
         for t in o.turn:
             targets.append((repr(t), t.transport, t.host, t.port))
         results = await serverprobe.probe_all(targets, timeout_s, rto_s) if targets else {}
+        udp_out = any(t.transport == "udp" and results.get(repr(t)) is True for t in o.turn)
         if stun and results.get("stun") is not True:
-            self.w.log("warning", "STUN server %s:%d: %s (--gather-timeout-ms): left out, as aioice "
-                       "would wait a fixed 5 s for it" % (stun[0], stun[1], results.get("stun")))
-            stun = None
+            if udp_out:
+                # UDP gets out (a TURN server answered over it): a lost
+                # probe on a loaded host, not a blocked network; aioice
+                # asks the STUN server itself, for up to 5 s
+                self.w.log("info", "STUN server %s:%d: %s, but UDP gets out: given to aioice"
+                           % (stun[0], stun[1], results.get("stun")))
+            else:
+                self.w.log("warning", "STUN server %s:%d: %s (--gather-timeout-ms) and no UDP "
+                           "server answered: left out, as aioice would wait a fixed 5 s for it"
+                           % (stun[0], stun[1], results.get("stun")))
+                stun = None
         turn, others = serverprobe.first_answering(o.turn, results)
         if o.turn:
             self.w.log("info" if turn else "warning",

@@ -39,22 +39,7 @@ from natlabagent import proto
 
 import serverprobe
 
-IMPL = "natlab-aiortc"
-VERSION = "aioice " + getattr(aioice, "__version__", "?")
 GATHER_TIMEOUT_MS = 3000  # natlab-ice's --gather-timeout-ms default
-
-# Declared in `ready` (docs/agent-protocol.md, "Capabilities").
-CAPABILITIES = {
-    "trickle": False,      # gather_candidates() returns all candidates at once
-    "restart": False,      # no restart API: credentials are fixed per Connection
-    "turn-udp": True,
-    "turn-tcp": True,      # create_turn_endpoint(transport="tcp")
-    "turn-tls": True,      # ... with ssl=<context>
-    "ice-tcp": False,      # UDP candidates only
-    "ipv6": True,          # IPv6 host candidates and checks
-    "components": True,    # Connection(components=N)
-    "consent": True,       # Connection.query_consent (RFC 7675)
-}
 
 
 def _wire_cand(c):
@@ -424,18 +409,13 @@ async def run(o, writer):
     await agent.close()
 
 
-def main(argv):
-    writer = proto.EventWriter()
-    try:
-        o = optmod.parse(argv)
-    except optmod.UsageError as e:
-        sys.stderr.write("natlab-aiortc: %s\n" % e)
-        return 2
+def start(o, writer):
+    """Runs the agent: @o parsed options, @writer the event writer that
+    already sent `ready` (natlab-aiortc sends it before importing aioice,
+    which takes a quarter of a second on a loaded host)."""
     if o.verbose:
         logging.basicConfig(stream=sys.stderr, level=logging.DEBUG,
                             format="%(relativeCreated)d %(name)s %(message)s")
-    writer.emit("ready", impl=IMPL, version=VERSION, capabilities=CAPABILITIES,
-                dataplanes=["datagram"])
     tune_stack(o, writer)
     ignored = ignored_options(o)
     if ignored:

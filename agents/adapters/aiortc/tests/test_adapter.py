@@ -137,6 +137,11 @@ class ProgramTest(unittest.TestCase):
 
     def test_end_of_stdin_exits_0(self):
         self.assertEqual(self.run_program([], "").returncode, 0)
+        # a stdin epoll cannot watch (a person's /dev/null) ends it too
+        p = subprocess.run(["/usr/bin/python3", PROGRAM], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout.splitlines()[-1])["state"], "closed")
 
     def test_bad_option_exits_2_naming_it(self):
         p = self.run_program(["--turn", "udp:turn.example.org:3478"], "")

@@ -8,7 +8,10 @@ stdin ends the reader), and the data plane driven by asyncio
 """
 import asyncio
 import json
+import os
+import stat
 import sys
+import threading
 import time
 
 from . import candidate as candmod
@@ -131,11 +134,32 @@ def parse_command(line):
     raise ProtocolError('unknown command "%.40s"' % name)
 
 
+def _feed_from_thread(loop, reader, fd):
+    """Blocking reads of @fd in a thread, handed to @reader in the loop:
+    for a stdin epoll cannot watch (a file, /dev/null)."""
+    def run():
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                loop.call_soon_threadsafe(reader.feed_eof)
+                return
+            loop.call_soon_threadsafe(reader.feed_data, chunk)
+    threading.Thread(target=run, name="stdin", daemon=True).start()
+
+
 async def stdin_reader(loop=None):
-    """An asyncio StreamReader on stdin (a pipe from the harness)."""
+    """An asyncio StreamReader on stdin: the pipe from the harness, or
+    whatever a person started the adapter with (a file, /dev/null)."""
     loop = loop or asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_MAX + 2, loop=loop)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), sys.stdin)
+    mode = os.fstat(sys.stdin.fileno()).st_mode
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), sys.stdin)
+    else:
+        _feed_from_thread(loop, reader, sys.stdin.fileno())
     return reader
 
 

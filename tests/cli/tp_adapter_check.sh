@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# natlab adapter-check: the shipped agents (natlab-ice, and natlab-nice when
-# libnice was found at build time) conform, the matrix's rounds (trickle,
+# natlab adapter-check: the shipped agents (natlab-ice, natlab-nice when
+# libnice was found at build time, natlab-aiortc when aioice was) conform, the matrix's rounds (trickle,
 # STUN/TURN behind NATs, relays over UDP and TCP) included; a deliberately broken wrapper
 # (tests/cli/fixtures/tp_broken_adapter.sh) is rejected, each fault with a
 # reason that names it.
@@ -57,6 +57,17 @@ if [ -x "$NATLAB_BIN_DIR/natlab-nice" ]; then
 
 else
   echo "note: natlab-nice not built (libnice-dev missing): not checked"
+fi
+if [ -x "$NATLAB_BIN_DIR/natlab-aiortc" ]; then
+  # a shipped name resolves to its adapter; a capability declared missing
+  # (aioice has no ICE restart) makes its check n/a, not a failure
+  check 0 "natlab-aiortc conforms" "$natlab" adapter-check aiortc
+  expect_line "natlab-aiortc" 'ready: impl "natlab-aiortc"'
+  expect_line "natlab-aiortc" '^n/a   restart: the candidate declares "restart": false'
+  net_lines "natlab-aiortc"
+  expect_line "natlab-aiortc" "^ok    tls-443: selected the candidate's relay (relay_transport tls)"
+else
+  echo "note: natlab-aiortc not linked (python3-aioice missing): not checked"
 fi
 
 export NATLAB_BIN_DIR

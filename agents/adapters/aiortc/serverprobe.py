@@ -117,6 +117,11 @@ async def probe_all(targets, timeout_s, rto_s=0.1, cap_s=SILENT_CAP_S):
     pending = set(tasks)
     if tasks:
         _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        # an answer read in the loop iteration the deadline fired in has
+        # not reached its task yet: let the loop run those callbacks
+        for _ in range(3):
+            await asyncio.sleep(0)
+        pending = {t for t in pending if not t.done()}
     while pending and not any(_answered(t) for t in tasks) and loop.time() - t0 < cap_s:
         _, pending = await asyncio.wait(pending, timeout=cap_s - (loop.time() - t0),
                                         return_when=asyncio.FIRST_COMPLETED)

@@ -29,10 +29,10 @@ class EventWriter:
     """Events to @stream (stdout). t_ms counts from the writer's creation,
     which an adapter does first thing."""
 
-    def __init__(self, stream=None, clock=time.monotonic):
+    def __init__(self, stream=None, clock=time.monotonic, t0=None):
         self.stream = stream if stream is not None else sys.stdout
         self.clock = clock
-        self.t0 = clock()
+        self.t0 = clock() if t0 is None else t0
 
     def now_ms(self):
         return int((self.clock() - self.t0) * 1000)

@@ -103,9 +103,12 @@ def _answered(task):
 
 async def probe_all(targets, timeout_s, rto_s=0.1, cap_s=SILENT_CAP_S):
     """@targets: list of (key, transport, host, port), transport "udp",
-    "tcp" or "tls". Returns {key: True | "why not"} after @timeout_s
-    (every probe runs at once), or, when none answered by then, at the
-    first answer or @cap_s."""
+    "tcp" or "tls", most preferred first. Returns {key: True | "why
+    not"} after @timeout_s (every probe runs at once), with two
+    allowances for a slow host rather than a silent network, both within
+    @cap_s: when none answered by then, the first answer is waited for;
+    when a less preferred one answered after T seconds, the more preferred
+    ones still pending get until 3 T."""
     async def one(transport, host, port):
         if transport == "udp":
             return await probe_udp(host, port, rto_s)
@@ -113,7 +116,15 @@ async def probe_all(targets, timeout_s, rto_s=0.1, cap_s=SILENT_CAP_S):
 
     loop = asyncio.get_running_loop()
     t0 = loop.time()
+    answered_at = []
+
+    def note(task):
+        if _answered(task):
+            answered_at.append(loop.time() - t0)
+
     tasks = [asyncio.ensure_future(one(t, h, p)) for _, t, h, p in targets]
+    for task in tasks:
+        task.add_done_callback(note)
     pending = set(tasks)
     if tasks:
         _, pending = await asyncio.wait(tasks, timeout=timeout_s)
@@ -125,6 +136,14 @@ async def probe_all(targets, timeout_s, rto_s=0.1, cap_s=SILENT_CAP_S):
     while pending and not any(_answered(t) for t in tasks) and loop.time() - t0 < cap_s:
         _, pending = await asyncio.wait(pending, timeout=cap_s - (loop.time() - t0),
                                         return_when=asyncio.FIRST_COMPLETED)
+    while pending and answered_at:
+        best = next(i for i, t in enumerate(tasks) if _answered(t))
+        before = [t for t in tasks[:best] if not t.done()]
+        until = min(cap_s, max(timeout_s, 3 * min(answered_at)))
+        if not before or loop.time() - t0 >= until:
+            break
+        await asyncio.wait(before, timeout=until - (loop.time() - t0),
+                           return_when=asyncio.FIRST_COMPLETED)
     waited_ms = int((loop.time() - t0) * 1000)
     out = {}
     for (key, _, _, _), task in zip(targets, tasks):

@@ -78,6 +78,35 @@ class ProbeTest(unittest.TestCase):
         # nothing answered by the deadline: the probe waits on, to the cap
         self.assertRegex(alone["b"], r"^no answer within (39\d|4\d\d) ms$")
 
+    def test_a_slow_answer_gives_the_preferred_ones_time(self):
+        """The preferred server answers after 150 ms, a less preferred one
+        after 100 ms, the deadline is 50 ms: the probes wait (up to 3 x
+        100 ms) and the preferred one counts."""
+        class Late(asyncio.DatagramProtocol):
+            def __init__(self, delay):
+                self.delay = delay
+
+            def connection_made(self, t):
+                self.t = t
+
+            def datagram_received(self, data, addr):
+                asyncio.get_running_loop().call_later(
+                    self.delay, self.t.sendto, b"\x01\x01\x00\x00" + data[4:20], addr)
+
+        async def go():
+            loop = asyncio.get_running_loop()
+            slow, _ = await loop.create_datagram_endpoint(lambda: Late(0.15), local_addr=("127.0.0.1", 0))
+            fast, _ = await loop.create_datagram_endpoint(lambda: Late(0.10), local_addr=("127.0.0.1", 0))
+            try:
+                return await serverprobe.probe_all(
+                    [("pref", "udp", "127.0.0.1", slow.get_extra_info("sockname")[1]),
+                     ("other", "udp", "127.0.0.1", fast.get_extra_info("sockname")[1])], 0.05, 1.0, cap_s=2.0)
+            finally:
+                slow.close()
+                fast.close()
+        r = asyncio.run(go())
+        self.assertEqual(r, {"pref": True, "other": True})
+
 
 class ConversionTest(unittest.TestCase):
     def test_candidates_both_ways(self):

@@ -824,7 +824,16 @@ static void check_restart(struct ac *ac, struct ac_agent *cand, struct ac_agent 
 {
 	char *old_u = NULL, *old_p = NULL;
 	int want = cand->locals + 1, r;
+	const json_t *caps = json_object_get(cand->ready, "capabilities");
 
+	/* issue 17: a check that a declared capability rules out is n/a, as
+	 * the scenarios that restart judge such an agent `unsupported` */
+	if (json_is_false(json_object_get(caps, "restart"))) {
+		ac_say(ac, "n/a",
+		       "restart: the candidate declares \"restart\": false in its ready event "
+		       "(capabilities): not checked; scenarios that restart judge it `unsupported`");
+		return;
+	}
 	if (cand->local) {
 		old_u = strdup(ac_jstr(cand->local, "ufrag") ? ac_jstr(cand->local, "ufrag") : "");
 		old_p = strdup(ac_jstr(cand->local, "pwd") ? ac_jstr(cand->local, "pwd") : "");
@@ -981,10 +990,21 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
 	ac_agent_send(ac, peer, "{\"cmd\":\"stop\"}");
 }
 
+/* A shipped implementation's name (scenarios/prelude/40_impls.lua: "nice",
+ * "aiortc", ...) is its adapter "natlab-<name>", looked up first ("nice"
+ * is also coreutils' nice on PATH); anything else a program name or a
+ * path. */
 static int resolve(const char *name, char *buf, size_t len)
 {
-	if (strcmp(name, "nice") == 0)
-		name = "natlab-nice";
+	char adapter[128];
+	int n;
+
+	if (!strchr(name, '/')) {
+		n = snprintf(adapter, sizeof(adapter), "natlab-%s", name);
+		if (n > 0 && (size_t)n < sizeof(adapter) &&
+		    luanet_bin_path(adapter, buf, len) == 0)
+			return 0;
+	}
 	return luanet_bin_path(name, buf, len);
 }
 

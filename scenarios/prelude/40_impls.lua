@@ -24,7 +24,11 @@ local agent_impls = {
 }
 agent_impls["natlab-nice"] = agent_impls.nice
 agent_impls["natlab-pion"] = agent_impls.pion
-natlab.agent_impls = { "natlab-ice", "nice", "pion" }
+agent_impls["aiortc"] = { bin = "natlab-aiortc",
+                          install = "install python3-aioice (scripts/install-deps --impls) and rebuild: " ..
+                                    "natlab-aiortc is linked into build/bin only when /usr/bin/python3 imports aioice" }
+agent_impls["natlab-aiortc"] = agent_impls.aiortc
+natlab.agent_impls = { "natlab-ice", "nice", "pion", "aiortc" }
 
 -- natlab.impl_path(name) -> path | nil, why, known: the program behind an
 -- implementation name, or why it is not available (with what to install);
@@ -37,7 +41,7 @@ function natlab.impl_path(name)
   if path then return path end
   if known then return nil, bin .. " is not available: " .. known.install, true end
   -- a name natlab does not ship: the user's adapter, so say how to name it
-  local shipped = "natlab-ice, nice, pion"
+  local shipped = table.concat(natlab.agent_impls, ", ")
   if tostring(name):find("/", 1, true) then
     return nil, "agent '" .. name .. "' is not an executable file: check the path given to " ..
                 "-p left_impl=/right_impl= (relative to the directory natlab runs in; " ..

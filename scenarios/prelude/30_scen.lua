@@ -319,6 +319,8 @@ end
 -- opts.consent_ms: no data plane in common: send no data and judge a
 -- window of that long holding only the agents' consent checks (their
 -- consent period must be shorter); returns {ok = true, consent_only}.
+-- opts.note: a sentence the cell's message carries (say, why the window
+-- held no data), passed on to record_class.
 function scen.data_phase(net, l, r, res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "left", "right" }
@@ -358,7 +360,7 @@ function scen.data_phase(net, l, r, res, cell, opts)
     w = obs:judge("data0", "data1", { basis = basis })
     natlab.observe("wire_cost_ms", obs.cost)
   end
-  scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
+  scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs(), note = opts.note })
   return flow
 end
 
@@ -369,6 +371,7 @@ end
 -- one, expected_path is set to that exact path (the expectation "direct"
 -- is met by srflx), otherwise it stays the class and the cell fails with
 -- both named. observations.expected_class keeps the table's word.
+-- opts.note: a sentence for the message (after a failure's own words).
 function scen.record_class(res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "a", "b" }
@@ -422,6 +425,7 @@ function scen.record_class(res, cell, opts)
     rec.message = contradiction
   end
   if res.selected[names[2]] then natlab.observe("selected_" .. names[2], res.selected[names[2]]) end
+  if opts.note then rec.message = rec.message and (rec.message .. " (" .. opts.note .. ")") or opts.note end
   natlab.result(rec)
   return class
 end

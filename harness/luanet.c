@@ -376,6 +376,11 @@ static void push_node(lua_State *L, struct emu_node *n)
 	luaL_setmetatable(L, NODE_MT);
 }
 
+void luanet_push_node(lua_State *L, struct emu_node *n)
+{
+	push_node(L, n);
+}
+
 static int fail(lua_State *L, const char *what, const struct natlab_err *e)
 {
 	return luaL_error(L, "%s: %s", what, e->msg);

@@ -1182,7 +1182,9 @@ int cmd_adapter_check(int argc, char **argv)
 			    "trickle, srflx\n"
 			    "and relay candidates behind NATs with a STUN/TURN server, a relay "
 			    "over UDP and one\n"
-			    "over TCP/TLS, as the default matrix runs it. One line per check;\n"
+			    "over TCP/TLS, as the default matrix runs it and judged on the wire as "
+			    "it judges\n"
+			    "its cells. One line per check;\n"
 			    "exit 0 when it conforms, 1 when a check failed, 2 when it could not "
 			    "run.\n"
 			    "Example: natlab adapter-check ./my-adapter --some-option\n");

@@ -20,7 +20,11 @@
  *              its relay over TCP 80 or TLS 443;
  *   tls-443    the same firewall, TURN given only as TLS on 443.
  * Each round checks the trickle sequence, the srflx and relay candidates,
- * the selected pair's class and relay_transport, and data both ways. */
+ * and data both ways; its path is judged as a matrix cell's
+ * (docs/expected-matrix.md, "Verdicts"), by natlab.wire itself
+ * (harness/wirejudge.h) at the NATs' outsides and the TURN server: the
+ * class the data settled on against the round's, and the candidate's
+ * latest claim (selected/switched) against the wire. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -253,7 +253,7 @@ int ac_start(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, const 
 		       what);
 		return -1;
 	}
-	ac->plane = planechoice_pick(oc, op, NULL);
+	ac->plane = planechoice_pick(oc, op, ac->want_plane);
 	if (ac->plane == PLANECHOICE_NONE)
 		ac_say(ac, "n/a",
 		       "%sdata plane: none in common (candidate: %s; peer: %s): data is not "
@@ -531,7 +531,7 @@ static bool c_errors(struct ac_agent *c, struct ac_agent *p, void *arg)
 	return c->errors >= *min;
 }
 
-static bool c_never(struct ac_agent *c, struct ac_agent *p, void *arg)
+bool ac_c_never(struct ac_agent *c, struct ac_agent *p, void *arg)
 {
 	(void)c;
 	(void)p;
@@ -892,7 +892,7 @@ static void check_malformed(struct ac *ac, struct ac_agent *cand, struct ac_agen
 			return;
 	}
 	/* survival: still running a moment later */
-	ac_pump(ac, cand, peer, c_never, NULL, 200);
+	ac_pump(ac, cand, peer, ac_c_never, NULL, 200);
 	if (cand->eof || waitpid(cand->pid, &cand->status, WNOHANG) == cand->pid) {
 		cand->exited = !cand->eof ? true : cand->exited;
 		ac_say(ac, "FAIL",
@@ -1107,8 +1107,13 @@ int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
 		goto out;
 	}
 	base[n++] = cpath;
-	for (int i = 1; o->cmd[i] && n < AC_ARGV_MAX - 3; i++)
+	for (int i = 1; o->cmd[i] && n < AC_ARGV_MAX - 3; i++) {
 		base[n++] = o->cmd[i];
+		/* "--dataplane X" asks for that plane, as -p dataplane=X does in
+		 * the matrix (docs/agent-protocol.md, "The data plane") */
+		if (strcmp(o->cmd[i], "--dataplane") == 0 && o->cmd[i + 1])
+			ac.want_plane = o->cmd[i + 1];
+	}
 	base[n] = NULL;
 	pbase[0] = ppath;
 	pbase[1] = NULL;

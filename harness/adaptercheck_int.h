@@ -54,6 +54,9 @@ struct ac {
 	/* the data plane of the round's two agents (harness/planechoice.h);
 	 * PLANECHOICE_NONE: none in common, data is not checked */
 	unsigned plane;
+	/* the plane asked for: the candidate's own "--dataplane X", as the
+	 * matrix passes -p dataplane=X to its agents (NULL: none) */
+	const char *want_plane;
 	int fails, warns;
 	int timeout_ms;
 	int verbose;
@@ -86,6 +89,8 @@ bool ac_c_ready(struct ac_agent *c, struct ac_agent *p, void *arg);
 bool ac_c_selected_both(struct ac_agent *c, struct ac_agent *p, void *arg);
 bool ac_c_failed(struct ac_agent *c, struct ac_agent *p, void *arg);
 bool ac_c_selected_or_failed(struct ac_agent *c, struct ac_agent *p, void *arg);
+/* never holds: ac_pump then just reads both agents for its timeout */
+bool ac_c_never(struct ac_agent *c, struct ac_agent *p, void *arg);
 
 /* ac_start - both agents are ready: the offer/answer roles (two
  * answerers: a FAIL, -1) and the data plane (docs/agent-protocol.md),

@@ -343,14 +343,6 @@ static bool c_first_local(struct ac_agent *c, struct ac_agent *p, void *arg)
 	return c->locals > 0;
 }
 
-static bool c_never(struct ac_agent *c, struct ac_agent *p, void *arg)
-{
-	(void)c;
-	(void)p;
-	(void)arg;
-	return false;
-}
-
 static bool c_gathered(struct ac_agent *c, struct ac_agent *p, void *arg)
 {
 	(void)p;
@@ -680,7 +672,7 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 	if (ac->plane != PLANECHOICE_NONE) {
 		ac_check_data(ac, cand, peer, what, nl->wj, &rec, &e);
 	} else if (wirejudge_snap(nl->wj, "data0", &e) == 0) {
-		ac_pump(ac, cand, peer, c_never, NULL, CONSENT_WINDOW_MS);
+		ac_pump(ac, cand, peer, ac_c_never, NULL, CONSENT_WINDOW_MS);
 		rec = wirejudge_judge(nl->wj, "data0", "data1", "consent", &e);
 	}
 	if (!rec)

@@ -69,6 +69,12 @@ local function agent_common(net, p)
   return common
 end
 
+-- With no data plane in common the consent window opens this long after
+-- the selection: the checks still running on pairs not selected
+-- (retransmitted up to 7 times from --rto-ms 100, about 1.6 s with
+-- backoff) would otherwise outweigh the consent checks on the wire.
+local NO_PLANE_SETTLE_MS = 2000
+
 -- What the agents declared they can do (docs/agent-protocol.md,
 -- Capabilities) may change what this cell expects, or make it
 -- unsupported (docs/expected-matrix.md, "Capabilities"). @procs: {left=,
@@ -162,14 +168,18 @@ scenario {
       -- only the agents' consent checks (RFC 7675)
       local consent_ms = nil
       local note = nil
+      local settle = p.settle_ms
       if not p.send_data then
         consent_ms = p.consent_ms > 0 and p.consent_ms or 1000
       elseif not res.dataplane then
+        -- agents' own consent period (RFC 7675 §5.1: 5 s +- 20 %), after
+        -- the checks of the pairs not selected are over
         consent_ms = p.consent_ms > 0 and p.consent_ms or 6500
+        settle = math.max(settle, NO_PLANE_SETTLE_MS)
         note = res.dataplane_note .. ": judged on consent checks"
         natlab.observe("no_dataplane", note)
       end
-      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms,
+      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = settle,
                                                          consent_ms = consent_ms, note = note })
       natlab.observe("two_way", flow)
       if not flow.consent_only then

@@ -330,13 +330,23 @@ function scen.data_phase(net, l, r, res, cell, opts)
   if opts.consent_ms then
     -- no data plane in common: the window holds the consent checks
     -- (RFC 7675) the agents send on their selected pairs; the pair seen
-    -- both ways on the wire settles (docs/expected-matrix.md, V6)
-    local deadline = natlab.now_ms() + opts.consent_ms
-    while natlab.now_ms() < deadline do
-      local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
-      if not i then break end
-      if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
+    -- both ways on the wire settles (docs/expected-matrix.md, V6). With
+    -- settle_ms the window opens that long after the selection, once the
+    -- checks of the pairs not selected (their retransmissions over TCP
+    -- and TLS relays outweigh a consent check) have ended
+    local function listen(ms)
+      local deadline = natlab.now_ms() + ms
+      while natlab.now_ms() < deadline do
+        local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
+        if not i then break end
+        if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
+      end
     end
+    if (opts.settle_ms or 0) > 0 then
+      listen(opts.settle_ms)
+      if obs then obs:snap("data0") end
+    end
+    listen(opts.consent_ms)
     flow, basis = { ok = true, consent_only = true, ms = opts.consent_ms }, "consent"
   else
     local tw = {}

@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
-# The harness chooses the data plane (docs/agent-protocol.md, "The data
-# plane") from both agents' ready.dataplanes, with no -p dataplane:
+# The harness's side of agent protocol 2 (docs/agent-protocol.md), in
+# matrix cells:
+# Offer/answer order ("Sequences"): an agent that declares "answerer":
+# true and gives no local before it has the peer's remote
+# (tests/cli/fixtures/answerer.py, natlab-ice held back as a WebRTC
+# answerer would be) connects, trickling and not: the harness relays the
+# offerer's local at once and never waits for the answerer's (a harness
+# that waited for both locals deadlocks here and the cell times out). Two
+# answerers fail the cell at once, saying there is no offerer.
+# The data plane ("The data plane"), chosen by the harness from both
+# agents' ready.dataplanes, with no -p dataplane:
 #  - natlab-ice against natlab-ice declaring only ["datachannel"]
 #    (--offer-dataplanes, its test double of a WebRTC stack): the cell
 #    uses the data channel (gather says so; natlab-ice sets it up without
@@ -18,8 +27,12 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 for p in natlab-ice natlab-stun-server natlab-turn-server; do
   [ -x "$NATLAB_BIN_DIR/$p" ] || { echo "$p not built: skipped"; exit 77; }
 done
-echo '{"cmd":"stop"}' | "$NATLAB_BIN_DIR/natlab-ice" --interface lo | grep -q '"datachannel"' ||
-  { echo "natlab-ice built without libusrsctp: skipped"; exit 77; }
+command -v python3 >/dev/null || { echo "no python3: skipped"; exit 77; }
+for m in controlled always; do
+  printf '#!/bin/sh\nNATLAB_BIN_DIR=%s exec python3 %s %s "$@"\n' \
+    "$NATLAB_BIN_DIR" "$src/tests/cli/fixtures/answerer.py" "$m" >"$out/answerer-$m"
+  chmod +x "$out/answerer-$m"
+done
 
 cell() { # name, extra args...
   local name=$1
@@ -29,10 +42,47 @@ cell() { # name, extra args...
   echo $?
 }
 
-rc=$(cell dc -p "right_args=--offer-dataplanes datachannel")
-if grep -q "run natlab as root\|user namespace" "$out/dc.log"; then
+rc=$(cell trickle -p timeout_ms=5000 -p right_impl="$out/answerer-controlled")
+if grep -q "run natlab as root\|user namespace" "$out/trickle.log"; then
   echo "no sandbox here: skipped"; exit 77
 fi
+[ "$rc" = 0 ] || fail "an answerer (controlled), trickling: exit $rc, want 0: $(cat "$out/trickle.log")"
+rc=$(cell full -p timeout_ms=5000 -p right_impl="$out/answerer-controlled" -p trickle=false)
+[ "$rc" = 0 ] || fail "an answerer (controlled), full gathering: exit $rc, want 0: $(cat "$out/full.log")"
+t0=$(date +%s%N)
+rc=$(cell two -p timeout_ms=5000 -p left_impl="$out/answerer-always" -p right_impl="$out/answerer-always")
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$rc" = 1 ] || fail "two answerers: exit $rc, want 1 (a failed cell): $(cat "$out/two.log")"
+python3 - "$out" "$ms" <<'PY' || exit 1
+import json, sys
+out, ms = sys.argv[1], int(sys.argv[2])
+def cell(name):
+    cells = [json.loads(l) for l in open(f"{out}/{name}/latest/cells.jsonl")]
+    assert len(cells) == 1, (name, len(cells))
+    return cells[0]
+for name in ("trickle", "full"):
+    c = cell(name)
+    assert c["outcome"] == "pass", (name, c["outcome"], c.get("message"))
+    # the answerer's ready said so, and its local came after the offerer's
+    evs = c["events"]
+    ready = [e for e in evs if e.get("src") == "right" and e.get("ev") == "ready"]
+    assert ready and ready[0].get("answerer") is True, ready
+    first = {s: min(e["t_ms"] for e in evs if e.get("src") == s and e.get("ev") == "local") for s in ("left", "right")}
+    assert first["left"] <= first["right"], first
+c = cell("two")
+m = c.get("message", "")
+assert c["outcome"] == "fail", c["outcome"]
+assert "both agents declare \"answerer\": true" in m and "no offerer" in m, m
+# at once: not after the cell's 5 s connect timeout
+assert ms < 5000, f"two answerers took {ms} ms to fail"
+PY
+echo "ok: an answerer connects (trickle and full), two answerers fail at once"
+
+if ! echo '{"cmd":"stop"}' | "$NATLAB_BIN_DIR/natlab-ice" --interface lo | grep -q '"datachannel"'; then
+  echo "natlab-ice built without libusrsctp: the data plane choice is not checked"
+  exit 0
+fi
+rc=$(cell dc -p "right_args=--offer-dataplanes datachannel")
 [ "$rc" = 0 ] || fail "datachannel-only peer: exit $rc, want 0: $(cat "$out/dc.log")"
 rc=$(cell dg)
 [ "$rc" = 0 ] || fail "default agents: exit $rc, want 0: $(cat "$out/dg.log")"

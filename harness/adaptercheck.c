@@ -23,6 +23,8 @@
 #include "emu/sandbox.h"
 #include "harness/cli.h"
 #include "harness/luanet.h"
+#include "harness/planechoice.h"
+#include "harness/wirejudge.h"
 
 void ac_say(struct ac *ac, const char *tag, const char *fmt, ...)
 {
@@ -64,6 +66,7 @@ void ac_agent_reset(struct ac_agent *a, const char *name)
 	json_decref(a->data);
 	json_decref(a->last_error);
 	json_decref(a->cands);
+	json_decref(a->queued);
 	memset(a, 0, sizeof(*a));
 	a->name = name;
 	a->in_fd = a->out_fd = a->err_fd = -1;
@@ -162,24 +165,45 @@ void ac_agent_send_json(struct ac *ac, struct ac_agent *a, json_t *cmd)
 
 /* ---- events ---- */
 
+/* A command that means nothing before @to has the peer's remote (a
+ * trickled candidate, the end of candidates): sent, or held until then. */
+static void send_after_remote(struct ac *ac, struct ac_agent *to, const char *line)
+{
+	if (to->has_remote) {
+		ac_agent_send(ac, to, line);
+		return;
+	}
+	if (!to->queued)
+		to->queued = json_array();
+	json_array_append_new(to->queued, json_string(line));
+}
+
 static void relay_local(struct ac *ac, struct ac_agent *from, json_t *ev)
 {
 	json_t *cands = json_object_get(ev, "candidates");
 	bool complete = json_is_true(json_object_get(ev, "complete"));
+	struct ac_agent *to = from->other;
+	size_t i;
+	json_t *q;
 
-	if (!ac->relay || (!complete && !ac->trickle) || !from->other)
+	if (!ac->relay || (!complete && !ac->trickle) || !to)
 		return;
 	/* "session" is relayed verbatim, as the harness does
-	 * (docs/agent-protocol.md, "Session parameters") */
-	ac_agent_send_json(ac, from->other,
+	 * (docs/agent-protocol.md, "Session parameters"); at once, never held
+	 * for the other's own local: an answerer needs this one first */
+	ac_agent_send_json(ac, to,
 			   json_pack("{s:s, s:s?, s:s?, s:O, s:O*}", "cmd", "remote", "ufrag",
 				     ac_jstr(ev, "ufrag"), "pwd", ac_jstr(ev, "pwd"), "candidates",
 				     json_is_array(cands) ? cands : json_array(), "session",
 				     json_object_get(ev, "session")));
+	to->has_remote = true;
+	json_array_foreach(to->queued, i, q) ac_agent_send(ac, to, json_string_value(q));
+	json_decref(to->queued);
+	to->queued = NULL;
 	/* docs/agent-protocol.md: a trickling agent's complete local is its
 	 * end of candidates too */
 	if (ac->trickle && complete)
-		ac_agent_send(ac, from->other, "{\"cmd\":\"end-of-candidates\"}");
+		ac_agent_send(ac, to, "{\"cmd\":\"end-of-candidates\"}");
 }
 
 /* A trickled candidate event: kept (its syntax is checked with the rest
@@ -191,7 +215,7 @@ static void trickle_candidate(struct ac *ac, struct ac_agent *a, json_t *ev)
 	if (json_is_true(json_object_get(ev, "end"))) {
 		a->ended = true;
 		if (ac->relay && ac->trickle && a->other)
-			ac_agent_send(ac, a->other, "{\"cmd\":\"end-of-candidates\"}");
+			send_after_remote(ac, a->other, "{\"cmd\":\"end-of-candidates\"}");
 		return;
 	}
 	if (!c) {
@@ -204,9 +228,48 @@ static void trickle_candidate(struct ac *ac, struct ac_agent *a, json_t *ev)
 	a->trickled++;
 	if (a->cands)
 		json_array_append_new(a->cands, json_string(c));
-	if (ac->relay && ac->trickle && a->other)
-		ac_agent_send_json(ac, a->other,
-				   json_pack("{s:s, s:s}", "cmd", "candidate", "candidate", c));
+	if (ac->relay && ac->trickle && a->other) {
+		json_t *cmd = json_pack("{s:s, s:s}", "cmd", "candidate", "candidate", c);
+		char *line = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
+		if (line)
+			send_after_remote(ac, a->other, line);
+		free(line);
+		json_decref(cmd);
+	}
+}
+
+int ac_start(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, const char *what)
+{
+	unsigned oc = planechoice_offer(cand->ready), op = planechoice_offer(peer->ready);
+	char tc[64], tp[64];
+	struct ac_agent *both[2] = {cand, peer};
+
+	if (json_is_true(json_object_get(cand->ready, "answerer")) &&
+	    json_is_true(json_object_get(peer->ready, "answerer"))) {
+		ac_say(ac, "FAIL",
+		       "%sboth agents declare \"answerer\": true in ready, so there is no "
+		       "offerer and no offer/answer can start (the candidate must be the "
+		       "offerer in one role: a WebRTC adapter offers when --role controlling)",
+		       what);
+		return -1;
+	}
+	ac->plane = planechoice_pick(oc, op, ac->want_plane);
+	if (ac->plane == PLANECHOICE_NONE)
+		ac_say(ac, "n/a",
+		       "%sdata plane: none in common (candidate: %s; peer: %s): data is not "
+		       "checked; scenarios judge such cells on the consent checks",
+		       what, planechoice_describe(oc, tc, sizeof(tc)),
+		       planechoice_describe(op, tp, sizeof(tp)));
+	for (int i = 0; i < 2; i++) {
+		/* only an agent that declares planes is told which one */
+		json_t *g = json_pack("{s:s}", "cmd", "gather");
+		if (ac->plane != PLANECHOICE_NONE &&
+		    json_is_array(json_object_get(both[i]->ready, "dataplanes")))
+			json_object_set_new(g, "dataplane",
+					    json_string(planechoice_name(ac->plane)));
+		ac_agent_send_json(ac, both[i], g);
+	}
+	return 0;
 }
 
 /* One stdout line: the checks every event gets, then what it tells. */
@@ -328,8 +391,7 @@ static void agent_read_stderr(struct ac *ac, struct ac_agent *a)
 		}
 		a->elen += (size_t)r;
 		a->ebuf[a->elen] = '\0';
-		while ((nl = memchr(a->ebuf, '\n', a->elen)) ||
-		       a->elen == sizeof(a->ebuf) - 1) {
+		while ((nl = memchr(a->ebuf, '\n', a->elen)) || a->elen == sizeof(a->ebuf) - 1) {
 			size_t n = nl ? (size_t)(nl - a->ebuf) : a->elen;
 			fprintf(ac->out, "      !! %s stderr: %.*s\n", a->name, (int)n, a->ebuf);
 			a->elen -= nl ? n + 1 : n;
@@ -469,7 +531,7 @@ static bool c_errors(struct ac_agent *c, struct ac_agent *p, void *arg)
 	return c->errors >= *min;
 }
 
-static bool c_never(struct ac_agent *c, struct ac_agent *p, void *arg)
+bool ac_c_never(struct ac_agent *c, struct ac_agent *p, void *arg)
 {
 	(void)c;
 	(void)p;
@@ -691,7 +753,15 @@ void ac_make_argv(char **out, char *const *base, const char *role)
 	out[n] = NULL;
 }
 
-void ac_check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, const char *what)
+/* each side has every datagram of the other */
+static bool c_two_way(struct ac_agent *c, struct ac_agent *p, void *arg)
+{
+	(void)arg;
+	return p->rx >= AC_DATA_N && c->rx >= AC_DATA_N;
+}
+
+void ac_check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, const char *what,
+		   struct wirejudge *wj, json_t **wire, struct natlab_err *e)
 {
 	char cmd[128];
 	json_t *d;
@@ -699,7 +769,18 @@ void ac_check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, 
 
 	snprintf(cmd, sizeof(cmd), "{\"cmd\":\"send\",\"n\":%d,\"size\":120,\"interval_ms\":10}",
 		 AC_DATA_N);
+	if (wj && wirejudge_snap(wj, "data0", e) < 0) {
+		*wire = NULL;
+		wj = NULL;
+	}
 	ac_agent_send(ac, cand, cmd);
+	if (wj) {
+		/* the matrix's data phase (scen.two_way): both send at once, the
+		 * window ends when each has the other's datagrams */
+		ac_agent_send(ac, peer, cmd);
+		ac_pump(ac, cand, peer, c_two_way, NULL, 5000);
+		*wire = wirejudge_judge(wj, "data0", "data1", "data", e);
+	}
 	r = ac_pump(ac, cand, peer, c_data_out, NULL, 5000);
 	if (peer->rx == 0)
 		ac_say(
@@ -757,7 +838,8 @@ void ac_check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, 
 			       what, json_integer_value(sent), json_integer_value(acked));
 	}
 
-	ac_agent_send(ac, peer, cmd);
+	if (!wj)
+		ac_agent_send(ac, peer, cmd);
 	ac_pump(ac, cand, peer, c_data_in, NULL, 5000);
 	if (cand->rx_bad)
 		ac_say(ac, "FAIL", "%srx: %d rx events without integer \"seq\" and \"size\"", what,
@@ -810,7 +892,7 @@ static void check_malformed(struct ac *ac, struct ac_agent *cand, struct ac_agen
 			return;
 	}
 	/* survival: still running a moment later */
-	ac_pump(ac, cand, peer, c_never, NULL, 200);
+	ac_pump(ac, cand, peer, ac_c_never, NULL, 200);
 	if (cand->eof || waitpid(cand->pid, &cand->status, WNOHANG) == cand->pid) {
 		cand->exited = !cand->eof ? true : cand->exited;
 		ac_say(ac, "FAIL",
@@ -916,8 +998,8 @@ static void run_controlling(struct ac *ac, struct ac_agent *cand, struct ac_agen
 		       ac_jstr(cand->ready, "version"));
 
 	ac->relay = true;
-	ac_agent_send(ac, cand, "{\"cmd\":\"gather\"}");
-	ac_agent_send(ac, peer, "{\"cmd\":\"gather\"}");
+	if (ac_start(ac, cand, peer, "") < 0)
+		return;
 	r = ac_pump(ac, cand, peer, c_local, &one, ac->timeout_ms);
 	if (r != 1) {
 		ac_say(ac, "FAIL", "gather: no \"local\" with \"complete\":true within %d ms%s",
@@ -956,7 +1038,8 @@ static void run_controlling(struct ac *ac, struct ac_agent *cand, struct ac_agen
 		       "or answers did not reach it)");
 		return;
 	}
-	ac_check_data(ac, cand, peer, "");
+	if (ac->plane != PLANECHOICE_NONE)
+		ac_check_data(ac, cand, peer, "", NULL, NULL, NULL);
 	check_malformed(ac, cand, peer);
 	if (cand->eof)
 		return;
@@ -975,8 +1058,13 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
 		return;
 	ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
 	ac->relay = true;
-	ac_agent_send(ac, cand, "{\"cmd\":\"gather\"}");
-	ac_agent_send(ac, peer, "{\"cmd\":\"gather\"}");
+	if (!cand->ready || !peer->ready) {
+		ac_say(ac, "FAIL", "controlled: no \"ready\" from the %s",
+		       cand->ready ? "peer" : "candidate");
+		return;
+	}
+	if (ac_start(ac, cand, peer, "controlled: ") < 0)
+		return;
 	ac_pump(ac, cand, peer, ac_c_selected_or_failed, NULL, ac->timeout_ms);
 	if (cand->selected && peer->selected) {
 		if (ac_check_selected(ac, cand->selected, peer->cands, "controlled: selected") == 0)
@@ -1039,8 +1127,13 @@ int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
 		goto out;
 	}
 	base[n++] = cpath;
-	for (int i = 1; o->cmd[i] && n < AC_ARGV_MAX - 3; i++)
+	for (int i = 1; o->cmd[i] && n < AC_ARGV_MAX - 3; i++) {
 		base[n++] = o->cmd[i];
+		/* "--dataplane X" asks for that plane, as -p dataplane=X does in
+		 * the matrix (docs/agent-protocol.md, "The data plane") */
+		if (strcmp(o->cmd[i], "--dataplane") == 0 && o->cmd[i + 1])
+			ac.want_plane = o->cmd[i + 1];
+	}
 	base[n] = NULL;
 	pbase[0] = ppath;
 	pbase[1] = NULL;
@@ -1114,7 +1207,9 @@ int cmd_adapter_check(int argc, char **argv)
 			    "trickle, srflx\n"
 			    "and relay candidates behind NATs with a STUN/TURN server, a relay "
 			    "over UDP and one\n"
-			    "over TCP/TLS, as the default matrix runs it. One line per check;\n"
+			    "over TCP/TLS, as the default matrix runs it and judged on the wire as "
+			    "it judges\n"
+			    "its cells. One line per check;\n"
 			    "exit 0 when it conforms, 1 when a check failed, 2 when it could not "
 			    "run.\n"
 			    "Example: natlab adapter-check ./my-adapter --some-option\n");

@@ -16,7 +16,11 @@
  * event, "ev" and an integer, non-decreasing "t_ms". Then, in a second
  * lab with NATs and natlab-turn-server (adaptercheck_net.c), the rounds
  * the default matrix needs: trickle, srflx and relay candidates, a direct
- * path, a relay over UDP and a relay over TCP/TLS, data both ways.
+ * path, a relay over UDP and a relay over TCP/TLS, data both ways, each
+ * path judged on the wire as a matrix cell's (harness/wirejudge.h). As a
+ * scenario, it relays each local at once (an answerer gets the offer
+ * first; two answerers fail), and names the data plane both agents share
+ * (harness/planechoice.h) in "gather".
  */
 #ifndef NATLAB_HARNESS_ADAPTERCHECK_H
 #define NATLAB_HARNESS_ADAPTERCHECK_H

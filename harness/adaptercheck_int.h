@@ -45,10 +45,18 @@ struct ac_agent {
 	unsigned char rx_seen[AC_RX_SEQ_MAX];
 	int rx, rx_bad;
 	struct ac_agent *other;
+	bool has_remote; /* it was sent the peer's remote */
+	json_t *queued;	 /* candidate commands held until then (owned) */
 };
 
 struct ac {
 	FILE *out;
+	/* the data plane of the round's two agents (harness/planechoice.h);
+	 * PLANECHOICE_NONE: none in common, data is not checked */
+	unsigned plane;
+	/* the plane asked for: the candidate's own "--dataplane X", as the
+	 * matrix passes -p dataplane=X to its agents (NULL: none) */
+	const char *want_plane;
 	int fails, warns;
 	int timeout_ms;
 	int verbose;
@@ -81,12 +89,26 @@ bool ac_c_ready(struct ac_agent *c, struct ac_agent *p, void *arg);
 bool ac_c_selected_both(struct ac_agent *c, struct ac_agent *p, void *arg);
 bool ac_c_failed(struct ac_agent *c, struct ac_agent *p, void *arg);
 bool ac_c_selected_or_failed(struct ac_agent *c, struct ac_agent *p, void *arg);
+/* never holds: ac_pump then just reads both agents for its timeout */
+bool ac_c_never(struct ac_agent *c, struct ac_agent *p, void *arg);
+
+/* ac_start - both agents are ready: the offer/answer roles (two
+ * answerers: a FAIL, -1) and the data plane (docs/agent-protocol.md),
+ * then "gather" to both, naming the plane to an agent that declares
+ * planes. @what prefixes the lines. 0 or -1. */
+int ac_start(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, const char *what);
 
 /* Field checks: each prints its FAIL lines and returns how many. */
 int ac_check_local(struct ac *ac, const json_t *ev, const char *what);
 int ac_check_selected(struct ac *ac, const json_t *ev, const json_t *peer_cands, const char *what);
-/* send/rx/data both ways over the selected pair; @what prefixes each line */
-void ac_check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, const char *what);
+/* send/rx/data both ways over the selected pair; @what prefixes each line.
+ * With @wj, *@wire gets the wire record (harness/wirejudge.h) of the
+ * window from the candidate's send until the peer has every datagram and
+ * the candidate their acknowledgements (data both ways, as a matrix
+ * cell's data phase), NULL with @e filled on error. */
+struct wirejudge;
+void ac_check_data(struct ac *ac, struct ac_agent *cand, struct ac_agent *peer, const char *what,
+		   struct wirejudge *wj, json_t **wire, struct natlab_err *e);
 
 /* argv for one agent: @base words then --role @role. @out has room for
  * AC_ARGV_MAX + 1 pointers. */

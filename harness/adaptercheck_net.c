@@ -20,7 +20,11 @@
  *              its relay over TCP 80 or TLS 443;
  *   tls-443    the same firewall, TURN given only as TLS on 443.
  * Each round checks the trickle sequence, the srflx and relay candidates,
- * the selected pair's class and relay_transport, and data both ways. */
+ * and data both ways; its path is judged as a matrix cell's
+ * (docs/expected-matrix.md, "Verdicts"), by natlab.wire itself
+ * (harness/wirejudge.h) at the NATs' outsides and the TURN server: the
+ * class the data settled on against the round's, and the candidate's
+ * latest claim (selected/switched) against the wire. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,6 +39,8 @@
 #include "emu/route.h"
 #include "harness/adaptercheck_int.h"
 #include "harness/luanet.h"
+#include "harness/planechoice.h"
+#include "harness/wirejudge.h"
 
 #define NET_CAND_IP  "10.99.1.2"
 #define NET_NAT_IN   "10.99.1.1"
@@ -58,6 +64,9 @@ struct net_lab {
 	pid_t turn_pid;
 	int turn_out; /* the TURN server's stdout, drained so it never blocks */
 	bool tls;     /* the TURN server has a TLS listener */
+	/* the matrix's wire verdict (harness/wirejudge.h) at the NATs'
+	 * outsides and the TURN server; NULL: claims only (said once) */
+	struct wirejudge *wj;
 };
 
 struct net_round {
@@ -72,19 +81,49 @@ struct net_round {
 };
 
 static const struct net_round rounds[] = {
-    {"trickle", "port-restricted-cone", true, true, "direct", false,
-     "the matrix's direct cells (cone x cone)", {NULL}},
-    {"relay-udp", "symmetric", false, true, "udp", false,
-     "the matrix's symmetric x port-restricted cells", {"turn-udp", NULL}},
-    {"relay-tcp", "udp-blocked", false, false, "tcp", false, "the matrix's udp-blocked cells",
+    {"trickle",
+     "port-restricted-cone",
+     true,
+     true,
+     "direct",
+     false,
+     "the matrix's direct cells (cone x cone)",
+     {NULL}},
+    {"relay-udp",
+     "symmetric",
+     false,
+     true,
+     "udp",
+     false,
+     "the matrix's symmetric x port-restricted cells",
+     {"turn-udp", NULL}},
+    {"relay-tcp",
+     "udp-blocked",
+     false,
+     false,
+     "tcp",
+     false,
+     "the matrix's udp-blocked cells",
      {"turn-tcp", "turn-tls", NULL}},
     /* only TCP to 80 and 443 leaves: TURN over TCP on 80 or TLS on 443 */
-    {"tcp-web-only", "tcp-web-only", false, false, "tcp", false,
-     "the matrix's tcp-web-only cells", {"turn-tcp", "turn-tls", NULL}},
+    {"tcp-web-only",
+     "tcp-web-only",
+     false,
+     false,
+     "tcp",
+     false,
+     "the matrix's tcp-web-only cells",
+     {"turn-tcp", "turn-tls", NULL}},
     /* ... and TLS on 443 alone, the way out of networks whose proxy
      * passes nothing but TLS: a stack without TURN over TLS fails here */
-    {"tls-443", "tcp-web-only", false, false, "tls", true,
-     "networks that let only TLS on 443 out (TURN over TLS)", {"turn-tls", NULL}},
+    {"tls-443",
+     "tcp-web-only",
+     false,
+     false,
+     "tls",
+     true,
+     "networks that let only TLS on 443 out (TURN over TLS)",
+     {"turn-tls", NULL}},
 };
 
 /* Whether the candidate declared (in ready's "capabilities") every one of
@@ -474,6 +513,66 @@ static void check_path(struct ac *ac, const struct net_round *r, const json_t *s
 		       tr);
 }
 
+/* The class a round wants, in the matrix's words (scen.class). */
+static const char *want_class(const struct net_round *r)
+{
+	if (strcmp(r->want, "direct") == 0)
+		return "direct";
+	return strcmp(r->want, "udp") == 0 ? "relay" : "relay-tcp";
+}
+
+/* The round's verdict as a matrix cell's (docs/expected-matrix.md,
+ * "Verdicts"): the class of the path the data settled on, seen on the
+ * wire in the data window (@rec, natlab.wire), against the round's, and
+ * the candidate's latest claim (selected or switched) against the wire. */
+static void check_wire(struct ac *ac, struct net_lab *nl, const struct net_round *r,
+		       const json_t *sel, const json_t *rec)
+{
+	const json_t *settled = json_object_get(rec, "settled");
+	const json_t *side = json_object_get(json_object_get(rec, "sides"), "candidate");
+	const char *cls = ac_jstr(settled, "class"), *want = want_class(r);
+	const char *tr = ac_jstr(side, "transport");
+	const char *lt = ac_jstr(json_object_get(sel, "local"), "type");
+	char *claim = wirejudge_check_claim(nl->wj, "candidate", sel);
+	bool bad = false;
+
+	if (claim) {
+		ac_say(ac, "FAIL",
+		       "%s: the candidate's selected pair is not where its data went: %s", r->name,
+		       claim);
+		bad = true;
+	}
+	if (!cls || strcmp(cls, want) != 0) {
+		ac_say(ac, "FAIL",
+		       "%s: the wire shows %s (the candidate claims a %s pair), expected class "
+		       "%s: %s fail that way",
+		       r->name, cls ? cls : "nothing", lt ? lt : "?", want, r->cells);
+		bad = true;
+	} else if (strcmp(r->want, "tls") == 0 && (!tr || strcmp(tr, "tls") != 0)) {
+		ac_say(ac, "FAIL",
+		       "%s: the candidate's data reached the TURN server over %s, not TLS on 443 "
+		       "(the only TURN server it was given)",
+		       r->name, tr ? tr : "nothing seen");
+		bad = true;
+	}
+	if (lt && strcmp(lt, "relay") == 0 &&
+	    !ac_jstr(json_object_get(sel, "local"), "relay_transport")) {
+		ac_say(ac, "FAIL",
+		       "%s: the selected relay has no \"relay_transport\" (udp, tcp or tls): "
+		       "the harness then counts it as TURN over UDP",
+		       r->name);
+		bad = true;
+	}
+	if (!bad)
+		ac_say(ac, "ok", "%s: the wire settles %s%s%s, as the candidate claims", r->name,
+		       cls, tr ? " over " : "", tr ? tr : "");
+	free(claim);
+}
+
+/* With no data plane in common the matrix judges a window of consent
+ * checks (RFC 7675 §5.1: 5 s +- 20 % apart): 6.5 s of them. */
+#define CONSENT_WINDOW_MS 6500
+
 static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round *r,
 		      char *const *base, const char *peer_path, struct ac_agent *cand,
 		      struct ac_agent *peer)
@@ -482,6 +581,7 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 	    *pbase[2] = {(char *)peer_path, NULL};
 	char turn_opts[160], what[32], what_caps[96];
 	struct natlab_err e = {""};
+	json_t *rec = NULL;
 
 	fprintf(ac->out,
 		"adapter-check: round %s: the candidate behind a %s NAT, trickling, "
@@ -493,6 +593,12 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 		fprintf(ac->out, "adapter-check: cannot set the NAT up: %s\n", e.msg);
 		ac->fails++;
 		return;
+	}
+	/* count from here on (the NAT's rules were just replaced) */
+	if (nl->wj && wirejudge_watch(nl->wj, &e) < 0) {
+		fprintf(ac->out, "adapter-check: %s: judged on claims only\n", e.msg);
+		wirejudge_free(nl->wj);
+		nl->wj = NULL;
 	}
 	if (r->tls_only && !nl->tls) {
 		ac_say(ac, "FAIL",
@@ -536,8 +642,9 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 		       r->name, what_caps);
 		goto out;
 	}
-	ac_agent_send(ac, cand, "{\"cmd\":\"gather\"}");
-	ac_agent_send(ac, peer, "{\"cmd\":\"gather\"}");
+	snprintf(what, sizeof(what), "%s: ", r->name);
+	if (ac_start(ac, cand, peer, what) < 0)
+		goto out;
 	check_gathering(ac, r, cand, peer, turn_opts);
 	if (cand->eof)
 		goto out;
@@ -552,9 +659,27 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 	snprintf(what, sizeof(what), "%s: selected", r->name);
 	if (ac_check_selected(ac, cand->selected, peer->cands, what) > 0)
 		goto out;
-	check_path(ac, r, cand->selected);
 	snprintf(what, sizeof(what), "%s: ", r->name);
-	ac_check_data(ac, cand, peer, what);
+	if (!nl->wj) {
+		check_path(ac, r, cand->selected);
+		if (ac->plane != PLANECHOICE_NONE)
+			ac_check_data(ac, cand, peer, what, NULL, NULL, NULL);
+		goto out;
+	}
+	/* the data window judged as the matrix judges a cell's: the wire's
+	 * settled path, and the claim against it; with no plane in common a
+	 * window of consent checks */
+	if (ac->plane != PLANECHOICE_NONE) {
+		ac_check_data(ac, cand, peer, what, nl->wj, &rec, &e);
+	} else if (wirejudge_snap(nl->wj, "data0", &e) == 0) {
+		ac_pump(ac, cand, peer, ac_c_never, NULL, CONSENT_WINDOW_MS);
+		rec = wirejudge_judge(nl->wj, "data0", "data1", "consent", &e);
+	}
+	if (!rec)
+		ac_say(ac, "FAIL", "%s: %s", r->name, e.msg);
+	else
+		check_wire(ac, nl, r, cand->selected, rec);
+	json_decref(rec);
 out:
 	ac_agent_send(ac, cand, "{\"cmd\":\"stop\"}");
 	ac_agent_send(ac, peer, "{\"cmd\":\"stop\"}");
@@ -580,11 +705,29 @@ void ac_net_rounds(struct ac *ac, char *const *base, const char *peer_path)
 		fprintf(ac->out,
 			"adapter-check: scenarios/certs not found (set NATLAB_SOURCE_DIR): "
 			"TURN over TLS is not offered\n");
+	{
+		/* the points scen.watch makes for a matrix cell: each side's NAT
+		 * outside, and the TURN server (its STUN server too) */
+		const struct wirejudge_point pts[] = {
+		    {"nnat", "candidate", NET_NAT_OUT, "side", "eth1", nl.nat},
+		    {"nnat2", "peer", NET_NAT2_OUT, "side", "eth1", nl.nat2},
+		    {"nsrv", NULL, NET_SRV_A, "turn", NULL, nl.srv},
+		};
+		json_t *cfg = json_pack(
+		    "{s:[s,s], s:{s:s, s:[i], s:[i,i], s:[i,i]}}", "sides", "candidate", "peer",
+		    "turn", "addr", NET_SRV_A, "udp", atoi(NET_PORT), "tcp", atoi(NET_PORT),
+		    atoi(NET_TCP_WEB_PORT), "tls", atoi(NET_TLS_PORT), atoi(NET_TLS_WEB_PORT));
+		if (wirejudge_new(pts, sizeof(pts) / sizeof(pts[0]), cfg, &nl.wj, &e) < 0)
+			fprintf(ac->out,
+				"adapter-check: %s: the rounds are judged on claims only\n", e.msg);
+		json_decref(cfg);
+	}
 	ac_agent_reset(cand, "candidate");
 	ac_agent_reset(peer, "peer");
 	for (size_t i = 0; i < sizeof(rounds) / sizeof(rounds[0]); i++)
 		run_round(ac, &nl, &rounds[i], base, peer_path, cand, peer);
 out:
+	wirejudge_free(nl.wj);
 	if (nl.turn_pid > 0)
 		emu_lab_kill(ac->lab, nl.turn_pid, NULL, &e);
 	if (nl.turn_out >= 0)

@@ -27,6 +27,7 @@
 #include "harness/evidence.h"
 #include "harness/luaimpair.h"
 #include "harness/luaproc.h"
+#include "harness/planechoice.h"
 #include "harness/stunprobe.h"
 #ifdef NATLAB_HAVE_EMU_ROUTE
 #include "emu/route.h"
@@ -374,6 +375,11 @@ static void push_node(lua_State *L, struct emu_node *n)
 
 	r->n = n;
 	luaL_setmetatable(L, NODE_MT);
+}
+
+void luanet_push_node(lua_State *L, struct emu_node *n)
+{
+	push_node(L, n);
 }
 
 static int fail(lua_State *L, const char *what, const struct natlab_err *e)
@@ -1158,6 +1164,34 @@ static int l_json_decode(lua_State *L)
 	return 1;
 }
 
+/* natlab.dataplane_choose(ready_a, ready_b[, want]) -> plane | nil,
+ * offer_a, offer_b: the data plane of two agents from their ready events
+ * (tables, or nil: datagram only) and the plane a scenario asks for
+ * (harness/planechoice.h); nil when they have none in common. offer_a and
+ * offer_b say what each offers ("datagram, datachannel"), for messages. */
+static int l_dataplane_choose(lua_State *L)
+{
+	json_t *r[2];
+	unsigned offer[2];
+	char text[2][64];
+	enum planechoice_plane p;
+
+	for (int i = 0; i < 2; i++) {
+		r[i] = lua_istable(L, i + 1) ? luanet_to_json(L, i + 1) : NULL;
+		offer[i] = planechoice_offer(r[i]);
+		json_decref(r[i]);
+		planechoice_describe(offer[i], text[i], sizeof(text[i]));
+	}
+	p = planechoice_pick(offer[0], offer[1], luaL_optstring(L, 3, NULL));
+	if (p == PLANECHOICE_NONE)
+		lua_pushnil(L);
+	else
+		lua_pushstring(L, planechoice_name(p));
+	lua_pushstring(L, text[0]);
+	lua_pushstring(L, text[1]);
+	return 3;
+}
+
 void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 {
 	static const luaL_Reg node_m[] = {
@@ -1198,6 +1232,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"json_encode", l_json_encode},
 	    {"flow_watch_all", l_flow_watch_all},
 	    {"json_decode", l_json_decode},
+	    {"dataplane_choose", l_dataplane_choose},
 	    {NULL, NULL},
 	};
 

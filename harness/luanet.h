@@ -85,6 +85,10 @@ int luanet_capture_wanted(lua_State *L, struct luanet_ctx *ctx, const char *name
 int luanet_capture_path(struct luanet_ctx *ctx, const char *file, char *abs, size_t abs_len,
 			char *rel, size_t rel_len, struct natlab_err *e);
 
+/* luanet_push_node - push @n (not owned: the caller frees it, after the
+ * Lua state is closed) as a node object, as natlab.node returns one. */
+void luanet_push_node(lua_State *L, struct emu_node *n);
+
 /* luanet_check_node - the node at @idx of the Lua stack, or a Lua error. */
 struct emu_node *luanet_check_node(lua_State *L, int idx);
 

@@ -115,6 +115,18 @@ static int l_phase(lua_State *L)
 	return 0;
 }
 
+int scenario_prelude_load(lua_State *L, struct natlab_err *e)
+{
+	for (const struct natlab_prelude_file *p = natlab_prelude; p->name; p++) {
+		char chunk[128];
+		snprintf(chunk, sizeof(chunk), "=prelude/%s.lua", p->name);
+		if (luaL_loadbuffer(L, p->text, strlen(p->text), chunk) != LUA_OK ||
+		    pcall_tb(L, 0, 0) != LUA_OK)
+			return lua_err(L, e, "prelude");
+	}
+	return 0;
+}
+
 int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **out,
 		  struct natlab_err *e)
 {
@@ -138,15 +150,9 @@ int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **ou
 	lua_pushcfunction(s->L, l_phase);
 	lua_setfield(s->L, -2, "_phase");
 	lua_pop(s->L, 1);
-	for (const struct natlab_prelude_file *p = natlab_prelude; p->name; p++) {
-		char chunk[128];
-		snprintf(chunk, sizeof(chunk), "=prelude/%s.lua", p->name);
-		if (luaL_loadbuffer(s->L, p->text, strlen(p->text), chunk) != LUA_OK ||
-		    pcall_tb(s->L, 0, 0) != LUA_OK) {
-			ret = lua_err(s->L, e, "prelude");
-			goto fail;
-		}
-	}
+	ret = scenario_prelude_load(s->L, e);
+	if (ret < 0)
+		goto fail;
 	/* Lua cuts chunk names at 60 bytes: name long paths by their file name
 	 * so that "file:line:" stays readable. */
 	{

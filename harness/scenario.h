@@ -27,6 +27,13 @@ int scenario_load(const char *path, struct luanet_ctx *ctx, struct scenario **ou
 
 void scenario_free(struct scenario *s);
 
+/* scenario_prelude_load - run the compiled-in prelude (scenarios/prelude)
+ * in @L, which has the standard libraries and luanet_open already: what
+ * a scenario's state has before its file runs (harness/wirejudge.c uses
+ * it to judge the wire as scenarios do). 0, or -EINVAL with @e naming
+ * the prelude's error. */
+int scenario_prelude_load(lua_State *L, struct natlab_err *e);
+
 /* scenario_info - {name, description, path, params{k:{description,default}},
  * matrix{k:[...]}}; caller owns. */
 json_t *scenario_info(struct scenario *s);

@@ -24,6 +24,8 @@
 --   natlab run scenarios/matrix.lua -p servers=coturn    # against coturn's turnserver
 --   natlab run scenarios/matrix.lua -p dataplane=datachannel
 --                      # data over a WebRTC data channel (DTLS + SCTP) instead of datagrams
+--                      # (by default the harness picks the plane both agents offer:
+--                      # datagram, else datachannel, else none: consent checks)
 natlab.scen.use_dir()
 local S = natlab.scen
 
@@ -53,17 +55,25 @@ local function agent_common(net, p)
                    args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
   for w in tostring(p.agent_args):gmatch("%S+") do common.args[#common.args + 1] = w end
   if p.ice_tcp then common.args[#common.args + 1] = "--tcp" end
-  -- the datagram plane is every agent's default: only another one is asked
-  -- for, so agents that know no --dataplane keep working
-  if p.dataplane ~= "datagram" then
-    if p.dataplane ~= "datachannel" then
-      error("matrix: dataplane '" .. tostring(p.dataplane) .. "': want datagram or datachannel")
-    end
+  -- "auto": the harness chooses from the agents' ready events
+  -- (natlab.ice_connect); an explicit plane other than the datagram one,
+  -- every agent's default, is also passed as --dataplane (adapters accept
+  -- it), so agents that know no gather.dataplane keep working
+  if p.dataplane ~= "auto" and p.dataplane ~= "datagram" and p.dataplane ~= "datachannel" then
+    error("matrix: dataplane '" .. tostring(p.dataplane) .. "': want auto, datagram or datachannel")
+  end
+  if p.dataplane == "datachannel" then
     table.insert(common.args, "--dataplane")
     table.insert(common.args, p.dataplane)
   end
   return common
 end
+
+-- With no data plane in common the consent window opens this long after
+-- the selection: the checks still running on pairs not selected
+-- (retransmitted up to 7 times from --rto-ms 100, about 1.6 s with
+-- backoff) would otherwise outweigh the consent checks on the wire.
+local NO_PLANE_SETTLE_MS = 2000
 
 -- What the agents declared they can do (docs/agent-protocol.md,
 -- Capabilities) may change what this cell expects, or make it
@@ -103,8 +113,10 @@ scenario {
     settle_ms = { description = "after the first data burst, wait this long for switches and judge a second burst", default = 0 },
     agent_args = { description = "extra words for both agents' command lines (space-separated)", default = "" },
     send_data = { description = "send numbered datagrams (false: judge the consent checks of a consent_ms window, as for agents with no data plane in common)", default = true },
-    consent_ms = { description = "with send_data=false: the window of consent checks judged", default = 1000 },
-    dataplane = { description = "data plane of the two-way check: datagram, or datachannel (a WebRTC data channel over DTLS/SCTP, passed to the agents as --dataplane)", default = "datagram" },
+    consent_ms = { description = "the window of consent checks judged with send_data=false or no data plane in common (0: 1000 ms with send_data=false, 6500 ms, over RFC 7675's longest consent period, with no plane in common)", default = 0 },
+    dataplane = { description = "data plane of the two-way check: auto (the harness chooses from both agents' ready.dataplanes: datagram, else datachannel, else none: consent checks), datagram, or datachannel (a WebRTC data channel over DTLS/SCTP, also passed to the agents as --dataplane); an asked plane one side lacks falls back as auto does", default = "auto" },
+    left_args = { description = "extra words for the left agent's command line only (space-separated)", default = "" },
+    right_args = { description = "extra words for the right agent's command line only (space-separated)", default = "" },
   },
   matrix = { left = EXPECT.order, right = EXPECT.order },
   -- sweeping left_impl/right_impl (or servers) draws one preset x preset
@@ -130,20 +142,45 @@ scenario {
 
   run = function(net, p, cell)
     local common = agent_common(net, p)
-    local l = S.agent(net, "left", p.left_impl,
-                      setmetatable({ role = "controlling", name = "left" }, { __index = common }), cell)
-    local r = S.agent(net, "right", p.right_impl,
-                      setmetatable({ role = "controlled", name = "right" }, { __index = common }), cell)
+    -- one side's own words after the common ones
+    local function side_opts(side, role)
+      local o = setmetatable({ role = role, name = side }, { __index = common })
+      local extra = tostring(p[side .. "_args"])
+      if extra ~= "" then
+        o.args = {}
+        for _, w in ipairs(common.args) do o.args[#o.args + 1] = w end
+        for w in extra:gmatch("%S+") do o.args[#o.args + 1] = w end
+      end
+      return o
+    end
+    local l = S.agent(net, "left", p.left_impl, side_opts("left", "controlling"), cell)
+    local r = S.agent(net, "right", p.right_impl, side_opts("right", "controlled"), cell)
     expect_by_capabilities(p, cell, { left = l, right = r })
     local res = natlab.ice_connect(l, r, { trickle = p.trickle, timeout_ms = p.timeout_ms,
-                                           names = { "left", "right" }, record = false })
+                                           names = { "left", "right" }, record = false,
+                                           dataplane = p.dataplane ~= "auto" and p.dataplane or nil })
     if not res.ok then
       S.record_class(res, cell, { names = { "left", "right" } })
     else
       -- the data phase, then the verdict: the wire's settled path against
-      -- the expectation, each side's claim against the wire
-      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms,
-                                                         consent_ms = not p.send_data and p.consent_ms or nil })
+      -- the expectation, each side's claim against the wire. Without a
+      -- data plane in common (or with send_data=false) the window holds
+      -- only the agents' consent checks (RFC 7675)
+      local consent_ms = nil
+      local note = nil
+      local settle = p.settle_ms
+      if not p.send_data then
+        consent_ms = p.consent_ms > 0 and p.consent_ms or 1000
+      elseif not res.dataplane then
+        -- agents' own consent period (RFC 7675 §5.1: 5 s +- 20 %), after
+        -- the checks of the pairs not selected are over
+        consent_ms = p.consent_ms > 0 and p.consent_ms or 6500
+        settle = math.max(settle, NO_PLANE_SETTLE_MS)
+        note = res.dataplane_note .. ": judged on consent checks"
+        natlab.observe("no_dataplane", note)
+      end
+      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = settle,
+                                                         consent_ms = consent_ms, note = note })
       natlab.observe("two_way", flow)
       if not flow.consent_only then
         natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }

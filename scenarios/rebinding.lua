@@ -30,23 +30,21 @@
 natlab.scen.use_dir()
 local S = natlab.scen
 
--- Relay restart signalling until both agents select (or time runs out).
+-- Relay restart signalling (natlab.signal_relay, trickling: session
+-- objects verbatim, offer/answer order) until both agents select (or time
+-- runs out).
 local function restart(l, r, timeout_ms)
   local procs = { l, r }
   local selected = {}
   local t0 = natlab.now_ms()
+  local relay = natlab.signal_relay(procs, { trickle = true })
   l:send { cmd = "restart" }
   local deadline = t0 + timeout_ms
   while natlab.now_ms() < deadline do
     local i, ev = natlab.poll(procs, deadline - natlab.now_ms())
     if not i then break end
-    local other = procs[3 - i]
-    if ev.ev == "local" then
-      other:send { cmd = "remote", ufrag = ev.ufrag, pwd = ev.pwd, candidates = ev.candidates or {} }
-      if ev.complete then other:send { cmd = "end-of-candidates" } end
-    elseif ev.ev == "candidate" then
-      if ev["end"] then other:send { cmd = "end-of-candidates" }
-      elseif ev.candidate then other:send { cmd = "candidate", candidate = ev.candidate } end
+    if relay:event(i, ev) then
+      -- relayed
     elseif ev.ev == "selected" or ev.ev == "switched" then
       selected[i] = ev
       if selected[1] and selected[2] then

@@ -655,6 +655,14 @@ static void do_command(struct app *app, const char *line, size_t len)
 	}
 	switch (cmd->type) {
 	case AGENTPROTO_GATHER:
+		/* the plane the harness chose from both ready events: set up
+		 * before the first local, which carries its session */
+		if (cmd->dataplane != AGENTPROTO_DATAPLANE_UNSET && !app->gathered_once)
+			plane_use(app->plane,
+				  cmd->dataplane == AGENTPROTO_DATAPLANE_DATACHANNEL
+				      ? ICE_DATAPLANE_DATACHANNEL
+				      : ICE_DATAPLANE_DATAGRAM,
+				  app->opts.cfg.controlling);
 		do_gather(app);
 		break;
 	case AGENTPROTO_REMOTE:
@@ -799,8 +807,8 @@ int main(int argc, char **argv)
 		/* docs/agent-protocol.md, Capabilities: what this run can do;
 		 * ICE-TCP (RFC 6544) only with --tcp */
 		const struct agentproto_cap caps[] = {
-		    {"trickle", true},	{"restart", true},	   {"turn-udp", true},
-		    {"turn-tcp", true}, {"turn-tls", true},	   {"ice-tcp", app.opts.tcp},
+		    {"trickle", true},	{"restart", true},    {"turn-udp", true},
+		    {"turn-tcp", true}, {"turn-tls", true},   {"ice-tcp", app.opts.tcp},
 		    {"ipv6", true},	{"components", true}, {"consent", true},
 		};
 		int r = plane_new(app.opts.dataplane, app.opts.cfg.controlling, &pio, &app.out,
@@ -810,6 +818,7 @@ int main(int argc, char **argv)
 			rc = r == -ENOTSUP ? 2 : 1;
 			goto out;
 		}
+		plane_offer(app.plane, app.opts.offer_dataplanes);
 		plane_ev_ready(app.plane, IMPL, VERSION, caps, sizeof(caps) / sizeof(caps[0]));
 	}
 	if (app.opts.nturn && (!app.opts.turn_user || !app.opts.turn_pass))

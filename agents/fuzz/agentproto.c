@@ -12,6 +12,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r = agentproto_cmd_parse((const char *)data, size, &cmd, err, sizeof(err));
 	if (r == 0 && cmd.ncands > AGENTPROTO_CANDS_MAX)
 		abort();
+	/* gather's "dataplane" is one of the known planes or unset */
+	if (r == 0 && cmd.type == AGENTPROTO_GATHER &&
+	    cmd.dataplane != AGENTPROTO_DATAPLANE_UNSET &&
+	    cmd.dataplane != AGENTPROTO_DATAPLANE_DATAGRAM &&
+	    cmd.dataplane != AGENTPROTO_DATAPLANE_DATACHANNEL)
+		abort();
+	if (r == 0 && cmd.type != AGENTPROTO_GATHER && cmd.dataplane != AGENTPROTO_DATAPLANE_UNSET)
+		abort();
 	if (r != 0 && r != -22)
 		abort();
 	if (r != 0 && strlen(err) == 0)

@@ -160,6 +160,16 @@ int agentproto_cmd_parse(const char *line, size_t len, struct agentproto_cmd *cm
 	name = json_string_value(v);
 	if (strcmp(name, "gather") == 0) {
 		cmd->type = AGENTPROTO_GATHER;
+		v = json_object_get(root, "dataplane");
+		if (!v || json_is_null(v))
+			cmd->dataplane = AGENTPROTO_DATAPLANE_UNSET;
+		else if (json_is_string(v) && strcmp(json_string_value(v), "datagram") == 0)
+			cmd->dataplane = AGENTPROTO_DATAPLANE_DATAGRAM;
+		else if (json_is_string(v) && strcmp(json_string_value(v), "datachannel") == 0)
+			cmd->dataplane = AGENTPROTO_DATAPLANE_DATACHANNEL;
+		else
+			r = fail(err, errlen,
+				 "\"dataplane\" must be \"datagram\" or \"datachannel\"");
 	} else if (strcmp(name, "remote") == 0) {
 		size_t i;
 		json_t *c;

@@ -26,7 +26,7 @@
 #define AGENTPROTO_FINGERPRINT_MAX 160
 #define AGENTPROTO_SETUP_MAX	   16
 struct agentproto_session {
-	bool present; /* the command/event has a "session" object */
+	bool present;				      /* the command/event has a "session" object */
 	char fingerprint[AGENTPROTO_FINGERPRINT_MAX]; /* RFC 8122 "sha-256 AB:..", "" if absent */
 	char setup[AGENTPROTO_SETUP_MAX];	      /* RFC 8842 actpass/active/passive, "" */
 	unsigned sctp_port;			      /* RFC 8841 a=sctp-port, 0 if absent */
@@ -44,8 +44,18 @@ enum agentproto_cmd_type {
 	AGENTPROTO_STOP,
 };
 
+/* The data plane a "gather" command names (docs/agent-protocol.md, "The
+ * data plane"): the one the harness chose from both agents' ready events. */
+enum agentproto_dataplane {
+	AGENTPROTO_DATAPLANE_UNSET = 0, /* no "dataplane": the agent's own choice */
+	AGENTPROTO_DATAPLANE_DATAGRAM,
+	AGENTPROTO_DATAPLANE_DATACHANNEL,
+};
+
 struct agentproto_cmd {
 	enum agentproto_cmd_type type;
+	/* gather: the chosen data plane; a name other than the two is an error */
+	enum agentproto_dataplane dataplane;
 	/* remote */
 	char ufrag[AGENTPROTO_CRED_MAX + 1];
 	char pwd[AGENTPROTO_CRED_MAX + 1];

@@ -17,6 +17,7 @@ void ice_opts_usage(FILE *f)
 		   "         [--nominate-wait-ms N] [--nominate-relay-first]\n"
 		   "         [--gather-timeout-ms N] [--interface NAME]...\n"
 		   "         [--tcp] [--turn-dual] [--dataplane datagram|datachannel]\n"
+		   "         [--offer-dataplanes datagram|datachannel|datagram,datachannel]\n"
 		   "         [--seed N] [--verbose]\n"
 		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
 }
@@ -57,6 +58,7 @@ enum {
 	OPT_TURN_DUAL,
 	OPT_VERBOSE,
 	OPT_DATAPLANE,
+	OPT_OFFER_PLANES,
 	OPT_HELP
 };
 
@@ -107,6 +109,7 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	    {"turn-dual", no_argument, NULL, OPT_TURN_DUAL},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
 	    {"dataplane", required_argument, NULL, OPT_DATAPLANE},
+	    {"offer-dataplanes", required_argument, NULL, OPT_OFFER_PLANES},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -246,6 +249,18 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 			else
 				goto bad;
 			break;
+		case OPT_OFFER_PLANES:
+			if (strcmp(optarg, "datagram") == 0)
+				o->offer_dataplanes = ICE_OPTS_OFFER_DATAGRAM;
+			else if (strcmp(optarg, "datachannel") == 0)
+				o->offer_dataplanes = ICE_OPTS_OFFER_DATACHANNEL;
+			else if (strcmp(optarg, "datagram,datachannel") == 0 ||
+				 strcmp(optarg, "datachannel,datagram") == 0)
+				o->offer_dataplanes =
+				    ICE_OPTS_OFFER_DATAGRAM | ICE_OPTS_OFFER_DATACHANNEL;
+			else
+				goto bad;
+			break;
 		case OPT_HELP:
 			return ICE_OPTS_HELP;
 		default:
@@ -259,6 +274,11 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	}
 	if (c->components == 0)
 		c->components = 1;
+	/* a stack with the data channel alone (a WebRTC stack's double) uses it */
+	if (o->offer_dataplanes == ICE_OPTS_OFFER_DATACHANNEL)
+		o->dataplane = ICE_DATAPLANE_DATACHANNEL;
+	else if (o->offer_dataplanes == ICE_OPTS_OFFER_DATAGRAM)
+		o->dataplane = ICE_DATAPLANE_DATAGRAM;
 	for (unsigned k = 0; k < o->nturn; k++) {
 		o->turn[k].user = o->turn_user;
 		o->turn[k].pass = o->turn_pass;

@@ -44,9 +44,16 @@ struct ice_opts {
 		ICE_DATAPLANE_DATAGRAM = 0, /* raw datagrams on the pair (0xE1...) */
 		ICE_DATAPLANE_DATACHANNEL,  /* a WebRTC data channel: DTLS + SCTP */
 	} dataplane;
+	/* --offer-dataplanes (a test double): the planes "ready" declares,
+	 * ICE_OPTS_OFFER_* bits; 0: every plane this build has. An offer of
+	 * the data channel alone makes it the plane in use */
+	unsigned offer_dataplanes;
 	/* after an error: whether the usage text should follow the message */
 	bool usage;
 };
+
+#define ICE_OPTS_OFFER_DATAGRAM	   (1u << 0)
+#define ICE_OPTS_OFFER_DATACHANNEL (1u << 1)
 
 /* ice_opts_parse - parse natlab-ice's @argv into @o (zeroed first; the
  * strings in it point into @argv, which must outlive it). Returns 0,

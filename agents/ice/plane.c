@@ -16,6 +16,7 @@ struct plane {
 	/* the plane in use: the one asked for, or datagram when the peer
 	 * sent no session (it offers no data channel) */
 	enum ice_opts_dataplane kind;
+	unsigned offer;	       /* ICE_OPTS_OFFER_* bits declared in ready */
 	struct dcsession *dcs; /* datachannel */
 	bool dc_failed;
 	/* a "send" waiting for the data channel to open */
@@ -138,6 +139,10 @@ int plane_new(enum ice_opts_dataplane want, bool ice_controlling, const struct p
 	p->io = *io;
 	p->out = out;
 	p->kind = want;
+	p->offer = ICE_OPTS_OFFER_DATAGRAM;
+#ifdef NATLAB_HAVE_USRSCTP
+	p->offer |= ICE_OPTS_OFFER_DATACHANNEL;
+#endif
 	if (want == ICE_DATAPLANE_DATACHANNEL) {
 #ifdef NATLAB_HAVE_USRSCTP
 		struct dcplane_cb cb = {p, dc_send, dc_open, dc_message, dc_log, dc_failed};
@@ -169,16 +174,59 @@ void plane_free(struct plane *p)
 	free(p);
 }
 
+void plane_offer(struct plane *p, unsigned offer)
+{
+	if (offer & p->offer)
+		p->offer &= offer;
+}
+
 void plane_ev_ready(struct plane *p, const char *impl, const char *version,
 		    const struct agentproto_cap *caps, unsigned ncaps)
 {
+	const char *planes[2];
+	unsigned n = 0;
+
+	if (p->offer & ICE_OPTS_OFFER_DATAGRAM)
+		planes[n++] = "datagram";
+	if (p->offer & ICE_OPTS_OFFER_DATACHANNEL)
+		planes[n++] = "datachannel";
+	agentproto_ev_ready_full(p->out, now_ms(p), impl, version, caps, ncaps, planes, n);
+}
+
+void plane_use(struct plane *p, enum ice_opts_dataplane kind, bool ice_controlling)
+{
+	unsigned bit = kind == ICE_DATAPLANE_DATACHANNEL ? ICE_OPTS_OFFER_DATACHANNEL
+							 : ICE_OPTS_OFFER_DATAGRAM;
+
+	if (!(p->offer & bit)) {
+		agentproto_ev_log(p->out, now_ms(p), "warning",
+				  "gather: dataplane \"%s\" is not one this agent offers: ignored",
+				  kind == ICE_DATAPLANE_DATACHANNEL ? "datachannel" : "datagram");
+		return;
+	}
+	if (kind == p->kind)
+		return;
 #ifdef NATLAB_HAVE_USRSCTP
-	static const char *const planes[] = {"datagram", "datachannel"};
+	if (p->dcs && dcsession_started(p->dcs))
+		return; /* too late to change: DTLS runs */
+	if (kind == ICE_DATAPLANE_DATACHANNEL && !p->dcs) {
+		struct dcplane_cb cb = {p, dc_send, dc_open, dc_message, dc_log, dc_failed};
+		char err[256];
+		if (dcsession_new(ice_controlling, &cb, &p->dcs, err, sizeof(err)) < 0) {
+			agentproto_ev_log(p->out, now_ms(p), "error",
+					  "gather: dataplane \"datachannel\": %s; using datagrams",
+					  err);
+			return;
+		}
+	} else if (kind == ICE_DATAPLANE_DATAGRAM) {
+		/* no session in our local: the peer expects no data channel */
+		dcsession_free(p->dcs);
+		p->dcs = NULL;
+	}
+	p->kind = kind;
 #else
-	static const char *const planes[] = {"datagram"};
+	(void)ice_controlling;
 #endif
-	agentproto_ev_ready_full(p->out, now_ms(p), impl, version, caps, ncaps, planes,
-				 sizeof(planes) / sizeof(planes[0]));
 }
 
 void plane_session(const struct plane *p, struct agentproto_session *out)

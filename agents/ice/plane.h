@@ -36,10 +36,24 @@ int plane_new(enum ice_opts_dataplane want, bool ice_controlling, const struct p
 	      struct agentproto_out *out, struct plane **p, char *err, size_t errlen);
 void plane_free(struct plane *p);
 
+/* plane_offer - declare only the planes of @offer (ICE_OPTS_OFFER_* bits,
+ * of those this build has; 0: all of them) in "ready" and accept only
+ * those in "gather" (--offer-dataplanes, a test double of a stack with
+ * one plane) */
+void plane_offer(struct plane *p, unsigned offer);
+
 /* plane_ev_ready - the "ready" event with the agent's @caps and the data
- * planes this build offers */
+ * planes it offers */
 void plane_ev_ready(struct plane *p, const char *impl, const char *version,
 		    const struct agentproto_cap *caps, unsigned ncaps);
+
+/* plane_use - the plane the harness chose (a "gather" command's
+ * "dataplane"; docs/agent-protocol.md, "The data plane"), before the
+ * first "local": datachannel sets the data channel up as --dataplane
+ * datachannel would (the "local" then carries a session), datagram drops
+ * it. A plane this agent does not offer, or a data channel that cannot be
+ * made, is a log event and changes nothing. */
+void plane_use(struct plane *p, enum ice_opts_dataplane kind, bool ice_controlling);
 
 /* plane_session - the "session" object for our "local" event (present
  * only on the datachannel plane) */

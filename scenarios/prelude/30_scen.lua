@@ -337,6 +337,8 @@ end
 -- opts.consent_ms: no data plane in common: send no data and judge a
 -- window of that long holding only the agents' consent checks (their
 -- consent period must be shorter); returns {ok = true, consent_only}.
+-- opts.note: a sentence the cell's message carries (say, why the window
+-- held no data), passed on to record_class.
 function scen.data_phase(net, l, r, res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "left", "right" }
@@ -346,13 +348,23 @@ function scen.data_phase(net, l, r, res, cell, opts)
   if opts.consent_ms then
     -- no data plane in common: the window holds the consent checks
     -- (RFC 7675) the agents send on their selected pairs; the pair seen
-    -- both ways on the wire settles (docs/expected-matrix.md, V6)
-    local deadline = natlab.now_ms() + opts.consent_ms
-    while natlab.now_ms() < deadline do
-      local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
-      if not i then break end
-      if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
+    -- both ways on the wire settles (docs/expected-matrix.md, V6). With
+    -- settle_ms the window opens that long after the selection, once the
+    -- checks of the pairs not selected (their retransmissions over TCP
+    -- and TLS relays outweigh a consent check) have ended
+    local function listen(ms)
+      local deadline = natlab.now_ms() + ms
+      while natlab.now_ms() < deadline do
+        local i, ev = natlab.poll({ l, r }, deadline - natlab.now_ms())
+        if not i then break end
+        if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
+      end
     end
+    if (opts.settle_ms or 0) > 0 then
+      listen(opts.settle_ms)
+      if obs then obs:snap("data0") end
+    end
+    listen(opts.consent_ms)
     flow, basis = { ok = true, consent_only = true, ms = opts.consent_ms }, "consent"
   else
     local tw = {}
@@ -376,7 +388,7 @@ function scen.data_phase(net, l, r, res, cell, opts)
     w = obs:judge("data0", "data1", { basis = basis })
     natlab.observe("wire_cost_ms", obs.cost)
   end
-  scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs() })
+  scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs(), note = opts.note })
   return flow
 end
 
@@ -387,6 +399,7 @@ end
 -- one, expected_path is set to that exact path (the expectation "direct"
 -- is met by srflx), otherwise it stays the class and the cell fails with
 -- both named. observations.expected_class keeps the table's word.
+-- opts.note: a sentence for the message (after a failure's own words).
 function scen.record_class(res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "a", "b" }
@@ -440,6 +453,7 @@ function scen.record_class(res, cell, opts)
     rec.message = contradiction
   end
   if res.selected[names[2]] then natlab.observe("selected_" .. names[2], res.selected[names[2]]) end
+  if opts.note then rec.message = rec.message and (rec.message .. " (" .. opts.note .. ")") or opts.note end
   natlab.result(rec)
   return class
 end

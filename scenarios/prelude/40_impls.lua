@@ -124,6 +124,19 @@ function natlab.ready(proc, timeout_ms)
   end
 end
 
+-- natlab.ready_seen(proc) -> ready event | nil: the one natlab.ready (or
+-- natlab.ready_note) already has, without waiting.
+function natlab.ready_seen(proc)
+  return ready_of[proc]
+end
+
+-- natlab.ready_note(proc, ev): a `ready` event of @proc read by someone
+-- else (natlab.ice_connect's loop), kept for natlab.ready and
+-- natlab.capability.
+function natlab.ready_note(proc, ev)
+  if not ready_of[proc] then ready_of[proc] = ev end
+end
+
 -- natlab.capability(proc, name) -> true | false | nil
 -- What the agent declared about capability @name in its ready event: true,
 -- false (declared missing), or nil (not declared: judged as if present).

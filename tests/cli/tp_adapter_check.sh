@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # natlab adapter-check: the shipped agents (natlab-ice, natlab-nice when
 # libnice was found at build time, natlab-aiortc when aioice was) conform, the matrix's rounds (trickle,
-# STUN/TURN behind NATs, relays over UDP and TCP) included; a deliberately broken wrapper
+# STUN/TURN behind NATs, relays over UDP and TCP) included, each judged on
+# the wire as a matrix cell is; a deliberately broken wrapper
 # (tests/cli/fixtures/tp_broken_adapter.sh) is rejected, each fault with a
-# reason that names it.
+# reason that names it; so is an agent whose claimed pair is not where its
+# data went (tests/cli/fixtures/wire_liar.py), and a pair of SDP answerers.
+# natlab-ice is checked against an answerer peer (natlab-ice held back as
+# a WebRTC answerer, tests/cli/fixtures/answerer.py): adapter-check relays
+# the offer first.
 set -uo pipefail
 natlab=${NATLAB_BIN_DIR:?}/natlab
 fixture=${NATLAB_SOURCE_DIR:?}/tests/cli/fixtures/tp_broken_adapter.sh
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+wrap=$(mktemp -d)
+trap 'rm -rf "$out" "$wrap"' EXIT
+for m in controlled always; do
+  printf '#!/bin/sh\nNATLAB_BIN_DIR=%s exec python3 %s %s "$@"\n' \
+    "$NATLAB_BIN_DIR" "$NATLAB_SOURCE_DIR/tests/cli/fixtures/answerer.py" "$m" >"$wrap/answerer-$m"
+  printf '#!/bin/sh\nNATLAB_BIN_DIR=%s exec python3 %s claims-srflx "$@"\n' \
+    "$NATLAB_BIN_DIR" "$NATLAB_SOURCE_DIR/tests/cli/fixtures/wire_liar.py" >"$wrap/liar"
+  chmod +x "$wrap/answerer-$m" "$wrap/liar"
+done
 fail=0
 
 check() { # expected-status label command...
@@ -31,7 +44,7 @@ expect_line() { # label pattern
   fi
 }
 
-check 0 "natlab-ice conforms" "$natlab" adapter-check natlab-ice
+check 0 "natlab-ice conforms (against an answerer)" "$natlab" adapter-check --peer "$wrap/answerer-controlled" natlab-ice
 expect_line "natlab-ice" "^ok    stop: exited with status 0"
 expect_line "natlab-ice" "^ok    controlled: connects"
 # the rounds the default matrix needs: trickle, srflx and relay candidates
@@ -39,15 +52,15 @@ expect_line "natlab-ice" "^ok    controlled: connects"
 net_lines() { # label
   expect_line "$1" "^ok    trickle: local at once, .* end-of-candidates"
   expect_line "$1" "^ok    trickle: gathered srflx 203.0.113.1 and relay 203.0.113.10"
-  expect_line "$1" "^ok    trickle: selected a direct pair"
-  expect_line "$1" "^ok    relay-udp: selected the candidate's relay (relay_transport udp)"
+  expect_line "$1" "^ok    trickle: the wire settles direct, as the candidate claims"
+  expect_line "$1" "^ok    relay-udp: the wire settles relay over udp, as the candidate claims"
   expect_line "$1" "^ok    relay-udp: rx: the candidate reported 5 of"
-  expect_line "$1" "^ok    relay-tcp: selected the candidate's relay (relay_transport t[cl][ps])"
+  expect_line "$1" "^ok    relay-tcp: the wire settles relay-tcp over t[cl][ps], as the candidate claims"
   expect_line "$1" "^ok    relay-tcp: rx: the candidate reported 5 of"
-  expect_line "$1" "^ok    tcp-web-only: selected the candidate's relay (relay_transport t[cl][ps])"
+  expect_line "$1" "^ok    tcp-web-only: the wire settles relay-tcp over t[cl][ps], as the candidate claims"
 }
 net_lines "natlab-ice"
-expect_line "natlab-ice" "^ok    tls-443: selected the candidate's relay (relay_transport tls)"
+expect_line "natlab-ice" "^ok    tls-443: the wire settles relay-tcp over tls, as the candidate claims"
 if [ -x "$NATLAB_BIN_DIR/natlab-nice" ]; then
   check 0 "natlab-nice conforms" "$natlab" adapter-check nice
   expect_line "natlab-nice" 'ready: impl "natlab-nice"'
@@ -104,12 +117,21 @@ expect_line "turn" 'FAIL  relay-tcp: no pair selected on the candidate'
 # only TLS on 443 out needs TURN over TLS: the tls-443 round fails such an
 # agent, quoting its own word on it
 TP_BREAK=notls check 1 "no TURN over TLS rejected" "$natlab" adapter-check --timeout-ms 6000 "$fixture"
-expect_line "notls" "^ok    tcp-web-only: selected the candidate's relay (relay_transport tcp)"
+expect_line "notls" "^ok    tcp-web-only: the wire settles relay-tcp over tcp, as the candidate claims"
 expect_line "notls" 'FAIL  tls-443: no relay candidate on the TURN server.s address 203.0.113.10 (the agent was given only --turn tls:203.0.113.10:443'
 expect_line "notls" '(the candidate last said: log "this build has no TURN over TLS")'
 # -v labels each line an agent writes on stderr with the agent's name
 TP_BREAK=notls check 1 "-v labels the agent's stderr" "$natlab" adapter-check -v --timeout-ms 6000 "$fixture"
 expect_line "verbose" "^      !! candidate stderr: tp_broken_adapter: dropping --turn tls:"
+
+# a claim the wire contradicts fails, as in the matrix: relaying while
+# claiming a srflx pair (the old check read the claim alone and passed it)
+check 1 "a claim the wire contradicts" "$natlab" adapter-check --timeout-ms 4000 "$wrap/liar"
+expect_line "liar" "^FAIL  trickle: the candidate's selected pair is not where its data went: candidate claims srflx 203.0.113.10:[0-9]*; its data went through the relay 203.0.113.10:[0-9]* over UDP"
+# two answerers: no offerer, said at once in every round
+check 1 "two answerers" "$natlab" adapter-check --peer "$wrap/answerer-always" "$wrap/answerer-always"
+expect_line "answerers" '^FAIL  both agents declare "answerer": true in ready, so there is no offerer'
+expect_line "answerers" '^FAIL  trickle: both agents declare "answerer": true'
 
 check 2 "a missing program is a usage error" "$natlab" adapter-check /nonexistent/agent
 expect_line "missing" "not an executable file"

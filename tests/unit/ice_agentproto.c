@@ -25,6 +25,18 @@ static void test_commands(void **st)
 	(void)st;
 	assert_int_equal(parse("{\"cmd\":\"gather\"}", &c, err), 0);
 	assert_int_equal(c.type, AGENTPROTO_GATHER);
+	assert_int_equal(c.dataplane, AGENTPROTO_DATAPLANE_UNSET);
+	/* the plane the harness chose from both ready events */
+	assert_int_equal(parse("{\"cmd\":\"gather\",\"dataplane\":\"datachannel\"}", &c, err), 0);
+	assert_int_equal(c.dataplane, AGENTPROTO_DATAPLANE_DATACHANNEL);
+	assert_int_equal(parse("{\"cmd\":\"gather\",\"dataplane\":\"datagram\"}", &c, err), 0);
+	assert_int_equal(c.dataplane, AGENTPROTO_DATAPLANE_DATAGRAM);
+	assert_int_equal(parse("{\"cmd\":\"gather\",\"dataplane\":null}", &c, err), 0);
+	assert_int_equal(c.dataplane, AGENTPROTO_DATAPLANE_UNSET);
+	/* a plane the protocol does not have, or not a string: refused, named */
+	assert_int_equal(parse("{\"cmd\":\"gather\",\"dataplane\":\"rtp\"}", &c, err), -EINVAL);
+	assert_non_null(strstr(err, "\"dataplane\" must be"));
+	assert_int_equal(parse("{\"cmd\":\"gather\",\"dataplane\":2}", &c, err), -EINVAL);
 	assert_int_equal(parse("{\"cmd\":\"remote\",\"ufrag\":\"abcd\",\"pwd\":"
 			       "\"0123456789012345678901\",\"candidates\":[\"candidate:1 1 udp "
 			       "2130706431 10.0.1.2 50000 typ host\",\"candidate:2 1 udp 1 "

@@ -144,6 +144,28 @@ static void test_help(void **st)
 	assert_int_equal(ice_opts_parse(&o, ARGC(argv), argv, err, sizeof(err)), ICE_OPTS_HELP);
 }
 
+/* --offer-dataplanes (a test double of a one-plane stack): what ready
+ * declares, and the plane used when only one is offered */
+static void test_offer_dataplanes(void **st)
+{
+	char *dc[] = {"natlab-ice", "--offer-dataplanes", "datachannel", NULL};
+	char *dg[] = {"natlab-ice",	    "--dataplane", "datachannel",
+		      "--offer-dataplanes", "datagram",	   NULL};
+	char *both[] = {"natlab-ice", "--offer-dataplanes", "datagram,datachannel", NULL};
+	struct ice_opts o;
+	char err[ICE_OPTS_ERR_MAX];
+	(void)st;
+
+	assert_int_equal(ice_opts_parse(&o, ARGC(dc), dc, err, sizeof(err)), 0);
+	assert_int_equal(o.offer_dataplanes, ICE_OPTS_OFFER_DATACHANNEL);
+	assert_int_equal(o.dataplane, ICE_DATAPLANE_DATACHANNEL);
+	assert_int_equal(ice_opts_parse(&o, ARGC(dg), dg, err, sizeof(err)), 0);
+	assert_int_equal(o.dataplane, ICE_DATAPLANE_DATAGRAM);
+	assert_int_equal(ice_opts_parse(&o, ARGC(both), both, err, sizeof(err)), 0);
+	assert_int_equal(o.offer_dataplanes, ICE_OPTS_OFFER_DATAGRAM | ICE_OPTS_OFFER_DATACHANNEL);
+	assert_int_equal(o.dataplane, ICE_DATAPLANE_DATAGRAM);
+}
+
 /* @opt @value is refused: the message names @want, and the usage text
  * follows it or not (@usage). */
 static void expect_bad(const char *opt, const char *value, const char *want, bool usage)
@@ -180,6 +202,7 @@ static void test_bad_values(void **st)
 	expect_bad("--gather-timeout-ms", "1.5", "--gather-timeout-ms: bad value '1.5'", true);
 	expect_bad("--seed", "12ab", "--seed: bad value '12ab'", true);
 	expect_bad("--dataplane", "webrtc", "--dataplane: bad value 'webrtc'", true);
+	expect_bad("--offer-dataplanes", "rtp", "--offer-dataplanes: bad value 'rtp'", true);
 	/* --stun and --turn say what they want and print no usage text */
 	expect_bad("--stun", "stun.example:3478",
 		   "--stun stun.example:3478: want a numeric IP:PORT", false);
@@ -300,10 +323,10 @@ static void test_hostaddr(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_every_option),
-	    cmocka_unit_test(test_help),     cmocka_unit_test(test_bad_values),
-	    cmocka_unit_test(test_limits),   cmocka_unit_test(test_usage_text),
-	    cmocka_unit_test(test_hostaddr),
+	    cmocka_unit_test(test_defaults),   cmocka_unit_test(test_every_option),
+	    cmocka_unit_test(test_help),       cmocka_unit_test(test_offer_dataplanes),
+	    cmocka_unit_test(test_bad_values), cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_usage_text), cmocka_unit_test(test_hostaddr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

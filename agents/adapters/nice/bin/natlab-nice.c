@@ -555,6 +555,7 @@ int main(int argc, char **argv)
 	    {"seed", required_argument, NULL, 'S'},
 	    {"tcp", no_argument, NULL, 'K'},
 	    {"turn-dual", no_argument, NULL, 'D'},
+	    {"dataplane", required_argument, NULL, 'L'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -565,6 +566,7 @@ int main(int argc, char **argv)
 	long ta = -1, rto = -1, retrans = -1;
 	bool ignored_timers = false, turn_dual = false;
 	bool tcp = false;
+	const char *plane = NULL; /* --dataplane other than datagram: ignored */
 	int o;
 
 	memset(&app, 0, sizeof(app));
@@ -652,6 +654,12 @@ int main(int argc, char **argv)
 		case 'D':
 			turn_dual = true;
 			break;
+		case 'L':
+			/* docs/agent-protocol.md: adapters accept --dataplane and
+			 * may ignore it; libnice has the datagram plane only */
+			if (strcmp(optarg, "datagram") != 0)
+				plane = optarg;
+			break;
 		case 'S':
 		case 'v':
 			break;
@@ -679,9 +687,9 @@ int main(int argc, char **argv)
 		 * has no TURN over TLS (it speaks plain TURN over TCP to a TLS
 		 * port, see below); ICE-TCP only with --tcp. */
 		const struct agentproto_cap caps[] = {
-		    {"trickle", true},	 {"restart", true},  {"turn-udp", true},
-		    {"turn-tcp", true},	 {"turn-tls", false}, {"ice-tcp", tcp},
-		    {"ipv6", true},	 {"components", true}, {"consent", true},
+		    {"trickle", true},	{"restart", true},    {"turn-udp", true},
+		    {"turn-tcp", true}, {"turn-tls", false},  {"ice-tcp", tcp},
+		    {"ipv6", true},	{"components", true}, {"consent", true},
 		};
 		/* no "dataplanes": the datagram plane only */
 		agentproto_ev_ready_full(&app.out, t_ms(&app), IMPL, NICE_PKG_VERSION, caps,
@@ -712,6 +720,10 @@ int main(int argc, char **argv)
 		set_uint_prop(&app, "stun-max-retransmissions", (guint)retrans);
 	/* the adapter has no libnice property through which to ask a TURN
 	 * server for a relay of another family (RFC 6156) */
+	if (plane)
+		agentproto_ev_log(&app.out, t_ms(&app), "warning",
+				  "natlab-nice has the datagram plane only: --dataplane %s ignored",
+				  plane);
 	if (turn_dual)
 		agentproto_ev_log(
 		    &app.out, t_ms(&app), "warning",

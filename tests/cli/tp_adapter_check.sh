@@ -80,7 +80,7 @@ if [ -x "$NATLAB_BIN_DIR/natlab-aiortc" ]; then
   # possible FAIL; anything else fails this test
   "$natlab" adapter-check aiortc >"$out" 2>&1
   st=$?
-  if [ "$st" = 1 ] && ! grep "^FAIL" "$out" | grep -qv "^FAIL  trickle: selected a relayed pair"; then
+  if [ "$st" = 1 ] && ! grep "^FAIL" "$out" | grep -qv "^FAIL  trickle: the wire shows relay"; then
     echo "note: natlab-aiortc picked a relay in the trickle round (aioice's aggressive nomination)"
   elif [ "$st" != 0 ]; then
     echo "FAIL natlab-aiortc conforms: exit $st"; cat "$out"; fail=1
@@ -92,10 +92,10 @@ if [ -x "$NATLAB_BIN_DIR/natlab-aiortc" ]; then
   # aioice does not trickle its own candidates: a warning, not a failure
   expect_line "natlab-aiortc" "^warn  trickle: started with --trickle, the first local was already complete"
   expect_line "natlab-aiortc" "^ok    trickle: gathered srflx 203.0.113.1 and relay 203.0.113.10"
-  expect_line "natlab-aiortc" "^ok    relay-udp: selected the candidate's relay (relay_transport udp)"
-  expect_line "natlab-aiortc" "^ok    relay-tcp: selected the candidate's relay (relay_transport t[cl][ps])"
-  expect_line "natlab-aiortc" "^ok    tcp-web-only: selected the candidate's relay (relay_transport t[cl][ps])"
-  expect_line "natlab-aiortc" "^ok    tls-443: selected the candidate's relay (relay_transport tls)"
+  expect_line "natlab-aiortc" "^ok    relay-udp: the wire settles relay over udp, as the candidate claims"
+  expect_line "natlab-aiortc" "^ok    relay-tcp: the wire settles relay-tcp over t[cl][ps], as the candidate claims"
+  expect_line "natlab-aiortc" "^ok    tcp-web-only: the wire settles relay-tcp over t[cl][ps], as the candidate claims"
+  expect_line "natlab-aiortc" "^ok    tls-443: the wire settles relay-tcp over tls, as the candidate claims"
 else
   echo "note: natlab-aiortc not linked (python3-aioice missing): not checked"
 fi

@@ -10,4 +10,5 @@ module.exports = {
   dataplane: require('./dataplane.js'),
   sdp: require('./sdp.js'),
   stats: require('./stats.js'),
+  session: require('./session.js'),
 };

@@ -981,10 +981,16 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
 	ac_agent_send(ac, peer, "{\"cmd\":\"stop\"}");
 }
 
+/* A shipped implementation's name (nice, libwebrtc, ...) is its adapter
+ * natlab-<name>, tried first: "nice" is also a program in PATH. */
 static int resolve(const char *name, char *buf, size_t len)
 {
-	if (strcmp(name, "nice") == 0)
-		name = "natlab-nice";
+	char shipped[PATH_MAX];
+
+	if (!strchr(name, '/') && strncmp(name, "natlab-", 7) != 0 &&
+	    (size_t)snprintf(shipped, sizeof(shipped), "natlab-%s", name) < sizeof(shipped) &&
+	    luanet_bin_path(shipped, buf, len) == 0)
+		return 0;
 	return luanet_bin_path(name, buf, len);
 }
 

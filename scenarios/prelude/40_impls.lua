@@ -17,8 +17,22 @@ local agent_impls = {
                install = "install libnice-dev (apt-get install libnice-dev) and rebuild: " ..
                          "natlab-nice is built only when libnice is found" },
 }
+-- WebRTC stacks wrapped in Node (agents/adapters/<name>/, one shared
+-- helper in agents/adapters/common/node): they need node and their npm
+-- package in agents/adapters/node_modules.
+local function node_install(package)
+  return "install node and the npm packages (scripts/install-deps --impls runs npm ci in " ..
+         "agents/adapters) and rebuild: natlab-%s is put into build/bin only when " ..
+         package .. " is found"
+end
+agent_impls["libwebrtc"] = { bin = "natlab-libwebrtc",
+                             install = node_install("@roamhq/wrtc"):format("libwebrtc") }
+agent_impls["libdatachannel"] = { bin = "natlab-libdatachannel",
+                                  install = node_install("node-datachannel"):format("libdatachannel") }
 agent_impls["natlab-nice"] = agent_impls.nice
-natlab.agent_impls = { "natlab-ice", "nice" }
+agent_impls["natlab-libwebrtc"] = agent_impls.libwebrtc
+agent_impls["natlab-libdatachannel"] = agent_impls.libdatachannel
+natlab.agent_impls = { "natlab-ice", "nice", "libwebrtc", "libdatachannel" }
 
 -- natlab.impl_path(name) -> path | nil, why, known: the program behind an
 -- implementation name, or why it is not available (with what to install);
@@ -31,7 +45,7 @@ function natlab.impl_path(name)
   if path then return path end
   if known then return nil, bin .. " is not available: " .. known.install, true end
   -- a name natlab does not ship: the user's adapter, so say how to name it
-  local shipped = "natlab-ice, nice"
+  local shipped = table.concat(natlab.agent_impls, ", ")
   if tostring(name):find("/", 1, true) then
     return nil, "agent '" .. name .. "' is not an executable file: check the path given to " ..
                 "-p left_impl=/right_impl= (relative to the directory natlab runs in; " ..

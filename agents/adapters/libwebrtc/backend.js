@@ -97,6 +97,22 @@ class Backend {
     return stats.selectedPair(await this.pc.getStats());
   }
 
+  // describePairs() -> text: every candidate pair of getStats, one a line
+  async describePairs() {
+    const all = [];
+    (await this.pc.getStats()).forEach((x) => all.push(x));
+    const byId = new Map(all.map((x) => [x.id, x]));
+    const c = (id) => {
+      const x = byId.get(id) || {};
+      return `${x.candidateType}/${x.protocol} ${x.address || x.ip}:${x.port}`;
+    };
+    return all.filter((x) => x.type === 'candidate-pair')
+      .map((p) => `${c(p.localCandidateId)} -> ${c(p.remoteCandidateId)} ${p.state}` +
+                  ` nominated=${p.nominated} req=${p.requestsSent} resp=${p.responsesReceived}` +
+                  ` inreq=${p.requestsReceived}`)
+      .join('\n');
+  }
+
   close() {
     this.pc.close();
   }

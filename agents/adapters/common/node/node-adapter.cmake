@@ -25,6 +25,9 @@ else()
 endif()
 
 function(natlab_node_adapter name package)
+  # the include guard leaves the second includer without the variables
+  # above: work them out from this file's place
+  get_filename_component(NATLAB_NODE_ADAPTERS ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../.. ABSOLUTE)
   set(src ${NATLAB_NODE_ADAPTERS}/${name}/natlab-${name})
   set(dst ${CMAKE_BINARY_DIR}/bin/natlab-${name})
   if(NATLAB_NODE AND EXISTS ${NATLAB_NODE_ADAPTERS}/node_modules/${package}/package.json)

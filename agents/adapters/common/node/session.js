@@ -275,6 +275,11 @@ class Session {
   reportFailed() {
     if (this.failedReported) return;
     this.failedReported = true;
+    // the stack's own view of its pairs goes to the cell's log (stderr)
+    if (this.backend.describePairs) {
+      Promise.resolve(this.backend.describePairs()).then((t) => process.stderr.write(`ICE failed; pairs:\n${t}\n`),
+                                                          () => {});
+    }
     this.agent.emit('failed', { reason: `${this.stack}: ICE failed (no candidate pair worked)` });
   }
 

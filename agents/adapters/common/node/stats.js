@@ -23,7 +23,9 @@
     const c = {
       type: TYPES[String(st.candidateType || '').toLowerCase()] || String(st.candidateType),
       transport: String(st.protocol || 'udp').toLowerCase(),
-      address: st.address !== undefined && st.address !== null ? st.address : st.ip,
+      // libwebrtc leaves a peer-reflexive remote's address empty (a
+      // privacy rule of webrtc-stats): "" then, as the stack says
+      address: st.address || st.ip || '',
       port: st.port,
     };
     if (c.transport === 'tcp' && st.tcpType) c.tcptype = String(st.tcpType).toLowerCase();

@@ -6,6 +6,10 @@
 #    (scripts/install-deps --impls runs `npm ci` there); otherwise a stale
 #    link is removed and natlab.agent skips the cells, naming the install
 #    command (scenarios/prelude/40_impls.lua).
+#  - impl.NAME_corner: the stack against natlab-ice on four cells of the
+#    default matrix (common/node/test/corner.sh; labels impl and ns; skipped
+#    when the stack is not installed), each cell's outcome given by the
+#    adapter's CMakeLists.txt (the extra arguments, LEFT:RIGHT=OUTCOME);
 #  - once: the unit tests of the shared helper (agents/adapters/common/node)
 #    with node's built-in test runner, label `unit`; they need node only.
 include_guard(GLOBAL)
@@ -25,6 +29,7 @@ else()
 endif()
 
 function(natlab_node_adapter name package)
+  set(corner ${ARGN})
   # the include guard leaves the second includer without the variables
   # above: work them out from this file's place
   get_filename_component(NATLAB_NODE_ADAPTERS ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../.. ABSOLUTE)
@@ -40,5 +45,11 @@ function(natlab_node_adapter name package)
     message(STATUS "natlab-${name} is not installed: needs node and the npm package ${package} "
                    "(scripts/install-deps --impls, then rebuild)")
     set(NATLAB_HAVE_${name} FALSE PARENT_SCOPE)
+  endif()
+  if(corner)
+    add_test(NAME impl.${name}_corner
+      COMMAND bash ${NATLAB_NODE_ADAPTERS}/common/node/test/corner.sh ${name} ${corner})
+    set_tests_properties(impl.${name}_corner PROPERTIES LABELS "impl;ns" SKIP_RETURN_CODE 77 TIMEOUT 300
+      ENVIRONMENT "NATLAB_BIN_DIR=${CMAKE_BINARY_DIR}/bin;NATLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
   endif()
 endfunction()

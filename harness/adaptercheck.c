@@ -825,6 +825,15 @@ static void check_restart(struct ac *ac, struct ac_agent *cand, struct ac_agent 
 	char *old_u = NULL, *old_p = NULL;
 	int want = cand->locals + 1, r;
 
+	/* a stack without ICE restart that says so (libjuice): the scenarios
+	 * that restart judge it `unsupported`, so this is not checked either */
+	if (json_is_false(json_object_get(json_object_get(cand->ready, "capabilities"), "restart"))) {
+		ac_say(ac, "n/a",
+		       "restart: the candidate declares \"restart\": false in its ready event "
+		       "(capabilities): not checked; scenarios judge the cells that need it "
+		       "`unsupported`");
+		return;
+	}
 	if (cand->local) {
 		old_u = strdup(ac_jstr(cand->local, "ufrag") ? ac_jstr(cand->local, "ufrag") : "");
 		old_p = strdup(ac_jstr(cand->local, "pwd") ? ac_jstr(cand->local, "pwd") : "");

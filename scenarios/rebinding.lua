@@ -37,7 +37,10 @@ local function restart(l, r, timeout_ms)
     if not i then break end
     local other = procs[3 - i]
     if ev.ev == "local" then
-      other:send { cmd = "remote", ufrag = ev.ufrag, pwd = ev.pwd, candidates = ev.candidates or {} }
+      -- session: the WebRTC session parameters, relayed verbatim as
+      -- natlab.ice_connect does (a DTLS fingerprint the peer must keep)
+      other:send { cmd = "remote", ufrag = ev.ufrag, pwd = ev.pwd, candidates = ev.candidates or {},
+                   session = ev.session }
       if ev.complete then other:send { cmd = "end-of-candidates" } end
     elseif ev.ev == "candidate" then
       if ev["end"] then other:send { cmd = "end-of-candidates" }

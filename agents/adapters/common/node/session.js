@@ -162,6 +162,13 @@ class Session {
   async remote(c) {
     const ok = checkCandidates(c.candidates, (lv, m) => this.log(lv, m), 1);
     if (!ok.ok) return this.agent.error(`remote: ${ok.msg}`);
+    // an ICE restart keeps the DTLS connection: a description without a
+    // session after one with it is the same peer's
+    if (!c.session && this.peerSession) {
+      c = Object.assign({}, c, { session: this.peerSession });
+    } else if (c.session) {
+      this.peerSession = c.session;
+    }
     if (!c.session) {
       this.log('warning', `remote: the peer sent no session (no DTLS fingerprint): ${this.stack} gets a ` +
                           'placeholder, so ICE can connect but DTLS and the data channel cannot');

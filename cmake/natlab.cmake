@@ -1,8 +1,9 @@
 # Conventions shared by every folder, so that parallel work on different
 # modules never edits the same build file:
 #  - every .c file in a library folder (and its sub-folders) is part of that
-#    folder's library, except those under bin/ or fuzz/ and files ending in
-#    _main.c;
+#    folder's library, except those under bin/, fuzz/ or node_modules/ (npm
+#    packages of the Node adapters ship C sources of their own) and files
+#    ending in _main.c;
 #  - every <dir>/fuzz/<name>.c becomes a libFuzzer target (natlab_fuzzers);
 #  - every <dir>/bin/<name>.c becomes an executable called <name>;
 #  - every tests/<label>/<name>.c becomes one test executable and one CTest
@@ -13,7 +14,7 @@ function(natlab_library name dir)
   # Filter on the path inside @dir: a checkout whose own path contains
   # "/fuzz/" or "/bin/" (a worktree named fuzz) must not lose every file.
   file(GLOB_RECURSE rel RELATIVE ${dir} CONFIGURE_DEPENDS ${dir}/*.c)
-  list(FILTER rel EXCLUDE REGEX "(^|/)bin/|_main\\.c$|(^|/)fuzz/")
+  list(FILTER rel EXCLUDE REGEX "(^|/)bin/|_main\\.c$|(^|/)fuzz/|(^|/)node_modules/")
   list(TRANSFORM rel PREPEND ${dir}/ OUTPUT_VARIABLE srcs)
   if(srcs)
     add_library(${name} STATIC ${srcs})

@@ -1079,7 +1079,7 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
 }
 
 /* A shipped implementation's name (scenarios/prelude/40_impls.lua: "nice",
- * "aiortc", ...) is its adapter "natlab-<name>", looked up first ("nice"
+ * "aiortc", "libwebrtc", ...) is its adapter "natlab-<name>", looked up first ("nice"
  * is also coreutils' nice on PATH); anything else a program name or a
  * path. */
 static int resolve(const char *name, char *buf, size_t len)

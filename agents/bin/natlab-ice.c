@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -764,6 +765,11 @@ int main(int argc, char **argv)
 	memset(&app, 0, sizeof(app));
 	app.t0_us = mono_us();
 	app.out.f = stdout;
+	/* A TURN server that closes our TCP/TLS connection must cost that
+	 * relay, not the agent: OpenSSL writes with write(2), which raises
+	 * SIGPIPE on a closed connection (seen against libwebrtc, whose
+	 * checks reach every relay: natlab-ice died of it mid-cell). */
+	signal(SIGPIPE, SIG_IGN);
 	rc = ice_opts_parse(&app.opts, argc, argv, err, sizeof(err));
 	if (rc == ICE_OPTS_HELP) {
 		ice_opts_usage(stdout);

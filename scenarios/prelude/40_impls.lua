@@ -22,13 +22,27 @@ local agent_impls = {
                          "golang-github-pion-ice.v2-dev) and rebuild: natlab-pion is built only " ..
                          "when go and Debian's pion sources are found" },
 }
-agent_impls["natlab-nice"] = agent_impls.nice
-agent_impls["natlab-pion"] = agent_impls.pion
+-- WebRTC stacks wrapped in Node (agents/adapters/<name>/, one shared
+-- helper in agents/adapters/common/node): they need node and their npm
+-- package in agents/adapters/node_modules.
+local function node_install(package)
+  return "install node and the npm packages (scripts/install-deps --impls runs npm ci in " ..
+         "agents/adapters) and rebuild: natlab-%s is put into build/bin only when " ..
+         package .. " is found"
+end
+agent_impls["libwebrtc"] = { bin = "natlab-libwebrtc",
+                             install = node_install("@roamhq/wrtc"):format("libwebrtc") }
+agent_impls["libdatachannel"] = { bin = "natlab-libdatachannel",
+                                  install = node_install("node-datachannel"):format("libdatachannel") }
+-- aioice (Python), agents/adapters/aiortc: datagram plane
 agent_impls["aiortc"] = { bin = "natlab-aiortc",
                           install = "install python3-aioice (scripts/install-deps --impls) and rebuild: " ..
                                     "natlab-aiortc is linked into build/bin only when /usr/bin/python3 imports aioice" }
-agent_impls["natlab-aiortc"] = agent_impls.aiortc
-natlab.agent_impls = { "natlab-ice", "nice", "pion", "aiortc" }
+-- each also by its program's name
+for _, n in ipairs({ "nice", "pion", "aiortc", "libwebrtc", "libdatachannel" }) do
+  agent_impls["natlab-" .. n] = agent_impls[n]
+end
+natlab.agent_impls = { "natlab-ice", "nice", "pion", "aiortc", "libwebrtc", "libdatachannel" }
 
 -- natlab.impl_path(name) -> path | nil, why, known: the program behind an
 -- implementation name, or why it is not available (with what to install);

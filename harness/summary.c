@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness/report.h"
+#include "harness/rollup.h"
 
 /* Where a cell comes in planned order: its "index", then finishing order. */
 struct key {
@@ -58,7 +59,8 @@ struct grid {
 
 struct summary {
 	struct labels names;
-	struct grid *g; /* parallel to names.v */
+	struct grid *g;	     /* parallel to names.v */
+	struct rollup *roll; /* the scenarios' summary grids */
 };
 
 struct summary *summary_new(void)
@@ -126,6 +128,10 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 
 	if (!name || !row || !col)
 		return 0;
+	/* planned order where known: rows and columns as in the report */
+	if ((!s->roll && !(s->roll = rollup_new())) ||
+	    rollup_add(s->roll, c, json_is_integer(idx) ? (uint64_t)json_integer_value(idx) : pos) < 0)
+		return -ENOMEM;
 	gi = labels_add(&s->names, name, k);
 	if (gi < 0)
 		return (int)gi;
@@ -230,6 +236,64 @@ static size_t *by_first(const struct labels *l)
 
 #define SQ_TEXT 40
 
+/* A summary square: "97% 35/36" (pass rate, passed/applicable), then the
+ * unsupported, failed and skipped counts that are not zero. */
+static void rollup_text(const struct rollup_square *sq, char *buf, size_t len)
+{
+	int pct = rollup_percent(sq);
+	size_t used;
+
+	if (pct < 0)
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%d%% %zu/%zu", pct, sq->passed, rollup_applicable(sq));
+	used = strlen(buf);
+	if (sq->unsupported && used < len)
+		used += (size_t)snprintf(buf + used, len - used, " %zuu", sq->unsupported);
+	if (sq->failed && used < len)
+		used += (size_t)snprintf(buf + used, len - used, " %zuf", sq->failed);
+	if (sq->skipped && used < len)
+		snprintf(buf + used, len - used, " %zus", sq->skipped);
+}
+
+/* The summary grids, after the grids they sum up. */
+static void rollup_print(const struct rollup *r, FILE *out)
+{
+	for (size_t i = 0; r && i < rollup_count(r); i++) {
+		char text[SQ_TEXT];
+		int w = 12;
+
+		for (size_t rk = 0; rk < rollup_rows(r, i); rk++)
+			for (size_t ck = 0; ck < rollup_cols(r, i); ck++) {
+				const struct rollup_square *sq = rollup_square(r, i, rk, ck);
+				if (sq) {
+					rollup_text(sq, text, sizeof(text));
+					w = (int)strlen(text) > w ? (int)strlen(text) : w;
+				}
+			}
+		for (size_t ck = 0; ck < rollup_cols(r, i); ck++)
+			w = (int)strlen(rollup_col(r, i, ck)) > w ? (int)strlen(rollup_col(r, i, ck)) : w;
+		w = w > SQ_TEXT ? SQ_TEXT : w;
+		fprintf(out,
+			"\n%s  (pass rate passed/applicable; u = unsupported, f = failed, s = skipped)\n"
+			"%-24s",
+			rollup_name(r, i), "");
+		for (size_t ck = 0; ck < rollup_cols(r, i); ck++)
+			fprintf(out, " %-*.*s", w, w, rollup_col(r, i, ck));
+		fprintf(out, "\n");
+		for (size_t rk = 0; rk < rollup_rows(r, i); rk++) {
+			fprintf(out, "%-24.24s", rollup_row(r, i, rk));
+			for (size_t ck = 0; ck < rollup_cols(r, i); ck++) {
+				const struct rollup_square *sq = rollup_square(r, i, rk, ck);
+				if (sq)
+					rollup_text(sq, text, sizeof(text));
+				fprintf(out, " %-*.*s", w, w, sq ? text : "-");
+			}
+			fprintf(out, "\n");
+		}
+	}
+}
+
 void summary_print(const struct summary *s, FILE *out)
 {
 	size_t *go = by_first(&s->names);
@@ -280,6 +344,7 @@ void summary_print(const struct summary *s, FILE *out)
 		free(text);
 	}
 	free(go);
+	rollup_print(s->roll, out);
 }
 
 void summary_free(struct summary *s)
@@ -296,5 +361,6 @@ void summary_free(struct summary *s)
 	}
 	free(s->g);
 	labels_free(&s->names);
+	rollup_free(s->roll);
 	free(s);
 }

@@ -26,134 +26,24 @@
 --                      # data over a WebRTC data channel (DTLS + SCTP) instead of datagrams
 natlab.scen.use_dir()
 local S = natlab.scen
+local EXPECT = S.expected_table()
 
-local function expected_table()
-  local src = debug.getinfo(1, "S").source:match("^@(.*)$")
-  local dir = src and src:match("^(.*)/[^/]*$") or "."
-  local chunk, err = loadfile(dir .. "/matrix_expected.lua")
-  if not chunk then error("matrix: cannot load matrix_expected.lua: " .. tostring(err)) end
-  return chunk()
-end
-local EXPECT = expected_table()
-
-local function col_index(name)
-  for i, n in ipairs(EXPECT.order) do
-    if n == name then return i end
-  end
-  return nil
-end
-
--- The options both agents get: pacing, TURN, and the -p words asking for
--- more (agent_args, ice_tcp, dataplane).
-local function agent_common(net, p)
-  local turn = S.turn_urls(net, "all", net.srv.tls)
-  -- a silent STUN server (UDP blocked) costs 1 s, not 3: the lab's RTT is
-  -- well under a millisecond
-  local common = { turn = turn, gather_timeout_ms = 1000, trickle = p.trickle,
-                   args = { "--ta-ms", tostring(p.ta_ms), "--rto-ms", tostring(p.rto_ms), "--nominate-wait-ms", tostring(p.nominate_wait_ms) } }
-  for w in tostring(p.agent_args):gmatch("%S+") do common.args[#common.args + 1] = w end
-  if p.ice_tcp then common.args[#common.args + 1] = "--tcp" end
-  -- the datagram plane is every agent's default: only another one is asked
-  -- for, so agents that know no --dataplane keep working
-  if p.dataplane ~= "datagram" then
-    if p.dataplane ~= "datachannel" then
-      error("matrix: dataplane '" .. tostring(p.dataplane) .. "': want datagram or datachannel")
-    end
-    table.insert(common.args, "--dataplane")
-    table.insert(common.args, p.dataplane)
-  end
-  return common
-end
-
--- What the agents declared they can do (docs/agent-protocol.md,
--- Capabilities) may change what this cell expects, or make it
--- unsupported (docs/expected-matrix.md, "Capabilities"). @procs: {left=,
--- right=}.
-local function expect_by_capabilities(p, cell, procs)
-  for _, side in ipairs({ "left", "right" }) do
-    local ok, why = natlab.ready(procs[side])
-    if not ok then natlab.fail(side .. " (" .. tostring(p[side .. "_impl"]) .. "): " .. why) end
-  end
-  local exp, why = EXPECT.adjust(p.left, p.right, cell.expected_path,
-                                 function(side, name) return natlab.capability(procs[side], name) end)
-  if not exp then natlab.unsupported(why) end
-  if exp ~= cell.expected_path then
-    natlab.observe("expected_by_capabilities", exp)
-    cell.expected_path = exp
-    natlab.result { expected_path = exp }
-  end
-end
-
+-- the cell is natlab.scen.call_* (scenarios/prelude/45_call.lua), shared
+-- with scenarios/interop.lua
 scenario {
   name = "matrix",
   description = "every NAT preset x every NAT preset: ICE path and two-way data against the expected-outcome table",
-  params = {
-    left = { kind = "nat_preset", description = "left NAT preset (row)", default = "port-restricted-cone" },
-    right = { kind = "nat_preset", description = "right NAT preset (column)", default = "port-restricted-cone" },
-    left_impl = { description = "left ICE agent program (docs/agent-protocol.md)", default = "natlab-ice" },
-    right_impl = { description = "right ICE agent program", default = "natlab-ice" },
-    servers = { description = "STUN/TURN server implementation", default = "natlab" },
-    trickle = { description = "trickle candidates (RFC 8838) instead of full gathering", default = true },
-    rto_ms = { description = "agent check RTO floor (--rto-ms; the lab's RTT is under 1 ms)", default = 100 },
-    ta_ms = { description = "agent pacing Ta (--ta-ms, RFC 8445 §14.2: at least 5)", default = 10 },
-    nominate_wait_ms = { description = "controlling agent's wait for a better pair (--nominate-wait-ms)", default = 300 },
-    ice_tcp = { description = "ICE-TCP candidates (RFC 6544; --tcp) in both agents", default = false },
-    timeout_ms = { description = "time allowed to select a pair", default = 12000 },
-    wire = { description = "observe the data path on the wire and judge by it (false: claims only; bench/wire_overhead)", default = true },
-    settle_ms = { description = "after the first data burst, wait this long for switches and judge a second burst", default = 0 },
-    agent_args = { description = "extra words for both agents' command lines (space-separated)", default = "" },
-    send_data = { description = "send numbered datagrams (false: judge the consent checks of a consent_ms window, as for agents with no data plane in common)", default = true },
-    consent_ms = { description = "with send_data=false: the window of consent checks judged", default = 1000 },
-    dataplane = { description = "data plane of the two-way check: datagram, or datachannel (a WebRTC data channel over DTLS/SCTP, passed to the agents as --dataplane)", default = "datagram" },
-  },
+  params = S.call_params(),
   matrix = { left = EXPECT.order, right = EXPECT.order },
   -- sweeping left_impl/right_impl (or servers) draws one preset x preset
   -- grid per implementation pair instead of folding the pairs into one square
   grid = { name = "matrix: path class (expected from scenarios/matrix_expected.lua)", rows = "left", cols = "right",
            split = { "left_impl", "right_impl", "servers" } },
-  expect = function(p)
-    local row, c = EXPECT.grid[p.left], col_index(p.right)
-    return row and c and row[c] or nil
-  end,
+  -- and, over them, implementation x implementation pass rates
+  summary = { name = "matrix: implementation x implementation (pass rate over the applicable cells)",
+              rows = "left_impl", cols = "right_impl" },
+  expect = S.call_expect(EXPECT),
   timeout_ms = 30000,
-
-  network = function(p)
-    S.need_lab()
-    local net = natlab.net()
-    net:internet()
-    S.side(net, "left", p.left)
-    S.side(net, "right", p.right)
-    net.srv = S.servers(net, p)
-    net.wire = S.watch(net, { "left", "right" }, p)
-    return net
-  end,
-
-  run = function(net, p, cell)
-    local common = agent_common(net, p)
-    local l = S.agent(net, "left", p.left_impl,
-                      setmetatable({ role = "controlling", name = "left" }, { __index = common }), cell)
-    local r = S.agent(net, "right", p.right_impl,
-                      setmetatable({ role = "controlled", name = "right" }, { __index = common }), cell)
-    expect_by_capabilities(p, cell, { left = l, right = r })
-    local res = natlab.ice_connect(l, r, { trickle = p.trickle, timeout_ms = p.timeout_ms,
-                                           names = { "left", "right" }, record = false })
-    if not res.ok then
-      S.record_class(res, cell, { names = { "left", "right" } })
-    else
-      -- the data phase, then the verdict: the wire's settled path against
-      -- the expectation, each side's claim against the wire
-      local flow = S.data_phase(net, l, r, res, cell, { names = { "left", "right" }, settle_ms = p.settle_ms,
-                                                         consent_ms = not p.send_data and p.consent_ms or nil })
-      natlab.observe("two_way", flow)
-      if not flow.consent_only then
-        natlab.result { data = { sent = flow.n, received = flow.a_rx, peer_received = flow.b_rx } }
-      end
-      if not flow.ok then
-        natlab.result { outcome = "fail", message = string.format(
-          "selected %s but data did not flow both ways (left got %d/%d, right %d/%d)",
-          res.path, flow.a_rx, flow.n, flow.b_rx, flow.n) }
-      end
-    end
-    S.stop({ l, r })
-  end,
+  network = S.call_network,
+  run = S.call_run(EXPECT),
 }

@@ -20,7 +20,8 @@
 #              (TURN over TCP/TLS)
 # A cell counts in its class by the wire's settled class; a cell that did
 # not pass is counted apart ("not passed") and has no time.
-# Output, one row per pair and class:
+# Output, one row per pair and class (also tab-separated in DIR/rows.tsv:
+# pair, class, n, p50, p95, ratio):
 #   pair  class  n  settled p50  p95  select p50  p50 ratio vs natlab-ice
 # Needs a build (./scripts/build) and root or user namespaces.
 set -uo pipefail
@@ -55,7 +56,7 @@ cells=$log/results/latest/cells.jsonl
 [ -s "$cells" ] || { echo "interop_connect.sh: the run left no cells (exit $rc): $log/run.txt" >&2; exit 1; }
 echo "interop connect bench ($(date -u +%FT%TZ); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg));" \
   "one run, $trials trials, --jobs $jobs, $((SECONDS - t0)) s; $(grep -E '^[0-9]+ cells: ' "$log/run.txt" | tail -1)"
-/usr/bin/python3 - "$cells" <<'PY'
+/usr/bin/python3 - "$cells" "$log/rows.tsv" <<'PY'
 import json, math, sys
 
 def pct(v, q):
@@ -77,6 +78,7 @@ for line in open(sys.argv[1]):
     rows.setdefault((pair, cls), []).append((c["settled_ms"], c.get("select_ms", c.get("connect_ms"))))
 
 base_pair = "natlab-ice > natlab-ice"
+tsv = open(sys.argv[2], "w")  # pair, class, n, p50, p95, ratio: for bench/run
 print(f'{"pair (left controls)":34} {"class":10} {"n":>4} {"settled p50":>12} {"p95":>7} {"select p50":>11} {"p50 vs natlab-ice":>18}')
 for pair in order:
     for cls in ("direct", "relay", "relay-tcp"):
@@ -90,6 +92,7 @@ for pair in order:
         if base:
             b = pct([x[0] for x in base], 50)
             ratio = f"{pct(settled, 50) / b:.2f}" if b > 0 else "-"
+        tsv.write(f"{pair}\t{cls}\t{len(v)}\t{pct(settled, 50)}\t{pct(settled, 95)}\t{ratio}\n")
         print(f"{pair:34} {cls:10} {len(v):>4} {pct(settled, 50):>9} ms {pct(settled, 95):>4} ms "
               f"{(str(pct(select, 50)) + ' ms') if select else '-':>11} {ratio:>18}")
     if bad.get(pair):

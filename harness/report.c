@@ -343,7 +343,8 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 	pg->unsup += strcmp(o, "unsupported") == 0;
 	pg->err += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
 
-	if ((!pg->roll && !(pg->roll = rollup_new())) || rollup_add(pg->roll, c, rank) < 0)
+	if ((!pg->roll && !(pg->roll = rollup_new())) ||
+	    rollup_add(pg->roll, c, (struct labelset_key){(int64_t)rank, 0}) < 0)
 		pg->oom = 1;
 	cell_axes(c, &gname, &row, &col);
 	gi = strset_add(&pg->names, gname, &pg->oom);
@@ -548,7 +549,12 @@ static void summary_square(FILE *f, const struct page *pg, const struct rollup_s
 		return;
 	}
 	pct = rollup_percent(sq);
-	rate = pct < 0 ? "na" : sq->passed == rollup_applicable(sq) ? "all" : sq->passed ? "some" : "none";
+	if (pct < 0)
+		rate = "na";
+	else if (sq->passed == rollup_applicable(sq))
+		rate = "all";
+	else
+		rate = sq->passed ? "some" : "none";
 	fprintf(f,
 		"<td class=\"ssq rate-%s\" data-passed=\"%zu\" data-applicable=\"%zu\" "
 		"data-unsupported=\"%zu\" data-failed=\"%zu\" data-skipped=\"%zu\">",
@@ -561,8 +567,8 @@ static void summary_square(FILE *f, const struct page *pg, const struct rollup_s
 	if (pct < 0)
 		fprintf(f, "<b>n/a</b>");
 	else
-		fprintf(f, "<b>%d%%</b> <span class=\"rate\">%zu/%zu passed</span>", pct, sq->passed,
-			rollup_applicable(sq));
+		fprintf(f, "<b>%d%%</b> <span class=\"rate\">%zu/%zu passed</span>", pct,
+			sq->passed, rollup_applicable(sq));
 	fprintf(f, "<br><span class=\"small\">%zu unsupported, %zu failed", sq->unsupported,
 		sq->failed);
 	if (sq->skipped)
@@ -579,10 +585,11 @@ static void summaries(FILE *f, const struct page *pg)
 	for (size_t i = 0; r && i < rollup_count(r); i++) {
 		fprintf(f, "<h2>");
 		esc(f, rollup_name(r, i));
-		fprintf(f, "</h2>\n<p class=\"small\">Each square: the pass rate over its applicable "
-			   "cells (neither skipped nor unsupported), the unsupported and failed (fail, "
-			   "error, timeout) counts; it links to the grid of its cells.</p>\n"
-			   "<table class=\"summary\" data-summary=\"");
+		fputs("</h2>\n<p class=\"small\">Each square: the pass rate over its applicable "
+		      "cells (neither skipped nor unsupported), the unsupported and failed (fail, "
+		      "error, timeout) counts; it links to the grid of its cells.</p>\n"
+		      "<table class=\"summary\" data-summary=\"",
+		      f);
 		esc(f, rollup_name(r, i));
 		fprintf(f, "\">\n<tr><th>");
 		esc(f, rollup_row_label(r, i));

@@ -6,26 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A row or column value and the smallest order it was added with. */
-struct label {
-	char *name;
-	uint64_t first;
-};
-
-/* Labels in a growing array, found again through a hash; @sorted their
- * positions by first order, made again when a label is added or moves. */
+/* Labels and, made again when one was added, their positions in order. */
 struct labels {
-	struct label *v;
-	size_t n, cap;
-	json_t *map; /* name -> position in v */
+	struct labelset set;
 	size_t *sorted;
-	int stale;
+	size_t nsorted; /* how many labels sorted holds: stale when < set.n */
 };
 
 struct square {
 	struct rollup_square pub;
 	char *grid;
-	uint64_t grid_order;
+	struct labelset_key grid_key;
 };
 
 struct summary {
@@ -49,11 +40,8 @@ struct rollup *rollup_new(void)
 
 static void labels_free(struct labels *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].name);
-	free(l->v);
+	labelset_free(&l->set);
 	free(l->sorted);
-	json_decref(l->map);
 }
 
 void rollup_free(struct rollup *r)
@@ -77,64 +65,14 @@ void rollup_free(struct rollup *r)
 	free(r);
 }
 
-/* The position of @name in @l, added when new; its first order lowered to
- * @order when that is smaller. -ENOMEM on no memory. */
-static long labels_add(struct labels *l, const char *name, uint64_t order)
+/* The position of @name in @l, added when new (the order is made again:
+ * a new label, or an earlier key for an old one, may move it). */
+static long labels_add(struct labels *l, const char *name, struct labelset_key k)
 {
-	json_t *hit;
-	size_t i;
+	long i = labelset_add(&l->set, name, k);
 
-	if (!l->map && !(l->map = json_object()))
-		return -ENOMEM;
-	hit = json_object_get(l->map, name);
-	if (hit) {
-		i = (size_t)json_integer_value(hit);
-		if (order < l->v[i].first) {
-			l->v[i].first = order;
-			l->stale = 1;
-		}
-		return (long)i;
-	}
-	if (harness_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
-		return -ENOMEM;
-	l->v[l->n].name = strdup(name);
-	l->v[l->n].first = order;
-	if (!l->v[l->n].name ||
-	    json_object_set_new_nocheck(l->map, name, json_integer((json_int_t)l->n)) < 0) {
-		free(l->v[l->n].name);
-		return -ENOMEM;
-	}
-	l->stale = 1;
-	return (long)l->n++;
-}
-
-static int cmp_first(const void *a, const void *b, void *ctx)
-{
-	const struct labels *l = ctx;
-	uint64_t x = l->v[*(const size_t *)a].first, y = l->v[*(const size_t *)b].first;
-
-	if (x != y)
-		return x < y ? -1 : 1;
-	return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
-}
-
-/* @l's positions in order; NULL on no memory. */
-static const size_t *labels_sorted(const struct labels *cl)
-{
-	struct labels *l = (struct labels *)cl;
-	size_t *o;
-
-	if (!l->stale && (l->sorted || l->n == 0))
-		return l->sorted;
-	o = realloc(l->sorted, (l->n + 1) * sizeof(*o));
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < l->n; i++)
-		o[i] = i;
-	qsort_r(o, l->n, sizeof(*o), cmp_first, l);
-	l->sorted = o;
-	l->stale = 0;
-	return o;
+	l->nsorted = 0;
+	return i;
 }
 
 static char *dup_opt(const char *s)
@@ -171,7 +109,7 @@ static struct summary *summary_of(struct rollup *r, const json_t *sm, const char
 	return s;
 }
 
-int rollup_add(struct rollup *r, const json_t *c, uint64_t order)
+int rollup_add(struct rollup *r, const json_t *c, struct labelset_key k)
 {
 	const json_t *gr = json_object_get(c, "grid");
 	const json_t *sm = json_object_get(gr, "summary");
@@ -191,8 +129,8 @@ int rollup_add(struct rollup *r, const json_t *c, uint64_t order)
 	s = summary_of(r, sm, name);
 	if (!s)
 		return -ENOMEM;
-	ri = labels_add(&s->rows, row, order);
-	ci = labels_add(&s->cols, col, order);
+	ri = labels_add(&s->rows, row, k);
+	ci = labels_add(&s->cols, col, k);
 	if (ri < 0 || ci < 0)
 		return -ENOMEM;
 	snprintf(key, sizeof(key), "%ld:%ld", ri, ci);
@@ -203,7 +141,8 @@ int rollup_add(struct rollup *r, const json_t *c, uint64_t order)
 		sq = &s->sq[json_integer_value(hit)];
 	} else {
 		if (harness_grow((void **)&s->sq, &s->capsq, s->nsq + 1, sizeof(*s->sq)) < 0 ||
-		    json_object_set_new_nocheck(s->sqmap, key, json_integer((json_int_t)s->nsq)) < 0)
+		    json_object_set_new_nocheck(s->sqmap, key, json_integer((json_int_t)s->nsq)) <
+			0)
 			return -ENOMEM;
 		sq = &s->sq[s->nsq++];
 		memset(sq, 0, sizeof(*sq));
@@ -217,13 +156,14 @@ int rollup_add(struct rollup *r, const json_t *c, uint64_t order)
 		sq->pub.skipped++;
 	else
 		sq->pub.failed++;
-	if (grid && (!sq->grid || order < sq->grid_order)) {
+	if (grid && (!sq->grid || k.major < sq->grid_key.major ||
+		     (k.major == sq->grid_key.major && k.minor < sq->grid_key.minor))) {
 		char *g = strdup(grid);
 		if (!g)
 			return -ENOMEM;
 		free(sq->grid);
 		sq->grid = g;
-		sq->grid_order = order;
+		sq->grid_key = k;
 		sq->pub.grid = g;
 	}
 	return 0;
@@ -251,31 +191,39 @@ const char *rollup_col_label(const struct rollup *r, size_t i)
 
 size_t rollup_rows(const struct rollup *r, size_t i)
 {
-	return r->s[i].rows.n;
+	return r->s[i].rows.set.n;
 }
 
 size_t rollup_cols(const struct rollup *r, size_t i)
 {
-	return r->s[i].cols.n;
+	return r->s[i].cols.set.n;
 }
 
-/* The position in v of the @k-th label in order (@k itself on no memory:
- * the table is then in first-seen order, every label still there). */
-static size_t nth(const struct labels *l, size_t k)
+/* The position of the @k-th label in order (@k itself on no memory: the
+ * table is then in first-seen order, every label still there). */
+static size_t nth(const struct labels *cl, size_t k)
 {
-	const size_t *o = labels_sorted(l);
+	struct labels *l = (struct labels *)cl; /* the order is a cache */
 
-	return o ? o[k] : k;
+	if (l->nsorted < l->set.n) {
+		size_t *o = labelset_order(&l->set);
+		if (!o)
+			return k;
+		free(l->sorted);
+		l->sorted = o;
+		l->nsorted = l->set.n;
+	}
+	return l->sorted[k];
 }
 
 const char *rollup_row(const struct rollup *r, size_t i, size_t k)
 {
-	return r->s[i].rows.v[nth(&r->s[i].rows, k)].name;
+	return r->s[i].rows.set.v[nth(&r->s[i].rows, k)].name;
 }
 
 const char *rollup_col(const struct rollup *r, size_t i, size_t k)
 {
-	return r->s[i].cols.v[nth(&r->s[i].cols, k)].name;
+	return r->s[i].cols.set.v[nth(&r->s[i].cols, k)].name;
 }
 
 const struct rollup_square *rollup_square(const struct rollup *r, size_t i, size_t rk, size_t ck)

@@ -14,13 +14,15 @@
  *
  * Bounded by the summary (labels and squares), not by the cells; the
  * counts do not depend on the order cells come in, and rows and columns
- * come out in the order of the smallest @order a label was added with. */
+ * come out in the order of the earliest key a label was added with. */
 #ifndef NATLAB_HARNESS_ROLLUP_H
 #define NATLAB_HARNESS_ROLLUP_H
 
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "harness/labelset.h"
 
 struct rollup;
 
@@ -40,11 +42,11 @@ struct rollup *rollup_new(void);
 /* rollup_free - accepts NULL. */
 void rollup_free(struct rollup *r);
 
-/* rollup_add - cell @c, @order its place (the planned one where known):
- * the smaller one decides where a new row or column goes and which grid a
- * square links to. A cell without a summary is left out (0). 0, or
- * -ENOMEM (the rollup then lacks the cell). */
-int rollup_add(struct rollup *r, const json_t *c, uint64_t order);
+/* rollup_add - cell @c, @k its place (the planned one where known,
+ * harness/labelset.h): the earliest decides where a row or column goes
+ * and which grid a square links to. A cell without a summary is left out
+ * (0). 0, or -ENOMEM (the rollup then lacks the cell). */
+int rollup_add(struct rollup *r, const json_t *c, struct labelset_key k);
 
 /* rollup_count - how many summaries (distinct names) were seen. */
 size_t rollup_count(const struct rollup *r);

@@ -40,7 +40,7 @@ static void add(struct rollup *r, const char *l, const char *rt, const char *o, 
 {
 	json_t *c = cell(l, rt, o, (int)order);
 
-	assert_int_equal(rollup_add(r, c, order), 0);
+	assert_int_equal(rollup_add(r, c, (struct labelset_key){(int64_t)order, 0}), 0);
 	json_decref(c);
 }
 
@@ -64,9 +64,9 @@ static void test_counts(void **state)
 	add(r, "x", "y", "unsupported", 10);
 	add(r, "x", "y", "unsupported", 11);
 	/* a cell without a summary is not counted */
-	plain = json_pack("{s:s,s:{s:s,s:s,s:s}}", "outcome", "pass", "grid", "name", "other", "row",
-			  "a", "col", "b");
-	assert_int_equal(rollup_add(r, plain, 0), 0);
+	plain = json_pack("{s:s,s:{s:s,s:s,s:s}}", "outcome", "pass", "grid", "name", "other",
+			  "row", "a", "col", "b");
+	assert_int_equal(rollup_add(r, plain, (struct labelset_key){0, 0}), 0);
 	json_decref(plain);
 
 	assert_int_equal(rollup_count(r), 1);

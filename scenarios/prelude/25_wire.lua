@@ -308,6 +308,11 @@ function wire.check_claim(side, ev, w, known_addrs)
   local ok
   if l.type == "relay" then
     ok = s.kind == "turn-" .. (l.relay_transport or "udp")
+    -- the wire names a TURN stream by the listener's port; the lab's TLS
+    -- ports also serve plain TURN over TCP (coturn and natlab-turn-server
+    -- look at the first bytes), which is what a stack without TLS sends
+    -- to a tls: server (libnice in RFC 5245 mode): a TCP claim holds there
+    if not ok and l.relay_transport == "tcp" and s.kind == "turn-tls" then ok = true end
     if ok and s.relay and l.address and s.relay ~= claim_ep(l) then ok = false end
   elseif r.type == "relay" then
     ok = s.kind == "relayed" and s.remote == claim_ep(r)

@@ -118,14 +118,14 @@ end
 function natlab._cells(t, overrides, trials)
   -- a param that sets others (sets = {...}) hands them its value and is
   -- no axis itself: its value is kept as given, for the cell to read
-  local given = {}
+  local given, via = {}, {}
   for k, v in pairs(overrides) do given[k] = v end
   overrides = {}
   for k, v in pairs(given) do
     local spec = t.params[k]
     if spec and spec.sets then
       for _, target in ipairs(spec.sets) do
-        if given[target] == nil then overrides[target] = v end
+        if given[target] == nil then overrides[target] = v; via[target] = k end
       end
     else
       overrides[k] = v
@@ -141,10 +141,12 @@ function natlab._cells(t, overrides, trials)
     end
     local vals = split_list(v)
     for i, x in ipairs(vals) do
+      -- a value given through a param that sets this one is named so
+      local name = via[k] and (via[k] .. " (setting " .. k .. ")") or k
       local ok, r = pcall(coerce, spec, x)
-      if not ok then error("-p " .. k .. ": " .. r, 0) end
+      if not ok then error("-p " .. name .. ": " .. r, 0) end
       local bad = check_kind(spec, r)
-      if bad then error("-p " .. k .. ": " .. bad, 0) end
+      if bad then error("-p " .. name .. ": " .. bad, 0) end
       vals[i] = r
     end
     if #vals > 1 or t.matrix[k] then axes[k] = vals else axes[k] = nil end

@@ -47,6 +47,12 @@ want "typo says the fix" "$out/typo.txt" "check the path given to -p left_impl=/
 st=$?
 [ $st = 2 ] || { echo "FAIL typo2 exited $st, want 2"; fail=1; }
 want "unknown name stops the run" "$out/typo2.txt" "-p right_impl: agent 'natlab-icee' is not in build/bin"
+# through interop's impls (which sets both sides): the message names impls
+"$natlab" run "$src/scenarios/interop.lua" --out "$out/typo3" -p impls=natlab-ice,natlab-icee \
+  -p left=full-cone -p right=full-cone >"$out/typo3.txt" 2>&1
+st=$?
+[ $st = 2 ] || { echo "FAIL typo3 exited $st, want 2"; fail=1; }
+want "a typo in impls is named so" "$out/typo3.txt" "-p impls (setting [a-z]*_impl): agent 'natlab-icee' is not in build/bin"
 
 # 2. not installed: skipped, naming the package
 bare="$out/bare"

@@ -314,7 +314,11 @@ function wire.check_claim(side, ev, w, known_addrs)
     -- to a tls: server (libnice in RFC 5245 mode): a TCP claim holds there
     if not ok and l.relay_transport == "tcp" and s.kind == "turn-tls" then ok = true end
     if ok and s.relay and l.address and s.relay ~= claim_ep(l) then ok = false end
-  elseif r.type == "relay" then
+  elseif r.type == "relay" or (r.type == "prflx" and s.kind == "relayed") then
+    -- a peer-reflexive remote may be the peer's relayed address: its
+    -- check came through its relay before its relay candidate was
+    -- signalled (RFC 8445 §7.3.1.3); the claim holds when the data went
+    -- to that very address
     ok = s.kind == "relayed" and s.remote == claim_ep(r)
   else
     ok = s.kind == "direct"

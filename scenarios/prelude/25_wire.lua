@@ -331,11 +331,19 @@ end
 -- natlab.wire.check_claims(conn, w, names[, known_addrs]) -> nil | message
 -- wire.check_claim for each side named in @names, with the latest pair
 -- of each in @conn (an ice_connect outcome): nil when every claim holds,
--- else their messages joined by "; ".
+-- else their messages joined by "; ". When conn.at_window[side] holds
+-- the pair the side was on as the data window opened (scen.data_phase)
+-- and the side switched since, the window's data may have gone either
+-- way: the side's claim holds when the data matches either pair.
 function wire.check_claims(conn, w, names, known_addrs)
   local msgs = {}
   for _, side in ipairs(names) do
     local m = wire.check_claim(side, conn.selected[side], w, known_addrs)
+    local before = (conn.at_window or {})[side]
+    if m and before and before ~= conn.selected[side] and
+       not wire.check_claim(side, before, w, known_addrs) then
+      m = nil
+    end
     if m then msgs[#msgs + 1] = m end
   end
   if #msgs > 0 then return table.concat(msgs, "; ") end

@@ -5,8 +5,8 @@
 # symmetric, udp-blocked: direct, relay over UDP, relay over TCP/TLS):
 # 4 pairs x 9 = 36 cells, run as two shards and merged (--shard, natlab
 # merge), which is how CI splits the full grid.
-#   - every cell passes (a failed one gets one more run: FLAKY if it then
-#     passes); without natlab-nice, nice's cells are skipped naming the
+#   - every cell passes (a failed one gets two more runs: FLAKY if one of
+#     them passes); without natlab-nice, nice's cells are skipped naming the
 #     install command and natlab-ice's still pass;
 #   - the merged report.html draws the summary grid: 2 x 2 squares, each
 #     with the pass/applicable/unsupported/failed counts cells.jsonl gives
@@ -60,11 +60,18 @@ open(sys.argv[2], "w").write("".join(i + "\n" for i in bad))
 print(f"{len(cells)} cells, {len(cells) - len(bad)} as expected")
 sys.exit(0 if len(cells) == 36 else 1)
 PY
+# libnice as controller races its own nomination under load
+# (docs/implementations.md, "## nice"): a failed cell gets two more runs
 while read -r id; do
   [ -n "$id" ] || continue
-  "$natlab" run "$src/scenarios/interop.lua" "${corner[@]}" --filter "$id" --out "$out/again" \
-    >"$out/again.txt" 2>&1 && echo "FLAKY $id: failed once, passed on a second run" ||
-    { echo "FAIL $id: failed twice"; fail=1; }
+  ok=0
+  for k in 2 3; do
+    if "$natlab" run "$src/scenarios/interop.lua" "${corner[@]}" --filter "$id" --out "$out/again" \
+      >"$out/again.txt" 2>&1; then
+      echo "FLAKY $id: failed once, passed on run $k"; ok=1; break
+    fi
+  done
+  [ $ok = 1 ] || { echo "FAIL $id: failed three times"; fail=1; }
 done <"$out/failed"
 
 # the merged report's summary grid agrees with cells.jsonl

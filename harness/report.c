@@ -15,6 +15,7 @@
 #include "harness/junit.h"
 #include "harness/ladder.h"
 #include "harness/results.h"
+#include "harness/rollup.h"
 
 /* "passed": a cell that passed without a connection path to show (a
  * turn-security refusal, a DUT row); a cell without one that did not pass
@@ -31,7 +32,8 @@ static const char css[] =
     "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}"
     "table.meta th{background:#f3f3f3}"
     "table.grid td.sq{width:9em;height:3.2em;text-align:center;vertical-align:middle}"
-    "table.grid td.sq a{color:inherit;text-decoration:none;display:block}"
+    "table.grid td.sq a,table.summary td.ssq a{color:inherit;text-decoration:none;display:block}"
+    "table.summary td.ssq{width:10em;height:3.2em;text-align:center;vertical-align:middle}"
     ".path-host{background:#1b9e77;color:#fff}.path-srflx{background:#66c2a5}"
     ".path-prflx{background:#a6d854}.path-relay-udp{background:#8da0cb}"
     ".path-relay-tcp{background:#7570b3;color:#fff}.path-relay-tls{background:#5e3c99;color:#fff}"
@@ -51,7 +53,9 @@ static const char css[] =
     "table.compliance td.v-inconclusive,table.compliance td.v-not-tested{background:#ddd}"
     "table.pairs td{font-size:12px}table.pairs tr.nominated td{font-weight:bold}"
     "table.pairs td.st-succeeded{background:#c7e9c0}table.pairs td.st-failed{background:#fcbba1}"
-    "details.ladder{overflow-x:auto;margin:.5em 0}details.ladder summary{cursor:pointer}";
+    "details.ladder{overflow-x:auto;margin:.5em 0}details.ladder summary{cursor:pointer}"
+    ".rate-all{background:#1b9e77;color:#fff}.rate-some{background:#fdae61}"
+    ".rate-none{background:#d7301f;color:#fff}.rate-na{background:#ddd;color:#555}";
 
 const char *const *report_path_names(void)
 {
@@ -223,6 +227,7 @@ struct page {
 	struct strset names;
 	struct grid *g;
 	size_t ng, capg;
+	struct rollup *roll; /* the scenarios' summary grids */
 	int oom;
 };
 
@@ -285,6 +290,7 @@ static void page_free(struct page *pg)
 	}
 	free(pg->g);
 	strset_free(&pg->names);
+	rollup_free(pg->roll);
 }
 
 /* The grid a cell belongs to: its "grid" object, else one column per
@@ -337,6 +343,9 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 	pg->unsup += strcmp(o, "unsupported") == 0;
 	pg->err += strcmp(o, "error") == 0 || strcmp(o, "timeout") == 0;
 
+	if ((!pg->roll && !(pg->roll = rollup_new())) ||
+	    rollup_add(pg->roll, c, (struct labelset_key){(int64_t)rank, 0}) < 0)
+		pg->oom = 1;
 	cell_axes(c, &gname, &row, &col);
 	gi = strset_add(&pg->names, gname, &pg->oom);
 	if (gi < 0)
@@ -526,12 +535,91 @@ static void histogram(FILE *f, struct grid *g)
 		H, W, H, H + 15, W, H + 15, max);
 }
 
+/* One square of a summary grid: its pass rate over the applicable cells,
+ * "passed/applicable", the unsupported, failed and skipped counts, linking
+ * to the grid its cells are drawn in. */
+static void summary_square(FILE *f, const struct page *pg, const struct rollup_square *sq)
+{
+	int pct;
+	const char *rate;
+	json_t *gi;
+
+	if (!sq) {
+		fprintf(f, "<td class=\"empty\"></td>");
+		return;
+	}
+	pct = rollup_percent(sq);
+	if (pct < 0)
+		rate = "na";
+	else if (sq->passed == rollup_applicable(sq))
+		rate = "all";
+	else
+		rate = sq->passed ? "some" : "none";
+	fprintf(f,
+		"<td class=\"ssq rate-%s\" data-passed=\"%zu\" data-applicable=\"%zu\" "
+		"data-unsupported=\"%zu\" data-failed=\"%zu\" data-skipped=\"%zu\">",
+		rate, sq->passed, rollup_applicable(sq), sq->unsupported, sq->failed, sq->skipped);
+	gi = sq->grid ? json_object_get(pg->names.map, sq->grid) : NULL;
+	if (gi)
+		fprintf(f, "<a href=\"#grid-%lld\">", (long long)json_integer_value(gi));
+	else
+		fprintf(f, "<a>");
+	if (pct < 0)
+		fprintf(f, "<b>n/a</b>");
+	else
+		fprintf(f, "<b>%d%%</b> <span class=\"rate\">%zu/%zu passed</span>", pct,
+			sq->passed, rollup_applicable(sq));
+	fprintf(f, "<br><span class=\"small\">%zu unsupported, %zu failed", sq->unsupported,
+		sq->failed);
+	if (sq->skipped)
+		fprintf(f, ", %zu skipped", sq->skipped);
+	fprintf(f, "</span></a></td>");
+}
+
+/* The scenarios' summary grids (scenario{summary=}), before the grids they
+ * sum up. */
+static void summaries(FILE *f, const struct page *pg)
+{
+	const struct rollup *r = pg->roll;
+
+	for (size_t i = 0; r && i < rollup_count(r); i++) {
+		fprintf(f, "<h2>");
+		esc(f, rollup_name(r, i));
+		fputs("</h2>\n<p class=\"small\">Each square: the pass rate over its applicable "
+		      "cells (neither skipped nor unsupported), the unsupported and failed (fail, "
+		      "error, timeout) counts; it links to the grid of its cells.</p>\n"
+		      "<table class=\"summary\" data-summary=\"",
+		      f);
+		esc(f, rollup_name(r, i));
+		fprintf(f, "\">\n<tr><th>");
+		esc(f, rollup_row_label(r, i));
+		fprintf(f, " \\ ");
+		esc(f, rollup_col_label(r, i));
+		fprintf(f, "</th>");
+		for (size_t ck = 0; ck < rollup_cols(r, i); ck++) {
+			fprintf(f, "<th>");
+			esc(f, rollup_col(r, i, ck));
+			fprintf(f, "</th>");
+		}
+		fprintf(f, "</tr>\n");
+		for (size_t rk = 0; rk < rollup_rows(r, i); rk++) {
+			fprintf(f, "<tr><th>");
+			esc(f, rollup_row(r, i, rk));
+			fprintf(f, "</th>");
+			for (size_t ck = 0; ck < rollup_cols(r, i); ck++)
+				summary_square(f, pg, rollup_square(r, i, rk, ck));
+			fprintf(f, "</tr>\n");
+		}
+		fprintf(f, "</table>\n");
+	}
+}
+
 static void grids(FILE *f, struct page *pg, int links)
 {
 	for (size_t gi = 0; gi < pg->ng; gi++) {
 		struct grid *g = &pg->g[gi];
 
-		fprintf(f, "<h2>");
+		fprintf(f, "<h2 id=\"grid-%zu\">", gi);
 		esc(f, g->name);
 		fprintf(f, "</h2>\n<table class=\"grid\" data-grid=\"");
 		esc(f, g->name);
@@ -1114,6 +1202,7 @@ static void index_top(FILE *f, const json_t *run, struct page *pg, int links)
 	page_head(f, run);
 	header(f, run, pg);
 	compliance_table(f, run);
+	summaries(f, pg);
 	grids(f, pg, links);
 }
 

@@ -2,7 +2,9 @@
  * size follows the matrix rather than the number of cells, and files beside
  * it in report/ that hold each cell's details, loaded on demand.
  *
- * report.html: run metadata, a grid per matrix (rows and columns are the
+ * report.html: run metadata, the scenarios' summary grids (a grid over the
+ * grids, scenario{summary=}: e.g. implementation x implementation, each
+ * square a pass rate linking to its pair's grid), a grid per matrix (rows and columns are the
  * two sides' NATs or implementations, each square coloured by the path
  * taken, mismatches with the expected path marked), connect-time figures
  * with a distribution chart, then the cell list: failures first, filters by
@@ -18,6 +20,12 @@
  *   table.grid td.sq               one per grid square
  *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|passed|failed|skipped|error|unsupported>
  *   .mismatch                      observed path differs from the expected one
+ *   table.summary[data-summary] td.ssq.rate-<all|some|none|na>
+ *                                  one per summary-grid square (harness/rollup.h),
+ *                                  with data-passed, data-applicable,
+ *                                  data-unsupported, data-failed, data-skipped
+ *                                  and a link to #grid-<k>
+ *   h2#grid-<k>                    the k-th grid (0-based, in the page's order)
  *   tbody#rows tr.row.o-<outcome>  one per listed cell (a page at a time)
  *   #detail section.cell           the opened cell
  *   details.ladder svg.ladder      the opened cell's ladder diagram (harness/ladder.h)

@@ -7,34 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/labelset.h"
 #include "harness/report.h"
 #include "harness/results.h"
-
-/* Where a cell comes in planned order: its "index", then finishing order. */
-struct key {
-	json_int_t index;
-	size_t pos;
-};
-
-static int key_cmp(struct key a, struct key b)
-{
-	if (a.index != b.index)
-		return a.index < b.index ? -1 : 1;
-	return (a.pos > b.pos) - (a.pos < b.pos);
-}
-
-/* A label (grid, row or column) and the first place it was seen. */
-struct label {
-	char *name;
-	struct key first;
-};
-
-/* Labels in a growing array, found again through a hash. */
-struct labels {
-	struct label *v;
-	size_t n, cap;
-	json_t *map; /* name -> position in v */
-};
+#include "harness/rollup.h"
 
 /* Every trial of one (row, col): how many took each path, how many ran
  * (not skipped) and passed, and their connect times (at most
@@ -51,56 +27,21 @@ struct square {
 };
 
 struct grid {
-	struct labels rows, cols;
+	struct labelset rows, cols;
 	json_t *sq; /* "row:col" positions -> position in squares */
 	struct square *squares;
 	size_t nsq, capsq;
 };
 
 struct summary {
-	struct labels names;
-	struct grid *g; /* parallel to names.v */
+	struct labelset names;
+	struct grid *g;	     /* parallel to names.v */
+	struct rollup *roll; /* the scenarios' summary grids */
 };
 
 struct summary *summary_new(void)
 {
 	return calloc(1, sizeof(struct summary));
-}
-
-/* The position of @name in @l, added when new; its first place lowered to
- * @k when @k comes earlier. -ENOMEM on no memory. */
-static long labels_add(struct labels *l, const char *name, struct key k)
-{
-	json_t *hit;
-	size_t i;
-
-	if (!l->map && !(l->map = json_object()))
-		return -ENOMEM;
-	hit = json_object_get(l->map, name);
-	if (hit) {
-		i = (size_t)json_integer_value(hit);
-		if (key_cmp(k, l->v[i].first) < 0)
-			l->v[i].first = k;
-		return (long)i;
-	}
-	if (harness_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
-		return -ENOMEM;
-	l->v[l->n].name = strdup(name);
-	l->v[l->n].first = k;
-	if (!l->v[l->n].name ||
-	    json_object_set_new_nocheck(l->map, name, json_integer((json_int_t)l->n)) < 0) {
-		free(l->v[l->n].name);
-		return -ENOMEM;
-	}
-	return (long)l->n++;
-}
-
-static void labels_free(struct labels *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].name);
-	free(l->v);
-	json_decref(l->map);
 }
 
 int summary_add(struct summary *s, const json_t *c, size_t pos)
@@ -117,7 +58,8 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 	 * (docs/expected-matrix.md "Verdicts") */
 	const char *const *names = report_class_names();
 	const char *p = report_cell_class(c);
-	struct key k = {json_is_integer(idx) ? json_integer_value(idx) : INT64_MAX, pos};
+	/* where the cell comes in planned order: its "index", then finishing order */
+	struct labelset_key k = {json_is_integer(idx) ? json_integer_value(idx) : INT64_MAX, pos};
 	size_t had = s->names.n;
 	struct grid *g;
 	struct square *sq;
@@ -127,7 +69,9 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 
 	if (!name || !row || !col)
 		return 0;
-	gi = labels_add(&s->names, name, k);
+	if ((!s->roll && !(s->roll = rollup_new())) || rollup_add(s->roll, c, k) < 0)
+		return -ENOMEM;
+	gi = labelset_add(&s->names, name, k);
 	if (gi < 0)
 		return (int)gi;
 	if (s->names.n > had) {
@@ -142,8 +86,8 @@ int summary_add(struct summary *s, const json_t *c, size_t pos)
 		memset(&s->g[gi], 0, sizeof(s->g[0]));
 	}
 	g = &s->g[gi];
-	ri = labels_add(&g->rows, row, k);
-	ci = labels_add(&g->cols, col, k);
+	ri = labelset_add(&g->rows, row, k);
+	ci = labelset_add(&g->cols, col, k);
 	if (ri < 0 || ci < 0)
 		return -ENOMEM;
 	snprintf(sqkey, sizeof(sqkey), "%ld:%ld", ri, ci);
@@ -209,35 +153,76 @@ static void square_text(const struct square *sq, char *buf, size_t len)
 	}
 }
 
-static int cmp_first(const void *a, const void *b, void *ctx)
-{
-	const struct labels *l = ctx;
-
-	return key_cmp(l->v[*(const size_t *)a].first, l->v[*(const size_t *)b].first);
-}
-
-/* The positions of @l's labels in the order they first appear. */
-static size_t *by_first(const struct labels *l)
-{
-	size_t *o = malloc((l->n + 1) * sizeof(*o));
-
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < l->n; i++)
-		o[i] = i;
-	qsort_r(o, l->n, sizeof(*o), cmp_first, (void *)l);
-	return o;
-}
-
 #define SQ_TEXT 40
+
+/* A summary square: "97% 35/36" (pass rate, passed/applicable), then the
+ * unsupported, failed and skipped counts that are not zero. */
+static void rollup_text(const struct rollup_square *sq, char *buf, size_t len)
+{
+	int pct = rollup_percent(sq);
+	size_t used;
+
+	if (pct < 0)
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%d%% %zu/%zu", pct, sq->passed, rollup_applicable(sq));
+	used = strlen(buf);
+	if (sq->unsupported && used < len)
+		used += (size_t)snprintf(buf + used, len - used, " %zuu", sq->unsupported);
+	if (sq->failed && used < len)
+		used += (size_t)snprintf(buf + used, len - used, " %zuf", sq->failed);
+	if (sq->skipped && used < len)
+		snprintf(buf + used, len - used, " %zus", sq->skipped);
+}
+
+/* The summary grids, after the grids they sum up. */
+static void rollup_print(const struct rollup *r, FILE *out)
+{
+	for (size_t i = 0; r && i < rollup_count(r); i++) {
+		char text[SQ_TEXT];
+		int w = 12;
+
+		for (size_t rk = 0; rk < rollup_rows(r, i); rk++)
+			for (size_t ck = 0; ck < rollup_cols(r, i); ck++) {
+				const struct rollup_square *sq = rollup_square(r, i, rk, ck);
+				if (sq) {
+					rollup_text(sq, text, sizeof(text));
+					w = (int)strlen(text) > w ? (int)strlen(text) : w;
+				}
+			}
+		for (size_t ck = 0; ck < rollup_cols(r, i); ck++)
+			w = (int)strlen(rollup_col(r, i, ck)) > w
+				? (int)strlen(rollup_col(r, i, ck))
+				: w;
+		w = w > SQ_TEXT ? SQ_TEXT : w;
+		fprintf(out,
+			"\n%s  (pass rate passed/applicable; u = unsupported, f = failed, s = "
+			"skipped)\n"
+			"%-24s",
+			rollup_name(r, i), "");
+		for (size_t ck = 0; ck < rollup_cols(r, i); ck++)
+			fprintf(out, " %-*.*s", w, w, rollup_col(r, i, ck));
+		fprintf(out, "\n");
+		for (size_t rk = 0; rk < rollup_rows(r, i); rk++) {
+			fprintf(out, "%-24.24s", rollup_row(r, i, rk));
+			for (size_t ck = 0; ck < rollup_cols(r, i); ck++) {
+				const struct rollup_square *sq = rollup_square(r, i, rk, ck);
+				if (sq)
+					rollup_text(sq, text, sizeof(text));
+				fprintf(out, " %-*.*s", w, w, sq ? text : "-");
+			}
+			fprintf(out, "\n");
+		}
+	}
+}
 
 void summary_print(const struct summary *s, FILE *out)
 {
-	size_t *go = by_first(&s->names);
+	size_t *go = labelset_order(&s->names);
 
 	for (size_t gk = 0; go && gk < s->names.n; gk++) {
 		const struct grid *g = &s->g[go[gk]];
-		size_t *ro = by_first(&g->rows), *co = by_first(&g->cols);
+		size_t *ro = labelset_order(&g->rows), *co = labelset_order(&g->cols);
 		char(*text)[SQ_TEXT] = calloc(g->nsq + 1, SQ_TEXT);
 		int w = 12, rates = 0, medians = 0;
 
@@ -281,6 +266,7 @@ void summary_print(const struct summary *s, FILE *out)
 		free(text);
 	}
 	free(go);
+	rollup_print(s->roll, out);
 }
 
 void summary_free(struct summary *s)
@@ -288,14 +274,15 @@ void summary_free(struct summary *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->names.n; i++) {
-		labels_free(&s->g[i].rows);
-		labels_free(&s->g[i].cols);
+		labelset_free(&s->g[i].rows);
+		labelset_free(&s->g[i].cols);
 		json_decref(s->g[i].sq);
 		for (size_t k = 0; k < s->g[i].nsq; k++)
 			free(s->g[i].squares[k].ms);
 		free(s->g[i].squares);
 	}
 	free(s->g);
-	labels_free(&s->names);
+	labelset_free(&s->names);
+	rollup_free(s->roll);
 	free(s);
 }

@@ -10,7 +10,11 @@
  * the run. The table comes out as if the cells had been read in planned
  * order (by "index", ties in finishing order): rows and columns in the
  * order they first appear; a square's counts do not depend on order (the
- * median does only past 1024 timed trials of one square). */
+ * median does only past 1024 timed trials of one square).
+ *
+ * After the grids come the scenarios' summary grids (harness/rollup.h):
+ * each square "97% 35/36 2u 1f 3s", the pass rate and passed/applicable,
+ * then the unsupported, failed and skipped counts that are not zero. */
 #ifndef NATLAB_HARNESS_SUMMARY_H
 #define NATLAB_HARNESS_SUMMARY_H
 

@@ -36,6 +36,26 @@ function scenario(t)
       error("scenario: matrix axis '" .. k .. "' needs a non-empty list of values", 2)
     end
   end
+  -- summary = {rows = "param", cols = "param"[, name = ]}: one more grid
+  -- over the grids, each square every cell of one (rows, cols) value pair
+  if t.summary ~= nil then
+    local sm = t.summary
+    if type(sm) ~= "table" or type(sm.rows) ~= "string" or type(sm.cols) ~= "string" then
+      error("scenario: summary must be {rows = \"param\", cols = \"param\"}", 2)
+    end
+    for _, k in ipairs({ sm.rows, sm.cols }) do
+      if not t.params[k] then error("scenario: summary axis '" .. k .. "' is not a declared param", 2) end
+    end
+  end
+  -- a param with sets = {"param", ...} stands for those params: its -p
+  -- value is given to each of them that -p does not name itself
+  for k, spec in pairs(t.params) do
+    for _, target in ipairs(spec.sets or {}) do
+      if not t.params[target] then
+        error("scenario: param '" .. k .. "' sets '" .. tostring(target) .. "', which is not a declared param", 2)
+      end
+    end
+  end
   declared = t
   return t
 end
@@ -96,6 +116,21 @@ end
 -- cartesian product of its matrix axes (an axis overridden with -p k=a,b
 -- sweeps those values; -p k=v pins it), times trials.
 function natlab._cells(t, overrides, trials)
+  -- a param that sets others (sets = {...}) hands them its value and is
+  -- no axis itself: its value is kept as given, for the cell to read
+  local given, via = {}, {}
+  for k, v in pairs(overrides) do given[k] = v end
+  overrides = {}
+  for k, v in pairs(given) do
+    local spec = t.params[k]
+    if spec and spec.sets then
+      for _, target in ipairs(spec.sets) do
+        if given[target] == nil then overrides[target] = v; via[target] = k end
+      end
+    else
+      overrides[k] = v
+    end
+  end
   local axes = {}
   for k, vals in pairs(t.matrix) do axes[k] = vals end
   for k, v in pairs(overrides) do
@@ -106,10 +141,12 @@ function natlab._cells(t, overrides, trials)
     end
     local vals = split_list(v)
     for i, x in ipairs(vals) do
+      -- a value given through a param that sets this one is named so
+      local name = via[k] and (via[k] .. " (setting " .. k .. ")") or k
       local ok, r = pcall(coerce, spec, x)
-      if not ok then error("-p " .. k .. ": " .. r, 0) end
+      if not ok then error("-p " .. name .. ": " .. r, 0) end
       local bad = check_kind(spec, r)
-      if bad then error("-p " .. k .. ": " .. bad, 0) end
+      if bad then error("-p " .. name .. ": " .. bad, 0) end
       vals[i] = r
     end
     if #vals > 1 or t.matrix[k] then axes[k] = vals else axes[k] = nil end
@@ -130,6 +167,9 @@ function natlab._cells(t, overrides, trials)
   end
   local base = {}
   for k, spec in pairs(t.params) do base[k] = spec.default end
+  for k, v in pairs(given) do
+    if t.params[k].sets then base[k] = v end
+  end
   for k, v in pairs(overrides) do
     if not axes[k] then base[k] = coerce(t.params[k], v) end
   end
@@ -155,6 +195,9 @@ function natlab._cells(t, overrides, trials)
   for _, k in ipairs(grid.split or {}) do
     if axes[k] then split = grid.split; break end
   end
+  -- the summary grid is drawn when one of its axes is swept
+  local sm = t.summary
+  if sm and not (axes[sm.rows] or axes[sm.cols]) then sm = nil end
   local cells = {}
   for _, c in ipairs(combos) do
     local p = {}
@@ -188,6 +231,11 @@ function natlab._cells(t, overrides, trials)
           row = grid.rows and tostring(p[grid.rows]) or id,
           col = grid.cols and tostring(p[grid.cols]) or "result",
           row_label = grid.rows, col_label = grid.cols,
+          summary = sm and {
+            name = sm.name or (t.name .. ": " .. sm.rows .. " x " .. sm.cols),
+            row = tostring(p[sm.rows]), col = tostring(p[sm.cols]),
+            row_label = sm.rows, col_label = sm.cols,
+          } or nil,
         },
       }
     end

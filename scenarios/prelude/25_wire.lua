@@ -326,8 +326,17 @@ function wire.check_claim(side, ev, w, known_addrs)
   local ok
   if l.type == "relay" then
     ok = s.kind == "turn-" .. (l.relay_transport or "udp")
+    -- the wire names a TURN stream by the listener's port; the lab's TLS
+    -- ports also serve plain TURN over TCP (coturn and natlab-turn-server
+    -- look at the first bytes), which is what a stack without TLS sends
+    -- to a tls: server (libnice in RFC 5245 mode): a TCP claim holds there
+    if not ok and l.relay_transport == "tcp" and s.kind == "turn-tls" then ok = true end
     if ok and s.relay and l.address and s.relay ~= claim_ep(l) then ok = false end
-  elseif r.type == "relay" then
+  elseif r.type == "relay" or (r.type == "prflx" and s.kind == "relayed") then
+    -- a peer-reflexive remote may be the peer's relayed address: its
+    -- check came through its relay before its relay candidate was
+    -- signalled (RFC 8445 §7.3.1.3); the claim holds when the data went
+    -- to that very address
     ok = s.kind == "relayed" and s.remote == claim_ep(r)
   else
     ok = s.kind == "direct"
@@ -340,11 +349,19 @@ end
 -- natlab.wire.check_claims(conn, w, names[, known_addrs]) -> nil | message
 -- wire.check_claim for each side named in @names, with the latest pair
 -- of each in @conn (an ice_connect outcome): nil when every claim holds,
--- else their messages joined by "; ".
+-- else their messages joined by "; ". When conn.at_window[side] holds
+-- the pair the side was on as the data window opened (scen.data_phase)
+-- and the side switched since, the window's data may have gone either
+-- way: the side's claim holds when the data matches either pair.
 function wire.check_claims(conn, w, names, known_addrs)
   local msgs = {}
   for _, side in ipairs(names) do
     local m = wire.check_claim(side, conn.selected[side], w, known_addrs)
+    local before = (conn.at_window or {})[side]
+    if m and before and before ~= conn.selected[side] and
+       not wire.check_claim(side, before, w, known_addrs) then
+      m = nil
+    end
     if m then msgs[#msgs + 1] = m end
   end
   if #msgs > 0 then return table.concat(msgs, "; ") end

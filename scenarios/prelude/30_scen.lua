@@ -344,7 +344,16 @@ function scen.data_phase(net, l, r, res, cell, opts)
   local names = opts.names or { "left", "right" }
   local obs = net.wire
   local flow, basis
-  if obs then obs:snap("data0") end
+  -- the window opens: its counters, and the pair each side is on (a
+  -- switch inside the window leaves its data on either pair:
+  -- natlab.wire.check_claims)
+  local function open_window()
+    if not obs then return end
+    obs:snap("data0")
+    res.at_window = {}
+    for _, side in ipairs(names) do res.at_window[side] = res.selected[side] end
+  end
+  open_window()
   if opts.consent_ms then
     -- no data plane in common: the window holds the consent checks
     -- (RFC 7675) the agents send on their selected pairs; the pair seen
@@ -379,7 +388,7 @@ function scen.data_phase(net, l, r, res, cell, opts)
       tw.n = (tw.n or 4) + math.ceil(settle / iv)
       tw.timeout_ms = (tw.timeout_ms or 2000) + settle
       tw.at_ms = settle
-      tw.at = function() if obs then obs:snap("data0") end end
+      tw.at = open_window
     end
     flow = scen.two_way(l, r, tw)
   end

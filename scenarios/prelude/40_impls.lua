@@ -66,6 +66,16 @@ function natlab.impl_path(name)
               shipped .. ")"
 end
 
+-- A param of kind "agent_impl" names an agent: a shipped implementation
+-- (installed or not: a missing one skips its cells, naming what to
+-- install) or a program that is there. Anything else stops the run before
+-- a cell starts, instead of erring in every cell of a sweep.
+natlab._kinds.agent_impl = function(v)
+  local ok, why, known = natlab.impl_path(tostring(v))
+  if ok or known then return nil end
+  return why
+end
+
 -- natlab.agent(net, node_name, opts) -> proc
 -- opts: impl (a name from natlab.agent_impls, a program name or a path;
 -- default "natlab-ice"), role ("controlling"/"controlled"), stun

@@ -64,7 +64,7 @@ expect 2 "scenario 'badinput_kind': param 'nat': unknown NAT preset \"port-restr
   -- "$bin" run "$fx/badinput_kind.lua" --out "$work/r0"
 [ -e "$work/r0" ] && fail "a preset typo in a matrix left a result directory"
 expect 2 "badinput_kind.lua: .*-p nat: unknown NAT preset \"x\"" -- "$bin" run "$fx/badinput_kind.lua" -p nat=x
-expect 2 "badinput_decl_kind.lua:[0-9]+: scenario: param 'nat' has kind 'preset'; known kinds: nat_preset" \
+expect 2 "badinput_decl_kind.lua:[0-9]+: scenario: param 'nat' has kind 'preset'; known kinds: agent_impl, nat_preset" \
   -- "$bin" run "$fx/badinput_decl_kind.lua"
 
 # an untyped param: the unknown preset is only found when the cell builds

@@ -29,8 +29,9 @@ int64_t cell_deadline_margin_ms(int64_t timeout_ms);
  * answers for the run that ended). */
 void cell_deadline_arm(struct lua_State *L, int64_t at_ms);
 
-/* cell_deadline_cap - @want_ms (negative: forever) capped to the time
- * left before the deadline (never negative); @want_ms unchanged when no
+/* cell_deadline_cap - @want_ms (negative: forever; callers whose wait is
+ * a computed remainder clamp it at 0 first) capped to the time left
+ * before the deadline (never negative); @want_ms unchanged when no
  * deadline is armed. */
 int64_t cell_deadline_cap(int64_t want_ms);
 

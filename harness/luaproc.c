@@ -267,7 +267,8 @@ static int p_line(lua_State *L)
 {
 	struct proc *p = check_proc(L);
 	size_t llen;
-	int r = proc_line(p, (int)cell_deadline_cap(luaL_optinteger(L, 2, 5000)), &llen);
+	lua_Integer want = luaL_optinteger(L, 2, 5000);
+	int r = proc_line(p, (int)cell_deadline_cap(want < 0 ? 0 : want), &llen);
 
 	if (r == 0)
 		cell_deadline_check(L);
@@ -356,7 +357,8 @@ static int p_event(lua_State *L)
 {
 	struct proc *p = check_proc(L);
 	size_t llen;
-	int r = proc_line(p, (int)cell_deadline_cap(luaL_optinteger(L, 2, 5000)), &llen);
+	lua_Integer want = luaL_optinteger(L, 2, 5000);
+	int r = proc_line(p, (int)cell_deadline_cap(want < 0 ? 0 : want), &llen);
 
 	if (r == 0)
 		cell_deadline_check(L);
@@ -405,7 +407,8 @@ static int l_poll(lua_State *L)
 			pfd[i].events = POLLIN;
 			open += r == 0;
 		}
-		left = cell_deadline_cap(deadline - luanet_now_ms());
+		left = deadline - luanet_now_ms();
+		left = cell_deadline_cap(left < 0 ? 0 : left);
 		if (open && left <= 0)
 			cell_deadline_check(L);
 		if (!open || left <= 0) {

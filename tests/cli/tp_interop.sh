@@ -93,7 +93,7 @@ done
 # only TURN's TLS port (443) offered, the right side behind udp-blocked: it
 # must relay through that port. libnice has no TLS in RFC 5245 mode and
 # sends plain TURN there, which natlab-turn-server (like coturn) serves.
-tls_slice=(-p turn=tls -p left=port-restricted-cone -p right=udp-blocked)
+tls_slice=(-p turn=tls -p left=port-restricted-cone -p right=udp-blocked -p impls=natlab-ice,nice)
 run_slice tls-port interop.lua "${tls_slice[@]}"
 if [ $have_coturn = 1 ]; then
   run_slice matrix-coturn matrix.lua "${impls[@]}" -p servers=coturn

@@ -949,6 +949,8 @@ static void build_fwd(struct nx_build *bd)
 	struct nftnl_rule *r;
 
 	nx_chain_add(bd, "fw_forward", "filter", NF_INET_FORWARD, 0);
+	if (c->portmap && bd->family == NFPROTO_IPV4)
+		nat_portmap_skip_flows(bd, "fw_forward");
 	if (c->udp_blocked) {
 		r = nx_rule_new(bd, "fw_forward");
 		if (r) {
@@ -1233,6 +1235,8 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 		}
 		build_srcnat(&bd);
 		nx_chain_add(&bd, "learn", "filter", NF_INET_POST_ROUTING, 200);
+		if (c->portmap)
+			nat_portmap_skip_flows(&bd, "learn");
 		build_port_clash(&bd); /* before pused learns this packet */
 		build_count_mappings(&bd);
 		build_learn(&bd, "learn", true, false, IP_CT_DIR_ORIGINAL);

@@ -40,6 +40,7 @@ void nat_portmap_build_gate(struct nx_build *bd)
 {
 	const uint32_t mark = EMU_NAT_PORTMAP_MARK;
 	const uint32_t dnat = IPS_DST_NAT;
+	const uint32_t ctmark = EMU_NAT_PORTMAP_CTMARK;
 	const uint32_t zero = 0;
 	struct nftnl_rule *r;
 	struct nftnl_expr *x;
@@ -65,6 +66,38 @@ void nat_portmap_build_gate(struct nx_build *bd)
 	}
 	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &zero, 4);
 	nx_drop_counted(r, EMU_NAT_CTR_DROP_FILTERING);
+	nx_rule_add(bd, r);
+	/* What is left of the marked packets was translated by a port
+	 * mapping: its flow is marked for nat_portmap_skip_flows. */
+	r = nx_rule_new(bd, "pmgate");
+	if (!r)
+		return;
+	nx_meta(r, NFT_META_MARK, NFT_REG_1);
+	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &mark, sizeof(mark));
+	nx_imm(r, NFT_REG_1, &ctmark, sizeof(ctmark));
+	x = nx_ex(r, "ct");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+	}
+	nx_rule_add(bd, r);
+}
+
+void nat_portmap_skip_flows(struct nx_build *bd, const char *chain)
+{
+	const uint32_t ctmark = EMU_NAT_PORTMAP_CTMARK;
+	struct nftnl_rule *r = nx_rule_new(bd, chain);
+	struct nftnl_expr *x;
+
+	if (!r)
+		return;
+	x = nx_ex(r, "ct");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+	}
+	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &ctmark, sizeof(ctmark));
+	nx_verdict(r, NF_ACCEPT);
 	nx_rule_add(bd, r);
 }
 

@@ -15,6 +15,10 @@
  * translated it. Never leaves the node (a namespace crossing clears it). */
 #define EMU_NAT_PORTMAP_MARK 0x6e6c0002u
 
+/* The conntrack mark of a flow a port mapping let in (set by the gate on
+ * its first packet). */
+#define EMU_NAT_PORTMAP_CTMARK 0x6e6c0003u
+
 /* The table (family inet) miniupnpd-nftables writes its rules into, and
  * its chains (miniupnpd's upnp_table_name, upnp_nat_table_name,
  * upnp_forward_chain, upnp_nat_chain, upnp_nat_postrouting_chain). */
@@ -32,6 +36,13 @@ void nat_portmap_mark_unmapped(struct nftnl_rule *r);
  * dstnat at -100 and miniupnpd's at -101): a marked packet that no DNAT
  * translated is dropped, counted and logged as drop_filtering. */
 void nat_portmap_build_gate(struct nx_build *bd);
+
+/* nat_portmap_skip_flows - first rule of @chain (learn, fw_forward):
+ * packets of port-mapped flows (EMU_NAT_PORTMAP_CTMARK) leave it at once,
+ * so natlab's sets never learn them: learnt, a mapped port would become a
+ * natlab mapping too, filtered per the knob (new remotes refused under
+ * APDF) and outliving the port mapping by udp_timeout_s. */
+void nat_portmap_skip_flows(struct nx_build *bd, const char *chain);
 
 /* nat_portmap_build_table - table inet natlab_upnp with miniupnpd's three
  * regular chains, empty, and the base chains that jump to them. Built at a

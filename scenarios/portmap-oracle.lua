@@ -104,11 +104,11 @@ local ORACLE = { upnpc = "upnp", natpmpc = "natpmp" }
 -- Asks for a mapping of UDP @port for @lease_s (0: the client's default)
 -- with @client; returns "addr:port" of the public side, or nil and the
 -- client's output.
-local function map(net, client, nat, port, lease_s)
+local function map(net, client, nat, port, lease_s, ms)
   local host = net.nodes.client
   if client == "natpmpc" then
     local l = run_lines(host, { natlab.bin("natpmpc"), "-g", net.gw.client, "-a", port, port, "udp",
-                                lease_s > 0 and lease_s or 3600 }, "natpmpc")
+                                lease_s > 0 and lease_s or 3600 }, "natpmpc", ms)
     local txt = table.concat(l, "\n")
     local pub = txt:match("Public IP address : ([%d%.]+)")
     local mp = txt:match("Mapped public port (%d+) protocol UDP")
@@ -116,13 +116,56 @@ local function map(net, client, nat, port, lease_s)
   end
   local argv = { natlab.bin("upnpc"), "-e", "natlab", "-r", port, "UDP" }
   if lease_s > 0 then argv[#argv + 1] = lease_s end
-  local l = run_lines(host, argv, "upnpc")
+  local l = run_lines(host, argv, "upnpc", ms)
   local txt = table.concat(l, "\n")
   local pub, mp = txt:match("external ([%d%.]+):(%d+) UDP is redirected")
   return pub and (pub .. ":" .. mp) or nil, txt
 end
 
 local EIF = { ["full-cone"] = true }
+
+-- The fault checks (param fault); a problem's text or nil.
+function natlab._portmap_oracle_fault(net, p, pa, pp, rx, map_fn)
+  if p.fault == "restart" then
+    natlab.portmap_fault(net, "nat", "restart")
+    if reaches(net, "peer", pa, pp, rx, 5000, "r1", 1500) then
+      return "the mapping survived a server restart (RFC 6887 §8.5: mappings lost)"
+    end
+    local again = map_fn(net, p.client, "nat", 5000, 0)
+    natlab.observe("mapped_after_restart", again)
+    if not again then return "no mapping from the restarted server" end
+    local a2, p2 = again:match("^(.*):(%d+)$")
+    if not reaches(net, "peer", a2, p2, rx, 5000, "r2", 3000) then
+      return "the mapping made after the restart does not let datagrams in"
+    end
+  elseif p.fault == "hollow" then
+    natlab.portmap_fault(net, "nat", "hollow")
+    local m = map_fn(net, p.client, "nat", 5002, 0)
+    natlab.observe("mapped_hollow", m)
+    if not m then return "the hollow server did not answer" end
+    local a2, p2 = m:match("^(.*):(%d+)$")
+    local rx2 = rx
+    if reaches(net, "peer", a2, p2, rx2, 5002, "h1", 1500) then
+      return "a hollow server's mapping let a datagram in"
+    end
+    natlab.portmap_fault(net, "nat", "restore")
+    if not reaches(net, "peer", pa, pp, rx, 5000, "h2", 3000) then
+      return "after restore the first mapping does not let datagrams in"
+    end
+  elseif p.fault == "stop" then
+    natlab.portmap_fault(net, "nat", "stop")
+    -- natpmpc retries for about a minute (RFC 6886 §3.1): 4 s tell
+    local m = map_fn(net, p.client, "nat", 5002, 0, 4000)
+    natlab.observe("mapped_stopped", m)
+    if m then return "a stopped server still answered: " .. m end
+    if not reaches(net, "peer", pa, pp, rx, 5000, "s1", 3000) then
+      return "the mapping made before the stop no longer lets datagrams in"
+    end
+  else
+    error("portmap-oracle: fault must be none, restart, hollow or stop, not " .. tostring(p.fault), 0)
+  end
+  return nil
+end
 
 scenario {
   name = "portmap-oracle",
@@ -131,6 +174,9 @@ scenario {
     nat = { kind = "nat_preset", description = "NAT preset (knob portmap on)", default = "port-restricted-cone" },
     client = { description = "independent client: upnpc (UPnP IGD) or natpmpc (NAT-PMP)", default = "natpmpc" },
     lease_s = { description = "lease asked for (0: none); > 0 also checks its expiry", default = 0 },
+    fault = { description = "none, restart (the mapping must be lost, then made again), " ..
+              "hollow (the server answers, nothing gets in; restore: it does), " ..
+              "stop (no answer; the mapping made before still works)", default = "none" },
   },
   matrix = { nat = { "full-cone", "port-restricted-cone", "symmetric" }, client = { "upnpc", "natpmpc" } },
   grid = { name = "portmap: mapped port reachable (upnpc / natpmpc)", rows = "nat", cols = "client" },
@@ -155,7 +201,7 @@ scenario {
 
   run = function(net, p)
     local lease = tonumber(p.lease_s) or 0
-    local rx = udp(net.nodes.client, { "recv", 5000, 5001 }, "client-udp")
+    local rx = udp(net.nodes.client, { "recv", 5000, 5002, 5001 }, "client-udp")
     assert(natlab.ready(rx, 5000), "receiver did not start")
     local refl = udp(net.nodes.reflector, { "reflect", 7000 }, "reflector")
     assert(natlab.ready(refl, 5000), "reflector did not start")
@@ -194,6 +240,10 @@ scenario {
       end
     else
       problems[#problems + 1] = "the reflector's answer never came back"
+    end
+    if p.fault ~= "none" then
+      local why = natlab._portmap_oracle_fault(net, p, pa, pp, rx, map)
+      if why then problems[#problems + 1] = why end
     end
     if lease > 0 then
       natlab.sleep_ms((lease + 2) * 1000)

@@ -44,6 +44,13 @@ struct ice_opts {
 		ICE_DATAPLANE_DATAGRAM = 0, /* raw datagrams on the pair (0xE1...) */
 		ICE_DATAPLANE_DATACHANNEL,  /* a WebRTC data channel: DTLS + SCTP */
 	} dataplane;
+	/* --portmap: ask the default gateway for a mapping of each IPv4 host
+	 * candidate's port (PCP, NAT-PMP, or PCP then NAT-PMP) and offer a
+	 * server-reflexive candidate for it (agents/portmap/pmice.h); NULL:
+	 * off. --portmap-lifetime (s), --portmap-wait-ms: 0 = defaults. */
+	const char *portmap;
+	uint32_t portmap_lifetime_s;
+	uint32_t portmap_wait_ms;
 	/* after an error: whether the usage text should follow the message */
 	bool usage;
 };

@@ -26,6 +26,10 @@
 #define NATPMP_IRT_MS 250u
 #define NATPMP_TRIES  9u
 #define IPPROTO_UDP_  17
+/* auto: how long PCP may still answer once NAT-PMP has (a server that
+ * speaks both answers both at once; one that speaks NAT-PMP only never
+ * answers PCP, or says UNSUPP_VERSION) */
+#define PM_AUTO_GRACE_MS 100u
 
 enum pm_state {
 	S_IDLE,
@@ -56,6 +60,9 @@ struct pm_client {
 	uint64_t refresh_ms; /* mapped: when to renew */
 	uint64_t expire_ms;  /* mapped: when the lease ends */
 	const char *proto;   /* the protocol of the live mapping / request */
+	/* auto: NAT-PMP answered the probe sent with the first PCP request;
+	 * PCP gets PM_AUTO_GRACE_MS more, then NAT-PMP is used */
+	uint64_t switch_ms;
 	/* RFC 6887 §8.5 */
 	bool have_epoch;
 	uint32_t prev_server_s;
@@ -173,7 +180,16 @@ static void begin_pcp(struct pm_client *c, uint64_t now)
 	c->tries = 1;
 	c->rt_ms = first_rt(c, true);
 	c->next_tx_ms = now + c->rt_ms;
+	c->switch_ms = PM_NEVER;
 	send_pcp(c, lifetime_req(c));
+	if (c->first && c->cfg.mode == PM_MODE_AUTO) {
+		/* RFC 6887 §9 lets a client try NAT-PMP after PCP; asking both
+		 * at once (the NAT-PMP address request maps nothing) keeps a
+		 * NAT-PMP-only gateway from costing half the wait */
+		uint8_t b[NATPMP_ADDR_REQ_LEN];
+		if (natpmp_addr_request_encode(b, sizeof(b)) > 0)
+			c->io.send(c->io.ctx, b, sizeof(b));
+	}
 }
 
 static void begin_natpmp(struct pm_client *c, uint64_t now)
@@ -338,6 +354,14 @@ static void on_natpmp(struct pm_client *c, const struct natpmp_response *r, uint
 		}
 		return;
 	}
+	if (c->st == S_PCP && c->first && r->opcode == NATPMP_OP_ADDR) {
+		/* auto's probe: NAT-PMP is there; PCP gets a short grace */
+		c->have_addr = true;
+		c->ext_ip = r->external_ip;
+		if (c->switch_ms == PM_NEVER)
+			c->switch_ms = now + PM_AUTO_GRACE_MS;
+		return;
+	}
 	if (c->st != S_NATPMP && c->st != S_MAPPED)
 		return;
 	if (epoch_lost(c, r->epoch_s, now) && c->st == S_MAPPED) {
@@ -383,6 +407,12 @@ static bool first_deadlines(struct pm_client *c, uint64_t now)
 
 	if (!c->first)
 		return false;
+	if (pcp && c->cfg.mode == PM_MODE_AUTO && now >= c->switch_ms) {
+		logf_(c, "NAT-PMP answered, PCP did not in %s%u ms: using NAT-PMP", "",
+		      PM_AUTO_GRACE_MS);
+		begin_natpmp(c, now);
+		return true;
+	}
 	if (pcp && c->cfg.mode == PM_MODE_AUTO && now >= c->start_ms + wait_ms(c) / 2) {
 		logf_(c, "no PCP answer in %s%u ms: trying NAT-PMP", "", wait_ms(c) / 2);
 		begin_natpmp(c, now);
@@ -430,8 +460,11 @@ uint64_t pm_client_tick(struct pm_client *c, uint64_t now_ms)
 		if (c->st == S_PCP || c->st == S_NATPMP) {
 			uint64_t end = c->start_ms + wait_ms(c);
 			next = c->next_tx_ms;
-			if (c->first && c->st == S_PCP && c->cfg.mode == PM_MODE_AUTO)
+			if (c->first && c->st == S_PCP && c->cfg.mode == PM_MODE_AUTO) {
 				end = c->start_ms + wait_ms(c) / 2;
+				if (c->switch_ms < end)
+					end = c->switch_ms;
+			}
 			if (c->first && end < next)
 				next = end;
 		}

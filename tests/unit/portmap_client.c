@@ -204,10 +204,13 @@ static void test_auto_falls_back(void **state)
 
 	(void)state;
 	pm_client_start(c, now);
+	/* with the first PCP request, a NAT-PMP address probe (maps nothing) */
+	assert_int_equal(r.sent_pcp, 1);
+	assert_int_equal(r.sent_natpmp, 1);
 	run_to(c, t0 + 999);
-	assert_int_equal(r.sent_natpmp, 0);
+	assert_int_equal(r.sent_natpmp, 1);
 	run_to(c, t0 + 1000);
-	assert_true(r.sent_natpmp >= 2);
+	assert_true(r.sent_natpmp >= 3);
 	pm_client_input(c, addr, sizeof(addr), now);
 	assert_int_equal(r.mapped, 0);
 	pm_client_input(c, map, sizeof(map), now);
@@ -221,6 +224,23 @@ static void test_auto_falls_back(void **state)
 	assert_int_equal(r.last[6] | r.last[7] | r.last[8] | r.last[11], 0);
 	pm_client_free(c);
 
+	/* a gateway that answers the NAT-PMP probe and never PCP: NAT-PMP
+	 * after a 100 ms grace, not after half the wait */
+	c = client(&r, PM_MODE_AUTO, 0);
+	t0 = now;
+	pm_client_start(c, now);
+	now += 10;
+	pm_client_input(c, addr, sizeof(addr), now);
+	run_to(c, t0 + 109);
+	assert_int_equal(r.sent_natpmp, 1);
+	run_to(c, t0 + 110);
+	assert_int_equal(r.sent_natpmp, 2);
+	assert_int_equal(r.last_len, 12); /* the map request alone */
+	pm_client_input(c, map, sizeof(map), now);
+	assert_int_equal(r.mapped, 1);
+	assert_string_equal(r.proto, "natpmp");
+	pm_client_free(c);
+
 	/* a NAT-PMP-only server answers PCP with UNSUPP_VERSION: at once */
 	c = client(&r, PM_MODE_AUTO, 0);
 	pm_client_start(c, now);
@@ -228,7 +248,7 @@ static void test_auto_falls_back(void **state)
 		static const uint8_t unsupp[8] = {0, 129, 0, 1, 0, 0, 0, 9};
 		pm_client_input(c, unsupp, sizeof(unsupp), now);
 	}
-	assert_true(r.sent_natpmp >= 2);
+	assert_true(r.sent_natpmp >= 3);
 	pm_client_free(c);
 }
 

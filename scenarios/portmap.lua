@@ -32,8 +32,34 @@ local function expected(p)
   -- natlab-ice speaks PCP and NAT-PMP (not UPnP IGD): a mapping on
   -- either side makes its mapped candidate reachable from the other, and
   -- the other's checks to it are the pair that works
-  if p.portmap == "pcp" or p.portmap == "natpmp" then return "direct" end
+  if p.portmap:find("pcp", 1, true) or p.portmap:find("natpmp", 1, true) then return "direct" end
   return base
+end
+
+-- The left agent's mapped candidate (srflx on the NAT's public address
+-- with related address its host) against `upnpc -l` run on the left host.
+function natlab._portmap_oracle_list(net, side, res)
+  local upnpc = natlab.bin("upnpc")
+  if not upnpc then return nil end
+  local mapped
+  for _, c in ipairs((res.candidates or {})[side] or {}) do
+    local a, port = c:match(" udp %d+ ([%d%.]+) (%d+) typ srflx raddr")
+    if a == net.addr[side .. "-nat"] and c:find("rport " .. port .. "$") then mapped = port end
+  end
+  natlab.observe("oracle_mapped_port", mapped)
+  if not mapped then return "no mapped candidate of " .. side .. " to look for" end
+  local p = net.nodes[side]:spawn({ upnpc, "-l" }, { name = "upnpc-list" })
+  local seen, deadline = false, natlab.now_ms() + 15000
+  while natlab.now_ms() < deadline do
+    local l = p:line(deadline - natlab.now_ms())
+    if not l then break end
+    -- " 0 UDP 40196->10.1.0.2:40196 'PCP MAP ...' '' 118"
+    if l:find("UDP%s+" .. mapped .. "%->" .. net.addr[side] .. ":" .. mapped) then seen = true end
+  end
+  if not p:wait(1000) then p:kill() end
+  natlab.observe("oracle_upnpc_lists_it", seen)
+  if not seen then return "upnpc -l does not list natlab-ice's mapping of port " .. mapped end
+  return nil
 end
 
 scenario {
@@ -42,14 +68,14 @@ scenario {
   params = {
     left = { kind = "nat_preset", description = "left NAT preset", default = "symmetric" },
     right = { kind = "nat_preset", description = "right NAT preset", default = "symmetric" },
-    portmap = { description = "what both NATs serve: none, pcp, natpmp, upnp", default = "pcp" },
+    portmap = { description = "what both NATs serve: none, pcp, natpmp, upnp, pcp+upnp", default = "pcp" },
     client = { description = "natlab-ice --portmap mode: auto, pcp, natpmp", default = "auto" },
     fault = { description = "none, or restart: the right NAT's server restarts mid-session", default = "none" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair", default = 10000 },
   },
   matrix = { left = { "port-restricted-cone", "symmetric" }, right = { "symmetric" },
-             portmap = { "none", "pcp", "natpmp", "upnp" } },
+             portmap = { "none", "pcp", "natpmp", "upnp", "pcp+upnp" } },
   grid = { name = "portmap: path class", rows = "portmap", cols = "left", split = { "right" } },
   expect = expected,
   timeout_ms = 40000,
@@ -58,7 +84,7 @@ scenario {
     S.need_lab()
     local net = natlab.net()
     net:internet()
-    local knobs = p.portmap ~= "none" and { portmap = p.portmap, portmap_min_lifetime_s = 4 } or nil
+    local knobs = p.portmap ~= "none" and { portmap = p.portmap:gsub("%+", ","), portmap_min_lifetime_s = 4 } or nil
     S.side(net, "left", p.left, knobs)
     S.side(net, "right", p.right, knobs)
     net.srv = S.servers(net, p)
@@ -80,6 +106,13 @@ scenario {
     local res = natlab.ice_connect(l, r, { trickle = false, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
     S.record_class(res, cell, { names = { "left", "right" } })
+    if res.ok and p.portmap:find("upnp", 1, true) and p.portmap:find("pcp", 1, true) then
+      -- the independent oracle: upnpc lists the NAT's mappings (UPnP
+      -- GetGenericPortMappingEntry sees every rule of miniupnpd's, PCP's
+      -- included); the one natlab-ice made must be there
+      local why = natlab._portmap_oracle_list(net, "left", res)
+      if why then natlab.result { outcome = "fail", message = why } end
+    end
     if res.ok then
       local tw = S.two_way(l, r)
       natlab.observe("two_way", tw)

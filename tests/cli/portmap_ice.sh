@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# natlab-ice --portmap through NATs with the portmap knob
+# (scenarios/portmap.lua, docs/scenarios.md "portmap"):
+#   - port-restricted-cone or symmetric x symmetric: relay without port
+#     mapping and behind UPnP only (natlab-ice has no UPnP client), direct
+#     with PCP, with NAT-PMP, and with PCP next to UPnP, where upnpc -l (an
+#     independent client) lists the mapping natlab-ice made;
+#   - symmetric x symmetric, PCP and NAT-PMP: the right NAT's server
+#     restarts mid-session; natlab-ice sees the epoch, maps again, and
+#     datagrams still cross both ways.
+# Skipped (77) without miniupnpd/upnpc (scripts/install-deps --portmap) or
+# without a lab sandbox.
+set -u
+bin=${NATLAB_BIN_DIR:?}/natlab
+src=${NATLAB_SOURCE_DIR:?}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+export PATH=$PATH:/usr/sbin
+for p in miniupnpd upnpc; do
+  command -v "$p" >/dev/null 2>&1 ||
+    { echo "$p not installed (scripts/install-deps --portmap): skipped"; exit 77; }
+done
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+run() { # out-subdir, natlab run arguments...
+  local d=$out/$1; shift
+  "$bin" run "$src/scenarios/portmap.lua" "$@" --out "$d" >"$d.log" 2>&1
+  local rc=$?
+  if grep -q "run natlab as root\|user namespace" "$d/latest/cells.jsonl" 2>/dev/null; then
+    echo "no sandbox here: skipped"; exit 77
+  fi
+  [ "$rc" = 0 ] || fail "exit $rc: $(tail -20 "$d.log")"
+}
+run matrix
+run restart -p left=symmetric -p portmap=pcp,natpmp -p fault=restart
+
+python3 - "$out" <<'PY' || exit 1
+import json, sys, glob
+cells = {}
+for f in glob.glob(sys.argv[1] + "/*/latest/cells.jsonl"):
+    for c in map(json.loads, open(f)):
+        cells[(f, c["id"])] = c
+assert len(cells) == 12, sorted(cells)
+for (f, cid), c in sorted(cells.items()):
+    p, o = c["params"], c.get("observations", {})
+    assert c["outcome"] == "pass", (cid, c["outcome"], c.get("message"))
+    mapped = "pcp" in p["portmap"] or "natpmp" in p["portmap"]
+    assert (c["path"] in ("host", "srflx", "prflx")) == mapped, (cid, c["path"])
+    if mapped:
+        # a mapped candidate on each side: srflx at the NAT's public
+        # address whose port is the host's (miniupnpd keeps it)
+        for side in ("left", "right"):
+            assert any(" typ srflx raddr " in x and x.split()[5] == x.split()[-1]
+                       for x in c["candidates"][side]), (cid, side, c["candidates"][side])
+    if p["portmap"] == "pcp+upnp":
+        assert o.get("oracle_upnpc_lists_it") is True, (cid, o)
+    if p.get("fault") == "restart":
+        assert o.get("remapped_after_restart") is True, (cid, o)
+        assert o["two_way_after_restart"]["ok"] is True, (cid, o)
+print("portmap ICE: %d cells as expected" % len(cells))
+PY

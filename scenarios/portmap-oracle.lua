@@ -125,7 +125,7 @@ end
 local EIF = { ["full-cone"] = true }
 
 -- The fault checks (param fault); a problem's text or nil.
-function natlab._portmap_oracle_fault(net, p, pa, pp, rx, map_fn)
+local function oracle_fault(net, p, pa, pp, rx, map_fn)
   if p.fault == "restart" then
     natlab.portmap_fault(net, "nat", "restart")
     if reaches(net, "peer", pa, pp, rx, 5000, "r1", 1500) then
@@ -242,7 +242,7 @@ scenario {
       problems[#problems + 1] = "the reflector's answer never came back"
     end
     if p.fault ~= "none" then
-      local why = natlab._portmap_oracle_fault(net, p, pa, pp, rx, map)
+      local why = oracle_fault(net, p, pa, pp, rx, map)
       if why then problems[#problems + 1] = why end
     end
     if lease > 0 then

@@ -29,16 +29,29 @@ local BASE = {
 
 local function expected(p)
   local base = BASE[p.left] and BASE[p.left][p.right] or "direct"
-  -- natlab-ice speaks PCP and NAT-PMP (not UPnP IGD): a mapping on
-  -- either side makes its mapped candidate reachable from the other, and
-  -- the other's checks to it are the pair that works
+  -- a mapping on either side makes its mapped candidate reachable from
+  -- the other, and the other's checks to it are the pair that works.
+  -- natlab-ice speaks PCP and NAT-PMP (not UPnP IGD); libnice (natlab-nice
+  -- --upnp) UPnP IGD only
+  if p.impl:find("nice", 1, true) then
+    if p.portmap:find("upnp", 1, true) then return "direct" end
+    return base
+  end
   if p.portmap:find("pcp", 1, true) or p.portmap:find("natpmp", 1, true) then return "direct" end
   return base
 end
 
+-- Each implementation's way to ask for port mappings.
+local function portmap_args(p)
+  if p.impl:find("nice", 1, true) then
+    return p.portmap:find("upnp", 1, true) and { "--upnp" } or {}
+  end
+  return { "--portmap", p.client, "--portmap-lifetime", p.fault == "restart" and "8" or "120" }
+end
+
 -- The left agent's mapped candidate (srflx on the NAT's public address
 -- with related address its host) against `upnpc -l` run on the left host.
-function natlab._portmap_oracle_list(net, side, res)
+local function oracle_list(net, side, res)
   local upnpc = natlab.bin("upnpc")
   if not upnpc then return nil end
   local mapped
@@ -70,6 +83,7 @@ scenario {
     right = { kind = "nat_preset", description = "right NAT preset", default = "symmetric" },
     portmap = { description = "what both NATs serve: none, pcp, natpmp, upnp, pcp+upnp", default = "pcp" },
     client = { description = "natlab-ice --portmap mode: auto, pcp, natpmp", default = "auto" },
+    impl = { description = "both agents: natlab-ice (PCP/NAT-PMP) or nice (libnice, UPnP IGD)", default = "natlab-ice" },
     fault = { description = "none, or restart: the right NAT's server restarts mid-session", default = "none" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair", default = 10000 },
@@ -92,25 +106,25 @@ scenario {
   end,
 
   run = function(net, p, cell)
-    local args = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300",
-                   "--portmap", p.client, "--portmap-lifetime", p.fault == "restart" and "8" or "120" }
+    local args = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300" }
+    for _, w in ipairs(portmap_args(p)) do args[#args + 1] = w end
     -- no trickling: each description waits for the mappings (at most
     -- --portmap-wait-ms, 2 s), so the mapped candidates are in the first
     -- offer; trickled, they came 0.3-0.6 s after a relay pair had been
     -- selected on this loaded machine (a real race, not what is measured)
     local turn = S.turn_urls(net, "udp")
-    local l = S.agent(net, "left", "natlab-ice", { role = "controlling", name = "left", trickle = false,
+    local l = S.agent(net, "left", p.impl, { role = "controlling", name = "left", trickle = false,
                                                    turn = turn, args = args }, cell)
-    local r = S.agent(net, "right", "natlab-ice", { role = "controlled", name = "right", trickle = false,
+    local r = S.agent(net, "right", p.impl, { role = "controlled", name = "right", trickle = false,
                                                     turn = turn, args = args }, cell)
     local res = natlab.ice_connect(l, r, { trickle = false, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
     S.record_class(res, cell, { names = { "left", "right" } })
-    if res.ok and p.portmap:find("upnp", 1, true) and p.portmap:find("pcp", 1, true) then
+    if res.ok and p.impl == "natlab-ice" and p.portmap:find("upnp", 1, true) and p.portmap:find("pcp", 1, true) then
       -- the independent oracle: upnpc lists the NAT's mappings (UPnP
       -- GetGenericPortMappingEntry sees every rule of miniupnpd's, PCP's
       -- included); the one natlab-ice made must be there
-      local why = natlab._portmap_oracle_list(net, "left", res)
+      local why = oracle_list(net, "left", res)
       if why then natlab.result { outcome = "fail", message = why } end
     end
     if res.ok then
@@ -119,7 +133,7 @@ scenario {
       if not tw.ok then
         natlab.result { outcome = "fail", message = string.format(
           "selected %s but no two-way data (left got %d/%d, right %d/%d)", res.path, tw.a_rx, tw.n, tw.b_rx, tw.n) }
-      elseif p.fault == "restart" and p.portmap ~= "none" then
+      elseif p.fault == "restart" and p.portmap ~= "none" and p.impl == "natlab-ice" then
         -- RFC 6887 §8.5 tolerates 2 s of epoch drift: a server restarted
         -- right after it started loses too little epoch to be told from
         -- a running one. Let it run 6 s first, as a real one runs days.

@@ -555,6 +555,7 @@ int main(int argc, char **argv)
 	    {"seed", required_argument, NULL, 'S'},
 	    {"tcp", no_argument, NULL, 'K'},
 	    {"turn-dual", no_argument, NULL, 'D'},
+	    {"upnp", no_argument, NULL, 'U'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -565,6 +566,7 @@ int main(int argc, char **argv)
 	long ta = -1, rto = -1, retrans = -1;
 	bool ignored_timers = false, turn_dual = false;
 	bool tcp = false;
+	bool upnp = false;
 	int o;
 
 	memset(&app, 0, sizeof(app));
@@ -652,6 +654,9 @@ int main(int argc, char **argv)
 		case 'D':
 			turn_dual = true;
 			break;
+		case 'U':
+			upnp = true;
+			break;
 		case 'S':
 		case 'v':
 			break;
@@ -690,8 +695,15 @@ int main(int argc, char **argv)
 	/* --tcp: libnice's own ICE-TCP (RFC 6544) host, server-reflexive and
 	 * relayed TCP candidates, active and passive; off by default as in
 	 * natlab-ice */
-	g_object_set(app.agent, "controlling-mode", app.controlling, "upnp", FALSE, "ice-tcp",
-		     tcp ? TRUE : FALSE, NULL);
+	g_object_set(app.agent, "controlling-mode", app.controlling, "upnp", upnp ? TRUE : FALSE,
+		     "ice-tcp", tcp ? TRUE : FALSE, NULL);
+	/* --upnp: libnice's UPnP IGD client (gupnp-igd) maps each host
+	 * candidate's port on the gateway and adds a server-reflexive
+	 * candidate for it; gathering waits for it at most upnp-timeout
+	 * (libnice's default 200 ms is shorter than an SSDP search on a
+	 * loaded machine: 2 s, natlab-ice's --portmap-wait-ms default) */
+	if (upnp)
+		set_uint_prop(&app, "upnp-timeout", 2000);
 	if (stun) {
 		union ice_addr a;
 		char ip[INET6_ADDRSTRLEN];

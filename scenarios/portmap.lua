@@ -51,7 +51,7 @@ end
 
 -- The left agent's mapped candidate (srflx on the NAT's public address
 -- with related address its host) against `upnpc -l` run on the left host.
-local function oracle_list(net, side, res)
+local function oracle_list(net, side, res, want_gone)
   local upnpc = natlab.bin("upnpc")
   if not upnpc then return nil end
   local mapped
@@ -70,6 +70,11 @@ local function oracle_list(net, side, res)
     if l:find("UDP%s+" .. mapped .. "%->" .. net.addr[side] .. ":" .. mapped) then seen = true end
   end
   if not p:wait(1000) then p:kill() end
+  if want_gone then
+    natlab.observe("oracle_upnpc_lists_it_after_stop", seen)
+    if seen then return "upnpc -l still lists natlab-ice's mapping of port " .. mapped .. " after it stopped" end
+    return nil
+  end
   natlab.observe("oracle_upnpc_lists_it", seen)
   if not seen then return "upnpc -l does not list natlab-ice's mapping of port " .. mapped end
   return nil
@@ -171,5 +176,10 @@ scenario {
       end
     end
     S.stop({ l, r })
+    if res.ok and p.impl == "natlab-ice" and p.portmap:find("upnp", 1, true) and p.portmap:find("pcp", 1, true) then
+      -- natlab-ice deletes its mappings when it stops (PCP lifetime 0)
+      local why = oracle_list(net, "left", res, true)
+      if why then natlab.result { outcome = "fail", message = why } end
+    end
   end,
 }

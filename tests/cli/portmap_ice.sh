@@ -4,7 +4,8 @@
 #   - port-restricted-cone or symmetric x symmetric: relay without port
 #     mapping and behind UPnP only (natlab-ice has no UPnP client), direct
 #     with PCP, with NAT-PMP, and with PCP next to UPnP, where upnpc -l (an
-#     independent client) lists the mapping natlab-ice made;
+#     independent client) lists the mapping natlab-ice made, and does not
+#     once natlab-ice stopped (it deletes its mappings);
 #   - symmetric x symmetric, PCP and NAT-PMP: the right NAT's server
 #     restarts mid-session; natlab-ice sees the epoch, maps again, and
 #     datagrams still cross both ways.
@@ -54,7 +55,9 @@ for (f, cid), c in sorted(cells.items()):
             assert any(" typ srflx raddr " in x and x.split()[5] == x.split()[-1]
                        for x in c["candidates"][side]), (cid, side, c["candidates"][side])
     if p["portmap"] == "pcp+upnp":
+        # upnpc lists natlab-ice's PCP mapping, and no longer once it stopped
         assert o.get("oracle_upnpc_lists_it") is True, (cid, o)
+        assert o.get("oracle_upnpc_lists_it_after_stop") is False, (cid, o)
     if p.get("fault") == "restart":
         assert o.get("remapped_after_restart") is True, (cid, o)
         assert o["two_way_after_restart"]["ok"] is True, (cid, o)

@@ -525,18 +525,6 @@ static void goto_chain(struct nftnl_rule *r, const char *chain)
  * leave the NAT node: crossing into another namespace clears it. */
 #define FRESH_MARK 0x6e6c0001u
 
-static void set_mark(struct nftnl_rule *r, uint32_t mark)
-{
-	struct nftnl_expr *x;
-
-	nx_imm(r, R_IDX, &mark, sizeof(mark));
-	x = nx_ex(r, "meta");
-	if (!x)
-		return;
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_MARK);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_SREG, R_IDX);
-}
-
 /* RFC 4787 REQ-3: "A NAT MUST NOT have a 'Port assignment' behavior of
  * 'Port overloading'", and §4.1 (ADM/APDM): X1':x1' equals X2':x2' only
  * for the same Y (ADM) or Y:y (APDM). The kernel draws a random or
@@ -597,7 +585,7 @@ static void build_new_mapping(struct nx_build *bd)
 	if (!r)
 		return;
 	/* a port chosen here may be taken already: see build_port_clash */
-	set_mark(r, FRESH_MARK);
+	nx_set_mark(r, FRESH_MARK);
 	load_public_addr(bd, r);
 	if (c->ports == EMU_NAT_PORTS_SEQUENTIAL) {
 		/* A counter per rule: this rule sees only the first packet of a

@@ -19,15 +19,7 @@
 
 void nat_portmap_mark_unmapped(struct nftnl_rule *r)
 {
-	const uint32_t mark = EMU_NAT_PORTMAP_MARK;
-	struct nftnl_expr *x;
-
-	nx_imm(r, R_IDX, &mark, sizeof(mark));
-	x = nx_ex(r, "meta");
-	if (!x)
-		return;
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_MARK);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_SREG, R_IDX);
+	nx_set_mark(r, EMU_NAT_PORTMAP_MARK);
 }
 
 /* RFC 6887 §11.3 (MAP): "the PCP server ... create[s] an explicit dynamic
@@ -39,9 +31,7 @@ void nat_portmap_mark_unmapped(struct nftnl_rule *r)
 void nat_portmap_build_gate(struct nx_build *bd)
 {
 	const uint32_t mark = EMU_NAT_PORTMAP_MARK;
-	const uint32_t dnat = IPS_DST_NAT;
 	const uint32_t ctmark = EMU_NAT_PORTMAP_CTMARK;
-	const uint32_t zero = 0;
 	struct nftnl_rule *r;
 	struct nftnl_expr *x;
 
@@ -51,20 +41,7 @@ void nat_portmap_build_gate(struct nx_build *bd)
 		return;
 	nx_meta(r, NFT_META_MARK, NFT_REG_1);
 	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &mark, sizeof(mark));
-	x = nx_ex(r, "ct");
-	if (x) {
-		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
-	}
-	x = nx_ex(r, "bitwise");
-	if (x) {
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_MASK, &dnat, 4);
-		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-	}
-	nx_cmp(r, NFT_REG_1, NFT_CMP_EQ, &zero, 4);
+	nx_match_ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT, false);
 	nx_drop_counted(r, EMU_NAT_CTR_DROP_FILTERING);
 	nx_rule_add(bd, r);
 	/* What is left of the marked packets was translated by a port

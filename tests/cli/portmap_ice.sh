@@ -12,27 +12,8 @@
 # Skipped (77) without miniupnpd/upnpc (scripts/install-deps --portmap) or
 # without a lab sandbox.
 set -u
-bin=${NATLAB_BIN_DIR:?}/natlab
-src=${NATLAB_SOURCE_DIR:?}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-export PATH=$PATH:/usr/sbin
-for p in miniupnpd upnpc; do
-  command -v "$p" >/dev/null 2>&1 ||
-    { echo "$p not installed (scripts/install-deps --portmap): skipped"; exit 77; }
-done
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-run() { # out-subdir, natlab run arguments...
-  local d=$out/$1; shift
-  "$bin" run "$src/scenarios/portmap.lua" "$@" --out "$d" >"$d.log" 2>&1
-  local rc=$?
-  if grep -q "run natlab as root\|user namespace" "$d/latest/cells.jsonl" 2>/dev/null; then
-    echo "no sandbox here: skipped"; exit 77
-  fi
-  [ "$rc" = 0 ] || fail "exit $rc: $(tail -20 "$d.log")"
-}
+PORTMAP_SCENARIO=portmap.lua PORTMAP_NEEDS="miniupnpd upnpc"
+. "${NATLAB_SOURCE_DIR:?}/tests/cli/fixtures/portmap_run.sh"
 run matrix
 run restart -p left=symmetric -p portmap=pcp,natpmp -p fault=restart
 

@@ -12,27 +12,8 @@
 # Skipped (77) without miniupnpd, upnpc and natpmpc
 # (scripts/install-deps --portmap) or without a lab sandbox.
 set -u
-bin=${NATLAB_BIN_DIR:?}/natlab
-src=${NATLAB_SOURCE_DIR:?}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-export PATH=$PATH:/usr/sbin # miniupnpd lives in /usr/sbin
-for p in miniupnpd upnpc natpmpc; do
-  command -v "$p" >/dev/null 2>&1 ||
-    { echo "$p not installed (scripts/install-deps --portmap): skipped"; exit 77; }
-done
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-run() { # out-subdir, natlab run arguments...
-  local d=$out/$1; shift
-  "$bin" run "$src/scenarios/portmap-oracle.lua" "$@" --out "$d" >"$d.log" 2>&1
-  local rc=$?
-  if grep -q "run natlab as root\|user namespace" "$d/latest/cells.jsonl" 2>/dev/null; then
-    echo "no sandbox here: skipped"; exit 77
-  fi
-  [ "$rc" = 0 ] || fail "exit $rc: $(tail -20 "$d.log")"
-}
+PORTMAP_SCENARIO=portmap-oracle.lua PORTMAP_NEEDS="miniupnpd upnpc natpmpc"
+. "${NATLAB_SOURCE_DIR:?}/tests/cli/fixtures/portmap_run.sh"
 run matrix
 run lease -p nat=symmetric -p client=natpmpc -p lease_s=3
 run faults -p nat=symmetric -p client=natpmpc -p fault=restart,hollow,stop

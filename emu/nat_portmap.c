@@ -135,8 +135,7 @@ static void flush_chain(struct nx_build *bd, const char *chain)
 	nftnl_rule_free(r);
 }
 
-int emu_nat_portmap_rules(struct emu_node *router, enum emu_nat_portmap_op op,
-			  struct natlab_err *e)
+int emu_nat_portmap_rules(struct emu_node *router, enum emu_nat_portmap_op op, struct natlab_err *e)
 {
 	static const char *const what[] = {"forget the mappings", "unhook the mappings",
 					   "hook the mappings back"};

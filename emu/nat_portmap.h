@@ -22,10 +22,10 @@
 /* The table (family inet) miniupnpd-nftables writes its rules into, and
  * its chains (miniupnpd's upnp_table_name, upnp_nat_table_name,
  * upnp_forward_chain, upnp_nat_chain, upnp_nat_postrouting_chain). */
-#define EMU_NAT_PORTMAP_TABLE	    "natlab_upnp"
-#define EMU_NAT_PORTMAP_FWD_CHAIN   "miniupnpd"
-#define EMU_NAT_PORTMAP_DNAT_CHAIN  "prerouting_miniupnpd"
-#define EMU_NAT_PORTMAP_SNAT_CHAIN  "postrouting_miniupnpd"
+#define EMU_NAT_PORTMAP_TABLE	   "natlab_upnp"
+#define EMU_NAT_PORTMAP_FWD_CHAIN  "miniupnpd"
+#define EMU_NAT_PORTMAP_DNAT_CHAIN "prerouting_miniupnpd"
+#define EMU_NAT_PORTMAP_SNAT_CHAIN "postrouting_miniupnpd"
 
 /* nat_portmap_mark_unmapped - end @r (a raw rule that matched an inbound
  * packet without a mapping) by marking the packet for the gate instead of

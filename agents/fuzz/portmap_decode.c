@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *buf = malloc(size ? size : 1);
 	struct pcp_response pr;
 	struct natpmp_response nr;
-	struct pm_client_config cfg = {.client_ip = 0x0201000a, .internal_port = 5000,
-				       .lifetime_s = 60, .wait_ms = 2000};
+	struct pm_client_config cfg = {
+	    .client_ip = 0x0201000a, .internal_port = 5000, .lifetime_s = 60, .wait_ms = 2000};
 	struct pm_client_io io = {NULL, pmfuzz_send, NULL};
 	struct pm_client *c = NULL;
 	uint64_t now = 1000;

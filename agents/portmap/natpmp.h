@@ -7,13 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NATPMP_VERSION	   0
-#define NATPMP_SERVER_PORT 5351 /* §3: "the gateway's port 5351" */
-#define NATPMP_OP_ADDR	   0	/* §3.2 */
-#define NATPMP_OP_MAP_UDP  1	/* §3.3 */
-#define NATPMP_OP_MAP_TCP  2
-#define NATPMP_ADDR_REQ_LEN 2
-#define NATPMP_MAP_REQ_LEN  12
+#define NATPMP_VERSION	     0
+#define NATPMP_SERVER_PORT   5351 /* §3: "the gateway's port 5351" */
+#define NATPMP_OP_ADDR	     0	  /* §3.2 */
+#define NATPMP_OP_MAP_UDP    1	  /* §3.3 */
+#define NATPMP_OP_MAP_TCP    2
+#define NATPMP_ADDR_REQ_LEN  2
+#define NATPMP_MAP_REQ_LEN   12
 #define NATPMP_ADDR_RESP_LEN 12
 #define NATPMP_MAP_RESP_LEN  16
 /* §3.5 result codes */
@@ -25,10 +25,10 @@
 #define NATPMP_UNSUPP_OPCODE	5
 
 struct natpmp_response {
-	uint8_t opcode;	       /* the request's (without the 128) */
+	uint8_t opcode; /* the request's (without the 128) */
 	uint16_t result;
-	uint32_t epoch_s;      /* "Seconds Since Start of Epoch" (§3.6) */
-	uint32_t external_ip;  /* OP_ADDR: network order */
+	uint32_t epoch_s;	/* "Seconds Since Start of Epoch" (§3.6) */
+	uint32_t external_ip;	/* OP_ADDR: network order */
 	uint16_t internal_port; /* OP_MAP_*: */
 	uint16_t external_port; /* "Mapped External Port" */
 	uint32_t lifetime_s;	/* "Port Mapping Lifetime in Seconds" */

@@ -141,11 +141,11 @@ int pcp_response_decode(const uint8_t *buf, size_t len, struct pcp_response *out
 const char *pcp_result_name(unsigned code)
 {
 	static const char *const names[] = {
-	    "SUCCESS",		"UNSUPP_VERSION",	  "NOT_AUTHORIZED",
+	    "SUCCESS",		 "UNSUPP_VERSION",	  "NOT_AUTHORIZED",
 	    "MALFORMED_REQUEST", "UNSUPP_OPCODE",	  "UNSUPP_OPTION",
-	    "MALFORMED_OPTION",	"NETWORK_FAILURE",	  "NO_RESOURCES",
-	    "UNSUPP_PROTOCOL",	"USER_EX_QUOTA",	  "CANNOT_PROVIDE_EXTERNAL",
-	    "ADDRESS_MISMATCH", "EXCESSIVE_REMOTE_PEERS"};
+	    "MALFORMED_OPTION",	 "NETWORK_FAILURE",	  "NO_RESOURCES",
+	    "UNSUPP_PROTOCOL",	 "USER_EX_QUOTA",	  "CANNOT_PROVIDE_EXTERNAL",
+	    "ADDRESS_MISMATCH",	 "EXCESSIVE_REMOTE_PEERS"};
 
 	return code < sizeof(names) / sizeof(names[0]) ? names[code] : "?";
 }

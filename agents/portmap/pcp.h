@@ -8,15 +8,15 @@
 
 /* RFC 6887 §7: "All PCP messages are sent over UDP, with a maximum UDP
  * payload length of 1100 octets." */
-#define PCP_MSG_MAX	  1100
-#define PCP_VERSION	  2
-#define PCP_SERVER_PORT	  5351 /* §19.1 */
-#define PCP_HDR_LEN	  24   /* §7.1 request header, §7.2 response header */
-#define PCP_MAP_LEN	  36   /* §11.1 MAP opcode payload */
-#define PCP_NONCE_LEN	  12
-#define PCP_OP_ANNOUNCE	  0
-#define PCP_OP_MAP	  1
-#define PCP_R_BIT	  0x80 /* §7.1: R = 1 in responses */
+#define PCP_MSG_MAX	1100
+#define PCP_VERSION	2
+#define PCP_SERVER_PORT 5351 /* §19.1 */
+#define PCP_HDR_LEN	24   /* §7.1 request header, §7.2 response header */
+#define PCP_MAP_LEN	36   /* §11.1 MAP opcode payload */
+#define PCP_NONCE_LEN	12
+#define PCP_OP_ANNOUNCE 0
+#define PCP_OP_MAP	1
+#define PCP_R_BIT	0x80 /* §7.1: R = 1 in responses */
 
 /* §7.4 result codes (those a client acts on by name). */
 enum pcp_result {
@@ -39,20 +39,20 @@ enum pcp_result {
 /* An IPv4 address travels as an IPv4-mapped IPv6 address (§5):
  * ::ffff:a.b.c.d. Addresses here are in network order. */
 struct pcp_map_request {
-	uint32_t lifetime_s;		/* 0: delete the mapping (§15) */
-	uint8_t client_ip[16];		/* the request's source address */
-	uint8_t nonce[PCP_NONCE_LEN];	/* §11.1: random, kept per mapping */
-	uint8_t protocol;		/* IANA protocol number: 17 = UDP */
+	uint32_t lifetime_s;	      /* 0: delete the mapping (§15) */
+	uint8_t client_ip[16];	      /* the request's source address */
+	uint8_t nonce[PCP_NONCE_LEN]; /* §11.1: random, kept per mapping */
+	uint8_t protocol;	      /* IANA protocol number: 17 = UDP */
 	uint16_t internal_port;
-	uint16_t suggested_port;	/* 0: no preference */
-	uint8_t suggested_ip[16];	/* all-zero (::ffff:0.0.0.0 for v4): none */
+	uint16_t suggested_port;  /* 0: no preference */
+	uint8_t suggested_ip[16]; /* all-zero (::ffff:0.0.0.0 for v4): none */
 };
 
 struct pcp_response {
-	uint8_t opcode;		 /* without the R bit */
-	uint8_t result;		 /* enum pcp_result */
-	uint32_t lifetime_s;	 /* §7.2: the granted lifetime, or how long an error holds */
-	uint32_t epoch_s;	 /* §8.5: the server's epoch time */
+	uint8_t opcode;	     /* without the R bit */
+	uint8_t result;	     /* enum pcp_result */
+	uint32_t lifetime_s; /* §7.2: the granted lifetime, or how long an error holds */
+	uint32_t epoch_s;    /* §8.5: the server's epoch time */
 	/* MAP only (valid when opcode == PCP_OP_MAP): */
 	uint8_t nonce[PCP_NONCE_LEN];
 	uint8_t protocol;

@@ -152,10 +152,9 @@ static void send_natpmp(struct pm_client *c, uint32_t lifetime_s, bool with_addr
 		if (n > 0)
 			c->io.send(c->io.ctx, buf, (size_t)n);
 	}
-	n = natpmp_map_request_encode(buf, sizeof(buf), NATPMP_OP_MAP_UDP, c->cfg.internal_port,
-				      lifetime_s ? (c->ext_port ? c->ext_port : c->cfg.internal_port)
-						 : 0,
-				      lifetime_s);
+	n = natpmp_map_request_encode(
+	    buf, sizeof(buf), NATPMP_OP_MAP_UDP, c->cfg.internal_port,
+	    lifetime_s ? (c->ext_port ? c->ext_port : c->cfg.internal_port) : 0, lifetime_s);
 	if (n > 0)
 		c->io.send(c->io.ctx, buf, (size_t)n);
 }

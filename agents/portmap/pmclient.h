@@ -27,18 +27,19 @@ enum pm_mode { PM_MODE_PCP, PM_MODE_NATPMP, PM_MODE_AUTO };
 
 struct pm_client_config {
 	enum pm_mode mode;
-	uint32_t client_ip;	/* network order: the address requests leave from */
-	uint16_t internal_port; /* the UDP port to map */
-	uint32_t lifetime_s;	/* requested; 0: PM_LIFETIME_S_DEFAULT */
-	uint32_t wait_ms;	/* first attempt's cap; 0: PM_WAIT_MS_DEFAULT */
+	uint32_t client_ip;	      /* network order: the address requests leave from */
+	uint16_t internal_port;	      /* the UDP port to map */
+	uint32_t lifetime_s;	      /* requested; 0: PM_LIFETIME_S_DEFAULT */
+	uint32_t wait_ms;	      /* first attempt's cap; 0: PM_WAIT_MS_DEFAULT */
 	uint8_t nonce[PCP_NONCE_LEN]; /* RFC 6887 §11.1: random, per mapping */
 };
 
 enum pm_event_type {
 	PM_EV_MAPPED,  /* a mapping (new, or changed by a refresh) */
 	PM_EV_SETTLED, /* the first attempt ended (after MAPPED, or without) */
-	PM_EV_LOST,    /* the server lost its state (epoch, §8.5) or the lease ran out: mapping again */
-	PM_EV_LOG,     /* reason: a line worth logging */
+	PM_EV_LOST, /* the server lost its state (epoch, §8.5) or the lease ran out: mapping again
+		     */
+	PM_EV_LOG,  /* reason: a line worth logging */
 };
 
 struct pm_event {

@@ -115,12 +115,14 @@ static void entry_event(void *ctx, const struct pm_event *ev)
 		e->mapped.in4.sin_family = AF_INET;
 		e->mapped.in4.sin_addr.s_addr = ev->external_ip;
 		e->mapped.in4.sin_port = htons(ev->external_port);
-		snprintf(msg, sizeof(msg), "port mapping (%s): %s:%u -> host port %u, %u s, epoch %u",
-			 ev->protocol, inet_ntop(AF_INET, &ev->external_ip, ip, sizeof(ip)),
-			 ev->external_port, ice_addr_port(&e->host), ev->lifetime_s, ev->epoch_s);
+		snprintf(msg, sizeof(msg),
+			 "port mapping (%s): %s:%u -> host port %u, %u s, epoch %u", ev->protocol,
+			 inet_ntop(AF_INET, &ev->external_ip, ip, sizeof(ip)), ev->external_port,
+			 ice_addr_port(&e->host), ev->lifetime_s, ev->epoch_s);
 		say(p, "info", msg);
 		if (p->cb.mapped)
-			p->cb.mapped(p->cb.ctx, e->base_id, &e->mapped, ev->protocol, ev->lifetime_s);
+			p->cb.mapped(p->cb.ctx, e->base_id, &e->mapped, ev->protocol,
+				     ev->lifetime_s);
 		break;
 	case PM_EV_SETTLED:
 		e->settled = true;

@@ -708,7 +708,8 @@ static void test_portmap(void **state)
 	assert_int_equal(strncmp(rules(&p, "fw_forward"), "ct ==\"", 5), 0);
 	HAS(rules(&p, "fw_forward"), "\" verdict ;");
 	HAS(p.chains, "pmversion:1:0:filter;");
-	HAS(rules(&p, "pmversion"), "iifname !=\"wan\" l4proto ==17 payload ==5351 payload ==0 drop ;");
+	HAS(rules(&p, "pmversion"),
+	    "iifname !=\"wan\" l4proto ==17 payload ==5351 payload ==0 drop ;");
 	/* emu_nat_build replaces: no miniupnpd table (check_nat_common does
 	 * not hold: raw's filtering drop is pmgate's now) */
 	HASNT(p.chains, "prerouting_miniupnpd");

@@ -200,7 +200,8 @@ static void test_auto_falls_back(void **state)
 	struct pm_client *c = client(&r, PM_MODE_AUTO, 0);
 	uint64_t t0 = now;
 	static const uint8_t addr[12] = {0, 128, 0, 0, 0, 0, 0, 7, 203, 0, 114, 3};
-	static const uint8_t map[16] = {0, 129, 0, 0, 0, 0, 0, 7, 0x13, 0x88, 0x13, 0x89, 0, 0, 0, 60};
+	static const uint8_t map[16] = {0,    129,  0,	  0,	0, 0, 0, 7,
+					0x13, 0x88, 0x13, 0x89, 0, 0, 0, 60};
 
 	(void)state;
 	pm_client_start(c, now);
@@ -274,10 +275,8 @@ static void test_refused_and_foreign(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pcp_maps_and_renews),
-	    cmocka_unit_test(test_pcp_epoch_restart),
-	    cmocka_unit_test(test_silent_router_bounded),
-	    cmocka_unit_test(test_auto_falls_back),
+	    cmocka_unit_test(test_pcp_maps_and_renews),	  cmocka_unit_test(test_pcp_epoch_restart),
+	    cmocka_unit_test(test_silent_router_bounded), cmocka_unit_test(test_auto_falls_back),
 	    cmocka_unit_test(test_refused_and_foreign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

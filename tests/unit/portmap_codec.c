@@ -21,13 +21,15 @@ static void test_pcp_map_request(void **state)
 	struct pcp_map_request r;
 	uint8_t buf[64];
 	static const uint8_t want[60] = {
-	    2, 1, 0, 0,			   /* version 2, R=0 opcode MAP, reserved */
-	    0, 0, 0x0e, 0x10,		   /* requested lifetime 3600 */
-	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 0, 2, /* ::ffff:10.1.0.2 */
-	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,	 /* mapping nonce */
-	    17, 0, 0, 0,				 /* UDP, reserved */
-	    0x13, 0x88, 0x13, 0x88,			 /* internal 5000, suggested 5000 */
-	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0}; /* no address */
+	    2,	  1,	0,    0,    /* version 2, R=0 opcode MAP, reserved */
+	    0,	  0,	0x0e, 0x10, /* requested lifetime 3600 */
+	    0,	  0,	0,    0,    0, 0, 0, 0, 0, 0,  0xff, 0xff,
+	    10,	  1,	0,    2,				 /* ::ffff:10.1.0.2 */
+	    1,	  2,	3,    4,    5, 6, 7, 8, 9, 10, 11,   12, /* mapping nonce */
+	    17,	  0,	0,    0,				 /* UDP, reserved */
+	    0x13, 0x88, 0x13, 0x88,				 /* internal 5000, suggested 5000 */
+	    0,	  0,	0,    0,    0, 0, 0, 0, 0, 0,  0xff, 0xff,
+	    0,	  0,	0,    0}; /* no address */
 
 	(void)state;
 	memset(&r, 0, sizeof(r));
@@ -42,7 +44,7 @@ static void test_pcp_map_request(void **state)
 	assert_memory_equal(buf, want, 60);
 	assert_int_equal(pcp_map_request_encode(buf, 59, &r), -ENOSPC);
 	assert_int_equal(pcp_announce_request_encode(buf, sizeof(buf), r.client_ip), 24);
-	assert_int_equal(buf[1], 0);			 /* ANNOUNCE */
+	assert_int_equal(buf[1], 0);				/* ANNOUNCE */
 	assert_int_equal(buf[4] | buf[5] | buf[6] | buf[7], 0); /* lifetime 0 */
 }
 
@@ -117,17 +119,18 @@ static void test_natpmp(void **state)
 	struct natpmp_response r;
 	static const uint8_t map_req[12] = {0, 1, 0, 0, 0x13, 0x88, 0x13, 0x88, 0, 0, 0x0e, 0x10};
 	static const uint8_t addr_resp[12] = {0, 128, 0, 0, 0, 0, 0, 42, 203, 0, 114, 3};
-	static const uint8_t map_resp[16] = {0,	   129,	 0,    0,    0, 0, 0, 43,
+	static const uint8_t map_resp[16] = {0,	   129,	 0,    0,    0, 0, 0,	 43,
 					     0x13, 0x88, 0xc3, 0x50, 0, 0, 0x0e, 0x10};
 	static const uint8_t refused[8] = {0, 129, 0, 2, 0, 0, 0, 44};
 
 	(void)state;
 	assert_int_equal(natpmp_addr_request_encode(b, sizeof(b)), 2);
 	assert_int_equal(b[0] | b[1], 0);
-	assert_int_equal(natpmp_map_request_encode(b, sizeof(b), NATPMP_OP_MAP_UDP, 5000, 5000, 3600),
-			 12);
+	assert_int_equal(
+	    natpmp_map_request_encode(b, sizeof(b), NATPMP_OP_MAP_UDP, 5000, 5000, 3600), 12);
 	assert_memory_equal(b, map_req, 12);
-	assert_int_equal(natpmp_map_request_encode(b, 11, NATPMP_OP_MAP_UDP, 5000, 5000, 1), -ENOSPC);
+	assert_int_equal(natpmp_map_request_encode(b, 11, NATPMP_OP_MAP_UDP, 5000, 5000, 1),
+			 -ENOSPC);
 
 	assert_int_equal(natpmp_response_decode(addr_resp, 12, &r), 0);
 	assert_int_equal(r.opcode, NATPMP_OP_ADDR);

@@ -29,6 +29,9 @@ local BASE = {
 
 local function expected(p)
   local base = BASE[p.left] and BASE[p.left][p.right] or "direct"
+  -- hollow servers answer and map nothing: the mapped candidates are
+  -- offered and fail, the path is what it is without them
+  if p.fault == "hollow" then return base end
   -- a mapping on either side makes its mapped candidate reachable from
   -- the other, and the other's checks to it are the pair that works.
   -- natlab-ice speaks PCP and NAT-PMP (not UPnP IGD); libnice (natlab-nice
@@ -89,7 +92,8 @@ scenario {
     portmap = { description = "what both NATs serve: none, pcp, natpmp, upnp, pcp+upnp, natpmp+upnp", default = "pcp" },
     client = { description = "natlab-ice --portmap mode: auto, pcp, natpmp", default = "auto" },
     impl = { description = "both agents: natlab-ice (PCP/NAT-PMP) or nice (libnice, UPnP IGD)", default = "natlab-ice" },
-    fault = { description = "none, or restart: the right NAT's server restarts mid-session", default = "none" },
+    fault = { description = "none; restart: the right NAT's server restarts mid-session; " ..
+              "hollow: both servers answer and map nothing", default = "none" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
     timeout_ms = { description = "time allowed to select a pair", default = 10000 },
   },
@@ -106,6 +110,10 @@ scenario {
     local knobs = p.portmap ~= "none" and { portmap = p.portmap:gsub("%+", ","), portmap_min_lifetime_s = 4 } or nil
     S.side(net, "left", p.left, knobs)
     S.side(net, "right", p.right, knobs)
+    if p.fault == "hollow" and knobs then
+      natlab.portmap_fault(net, "left-nat", "hollow")
+      natlab.portmap_fault(net, "right-nat", "hollow")
+    end
     net.srv = S.servers(net, p)
     return net
   end,

@@ -6,6 +6,8 @@
 #     with PCP, with NAT-PMP, and with PCP or NAT-PMP next to UPnP, where
 #     upnpc -l (an independent client) lists the mapping natlab-ice made,
 #     and does not once natlab-ice stopped (it deletes its mappings);
+#   - symmetric x symmetric, PCP and NAT-PMP, both servers hollow (they
+#     answer, nothing is mapped): the mapped candidates fail, the relay;
 #   - symmetric x symmetric, PCP and NAT-PMP: the right NAT's server
 #     restarts mid-session; natlab-ice sees the epoch, maps again, and
 #     datagrams still cross both ways.
@@ -16,6 +18,7 @@ PORTMAP_SCENARIO=portmap.lua PORTMAP_NEEDS="miniupnpd upnpc"
 . "${NATLAB_SOURCE_DIR:?}/tests/cli/fixtures/portmap_run.sh"
 run matrix
 run restart -p left=symmetric -p portmap=pcp,natpmp -p fault=restart
+run hollow -p left=symmetric -p portmap=pcp,natpmp -p fault=hollow
 
 python3 - "$out" <<'PY' || exit 1
 import json, sys, glob
@@ -23,12 +26,15 @@ cells = {}
 for f in glob.glob(sys.argv[1] + "/*/latest/cells.jsonl"):
     for c in map(json.loads, open(f)):
         cells[(f, c["id"])] = c
-assert len(cells) == 14, sorted(cells)
+assert len(cells) == 16, sorted(cells)
 for (f, cid), c in sorted(cells.items()):
     p, o = c["params"], c.get("observations", {})
     assert c["outcome"] == "pass", (cid, c["outcome"], c.get("message"))
     mapped = "pcp" in p["portmap"] or "natpmp" in p["portmap"]
-    assert (c["path"] in ("host", "srflx", "prflx")) == mapped, (cid, c["path"])
+    # hollow gateways answer and map nothing: mapped candidates offered,
+    # and the relay all the same
+    hollow = p.get("fault") == "hollow"
+    assert (c["path"] in ("host", "srflx", "prflx")) == (mapped and not hollow), (cid, c["path"])
     if mapped:
         # a mapped candidate on each side: srflx at the NAT's public
         # address whose port is the host's (miniupnpd keeps it)

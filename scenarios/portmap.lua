@@ -27,28 +27,34 @@ local BASE = {
   symmetric = { ["port-restricted-cone"] = "relay", symmetric = "relay" },
 }
 
+-- Whether implementation @impl maps ports through what the NATs serve:
+-- natlab-ice speaks PCP and NAT-PMP (not UPnP IGD); libnice (natlab-nice
+-- --upnp) UPnP IGD only. Other programs are not asked to.
+local function maps(impl, portmap)
+  if impl:find("nice", 1, true) then return portmap:find("upnp", 1, true) ~= nil end
+  if impl == "natlab-ice" then
+    return portmap:find("pcp", 1, true) ~= nil or portmap:find("natpmp", 1, true) ~= nil
+  end
+  return false
+end
+
 local function expected(p)
   local base = BASE[p.left] and BASE[p.left][p.right] or "direct"
   -- hollow servers answer and map nothing: the mapped candidates are
   -- offered and fail, the path is what it is without them
   if p.fault == "hollow" then return base end
   -- a mapping on either side makes its mapped candidate reachable from
-  -- the other, and the other's checks to it are the pair that works.
-  -- natlab-ice speaks PCP and NAT-PMP (not UPnP IGD); libnice (natlab-nice
-  -- --upnp) UPnP IGD only
-  if p.impl:find("nice", 1, true) then
-    if p.portmap:find("upnp", 1, true) then return "direct" end
-    return base
-  end
-  if p.portmap:find("pcp", 1, true) or p.portmap:find("natpmp", 1, true) then return "direct" end
+  -- the other, and the other's checks to it are the pair that works
+  if maps(p.left_impl, p.portmap) or maps(p.right_impl, p.portmap) then return "direct" end
   return base
 end
 
 -- Each implementation's way to ask for port mappings.
-local function portmap_args(p)
-  if p.impl:find("nice", 1, true) then
+local function portmap_args(p, impl)
+  if impl:find("nice", 1, true) then
     return p.portmap:find("upnp", 1, true) and { "--upnp" } or {}
   end
+  if impl ~= "natlab-ice" then return {} end
   return { "--portmap", p.client, "--portmap-lifetime", p.fault == "restart" and "8" or "120" }
 end
 
@@ -91,7 +97,8 @@ scenario {
     right = { kind = "nat_preset", description = "right NAT preset", default = "symmetric" },
     portmap = { description = "what both NATs serve: none, pcp, natpmp, upnp, pcp+upnp, natpmp+upnp", default = "pcp" },
     client = { description = "natlab-ice --portmap mode: auto, pcp, natpmp", default = "auto" },
-    impl = { description = "both agents: natlab-ice (PCP/NAT-PMP) or nice (libnice, UPnP IGD)", default = "natlab-ice" },
+    left_impl = { description = "left agent: natlab-ice (PCP/NAT-PMP) or nice (libnice, UPnP IGD)", default = "natlab-ice" },
+    right_impl = { description = "right agent: natlab-ice (PCP/NAT-PMP) or nice (libnice, UPnP IGD)", default = "natlab-ice" },
     fault = { description = "none; restart: the right NAT's server restarts mid-session; " ..
               "hollow: both servers answer and map nothing", default = "none" },
     servers = { description = "STUN/TURN server implementation", default = "natlab" },
@@ -119,21 +126,24 @@ scenario {
   end,
 
   run = function(net, p, cell)
-    local args = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300" }
-    for _, w in ipairs(portmap_args(p)) do args[#args + 1] = w end
+    local function args_of(impl)
+      local args = { "--ta-ms", "10", "--rto-ms", "100", "--nominate-wait-ms", "300" }
+      for _, w in ipairs(portmap_args(p, impl)) do args[#args + 1] = w end
+      return args
+    end
     -- no trickling: each description waits for the mappings (at most
     -- --portmap-wait-ms, 2 s), so the mapped candidates are in the first
     -- offer; trickled, they came 0.3-0.6 s after a relay pair had been
     -- selected on this loaded machine (a real race, not what is measured)
     local turn = S.turn_urls(net, "udp")
-    local l = S.agent(net, "left", p.impl, { role = "controlling", name = "left", trickle = false,
-                                                   turn = turn, args = args }, cell)
-    local r = S.agent(net, "right", p.impl, { role = "controlled", name = "right", trickle = false,
-                                                    turn = turn, args = args }, cell)
+    local l = S.agent(net, "left", p.left_impl, { role = "controlling", name = "left", trickle = false,
+                                                  turn = turn, args = args_of(p.left_impl) }, cell)
+    local r = S.agent(net, "right", p.right_impl, { role = "controlled", name = "right", trickle = false,
+                                                    turn = turn, args = args_of(p.right_impl) }, cell)
     local res = natlab.ice_connect(l, r, { trickle = false, timeout_ms = p.timeout_ms,
                                            names = { "left", "right" }, record = false })
     S.record_class(res, cell, { names = { "left", "right" } })
-    if res.ok and p.impl == "natlab-ice" and p.portmap:find("+upnp", 1, true) then
+    if res.ok and p.left_impl == "natlab-ice" and p.portmap:find("+upnp", 1, true) then
       -- the independent oracle: upnpc lists the NAT's mappings (UPnP
       -- GetGenericPortMappingEntry sees every rule of miniupnpd's, PCP's
       -- and NAT-PMP's included); the one natlab-ice made must be there
@@ -146,7 +156,7 @@ scenario {
       if not tw.ok then
         natlab.result { outcome = "fail", message = string.format(
           "selected %s but no two-way data (left got %d/%d, right %d/%d)", res.path, tw.a_rx, tw.n, tw.b_rx, tw.n) }
-      elseif p.fault == "restart" and p.portmap ~= "none" and p.impl == "natlab-ice" then
+      elseif p.fault == "restart" and p.portmap ~= "none" and p.right_impl == "natlab-ice" then
         -- RFC 6887 §8.5 tolerates 2 s of epoch drift: a server restarted
         -- right after it started loses too little epoch to be told from
         -- a running one. Let it run 6 s first, as a real one runs days.
@@ -184,7 +194,7 @@ scenario {
       end
     end
     S.stop({ l, r })
-    if res.ok and p.impl == "natlab-ice" and p.portmap:find("+upnp", 1, true) then
+    if res.ok and p.left_impl == "natlab-ice" and p.portmap:find("+upnp", 1, true) then
       -- natlab-ice deletes its mappings when it stops (PCP lifetime 0)
       local why = oracle_list(net, "left", res, true)
       if why then natlab.result { outcome = "fail", message = why } end

@@ -26,6 +26,9 @@
  *                            ADM/APDM filtering or no inbound refresh:
  *                            inbound delivered untracked (notrack +
  *                            stateless rewrite to a:p)
+ *   pmgate  prerouting -99:  portmap: inbound UDP raw marked unmapped and
+ *                            no DNAT translated (miniupnpd's table inet
+ *                            natlab_upnp, prerouting -101): drop
  *   cttime  prerouting -150: ct timeout udp_t on new UDP flows
  *   dstnat  prerouting -100: inbound: dnat to fkey map @pmap (EIF/ADF
  *                            open a new flow to the mapping); hairpin
@@ -57,6 +60,7 @@
  * (under ADM/APDM, ADF/APDF use fkey P . x and check fsent per endpoint)
  */
 #include "emu/nat.h"
+#include "emu/nat_portmap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -398,13 +402,19 @@ static void build_raw(struct nx_build *bd)
 	 * endpoint X:x if X:x has not sent packets to Y previously"; APDF: the
 	 * same with Y:y. An inbound UDP packet passes only if its filtering
 	 * key names a live mapping; dropped here, before conntrack, so that a
-	 * refused packet does not keep an old flow alive either. */
+	 * refused packet does not keep an old flow alive either. With
+	 * portmap, a port-mapping server may have mapped the port: the
+	 * packet is marked here and dropped by the gate after the server's
+	 * DNAT, unless that translated it (nat_portmap.h). */
 	r = nx_rule_new(bd, "raw");
 	if (r) {
 		nx_match_ifname(r, true, c->outside_ifname, true);
 		nx_match_l4(r, IPPROTO_UDP, true);
 		nx_lookup(r, "pmap", fk, fkey_in(c, fk), true, 0);
-		nx_drop_counted(r, EMU_NAT_CTR_DROP_FILTERING);
+		if (c->portmap)
+			nat_portmap_mark_unmapped(r);
+		else
+			nx_drop_counted(r, EMU_NAT_CTR_DROP_FILTERING);
 	}
 	nx_rule_add(bd, r);
 	if (per_endpoint(c)) {
@@ -515,18 +525,6 @@ static void goto_chain(struct nftnl_rule *r, const char *chain)
  * leave the NAT node: crossing into another namespace clears it. */
 #define FRESH_MARK 0x6e6c0001u
 
-static void set_mark(struct nftnl_rule *r, uint32_t mark)
-{
-	struct nftnl_expr *x;
-
-	nx_imm(r, R_IDX, &mark, sizeof(mark));
-	x = nx_ex(r, "meta");
-	if (!x)
-		return;
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_MARK);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_SREG, R_IDX);
-}
-
 /* RFC 4787 REQ-3: "A NAT MUST NOT have a 'Port assignment' behavior of
  * 'Port overloading'", and §4.1 (ADM/APDM): X1':x1' equals X2':x2' only
  * for the same Y (ADM) or Y:y (APDM). The kernel draws a random or
@@ -587,7 +585,7 @@ static void build_new_mapping(struct nx_build *bd)
 	if (!r)
 		return;
 	/* a port chosen here may be taken already: see build_port_clash */
-	set_mark(r, FRESH_MARK);
+	nx_set_mark(r, FRESH_MARK);
 	load_public_addr(bd, r);
 	if (c->ports == EMU_NAT_PORTS_SEQUENTIAL) {
 		/* A counter per rule: this rule sees only the first packet of a
@@ -939,6 +937,8 @@ static void build_fwd(struct nx_build *bd)
 	struct nftnl_rule *r;
 
 	nx_chain_add(bd, "fw_forward", "filter", NF_INET_FORWARD, 0);
+	if (c->portmap && bd->family == NFPROTO_IPV4)
+		nat_portmap_skip_flows(bd, "fw_forward");
 	if (c->udp_blocked) {
 		r = nx_rule_new(bd, "fw_forward");
 		if (r) {
@@ -1217,8 +1217,14 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 	if (c->translate && !c->udp_blocked) {
 		build_raw(&bd);
 		build_dstnat(&bd);
+		if (c->portmap) {
+			nat_portmap_build_gate(&bd);
+			nat_portmap_build_version_filter(&bd);
+		}
 		build_srcnat(&bd);
 		nx_chain_add(&bd, "learn", "filter", NF_INET_POST_ROUTING, 200);
+		if (c->portmap)
+			nat_portmap_skip_flows(&bd, "learn");
 		build_port_clash(&bd); /* before pused learns this packet */
 		build_count_mappings(&bd);
 		build_learn(&bd, "learn", true, false, IP_CT_DIR_ORIGINAL);
@@ -1242,6 +1248,8 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 	}
 	if (c->translate && c->sip_alg)
 		build_sip_alg(&bd);
+	if (c->portmap && !replace)
+		nat_portmap_build_table(&bd);
 	build_fwd(&bd);
 	build_input(&bd);
 	build_fw6(&bd, replace);

@@ -84,7 +84,23 @@ struct emu_nat_config {
 	 * objects to every new flow to port EMU_NAT_SIP_PORT, UDP and TCP,
 	 * from the inside. Off in every preset. docs/nat-model.md. */
 	bool sip_alg;
+	/* Port mapping served by the NAT (docs/nat-model.md "Port mapping"):
+	 * a mask of EMU_NAT_PORTMAP_* (0 = none, every preset). The rules
+	 * only need to know that a server may map ports: inbound UDP without
+	 * a natlab mapping is then dropped after the server's DNAT rules
+	 * (unless they translated it) instead of before conntrack, and the
+	 * first apply creates the table the server writes into. The server
+	 * itself (miniupnpd) is started by the harness, not here. */
+	unsigned portmap;
 };
+
+/* Port-mapping protocols (knob portmap, any combination). */
+enum emu_nat_portmap {
+	EMU_NAT_PORTMAP_UPNP = 1u << 0,	  /* UPnP IGD (WANIPConnection) */
+	EMU_NAT_PORTMAP_NATPMP = 1u << 1, /* RFC 6886 NAT-PMP */
+	EMU_NAT_PORTMAP_PCP = 1u << 2,	  /* RFC 6887 PCP */
+};
+#define EMU_NAT_PORTMAP_ALL 7u
 
 /* RFC 3261 (SIP URI port): "The default is 5060 for sip: using UDP, TCP, or
  * SCTP". */
@@ -152,6 +168,22 @@ int emu_nat_apply(struct emu_node *router, const struct emu_nat_config *cfg, str
  * ms to tens of ms), so no live flow can teach it an old mapping back. */
 int emu_nat_flush(struct emu_node *router, struct natlab_err *e);
 
+/* Operations on the port-mapping server's rules (knob portmap, table
+ * inet natlab_upnp): EMU_NAT_PORTMAP_FORGET empties miniupnpd's chains
+ * (every mapping lost, as by a server restart: RFC 6887 §8.5);
+ * EMU_NAT_PORTMAP_HOLLOW unhooks its DNAT chain (the server still answers
+ * and adds rules, none takes effect: "answers without mapping");
+ * EMU_NAT_PORTMAP_RESTORE hooks it back. */
+enum emu_nat_portmap_op {
+	EMU_NAT_PORTMAP_FORGET,
+	EMU_NAT_PORTMAP_HOLLOW,
+	EMU_NAT_PORTMAP_RESTORE,
+};
+/* emu_nat_portmap_rules - one such operation on node @router, one nftables
+ * batch; -ENOENT (message) when the node has no portmap table. */
+int emu_nat_portmap_rules(struct emu_node *router, enum emu_nat_portmap_op op,
+			  struct natlab_err *e);
+
 /* emu_nat_conntrack_flush - delete every conntrack entry of node @n. */
 int emu_nat_conntrack_flush(struct emu_node *n, struct natlab_err *e);
 
@@ -163,5 +195,10 @@ const char *emu_nat_ports_name(enum emu_nat_ports p);
 int emu_nat_mapping_parse(const char *s, enum emu_nat_mapping *m, struct natlab_err *e);
 int emu_nat_filtering_parse(const char *s, enum emu_nat_filtering *f, struct natlab_err *e);
 int emu_nat_ports_parse(const char *s, enum emu_nat_ports *p, struct natlab_err *e);
+/* emu_nat_portmap_parse - "none", or names among upnp, natpmp, pcp
+ * separated by commas ("upnp,pcp"), ORed into *@mask; -EINVAL naming the
+ * bad word otherwise. emu_nat_portmap_name - one protocol's name. */
+int emu_nat_portmap_parse(const char *s, unsigned *mask, struct natlab_err *e);
+const char *emu_nat_portmap_name(enum emu_nat_portmap p);
 
 #endif

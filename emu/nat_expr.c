@@ -295,24 +295,41 @@ void nx_counters_add(struct nx_build *bd)
 }
 
 /* ct state has one of @state_bits (NF_CT_STATE_BIT(...)). Uses NFT_REG_1. */
-void nx_match_ct_state(struct nftnl_rule *r, uint32_t state_bits)
+void nx_match_ct_bits(struct nftnl_rule *r, enum nft_ct_keys key, uint32_t bits, bool any)
 {
 	const uint32_t zero = 0;
 	struct nftnl_expr *x = nx_ex(r, "ct");
 
 	if (x) {
 		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, key);
 	}
 	x = nx_ex(r, "bitwise");
 	if (x) {
 		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
 		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
 		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_MASK, &state_bits, 4);
+		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_MASK, &bits, 4);
 		nftnl_expr_set_data(x, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
 	}
-	nx_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
+	nx_cmp(r, NFT_REG_1, any ? NFT_CMP_NEQ : NFT_CMP_EQ, &zero, 4);
+}
+
+void nx_match_ct_state(struct nftnl_rule *r, uint32_t state_bits)
+{
+	nx_match_ct_bits(r, NFT_CT_STATE, state_bits, true);
+}
+
+void nx_set_mark(struct nftnl_rule *r, uint32_t mark)
+{
+	struct nftnl_expr *x;
+
+	nx_imm(r, R_IDX, &mark, sizeof(mark));
+	x = nx_ex(r, "meta");
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_SREG, R_IDX);
 }
 
 /* ---- objects */

@@ -99,6 +99,11 @@ void nx_count_log(struct nftnl_rule *r, enum emu_nat_counter c);
 void nx_drop_counted(struct nftnl_rule *r, enum emu_nat_counter c);
 void nx_counters_add(struct nx_build *bd);
 void nx_match_ct_state(struct nftnl_rule *r, uint32_t state_bits);
+/* nx_match_ct_bits - conntrack @key (NFT_CT_STATE, NFT_CT_STATUS) masked
+ * with @bits: any of them set (@any), or none of them. */
+void nx_match_ct_bits(struct nftnl_rule *r, enum nft_ct_keys key, uint32_t bits, bool any);
+/* nx_set_mark - the packet mark := @mark (register R_IDX). */
+void nx_set_mark(struct nftnl_rule *r, uint32_t mark);
 /* nx_table_op - add (or, with @del, delete) table @name of @family to
  * @b. Adding, deleting and adding again in one batch replaces a table
  * (adding an existing one is no error). 0, -ENOMEM or -ENOSPC. */

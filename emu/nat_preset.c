@@ -203,6 +203,42 @@ int emu_nat_ports_parse(const char *s, enum emu_nat_ports *p, struct natlab_err 
 	return ret;
 }
 
+static const char *const portmap_names[] = {"upnp", "natpmp", "pcp"};
+
+const char *emu_nat_portmap_name(enum emu_nat_portmap p)
+{
+	for (unsigned i = 0; i < 3; i++)
+		if ((unsigned)p == 1u << i)
+			return portmap_names[i];
+	return "?";
+}
+
+int emu_nat_portmap_parse(const char *s, unsigned *mask, struct natlab_err *e)
+{
+	const char *w = s;
+
+	if (strcmp(s, "none") == 0 || s[0] == '\0')
+		return 0;
+	while (*w) {
+		size_t n = strcspn(w, ",");
+		unsigned i;
+
+		for (i = 0; i < 3; i++)
+			if (strlen(portmap_names[i]) == n && strncmp(w, portmap_names[i], n) == 0)
+				break;
+		if (i == 3)
+			return natlab_err_msg(e, EINVAL,
+					      "NAT: portmap protocol \"%.*s\" is not one of upnp, "
+					      "natpmp, pcp (or \"none\")",
+					      (int)(n > 32 ? 32 : n), w);
+		*mask |= 1u << i;
+		w += n;
+		if (*w == ',')
+			w++;
+	}
+	return 0;
+}
+
 static bool ifname_ok(const char *s)
 {
 	size_t len = strnlen(s, EMU_NAT_IFNAME_MAX);
@@ -249,6 +285,13 @@ int emu_nat_config_check(const struct emu_nat_config *c, struct natlab_err *e)
 	if (c->inside_ifname[0] && strcmp(c->inside_ifname, c->outside_ifname) == 0)
 		return natlab_err_msg(e, EINVAL, "NAT: inside and outside interface are both %s",
 				      c->outside_ifname);
+	if (c->portmap & ~EMU_NAT_PORTMAP_ALL)
+		return natlab_err_msg(e, EINVAL, "NAT: portmap mask 0x%x has unknown bits",
+				      c->portmap);
+	if (c->portmap && !c->translate)
+		return natlab_err_msg(e, EINVAL,
+				      "NAT: portmap needs a translating NAT (translate = true): "
+				      "a plain router has no ports to map");
 	if (!c->translate)
 		return 0;
 	if (c->n_public_addrs == 0 || c->n_public_addrs > EMU_NAT_ADDRS_MAX)

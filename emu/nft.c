@@ -130,6 +130,13 @@ int emu_nft_batch_add_rule(struct emu_nft_batch *b, struct nftnl_rule *r)
 	       nftnl_rule_nlmsg_build_payload, r);
 }
 
+int emu_nft_batch_del_rules(struct emu_nft_batch *b, struct nftnl_rule *r)
+{
+	APPEND(b, NFT_MSG_DELRULE, nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), NLM_F_ACK,
+	       "flush chain", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN),
+	       nftnl_rule_nlmsg_build_payload, r);
+}
+
 int emu_nft_batch_add_obj(struct emu_nft_batch *b, struct nftnl_obj *o)
 {
 	APPEND(b, NFT_MSG_NEWOBJ, nftnl_obj_get_u32(o, NFTNL_OBJ_FAMILY), CREATE, "object",

@@ -34,6 +34,9 @@ int emu_nft_batch_add_chain(struct emu_nft_batch *b, struct nftnl_chain *c);
 int emu_nft_batch_del_chain(struct emu_nft_batch *b, struct nftnl_chain *c);
 int emu_nft_batch_add_set(struct emu_nft_batch *b, struct nftnl_set *s);
 int emu_nft_batch_add_rule(struct emu_nft_batch *b, struct nftnl_rule *r);
+/* emu_nft_batch_del_rules - delete every rule of the chain named in @r
+ * (table, chain and family set, no handle): a chain flush. */
+int emu_nft_batch_del_rules(struct emu_nft_batch *b, struct nftnl_rule *r);
 int emu_nft_batch_add_obj(struct emu_nft_batch *b, struct nftnl_obj *o);
 /* emu_nft_batch_add_setelems - add the elements attached to @s (with
  * nftnl_set_elem_add) to the set of that name. */

@@ -375,6 +375,9 @@ int doctor_run(FILE *out)
 	tool(&d, "coturn test clients", "turnutils_uclient", "coturn");
 	tool(&d, "classic STUN client", "stun", "stun-client");
 	tool(&d, "classic STUN server", "stund", "stun-server");
+	tool(&d, "miniupnpd (NAT knob portmap)", "miniupnpd", "miniupnpd-nftables");
+	tool(&d, "upnpc (portmap oracle)", "upnpc", "miniupnpc");
+	tool(&d, "natpmpc (portmap oracle)", "natpmpc", "natpmpc");
 	tool(&d, "tshark (captures)", "tshark", "tshark");
 	tool(&d, "chromium (report tests)", "chromium", "chromium");
 	if (access("/usr/lib/x86_64-linux-gnu/libnice.so.10", R_OK) == 0 ||

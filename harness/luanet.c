@@ -772,6 +772,21 @@ static int n_nat(lua_State *L)
 	opt_bool(L, 2, "inbound_refreshes", &cfg.inbound_refreshes);
 	opt_bool(L, 2, "paired_pooling", &cfg.paired_pooling);
 	opt_bool(L, 2, "sip_alg", &cfg.sip_alg);
+	/* portmap: "upnp,pcp" or {"upnp", "pcp"} (the server is the
+	 * prelude's: natlab.portmap) */
+	lua_getfield(L, 2, "portmap");
+	if (lua_istable(L, -1)) {
+		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1); i++) {
+			lua_rawgeti(L, -1, i);
+			if (emu_nat_portmap_parse(luaL_checkstring(L, -1), &cfg.portmap, &e) < 0)
+				return fail(L, "node:nat", &e);
+			lua_pop(L, 1);
+		}
+	} else if (!lua_isnil(L, -1) &&
+		   emu_nat_portmap_parse(luaL_checkstring(L, -1), &cfg.portmap, &e) < 0) {
+		return fail(L, "node:nat", &e);
+	}
+	lua_pop(L, 1);
 	cfg.port_min = (uint16_t)opt_int(L, 2, "port_min", cfg.port_min);
 	cfg.port_max = (uint16_t)opt_int(L, 2, "port_max", cfg.port_max);
 	cfg.udp_timeout_s = (unsigned)opt_int(L, 2, "udp_timeout_s", cfg.udp_timeout_s);
@@ -838,6 +853,26 @@ static int n_nat(lua_State *L)
 #else
 	return luaL_error(L,
 			  "node:nat: this natlab was built without the emu NAT engine (emu/nat.c)");
+#endif
+}
+
+/* node:portmap_rules(op): op "forget" | "hollow" | "restore" on the
+ * port-mapping server's rules (emu_nat_portmap_rules). The prelude's
+ * natlab.portmap_fault records the fault; this only acts. */
+static int n_portmap_rules(lua_State *L)
+{
+#ifdef NATLAB_HAVE_EMU_NAT
+	static const char *const ops[] = {"forget", "hollow", "restore", NULL};
+	struct emu_node *n = luanet_check_node(L, 1);
+	int op = luaL_checkoption(L, 2, NULL, ops);
+	struct natlab_err e = {""};
+
+	if (emu_nat_portmap_rules(n, (enum emu_nat_portmap_op)op, &e) < 0)
+		return fail(L, "node:portmap_rules", &e);
+	return 0;
+#else
+	return luaL_error(
+	    L, "node:portmap_rules: this natlab was built without the emu NAT engine (emu/nat.c)");
 #endif
 }
 
@@ -1204,6 +1239,7 @@ void luanet_open(lua_State *L, struct luanet_ctx *ctx)
 	    {"forwarding", n_forwarding},
 	    {"nat", n_nat},
 	    {"nat_flush", n_nat_flush},
+	    {"portmap_rules", n_portmap_rules},
 	    {"nat_evidence", n_nat_evidence},
 	    {"spawn", luaproc_spawn},
 	    {"mtu", n_mtu},

@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include "agents/portmap/pmice.h"
 #include "agents/ice/agentproto.h"
 #include "agents/ice/hostaddr.h"
 #include "agents/ice/ice.h"
@@ -70,6 +71,10 @@ struct app {
 	unsigned nrelays, relays_pending;
 	/* when gathering stops waiting for relays still allocating */
 	uint64_t relay_deadline_ms;
+	/* --portmap: mappings of the host candidates' ports (pmice.h); it
+	 * holds gathering like one more relay (relays_pending) */
+	struct pmice *pm;
+	bool pm_holding;
 	/* stdin line assembly */
 	char *line;
 	size_t line_len;
@@ -567,6 +572,49 @@ static void free_retired_relays(struct app *app)
 	app->free_retired = false;
 }
 
+/* ---- --portmap (agents/portmap/pmice.h) ----------------------------------- */
+
+static void pm_mapped(void *ctx, int base_id, const union ice_addr *mapped, const char *protocol,
+		      uint32_t lifetime_s)
+{
+	struct app *app = ctx;
+	(void)protocol;
+	(void)lifetime_s;
+	(void)ice_agent_add_mapped(app->agent, base_id, mapped, now_ms(app));
+}
+
+static void pm_settled(void *ctx)
+{
+	struct app *app = ctx;
+	if (!app->pm_holding)
+		return;
+	app->pm_holding = false;
+	if (app->relays_pending > 0 && --app->relays_pending == 0)
+		ice_agent_gather_done(app->agent, now_ms(app));
+}
+
+static void pm_log(void *ctx, const char *level, const char *msg)
+{
+	struct app *app = ctx;
+	agentproto_ev_log(&app->out, now_ms(app), level, "%s", msg);
+}
+
+/* Asks for a mapping of every IPv4 host socket's port; gathering waits
+ * for the first answers (at most --portmap-wait-ms) as for a relay. */
+static void pm_start(struct app *app)
+{
+	if (!app->pm)
+		return;
+	for (unsigned i = 0; i < app->nsocks; i++)
+		if (app->socks[i].fd >= 0)
+			(void)pmice_add(app->pm, (int)i, &app->socks[i].addr, now_ms(app));
+	if (pmice_pending(app->pm) && !app->pm_holding) {
+		app->pm_holding = true;
+		app->relays_pending++;
+	}
+	pmice_remapped(app->pm);
+}
+
 /* io->regather: an ICE restart (ours or the peer's) forgot every base.
  * Hosts: the addresses the host has now. Relays: new allocations, from
  * the current address (a TURN allocation is bound to the client's
@@ -598,6 +646,8 @@ static bool regather(void *ctx, uint64_t now)
 	if (app->opts.cfg.policy != ICE_POLICY_RELAY)
 		sync_hosts(app);
 	open_relays(app);
+	app->pm_holding = false;
+	pm_start(app);
 	return app->relays_pending > 0;
 }
 
@@ -608,6 +658,7 @@ static void do_gather(struct app *app)
 			sync_hosts(app);
 		app->gathered_once = true;
 		open_relays(app);
+		pm_start(app);
 		ice_agent_gather(app->agent, app->relays_pending > 0, now_ms(app));
 	} else {
 		/* gathering again without a restart: announce what we have */
@@ -807,6 +858,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "natlab-ice: bad configuration\n");
 		goto out;
 	}
+	if (app.opts.portmap) {
+		struct pmice_config pc = {.lifetime_s = app.opts.portmap_lifetime_s,
+					  .wait_ms = app.opts.portmap_wait_ms,
+					  .seed = app.opts.cfg.seed};
+		struct pmice_cb pcb = {&app, pm_mapped, pm_settled, pm_log};
+		(void)pm_mode_parse(app.opts.portmap, &pc.mode);
+		if (pmice_new(&pc, &pcb, &app.pm) < 0)
+			goto out;
+	}
 	{
 		struct plane_io pio = {&app, plane_io_send, plane_io_now_us};
 		char perr[256];
@@ -831,8 +891,8 @@ int main(int argc, char **argv)
 		agentproto_ev_log(&app.out, now_ms(&app), "warning",
 				  "--turn without --turn-user/--turn-pass: the server will refuse");
 	while (!app.stop) {
-		struct pollfd pfd[SOCKS_MAX + RELAYS_MAX + 1 + ICE_TCPSOCK_FDS_MAX];
-		unsigned tcp_off, ntcp = 0;
+		struct pollfd pfd[SOCKS_MAX + RELAYS_MAX + 1 + ICE_TCPSOCK_FDS_MAX + PMICE_MAX];
+		unsigned tcp_off, ntcp = 0, pm_off, npm = 0;
 		if (app.free_retired)
 			free_retired_relays(&app);
 		relay_deadline(&app);
@@ -841,6 +901,11 @@ int main(int argc, char **argv)
 
 		if (app.relays_pending > 0 && app.relay_deadline_ms < next_ms)
 			next_ms = app.relay_deadline_ms;
+		if (app.pm) {
+			uint64_t t = pmice_tick(app.pm, now_ms(&app));
+			if (t < next_ms)
+				next_ms = t;
+		}
 		for (unsigned k = 0; k < app.nrelays; k++) {
 			uint64_t rt;
 			if (!app.relays[k])
@@ -878,6 +943,10 @@ int main(int argc, char **argv)
 		if (app.tcps)
 			ntcp = ice_tcpsock_pollfds(app.tcps, &pfd[tcp_off]);
 		np += ntcp;
+		pm_off = np;
+		if (app.pm)
+			npm = pmice_pollfds(app.pm, &pfd[pm_off]);
+		np += npm;
 		if (poll(pfd, np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -894,10 +963,15 @@ int main(int argc, char **argv)
 		}
 		if (app.tcps)
 			ice_tcpsock_io(app.tcps, &pfd[tcp_off], ntcp);
+		if (app.pm)
+			pmice_io(app.pm, &pfd[pm_off], npm, now_ms(&app));
 		if (pfd[0].revents & (POLLIN | POLLHUP))
 			read_stdin(&app);
 	}
 	plane_close(app.plane);
+	/* leave no port mapping behind (RFC 6887 §15, RFC 6886 §3.4) */
+	if (app.pm)
+		pmice_stop(app.pm, now_ms(&app));
 	/* leave no allocation behind on the TURN server (RFC 8656 §8) */
 	for (unsigned k = 0; k < app.nrelays; k++)
 		if (app.relays[k])
@@ -914,6 +988,7 @@ out:
 	plane_free(app.plane);
 	ice_agent_free(app.agent);
 	ice_tcpsock_free(app.tcps);
+	pmice_free(app.pm);
 	free(app.line);
 	return rc;
 }

@@ -199,6 +199,14 @@ int ice_agent_add_relay(struct ice_agent *a, unsigned component, const union ice
 			const union ice_addr *server, const union ice_addr *mapped,
 			enum ice_relay_via via, int base_id, uint64_t now_ms);
 
+/* ice_agent_add_mapped - a server-reflexive candidate at @mapped for the
+ * host candidate of base @base_id, learnt from a port mapping (PCP or
+ * NAT-PMP, agents/portmap/pmice.h) rather than STUN; signalled at once
+ * when gathering has started. Returns its index, -ENOENT (no such host),
+ * -EEXIST (redundant, RFC 8445 §5.1.3) or -ENOSPC. */
+int ice_agent_add_mapped(struct ice_agent *a, int base_id, const union ice_addr *mapped,
+			 uint64_t now_ms);
+
 /* ice_agent_gather - start gathering: host candidates are reported now,
  * server-reflexive ones as the STUN servers answer. @relay_pending: the
  * caller is still allocating relays and will call ice_agent_gather_done()

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents/portmap/pmclient.h"
+
 void ice_opts_usage(FILE *f)
 {
 	fprintf(f, "usage: natlab-ice [--role controlling|controlled] [--stun IP:PORT]...\n"
@@ -18,6 +20,8 @@ void ice_opts_usage(FILE *f)
 		   "         [--gather-timeout-ms N] [--interface NAME]...\n"
 		   "         [--tcp] [--turn-dual] [--dataplane datagram|datachannel]\n"
 		   "         [--offer-dataplanes datagram|datachannel|datagram,datachannel]\n"
+		   "         [--portmap pcp|natpmp|auto] [--portmap-lifetime S]\n"
+		   "         [--portmap-wait-ms N]\n"
 		   "         [--seed N] [--verbose]\n"
 		   "Speaks the agent protocol (docs/agent-protocol.md) on stdin/stdout.\n");
 }
@@ -59,6 +63,9 @@ enum {
 	OPT_VERBOSE,
 	OPT_DATAPLANE,
 	OPT_OFFER_PLANES,
+	OPT_PORTMAP,
+	OPT_PORTMAP_LIFETIME,
+	OPT_PORTMAP_WAIT,
 	OPT_HELP
 };
 
@@ -110,6 +117,9 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
 	    {"dataplane", required_argument, NULL, OPT_DATAPLANE},
 	    {"offer-dataplanes", required_argument, NULL, OPT_OFFER_PLANES},
+	    {"portmap", required_argument, NULL, OPT_PORTMAP},
+	    {"portmap-lifetime", required_argument, NULL, OPT_PORTMAP_LIFETIME},
+	    {"portmap-wait-ms", required_argument, NULL, OPT_PORTMAP_WAIT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -259,6 +269,21 @@ int ice_opts_parse(struct ice_opts *o, int argc, char **argv, char *err, size_t 
 				o->offer_dataplanes =
 				    ICE_OPTS_OFFER_DATAGRAM | ICE_OPTS_OFFER_DATACHANNEL;
 			else
+				goto bad;
+			break;
+		case OPT_PORTMAP: {
+			enum pm_mode m;
+			if (pm_mode_parse(optarg, &m) < 0)
+				goto bad;
+			o->portmap = optarg;
+			break;
+		}
+		case OPT_PORTMAP_LIFETIME:
+			if (parse_u32(optarg, &o->portmap_lifetime_s) < 0 || !o->portmap_lifetime_s)
+				goto bad;
+			break;
+		case OPT_PORTMAP_WAIT:
+			if (parse_u32(optarg, &o->portmap_wait_ms) < 0 || !o->portmap_wait_ms)
 				goto bad;
 			break;
 		case OPT_HELP:

@@ -48,6 +48,13 @@ struct ice_opts {
 	 * ICE_OPTS_OFFER_* bits; 0: every plane this build has. An offer of
 	 * the data channel alone makes it the plane in use */
 	unsigned offer_dataplanes;
+	/* --portmap: ask the default gateway for a mapping of each IPv4 host
+	 * candidate's port (PCP, NAT-PMP, or PCP then NAT-PMP) and offer a
+	 * server-reflexive candidate for it (agents/portmap/pmice.h); NULL:
+	 * off. --portmap-lifetime (s), --portmap-wait-ms: 0 = defaults. */
+	const char *portmap;
+	uint32_t portmap_lifetime_s;
+	uint32_t portmap_wait_ms;
 	/* after an error: whether the usage text should follow the message */
 	bool usage;
 };

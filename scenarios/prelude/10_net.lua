@@ -93,12 +93,32 @@ function Net:nat(name, cfg, behind)
   local c = {}
   for k, v in pairs(knobs) do c[k] = v end
   c.outside = outside_if
+  -- portmap (45_portmap.lua): miniupnpd maps nothing behind a
+  -- special-purpose external address, so a NAT on the internet gets one
+  -- from natlab.PORTMAP_PUBLIC, routed by the core; behind another NAT it
+  -- keeps its private one (and its server refuses to map, as real ones do)
+  local ok, pm = pcall(natlab.portmap_protocols, knobs.portmap)
+  if not ok then error((tostring(pm):gsub("^prelude/[%w_]+%.lua:%d+: ", "")), 2) end
+  local public_ok = false
+  if #pm > 0 and not behind then
+    local k = self.links
+    local a = string.format(natlab.PORTMAP_PUBLIC, k)
+    n:addr(outside_if, a .. "/32")
+    self.core:route(a .. "/32", outside_addr)
+    outside_addr, public_ok = a, true
+  end
   c.public = { outside_addr }
   -- a bad preset or knob is the scenario's mistake: report it at the
   -- scenario's line (level 2), not at this one
-  local ok, err = pcall(n.nat, n, c)
+  local err
+  ok, err = pcall(n.nat, n, c)
   if not ok then error((tostring(err):gsub("^prelude/[%w_]+%.lua:%d+: ", "")), 2) end
   self.addr[name] = outside_addr
+  if #pm > 0 then
+    natlab._portmap_setup(self, name, knobs, outside_if, outside_addr, public_ok)
+    self:_lan(n) -- miniupnpd listens on the LAN bridge: make it now
+    natlab.portmap_start(self, name)
+  end
   return n
 end
 
@@ -124,10 +144,9 @@ function Net:_route6_up(router, prefix)
   end
 end
 
--- A port on the LAN of @router (the LAN made on first use: a bridge in the
--- router) linked to a new interface of @node, no address yet. Returns the
--- node's interface and its addresses: { nif, a, gw[, a6, gw6] }.
-function Net:_lan_port(router, node)
+-- The LAN of @router (made on first use: a bridge "lan" in the router,
+-- 10.j.0.1/24): the record {j, next}.
+function Net:_lan(router)
   local rname = router:name()
   self.lan = self.lan or {}
   local lan = self.lan[rname]
@@ -142,6 +161,15 @@ function Net:_lan_port(router, node)
       self:_route6_up(router, string.format("2001:db8:%x::/64", lan.j))
     end
   end
+  return lan
+end
+
+-- A port on the LAN of @router linked to a new interface of @node, no
+-- address yet. Returns the node's interface and its addresses: { nif, a,
+-- gw[, a6, gw6] }.
+function Net:_lan_port(router, node)
+  local rname = router:name()
+  local lan = self:_lan(router)
   local k = lan.next
   if k > 254 then error("net: at most 253 hosts on one LAN", 3) end
   lan.next = k + 1

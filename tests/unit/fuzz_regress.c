@@ -46,6 +46,9 @@
 #define LLVMFuzzerTestOneInput fuzz_dcep
 #include "agents/fuzz/dcep.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_portmap_decode
+#include "agents/fuzz/portmap_decode.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_dut_dhcp
 #include "harness/fuzz/dut_dhcp.c"
 #undef LLVMFuzzerTestOneInput
@@ -75,6 +78,7 @@ static const struct target targets[] = {
     {"agents", "turn_client_seq", fuzz_turn_client_seq},
     {"agents", "ice_agent_seq", fuzz_ice_agent_seq},
     {"agents", "dcep", fuzz_dcep},
+    {"agents", "portmap_decode", fuzz_portmap_decode},
     {"harness", "dut_dhcp", fuzz_dut_dhcp},
     {"harness", "harness_cells", fuzz_harness_cells},
     {"harness", "harness_params", fuzz_harness_params},

@@ -665,6 +665,91 @@ static void test_sip_alg(void **state)
 	HASNT(p.objs, "sip-");
 }
 
+static void tweak_portmap(struct emu_nat_config *c)
+{
+	c->portmap = EMU_NAT_PORTMAP_PCP;
+}
+
+/* portmap (docs/nat-model.md "Port mapping"): no preset has it. With it,
+ * raw marks instead of dropping what has no mapping, pmgate (-99, after
+ * both DNAT chains) drops a marked packet that no DNAT translated and
+ * marks the flows a port mapping let in, learn and fw_forward let those
+ * through first, PCP alone drops NAT-PMP (version 0) requests, and the
+ * first apply creates miniupnpd's table: prerouting at -101, jumping to
+ * its empty chains. A re-apply leaves that table alone. */
+static void test_portmap(void **state)
+{
+	struct parsed p;
+	struct emu_nat_config c;
+	struct natlab_err e = {{0}};
+	struct emu_nft_batch *b;
+	const char *const *n;
+	const char *raw;
+	unsigned mask = 0;
+
+	(void)state;
+	for (n = emu_nat_preset_names(); *n; n++) {
+		build(*n, NULL, &p);
+		HASNT(p.chains, "pmgate");
+		HASNT(p.chains, "prerouting_miniupnpd");
+	}
+	build("symmetric", tweak_portmap, &p);
+	raw = rules(&p, "raw");
+	HAS(raw, "lookup:!pmap immediate meta ;");
+	HASNT(raw, "lookup:!pmap " DROP("drop_filtering"));
+	HAS(p.chains, "pmgate:0:-99:filter;");
+	/* mark, ct status & dnat == 0: drop; then mark: ct mark set */
+	HAS(rules(&p, "pmgate"), "\" ct bitwise ==\"");
+	HAS(rules(&p, "pmgate"), "\" " DROP("drop_filtering"));
+	HAS(rules(&p, "pmgate"), "\" immediate ct ;");
+	/* first rule: ct mark == portmap: accept */
+	assert_int_equal(strncmp(rules(&p, "learn"), "ct ==\"", 5), 0);
+	HAS(rules(&p, "learn"), "\" verdict ;");
+	assert_int_equal(strncmp(rules(&p, "fw_forward"), "ct ==\"", 5), 0);
+	HAS(rules(&p, "fw_forward"), "\" verdict ;");
+	HAS(p.chains, "pmversion:1:0:filter;");
+	HAS(rules(&p, "pmversion"),
+	    "iifname !=\"wan\" l4proto ==17 payload ==5351 payload ==0 drop ;");
+	/* emu_nat_build replaces: no miniupnpd table (check_nat_common does
+	 * not hold: raw's filtering drop is pmgate's now) */
+	HASNT(p.chains, "prerouting_miniupnpd");
+	HAS(p.chains, "dstnat:0:-100:nat;");
+
+	/* a first apply: the table miniupnpd writes into */
+	b = emu_nft_batch_new();
+	assert_non_null(b);
+	assert_int_equal(emu_nat_preset("symmetric", &c, &e), 0);
+	snprintf(c.outside_ifname, sizeof(c.outside_ifname), "wan");
+	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "203.0.114.7");
+	c.n_public_addrs = 1;
+	c.portmap = EMU_NAT_PORTMAP_ALL;
+	assert_int_equal(emu_nat_build_table(&c, b, false, &e), 0);
+	parse_batch(b, &p);
+	emu_nft_batch_free(b);
+	HAS(p.chains, "prerouting:0:-101:nat;");
+	HAS(p.chains, "postrouting:4:99:nat;");
+	HAS(p.chains, "forward:2:0:filter;");
+	HAS(p.chains, "miniupnpd:0:0:regular;");
+	HAS(p.chains, "prerouting_miniupnpd:0:0:regular;");
+	assert_string_equal(rules(&p, "prerouting"), "verdict ;"); /* the jump */
+	/* both NAT-PMP and PCP: no version filter */
+	HASNT(p.chains, "pmversion");
+
+	/* the knob's words */
+	assert_int_equal(emu_nat_portmap_parse("upnp,pcp", &mask, &e), 0);
+	assert_int_equal(mask, EMU_NAT_PORTMAP_UPNP | EMU_NAT_PORTMAP_PCP);
+	assert_int_equal(emu_nat_portmap_parse("none", &mask, &e), 0);
+	assert_int_not_equal(emu_nat_portmap_parse("upnp,igd", &mask, &e), 0);
+	HAS(e.msg, "\"igd\" is not one of upnp, natpmp, pcp");
+	/* a plain router has nothing to map */
+	build("open", NULL, &p);
+	assert_int_equal(emu_nat_preset("open", &c, &e), 0);
+	snprintf(c.outside_ifname, sizeof(c.outside_ifname), "wan");
+	c.portmap = EMU_NAT_PORTMAP_UPNP;
+	assert_int_not_equal(emu_nat_config_check(&c, &e), 0);
+	HAS(e.msg, "portmap needs a translating NAT");
+}
+
 /* Every drop rule of every preset counts and logs under one name, the
  * counter objects it names exist, and the mapping and hairpin counters sit
  * where a new mapping or a hairpinned packet is seen. */
@@ -799,6 +884,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_knobs),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_sip_alg),
+	    cmocka_unit_test(test_portmap),
 	    cmocka_unit_test(test_evidence_rules),
 	    cmocka_unit_test(test_counter_names),
 	};

@@ -556,6 +556,7 @@ int main(int argc, char **argv)
 	    {"tcp", no_argument, NULL, 'K'},
 	    {"turn-dual", no_argument, NULL, 'D'},
 	    {"dataplane", required_argument, NULL, 'L'},
+	    {"upnp", no_argument, NULL, 'U'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -567,6 +568,7 @@ int main(int argc, char **argv)
 	bool ignored_timers = false, turn_dual = false;
 	bool tcp = false;
 	const char *plane = NULL; /* --dataplane other than datagram: ignored */
+	bool upnp = false;
 	int o;
 
 	memset(&app, 0, sizeof(app));
@@ -660,6 +662,9 @@ int main(int argc, char **argv)
 			if (strcmp(optarg, "datagram") != 0)
 				plane = optarg;
 			break;
+		case 'U':
+			upnp = true;
+			break;
 		case 'S':
 		case 'v':
 			break;
@@ -698,8 +703,15 @@ int main(int argc, char **argv)
 	/* --tcp: libnice's own ICE-TCP (RFC 6544) host, server-reflexive and
 	 * relayed TCP candidates, active and passive; off by default as in
 	 * natlab-ice */
-	g_object_set(app.agent, "controlling-mode", app.controlling, "upnp", FALSE, "ice-tcp",
-		     tcp ? TRUE : FALSE, NULL);
+	g_object_set(app.agent, "controlling-mode", app.controlling, "upnp", upnp ? TRUE : FALSE,
+		     "ice-tcp", tcp ? TRUE : FALSE, NULL);
+	/* --upnp: libnice's UPnP IGD client (gupnp-igd) maps each host
+	 * candidate's port on the gateway and adds a server-reflexive
+	 * candidate for it; gathering waits for it at most upnp-timeout
+	 * (libnice's default 200 ms is shorter than an SSDP search on a
+	 * loaded machine: 2 s, natlab-ice's --portmap-wait-ms default) */
+	if (upnp)
+		set_uint_prop(&app, "upnp-timeout", 2000);
 	if (stun) {
 		union ice_addr a;
 		char ip[INET6_ADDRSTRLEN];

@@ -46,7 +46,9 @@ scenario {
     help = { description = "NAT help: none | nat (nathelper) | sbc (nathelper + rtpengine) | ice (nathelper + ICE/TURN in the UAs)", default = "sbc" },
     alg = { description = "SIP ALG (sip_alg knob) on both NATs", default = false },
     transport = { description = "SIP transport: udp | tcp", default = "udp" },
-    keepalive = { description = "registrar keep-alives (nathelper natping every 2 s; help nat/sbc)", default = true },
+    keepalive = { description = "keep-alives: none | registrar (nathelper's OPTIONS every 2 s; help nat/sbc/ice) | " ..
+                                "ua (SIP outbound, RFC 5626: the UA's STUN/CRLF keep-alives, Flow-Timer 2 s); " ..
+                                "true = registrar, false = none", default = "registrar" },
     nat_timeout_s = { description = "NAT UDP mapping timeout (0: the preset's, 120 s)", default = 0 },
     hold_s = { description = "seconds between the callee's registration and the call", default = 0 },
     media_ms = { description = "how long the call runs once answered", default = 2500 },
@@ -71,6 +73,7 @@ scenario {
     if p.transport ~= "udp" and p.transport ~= "tcp" then
       error("sip: transport must be udp or tcp, not '" .. tostring(p.transport) .. "'", 0)
     end
+    EXPECT.keepalive(p) -- raises on a value it does not know
     sip.need({ "kamailio", "baresip" })
     if p.help == "sbc" then sip.need({ "rtpengine" }) end
     local net = natlab.net()
@@ -105,17 +108,19 @@ scenario {
       media = net.addr.media
     end
     -- ice: the registrar fixes signalling (nathelper), the UAs find the media path
-    sip.kamailio(net, "sip", { help = p.help == "ice" and "nat" or p.help, natping_s = p.keepalive and 2 or 0,
-                               rtpengine = ng })
+    local ka = EXPECT.keepalive(p)
+    sip.kamailio(net, "sip", { help = p.help == "ice" and "nat" or p.help, natping_s = ka == "registrar" and 2 or 0,
+                               flow_timer_s = ka == "ua" and 2 or 0, rtpengine = ng })
     local reg = net.addr.sip
     local ice = p.help == "ice" and { server = "turn:" .. net.addr.turn .. ":3478", user = "natlab", pass = "natlab" }
                 or nil
-    sip.ua(net, "right", { user = "right", registrar = reg, transport = p.transport, ice = ice })
+    sip.ua(net, "right", { user = "right", registrar = reg, transport = p.transport, ice = ice,
+                           outbound = ka == "ua" })
     local t_reg = sip.wait_for(4000, function() return sip.registered(cap.sip:read(), "right") end, 100)
     natlab.event("harness", t_reg and "right registered" or "right not registered after 4 s")
     if p.hold_s > 0 then natlab.sleep_ms(p.hold_s * 1000) end
     sip.ua(net, "left", { user = "left", registrar = reg, transport = p.transport, ice = ice,
-                          dial = "sip:right@" .. reg }) -- baresip adds the account's transport
+                          outbound = ka == "ua", dial = "sip:right@" .. reg }) -- baresip adds the account's transport
     local answered = sip.wait_for(6000, function()
       return sip.first_message(cap.left:read(), function(m, k)
         return not k.out and m.status and m.status >= 200 and m.cseq_method == "INVITE" end)
@@ -146,8 +151,17 @@ scenario {
       end
       return grew == 0
     end, 100)
+    -- the NATs' own account (drop log, counters): quoted when the INVITE
+    -- died at the callee's NAT
+    local evidence = {}
+    for _, n in ipairs({ "left-nat", "right-nat" }) do
+      if net.nodes[n] then
+        local ok, ev = pcall(net.nodes[n].nat_evidence, net.nodes[n])
+        if ok then evidence[n] = ev end
+      end
+    end
     local v = sip.judge(pk, { a = "left", b = "right", addr = net.addr, media = media, turn = net.addr.turn,
-                              registrar = "sip" })
+                              registrar = "sip", evidence = evidence })
     natlab.observe("sip", v)
     local msg = v.message
     if answered and answered.status ~= 200 and v.class == "no-call" then
@@ -167,6 +181,16 @@ scenario {
     local rw = {}
     for _, k in ipairs(natlab.sorted_keys(v.rewrites)) do rw[#rw + 1] = k .. " " .. v.rewrites[k] end
     if #rw > 0 then what = what .. " (rewritten on the way: " .. table.concat(rw, ", ") .. ")" end
+    if p.nat_timeout_s > 0 then
+      -- what held right's mapping open while it waited for the call
+      local k = v.keepalives.right
+      local seen = {}
+      for _, kind in ipairs({ "options", "stun", "crlf" }) do
+        if k[kind] > 0 then seen[#seen + 1] = k[kind] .. " " .. (kind == "options" and "OPTIONS" or kind:upper()) end
+      end
+      what = what .. string.format(" (keep-alives to right before the INVITE: %s; NAT UDP timeout %d s, %d s wait)",
+                                   #seen > 0 and table.concat(seen, ", ") or "none", p.nat_timeout_s, p.hold_s)
+    end
     if exp ~= v.class then
       msg = string.format("observed %s, expected %s%s", what, exp, msg and (": " .. msg) or "")
     else

@@ -43,17 +43,34 @@ local function contact_ok(p)
   return alg_at(p, p.right)
 end
 
+-- p.keepalive -> "none" | "registrar" | "ua" (true and false, the knob's
+-- first values, are registrar and none); raises on anything else.
+local function keepalive(p)
+  local k = p.keepalive
+  if k == true or k == nil then return "registrar" end
+  if k == false then return "none" end
+  if k == "none" or k == "registrar" or k == "ua" then return k end
+  error("sip: keepalive must be none, registrar or ua, not '" .. tostring(k) .. "'", 0)
+end
+
 -- The callee's UDP mapping toward the registrar outlives the wait before
 -- the call (hold_s) when the NAT keeps it (nat_timeout_s: 0 is the
--- preset's 120 s) or the registrar's keep-alives refresh it (nathelper's
--- pings, help nat/sbc; the presets refresh on inbound packets). A TCP
--- connection is not subject to the UDP timeout.
+-- preset's 120 s) or keep-alives refresh it. A TCP connection is not
+-- subject to the UDP timeout.
 local function mapping_lives(p)
   if open(p.right) or p.transport == "tcp" then return true end
   if p.nat_timeout_s == 0 or p.hold_s < p.nat_timeout_s then return true end
-  -- nathelper pings only contacts it saw NATed (ping_nated_only): an ALG
-  -- that rewrote Contact and Via hides the NAT, and the mapping dies
-  return p.keepalive and p.help ~= "none" and not alg_at(p, p.right)
+  local ka = keepalive(p)
+  -- the UA's own keep-alives (SIP outbound, RFC 5626 §4.4.2: a STUN
+  -- Binding to the registrar's 5060 every 80-100 % of the 2 s Flow-Timer)
+  -- leave through the mapping: every NAT refreshes a mapping on outbound
+  -- packets, whatever the registrar knows about the UA
+  if ka == "ua" then return true end
+  -- the registrar's (nathelper's OPTIONS every 2 s; the presets refresh a
+  -- mapping on inbound packets too) go only to contacts it saw NATed
+  -- (ping_nated_only): an ALG that rewrote Contact and Via hides the NAT,
+  -- and the mapping dies; help=none has no nathelper at all
+  return ka == "registrar" and p.help ~= "none" and not alg_at(p, p.right)
 end
 
 -- The SDP of UA y names where y's media can be reached: a public host, or
@@ -99,4 +116,4 @@ local function expect(p)
   return "no-audio"
 end
 
-return { expect = expect }
+return { expect = expect, keepalive = keepalive }

@@ -104,7 +104,9 @@ end
 -- media is left alone), "sbc" ("nat" and rtpengine: every SDP rewritten to
 -- the relay, which latches onto the address the media really comes from).
 -- natping_s > 0: nathelper pings every registered NATed contact (the
--- keep-alive that holds the UA's mapping open).
+-- keep-alive that holds the UA's mapping open). flow_timer_s > 0: SIP
+-- outbound (RFC 5626) on the registrar side, the UA's keep-alives
+-- answered: see sip.OUTBOUND.
 local function kamailio_cfg(o)
   local nat = o.help == "nat" or o.help == "sbc"
   local rtp = o.help == "sbc"
@@ -131,6 +133,11 @@ local function kamailio_cfg(o)
     w('loadmodule "' .. m .. '.so"')
   end
   if nat then w('loadmodule "nathelper.so"') end
+  -- RFC 5626 §4.4.2: "the UA ... sends STUN Binding Requests" on its flow
+  -- over UDP; §5.4 (edge proxy): it "MUST ... support the STUN server
+  -- function on its SIP UDP ports". kamailio's stun module answers them
+  -- on 5060. (The CRLF keep-alive of §4.4.1 on TCP is kamailio core's.)
+  if (o.flow_timer_s or 0) > 0 then w('loadmodule "stun.so"') end
   if rtp then w('loadmodule "rtpengine.so"') end
   w('modparam("usrloc", "db_mode", 0)')
   w('modparam("rr", "append_fromtag", 0)')
@@ -142,6 +149,13 @@ local function kamailio_cfg(o)
     w('modparam("nathelper", "ping_nated_only", 1)')
     w('modparam("nathelper", "sipping_bflag", 7)')
     w('modparam("nathelper", "sipping_from", "sip:pinger@' .. o.addr .. '")')
+  end
+  if (o.flow_timer_s or 0) > 0 then
+    -- outbound supported (a REGISTER with reg-id and +sip.instance gets
+    -- "Require: outbound"), and RFC 5626 §4.4.1 "Flow-Timer: the server
+    -- recommends ... the UA send keep-alives at least this often"
+    w('modparam("registrar", "outbound_mode", 1)')
+    w('modparam("registrar", "flow_timer", ' .. o.flow_timer_s .. ')')
   end
   if rtp then
     w('modparam("rtpengine", "rtpengine_sock", "udp:' .. o.rtpengine .. '")')
@@ -199,7 +213,7 @@ local function kamailio_cfg(o)
   return table.concat(L, "\n") .. "\n"
 end
 
--- sip.kamailio(net, node_name, {help=, natping_s=, rtpengine="addr:port"}) -> proc
+-- sip.kamailio(net, node_name, {help=, natping_s=, flow_timer_s=, rtpengine="addr:port"}) -> proc
 -- kamailio on the node's address, UDP and TCP 5060, in the foreground, its
 -- log (stderr) in the cell's logs as kamailio-<node>.log. Ready once the
 -- node has it on UDP and TCP 5060 (sip.listening).
@@ -208,7 +222,7 @@ function sip.kamailio(net, node_name, o)
   local dir = sip.dir()
   local addr = net.addr[node_name]
   local cfg = write(dir .. "/kamailio.cfg", kamailio_cfg {
-    addr = addr, help = o.help, natping_s = o.natping_s, rtpengine = o.rtpengine })
+    addr = addr, help = o.help, natping_s = o.natping_s, flow_timer_s = o.flow_timer_s, rtpengine = o.rtpengine })
   os.execute("mkdir -p '" .. dir .. "/kamailio-run'")
   local name = "kamailio-" .. node_name
   local p = net.nodes[node_name]:spawn({ bin, "-DD", "-E", "-f", cfg, "-Y", dir .. "/kamailio-run",
@@ -287,7 +301,7 @@ end
 -- ---- baresip ---------------------------------------------------------
 
 -- sip.ua(net, node_name, {user=, registrar=, transport="udp"|"tcp", dial=uri,
---   ice={server="turn:addr:port", user=, pass=}}) -> proc
+--   ice={server="turn:addr:port", user=, pass=}, outbound=bool}) -> proc
 -- baresip with its own config directory: SIP on the node's address port
 -- 5060, PCMU from a 440 Hz sine (no sound card: module ausine; received
 -- audio goes to aubridge, a sink), RTP ports sip.UA_RTP, auto-answer, the
@@ -301,6 +315,17 @@ function sip.ua(net, node_name, o)
   local mods = { "g711", "ausine", "aubridge", "account", "menu" }
   local acc = string.format("<sip:%s@%s;transport=%s>;regint=3600;answermode=auto;audio_codecs=PCMU",
                             o.user, o.registrar, o.transport or "udp")
+  if o.outbound then
+    -- RFC 5626 outbound: Contact gets +sip.instance (a UUID: module uuid
+    -- keeps one in the config directory) and reg-id=1; once the 200 says
+    -- "Require: outbound", libre keeps the flow alive (STUN Binding on
+    -- UDP, CRLFCRLF on TCP) at 80-100 % of the Flow-Timer
+    mods[#mods + 1] = "uuid"
+    -- baresip registers an outbound account once per outbound proxy
+    -- (none listed: no REGISTER at all): the registrar is the edge proxy
+    acc = acc .. string.format(';sipnat=outbound;outbound="sip:%s;transport=%s"', o.registrar,
+                               o.transport or "udp")
+  end
   if o.ice then
     mods[#mods + 1] = "ice"
     mods[#mods + 1] = "stun"
@@ -539,6 +564,40 @@ end
 
 local function ep(a, p) return a .. ":" .. tostring(p) end
 
+-- sip.is_stun(k): a STUN message (RFC 5389 §6: the two top bits zero, the
+-- magic cookie 0x2112A442 at byte 4) in a UDP payload.
+function sip.is_stun(k)
+  local p = k.payload
+  return k.proto == "udp" and #p >= 20 and p:byte(1) < 4 and p:sub(5, 8) == "\x21\x12\xa4\x42"
+end
+
+-- sip.keepalives(pk, ua_addrs, t_max) -> {options=, stun=, crlf=, last=}:
+-- the keep-alives on the registrar's node between it and one UA's side
+-- (@ua_addrs: a set of the UA's, its NAT's and carrier NAT's addresses)
+-- before time @t_max (nil: all): nathelper's OPTIONS the registrar sent,
+-- RFC 5626 §4.4.2 STUN Binding requests and §4.4.1 CRLFCRLF pings it got;
+-- last: when the last one of any kind was seen.
+function sip.keepalives(pk, ua_addrs, t_max)
+  local r = { options = 0, stun = 0, crlf = 0 }
+  for _, k in ipairs(pk or {}) do
+    if not t_max or k.t < t_max then
+      local kind
+      if k.out and ua_addrs[k.dst] then
+        local m = sip.message(k)
+        if m and m.request == "OPTIONS" then kind = "options" end
+      elseif not k.out and ua_addrs[k.src] and k.dport == sip.PORT then
+        if sip.is_stun(k) and k.payload:byte(2) == 1 then kind = "stun" -- class request, Binding
+        elseif k.proto == "tcp" and k.payload == "\r\n\r\n" then kind = "crlf" end
+      end
+      if kind then
+        r[kind] = r[kind] + 1
+        r.last = k.t
+      end
+    end
+  end
+  return r
+end
+
 -- The RTP a node sent (out) and received (in), with the endpoint it sent
 -- most of its packets to.
 local function rtp_at(pk)
@@ -582,7 +641,8 @@ end
 -- sip.judge(pk, w) -> verdict. @pk: the packets per node (sip.read_pcaps);
 -- @w: {a = "left", b = "right" (the UA nodes; a called b), addr = net.addr,
 -- media = rtpengine's address or nil, turn = the TURN server's address or nil,
--- registrar = node name}. The verdict: {class, registered = {a=, b=},
+-- registrar = node name, evidence = {[nat node] = node:nat_evidence()} or
+-- nil: the NATs' own account, quoted when the INVITE died at one}. The verdict: {class, registered = {a=, b=},
 -- answered, rtp = {["a->b"] = {sent, received, to, told, path, cause}, ...},
 -- rewrites (Contact and SDP addresses that differ between what a UA sent
 -- and what the registrar got: an ALG's work), path, message}. Classes: "no-reg" (the callee never registered),
@@ -636,6 +696,14 @@ function sip.judge(pk, w)
     if w.addr[x .. "-nat"] then s[w.addr[x .. "-nat"]] = true end
     if w.addr[x .. "-cgn"] then s[w.addr[x .. "-cgn"]] = true end
     return s
+  end
+  -- keep-alives between the registrar and each UA's side, up to the
+  -- caller's INVITE (what kept the callee's mapping alive, or did not)
+  local _, inv_at = sip.first_message(pk[w.registrar], function(m, k)
+    return not k.out and m.request == "INVITE" end)
+  v.keepalives = {}
+  for _, x in ipairs({ A, B }) do
+    v.keepalives[x] = sip.keepalives(pk[w.registrar], side_addrs(x), inv_at and inv_at.t)
   end
   local path = {}
   for _, d in ipairs({ { A, B }, { B, A } }) do
@@ -748,6 +816,16 @@ function sip.judge(pk, w)
         v.message = v.message .. string.format(" (the proxy sent the INVITE to %s:%d over %s%s)", k.dst, k.dport,
           k.proto, arrived and (", it arrived at " .. B .. "-nat and was dropped there: no live mapping lets it in")
                    or "")
+        -- the NAT's own word: its drop rules' log entry for the proxy's packets
+        local ev = w.evidence and w.evidence[B .. "-nat"]
+        for _, d in ipairs(ev and ev.drops or {}) do
+          if d.proto == k.proto and d.src:sub(1, #k.src + 1) == k.src .. ":" then
+            v.invite_drop = d
+            v.message = v.message .. string.format("; %s-nat's drop log: %s %s %s -> %s, %d packet%s from %.1f s",
+              B, d.rule, d.proto, d.src, d.dst, d.pkts, d.pkts == 1 and "" or "s", d.first_ms / 1000)
+            break
+          end
+        end
       end
     end
   elseif ab.received > 0 and ba.received > 0 then

@@ -45,7 +45,8 @@ scenario {
     right = { description = "callee's NAT preset", default = "port-restricted-cone" },
     help = { description = "NAT help: none | nat (nathelper) | sbc (nathelper + rtpengine) | ice (nathelper + ICE/TURN in the UAs)", default = "sbc" },
     alg = { description = "SIP ALG (sip_alg knob) on both NATs", default = false },
-    transport = { description = "SIP transport: udp | tcp", default = "udp" },
+    transport = { description = "SIP transport: udp | tcp | tls (SIP over TLS to 5061: no ALG can read it)",
+                  default = "udp" },
     keepalive = { description = "keep-alives: none | registrar (nathelper's OPTIONS every 2 s; help nat/sbc/ice) | " ..
                                 "ua (SIP outbound, RFC 5626: the UA's STUN/CRLF keep-alives, Flow-Timer 2 s); " ..
                                 "true = registrar, false = none", default = "registrar" },
@@ -70,12 +71,13 @@ scenario {
     if not help[p.help] then
       error("sip: help must be none, nat, sbc or ice, not '" .. tostring(p.help) .. "'", 0)
     end
-    if p.transport ~= "udp" and p.transport ~= "tcp" then
-      error("sip: transport must be udp or tcp, not '" .. tostring(p.transport) .. "'", 0)
+    if p.transport ~= "udp" and p.transport ~= "tcp" and p.transport ~= "tls" then
+      error("sip: transport must be udp, tcp or tls, not '" .. tostring(p.transport) .. "'", 0)
     end
     EXPECT.keepalive(p) -- raises on a value it does not know
     sip.need({ "kamailio", "baresip" })
     if p.help == "sbc" then sip.need({ "rtpengine" }) end
+    if p.transport == "tls" then sip.need_kamailio_module("tls", "kamailio-tls-modules") end
     local net = natlab.net()
     net:internet()
     local knobs = { sip_alg = p.alg }
@@ -110,19 +112,28 @@ scenario {
     -- ice: the registrar fixes signalling (nathelper), the UAs find the media path
     local ka = EXPECT.keepalive(p)
     sip.kamailio(net, "sip", { help = p.help == "ice" and "nat" or p.help, natping_s = ka == "registrar" and 2 or 0,
-                               flow_timer_s = ka == "ua" and 2 or 0, rtpengine = ng })
+                               flow_timer_s = ka == "ua" and 2 or 0, rtpengine = ng, tls = p.transport == "tls" })
     local reg = net.addr.sip
+    -- SIP as readable at the registrar: its capture, or over TLS (the
+    -- wire carries ciphertext) kamailio's sipdump of what it read and wrote
+    local dump = p.transport == "tls" and sip.sipdump(net.nodes.sip, sip.dir() .. "/sipdump") or nil
+    local function reg_sip() return dump and dump:read() or cap.sip:read() end
+    local function left_sip()
+      if not dump then return cap.left:read() end
+      return sip.as_seen_at(dump:read(), { [net.addr.left] = true, [net.addr["left-nat"] or ""] = true,
+                                           [net.addr["left-cgn"] or ""] = true })
+    end
     local ice = p.help == "ice" and { server = "turn:" .. net.addr.turn .. ":3478", user = "natlab", pass = "natlab" }
                 or nil
     sip.ua(net, "right", { user = "right", registrar = reg, transport = p.transport, ice = ice,
                            outbound = ka == "ua" })
-    local t_reg = sip.wait_for(4000, function() return sip.registered(cap.sip:read(), "right") end, 100)
+    local t_reg = sip.wait_for(4000, function() return sip.registered(reg_sip(), "right") end, 100)
     natlab.event("harness", t_reg and "right registered" or "right not registered after 4 s")
     if p.hold_s > 0 then natlab.sleep_ms(p.hold_s * 1000) end
     sip.ua(net, "left", { user = "left", registrar = reg, transport = p.transport, ice = ice,
                           outbound = ka == "ua", dial = "sip:right@" .. reg }) -- baresip adds the account's transport
     local answered = sip.wait_for(6000, function()
-      return sip.first_message(cap.left:read(), function(m, k)
+      return sip.first_message(left_sip(), function(m, k)
         return not k.out and m.status and m.status >= 200 and m.cseq_method == "INVITE" end)
     end, 100)
     if answered and answered.status == 200 then
@@ -151,6 +162,14 @@ scenario {
       end
       return grew == 0
     end, 100)
+    if dump then
+      -- the registrar's packets: the TLS records on the wire, then the
+      -- messages in clear
+      local all = {}
+      for _, k in ipairs(pk.sip or {}) do all[#all + 1] = k end
+      for _, k in ipairs((dump:read())) do all[#all + 1] = k end
+      pk.sip = all
+    end
     -- the NATs' own account (drop log, counters): quoted when the INVITE
     -- died at the callee's NAT
     local evidence = {}
@@ -161,7 +180,7 @@ scenario {
       end
     end
     local v = sip.judge(pk, { a = "left", b = "right", addr = net.addr, media = media, turn = net.addr.turn,
-                              registrar = "sip", evidence = evidence })
+                              registrar = "sip", evidence = evidence, tls = dump ~= nil })
     natlab.observe("sip", v)
     local msg = v.message
     if answered and answered.status ~= 200 and v.class == "no-call" then

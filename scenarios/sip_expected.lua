@@ -22,14 +22,17 @@ local EIM_PRESERVE = { ["full-cone"] = true, ["restricted-cone"] = true,
 local function open(x) return x == "open" end
 local function no_udp(x) return x == "udp-blocked" or x == "tcp-web-only" end
 -- SIP to 5060: a web-only firewall lets TCP out to 80/443 only
+-- (and SIP over TLS to 5061); TCP or TLS pass a UDP-blocked one
 local function sip_out(x, transport)
   if x == "tcp-web-only" then return false end
-  return transport == "tcp" or x ~= "udp-blocked"
+  return transport ~= "udp" or x ~= "udp-blocked"
 end
 -- the ALG sits on the NAT next to the UA; a cgnat side's home NAT has none
 -- (scen.side gives the knobs to the carrier, which sees the home NAT's
--- already-translated packets and a 10.x SDP it does not own)
-local function alg_at(p, x) return p.alg and not open(x) and x ~= "cgnat" end
+-- already-translated packets and a 10.x SDP it does not own). SIP over
+-- TLS: the helper is attached to port 5060 only, and could not read the
+-- messages anyway - the ALG sees nothing and changes nothing.
+local function alg_at(p, x) return p.alg and not open(x) and x ~= "cgnat" and p.transport ~= "tls" end
 
 -- The callee can be reached at its registered contact: a public host, a
 -- registrar that stores where the REGISTER came from (nathelper), or an ALG
@@ -55,10 +58,10 @@ end
 
 -- The callee's UDP mapping toward the registrar outlives the wait before
 -- the call (hold_s) when the NAT keeps it (nat_timeout_s: 0 is the
--- preset's 120 s) or keep-alives refresh it. A TCP connection is not
--- subject to the UDP timeout.
+-- preset's 120 s) or keep-alives refresh it. A TCP (or TLS) connection is
+-- not subject to the UDP timeout.
 local function mapping_lives(p)
-  if open(p.right) or p.transport == "tcp" then return true end
+  if open(p.right) or p.transport ~= "udp" then return true end
   if p.nat_timeout_s == 0 or p.hold_s < p.nat_timeout_s then return true end
   local ka = keepalive(p)
   -- the UA's own keep-alives (SIP outbound, RFC 5626 §4.4.2: a STUN

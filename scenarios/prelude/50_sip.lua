@@ -10,6 +10,7 @@ local sip = {}
 natlab.sip = sip
 
 sip.PORT = 5060              -- RFC 3261: "The default is 5060 for sip: using UDP, TCP, or SCTP"
+sip.TLS_PORT = 5061          -- "... and 5061 for sips: using TCP"
 sip.UA_RTP = { 10000, 10019 } -- baresip's RTP port range
 sip.RELAY_RTP = { 30000, 30099 } -- rtpengine's
 sip.NG_PORT = 2223            -- rtpengine's control (ng) port
@@ -45,6 +46,15 @@ function sip.need(progs)
                   ", or scripts/install-deps --sip)")
     end
   end
+end
+
+-- sip.need_kamailio_module(name, package): skip the cell, naming the
+-- Debian package, when kamailio's module @name is not installed.
+function sip.need_kamailio_module(name, package)
+  local f = io.open(kamailio_modules() .. "/" .. name .. ".so", "rb")
+  if f then f:close(); return end
+  natlab.skip("kamailio's " .. name .. " module is not installed (apt-get install " .. package ..
+              ", or scripts/install-deps --sip)")
 end
 
 -- The cell's log directory, whole (the programs started here change their
@@ -125,6 +135,10 @@ local function kamailio_cfg(o)
   w("auto_aliases=no")
   w("listen=udp:" .. o.addr .. ":" .. sip.PORT)
   w("listen=tcp:" .. o.addr .. ":" .. sip.PORT)
+  if o.tls then
+    w("enable_tls=yes")
+    w("listen=tls:" .. o.addr .. ":" .. sip.TLS_PORT)
+  end
   w("alias=" .. o.addr)
   w("tcp_connection_lifetime=3605")
   w('mpath="' .. kamailio_modules() .. '/"')
@@ -139,6 +153,18 @@ local function kamailio_cfg(o)
   -- on 5060. (The CRLF keep-alive of §4.4.1 on TCP is kamailio core's.)
   if (o.flow_timer_s or 0) > 0 then w('loadmodule "stun.so"') end
   if rtp then w('loadmodule "rtpengine.so"') end
+  if o.tls then
+    w('loadmodule "tls.so"')
+    w('modparam("tls", "config", "' .. o.tls.cfg .. '")')
+    -- every SIP message as kamailio read or wrote it, in clear: the wire
+    -- shows only TLS records (sip.sipdump reads it back)
+    w('loadmodule "sipdump.so"')
+    w('modparam("sipdump", "enable", 1)')
+    w('modparam("sipdump", "mode", 1)')
+    w('modparam("sipdump", "wait", 2000)')
+    w('modparam("sipdump", "folder", "' .. o.tls.dump_dir .. '")')
+    w('modparam("sipdump", "fprefix", "sipdump-")')
+  end
   w('modparam("usrloc", "db_mode", 0)')
   w('modparam("rr", "append_fromtag", 0)')
   if nat then
@@ -221,8 +247,21 @@ function sip.kamailio(net, node_name, o)
   local bin = sip.prog("kamailio")
   local dir = sip.dir()
   local addr = net.addr[node_name]
+  local tls
+  if o.tls then
+    local cert, key = sip.make_cert(net.nodes[node_name], addr)
+    -- no client certificates: the UAs authenticate nothing here
+    tls = { cfg = write(dir .. "/tls.cfg", table.concat({
+      "[server:default]", "method = TLSv1.2+", "verify_certificate = no", "require_certificate = no",
+      "private_key = " .. key, "certificate = " .. cert, "",
+      "[client:default]", "method = TLSv1.2+", "verify_certificate = no", "require_certificate = no", "" },
+      "\n")), dump_dir = dir .. "/sipdump", cert = cert }
+    os.execute("mkdir -p '" .. tls.dump_dir .. "'")
+    sip.tls_cert = cert
+  end
   local cfg = write(dir .. "/kamailio.cfg", kamailio_cfg {
-    addr = addr, help = o.help, natping_s = o.natping_s, flow_timer_s = o.flow_timer_s, rtpengine = o.rtpengine })
+    addr = addr, help = o.help, natping_s = o.natping_s, flow_timer_s = o.flow_timer_s, rtpengine = o.rtpengine,
+    tls = tls })
   os.execute("mkdir -p '" .. dir .. "/kamailio-run'")
   local name = "kamailio-" .. node_name
   local p = net.nodes[node_name]:spawn({ bin, "-DD", "-E", "-f", cfg, "-Y", dir .. "/kamailio-run",
@@ -240,6 +279,25 @@ function sip.kamailio(net, node_name, o)
   net.sip_procs = net.sip_procs or {}
   table.insert(net.sip_procs, p)
   return p
+end
+
+-- sip.make_cert(node, addr) -> cert, key: a self-signed P-256 certificate
+-- for the registrar, made for this cell in sip.dir() (subjectAltName its
+-- address: the UAs reach it by address), valid for a day.
+function sip.make_cert(node, addr)
+  local openssl = natlab.bin("openssl")
+  if not openssl then natlab.skip("SIP over TLS needs openssl (apt-get install openssl, or scripts/install-deps --sip)") end
+  local cert, key = sip.dir() .. "/sip-cert.pem", sip.dir() .. "/sip-key.pem"
+  local p = node:spawn({ openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                         "-nodes", "-days", "1", "-subj", "/CN=" .. addr, "-addext", "subjectAltName=IP:" .. addr,
+                         "-keyout", key, "-out", cert }, { name = "openssl-sip", stdio = "null" })
+  local st = p:wait(10000)
+  if st ~= 0 then
+    if not st then p:kill() end
+    error("sip: openssl could not make the registrar's certificate (status " .. tostring(st) ..
+          ", see openssl-sip.log)", 0)
+  end
+  return cert, key
 end
 
 -- sip.listening(node, port) -> udp, tcp: whether a socket of the node is
@@ -315,6 +373,11 @@ function sip.ua(net, node_name, o)
   local mods = { "g711", "ausine", "aubridge", "account", "menu" }
   local acc = string.format("<sip:%s@%s;transport=%s>;regint=3600;answermode=auto;audio_codecs=PCMU",
                             o.user, o.registrar, o.transport or "udp")
+  local conf_extra = {}
+  if o.transport == "tls" and sip.tls_cert then
+    -- the registrar's certificate is the UA's trust anchor (self-signed)
+    conf_extra[#conf_extra + 1] = "sip_cafile " .. sip.tls_cert
+  end
   if o.outbound then
     -- RFC 5626 outbound: Contact gets +sip.instance (a UUID: module uuid
     -- keeps one in the config directory) and reg-id=1; once the 200 says
@@ -348,6 +411,7 @@ function sip.ua(net, node_name, o)
     "net_interface " .. (net.iface[node_name] or "eth0"),
     "module_path " .. sip.BARESIP_MODULES,
   }
+  for _, l in ipairs(conf_extra) do conf[#conf + 1] = l end
   for _, m in ipairs(mods) do
     conf[#conf + 1] = (m == "account" or m == "menu") and ("module_app " .. m .. ".so")
                       or ("module " .. m .. ".so")
@@ -451,6 +515,86 @@ function Capture:read()
   end
   self.rest = s:sub(pcap_parse(s, pos, self.packets))
   return self.packets, #new
+end
+
+-- ---- kamailio's own record of SIP over TLS ----------------------------
+
+-- Parse kamailio sipdump's text records (mode 1) of @s from byte @pos on
+-- into @out, as packets of the registrar's node: {t, out (tag "snd"),
+-- proto ("udp", "tcp", "tls"), src, sport, dst, dport, payload = the SIP
+-- message in clear}. A record looks like
+--   ====================\n tag: rcv\n ... time: 1796593573.248971\n
+--   proto: tls ipv4\n srcip: ...\n srcport: ...\n dstip: ...\n dstport: ...\n
+--   ~~~~~~~~~~~~~~~~~~~~\n <message> ||||||||||||||||||||\n
+-- Returns where the first record not yet whole starts.
+local DUMP_HEAD, DUMP_BODY, DUMP_END = "====================\n", "~~~~~~~~~~~~~~~~~~~~\n", "||||||||||||||||||||\n"
+local function sipdump_parse(s, pos, out)
+  while true do
+    local a = s:find(DUMP_HEAD, pos, true)
+    if not a then return #s + 1 end
+    local b = s:find(DUMP_BODY, a, true)
+    local e = b and s:find(DUMP_END, b, true)
+    if not e then return a end
+    local head = s:sub(a + #DUMP_HEAD, b - 1)
+    local f = {}
+    for k, v in head:gmatch("([%w_]+): ([^\n]*)") do f[k] = v end
+    out[#out + 1] = { t = tonumber(f.time) or 0, ifindex = 0, out = f.tag == "snd",
+                      proto = (f.proto or ""):match("^(%a+)"), src = f.srcip, sport = tonumber(f.srcport),
+                      dst = f.dstip, dport = tonumber(f.dstport), payload = s:sub(b + #DUMP_BODY, e - 1),
+                      dump = true }
+    pos = e + #DUMP_END
+  end
+end
+
+local Dump = {}
+Dump.__index = Dump
+
+-- sip.sipdump(node, dir) -> reader of the sipdump file kamailio writes in
+-- @dir (its name carries kamailio's start time: found by listing @dir
+-- from inside @node), read like sip.capture: reader:read() -> packets,
+-- new_bytes, a piece at a time. With SIP over TLS this is what the
+-- signalling said; the captures show when and where TLS records went.
+function sip.sipdump(node, dir)
+  return setmetatable({ node = node, dir = dir, off = 0, rest = "", packets = {} }, Dump)
+end
+
+function Dump:read()
+  if not self.path then
+    local c = self.node:spawn({ "/bin/ls", self.dir }, { name = "sip-probe", stdio = "pipe" })
+    while true do
+      local l = c:line(1000)
+      if not l then break end
+      if l:match("%.data$") then self.path = self.dir .. "/" .. l end
+    end
+    c:wait(1000)
+    if not self.path then return self.packets, 0 end
+  end
+  local f = io.open(self.path, "rb")
+  if not f then return self.packets, 0 end
+  f:seek("set", self.off)
+  local new = f:read("a") or ""
+  f:close()
+  if #new == 0 then return self.packets, 0 end
+  self.off = self.off + #new
+  local s = self.rest .. new
+  self.rest = s:sub(sipdump_parse(s, 1, self.packets))
+  return self.packets, #new
+end
+
+-- sip.as_seen_at(pk, addrs) -> packets: the SIP messages of a registrar's
+-- packets @pk between it and one side (@addrs, a set of addresses), turned
+-- into what that side sent (out) and got (in). For SIP over TLS, where
+-- the UA's own captures show only ciphertext: the registrar's clear view
+-- stands in for the UA's (nothing between them can change a message).
+function sip.as_seen_at(pk, addrs)
+  local r = {}
+  for _, k in ipairs(pk or {}) do
+    if k.dump and ((k.out and addrs[k.dst]) or (not k.out and addrs[k.src])) then
+      r[#r + 1] = { t = k.t, ifindex = 0, out = not k.out, proto = k.proto, src = k.src, sport = k.sport,
+                    dst = k.dst, dport = k.dport, payload = k.payload, dump = true }
+    end
+  end
+  return r
 end
 
 -- sip.pcap(path) -> list of packets: the whole capture as it is now
@@ -642,7 +786,9 @@ end
 -- @w: {a = "left", b = "right" (the UA nodes; a called b), addr = net.addr,
 -- media = rtpengine's address or nil, turn = the TURN server's address or nil,
 -- registrar = node name, evidence = {[nat node] = node:nat_evidence()} or
--- nil: the NATs' own account, quoted when the INVITE died at one}. The verdict: {class, registered = {a=, b=},
+-- nil: the NATs' own account, quoted when the INVITE died at one, tls =
+-- true: SIP went over TLS, pk[registrar] holds sip.sipdump's packets too
+-- and stands in for the UAs' SIP (sip.as_seen_at)}. The verdict: {class, registered = {a=, b=},
 -- answered, rtp = {["a->b"] = {sent, received, to, told, path, cause}, ...},
 -- rewrites (Contact and SDP addresses that differ between what a UA sent
 -- and what the registrar got: an ALG's work), path, message}. Classes: "no-reg" (the callee never registered),
@@ -651,15 +797,36 @@ end
 function sip.judge(pk, w)
   local v = { registered = {}, rtp = {} }
   local A, B = w.a, w.b
+  local function side_addrs(x)
+    local s = { [w.addr[x]] = true }
+    if w.addr[x .. "-nat"] then s[w.addr[x .. "-nat"]] = true end
+    if w.addr[x .. "-cgn"] then s[w.addr[x .. "-cgn"]] = true end
+    return s
+  end
+  -- where each UA's SIP is read: its own capture, or with w.tls (the
+  -- wire carries ciphertext) the registrar's clear record of what went
+  -- between it and that UA's side
+  local sig = pk
+  if w.tls then
+    -- only the side's public address: what kamailio wrote to a private
+    -- one (a Contact it cannot reach) never got there
+    local function public(x)
+      local s = {}
+      for a in pairs(side_addrs(x)) do if not sip.is_private(a) then s[a] = true end end
+      return s
+    end
+    sig = { [A] = sip.as_seen_at(pk[w.registrar], public(A)), [B] = sip.as_seen_at(pk[w.registrar], public(B)) }
+    v.signalling_from = "the registrar's sipdump (SIP over TLS)"
+  end
   v.registered[A] = sip.registered(pk[w.registrar], A)
   v.registered[B] = sip.registered(pk[w.registrar], B)
   -- what each UA was told about the other's media (the SDP it received)
   local told = {}
-  local inv = sip.first_message(pk[B], function(m, k) return not k.out and m.request == "INVITE" end)
-  local ans = sip.first_message(pk[A], function(m, k)
+  local inv = sip.first_message(sig[B], function(m, k) return not k.out and m.request == "INVITE" end)
+  local ans = sip.first_message(sig[A], function(m, k)
     return not k.out and m.status == 200 and m.cseq_method == "INVITE" end)
-  local sent_inv = sip.first_message(pk[A], function(m, k) return k.out and m.request == "INVITE" end)
-  local sent_ans = sip.first_message(pk[B], function(m, k)
+  local sent_inv = sip.first_message(sig[A], function(m, k) return k.out and m.request == "INVITE" end)
+  local sent_ans = sip.first_message(sig[B], function(m, k)
     return k.out and m.status == 200 and m.cseq_method == "INVITE" end)
   told[B] = inv and inv.sdp
   told[A] = ans and ans.sdp
@@ -671,7 +838,7 @@ function sip.judge(pk, w)
   -- way rewrites Contact and SDP; nothing else in the lab touches them)
   v.rewrites = {}
   local function sent_and_got(ua, pred)
-    local m1 = sip.first_message(pk[ua], function(m, k) return k.out and pred(m) end)
+    local m1 = sip.first_message(sig[ua], function(m, k) return k.out and pred(m) end)
     local m2 = sip.first_message(pk[w.registrar], function(m, k)
       return not k.out and pred(m) end)
     return m1, m2
@@ -691,12 +858,6 @@ function sip.judge(pk, w)
   end
   sdp_rewrite(A .. " INVITE SDP", A, function(m) return m.request == "INVITE" and m.to_user == B end)
   sdp_rewrite(B .. " 200 SDP", B, function(m) return m.status == 200 and m.cseq_method == "INVITE" and m.sdp end)
-  local function side_addrs(x)
-    local s = { [w.addr[x]] = true }
-    if w.addr[x .. "-nat"] then s[w.addr[x .. "-nat"]] = true end
-    if w.addr[x .. "-cgn"] then s[w.addr[x .. "-cgn"]] = true end
-    return s
-  end
   -- keep-alives between the registrar and each UA's side, up to the
   -- caller's INVITE (what kept the callee's mapping alive, or did not)
   local _, inv_at = sip.first_message(pk[w.registrar], function(m, k)
@@ -799,7 +960,9 @@ function sip.judge(pk, w)
       for _, k2 in ipairs(pk[w.registrar] or {}) do
         if not syn and k2.out and k2.proto == "tcp" and sip.is_private(k2.dst) then syn = k2 end
       end
-      if not k and syn then
+      -- over TLS kamailio's dump holds the INVITE it meant to send; the
+      -- wire shows the connection it could not open
+      if syn and (not k or k.dump) then
         v.message = v.message .. string.format(" (the proxy tried to connect over TCP to %s:%d, the private " ..
                                                "Contact %s registered: no route)", syn.dst, syn.dport, B)
       elseif not k then

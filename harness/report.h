@@ -16,7 +16,8 @@
  *
  * The classes the page uses are an interface (tests read them from the DOM):
  *   table.grid td.sq               one per grid square
- *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|passed|failed|skipped|error|unsupported>
+ *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|passed|failed|skipped|error|unsupported>,
+ *   and for SIP cells .path-<two-way|one-way-to-callee|one-way-to-caller|no-audio|no-call|no-reg>
  *   .mismatch                      observed path differs from the expected one
  *   tbody#rows tr.row.o-<outcome>  one per listed cell (a page at a time)
  *   #detail section.cell           the opened cell

@@ -63,6 +63,9 @@ scenario {
   },
   grid = { name = "sip: audio (expected from scenarios/sip_expected.lua)", rows = "left", cols = "help",
            split = { "transport", "alg", "right" } },
+  -- the grid's colours: each cell's call class (the report's names,
+  -- EXPECT.report_class), a square marked where it is not the expected one
+  expect = function(p) return EXPECT.report_class(EXPECT.expect(p)) end,
   timeout_ms = 60000,
 
   network = function(p)
@@ -189,9 +192,9 @@ scenario {
     if v.class ~= "no-reg" and not v.registered.left then
       msg = (msg and msg .. "; " or "") .. "left never registered"
     end
-    -- The class is the cell's verdict; the report's path colours know ICE
-    -- paths only, so it goes into the message and observations, and the
-    -- outcome says whether it is the expected one.
+    -- The class is the cell's verdict: the result's path (the report
+    -- colours the grid by it), the message and observations; the outcome
+    -- says whether it is the expected one.
     local exp = EXPECT.expect(p)
     natlab.observe("class", v.class)
     natlab.observe("expected_class", exp)
@@ -215,7 +218,7 @@ scenario {
     else
       msg = what .. (msg and (": " .. msg) or "")
     end
-    natlab.result { outcome = exp == v.class and "pass" or "fail", message = msg,
+    natlab.result { outcome = exp == v.class and "pass" or "fail", message = msg, path = EXPECT.report_class(v.class),
                     data = { sent = v.rtp["left->right"].sent, received = v.rtp["left->right"].received,
                              peer_received = v.rtp["right->left"].received } }
   end,

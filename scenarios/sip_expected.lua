@@ -119,4 +119,12 @@ local function expect(p)
   return "no-audio"
 end
 
-return { expect = expect, keepalive = keepalive }
+-- The report's name for a class (harness/report.c: a grid square is
+-- coloured by it): the one-way classes by who hears the other, "left"
+-- being the caller.
+local REPORT = { ["two-way"] = "two-way", ["one-way:left->right"] = "one-way-to-callee",
+                 ["one-way:right->left"] = "one-way-to-caller", ["no-audio"] = "no-audio",
+                 ["no-call"] = "no-call", ["no-reg"] = "no-reg" }
+local function report_class(class) return REPORT[class] or "failed" end
+
+return { expect = expect, keepalive = keepalive, report_class = report_class }

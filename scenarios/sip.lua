@@ -45,6 +45,7 @@ scenario {
     right = { description = "callee's NAT preset", default = "port-restricted-cone" },
     help = { description = "NAT help: none | nat (nathelper) | sbc (nathelper + rtpengine) | ice (nathelper + ICE/TURN in the UAs)", default = "sbc" },
     alg = { description = "SIP ALG (sip_alg knob) on both NATs", default = false },
+    alg_cgn = { description = "where the ALG sits on a cgnat side: carrier | home | both", default = "carrier" },
     transport = { description = "SIP transport: udp | tcp | tls (SIP over TLS to 5061: no ALG can read it)",
                   default = "udp" },
     keepalive = { description = "keep-alives: none | registrar (nathelper's OPTIONS every 2 s; help nat/sbc/ice) | " ..
@@ -97,8 +98,21 @@ scenario {
     net:internet()
     local knobs = { sip_alg = p.alg }
     if p.nat_timeout_s > 0 then knobs.udp_timeout_s = p.nat_timeout_s end
-    S.side(net, "left", p.left, knobs)
-    S.side(net, "right", p.right, knobs)
+    if p.alg_cgn ~= "carrier" and p.alg_cgn ~= "home" and p.alg_cgn ~= "both" then
+      error("sip: alg_cgn must be carrier, home or both, not '" .. tostring(p.alg_cgn) .. "'", 0)
+    end
+    -- a cgnat side is a home NAT behind a carrier NAT (scen.side gives the
+    -- knobs to the carrier); alg_cgn says which of the two runs the ALG
+    local function side(name, preset)
+      if preset ~= "cgnat" or not p.alg or p.alg_cgn == "carrier" then return S.side(net, name, preset, knobs) end
+      local ck = { preset = "cgnat" }
+      for k, v in pairs(knobs) do ck[k] = v end
+      ck.sip_alg = p.alg_cgn == "both"
+      local carrier = net:nat(name .. "-cgn", ck)
+      net:host(name, net:nat(name .. "-nat", { preset = S.CGNAT_HOME, sip_alg = true }, carrier))
+    end
+    side("left", p.left)
+    side("right", p.right)
     net:public_host("sip")
     if p.help == "sbc" then net:public_host("media") end
     -- ice: natlab-turn-server (UDP+TCP 3478, TCP 80) answers STUN too

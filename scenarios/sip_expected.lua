@@ -27,12 +27,24 @@ local function sip_out(x, transport)
   if x == "tcp-web-only" then return false end
   return transport ~= "udp" or x ~= "udp-blocked"
 end
--- the ALG sits on the NAT next to the UA; a cgnat side's home NAT has none
--- (scen.side gives the knobs to the carrier, which sees the home NAT's
--- already-translated packets and a 10.x SDP it does not own). SIP over
--- TLS: the helper is attached to port 5060 only, and could not read the
--- messages anyway - the ALG sees nothing and changes nothing.
-local function alg_at(p, x) return p.alg and not open(x) and x ~= "cgnat" and p.transport ~= "tls" end
+-- Whether an ALG put x's public address into its Contact and SDP. It sits
+-- on the NAT next to the UA. A cgnat side (a home NAT behind a carrier
+-- NAT) has it where alg_cgn says: on the carrier alone (the default, what
+-- scen.side does with knobs) it sees the home NAT's already-translated
+-- packets and a 10.x Contact and SDP it does not own, and rewrites
+-- nothing; on the home NAT alone it writes the home NAT's outside address,
+-- on the carrier's inside network (10.j.0.2 in the lab, no route on the
+-- internet), which helps nothing; on both, the carrier's rewrites the
+-- home's rewrite, whose address now is the packets' own, to its public
+-- one - the address is
+-- right, the SDP port is the internal one again, and the carrier draws
+-- its ports at random (EIM_PRESERVE has no cgnat). SIP over TLS: the
+-- helper is attached to port 5060 only, and could not read the messages
+-- anyway - the ALG sees nothing and changes nothing.
+local function alg_at(p, x)
+  if not p.alg or open(x) or p.transport == "tls" then return false end
+  return x ~= "cgnat" or p.alg_cgn == "both"
+end
 
 -- The callee can be reached at its registered contact: a public host, a
 -- registrar that stores where the REGISTER came from (nathelper), or an ALG
@@ -43,7 +55,13 @@ local function alg_at(p, x) return p.alg and not open(x) and x ~= "cgnat" and p.
 -- public:5060 in (measured, docs/sip.md).
 local function contact_ok(p)
   if open(p.right) or p.help ~= "none" then return true end
-  return alg_at(p, p.right)
+  if not alg_at(p, p.right) then return false end
+  -- ALGs on both NATs of a cgnat callee, over TCP: the Contact is
+  -- rewritten to the carrier's public address:5060 and the carrier's
+  -- expectation lets the registrar's new connection in, but the home NAT
+  -- drops it by its RFC 5382 unsolicited-SYN rule (its drop log says so,
+  -- docs/sip.md): measured, not derived
+  return not (p.right == "cgnat" and p.transport ~= "udp")
 end
 
 -- p.keepalive -> "none" | "registrar" | "ua" (true and false, the knob's

@@ -978,6 +978,13 @@ function sip.judge(pk, w)
       local _, o = count(pk[yn], function(k) return k.out and k.dst == w.addr[y] end)
       hops[yn] = { from_outside = i, to_inside = o }
     end
+    -- a cgnat side's carrier NAT, in front of y's home NAT
+    local yc = y .. "-cgn"
+    if pk[yc] and w.addr[yn] then
+      local i = count(pk[yc], function(k) return not k.out and k.src ~= w.addr[yn] and not Y[k.src] end)
+      local _, o = count(pk[yc], function(k) return k.out and k.dst == w.addr[yn] end)
+      hops[yc] = { from_outside = i, to_inside = o }
+    end
     r.hops = hops
     -- the cause, when nothing (or almost nothing) arrived
     if r.received == 0 then
@@ -1000,6 +1007,11 @@ function sip.judge(pk, w)
         r.cause = string.format("%s RTP reached rtpengine (%d packets), which relayed it to %s, the private " ..
                                 "address in %s's SDP (%s sent it nothing to latch onto), dropped: no route",
                                 arrow, hops.media.from_sender, hops.media.to, y, y)
+      elseif hops[y .. "-cgn"] and hops[y .. "-cgn"].from_outside > 0 and hops[y .. "-cgn"].to_inside == 0 then
+        local yc = y .. "-cgn"
+        r.cause = string.format("%s RTP arrived at %s (%d packets%s) and was dropped: no mapping lets it in " ..
+                                "(filtering, or a firewall)", arrow, yc, hops[yc].from_outside,
+                                r.path == "rtpengine" and ", from rtpengine" or (", sent to " .. r.to))
       elseif hops[yn] and hops[yn].from_outside > 0 and hops[yn].to_inside == 0 then
         r.cause = string.format("%s RTP arrived at %s (%d packets%s) and was dropped: no mapping lets it in " ..
                                 "(filtering, or a firewall)", arrow, yn, hops[yn].from_outside,
@@ -1021,15 +1033,47 @@ function sip.judge(pk, w)
       -- where the proxy sent the INVITE, and how far it got
       local _, k = sip.first_message(pk[w.registrar], function(m, k)
         return k.out and m.request == "INVITE" and m.to_user == B end)
-      local syn
+      local syn, syn_pub
+      local bside = side_addrs(B)
+      local answered_from = {}
       for _, k2 in ipairs(pk[w.registrar] or {}) do
-        if not syn and k2.out and k2.proto == "tcp" and sip.is_private(k2.dst) then syn = k2 end
+        if not k2.out and k2.proto == "tcp" then answered_from[ep(k2.src, k2.sport)] = true end
+      end
+      for _, k2 in ipairs(pk[w.registrar] or {}) do
+        if k2.out and k2.proto == "tcp" and not k2.dump then
+          if not syn and sip.is_private(k2.dst) then syn = k2 end
+          -- a connection the proxy opened toward the callee's side (to
+          -- the Contact's SIP port) that nothing ever answered
+          if not syn_pub and bside[k2.dst] and #k2.payload == 0 and
+             (k2.dport == sip.PORT or k2.dport == sip.TLS_PORT) and not answered_from[ep(k2.dst, k2.dport)] then
+            syn_pub = k2
+          end
+        end
+      end
+      -- the NATs' own word: the first drop-log entry of @proto packets from
+      -- the registrar's address at one of the callee's NATs
+      local function drop_quote(src, proto)
+        for _, n in ipairs({ B .. "-nat", B .. "-cgn" }) do
+          local ev = w.evidence and w.evidence[n]
+          for _, d in ipairs(ev and ev.drops or {}) do
+            if d.proto == proto and d.src:sub(1, #src + 1) == src .. ":" then
+              v.invite_drop = d
+              return string.format("; %s's drop log: %s %s %s -> %s, %d packet%s from %.1f s", n, d.rule, d.proto,
+                                   d.src, d.dst, d.pkts, d.pkts == 1 and "" or "s", d.first_ms / 1000)
+            end
+          end
+        end
+        return ""
       end
       -- over TLS kamailio's dump holds the INVITE it meant to send; the
       -- wire shows the connection it could not open
       if syn and (not k or k.dump) then
         v.message = v.message .. string.format(" (the proxy tried to connect over TCP to %s:%d, the private " ..
                                                "Contact %s registered: no route)", syn.dst, syn.dport, B)
+      elseif syn_pub and (not k or k.dump) then
+        v.message = v.message .. string.format(" (the proxy tried to connect over TCP to %s:%d, the Contact %s " ..
+                                               "registered, and got no answer)", syn_pub.dst, syn_pub.dport, B) ..
+                    drop_quote(syn_pub.src, "tcp")
       elseif not k then
         local got = sip.first_message(pk[w.registrar], function(m, k2) return not k2.out and m.request == "INVITE" end)
         v.message = v.message .. (got and " (the registrar did not relay the INVITE)" or
@@ -1043,17 +1087,7 @@ function sip.judge(pk, w)
           return not k2.out and m.request == "INVITE" and k2.src == k.src end)
         v.message = v.message .. string.format(" (the proxy sent the INVITE to %s:%d over %s%s)", k.dst, k.dport,
           k.proto, arrived and (", it arrived at " .. B .. "-nat and was dropped there: no live mapping lets it in")
-                   or "")
-        -- the NAT's own word: its drop rules' log entry for the proxy's packets
-        local ev = w.evidence and w.evidence[B .. "-nat"]
-        for _, d in ipairs(ev and ev.drops or {}) do
-          if d.proto == k.proto and d.src:sub(1, #k.src + 1) == k.src .. ":" then
-            v.invite_drop = d
-            v.message = v.message .. string.format("; %s-nat's drop log: %s %s %s -> %s, %d packet%s from %.1f s",
-              B, d.rule, d.proto, d.src, d.dst, d.pkts, d.pkts == 1 and "" or "s", d.first_ms / 1000)
-            break
-          end
-        end
+                   or "") .. drop_quote(k.src, k.proto)
       end
     end
   elseif ab.received > 0 and ba.received > 0 then

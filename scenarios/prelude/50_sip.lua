@@ -548,6 +548,19 @@ end
 local Capture = {}
 Capture.__index = Capture
 
+-- What was appended to @r.path since @r.off (nil when nothing, or no file
+-- yet), @r.off moved past it: the tail both readers below parse.
+local function read_appended(r)
+  local f = io.open(r.path, "rb")
+  if not f then return nil end
+  f:seek("set", r.off)
+  local new = f:read("a") or ""
+  f:close()
+  if #new == 0 then return nil end
+  r.off = r.off + #new
+  return new
+end
+
 -- sip.capture(path) -> reader of a capture the lab is still writing, a
 -- piece at a time: reader:read() -> packets, new_bytes parses only what
 -- was appended since its last call (a record the writer has not finished
@@ -560,13 +573,8 @@ function sip.capture(path)
 end
 
 function Capture:read()
-  local f = io.open(self.path, "rb")
-  if not f then return self.packets, 0 end
-  f:seek("set", self.off)
-  local new = f:read("a") or ""
-  f:close()
-  if #new == 0 then return self.packets, 0 end
-  self.off = self.off + #new
+  local new = read_appended(self)
+  if not new then return self.packets, 0 end
   local s = self.rest .. new
   local pos = 1
   if not self.header then
@@ -634,13 +642,8 @@ function Dump:read()
     c:wait(1000)
     if not self.path then return self.packets, 0 end
   end
-  local f = io.open(self.path, "rb")
-  if not f then return self.packets, 0 end
-  f:seek("set", self.off)
-  local new = f:read("a") or ""
-  f:close()
-  if #new == 0 then return self.packets, 0 end
-  self.off = self.off + #new
+  local new = read_appended(self)
+  if not new then return self.packets, 0 end
   local s = self.rest .. new
   self.rest = s:sub(sipdump_parse(s, 1, self.packets))
   return self.packets, #new

@@ -11,33 +11,11 @@
 #   keepalive=ua,   ALG on   two-way: the UA's keep-alives do not depend on
 #                            the registrar seeing the NAT (nathelper's do)
 # Skipped (77) when kamailio, rtpengine or baresip is not installed.
-set -u
-bin=${NATLAB_BIN_DIR:?}/natlab
-src=${NATLAB_SOURCE_DIR:?}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/sip_lib/common.sh"
+sip_need kamailio:kamailio rtpengine:rtpengine-daemon baresip:baresip mod/stun:kamailio
 
-export PATH=$PATH:/usr/sbin # kamailio lives in /usr/sbin
-missing=""
-for p in kamailio:kamailio rtpengine:rtpengine-daemon baresip:baresip; do
-  command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}"
-done
-if [ -n "$missing" ]; then
-  echo "SIP packages not installed:$missing (scripts/install-deps --sip): skipped"; exit 77
-fi
-if ! ls /usr/lib/*/kamailio/modules/stun.so >/dev/null 2>&1; then
-  echo "kamailio's stun module is missing (scripts/install-deps --sip): skipped"; exit 77
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-"$bin" run "$src/scenarios/sip.lua" -p left=port-restricted-cone -p right=port-restricted-cone \
-  -p transport=udp -p help=sbc -p nat_timeout_s=3 -p hold_s=5 -p alg=false,true -p keepalive=none,ua \
-  --out "$out/r" >"$out/r.log" 2>&1
-rc=$?
-if grep -q "run natlab as root\|user namespace" "$out/r/latest/cells.jsonl" 2>/dev/null; then
-  echo "no sandbox here: skipped"; exit 77
-fi
-[ "$rc" = 0 ] || fail "exit $rc: $(tail -20 "$out/r.log")"
+sip_run r -p left=port-restricted-cone -p right=port-restricted-cone -p transport=udp -p help=sbc \
+  -p nat_timeout_s=3 -p hold_s=5 -p alg=false,true -p keepalive=none,ua
 
 python3 - "$out/r/latest/cells.jsonl" <<'PY' || exit 1
 import json, sys

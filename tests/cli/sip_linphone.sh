@@ -7,29 +7,11 @@
 # SDP. Proves linphonec registers, calls, answers and sends RTP from its
 # WAV file without a sound card, judged from the wire.
 # Skipped (77) when kamailio or linphone-cli is not installed.
-set -u
-bin=${NATLAB_BIN_DIR:?}/natlab
-src=${NATLAB_SOURCE_DIR:?}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/sip_lib/common.sh"
+sip_need kamailio:kamailio linphonec:linphone-cli
 
-export PATH=$PATH:/usr/sbin # kamailio lives in /usr/sbin
-missing=""
-for p in kamailio:kamailio linphonec:linphone-cli; do
-  command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}"
-done
-if [ -n "$missing" ]; then
-  echo "SIP packages not installed:$missing (scripts/install-deps --sip): skipped"; exit 77
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-"$bin" run "$src/scenarios/sip.lua" -p ua=linphone -p left=open -p right=port-restricted-cone \
-  -p transport=udp -p alg=false -p help=nat -p media_ms=1000 --out "$out/r" >"$out/r.log" 2>&1
-rc=$?
-if grep -q "run natlab as root\|user namespace" "$out/r/latest/cells.jsonl" 2>/dev/null; then
-  echo "no sandbox here: skipped"; exit 77
-fi
-[ "$rc" = 0 ] || fail "exit $rc: $(tail -20 "$out/r.log")"
+sip_run r -p ua=linphone -p left=open -p right=port-restricted-cone -p transport=udp -p alg=false \
+  -p help=nat -p media_ms=1000
 
 python3 - "$out/r/latest/cells.jsonl" <<'PY' || exit 1
 import json, sys

@@ -11,30 +11,12 @@
 # the RTP from the captures as always.
 # Skipped (77) when kamailio, its tls module, rtpengine, baresip or openssl
 # is not installed.
-set -u
-bin=${NATLAB_BIN_DIR:?}/natlab
-src=${NATLAB_SOURCE_DIR:?}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/sip_lib/common.sh"
+sip_need kamailio:kamailio rtpengine:rtpengine-daemon baresip:baresip openssl:openssl \
+  mod/tls:kamailio-tls-modules
 
-export PATH=$PATH:/usr/sbin # kamailio lives in /usr/sbin
-missing=""
-for p in kamailio:kamailio rtpengine:rtpengine-daemon baresip:baresip openssl:openssl; do
-  command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}"
-done
-ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || missing="$missing kamailio-tls-modules"
-if [ -n "$missing" ]; then
-  echo "SIP packages not installed:$missing (scripts/install-deps --sip): skipped"; exit 77
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-"$bin" run "$src/scenarios/sip.lua" -p left=port-restricted-cone -p right=port-restricted-cone \
-  -p transport=tls -p alg=true -p help=none,sbc --out "$out/r" >"$out/r.log" 2>&1
-rc=$?
-if grep -q "run natlab as root\|user namespace" "$out/r/latest/cells.jsonl" 2>/dev/null; then
-  echo "no sandbox here: skipped"; exit 77
-fi
-[ "$rc" = 0 ] || fail "exit $rc: $(tail -20 "$out/r.log")"
+sip_run r -p left=port-restricted-cone -p right=port-restricted-cone -p transport=tls -p alg=true \
+  -p help=none,sbc
 
 python3 - "$out/r/latest/cells.jsonl" <<'PY' || exit 1
 import json, sys

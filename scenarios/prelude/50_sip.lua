@@ -624,11 +624,13 @@ Dump.__index = Dump
 
 -- sip.sipdump(node, dir) -> reader of the sipdump file kamailio writes in
 -- @dir (its name carries kamailio's start time: found by listing @dir
--- from inside @node), read like sip.capture: reader:read() -> packets,
+-- from inside @node; or @dir is the .data file itself), read like sip.capture: reader:read() -> packets,
 -- new_bytes, a piece at a time. With SIP over TLS this is what the
 -- signalling said; the captures show when and where TLS records went.
 function sip.sipdump(node, dir)
-  return setmetatable({ node = node, dir = dir, off = 0, rest = "", packets = {} }, Dump)
+  -- a path ending in .data is the file itself (no listing, no node)
+  local path = dir:match("%.data$") and dir or nil
+  return setmetatable({ node = node, dir = dir, path = path, off = 0, rest = "", packets = {} }, Dump)
 end
 
 function Dump:read()

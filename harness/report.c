@@ -19,10 +19,16 @@
 
 /* "passed": a cell that passed without a connection path to show (a
  * turn-security refusal, a DUT row); a cell without one that did not pass
- * is "failed". */
+ * is "failed". From FIRST_CALL_CLASS on: the call classes of SIP cells
+ * (scenarios/sip.lua, docs/sip.md), audio per direction judged from the
+ * wire: their own colours, in the legend only when a cell has one. */
 static const char *const paths[] = {"host",	 "srflx",     "prflx",	"relay-udp",
 				    "relay-tcp", "relay-tls", "passed", "failed",
-				    "skipped",	 "error",     "unsupported", NULL};
+				    "skipped",	 "error",     "unsupported",
+				    /* FIRST_CALL_CLASS */
+				    "two-way", "one-way-to-callee", "one-way-to-caller",
+				    "no-audio", "no-call", "no-reg", NULL};
+#define FIRST_CALL_CLASS 11
 
 /* Colours chosen to be told apart in print and by most colour-blind readers:
  * direct paths green/teal, relays blue/purple, failures red/grey. */
@@ -41,6 +47,11 @@ static const char css[] =
     "background:#ddd;color:#555}"
     ".path-error{background:#333;color:#fff}"
     ".path-unsupported{background:#fdd49e;color:#7f2704}"
+    /* calls: both ways green, one way amber/yellow, none reds darkening
+     * with how early it failed */
+    ".path-two-way{background:#1a9850;color:#fff}.path-one-way-to-callee{background:#fdae61}"
+    ".path-one-way-to-caller{background:#fee08b}.path-no-audio{background:#f46d43;color:#fff}"
+    ".path-no-call{background:#a50026;color:#fff}.path-no-reg{background:#67001f;color:#fff}"
     "td.sq.mismatch{outline:4px dashed #ff0;outline-offset:-6px}"
     ".legend span{display:inline-block;padding:2px 8px;margin:2px;border-radius:3px}"
     ".small{font-size:.85em;color:#555}pre{background:#f6f6f6;padding:6px;overflow:auto;"
@@ -91,7 +102,10 @@ const char *report_cell_path(const json_t *cell)
 static const char *const classes[] = {"host",	   "srflx",	"prflx",     "direct",
 				      "relay-udp", "relay",	"relay-tcp", "relay-tls",
 				      "passed",	   "failed",	"skipped",   "error",
-				      "unsupported", NULL};
+				      "unsupported",
+				      /* calls, as in paths[] */
+				      "two-way", "one-way-to-callee", "one-way-to-caller",
+				      "no-audio", "no-call", "no-reg", NULL};
 
 const char *const *report_class_names(void)
 {
@@ -105,7 +119,9 @@ const char *report_path_class(const char *path)
 	    {"relay-udp", "relay"},   {"relay-tcp", "relay-tcp"}, {"relay-tls", "relay-tcp"},
 	    {"direct", "direct"},     {"relay", "relay"},	  {"passed", "passed"},
 	    {"failed", "failed"},     {"skipped", "skipped"},	  {"error", "error"},
-	    {"unsupported", "unsupported"},
+	    {"unsupported", "unsupported"}, {"two-way", "two-way"},
+	    {"one-way-to-callee", "one-way-to-callee"}, {"one-way-to-caller", "one-way-to-caller"},
+	    {"no-audio", "no-audio"},   {"no-call", "no-call"},	  {"no-reg", "no-reg"},
 	};
 
 	for (size_t i = 0; path && i < sizeof(map) / sizeof(map[0]); i++)
@@ -193,7 +209,7 @@ struct strset {
 
 /* One square: every trial of one (row, col). */
 struct square {
-	int count[16];
+	int count[24]; /* per paths[] */
 	size_t n;
 	size_t ran, passed; /* trials not skipped; of those, outcome "pass" */
 	int mismatch;
@@ -222,6 +238,7 @@ struct grid {
 
 struct page {
 	int bounded; /* live: at most SQUARE_MS_LIVE times per square */
+	int calls;   /* some cell has a call class: the legend shows them */
 	size_t n;
 	int pass, fail, err, skip, unsup;
 	struct strset names;
@@ -389,8 +406,10 @@ static void page_add(struct page *pg, const json_t *c, size_t rank)
 	sq->passed += strcmp(o, "pass") == 0;
 	p = report_cell_path(c);
 	for (int k = 0; paths[k]; k++)
-		if (strcmp(p, paths[k]) == 0)
+		if (strcmp(p, paths[k]) == 0) {
 			sq->count[k]++;
+			pg->calls |= k >= FIRST_CALL_CLASS;
+		}
 	exp = str(c, "expected_path", NULL);
 	if (exp) {
 		free(sq->expected);
@@ -425,10 +444,16 @@ static void header(FILE *f, const json_t *run, const struct page *pg)
 		if (json_object_get(run, keys[k]))
 			meta_row(f, keys[k], json_object_get(run, keys[k]));
 	fprintf(f, "</table>\n<p class=\"legend\">");
-	for (int k = 0; paths[k]; k++)
+	for (int k = 0; paths[k] && k < FIRST_CALL_CLASS; k++)
 		fprintf(f, "<span class=\"path-%s\">%s</span>", paths[k], paths[k]);
 	fprintf(f, "<span class=\"path-skipped\" style=\"outline:3px dashed #ff0\">mismatch with "
 		   "expected</span></p>\n");
+	if (pg->calls) {
+		fprintf(f, "<p class=\"legend calls\">calls (audio per direction, from the wire):");
+		for (int k = FIRST_CALL_CLASS; paths[k]; k++)
+			fprintf(f, "<span class=\"path-%s\">%s</span>", paths[k], paths[k]);
+		fprintf(f, "</p>\n");
+	}
 }
 
 /* One square drawn with the most common path; marked as a mismatch when

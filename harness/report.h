@@ -18,7 +18,8 @@
  *
  * The classes the page uses are an interface (tests read them from the DOM):
  *   table.grid td.sq               one per grid square
- *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|passed|failed|skipped|error|unsupported>
+ *   .path-<host|srflx|prflx|relay-udp|relay-tcp|relay-tls|passed|failed|skipped|error|unsupported>,
+ *   and for SIP cells .path-<two-way|one-way-to-callee|one-way-to-caller|no-audio|no-call|no-reg>
  *   .mismatch                      observed path differs from the expected one
  *   table.summary[data-summary] td.ssq.rate-<all|some|none|na>
  *                                  one per summary-grid square (harness/rollup.h),

@@ -15,7 +15,7 @@
 /* Every trial of one (row, col): how many took each path, how many ran
  * (not skipped) and passed, and their connect times (at most
  * SUMMARY_MS_MAX: enough for a median, bounded for a run of any length). */
-#define SUMMARY_PATHS  16
+#define SUMMARY_PATHS  24 /* report_class_names(), with the call classes */
 #define SUMMARY_MS_MAX 1024
 
 struct square {

@@ -45,11 +45,17 @@ scenario {
     right = { description = "callee's NAT preset", default = "port-restricted-cone" },
     help = { description = "NAT help: none | nat (nathelper) | sbc (nathelper + rtpengine) | ice (nathelper + ICE/TURN in the UAs)", default = "sbc" },
     alg = { description = "SIP ALG (sip_alg knob) on both NATs", default = false },
-    transport = { description = "SIP transport: udp | tcp", default = "udp" },
-    keepalive = { description = "registrar keep-alives (nathelper natping every 2 s; help nat/sbc)", default = true },
+    alg_cgn = { description = "where the ALG sits on a cgnat side: carrier | home | both", default = "carrier" },
+    transport = { description = "SIP transport: udp | tcp | tls (SIP over TLS to 5061: no ALG can read it)",
+                  default = "udp" },
+    keepalive = { description = "keep-alives: none | registrar (nathelper's OPTIONS every 2 s; help nat/sbc/ice) | " ..
+                                "ua (SIP outbound, RFC 5626: the UA's STUN/CRLF keep-alives, Flow-Timer 2 s); " ..
+                                "true = registrar, false = none", default = "registrar" },
     nat_timeout_s = { description = "NAT UDP mapping timeout (0: the preset's, 120 s)", default = 0 },
     hold_s = { description = "seconds between the callee's registration and the call", default = 0 },
     media_ms = { description = "how long the call runs once answered", default = 2500 },
+    ua = { description = "the user agents, both sides: baresip | linphone (linphonec, liblinphone 5.1)",
+           default = "baresip" },
   },
   matrix = {
     left = { "open", "full-cone", "port-restricted-cone", "symmetric", "udp-blocked" },
@@ -60,6 +66,9 @@ scenario {
   },
   grid = { name = "sip: audio (expected from scenarios/sip_expected.lua)", rows = "left", cols = "help",
            split = { "transport", "alg", "right" } },
+  -- the grid's colours: each cell's call class (the report's names,
+  -- EXPECT.report_class), a square marked where it is not the expected one
+  expect = function(p) return EXPECT.report_class(EXPECT.expect(p)) end,
   timeout_ms = 60000,
 
   network = function(p)
@@ -68,17 +77,42 @@ scenario {
     if not help[p.help] then
       error("sip: help must be none, nat, sbc or ice, not '" .. tostring(p.help) .. "'", 0)
     end
-    if p.transport ~= "udp" and p.transport ~= "tcp" then
-      error("sip: transport must be udp or tcp, not '" .. tostring(p.transport) .. "'", 0)
+    if p.transport ~= "udp" and p.transport ~= "tcp" and p.transport ~= "tls" then
+      error("sip: transport must be udp, tcp or tls, not '" .. tostring(p.transport) .. "'", 0)
     end
-    sip.need({ "kamailio", "baresip" })
+    EXPECT.keepalive(p) -- raises on a value it does not know
+    if p.ua ~= "baresip" and p.ua ~= "linphone" then
+      error("sip: ua must be baresip or linphone, not '" .. tostring(p.ua) .. "'", 0)
+    end
+    sip.need({ "kamailio", p.ua == "linphone" and "linphonec" or "baresip" })
+    if p.ua == "linphone" and p.help == "ice" then
+      -- not wired: linphonec's ICE needs a NAT policy naming the TURN server
+      natlab.skip("sip: ua=linphone runs without ICE here (help=ice is baresip's)")
+    end
     if p.help == "sbc" then sip.need({ "rtpengine" }) end
+    if p.transport == "tls" then
+      sip.need_kamailio_module("tls", "kamailio-tls-modules")
+      sip.need({ "openssl" })
+    end
     local net = natlab.net()
     net:internet()
     local knobs = { sip_alg = p.alg }
     if p.nat_timeout_s > 0 then knobs.udp_timeout_s = p.nat_timeout_s end
-    S.side(net, "left", p.left, knobs)
-    S.side(net, "right", p.right, knobs)
+    if p.alg_cgn ~= "carrier" and p.alg_cgn ~= "home" and p.alg_cgn ~= "both" then
+      error("sip: alg_cgn must be carrier, home or both, not '" .. tostring(p.alg_cgn) .. "'", 0)
+    end
+    -- a cgnat side is a home NAT behind a carrier NAT (scen.side gives the
+    -- knobs to the carrier); alg_cgn says which of the two runs the ALG
+    local function side(name, preset)
+      if preset ~= "cgnat" or not p.alg or p.alg_cgn == "carrier" then return S.side(net, name, preset, knobs) end
+      local ck = { preset = "cgnat" }
+      for k, v in pairs(knobs) do ck[k] = v end
+      ck.sip_alg = p.alg_cgn == "both"
+      local carrier = net:nat(name .. "-cgn", ck)
+      net:host(name, net:nat(name .. "-nat", { preset = S.CGNAT_HOME, sip_alg = true }, carrier))
+    end
+    side("left", p.left)
+    side("right", p.right)
     net:public_host("sip")
     if p.help == "sbc" then net:public_host("media") end
     -- ice: natlab-turn-server (UDP+TCP 3478, TCP 80) answers STUN too
@@ -105,19 +139,42 @@ scenario {
       media = net.addr.media
     end
     -- ice: the registrar fixes signalling (nathelper), the UAs find the media path
-    sip.kamailio(net, "sip", { help = p.help == "ice" and "nat" or p.help, natping_s = p.keepalive and 2 or 0,
-                               rtpengine = ng })
+    local ka = EXPECT.keepalive(p)
+    sip.kamailio(net, "sip", { help = p.help == "ice" and "nat" or p.help, natping_s = ka == "registrar" and 2 or 0,
+                               flow_timer_s = ka == "ua" and 2 or 0, rtpengine = ng, tls = p.transport == "tls" })
     local reg = net.addr.sip
+    -- SIP as readable at the registrar: its capture, or over TLS (the
+    -- wire carries ciphertext) kamailio's sipdump of what it read and wrote
+    local dump = p.transport == "tls" and sip.sipdump(net.nodes.sip, sip.dir() .. "/sipdump") or nil
+    local function reg_sip() return dump and dump:read() or cap.sip:read() end
+    local function left_sip()
+      if not dump then return cap.left:read() end
+      return sip.as_seen_at(dump:read(), { [net.addr.left] = true, [net.addr["left-nat"] or ""] = true,
+                                           [net.addr["left-cgn"] or ""] = true })
+    end
     local ice = p.help == "ice" and { server = "turn:" .. net.addr.turn .. ":3478", user = "natlab", pass = "natlab" }
                 or nil
-    sip.ua(net, "right", { user = "right", registrar = reg, transport = p.transport, ice = ice })
-    local t_reg = sip.wait_for(4000, function() return sip.registered(cap.sip:read(), "right") end, 100)
-    natlab.event("harness", t_reg and "right registered" or "right not registered after 4 s")
+    local start_ua = p.ua == "linphone" and sip.linphone or sip.ua
+    -- keepalive=ua: baresip's SIP outbound; linphone's own CRLF keep-alive every 2 s
+    start_ua(net, "right", { user = "right", registrar = reg, transport = p.transport, ice = ice,
+                             outbound = ka == "ua", keepalive_ms = ka == "ua" and 2000 or 0 })
+    local reg_wait = p.ua == "linphone" and 20000 or 4000 -- linphonec starts slowly (below)
+    local t_reg = sip.wait_for(reg_wait, function() return sip.registered(reg_sip(), "right") end, 100)
+    natlab.event("harness", t_reg and "right registered" or ("right not registered after " .. reg_wait // 1000 .. " s"))
     if p.hold_s > 0 then natlab.sleep_ms(p.hold_s * 1000) end
-    sip.ua(net, "left", { user = "left", registrar = reg, transport = p.transport, ice = ice,
-                          dial = "sip:right@" .. reg }) -- baresip adds the account's transport
+    start_ua(net, "left", { user = "left", registrar = reg, transport = p.transport, ice = ice,
+                            outbound = ka == "ua", keepalive_ms = ka == "ua" and 2000 or 0, dial = "sip:right@" .. reg }) -- the UA adds the transport
+    -- linphonec takes seconds to start on a loaded machine (liblinphone
+    -- opens its database, probes sound cards): wait for its INVITE to
+    -- reach the registrar first, then for the answer as with baresip
+    if p.ua == "linphone" then
+      local t = sip.wait_for(20000, function()
+        return sip.first_message(reg_sip(), function(m, k) return not k.out and m.request == "INVITE" end)
+      end, 200)
+      natlab.event("harness", t and "left's INVITE reached the registrar" or "no INVITE from left after 20 s")
+    end
     local answered = sip.wait_for(6000, function()
-      return sip.first_message(cap.left:read(), function(m, k)
+      return sip.first_message(left_sip(), function(m, k)
         return not k.out and m.status and m.status >= 200 and m.cseq_method == "INVITE" end)
     end, 100)
     if answered and answered.status == 200 then
@@ -146,8 +203,25 @@ scenario {
       end
       return grew == 0
     end, 100)
+    if dump then
+      -- the registrar's packets: the TLS records on the wire, then the
+      -- messages in clear
+      local all = {}
+      for _, k in ipairs(pk.sip or {}) do all[#all + 1] = k end
+      for _, k in ipairs((dump:read())) do all[#all + 1] = k end
+      pk.sip = all
+    end
+    -- the NATs' own account (drop log, counters): quoted when the INVITE
+    -- died at the callee's NAT
+    local evidence = {}
+    for _, n in ipairs({ "left-nat", "right-nat" }) do
+      if net.nodes[n] then
+        local ok, ev = pcall(net.nodes[n].nat_evidence, net.nodes[n])
+        if ok then evidence[n] = ev end
+      end
+    end
     local v = sip.judge(pk, { a = "left", b = "right", addr = net.addr, media = media, turn = net.addr.turn,
-                              registrar = "sip" })
+                              registrar = "sip", evidence = evidence, tls = dump ~= nil })
     natlab.observe("sip", v)
     local msg = v.message
     if answered and answered.status ~= 200 and v.class == "no-call" then
@@ -156,9 +230,9 @@ scenario {
     if v.class ~= "no-reg" and not v.registered.left then
       msg = (msg and msg .. "; " or "") .. "left never registered"
     end
-    -- The class is the cell's verdict; the report's path colours know ICE
-    -- paths only, so it goes into the message and observations, and the
-    -- outcome says whether it is the expected one.
+    -- The class is the cell's verdict: the result's path (the report
+    -- colours the grid by it), the message and observations; the outcome
+    -- says whether it is the expected one.
     local exp = EXPECT.expect(p)
     natlab.observe("class", v.class)
     natlab.observe("expected_class", exp)
@@ -167,12 +241,22 @@ scenario {
     local rw = {}
     for _, k in ipairs(natlab.sorted_keys(v.rewrites)) do rw[#rw + 1] = k .. " " .. v.rewrites[k] end
     if #rw > 0 then what = what .. " (rewritten on the way: " .. table.concat(rw, ", ") .. ")" end
+    if p.nat_timeout_s > 0 then
+      -- what held right's mapping open while it waited for the call
+      local k = v.keepalives.right
+      local seen = {}
+      for _, kind in ipairs({ "options", "stun", "crlf" }) do
+        if k[kind] > 0 then seen[#seen + 1] = k[kind] .. " " .. (kind == "options" and "OPTIONS" or kind:upper()) end
+      end
+      what = what .. string.format(" (keep-alives to right before the INVITE: %s; NAT UDP timeout %d s, %d s wait)",
+                                   #seen > 0 and table.concat(seen, ", ") or "none", p.nat_timeout_s, p.hold_s)
+    end
     if exp ~= v.class then
       msg = string.format("observed %s, expected %s%s", what, exp, msg and (": " .. msg) or "")
     else
       msg = what .. (msg and (": " .. msg) or "")
     end
-    natlab.result { outcome = exp == v.class and "pass" or "fail", message = msg,
+    natlab.result { outcome = exp == v.class and "pass" or "fail", message = msg, path = EXPECT.report_class(v.class),
                     data = { sent = v.rtp["left->right"].sent, received = v.rtp["left->right"].received,
                              peer_received = v.rtp["right->left"].received } }
   end,

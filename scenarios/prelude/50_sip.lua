@@ -10,6 +10,7 @@ local sip = {}
 natlab.sip = sip
 
 sip.PORT = 5060              -- RFC 3261: "The default is 5060 for sip: using UDP, TCP, or SCTP"
+sip.TLS_PORT = 5061          -- "... and 5061 for sips: using TCP"
 sip.UA_RTP = { 10000, 10019 } -- baresip's RTP port range
 sip.RELAY_RTP = { 30000, 30099 } -- rtpengine's
 sip.NG_PORT = 2223            -- rtpengine's control (ng) port
@@ -37,7 +38,8 @@ end
 
 -- sip.need({"kamailio", "rtpengine", "baresip"}): skip the cell, naming the
 -- Debian package, when a program is missing.
-local PKG = { kamailio = "kamailio", rtpengine = "rtpengine-daemon", baresip = "baresip" }
+local PKG = { kamailio = "kamailio", rtpengine = "rtpengine-daemon", baresip = "baresip", linphonec = "linphone-cli",
+              openssl = "openssl" }
 function sip.need(progs)
   for _, p in ipairs(progs) do
     if not sip.prog(p) then
@@ -45,6 +47,15 @@ function sip.need(progs)
                   ", or scripts/install-deps --sip)")
     end
   end
+end
+
+-- sip.need_kamailio_module(name, package): skip the cell, naming the
+-- Debian package, when kamailio's module @name is not installed.
+function sip.need_kamailio_module(name, package)
+  local f = io.open(kamailio_modules() .. "/" .. name .. ".so", "rb")
+  if f then f:close(); return end
+  natlab.skip("kamailio's " .. name .. " module is not installed (apt-get install " .. package ..
+              ", or scripts/install-deps --sip)")
 end
 
 -- The cell's log directory, whole (the programs started here change their
@@ -104,7 +115,9 @@ end
 -- media is left alone), "sbc" ("nat" and rtpengine: every SDP rewritten to
 -- the relay, which latches onto the address the media really comes from).
 -- natping_s > 0: nathelper pings every registered NATed contact (the
--- keep-alive that holds the UA's mapping open).
+-- keep-alive that holds the UA's mapping open). flow_timer_s > 0: SIP
+-- outbound (RFC 5626) on the registrar side, the UA's keep-alives
+-- answered: see sip.OUTBOUND.
 local function kamailio_cfg(o)
   local nat = o.help == "nat" or o.help == "sbc"
   local rtp = o.help == "sbc"
@@ -123,6 +136,10 @@ local function kamailio_cfg(o)
   w("auto_aliases=no")
   w("listen=udp:" .. o.addr .. ":" .. sip.PORT)
   w("listen=tcp:" .. o.addr .. ":" .. sip.PORT)
+  if o.tls then
+    w("enable_tls=yes")
+    w("listen=tls:" .. o.addr .. ":" .. sip.TLS_PORT)
+  end
   w("alias=" .. o.addr)
   w("tcp_connection_lifetime=3605")
   w('mpath="' .. kamailio_modules() .. '/"')
@@ -131,7 +148,24 @@ local function kamailio_cfg(o)
     w('loadmodule "' .. m .. '.so"')
   end
   if nat then w('loadmodule "nathelper.so"') end
+  -- RFC 5626 §4.4.2: "the UA ... sends STUN Binding Requests" on its flow
+  -- over UDP; §5.4 (edge proxy): it "MUST ... support the STUN server
+  -- function on its SIP UDP ports". kamailio's stun module answers them
+  -- on 5060. (The CRLF keep-alive of §4.4.1 on TCP is kamailio core's.)
+  if (o.flow_timer_s or 0) > 0 then w('loadmodule "stun.so"') end
   if rtp then w('loadmodule "rtpengine.so"') end
+  if o.tls then
+    w('loadmodule "tls.so"')
+    w('modparam("tls", "config", "' .. o.tls.cfg .. '")')
+    -- every SIP message as kamailio read or wrote it, in clear: the wire
+    -- shows only TLS records (sip.sipdump reads it back)
+    w('loadmodule "sipdump.so"')
+    w('modparam("sipdump", "enable", 1)')
+    w('modparam("sipdump", "mode", 1)')
+    w('modparam("sipdump", "wait", 2000)')
+    w('modparam("sipdump", "folder", "' .. o.tls.dump_dir .. '")')
+    w('modparam("sipdump", "fprefix", "sipdump-")')
+  end
   w('modparam("usrloc", "db_mode", 0)')
   w('modparam("rr", "append_fromtag", 0)')
   if nat then
@@ -142,6 +176,13 @@ local function kamailio_cfg(o)
     w('modparam("nathelper", "ping_nated_only", 1)')
     w('modparam("nathelper", "sipping_bflag", 7)')
     w('modparam("nathelper", "sipping_from", "sip:pinger@' .. o.addr .. '")')
+  end
+  if (o.flow_timer_s or 0) > 0 then
+    -- outbound supported (a REGISTER with reg-id and +sip.instance gets
+    -- "Require: outbound"), and RFC 5626 §4.4.1 "Flow-Timer: the server
+    -- recommends ... the UA send keep-alives at least this often"
+    w('modparam("registrar", "outbound_mode", 1)')
+    w('modparam("registrar", "flow_timer", ' .. o.flow_timer_s .. ')')
   end
   if rtp then
     w('modparam("rtpengine", "rtpengine_sock", "udp:' .. o.rtpengine .. '")')
@@ -199,7 +240,7 @@ local function kamailio_cfg(o)
   return table.concat(L, "\n") .. "\n"
 end
 
--- sip.kamailio(net, node_name, {help=, natping_s=, rtpengine="addr:port"}) -> proc
+-- sip.kamailio(net, node_name, {help=, natping_s=, flow_timer_s=, rtpengine="addr:port"}) -> proc
 -- kamailio on the node's address, UDP and TCP 5060, in the foreground, its
 -- log (stderr) in the cell's logs as kamailio-<node>.log. Ready once the
 -- node has it on UDP and TCP 5060 (sip.listening).
@@ -207,8 +248,21 @@ function sip.kamailio(net, node_name, o)
   local bin = sip.prog("kamailio")
   local dir = sip.dir()
   local addr = net.addr[node_name]
+  local tls
+  if o.tls then
+    local cert, key = sip.make_cert(net.nodes[node_name], addr)
+    -- no client certificates: the UAs authenticate nothing here
+    tls = { cfg = write(dir .. "/tls.cfg", table.concat({
+      "[server:default]", "method = TLSv1.2+", "verify_certificate = no", "require_certificate = no",
+      "private_key = " .. key, "certificate = " .. cert, "",
+      "[client:default]", "method = TLSv1.2+", "verify_certificate = no", "require_certificate = no", "" },
+      "\n")), dump_dir = dir .. "/sipdump", cert = cert }
+    os.execute("mkdir -p '" .. tls.dump_dir .. "'")
+    sip.tls_cert = cert
+  end
   local cfg = write(dir .. "/kamailio.cfg", kamailio_cfg {
-    addr = addr, help = o.help, natping_s = o.natping_s, rtpengine = o.rtpengine })
+    addr = addr, help = o.help, natping_s = o.natping_s, flow_timer_s = o.flow_timer_s, rtpengine = o.rtpengine,
+    tls = tls })
   os.execute("mkdir -p '" .. dir .. "/kamailio-run'")
   local name = "kamailio-" .. node_name
   local p = net.nodes[node_name]:spawn({ bin, "-DD", "-E", "-f", cfg, "-Y", dir .. "/kamailio-run",
@@ -226,6 +280,25 @@ function sip.kamailio(net, node_name, o)
   net.sip_procs = net.sip_procs or {}
   table.insert(net.sip_procs, p)
   return p
+end
+
+-- sip.make_cert(node, addr) -> cert, key: a self-signed P-256 certificate
+-- for the registrar, made for this cell in sip.dir() (subjectAltName its
+-- address: the UAs reach it by address), valid for a day.
+function sip.make_cert(node, addr)
+  local openssl = natlab.bin("openssl")
+  if not openssl then natlab.skip("SIP over TLS needs openssl (apt-get install openssl, or scripts/install-deps --sip)") end
+  local cert, key = sip.dir() .. "/sip-cert.pem", sip.dir() .. "/sip-key.pem"
+  local p = node:spawn({ openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                         "-nodes", "-days", "1", "-subj", "/CN=" .. addr, "-addext", "subjectAltName=IP:" .. addr,
+                         "-keyout", key, "-out", cert }, { name = "openssl-sip", stdio = "null" })
+  local st = p:wait(10000)
+  if st ~= 0 then
+    if not st then p:kill() end
+    error("sip: openssl could not make the registrar's certificate (status " .. tostring(st) ..
+          ", see openssl-sip.log)", 0)
+  end
+  return cert, key
 end
 
 -- sip.listening(node, port) -> udp, tcp: whether a socket of the node is
@@ -287,7 +360,7 @@ end
 -- ---- baresip ---------------------------------------------------------
 
 -- sip.ua(net, node_name, {user=, registrar=, transport="udp"|"tcp", dial=uri,
---   ice={server="turn:addr:port", user=, pass=}}) -> proc
+--   ice={server="turn:addr:port", user=, pass=}, outbound=bool}) -> proc
 -- baresip with its own config directory: SIP on the node's address port
 -- 5060, PCMU from a 440 Hz sine (no sound card: module ausine; received
 -- audio goes to aubridge, a sink), RTP ports sip.UA_RTP, auto-answer, the
@@ -301,6 +374,22 @@ function sip.ua(net, node_name, o)
   local mods = { "g711", "ausine", "aubridge", "account", "menu" }
   local acc = string.format("<sip:%s@%s;transport=%s>;regint=3600;answermode=auto;audio_codecs=PCMU",
                             o.user, o.registrar, o.transport or "udp")
+  local conf_extra = {}
+  if o.transport == "tls" and sip.tls_cert then
+    -- the registrar's certificate is the UA's trust anchor (self-signed)
+    conf_extra[#conf_extra + 1] = "sip_cafile " .. sip.tls_cert
+  end
+  if o.outbound then
+    -- RFC 5626 outbound: Contact gets +sip.instance (a UUID: module uuid
+    -- keeps one in the config directory) and reg-id=1; once the 200 says
+    -- "Require: outbound", libre keeps the flow alive (STUN Binding on
+    -- UDP, CRLFCRLF on TCP) at 80-100 % of the Flow-Timer
+    mods[#mods + 1] = "uuid"
+    -- baresip registers an outbound account once per outbound proxy
+    -- (none listed: no REGISTER at all): the registrar is the edge proxy
+    acc = acc .. string.format(';sipnat=outbound;outbound="sip:%s;transport=%s"', o.registrar,
+                               o.transport or "udp")
+  end
   if o.ice then
     mods[#mods + 1] = "ice"
     mods[#mods + 1] = "stun"
@@ -323,6 +412,7 @@ function sip.ua(net, node_name, o)
     "net_interface " .. (net.iface[node_name] or "eth0"),
     "module_path " .. sip.BARESIP_MODULES,
   }
+  for _, l in ipairs(conf_extra) do conf[#conf + 1] = l end
   for _, m in ipairs(mods) do
     conf[#conf + 1] = (m == "account" or m == "menu") and ("module_app " .. m .. ".so")
                       or ("module " .. m .. ".so")
@@ -334,6 +424,70 @@ function sip.ua(net, node_name, o)
   local argv = { "/bin/sh", "-c", 'exec "$0" "$@" 1>&2', sip.prog("baresip"), "-4", "-f", dir, "-s" }
   if o.dial then argv[#argv + 1] = "-e"; argv[#argv + 1] = "/dial " .. o.dial end
   local p = net.nodes[node_name]:spawn(argv, { name = "baresip-" .. node_name, stdio = "null" })
+  net.sip_procs = net.sip_procs or {}
+  table.insert(net.sip_procs, p)
+  return p
+end
+
+-- sip.wav_tone(path, hz, seconds): a 16-bit 8 kHz mono WAV file of a sine
+-- (RIFF: "fmt " chunk PCM, then "data"), the audio linphonec plays.
+function sip.wav_tone(path, hz, seconds)
+  local rate, n = 8000, 8000 * seconds
+  local samples = {}
+  for i = 0, n - 1 do
+    samples[#samples + 1] = string.pack("<i2", math.floor(8000 * math.sin(2 * math.pi * hz * i / rate)))
+  end
+  local data = table.concat(samples)
+  write(path, "RIFF" .. string.pack("<I4", 36 + #data) .. "WAVEfmt " ..
+        string.pack("<I4I2I2I4I4I2I2", 16, 1, 1, rate, rate * 2, 2, 16) .. "data" ..
+        string.pack("<I4", #data) .. data)
+  return path
+end
+
+-- sip.linphone(net, node_name, {user=, registrar=, transport=, dial=uri, keepalive_ms=}) -> proc
+-- linphonec (liblinphone 5.1, package linphone-cli), the second UA: its
+-- own linphonerc in the cell's sip/ua-<node>/ (SIP on the node's 5060,
+-- RTP ports sip.UA_RTP, PCMU first, proxy_0 registering with the
+-- registrar every 3600 s, auto-answer with -a), no sound card: its
+-- console commands "soundcard use files" and "play" make it send a
+-- 440 Hz tone from a WAV file. @dial: "call" once started. @keepalive_ms:
+-- liblinphone's keep-alive, a CRLFCRLF to the proxy that often (UDP too). Its console
+-- (stdout) and liblinphone's log (-d 4) go to linphone-<node>.log and
+-- sip/ua-<node>/linphone.log.
+function sip.linphone(net, node_name, o)
+  local dir = sip.dir() .. "/ua-" .. node_name
+  os.execute("mkdir -p '" .. dir .. "/.local/share/linphone'")
+  local tp = o.transport or "udp"
+  local rc = {
+    "# generated by natlab (scenarios/prelude/50_sip.lua)",
+    "[sip]", "use_ipv6=0",
+    "sip_port=" .. (tp == "udp" and sip.PORT or 0),
+    "sip_tcp_port=" .. (tp == "tcp" and sip.PORT or 0),
+    "sip_tls_port=" .. (tp == "tls" and sip.TLS_PORT or 0),
+    "default_proxy=0", "register_only_when_network_is_up=0", "register_only_when_upnp_is_ok=0",
+    "verify_server_certs=0", "verify_server_cn=0", "inc_timeout=30",
+    -- the UA's own keep-alive: a CRLFCRLF to the proxy every period (0: none)
+    "keepalive_period=" .. (o.keepalive_ms or 0),
+    "[rtp]", string.format("audio_rtp_port=%d-%d", sip.UA_RTP[1], sip.UA_RTP[2]), "nortp_timeout=30",
+    "[net]", "firewall_policy=0",
+    "[proxy_0]",
+    string.format("reg_proxy=<sip:%s;transport=%s>", o.registrar, tp),
+    string.format("reg_identity=sip:%s@%s", o.user, o.registrar),
+    "reg_expires=3600", "reg_sendregister=1", "publish=0", "dial_escape_plus=0",
+    "[audio_codec_0]", "mime=PCMU", "rate=8000", "channels=1", "enabled=1",
+  }
+  write(dir .. "/linphonerc", table.concat(rc, "\n") .. "\n")
+  local wav = dir .. "/tone.wav"
+  if not io.open(wav, "rb") then sip.wav_tone(wav, 440, 20) end
+  -- HOME: liblinphone keeps its database under ~/.local/share; the
+  -- console goes to stderr (the cell's log); stdin stays a pipe for the
+  -- commands below
+  local argv = { "/bin/sh", "-c", 'HOME="$1"; shift; exec "$@" 1>&2', "sh", dir, sip.prog("linphonec"),
+                 "-c", dir .. "/linphonerc", "-a", "-d", "4", "-l", dir .. "/linphone.log" }
+  local p = net.nodes[node_name]:spawn(argv, { name = "linphone-" .. node_name, stdio = "pipe" })
+  p:send("soundcard use files")
+  p:send("play " .. wav)
+  if o.dial then p:send("call " .. o.dial .. ";transport=" .. tp) end
   net.sip_procs = net.sip_procs or {}
   table.insert(net.sip_procs, p)
   return p
@@ -394,6 +548,19 @@ end
 local Capture = {}
 Capture.__index = Capture
 
+-- What was appended to @r.path since @r.off (nil when nothing, or no file
+-- yet), @r.off moved past it: the tail both readers below parse.
+local function read_appended(r)
+  local f = io.open(r.path, "rb")
+  if not f then return nil end
+  f:seek("set", r.off)
+  local new = f:read("a") or ""
+  f:close()
+  if #new == 0 then return nil end
+  r.off = r.off + #new
+  return new
+end
+
 -- sip.capture(path) -> reader of a capture the lab is still writing, a
 -- piece at a time: reader:read() -> packets, new_bytes parses only what
 -- was appended since its last call (a record the writer has not finished
@@ -406,13 +573,8 @@ function sip.capture(path)
 end
 
 function Capture:read()
-  local f = io.open(self.path, "rb")
-  if not f then return self.packets, 0 end
-  f:seek("set", self.off)
-  local new = f:read("a") or ""
-  f:close()
-  if #new == 0 then return self.packets, 0 end
-  self.off = self.off + #new
+  local new = read_appended(self)
+  if not new then return self.packets, 0 end
   local s = self.rest .. new
   local pos = 1
   if not self.header then
@@ -426,6 +588,83 @@ function Capture:read()
   end
   self.rest = s:sub(pcap_parse(s, pos, self.packets))
   return self.packets, #new
+end
+
+-- ---- kamailio's own record of SIP over TLS ----------------------------
+
+-- Parse kamailio sipdump's text records (mode 1) of @s from byte @pos on
+-- into @out, as packets of the registrar's node: {t, out (tag "snd"),
+-- proto ("udp", "tcp", "tls"), src, sport, dst, dport, payload = the SIP
+-- message in clear}. A record looks like
+--   ====================\n tag: rcv\n ... time: 1796593573.248971\n
+--   proto: tls ipv4\n srcip: ...\n srcport: ...\n dstip: ...\n dstport: ...\n
+--   ~~~~~~~~~~~~~~~~~~~~\n <message> ||||||||||||||||||||\n
+-- Returns where the first record not yet whole starts.
+local DUMP_HEAD, DUMP_BODY, DUMP_END = "====================\n", "~~~~~~~~~~~~~~~~~~~~\n", "||||||||||||||||||||\n"
+local function sipdump_parse(s, pos, out)
+  while true do
+    local a = s:find(DUMP_HEAD, pos, true)
+    if not a then return #s + 1 end
+    local b = s:find(DUMP_BODY, a, true)
+    local e = b and s:find(DUMP_END, b, true)
+    if not e then return a end
+    local head = s:sub(a + #DUMP_HEAD, b - 1)
+    local f = {}
+    for k, v in head:gmatch("([%w_]+): ([^\n]*)") do f[k] = v end
+    out[#out + 1] = { t = tonumber(f.time) or 0, ifindex = 0, out = f.tag == "snd",
+                      proto = (f.proto or ""):match("^(%a+)"), src = f.srcip, sport = tonumber(f.srcport),
+                      dst = f.dstip, dport = tonumber(f.dstport), payload = s:sub(b + #DUMP_BODY, e - 1),
+                      dump = true }
+    pos = e + #DUMP_END
+  end
+end
+
+local Dump = {}
+Dump.__index = Dump
+
+-- sip.sipdump(node, dir) -> reader of the sipdump file kamailio writes in
+-- @dir (its name carries kamailio's start time: found by listing @dir
+-- from inside @node; or @dir is the .data file itself), read like sip.capture: reader:read() -> packets,
+-- new_bytes, a piece at a time. With SIP over TLS this is what the
+-- signalling said; the captures show when and where TLS records went.
+function sip.sipdump(node, dir)
+  -- a path ending in .data is the file itself (no listing, no node)
+  local path = dir:match("%.data$") and dir or nil
+  return setmetatable({ node = node, dir = dir, path = path, off = 0, rest = "", packets = {} }, Dump)
+end
+
+function Dump:read()
+  if not self.path then
+    local c = self.node:spawn({ "/bin/ls", self.dir }, { name = "sip-probe", stdio = "pipe" })
+    while true do
+      local l = c:line(1000)
+      if not l then break end
+      if l:match("%.data$") then self.path = self.dir .. "/" .. l end
+    end
+    c:wait(1000)
+    if not self.path then return self.packets, 0 end
+  end
+  local new = read_appended(self)
+  if not new then return self.packets, 0 end
+  local s = self.rest .. new
+  self.rest = s:sub(sipdump_parse(s, 1, self.packets))
+  return self.packets, #new
+end
+
+-- sip.as_seen_at(pk, addrs) -> packets: the SIP messages of a registrar's
+-- packets @pk between it and one side (@addrs, a set of addresses), turned
+-- into what that side sent (out) and got (in). For SIP over TLS, where
+-- the UA's own captures show only ciphertext: the registrar's clear view
+-- stands in for the UA's (nothing between them can change a message).
+function sip.as_seen_at(pk, addrs)
+  local r = {}
+  for _, k in ipairs(pk or {}) do
+    if k.dump and ((k.out and addrs[k.dst]) or (not k.out and addrs[k.src])) then
+      r[#r + 1] = { t = k.t, ifindex = 0, out = not k.out, proto = k.proto, src = k.src, sport = k.sport,
+                    dst = k.dst, dport = k.dport, payload = k.payload, dump = true }
+    end
+  end
+  return r
 end
 
 -- sip.pcap(path) -> list of packets: the whole capture as it is now
@@ -539,6 +778,40 @@ end
 
 local function ep(a, p) return a .. ":" .. tostring(p) end
 
+-- sip.is_stun(k): a STUN message (RFC 5389 §6: the two top bits zero, the
+-- magic cookie 0x2112A442 at byte 4) in a UDP payload.
+function sip.is_stun(k)
+  local p = k.payload
+  return k.proto == "udp" and #p >= 20 and p:byte(1) < 4 and p:sub(5, 8) == "\x21\x12\xa4\x42"
+end
+
+-- sip.keepalives(pk, ua_addrs, t_max) -> {options=, stun=, crlf=, last=}:
+-- the keep-alives on the registrar's node between it and one UA's side
+-- (@ua_addrs: a set of the UA's, its NAT's and carrier NAT's addresses)
+-- before time @t_max (nil: all): nathelper's OPTIONS the registrar sent,
+-- RFC 5626 §4.4.2 STUN Binding requests and §4.4.1 CRLFCRLF pings it got;
+-- last: when the last one of any kind was seen.
+function sip.keepalives(pk, ua_addrs, t_max)
+  local r = { options = 0, stun = 0, crlf = 0 }
+  for _, k in ipairs(pk or {}) do
+    if not t_max or k.t < t_max then
+      local kind
+      if k.out and ua_addrs[k.dst] then
+        local m = sip.message(k)
+        if m and m.request == "OPTIONS" then kind = "options" end
+      elseif not k.out and ua_addrs[k.src] and k.dport == sip.PORT then
+        if sip.is_stun(k) and k.payload:byte(2) == 1 then kind = "stun" -- class request, Binding
+        elseif k.payload == "\r\n\r\n" then kind = "crlf" end -- RFC 5626 §4.4.1 on TCP; linphone sends it on UDP too
+      end
+      if kind then
+        r[kind] = r[kind] + 1
+        r.last = k.t
+      end
+    end
+  end
+  return r
+end
+
 -- The RTP a node sent (out) and received (in), with the endpoint it sent
 -- most of its packets to.
 local function rtp_at(pk)
@@ -582,7 +855,10 @@ end
 -- sip.judge(pk, w) -> verdict. @pk: the packets per node (sip.read_pcaps);
 -- @w: {a = "left", b = "right" (the UA nodes; a called b), addr = net.addr,
 -- media = rtpengine's address or nil, turn = the TURN server's address or nil,
--- registrar = node name}. The verdict: {class, registered = {a=, b=},
+-- registrar = node name, evidence = {[nat node] = node:nat_evidence()} or
+-- nil: the NATs' own account, quoted when the INVITE died at one, tls =
+-- true: SIP went over TLS, pk[registrar] holds sip.sipdump's packets too
+-- and stands in for the UAs' SIP (sip.as_seen_at)}. The verdict: {class, registered = {a=, b=},
 -- answered, rtp = {["a->b"] = {sent, received, to, told, path, cause}, ...},
 -- rewrites (Contact and SDP addresses that differ between what a UA sent
 -- and what the registrar got: an ALG's work), path, message}. Classes: "no-reg" (the callee never registered),
@@ -591,15 +867,36 @@ end
 function sip.judge(pk, w)
   local v = { registered = {}, rtp = {} }
   local A, B = w.a, w.b
+  local function side_addrs(x)
+    local s = { [w.addr[x]] = true }
+    if w.addr[x .. "-nat"] then s[w.addr[x .. "-nat"]] = true end
+    if w.addr[x .. "-cgn"] then s[w.addr[x .. "-cgn"]] = true end
+    return s
+  end
+  -- where each UA's SIP is read: its own capture, or with w.tls (the
+  -- wire carries ciphertext) the registrar's clear record of what went
+  -- between it and that UA's side
+  local sig = pk
+  if w.tls then
+    -- only the side's public address: what kamailio wrote to a private
+    -- one (a Contact it cannot reach) never got there
+    local function public(x)
+      local s = {}
+      for a in pairs(side_addrs(x)) do if not sip.is_private(a) then s[a] = true end end
+      return s
+    end
+    sig = { [A] = sip.as_seen_at(pk[w.registrar], public(A)), [B] = sip.as_seen_at(pk[w.registrar], public(B)) }
+    v.signalling_from = "the registrar's sipdump (SIP over TLS)"
+  end
   v.registered[A] = sip.registered(pk[w.registrar], A)
   v.registered[B] = sip.registered(pk[w.registrar], B)
   -- what each UA was told about the other's media (the SDP it received)
   local told = {}
-  local inv = sip.first_message(pk[B], function(m, k) return not k.out and m.request == "INVITE" end)
-  local ans = sip.first_message(pk[A], function(m, k)
+  local inv = sip.first_message(sig[B], function(m, k) return not k.out and m.request == "INVITE" end)
+  local ans = sip.first_message(sig[A], function(m, k)
     return not k.out and m.status == 200 and m.cseq_method == "INVITE" end)
-  local sent_inv = sip.first_message(pk[A], function(m, k) return k.out and m.request == "INVITE" end)
-  local sent_ans = sip.first_message(pk[B], function(m, k)
+  local sent_inv = sip.first_message(sig[A], function(m, k) return k.out and m.request == "INVITE" end)
+  local sent_ans = sip.first_message(sig[B], function(m, k)
     return k.out and m.status == 200 and m.cseq_method == "INVITE" end)
   told[B] = inv and inv.sdp
   told[A] = ans and ans.sdp
@@ -611,7 +908,7 @@ function sip.judge(pk, w)
   -- way rewrites Contact and SDP; nothing else in the lab touches them)
   v.rewrites = {}
   local function sent_and_got(ua, pred)
-    local m1 = sip.first_message(pk[ua], function(m, k) return k.out and pred(m) end)
+    local m1 = sip.first_message(sig[ua], function(m, k) return k.out and pred(m) end)
     local m2 = sip.first_message(pk[w.registrar], function(m, k)
       return not k.out and pred(m) end)
     return m1, m2
@@ -631,11 +928,13 @@ function sip.judge(pk, w)
   end
   sdp_rewrite(A .. " INVITE SDP", A, function(m) return m.request == "INVITE" and m.to_user == B end)
   sdp_rewrite(B .. " 200 SDP", B, function(m) return m.status == 200 and m.cseq_method == "INVITE" and m.sdp end)
-  local function side_addrs(x)
-    local s = { [w.addr[x]] = true }
-    if w.addr[x .. "-nat"] then s[w.addr[x .. "-nat"]] = true end
-    if w.addr[x .. "-cgn"] then s[w.addr[x .. "-cgn"]] = true end
-    return s
+  -- keep-alives between the registrar and each UA's side, up to the
+  -- caller's INVITE (what kept the callee's mapping alive, or did not)
+  local _, inv_at = sip.first_message(pk[w.registrar], function(m, k)
+    return not k.out and m.request == "INVITE" end)
+  v.keepalives = {}
+  for _, x in ipairs({ A, B }) do
+    v.keepalives[x] = sip.keepalives(pk[w.registrar], side_addrs(x), inv_at and inv_at.t)
   end
   local path = {}
   for _, d in ipairs({ { A, B }, { B, A } }) do
@@ -684,6 +983,13 @@ function sip.judge(pk, w)
       local _, o = count(pk[yn], function(k) return k.out and k.dst == w.addr[y] end)
       hops[yn] = { from_outside = i, to_inside = o }
     end
+    -- a cgnat side's carrier NAT, in front of y's home NAT
+    local yc = y .. "-cgn"
+    if pk[yc] and w.addr[yn] then
+      local i = count(pk[yc], function(k) return not k.out and k.src ~= w.addr[yn] and not Y[k.src] end)
+      local _, o = count(pk[yc], function(k) return k.out and k.dst == w.addr[yn] end)
+      hops[yc] = { from_outside = i, to_inside = o }
+    end
     r.hops = hops
     -- the cause, when nothing (or almost nothing) arrived
     if r.received == 0 then
@@ -706,6 +1012,11 @@ function sip.judge(pk, w)
         r.cause = string.format("%s RTP reached rtpengine (%d packets), which relayed it to %s, the private " ..
                                 "address in %s's SDP (%s sent it nothing to latch onto), dropped: no route",
                                 arrow, hops.media.from_sender, hops.media.to, y, y)
+      elseif hops[y .. "-cgn"] and hops[y .. "-cgn"].from_outside > 0 and hops[y .. "-cgn"].to_inside == 0 then
+        local yc = y .. "-cgn"
+        r.cause = string.format("%s RTP arrived at %s (%d packets%s) and was dropped: no mapping lets it in " ..
+                                "(filtering, or a firewall)", arrow, yc, hops[yc].from_outside,
+                                r.path == "rtpengine" and ", from rtpengine" or (", sent to " .. r.to))
       elseif hops[yn] and hops[yn].from_outside > 0 and hops[yn].to_inside == 0 then
         r.cause = string.format("%s RTP arrived at %s (%d packets%s) and was dropped: no mapping lets it in " ..
                                 "(filtering, or a firewall)", arrow, yn, hops[yn].from_outside,
@@ -727,13 +1038,47 @@ function sip.judge(pk, w)
       -- where the proxy sent the INVITE, and how far it got
       local _, k = sip.first_message(pk[w.registrar], function(m, k)
         return k.out and m.request == "INVITE" and m.to_user == B end)
-      local syn
+      local syn, syn_pub
+      local bside = side_addrs(B)
+      local answered_from = {}
       for _, k2 in ipairs(pk[w.registrar] or {}) do
-        if not syn and k2.out and k2.proto == "tcp" and sip.is_private(k2.dst) then syn = k2 end
+        if not k2.out and k2.proto == "tcp" then answered_from[ep(k2.src, k2.sport)] = true end
       end
-      if not k and syn then
+      for _, k2 in ipairs(pk[w.registrar] or {}) do
+        if k2.out and k2.proto == "tcp" and not k2.dump then
+          if not syn and sip.is_private(k2.dst) then syn = k2 end
+          -- a connection the proxy opened toward the callee's side (to
+          -- the Contact's SIP port) that nothing ever answered
+          if not syn_pub and bside[k2.dst] and #k2.payload == 0 and
+             (k2.dport == sip.PORT or k2.dport == sip.TLS_PORT) and not answered_from[ep(k2.dst, k2.dport)] then
+            syn_pub = k2
+          end
+        end
+      end
+      -- the NATs' own word: the first drop-log entry of @proto packets from
+      -- the registrar's address at one of the callee's NATs
+      local function drop_quote(src, proto)
+        for _, n in ipairs({ B .. "-nat", B .. "-cgn" }) do
+          local ev = w.evidence and w.evidence[n]
+          for _, d in ipairs(ev and ev.drops or {}) do
+            if d.proto == proto and d.src:sub(1, #src + 1) == src .. ":" then
+              v.invite_drop = d
+              return string.format("; %s's drop log: %s %s %s -> %s, %d packet%s from %.1f s", n, d.rule, d.proto,
+                                   d.src, d.dst, d.pkts, d.pkts == 1 and "" or "s", d.first_ms / 1000)
+            end
+          end
+        end
+        return ""
+      end
+      -- over TLS kamailio's dump holds the INVITE it meant to send; the
+      -- wire shows the connection it could not open
+      if syn and (not k or k.dump) then
         v.message = v.message .. string.format(" (the proxy tried to connect over TCP to %s:%d, the private " ..
                                                "Contact %s registered: no route)", syn.dst, syn.dport, B)
+      elseif syn_pub and (not k or k.dump) then
+        v.message = v.message .. string.format(" (the proxy tried to connect over TCP to %s:%d, the Contact %s " ..
+                                               "registered, and got no answer)", syn_pub.dst, syn_pub.dport, B) ..
+                    drop_quote(syn_pub.src, "tcp")
       elseif not k then
         local got = sip.first_message(pk[w.registrar], function(m, k2) return not k2.out and m.request == "INVITE" end)
         v.message = v.message .. (got and " (the registrar did not relay the INVITE)" or
@@ -747,7 +1092,7 @@ function sip.judge(pk, w)
           return not k2.out and m.request == "INVITE" and k2.src == k.src end)
         v.message = v.message .. string.format(" (the proxy sent the INVITE to %s:%d over %s%s)", k.dst, k.dport,
           k.proto, arrived and (", it arrived at " .. B .. "-nat and was dropped there: no live mapping lets it in")
-                   or "")
+                   or "") .. drop_quote(k.src, k.proto)
       end
     end
   elseif ab.received > 0 and ba.received > 0 then

@@ -9,34 +9,12 @@
 #   help=sbc              two-way through rtpengine (latching)
 #   help=none, ALG on     two-way direct: the kernel's SIP helper rewrote Contact and SDP
 # Skipped (77) when kamailio, rtpengine or baresip is not installed.
-set -u
-bin=${NATLAB_BIN_DIR:?}/natlab
-src=${NATLAB_SOURCE_DIR:?}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/sip_lib/common.sh"
+sip_need kamailio:kamailio rtpengine:rtpengine-daemon baresip:baresip
 
-export PATH=$PATH:/usr/sbin # kamailio lives in /usr/sbin
-missing=""
-for p in kamailio:kamailio rtpengine:rtpengine-daemon baresip:baresip; do
-  command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}"
-done
-if [ -n "$missing" ]; then
-  echo "SIP packages not installed:$missing (scripts/install-deps --sip): skipped"; exit 77
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-run() { # out-subdir, natlab run arguments...
-  local d=$out/$1; shift
-  "$bin" run "$src/scenarios/sip.lua" -p right=port-restricted-cone -p transport=udp "$@" \
-    --out "$d" >"$d.log" 2>&1
-  local rc=$?
-  if grep -q "run natlab as root\|user namespace" "$d/latest/cells.jsonl" 2>/dev/null; then
-    echo "no sandbox here: skipped"; exit 77
-  fi
-  [ "$rc" = 0 ] || fail "exit $rc: $(tail -20 "$d.log")"
-}
-run a -p left=port-restricted-cone,open -p help=none,nat,sbc -p alg=false
-run b -p left=port-restricted-cone -p help=none -p alg=true
+sip_run a -p right=port-restricted-cone -p transport=udp -p left=port-restricted-cone,open \
+  -p help=none,nat,sbc -p alg=false
+sip_run b -p right=port-restricted-cone -p transport=udp -p left=port-restricted-cone -p help=none -p alg=true
 
 python3 - "$out/a/latest/cells.jsonl" "$out/b/latest/cells.jsonl" <<'PY' || exit 1
 import json, sys

@@ -4,7 +4,9 @@
 # records only (also when it reads a growing file a piece at a time), finds SIP in UDP and TCP, counts RTP (and RTP inside TURN
 # ChannelData, not STUN) once per interface, and the judge classes the call
 # one-way right->left and names the cause of the dead direction: the
-# private address in right's SDP, no route at the core. No SIP program needed.
+# private address in right's SDP, no route at the core; keep-alives are
+# counted by kind, and kamailio's sipdump (SIP over TLS) is read a piece at
+# a time and turned into one side's view. No SIP program needed.
 set -u
 bin=${NATLAB_BIN_DIR:?}/natlab
 src=${NATLAB_SOURCE_DIR:?}
@@ -49,5 +51,17 @@ assert "cause" not in rl, rl
 assert v["sdp"]["right_got"] == {"addr": "203.0.113.2", "port": 10000}, v["sdp"]
 assert v["sdp"]["left_got"] == {"addr": "10.2.0.2", "port": 10002}, v["sdp"]
 assert v["path"] == "direct", v["path"]
+# keep-alives at the registrar before t_max: 1 OPTIONS out, 1 STUN Binding
+# request in (the answer and the late one not), CRLFCRLF over UDP and TCP
+ka = o["keepalives"]
+assert (ka["options"], ka["stun"], ka["crlf"]) == (1, 1, 2), ka
+# sipdump: the cut record waits for the second read; tags, proto, time
+d = o["sipdump"]
+assert d["first"] == 2 and d["after"] == 3, d
+assert d["registered"] and d["proto"] == "tls" and d["out"] == [False, True, True], d
+assert abs(d["time"] - 1.6) < 1e-6 and d["dport"] == 5061, d
+# as right saw it: the REGISTER it sent (out), the 200 it got (in); the
+# INVITE to a private address is not right's
+assert d["seen"] == 2 and d["seen_out"] == [True, False], d
 print("ok")
 PY

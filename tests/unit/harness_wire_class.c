@@ -90,6 +90,42 @@ static void test_grid(void **state)
 	json_decref(cells);
 }
 
+/* SIP cells (scenarios/sip.lua) record their call class as the path: the
+ * grids count and show it as it is, "!" where it is not the expected one
+ * (a call class must not fall into "failed", which would hide a passing
+ * no-audio cell behind the colour of a failure). */
+static void test_call_classes(void **state)
+{
+	json_t *cells = json_array();
+	const char *const *names = report_path_names();
+	const char *want[] = {"two-way",  "one-way-to-callee", "one-way-to-caller",
+			      "no-audio", "no-call",	       "no-reg"};
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		size_t k = 0;
+
+		while (names[k] && strcmp(names[k], want[i]) != 0)
+			k++;
+		assert_non_null(names[k]);
+		assert_string_equal(report_path_class(want[i]), want[i]);
+	}
+	json_array_append_new(
+	    cells, cell("open", "nat", "one-way-to-caller", "one-way-to-caller", "pass", NULL));
+	json_array_append_new(cells, cell("open", "none", "no-call", "no-call", "pass", NULL));
+	json_array_append_new(cells, cell("prc", "nat", "no-audio", "two-way", "fail", NULL));
+	json_array_append_new(cells, cell("prc", "none", "no-call", "no-call", "pass", NULL));
+	assert_string_equal(report_cell_class(json_array_get(cells, 0)), "one-way-to-caller");
+	text = grid(cells);
+	assert_non_null(strstr(text, "one-way-to-caller"));
+	assert_non_null(strstr(text, "no-audio! 0/1"));
+	assert_null(strstr(text, "no-call!"));
+	assert_null(strstr(text, "failed"));
+	free(text);
+	json_decref(cells);
+}
+
 /* compare: a claims-only run (exact paths) against a wire run (classes)
  * changes path only where the classes differ */
 static void test_compare(void **state)
@@ -125,6 +161,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cell_class),
 	    cmocka_unit_test(test_grid),
+	    cmocka_unit_test(test_call_classes),
 	    cmocka_unit_test(test_compare),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include "emu/sandbox.h"
 #include "harness/cli.h"
 #include "harness/luanet.h"
+#include "harness/luaproc.h"
 
 void ac_say(struct ac *ac, const char *tag, const char *fmt, ...)
 {
@@ -74,13 +75,19 @@ void ac_agent_close(struct ac *ac, struct ac_agent *a)
 {
 	struct natlab_err e = {""};
 
+	/* the end of its stdin is a `stop` (docs/agent-protocol.md): the
+	 * agent gets the harness's grace time to exit before it is killed */
 	if (a->in_fd >= 0)
 		close(a->in_fd);
+	a->in_fd = -1;
+	if (a->pid > 0 && !a->exited &&
+	    emu_lab_wait(ac->lab, a->pid, NULL, NATLAB_STOP_GRACE_MS, &e) == 0)
+		a->exited = true;
 	if (a->out_fd >= 0)
 		close(a->out_fd);
 	if (a->err_fd >= 0)
 		close(a->err_fd);
-	a->in_fd = a->out_fd = a->err_fd = -1;
+	a->out_fd = a->err_fd = -1;
 	if (a->pid > 0 && !a->exited)
 		emu_lab_kill(ac->lab, a->pid, NULL, &e);
 	a->pid = 0;
@@ -90,7 +97,8 @@ void ac_agent_close(struct ac *ac, struct ac_agent *a)
 int ac_agent_spawn(struct ac *ac, struct ac_agent *a, struct emu_node *n, char *const *argv)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-	struct emu_spawn_opts so = {-1, -1, -1, NULL, NULL};
+	/* an agent's /tmp is its own (a browser's profile): gone with it */
+	struct emu_spawn_opts so = {-1, -1, -1, NULL, NULL, true};
 	struct natlab_err e = {""};
 	int ret = -1;
 
@@ -867,8 +875,9 @@ static void check_stop(struct ac *ac, struct ac_agent *a)
 	int st = 0;
 
 	ac_agent_send(ac, a, "{\"cmd\":\"stop\"}");
-	if (emu_lab_wait(ac->lab, a->pid, &st, 5000, &e) < 0) {
-		ac_say(ac, "FAIL", "stop: still running 5 s after \"stop\"");
+	if (emu_lab_wait(ac->lab, a->pid, &st, NATLAB_STOP_GRACE_MS, &e) < 0) {
+		ac_say(ac, "FAIL", "stop: still running %d s after \"stop\"",
+		       NATLAB_STOP_GRACE_MS / 1000);
 		return;
 	}
 	a->exited = true;

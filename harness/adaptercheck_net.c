@@ -208,7 +208,7 @@ static int start_turn(struct ac *ac, struct net_lab *nl)
 	char bin[PATH_MAX], dir[PATH_MAX], cert[PATH_MAX + 16], key[PATH_MAX + 16];
 	char *argv[20];
 	int n = 0, p[2] = {-1, -1}, ret = -1;
-	struct emu_spawn_opts so = {-1, -1, ac->verbose ? 2 : -1, NULL, NULL};
+	struct emu_spawn_opts so = {-1, -1, ac->verbose ? 2 : -1, NULL, NULL, false};
 	struct natlab_err e = {""};
 	char line[4096];
 	size_t have = 0;

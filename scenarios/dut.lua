@@ -73,7 +73,7 @@ scenario {
     natlab.ice_connect(d, r, { timeout_ms = p.timeout_ms, names = { "device", "peer" } })
     for _, a in ipairs({ d, r }) do
       a:send { cmd = "stop" }
-      if not a:wait(2000) then a:kill() end
+      if not a:wait(natlab.stop_grace_ms) then a:kill() end
     end
   end,
 }

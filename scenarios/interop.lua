@@ -173,7 +173,7 @@ scenario {
     natlab.result(rec)
     for _, x in ipairs({ l, r }) do x:send { cmd = "stop" } end
     for _, x in ipairs({ l, r }) do
-      if not x:wait(1000) then x:kill() end
+      if not x:wait(natlab.stop_grace_ms) then x:kill() end
     end
   end,
 }

@@ -76,7 +76,9 @@ function natlab.agent(net, node_name, opts)
   for _, a in ipairs(opts.args or {}) do argv[#argv + 1] = a end
   local node = net and net.nodes and net.nodes[node_name] or natlab.find(node_name)
   if not node then error("natlab.agent: no node '" .. tostring(node_name) .. "'", 2) end
-  return node:spawn(argv, { name = opts.name or node_name })
+  -- every agent gets a /tmp of its own that goes with it (a browser's
+  -- profile, sockets and caches never reach the host's /tmp)
+  return node:spawn(argv, { name = opts.name or node_name, private_tmp = true })
 end
 
 -- ---------------------------------------------------------- capabilities
@@ -101,9 +103,12 @@ local ready_of = setmetatable({}, { __mode = "k" })
 -- Waits for the program's `ready` (its first event: an agent's, and
 -- natlab's servers' too), once; later calls return the same event. Events
 -- before it are not expected (docs/agent-protocol.md) and are dropped.
+-- The default wait, 15 s, is a browser's start on a loaded host (Chromium
+-- and Firefox take 1.3-3.5 s alone, more with other cells running); a
+-- working agent costs only its own start-up.
 function natlab.ready(proc, timeout_ms)
   if ready_of[proc] then return ready_of[proc] end
-  local deadline = natlab.now_ms() + (timeout_ms or 5000)
+  local deadline = natlab.now_ms() + (timeout_ms or 15000)
   while true do
     local ev, why = proc:event(math.max(0, deadline - natlab.now_ms()))
     if not ev then return nil, "no ready event (" .. tostring(why) .. ")" end

@@ -990,10 +990,18 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
 	ac_agent_send(ac, peer, "{\"cmd\":\"stop\"}");
 }
 
+/* A shipped adapter by its implementation name ("nice", "chromium",
+ * "firefox": natlab-<name>, as natlab.agent names them), else a program
+ * or a path. */
 static int resolve(const char *name, char *buf, size_t len)
 {
-	if (strcmp(name, "nice") == 0)
-		name = "natlab-nice";
+	char shipped[128];
+
+	if (!strchr(name, '/') && strncmp(name, "natlab-", 7) != 0) {
+		snprintf(shipped, sizeof(shipped), "natlab-%s", name);
+		if (luanet_bin_path(shipped, buf, len) == 0)
+			return 0;
+	}
 	return luanet_bin_path(name, buf, len);
 }
 

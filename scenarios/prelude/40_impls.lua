@@ -18,7 +18,17 @@ local agent_impls = {
                          "natlab-nice is built only when libnice is found" },
 }
 agent_impls["natlab-nice"] = agent_impls.nice
-natlab.agent_impls = { "natlab-ice", "nice" }
+-- browsers (agents/adapters/chromium, firefox; docs/implementations.md):
+-- linked into build/bin only when the browser and puppeteer-core are there
+agent_impls["chromium"] = { bin = "natlab-chromium",
+  install = "install Debian's chromium and the adapters' npm packages (scripts/install-deps --browsers) " ..
+            "and rebuild: natlab-chromium is linked only when /usr/bin/chromium and puppeteer-core are found" }
+agent_impls["firefox"] = { bin = "natlab-firefox",
+  install = "install Debian's firefox-esr and the adapters' npm packages (scripts/install-deps --browsers) " ..
+            "and rebuild: natlab-firefox is linked only when firefox-esr and puppeteer-core are found" }
+agent_impls["natlab-chromium"] = agent_impls.chromium
+agent_impls["natlab-firefox"] = agent_impls.firefox
+natlab.agent_impls = { "natlab-ice", "nice", "chromium", "firefox" }
 
 -- natlab.impl_path(name) -> path | nil, why, known: the program behind an
 -- implementation name, or why it is not available (with what to install);
@@ -31,7 +41,7 @@ function natlab.impl_path(name)
   if path then return path end
   if known then return nil, bin .. " is not available: " .. known.install, true end
   -- a name natlab does not ship: the user's adapter, so say how to name it
-  local shipped = "natlab-ice, nice"
+  local shipped = "natlab-ice, nice, chromium, firefox"
   if tostring(name):find("/", 1, true) then
     return nil, "agent '" .. name .. "' is not an executable file: check the path given to " ..
                 "-p left_impl=/right_impl= (relative to the directory natlab runs in; " ..
@@ -103,12 +113,13 @@ local ready_of = setmetatable({}, { __mode = "k" })
 -- Waits for the program's `ready` (its first event: an agent's, and
 -- natlab's servers' too), once; later calls return the same event. Events
 -- before it are not expected (docs/agent-protocol.md) and are dropped.
--- The default wait, 15 s, is a browser's start on a loaded host (Chromium
--- and Firefox take 1.3-3.5 s alone, more with other cells running); a
--- working agent costs only its own start-up.
+-- The default wait, 30 s, is a browser's start on a loaded host (alone,
+-- Chromium takes 1.3-3.5 s and Firefox 4-6 s; two Firefoxes starting at
+-- once on 2 busy cores took 12 s); a working agent costs only its own
+-- start-up.
 function natlab.ready(proc, timeout_ms)
   if ready_of[proc] then return ready_of[proc] end
-  local deadline = natlab.now_ms() + (timeout_ms or 15000)
+  local deadline = natlab.now_ms() + (timeout_ms or 30000)
   while true do
     local ev, why = proc:event(math.max(0, deadline - natlab.now_ms()))
     if not ev then return nil, "no ready event (" .. tostring(why) .. ")" end

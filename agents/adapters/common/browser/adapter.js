@@ -40,11 +40,14 @@ const IGNORED_WHY = 'a browser sets its own ICE role (from offer/answer), timers
 
 // RTCIceServer list (W3C webrtc-pc §4.2.1) from --stun/--turn: stun:,
 // turn:…?transport=udp|tcp, turns:…?transport=tcp (RFC 7064/7065 URIs).
-function iceServers(o) {
+// tlsName: the host name to put in turns: URLs instead of the address
+// (Firefox: "TLS requires FQDN, not IP address"), or undefined.
+function iceServers(o, tlsName) {
   const hp = (s) => (s.v6 ? `[${s.host}]` : s.host) + ':' + s.port;
   const out = o.stunServers.map((s) => ({ urls: 'stun:' + hp(s) }));
   for (const t of o.turnServers) {
-    const url = t.transport === 'tls' ? `turns:${hp(t)}?transport=tcp` : `turn:${hp(t)}?transport=${t.transport}`;
+    const url = t.transport === 'tls' ? `turns:${tlsName ? tlsName + ':' + t.port : hp(t)}?transport=tcp`
+      : `turn:${hp(t)}?transport=${t.transport}`;
     out.push({ urls: url, username: o['turn-user'], credential: o['turn-pass'] });
   }
   return out;
@@ -138,7 +141,7 @@ async function main(spec) {
   const mark = (k) => { phase[k] = agent.now(); };
   try {
     srv = await servePage();
-    await spec.prepare(profile);
+    await spec.prepare(profile, o);
     mark('profile');
     const env = Object.assign({}, process.env, {
       HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_CACHE_HOME: path.join(dir, 'cache'),
@@ -157,7 +160,8 @@ async function main(spec) {
     });
     const ws = (await proc.waitForLineOutput(spec.endpoint, 30000)) + (spec.endpointSuffix || '');
     mark('browser');
-    browser = await puppeteer.connect({ browserWSEndpoint: ws, protocol: spec.protocol, defaultViewport: null });
+    browser = await puppeteer.connect({ browserWSEndpoint: ws, protocol: spec.protocol, defaultViewport: null,
+                                        acceptInsecureCerts: !!spec.acceptInsecureCerts });
     mark('connect');
     const pages = await browser.pages();
     page = pages.length ? pages[0] : await browser.newPage();
@@ -178,7 +182,8 @@ async function main(spec) {
     await page.goto(`http://127.0.0.1:${srv.address().port}/`, { waitUntil: 'load' });
     mark('page');
     await page.evaluate((c) => globalThis.natlab.init(c), {
-      role: o.role, iceServers: iceServers(o), policy: o.policy, trickle: o.trickle,
+      role: o.role, iceServers: iceServers(o, spec.tlsName && spec.tlsName(o, (m) => agent.log('warning', m))),
+      policy: o.policy, trickle: o.trickle,
       gatherTimeoutMs: o['gather-timeout-ms'] !== undefined ? o['gather-timeout-ms'] : 3000,
     });
   } catch (e) {

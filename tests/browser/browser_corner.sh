@@ -50,8 +50,12 @@ b=${have[0]}
   -p right_impl="$b" -p dataplane=datachannel --jobs 1 --out "$work/kill" >"$work/kill.out" 2>&1 &
 runpid=$!
 tree() { # PIDs under $1 (with their start times, so a reused PID is not ours)
-  local p
-  for p in $(pgrep -P "$1"); do echo "$p $(cut -d' ' -f22 /proc/$p/stat 2>/dev/null)"; tree "$p"; done
+  local p st
+  for p in $(pgrep -P "$1"); do
+    st=$(cut -d' ' -f22 /proc/$p/stat 2>/dev/null)
+    [ -n "$st" ] && echo "$p $st" # gone already: not one to wait for
+    tree "$p"
+  done
 }
 deadline=$(( $(date +%s) + 60 ))
 seen=0

@@ -30,6 +30,8 @@
   let localSent = false;
   let selected = null;
   let connectedOnce = false;
+  let peerEnded = false; // the peer's end-of-candidates (or a complete remote)
+  let failPending = false; // state failed seen before it
   let statsTimer = null;
   let ops = Promise.resolve(); // commands run one after the other
   const channels = [];
@@ -125,9 +127,30 @@
       // RFC 7675 consent freshness is the browser's own (fixed timers):
       // `failed` after having connected is consent lost
       if (s === 'failed' && connectedOnce) emit('consent-lost', { component: 1, local: selected && selected.local, remote: selected && selected.remote });
+      // RFC 8838 / docs/agent-protocol.md: a trickling agent declares
+      // `failed` only after the peer's end-of-candidates (a browser may
+      // give up on the pairs it has before a late relay candidate comes)
+      if (s === 'failed' && !connectedOnce && cfg.trickle && !peerEnded) {
+        failPending = true;
+        log('info', 'the browser reached state failed before the peer\'s end-of-candidates: not failed yet');
+        return;
+      }
       if (s !== 'new') emit('state', { state: s });
-      if (s === 'failed' && !connectedOnce) emit('failed', { reason: "the browser's ICE agent reached state failed (no candidate pair worked)" });
+      if (s === 'failed' && !connectedOnce) fail();
     };
+  }
+
+  function fail() {
+    failPending = false;
+    emit('failed', { reason: "the browser's ICE agent reached state failed (no candidate pair worked)" });
+  }
+  // the peer's candidates are all there: a failure held back is one now
+  function peerDone() {
+    peerEnded = true;
+    if (failPending && pc && pc.iceConnectionState === 'failed') {
+      emit('state', { state: 'failed' });
+      fail();
+    }
   }
 
   // Full gathering: `local` once gathering is complete, or after
@@ -178,12 +201,14 @@
     if (endPending) {
       endPending = false;
       await pc.addIceCandidate().catch(() => {});
+      peerDone();
     }
   }
   // A `remote` answers our offer when one is outstanding; otherwise it is
   // an offer (the first, we being the answerer, or the peer's ICE restart:
   // new ufrag/pwd, RFC 8445 §9), which we answer.
   async function remote(r) {
+    if (r.complete) peerEnded = true;
     const desc = (answer) => Sdp.remoteDescription(r, { answer, mid, trickle: true,
       endOfCandidates: !cfg.trickle || !!r.complete });
     if (pc && pc.signalingState === 'have-local-offer') {
@@ -231,7 +256,8 @@
         return addCand(c.candidate);
       case 'end-of-candidates':
         if (!remoteSet) return void (endPending = true);
-        return pc.addIceCandidate().catch(() => {});
+        await pc.addIceCandidate().catch(() => {});
+        return peerDone();
       case 'restart':
         if (!pc) throw new Error('restart before gather');
         selected = null;

@@ -898,10 +898,10 @@ static void run_controlling(struct ac *ac, struct ac_agent *cand, struct ac_agen
 	if (ac_agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
 	    ac_agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
 		return;
-	r = ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
+	r = ac_pump(ac, cand, peer, ac_c_ready, NULL, AC_READY_MS);
 	if (!cand->ready) {
-		ac_say(ac, "FAIL", "ready: no \"ready\" event within 5 s of starting%s",
-		       r < 0 ? " (the candidate exited: run it by hand to see why)" : "");
+		ac_say(ac, "FAIL", "ready: no \"ready\" event within %d s of starting%s",
+		       AC_READY_MS / 1000, r < 0 ? " (the candidate exited: run it by hand to see why)" : "");
 		return;
 	}
 	if (!peer->ready) {
@@ -973,7 +973,7 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
 	if (ac_agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
 	    ac_agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
 		return;
-	ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
+	ac_pump(ac, cand, peer, ac_c_ready, NULL, AC_READY_MS);
 	ac->relay = true;
 	ac_agent_send(ac, cand, "{\"cmd\":\"gather\"}");
 	ac_agent_send(ac, peer, "{\"cmd\":\"gather\"}");

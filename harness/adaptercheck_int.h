@@ -2,6 +2,11 @@
  * adaptercheck_net.c (the trickle and STUN/TURN rounds behind NATs) share.
  * Private to `natlab adapter-check`; see adaptercheck.h. */
 #ifndef NATLAB_HARNESS_ADAPTERCHECK_INT_H
+/* How long an agent may take to say `ready`, as natlab.ready in scenarios:
+ * a browser adapter starts in 1.3-6 s alone and up to 12 s on a loaded
+ * host (docs/implementations.md); a working fast agent costs nothing. */
+#define AC_READY_MS 30000
+
 #define NATLAB_HARNESS_ADAPTERCHECK_INT_H
 
 #include <jansson.h>

@@ -519,7 +519,7 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 	if (ac_agent_spawn(ac, cand, nl->cand, cargv) < 0 ||
 	    ac_agent_spawn(ac, peer, nl->peer, pargv) < 0)
 		goto out;
-	ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
+	ac_pump(ac, cand, peer, ac_c_ready, NULL, AC_READY_MS);
 	if (!cand->ready || !peer->ready) {
 		ac_say(ac, "FAIL",
 		       "%s: %s sent no \"ready\" with the matrix's options (%s): accept and "

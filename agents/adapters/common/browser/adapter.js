@@ -180,6 +180,8 @@ async function main(spec) {
     });
     page.on('pageerror', (e) => agent.log('error', `page: ${e && e.message ? e.message : e}`));
     await page.goto(`http://127.0.0.1:${srv.address().port}/`, { waitUntil: 'load' });
+    await page.waitForFunction(() => globalThis.natlab !== undefined, { timeout: 10000 })
+      .catch(() => { throw new Error('page.js did not load (see the page errors above)'); });
     mark('page');
     await page.evaluate((c) => globalThis.natlab.init(c), {
       role: o.role, iceServers: iceServers(o, spec.tlsName && spec.tlsName(o, (m) => agent.log('warning', m))),

@@ -187,6 +187,7 @@ async function main(spec) {
       role: o.role, iceServers: iceServers(o, spec.tlsName && spec.tlsName(o, (m) => agent.log('warning', m))),
       policy: o.policy, trickle: o.trickle,
       gatherTimeoutMs: o['gather-timeout-ms'] !== undefined ? o['gather-timeout-ms'] : 3000,
+      mediaPermission: !!spec.mediaPermission,
     });
   } catch (e) {
     await cleanup();

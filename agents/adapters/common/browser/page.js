@@ -271,8 +271,20 @@
   }
 
   globalThis.natlab = {
-    init(c) {
+    // c.mediaPermission: ask for a (fake) microphone once. Chromium
+    // gathers host candidates on every interface only for a page with a
+    // media permission; without it only on the default route's interface,
+    // and a node without a default route has no host candidate at all.
+    async init(c) {
       Object.assign(cfg, c);
+      if (cfg.mediaPermission) {
+        try {
+          const st = await navigator.mediaDevices.getUserMedia({ audio: true });
+          for (const t of st.getTracks()) t.stop();
+        } catch (e) {
+          log('warning', `no media permission (${e.message}): host candidates on the default route's interface only`);
+        }
+      }
       return true;
     },
     cmd(c) {

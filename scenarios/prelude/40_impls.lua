@@ -113,13 +113,13 @@ local ready_of = setmetatable({}, { __mode = "k" })
 -- Waits for the program's `ready` (its first event: an agent's, and
 -- natlab's servers' too), once; later calls return the same event. Events
 -- before it are not expected (docs/agent-protocol.md) and are dropped.
--- The default wait, 30 s, is a browser's start on a loaded host (alone,
+-- The default wait, 60 s, is a browser's start on a loaded host (alone,
 -- Chromium takes 1.3-3.5 s and Firefox 4-6 s; two Firefoxes starting at
--- once on 2 busy cores took 12 s); a working agent costs only its own
--- start-up.
+-- once on 2 busy cores took 12 s, and with the CPU 99 % contended, a run
+-- queue of 30, over 40 s); a working agent costs only its own start-up.
 function natlab.ready(proc, timeout_ms)
   if ready_of[proc] then return ready_of[proc] end
-  local deadline = natlab.now_ms() + (timeout_ms or 30000)
+  local deadline = natlab.now_ms() + (timeout_ms or 60000)
   while true do
     local ev, why = proc:event(math.max(0, deadline - natlab.now_ms()))
     if not ev then return nil, "no ready event (" .. tostring(why) .. ")" end

@@ -138,7 +138,10 @@ async function main(spec) {
     process.on(sig, () => cleanup().finally(() => process.exit(0)));
 
   const phase = {};
-  const mark = (k) => { phase[k] = agent.now(); };
+  const mark = (k) => {
+    phase[k] = agent.now();
+    if (o.verbose) process.stderr.write(`${prog}: ${k} at ${phase[k]} ms\n`);
+  };
   try {
     srv = await servePage();
     await spec.prepare(profile, o);
@@ -180,7 +183,9 @@ async function main(spec) {
     });
     page.on('pageerror', (e) => agent.log('error', `page: ${e && e.message ? e.message : e}`));
     await page.goto(`http://127.0.0.1:${srv.address().port}/`, { waitUntil: 'load' });
-    await page.waitForFunction(() => globalThis.natlab !== undefined, { timeout: 10000 })
+    // polled on a timer: requestAnimationFrame (the default) may not run
+    // in a headless page
+    await page.waitForFunction(() => globalThis.natlab !== undefined, { polling: 50, timeout: 10000 })
       .catch(() => { throw new Error('page.js did not load (see the page errors above)'); });
     mark('page');
     await page.evaluate((c) => globalThis.natlab.init(c), {

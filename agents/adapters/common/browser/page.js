@@ -156,9 +156,13 @@
   // Full gathering: `local` once gathering is complete, or after
   // --gather-timeout-ms (a STUN server behind a UDP block never answers,
   // and a browser keeps gathering for tens of seconds).
+  // restart: gathering starts again after setLocalDescription, but the
+  // state may still say `complete` (the old round's) when we first look
+  let restarting = false;
   function gathered() {
     return new Promise((resolve) => {
-      if (pc.iceGatheringState === 'complete') return resolve(true);
+      if (pc.iceGatheringState === 'complete' && !restarting) return resolve(true);
+      restarting = false;
       const t = setTimeout(() => resolve(false), cfg.gatherTimeoutMs);
       pc.addEventListener('icegatheringstatechange', () => {
         if (pc.iceGatheringState === 'complete') {
@@ -185,6 +189,7 @@
       ownChannel();
     }
     localSent = false;
+    restarting = !!restart && pc.iceGatheringState === 'complete';
     await pc.setLocalDescription(await pc.createOffer(restart ? { iceRestart: true } : {}));
     mid = Sdp.localFromDescription(pc.localDescription.sdp).mid || '0';
     await sendLocal();
@@ -232,6 +237,7 @@
     await pc.setRemoteDescription({ type: 'offer', sdp: desc(false) });
     remoteSet = true;
     localSent = false;
+    restarting = !fresh && pc.iceGatheringState === 'complete';
     await pc.setLocalDescription(await pc.createAnswer());
     if (fresh) ownChannel(); // natlab-ice as offerer opens none: we do
     await flush();

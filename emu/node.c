@@ -331,17 +331,16 @@ static void child_fd(int from, int to, int flags)
 
 /* In the child: a mount namespace of its own whose /tmp is a fresh tmpfs.
  * Mounts stay out of the caller's namespace (MS_PRIVATE first: with shared
- * propagation the tmpfs would appear on the host's /tmp too). Returns the
- * step that failed (errno set), 0 on success. */
-static const char *child_private_tmp(void)
+ * propagation the tmpfs would appear on the host's /tmp too). The tmpfs
+ * is freed when the last process of that namespace exits. 0, or -1 with
+ * errno set. */
+static int child_private_tmp(void)
 {
 	if (unshare(CLONE_NEWNS) < 0)
-		return "unshare(CLONE_NEWNS)";
+		return -1;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return "making / private";
-	if (mount("natlab-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-		return "mounting a tmpfs on /tmp";
-	return NULL;
+		return -1;
+	return mount("natlab-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 }
 
 int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct emu_spawn_opts *o,
@@ -375,7 +374,7 @@ int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct em
 		signal(SIGTERM, SIG_DFL);
 		if (setns(n->netns_fd, CLONE_NEWNET) < 0)
 			goto fail;
-		if (o->private_tmp && child_private_tmp()) {
+		if (o->private_tmp && child_private_tmp() < 0) {
 			err[1] = 1;
 			goto fail;
 		}

@@ -37,7 +37,8 @@ scenario {
   },
   matrix = {},
   expect = function() return "relay-tcp" end,
-  timeout_ms = 60000,
+  -- two browsers may take up to a minute to start on a loaded host
+  timeout_ms = 150000,
 
   network = function(p)
     S.need_lab()

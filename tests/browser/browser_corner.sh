@@ -1,30 +1,36 @@
 #!/usr/bin/env bash
 # browser_corner - the browsers under test in CI (docs/implementations.md,
-# "chromium"/"firefox"): for each browser that is installed, a 3 x 3 block
-# of the default matrix, presets symmetric, cgnat, udp-blocked on both
-# sides (direct by hole punching, TURN over UDP, TURN over TCP), against
-# natlab-ice on the datachannel plane: Chromium as the controlling side
-# (offerer), Firefox as the controlled side (answerer). Every cell must
-# pass. Then natlab run is SIGKILLed in the middle of a browser cell: no
-# process it started (adapter or browser) may outlive it, and nothing it
-# wrote may be left in the host's /tmp. Skips (77) when neither browser
-# adapter is in build/bin.
+# "chromium"/"firefox", docs/ci.md): for each browser that is installed,
+# the bottom-right 3 x 3 corner of the default matrix, presets cgnat,
+# udp-blocked and tcp-web-only on both sides (a direct pair through two
+# carrier NATs, TURN over TCP on 80, TURN over TLS on 443), against
+# natlab-ice on the datachannel plane, judged after a 1 s settle window
+# (browsers select the first pair that works and switch later): Chromium
+# as the controlling side (offerer), Firefox as the controlled side
+# (answerer). Every cell must pass. Then natlab run is SIGKILLed in the
+# middle of a browser cell: no process it started (adapter or browser)
+# may outlive it, and nothing it wrote may be left in the host's /tmp.
+# Skips (77) when no browser adapter is in build/bin. NATLAB_BROWSERS
+# ("chromium firefox") picks the browsers.
 #
-# The full browser matrix is one command (docs/implementations.md):
+# The full browser matrix is one command (docs/performance.md):
 #   natlab run scenarios/matrix.lua -p left_impl=chromium,firefox \
-#     -p right_impl=chromium,firefox,natlab-ice -p dataplane=datachannel --jobs 2
+#     -p right_impl=chromium,firefox,natlab-ice -p dataplane=datachannel \
+#     -p settle_ms=1000 --timeout 120 --jobs 2
 set -u
 bin=${NATLAB_BIN_DIR:?}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 "$bin/natlab" doctor >/dev/null 2>&1 || { echo "skip: this machine cannot run a lab"; exit 77; }
+# NATLAB_BROWSERS="chromium firefox" (default): the browsers to try
 have=()
-[ -x "$bin/natlab-chromium" ] && have+=(chromium)
-[ -x "$bin/natlab-firefox" ] && have+=(firefox)
+for b in ${NATLAB_BROWSERS:-chromium firefox}; do
+  [ -x "$bin/natlab-$b" ] && have+=("$b")
+done
 [ ${#have[@]} -gt 0 ] || { echo "skip: no browser adapter in $bin (scripts/install-deps --browsers, rebuild)"; exit 77; }
 work=$(mktemp -d /tmp/natlab-browser-corner.XXXXXX)
 runpid=""
 trap '[ -n "$runpid" ] && kill -KILL "$runpid" 2>/dev/null; rm -rf "$work"' EXIT
-corner="-p left=symmetric,cgnat,udp-blocked -p right=symmetric,cgnat,udp-blocked -p dataplane=datachannel"
+corner="-p left=cgnat,udp-blocked,tcp-web-only -p right=cgnat,udp-blocked,tcp-web-only -p dataplane=datachannel -p settle_ms=1000"
 
 # what of ours could be left in /tmp: the adapters' profile directories
 tmp_list() { ls -d /tmp/natlab-chromium-* /tmp/natlab-firefox-* 2>/dev/null | sort; }

@@ -41,7 +41,7 @@ for b in "${have[@]}"; do
   else sides="-p left_impl=natlab-ice -p right_impl=firefox"; fi
   t0=$(date +%s)
   # shellcheck disable=SC2086
-  "$bin/natlab" run scenarios/matrix.lua $corner $sides --jobs 2 --out "$work/$b" >"$work/$b.out" 2>&1
+  "$bin/natlab" run scenarios/matrix.lua $corner $sides --jobs 2 --timeout 120 --out "$work/$b" >"$work/$b.out" 2>&1
   rc=$?
   grep -E '^(pass|fail|error|timeout|skip|unsup)' "$work/$b.out"
   n=$(grep -c '^pass' "$work/$b.out")

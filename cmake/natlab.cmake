@@ -14,6 +14,7 @@ function(natlab_library name dir)
   # Filter on the path inside @dir: a checkout whose own path contains
   # "/fuzz/" or "/bin/" (a worktree named fuzz) must not lose every file.
   file(GLOB_RECURSE rel RELATIVE ${dir} CONFIGURE_DEPENDS ${dir}/*.c)
+  # node_modules: npm packages of the Node adapters may ship C sources
   list(FILTER rel EXCLUDE REGEX "(^|/)bin/|_main\\.c$|(^|/)fuzz/|(^|/)node_modules/")
   list(TRANSFORM rel PREPEND ${dir}/ OUTPUT_VARIABLE srcs)
   if(srcs)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -328,13 +329,29 @@ static void child_fd(int from, int to, int flags)
 		fcntl(to, F_SETFD, 0);
 }
 
+/* In the child: a mount namespace of its own whose /tmp is a fresh tmpfs.
+ * Mounts stay out of the caller's namespace (MS_PRIVATE first: with shared
+ * propagation the tmpfs would appear on the host's /tmp too). The tmpfs
+ * is freed when the last process of that namespace exits. 0, or -1 with
+ * errno set. */
+static int child_private_tmp(void)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return -1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	return mount("natlab-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
 int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct emu_spawn_opts *o,
 		   pid_t *pid, struct natlab_err *e)
 {
-	struct emu_spawn_opts none = {-1, -1, -1, NULL, NULL};
+	struct emu_spawn_opts none = {-1, -1, -1, NULL, NULL, false};
+	/* what the child reports when it cannot run: its errno, and the step
+	 * (0: exec, 1: the private /tmp) */
+	int child_err[2] = {0, 0};
 	int pipefd[2];
 	pid_t child;
-	int child_errno = 0;
 	ssize_t got;
 
 	if (!o)
@@ -349,7 +366,7 @@ int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct em
 		return natlab_err_set(e, err, "node %s: cannot fork for %s", n->name, argv[0]);
 	}
 	if (child == 0) {
-		int err;
+		int err[2] = {0, 0};
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		signal(SIGPIPE, SIG_DFL);
@@ -357,6 +374,10 @@ int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct em
 		signal(SIGTERM, SIG_DFL);
 		if (setns(n->netns_fd, CLONE_NEWNET) < 0)
 			goto fail;
+		if (o->private_tmp && child_private_tmp() < 0) {
+			err[1] = 1;
+			goto fail;
+		}
 		child_fd(o->stdin_fd, 0, O_RDONLY);
 		child_fd(o->stdout_fd, 1, O_WRONLY);
 		child_fd(o->stderr_fd, 2, O_WRONLY);
@@ -367,8 +388,8 @@ int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct em
 		else
 			execvp(argv[0], argv);
 	fail:
-		err = errno;
-		if (write(pipefd[1], &err, sizeof(err)) < 0)
+		err[0] = errno;
+		if (write(pipefd[1], err, sizeof(err)) < 0)
 			_exit(127);
 		_exit(127);
 	}
@@ -377,14 +398,19 @@ int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct em
 	 * the caller may signal the group as soon as we return. */
 	setpgid(child, child);
 	do {
-		got = read(pipefd[0], &child_errno, sizeof(child_errno));
+		got = read(pipefd[0], child_err, sizeof(child_err));
 	} while (got < 0 && errno == EINTR);
 	close(pipefd[0]);
-	if (got == (ssize_t)sizeof(child_errno)) {
+	if (got == (ssize_t)sizeof(child_err)) {
 		int status;
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
-		return natlab_err_set(e, child_errno, "node %s: cannot run %s", n->name, argv[0]);
+		if (child_err[1])
+			return natlab_err_set(e, child_err[0],
+					      "node %s: cannot give %s a private /tmp (a tmpfs in "
+					      "a mount namespace of its own; needs CAP_SYS_ADMIN)",
+					      n->name, argv[0]);
+		return natlab_err_set(e, child_err[0], "node %s: cannot run %s", n->name, argv[0]);
 	}
 	*pid = child;
 	return 0;

@@ -69,12 +69,19 @@ struct emu_spawn_opts {
 	int stderr_fd;	   /* -1: /dev/null */
 	const char *cwd;   /* NULL: inherited */
 	char *const *envp; /* NULL: inherited */
+	/* true: the child gets a /tmp of its own, an empty tmpfs mounted in a
+	 * mount namespace made for it (it and its descendants share it). The
+	 * tmpfs lives as long as one of them does: whatever they leave in
+	 * /tmp (a browser's profile, sockets, caches) is gone when the last
+	 * one exits or is killed, and the caller's /tmp is never written. */
+	bool private_tmp;
 };
 
 /* emu_node_spawn - fork and exec @argv (argv[0] is looked up in PATH) inside
  * the node, in a process group of its own whose id is *@pid. The child gets
- * SIGKILL if the calling process dies. Failures to exec are reported here,
- * not as a mysterious exit status. The caller reaps the child. */
+ * SIGKILL if the calling process dies. Failures to exec (or to make the
+ * private /tmp of @o->private_tmp) are reported here, not as a mysterious
+ * exit status. The caller reaps the child. */
 int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct emu_spawn_opts *o,
 		   pid_t *pid, struct natlab_err *e);
 

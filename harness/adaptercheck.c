@@ -23,6 +23,7 @@
 #include "emu/sandbox.h"
 #include "harness/cli.h"
 #include "harness/luanet.h"
+#include "harness/luaproc.h"
 #include "harness/planechoice.h"
 #include "harness/wirejudge.h"
 
@@ -77,13 +78,19 @@ void ac_agent_close(struct ac *ac, struct ac_agent *a)
 {
 	struct natlab_err e = {""};
 
+	/* the end of its stdin is a `stop` (docs/agent-protocol.md): the
+	 * agent gets the harness's grace time to exit before it is killed */
 	if (a->in_fd >= 0)
 		close(a->in_fd);
+	a->in_fd = -1;
+	if (a->pid > 0 && !a->exited &&
+	    emu_lab_wait(ac->lab, a->pid, NULL, NATLAB_STOP_GRACE_MS, &e) == 0)
+		a->exited = true;
 	if (a->out_fd >= 0)
 		close(a->out_fd);
 	if (a->err_fd >= 0)
 		close(a->err_fd);
-	a->in_fd = a->out_fd = a->err_fd = -1;
+	a->out_fd = a->err_fd = -1;
 	if (a->pid > 0 && !a->exited)
 		emu_lab_kill(ac->lab, a->pid, NULL, &e);
 	a->pid = 0;
@@ -93,7 +100,8 @@ void ac_agent_close(struct ac *ac, struct ac_agent *a)
 int ac_agent_spawn(struct ac *ac, struct ac_agent *a, struct emu_node *n, char *const *argv)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-	struct emu_spawn_opts so = {-1, -1, -1, NULL, NULL};
+	/* an agent's /tmp is its own (a browser's profile): gone with it */
+	struct emu_spawn_opts so = {-1, -1, -1, NULL, NULL, true};
 	struct natlab_err e = {""};
 	int ret = -1;
 
@@ -958,8 +966,9 @@ static void check_stop(struct ac *ac, struct ac_agent *a)
 	int st = 0;
 
 	ac_agent_send(ac, a, "{\"cmd\":\"stop\"}");
-	if (emu_lab_wait(ac->lab, a->pid, &st, 5000, &e) < 0) {
-		ac_say(ac, "FAIL", "stop: still running 5 s after \"stop\"");
+	if (emu_lab_wait(ac->lab, a->pid, &st, NATLAB_STOP_GRACE_MS, &e) < 0) {
+		ac_say(ac, "FAIL", "stop: still running %d s after \"stop\"",
+		       NATLAB_STOP_GRACE_MS / 1000);
 		return;
 	}
 	a->exited = true;
@@ -980,10 +989,10 @@ static void run_controlling(struct ac *ac, struct ac_agent *cand, struct ac_agen
 	if (ac_agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
 	    ac_agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
 		return;
-	r = ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
+	r = ac_pump(ac, cand, peer, ac_c_ready, NULL, AC_READY_MS);
 	if (!cand->ready) {
-		ac_say(ac, "FAIL", "ready: no \"ready\" event within 5 s of starting%s",
-		       r < 0 ? " (the candidate exited: run it by hand to see why)" : "");
+		ac_say(ac, "FAIL", "ready: no \"ready\" event within %d s of starting%s",
+		       AC_READY_MS / 1000, r < 0 ? " (the candidate exited: run it by hand to see why)" : "");
 		return;
 	}
 	if (!peer->ready) {
@@ -1056,7 +1065,7 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
 	if (ac_agent_spawn(ac, cand, ac->cand_node, cargv) < 0 ||
 	    ac_agent_spawn(ac, peer, ac->peer_node, pargv) < 0)
 		return;
-	ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
+	ac_pump(ac, cand, peer, ac_c_ready, NULL, AC_READY_MS);
 	ac->relay = true;
 	if (!cand->ready || !peer->ready) {
 		ac_say(ac, "FAIL", "controlled: no \"ready\" from the %s",
@@ -1079,7 +1088,7 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
 }
 
 /* A shipped implementation's name (scenarios/prelude/40_impls.lua: "nice",
- * "aiortc", "libwebrtc", ...) is its adapter "natlab-<name>", looked up first ("nice"
+ * "aiortc", "libwebrtc", "chromium", ...) is its adapter "natlab-<name>", looked up first ("nice"
  * is also coreutils' nice on PATH); anything else a program name or a
  * path. */
 static int resolve(const char *name, char *buf, size_t len)

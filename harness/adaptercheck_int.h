@@ -15,6 +15,11 @@
 #define AC_CAND_IP    "10.99.0.1"
 #define AC_PEER_IP    "10.99.0.2"
 #define AC_ARGV_MAX   64
+
+/* How long an agent may take to say `ready`, as natlab.ready in scenarios:
+ * a browser adapter starts in 1.3-6 s alone and up to 12 s on a loaded
+ * host (docs/implementations.md); a working fast agent costs nothing. */
+#define AC_READY_MS 30000
 #define AC_RX_SEQ_MAX 64
 #define AC_DATA_N     5
 

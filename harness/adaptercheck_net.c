@@ -247,7 +247,7 @@ static int start_turn(struct ac *ac, struct net_lab *nl)
 	char bin[PATH_MAX], dir[PATH_MAX], cert[PATH_MAX + 16], key[PATH_MAX + 16];
 	char *argv[20];
 	int n = 0, p[2] = {-1, -1}, ret = -1;
-	struct emu_spawn_opts so = {-1, -1, ac->verbose ? 2 : -1, NULL, NULL};
+	struct emu_spawn_opts so = {-1, -1, ac->verbose ? 2 : -1, NULL, NULL, false};
 	struct natlab_err e = {""};
 	char line[4096];
 	size_t have = 0;
@@ -625,7 +625,7 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 	if (ac_agent_spawn(ac, cand, nl->cand, cargv) < 0 ||
 	    ac_agent_spawn(ac, peer, nl->peer, pargv) < 0)
 		goto out;
-	ac_pump(ac, cand, peer, ac_c_ready, NULL, 5000);
+	ac_pump(ac, cand, peer, ac_c_ready, NULL, AC_READY_MS);
 	if (!cand->ready || !peer->ready) {
 		ac_say(ac, "FAIL",
 		       "%s: %s sent no \"ready\" with the matrix's options (%s): accept and "

@@ -550,7 +550,7 @@ static int exec_in_lab(const char *cmdname, const struct runopts *o, const char 
 	struct scenario *s = NULL;
 	json_t *ov = overrides_of(o), *cells = NULL;
 	struct emu_node *n;
-	struct emu_spawn_opts so = {0, 1, 2, NULL, NULL};
+	struct emu_spawn_opts so = {0, 1, 2, NULL, NULL, false};
 	pid_t pid;
 	int status = 0, ret;
 

@@ -106,14 +106,15 @@ static bool log_listed(const struct luanet_ctx *ctx, const char *rel)
 	return false;
 }
 
-/* node:spawn({argv...}, {name=, stdio="pipe"|"inherit"|"null"}) -> proc */
+/* node:spawn({argv...}, {name=, stdio="pipe"|"inherit"|"null",
+ * private_tmp=bool}) -> proc */
 int luaproc_spawn(lua_State *L)
 {
 	struct luanet_ctx *ctx = ctx_of(L);
 	struct emu_node *n = luanet_check_node(L, 1);
 	const char *stdio = "pipe";
 	const char *name = NULL;
-	struct emu_spawn_opts o = {-1, -1, -1, NULL, NULL};
+	struct emu_spawn_opts o = {-1, -1, -1, NULL, NULL, false};
 	char *argv[65];
 	int in[2] = {-1, -1}, out[2] = {-1, -1};
 	int errfd = -1;
@@ -139,7 +140,9 @@ int luaproc_spawn(lua_State *L)
 		lua_getfield(L, 3, "name");
 		if (!lua_isnil(L, -1))
 			name = luaL_checkstring(L, -1);
-		lua_pop(L, 2);
+		lua_getfield(L, 3, "private_tmp");
+		o.private_tmp = lua_toboolean(L, -1);
+		lua_pop(L, 3);
 	}
 	if (ctx->n_pids >= LUANET_PROCS_MAX)
 		return luaL_error(L, "node:spawn: at most %d processes per lab", LUANET_PROCS_MAX);
@@ -581,4 +584,6 @@ void luaproc_open(lua_State *L, struct luanet_ctx *ctx)
 	lua_pop(L, 1);
 	lua_pushlightuserdata(L, ctx);
 	luaL_setfuncs(L, lib, 1);
+	lua_pushinteger(L, NATLAB_STOP_GRACE_MS);
+	lua_setfield(L, -2, "stop_grace_ms");
 }

@@ -342,7 +342,7 @@ static int spawn_piped(struct emu_lab *lab, struct emu_node *n, char **argv, int
 		       struct natlab_err *e)
 {
 	int p[2];
-	struct emu_spawn_opts so = {-1, -1, 2, NULL, NULL};
+	struct emu_spawn_opts so = {-1, -1, 2, NULL, NULL, false};
 	int ret;
 
 	if (pipe2(p, O_CLOEXEC) < 0)

@@ -96,7 +96,7 @@ scenario {
     end
     for _, a in ipairs({ l, r }) do
       a:send { cmd = "stop" }
-      if not a:wait(2000) then a:kill() end
+      if not a:wait(natlab.stop_grace_ms) then a:kill() end
     end
   end,
 }

@@ -244,11 +244,13 @@ function scen.two_way(a, b, opts)
            ms = natlab.now_ms() - t0 }
 end
 
--- scen.stop({proc, ...}): ask each agent to stop, kill it if it does not.
+-- scen.stop({proc, ...}): ask each agent to stop, kill it if it has not
+-- exited natlab.stop_grace_ms (5 s, docs/lua-api.md) after the first `stop`.
 function scen.stop(procs)
   for _, a in ipairs(procs) do a:send { cmd = "stop" } end
+  local deadline = natlab.now_ms() + natlab.stop_grace_ms
   for _, a in ipairs(procs) do
-    if not a:wait(1000) then a:kill() end
+    if not a:wait(math.max(0, deadline - natlab.now_ms())) then a:kill() end
   end
 end
 

@@ -38,11 +38,20 @@ agent_impls["libdatachannel"] = { bin = "natlab-libdatachannel",
 agent_impls["aiortc"] = { bin = "natlab-aiortc",
                           install = "install python3-aioice (scripts/install-deps --impls) and rebuild: " ..
                                     "natlab-aiortc is linked into build/bin only when /usr/bin/python3 imports aioice" }
+-- browsers (agents/adapters/chromium, firefox; docs/implementations.md):
+-- linked into build/bin only when the browser and puppeteer-core are there
+agent_impls["chromium"] = { bin = "natlab-chromium",
+  install = "install Debian's chromium and the adapters' npm packages (scripts/install-deps --browsers) " ..
+            "and rebuild: natlab-chromium is linked only when /usr/bin/chromium and puppeteer-core are found" }
+agent_impls["firefox"] = { bin = "natlab-firefox",
+  install = "install Debian's firefox-esr and the adapters' npm packages (scripts/install-deps --browsers) " ..
+            "and rebuild: natlab-firefox is linked only when firefox-esr and puppeteer-core are found" }
 -- each also by its program's name
-for _, n in ipairs({ "nice", "pion", "aiortc", "libwebrtc", "libdatachannel" }) do
+for _, n in ipairs({ "nice", "pion", "aiortc", "libwebrtc", "libdatachannel", "chromium", "firefox" }) do
   agent_impls["natlab-" .. n] = agent_impls[n]
 end
-natlab.agent_impls = { "natlab-ice", "nice", "pion", "aiortc", "libwebrtc", "libdatachannel" }
+natlab.agent_impls = { "natlab-ice", "nice", "pion", "aiortc", "libwebrtc", "libdatachannel", "chromium",
+                       "firefox" }
 
 -- natlab.impl_path(name) -> path | nil, why, known: the program behind an
 -- implementation name, or why it is not available (with what to install);
@@ -110,7 +119,9 @@ function natlab.agent(net, node_name, opts)
   for _, a in ipairs(opts.args or {}) do argv[#argv + 1] = a end
   local node = net and net.nodes and net.nodes[node_name] or natlab.find(node_name)
   if not node then error("natlab.agent: no node '" .. tostring(node_name) .. "'", 2) end
-  return node:spawn(argv, { name = opts.name or node_name })
+  -- every agent gets a /tmp of its own that goes with it (a browser's
+  -- profile, sockets and caches never reach the host's /tmp)
+  return node:spawn(argv, { name = opts.name or node_name, private_tmp = true })
 end
 
 -- ---------------------------------------------------------- capabilities
@@ -135,9 +146,13 @@ local ready_of = setmetatable({}, { __mode = "k" })
 -- Waits for the program's `ready` (its first event: an agent's, and
 -- natlab's servers' too), once; later calls return the same event. Events
 -- before it are not expected (docs/agent-protocol.md) and are dropped.
+-- The default wait, 60 s, is a browser's start on a loaded host (alone,
+-- Chromium takes 1.3-3.5 s and Firefox 4-6 s; two Firefoxes starting at
+-- once on 2 busy cores took 12 s, and with the CPU 99 % contended, a run
+-- queue of 30, over 40 s); a working agent costs only its own start-up.
 function natlab.ready(proc, timeout_ms)
   if ready_of[proc] then return ready_of[proc] end
-  local deadline = natlab.now_ms() + (timeout_ms or 5000)
+  local deadline = natlab.now_ms() + (timeout_ms or 60000)
   while true do
     local ev, why = proc:event(math.max(0, deadline - natlab.now_ms()))
     if not ev then return nil, "no ready event (" .. tostring(why) .. ")" end

@@ -225,7 +225,7 @@ static int dut_body(void)
 	}
 	argv[argc] = NULL;
 	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	struct emu_spawn_opts so = {-1, logfd, logfd, NULL, NULL};
+	struct emu_spawn_opts so = {-1, logfd, logfd, NULL, NULL, false};
 	OK(emu_lab_spawn(lab, tester, argv, &so, &pid, &e));
 	CHECK(emu_lab_wait(lab, pid, &status, 240000, &e) == 0, "natlab dut did not end: %s",
 	      e.msg);

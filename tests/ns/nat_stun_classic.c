@@ -84,8 +84,8 @@ static int classify_body(void)
 	char stund[] = "stund";
 	char *sargv[] = {stund, "-h", SRV1, "-a", SRV2, NULL};
 	char *cargv[] = {"stun", SRV1, NULL};
-	struct emu_spawn_opts so = {-1, -1, -1, NULL, NULL};
-	struct emu_spawn_opts co = {-1, -1, -1, NULL, NULL};
+	struct emu_spawn_opts so = {-1, -1, -1, NULL, NULL, false};
+	struct emu_spawn_opts co = {-1, -1, -1, NULL, NULL, false};
 	int pipefd[2] = {-1, -1};
 	pid_t spid, cpid;
 	int rc = 1, status, ret;

@@ -112,6 +112,9 @@ end
 -- backoff) would otherwise outweigh the consent checks on the wire.
 local NO_PLANE_SETTLE_MS = 2000
 
+-- An agent's own ready.settle_ms is honoured up to this (docs/agent-protocol.md).
+local MAX_DECLARED_SETTLE_MS = 5000
+
 -- What the agents declared they can do (docs/agent-protocol.md,
 -- Capabilities) may change what this cell expects, or make it
 -- unsupported (docs/expected-matrix.md, "Capabilities"). @procs: {left=,
@@ -190,7 +193,15 @@ function scen.call_run(expect)
       -- data plane in common (or with send_data=false) the window holds
       -- only the agents' consent checks (RFC 7675)
       local consent_ms, note = nil, nil
+      -- the judged window opens after the switches either side declared it
+      -- may still make (ready.settle_ms: stacks that nominate the first
+      -- valid pair and move to a better one later); the wire still judges
       local settle = p.settle_ms
+      for _, pr in ipairs({ l, r }) do
+        local d = tonumber((natlab.ready_seen(pr) or {}).settle_ms)
+        if d and d > settle then settle = math.min(d, MAX_DECLARED_SETTLE_MS) end
+      end
+      if settle ~= p.settle_ms then natlab.observe("settle_ms", settle) end
       if not p.send_data then
         consent_ms = p.consent_ms > 0 and p.consent_ms or 1000
       elseif not res.dataplane then

@@ -206,6 +206,9 @@ async function main(spec) {
     dataplanes: ['datachannel'],
     // JSEP: the controlled side answers, so it needs the peer's offer first
     answerer: o.role === 'controlled',
+    // browsers nominate the first valid pair and move to a better one up
+    // to about a second later (docs/implementations.md): judge after that
+    settle_ms: 1500,
   });
   agent.log('info', `start-up ${agent.now()} ms: profile at ${phase.profile}, browser's endpoint at ` +
     `${phase.browser}, ${spec.protocol} connected at ${phase.connect}, page loaded at ${phase.page}`);

@@ -3,14 +3,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -334,13 +337,67 @@ static void child_fd(int from, int to, int flags)
  * propagation the tmpfs would appear on the host's /tmp too). The tmpfs
  * is freed when the last process of that namespace exits. 0, or -1 with
  * errno set. */
-static int child_private_tmp(void)
+/* The directory of @prog when it lives under /tmp (a wrapper a test or a
+ * user made there: `mktemp -d` is the usual place), as an absolute path
+ * into @dir; false otherwise. */
+static bool tmp_dir_of(const char *prog, char *dir, size_t len)
 {
+	char cwd[PATH_MAX];
+	char *slash;
+	int n;
+
+	if (!strchr(prog, '/'))
+		return false; /* looked up in PATH */
+	if (prog[0] == '/')
+		n = snprintf(dir, len, "%s", prog);
+	else if (getcwd(cwd, sizeof(cwd)))
+		n = snprintf(dir, len, "%s/%s", cwd, prog);
+	else
+		return false;
+	if (n < 0 || (size_t)n >= len || strncmp(dir, "/tmp/", 5) != 0)
+		return false;
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	return true;
+}
+
+/* mkdir -p of @path (absolute) in the fresh tmpfs. */
+static int mkdir_p(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int child_private_tmp(const char *prog)
+{
+	char dir[PATH_MAX], from[64];
+	int keep = -1;
+
 	if (unshare(CLONE_NEWNS) < 0)
 		return -1;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;
-	return mount("natlab-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	/* a program under /tmp stays reachable: its directory is held open
+	 * before the tmpfs hides it and bound back at the same path (only that
+	 * directory: the rest of the host's /tmp stays out of sight) */
+	if (tmp_dir_of(prog, dir, sizeof(dir)))
+		keep = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mount("natlab-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return -1;
+	if (keep < 0)
+		return 0;
+	snprintf(from, sizeof(from), "/proc/self/fd/%d", keep);
+	if (mkdir_p(dir) < 0 || mount(from, dir, NULL, MS_BIND, NULL) < 0)
+		return -1;
+	close(keep);
+	return 0;
 }
 
 int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct emu_spawn_opts *o,
@@ -374,7 +431,7 @@ int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct em
 		signal(SIGTERM, SIG_DFL);
 		if (setns(n->netns_fd, CLONE_NEWNET) < 0)
 			goto fail;
-		if (o->private_tmp && child_private_tmp() < 0) {
+		if (o->private_tmp && child_private_tmp(argv[0]) < 0) {
 			err[1] = 1;
 			goto fail;
 		}

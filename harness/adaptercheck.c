@@ -1091,18 +1091,28 @@ static void run_controlled(struct ac *ac, struct ac_agent *cand, struct ac_agent
  * "aiortc", "libwebrtc", "chromium", ...) is its adapter "natlab-<name>", looked up first ("nice"
  * is also coreutils' nice on PATH); anything else a program name or a
  * path. */
-static int resolve(const char *name, char *buf, size_t len)
+static int resolve(const char *name, char *buf, size_t len, FILE *out)
 {
 	char adapter[128];
-	int n;
+	int n = -1;
 
-	if (!strchr(name, '/')) {
+	if (!strchr(name, '/') && strncmp(name, "natlab-", 7) != 0) {
 		n = snprintf(adapter, sizeof(adapter), "natlab-%s", name);
 		if (n > 0 && (size_t)n < sizeof(adapter) &&
 		    luanet_bin_path(adapter, buf, len) == 0)
 			return 0;
 	}
-	return luanet_bin_path(name, buf, len);
+	if (luanet_bin_path(name, buf, len) < 0)
+		return -1;
+	/* "chromium" without natlab-chromium built finds the browser itself,
+	 * which speaks no agent protocol: say which program is checked */
+	if (n > 0 && (size_t)n < sizeof(adapter) && out)
+		fprintf(out,
+			"adapter-check: note: no %s in build/bin, $NATLAB_BIN_DIR or PATH (a shipped "
+			"adapter is built only when its stack is installed: scripts/install-deps, then "
+			"rebuild); checking the program %s itself\n",
+			adapter, buf);
+	return 0;
 }
 
 int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
@@ -1123,14 +1133,14 @@ int adaptercheck_run(const struct adaptercheck_opts *o, FILE *out)
 		goto out;
 	ac.cand = cand;
 	ac.peer = peer;
-	if (resolve(o->cmd[0], cpath, sizeof(cpath)) < 0) {
+	if (resolve(o->cmd[0], cpath, sizeof(cpath), out) < 0) {
 		fprintf(out,
 			"adapter-check: %s: not an executable file, nor a program in build/bin, "
 			"$NATLAB_BIN_DIR or PATH\n",
 			o->cmd[0]);
 		goto out;
 	}
-	if (resolve(o->peer ? o->peer : "natlab-ice", ppath, sizeof(ppath)) < 0) {
+	if (resolve(o->peer ? o->peer : "natlab-ice", ppath, sizeof(ppath), NULL) < 0) {
 		fprintf(out, "adapter-check: the peer %s is not found (build natlab-ice)\n",
 			o->peer ? o->peer : "natlab-ice");
 		goto out;

@@ -573,6 +573,9 @@ static void check_wire(struct ac *ac, struct net_lab *nl, const struct net_round
  * checks (RFC 7675 §5.1: 5 s +- 20 % apart): 6.5 s of them. */
 #define CONSENT_WINDOW_MS 6500
 
+/* ready.settle_ms is honoured up to this, as in scenarios/prelude/45_call.lua */
+#define MAX_SETTLE_MS 5000
+
 static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round *r,
 		      char *const *base, const char *peer_path, struct ac_agent *cand,
 		      struct ac_agent *peer)
@@ -660,6 +663,25 @@ static void run_round(struct ac *ac, struct net_lab *nl, const struct net_round 
 	if (ac_check_selected(ac, cand->selected, peer->cands, what) > 0)
 		goto out;
 	snprintf(what, sizeof(what), "%s: ", r->name);
+	{
+		/* a stack that declares it may still switch pairs after its first
+		 * selection (ready.settle_ms, docs/agent-protocol.md) is judged
+		 * after that, as the matrix does; its switched events are heard */
+		long settle = 0;
+
+		for (int k = 0; k < 2; k++) {
+			const json_t *v = json_object_get((k ? peer : cand)->ready, "settle_ms");
+			if (json_is_integer(v) && json_integer_value(v) > settle)
+				settle = (long)json_integer_value(v);
+		}
+		if (settle > MAX_SETTLE_MS)
+			settle = MAX_SETTLE_MS;
+		if (settle > 0) {
+			ac_say(ac, "ok", "%s: waited %ld ms (ready.settle_ms) for switches before the data",
+			       r->name, settle);
+			ac_pump(ac, cand, peer, ac_c_never, NULL, (int)settle);
+		}
+	}
 	if (!nl->wj) {
 		check_path(ac, r, cand->selected);
 		if (ac->plane != PLANECHOICE_NONE)

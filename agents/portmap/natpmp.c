@@ -4,15 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
+#include "agents/common/bytes.h"
 
 int natpmp_addr_request_encode(uint8_t *buf, size_t len)
 {
@@ -52,8 +44,8 @@ int natpmp_response_decode(const uint8_t *buf, size_t len, struct natpmp_respons
 	if (len < 8 || buf[0] != NATPMP_VERSION || buf[1] < 128)
 		return -EINVAL;
 	out->opcode = (uint8_t)(buf[1] - 128);
-	out->result = get16(buf + 2);
-	out->epoch_s = get32(buf + 4);
+	out->result = rd16(buf + 2);
+	out->epoch_s = rd32(buf + 4);
 	if (out->result != NATPMP_SUCCESS)
 		return 0;
 	switch (out->opcode) {
@@ -68,9 +60,9 @@ int natpmp_response_decode(const uint8_t *buf, size_t len, struct natpmp_respons
 		 * Lifetime in Seconds */
 		if (len < NATPMP_MAP_RESP_LEN)
 			return -EINVAL;
-		out->internal_port = get16(buf + 8);
-		out->external_port = get16(buf + 10);
-		out->lifetime_s = get32(buf + 12);
+		out->internal_port = rd16(buf + 8);
+		out->external_port = rd16(buf + 10);
+		out->lifetime_s = rd32(buf + 12);
 		return 0;
 	default:
 		return -EINVAL;

@@ -4,29 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
+#include "agents/common/bytes.h"
 
 void pcp_ip4_mapped(uint8_t out[16], uint32_t ip4)
 {
@@ -56,7 +34,7 @@ static void request_header(uint8_t *b, uint8_t opcode, uint32_t lifetime_s,
 	b[1] = opcode & 0x7f;
 	b[2] = 0;
 	b[3] = 0;
-	put32(b + 4, lifetime_s);
+	wr32(b + 4, lifetime_s);
 	memcpy(b + 8, client_ip, 16);
 }
 
@@ -73,8 +51,8 @@ int pcp_map_request_encode(uint8_t *buf, size_t len, const struct pcp_map_reques
 	memcpy(m, r->nonce, PCP_NONCE_LEN);
 	m[12] = r->protocol;
 	m[13] = m[14] = m[15] = 0;
-	put16(m + 16, r->internal_port);
-	put16(m + 18, r->suggested_port);
+	wr16(m + 16, r->internal_port);
+	wr16(m + 18, r->suggested_port);
 	memcpy(m + 20, r->suggested_ip, 16);
 	return PCP_HDR_LEN + PCP_MAP_LEN;
 }
@@ -104,8 +82,8 @@ int pcp_response_decode(const uint8_t *buf, size_t len, struct pcp_response *out
 		return -EINVAL;
 	out->opcode = buf[1] & 0x7f;
 	out->result = buf[3];
-	out->lifetime_s = get32(buf + 4);
-	out->epoch_s = get32(buf + 8);
+	out->lifetime_s = rd32(buf + 4);
+	out->epoch_s = rd32(buf + 8);
 	off = PCP_HDR_LEN;
 	if (out->opcode == PCP_OP_MAP) {
 		const uint8_t *m = buf + PCP_HDR_LEN;
@@ -119,8 +97,8 @@ int pcp_response_decode(const uint8_t *buf, size_t len, struct pcp_response *out
 		}
 		memcpy(out->nonce, m, PCP_NONCE_LEN);
 		out->protocol = m[12];
-		out->internal_port = get16(m + 16);
-		out->external_port = get16(m + 18);
+		out->internal_port = rd16(m + 16);
+		out->external_port = rd16(m + 18);
 		memcpy(out->external_ip, m + 20, 16);
 		off += PCP_MAP_LEN;
 	}
@@ -129,7 +107,7 @@ int pcp_response_decode(const uint8_t *buf, size_t len, struct pcp_response *out
 		size_t olen;
 		if (len - off < 4)
 			return -EINVAL;
-		olen = get16(buf + off + 2);
+		olen = rd16(buf + off + 2);
 		olen = (olen + 3) & ~(size_t)3;
 		if (olen > len - off - 4)
 			return -EINVAL;

@@ -59,6 +59,39 @@ local function cert_dir()
   return nil
 end
 
+-- scen.work_dir(sub) -> path: a directory for the files a cell generates
+-- (server configurations, certificates): <the cell's log directory>/<sub>,
+-- absolute (the programs started there change their working directory),
+-- or a fresh temporary one without logs (natlab exec/shell); made here.
+-- scen.cell_dir() -> path | nil: the cell's log directory, whole (the
+-- programs started there change their working directory), or nil without
+-- logs (natlab exec/shell).
+function scen.cell_dir()
+  local d = natlab.cell_dir()
+  if d and d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
+  return d
+end
+
+function scen.work_dir(sub)
+  local d = scen.cell_dir()
+  if not d then
+    d = os.tmpname()
+    os.remove(d)
+  end
+  d = d .. "/" .. sub
+  os.execute("mkdir -p '" .. d .. "'")
+  return d
+end
+
+-- scen.write_file(path, text) -> path: @text as the whole of file @path
+-- (raises).
+function scen.write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  return path
+end
+
 -- scen.use_dir(): remember the directory of the calling scenario file (for
 -- scenarios/certs); call at the top of a scenario.
 function scen.use_dir()

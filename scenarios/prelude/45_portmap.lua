@@ -52,23 +52,7 @@ local function lan_prefix(net, name)
   return lan and string.format("10.%d.0.0/24", lan.j) or "0.0.0.0/0"
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
-local function conf_dir()
-  local d = natlab.cell_dir()
-  if d and d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
-  if not d then
-    d = os.tmpname()
-    os.remove(d)
-  end
-  d = d .. "/portmap"
-  os.execute("mkdir -p '" .. d .. "'")
-  return d
-end
+local write = natlab.scen.write_file
 
 -- The configuration of one server (miniupnpd.conf(5) keys of 2.3.1).
 local function miniupnpd_conf(net, name, pm)
@@ -120,7 +104,7 @@ function natlab.portmap_start(net, name)
   serial = serial + 1
   pm.serial = serial
   pm.starts = (pm.starts or 0) + 1
-  pm.conf = conf_dir() .. "/miniupnpd-" .. name .. "-" .. pm.starts .. ".conf"
+  pm.conf = natlab.scen.work_dir("portmap") .. "/miniupnpd-" .. name .. "-" .. pm.starts .. ".conf"
   write(pm.conf, miniupnpd_conf(net, name, pm))
   -- miniupnpd -d: foreground, its log on stderr. The shell copies the log
   -- to the cell's log and says `ready` once the server listens.

@@ -58,35 +58,14 @@ function sip.need_kamailio_module(name, package)
               ", or scripts/install-deps --sip)")
 end
 
--- The cell's log directory, whole (the programs started here change their
--- working directory), or nil without logs (natlab exec/shell).
-local function cell_dir()
-  local d = natlab.cell_dir()
-  if d and d:sub(1, 1) ~= "/" and os.getenv("PWD") then d = os.getenv("PWD") .. "/" .. d end
-  return d
-end
-
--- sip.dir(): the cell's directory for generated files (made once per cell):
--- the cell's log directory under natlab run, a fresh temporary one else.
+-- sip.dir(): the cell's directory for generated files (made once per cell,
+-- natlab.scen.work_dir).
 function sip.dir()
-  if sip._dir then return sip._dir end
-  local d = cell_dir()
-  if not d then
-    d = os.tmpname()
-    os.remove(d)
-  end
-  d = d .. "/sip"
-  os.execute("mkdir -p '" .. d .. "'")
-  sip._dir = d
-  return d
+  if not sip._dir then sip._dir = natlab.scen.work_dir("sip") end
+  return sip._dir
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local write = natlab.scen.write_file
 
 local function read_all(path)
   local f = io.open(path, "rb")
@@ -326,7 +305,7 @@ end
 
 -- sip.logpath(name): where node:spawn put @name's stderr (nil without logs)
 function sip.logpath(name)
-  local d = cell_dir()
+  local d = natlab.scen.cell_dir()
   return d and (d .. "/" .. name .. ".log")
 end
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents/ice/candidate.h"
 #include "agents/stun/stun.h"
 #include "agents/turn/turn_chandata.h"
 #include "agents/turn/turn_client.h"
@@ -40,14 +41,15 @@ static struct {
 	int outputs, relays;
 } W;
 
+/* @ip (numeric, IPv4 or IPv6) and @port as a socket address */
 static struct sockaddr_storage sa(const char *ip, uint16_t port)
 {
 	struct sockaddr_storage ss;
+	union ice_addr a;
+
 	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-	s->sin_family = AF_INET;
-	s->sin_port = htons(port);
-	inet_pton(AF_INET, ip, &s->sin_addr);
+	if (ice_addr_from_text(&a, ip, port) == 0)
+		memcpy(&ss, &a, sizeof(a));
 	return ss;
 }
 

@@ -14,25 +14,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agents/ice/candidate.h"
 #include "agents/turn/turn_alloc.h"
 #include "agents/turn/turn_auth.h"
 #include "agents/turn/turn_policy.h"
 
+/* @ip (numeric, IPv4 or IPv6) and @port as a socket address */
 static struct sockaddr_storage sa(const char *ip, uint16_t port)
 {
 	struct sockaddr_storage ss;
+	union ice_addr a;
+
 	memset(&ss, 0, sizeof(ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		inet_pton(AF_INET6, ip, &s->sin6_addr);
-	} else {
-		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		inet_pton(AF_INET, ip, &s->sin_addr);
-	}
+	if (ice_addr_from_text(&a, ip, port) == 0)
+		memcpy(&ss, &a, sizeof(a));
 	return ss;
 }
 /* a sockaddr that lives until four more calls (enough for one assertion) */

@@ -144,12 +144,18 @@ struct dtls_cert {
 static void ssl_err(char *err, size_t errlen, const char *what)
 {
 	char e[160];
-	unsigned long code = ERR_get_error();
+	const char *file = NULL, *func = NULL;
+	int line = 0;
+	unsigned long code = ERR_get_error_all(&file, &line, &func, NULL, NULL);
 	if (code)
 		ERR_error_string_n(code, e, sizeof(e));
 	else
 		snprintf(e, sizeof(e), "no OpenSSL error");
-	snprintf(err, errlen, "%s: %s", what, e);
+	/* where in OpenSSL: tells a record it refused from a state it is in */
+	if (code && file && func)
+		snprintf(err, errlen, "%s: %s (%s, %s:%d)", what, e, func, file, line);
+	else
+		snprintf(err, errlen, "%s: %s", what, e);
 	ERR_clear_error();
 }
 
@@ -351,7 +357,13 @@ static int conn_fail(struct dtls_conn *c, const char *what, int ret)
 /* Move the handshake on; 0 while it goes on or once done. */
 static int handshake(struct dtls_conn *c)
 {
-	int r = SSL_do_handshake(c->ssl);
+	int r;
+	/* SSL_get_error(3): "The current thread's error queue must be empty
+	 * before the TLS/SSL I/O operation is attempted"; a stale error left
+	 * by another connection (a dead TURN/TLS stream) would otherwise end
+	 * this association as if its record were bad */
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		c->established = true;
 		if (c->cb.established)
@@ -433,6 +445,34 @@ out:
 	return r;
 }
 
+/* Append to c->err the record headers of the datagram that failed
+ * (RFC 6347 §4.1: type, version, epoch, sequence number, length; 13
+ * bytes each), so that a record the peer sent and OpenSSL refused can be
+ * told apart in the log from one this side mis-framed. */
+static void describe_datagram(struct dtls_conn *c, const uint8_t *buf, size_t len)
+{
+	size_t used = strlen(c->err), off = 0;
+	int n = snprintf(c->err + used, sizeof(c->err) - used, " (datagram of %zu bytes:", len);
+	if (n < 0 || (size_t)n >= sizeof(c->err) - used)
+		return;
+	used += (size_t)n;
+	for (int i = 0; i < 6 && off + 13 <= len; i++) {
+		unsigned type = buf[off], epoch = (unsigned)buf[off + 3] << 8 | buf[off + 4];
+		size_t rlen = (size_t)buf[off + 11] << 8 | buf[off + 12];
+		n = snprintf(c->err + used, sizeof(c->err) - used, " type %u epoch %u length %zu;",
+			     type, epoch, rlen);
+		if (n < 0 || (size_t)n >= sizeof(c->err) - used)
+			return;
+		used += (size_t)n;
+		off += 13 + rlen;
+	}
+	if (off != len)
+		snprintf(c->err + used, sizeof(c->err) - used, " %s %zu bytes)",
+			 off > len ? "short by" : "then", off > len ? off - len : len - off);
+	else
+		snprintf(c->err + used, sizeof(c->err) - used, ")");
+}
+
 int dtls_conn_input(struct dtls_conn *c, const uint8_t *buf, size_t len)
 {
 	uint8_t plain[16384 + 256]; /* RFC 6347 §4.1: records up to 2^14 bytes */
@@ -448,7 +488,9 @@ int dtls_conn_input(struct dtls_conn *c, const uint8_t *buf, size_t len)
 			return 0;
 	}
 	for (;;) {
-		int n = SSL_read(c->ssl, plain, (int)sizeof(plain));
+		int n;
+		ERR_clear_error(); /* as in handshake(); cb.data may have run OpenSSL */
+		n = SSL_read(c->ssl, plain, (int)sizeof(plain));
 		int e;
 		if (n > 0) {
 			if (c->cb.data)
@@ -463,7 +505,9 @@ int dtls_conn_input(struct dtls_conn *c, const uint8_t *buf, size_t len)
 			snprintf(c->err, sizeof(c->err), "the peer closed DTLS (close_notify)");
 			return -ECONNRESET;
 		}
-		return conn_fail(c, "DTLS record", n);
+		conn_fail(c, "DTLS record", n);
+		describe_datagram(c, buf, len);
+		return -EPROTO;
 	}
 	/* a record that is not valid is dropped silently (RFC 6347 §4.1.2.7);
 	 * whatever is left in the read BIO is such a datagram */
@@ -478,6 +522,7 @@ int dtls_conn_write(struct dtls_conn *c, const uint8_t *buf, size_t len)
 		return -ENOTCONN;
 	if (len > 16384)
 		return -EMSGSIZE;
+	ERR_clear_error();
 	n = SSL_write(c->ssl, buf, (int)len);
 	if (n <= 0)
 		return conn_fail(c, "DTLS write", n);

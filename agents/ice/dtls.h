@@ -23,7 +23,7 @@
  * colon-separated: 8 + 32 * 3 - 1 + NUL */
 #define DTLS_FINGERPRINT_STR_MAX 128
 #define DTLS_DIGEST_MAX		 64 /* SHA-512 */
-#define DTLS_ERR_MAX		 256
+#define DTLS_ERR_MAX		 512
 /* Handshake flights are fragmented to fit this: the size RFC 8261 §5
  * recommends as the most a safe path MTU should be when SCTP cannot
  * discover it ("RECOMMENDED that the safe value not exceed 1200 bytes"),

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -203,8 +204,9 @@ static void connect_done(struct ice_relay *r, uint64_t now_ms)
 
 static void tls_step(struct ice_relay *r, uint64_t now_ms)
 {
-	int rc = SSL_do_handshake(r->ssl);
-	int why;
+	int rc, why;
+	ERR_clear_error(); /* SSL_get_error(3) reads the thread's queue */
+	rc = SSL_do_handshake(r->ssl);
 	if (rc == 1) {
 		connect_done(r, now_ms);
 		return;
@@ -214,6 +216,7 @@ static void tls_step(struct ice_relay *r, uint64_t now_ms)
 		r->ssl_want_write = why == SSL_ERROR_WANT_WRITE;
 		return;
 	}
+	ERR_clear_error(); /* not left for another connection to find */
 	relay_fail(r, -EPROTO);
 }
 

@@ -1,6 +1,7 @@
 #include "agents/turn/turn_stream.h"
 
 #include <errno.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@ struct turn_stream {
 	bool tls_want_write; /* the last TLS call wanted writability */
 	bool sniff;	     /* TLS or plain: the client's first byte decides */
 	bool raw;
+	int dead; /* 0, or the error a TLS call ended the stream with */
 	uint8_t *rx;
 	size_t rxlen;
 	uint8_t *tx;
@@ -49,7 +51,11 @@ void turn_stream_free(struct turn_stream *st)
 	if (!st)
 		return;
 	if (st->ssl) {
-		SSL_shutdown(st->ssl);
+		if (!st->dead) {
+			ERR_clear_error();
+			SSL_shutdown(st->ssl);
+			ERR_clear_error();
+		}
 		SSL_free(st->ssl);
 	}
 	if (st->fd >= 0)
@@ -98,6 +104,21 @@ static int sniff(struct turn_stream *st)
 	return 0;
 }
 
+/* A TLS call failed for good (the peer's close_notify, an alert, a reset):
+ * the stream is dead and no further call goes to OpenSSL. Each call on a
+ * dead connection would push another error ("bad length" from a write)
+ * onto the thread's OpenSSL error queue, and SSL_get_error() of any other
+ * connection of the process -- the DTLS of the datachannel plane --
+ * would then take that stale error for its own and end a healthy
+ * association. So the queue is emptied here too. */
+static int tls_dead(struct turn_stream *st, int ssl_error)
+{
+	st->dead = ssl_error == SSL_ERROR_ZERO_RETURN ? -EPIPE : -EPROTO;
+	st->tls_want_write = false;
+	ERR_clear_error();
+	return st->dead;
+}
+
 /* raw_read / raw_write: -EAGAIN, -EPIPE, or bytes */
 static long raw_read(struct turn_stream *st, uint8_t *buf, size_t cap)
 {
@@ -107,6 +128,9 @@ static long raw_read(struct turn_stream *st, uint8_t *buf, size_t cap)
 			return r;
 	}
 	if (st->ssl) {
+		if (st->dead)
+			return st->dead;
+		ERR_clear_error(); /* SSL_get_error(3): the queue must be empty first */
 		int n = SSL_read(st->ssl, buf, (int)cap);
 		if (n > 0)
 			return n;
@@ -114,7 +138,7 @@ static long raw_read(struct turn_stream *st, uint8_t *buf, size_t cap)
 		st->tls_want_write = e == SSL_ERROR_WANT_WRITE;
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 			return -EAGAIN;
-		return e == SSL_ERROR_ZERO_RETURN ? -EPIPE : -EPROTO;
+		return tls_dead(st, e);
 	}
 	ssize_t n = recv(st->fd, buf, cap, 0);
 	if (n > 0)
@@ -129,6 +153,9 @@ static long raw_write(struct turn_stream *st, const uint8_t *buf, size_t len)
 	if (st->sniff)
 		return -EAGAIN; /* not yet TLS nor plain: the client speaks first */
 	if (st->ssl) {
+		if (st->dead)
+			return st->dead;
+		ERR_clear_error();
 		int n = SSL_write(st->ssl, buf, (int)len);
 		if (n > 0)
 			return n;
@@ -136,7 +163,7 @@ static long raw_write(struct turn_stream *st, const uint8_t *buf, size_t len)
 		st->tls_want_write = e == SSL_ERROR_WANT_WRITE;
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 			return -EAGAIN;
-		return -EPROTO;
+		return tls_dead(st, e);
 	}
 	ssize_t n = send(st->fd, buf, len, MSG_NOSIGNAL);
 	if (n >= 0)

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include "agents/ice/agentproto.h"
 #include "agents/ice/dcep.h"
 #include "agents/ice/dtls.h"
@@ -358,6 +360,48 @@ static void test_dtls_wrong_fingerprint(void **st)
 	dtls_cert_free(other);
 }
 
+/* An error another connection of the process left on the thread's
+ * OpenSSL queue (a dead TURN/TLS stream's "bad length") must not end a
+ * healthy association: before the fix, SSL_get_error() took it for the
+ * DTLS record's and natlab-ice gave up its data channel. A record that
+ * is not valid is dropped silently (RFC 6347 §4.1.2.7). */
+static void test_dtls_foreign_error_and_bad_record(void **st)
+{
+	static uint8_t rec[2048];
+	struct dtls_duo d;
+	size_t n;
+	(void)st;
+	duo_new(&d, NULL);
+	assert_int_equal(pump(d.a, &d.sa, d.b, &d.sb), 0);
+	assert_true(d.sa.established && d.sb.established);
+
+	ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH); /* as a dead TLS stream leaves it */
+	assert_int_equal(dtls_conn_write(d.a, (const uint8_t *)"one", 3), 0);
+	assert_int_equal(pump(d.a, &d.sa, d.b, &d.sb), 0);
+	assert_int_equal(d.sb.got_len, 3);
+	ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
+	assert_int_equal(dtls_conn_write(d.b, (const uint8_t *)"two!", 4), 0);
+	ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
+	assert_int_equal(pump(d.a, &d.sa, d.b, &d.sb), 0);
+	assert_int_equal(d.sa.got_len, 4);
+	assert_true(dtls_conn_established(d.a) && dtls_conn_established(d.b));
+
+	/* a record whose ciphertext was changed on the way: dropped, the
+	 * association goes on */
+	assert_int_equal(dtls_conn_write(d.a, (const uint8_t *)"three", 5), 0);
+	n = q_pop(&d.sa.out, rec);
+	assert_true(n > 13 + 8);
+	rec[n - 1] ^= 0x5a;
+	assert_int_equal(dtls_conn_input(d.b, rec, n), 0);
+	assert_int_equal(d.sb.got_len, 3); /* still the first message */
+	assert_int_equal(dtls_conn_write(d.a, (const uint8_t *)"four", 4), 0);
+	assert_int_equal(pump(d.a, &d.sa, d.b, &d.sb), 0);
+	assert_int_equal(d.sb.got_len, 4);
+	assert_memory_equal(d.sb.got, "four", 4);
+	assert_true(dtls_conn_established(d.b));
+	duo_free(&d);
+}
+
 /* ---- the session object of the agent protocol --------------------------------- */
 
 static void test_session_protocol(void **st)
@@ -700,6 +744,7 @@ int main(void)
 	    cmocka_unit_test(test_setup),
 	    cmocka_unit_test(test_dtls_handshake),
 	    cmocka_unit_test(test_dtls_wrong_fingerprint),
+	    cmocka_unit_test(test_dtls_foreign_error_and_bad_record),
 	    cmocka_unit_test(test_session_protocol),
 #ifdef NATLAB_HAVE_USRSCTP
 	    cmocka_unit_test(test_dcplane_pair),

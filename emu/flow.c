@@ -227,6 +227,8 @@ int emu_flow_watch(struct emu_node *n, const char *ifname, unsigned families,
 		ret = natlab_err_msg(e, ret, "flow watch: table %s: batch full", EMU_FLOW_TABLE);
 	else
 		ret = emu_nft_batch_commit(b, n, e);
+	if (ret == 0)
+		emu_node_add_flow_families(n, families);
 	emu_nft_batch_free(b);
 	return ret;
 }
@@ -398,9 +400,15 @@ int emu_flow_dump(struct emu_node *n, struct emu_flow *out, size_t max, size_t *
 		  struct natlab_err *e)
 {
 	struct dump d = {out, max, 0, 0};
+	/* only the families watched here, when this handle watched: an
+	 * IPv4-only point has no ip6 table to ask for (a refused request per
+	 * point and snapshot otherwise) */
+	unsigned watched = emu_node_flow_families(n);
 	int tables = 0;
 
 	for (int f = 0; f < 2; f++) {
+		if (watched && !(watched & (1u << f)))
+			continue;
 		for (int k = 0; k < 2; k++) {
 			char buf[MNL_SOCKET_BUFFER_SIZE];
 			struct nftnl_set *s = nftnl_set_alloc();

@@ -81,8 +81,9 @@ int emu_flow_watch(struct emu_node *n, const char *ifname, unsigned families,
 int emu_flow_watch_all(struct emu_node *const *nodes, const char *const *ifnames,
 		       const unsigned *families, size_t n, struct natlab_err *e);
 
-/* emu_flow_dump - node @n's counted directions, of both families' tables
- * where they exist, into @out (room for @max);
+/* emu_flow_dump - node @n's counted directions, of the families
+ * emu_flow_watch watched there through this handle (both families' tables
+ * where they exist when it did not), into @out (room for @max);
  * *@count gets how many there are in all (more than @max when they did not
  * fit: the first @max are kept). 0 or a negative errno with @e filled
  * (-ENOENT when emu_flow_watch never ran there). */

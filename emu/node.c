@@ -26,6 +26,7 @@ struct emu_node {
 	int netns_fd;
 	struct nl_sock *rtnl;
 	char ext_ack[200]; /* the kernel's words with the last refusal on rtnl */
+	unsigned flow_families; /* the flow tables emu_flow_watch made here */
 };
 
 static bool name_ok(const char *name)
@@ -471,4 +472,14 @@ int emu_node_spawn(const struct emu_node *n, char *const argv[], const struct em
 	}
 	*pid = child;
 	return 0;
+}
+
+unsigned emu_node_flow_families(const struct emu_node *n)
+{
+	return n->flow_families;
+}
+
+void emu_node_add_flow_families(struct emu_node *n, unsigned families)
+{
+	n->flow_families |= families;
 }

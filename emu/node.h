@@ -28,6 +28,11 @@ int emu_node_new(const char *name, struct emu_node **out, struct natlab_err *e);
 void emu_node_free(struct emu_node *n);
 
 const char *emu_node_name(const struct emu_node *n);
+/* emu_node_flow_families - the address families (EMU_FLOW_IPV4/IPV6 bits of
+ * emu/flow.h) whose flow tables emu_flow_watch made in this node through
+ * this handle; 0 when none. emu_flow_dump asks only for those. */
+unsigned emu_node_flow_families(const struct emu_node *n);
+void emu_node_add_flow_families(struct emu_node *n, unsigned families);
 
 /* emu_node_netns_fd - the descriptor of the node's network namespace (owned
  * by the node; do not close). */

@@ -16,42 +16,56 @@ local D, R, T = "direct", "relay", "relay-tcp"
 -- out (rule 6 of docs/expected-matrix.md).
 local NO_UDP = { ["udp-blocked"] = true, ["tcp-web-only"] = true }
 
--- adjust(row, col, expected, cap) -> expected | nil, why
+-- adjust(row, col, expected, cap, offered) -> expected | nil, why
 -- The grid assumes what natlab-ice does by default: TURN over UDP, TCP and
 -- TLS, no ICE-TCP. What the two agents declared in `ready` (cap(side, name)
 -- -> true, false or nil for "not declared"; sides "left" = row, "right" =
--- col) changes the cells it must (docs/expected-matrix.md, "Capabilities"):
+-- col) and the TURN transports the lab offers them (offered: a set of
+-- "udp", "tcp", "tls"; nil = all three, scenario param `turn`) change the
+-- cells they must (docs/expected-matrix.md, "Capabilities"):
 --   * both declare ICE-TCP: open x udp-blocked is direct, over TCP (the
 --     blocked side's active TCP candidate reaches the open side's passive
 --     host candidate; RFC 6544). tcp-web-only still is not: the passive
 --     port is neither 80 nor 443.
---   * a relay over UDP where neither side declares TURN over UDP: the
---     relay is reached over TCP/TLS instead, or there is none.
---   * a side without UDP that declares neither TURN over TCP nor TLS has
---     no way out: the cell is unsupported (nil and why).
+--   * a relay over UDP where neither side has TURN over UDP (declared
+--     missing, or not offered): the relay is reached over TCP/TLS instead,
+--     or there is none.
+--   * a side without UDP that has neither TURN over TCP nor TLS has no way
+--     out: the cell is unsupported (nil and why).
 -- A capability not declared (nil) counts as present: the agent is judged
 -- on what it does, and fails if it cannot.
-local function adjust(row, col, exp, cap)
+local function adjust(row, col, exp, cap, offered)
   local sides = { { "left", row }, { "right", col } }
   local function lacks(side, ...)
-    for _, name in ipairs({ ... }) do
-      if cap(side, name) ~= false then return false end
+    for _, t in ipairs({ ... }) do
+      if (not offered or offered[t]) and cap(side, "turn-" .. t) ~= false then return false end
     end
     return true
+  end
+  local function why_not(side, ...)
+    local gone = {}
+    for _, t in ipairs({ ... }) do
+      if offered and not offered[t] then gone[#gone + 1] = t:upper() end
+    end
+    if #gone == select("#", ...) then
+      return "the lab offers no TURN over " .. table.concat(gone, " or ") .. " (param turn)"
+    end
+    return side .. " declares neither TURN over TCP nor TURN over TLS" ..
+      (#gone > 0 and (" it is offered (no " .. table.concat(gone, " or ") .. ", param turn)") or "")
   end
   if cap("left", "ice-tcp") and cap("right", "ice-tcp") and
      ((row == "udp-blocked" and col == "open") or (row == "open" and col == "udp-blocked")) then
     return D
   end
   for _, s in ipairs(sides) do
-    if NO_UDP[s[2]] and lacks(s[1], "turn-tcp", "turn-tls") then
-      return nil, string.format("%s (behind %s) declares neither TURN over TCP nor TURN over TLS, " ..
-        "its only way out", s[1], s[2])
+    if NO_UDP[s[2]] and lacks(s[1], "tcp", "tls") then
+      return nil, string.format("%s is behind %s, whose only way out is TURN over TCP or TLS: %s",
+        s[1], s[2], why_not(s[1], "tcp", "tls"))
     end
   end
-  if exp == R and lacks("left", "turn-udp") and lacks("right", "turn-udp") then
-    if lacks("left", "turn-tcp", "turn-tls") and lacks("right", "turn-tcp", "turn-tls") then
-      return nil, "neither side declares TURN, and this pair of NATs needs a relay"
+  if exp == R and lacks("left", "udp") and lacks("right", "udp") then
+    if lacks("left", "tcp", "tls") and lacks("right", "tcp", "tls") then
+      return nil, "neither side has TURN it can use, and this pair of NATs needs a relay"
     end
     return T
   end

@@ -124,8 +124,11 @@ local function expect_by_capabilities(expect, p, cell, procs)
     local ok, why = natlab.ready(procs[side])
     if not ok then natlab.fail(side .. " (" .. tostring(p[side .. "_impl"]) .. "): " .. why) end
   end
+  -- the TURN transports this cell offers (param turn: all, udp, tcp, tls)
+  local offered = (p.turn and p.turn ~= "all") and { [p.turn] = true } or nil
   local exp, why = expect.adjust(p.left, p.right, cell.expected_path,
-                                 function(side, name) return natlab.capability(procs[side], name) end)
+                                 function(side, name) return natlab.capability(procs[side], name) end,
+                                 offered)
   if not exp then natlab.unsupported(why) end
   if exp ~= cell.expected_path then
     natlab.observe("expected_by_capabilities", exp)

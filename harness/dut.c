@@ -51,7 +51,7 @@ struct dut_opts {
 	bool traversal;
 	int timeout_max_s, resolution_ms, wait_ms, syn_wait_ms, tcp_timeout_max_s, quota_max;
 	bool tcp, force, cgn;
-	bool portmap; /* ask the device for port mappings (PCP, NAT-PMP, UPnP IGD) */
+	bool portmap;	    /* ask the device for port mappings (PCP, NAT-PMP, UPnP IGD) */
 	const char *sub[2]; /* --cgn: the two subscribers' addresses (NULL: derived) */
 	int n_sub;
 	uint32_t sub_ip[2]; /* ... as numbers (host order), set before the lab */

@@ -79,7 +79,9 @@ void dut_portmap_rows(const struct pmcheck_report *pm, struct compl_report *r)
 			 tri(m->reachable, "arrived", "did not arrive"),
 			 tri(m->deleted, "acknowledged", "not acknowledged"),
 			 tri(m->closed_after, "dropped", "arrived (still open)"),
-			 m->epoch_ok < 0 ? "none" : m->epoch_ok ? "consistent" : "lost state",
+			 m->epoch_ok < 0 ? "none"
+			 : m->epoch_ok	 ? "consistent"
+					 : "lost state",
 			 m->note[0] ? "; " : "", m->note);
 	}
 }

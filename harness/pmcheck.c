@@ -183,8 +183,8 @@ static void ip_str(uint32_t ip, char *buf)
 
 /* reachable, then (after @del ran) closed: the two datagram checks */
 static int reach_both(const struct pmcheck_config *cfg, int data_fd, struct pmcheck_result *r,
-		      enum pmcheck_proto p, int (*del)(const struct pmcheck_config *, void *,
-						       struct pmcheck_result *),
+		      enum pmcheck_proto p,
+		      int (*del)(const struct pmcheck_config *, void *, struct pmcheck_result *),
 		      void *arg, struct natlab_err *e)
 {
 	char tag[32];
@@ -395,8 +395,8 @@ static int check_natpmp(const struct pmcheck_config *cfg, struct pmcheck_result 
 					cfg->lifetime_s);
 	if (exchange(cfg, x.ctl, req, (size_t)len, buf, sizeof(buf), pmp_accept, &x,
 		     cfg->answer_ms) == 0) {
-		snprintf(r->note, sizeof(r->note), "external address answered, mapping not in %d ms",
-			 cfg->answer_ms);
+		snprintf(r->note, sizeof(r->note),
+			 "external address answered, mapping not in %d ms", cfg->answer_ms);
 		goto out;
 	}
 	x.t_answer = now_ms();
@@ -556,12 +556,11 @@ out:
 	return ret;
 }
 
-int pmcheck_run(const struct pmcheck_config *cfg, struct pmcheck_report *rep,
-		struct natlab_err *e)
+int pmcheck_run(const struct pmcheck_config *cfg, struct pmcheck_report *rep, struct natlab_err *e)
 {
-	static int (*const check[PMCHECK_N])(const struct pmcheck_config *,
-					     struct pmcheck_result *, struct natlab_err *) = {
-	    check_pcp, check_natpmp, check_upnp};
+	static int (*const check[PMCHECK_N])(const struct pmcheck_config *, struct pmcheck_result *,
+					     struct natlab_err *) = {check_pcp, check_natpmp,
+								     check_upnp};
 
 	for (int p = 0; p < PMCHECK_N; p++)
 		result_init(&rep->r[p]);
@@ -587,17 +586,17 @@ static json_t *tri(int v)
 
 json_t *pmcheck_result_json(const struct pmcheck_result *r)
 {
-	return json_pack("{s:b,s:b,s:s?,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s?}", "tested",
-			 r->tested, "answered", r->answered, "result",
-			 r->result[0] ? r->result : NULL, "external",
-			 r->external[0] ? r->external : NULL, "external_port",
-			 r->external_port ? json_integer(r->external_port) : json_null(),
-			 "lifetime_s", r->lifetime_s < 0 ? json_null() : json_integer(r->lifetime_s),
-			 "epoch_s", r->epoch_s < 0 ? json_null() : json_integer(r->epoch_s),
-			 "epoch_ok", tri(r->epoch_ok), "reachable", tri(r->reachable), "deleted",
-			 tri(r->deleted), "closed_after_delete", tri(r->closed_after), "answer_ms",
-			 r->answer_ms < 0 ? json_null() : json_integer(r->answer_ms), "note",
-			 r->note[0] ? r->note : NULL);
+	return json_pack(
+	    "{s:b,s:b,s:s?,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s?}", "tested", r->tested,
+	    "answered", r->answered, "result", r->result[0] ? r->result : NULL, "external",
+	    r->external[0] ? r->external : NULL, "external_port",
+	    r->external_port ? json_integer(r->external_port) : json_null(), "lifetime_s",
+	    r->lifetime_s < 0 ? json_null() : json_integer(r->lifetime_s), "epoch_s",
+	    r->epoch_s < 0 ? json_null() : json_integer(r->epoch_s), "epoch_ok", tri(r->epoch_ok),
+	    "reachable", tri(r->reachable), "deleted", tri(r->deleted), "closed_after_delete",
+	    tri(r->closed_after), "answer_ms",
+	    r->answer_ms < 0 ? json_null() : json_integer(r->answer_ms), "note",
+	    r->note[0] ? r->note : NULL);
 }
 
 json_t *pmcheck_report_json(const struct pmcheck_report *rep)

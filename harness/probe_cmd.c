@@ -220,11 +220,11 @@ void probe_rows_print(FILE *out, const char *preset, const struct probe_row *row
 
 /* ---- the lab ---- */
 
-#define SRV_A	   "198.51.100.1"
-#define SRV_B	   "198.51.100.2"
-#define SRV_PORT   "3478"
-#define PUBLIC	   "203.0.113.1"
-#define CORE_GW	   "203.0.113.254"
+#define SRV_A	 "198.51.100.1"
+#define SRV_B	 "198.51.100.2"
+#define SRV_PORT "3478"
+#define PUBLIC	 "203.0.113.1"
+#define CORE_GW	 "203.0.113.254"
 /* With --portmap the NAT's public address is outside every special-purpose
  * block: miniupnpd 2.3.1 maps nothing behind TEST-NET-3 (its
  * addr_is_reserved; natlab.PORTMAP_PUBLIC in 45_portmap.lua). It exists

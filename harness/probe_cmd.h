@@ -66,11 +66,11 @@ int probe_claim_compare(const struct probe_claim *c, json_t *measured, int lifet
 
 /* What a NAT with the knob portmap claims (docs/probe.md "Port mapping"). */
 struct probe_portmap_claim {
-	unsigned offered;	 /* EMU_NAT_PORTMAP_* the knob serves */
-	const char *public_addr; /* the NAT's public address: the mapped one */
-	uint32_t lifetime_s;	 /* asked for */
+	unsigned offered;			 /* EMU_NAT_PORTMAP_* the knob serves */
+	const char *public_addr;		 /* the NAT's public address: the mapped one */
+	uint32_t lifetime_s;			 /* asked for */
 	uint32_t min_lifetime_s, max_lifetime_s; /* the server's clamps */
-	bool udp;		 /* UDP passes (not udp_blocked): a mapped port is reachable */
+	bool udp; /* UDP passes (not udp_blocked): a mapped port is reachable */
 };
 
 /* probe_portmap_lifetime_claim - the lifetime the server grants: the

@@ -22,8 +22,7 @@ static const char *const row_name[PMCHECK_N][5] = {
     {"upnp answers", "upnp mapping", "upnp reachable", "upnp deleted", NULL},
 };
 
-static struct probe_row *add(struct probe_row *rows, int *n, const char *what,
-			     const char *claimed)
+static struct probe_row *add(struct probe_row *rows, int *n, const char *what, const char *claimed)
 {
 	struct probe_row *r;
 
@@ -108,7 +107,8 @@ int probe_portmap_compare(const struct probe_portmap_claim *c, const struct pmch
 		r = add(rows, n_rows, row_name[p][2], c->udp ? "yes" : "no");
 		if (!r)
 			break;
-		snprintf(r->measured, sizeof(r->measured), "%s", tri_word(m->reachable, "yes", "no"));
+		snprintf(r->measured, sizeof(r->measured), "%s",
+			 tri_word(m->reachable, "yes", "no"));
 		r->ok = m->reachable == (int)c->udp;
 		/* RFC 6887 §15, RFC 6886 §3.4: deleted, the port is unmapped
 		 * again: a new flow to it is filtered */

@@ -14,8 +14,8 @@
  * its namespace, public address 203.0.114.1 because miniupnpd maps nothing
  * behind TEST-NET) must pass the PCP, NAT-PMP and UPnP IGD rows; one whose
  * server answers PCP only and maps nothing that takes effect ("hollow")
- * must fail the PCP row and leave the others not tested. Exits 77 where the sandbox cannot be entered or
- * natlab dut cannot run (not root). */
+ * must fail the PCP row and leave the others not tested. Exits 77 where the sandbox cannot be
+ * entered or natlab dut cannot run (not root). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -397,13 +397,15 @@ static int dut_body(void)
 		CHECK(system(cmd) == 0, "traversal paths (see cells.jsonl above)");
 		/* ... as the lab saw the data go: watched on the core's WAN
 		 * interface for the device's public address */
-		snprintf(cmd, sizeof(cmd),
-			 "python3 -c 'import json,sys\n"
-			 "c={x.get(\"params\",{}).get(\"peer\"):x for x in map(json.loads,open(sys.argv[1]))}\n"
-			 "for p,k in ((\"full-cone\",\"direct\"),(\"symmetric\",\"relay\")):\n"
-			 " w=c[p][\"wire\"]; assert w[\"settled\"][\"class\"]==k,(p,w[\"settled\"])\n"
-			 " assert w[\"points\"][0]==\"internet\",w[\"points\"]' %s/latest/cells.jsonl",
-			 dir);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "python3 -c 'import json,sys\n"
+		    "c={x.get(\"params\",{}).get(\"peer\"):x for x in "
+		    "map(json.loads,open(sys.argv[1]))}\n"
+		    "for p,k in ((\"full-cone\",\"direct\"),(\"symmetric\",\"relay\")):\n"
+		    " w=c[p][\"wire\"]; assert w[\"settled\"][\"class\"]==k,(p,w[\"settled\"])\n"
+		    " assert w[\"points\"][0]==\"internet\",w[\"points\"]' %s/latest/cells.jsonl",
+		    dir);
 		CHECK(system(cmd) == 0, "traversal wire records (see cells.jsonl above)");
 	}
 	if (g_portmap) {
@@ -416,8 +418,9 @@ static int dut_body(void)
 			CHECK(strcmp(verdict(cj, "pcp", &m), "fail") == 0 &&
 				  strstr(m, "not reachable"),
 			      "hollow PCP: %s", m);
-			CHECK(json_is_false(json_object_get(json_object_get(pm, "pcp"), "reachable")),
-			      "hollow PCP reachable");
+			CHECK(
+			    json_is_false(json_object_get(json_object_get(pm, "pcp"), "reachable")),
+			    "hollow PCP reachable");
 			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit %d, want 1",
 			      status);
 			/* not served: not offered */
@@ -433,7 +436,8 @@ static int dut_body(void)
 			CHECK(strcmp(verdict(cj, "natpmp", &m), "pass") == 0 &&
 				  strncmp(m, "203.0.114.1:40101, 600 s", 24) == 0,
 			      "NAT-PMP: %s", m);
-			CHECK(strcmp(verdict(cj, "upnp_igd", &m), upnpc ? "pass" : "not-tested") == 0,
+			CHECK(strcmp(verdict(cj, "upnp_igd", &m), upnpc ? "pass" : "not-tested") ==
+				  0,
 			      "UPnP IGD: %s", m);
 			CHECK(json_is_true(json_object_get(json_object_get(pm, "natpmp"),
 							   "closed_after_delete")),

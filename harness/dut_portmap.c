@@ -44,7 +44,10 @@ void dut_portmap_rows(const struct pmcheck_report *pm, struct compl_report *r)
 			/* a device need not offer port mapping */
 			w->verdict = COMPL_NOT_TESTED;
 			snprintf(w->measured, sizeof(w->measured), "%s",
-				 m->tested ? "no answer: not offered" : "not tested");
+				 !m->tested ? "not tested"
+				 : strcmp(m->result, "UNSUPP_VERSION") == 0
+				     ? "not offered (UNSUPP_VERSION)"
+				     : "no answer: not offered");
 			snprintf(w->evidence, sizeof(w->evidence), "%s", m->note);
 			continue;
 		}

@@ -289,13 +289,16 @@ static int check_pcp(const struct pmcheck_config *cfg, struct pmcheck_result *r,
 		goto out;
 	}
 	x.t_answer = now_ms();
-	r->answered = true;
 	r->answer_ms = x.t_answer - t0;
 	if (x.decode == -EPROTONOSUPPORT) {
+		/* RFC 6887 §9: a NAT-PMP-only server refuses a PCP request
+		 * with its own UNSUPP_VERSION: no PCP offered */
 		snprintf(r->result, sizeof(r->result), "UNSUPP_VERSION");
-		snprintf(r->note, sizeof(r->note), "answered as a NAT-PMP server (version 0)");
+		snprintf(r->note, sizeof(r->note),
+			 "a NAT-PMP server answered (version 0, UNSUPP_VERSION): no PCP");
 		goto out;
 	}
+	r->answered = true;
 	snprintf(r->result, sizeof(r->result), "%s", pcp_result_name(x.resp.result));
 	r->epoch_s = x.resp.epoch_s;
 	if (x.resp.result != PCP_SUCCESS) {
@@ -386,8 +389,16 @@ static int check_natpmp(const struct pmcheck_config *cfg, struct pmcheck_result 
 		snprintf(r->note, sizeof(r->note), "no NAT-PMP answer in %d ms", cfg->answer_ms);
 		goto out;
 	}
-	r->answered = true;
 	r->answer_ms = now_ms() - t0;
+	if (x.resp.result == NATPMP_UNSUPP_VERSION) {
+		/* RFC 6887 §9: a PCP server without NAT-PMP answers a
+		 * version 0 request so: no NAT-PMP offered */
+		snprintf(r->result, sizeof(r->result), "UNSUPP_VERSION");
+		snprintf(r->note, sizeof(r->note),
+			 "answered UNSUPP_VERSION (a PCP-only server): no NAT-PMP");
+		goto out;
+	}
+	r->answered = true;
 	if (x.resp.result == NATPMP_SUCCESS)
 		ip_str(x.resp.external_ip, r->external);
 	x.opcode = NATPMP_OP_MAP_UDP;

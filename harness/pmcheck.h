@@ -39,8 +39,11 @@ struct pmcheck_config {
 #define PMCHECK_NOTE_MAX 192
 
 struct pmcheck_result {
-	bool tested;			/* tried (the client was there) */
-	bool answered;			/* the server answered the mapping request */
+	bool tested; /* tried (the client was there) */
+	/* the server answered the mapping request; an UNSUPP_VERSION answer
+	 * (the other protocol's server, RFC 6887 §9) counts as no, result
+	 * and note say so */
+	bool answered;
 	char result[32];		/* "SUCCESS", the error's name, "" */
 	char external[INET_ADDRSTRLEN]; /* mapped public address ("" unknown) */
 	uint16_t external_port;		/* 0: none */

@@ -95,6 +95,13 @@ static void test_fail_and_others(void **st)
 	assert_string_equal(w[1].measured, "answers, maps nothing: NOT_AUTHORIZED");
 	assert_int_equal(w[2].verdict, COMPL_NOT_TESTED);
 	assert_string_equal(w[2].measured, "not tested");
+	/* the other protocol's server refusing the version (RFC 6887 §9) */
+	good(&pm);
+	pm.r[PMCHECK_NATPMP].answered = false;
+	strcpy(pm.r[PMCHECK_NATPMP].result, "UNSUPP_VERSION");
+	w = rows(&pm, r);
+	assert_int_equal(w[1].verdict, COMPL_NOT_TESTED);
+	assert_string_equal(w[1].measured, "not offered (UNSUPP_VERSION)");
 	free(r);
 }
 

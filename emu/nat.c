@@ -1217,10 +1217,8 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 	if (c->translate && !c->udp_blocked) {
 		build_raw(&bd);
 		build_dstnat(&bd);
-		if (c->portmap) {
+		if (c->portmap)
 			nat_portmap_build_gate(&bd);
-			nat_portmap_build_version_filter(&bd);
-		}
 		build_srcnat(&bd);
 		nx_chain_add(&bd, "learn", "filter", NF_INET_POST_ROUTING, 200);
 		if (c->portmap)
@@ -1248,6 +1246,11 @@ int emu_nat_build_table(const struct emu_nat_config *c, struct emu_nft_batch *b,
 	}
 	if (c->translate && c->sip_alg)
 		build_sip_alg(&bd);
+	/* The server answers whether or not UDP passes through the NAT (its
+	 * requests end in the node): a NAT that blocks UDP must still hide
+	 * the protocol the knob does not serve. */
+	if (c->translate && c->portmap)
+		nat_portmap_build_version_filter(&bd);
 	if (c->portmap && !replace)
 		nat_portmap_build_table(&bd);
 	build_fwd(&bd);

@@ -26,7 +26,9 @@
 #include "harness/dut_dhcp.h"
 #include "harness/dut_iface.h"
 #include "harness/dut_io.h"
+#include "harness/dut_portmap.h"
 #include "harness/luanet.h"
+#include "harness/pmcheck.h"
 #include "harness/results.h"
 #include "harness/scenario.h"
 
@@ -49,6 +51,7 @@ struct dut_opts {
 	bool traversal;
 	int timeout_max_s, resolution_ms, wait_ms, syn_wait_ms, tcp_timeout_max_s, quota_max;
 	bool tcp, force, cgn;
+	bool portmap;	    /* ask the device for port mappings (PCP, NAT-PMP, UPnP IGD) */
 	const char *sub[2]; /* --cgn: the two subscribers' addresses (NULL: derived) */
 	int n_sub;
 	uint32_t sub_ip[2]; /* ... as numbers (host order), set before the lab */
@@ -63,7 +66,7 @@ static const char dut_usage[] =
     "                  [--wan-route PREFIX=VIA ...] [--timeout-max SEC] [--resolution-ms MS]\n"
     "                  [--wait-ms MS] [--syn-wait-ms MS] [--tcp-timeout-max SEC] [--no-tcp]\n"
     "                  [--cgn [--subscriber IP --subscriber IP] [--quota-max N]]\n"
-    "                  [--peers LIST] [--no-traversal] [--out DIR] [--force]\n\n"
+    "                  [--no-portmap] [--peers LIST] [--no-traversal] [--out DIR] [--force]\n\n"
     "Checks a NAT device against RFC 4787 (UDP), RFC 5382 (TCP), RFC 7857 and, with\n"
     "--cgn, RFC 6888 (CGN). The lab's LAN host\n"
     "sits on --lan (the interface facing the device's inside), its internet on --wan\n"
@@ -88,6 +91,9 @@ static const char dut_usage[] =
     "                      with two more LAN addresses as subscribers\n"
     "  --subscriber IP     twice: those addresses (default: --lan-addr + 1 and + 2)\n"
     "  --quota-max N       mappings tried per subscriber (default 1000)\n"
+    "  --no-portmap        skip the port-mapping rows (PCP, NAT-PMP, UPnP IGD: a mapping\n"
+    "                      asked for, reached from the WAN side, deleted; about 12 s\n"
+    "                      when the device offers none)\n"
     "  --peers LIST        traversal suite: the peers' presets (default: all of them)\n"
     "  --no-traversal      skip the traversal suite (scenarios/dut.lua)\n"
     "  --out DIR           results root (default results/): DIR/<run-id>/ with run.json,\n"
@@ -133,6 +139,7 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 			       .tcp_timeout_max_s = 60,
 			       .quota_max = 1000,
 			       .tcp = true,
+			       .portmap = true,
 			       .traversal = true};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -202,6 +209,8 @@ static int parse_args(int argc, char **argv, struct dut_opts *o)
 				o->cgn = true;
 			else if (strcmp(a, "--no-traversal") == 0)
 				o->traversal = false;
+			else if (strcmp(a, "--no-portmap") == 0)
+				o->portmap = false;
 			else {
 				fprintf(stderr, "natlab dut: unknown argument '%s'\n", a);
 				return -1;
@@ -465,11 +474,15 @@ static int traversal(const struct dut_opts *o, struct emu_node *ln, struct emu_n
 }
 
 static int write_results(const struct dut_opts *o, const struct compl_config *cfg,
-			 const struct compl_report *r, const char *started, json_t *trav,
-			 struct natlab_err *e)
+			 const struct compl_report *r, const struct pmcheck_report *pm,
+			 const char *started, json_t *trav, struct natlab_err *e)
 {
 	struct results *res = NULL;
 	json_t *cj = compl_report_json(r, cfg), *meta;
+
+	/* the measurements behind the port-mapping rows (docs/probe.md's
+	 * "portmap" object); null with --no-portmap */
+	json_object_set_new(cj, "portmap", pm ? pmcheck_report_json(pm) : json_null());
 	struct utsname u;
 	char run_id[96], kernel[300], path[RESULTS_PATH_MAX];
 	time_t t = time(NULL);
@@ -538,6 +551,37 @@ static int write_results(const struct dut_opts *o, const struct compl_config *cf
 	return ret;
 }
 
+/* The device's port mapping (docs/dut.md "Port mapping"): the LAN host
+ * asks the device (its gateway) for a mapping with each protocol, the
+ * lab's internet sends to it from the second server address, the mapping
+ * is deleted; three rows appended to @rep. */
+static int portmap_rows(const struct dut_opts *o, struct emu_lab *lab, struct emu_node *ln,
+			struct emu_node *wn, const struct compl_config *cfg,
+			struct pmcheck_report *pm, struct compl_report *rep)
+{
+	struct pmcheck_config pc = {.lab = lab,
+				    .lan = ln,
+				    .wan = wn,
+				    .lan_ip = htonl(cfg->lan_ip),
+				    .wan_ip = htonl(cfg->server[1].ip),
+				    .port_base = 40100,
+				    .lifetime_s = 600,
+				    .answer_ms = 2000,
+				    .reach_ms = 1500,
+				    .protocols = (1u << PMCHECK_N) - 1};
+	struct natlab_err e = {""};
+	uint32_t gw;
+
+	ip_of(o->lan_gw, &gw);
+	pc.gw_ip = htonl(gw);
+	if (pmcheck_run(&pc, pm, &e) < 0) {
+		fprintf(stderr, "natlab dut: %s\n", e.msg);
+		return -1;
+	}
+	dut_portmap_rows(pm, rep);
+	return 0;
+}
+
 /* bytes beyond one per character ("§" is two): printf pads by bytes */
 static int utf8_extra(const char *s)
 {
@@ -571,6 +615,7 @@ int cmd_dut(int argc, char **argv)
 	struct compl_report *rep = NULL;
 	struct dut_io_ctx ioc = {0};
 	struct compl_io io;
+	struct pmcheck_report pm;
 	enum emu_sandbox_mode mode;
 	char started[64];
 	int status = NATLAB_EXIT_USAGE, fails = 0;
@@ -651,6 +696,8 @@ int cmd_dut(int argc, char **argv)
 	       o.lan_gw, o.wan, o.wan_addr, o.srv[0], o.srv[1]);
 	fflush(stdout);
 	compl_run(&cfg, &io, rep);
+	if (o.portmap && !stop_flag && portmap_rows(&o, lab, ln, wn, &cfg, &pm, rep) < 0)
+		goto restore;
 	for (int i = 0; i < rep->n_rows; i++)
 		fails += rep->rows[i].verdict == COMPL_FAIL;
 	if (o.traversal && !stop_flag)
@@ -674,7 +721,7 @@ restore:
 		status = NATLAB_EXIT_USAGE;
 	} else if (rep && status != NATLAB_EXIT_USAGE) {
 		print_table(rep);
-		if (write_results(&o, &cfg, rep, started, trav, &e) < 0) {
+		if (write_results(&o, &cfg, rep, o.portmap ? &pm : NULL, started, trav, &e) < 0) {
 			fprintf(stderr, "natlab dut: writing results: %s\n", e.msg);
 			status = NATLAB_EXIT_USAGE;
 		}

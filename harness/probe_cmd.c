@@ -3,6 +3,7 @@
  * probe_cmd.h and docs/probe.md. */
 #include "harness/probe_cmd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,8 @@
 #include "emu/sandbox.h"
 #include "harness/cli.h"
 #include "harness/luanet.h"
+#include "harness/pmcheck.h"
+#include "harness/pmserver.h"
 
 /* ---- claims (pure) ---- */
 
@@ -217,11 +220,19 @@ void probe_rows_print(FILE *out, const char *preset, const struct probe_row *row
 
 /* ---- the lab ---- */
 
-#define SRV_A	   "198.51.100.1"
-#define SRV_B	   "198.51.100.2"
-#define SRV_PORT   "3478"
-#define PUBLIC	   "203.0.113.1"
-#define CORE_GW	   "203.0.113.254"
+#define SRV_A	 "198.51.100.1"
+#define SRV_B	 "198.51.100.2"
+#define SRV_PORT "3478"
+#define PUBLIC	 "203.0.113.1"
+#define CORE_GW	 "203.0.113.254"
+/* With --portmap the NAT's public address is outside every special-purpose
+ * block: miniupnpd 2.3.1 maps nothing behind TEST-NET-3 (its
+ * addr_is_reserved; natlab.PORTMAP_PUBLIC in 45_portmap.lua). It exists
+ * only inside the lab's namespaces. */
+#define PM_PUBLIC  "203.0.114.1"
+#define PM_CORE_GW "203.0.114.254"
+#define HOST_IP	   "10.0.0.2"
+#define HOST_GW	   "10.0.0.1"
 #define HOME_PUB   "100.64.0.2" /* in EMU_NAT_CGN_PREFIX */
 #define CARRIER_IN "100.64.0.1"
 
@@ -230,7 +241,14 @@ struct probe_opts {
 	unsigned udp_timeout_s; /* --udp-timeout: set on every NAT; 0 = the preset's */
 	int rto_ms;
 	bool json;
+	unsigned portmap; /* --portmap: EMU_NAT_PORTMAP_* served by the NAT; 0 none */
 };
+
+/* --portmap: the lifetime asked for, inside the server's [120, 86400] */
+#define PM_LIFETIME_S	  600
+#define PM_MIN_LIFETIME_S 120
+#define PM_MAX_LIFETIME_S 86400
+#define PM_PORT_BASE	  40100
 
 /* A short timeout is one a lifetime search can find in a test's time. */
 #define PROBE_SHORT_TIMEOUT_S 30
@@ -251,35 +269,41 @@ static long long now_ms(void)
 	} while (0)
 
 /* host - [home -] nat - inet (the server's two addresses on its loopback) */
-static int lab_build(struct emu_lab *lab, const char *preset, unsigned udp_timeout_s,
-		     struct emu_node **host, struct emu_node **inet, struct natlab_err *e)
+static int lab_build(struct emu_lab *lab, const char *preset, const struct probe_opts *o,
+		     struct emu_node **host, struct emu_node **nat, struct emu_node **inet,
+		     struct natlab_err *e)
 {
 	struct emu_nat_config outer, inner;
 	const char *in = emu_nat_preset_inner(preset);
-	struct emu_node *nat, *home = NULL;
+	const char *pub = o->portmap ? PM_PUBLIC : PUBLIC, *gw = o->portmap ? PM_CORE_GW : CORE_GW;
+	unsigned udp_timeout_s = o->udp_timeout_s;
+	struct emu_node *home = NULL;
+	char cidr[32];
 	int ret;
 
 	TRY(emu_nat_preset(preset, &outer, e));
 	if (in)
 		TRY(emu_nat_preset(in, &inner, e));
 	TRY(emu_lab_node_add(lab, "host", host, e));
-	TRY(emu_lab_node_add(lab, "nat", &nat, e));
+	TRY(emu_lab_node_add(lab, "nat", nat, e));
 	TRY(emu_lab_node_add(lab, "inet", inet, e));
-	TRY(emu_link_veth(nat, "out", *inet, "r0", e));
-	TRY(emu_link_addr_add(nat, "out", PUBLIC "/24", e));
-	TRY(emu_link_addr_add(*inet, "r0", CORE_GW "/24", e));
+	TRY(emu_link_veth(*nat, "out", *inet, "r0", e));
+	snprintf(cidr, sizeof(cidr), "%s/24", pub);
+	TRY(emu_link_addr_add(*nat, "out", cidr, e));
+	snprintf(cidr, sizeof(cidr), "%s/24", gw);
+	TRY(emu_link_addr_add(*inet, "r0", cidr, e));
 	TRY(emu_link_addr_add(*inet, "lo", SRV_A "/32", e));
 	TRY(emu_link_addr_add(*inet, "lo", SRV_B "/32", e));
-	TRY(emu_route_add(nat, "default", CORE_GW, NULL, e));
-	TRY(emu_route_forwarding(nat, true, e));
+	TRY(emu_route_add(*nat, "default", gw, NULL, e));
+	TRY(emu_route_forwarding(*nat, true, e));
 	if (in) {
 		TRY(emu_lab_node_add(lab, "home", &home, e));
 		TRY(emu_link_veth(*host, "eth0", home, "in", e));
-		TRY(emu_link_veth(home, "out", nat, "in", e));
+		TRY(emu_link_veth(home, "out", *nat, "in", e));
 		TRY(emu_link_addr_add(*host, "eth0", "192.168.1.2/24", e));
 		TRY(emu_link_addr_add(home, "in", "192.168.1.1/24", e));
 		TRY(emu_link_addr_add(home, "out", HOME_PUB "/24", e));
-		TRY(emu_link_addr_add(nat, "in", CARRIER_IN "/24", e));
+		TRY(emu_link_addr_add(*nat, "in", CARRIER_IN "/24", e));
 		TRY(emu_route_add(*host, "default", "192.168.1.1", NULL, e));
 		TRY(emu_route_add(home, "default", CARRIER_IN, NULL, e));
 		TRY(emu_route_forwarding(home, true, e));
@@ -290,19 +314,22 @@ static int lab_build(struct emu_lab *lab, const char *preset, unsigned udp_timeo
 			inner.udp_timeout_s = udp_timeout_s;
 		TRY(emu_nat_apply(home, &inner, e));
 	} else {
-		TRY(emu_link_veth(*host, "eth0", nat, "in", e));
-		TRY(emu_link_addr_add(*host, "eth0", "10.0.0.2/24", e));
-		TRY(emu_link_addr_add(nat, "in", "10.0.0.1/24", e));
-		TRY(emu_route_add(*host, "default", "10.0.0.1", NULL, e));
+		TRY(emu_link_veth(*host, "eth0", *nat, "in", e));
+		TRY(emu_link_addr_add(*host, "eth0", HOST_IP "/24", e));
+		TRY(emu_link_addr_add(*nat, "in", HOST_GW "/24", e));
+		TRY(emu_route_add(*host, "default", HOST_GW, NULL, e));
 		/* the "open" preset routes the host's own address */
-		TRY(emu_route_add(*inet, "10.0.0.0/24", PUBLIC, NULL, e));
+		TRY(emu_route_add(*inet, "10.0.0.0/24", pub, NULL, e));
 	}
 	snprintf(outer.outside_ifname, sizeof(outer.outside_ifname), "out");
-	snprintf(outer.public_addrs[0], sizeof(outer.public_addrs[0]), PUBLIC);
+	snprintf(outer.public_addrs[0], sizeof(outer.public_addrs[0]), "%s", pub);
 	outer.n_public_addrs = 1;
 	if (udp_timeout_s)
 		outer.udp_timeout_s = udp_timeout_s;
-	TRY(emu_nat_apply(nat, &outer, e));
+	/* --portmap: the NAT's rules let the server's mappings in (the
+	 * knob; cmd_probe refuses it for a stacked preset) */
+	outer.portmap = o->portmap;
+	TRY(emu_nat_apply(*nat, &outer, e));
 out:
 	if (ret < 0)
 		natlab_err_prefix(e, "building the lab for %s", preset);
@@ -358,13 +385,68 @@ static int spawn_piped(struct emu_lab *lab, struct emu_node *n, char **argv, int
 	return 0;
 }
 
+/* --portmap: the NAT's server up (its files in @dir), before the probe. */
+static int portmap_serve(struct emu_lab *lab, struct emu_node *nat, const struct probe_opts *o,
+			 char *dir, bool *made, struct natlab_err *e)
+{
+	struct pmserver_config pc = {.dir = dir,
+				     .ext_ifname = "out",
+				     .ext_ip = PM_PUBLIC,
+				     .lan_ifname = "in",
+				     .lan_prefix = "10.0.0.0/24",
+				     .protocols = o->portmap,
+				     .min_lifetime_s = PM_MIN_LIFETIME_S,
+				     .max_lifetime_s = PM_MAX_LIFETIME_S};
+	pid_t pid;
+
+	if (!mkdtemp(dir))
+		return natlab_err_set(e, errno, "mkdtemp %s", dir);
+	*made = true;
+	return pmserver_start(lab, nat, &pc, 5000, &pid, e);
+}
+
+/* --portmap: the checks from both sides, after the probe (whose sockets
+ * are closed by then). */
+static int portmap_check(struct emu_lab *lab, struct emu_node *host, struct emu_node *inet,
+			 struct pmcheck_report *pm, struct natlab_err *e)
+{
+	struct pmcheck_config pc = {.lab = lab,
+				    .lan = host,
+				    .wan = inet,
+				    .port_base = PM_PORT_BASE,
+				    .lifetime_s = PM_LIFETIME_S,
+				    .answer_ms = 2000,
+				    .reach_ms = 1500,
+				    .protocols = (1u << PMCHECK_N) - 1};
+
+	inet_pton(AF_INET, HOST_IP, &pc.lan_ip);
+	inet_pton(AF_INET, HOST_GW, &pc.gw_ip);
+	inet_pton(AF_INET, SRV_B, &pc.wan_ip);
+	return pmcheck_run(&pc, pm, e);
+}
+
+static void dir_remove(const char *dir)
+{
+	static const char *const f[] = {"miniupnpd.conf", "miniupnpd.pid", "miniupnpd.log"};
+	char path[PATH_MAX];
+
+	for (unsigned i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, f[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 /* Probe one preset in a lab of its own; *@report receives the probe's JSON
- * (caller owns). */
+ * (caller owns), with --portmap also @pm the port-mapping checks (and the
+ * report their JSON under "portmap"). */
 static int probe_preset(const char *preset, const struct probe_opts *o, const struct probe_claim *c,
-			json_t **report, struct natlab_err *e)
+			json_t **report, struct pmcheck_report *pm, struct natlab_err *e)
 {
 	struct emu_lab *lab = NULL;
-	struct emu_node *host = NULL, *inet = NULL;
+	struct emu_node *host = NULL, *nat = NULL, *inet = NULL;
+	char pmdir[] = "/tmp/natlab-probe-pm-XXXXXX";
+	bool pm_up = false;
 	char srv_bin[PATH_MAX], probe_bin[PATH_MAX];
 	char rto[16], lmax[16], lres[16], out[8192] = "", ready[4096] = "";
 	char *srv_argv[] = {srv_bin, "--addr", SRV_A, "--addr", SRV_B, "--port", SRV_PORT, NULL};
@@ -382,7 +464,12 @@ static int probe_preset(const char *preset, const struct probe_opts *o, const st
 		    "natlab-stun-server or natlab-probe not found next to natlab, "
 		    "in NATLAB_BIN_DIR or in PATH");
 	TRY(emu_lab_new(&lab, e));
-	TRY(lab_build(lab, preset, o->udp_timeout_s, &host, &inet, e));
+	TRY(lab_build(lab, preset, o, &host, &nat, &inet, e));
+	if (o->portmap) {
+		ret = portmap_serve(lab, nat, o, pmdir, &pm_up, e);
+		if (ret < 0)
+			goto out;
+	}
 	TRY(spawn_piped(lab, inet, srv_argv, &srv_fd, &srv, e));
 	if (read_until(srv_fd, ready, sizeof(ready), "\"ev\":\"ready\"", now_ms() + 5000) < 0) {
 		ret = natlab_err_msg(e, ETIMEDOUT, "natlab-stun-server did not get ready in 5 s");
@@ -430,14 +517,26 @@ static int probe_preset(const char *preset, const struct probe_opts *o, const st
 		goto out;
 	}
 	*report = json_loads(out, 0, &je);
-	if (!*report)
+	if (!*report) {
 		ret = natlab_err_msg(e, EINVAL, "natlab-probe's report is not JSON: %s", je.text);
+		goto out;
+	}
+	if (o->portmap) {
+		TRY(portmap_check(lab, host, inet, pm, e));
+		json_object_set_new(*report, "portmap", pmcheck_report_json(pm));
+	}
 out:
 	if (srv_fd >= 0)
 		close(srv_fd);
 	if (probe_fd >= 0)
 		close(probe_fd);
-	emu_lab_free(lab);
+	emu_lab_free(lab); /* miniupnpd too */
+	if (pm_up) {
+		if (ret < 0)
+			natlab_err_prefix(e, "(miniupnpd's files kept in %s)", pmdir);
+		else
+			dir_remove(pmdir);
+	}
 	return ret;
 }
 
@@ -445,7 +544,7 @@ out:
 
 static const char probe_usage[] =
     "usage: natlab probe PRESET... | --all  [--lifetime] [--udp-timeout SEC] [--rto-ms MS]\n"
-    "                   [--json]\n\n"
+    "                   [--portmap LIST] [--json]\n\n"
     "Builds a lab per preset (the probe host behind the preset's NAT, behind both NATs\n"
     "for cgnat; natlab-stun-server with two addresses and two ports on the internet),\n"
     "runs natlab-probe and prints what it measured next to what the preset's knobs\n"
@@ -456,6 +555,10 @@ static const char probe_usage[] =
     "  --lifetime         check the mapping lifetime whatever the timeout (a 120 s\n"
     "                     preset timeout takes minutes per preset)\n"
     "  --rto-ms MS        the probe's retransmission wait (default 100)\n"
+    "  --portmap LIST     the NAT serves port mapping (knob portmap: upnp,natpmp,pcp;\n"
+    "                     miniupnpd in its node): also check which protocols answer,\n"
+    "                     the mapping, its lifetime and epoch, that a mapped port is\n"
+    "                     reachable from the internet and closed once deleted\n"
     "  --json             also print each probe report (one JSON line per preset)\n\n"
     "Exit status: 0 every preset measured as claimed, 1 some mismatch, 2 usage or\n"
     "environment error (no sandbox, lab not built, probe not run).\n";
@@ -474,6 +577,18 @@ static bool is_alias(const char *name)
 			return true;
 	}
 	return false;
+}
+
+/* --portmap needs one translating NAT: a plain router has no ports to map
+ * (emu refuses the knob), and in a stack the server would run in the home
+ * NAT, whose outside address is the carrier's private one, behind which
+ * miniupnpd refuses to map (45_portmap.lua). */
+static bool portmap_probeable(const char *preset)
+{
+	struct emu_nat_config c;
+
+	return !emu_nat_preset_inner(preset) && emu_nat_preset(preset, &c, NULL) == 0 &&
+	       c.translate;
 }
 
 int cmd_probe(int argc, char **argv)
@@ -499,6 +614,16 @@ int cmd_probe(int argc, char **argv)
 			o.lifetime = true;
 		} else if (strcmp(a, "--json") == 0) {
 			o.json = true;
+		} else if (strcmp(a, "--portmap") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "natlab probe: --portmap needs a value\n");
+				return NATLAB_EXIT_USAGE;
+			}
+			o.portmap = 0;
+			if (emu_nat_portmap_parse(argv[++i], &o.portmap, &e) < 0) {
+				fprintf(stderr, "natlab probe: --portmap: %s\n", e.msg);
+				return NATLAB_EXIT_USAGE;
+			}
 		} else if (strcmp(a, "--udp-timeout") == 0 || strcmp(a, "--rto-ms") == 0) {
 			long v;
 			if (i + 1 >= argc) {
@@ -535,8 +660,18 @@ int cmd_probe(int argc, char **argv)
 			return NATLAB_EXIT_USAGE;
 		}
 		for (const char *const *p = emu_nat_preset_names(); *p; p++)
-			if (!is_alias(*p) && n < sizeof(presets) / sizeof(presets[0]))
+			if (!is_alias(*p) && n < sizeof(presets) / sizeof(presets[0]) &&
+			    !(o.portmap && !portmap_probeable(*p)))
 				presets[n++] = *p;
+	}
+	for (unsigned i = 0; o.portmap && i < n; i++) {
+		if (!portmap_probeable(presets[i])) {
+			fprintf(stderr,
+				"natlab probe: --portmap: %s is stacked or does not translate; "
+				"port mapping is probed on single translating NATs only\n",
+				presets[i]);
+			return NATLAB_EXIT_USAGE;
+		}
 	}
 	if (n == 0) {
 		fprintf(stderr, "natlab probe: no preset given (or --all)\n%s", probe_usage);
@@ -549,8 +684,9 @@ int cmd_probe(int argc, char **argv)
 	for (unsigned i = 0; i < n; i++) {
 		struct probe_claim c;
 		struct probe_row rows[PROBE_ROWS_MAX];
+		struct pmcheck_report pm;
 		json_t *rep = NULL;
-		int n_rows, tol_ms;
+		int n_rows, tol_ms, bad;
 		bool lifetime;
 
 		/* the timeout the NATs will have, known before the lab exists */
@@ -560,7 +696,7 @@ int cmd_probe(int argc, char **argv)
 		}
 		lifetime = o.lifetime || c.udp_timeout_s <= PROBE_SHORT_TIMEOUT_S;
 		probe_claim_for_preset(presets[i], o.udp_timeout_s, lifetime, &c, &e);
-		if (probe_preset(presets[i], &o, &c, &rep, &e) < 0) {
+		if (probe_preset(presets[i], &o, &c, &rep, &pm, &e) < 0) {
 			fprintf(stderr, "natlab probe: %s: %s\n", presets[i], e.msg);
 			status = NATLAB_EXIT_USAGE;
 			continue;
@@ -568,7 +704,17 @@ int cmd_probe(int argc, char **argv)
 		/* the search's resolution plus a second of timer granularity */
 		tol_ms = (int)c.udp_timeout_s * 100;
 		tol_ms = (tol_ms > 250 ? tol_ms : 250) + 1000;
-		if (probe_claim_compare(&c, rep, tol_ms, rows, &n_rows) > 0)
+		bad = probe_claim_compare(&c, rep, tol_ms, rows, &n_rows);
+		if (o.portmap) {
+			struct probe_portmap_claim pc = {.offered = o.portmap,
+							 .public_addr = PM_PUBLIC,
+							 .lifetime_s = PM_LIFETIME_S,
+							 .min_lifetime_s = PM_MIN_LIFETIME_S,
+							 .max_lifetime_s = PM_MAX_LIFETIME_S,
+							 .udp = c.udp};
+			bad += probe_portmap_compare(&pc, &pm, rows, &n_rows);
+		}
+		if (bad > 0)
 			mismatched++;
 		probe_rows_print(stdout, presets[i], rows, n_rows);
 		if (o.json) {

@@ -16,6 +16,7 @@
 
 #include "emu/err.h"
 #include "emu/nat.h"
+#include "harness/pmcheck.h"
 
 /* What a NAT (or a stack of two) should look like to natlab-probe, in the
  * probe's JSON vocabulary (docs/probe.md). */
@@ -43,7 +44,8 @@ void probe_claim_derive(const struct emu_nat_config *outer, const struct emu_nat
 int probe_claim_for_preset(const char *name, unsigned udp_timeout_s, bool check_lifetime,
 			   struct probe_claim *c, struct natlab_err *e);
 
-#define PROBE_ROWS_MAX 8
+/* 8 behaviours, and up to 14 port-mapping rows (probe_portmap_compare) */
+#define PROBE_ROWS_MAX 24
 #define PROBE_VAL_MAX  64
 
 struct probe_row {
@@ -61,6 +63,33 @@ struct probe_row {
  * timeout (search resolution plus timer granularity). */
 int probe_claim_compare(const struct probe_claim *c, json_t *measured, int lifetime_tol_ms,
 			struct probe_row *rows, int *n_rows);
+
+/* What a NAT with the knob portmap claims (docs/probe.md "Port mapping"). */
+struct probe_portmap_claim {
+	unsigned offered;			 /* EMU_NAT_PORTMAP_* the knob serves */
+	const char *public_addr;		 /* the NAT's public address: the mapped one */
+	uint32_t lifetime_s;			 /* asked for */
+	uint32_t min_lifetime_s, max_lifetime_s; /* the server's clamps */
+	bool udp; /* UDP passes (not udp_blocked): a mapped port is reachable */
+};
+
+/* probe_portmap_lifetime_claim - the lifetime the server grants: the
+ * request clamped into [min, max]. */
+uint32_t probe_portmap_lifetime_claim(const struct probe_portmap_claim *c);
+
+/* how far under the granted lifetime a measured one may be (a lease read
+ * back after it started to run) */
+#define PROBE_PORTMAP_LIFETIME_SLACK_S 5
+
+/* probe_portmap_compare - the port-mapping rows, appended to @rows after
+ * *@n_rows (which grows): per protocol whether it answers; for an offered
+ * one that answered, the mapping (public address, lifetime), that the
+ * mapped port is reachable from outside, that the deletion was
+ * acknowledged and the port closed again, and the epoch's consistency
+ * (PCP, NAT-PMP). A protocol @rep did not test (no client) matches a claim
+ * of "no" only. Returns the number of mismatching rows it added. */
+int probe_portmap_compare(const struct probe_portmap_claim *c, const struct pmcheck_report *rep,
+			  struct probe_row *rows, int *n_rows);
 
 /* probe_rows_print - the rows as an aligned table on @out. */
 void probe_rows_print(FILE *out, const char *preset, const struct probe_row *rows, int n_rows);

@@ -10,8 +10,12 @@
  * deliberately non-compliant device (a 5-second UDP mapping timeout) is
  * flagged with the timeout it has; the interfaces come back with their
  * address, MTU and state; an interface carrying the default route is
- * refused without --force. Exits 77 where the sandbox cannot be entered or
- * natlab dut cannot run (not root). */
+ * refused without --force. A device with the knob portmap (miniupnpd in
+ * its namespace, public address 203.0.114.1 because miniupnpd maps nothing
+ * behind TEST-NET) must pass the PCP, NAT-PMP and UPnP IGD rows; one whose
+ * server answers PCP only and maps nothing that takes effect ("hollow")
+ * must fail the PCP row and leave the others not tested. Exits 77 where the sandbox cannot be
+ * entered or natlab dut cannot run (not root). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +32,7 @@
 #include <pthread.h>
 
 #include "harness/dut_dhcp.h"
+#include "harness/pmserver.h"
 #include "nat_topo.h"
 
 #define OK(call) CHECK((call) == 0, "%s: %s", #call, e.msg)
@@ -45,6 +50,10 @@ static unsigned g_quota;
 /* the device hands out the LAN host's address by DHCP (natlab dut
  * --lan-addr dhcp) */
 static bool g_dhcp;
+/* the device serves port mapping (EMU_NAT_PORTMAP_*; 0: none, and natlab
+ * dut runs with --no-portmap); g_hollow: its mappings take no effect */
+static unsigned g_portmap;
+static bool g_hollow;
 
 /* A DHCP server on the device's inside: offers 192.168.1.50/24, router
  * 192.168.1.1, one hour; acknowledges a request for that address, refuses
@@ -163,13 +172,15 @@ static int dut_body(void)
 	OK(emu_link_set_mtu(tester, "wan0", 1400, &e));
 	OK(emu_link_set_mtu(dev, "out", 1400, &e));
 	OK(emu_link_addr_add(dev, "in", "192.168.1.1/24", &e));
-	OK(emu_link_addr_add(dev, "out", "192.0.2.1/24", &e));
-	OK(emu_route_add(dev, "default", "192.0.2.254", NULL, &e));
+	OK(emu_link_addr_add(dev, "out", g_portmap ? "203.0.114.1/24" : "192.0.2.1/24", &e));
+	OK(emu_route_add(dev, "default", g_portmap ? "203.0.114.254" : "192.0.2.254", NULL, &e));
 	OK(emu_route_forwarding(dev, true, &e));
 	OK(emu_nat_preset(g_preset, &c, &e));
 	snprintf(c.outside_ifname, sizeof(c.outside_ifname), "out");
-	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "192.0.2.1");
+	snprintf(c.public_addrs[0], sizeof(c.public_addrs[0]), "%s",
+		 g_portmap ? "203.0.114.1" : "192.0.2.1");
 	c.n_public_addrs = 1;
+	c.portmap = g_portmap;
 	if (g_timeout_s)
 		c.udp_timeout_s = g_timeout_s;
 	c.udp_mappings_per_host = g_quota;
@@ -179,6 +190,24 @@ static int dut_body(void)
 		snprintf(v, sizeof(v), "%u", g_tcp_est_s);
 		OK(emu_node_sysctl_set(dev, "net/netfilter/nf_conntrack_tcp_timeout_established", v,
 				       &e));
+	}
+	if (g_portmap) {
+		struct pmserver_config pc = {.dir = dir,
+					     .ext_ifname = "out",
+					     .ext_ip = "203.0.114.1",
+					     .lan_ifname = "in",
+					     .lan_prefix = "192.168.1.0/24",
+					     .protocols = g_portmap};
+		pid_t spid;
+		int r = pmserver_start(lab, dev, &pc, 5000, &spid, &e);
+		if (r == -ENOENT) {
+			fprintf(stderr, "skip: %s\n", e.msg);
+			rc = 77;
+			goto out;
+		}
+		CHECK(r == 0, "miniupnpd: %s", e.msg);
+		if (g_hollow)
+			OK(emu_nat_portmap_rules(dev, EMU_NAT_PORTMAP_HOLLOW, &e));
 	}
 	if (g_default_route)
 		OK(emu_route_add(tester, "default", "10.99.0.254", NULL, &e));
@@ -215,6 +244,12 @@ static int dut_body(void)
 			  "--tcp-timeout-max",
 			  g_tcp_est_s ? "15" : "3"};
 	int argc = 18;
+	if (g_portmap) {
+		argv[argc++] = "--wan-addr";
+		argv[argc++] = "203.0.114.254/24";
+	} else {
+		argv[argc++] = "--no-portmap";
+	}
 	if (!g_traversal)
 		argv[argc++] = "--no-traversal";
 	if (g_quota)
@@ -362,14 +397,54 @@ static int dut_body(void)
 		CHECK(system(cmd) == 0, "traversal paths (see cells.jsonl above)");
 		/* ... as the lab saw the data go: watched on the core's WAN
 		 * interface for the device's public address */
-		snprintf(cmd, sizeof(cmd),
-			 "python3 -c 'import json,sys\n"
-			 "c={x.get(\"params\",{}).get(\"peer\"):x for x in map(json.loads,open(sys.argv[1]))}\n"
-			 "for p,k in ((\"full-cone\",\"direct\"),(\"symmetric\",\"relay\")):\n"
-			 " w=c[p][\"wire\"]; assert w[\"settled\"][\"class\"]==k,(p,w[\"settled\"])\n"
-			 " assert w[\"points\"][0]==\"internet\",w[\"points\"]' %s/latest/cells.jsonl",
-			 dir);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "python3 -c 'import json,sys\n"
+		    "c={x.get(\"params\",{}).get(\"peer\"):x for x in "
+		    "map(json.loads,open(sys.argv[1]))}\n"
+		    "for p,k in ((\"full-cone\",\"direct\"),(\"symmetric\",\"relay\")):\n"
+		    " w=c[p][\"wire\"]; assert w[\"settled\"][\"class\"]==k,(p,w[\"settled\"])\n"
+		    " assert w[\"points\"][0]==\"internet\",w[\"points\"]' %s/latest/cells.jsonl",
+		    dir);
 		CHECK(system(cmd) == 0, "traversal wire records (see cells.jsonl above)");
+	}
+	if (g_portmap) {
+		/* docs/dut.md "Port mapping": every protocol served maps,
+		 * lets the internet's datagram in, deletes, keeps its epoch */
+		json_t *pm = json_object_get(cj, "portmap");
+		bool upnpc = system("command -v upnpc >/dev/null") == 0;
+		if (g_hollow) {
+			/* answers and grants, nothing gets in: a failure */
+			CHECK(strcmp(verdict(cj, "pcp", &m), "fail") == 0 &&
+				  strstr(m, "not reachable"),
+			      "hollow PCP: %s", m);
+			CHECK(
+			    json_is_false(json_object_get(json_object_get(pm, "pcp"), "reachable")),
+			    "hollow PCP reachable");
+			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit %d, want 1",
+			      status);
+			/* not served: not offered */
+			CHECK(strcmp(verdict(cj, "natpmp", &m), "not-tested") == 0 &&
+				  strcmp(m, "no answer: not offered") == 0,
+			      "NAT-PMP not served: %s", m);
+			CHECK(strcmp(verdict(cj, "upnp_igd", &m), "not-tested") == 0,
+			      "UPnP not served: %s", m);
+		} else {
+			CHECK(strcmp(verdict(cj, "pcp", &m), "pass") == 0 &&
+				  strncmp(m, "203.0.114.1:40100, 600 s, epoch", 31) == 0,
+			      "PCP: %s", m);
+			CHECK(strcmp(verdict(cj, "natpmp", &m), "pass") == 0 &&
+				  strncmp(m, "203.0.114.1:40101, 600 s", 24) == 0,
+			      "NAT-PMP: %s", m);
+			CHECK(strcmp(verdict(cj, "upnp_igd", &m), upnpc ? "pass" : "not-tested") ==
+				  0,
+			      "UPnP IGD: %s", m);
+			CHECK(json_is_true(json_object_get(json_object_get(pm, "natpmp"),
+							   "closed_after_delete")),
+			      "NAT-PMP: closed after delete");
+		}
+	} else {
+		CHECK(json_is_null(json_object_get(cj, "portmap")), "--no-portmap: rows measured");
 	}
 	if (g_dhcp) {
 		/* the lab's LAN host took the lease: address, prefix, router */
@@ -427,7 +502,40 @@ static int run_case_dhcp(const char *preset, unsigned timeout_s, bool default_ro
 
 static int run_case(const char *preset, unsigned timeout_s, bool default_route)
 {
+	g_portmap = 0;
+	g_hollow = false;
 	return run_case_dhcp(preset, timeout_s, default_route, false);
+}
+
+static int run_case_portmap(unsigned portmap, bool hollow)
+{
+	int r;
+
+	g_portmap = portmap;
+	g_hollow = hollow;
+	r = run_case_dhcp("symmetric", 0, false, false);
+	g_portmap = 0;
+	g_hollow = false;
+	return r;
+}
+
+/* symmetric: only a port mapping lets an unsolicited datagram in */
+static void t_portmap(void **st)
+{
+	(void)st;
+	int r = run_case_portmap(EMU_NAT_PORTMAP_ALL, false);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
+static void t_portmap_hollow(void **st)
+{
+	(void)st;
+	int r = run_case_portmap(EMU_NAT_PORTMAP_PCP, true);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
 }
 
 static void t_dhcp(void **st)
@@ -470,6 +578,8 @@ int main(void)
 	    cmocka_unit_test(t_symmetric),
 	    cmocka_unit_test(t_short_timeout),
 	    cmocka_unit_test(t_dhcp),
+	    cmocka_unit_test(t_portmap),
+	    cmocka_unit_test(t_portmap_hollow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -710,6 +710,13 @@ static void test_portmap(void **state)
 	HAS(p.chains, "pmversion:1:0:filter;");
 	HAS(rules(&p, "pmversion"),
 	    "iifname !=\"wan\" l4proto ==17 payload ==5351 payload ==0 drop ;");
+	/* ... also where no UDP passes: the server still answers from the
+	 * node (natlab probe --portmap pcp found NAT-PMP answering on
+	 * udp-blocked and tcp-web-only before) */
+	build("udp-blocked", tweak_portmap, &p);
+	HAS(rules(&p, "pmversion"),
+	    "iifname !=\"wan\" l4proto ==17 payload ==5351 payload ==0 drop ;");
+	build("symmetric", tweak_portmap, &p);
 	/* emu_nat_build replaces: no miniupnpd table (check_nat_common does
 	 * not hold: raw's filtering drop is pmgate's now) */
 	HASNT(p.chains, "prerouting_miniupnpd");

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/srtp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -413,6 +414,14 @@ int dtls_conn_new(struct dtls_cert *cert, bool client, const uint8_t *peer_fp, s
 	/* RFC 5763 §5: both sides present certificates; the server asks */
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	SSL_CTX_set_options(c->ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
+	/* RFC 8827 §6.5: a WebRTC endpoint negotiates DTLS-SRTP (RFC 5764
+	 * use_srtp) in this handshake; peers that offer or require it (pion
+	 * as a client requires the server's answer) find it here, although
+	 * this data-channel-only peer never sends SRTP. 0 is success. */
+	if (SSL_CTX_set_tlsext_use_srtp(c->ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80") != 0) {
+		ssl_err(err, errlen, "DTLS context: use_srtp");
+		goto out;
+	}
 	c->ssl = SSL_new(c->ctx);
 	c->rbio = BIO_new(BIO_s_mem());
 	wbio = BIO_new(m);
@@ -573,4 +582,12 @@ const char *dtls_conn_cipher(const struct dtls_conn *c)
 {
 	const char *n = c->established ? SSL_get_cipher_name(c->ssl) : NULL;
 	return n ? n : "";
+}
+
+const char *dtls_conn_srtp_profile(const struct dtls_conn *c)
+{
+	/* the SSL object is only read here; OpenSSL's getter is not const */
+	SRTP_PROTECTION_PROFILE *p =
+	    c->established ? SSL_get_selected_srtp_profile((SSL *)c->ssl) : NULL;
+	return p && p->name ? p->name : "";
 }

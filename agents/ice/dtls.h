@@ -135,5 +135,8 @@ bool dtls_conn_established(const struct dtls_conn *c);
 const char *dtls_conn_error(const struct dtls_conn *c);
 /* the negotiated cipher suite's name, or "" before the handshake */
 const char *dtls_conn_cipher(const struct dtls_conn *c);
+/* dtls_conn_srtp_profile - the DTLS-SRTP profile the handshake settled on
+ * (RFC 5764 use_srtp, e.g. "SRTP_AEAD_AES_128_GCM"), or "" when none. */
+const char *dtls_conn_srtp_profile(const struct dtls_conn *c);
 
 #endif

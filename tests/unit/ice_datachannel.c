@@ -330,6 +330,10 @@ static void test_dtls_handshake(void **st)
 	assert_true(d.sa.established && d.sb.established);
 	assert_true(dtls_conn_established(d.a));
 	assert_string_not_equal(dtls_conn_cipher(d.a), "");
+	/* DTLS-SRTP is negotiated as by any WebRTC endpoint (RFC 8827 §6.5):
+	 * pion as a client requires the server's use_srtp */
+	assert_string_equal(dtls_conn_srtp_profile(d.a), "SRTP_AEAD_AES_128_GCM");
+	assert_string_equal(dtls_conn_srtp_profile(d.b), "SRTP_AEAD_AES_128_GCM");
 	/* one write, one record, one datagram */
 	assert_int_equal(dtls_conn_write(d.a, (const uint8_t *)"hello", 5), 0);
 	assert_int_equal(d.sa.out.n, 1);

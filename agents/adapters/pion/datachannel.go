@@ -159,10 +159,11 @@ func (p *dcPlane) fail(what string, err error) {
 	p.a.out.Log("error", fmt.Sprintf("datachannel: %s: %v", what, err))
 }
 
-func (p *dcPlane) run(conn *ice.Conn, lf logging.LoggerFactory, peerFP string) {
-	client := p.client()
-	role := map[bool]string{true: "client", false: "server"}[client]
-	cfg := &dtls.Config{
+// dtlsConfig is the DTLS side of a WebRTC endpoint: our certificate, the
+// peer's checked against its signalled fingerprint only, and DTLS-SRTP
+// profiles offered and accepted.
+func (p *dcPlane) dtlsConfig(lf logging.LoggerFactory, peerFP string) *dtls.Config {
+	return &dtls.Config{
 		Certificates:         []tls.Certificate{p.cert},
 		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
 		ClientAuth:           dtls.RequireAnyClientCert,
@@ -170,7 +171,14 @@ func (p *dcPlane) run(conn *ice.Conn, lf logging.LoggerFactory, peerFP string) {
 		// signalled fingerprint only (RFC 8827 §6.5)
 		InsecureSkipVerify:      true,
 		InsecureSkipVerifyHello: true,
-		LoggerFactory:           lf,
+		// A WebRTC endpoint negotiates DTLS-SRTP in the same handshake
+		// (RFC 8827 §6.5, RFC 5764 §4.1.1), and the browsers, libwebrtc
+		// and libdatachannel offer use_srtp: pion/dtls as server refuses
+		// a use_srtp it has no profile for ("insufficient security"), so
+		// the profiles pion/webrtc itself configures are given.
+		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{
+			dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80},
+		LoggerFactory: lf,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 {
 				return errors.New("the peer sent no certificate")
@@ -181,6 +189,12 @@ func (p *dcPlane) run(conn *ice.Conn, lf logging.LoggerFactory, peerFP string) {
 			return nil
 		},
 	}
+}
+
+func (p *dcPlane) run(conn *ice.Conn, lf logging.LoggerFactory, peerFP string) {
+	client := p.client()
+	role := map[bool]string{true: "client", false: "server"}[client]
+	cfg := p.dtlsConfig(lf, peerFP)
 	pipe := &dtlsPipe{conn: conn, in: p.dtlsIn, done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/logging"
 
 	"natlab/agentproto"
 )
@@ -56,5 +62,38 @@ func TestSession(t *testing.T) {
 		if err := p.peer(bad); err == nil {
 			t.Errorf("session %v accepted", bad)
 		}
+	}
+}
+
+// A WebRTC peer's DTLS client offers use_srtp (RFC 5764 §4.1.1): libwebrtc,
+// libdatachannel and the browsers do. Without SRTP profiles of its own,
+// pion/dtls as server answered "insufficient security" and no data channel
+// ever opened with them (docs/implementations.md, "pion").
+func TestDTLSServerAcceptsUseSRTP(t *testing.T) {
+	srv := plane(t, "controlling")
+	cli := plane(t, "controlled")
+	a, b := net.Pipe()
+	ccfg := cli.dtlsConfig(logging.NewDefaultLoggerFactory(), srv.fp)
+	ccfg.SRTPProtectionProfiles = []dtls.SRTPProtectionProfile{dtls.SRTP_AES128_CM_HMAC_SHA1_80}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		c, err := dtls.ClientWithContext(ctx, a, ccfg)
+		if err == nil {
+			c.Close()
+		}
+		done <- err
+	}()
+	s, err := dtls.ServerWithContext(ctx, b, srv.dtlsConfig(logging.NewDefaultLoggerFactory(), cli.fp))
+	if err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	if prof, ok := s.SelectedSRTPProtectionProfile(); !ok || prof != dtls.SRTP_AES128_CM_HMAC_SHA1_80 {
+		t.Errorf("SRTP profile %v %v", prof, ok)
+	}
+	s.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("client: %v", err)
 	}
 }

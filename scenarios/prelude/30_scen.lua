@@ -374,6 +374,10 @@ end
 -- consent period must be shorter); returns {ok = true, consent_only}.
 -- opts.note: a sentence the cell's message carries (say, why the window
 -- held no data), passed on to record_class.
+-- With settle_ms, the data keeps flowing this long after the judged
+-- window opens (scen.data_phase).
+local WINDOW_TAIL_MS = 500
+
 function scen.data_phase(net, l, r, res, cell, opts)
   opts = opts or {}
   local names = opts.names or { "left", "right" }
@@ -420,7 +424,12 @@ function scen.data_phase(net, l, r, res, cell, opts)
       -- data of a stack that switched meanwhile shows where it went since
       local iv = tw.interval_ms or 20
       tw.interval_ms = iv
-      tw.n = (tw.n or 4) + math.ceil(settle / iv)
+      -- the window opens on the lab's clock, the stream runs on each
+      -- agent's: on a loaded machine the lab woke up to 200 ms late and a
+      -- tail of 4 datagrams (60 ms) had ended, so a side whose data had
+      -- flowed was judged "none of its data was seen" (36 of 2916 grid
+      -- cells). The tail after settle_ms is WINDOW_TAIL_MS long.
+      tw.n = math.max(tw.n or 4, math.ceil(WINDOW_TAIL_MS / iv)) + math.ceil(settle / iv)
       tw.timeout_ms = (tw.timeout_ms or 2000) + settle
       tw.at_ms = settle
       tw.at = open_window

@@ -467,10 +467,11 @@ static void tc_answer(struct seq_rd *r)
 	}
 	long n = stun_builder_finish(&b);
 	if (TC.debug)
-		fprintf(stderr,
-			"t=%llu answer %s class %d kind %#x to tid %02x%02x (%d channels)\n",
-			(unsigned long long)TC.now, stun_method_name(method), cls, kind, tid[0],
-			tid[1], TC.nchan);
+		fprintf(
+		    stderr,
+		    "t=%llu answer %s class %d kind %#x f %#x to tid %02x%02x%s (%d channels)\n",
+		    (unsigned long long)TC.now, stun_method_name(method), cls, kind, f, tid[0],
+		    tid[1], s && s->signed_ ? " (signed request)" : "", TC.nchan);
 	if (n > 0)
 		tc_input(buf, (size_t)n);
 }

@@ -831,8 +831,10 @@ static struct ts_req *ts_req_slot(void)
 	 * come much later; else the next one. Never the slot of a request
 	 * still being built: ts_msg_send may first ask for a nonce with an
 	 * Allocate of its own, which used to take the slot of the request
-	 * being sent; the server then answered that request under a
-	 * transaction ID the model had forgotten (a false alarm,
+	 * being sent; the server then answered that request, rightly, with
+	 * its own transaction ID (RFC 8489 §3: it "allows the client to
+	 * associate the response with the request that generated it"), which
+	 * the model had forgotten (a false alarm,
 	 * regress/turn_server_seq/nonce_request_took_the_slot_of_its_request) */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < TS_REQS; i++) {

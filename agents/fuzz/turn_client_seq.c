@@ -20,8 +20,9 @@
  *    server gave and the password algorithm it names; it echoes the
  *    server's PASSWORD-ALGORITHMS unchanged (RFC 8489 §9.2.3.2, no
  *    bid-down); USERHASH is SHA-256(user ":" realm);
- *  - ChannelData only on a channel the server confirmed, in the RFC 8656
- *    range; Send indications only while allocated;
+ *  - ChannelData only on a channel the server confirmed for the current
+ *    allocation (RFC 8656 §12), in the RFC 8656 range; Send indications
+ *    only while allocated;
  *  - a transaction is sent at most Rc = 7 times over UDP, once over TCP,
  *    retransmissions no sooner than the initial RTO;
  *  - the state moves as RFC 8656 allows: IDLE -> ALLOCATING -> ALLOCATED
@@ -87,7 +88,11 @@ static struct {
 	int nsent;
 	struct tc_nonce nonces[TC_NONCES];
 	int nnonce;
-	uint16_t channels[TC_CHANNELS]; /* confirmed by a success answer */
+	/* channels of the current allocation confirmed by a success answer:
+	 * a bit per number of the RFC 8656 range (what tc_send checks), and a
+	 * list of distinct ones to pick ChannelData from */
+	uint8_t chan_bits[(STUN_CHANNEL_MAX - STUN_CHANNEL_MIN + 1) / 8];
+	uint16_t channels[TC_CHANNELS];
 	int nchan;
 	enum turn_client_state state;
 	bool in_start; /* inside turn_client_start: ALLOCATING is expected */
@@ -106,10 +111,33 @@ static struct tc_sent *tc_sent_find(const uint8_t *tid)
 
 static bool tc_channel_ok(uint16_t ch)
 {
-	for (int i = 0; i < TC.nchan; i++)
-		if (TC.channels[i] == ch)
-			return true;
-	return false;
+	if (ch < STUN_CHANNEL_MIN || ch > STUN_CHANNEL_MAX)
+		return false;
+	unsigned i = ch - STUN_CHANNEL_MIN;
+	return TC.chan_bits[i / 8] & (1u << (i % 8));
+}
+
+/* The server confirmed @ch. Each number is noted once: the list used to
+ * take every success answer, also the same one again and again, and once
+ * full (64) it missed a channel the server did confirm, then took the
+ * client's ChannelData on it for a breach of RFC 8656 §12 (a false alarm,
+ * regress/turn_client_seq/channel_list_full_of_repeats*). */
+static void tc_channel_confirm(uint16_t ch)
+{
+	if (ch < STUN_CHANNEL_MIN || ch > STUN_CHANNEL_MAX || tc_channel_ok(ch))
+		return;
+	unsigned i = ch - STUN_CHANNEL_MIN;
+	TC.chan_bits[i / 8] |= (uint8_t)(1u << (i % 8));
+	if (TC.nchan < TC_CHANNELS)
+		TC.channels[TC.nchan++] = ch;
+}
+
+/* RFC 8656 §12: a channel binding belongs to an allocation; a new one
+ * (ALLOCATING again) has none until the server confirms them again */
+static void tc_channels_forget(void)
+{
+	memset(TC.chan_bits, 0, sizeof(TC.chan_bits));
+	TC.nchan = 0;
 }
 
 /* ---- what the client sends -------------------------------------------------- */
@@ -265,6 +293,8 @@ static void tc_state(void *ctx, enum turn_client_state st, int code)
 			TC.state, st, code);
 	TC_CHECK((TC.in_start && st == TURN_CLIENT_ALLOCATING) || tc_transition_ok(TC.state, st),
 		 "state %d -> %d", TC.state, st);
+	if (st == TURN_CLIENT_ALLOCATING)
+		tc_channels_forget();
 	TC.state = st;
 }
 
@@ -417,9 +447,13 @@ static void tc_answer(struct seq_rd *r)
 							 : (uint32_t)seq_u8(r) * 100000u);
 		if (kind & 0x80)
 			stun_builder_add(&b, 0x0555, "y", 1); /* unknown, comprehension-required */
-		if (s && s->method == STUN_METHOD_CHANNEL_BIND && method == s->method &&
-		    TC.nchan < TC_CHANNELS)
-			TC.channels[TC.nchan++] = s->channel; /* the client may use it now */
+		/* the client may use the channel now, unless it must discard
+		 * the answer: an unknown comprehension-required attribute
+		 * (RFC 8489 §6.3.3) or integrity that does not verify with the
+		 * request's key (§9.2.5) */
+		bool discard = (kind & 0x80) || (s && s->signed_ && (f & 8) && (f & 4));
+		if (s && s->method == STUN_METHOD_CHANNEL_BIND && method == s->method && !discard)
+			tc_channel_confirm(s->channel);
 	}
 	/* signed with the request's key (f bit 3 clear), a wrong key, or not */
 	if (s && s->signed_ && !(f & 8)) {
@@ -433,9 +467,11 @@ static void tc_answer(struct seq_rd *r)
 	}
 	long n = stun_builder_finish(&b);
 	if (TC.debug)
-		fprintf(stderr, "t=%llu answer %s class %d kind %#x to tid %02x%02x\n",
-			(unsigned long long)TC.now, stun_method_name(method), cls, kind, tid[0],
-			tid[1]);
+		fprintf(
+		    stderr,
+		    "t=%llu answer %s class %d kind %#x f %#x to tid %02x%02x%s (%d channels)\n",
+		    (unsigned long long)TC.now, stun_method_name(method), cls, kind, f, tid[0],
+		    tid[1], s && s->signed_ ? " (signed request)" : "", TC.nchan);
 	if (n > 0)
 		tc_input(buf, (size_t)n);
 }

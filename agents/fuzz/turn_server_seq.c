@@ -108,7 +108,8 @@ struct ts_req {
 	uint8_t tid[STUN_TID_LEN];
 	uint16_t method;
 	bool signed_;
-	int waiting; /* deliveries not answered yet (a retransmission is one more) */
+	int waiting;   /* deliveries not answered yet (a retransmission is one more) */
+	bool building; /* between ts_msg_begin and its delivery: not to be taken */
 	uint8_t key[STUN_MAX_KEY_LEN];
 	size_t keylen;
 	int npeers;
@@ -429,6 +430,14 @@ static void ts_on_indication(int ci, const struct stun_msg *m)
  * what a seed reaches) */
 static bool ts_debug;
 
+/* the counter ts_msg_begin put in a transaction ID, for the debug output */
+static uint32_t ts_tid_num(const uint8_t *tid)
+{
+	uint32_t n;
+	memcpy(&n, tid, sizeof(n));
+	return n;
+}
+
 static int ts_io_client_send(void *ctx, const struct turn_key *k, const uint8_t *buf, size_t len)
 {
 	int ci = ts_client_of_key(k);
@@ -460,9 +469,9 @@ static int ts_io_client_send(void *ctx, const struct turn_key *k, const uint8_t 
 			const char *why;
 			size_t wl;
 			stun_msg_get_error(&m, &code, &why, &wl);
-			fprintf(stderr, "t=%llu -> client %d: %s %s %d (%zu bytes)\n",
+			fprintf(stderr, "t=%llu -> client %d: %s %s %d (%zu bytes) tid %u\n",
 				(unsigned long long)TS.now, ci, stun_method_name(m.method),
-				stun_class_name(m.cls), code, len);
+				stun_class_name(m.cls), code, len, ts_tid_num(m.tid));
 		}
 		TS_CHECK(!stream || stun_frame_length(buf, len) == (long)len,
 			 "a STUN frame whose length is not the message");
@@ -819,11 +828,19 @@ static struct ts_req *ts_req_slot(void)
 {
 	/* a free or answered slot; else one whose request got no answer
 	 * (dropped by the rate limit) but is not a Connect, whose answer may
-	 * come much later; else the next one */
-	struct ts_req *r = &TS.req[TS.nreq % TS_REQS];
+	 * come much later; else the next one. Never the slot of a request
+	 * still being built: ts_msg_send may first ask for a nonce with an
+	 * Allocate of its own, which used to take the slot of the request
+	 * being sent; the server then answered that request, rightly, with
+	 * its own transaction ID (RFC 8489 §3: it "allows the client to
+	 * associate the response with the request that generated it"), which
+	 * the model had forgotten (a false alarm,
+	 * regress/turn_server_seq/nonce_request_took_the_slot_of_its_request) */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < TS_REQS; i++) {
 			struct ts_req *q = &TS.req[(TS.nreq + i) % TS_REQS];
+			if (q->building)
+				continue;
 			if (!q->used || q->waiting <= 0 ||
 			    (pass == 1 && q->method != STUN_METHOD_CONNECT)) {
 				TS.nreq += i + 1;
@@ -831,7 +848,9 @@ static struct ts_req *ts_req_slot(void)
 			}
 		}
 	}
-	TS.nreq++;
+	struct ts_req *r = &TS.req[TS.nreq++ % TS_REQS];
+	if (r->building) /* at most one is being built at a time */
+		r = &TS.req[TS.nreq++ % TS_REQS];
 	return r;
 }
 
@@ -852,6 +871,7 @@ static void ts_msg_begin(struct ts_msg *mm, int ci, enum stun_class cls, uint16_
 		r->method = method;
 		memcpy(r->tid, tid, sizeof(tid));
 		r->sent_ms = TS.now;
+		r->building = true;
 		mm->r = r;
 	}
 }
@@ -877,6 +897,10 @@ static void ts_deliver(int ci, const uint8_t *buf, size_t len)
 		TS.last_client = ci;
 		TS.last_req_valid = false;
 	}
+	if (ts_debug && len >= STUN_HEADER_LEN && (buf[0] & 0xc0) == 0)
+		fprintf(stderr, "t=%llu client %d <- message type %#x tid %u\n",
+			(unsigned long long)TS.now, ci, (unsigned)(buf[0] << 8 | buf[1]),
+			ts_tid_num(buf + 8));
 	turn_server_input(TS.s, &TS.cl[ci].key, copy, len, TS.now);
 	free(copy);
 }
@@ -885,8 +909,10 @@ static void ts_deliver(int ci, const uint8_t *buf, size_t len)
 static void ts_last_req(const struct ts_req *r)
 {
 	TS.last_req_valid = r != NULL;
-	if (r)
+	if (r) {
 		TS.last_req = *r;
+		TS.last_req.building = false; /* a retransmission is already built */
+	}
 }
 
 static void ts_ask_nonce(int ci)
@@ -895,6 +921,7 @@ static void ts_ask_nonce(int ci)
 	ts_msg_begin(&mm, ci, STUN_CLASS_REQUEST, STUN_METHOD_ALLOCATE);
 	stun_builder_add_requested_transport(&mm.b, 17);
 	long n = stun_builder_finish(&mm.b);
+	mm.r->building = false;
 	if (n > 0) {
 		mm.r->waiting++;
 		ts_deliver(ci, mm.buf, (size_t)n);
@@ -902,8 +929,8 @@ static void ts_ask_nonce(int ci)
 	}
 }
 
-/* ts_msg_send - sign as @auth says, then send to the server */
-static void ts_msg_send(struct ts_msg *mm, uint8_t auth)
+/* sign as @auth says, then send to the server */
+static void ts_msg_sign_send(struct ts_msg *mm, uint8_t auth)
 {
 	int ci = mm->ci;
 	struct ts_client *c = &TS.cl[ci];
@@ -983,6 +1010,15 @@ static void ts_msg_send(struct ts_msg *mm, uint8_t auth)
 		mm->r->waiting++; /* before: the answer comes during delivery */
 	ts_deliver(ci, mm->buf, (size_t)n);
 	ts_last_req(mm->r);
+}
+
+/* ts_msg_send - sign as @auth says, then send to the server; the
+ * request's slot may be taken again from now on */
+static void ts_msg_send(struct ts_msg *mm, uint8_t auth)
+{
+	ts_msg_sign_send(mm, auth);
+	if (mm->r)
+		mm->r->building = false;
 }
 
 static void ts_advance(uint64_t ms)

@@ -20,6 +20,7 @@
 #include "agents/ice/candidate.h"
 #include "emu/lab.h"
 #include "emu/link.h"
+#include "emu/route.h"
 #include "emu/sandbox.h"
 #include "harness/cli.h"
 #include "harness/luanet.h"
@@ -727,6 +728,13 @@ int ac_check_selected(struct ac *ac, const json_t *ev, const json_t *peer_cands,
 
 /* ---- the run ---- */
 
+/* Two nodes on one link, each the other's default gateway, as a user's
+ * host always has one: a browser gathers host candidates only once a
+ * default route exists (Chromium without a media permission gathers only
+ * on the default route's interface; Firefox gathers nothing at all
+ * without one, whatever its preferences: docs/implementations.md). The
+ * gateway is the link's other end, inside the lab: nothing leaves it,
+ * and a packet for elsewhere dies at a node that does not forward. */
 static int build_lab(struct ac *ac)
 {
 	struct natlab_err e = {""};
@@ -736,7 +744,9 @@ static int build_lab(struct ac *ac)
 	    emu_lab_node_add(ac->lab, "peer", &ac->peer_node, &e) < 0 ||
 	    emu_link_veth(ac->cand_node, "eth0", ac->peer_node, "eth0", &e) < 0 ||
 	    emu_link_addr_add(ac->cand_node, "eth0", AC_CAND_IP "/24", &e) < 0 ||
-	    emu_link_addr_add(ac->peer_node, "eth0", AC_PEER_IP "/24", &e) < 0) {
+	    emu_link_addr_add(ac->peer_node, "eth0", AC_PEER_IP "/24", &e) < 0 ||
+	    emu_route_add(ac->cand_node, "default", AC_PEER_IP, "eth0", &e) < 0 ||
+	    emu_route_add(ac->peer_node, "default", AC_CAND_IP, "eth0", &e) < 0) {
 		fprintf(ac->out, "adapter-check: cannot build the lab: %s\n", e.msg);
 		return -1;
 	}

@@ -4,7 +4,8 @@
  *
  * The candidate runs in node "cand" (10.99.0.1), a reference agent
  * (natlab-ice unless --peer) in node "peer" (10.99.0.2), joined by one
- * veth, inside the sandbox (emu/sandbox.h). The harness relays their
+ * veth, each the other's default gateway, inside the sandbox
+ * (emu/sandbox.h). The harness relays their
  * signalling as in a scenario and checks, in order: the ready event; gather
  * answered by a complete local with valid credentials (RFC 8445 §5.3) and
  * RFC 8839 candidate lines; remote answered by state checking and a

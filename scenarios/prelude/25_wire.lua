@@ -240,12 +240,29 @@ function wire.classify(cfg, before, after, opts)
     sides[s] = f and { kind = f.kind, proto = f.proto, ["local"] = f._local, remote = f._remote,
                        transport = t, data_pkts = f._out_pkts } or { kind = "none" }
   end
-  -- the relayed address of a side's own allocation: where the peer sent
-  -- its data
+  -- the relayed address of a side's own allocation: the one the TURN
+  -- server sent that side's data out of, to the peer; without a TURN
+  -- point, where the peer sent its data. The two differ when a side
+  -- holds several allocations and sends through one while the peer sends
+  -- to another: Firefox behind udp-blocked, with a TURN/TCP and a
+  -- TURN/TLS allocation, sent through the first while its peer sent to
+  -- the second (both sides' getStats said so), and judging the side by
+  -- the peer's destination called its true claim contradicted.
+  local function relay_out_to(peer)
+    local best = nil
+    for _, f in ipairs(flows) do
+      if f.kind == "relayed" and f._out_pkts > 0 and is_turn(ep_addr(f._local)) and
+          in_list(addr_of[peer], ep_addr(f._remote)) and (not best or f._out_bytes > best._out_bytes) then
+        best = f
+      end
+    end
+    return best and best._local or nil
+  end
   for _, s in ipairs({ A, B }) do
     local other = s == A and B or A
     if sides[s].transport and out[other] and out[other].kind == "relayed" then
-      sides[s].relay = out[other]._remote
+      sides[s].relay = relay_out_to(other) or out[other]._remote
+      add_relay(sides[s].relay)
     end
   end
   local directions = {}

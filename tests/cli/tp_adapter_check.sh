@@ -22,6 +22,16 @@ for m in controlled always; do
     "$NATLAB_BIN_DIR" "$NATLAB_SOURCE_DIR/tests/cli/fixtures/wire_liar.py" >"$wrap/liar"
   chmod +x "$wrap/answerer-$m" "$wrap/liar"
 done
+# the peer of the first check stands for a browser too: like Firefox, it
+# has nothing to gather in a node without a default route, so it starts
+# only where adapter-check gave its node one (every host of a real lab has one)
+cat >"$wrap/answerer-routed" <<EOF
+#!/bin/sh
+awk 'NR > 1 && \$2 == "00000000" { f = 1 } END { exit !f }' /proc/net/route ||
+  { echo "answerer-routed: no default route in this node" >&2; exit 3; }
+exec "$wrap/answerer-controlled" "\$@"
+EOF
+chmod +x "$wrap/answerer-routed"
 fail=0
 
 check() { # expected-status label command...
@@ -44,7 +54,7 @@ expect_line() { # label pattern
   fi
 }
 
-check 0 "natlab-ice conforms (against an answerer)" "$natlab" adapter-check --peer "$wrap/answerer-controlled" natlab-ice
+check 0 "natlab-ice conforms (against an answerer that needs a default route)" "$natlab" adapter-check --peer "$wrap/answerer-routed" natlab-ice
 expect_line "natlab-ice" "^ok    stop: exited with status 0"
 expect_line "natlab-ice" "^ok    controlled: connects"
 # the rounds the default matrix needs: trickle, srflx and relay candidates

@@ -418,7 +418,8 @@ int dtls_conn_new(struct dtls_cert *cert, bool client, const uint8_t *peer_fp, s
 	 * use_srtp) in this handshake; peers that offer or require it (pion
 	 * as a client requires the server's answer) find it here, although
 	 * this data-channel-only peer never sends SRTP. 0 is success. */
-	if (SSL_CTX_set_tlsext_use_srtp(c->ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80") != 0) {
+	if (SSL_CTX_set_tlsext_use_srtp(c->ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80") !=
+	    0) {
 		ssl_err(err, errlen, "DTLS context: use_srtp");
 		goto out;
 	}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "pmcheck_good.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +16,7 @@
 
 static void good(struct pmcheck_report *rep)
 {
-	memset(rep, 0, sizeof(*rep));
-	for (int p = 0; p < PMCHECK_N; p++) {
-		struct pmcheck_result *r = &rep->r[p];
-		r->tested = r->answered = true;
-		strcpy(r->result, "SUCCESS");
-		strcpy(r->external, "203.0.114.1");
-		r->external_port = (uint16_t)(40100 + p);
-		r->lifetime_s = 600;
-		r->epoch_s = p == PMCHECK_UPNP ? -1 : 7;
-		r->epoch_ok = p == PMCHECK_UPNP ? -1 : 1;
-		r->reachable = r->deleted = r->closed_after = 1;
-		r->answer_ms = 3;
-	}
+	pmcheck_good(rep, 7, 3);
 }
 
 static const struct compl_row *rows(const struct pmcheck_report *pm, struct compl_report *r)

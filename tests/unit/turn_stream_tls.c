@@ -69,7 +69,8 @@ static void pair_new(struct pair *p)
 	p->cctx = SSL_CTX_new(TLS_client_method());
 	server_cert(p->sctx);
 	/* as agents/ice/relay.c sets them */
-	SSL_CTX_set_mode(p->cctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(p->cctx,
+			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	p->srv = SSL_new(p->sctx);
 	cssl = SSL_new(p->cctx);
 	SSL_set_fd(p->srv, fds[1]);

@@ -124,8 +124,15 @@ local function expect_by_capabilities(expect, p, cell, procs)
     local ok, why = natlab.ready(procs[side])
     if not ok then natlab.fail(side .. " (" .. tostring(p[side .. "_impl"]) .. "): " .. why) end
   end
-  -- the TURN transports this cell offers (param turn: all, udp, tcp, tls)
-  local offered = (p.turn and p.turn ~= "all") and { [p.turn] = true } or nil
+  -- the TURN transports this cell offers (param turn: all, udp, tcp,
+  -- tls). The lab's TLS listener (natlab's server and coturn alike) also
+  -- takes plain TCP, and a client without TLS may use it so (libnice
+  -- does): turn=tls offers TCP too.
+  local offered = nil
+  if p.turn and p.turn ~= "all" then
+    offered = { [p.turn] = true }
+    if p.turn == "tls" then offered.tcp = true end
+  end
   local exp, why = expect.adjust(p.left, p.right, cell.expected_path,
                                  function(side, name) return natlab.capability(procs[side], name) end,
                                  offered)

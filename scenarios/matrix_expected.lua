@@ -42,16 +42,22 @@ local function adjust(row, col, exp, cap, offered)
     end
     return true
   end
+  -- why a side has none of the transports named: the lab offers none of
+  -- them, or the side declares the offered ones missing
   local function why_not(side, ...)
-    local gone = {}
+    local gone, left = {}, {}
     for _, t in ipairs({ ... }) do
-      if offered and not offered[t] then gone[#gone + 1] = t:upper() end
+      local list = (offered and not offered[t]) and gone or left
+      list[#list + 1] = t:upper()
     end
-    if #gone == select("#", ...) then
+    if #left == 0 then
       return "the lab offers no TURN over " .. table.concat(gone, " or ") .. " (param turn)"
     end
-    return side .. " declares neither TURN over TCP nor TURN over TLS" ..
-      (#gone > 0 and (" it is offered (no " .. table.concat(gone, " or ") .. ", param turn)") or "")
+    if #gone == 0 then
+      return side .. " declares neither TURN over " .. table.concat(left, " nor TURN over ")
+    end
+    return side .. " declares no TURN over " .. table.concat(left, " or ") ..
+      ", the only one the lab offers (param turn)"
   end
   if cap("left", "ice-tcp") and cap("right", "ice-tcp") and
      ((row == "udp-blocked" and col == "open") or (row == "open" and col == "udp-blocked")) then

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,6 @@
 #include "agents/portmap/pcp.h"
 #include "harness/luanet.h"
 
-#define IPPROTO_UDP_ 17
 /* RFC 6886 §3.1: "the client ... waits 250 ms for a response ... then
  * doubles the waiting time". PCP's own timers (RFC 6887 §8.1.1: IRT 3 s)
  * are meant for a client that keeps a mapping; a measurement that must
@@ -230,7 +230,17 @@ static bool pcp_accept(const uint8_t *b, size_t n, void *arg)
 	 * internal port */
 	return x->decode == 0 && x->resp.opcode == PCP_OP_MAP &&
 	       memcmp(x->resp.nonce, x->req.nonce, PCP_NONCE_LEN) == 0 &&
-	       x->resp.protocol == IPPROTO_UDP_ && x->resp.internal_port == x->req.internal_port;
+	       x->resp.protocol == IPPROTO_UDP && x->resp.internal_port == x->req.internal_port;
+}
+
+/* A deletion's answer (PCP §15, NAT-PMP §3.4): whether the server
+ * confirmed it, and whether its epoch went on as time did. */
+static void note_delete(struct pmcheck_result *r, bool answered, bool success, uint32_t epoch1,
+			uint32_t epoch2, int64_t t_answer)
+{
+	r->deleted = answered && success;
+	if (answered)
+		r->epoch_ok = pmcheck_epoch_ok(epoch1, epoch2, now_ms() - t_answer);
 }
 
 static int pcp_delete(const struct pmcheck_config *cfg, void *arg, struct pmcheck_result *r)
@@ -244,14 +254,11 @@ static int pcp_delete(const struct pmcheck_config *cfg, void *arg, struct pmchec
 	 * with the Requested Lifetime set to zero" (same nonce) */
 	x->req.lifetime_s = 0;
 	len = pcp_map_request_encode(req, sizeof(req), &x->req);
-	if (exchange(cfg, x->ctl, req, (size_t)len, buf, sizeof(buf), pcp_accept, x,
-		     cfg->answer_ms) > 0 &&
-	    x->decode == 0) {
-		r->deleted = x->resp.result == PCP_SUCCESS;
-		r->epoch_ok = pmcheck_epoch_ok(epoch1, x->resp.epoch_s, now_ms() - x->t_answer);
-	} else {
-		r->deleted = 0;
-	}
+	bool answered = exchange(cfg, x->ctl, req, (size_t)len, buf, sizeof(buf), pcp_accept, x,
+				 cfg->answer_ms) > 0 &&
+			x->decode == 0;
+	note_delete(r, answered, x->resp.result == PCP_SUCCESS, epoch1, x->resp.epoch_s,
+		    x->t_answer);
 	return 0;
 }
 
@@ -277,7 +284,7 @@ static int check_pcp(const struct pmcheck_config *cfg, struct pmcheck_result *r,
 			x.req.nonce[i] = (uint8_t)(now_ms() >> (i % 8));
 	x.req.lifetime_s = cfg->lifetime_s;
 	pcp_ip4_mapped(x.req.client_ip, cfg->lan_ip);
-	x.req.protocol = IPPROTO_UDP_;
+	x.req.protocol = IPPROTO_UDP;
 	x.req.internal_port = port;
 	x.req.suggested_port = port;
 	pcp_ip4_mapped(x.req.suggested_ip, 0);
@@ -354,13 +361,10 @@ static int pmp_delete(const struct pmcheck_config *cfg, void *arg, struct pmchec
 	 * request with the Requested Lifetime in Seconds set to zero" and
 	 * the Suggested External Port zero */
 	len = natpmp_map_request_encode(req, sizeof(req), NATPMP_OP_MAP_UDP, x->port, 0, 0);
-	if (exchange(cfg, x->ctl, req, (size_t)len, buf, sizeof(buf), pmp_accept, x,
-		     cfg->answer_ms) > 0) {
-		r->deleted = x->resp.result == NATPMP_SUCCESS;
-		r->epoch_ok = pmcheck_epoch_ok(epoch1, x->resp.epoch_s, now_ms() - x->t_answer);
-	} else {
-		r->deleted = 0;
-	}
+	bool answered = exchange(cfg, x->ctl, req, (size_t)len, buf, sizeof(buf), pmp_accept, x,
+				 cfg->answer_ms) > 0;
+	note_delete(r, answered, x->resp.result == NATPMP_SUCCESS, epoch1, x->resp.epoch_s,
+		    x->t_answer);
 	return 0;
 }
 

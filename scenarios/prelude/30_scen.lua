@@ -59,11 +59,7 @@ local function cert_dir()
   return nil
 end
 
--- scen.work_dir(sub) -> path: a directory for the files a cell generates
--- (server configurations, certificates): <the cell's log directory>/<sub>,
--- absolute (the programs started there change their working directory),
--- or a fresh temporary one without logs (natlab exec/shell); made here.
--- scen.cell_dir() -> path | nil: the cell's log directory, whole (the
+-- scen.cell_dir() -> path | nil: the cell's log directory, absolute (the
 -- programs started there change their working directory), or nil without
 -- logs (natlab exec/shell).
 function scen.cell_dir()
@@ -72,6 +68,9 @@ function scen.cell_dir()
   return d
 end
 
+-- scen.work_dir(sub) -> path: a directory for the files a cell generates
+-- (server configurations, certificates): <scen.cell_dir()>/<sub>, or a
+-- fresh temporary one without logs (natlab exec/shell); made here.
 function scen.work_dir(sub)
   local d = scen.cell_dir()
   if not d then

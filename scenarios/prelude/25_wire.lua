@@ -148,20 +148,115 @@ function wire.flows(cfg, before, after)
   return out
 end
 
-local function side_out(flows, side_point, basis, leg_ok)
+-- ---- consent checks: a side's own Binding requests (V6) ---------------------
+
+local COOKIE = "\x21\x12\xA4\x42"
+local function u16(s, i) return (s:byte(i) << 8) | s:byte(i + 1) end
+
+-- RFC 8489 §5: a STUN message starts with two zero bits, carries the magic
+-- cookie 0x2112A442 at bytes 4-7; a Binding request is type 0x0001
+local function stun_at(s, i)
+  return #s >= i + 19 and s:byte(i) < 0x40 and s:sub(i + 4, i + 7) == COOKIE
+end
+local function binding_request_at(s, i) return stun_at(s, i) and u16(s, i) == 0x0001 end
+
+-- the peer data of a Send indication at @i (RFC 8656 §11.4: method Send,
+-- class indication, type 0x0016; its DATA attribute, 0x0013, §18.4) is a
+-- Binding request
+local function send_carries_request(s, i)
+  local stop = math.min(#s, i + 19 + u16(s, i + 2))
+  local a = i + 20
+  while a + 3 <= stop do
+    local t, len = u16(s, a), u16(s, a + 2)
+    if t == 0x0013 then return binding_request_at(s:sub(a + 4, a + 3 + len), 1) end
+    a = a + 4 + ((len + 3) & ~3)
+  end
+  return false
+end
+
+-- how many Binding requests the messages of one UDP payload or one TCP
+-- segment @s carry, each either bare (to a peer, or to a peer's relayed
+-- address), inside TURN ChannelData (RFC 8656 §12.4: channel numbers
+-- 0x4000-0x4FFF; over TCP padded to 4 bytes, §12.5) or a Send indication,
+-- or framed by a 2-byte length over ICE-TCP (RFC 6544 §3, RFC 4571). A
+-- segment that does not start at a message boundary, and TLS, count none.
+local function requests_in(s, tcp)
+  local n, i = 0, 1
+  while i + 3 <= #s do
+    local b = s:byte(i)
+    local step
+    if b >= 0x40 and b <= 0x4f then
+      local len = u16(s, i + 2)
+      if binding_request_at(s:sub(i + 4, i + 3 + len), 1) then n = n + 1 end
+      step = 4 + (tcp and ((len + 3) & ~3) or len)
+    elseif stun_at(s, i) then
+      local t = u16(s, i)
+      if t == 0x0001 or (t == 0x0016 and send_carries_request(s, i)) then n = n + 1 end
+      step = 20 + u16(s, i + 2)
+    elseif tcp and binding_request_at(s, i + 2) then
+      n = n + 1
+      step = 2 + u16(s, i)
+    else
+      break
+    end
+    if not tcp then break end
+    i = i + step
+  end
+  return n
+end
+
+-- natlab.wire.own_requests(packets, addrs) -> {["proto local>remote"] = n}
+-- The flows that carried a side's own Binding requests, counted from a
+-- capture at its point (natlab.sip.capture's packets): packets the point
+-- sent from one of @addrs (a set). Its answers to the peer's checks are
+-- not requests, so they do not count: on the "consent" basis the wire
+-- judges each side by the checks it sent itself (RFC 7675 §5.1: consent
+-- is checked on the selected pair), not by the pair its peer checks on.
+function wire.own_requests(packets, addrs)
+  local t = {}
+  for _, p in ipairs(packets or {}) do
+    if p.out and addrs[p.src] and p.payload then
+      local n = requests_in(p.payload, p.proto == "tcp")
+      if n > 0 then
+        local k = p.proto .. " " .. ep(p.src, p.sport) .. ">" .. ep(p.dst, p.dport)
+        t[k] = (t[k] or 0) + n
+      end
+    end
+  end
+  return t
+end
+
+local function side_out(flows, side_point, basis, leg_ok, req)
   -- the flow that carried the most of the side's own traffic in the
   -- window; on the "consent" basis (no data plane) only flows seen both
   -- ways count; a TURN client leg only when leg_ok() says the server
   -- relayed something on (else it carried only the client's own
-  -- requests: refreshes, permissions)
-  local best = nil
+  -- requests: refreshes, permissions). With @req (the side's own Binding
+  -- requests per flow, wire.own_requests) on the consent basis, only the
+  -- flows that carried them count, answered ones first: a side that
+  -- answers its peer's checks on one pair and checks another itself (its
+  -- peer switched after nominating; it kept the first nomination) is
+  -- judged by the second. Returns the flow and its request count.
+  local best, best_n = nil, nil
+  if basis == "consent" and req then
+    for _, f in ipairs(flows) do
+      local n = f.node == side_point and f._local and req[f.proto .. " " .. f._local .. ">" .. f._remote]
+      if n and f.kind ~= "stun" and f.kind ~= "other" then
+        local better = not best or
+          ((f._in_pkts > 0) ~= (best._in_pkts > 0) and f._in_pkts > 0) or
+          ((f._in_pkts > 0) == (best._in_pkts > 0) and n > best_n)
+        if better then best, best_n = f, n end
+      end
+    end
+    if best then return best, best_n end
+  end
   for _, f in ipairs(flows) do
     if f.node == side_point and f.kind ~= "stun" and f.kind ~= "other" and f._out_pkts > 0 and
         (basis ~= "consent" or f._in_pkts > 0) and (not f.kind:match("^turn%-") or leg_ok()) then
       if not best or f._out_bytes > best._out_bytes then best = f end
     end
   end
-  return best
+  return best, nil
 end
 
 -- natlab.wire.classify(cfg, before, after[, opts]) -> wire record
@@ -169,6 +264,9 @@ end
 -- cfg.sides = {"left", "right"} (the two call sides, in order).
 -- opts.basis: "data" (default: the window held a data phase) or "consent"
 -- (no data plane in common: the checks seen both ways decide).
+-- opts.requests: on the consent basis, {side = wire.own_requests(...)}:
+-- a side that sent Binding requests in the window is judged by the flows
+-- that carried them (sides[side].requests: how many), else as above.
 function wire.classify(cfg, before, after, opts)
   opts = opts or {}
   local basis = opts.basis or "data"
@@ -212,8 +310,10 @@ function wire.classify(cfg, before, after, opts)
       return relayed_to[T.addr] or (T.addr6 and relayed_to[T.addr6]) or false
     end
   end
-  local out = { [A] = side_out(flows, point_of[A], basis, leg_ok_for(B)),
-                [B] = side_out(flows, point_of[B], basis, leg_ok_for(A)) }
+  local req = opts.requests or {}
+  local out, nreq = {}, {}
+  out[A], nreq[A] = side_out(flows, point_of[A], basis, leg_ok_for(B), req[A])
+  out[B], nreq[B] = side_out(flows, point_of[B], basis, leg_ok_for(A), req[B])
   -- relayed addresses the data crossed: those a side sent to, and, when
   -- both sides reach the TURN server themselves, its allocations' own
   -- relay-to-relay flow
@@ -238,7 +338,7 @@ function wire.classify(cfg, before, after, opts)
     local t = f and f.kind:match("^turn%-(%a+)$") or nil
     transport[s] = t or natlab.null
     sides[s] = f and { kind = f.kind, proto = f.proto, ["local"] = f._local, remote = f._remote,
-                       transport = t, data_pkts = f._out_pkts } or { kind = "none" }
+                       transport = t, data_pkts = f._out_pkts, requests = nreq[s] } or { kind = "none" }
   end
   -- the relayed address of a side's own allocation: the one the TURN
   -- server sent that side's data out of, to the peer; without a TURN
@@ -431,9 +531,53 @@ function Obs:snap(label)
   return s
 end
 
+-- obs:watch_requests(): from now on capture each side's point
+-- (natlab.capture: a NAT's every interface), so that a window judged on
+-- the consent basis knows which flows carried each side's own Binding
+-- requests (wire.own_requests); obs:mark_requests() says the window opens
+-- now (what was captured before does not count). Under natlab exec/shell,
+-- which capture nothing, both do nothing and the consent basis counts
+-- flows seen both ways.
+function Obs:watch_requests()
+  self.req = {}
+  for _, pt in ipairs(self.cfg.points) do
+    if pt.role == "side" and pt.node and natlab.capture then
+      local _, file = natlab.capture(pt.node)
+      if file then
+        local rd = natlab.sip.capture(file)
+        local addrs = { [pt.addr] = true }
+        if pt.addr6 then addrs[pt.addr6] = true end
+        self.req[pt.side] = { reader = rd, from = #rd:read() + 1, addrs = addrs }
+      end
+    end
+  end
+end
+
+function Obs:mark_requests()
+  for _, r in pairs(self.req or {}) do r.from = #r.reader:read() + 1 end
+end
+
+-- each side's own Binding requests since mark_requests (nil: not watched)
+function Obs:requests()
+  if not self.req then return nil end
+  local t = {}
+  for side, r in pairs(self.req) do
+    local all = r.reader:read()
+    t[side] = wire.own_requests(table.move(all, r.from, #all, 1, {}), r.addrs)
+  end
+  return t
+end
+
 -- obs:classify(before_label, after_label[, opts]) -> wire record
+-- On the consent basis, the requests of obs:watch_requests count.
 function Obs:classify(a, b, opts)
   local t = natlab.now_ms()
+  if opts and opts.basis == "consent" and not opts.requests then
+    local o = {}
+    for k, v in pairs(opts) do o[k] = v end
+    o.requests = self:requests()
+    opts = o
+  end
   local w = wire.classify(self.cfg, self.snaps[a], self.snaps[b], opts)
   charge(self, "classify", t)
   return w

@@ -407,9 +407,15 @@ function scen.data_phase(net, l, r, res, cell, opts)
         if ev.ev == "selected" or ev.ev == "switched" then natlab.claim(res, names[i], ev) end
       end
     end
+    -- each side is judged by the flows that carried its own checks: the
+    -- captures of its point say which (25_wire.lua, wire.own_requests)
+    if obs then obs:watch_requests() end
     if (opts.settle_ms or 0) > 0 then
       listen(opts.settle_ms)
-      if obs then obs:snap("data0") end
+      if obs then
+        obs:snap("data0")
+        obs:mark_requests()
+      end
     end
     listen(opts.consent_ms)
     flow, basis = { ok = true, consent_only = true, ms = opts.consent_ms }, "consent"

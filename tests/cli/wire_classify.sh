@@ -19,7 +19,7 @@ python3 - "$out/latest/cells.jsonl" <<'PY' || fail "$(cat "$out/log")"
 import json, sys
 cells = [json.loads(l) for l in open(sys.argv[1])]
 cases = {c["params"]["case"]: c for c in cells}
-want = {"direct", "relay-left-udp", "relay-both-tcp", "relay-split-alloc", "switched", "no-data", "consent", "new-in-window", "turn-chatter", "own-requests", "consent-own-requests"}
+want = {"direct", "relay-left-udp", "relay-both-tcp", "relay-split-alloc", "switched", "no-data", "consent", "new-in-window", "turn-chatter", "own-requests", "consent-own-requests", "prflx-hidden-address"}
 assert set(cases) == want, sorted(cases)
 bad = [f'{k}: {c["outcome"]}: {c.get("message")}' for k, c in sorted(cases.items()) if c["outcome"] != "pass"]
 assert not bad, "\n".join(bad)

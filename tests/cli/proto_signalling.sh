@@ -123,5 +123,11 @@ assert c["observations"]["no_dataplane"] == want, c["observations"]
 s = c["wire"]["settled"]
 assert s["basis"] == "consent" and s["class"] == "relay", s
 assert "data" not in c, c.get("data")
+# each side judged by its own consent requests (every 200 ms in a 1 s
+# window), read from a capture of its point that the cell keeps
+for side in ("left", "right"):
+    n = c["wire"]["sides"][side].get("requests")
+    assert isinstance(n, int) and n >= 2, (side, c["wire"]["sides"][side])
+assert any(p.endswith("-nat.pcap") for p in c.get("pcaps", [])), c.get("pcaps")
 PY
 echo "ok: datachannel chosen for a datachannel-only peer, datagram by default, consent checks with none in common"

@@ -449,9 +449,10 @@ static void tc_answer(struct seq_rd *r)
 			stun_builder_add(&b, 0x0555, "y", 1); /* unknown, comprehension-required */
 		/* the client may use the channel now, unless it must discard
 		 * the answer: an unknown comprehension-required attribute
-		 * (RFC 8489 §6.3.3) or integrity that does not verify with the
-		 * request's key (§9.2.5) */
-		bool discard = (kind & 0x80) || (s && s->signed_ && (f & 8) && (f & 4));
+		 * (RFC 8489 §6.3.3), or, to a signed request, integrity that
+		 * does not verify with the request's key or none at all
+		 * (§9.2.5; f bit 3: not signed with the right key) */
+		bool discard = (kind & 0x80) || (s && s->signed_ && (f & 8));
 		if (s && s->method == STUN_METHOD_CHANNEL_BIND && method == s->method && !discard)
 			tc_channel_confirm(s->channel);
 	}

@@ -40,6 +40,9 @@ struct txn {
 	int peer;	/* index in peers, or -1 */
 	bool close;	/* a Refresh with LIFETIME 0 */
 	bool had_creds; /* sent with MESSAGE-INTEGRITY */
+	bool forged;	/* an answer failed authentication and was discarded */
+	uint8_t key[TURN_AUTH_KEY_MAX]; /* the key the request was signed with */
+	int keylen;
 	int retries;	/* 401/438 retries */
 	uint8_t msg[TXN_MSG_MAX];
 	size_t len;
@@ -175,6 +178,7 @@ static int txn_send(struct turn_client *c, struct txn *t, uint64_t now_ms)
 
 	if (stun_tid_random(t->tid) != 0)
 		return -EIO;
+	t->forged = false; /* a new transaction (§9.2.5 counts per transaction) */
 	stun_builder_init(&b, t->msg, sizeof(t->msg),
 			  stun_type_make(STUN_CLASS_REQUEST, op_method(t->op)), t->tid);
 	switch (t->op) {
@@ -229,6 +233,8 @@ static int txn_send(struct turn_client *c, struct txn *t, uint64_t now_ms)
 			stun_builder_add_integrity_sha256(&b, c->key, (size_t)c->keylen);
 		else
 			stun_builder_add_integrity(&b, c->key, (size_t)c->keylen);
+		memcpy(t->key, c->key, sizeof(t->key));
+		t->keylen = c->keylen;
 	}
 	long n = stun_builder_finish(&b);
 	if (n < 0)
@@ -475,8 +481,9 @@ static void refresh_end(struct turn_client *c, const struct txn *t, int code)
 		set_state(c, TURN_CLIENT_FAILED, code);
 }
 
-/* txn_fail - @t ends without a usable answer (@code: -ETIMEDOUT, or
- * -EPROTO for an answer that had to be discarded). */
+/* txn_fail - @t ends without a usable answer (@code: -ETIMEDOUT, -EPROTO
+ * for an answer that had to be discarded, -EBADMSG for one that failed
+ * authentication). */
 static void txn_fail(struct turn_client *c, struct txn *t, int code)
 {
 	t->used = false;
@@ -574,10 +581,31 @@ static void on_response(struct turn_client *c, const struct stun_msg *m, uint64_
 	}
 	if (!t || m->method != op_method(t->op))
 		return;
-	/* answers to authenticated requests must carry our integrity */
-	if (t->had_creds && (m->mi_idx >= 0 || m->mi256_idx >= 0) &&
-	    stun_msg_check_integrity(m, c->key, (size_t)c->keylen) != 0)
-		return;
+	/* RFC 8489 §9.2.5: an answer to a request that carried our
+	 * credentials, other than a 401 or 438 challenge, is authenticated by
+	 * its MESSAGE-INTEGRITY(-SHA256), computed "using the same password it
+	 * utilized for the request". "If the value does not match, or if both
+	 * MESSAGE-INTEGRITY and MESSAGE-INTEGRITY-SHA256 are absent": over an
+	 * unreliable transport "the response MUST be discarded, as if it had
+	 * never been received" (retransmissions go on, and a timeout then
+	 * signals the violation); over a reliable one it is discarded and "the
+	 * layer MUST immediately end the transaction". */
+	if (t->had_creds) {
+		int ecode = 0;
+		const char *er;
+		size_t erl;
+		bool challenge = m->cls == STUN_CLASS_ERROR &&
+				 stun_msg_get_error(m, &ecode, &er, &erl) == 0 &&
+				 (ecode == 401 || ecode == 438);
+		bool signed_ = m->mi_idx >= 0 || m->mi256_idx >= 0;
+		if (!challenge &&
+		    (!signed_ || stun_msg_check_integrity(m, t->key, (size_t)t->keylen) != 0)) {
+			t->forged = true;
+			if (c->cfg.transport != TURN_TRANSPORT_UDP)
+				txn_fail(c, t, -EBADMSG);
+			return;
+		}
+	}
 	/* RFC 8489 §6.3.3: If the success response contains unknown
 	 * comprehension-required attributes, the response is discarded and
 	 * the transaction is considered to have failed. §6.3.4: If the error
@@ -684,7 +712,7 @@ uint64_t turn_client_tick(struct turn_client *c, uint64_t now_ms)
 			    now_ms + (t->sent == RC ? (uint64_t)RM * c->cfg.rto_ms : t->rto_ms);
 			continue;
 		}
-		txn_fail(c, t, -ETIMEDOUT);
+		txn_fail(c, t, t->forged ? -EBADMSG : -ETIMEDOUT);
 	}
 	/* A deadline that has come must move forward even while its request
 	 * is still pending: that request has its own retransmission timer

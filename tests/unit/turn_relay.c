@@ -640,6 +640,97 @@ static void test_client_unknown_required_attr(void **st)
 	assert_int_equal(turn_client_relayed(d->tc, 0, &out), 0);
 }
 
+/* challenge_allocate - a 401 with REALM "lab" and a NONCE to the client's
+ * last Allocate: the client answers with a signed Allocate */
+static void challenge_allocate(struct client *c)
+{
+	struct stun_msg req;
+	struct stun_builder b;
+	uint8_t buf[256];
+
+	assert_int_equal(stun_msg_decode(&req, W.c2s, W.c2s_len, 0, NULL), 0);
+	assert_true(req.mi_idx < 0);
+	stun_builder_init(&b, buf, sizeof(buf),
+			  stun_type_make(STUN_CLASS_ERROR, STUN_METHOD_ALLOCATE), req.tid);
+	stun_builder_add_error(&b, 401, "Unauthenticated");
+	stun_builder_add_string(&b, STUN_ATTR_REALM, "lab");
+	stun_builder_add_string(&b, STUN_ATTR_NONCE, "n0nce");
+	long n = stun_builder_finish(&b);
+	assert_true(n > 0);
+	turn_client_input(c->tc, buf, (size_t)n, W.now);
+	assert_int_equal(stun_msg_decode(&req, W.c2s, W.c2s_len, 0, NULL), 0);
+	assert_true(req.mi_idx >= 0);
+}
+
+/* answer_signed - a success response to the client's last (signed)
+ * Allocate, with MESSAGE-INTEGRITY from @pass (NULL: none) */
+static void answer_signed(struct client *c, const char *pass)
+{
+	struct stun_msg req;
+	struct stun_builder b;
+	struct stun_addr relayed;
+	struct sockaddr_storage r = sa("192.0.2.1", 50000);
+	uint8_t buf[512], key[TURN_AUTH_KEY_MAX];
+
+	assert_int_equal(stun_msg_decode(&req, W.c2s, W.c2s_len, 0, NULL), 0);
+	stun_builder_init(&b, buf, sizeof(buf),
+			  stun_type_make(STUN_CLASS_SUCCESS, STUN_METHOD_ALLOCATE), req.tid);
+	stun_addr_from_sockaddr(&relayed, (struct sockaddr *)&r, sizeof(struct sockaddr_in));
+	stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &relayed);
+	stun_builder_add_u32(&b, STUN_ATTR_LIFETIME, 600);
+	if (pass) {
+		int kl = turn_auth_key(TURN_AUTH_ALG_MD5, "alice", 5, "lab", pass, key);
+		assert_true(kl > 0);
+		stun_builder_add_integrity(&b, key, (size_t)kl);
+	}
+	long n = stun_builder_finish(&b);
+	assert_true(n > 0);
+	turn_client_input(c->tc, buf, (size_t)n, W.now);
+}
+
+/* RFC 8489 §9.2.5: an answer to a request that carried the credentials
+ * counts only with MESSAGE-INTEGRITY that verifies with the request's key.
+ * Over UDP an answer without one, or with a wrong one, is as if never
+ * received (the request is retransmitted; when nothing better comes the
+ * transaction fails as an integrity violation, not a timeout); over TCP
+ * it ends the transaction at once. */
+static void test_client_unsigned_answer(void **st)
+{
+	(void)st;
+	W.srv_addr[0] = sa("198.51.100.1", 3478); /* the test answers by hand */
+	struct turn_client_config tcp = {.transport = TURN_TRANSPORT_TCP};
+	struct client *c = mk_client(0, "alice", "pw", NULL);
+	struct client *d = mk_client(1, "alice", "pw", NULL);
+	struct client *e = mk_client(2, "alice", "pw", &tcp);
+	struct sockaddr_storage out;
+
+	turn_client_start(c->tc, W.now);
+	challenge_allocate(c);
+	answer_signed(c, NULL);
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATING);
+	answer_signed(c, "not-pw");
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATING);
+	assert_int_equal(turn_client_relayed(c->tc, 0, &out), -ENOENT);
+	answer_signed(c, "pw");
+	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATED);
+	assert_int_equal(turn_client_relayed(c->tc, 0, &out), 0);
+
+	uint64_t t0 = W.now;
+	turn_client_start(d->tc, W.now);
+	challenge_allocate(d);
+	answer_signed(d, NULL);
+	run_until(t0 + 40000);
+	assert_int_equal(turn_client_state(d->tc), TURN_CLIENT_FAILED);
+	assert_int_equal(turn_client_error(d->tc), -EBADMSG);
+
+	turn_client_start(e->tc, W.now);
+	challenge_allocate(e);
+	answer_signed(e, NULL);
+	assert_int_equal(turn_client_state(e->tc), TURN_CLIENT_FAILED);
+	assert_int_equal(turn_client_error(e->tc), -EBADMSG);
+	assert_int_equal(e->result_code[TURN_CLIENT_OP_ALLOCATE], -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +748,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_alternate_300_stream, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_sha256_userhash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_unknown_required_attr, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_unsigned_answer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,10 +39,9 @@ struct txn {
 	enum turn_client_op op;
 	int peer;	/* index in peers, or -1 */
 	bool close;	/* a Refresh with LIFETIME 0 */
-	bool had_creds; /* sent with MESSAGE-INTEGRITY */
 	bool forged;	/* an answer failed authentication and was discarded */
 	uint8_t key[TURN_AUTH_KEY_MAX]; /* the key the request was signed with */
-	int keylen;
+	int keylen;			/* 0: sent without MESSAGE-INTEGRITY */
 	int retries;	/* 401/438 retries */
 	uint8_t msg[TXN_MSG_MAX];
 	size_t len;
@@ -212,7 +211,7 @@ static int txn_send(struct turn_client *c, struct txn *t, uint64_t now_ms)
 	}
 	if (c->software)
 		stun_builder_add_string(&b, STUN_ATTR_SOFTWARE, c->software);
-	t->had_creds = c->have_creds;
+	t->keylen = 0;
 	if (c->have_creds) {
 		/* RFC 8489 §9.2.4: if the "Username anonymity" bit is set in
 		 * the nonce cookie, the client MAY use USERHASH instead of
@@ -525,7 +524,7 @@ static void on_error(struct turn_client *c, struct txn *t, const struct stun_msg
 	/* 401: the first challenge, or a nonce we did not have yet: answer it;
 	 * a 401 to a request that had our credentials means they are wrong.
 	 * 438: the client SHOULD retry the request using the new NONCE */
-	if ((code == 401 && !t->had_creds) || code == 438) {
+	if ((code == 401 && t->keylen == 0) || code == 438) {
 		if (t->retries < RETRY_MAX && learn_challenge(c, m) == 0) {
 			t->retries++;
 			txn_send(c, t, now_ms);
@@ -574,6 +573,8 @@ static void on_response(struct turn_client *c, const struct stun_msg *m, uint64_
 {
 	struct txn *t = NULL;
 	int code = 0;
+	const char *reason;
+	size_t rlen;
 
 	for (int i = 0; i < TXN_MAX && !t; i++) {
 		if (c->txn[i].used && memcmp(c->txn[i].tid, m->tid, STUN_TID_LEN) == 0)
@@ -581,6 +582,8 @@ static void on_response(struct turn_client *c, const struct stun_msg *m, uint64_
 	}
 	if (!t || m->method != op_method(t->op))
 		return;
+	if (m->cls == STUN_CLASS_ERROR && stun_msg_get_error(m, &code, &reason, &rlen) != 0)
+		code = 400;
 	/* RFC 8489 §9.2.5: an answer to a request that carried our
 	 * credentials, other than a 401 or 438 challenge, is authenticated by
 	 * its MESSAGE-INTEGRITY(-SHA256), computed "using the same password it
@@ -590,21 +593,13 @@ static void on_response(struct turn_client *c, const struct stun_msg *m, uint64_
 	 * never been received" (retransmissions go on, and a timeout then
 	 * signals the violation); over a reliable one it is discarded and "the
 	 * layer MUST immediately end the transaction". */
-	if (t->had_creds) {
-		int ecode = 0;
-		const char *er;
-		size_t erl;
-		bool challenge = m->cls == STUN_CLASS_ERROR &&
-				 stun_msg_get_error(m, &ecode, &er, &erl) == 0 &&
-				 (ecode == 401 || ecode == 438);
-		bool signed_ = m->mi_idx >= 0 || m->mi256_idx >= 0;
-		if (!challenge &&
-		    (!signed_ || stun_msg_check_integrity(m, t->key, (size_t)t->keylen) != 0)) {
-			t->forged = true;
-			if (c->cfg.transport != TURN_TRANSPORT_UDP)
-				txn_fail(c, t, -EBADMSG);
-			return;
-		}
+	if (t->keylen > 0 && code != 401 && code != 438 &&
+	    ((m->mi_idx < 0 && m->mi256_idx < 0) ||
+	     stun_msg_check_integrity(m, t->key, (size_t)t->keylen) != 0)) {
+		t->forged = true;
+		if (c->cfg.transport != TURN_TRANSPORT_UDP)
+			txn_fail(c, t, -EBADMSG);
+		return;
 	}
 	/* RFC 8489 §6.3.3: If the success response contains unknown
 	 * comprehension-required attributes, the response is discarded and
@@ -616,10 +611,6 @@ static void on_response(struct turn_client *c, const struct stun_msg *m, uint64_
 		return;
 	}
 	if (m->cls == STUN_CLASS_ERROR) {
-		const char *reason;
-		size_t rlen;
-		if (stun_msg_get_error(m, &code, &reason, &rlen) != 0)
-			code = 400;
 		on_error(c, t, m, code, now_ms);
 		return;
 	}

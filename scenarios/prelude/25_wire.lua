@@ -207,7 +207,7 @@ end
 
 -- natlab.wire.own_requests(packets, addrs) -> {["proto local>remote"] = n}
 -- The flows that carried a side's own Binding requests, counted from a
--- capture at its point (natlab.sip.capture's packets): packets the point
+-- capture at its point (natlab.pcap.reader's packets): packets the point
 -- sent from one of @addrs (a set). Its answers to the peer's checks are
 -- not requests, so they do not count: on the "consent" basis the wire
 -- judges each side by the checks it sent itself (RFC 7675 §5.1: consent
@@ -215,7 +215,7 @@ end
 function wire.own_requests(packets, addrs)
   local t = {}
   for _, p in ipairs(packets or {}) do
-    if p.out and addrs[p.src] and p.payload then
+    if p.out and addrs[p.src] then
       local n = requests_in(p.payload, p.proto == "tcp")
       if n > 0 then
         local k = p.proto .. " " .. ep(p.src, p.sport) .. ">" .. ep(p.dst, p.dport)
@@ -239,13 +239,12 @@ local function side_out(flows, side_point, basis, leg_ok, req)
   -- judged by the second. Returns the flow and its request count.
   local best, best_n = nil, nil
   if basis == "consent" and req then
+    -- answered flows first, then the one with the most requests
+    local function rank(f, n) return (f._in_pkts > 0 and 1e9 or 0) + n end
     for _, f in ipairs(flows) do
-      local n = f.node == side_point and f._local and req[f.proto .. " " .. f._local .. ">" .. f._remote]
-      if n and f.kind ~= "stun" and f.kind ~= "other" then
-        local better = not best or
-          ((f._in_pkts > 0) ~= (best._in_pkts > 0) and f._in_pkts > 0) or
-          ((f._in_pkts > 0) == (best._in_pkts > 0) and n > best_n)
-        if better then best, best_n = f, n end
+      local n = f.node == side_point and req[f.proto .. " " .. f._local .. ">" .. f._remote]
+      if n and f.kind ~= "stun" and f.kind ~= "other" and (not best or rank(f, n) > rank(best, best_n)) then
+        best, best_n = f, n
       end
     end
     if best then return best, best_n end
@@ -556,7 +555,7 @@ function Obs:watch_requests()
     if pt.role == "side" and pt.node and natlab.capture then
       local _, file = natlab.capture(pt.node)
       if file then
-        local rd = natlab.sip.capture(file)
+        local rd = natlab.pcap.reader(file)
         local addrs = { [pt.addr] = true }
         if pt.addr6 then addrs[pt.addr6] = true end
         self.req[pt.side] = { reader = rd, from = #rd:read() + 1, addrs = addrs }
@@ -581,15 +580,8 @@ function Obs:requests()
 end
 
 -- obs:classify(before_label, after_label[, opts]) -> wire record
--- On the consent basis, the requests of obs:watch_requests count.
 function Obs:classify(a, b, opts)
   local t = natlab.now_ms()
-  if opts and opts.basis == "consent" and not opts.requests then
-    local o = {}
-    for k, v in pairs(opts) do o[k] = v end
-    o.requests = self:requests()
-    opts = o
-  end
   local w = wire.classify(self.cfg, self.snaps[a], self.snaps[b], opts)
   charge(self, "classify", t)
   return w

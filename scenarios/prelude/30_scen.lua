@@ -443,7 +443,7 @@ function scen.data_phase(net, l, r, res, cell, opts)
   end
   local w = nil
   if obs then
-    w = obs:judge("data0", "data1", { basis = basis })
+    w = obs:judge("data0", "data1", { basis = basis, requests = basis == "consent" and obs:requests() or nil })
     natlab.observe("wire_cost_ms", obs.cost)
   end
   scen.record_class(res, cell, { names = names, wire = w, known_addrs = obs and obs:addrs(), note = opts.note })

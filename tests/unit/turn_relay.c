@@ -591,15 +591,16 @@ static void test_client_sha256_userhash(void **st)
 }
 
 /* answer_allocate - a success response to the client's last Allocate with
- * a relayed address, and @unknown (a comprehension-required type the codec
- * does not know) when non-zero */
-static void answer_allocate(struct client *c, uint16_t unknown)
+ * a relayed address; @unknown (a comprehension-required type the codec
+ * does not know) when non-zero; MESSAGE-INTEGRITY from @pass (user alice,
+ * realm "lab" of challenge_allocate) when not NULL */
+static void answer_allocate(struct client *c, uint16_t unknown, const char *pass)
 {
 	struct stun_msg req;
 	struct stun_builder b;
 	struct stun_addr relayed;
 	struct sockaddr_storage r = sa("192.0.2.1", 50000);
-	uint8_t buf[512], v[4] = {1, 2, 3, 4};
+	uint8_t buf[512], v[4] = {1, 2, 3, 4}, key[TURN_AUTH_KEY_MAX];
 
 	assert_int_equal(stun_msg_decode(&req, W.c2s, W.c2s_len, 0, NULL), 0);
 	assert_int_equal(req.method, STUN_METHOD_ALLOCATE);
@@ -610,6 +611,11 @@ static void answer_allocate(struct client *c, uint16_t unknown)
 	stun_builder_add_u32(&b, STUN_ATTR_LIFETIME, 600);
 	if (unknown)
 		stun_builder_add(&b, unknown, v, sizeof(v));
+	if (pass) {
+		int kl = turn_auth_key(TURN_AUTH_ALG_MD5, "alice", 5, "lab", pass, key);
+		assert_true(kl > 0);
+		stun_builder_add_integrity(&b, key, (size_t)kl);
+	}
 	long n = stun_builder_finish(&b);
 	assert_true(n > 0);
 	turn_client_input(c->tc, buf, (size_t)n, W.now);
@@ -627,7 +633,7 @@ static void test_client_unknown_required_attr(void **st)
 	struct client *d = mk_client(1, "alice", "pw", NULL);
 
 	turn_client_start(c->tc, W.now);
-	answer_allocate(c, 0x7ff0);
+	answer_allocate(c, 0x7ff0, NULL);
 	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_FAILED);
 	assert_int_equal(turn_client_error(c->tc), -EPROTO);
 	assert_int_equal(c->result_code[TURN_CLIENT_OP_ALLOCATE], -EPROTO);
@@ -635,7 +641,7 @@ static void test_client_unknown_required_attr(void **st)
 	assert_int_equal(turn_client_relayed(c->tc, 0, &out), -ENOENT);
 
 	turn_client_start(d->tc, W.now);
-	answer_allocate(d, 0xfff0);
+	answer_allocate(d, 0xfff0, NULL);
 	assert_int_equal(turn_client_state(d->tc), TURN_CLIENT_ALLOCATED);
 	assert_int_equal(turn_client_relayed(d->tc, 0, &out), 0);
 }
@@ -662,32 +668,6 @@ static void challenge_allocate(struct client *c)
 	assert_true(req.mi_idx >= 0);
 }
 
-/* answer_signed - a success response to the client's last (signed)
- * Allocate, with MESSAGE-INTEGRITY from @pass (NULL: none) */
-static void answer_signed(struct client *c, const char *pass)
-{
-	struct stun_msg req;
-	struct stun_builder b;
-	struct stun_addr relayed;
-	struct sockaddr_storage r = sa("192.0.2.1", 50000);
-	uint8_t buf[512], key[TURN_AUTH_KEY_MAX];
-
-	assert_int_equal(stun_msg_decode(&req, W.c2s, W.c2s_len, 0, NULL), 0);
-	stun_builder_init(&b, buf, sizeof(buf),
-			  stun_type_make(STUN_CLASS_SUCCESS, STUN_METHOD_ALLOCATE), req.tid);
-	stun_addr_from_sockaddr(&relayed, (struct sockaddr *)&r, sizeof(struct sockaddr_in));
-	stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, &relayed);
-	stun_builder_add_u32(&b, STUN_ATTR_LIFETIME, 600);
-	if (pass) {
-		int kl = turn_auth_key(TURN_AUTH_ALG_MD5, "alice", 5, "lab", pass, key);
-		assert_true(kl > 0);
-		stun_builder_add_integrity(&b, key, (size_t)kl);
-	}
-	long n = stun_builder_finish(&b);
-	assert_true(n > 0);
-	turn_client_input(c->tc, buf, (size_t)n, W.now);
-}
-
 /* RFC 8489 §9.2.5: an answer to a request that carried the credentials
  * counts only with MESSAGE-INTEGRITY that verifies with the request's key.
  * Over UDP an answer without one, or with a wrong one, is as if never
@@ -706,26 +686,26 @@ static void test_client_unsigned_answer(void **st)
 
 	turn_client_start(c->tc, W.now);
 	challenge_allocate(c);
-	answer_signed(c, NULL);
+	answer_allocate(c, 0, NULL);
 	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATING);
-	answer_signed(c, "not-pw");
+	answer_allocate(c, 0, "not-pw");
 	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATING);
 	assert_int_equal(turn_client_relayed(c->tc, 0, &out), -ENOENT);
-	answer_signed(c, "pw");
+	answer_allocate(c, 0, "pw");
 	assert_int_equal(turn_client_state(c->tc), TURN_CLIENT_ALLOCATED);
 	assert_int_equal(turn_client_relayed(c->tc, 0, &out), 0);
 
 	uint64_t t0 = W.now;
 	turn_client_start(d->tc, W.now);
 	challenge_allocate(d);
-	answer_signed(d, NULL);
+	answer_allocate(d, 0, NULL);
 	run_until(t0 + 40000);
 	assert_int_equal(turn_client_state(d->tc), TURN_CLIENT_FAILED);
 	assert_int_equal(turn_client_error(d->tc), -EBADMSG);
 
 	turn_client_start(e->tc, W.now);
 	challenge_allocate(e);
-	answer_signed(e, NULL);
+	answer_allocate(e, 0, NULL);
 	assert_int_equal(turn_client_state(e->tc), TURN_CLIENT_FAILED);
 	assert_int_equal(turn_client_error(e->tc), -EBADMSG);
 	assert_int_equal(e->result_code[TURN_CLIENT_OP_ALLOCATE], -EBADMSG);

@@ -526,6 +526,10 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
 		icei_set_state(a, ICE_STATE_CONNECTED);
 }
 
+/* RFC 8445 §14.3: "RTO = MAX (500ms, Ta * (Num-Waiting + Num-In-Progress))"
+ * is the default a peer retransmits its checks at. */
+#define PEER_RTO_MS 500u
+
 /* When regular nomination of component @c may happen: ICE_NEVER while it
  * has no valid pair (or is nominating, or has selected).
  *
@@ -540,8 +544,10 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
  *    (non-relayed) pair is still Waiting, Frozen or In-Progress, wait
  *    until each such in-progress check has been retransmitted once and
  *    that retransmission had one RTO to be answered (tx_first_ms +
- *    2 * RTO), bounded by MAX(nominate_wait_ms, 3 * rto_ms) after the
- *    first valid pair.
+ *    2 * RTO), bounded by MAX(nominate_wait_ms, 3 * RTO) after the
+ *    first valid pair; RTO here is never taken below the 500 ms a
+ *    peer's own checks are retransmitted at (PEER_RTO_MS), whatever
+ *    --rto-ms says of ours.
  * Why: behind address-dependent filtering a direct check often reaches
  * the peer's NAT before the peer's own check opened it and is dropped;
  * its retransmission one RTO later (500 ms by default, RFC 8445 §14.3)
@@ -549,8 +555,14 @@ static void update_selection(struct ice_agent *a, unsigned c, uint64_t now)
  * round trip, so a fixed 100 ms wait locked calls onto the relay that
  * would have been direct (docs/expected-matrix.md). A relay is the last
  * resort, so it is worth one retransmission's wait; the bound keeps a
- * truly blocked direct path from delaying the call by more than ~1.5 s
- * with default timers.
+ * truly blocked direct path from delaying the call by more than ~1.5 s.
+ * The direct path can also open from the peer's side: its check reaches
+ * us (our NAT opened by our check) and our triggered check answers it.
+ * That happens at the peer's pace, not ours: libwebrtc as the
+ * controlled agent checks its direct pairs up to a second late once a
+ * relayed pair works, and a lab run with --rto-ms 100 (a 300 ms bound)
+ * nominated the relay in 19 of 81 natlab-ice x libwebrtc cells that a
+ * 500 ms floor makes direct (docs/implementations.md, `## libwebrtc`).
  *  - when the best valid pair is direct, a higher-priority pair can only
  *    change which direct path carries the call, so it is waited for only
  *    while its check can still be answered about as fast as the valid
@@ -568,6 +580,7 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 	const struct ice_pair *best = NULL;
 	bool better_pending = false, relayed;
 	uint64_t first = cp->first_valid_ms, wait, cap, at, patience;
+	uint32_t rto;
 
 	if (cp->nominating || (cp->selected && cp->sel_pl >= 0))
 		return ICE_NEVER;
@@ -588,13 +601,15 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 		return 0;
 	/* the two cases of the rule above: a relayed best pair waits at
 	 * least nominate_wait_ms, for each better direct check's first
-	 * retransmission, up to MAX(nominate_wait_ms, 3 * rto_ms); a direct
+	 * retransmission, up to MAX(nominate_wait_ms, 3 * RTO), RTO at least
+	 * PEER_RTO_MS; a direct
 	 * one waits for each better check 5/4 of its own round trip, up to
 	 * nominate_wait_ms */
 	relayed = pair_relayed(a, best);
+	rto = a->cfg.rto_ms > PEER_RTO_MS ? a->cfg.rto_ms : PEER_RTO_MS;
 	wait = a->cfg.nominate_wait_ms;
-	if (relayed && wait < 3 * (uint64_t)a->cfg.rto_ms)
-		wait = 3 * (uint64_t)a->cfg.rto_ms;
+	if (relayed && wait < 3 * (uint64_t)rto)
+		wait = 3 * (uint64_t)rto;
 	cap = first + wait;
 	at = relayed ? first + a->cfg.nominate_wait_ms : 0;
 	patience = (uint64_t)best->rtt_ms + best->rtt_ms / 4 + 1;
@@ -608,7 +623,8 @@ static uint64_t nominate_at(const struct ice_agent *a, unsigned c)
 			continue;
 		if (p->state != ICE_PAIR_IN_PROGRESS || !p->tx_active)
 			return cap; /* not checked yet: wait for it, boundedly */
-		t = p->tx_first_ms + (relayed ? 2 * (uint64_t)p->tx_rto_ms : patience);
+		t = p->tx_first_ms +
+		    (relayed ? 2 * (uint64_t)(p->tx_rto_ms > rto ? p->tx_rto_ms : rto) : patience);
 		if (t > at)
 			at = t;
 	}

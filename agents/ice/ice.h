@@ -69,8 +69,9 @@ struct ice_config {
 	 * valid pair's round trip is not waited for.
 	 * When that pair is relayed, the wait also covers the first
 	 * retransmission of every better direct check (see
-	 * icei_maybe_nominate in ice.c), up to MAX(nominate_wait_ms,
-	 * 3 * rto_ms). */
+	 * nominate_at in ice.c), up to MAX(nominate_wait_ms, 3 * RTO), this
+	 * RTO never below 500 ms however small rto_ms is (a peer's checks,
+	 * which can open the direct path, come at the peer's pace). */
 	uint32_t nominate_wait_ms;
 	/* natlab-ice --nominate-relay-first: the controlling agent nominates
 	 * the first valid relayed pair at once, then, while on it, a direct

@@ -69,13 +69,24 @@ function scen.cell_dir()
 end
 
 -- scen.work_dir(sub) -> path: a directory for the files a cell generates
--- (server configurations, certificates): <scen.cell_dir()>/<sub>, or a
--- fresh temporary one without logs (natlab exec/shell); made here.
+-- (server configurations, certificates): <scen.cell_dir()>/<sub>, or
+-- <tmp>/<sub> without logs (natlab exec/shell), <tmp> one temporary
+-- directory per scenario state, removed with everything in it when the
+-- state closes; made here.
 function scen.work_dir(sub)
   local d = scen.cell_dir()
   if not d then
-    d = os.tmpname()
-    os.remove(d)
+    if not scen._tmp then
+      local t = os.tmpname()
+      os.remove(t)
+      -- Lua 5.4 runs the finalizers of a closing state in the reverse order
+      -- of their marking, so the processes started after this (which may
+      -- still use the directory) are stopped by theirs before it goes
+      scen._tmp = setmetatable({ path = t }, {
+        __gc = function(o) os.execute("rm -rf '" .. o.path .. "'") end,
+      })
+    end
+    d = scen._tmp.path
   end
   d = d .. "/" .. sub
   os.execute("mkdir -p '" .. d .. "'")

@@ -21,4 +21,11 @@ got=$("$bin" exec "$fx" c2 -- sh -c 'cat /proc/net/if_inet6 | grep -c 20010db8; 
 rc=$?
 [ "$rc" = 7 ] || fail "exec passed status $rc, want 7"
 [ "$got" = 1 ] || fail "c2 has $got 2001:db8 addresses, want 1"
+# without a cell's log directory natlab.scen.work_dir is a temporary one:
+# there while the command runs, gone with the lab
+"$bin" exec "$fx" -p work="$out/work" c2 -- sh -c 'test -d "$(cat "$1")"' sh "$out/work" \
+  || fail "exec: the work directory was not there while the command ran"
+wd=$(cat "$out/work")
+case $wd in /tmp/*/t) ;; *) fail "exec: work directory '$wd', want one under /tmp" ;; esac
+[ ! -e "${wd%/t}" ] || fail "exec left its work directory ${wd%/t} behind"
 echo ok

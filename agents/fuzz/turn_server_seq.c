@@ -110,6 +110,9 @@ struct ts_req {
 	bool signed_;
 	int waiting;   /* deliveries not answered yet (a retransmission is one more) */
 	bool building; /* between ts_msg_begin and its delivery: not to be taken */
+	/* a Connect for which the server started the TCP connection: its
+	 * answer comes with the outcome, much later (RFC 6062 §5.2) */
+	bool connecting;
 	uint8_t key[STUN_MAX_KEY_LEN];
 	size_t keylen;
 	int npeers;
@@ -127,6 +130,7 @@ static struct {
 	uint16_t nextport;
 	struct ts_req req[TS_REQS];
 	int nreq;
+	struct ts_req *delivering; /* the request the server is reading, if any */
 	uint64_t tokens[TS_IDS];
 	int ntok;
 	uint32_t connids[TS_IDS]; /* CONNECTION-IDs the server announced */
@@ -639,6 +643,8 @@ static int ts_io_tcp_connect(void *ctx, int lh, const struct sockaddr *peer, uin
 		TS.pending[TS.npending].id = id;
 		TS.pending[TS.npending++].handle = h;
 	}
+	if (TS.delivering)
+		TS.delivering->connecting = true;
 	return h;
 }
 
@@ -827,8 +833,12 @@ struct ts_msg {
 static struct ts_req *ts_req_slot(void)
 {
 	/* a free or answered slot; else one whose request got no answer
-	 * (dropped by the rate limit) but is not a Connect, whose answer may
-	 * come much later; else the next one. Never the slot of a request
+	 * (dropped by the rate limit) but is not a Connect whose connection
+	 * the server started, whose answer may come much later (a Connect
+	 * the rate limit dropped started none, and 32 of them once pushed
+	 * out one that was connecting: a false alarm,
+	 * regress/turn_server_seq/dropped_connects_pushed_out_a_pending_one);
+	 * else the next one. Never the slot of a request
 	 * still being built: ts_msg_send may first ask for a nonce with an
 	 * Allocate of its own, which used to take the slot of the request
 	 * being sent; the server then answered that request, rightly, with
@@ -842,7 +852,7 @@ static struct ts_req *ts_req_slot(void)
 			if (q->building)
 				continue;
 			if (!q->used || q->waiting <= 0 ||
-			    (pass == 1 && q->method != STUN_METHOD_CONNECT)) {
+			    (pass == 1 && (q->method != STUN_METHOD_CONNECT || !q->connecting))) {
 				TS.nreq += i + 1;
 				return q;
 			}
@@ -1008,7 +1018,9 @@ static void ts_msg_sign_send(struct ts_msg *mm, uint8_t auth)
 		return;
 	if (mm->r)
 		mm->r->waiting++; /* before: the answer comes during delivery */
+	TS.delivering = mm->r;
 	ts_deliver(ci, mm->buf, (size_t)n);
+	TS.delivering = NULL;
 	ts_last_req(mm->r);
 }
 
@@ -1264,7 +1276,9 @@ static void ts_op_retransmit(void)
 	}
 	if (q)
 		q->waiting++;
+	TS.delivering = q;
 	ts_deliver(TS.last_client, copy, TS.last_len);
+	TS.delivering = NULL;
 	if (is_req)
 		ts_last_req(&again);
 }
